@@ -1,0 +1,15 @@
+//! The `contests` target. The « Non au harcèlement » contest: editions, entries, files, jury, awards. Owns `contest`, `contest_entry`.
+//!
+//! Mounted by `pharos serve`; for now it answers only its status route, the domain
+//! commands come with their own issues.
+
+use axum::Router;
+use pharos_web::{AppState, target_status_route};
+
+/// The name `pharos serve --target` takes.
+pub const TARGET: &str = "contests";
+
+/// Every route of this target.
+pub fn router(state: AppState) -> Router {
+    target_status_route(TARGET).with_state(state)
+}

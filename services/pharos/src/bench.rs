@@ -1,0 +1,508 @@
+//! `pharos bench eventstore`: the event store's throughput, measured against the raw
+//! INSERT floor of the same database in the same run. Prints one line per figure, then
+//! every figure as one JSON object on the last line.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use pharos_eventstore::{
+    Db, EventStore, ExpectedVersion, GlobalPosition, Metadata, NewEvent, Projection,
+    ProjectionError, ProjectionTx, RecordedEvent, SqliteSync, StoreError, StoreOptions, StreamId,
+};
+use serde_json::{Value, json};
+use sqlx::{Connection, PgConnection};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Sizes {
+    pub events: usize,
+    pub hot_events: usize,
+    pub replay_events: usize,
+}
+
+const SEED_BATCH: usize = 100;
+const REPLAY_PAGE: usize = 10_000;
+
+pub async fn eventstore(postgres: bool, url: Option<String>, sizes: Sizes) -> anyhow::Result<()> {
+    let scratch = if postgres {
+        let Some(url) = url else {
+            bail!("--backend postgres demande --database-url, PHAROS_DATABASE_URL ou DATABASE_URL");
+        };
+        Scratch::postgres(&url).await?
+    } else {
+        Scratch::sqlite()
+    };
+    let options = StoreOptions {
+        // Enough connections for 32 concurrent callers plus readers.
+        max_connections: 40,
+        sqlite_synchronous: SqliteSync::Full,
+        ..StoreOptions::default()
+    };
+    let store = EventStore::connect(scratch.url(), options)
+        .await
+        .context("connexion à la base de mesure")?;
+    store.migrate().await?;
+    let result = run(&store, sizes).await;
+    store.close().await;
+    scratch.remove().await;
+    let figures = result?;
+    println!("{figures}");
+    Ok(())
+}
+
+async fn run(store: &EventStore, sizes: Sizes) -> anyhow::Result<Value> {
+    let backend = store.backend_name();
+    eprintln!(
+        "bench eventstore — backend {backend}{}, {} events per append workload, {} replayed",
+        if backend == "sqlite" { " (synchronous=FULL, WAL)" } else { "" },
+        sizes.events,
+        sizes.replay_events
+    );
+    create_bench_tables(&store.db()).await?;
+
+    // Replays first, on a log holding exactly the seeded events.
+    let started = Instant::now();
+    seed(store, sizes.replay_events).await?;
+    let seed_rate = rate(sizes.replay_events, started.elapsed());
+    println!("seed (batches of {SEED_BATCH}, 8 callers): {seed_rate:.0} events/s");
+
+    let replay_memory = replay_to_memory(store, sizes.replay_events).await?;
+    println!("replay_memory: {replay_memory:.0} events/s");
+    let replay_table = replay_to_table(store, sizes.replay_events).await?;
+    println!("replay_table (checkpointed upsert projection): {replay_table:.0} events/s");
+
+    let append_1 = append(store, 1, sizes.events).await?;
+    println!("append_1: {append_1:.0} events/s");
+    let append_8 = append(store, 8, sizes.events).await?;
+    println!("append_8: {append_8:.0} events/s");
+    let append_32 = append(store, 32, sizes.events).await?;
+    println!("append_32: {append_32:.0} events/s");
+    let raw_8 = raw_inserts(&store.db(), 8, sizes.events).await?;
+    let ratio_8 = append_8 / raw_8;
+    println!("raw_8 (plain INSERTs, no checks): {raw_8:.0} events/s — ratio append_8/raw_8 = {ratio_8:.2}");
+    let (hot_stream, hot_p99) = hot_stream(store, 8, sizes.hot_events).await?;
+    println!("hot_stream (8 writers, one stream): {hot_stream:.0} appends/s, p99 {hot_p99:.2} ms");
+
+    Ok(json!({
+        "backend": backend,
+        "append_1": append_1.round(),
+        "append_8": append_8.round(),
+        "append_32": append_32.round(),
+        "raw_8": raw_8.round(),
+        "ratio_8": (ratio_8 * 1000.0).round() / 1000.0,
+        "hot_stream": hot_stream.round(),
+        "hot_stream_p99_ms": (hot_p99 * 100.0).round() / 100.0,
+        "replay_memory": replay_memory.round(),
+        "replay_table": replay_table.round(),
+        "events": sizes.events,
+        "replay_events": sizes.replay_events,
+        "seed_batch_100": seed_rate.round(),
+    }))
+}
+
+fn rate(events: usize, elapsed: Duration) -> f64 {
+    events as f64 / elapsed.as_secs_f64().max(1e-9)
+}
+
+fn event(i: usize) -> NewEvent {
+    NewEvent::new(
+        "session_registration_confirmed",
+        json!({
+            "registration_id": Uuid::now_v7(),
+            "person": "a1b2c3d4-0000-7000-8000-000000000000",
+            "school_uai": "0310001A",
+            "mode": "designated",
+            "seq": i,
+        }),
+    )
+}
+
+fn metadata() -> Metadata {
+    Metadata {
+        actor_id: Some("bench".into()),
+        actor_role: Some("pole_manager".into()),
+        source_target: Some("bench".into()),
+        ..Metadata::default()
+    }
+}
+
+/// `callers` tasks, each appending single events to its own stream.
+async fn append(store: &EventStore, callers: usize, total: usize) -> anyhow::Result<f64> {
+    let per_caller = total / callers;
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..callers)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let stream = StreamId::new("bench", Uuid::now_v7())?;
+                let meta = metadata();
+                for v in 0..per_caller {
+                    store
+                        .append(&stream, ExpectedVersion::Exact(v as i64), vec![event(v)], &meta)
+                        .await?;
+                }
+                Ok::<_, StoreError>(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await??;
+    }
+    Ok(rate(per_caller * callers, started.elapsed()))
+}
+
+/// The floor: single-row INSERTs of the same columns into a table without the store's
+/// constraints, each in its own transaction, from `callers` tasks.
+async fn raw_inserts(db: &Db, callers: usize, total: usize) -> anyhow::Result<f64> {
+    const PG: &str = "INSERT INTO bench_raw (stream_id, category, version, event_id, event_type, \
+         schema_version, data, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb)";
+    const SQLITE: &str = "INSERT INTO bench_raw (stream_id, category, version, event_id, event_type, \
+         schema_version, data, metadata, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+    let per_caller = total / callers;
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..callers)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let stream = format!("bench-{}", Uuid::now_v7());
+                let meta = serde_json::to_string(&metadata()).unwrap_or_default();
+                for v in 0..per_caller {
+                    let e = event(v);
+                    let data = e.data.to_string();
+                    match &db {
+                        Db::Postgres(pool) => {
+                            sqlx::query(PG)
+                                .bind(&stream)
+                                .bind("bench")
+                                .bind(v as i64 + 1)
+                                .bind(e.event_id)
+                                .bind(&e.event_type)
+                                .bind(e.schema_version)
+                                .bind(data)
+                                .bind(&meta)
+                                .execute(pool)
+                                .await?;
+                        }
+                        Db::Sqlite(pool) => {
+                            sqlx::query(SQLITE)
+                                .bind(&stream)
+                                .bind("bench")
+                                .bind(v as i64 + 1)
+                                .bind(e.event_id)
+                                .bind(&e.event_type)
+                                .bind(e.schema_version)
+                                .bind(data)
+                                .bind(&meta)
+                                .bind(chrono::Utc::now())
+                                .execute(pool)
+                                .await?;
+                        }
+                    }
+                }
+                Ok::<_, sqlx::Error>(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await??;
+    }
+    Ok(rate(per_caller * callers, started.elapsed()))
+}
+
+/// `writers` tasks on one stream, each reading its version, deciding, appending, and
+/// retrying on a wrong expected version. Returns successful appends/s and the p99 of the
+/// time from first read to success, in ms.
+async fn hot_stream(store: &EventStore, writers: usize, total: usize) -> anyhow::Result<(f64, f64)> {
+    let stream = StreamId::new("bench", format!("hot-{}", Uuid::now_v7()))?;
+    let done = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..writers)
+        .map(|_| {
+            let (store, stream, done) = (store.clone(), stream.clone(), done.clone());
+            tokio::spawn(async move {
+                let meta = metadata();
+                let mut latencies = Vec::new();
+                while done.fetch_add(1, Ordering::SeqCst) < total {
+                    let t0 = Instant::now();
+                    loop {
+                        let version = store.stream_version(&stream).await?;
+                        match store
+                            .append(&stream, ExpectedVersion::Exact(version), vec![event(0)], &meta)
+                            .await
+                        {
+                            Ok(_) => break,
+                            Err(StoreError::WrongExpectedVersion { .. }) => continue,
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    latencies.push(t0.elapsed());
+                }
+                Ok::<_, StoreError>(latencies)
+            })
+        })
+        .collect();
+    let mut latencies = Vec::with_capacity(total);
+    for task in tasks {
+        latencies.extend(task.await??);
+    }
+    let elapsed = started.elapsed();
+    latencies.sort_unstable();
+    let p99 = latencies
+        .get((latencies.len() * 99).div_ceil(100).saturating_sub(1))
+        .copied()
+        .unwrap_or_default();
+    Ok((rate(latencies.len(), elapsed), p99.as_secs_f64() * 1000.0))
+}
+
+/// Seeds `total` events in batches of 100 per stream from 8 callers.
+async fn seed(store: &EventStore, total: usize) -> anyhow::Result<()> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (store, next) = (store.clone(), next.clone());
+            tokio::spawn(async move {
+                let meta = metadata();
+                loop {
+                    let start = next.fetch_add(SEED_BATCH, Ordering::SeqCst);
+                    if start >= total {
+                        return Ok::<_, StoreError>(());
+                    }
+                    let events = (start..total.min(start + SEED_BATCH)).map(event).collect();
+                    let stream = StreamId::new("bench", Uuid::now_v7())?;
+                    store.append(&stream, ExpectedVersion::NoStream, events, &meta).await?;
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await??;
+    }
+    Ok(())
+}
+
+async fn replay_to_memory(store: &EventStore, expected: usize) -> anyhow::Result<f64> {
+    let started = Instant::now();
+    let mut events: Vec<RecordedEvent> = Vec::with_capacity(expected);
+    let mut after = GlobalPosition::START;
+    loop {
+        let page = store.read_all(after, REPLAY_PAGE, &[]).await?;
+        let Some(last) = page.last() else { break };
+        after = last.position;
+        events.extend(page);
+    }
+    let elapsed = started.elapsed();
+    if events.len() != expected {
+        bail!("replay read {} events, {expected} expected", events.len());
+    }
+    Ok(rate(events.len(), elapsed))
+}
+
+/// Per stream: how many events and the last version, as a dashboard table would keep.
+struct StreamStats {
+    categories: Vec<String>,
+}
+
+impl Projection for StreamStats {
+    fn name(&self) -> &str {
+        "bench_stream_stats"
+    }
+
+    fn categories(&self) -> &[String] {
+        &self.categories
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut ProjectionTx<'_>,
+        events: &[RecordedEvent],
+    ) -> Result<(), ProjectionError> {
+        let mut stats: HashMap<&str, (i64, i64)> = HashMap::new();
+        for e in events {
+            let entry = stats.entry(&e.stream_id).or_insert((0, 0));
+            entry.0 += 1;
+            entry.1 = entry.1.max(e.version);
+        }
+        match tx {
+            ProjectionTx::Postgres(conn) => {
+                let (mut ids, mut counts, mut versions) = (vec![], vec![], vec![]);
+                for (id, (count, version)) in stats {
+                    ids.push(id);
+                    counts.push(count);
+                    versions.push(version);
+                }
+                sqlx::query(
+                    "INSERT INTO bench_stream_stats (stream_id, events, version) \
+                     SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[]) \
+                     ON CONFLICT (stream_id) DO UPDATE SET events = bench_stream_stats.events + excluded.events, \
+                     version = greatest(bench_stream_stats.version, excluded.version)",
+                )
+                .bind(ids)
+                .bind(counts)
+                .bind(versions)
+                .execute(&mut **conn)
+                .await?;
+            }
+            ProjectionTx::Sqlite(conn) => {
+                let rows: Vec<_> = stats.into_iter().map(|(id, (c, v))| json!([id, c, v])).collect();
+                sqlx::query(
+                    "INSERT INTO bench_stream_stats (stream_id, events, version) \
+                     SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each($1) WHERE true \
+                     ON CONFLICT (stream_id) DO UPDATE SET events = events + excluded.events, \
+                     version = max(version, excluded.version)",
+                )
+                .bind(Value::Array(rows).to_string())
+                .execute(&mut **conn)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn replay_to_table(store: &EventStore, expected: usize) -> anyhow::Result<f64> {
+    let projection = StreamStats {
+        categories: vec!["bench".into()],
+    };
+    let started = Instant::now();
+    let mut applied = 0;
+    loop {
+        let n = store.project_batch(&projection, REPLAY_PAGE).await?;
+        if n == 0 {
+            break;
+        }
+        applied += n;
+    }
+    let elapsed = started.elapsed();
+    if applied != expected {
+        bail!("projection applied {applied} events, {expected} expected");
+    }
+    Ok(rate(applied, elapsed))
+}
+
+async fn create_bench_tables(db: &Db) -> anyhow::Result<()> {
+    match db {
+        Db::Postgres(pool) => {
+            sqlx::query(
+                "CREATE TABLE bench_raw (position BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, \
+                 stream_id TEXT NOT NULL, category TEXT NOT NULL, version BIGINT NOT NULL, \
+                 event_id UUID NOT NULL, event_type TEXT NOT NULL, schema_version INTEGER NOT NULL, \
+                 data JSONB NOT NULL, metadata JSONB NOT NULL, recorded_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+            )
+            .execute(pool)
+            .await?;
+            sqlx::query(
+                "CREATE TABLE bench_stream_stats (stream_id TEXT PRIMARY KEY, events BIGINT NOT NULL, version BIGINT NOT NULL)",
+            )
+            .execute(pool)
+            .await?;
+        }
+        Db::Sqlite(pool) => {
+            sqlx::query(
+                "CREATE TABLE bench_raw (position INTEGER PRIMARY KEY, stream_id TEXT NOT NULL, \
+                 category TEXT NOT NULL, version INTEGER NOT NULL, event_id BLOB NOT NULL, \
+                 event_type TEXT NOT NULL, schema_version INTEGER NOT NULL, data TEXT NOT NULL, \
+                 metadata TEXT NOT NULL, recorded_at TEXT NOT NULL)",
+            )
+            .execute(pool)
+            .await?;
+            sqlx::query(
+                "CREATE TABLE bench_stream_stats (stream_id TEXT PRIMARY KEY, events INTEGER NOT NULL, version INTEGER NOT NULL)",
+            )
+            .execute(pool)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// A database made for one run and removed after it.
+enum Scratch {
+    Sqlite { path: std::path::PathBuf, url: String },
+    Postgres { admin_url: String, name: String, url: String },
+}
+
+impl Scratch {
+    fn sqlite() -> Self {
+        let path = std::env::temp_dir().join(format!("pharos-bench-{}.db", Uuid::now_v7().simple()));
+        let url = format!("sqlite://{}", path.display());
+        Self::Sqlite { path, url }
+    }
+
+    async fn postgres(admin_url: &str) -> anyhow::Result<Self> {
+        let name = format!("pharos_bench_{}", Uuid::now_v7().simple());
+        let mut admin = PgConnection::connect(admin_url)
+            .await
+            .context("connexion PostgreSQL")?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await?;
+        admin.close().await?;
+        Ok(Self::Postgres {
+            url: with_database(admin_url, &name),
+            admin_url: admin_url.to_owned(),
+            name,
+        })
+    }
+
+    fn url(&self) -> &str {
+        match self {
+            Self::Sqlite { url, .. } | Self::Postgres { url, .. } => url,
+        }
+    }
+
+    async fn remove(&self) {
+        match self {
+            Self::Sqlite { path, .. } => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut p = path.clone().into_os_string();
+                    p.push(suffix);
+                    let _ = std::fs::remove_file(p);
+                }
+            }
+            Self::Postgres { admin_url, name, .. } => {
+                if let Ok(mut admin) = PgConnection::connect(admin_url).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut admin)
+                    .await;
+                }
+            }
+        }
+    }
+}
+
+/// `url` pointing at database `name` instead (the name is ours: letters, digits, `_`).
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[authority_start..].find('/') {
+        Some(slash) => &base[..authority_start + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn points_a_url_at_another_database() {
+        assert_eq!(
+            with_database("postgres://root@127.0.0.1:5432/test", "b"),
+            "postgres://root@127.0.0.1:5432/b"
+        );
+        assert_eq!(with_database("postgres://h", "b"), "postgres://h/b");
+        assert_eq!(
+            with_database("postgres://u:p@h/db?sslmode=disable", "b"),
+            "postgres://u:p@h/b?sslmode=disable"
+        );
+    }
+}

@@ -1,0 +1,266 @@
+//! Settings: defaults → TOML file → `PHAROS_*` environment → command-line flags,
+//! checked once at start with one French message per wrong setting.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use pharos_eventstore::{SqliteSync, StoreOptions};
+use pharos_web::HttpSettings;
+use serde::{Deserialize, Serialize};
+
+/// Every target `pharos serve --target` knows, in start order.
+pub const TARGETS: [&str; 8] = [
+    "directory",
+    "trainings",
+    "cohorts",
+    "national-day",
+    "contests",
+    "phare",
+    "read-model",
+    "reminders",
+];
+
+pub const DEFAULT_CONFIG_FILE: &str = "pharos.toml";
+
+/// The settings `PHAROS_<KEY>` may set (other `PHAROS_*` variables belong to other
+/// commands, such as `PHAROS_ADMIN_EMAIL`).
+const KEYS: [&str; 8] = [
+    "database_url",
+    "addr",
+    "targets",
+    "sqlite_synchronous",
+    "max_connections",
+    "body_limit_bytes",
+    "request_timeout_seconds",
+    "log_format",
+];
+
+/// The settings as read, before checking.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawConfig {
+    /// `sqlite://FILE` (embedded) or `postgres://...` (production).
+    pub database_url: String,
+    /// Where the HTTP server listens.
+    pub addr: String,
+    /// `all`, or targets separated by commas.
+    pub targets: String,
+    /// `full` (an acknowledged append survives a power cut) or `normal`.
+    pub sqlite_synchronous: String,
+    pub max_connections: u32,
+    pub body_limit_bytes: usize,
+    pub request_timeout_seconds: u64,
+    /// `text` or `json`.
+    pub log_format: String,
+}
+
+impl Default for RawConfig {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://data/pharos.db".into(),
+            addr: "127.0.0.1:8080".into(),
+            targets: "all".into(),
+            sqlite_synchronous: "full".into(),
+            max_connections: 10,
+            body_limit_bytes: 2 * 1024 * 1024,
+            request_timeout_seconds: 30,
+            log_format: "text".into(),
+        }
+    }
+}
+
+/// Settings given on the command line; `None` leaves the lower layers' value.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addr: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub targets: Option<String>,
+}
+
+/// Checked settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub addr: SocketAddr,
+    pub targets: Vec<&'static str>,
+    pub sqlite_synchronous: SqliteSync,
+    pub max_connections: u32,
+    pub http: HttpSettings,
+    pub json_logs: bool,
+}
+
+impl Config {
+    /// Reads every layer. `file`: the `--config` path (must exist when given); otherwise
+    /// `PHAROS_CONFIG`, otherwise `pharos.toml` when present.
+    pub fn load(file: Option<PathBuf>, overrides: &Overrides) -> Result<Self, Vec<String>> {
+        let explicit = file.or_else(|| std::env::var_os("PHAROS_CONFIG").map(PathBuf::from));
+        if let Some(path) = &explicit {
+            if !path.is_file() {
+                return Err(vec![format!(
+                    "config : le fichier de configuration « {} » est introuvable",
+                    path.display()
+                )]);
+            }
+        }
+        let path = explicit.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
+        let raw: RawConfig = Figment::from(Serialized::defaults(RawConfig::default()))
+            .merge(Toml::file(&path))
+            .merge(Env::prefixed("PHAROS_").only(&KEYS))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(|errors| {
+                errors
+                    .into_iter()
+                    .map(|e| {
+                        let key = e.path.join(".");
+                        let key = if key.is_empty() { "configuration".into() } else { key };
+                        format!("{key} : valeur refusée ({})", e.kind)
+                    })
+                    .collect::<Vec<_>>()
+            })?;
+        raw.check()
+    }
+}
+
+impl RawConfig {
+    /// Every wrong setting at once, each with what would be right.
+    pub fn check(self) -> Result<Config, Vec<String>> {
+        let mut errors = Vec::new();
+        let addr = self.addr.parse::<SocketAddr>().map_err(|_| {
+            errors.push(format!(
+                "addr : « {} » n'est pas une adresse IP:port (exemple : 127.0.0.1:8080)",
+                self.addr
+            ));
+        });
+        let url = &self.database_url;
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            errors.push(format!(
+                "database_url : « {url} » doit commencer par sqlite:// ou postgres://"
+            ));
+        }
+        let mut targets = Vec::new();
+        for name in self.targets.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+            if name == "all" {
+                targets.extend(TARGETS);
+            } else if let Some(t) = TARGETS.iter().find(|t| **t == name) {
+                targets.push(*t);
+            } else {
+                errors.push(format!(
+                    "targets : cible inconnue « {name} » (cibles : all, {})",
+                    TARGETS.join(", ")
+                ));
+            }
+        }
+        targets.sort_by_key(|t| TARGETS.iter().position(|x| x == t));
+        targets.dedup();
+        if targets.is_empty() && errors.is_empty() {
+            errors.push("targets : aucune cible choisie".into());
+        }
+        let sqlite_synchronous = match self.sqlite_synchronous.as_str() {
+            "full" => SqliteSync::Full,
+            "normal" => SqliteSync::Normal,
+            other => {
+                errors.push(format!(
+                    "sqlite_synchronous : « {other} » n'est pas accepté (full ou normal)"
+                ));
+                SqliteSync::Full
+            }
+        };
+        if !(1..=1000).contains(&self.max_connections) {
+            errors.push(format!(
+                "max_connections : {} est hors de l'intervalle 1 à 1000",
+                self.max_connections
+            ));
+        }
+        if self.body_limit_bytes < 1024 {
+            errors.push(format!(
+                "body_limit_bytes : {} est trop petit (au moins 1024)",
+                self.body_limit_bytes
+            ));
+        }
+        if !(1..=3600).contains(&self.request_timeout_seconds) {
+            errors.push(format!(
+                "request_timeout_seconds : {} est hors de l'intervalle 1 à 3600",
+                self.request_timeout_seconds
+            ));
+        }
+        let json_logs = match self.log_format.as_str() {
+            "text" => false,
+            "json" => true,
+            other => {
+                errors.push(format!("log_format : « {other} » n'est pas accepté (text ou json)"));
+                false
+            }
+        };
+        match addr {
+            Ok(addr) if errors.is_empty() => Ok(Config {
+                database_url: self.database_url,
+                addr,
+                targets,
+                sqlite_synchronous,
+                max_connections: self.max_connections,
+                http: HttpSettings {
+                    body_limit_bytes: self.body_limit_bytes,
+                    request_timeout: Duration::from_secs(self.request_timeout_seconds),
+                },
+                json_logs,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+impl Config {
+    pub fn store_options(&self) -> StoreOptions {
+        StoreOptions {
+            max_connections: self.max_connections,
+            sqlite_synchronous: self.sqlite_synchronous,
+            ..StoreOptions::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_serve_every_target() {
+        let config = RawConfig::default().check().unwrap();
+        assert_eq!(config.targets, TARGETS.to_vec());
+        assert_eq!(config.addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.database_url, "sqlite://data/pharos.db");
+    }
+
+    #[test]
+    fn reports_every_wrong_setting_at_once() {
+        let raw = RawConfig {
+            addr: "localhost".into(),
+            database_url: "mysql://x".into(),
+            targets: "trainings,billing".into(),
+            sqlite_synchronous: "off".into(),
+            max_connections: 0,
+            ..RawConfig::default()
+        };
+        let errors = raw.check().unwrap_err();
+        assert_eq!(errors.len(), 5, "{errors:?}");
+        assert!(errors.iter().any(|e| e.starts_with("addr :")));
+        assert!(errors.iter().any(|e| e.contains("billing")));
+        assert!(errors.iter().any(|e| e.starts_with("database_url :")));
+    }
+
+    #[test]
+    fn keeps_targets_in_start_order_without_duplicates() {
+        let raw = RawConfig {
+            targets: "read-model, trainings,read-model".into(),
+            ..RawConfig::default()
+        };
+        assert_eq!(raw.check().unwrap().targets, vec!["trainings", "read-model"]);
+    }
+}

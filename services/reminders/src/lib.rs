@@ -1,0 +1,15 @@
+//! The `reminders` target. Cron-scheduled reminder rules, e-mail outbox and SMTP delivery. Owns `reminder`.
+//!
+//! Mounted by `pharos serve`; for now it answers only its status route, the domain
+//! commands come with their own issues.
+
+use axum::Router;
+use pharos_web::{AppState, target_status_route};
+
+/// The name `pharos serve --target` takes.
+pub const TARGET: &str = "reminders";
+
+/// Every route of this target.
+pub fn router(state: AppState) -> Router {
+    target_status_route(TARGET).with_state(state)
+}

@@ -1,0 +1,399 @@
+//! The Pharos event store: one append-only table on SQLite (embedded mode) or
+//! PostgreSQL (production), with the guarantees of DESIGN.md §3:
+//!
+//! 1. atomic batch appends with optimistic concurrency ([`ExpectedVersion`]);
+//! 2. idempotent appends by event id;
+//! 3. a global order ([`GlobalPosition`]) readers never see skip;
+//! 4. catch-up-then-live [`Subscription`]s by category;
+//! 5. [`Projection`]s whose checkpoint moves in the same transaction as their effects;
+//! 6. upcasting of old schema versions on read ([`Upcasters`]);
+//! 7. a leader [`Lease`] per singleton worker.
+//!
+//! The backend is chosen once, from the URL scheme, in [`EventStore::connect`].
+
+mod error;
+mod lease;
+mod postgres;
+mod projection;
+mod sqlite;
+mod subscription;
+mod types;
+mod upcast;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+pub use error::StoreError;
+pub use lease::Lease;
+pub use projection::{Projection, ProjectionError, ProjectionTx};
+pub use subscription::Subscription;
+pub use types::{
+    AppendResult, ExpectedVersion, GlobalPosition, MAX_EVENT_DATA_BYTES, Metadata, NewEvent,
+    RecordedEvent, StreamId,
+};
+pub use upcast::Upcasters;
+
+/// The migrations of each backend, embedded in the binary.
+pub static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator =
+    sqlx::migrate!("../../migrations/postgres");
+/// See [`POSTGRES_MIGRATIONS`].
+pub static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+
+/// How SQLite makes a commit durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteSync {
+    /// fsync the WAL at every commit: an acknowledged append survives a power cut.
+    Full,
+    /// fsync at checkpoints only: an acknowledged append survives a crash of the
+    /// process, not of the machine.
+    Normal,
+}
+
+/// Settings of a store connection.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+    pub sqlite_synchronous: SqliteSync,
+    /// The safety net of subscriptions and projections when no wake-up arrives.
+    pub poll_interval: Duration,
+    /// How long an SQLite lease lasts without renewal (PostgreSQL leases end with
+    /// their connection).
+    pub lease_ttl: Duration,
+    pub upcasters: Upcasters,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            sqlite_synchronous: SqliteSync::Full,
+            poll_interval: Duration::from_millis(500),
+            lease_ttl: Duration::from_secs(10),
+            upcasters: Upcasters::new(),
+        }
+    }
+}
+
+/// The database behind the store, for the few shared tables other crates keep
+/// (idempotency keys, projections' read tables).
+#[derive(Debug, Clone)]
+pub enum Db {
+    Postgres(sqlx::PgPool),
+    Sqlite(sqlx::SqlitePool),
+}
+
+/// A handle on the event store; cheap to clone.
+#[derive(Clone)]
+pub struct EventStore {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for EventStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventStore")
+            .field("backend", &self.backend_name())
+            .finish()
+    }
+}
+
+struct Inner {
+    backend: Backend,
+    upcasters: Upcasters,
+    options: StoreOptions,
+    /// Bumped whenever new events may be readable.
+    wakeup: watch::Sender<u64>,
+    /// Stops the store's background tasks.
+    tasks: CancellationToken,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.tasks.cancel();
+    }
+}
+
+enum Backend {
+    Postgres(postgres::PgBackend),
+    Sqlite(sqlite::SqliteBackend),
+}
+
+impl EventStore {
+    /// Connects to `sqlite://...` or `postgres://...`. The SQLite file is created when
+    /// missing. Migrations are not applied: call [`EventStore::migrate`].
+    pub async fn connect(url: &str, options: StoreOptions) -> Result<Self, StoreError> {
+        let (wakeup, _) = watch::channel(0);
+        let tasks = CancellationToken::new();
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres(
+                postgres::PgBackend::connect(url, &options, wakeup.clone(), tasks.clone()).await?,
+            )
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite(
+                sqlite::SqliteBackend::connect(url, &options, wakeup.clone(), tasks.clone())
+                    .await?,
+            )
+        } else {
+            return Err(StoreError::Database(sqlx::Error::Configuration(
+                "the database URL must start with sqlite:// or postgres://".into(),
+            )));
+        };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                backend,
+                upcasters: options.upcasters.clone(),
+                options,
+                wakeup,
+                tasks,
+            }),
+        })
+    }
+
+    /// Applies the backend's pending migrations (safe to run from several processes
+    /// at once on PostgreSQL: sqlx takes an advisory lock).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.inner.backend {
+            Backend::Postgres(b) => POSTGRES_MIGRATIONS.run(&b.pool).await?,
+            Backend::Sqlite(b) => SQLITE_MIGRATIONS.run(&b.pool).await?,
+        }
+        Ok(())
+    }
+
+    /// How many embedded migrations the database has not applied yet.
+    pub async fn pending_migrations(&self) -> Result<usize, StoreError> {
+        const APPLIED: &str = "SELECT version FROM _sqlx_migrations WHERE success";
+        let (applied, migrator): (Vec<i64>, _) = match &self.inner.backend {
+            Backend::Postgres(b) => (
+                sqlx::query_scalar(APPLIED)
+                    .fetch_all(&b.pool)
+                    .await
+                    .unwrap_or_default(),
+                &POSTGRES_MIGRATIONS,
+            ),
+            Backend::Sqlite(b) => (
+                sqlx::query_scalar(APPLIED)
+                    .fetch_all(&b.pool)
+                    .await
+                    .unwrap_or_default(),
+                &SQLITE_MIGRATIONS,
+            ),
+        };
+        Ok(migrator
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration() && !applied.contains(&m.version))
+            .count())
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match &self.inner.backend {
+            Backend::Postgres(b) => {
+                sqlx::query("SELECT 1").execute(&b.pool).await?;
+            }
+            Backend::Sqlite(b) => {
+                sqlx::query("SELECT 1").execute(&b.pool).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `"postgres"` or `"sqlite"`.
+    pub fn backend_name(&self) -> &'static str {
+        match &self.inner.backend {
+            Backend::Postgres(_) => "postgres",
+            Backend::Sqlite(_) => "sqlite",
+        }
+    }
+
+    /// The connection pool, for shared infrastructure tables and projections.
+    pub fn db(&self) -> Db {
+        match &self.inner.backend {
+            Backend::Postgres(b) => Db::Postgres(b.pool.clone()),
+            Backend::Sqlite(b) => Db::Sqlite(b.pool.clone()),
+        }
+    }
+
+    /// Appends `events` to `stream` atomically if `expected` holds; stores `metadata`
+    /// with each event. Re-appending events whose ids are already stored in this
+    /// stream returns the original result and writes nothing.
+    #[tracing::instrument(skip_all, fields(stream = %stream, events = events.len()))]
+    pub async fn append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+        metadata: &Metadata,
+    ) -> Result<AppendResult, StoreError> {
+        let batch = PreparedBatch::new(events, metadata)?;
+        let started = Instant::now();
+        let result = match &self.inner.backend {
+            Backend::Postgres(b) => b.append(stream, expected, batch).await,
+            Backend::Sqlite(b) => b.append(stream, expected, batch).await,
+        };
+        let backend = self.backend_name();
+        metrics::histogram!("pharos_eventstore_append_seconds", "backend" => backend)
+            .record(started.elapsed().as_secs_f64());
+        match &result {
+            Ok(r) if r.appended => {
+                metrics::counter!("pharos_eventstore_appends_total", "backend" => backend, "outcome" => "ok").increment(1);
+                if let Backend::Postgres(b) = &self.inner.backend {
+                    b.announce();
+                }
+                self.inner.wakeup.send_modify(|n| *n = n.wrapping_add(1));
+            }
+            Ok(_) => metrics::counter!("pharos_eventstore_appends_total", "backend" => backend, "outcome" => "duplicate").increment(1),
+            Err(StoreError::WrongExpectedVersion { .. }) => metrics::counter!("pharos_eventstore_appends_total", "backend" => backend, "outcome" => "wrong_version").increment(1),
+            Err(_) => metrics::counter!("pharos_eventstore_appends_total", "backend" => backend, "outcome" => "error").increment(1),
+        }
+        result
+    }
+
+    /// The stream's events from `from_version` on (1 = from the start), in order.
+    pub async fn read_stream(
+        &self,
+        stream: &StreamId,
+        from_version: i64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let events = match &self.inner.backend {
+            Backend::Postgres(b) => b.read_stream(stream, from_version).await?,
+            Backend::Sqlite(b) => b.read_stream(stream, from_version).await?,
+        };
+        self.upcast_all(events)
+    }
+
+    /// The stream's current version; 0 when it does not exist.
+    pub async fn stream_version(&self, stream: &StreamId) -> Result<i64, StoreError> {
+        match &self.inner.backend {
+            Backend::Postgres(b) => b.stream_version(stream.as_str()).await,
+            Backend::Sqlite(b) => b.stream_version(stream.as_str()).await,
+        }
+    }
+
+    /// Up to `limit` events after `after` in the global order, of the given categories
+    /// (all when empty). Never returns an event before one that could still commit.
+    pub async fn read_all(
+        &self,
+        after: GlobalPosition,
+        limit: usize,
+        categories: &[String],
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        for category in categories {
+            types::check_category(category).map_err(|reason| StoreError::InvalidCategory {
+                category: category.clone(),
+                reason,
+            })?;
+        }
+        let limit = i64::try_from(limit.max(1)).unwrap_or(i64::MAX);
+        let events = match &self.inner.backend {
+            Backend::Postgres(b) => b.read_all(after, limit, categories).await?,
+            Backend::Sqlite(b) => b.read_all(after, limit, categories).await?,
+        };
+        self.upcast_all(events)
+    }
+
+    /// Events after `after` of `categories` (all when empty): first those already
+    /// stored, then new ones as they commit.
+    pub fn subscribe(&self, after: GlobalPosition, categories: Vec<String>) -> Subscription {
+        Subscription::new(self.clone(), after, categories)
+    }
+
+    /// A receiver that changes whenever new events may be readable: local appends, and
+    /// on PostgreSQL notifications from other processes.
+    pub fn wakeups(&self) -> watch::Receiver<u64> {
+        self.inner.wakeup.subscribe()
+    }
+
+    pub(crate) fn options(&self) -> &StoreOptions {
+        &self.inner.options
+    }
+
+    fn upcast_all(&self, mut events: Vec<RecordedEvent>) -> Result<Vec<RecordedEvent>, StoreError> {
+        for event in &mut events {
+            let data = std::mem::take(&mut event.data);
+            let (version, data) =
+                self.inner
+                    .upcasters
+                    .upcast(&event.event_type, event.schema_version, data)?;
+            event.schema_version = version;
+            event.data = data;
+        }
+        Ok(events)
+    }
+
+    /// Stops the background tasks and closes the pools; appends in flight finish first.
+    pub async fn close(&self) {
+        self.inner.tasks.cancel();
+        match &self.inner.backend {
+            Backend::Postgres(b) => b.pool.close().await,
+            Backend::Sqlite(b) => b.close().await,
+        }
+    }
+}
+
+/// A batch checked and serialised once, before it reaches a backend.
+pub(crate) struct PreparedBatch {
+    pub event_ids: Vec<uuid::Uuid>,
+    pub event_types: Vec<String>,
+    pub schema_versions: Vec<i32>,
+    pub data: Vec<String>,
+    pub metadata: String,
+}
+
+impl PreparedBatch {
+    fn new(events: Vec<NewEvent>, metadata: &Metadata) -> Result<Self, StoreError> {
+        if events.is_empty() {
+            return Err(StoreError::EmptyBatch);
+        }
+        let mut batch = Self {
+            event_ids: Vec::with_capacity(events.len()),
+            event_types: Vec::with_capacity(events.len()),
+            schema_versions: Vec::with_capacity(events.len()),
+            data: Vec::with_capacity(events.len()),
+            metadata: serde_json::to_string(metadata).map_err(|e| StoreError::Corrupt {
+                position: 0,
+                reason: e.to_string(),
+            })?,
+        };
+        for event in events {
+            if event.schema_version < 1 {
+                return Err(StoreError::InvalidSchemaVersion {
+                    event_type: event.event_type,
+                    schema_version: event.schema_version,
+                    reason: "schema versions start at 1",
+                });
+            }
+            if event.event_type.is_empty() || event.event_type.len() > 100 {
+                return Err(StoreError::InvalidSchemaVersion {
+                    event_type: event.event_type,
+                    schema_version: event.schema_version,
+                    reason: "the event type must hold 1 to 100 bytes",
+                });
+            }
+            if batch.event_ids.contains(&event.event_id) {
+                return Err(StoreError::IdempotencyConflict {
+                    event_id: event.event_id,
+                });
+            }
+            let data = event.data.to_string();
+            if data.len() > MAX_EVENT_DATA_BYTES {
+                return Err(StoreError::EventTooLarge {
+                    event_id: event.event_id,
+                    bytes: data.len(),
+                    limit: MAX_EVENT_DATA_BYTES,
+                });
+            }
+            batch.event_ids.push(event.event_id);
+            batch.event_types.push(event.event_type);
+            batch.schema_versions.push(event.schema_version);
+            batch.data.push(data);
+        }
+        Ok(batch)
+    }
+
+    pub fn len(&self) -> usize {
+        self.event_ids.len()
+    }
+}

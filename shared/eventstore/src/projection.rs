@@ -1,0 +1,211 @@
+//! Projections and consumers: each batch of events is applied and the checkpoint
+//! advanced in one transaction, so every event takes effect exactly once across crashes.
+
+use std::future::Future;
+
+use chrono::Utc;
+use sqlx::{Connection, PgConnection, SqliteConnection};
+use tokio_util::sync::CancellationToken;
+
+use crate::{Backend, EventStore, GlobalPosition, RecordedEvent, StoreError};
+
+/// An error a projection returns; the batch is rolled back and retried.
+pub type ProjectionError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The transaction a projection writes in, on the store's database.
+pub enum ProjectionTx<'c> {
+    Postgres(&'c mut PgConnection),
+    Sqlite(&'c mut SqliteConnection),
+}
+
+impl std::fmt::Debug for ProjectionTx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Postgres(_) => "ProjectionTx::Postgres",
+            Self::Sqlite(_) => "ProjectionTx::Sqlite",
+        })
+    }
+}
+
+/// Runs the same statement-building expression against whichever backend the
+/// transaction is on: `on_tx!(tx, |c| sqlx::query(SQL).bind(x).execute(c))`.
+#[macro_export]
+macro_rules! on_tx {
+    ($tx:expr, |$conn:ident| $body:expr) => {
+        match $tx {
+            $crate::ProjectionTx::Postgres($conn) => {
+                let $conn = &mut **$conn;
+                $body.await.map(|_| ())
+            }
+            $crate::ProjectionTx::Sqlite($conn) => {
+                let $conn = &mut **$conn;
+                $body.await.map(|_| ())
+            }
+        }
+    };
+}
+
+/// A read model or consumer fed from the store.
+pub trait Projection: Send + Sync {
+    /// Names the checkpoint: stable across releases.
+    fn name(&self) -> &str;
+    /// The categories it reads; empty for all.
+    fn categories(&self) -> &[String];
+    /// Applies a batch inside the checkpoint's transaction.
+    fn apply(
+        &self,
+        tx: &mut ProjectionTx<'_>,
+        events: &[RecordedEvent],
+    ) -> impl Future<Output = Result<(), ProjectionError>> + Send;
+}
+
+const INIT: &str = "INSERT INTO checkpoints (name, commit_id, position, updated_at) \
+     VALUES ($1, 0, 0, $2) ON CONFLICT (name) DO NOTHING";
+/// Compare-and-set: a second runner of the same projection finds the checkpoint moved
+/// and gives its batch up rather than applying it twice.
+const ADVANCE: &str = "UPDATE checkpoints SET commit_id = $2, position = $3, updated_at = $4 \
+     WHERE name = $1 AND commit_id = $5 AND position = $6";
+const READ: &str = "SELECT commit_id, position FROM checkpoints WHERE name = $1";
+
+impl EventStore {
+    /// Where the named projection stands.
+    pub async fn checkpoint(&self, name: &str) -> Result<GlobalPosition, StoreError> {
+        let found: Option<(i64, i64)> = match &self.inner.backend {
+            Backend::Postgres(b) => {
+                sqlx::query_as(READ)
+                    .bind(name)
+                    .fetch_optional(&b.pool)
+                    .await?
+            }
+            Backend::Sqlite(b) => {
+                sqlx::query_as(READ)
+                    .bind(name)
+                    .fetch_optional(&b.pool)
+                    .await?
+            }
+        };
+        Ok(found.map_or(GlobalPosition::START, |(commit_id, position)| {
+            GlobalPosition {
+                commit_id,
+                position,
+            }
+        }))
+    }
+
+    /// Applies the next batch of at most `limit` events; returns how many were applied
+    /// (0 when the projection is up to date).
+    pub async fn project_batch<P: Projection>(
+        &self,
+        projection: &P,
+        limit: usize,
+    ) -> Result<usize, StoreError> {
+        let from = self.checkpoint(projection.name()).await?;
+        let events = self
+            .read_all(from, limit, projection.categories())
+            .await?;
+        self.apply_batch(projection, from, &events).await?;
+        Ok(events.len())
+    }
+
+    /// Applies `events`, read after `from`, and moves the checkpoint to the last one,
+    /// all in one transaction.
+    pub async fn apply_batch<P: Projection>(
+        &self,
+        projection: &P,
+        from: GlobalPosition,
+        events: &[RecordedEvent],
+    ) -> Result<(), StoreError> {
+        let Some(last) = events.last() else {
+            return Ok(());
+        };
+        let name = projection.name();
+        let to = last.position;
+        let now = Utc::now();
+        let failed = |source| StoreError::Projection {
+            name: name.to_owned(),
+            source,
+        };
+        let moved = || StoreError::CheckpointMoved {
+            name: name.to_owned(),
+        };
+        match &self.inner.backend {
+            Backend::Postgres(b) => {
+                sqlx::query(INIT).bind(name).bind(now).execute(&b.pool).await?;
+                let mut conn = b.pool.acquire().await?;
+                let mut tx = conn.begin().await?;
+                let advanced = sqlx::query(ADVANCE)
+                    .bind(name)
+                    .bind(to.commit_id)
+                    .bind(to.position)
+                    .bind(now)
+                    .bind(from.commit_id)
+                    .bind(from.position)
+                    .execute(&mut *tx)
+                    .await?;
+                if advanced.rows_affected() != 1 {
+                    return Err(moved());
+                }
+                projection
+                    .apply(&mut ProjectionTx::Postgres(&mut tx), events)
+                    .await
+                    .map_err(failed)?;
+                tx.commit().await?;
+            }
+            Backend::Sqlite(b) => {
+                sqlx::query(INIT).bind(name).bind(now).execute(&b.pool).await?;
+                let mut conn = b.pool.acquire().await?;
+                // IMMEDIATE: take the write lock now, so the busy timeout applies instead
+                // of a failed upgrade from a read transaction.
+                let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+                let advanced = sqlx::query(ADVANCE)
+                    .bind(name)
+                    .bind(to.commit_id)
+                    .bind(to.position)
+                    .bind(now)
+                    .bind(from.commit_id)
+                    .bind(from.position)
+                    .execute(&mut *tx)
+                    .await?;
+                if advanced.rows_affected() != 1 {
+                    return Err(moved());
+                }
+                projection
+                    .apply(&mut ProjectionTx::Sqlite(&mut tx), events)
+                    .await
+                    .map_err(failed)?;
+                tx.commit().await?;
+            }
+        }
+        metrics::counter!("pharos_projection_events_total", "projection" => name.to_owned())
+            .increment(events.len() as u64);
+        Ok(())
+    }
+
+    /// Keeps the projection up to date until `shutdown`: catch up, then follow new
+    /// events. A failing batch is logged and retried after a pause.
+    pub async fn run_projection<P: Projection>(
+        &self,
+        projection: &P,
+        batch: usize,
+        shutdown: CancellationToken,
+    ) {
+        let mut wakeups = self.wakeups();
+        let poll = self.options().poll_interval;
+        while !shutdown.is_cancelled() {
+            wakeups.borrow_and_update();
+            let pause = match self.project_batch(projection, batch).await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => poll,
+                Err(e) => {
+                    tracing::warn!(projection = projection.name(), error = %e, "projection batch failed; retrying");
+                    poll.max(std::time::Duration::from_secs(1))
+                }
+            };
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = wakeups.changed() => {}
+                () = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+}

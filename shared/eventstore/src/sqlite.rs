@@ -1,0 +1,348 @@
+//! SQLite backend: WAL, one writer task that groups concurrent appends into one
+//! transaction (one fsync for the group), a pool for reads and other writes.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::Utc;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{ConnectOptions, Row, SqlitePool};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    AppendResult, ExpectedVersion, GlobalPosition, Metadata, PreparedBatch, RecordedEvent,
+    SqliteSync, StoreError, StoreOptions, StreamId,
+};
+
+/// Most appends one group commit takes.
+const MAX_GROUP: usize = 512;
+
+pub(crate) struct SqliteBackend {
+    pub pool: SqlitePool,
+    writer: mpsc::Sender<Job>,
+}
+
+struct Job {
+    stream: StreamId,
+    expected: ExpectedVersion,
+    batch: PreparedBatch,
+    reply: oneshot::Sender<Result<AppendResult, StoreError>>,
+}
+
+impl SqliteBackend {
+    pub async fn connect(
+        url: &str,
+        options: &StoreOptions,
+        wakeup: watch::Sender<u64>,
+        tasks: CancellationToken,
+    ) -> Result<Self, StoreError> {
+        let synchronous = match options.sqlite_synchronous {
+            SqliteSync::Full => SqliteSynchronous::Full,
+            SqliteSync::Normal => SqliteSynchronous::Normal,
+        };
+        let connect_options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(synchronous)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        if let Some(dir) = connect_options.get_filename().parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(e.into()))?;
+            }
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(options.max_connections.max(2))
+            .connect_with(connect_options.clone())
+            .await?;
+        let connection = connect_options.connect().await?;
+        let (writer, jobs) = mpsc::channel(4 * MAX_GROUP);
+        tokio::spawn(writer_loop(connection, jobs, wakeup, tasks));
+        Ok(Self { pool, writer })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub async fn append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        batch: PreparedBatch,
+    ) -> Result<AppendResult, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            stream: stream.clone(),
+            expected,
+            batch,
+            reply,
+        };
+        self.writer.send(job).await.map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    pub async fn stream_version(&self, stream: &str) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1",
+        )
+        .bind(stream)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    pub async fn read_stream(
+        &self,
+        stream: &StreamId,
+        from_version: i64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        const SQL: &str = "SELECT position, commit_id, stream_id, category, version, event_id, \
+             event_type, schema_version, data, metadata, recorded_at \
+             FROM events WHERE stream_id = $1 AND version >= $2 ORDER BY version";
+        let rows = sqlx::query(SQL)
+            .bind(stream.as_str())
+            .bind(from_version)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(decode).collect()
+    }
+
+    pub async fn read_all(
+        &self,
+        after: GlobalPosition,
+        limit: i64,
+        categories: &[String],
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        // Commits are serialised and positions grow with them: position order has no gaps
+        // that could fill later. commit_id is always 0 here.
+        const ALL: &str = "SELECT position, commit_id, stream_id, category, version, event_id, \
+             event_type, schema_version, data, metadata, recorded_at FROM events \
+             WHERE (commit_id, position) > ($1, $2) ORDER BY commit_id, position LIMIT $3";
+        const BY_CATEGORY: &str = "SELECT position, commit_id, stream_id, category, version, \
+             event_id, event_type, schema_version, data, metadata, recorded_at FROM events \
+             WHERE (commit_id, position) > ($1, $2) \
+               AND category IN (SELECT value FROM json_each($4)) \
+             ORDER BY commit_id, position LIMIT $3";
+        let query = if categories.is_empty() {
+            sqlx::query(ALL)
+        } else {
+            sqlx::query(BY_CATEGORY)
+        };
+        let categories = serde_json::to_string(categories).unwrap_or_else(|_| "[]".into());
+        let rows = query
+            .bind(after.commit_id)
+            .bind(after.position)
+            .bind(limit)
+            .bind(categories)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(decode).collect()
+    }
+}
+
+fn decode(row: &SqliteRow) -> Result<RecordedEvent, StoreError> {
+    let position: i64 = row.try_get("position")?;
+    let corrupt = |reason: String| StoreError::Corrupt { position, reason };
+    let data: &str = row.try_get("data")?;
+    let metadata: &str = row.try_get("metadata")?;
+    Ok(RecordedEvent {
+        position: GlobalPosition {
+            commit_id: row.try_get("commit_id")?,
+            position,
+        },
+        stream_id: row.try_get("stream_id")?,
+        category: row.try_get("category")?,
+        version: row.try_get("version")?,
+        event_id: row.try_get("event_id")?,
+        event_type: row.try_get("event_type")?,
+        schema_version: row.try_get("schema_version")?,
+        data: serde_json::from_str(data).map_err(|e| corrupt(e.to_string()))?,
+        metadata: serde_json::from_str::<Metadata>(metadata).map_err(|e| corrupt(e.to_string()))?,
+        recorded_at: row.try_get("recorded_at")?,
+    })
+}
+
+async fn writer_loop(
+    mut conn: SqliteConnection,
+    mut jobs: mpsc::Receiver<Job>,
+    wakeup: watch::Sender<u64>,
+    tasks: CancellationToken,
+) {
+    let mut group = Vec::with_capacity(MAX_GROUP);
+    loop {
+        let first = tokio::select! {
+            biased;
+            job = jobs.recv() => match job { Some(job) => job, None => return },
+            () = tasks.cancelled() => { jobs.close(); match jobs.recv().await { Some(job) => job, None => return } }
+        };
+        group.push(first);
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let results = commit_group(&mut conn, &group).await;
+        let any_appended = matches!(&results, Ok(r) if r.iter().any(|r| matches!(r, Ok(a) if a.appended)));
+        match results {
+            Ok(results) => {
+                for (job, result) in group.drain(..).zip(results) {
+                    let _ = job.reply.send(result);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, jobs = group.len(), "group commit failed; nothing of it was written");
+                let reason = e.to_string();
+                for job in group.drain(..) {
+                    let _ = job.reply.send(Err(StoreError::Database(sqlx::Error::Protocol(
+                        format!("group commit failed, nothing written: {reason}"),
+                    ))));
+                }
+            }
+        }
+        if any_appended {
+            wakeup.send_modify(|n| *n = n.wrapping_add(1));
+        }
+    }
+}
+
+/// Runs every job of the group in one transaction. A job refused by a rule gets its
+/// error and leaves nothing behind (a savepoint undoes its partial batch); any other
+/// failure aborts the whole group, so callers are never told "written" for events that
+/// are not, nor "failed" for events that are.
+async fn commit_group(
+    conn: &mut SqliteConnection,
+    group: &[Job],
+) -> Result<Vec<Result<AppendResult, StoreError>>, StoreError> {
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+    let mut results = Vec::with_capacity(group.len());
+    for job in group {
+        let savepoint = job.batch.len() > 1;
+        if savepoint {
+            sqlx::query("SAVEPOINT job").execute(&mut *conn).await?;
+        }
+        let result = append_one(conn, job).await;
+        match &result {
+            Err(StoreError::Database(_)) => {
+                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                return Err(result.err().unwrap_or(StoreError::Closed));
+            }
+            Err(_) if savepoint => {
+                sqlx::query("ROLLBACK TO job").execute(&mut *conn).await?;
+                sqlx::query("RELEASE job").execute(&mut *conn).await?;
+            }
+            _ if savepoint => {
+                sqlx::query("RELEASE job").execute(&mut *conn).await?;
+            }
+            _ => {}
+        }
+        results.push(result);
+    }
+    if let Err(e) = sqlx::query("COMMIT").execute(&mut *conn).await {
+        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+        return Err(e.into());
+    }
+    Ok(results)
+}
+
+fn is_unique_violation(e: &sqlx::Error, columns: &str) -> bool {
+    matches!(e, sqlx::Error::Database(d)
+        if d.is_unique_violation() && d.message().contains(columns))
+}
+
+async fn append_one(conn: &mut SqliteConnection, job: &Job) -> Result<AppendResult, StoreError> {
+    const STATE: &str = "SELECT coalesce((SELECT max(version) FROM events WHERE stream_id = $1), 0), \
+         (SELECT stream_id FROM events WHERE event_id = $2)";
+    let stream = job.stream.as_str();
+    let batch = &job.batch;
+    let (current, holder): (i64, Option<String>) = sqlx::query_as(STATE)
+        .bind(stream)
+        .bind(batch.event_ids[0])
+        .fetch_one(&mut *conn)
+        .await?;
+    if holder.is_some() {
+        return earlier_append(conn, job).await;
+    }
+    if !job.expected.is_satisfied_by(current) {
+        return Err(StoreError::WrongExpectedVersion {
+            stream_id: stream.to_owned(),
+            expected: job.expected,
+            actual: current,
+        });
+    }
+    const INSERT: &str = "INSERT INTO events (stream_id, category, version, event_id, event_type, \
+         schema_version, data, metadata, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         RETURNING position";
+    let recorded_at = Utc::now();
+    let mut position = 0;
+    for i in 0..batch.len() {
+        let inserted = sqlx::query_scalar(INSERT)
+            .bind(stream)
+            .bind(job.stream.category())
+            .bind(current + 1 + i as i64)
+            .bind(batch.event_ids[i])
+            .bind(&batch.event_types[i])
+            .bind(batch.schema_versions[i])
+            .bind(&batch.data[i])
+            .bind(&batch.metadata)
+            .bind(recorded_at)
+            .fetch_one(&mut *conn)
+            .await;
+        position = match inserted {
+            Ok(p) => p,
+            Err(e) if is_unique_violation(&e, "events.event_id") => {
+                return Err(StoreError::IdempotencyConflict {
+                    event_id: batch.event_ids[i],
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
+    }
+    Ok(AppendResult {
+        version: current + batch.len() as i64,
+        position: GlobalPosition {
+            commit_id: 0,
+            position,
+        },
+        appended: true,
+    })
+}
+
+/// The first event id is already stored: this is a retry if every id of the batch is
+/// stored in this stream, and a conflict otherwise.
+async fn earlier_append(
+    conn: &mut SqliteConnection,
+    job: &Job,
+) -> Result<AppendResult, StoreError> {
+    let mut last: Option<(i64, i64)> = None;
+    for event_id in &job.batch.event_ids {
+        let found: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT version, position FROM events WHERE event_id = $1 AND stream_id = $2",
+        )
+        .bind(event_id)
+        .bind(job.stream.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+        match found {
+            Some(found) => last = Some(last.map_or(found, |l| l.max(found))),
+            None => {
+                return Err(StoreError::IdempotencyConflict {
+                    event_id: *event_id,
+                });
+            }
+        }
+    }
+    let (version, position) = last.ok_or(StoreError::EmptyBatch)?;
+    Ok(AppendResult {
+        version,
+        position: GlobalPosition {
+            commit_id: 0,
+            position,
+        },
+        appended: false,
+    })
+}

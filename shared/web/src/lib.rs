@@ -1,0 +1,212 @@
+//! HTTP plumbing shared by every Pharos target: problem+json errors, request ids and
+//! tracing spans, body limit, timeouts, `Idempotency-Key`, `/healthz`, `/readyz`,
+//! `/metrics`, graceful shutdown.
+
+pub mod idempotency;
+mod json;
+mod problem;
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use pharos_eventstore::EventStore;
+use serde_json::json;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+pub use json::Json;
+pub use problem::{FieldError, Problem};
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Limits applied to every request.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub body_limit_bytes: usize,
+    pub request_timeout: Duration,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            body_limit_bytes: 2 * 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What every handler of every target can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: EventStore,
+    pub settings: Arc<HttpSettings>,
+    /// The targets this process serves, for `/readyz`.
+    pub targets: Arc<[String]>,
+}
+
+/// The route by which a target says it is mounted: `GET /api/v1/targets/{name}`.
+pub fn target_status_route(name: &'static str) -> Router<AppState> {
+    Router::new().route(
+        &format!("/api/v1/targets/{name}"),
+        get(move || async move {
+            axum::Json(json!({
+                "target": name,
+                "status": "up",
+                "version": env!("CARGO_PKG_VERSION"),
+            }))
+        }),
+    )
+}
+
+/// The whole HTTP application: health routes, the targets' routers and the layers.
+pub fn app(state: AppState, targets: Vec<Router>) -> Router {
+    let health = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .with_state(state.clone());
+    let routes = targets.into_iter().fold(health, Router::merge);
+    let timeout = state.settings.request_timeout;
+    routes
+        .fallback(|| async { Problem::not_found() })
+        .method_not_allowed_fallback(|| async { Problem::method_not_allowed() })
+        .layer(middleware::from_fn_with_state(state.clone(), idempotency::middleware))
+        .layer(DefaultBodyLimit::max(state.settings.body_limit_bytes))
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            with_timeout(timeout, req, next)
+        }))
+        .layer(middleware::from_fn(record_metrics))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("handler panicked");
+            Problem::internal().into_response()
+        }))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                let request_id = req
+                    .headers()
+                    .get(&REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id)
+            }),
+        )
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+async fn healthz() -> impl IntoResponse {
+    axum::Json(json!({ "status": "ok" }))
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    if let Err(e) = state.store.ping().await {
+        tracing::warn!(error = %e, "readiness: store unreachable");
+        return Problem::unavailable("La base de données ne répond pas.").into_response();
+    }
+    match state.store.pending_migrations().await {
+        Ok(0) => axum::Json(json!({
+            "status": "ready",
+            "backend": state.store.backend_name(),
+            "targets": &*state.targets,
+        }))
+        .into_response(),
+        Ok(n) => Problem::unavailable(format!(
+            "{n} migration(s) de la base restent à appliquer (pharos migrate)."
+        ))
+        .into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness: migrations unknown");
+            Problem::unavailable("L'état des migrations est inconnu.").into_response()
+        }
+    }
+}
+
+static PROMETHEUS: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the process-wide Prometheus recorder (once; later calls reuse it).
+pub fn install_metrics() -> PrometheusHandle {
+    PROMETHEUS
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            // Fails only if another recorder is installed; the handle still renders ours.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+async fn metrics_text() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        install_metrics().render(),
+    )
+}
+
+async fn record_metrics(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("pharos_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status).increment(1);
+    metrics::histogram!("pharos_http_request_duration_seconds", "method" => method, "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+async fn with_timeout(limit: Duration, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            "Délai dépassé",
+            format!(
+                "La requête n'a pas abouti en {} s ; réessayez plus tard.",
+                limit.as_secs()
+            ),
+        )
+        .with_retry_after(5)
+        .into_response(),
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("SIGINT received, shutting down"),
+        () = terminate => tracing::info!("SIGTERM received, shutting down"),
+    }
+}

@@ -1,0 +1,172 @@
+//! RFC 9457 problem details: the one shape every error of the API takes.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use pharos_eventstore::StoreError;
+use serde::Serialize;
+
+/// Base of the stable `type` URIs.
+const TYPE_BASE: &str = "https://pharos.ac-toulouse.fr/problems/";
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+/// An `application/problem+json` answer with a French title and detail.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    #[serde(skip)]
+    retry_after_seconds: Option<u64>,
+}
+
+impl Problem {
+    /// `kind` is the stable slug of the `type` URI, e.g. `wrong-expected-version`.
+    pub fn new(
+        status: StatusCode,
+        kind: &str,
+        title: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            type_uri: format!("{TYPE_BASE}{kind}"),
+            title: title.into(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            errors: Vec::new(),
+            retry_after_seconds: None,
+        }
+    }
+
+    pub fn with_field(mut self, field: impl Into<String>, message: impl Into<String>) -> Self {
+        self.errors.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+        });
+        self
+    }
+
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after_seconds = Some(seconds);
+        self
+    }
+
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "Ressource introuvable",
+            "Aucune ressource ne correspond à cette adresse.",
+        )
+    }
+
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+            "Méthode non autorisée",
+            "Cette adresse n'accepte pas cette méthode HTTP.",
+        )
+    }
+
+    /// The generic answer to a server fault: the cause goes to the log, never to the client.
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Erreur interne",
+            "Une erreur inattendue s'est produite ; elle a été journalisée. Réessayez plus tard.",
+        )
+    }
+
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Service indisponible",
+            detail,
+        )
+    }
+
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            "Requête trop volumineuse",
+            format!(
+                "Le corps de la requête dépasse la limite de {} Kio.",
+                limit / 1024
+            ),
+        )
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let retry_after = self.retry_after_seconds;
+        let mut response = (status, axum::Json(&self)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(seconds) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+impl From<StoreError> for Problem {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::WrongExpectedVersion {
+                expected, actual, ..
+            } => Self::new(
+                StatusCode::CONFLICT,
+                "wrong-expected-version",
+                "Modification concurrente",
+                format!(
+                    "La ressource a changé entre-temps (version attendue : {expected}, version actuelle : {actual}). Rechargez-la puis recommencez."
+                ),
+            ),
+            StoreError::IdempotencyConflict { event_id } => Self::new(
+                StatusCode::CONFLICT,
+                "duplicate-event",
+                "Événement déjà enregistré",
+                format!("L'événement {event_id} est déjà enregistré dans un autre contexte."),
+            ),
+            StoreError::EventTooLarge { bytes, limit, .. } => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "event-too-large",
+                "Données trop volumineuses",
+                format!("Les données font {bytes} octets, au-delà de la limite de {limit} octets."),
+            ),
+            StoreError::InvalidStreamId { stream_id, .. } => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-identifier",
+                "Identifiant invalide",
+                format!("L'identifiant « {stream_id} » n'est pas valide."),
+            ),
+            StoreError::Closed => Self::unavailable("Le service s'arrête ; réessayez dans un instant."),
+            other => {
+                tracing::error!(error = %other, source = ?std::error::Error::source(&other), "event store failure");
+                Self::internal()
+            }
+        }
+    }
+}
