@@ -76,12 +76,11 @@ impl EventStore {
         let acquired = match &self.inner.backend {
             Backend::Postgres(b) => {
                 let mut conn = b.connect_options.connect().await?;
-                let got: bool =
-                    sqlx::query_scalar("SELECT pg_try_advisory_lock($1, hashtext($2))")
-                        .bind(ADVISORY_NAMESPACE)
-                        .bind(name)
-                        .fetch_one(&mut conn)
-                        .await?;
+                let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, hashtext($2))")
+                    .bind(ADVISORY_NAMESPACE)
+                    .bind(name)
+                    .fetch_one(&mut conn)
+                    .await?;
                 if got {
                     tokio::spawn(keep_pg(conn, name.to_owned(), lease_signals(&lease)));
                 } else {

@@ -116,6 +116,8 @@ impl Drop for Inner {
     }
 }
 
+// One per store, behind an Arc: the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
 enum Backend {
     Postgres(postgres::PgBackend),
     Sqlite(sqlite::SqliteBackend),

@@ -62,8 +62,9 @@ impl PgBackend {
     ) -> Result<AppendResult, StoreError> {
         const APPEND: &str = "SELECT status, stream_version, commit_id, last_position \
              FROM pharos_append($1, $2, $3, $4, $5, $6, $7::text[]::jsonb[], $8::jsonb)";
-        // A lost race on a version retries for `Any`; a lost race on an event id retries
-        // once, since the winner may be an identical append whose result we return.
+        // A lost race on a version retries for `Any`. Any lost race retries once: the
+        // winner may be an identical append (a retry racing its original), whose result
+        // the next attempt's duplicate check returns instead of a conflict.
         for attempt in 0.. {
             let outcome = sqlx::query(APPEND)
                 .bind(stream.as_str())
@@ -80,7 +81,7 @@ impl PgBackend {
             let row = match outcome {
                 Ok(row) => row,
                 Err(e) if e.constraint() == Some("events_stream_version_key") => {
-                    if expected == ExpectedVersion::Any && attempt < 100 {
+                    if attempt < 1 || (expected == ExpectedVersion::Any && attempt < 100) {
                         continue;
                     }
                     let actual = self.stream_version(stream.as_str()).await?;
@@ -100,6 +101,11 @@ impl PgBackend {
             };
             let status: String = row.try_get("status")?;
             let version: i64 = row.try_get("stream_version")?;
+            // pharos_append checks duplicates and versions in separate statements: an
+            // identical append committing between the two shows as a wrong version.
+            if status == "wrong_version" && attempt < 1 {
+                continue;
+            }
             return match status.as_str() {
                 "ok" | "duplicate" => Ok(AppendResult {
                     version,

@@ -84,12 +84,14 @@ impl EventStore {
                     .await?
             }
         };
-        Ok(found.map_or(GlobalPosition::START, |(commit_id, position)| {
-            GlobalPosition {
-                commit_id,
-                position,
-            }
-        }))
+        Ok(
+            found.map_or(GlobalPosition::START, |(commit_id, position)| {
+                GlobalPosition {
+                    commit_id,
+                    position,
+                }
+            }),
+        )
     }
 
     /// Applies the next batch of at most `limit` events; returns how many were applied
@@ -100,9 +102,7 @@ impl EventStore {
         limit: usize,
     ) -> Result<usize, StoreError> {
         let from = self.checkpoint(projection.name()).await?;
-        let events = self
-            .read_all(from, limit, projection.categories())
-            .await?;
+        let events = self.read_all(from, limit, projection.categories()).await?;
         self.apply_batch(projection, from, &events).await?;
         Ok(events.len())
     }
@@ -130,7 +130,11 @@ impl EventStore {
         };
         match &self.inner.backend {
             Backend::Postgres(b) => {
-                sqlx::query(INIT).bind(name).bind(now).execute(&b.pool).await?;
+                sqlx::query(INIT)
+                    .bind(name)
+                    .bind(now)
+                    .execute(&b.pool)
+                    .await?;
                 let mut conn = b.pool.acquire().await?;
                 let mut tx = conn.begin().await?;
                 let advanced = sqlx::query(ADVANCE)
@@ -152,7 +156,11 @@ impl EventStore {
                 tx.commit().await?;
             }
             Backend::Sqlite(b) => {
-                sqlx::query(INIT).bind(name).bind(now).execute(&b.pool).await?;
+                sqlx::query(INIT)
+                    .bind(name)
+                    .bind(now)
+                    .execute(&b.pool)
+                    .await?;
                 let mut conn = b.pool.acquire().await?;
                 // IMMEDIATE: take the write lock now, so the busy timeout applies instead
                 // of a failed upgrade from a read transaction.

@@ -50,10 +50,10 @@ impl SqliteBackend {
             .synchronous(synchronous)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
-        if let Some(dir) = connect_options.get_filename().parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(e.into()))?;
-            }
+        if let Some(dir) = connect_options.get_filename().parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(e.into()))?;
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(options.max_connections.max(2))
@@ -82,17 +82,20 @@ impl SqliteBackend {
             batch,
             reply,
         };
-        self.writer.send(job).await.map_err(|_| StoreError::Closed)?;
+        self.writer
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
     }
 
     pub async fn stream_version(&self, stream: &str) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1",
+        Ok(
+            sqlx::query_scalar("SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1")
+                .bind(stream)
+                .fetch_one(&self.pool)
+                .await?,
         )
-        .bind(stream)
-        .fetch_one(&self.pool)
-        .await?)
     }
 
     pub async fn read_stream(
@@ -187,7 +190,8 @@ async fn writer_loop(
             }
         }
         let results = commit_group(&mut conn, &group).await;
-        let any_appended = matches!(&results, Ok(r) if r.iter().any(|r| matches!(r, Ok(a) if a.appended)));
+        let any_appended =
+            matches!(&results, Ok(r) if r.iter().any(|r| matches!(r, Ok(a) if a.appended)));
         match results {
             Ok(results) => {
                 for (job, result) in group.drain(..).zip(results) {
@@ -198,9 +202,11 @@ async fn writer_loop(
                 tracing::error!(error = %e, jobs = group.len(), "group commit failed; nothing of it was written");
                 let reason = e.to_string();
                 for job in group.drain(..) {
-                    let _ = job.reply.send(Err(StoreError::Database(sqlx::Error::Protocol(
-                        format!("group commit failed, nothing written: {reason}"),
-                    ))));
+                    let _ = job
+                        .reply
+                        .send(Err(StoreError::Database(sqlx::Error::Protocol(format!(
+                            "group commit failed, nothing written: {reason}"
+                        )))));
                 }
             }
         }
@@ -329,9 +335,10 @@ async fn earlier_append(
         .await?;
         match found {
             Some(found) => last = Some(last.map_or(found, |l| l.max(found))),
+            // Name the id known to be stored: this one may be brand new.
             None => {
                 return Err(StoreError::IdempotencyConflict {
-                    event_id: *event_id,
+                    event_id: job.batch.event_ids[0],
                 });
             }
         }

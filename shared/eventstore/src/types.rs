@@ -46,7 +46,9 @@ impl StreamId {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'))
         {
-            return Err(invalid("the id may only hold ASCII letters, digits and _ - . :"));
+            return Err(invalid(
+                "the id may only hold ASCII letters, digits and _ - . :",
+            ));
         }
         Ok(Self {
             value,
@@ -211,7 +213,9 @@ pub struct Metadata {
 /// A place in the global order. On PostgreSQL `commit_id` is the appending
 /// transaction's id; on SQLite, where commits are serialised, it is always 0.
 /// Order is lexicographic: commit first, then position.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct GlobalPosition {
     pub commit_id: i64,
     pub position: i64,
