@@ -17,7 +17,6 @@ CREATE TABLE events (
     CONSTRAINT events_stream_version_key UNIQUE (stream_id, version)
 );
 
-CREATE INDEX events_category_position_idx ON events (category, position);
 
 CREATE TRIGGER events_no_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'the event log is append-only (UPDATE refused)'); END;

@@ -1,4 +1,4 @@
-//! PostgreSQL backend: appends through the `pharos_append` function (one round trip),
+//! PostgreSQL backend: each append is one autocommitted INSERT (one round trip),
 //! reads below the oldest running transaction, LISTEN/NOTIFY as a wake-up hint.
 
 use std::str::FromStr;
@@ -17,6 +17,15 @@ use crate::{
 };
 
 pub(crate) const NOTIFY_CHANNEL: &str = "pharos_events";
+
+enum Refusal {
+    /// The stream's state did not meet the expected version.
+    Expectation,
+    /// Another append took the version first.
+    Version,
+    /// An event id is already stored.
+    EventId,
+}
 
 pub(crate) struct PgBackend {
     pub pool: PgPool,
@@ -60,69 +69,152 @@ impl PgBackend {
         expected: ExpectedVersion,
         batch: PreparedBatch,
     ) -> Result<AppendResult, StoreError> {
-        const APPEND: &str = "SELECT status, stream_version, commit_id, last_position \
-             FROM pharos_append($1, $2, $3, $4, $5, $6, $7::text[]::jsonb[], $8::jsonb)";
-        // A lost race on a version retries for `Any`. Any lost race retries once: the
-        // winner may be an identical append (a retry racing its original), whose result
-        // the next attempt's duplicate check returns instead of a conflict.
+        // A lost race on a version retries for the expectations that do not name one.
+        let retries = match expected {
+            ExpectedVersion::Any | ExpectedVersion::StreamExists => 100,
+            _ => 0,
+        };
         for attempt in 0.. {
-            let outcome = sqlx::query(APPEND)
-                .bind(stream.as_str())
-                .bind(stream.category())
-                .bind(expected.as_sql())
-                .bind(&batch.event_ids)
-                .bind(&batch.event_types)
-                .bind(&batch.schema_versions)
-                .bind(&batch.data)
-                .bind(&batch.metadata)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(StoreError::from);
-            let row = match outcome {
-                Ok(row) => row,
-                Err(e) if e.constraint() == Some("events_stream_version_key") => {
-                    if attempt < 1 || (expected == ExpectedVersion::Any && attempt < 100) {
-                        continue;
-                    }
-                    let actual = self.stream_version(stream.as_str()).await?;
+            let refused = match self.insert(stream, expected, &batch).await {
+                Ok(Some(result)) => return Ok(result),
+                Ok(None) => Refusal::Expectation,
+                Err(e) if e.constraint() == Some("events_stream_version_key") => Refusal::Version,
+                Err(e) if e.constraint() == Some("events_event_id_key") => Refusal::EventId,
+                Err(e) => return Err(e),
+            };
+            // Every refusal may be a retry of an append that committed: answer with its
+            // result. The insert ran first and waited for any such append in flight on
+            // the unique indexes, so the check below sees it committed.
+            if let Some(original) = self.earlier_append(stream, &batch).await? {
+                return Ok(original);
+            }
+            match refused {
+                Refusal::EventId => return Err(self.idempotency_conflict(&batch).await),
+                Refusal::Version if attempt < retries => continue,
+                Refusal::Version | Refusal::Expectation => {
                     return Err(StoreError::WrongExpectedVersion {
                         stream_id: stream.to_string(),
                         expected,
-                        actual,
+                        actual: self.stream_version(stream.as_str()).await?,
                     });
                 }
-                Err(e) if e.constraint() == Some("events_event_id_key") => {
-                    if attempt < 1 {
-                        continue;
-                    }
-                    return Err(self.idempotency_conflict(&batch).await);
-                }
-                Err(e) => return Err(e),
-            };
-            let status: String = row.try_get("status")?;
-            let version: i64 = row.try_get("stream_version")?;
-            // pharos_append checks duplicates and versions in separate statements: an
-            // identical append committing between the two shows as a wrong version.
-            if status == "wrong_version" && attempt < 1 {
-                continue;
             }
-            return match status.as_str() {
-                "ok" | "duplicate" => Ok(AppendResult {
-                    version,
-                    position: GlobalPosition {
-                        commit_id: row.try_get("commit_id")?,
-                        position: row.try_get("last_position")?,
-                    },
-                    appended: status == "ok",
-                }),
-                _ => Err(StoreError::WrongExpectedVersion {
-                    stream_id: stream.to_string(),
-                    expected,
-                    actual: version,
-                }),
-            };
         }
         unreachable!("the retry loop returns")
+    }
+
+    /// One statement, autocommitted: `None` when the stream does not meet `expected`.
+    /// The common cases (one event, no stream or an exact version) are a plain INSERT:
+    /// the unique index on (stream, version) does the concurrency check.
+    async fn insert(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        batch: &PreparedBatch,
+    ) -> Result<Option<AppendResult>, StoreError> {
+        const FIRST: &str = "INSERT INTO events (stream_id, category, version, event_id, \
+             event_type, schema_version, data, metadata) \
+             VALUES ($1, $2, 1, $3, $4, $5, $6::json, $7::json) RETURNING commit_id, position";
+        // Version n must exist, so that a stale caller cannot leave a gap.
+        const NEXT: &str = "INSERT INTO events (stream_id, category, version, event_id, \
+             event_type, schema_version, data, metadata) \
+             SELECT $1, $2, $8 + 1, $3, $4, $5, $6::json, $7::json \
+             WHERE EXISTS (SELECT 1 FROM events WHERE stream_id = $1 AND version = $8) \
+             RETURNING commit_id, position";
+        // $3: NULL any, 0 no stream, -1 stream exists, n exactly n.
+        const BATCH: &str = "WITH current AS ( \
+               SELECT coalesce(max(version), 0) AS version FROM events WHERE stream_id = $1) \
+             INSERT INTO events (stream_id, category, version, event_id, event_type, \
+               schema_version, data, metadata) \
+             SELECT $1, $2, current.version + e.ord, e.id, e.type, e.schema_version, e.data::json, $8::json \
+             FROM current, unnest($4::uuid[], $5::text[], $6::int[], $7::text[]) \
+               WITH ORDINALITY AS e(id, type, schema_version, data, ord) \
+             WHERE $3::bigint IS NULL OR current.version = $3 OR ($3 = -1 AND current.version > 0) \
+             ORDER BY e.ord \
+             RETURNING commit_id, position, version";
+        let single = batch.len() == 1;
+        let rows: Vec<(i64, i64, i64)> = match expected {
+            ExpectedVersion::NoStream | ExpectedVersion::Exact(0) if single => {
+                sqlx::query_as(FIRST)
+                    .bind(stream.as_str())
+                    .bind(stream.category())
+                    .bind(batch.event_ids[0])
+                    .bind(&batch.event_types[0])
+                    .bind(batch.schema_versions[0])
+                    .bind(&batch.data[0])
+                    .bind(&batch.metadata)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(|(commit_id, position): (i64, i64)| vec![(commit_id, position, 1)])
+                    .unwrap_or_default()
+            }
+            ExpectedVersion::Exact(n) if single && n > 0 => sqlx::query_as(NEXT)
+                .bind(stream.as_str())
+                .bind(stream.category())
+                .bind(batch.event_ids[0])
+                .bind(&batch.event_types[0])
+                .bind(batch.schema_versions[0])
+                .bind(&batch.data[0])
+                .bind(&batch.metadata)
+                .bind(n)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|(commit_id, position): (i64, i64)| vec![(commit_id, position, n + 1)])
+                .unwrap_or_default(),
+            _ => {
+                sqlx::query_as(BATCH)
+                    .bind(stream.as_str())
+                    .bind(stream.category())
+                    .bind(expected.as_sql())
+                    .bind(&batch.event_ids)
+                    .bind(&batch.event_types)
+                    .bind(&batch.schema_versions)
+                    .bind(&batch.data)
+                    .bind(&batch.metadata)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        Ok(rows.iter().max_by_key(|r| r.2).map(|&(commit_id, position, version)| {
+            AppendResult {
+                version,
+                position: GlobalPosition {
+                    commit_id,
+                    position,
+                },
+                appended: true,
+            }
+        }))
+    }
+
+    /// The result of an earlier append of exactly these events to this stream, if any.
+    async fn earlier_append(
+        &self,
+        stream: &StreamId,
+        batch: &PreparedBatch,
+    ) -> Result<Option<AppendResult>, StoreError> {
+        let (found, version, commit_id, position): (i64, Option<i64>, Option<i64>, Option<i64>) =
+            sqlx::query_as(
+                "SELECT count(*), max(version), max(commit_id), max(position) FROM events \
+                 WHERE event_id = ANY($1) AND stream_id = $2",
+            )
+            .bind(&batch.event_ids)
+            .bind(stream.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(match (version, commit_id, position) {
+            (Some(version), Some(commit_id), Some(position)) if found == batch.len() as i64 => {
+                Some(AppendResult {
+                    version,
+                    position: GlobalPosition {
+                        commit_id,
+                        position,
+                    },
+                    appended: false,
+                })
+            }
+            _ => None,
+        })
     }
 
     async fn idempotency_conflict(&self, batch: &PreparedBatch) -> StoreError {
@@ -201,28 +293,32 @@ impl PgBackend {
     }
 }
 
+/// Columns in the order of `COLUMNS`; read by index, the hot path of every replay.
 fn decode(row: &PgRow) -> Result<RecordedEvent, StoreError> {
-    let Json(metadata): Json<Metadata> = row.try_get("metadata")?;
+    let Json(metadata): Json<Metadata> = row.try_get(9)?;
     Ok(RecordedEvent {
         position: GlobalPosition {
-            commit_id: row.try_get("commit_id")?,
-            position: row.try_get("position")?,
+            commit_id: row.try_get(1)?,
+            position: row.try_get(0)?,
         },
-        stream_id: row.try_get("stream_id")?,
-        category: row.try_get("category")?,
-        version: row.try_get("version")?,
-        event_id: row.try_get("event_id")?,
-        event_type: row.try_get("event_type")?,
-        schema_version: row.try_get("schema_version")?,
-        data: row.try_get("data")?,
+        stream_id: row.try_get(2)?,
+        category: row.try_get(3)?,
+        version: row.try_get(4)?,
+        event_id: row.try_get(5)?,
+        event_type: row.try_get(6)?,
+        schema_version: row.try_get(7)?,
+        data: row.try_get(8)?,
         metadata,
-        recorded_at: row.try_get("recorded_at")?,
+        recorded_at: row.try_get(10)?,
     })
 }
 
-/// Sends one NOTIFY per burst of local appends.
+/// Sends one NOTIFY per burst of local appends, at most one per `NOTIFY_INTERVAL`:
+/// each NOTIFY is a transaction that takes a cluster-wide lock at commit.
 async fn notifier(pool: PgPool, announce: Arc<Notify>, tasks: CancellationToken) {
+    const NOTIFY_INTERVAL: Duration = Duration::from_millis(5);
     loop {
+        tokio::time::sleep(NOTIFY_INTERVAL).await;
         tokio::select! {
             () = tasks.cancelled() => return,
             () = announce.notified() => {}

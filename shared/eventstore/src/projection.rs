@@ -5,6 +5,7 @@ use std::future::Future;
 
 use chrono::Utc;
 use sqlx::{Connection, PgConnection, SqliteConnection};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::{Backend, EventStore, GlobalPosition, RecordedEvent, StoreError};
@@ -189,6 +190,47 @@ impl EventStore {
         Ok(())
     }
 
+    /// Brings the projection up to date: reads the next batch while the current one is
+    /// applied, until a read comes back empty. Returns how many events were applied.
+    pub async fn catch_up<P: Projection>(
+        &self,
+        projection: &P,
+        batch: usize,
+    ) -> Result<usize, StoreError> {
+        let mut from = self.checkpoint(projection.name()).await?;
+        let (pages, mut next) = mpsc::channel(2);
+        let store = self.clone();
+        let categories = projection.categories().to_vec();
+        let mut after = from;
+        // Stops by itself once the receiver is gone (a failed batch) or the log is read.
+        tokio::spawn(async move {
+            loop {
+                let page = store.read_all(after, batch, &categories).await;
+                let last = match &page {
+                    Ok(events) => events.last().map(|e| e.position),
+                    Err(_) => None,
+                };
+                let failed = page.is_err();
+                if (last.is_none() && !failed) || pages.send(page).await.is_err() || failed {
+                    return;
+                }
+                if let Some(last) = last {
+                    after = last;
+                }
+            }
+        });
+        let mut applied = 0;
+        while let Some(page) = next.recv().await {
+            let page = page?;
+            self.apply_batch(projection, from, &page).await?;
+            if let Some(last) = page.last() {
+                from = last.position;
+            }
+            applied += page.len();
+        }
+        Ok(applied)
+    }
+
     /// Keeps the projection up to date until `shutdown`: catch up, then follow new
     /// events. A failing batch is logged and retried after a pause.
     pub async fn run_projection<P: Projection>(
@@ -201,8 +243,7 @@ impl EventStore {
         let poll = self.options().poll_interval;
         while !shutdown.is_cancelled() {
             wakeups.borrow_and_update();
-            let pause = match self.project_batch(projection, batch).await {
-                Ok(n) if n > 0 => continue,
+            let pause = match self.catch_up(projection, batch).await {
                 Ok(_) => poll,
                 Err(e) => {
                     tracing::warn!(projection = projection.name(), error = %e, "projection batch failed; retrying");

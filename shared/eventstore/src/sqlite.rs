@@ -1,6 +1,7 @@
 //! SQLite backend: WAL, one writer task that groups concurrent appends into one
 //! transaction (one fsync for the group), a pool for reads and other writes.
 
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -175,6 +176,7 @@ async fn writer_loop(
     wakeup: watch::Sender<u64>,
     tasks: CancellationToken,
 ) {
+    let mut versions = VersionCache::default();
     let mut group = Vec::with_capacity(MAX_GROUP);
     loop {
         let first = tokio::select! {
@@ -189,26 +191,10 @@ async fn writer_loop(
                 Err(_) => break,
             }
         }
-        let results = commit_group(&mut conn, &group).await;
-        let any_appended =
-            matches!(&results, Ok(r) if r.iter().any(|r| matches!(r, Ok(a) if a.appended)));
-        match results {
-            Ok(results) => {
-                for (job, result) in group.drain(..).zip(results) {
-                    let _ = job.reply.send(result);
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, jobs = group.len(), "group commit failed; nothing of it was written");
-                let reason = e.to_string();
-                for job in group.drain(..) {
-                    let _ = job
-                        .reply
-                        .send(Err(StoreError::Database(sqlx::Error::Protocol(format!(
-                            "group commit failed, nothing written: {reason}"
-                        )))));
-                }
-            }
+        let results = append_group(&mut conn, &mut versions, &group).await;
+        let any_appended = results.iter().any(|r| matches!(r, Ok(a) if a.appended));
+        for (job, result) in group.drain(..).zip(results) {
+            let _ = job.reply.send(result);
         }
         if any_appended {
             wakeup.send_modify(|n| *n = n.wrapping_add(1));
@@ -216,43 +202,260 @@ async fn writer_loop(
     }
 }
 
-/// Runs every job of the group in one transaction. A job refused by a rule gets its
-/// error and leaves nothing behind (a savepoint undoes its partial batch); any other
-/// failure aborts the whole group, so callers are never told "written" for events that
-/// are not, nor "failed" for events that are.
-async fn commit_group(
+/// Last known version of recently written streams. Only this task writes events, so an
+/// entry can lag behind the database only if another process wrote to the file; the
+/// unique (stream, version) index then refuses the insert and the careful path runs.
+#[derive(Default)]
+struct VersionCache {
+    versions: HashMap<String, i64>,
+}
+
+impl VersionCache {
+    const CAPACITY: usize = 100_000;
+
+    async fn load(&mut self, conn: &mut SqliteConnection, group: &[Job]) -> Result<(), StoreError> {
+        const VERSIONS: &str = "SELECT s.value, \
+             coalesce((SELECT max(version) FROM events WHERE stream_id = s.value), 0) \
+             FROM json_each($1) AS s";
+        let missing: HashSet<&str> = group
+            .iter()
+            .map(|j| j.stream.as_str())
+            .filter(|s| !self.versions.contains_key(*s))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        if self.versions.len() + missing.len() > Self::CAPACITY {
+            self.versions.clear();
+        }
+        let missing = serde_json::to_string(&missing).map_err(|e| StoreError::Corrupt {
+            position: 0,
+            reason: e.to_string(),
+        })?;
+        let found: Vec<(String, i64)> = sqlx::query_as(VERSIONS)
+            .bind(missing)
+            .fetch_all(&mut *conn)
+            .await?;
+        self.versions.extend(found);
+        Ok(())
+    }
+
+    fn forget(&mut self, group: &[Job]) {
+        for job in group {
+            self.versions.remove(job.stream.as_str());
+        }
+    }
+}
+
+/// Appends a group of jobs with as few statements as possible: each one is a round trip
+/// to SQLite's thread, and one commit (one fsync) serves the whole group.
+///
+/// Fast path: every job whose expectation holds against the known versions goes into one
+/// INSERT, autocommitted, so atomic and durable on its own. Careful path, in one
+/// transaction after it: jobs whose expectation fails (they may be retries, answered with
+/// the original result), ids repeated within the group, and every job when the fast
+/// INSERT is refused (an id already stored, or versions changed under us).
+async fn append_group(
     conn: &mut SqliteConnection,
+    versions: &mut VersionCache,
     group: &[Job],
+) -> Vec<Result<AppendResult, StoreError>> {
+    let mut results: Vec<Option<Result<AppendResult, StoreError>>> =
+        std::iter::repeat_with(|| None).take(group.len()).collect();
+    if let Err(e) = versions.load(conn, group).await {
+        return fail_all(group.len(), &e);
+    }
+    let plan = plan_group(&versions.versions, group);
+    if !plan.accepted.is_empty() {
+        match insert_planned(conn, &plan).await {
+            Ok(positions) => {
+                for (index, stream, version) in &plan.accepted {
+                    let result = positions
+                        .get(&(stream.clone(), *version))
+                        .map(|&position| AppendResult {
+                            version: *version,
+                            position: GlobalPosition {
+                                commit_id: 0,
+                                position,
+                            },
+                            appended: true,
+                        })
+                        .ok_or_else(|| StoreError::Corrupt {
+                            position: 0,
+                            reason: format!("no position returned for {stream} v{version}"),
+                        });
+                    versions.versions.insert(stream.clone(), *version);
+                    results[*index] = Some(result);
+                }
+            }
+            // The statement was undone as a whole (SQLite aborts the statement).
+            Err(e) if is_any_unique_violation(&e) => versions.forget(group),
+            Err(e) => {
+                tracing::error!(error = %e, "append failed; nothing of it was written");
+                for (index, _, _) in &plan.accepted {
+                    results[*index] = Some(Err(nothing_written(&e)));
+                }
+            }
+        }
+    }
+    let careful: Vec<usize> = (0..group.len()).filter(|i| results[*i].is_none()).collect();
+    if !careful.is_empty() {
+        let jobs: Vec<&Job> = careful.iter().map(|i| &group[*i]).collect();
+        let outcome = append_carefully(conn, &jobs).await;
+        for job in &jobs {
+            versions.versions.remove(job.stream.as_str());
+        }
+        match outcome {
+            Ok(done) => {
+                for (index, result) in careful.into_iter().zip(done) {
+                    results[index] = Some(result);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, jobs = careful.len(), "append transaction failed; nothing of it was written");
+                for index in careful {
+                    results[index] = Some(Err(nothing_written(&e)));
+                }
+            }
+        }
+    }
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or(Err(StoreError::Closed)))
+        .collect()
+}
+
+fn nothing_written(e: &StoreError) -> StoreError {
+    StoreError::Database(sqlx::Error::Protocol(format!(
+        "append failed, nothing written: {e}"
+    )))
+}
+
+fn fail_all(n: usize, e: &StoreError) -> Vec<Result<AppendResult, StoreError>> {
+    (0..n).map(|_| Err(nothing_written(e))).collect()
+}
+
+fn is_any_unique_violation(e: &StoreError) -> bool {
+    matches!(e, StoreError::Database(sqlx::Error::Database(d)) if d.is_unique_violation())
+}
+
+/// Jobs one by one with every check, in one transaction.
+async fn append_carefully(
+    conn: &mut SqliteConnection,
+    jobs: &[&Job],
 ) -> Result<Vec<Result<AppendResult, StoreError>>, StoreError> {
     sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
-    let mut results = Vec::with_capacity(group.len());
-    for job in group {
-        let savepoint = job.batch.len() > 1;
-        if savepoint {
-            sqlx::query("SAVEPOINT job").execute(&mut *conn).await?;
-        }
-        let result = append_one(conn, job).await;
-        match &result {
-            Err(StoreError::Database(_)) => {
+    let mut results = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        match append_checked(conn, job).await {
+            Ok(result) => results.push(result),
+            Err(e) => {
                 let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-                return Err(result.err().unwrap_or(StoreError::Closed));
+                return Err(e);
             }
-            Err(_) if savepoint => {
-                sqlx::query("ROLLBACK TO job").execute(&mut *conn).await?;
-                sqlx::query("RELEASE job").execute(&mut *conn).await?;
-            }
-            _ if savepoint => {
-                sqlx::query("RELEASE job").execute(&mut *conn).await?;
-            }
-            _ => {}
         }
-        results.push(result);
     }
     if let Err(e) = sqlx::query("COMMIT").execute(&mut *conn).await {
         let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
         return Err(e.into());
     }
     Ok(results)
+}
+
+struct GroupPlan {
+    /// Rows to insert, as one JSON array.
+    rows: String,
+    /// (job index, stream, version of its last event) of each job in `rows`.
+    accepted: Vec<(usize, String, i64)>,
+}
+
+fn plan_group(known: &HashMap<String, i64>, group: &[Job]) -> GroupPlan {
+    let mut current: HashMap<&str, i64> = HashMap::new();
+    let mut ids = HashSet::new();
+    let mut rows = Vec::new();
+    let mut accepted = Vec::new();
+    for (index, job) in group.iter().enumerate() {
+        let stream = job.stream.as_str();
+        let version = current
+            .get(stream)
+            .or_else(|| known.get(stream))
+            .copied()
+            .unwrap_or(0);
+        // Unmet expectations may be retries; ids seen twice are concurrent retries.
+        if !job.expected.is_satisfied_by(version)
+            || job.batch.event_ids.iter().any(|id| ids.contains(id))
+        {
+            continue;
+        }
+        let batch = &job.batch;
+        for i in 0..batch.len() {
+            ids.insert(batch.event_ids[i]);
+            rows.push(serde_json::json!([
+                stream,
+                job.stream.category(),
+                version + 1 + i as i64,
+                batch.event_ids[i].simple().to_string(),
+                batch.event_types[i],
+                batch.schema_versions[i],
+                batch.data[i],
+                batch.metadata,
+            ]));
+        }
+        let last = version + batch.len() as i64;
+        current.insert(stream, last);
+        accepted.push((index, stream.to_owned(), last));
+    }
+    GroupPlan {
+        rows: serde_json::Value::Array(rows).to_string(),
+        accepted,
+    }
+}
+
+/// Inserts the planned rows in order, in one autocommitted statement; returns each row's
+/// position by (stream, version).
+async fn insert_planned(
+    conn: &mut SqliteConnection,
+    plan: &GroupPlan,
+) -> Result<HashMap<(String, i64), i64>, StoreError> {
+    const INSERT: &str = "INSERT INTO events (stream_id, category, version, event_id, \
+         event_type, schema_version, data, metadata, recorded_at) \
+         SELECT e.value ->> 0, e.value ->> 1, e.value ->> 2, unhex(e.value ->> 3), \
+           e.value ->> 4, e.value ->> 5, e.value ->> 6, e.value ->> 7, $2 \
+         FROM json_each($1) AS e ORDER BY e.key \
+         RETURNING stream_id, version, position";
+    let inserted: Vec<(String, i64, i64)> = sqlx::query_as(INSERT)
+        .bind(&plan.rows)
+        .bind(Utc::now())
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(inserted
+        .into_iter()
+        .map(|(stream, version, position)| ((stream, version), position))
+        .collect())
+}
+
+/// One job with every check, in its own savepoint when it has several events.
+async fn append_checked(
+    conn: &mut SqliteConnection,
+    job: &Job,
+) -> Result<Result<AppendResult, StoreError>, StoreError> {
+    let savepoint = job.batch.len() > 1;
+    if savepoint {
+        sqlx::query("SAVEPOINT job").execute(&mut *conn).await?;
+    }
+    let result = append_one(conn, job).await;
+    match &result {
+        Err(StoreError::Database(_)) => return Err(result.err().unwrap_or(StoreError::Closed)),
+        Err(_) if savepoint => {
+            sqlx::query("ROLLBACK TO job").execute(&mut *conn).await?;
+            sqlx::query("RELEASE job").execute(&mut *conn).await?;
+        }
+        _ if savepoint => {
+            sqlx::query("RELEASE job").execute(&mut *conn).await?;
+        }
+        _ => {}
+    }
+    Ok(result)
 }
 
 fn is_unique_violation(e: &sqlx::Error, columns: &str) -> bool {

@@ -139,7 +139,7 @@ impl ExpectedVersion {
         }
     }
 
-    /// The encoding `pharos_append` takes: NULL any, 0 none, -1 exists, n exact.
+    /// The encoding the PostgreSQL batch append takes: NULL any, 0 none, -1 exists, n exact.
     pub(crate) fn as_sql(self) -> Option<i64> {
         match self {
             Self::Any => None,

@@ -929,29 +929,27 @@ impl HeldAppend {
     ) -> (Self, GlobalPosition) {
         match store.db() {
             Db::Postgres(_) => {
-                // What the store runs, on a connection of its own, like another process.
-                const APPEND: &str = "SELECT status, stream_version, commit_id, last_position \
-                     FROM pharos_append($1, $2, $3, $4, $5, $6, $7::text[]::jsonb[], $8::jsonb)";
+                // The statement the store runs, on a connection of its own, like another process.
+                const APPEND: &str = "INSERT INTO events (stream_id, category, version, event_id, \
+                     event_type, schema_version, data, metadata) \
+                     VALUES ($1, $2, 1, $3, $4, $5, $6::json, $7::json) RETURNING commit_id, position";
                 let pool = PgPoolOptions::new()
                     .max_connections(1)
                     .connect(&db.url)
                     .await
                     .unwrap();
                 let mut tx = pool.begin().await.unwrap();
-                let (status, version, commit_id, position): (String, i64, i64, i64) =
-                    sqlx::query_as(APPEND)
-                        .bind(stream.as_str())
-                        .bind(stream.category())
-                        .bind(None::<i64>)
-                        .bind(vec![event.event_id])
-                        .bind(vec![event.event_type.clone()])
-                        .bind(vec![event.schema_version])
-                        .bind(vec![event.data.to_string()])
-                        .bind(serde_json::to_string(&meta()).unwrap())
-                        .fetch_one(&mut *tx)
-                        .await
-                        .unwrap();
-                assert_eq!((status.as_str(), version), ("ok", 1));
+                let (commit_id, position): (i64, i64) = sqlx::query_as(APPEND)
+                    .bind(stream.as_str())
+                    .bind(stream.category())
+                    .bind(event.event_id)
+                    .bind(&event.event_type)
+                    .bind(event.schema_version)
+                    .bind(event.data.to_string())
+                    .bind(serde_json::to_string(&meta()).unwrap())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .unwrap();
                 (
                     Self::Postgres(tx),
                     GlobalPosition {

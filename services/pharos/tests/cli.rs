@@ -1,0 +1,157 @@
+//! The `pharos` binary as users run it: configuration layers and errors, serving every
+//! target on the embedded SQLite default, graceful shutdown.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+fn pharos(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pharos"));
+    command.current_dir(dir).env_remove("PHAROS_DATABASE_URL");
+    for (key, _) in std::env::vars() {
+        if key.starts_with("PHAROS_") {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+fn scratch_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pharos-cli-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn reports_every_wrong_setting_in_french_and_exits_with_failure() {
+    let dir = scratch_dir();
+    let out = pharos(&dir)
+        .args(["serve", "--addr", "nulle-part", "--target", "trainings,billing"])
+        .env("PHAROS_SQLITE_SYNCHRONOUS", "off")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("configuration invalide"), "{stderr}");
+    assert!(stderr.contains("addr : « nulle-part »"), "{stderr}");
+    assert!(stderr.contains("cible inconnue « billing »"), "{stderr}");
+    assert!(stderr.contains("sqlite_synchronous : « off »"), "{stderr}");
+    assert!(!dir.join("data").exists(), "nothing is created before the settings are valid");
+}
+
+#[test]
+fn a_missing_config_file_is_an_error() {
+    let dir = scratch_dir();
+    let out = pharos(&dir)
+        .args(["--config", "absent.toml", "migrate"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("absent.toml"));
+}
+
+#[test]
+fn settings_come_from_file_then_environment_then_flags() {
+    let dir = scratch_dir();
+    std::fs::write(
+        dir.join("pharos.toml"),
+        "database_url = \"sqlite://from-file.db\"\nmax_connections = 3\n",
+    )
+    .unwrap();
+    let migrate = |env: Option<&str>, flag: Option<&str>| {
+        let mut command = pharos(&dir);
+        command.arg("migrate");
+        if let Some(url) = env {
+            command.env("PHAROS_DATABASE_URL", url);
+        }
+        if let Some(url) = flag {
+            command.args(["--database-url", url]);
+        }
+        let out = command.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    migrate(None, None);
+    assert!(dir.join("from-file.db").exists());
+    migrate(Some("sqlite://from-env.db"), None);
+    assert!(dir.join("from-env.db").exists());
+    migrate(Some("sqlite://from-env-2.db"), Some("sqlite://from-flag.db"));
+    assert!(dir.join("from-flag.db").exists());
+    assert!(!dir.join("from-env-2.db").exists());
+
+    std::fs::write(dir.join("pharos.toml"), "max_connexions = 3\n").unwrap();
+    let out = pharos(&dir).arg("migrate").output().unwrap();
+    assert!(!out.status.success(), "an unknown key in the file is refused");
+}
+
+/// Starts `pharos serve` on a free port and returns it with its base URL.
+pub fn spawn_serve(dir: &Path, args: &[&str]) -> (Child, String) {
+    let mut child = pharos(dir)
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_owned();
+    (child, base)
+}
+
+fn terminate(mut child: Child) {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    for _ in 0..100 {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "pharos exited with {status} on SIGTERM");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child.kill().unwrap();
+    panic!("pharos did not stop within 10 s of SIGTERM");
+}
+
+#[tokio::test]
+async fn serves_every_target_on_embedded_sqlite_and_stops_on_sigterm() {
+    let dir = scratch_dir();
+    let (child, base) = spawn_serve(&dir, &[]);
+    let client = reqwest::Client::new();
+    let get = |path: &str| client.get(format!("{base}{path}")).send();
+    assert_eq!(get("/healthz").await.unwrap().status(), 200);
+    let ready: serde_json::Value = get("/readyz").await.unwrap().json().await.unwrap();
+    assert_eq!(ready["backend"], "sqlite");
+    assert_eq!(ready["targets"].as_array().unwrap().len(), 8);
+    for target in [
+        "directory",
+        "trainings",
+        "cohorts",
+        "national-day",
+        "contests",
+        "phare",
+        "read-model",
+        "reminders",
+    ] {
+        let status: serde_json::Value = get(&format!("/api/v1/targets/{target}"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(status["target"], target);
+    }
+    let metrics = get("/metrics").await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("pharos_http_requests_total"));
+    assert!(dir.join("data/pharos.db").exists(), "the default database is created on first start");
+    terminate(child);
+}

@@ -1,0 +1,311 @@
+//! The shared HTTP plumbing, driven through a real server on a random port with a real
+//! HTTP client, on SQLite and (when DATABASE_URL is set) PostgreSQL.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Router, response::IntoResponse};
+use pharos_eventstore::{EventStore, ExpectedVersion, Metadata, NewEvent, StoreOptions, StreamId};
+use pharos_web::{AppState, HttpSettings, Json, Problem};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sqlx::Connection;
+
+#[derive(Debug, Deserialize)]
+struct CreateNote {
+    title: String,
+    #[allow(dead_code)]
+    pages: u32,
+}
+
+/// A target-like route: appends one event per call and answers 201 with the version.
+async fn create_note(State(state): State<AppState>, Json(body): Json<CreateNote>) -> impl IntoResponse {
+    let stream = StreamId::new("note", uuid::Uuid::now_v7()).unwrap();
+    let result = state
+        .store
+        .append(
+            &stream,
+            ExpectedVersion::NoStream,
+            vec![NewEvent::new("note_created", json!({ "title": body.title }))],
+            &Metadata::default(),
+        )
+        .await
+        .map_err(Problem::from)?;
+    Ok::<_, Problem>((
+        StatusCode::CREATED,
+        Json(json!({ "id": stream.id(), "version": result.version })),
+    ))
+}
+
+async fn slow() -> &'static str {
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    "late"
+}
+
+async fn boom() -> &'static str {
+    panic!("handler bug")
+}
+
+struct TestApp {
+    base: String,
+    client: reqwest::Client,
+    store: EventStore,
+    cleanup: Option<(String, String)>,
+}
+
+impl TestApp {
+    async fn spawn(url: String, cleanup: Option<(String, String)>) -> Self {
+        let store = EventStore::connect(&url, StoreOptions::default()).await.unwrap();
+        store.migrate().await.unwrap();
+        let state = AppState {
+            store: store.clone(),
+            settings: Arc::new(HttpSettings {
+                body_limit_bytes: 4096,
+                request_timeout: Duration::from_secs(1),
+            }),
+            targets: Arc::from(vec!["test".to_owned()]),
+        };
+        let routes = Router::new()
+            .route("/api/v1/notes", post(create_note))
+            .route("/api/v1/slow", post(slow))
+            .route("/api/v1/boom", post(boom))
+            .with_state(state.clone());
+        let app = pharos_web::app(state, vec![routes]);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            store,
+            cleanup,
+        }
+    }
+
+    async fn sqlite() -> Self {
+        let path = std::env::temp_dir().join(format!("pharos-web-{}.db", uuid::Uuid::now_v7().simple()));
+        Self::spawn(format!("sqlite://{}", path.display()), None).await
+    }
+
+    async fn postgres() -> Option<Self> {
+        let Ok(admin) = std::env::var("DATABASE_URL") else {
+            assert!(std::env::var_os("CI").is_none(), "CI must set DATABASE_URL");
+            eprintln!("DATABASE_URL unset: PostgreSQL variant skipped");
+            return None;
+        };
+        let name = format!("pharos_web_{}", uuid::Uuid::now_v7().simple());
+        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let (base, _) = admin.rsplit_once('/').unwrap();
+        Some(Self::spawn(format!("{base}/{name}"), Some((admin.clone(), name))).await)
+    }
+
+    async fn post(&self, path: &str, key: Option<&str>, body: &str) -> reqwest::Response {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        request.send().await.unwrap()
+    }
+
+    async fn events(&self) -> usize {
+        self.store
+            .read_all(Default::default(), 1000, &[])
+            .await
+            .unwrap()
+            .len()
+    }
+
+    async fn finish(self) {
+        self.store.close().await;
+        if let Some((admin, name)) = self.cleanup {
+            let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+async fn problem(response: reqwest::Response, status: u16) -> Value {
+    assert_eq!(response.status().as_u16(), status);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status);
+    assert!(body["type"].as_str().unwrap().starts_with("https://"));
+    assert!(!body["title"].as_str().unwrap().is_empty());
+    body
+}
+
+async fn same_key_same_body_replays_without_a_second_event(app: TestApp) {
+    let body = r#"{"title":"Plan de prévention","pages":3}"#;
+    let first = app.post("/api/v1/notes", Some("key-1"), body).await;
+    assert_eq!(first.status(), 201);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first: Value = first.json().await.unwrap();
+    let again = app.post("/api/v1/notes", Some("key-1"), body).await;
+    assert_eq!(again.status(), 201);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.json::<Value>().await.unwrap(), first);
+    assert_eq!(app.events().await, 1);
+
+    let other = app
+        .post("/api/v1/notes", Some("key-1"), r#"{"title":"Autre","pages":1}"#)
+        .await;
+    let body = problem(other, 422).await;
+    assert_eq!(body["errors"][0]["field"], "Idempotency-Key");
+    assert_eq!(app.events().await, 1);
+
+    // Without a key every POST runs.
+    app.post("/api/v1/notes", None, r#"{"title":"a","pages":1}"#).await;
+    app.post("/api/v1/notes", None, r#"{"title":"a","pages":1}"#).await;
+    assert_eq!(app.events().await, 3);
+    app.finish().await;
+}
+
+async fn concurrent_requests_with_one_key_run_once(app: TestApp) {
+    let body = r#"{"title":"Course","pages":1}"#;
+    let answers =
+        futures::future::join_all((0..8).map(|_| app.post("/api/v1/notes", Some("race"), body)))
+            .await;
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
+    assert!(statuses.iter().all(|s| *s == 201 || *s == 409), "{statuses:?}");
+    assert!(statuses.contains(&201));
+    assert_eq!(app.events().await, 1);
+    app.finish().await;
+}
+
+async fn bad_bodies_get_problems_and_append_nothing(app: TestApp) {
+    let body = problem(app.post("/api/v1/notes", None, "{not json").await, 400).await;
+    assert!(body["detail"].as_str().unwrap().contains("JSON"));
+
+    let body = problem(app.post("/api/v1/notes", None, r#"{"title":"x"}"#).await, 422).await;
+    assert!(body["detail"].as_str().unwrap().contains("pages"), "{body}");
+
+    let body = problem(app.post("/api/v1/notes", None, r#"{"title":"x","pages":-2}"#).await, 422).await;
+    assert_eq!(body["errors"][0]["field"], "pages", "{body}");
+
+    let too_big = format!(r#"{{"title":"{}","pages":1}}"#, "x".repeat(10_000));
+    problem(app.post("/api/v1/notes", None, &too_big).await, 413).await;
+    problem(app.post("/api/v1/notes", Some("big"), &too_big).await, 413).await;
+
+    let untyped = app
+        .client
+        .post(format!("{}/api/v1/notes", app.base))
+        .body(r#"{"title":"x","pages":1}"#)
+        .send()
+        .await
+        .unwrap();
+    problem(untyped, 415).await;
+    assert_eq!(app.events().await, 0);
+    app.finish().await;
+}
+
+async fn health_readiness_metrics_and_errors(app: TestApp) {
+    let get = |path: &str| app.client.get(format!("{}{path}", app.base)).send();
+    let health = get("/healthz").await.unwrap();
+    assert_eq!(health.status(), 200);
+    assert!(health.headers().contains_key("x-request-id"));
+    let ready: Value = get("/readyz").await.unwrap().json().await.unwrap();
+    assert_eq!(ready["status"], "ready");
+    assert_eq!(ready["backend"], app.store.backend_name());
+
+    app.post("/api/v1/notes", None, r#"{"title":"m","pages":1}"#).await;
+    let metrics = get("/metrics").await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("pharos_http_requests_total"), "{metrics}");
+    assert!(metrics.contains("route=\"/api/v1/notes\""), "{metrics}");
+    assert!(metrics.contains("pharos_eventstore_appends_total"), "{metrics}");
+
+    problem(get("/nowhere").await.unwrap(), 404).await;
+    problem(get("/api/v1/notes").await.unwrap(), 405).await;
+    let late = problem(app.post("/api/v1/slow", None, "{}").await, 503).await;
+    assert_eq!(late["type"], "https://pharos.ac-toulouse.fr/problems/timeout");
+    let crashed = problem(app.post("/api/v1/boom", None, "{}").await, 500).await;
+    assert!(!crashed["detail"].as_str().unwrap().contains("handler bug"));
+
+    // A request id sent by the client is kept.
+    let traced = app
+        .client
+        .get(format!("{}/healthz", app.base))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(traced.headers()["x-request-id"], "abc-123");
+    app.finish().await;
+}
+
+async fn readiness_fails_while_migrations_are_pending(app: TestApp) {
+    // A database without migrations: the store connects but is not ready.
+    let url = format!(
+        "sqlite://{}",
+        std::env::temp_dir()
+            .join(format!("pharos-unmigrated-{}.db", uuid::Uuid::now_v7().simple()))
+            .display()
+    );
+    let store = EventStore::connect(&url, StoreOptions::default()).await.unwrap();
+    assert!(store.pending_migrations().await.unwrap() > 0);
+    let state = AppState {
+        store,
+        settings: Arc::new(HttpSettings::default()),
+        targets: Arc::from(Vec::<String>::new()),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, pharos_web::app(state, vec![])).await.unwrap() });
+    let answer = app
+        .client
+        .get(format!("http://{addr}/readyz"))
+        .send()
+        .await
+        .unwrap();
+    let body = problem(answer, 503).await;
+    assert!(body["detail"].as_str().unwrap().contains("migration"));
+    app.finish().await;
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::TestApp::sqlite().await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(app) = super::TestApp::postgres().await {
+                        super::$name(app).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    same_key_same_body_replays_without_a_second_event,
+    concurrent_requests_with_one_key_run_once,
+    bad_bodies_get_problems_and_append_nothing,
+    health_readiness_metrics_and_errors,
+    readiness_fails_while_migrations_are_pending,
+);

@@ -1,0 +1,220 @@
+//! The `pharos` binary as separate processes: two targets against one PostgreSQL
+//! database, and the event store benchmark's output.
+//!
+//! The binary is the one `cargo nextest run --workspace` builds for the `pharos`
+//! package's own integration tests (`target/<profile>/pharos`).
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use sqlx::Connection;
+
+fn binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/e2e-<hash> → target/<profile>/pharos
+    let path = exe.parent().unwrap().parent().unwrap().join("pharos");
+    assert!(
+        path.exists(),
+        "{} is missing: build it with `cargo build -p pharos` (cargo nextest run --workspace does)",
+        path.display()
+    );
+    path
+}
+
+fn database_url() -> Option<String> {
+    match std::env::var("DATABASE_URL") {
+        Ok(url) => Some(url),
+        Err(_) => {
+            assert!(std::env::var_os("CI").is_none(), "CI must set DATABASE_URL");
+            eprintln!("DATABASE_URL unset: PostgreSQL end-to-end test skipped");
+            None
+        }
+    }
+}
+
+struct Database {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl Database {
+    async fn create(admin: &str) -> Self {
+        let name = format!("pharos_e2e_{}", uuid::Uuid::now_v7().simple());
+        let mut conn = sqlx::PgConnection::connect(admin).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let (base, _) = admin.rsplit_once('/').unwrap();
+        Self {
+            admin: admin.to_owned(),
+            url: format!("{base}/{name}"),
+            name,
+        }
+    }
+
+    async fn drop(self) {
+        let mut conn = sqlx::PgConnection::connect(&self.admin).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE {} WITH (FORCE)",
+            self.name
+        )))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+}
+
+fn serve(target: &str, database_url: &str) -> (Child, String) {
+    let mut child = Command::new(binary())
+        .args(["serve", "--addr", "127.0.0.1:0", "--target", target])
+        .args(["--database-url", database_url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("{target}: no address in {line:?}"))
+        .to_owned();
+    (child, base)
+}
+
+fn terminate(mut child: Child) {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    for _ in 0..100 {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "exit status {status} after SIGTERM");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child.kill().unwrap();
+    panic!("no exit within 10 s of SIGTERM");
+}
+
+#[tokio::test]
+async fn trainings_and_read_model_run_as_two_processes_on_one_postgres_database() {
+    let Some(admin) = database_url() else { return };
+    let db = Database::create(&admin).await;
+    // Both processes migrate at start, at the same time: sqlx's migration lock serialises them.
+    let (trainings, trainings_url) = serve("trainings", &db.url);
+    let (read_model, read_model_url) = serve("read-model", &db.url);
+    let client = reqwest::Client::new();
+    for (base, mine, other) in [
+        (&trainings_url, "trainings", "read-model"),
+        (&read_model_url, "read-model", "trainings"),
+    ] {
+        let ready: serde_json::Value = client
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(ready["status"], "ready");
+        assert_eq!(ready["backend"], "postgres");
+        assert_eq!(ready["targets"], serde_json::json!([mine]));
+        let own = client
+            .get(format!("{base}/api/v1/targets/{mine}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(own.status(), 200);
+        let foreign = client
+            .get(format!("{base}/api/v1/targets/{other}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(foreign.status(), 404, "{mine} must not serve {other}");
+    }
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let migrations: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert!(migrations >= 1);
+    conn.close().await.unwrap();
+    terminate(trainings);
+    terminate(read_model);
+    db.drop().await;
+}
+
+fn bench(backend: &str, database_url: Option<&str>) -> serde_json::Value {
+    let mut command = Command::new(binary());
+    command.args([
+        "bench",
+        "eventstore",
+        "--backend",
+        backend,
+        "--events",
+        "320",
+        "--hot-events",
+        "40",
+        "--replay-events",
+        "3000",
+    ]);
+    if let Some(url) = database_url {
+        command.args(["--database-url", url]);
+    }
+    let out = command.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let last = stdout.lines().last().unwrap();
+    let figures: serde_json::Value = serde_json::from_str(last).unwrap();
+    assert_eq!(figures["backend"], backend);
+    for key in [
+        "append_1",
+        "append_8",
+        "append_32",
+        "raw_8",
+        "ratio_8",
+        "hot_stream",
+        "hot_stream_p99_ms",
+        "replay_memory",
+        "replay_table",
+    ] {
+        let value = figures[key].as_f64().unwrap_or_else(|| panic!("{key} missing in {last}"));
+        assert!(value > 0.0, "{key} = {value}");
+    }
+    figures
+}
+
+#[test]
+fn the_sqlite_benchmark_prints_every_figure_as_json_on_its_last_line() {
+    bench("sqlite", None);
+}
+
+#[tokio::test]
+async fn the_postgres_benchmark_prints_every_figure_and_leaves_no_database_behind() {
+    let Some(admin) = database_url() else { return };
+    let count = || async {
+        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_database WHERE datname LIKE 'pharos_bench_%'",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        n
+    };
+    let before = count().await;
+    let admin_for_bench = admin.clone();
+    tokio::task::spawn_blocking(move || bench("postgres", Some(&admin_for_bench)))
+        .await
+        .unwrap();
+    assert_eq!(count().await, before);
+}
