@@ -171,7 +171,11 @@ fn bench(backend: &str, database_url: Option<&str>) -> serde_json::Value {
         command.args(["--database-url", url]);
     }
     let out = command.output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     let last = stdout.lines().last().unwrap();
     let figures: serde_json::Value = serde_json::from_str(last).unwrap();
@@ -187,7 +191,9 @@ fn bench(backend: &str, database_url: Option<&str>) -> serde_json::Value {
         "replay_memory",
         "replay_table",
     ] {
-        let value = figures[key].as_f64().unwrap_or_else(|| panic!("{key} missing in {last}"));
+        let value = figures[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key} missing in {last}"));
         assert!(value > 0.0, "{key} = {value}");
     }
     figures

@@ -57,7 +57,11 @@ async fn run(store: &EventStore, sizes: Sizes) -> anyhow::Result<Value> {
     let backend = store.backend_name();
     eprintln!(
         "bench eventstore — backend {backend}{}, {} events per append workload, {} replayed",
-        if backend == "sqlite" { " (synchronous=FULL, WAL)" } else { "" },
+        if backend == "sqlite" {
+            " (synchronous=FULL, WAL)"
+        } else {
+            ""
+        },
         sizes.events,
         sizes.replay_events
     );
@@ -85,7 +89,9 @@ async fn run(store: &EventStore, sizes: Sizes) -> anyhow::Result<Value> {
     println!("append_32: {append_32:.0} events/s");
     let raw_8 = raw_inserts(&store.db(), 8, sizes.events).await?;
     let ratio_8 = append_8 / raw_8;
-    println!("raw_8 (plain INSERTs, no checks): {raw_8:.0} events/s — ratio append_8/raw_8 = {ratio_8:.2}");
+    println!(
+        "raw_8 (plain INSERTs, no checks): {raw_8:.0} events/s — ratio append_8/raw_8 = {ratio_8:.2}"
+    );
     let (hot_stream, hot_p99) = hot_stream(store, 8, sizes.hot_events).await?;
     println!("hot_stream (8 writers, one stream): {hot_stream:.0} appends/s, p99 {hot_p99:.2} ms");
 
@@ -144,7 +150,12 @@ async fn append(store: &EventStore, callers: usize, total: usize) -> anyhow::Res
                 let meta = metadata();
                 for v in 0..per_caller {
                     store
-                        .append(&stream, ExpectedVersion::Exact(v as i64), vec![event(v)], &meta)
+                        .append(
+                            &stream,
+                            ExpectedVersion::Exact(v as i64),
+                            vec![event(v)],
+                            &meta,
+                        )
                         .await?;
                 }
                 Ok::<_, StoreError>(())
@@ -218,7 +229,11 @@ async fn raw_inserts(db: &Db, callers: usize, total: usize) -> anyhow::Result<f6
 /// `writers` tasks on one stream, each reading its version, deciding, appending, and
 /// retrying on a wrong expected version. Returns successful appends/s and the p99 of the
 /// time from first read to success, in ms.
-async fn hot_stream(store: &EventStore, writers: usize, total: usize) -> anyhow::Result<(f64, f64)> {
+async fn hot_stream(
+    store: &EventStore,
+    writers: usize,
+    total: usize,
+) -> anyhow::Result<(f64, f64)> {
     let stream = StreamId::new("bench", format!("hot-{}", Uuid::now_v7()))?;
     let done = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
@@ -233,7 +248,12 @@ async fn hot_stream(store: &EventStore, writers: usize, total: usize) -> anyhow:
                     loop {
                         let version = store.stream_version(&stream).await?;
                         match store
-                            .append(&stream, ExpectedVersion::Exact(version), vec![event(0)], &meta)
+                            .append(
+                                &stream,
+                                ExpectedVersion::Exact(version),
+                                vec![event(0)],
+                                &meta,
+                            )
                             .await
                         {
                             Ok(_) => break,
@@ -275,7 +295,9 @@ async fn seed(store: &EventStore, total: usize) -> anyhow::Result<()> {
                     }
                     let events = (start..total.min(start + SEED_BATCH)).map(event).collect();
                     let stream = StreamId::new("bench", Uuid::now_v7())?;
-                    store.append(&stream, ExpectedVersion::NoStream, events, &meta).await?;
+                    store
+                        .append(&stream, ExpectedVersion::NoStream, events, &meta)
+                        .await?;
                 }
             })
         })
@@ -349,7 +371,10 @@ impl Projection for StreamStats {
                 .await?;
             }
             ProjectionTx::Sqlite(conn) => {
-                let rows: Vec<_> = stats.into_iter().map(|(id, (c, v))| json!([id, c, v])).collect();
+                let rows: Vec<_> = stats
+                    .into_iter()
+                    .map(|(id, (c, v))| json!([id, c, v]))
+                    .collect();
                 sqlx::query(
                     "INSERT INTO bench_stream_stats (stream_id, events, version) \
                      SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each($1) WHERE true \
@@ -380,8 +405,14 @@ async fn replay_to_table(store: &EventStore, expected: usize) -> anyhow::Result<
 
 async fn analyze(db: &Db) -> anyhow::Result<()> {
     match db {
-        Db::Postgres(pool) => sqlx::query("ANALYZE events").execute(pool).await.map(|_| ())?,
-        Db::Sqlite(pool) => sqlx::query("ANALYZE events").execute(pool).await.map(|_| ())?,
+        Db::Postgres(pool) => sqlx::query("ANALYZE events")
+            .execute(pool)
+            .await
+            .map(|_| ())?,
+        Db::Sqlite(pool) => sqlx::query("ANALYZE events")
+            .execute(pool)
+            .await
+            .map(|_| ())?,
     }
     Ok(())
 }
@@ -424,13 +455,21 @@ async fn create_bench_tables(db: &Db) -> anyhow::Result<()> {
 
 /// A database made for one run and removed after it.
 enum Scratch {
-    Sqlite { path: std::path::PathBuf, url: String },
-    Postgres { admin_url: String, name: String, url: String },
+    Sqlite {
+        path: std::path::PathBuf,
+        url: String,
+    },
+    Postgres {
+        admin_url: String,
+        name: String,
+        url: String,
+    },
 }
 
 impl Scratch {
     fn sqlite() -> Self {
-        let path = std::env::temp_dir().join(format!("pharos-bench-{}.db", Uuid::now_v7().simple()));
+        let path =
+            std::env::temp_dir().join(format!("pharos-bench-{}.db", Uuid::now_v7().simple()));
         let url = format!("sqlite://{}", path.display());
         Self::Sqlite { path, url }
     }
@@ -466,7 +505,9 @@ impl Scratch {
                     let _ = std::fs::remove_file(p);
                 }
             }
-            Self::Postgres { admin_url, name, .. } => {
+            Self::Postgres {
+                admin_url, name, ..
+            } => {
                 if let Ok(mut admin) = PgConnection::connect(admin_url).await {
                     let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
                         "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
@@ -481,7 +522,9 @@ impl Scratch {
 
 /// `url` pointing at database `name` instead (the name is ours: letters, digits, `_`).
 fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let authority_start = base.find("://").map_or(0, |i| i + 3);
     let base = match base[authority_start..].find('/') {
         Some(slash) => &base[..authority_start + slash],

@@ -100,13 +100,11 @@ impl Config {
     /// `PHAROS_CONFIG`, otherwise `pharos.toml` when present.
     pub fn load(file: Option<PathBuf>, overrides: &Overrides) -> Result<Self, Vec<String>> {
         let explicit = file.or_else(|| std::env::var_os("PHAROS_CONFIG").map(PathBuf::from));
-        if let Some(path) = &explicit {
-            if !path.is_file() {
-                return Err(vec![format!(
-                    "config : le fichier de configuration « {} » est introuvable",
-                    path.display()
-                )]);
-            }
+        if let Some(path) = explicit.as_ref().filter(|p| !p.is_file()) {
+            return Err(vec![format!(
+                "config : le fichier de configuration « {} » est introuvable",
+                path.display()
+            )]);
         }
         let path = explicit.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
         let raw: RawConfig = Figment::from(Serialized::defaults(RawConfig::default()))
@@ -119,7 +117,11 @@ impl Config {
                     .into_iter()
                     .map(|e| {
                         let key = e.path.join(".");
-                        let key = if key.is_empty() { "configuration".into() } else { key };
+                        let key = if key.is_empty() {
+                            "configuration".into()
+                        } else {
+                            key
+                        };
                         format!("{key} : valeur refusée ({})", e.kind)
                     })
                     .collect::<Vec<_>>()
@@ -139,13 +141,21 @@ impl RawConfig {
             ));
         });
         let url = &self.database_url;
-        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
             errors.push(format!(
                 "database_url : « {url} » doit commencer par sqlite:// ou postgres://"
             ));
         }
         let mut targets = Vec::new();
-        for name in self.targets.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        for name in self
+            .targets
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
             if name == "all" {
                 targets.extend(TARGETS);
             } else if let Some(t) = TARGETS.iter().find(|t| **t == name) {
@@ -194,7 +204,9 @@ impl RawConfig {
             "text" => false,
             "json" => true,
             other => {
-                errors.push(format!("log_format : « {other} » n'est pas accepté (text ou json)"));
+                errors.push(format!(
+                    "log_format : « {other} » n'est pas accepté (text ou json)"
+                ));
                 false
             }
         };
@@ -261,6 +273,9 @@ mod tests {
             targets: "read-model, trainings,read-model".into(),
             ..RawConfig::default()
         };
-        assert_eq!(raw.check().unwrap().targets, vec!["trainings", "read-model"]);
+        assert_eq!(
+            raw.check().unwrap().targets,
+            vec!["trainings", "read-model"]
+        );
     }
 }

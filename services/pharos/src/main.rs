@@ -82,7 +82,10 @@ struct BenchArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("erreur : impossible de démarrer le runtime : {e}");
@@ -127,10 +130,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     let config = Config::load(cli.config, &overrides).map_err(|errors| {
-        anyhow::anyhow!(
-            "configuration invalide :\n  - {}",
-            errors.join("\n  - ")
-        )
+        anyhow::anyhow!("configuration invalide :\n  - {}", errors.join("\n  - "))
     })?;
     init_tracing(config.json_logs);
     match cli.command {
@@ -149,7 +149,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn connect(config: &Config) -> anyhow::Result<EventStore> {
     let store = EventStore::connect(&config.database_url, config.store_options())
         .await
-        .with_context(|| format!("connexion à la base {} impossible", redact(&config.database_url)))?;
+        .with_context(|| {
+            format!(
+                "connexion à la base {} impossible",
+                redact(&config.database_url)
+            )
+        })?;
     store
         .migrate()
         .await
@@ -216,7 +221,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 fn init_tracing(json: bool) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("PHAROS_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = if json {
         builder.json().try_init()
     } else {
@@ -234,7 +241,10 @@ mod tests {
             redact("postgres://pharos:s3cret@db:5432/pharos"),
             "postgres://pharos:***@db:5432/pharos"
         );
-        assert_eq!(redact("postgres://root@127.0.0.1/test"), "postgres://root@127.0.0.1/test");
+        assert_eq!(
+            redact("postgres://root@127.0.0.1/test"),
+            "postgres://root@127.0.0.1/test"
+        );
         assert_eq!(redact("sqlite://data/pharos.db"), "sqlite://data/pharos.db");
     }
 

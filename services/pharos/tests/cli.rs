@@ -28,7 +28,13 @@ fn scratch_dir() -> PathBuf {
 fn reports_every_wrong_setting_in_french_and_exits_with_failure() {
     let dir = scratch_dir();
     let out = pharos(&dir)
-        .args(["serve", "--addr", "nulle-part", "--target", "trainings,billing"])
+        .args([
+            "serve",
+            "--addr",
+            "nulle-part",
+            "--target",
+            "trainings,billing",
+        ])
         .env("PHAROS_SQLITE_SYNCHRONOUS", "off")
         .output()
         .unwrap();
@@ -38,7 +44,10 @@ fn reports_every_wrong_setting_in_french_and_exits_with_failure() {
     assert!(stderr.contains("addr : « nulle-part »"), "{stderr}");
     assert!(stderr.contains("cible inconnue « billing »"), "{stderr}");
     assert!(stderr.contains("sqlite_synchronous : « off »"), "{stderr}");
-    assert!(!dir.join("data").exists(), "nothing is created before the settings are valid");
+    assert!(
+        !dir.join("data").exists(),
+        "nothing is created before the settings are valid"
+    );
 }
 
 #[test]
@@ -70,19 +79,29 @@ fn settings_come_from_file_then_environment_then_flags() {
             command.args(["--database-url", url]);
         }
         let out = command.output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     migrate(None, None);
     assert!(dir.join("from-file.db").exists());
     migrate(Some("sqlite://from-env.db"), None);
     assert!(dir.join("from-env.db").exists());
-    migrate(Some("sqlite://from-env-2.db"), Some("sqlite://from-flag.db"));
+    migrate(
+        Some("sqlite://from-env-2.db"),
+        Some("sqlite://from-flag.db"),
+    );
     assert!(dir.join("from-flag.db").exists());
     assert!(!dir.join("from-env-2.db").exists());
 
     std::fs::write(dir.join("pharos.toml"), "max_connexions = 3\n").unwrap();
     let out = pharos(&dir).arg("migrate").output().unwrap();
-    assert!(!out.status.success(), "an unknown key in the file is refused");
+    assert!(
+        !out.status.success(),
+        "an unknown key in the file is refused"
+    );
 }
 
 /// Starts `pharos serve` on a free port and returns it with its base URL.
@@ -152,6 +171,9 @@ async fn serves_every_target_on_embedded_sqlite_and_stops_on_sigterm() {
     }
     let metrics = get("/metrics").await.unwrap().text().await.unwrap();
     assert!(metrics.contains("pharos_http_requests_total"));
-    assert!(dir.join("data/pharos.db").exists(), "the default database is created on first start");
+    assert!(
+        dir.join("data/pharos.db").exists(),
+        "the default database is created on first start"
+    );
     terminate(child);
 }

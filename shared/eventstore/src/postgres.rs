@@ -175,16 +175,17 @@ impl PgBackend {
                     .await?
             }
         };
-        Ok(rows.iter().max_by_key(|r| r.2).map(|&(commit_id, position, version)| {
-            AppendResult {
+        Ok(rows
+            .iter()
+            .max_by_key(|r| r.2)
+            .map(|&(commit_id, position, version)| AppendResult {
                 version,
                 position: GlobalPosition {
                     commit_id,
                     position,
                 },
                 appended: true,
-            }
-        }))
+            }))
     }
 
     /// The result of an earlier append of exactly these events to this stream, if any.

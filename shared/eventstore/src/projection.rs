@@ -205,17 +205,20 @@ impl EventStore {
         // Stops by itself once the receiver is gone (a failed batch) or the log is read.
         tokio::spawn(async move {
             loop {
-                let page = store.read_all(after, batch, &categories).await;
-                let last = match &page {
-                    Ok(events) => events.last().map(|e| e.position),
-                    Err(_) => None,
-                };
-                let failed = page.is_err();
-                if (last.is_none() && !failed) || pages.send(page).await.is_err() || failed {
-                    return;
-                }
-                if let Some(last) = last {
-                    after = last;
+                match store.read_all(after, batch, &categories).await {
+                    Ok(events) => {
+                        let Some(last) = events.last().map(|e| e.position) else {
+                            return;
+                        };
+                        if pages.send(Ok(events)).await.is_err() {
+                            return;
+                        }
+                        after = last;
+                    }
+                    Err(e) => {
+                        let _ = pages.send(Err(e)).await;
+                        return;
+                    }
                 }
             }
         });

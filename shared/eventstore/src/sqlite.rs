@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use sqlx::sqlite::{
@@ -21,6 +21,8 @@ use crate::{
 
 /// Most appends one group commit takes.
 const MAX_GROUP: usize = 512;
+/// How long a group waits for more appends when several callers are at work.
+const LINGER: Duration = Duration::from_micros(60);
 
 pub(crate) struct SqliteBackend {
     pub pool: SqlitePool,
@@ -170,6 +172,15 @@ fn decode(row: &SqliteRow) -> Result<RecordedEvent, StoreError> {
     })
 }
 
+fn drain(jobs: &mut mpsc::Receiver<Job>, group: &mut Vec<Job>) {
+    while group.len() < MAX_GROUP {
+        match jobs.try_recv() {
+            Ok(job) => group.push(job),
+            Err(_) => break,
+        }
+    }
+}
+
 async fn writer_loop(
     mut conn: SqliteConnection,
     mut jobs: mpsc::Receiver<Job>,
@@ -178,6 +189,7 @@ async fn writer_loop(
 ) {
     let mut versions = VersionCache::default();
     let mut group = Vec::with_capacity(MAX_GROUP);
+    let mut previous_group = 0;
     loop {
         let first = tokio::select! {
             biased;
@@ -185,12 +197,17 @@ async fn writer_loop(
             () = tasks.cancelled() => { jobs.close(); match jobs.recv().await { Some(job) => job, None => return } }
         };
         group.push(first);
-        while group.len() < MAX_GROUP {
-            match jobs.try_recv() {
-                Ok(job) => group.push(job),
-                Err(_) => break,
+        drain(&mut jobs, &mut group);
+        // Callers answered by the previous group come back within microseconds: when
+        // several are at work, give them that long to join this group's fsync.
+        if previous_group > 1 {
+            let deadline = Instant::now() + LINGER;
+            while group.len() < MAX_GROUP && Instant::now() < deadline {
+                tokio::task::yield_now().await;
+                drain(&mut jobs, &mut group);
             }
         }
+        previous_group = group.len();
         let results = append_group(&mut conn, &mut versions, &group).await;
         let any_appended = results.iter().any(|r| matches!(r, Ok(a) if a.appended));
         for (job, result) in group.drain(..).zip(results) {

@@ -171,7 +171,10 @@ async fn claim(db: &Db, key: &str, fingerprint: &[u8]) -> Result<Claim, sqlx::Er
             let stored = if n == 1 {
                 None
             } else {
-                sqlx::query_as(SELECT).bind(key).fetch_optional(pool).await?
+                sqlx::query_as(SELECT)
+                    .bind(key)
+                    .fetch_optional(pool)
+                    .await?
             };
             (n, stored)
         }
@@ -186,7 +189,10 @@ async fn claim(db: &Db, key: &str, fingerprint: &[u8]) -> Result<Claim, sqlx::Er
             let stored = if n == 1 {
                 None
             } else {
-                sqlx::query_as(SELECT).bind(key).fetch_optional(pool).await?
+                sqlx::query_as(SELECT)
+                    .bind(key)
+                    .fetch_optional(pool)
+                    .await?
             };
             (n, stored)
         }
@@ -240,7 +246,15 @@ async fn record(
 
 async fn forget(db: &Db, key: &str) -> Result<(), sqlx::Error> {
     match db {
-        Db::Postgres(pool) => sqlx::query(FORGET).bind(key).execute(pool).await.map(|_| ()),
-        Db::Sqlite(pool) => sqlx::query(FORGET).bind(key).execute(pool).await.map(|_| ()),
+        Db::Postgres(pool) => sqlx::query(FORGET)
+            .bind(key)
+            .execute(pool)
+            .await
+            .map(|_| ()),
+        Db::Sqlite(pool) => sqlx::query(FORGET)
+            .bind(key)
+            .execute(pool)
+            .await
+            .map(|_| ()),
     }
 }

@@ -38,11 +38,14 @@ fn problem_of(rejection: &JsonRejection) -> Problem {
     match rejection {
         JsonRejection::JsonDataError(e) => {
             // serde's message names the path: "field: reason at line 1 column 12".
-            let text = std::error::Error::source(e).map_or_else(|| e.body_text(), |s| s.to_string());
+            let text =
+                std::error::Error::source(e).map_or_else(|| e.body_text(), |s| s.to_string());
             let (field, message) = text
                 .split_once(": ")
                 .filter(|(f, _)| *f != ".")
-                .map_or(("body".to_owned(), text.clone()), |(f, m)| (f.to_owned(), m.to_owned()));
+                .map_or(("body".to_owned(), text.clone()), |(f, m)| {
+                    (f.to_owned(), m.to_owned())
+                });
             Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid-body",
@@ -55,7 +58,10 @@ fn problem_of(rejection: &JsonRejection) -> Problem {
             StatusCode::BAD_REQUEST,
             "malformed-json",
             "JSON mal formé",
-            format!("Le corps de la requête n'est pas du JSON valide : {}", e.body_text()),
+            format!(
+                "Le corps de la requête n'est pas du JSON valide : {}",
+                e.body_text()
+            ),
         ),
         JsonRejection::MissingJsonContentType(_) => Problem::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -73,7 +79,10 @@ fn problem_of(rejection: &JsonRejection) -> Problem {
             StatusCode::BAD_REQUEST,
             "bad-request",
             "Requête invalide",
-            format!("Le corps de la requête n'a pas pu être lu : {}", other.body_text()),
+            format!(
+                "Le corps de la requête n'a pas pu être lu : {}",
+                other.body_text()
+            ),
         ),
     }
 }

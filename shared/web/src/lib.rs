@@ -9,12 +9,12 @@ mod problem;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use pharos_eventstore::EventStore;
 use serde_json::json;
@@ -68,6 +68,7 @@ pub fn target_status_route(name: &'static str) -> Router<AppState> {
 
 /// The whole HTTP application: health routes, the targets' routers and the layers.
 pub fn app(state: AppState, targets: Vec<Router>) -> Router {
+    install_metrics();
     let health = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

@@ -162,7 +162,9 @@ impl From<StoreError> for Problem {
                 "Identifiant invalide",
                 format!("L'identifiant « {stream_id} » n'est pas valide."),
             ),
-            StoreError::Closed => Self::unavailable("Le service s'arrête ; réessayez dans un instant."),
+            StoreError::Closed => {
+                Self::unavailable("Le service s'arrête ; réessayez dans un instant.")
+            }
             other => {
                 tracing::error!(error = %other, source = ?std::error::Error::source(&other), "event store failure");
                 Self::internal()
