@@ -17,12 +17,16 @@ use crate::config::{Config, Overrides};
 
 /// Pharos: programme management for an academic anti-harassment pole.
 #[derive(Debug, Parser)]
-#[command(version, about, long_about = None)]
+#[command(
+    version,
+    about = "Pharos : pilotage du pôle académique de lutte contre le harcèlement",
+    long_about = None
+)]
 struct Cli {
-    /// TOML configuration file (default: pharos.toml when present; also PHAROS_CONFIG).
+    /// Fichier de configuration TOML (par défaut pharos.toml s'il existe ; aussi PHAROS_CONFIG).
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// sqlite://FILE (embedded, the default: sqlite://data/pharos.db) or postgres://...
+    /// sqlite://FICHIER (embarqué, par défaut sqlite://data/pharos.db) ou postgres://...
     #[arg(long, global = true, value_name = "URL")]
     database_url: Option<String>,
     #[command(subcommand)]
@@ -31,29 +35,29 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve the HTTP API of the chosen targets (all by default).
+    /// Sert l'API HTTP des cibles choisies (toutes par défaut).
     Serve(ServeArgs),
-    /// Apply the database migrations and exit.
+    /// Applique les migrations de la base puis s'arrête.
     Migrate,
-    /// Measure the platform's throughput; the last line printed is JSON.
+    /// Mesure les débits de la plateforme ; la dernière ligne affichée est du JSON.
     #[command(subcommand)]
     Bench(BenchCommand),
 }
 
 #[derive(Debug, Args)]
 struct ServeArgs {
-    /// Target(s) to run: all, directory, trainings, cohorts, national-day, contests,
-    /// phare, read-model, reminders. Repeat or separate with commas.
+    /// Cible(s) à servir : all, directory, trainings, cohorts, national-day, contests,
+    /// phare, read-model, reminders. Option répétable, ou valeurs séparées par des virgules.
     #[arg(long = "target", value_name = "TARGET", value_delimiter = ',')]
     targets: Vec<String>,
-    /// Listen address (default 127.0.0.1:8080).
+    /// Adresse d'écoute (par défaut 127.0.0.1:8080).
     #[arg(long, value_name = "IP:PORT")]
     addr: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
 enum BenchCommand {
-    /// Appends (1, 8, 32 callers), the raw INSERT floor, a hot stream, and replays.
+    /// Ajouts (1, 8, 32 appelants), plancher des INSERT bruts, flux disputé, relectures.
     Eventstore(BenchArgs),
 }
 
@@ -65,17 +69,17 @@ enum BackendChoice {
 
 #[derive(Debug, Args)]
 struct BenchArgs {
-    /// sqlite: a fresh file in the temporary directory; postgres: a fresh database
-    /// created next to --database-url (or PHAROS_DATABASE_URL / DATABASE_URL) and dropped after.
+    /// sqlite : un fichier neuf dans le répertoire temporaire ; postgres : une base neuve
+    /// créée à côté de --database-url (ou PHAROS_DATABASE_URL / DATABASE_URL), supprimée ensuite.
     #[arg(long, value_enum, default_value = "sqlite")]
     backend: BackendChoice,
-    /// Events appended by each append workload (1, 8 and 32 callers, raw floor).
+    /// Événements ajoutés par chaque charge d'ajout (1, 8 et 32 appelants, plancher brut).
     #[arg(long, default_value_t = 20_000)]
     events: usize,
-    /// Successful appends of the hot-stream workload.
+    /// Ajouts réussis de la charge « flux disputé » (8 écrivains sur un flux).
     #[arg(long, default_value_t = 2_000)]
     hot_events: usize,
-    /// Events seeded and then replayed (to memory and into a table projection).
+    /// Événements semés puis relus (en mémoire et dans une projection en table).
     #[arg(long, default_value_t = 1_000_000)]
     replay_events: usize,
 }

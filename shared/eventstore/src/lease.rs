@@ -197,37 +197,45 @@ async fn keep_sqlite(
     ttl: Duration,
     signals: Signals,
 ) {
+    // The holder counts itself lost at its own expiry time unless a renewal succeeded
+    // first: a standby may take the lease from that instant on.
     let mut expires_at = Utc::now().timestamp_millis() + millis(ttl);
+    let until_expiry = |expires_at: i64| {
+        let left = expires_at - Utc::now().timestamp_millis();
+        Duration::from_millis(u64::try_from(left).unwrap_or(0))
+    };
     loop {
         tokio::select! {
             () = signals.release.cancelled() => break,
-            () = tokio::time::sleep(ttl / 3) => {
-                let now = Utc::now().timestamp_millis();
-                let renewed = sqlx::query(
-                    "UPDATE leases SET expires_at = $3 WHERE name = $1 AND holder = $2 AND expires_at >= $4",
-                )
-                .bind(&name)
-                .bind(&holder)
-                .bind(now + millis(ttl))
-                .bind(now)
-                .execute(&pool)
-                .await;
-                match renewed {
-                    Ok(r) if r.rows_affected() == 1 => expires_at = now + millis(ttl),
-                    Ok(_) => {
-                        tracing::warn!(lease = %name, "lease expired before renewal");
-                        signals.lost.cancel();
-                        return;
-                    }
-                    // A busy database may delay renewal; the lease holds until it expires.
-                    Err(e) if now < expires_at => tracing::debug!(lease = %name, error = %e, "lease renewal delayed"),
-                    Err(e) => {
-                        tracing::warn!(lease = %name, error = %e, "lease renewal failed");
-                        signals.lost.cancel();
-                        return;
-                    }
-                }
+            () = tokio::time::sleep((ttl / 3).min(until_expiry(expires_at))) => {}
+        }
+        let now = Utc::now().timestamp_millis();
+        let renewal = sqlx::query(
+            "UPDATE leases SET expires_at = $3 WHERE name = $1 AND holder = $2 AND expires_at >= $4",
+        )
+        .bind(&name)
+        .bind(&holder)
+        .bind(now + millis(ttl))
+        .bind(now)
+        .execute(&pool);
+        let renewed = tokio::select! {
+            () = signals.release.cancelled() => break,
+            () = tokio::time::sleep(until_expiry(expires_at)) => {
+                tracing::warn!(lease = %name, "lease expired before its renewal answered");
+                signals.lost.cancel();
+                return;
             }
+            renewed = renewal => renewed,
+        };
+        match renewed {
+            Ok(r) if r.rows_affected() == 1 => expires_at = now + millis(ttl),
+            Ok(_) => {
+                tracing::warn!(lease = %name, "lease expired before renewal");
+                signals.lost.cancel();
+                return;
+            }
+            // A busy database may delay renewal; the lease holds until it expires.
+            Err(e) => tracing::debug!(lease = %name, error = %e, "lease renewal delayed"),
         }
     }
     signals.lost.cancel();

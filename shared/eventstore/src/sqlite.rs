@@ -1,5 +1,6 @@
-//! SQLite backend: WAL, one writer task that groups concurrent appends into one
-//! transaction (one fsync for the group), a pool for reads and other writes.
+//! SQLite backend: WAL with `synchronous=FULL` by default, one writer task that groups
+//! concurrent appends so that they share one commit (one fsync), a pool for reads and
+//! other writes (projections, leases, idempotency keys).
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
