@@ -343,12 +343,9 @@ async fn seed(store: &EventStore, total: usize) -> anyhow::Result<()> {
 async fn replay_to_memory(store: &EventStore, expected: usize) -> anyhow::Result<f64> {
     let started = Instant::now();
     let mut events: Vec<RecordedEvent> = Vec::with_capacity(expected);
-    let mut after = GlobalPosition::START;
-    loop {
-        let page = store.read_all(after, REPLAY_PAGE, &[]).await?;
-        let Some(last) = page.last() else { break };
-        after = last.position;
-        events.extend(page);
+    let mut pages = store.read_ahead(GlobalPosition::START, REPLAY_PAGE, Vec::new());
+    while let Some(page) = pages.recv().await {
+        events.extend(page?);
     }
     let elapsed = started.elapsed();
     if events.len() != expected {

@@ -198,11 +198,30 @@ impl EventStore {
         batch: usize,
     ) -> Result<usize, StoreError> {
         let mut from = self.checkpoint(projection.name()).await?;
-        let (pages, mut next) = mpsc::channel(2);
+        let mut next = self.read_ahead(from, batch, projection.categories().to_vec());
+        let mut applied = 0;
+        while let Some(page) = next.recv().await {
+            let page = page?;
+            self.apply_batch(projection, from, &page).await?;
+            if let Some(last) = page.last() {
+                from = last.position;
+            }
+            applied += page.len();
+        }
+        Ok(applied)
+    }
+
+    /// Pages of up to `batch` events after `after`, read by a task that stays one page
+    /// ahead of the consumer, until a read comes back empty or fails (the error is the
+    /// last item). Dropping the receiver stops the task.
+    pub fn read_ahead(
+        &self,
+        mut after: GlobalPosition,
+        batch: usize,
+        categories: Vec<String>,
+    ) -> mpsc::Receiver<Result<Vec<RecordedEvent>, StoreError>> {
+        let (pages, next) = mpsc::channel(2);
         let store = self.clone();
-        let categories = projection.categories().to_vec();
-        let mut after = from;
-        // Stops by itself once the receiver is gone (a failed batch) or the log is read.
         tokio::spawn(async move {
             loop {
                 match store.read_all(after, batch, &categories).await {
@@ -222,16 +241,7 @@ impl EventStore {
                 }
             }
         });
-        let mut applied = 0;
-        while let Some(page) = next.recv().await {
-            let page = page?;
-            self.apply_batch(projection, from, &page).await?;
-            if let Some(last) = page.last() {
-                from = last.position;
-            }
-            applied += page.len();
-        }
-        Ok(applied)
+        next
     }
 
     /// Keeps the projection up to date until `shutdown`: catch up, then follow new

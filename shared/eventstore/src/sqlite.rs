@@ -125,15 +125,14 @@ impl SqliteBackend {
         categories: &[String],
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         // Commits are serialised and positions grow with them: position order has no gaps
-        // that could fill later. commit_id is always 0 here.
+        // that could fill later, and commit_id is always 0, so the rowid alone orders.
         const ALL: &str = "SELECT position, commit_id, stream_id, category, version, event_id, \
              event_type, schema_version, data, metadata, recorded_at FROM events \
-             WHERE (commit_id, position) > ($1, $2) ORDER BY commit_id, position LIMIT $3";
+             WHERE position > $1 ORDER BY position LIMIT $2";
         const BY_CATEGORY: &str = "SELECT position, commit_id, stream_id, category, version, \
              event_id, event_type, schema_version, data, metadata, recorded_at FROM events \
-             WHERE (commit_id, position) > ($1, $2) \
-               AND category IN (SELECT value FROM json_each($4)) \
-             ORDER BY commit_id, position LIMIT $3";
+             WHERE position > $1 AND category IN (SELECT value FROM json_each($3)) \
+             ORDER BY position LIMIT $2";
         let query = if categories.is_empty() {
             sqlx::query(ALL)
         } else {
@@ -141,7 +140,6 @@ impl SqliteBackend {
         };
         let categories = serde_json::to_string(categories).unwrap_or_else(|_| "[]".into());
         let rows = query
-            .bind(after.commit_id)
             .bind(after.position)
             .bind(limit)
             .bind(categories)
