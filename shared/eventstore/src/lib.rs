@@ -221,7 +221,7 @@ impl EventStore {
     /// Appends `events` to `stream` atomically if `expected` holds; stores `metadata`
     /// with each event. Re-appending events whose ids are already stored in this
     /// stream returns the original result and writes nothing.
-    #[tracing::instrument(skip_all, fields(stream = %stream, events = events.len()))]
+    #[tracing::instrument(level = "debug", skip_all, fields(stream = %stream, events = events.len()))]
     pub async fn append(
         &self,
         stream: &StreamId,

@@ -317,7 +317,7 @@ fn decode(row: &PgRow) -> Result<RecordedEvent, StoreError> {
 /// Sends one NOTIFY per burst of local appends, at most one per `NOTIFY_INTERVAL`:
 /// each NOTIFY is a transaction that takes a cluster-wide lock at commit.
 async fn notifier(pool: PgPool, announce: Arc<Notify>, tasks: CancellationToken) {
-    const NOTIFY_INTERVAL: Duration = Duration::from_millis(5);
+    const NOTIFY_INTERVAL: Duration = Duration::from_millis(25);
     loop {
         tokio::time::sleep(NOTIFY_INTERVAL).await;
         tokio::select! {
