@@ -1,8 +1,9 @@
 //! PostgreSQL backend: each append is one autocommitted INSERT (one round trip),
 //! reads below the oldest running transaction, LISTEN/NOTIFY as a wake-up hint.
 
+use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions, PgRow};
@@ -27,8 +28,38 @@ enum Refusal {
     EventId,
 }
 
+/// Versions this process has seen stored, per stream. Versions are never removed, so
+/// "version n exists" stays true whatever other processes do: an append that expects a
+/// version known here can skip the existence probe and let the unique index do the rest.
+#[derive(Default)]
+struct KnownVersions {
+    versions: Mutex<HashMap<String, i64>>,
+}
+
+impl KnownVersions {
+    const CAPACITY: usize = 100_000;
+
+    fn exists(&self, stream: &str, version: i64) -> bool {
+        self.versions
+            .lock()
+            .map(|v| v.get(stream).is_some_and(|known| *known >= version))
+            .unwrap_or(false)
+    }
+
+    fn saw(&self, stream: &str, version: i64) {
+        if let Ok(mut versions) = self.versions.lock() {
+            if versions.len() >= Self::CAPACITY && !versions.contains_key(stream) {
+                versions.clear();
+            }
+            let known = versions.entry(stream.to_owned()).or_insert(version);
+            *known = (*known).max(version);
+        }
+    }
+}
+
 pub(crate) struct PgBackend {
     pub pool: PgPool,
+    known_versions: KnownVersions,
     pub connect_options: PgConnectOptions,
     /// Asks the notifier task to send one NOTIFY (several requests coalesce).
     announce: Arc<Notify>,
@@ -54,6 +85,7 @@ impl PgBackend {
             pool,
             connect_options,
             announce,
+            known_versions: KnownVersions::default(),
         })
     }
 
@@ -112,10 +144,11 @@ impl PgBackend {
         expected: ExpectedVersion,
         batch: &PreparedBatch,
     ) -> Result<Option<AppendResult>, StoreError> {
-        const FIRST: &str = "INSERT INTO events (stream_id, category, version, event_id, \
+        // Version $8 + 1 when version $8 is known to exist (or $8 = 0).
+        const PLAIN: &str = "INSERT INTO events (stream_id, category, version, event_id, \
              event_type, schema_version, data, metadata) \
-             VALUES ($1, $2, 1, $3, $4, $5, $6::json, $7::json) RETURNING commit_id, position";
-        // Version n must exist, so that a stale caller cannot leave a gap.
+             VALUES ($1, $2, $8 + 1, $3, $4, $5, $6::json, $7::json) RETURNING commit_id, position";
+        // Otherwise version n must exist, so that a stale caller cannot leave a gap.
         const NEXT: &str = "INSERT INTO events (stream_id, category, version, event_id, \
              event_type, schema_version, data, metadata) \
              SELECT $1, $2, $8 + 1, $3, $4, $5, $6::json, $7::json \
@@ -133,9 +166,19 @@ impl PgBackend {
              ORDER BY e.ord \
              RETURNING commit_id, position, version";
         let single = batch.len() == 1;
-        let rows: Vec<(i64, i64, i64)> = match expected {
-            ExpectedVersion::NoStream | ExpectedVersion::Exact(0) if single => {
-                sqlx::query_as(FIRST)
+        let exact = match expected {
+            ExpectedVersion::NoStream => Some(0),
+            ExpectedVersion::Exact(n) => Some(n.max(0)),
+            _ => None,
+        };
+        let rows: Vec<(i64, i64, i64)> = match exact {
+            Some(n) if single => {
+                let sql = if n == 0 || self.known_versions.exists(stream.as_str(), n) {
+                    PLAIN
+                } else {
+                    NEXT
+                };
+                sqlx::query_as(sql)
                     .bind(stream.as_str())
                     .bind(stream.category())
                     .bind(batch.event_ids[0])
@@ -143,24 +186,12 @@ impl PgBackend {
                     .bind(batch.schema_versions[0])
                     .bind(&batch.data[0])
                     .bind(&batch.metadata)
+                    .bind(n)
                     .fetch_optional(&self.pool)
                     .await?
-                    .map(|(commit_id, position): (i64, i64)| vec![(commit_id, position, 1)])
+                    .map(|(commit_id, position): (i64, i64)| vec![(commit_id, position, n + 1)])
                     .unwrap_or_default()
             }
-            ExpectedVersion::Exact(n) if single && n > 0 => sqlx::query_as(NEXT)
-                .bind(stream.as_str())
-                .bind(stream.category())
-                .bind(batch.event_ids[0])
-                .bind(&batch.event_types[0])
-                .bind(batch.schema_versions[0])
-                .bind(&batch.data[0])
-                .bind(&batch.metadata)
-                .bind(n)
-                .fetch_optional(&self.pool)
-                .await?
-                .map(|(commit_id, position): (i64, i64)| vec![(commit_id, position, n + 1)])
-                .unwrap_or_default(),
             _ => {
                 sqlx::query_as(BATCH)
                     .bind(stream.as_str())
@@ -175,17 +206,18 @@ impl PgBackend {
                     .await?
             }
         };
-        Ok(rows
-            .iter()
-            .max_by_key(|r| r.2)
-            .map(|&(commit_id, position, version)| AppendResult {
-                version,
-                position: GlobalPosition {
-                    commit_id,
-                    position,
-                },
-                appended: true,
-            }))
+        let last = rows.iter().max_by_key(|r| r.2);
+        if let Some(&(_, _, version)) = last {
+            self.known_versions.saw(stream.as_str(), version);
+        }
+        Ok(last.map(|&(commit_id, position, version)| AppendResult {
+            version,
+            position: GlobalPosition {
+                commit_id,
+                position,
+            },
+            appended: true,
+        }))
     }
 
     /// The result of an earlier append of exactly these events to this stream, if any.
@@ -234,12 +266,16 @@ impl PgBackend {
     }
 
     pub async fn stream_version(&self, stream: &str) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(
+        let version = sqlx::query_scalar(
             "SELECT coalesce(max(version), 0)::bigint FROM events WHERE stream_id = $1",
         )
         .bind(stream)
         .fetch_one(&self.pool)
-        .await?)
+        .await?;
+        if version > 0 {
+            self.known_versions.saw(stream, version);
+        }
+        Ok(version)
     }
 
     pub async fn read_stream(
@@ -255,7 +291,11 @@ impl PgBackend {
             .bind(from_version)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(decode).collect()
+        let events: Vec<RecordedEvent> = rows.iter().map(decode).collect::<Result<_, _>>()?;
+        if let Some(last) = events.last() {
+            self.known_versions.saw(stream.as_str(), last.version);
+        }
+        Ok(events)
     }
 
     pub async fn read_all(

@@ -523,6 +523,12 @@ async fn expected_version_mismatches_are_refused_and_write_nothing(
         Exact(3),
         2,
     );
+    // A single event ahead of the stream (version 2 is known to this process): no gap.
+    assert_wrong_version(
+        store.append(&s, Exact(5), events(1), &meta()).await,
+        Exact(5),
+        2,
+    );
     assert_wrong_version(
         store.append(&s, Exact(0), events(1), &meta()).await,
         Exact(0),
