@@ -11,6 +11,7 @@ use anyhow::{Context, bail};
 use pharos_eventstore::{
     Db, EventStore, ExpectedVersion, GlobalPosition, Metadata, NewEvent, Projection,
     ProjectionError, ProjectionTx, RecordedEvent, SqliteSync, StoreError, StoreOptions, StreamId,
+    on_db,
 };
 use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection};
@@ -433,16 +434,10 @@ async fn replay_to_table(store: &EventStore, expected: usize) -> anyhow::Result<
 }
 
 async fn analyze(db: &Db) -> anyhow::Result<()> {
-    match db {
-        Db::Postgres(pool) => sqlx::query("ANALYZE events")
-            .execute(pool)
-            .await
-            .map(|_| ())?,
-        Db::Sqlite(pool) => sqlx::query("ANALYZE events")
-            .execute(pool)
-            .await
-            .map(|_| ())?,
-    }
+    on_db!(db, |pool| sqlx::query("ANALYZE events")
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
     Ok(())
 }
 

@@ -86,6 +86,19 @@ pub enum Db {
     Sqlite(sqlx::SqlitePool),
 }
 
+/// Runs the same code on whichever pool a [`Db`] holds, for statements that read the
+/// same on both backends; the body's value must have one type on both:
+/// `on_db!(db, |pool| sqlx::query(SQL).execute(pool).await.map(|_| ()))`.
+#[macro_export]
+macro_rules! on_db {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::Db::Postgres($pool) => $body,
+            $crate::Db::Sqlite($pool) => $body,
+        }
+    };
+}
+
 /// A handle on the event store; cheap to clone.
 #[derive(Clone)]
 pub struct EventStore {
@@ -191,14 +204,10 @@ impl EventStore {
 
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        match &self.inner.backend {
-            Backend::Postgres(b) => {
-                sqlx::query("SELECT 1").execute(&b.pool).await?;
-            }
-            Backend::Sqlite(b) => {
-                sqlx::query("SELECT 1").execute(&b.pool).await?;
-            }
-        }
+        on_db!(&self.db(), |pool| sqlx::query("SELECT 1")
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
         Ok(())
     }
 

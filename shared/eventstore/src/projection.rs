@@ -71,20 +71,9 @@ const READ: &str = "SELECT commit_id, position FROM checkpoints WHERE name = $1"
 impl EventStore {
     /// Where the named projection stands.
     pub async fn checkpoint(&self, name: &str) -> Result<GlobalPosition, StoreError> {
-        let found: Option<(i64, i64)> = match &self.inner.backend {
-            Backend::Postgres(b) => {
-                sqlx::query_as(READ)
-                    .bind(name)
-                    .fetch_optional(&b.pool)
-                    .await?
-            }
-            Backend::Sqlite(b) => {
-                sqlx::query_as(READ)
-                    .bind(name)
-                    .fetch_optional(&b.pool)
-                    .await?
-            }
-        };
+        let found: Option<(i64, i64)> = crate::on_db!(&self.db(), |pool| {
+            sqlx::query_as(READ).bind(name).fetch_optional(pool).await?
+        });
         Ok(
             found.map_or(GlobalPosition::START, |(commit_id, position)| {
                 GlobalPosition {

@@ -7,7 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use pharos_eventstore::Db;
+use pharos_eventstore::{Db, on_db};
 use sha2::{Digest, Sha256};
 
 use crate::{AppState, Problem};
@@ -158,48 +158,20 @@ const FORGET: &str = "DELETE FROM idempotency_keys WHERE key = $1 AND status IS 
 type Stored = (Vec<u8>, Option<i32>, Option<String>, Option<Vec<u8>>);
 
 async fn claim(db: &Db, key: &str, fingerprint: &[u8]) -> Result<Claim, sqlx::Error> {
-    let now = Utc::now();
-    let (inserted, stored): (u64, Option<Stored>) = match db {
-        Db::Postgres(pool) => {
-            let n = sqlx::query(INSERT)
-                .bind(key)
-                .bind(fingerprint)
-                .bind(now)
-                .execute(pool)
-                .await?
-                .rows_affected();
-            let stored = if n == 1 {
-                None
-            } else {
-                sqlx::query_as(SELECT)
-                    .bind(key)
-                    .fetch_optional(pool)
-                    .await?
-            };
-            (n, stored)
-        }
-        Db::Sqlite(pool) => {
-            let n = sqlx::query(INSERT)
-                .bind(key)
-                .bind(fingerprint)
-                .bind(now)
-                .execute(pool)
-                .await?
-                .rows_affected();
-            let stored = if n == 1 {
-                None
-            } else {
-                sqlx::query_as(SELECT)
-                    .bind(key)
-                    .fetch_optional(pool)
-                    .await?
-            };
-            (n, stored)
-        }
-    };
+    let inserted = on_db!(db, |pool| sqlx::query(INSERT)
+        .bind(key)
+        .bind(fingerprint)
+        .bind(Utc::now())
+        .execute(pool)
+        .await?
+        .rows_affected());
     if inserted == 1 {
         return Ok(Claim::New);
     }
+    let stored: Option<Stored> = on_db!(db, |pool| sqlx::query_as(SELECT)
+        .bind(key)
+        .fetch_optional(pool)
+        .await?);
     Ok(match stored {
         // Forgotten between our insert and select: a server fault; treat as in flight.
         None => Claim::InFlight,
@@ -220,41 +192,20 @@ async fn record(
     content_type: Option<&str>,
     body: &[u8],
 ) -> Result<(), sqlx::Error> {
-    let status = i32::from(status);
-    match db {
-        Db::Postgres(pool) => {
-            sqlx::query(RECORD)
-                .bind(key)
-                .bind(status)
-                .bind(content_type)
-                .bind(body)
-                .execute(pool)
-                .await?;
-        }
-        Db::Sqlite(pool) => {
-            sqlx::query(RECORD)
-                .bind(key)
-                .bind(status)
-                .bind(content_type)
-                .bind(body)
-                .execute(pool)
-                .await?;
-        }
-    }
-    Ok(())
+    on_db!(db, |pool| sqlx::query(RECORD)
+        .bind(key)
+        .bind(i32::from(status))
+        .bind(content_type)
+        .bind(body)
+        .execute(pool)
+        .await
+        .map(|_| ()))
 }
 
 async fn forget(db: &Db, key: &str) -> Result<(), sqlx::Error> {
-    match db {
-        Db::Postgres(pool) => sqlx::query(FORGET)
-            .bind(key)
-            .execute(pool)
-            .await
-            .map(|_| ()),
-        Db::Sqlite(pool) => sqlx::query(FORGET)
-            .bind(key)
-            .execute(pool)
-            .await
-            .map(|_| ()),
-    }
+    on_db!(db, |pool| sqlx::query(FORGET)
+        .bind(key)
+        .execute(pool)
+        .await
+        .map(|_| ()))
 }

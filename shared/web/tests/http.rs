@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Router, response::IntoResponse};
 use pharos_eventstore::{
-    Db, EventStore, ExpectedVersion, Metadata, NewEvent, StoreOptions, StreamId,
+    EventStore, ExpectedVersion, Metadata, NewEvent, StoreOptions, StreamId, on_db,
 };
 use pharos_web::{AppState, HttpSettings, Json, Problem};
 use serde::Deserialize;
@@ -133,11 +133,12 @@ impl TestApp {
     /// Events stored, counted in the table: `read_all` on PostgreSQL deliberately holds
     /// back events while any older transaction of the cluster is still open.
     async fn events(&self) -> i64 {
-        const COUNT: &str = "SELECT count(*) FROM events";
-        match self.store.db() {
-            Db::Postgres(pool) => sqlx::query_scalar(COUNT).fetch_one(&pool).await.unwrap(),
-            Db::Sqlite(pool) => sqlx::query_scalar(COUNT).fetch_one(&pool).await.unwrap(),
-        }
+        on_db!(&self.store.db(), |pool| sqlx::query_scalar(
+            "SELECT count(*) FROM events"
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap())
     }
 
     async fn finish(self) {
