@@ -39,6 +39,11 @@ pub enum StoreError {
         schema_version: i32,
         reason: &'static str,
     },
+    #[error("invalid event type {event_type:?}: {reason}")]
+    InvalidEventType {
+        event_type: String,
+        reason: &'static str,
+    },
     #[error("upcasting {event_type} v{from} failed: {reason}")]
     Upcast {
         event_type: String,

@@ -377,9 +377,8 @@ impl PreparedBatch {
                 });
             }
             if event.event_type.is_empty() || event.event_type.len() > 100 {
-                return Err(StoreError::InvalidSchemaVersion {
+                return Err(StoreError::InvalidEventType {
                     event_type: event.event_type,
-                    schema_version: event.schema_version,
                     reason: "the event type must hold 1 to 100 bytes",
                 });
             }

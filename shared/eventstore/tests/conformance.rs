@@ -806,7 +806,7 @@ async fn a_batch_refused_midway_writes_nothing(store: EventStore, _db: &TestDb) 
     batch[1].event_type = String::new();
     assert!(matches!(
         store.append(&s, Any, batch, &meta()).await,
-        Err(StoreError::InvalidSchemaVersion { .. })
+        Err(StoreError::InvalidEventType { .. })
     ));
 
     let too_long = format!("order-{}", "a".repeat(195));
