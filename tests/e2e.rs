@@ -5,10 +5,10 @@
 //! package's own integration tests (`target/<profile>/pharos`).
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
+
+use pharos_e2e::Served;
 
 use sqlx::Connection;
 
@@ -69,40 +69,12 @@ impl Database {
     }
 }
 
-fn serve(target: &str, database_url: &str) -> (Child, String) {
-    let mut child = Command::new(binary())
+fn serve(target: &str, database_url: &str) -> Served {
+    let mut command = Command::new(binary());
+    command
         .args(["serve", "--addr", "127.0.0.1:0", "--target", target])
-        .args(["--database-url", database_url])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("{target}: no address in {line:?}"))
-        .to_owned();
-    (child, base)
-}
-
-fn terminate(mut child: Child) {
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    for _ in 0..100 {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "exit status {status} after SIGTERM");
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    child.kill().unwrap();
-    panic!("no exit within 10 s of SIGTERM");
+        .args(["--database-url", database_url]);
+    Served::start(command)
 }
 
 #[tokio::test]
@@ -110,12 +82,12 @@ async fn trainings_and_read_model_run_as_two_processes_on_one_postgres_database(
     let Some(admin) = database_url() else { return };
     let db = Database::create(&admin).await;
     // Both processes migrate at start, at the same time: sqlx's migration lock serialises them.
-    let (trainings, trainings_url) = serve("trainings", &db.url);
-    let (read_model, read_model_url) = serve("read-model", &db.url);
+    let trainings = serve("trainings", &db.url);
+    let read_model = serve("read-model", &db.url);
     let client = reqwest::Client::new();
     for (base, mine, other) in [
-        (&trainings_url, "trainings", "read-model"),
-        (&read_model_url, "read-model", "trainings"),
+        (&trainings.base, "trainings", "read-model"),
+        (&read_model.base, "read-model", "trainings"),
     ] {
         let ready: serde_json::Value = client
             .get(format!("{base}/readyz"))
@@ -148,8 +120,8 @@ async fn trainings_and_read_model_run_as_two_processes_on_one_postgres_database(
         .unwrap();
     assert!(migrations >= 1);
     conn.close().await.unwrap();
-    terminate(trainings);
-    terminate(read_model);
+    trainings.stop();
+    read_model.stop();
     db.drop().await;
 }
 

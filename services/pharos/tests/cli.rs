@@ -2,10 +2,10 @@
 //! target on the embedded SQLite default, graceful shutdown.
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
+
+use pharos_e2e::Served;
 
 fn pharos(dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_pharos"));
@@ -18,10 +18,26 @@ fn pharos(dir: &Path) -> Command {
     command
 }
 
-fn scratch_dir() -> PathBuf {
+/// A directory of its own per test, removed afterwards.
+struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn scratch_dir() -> Scratch {
     let dir = std::env::temp_dir().join(format!("pharos-cli-{}", uuid::Uuid::now_v7().simple()));
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    Scratch(dir)
 }
 
 #[test]
@@ -104,47 +120,13 @@ fn settings_come_from_file_then_environment_then_flags() {
     );
 }
 
-/// Starts `pharos serve` on a free port and returns it with its base URL.
-pub fn spawn_serve(dir: &Path, args: &[&str]) -> (Child, String) {
-    let mut child = pharos(dir)
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_owned();
-    (child, base)
-}
-
-fn terminate(mut child: Child) {
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    for _ in 0..100 {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "pharos exited with {status} on SIGTERM");
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    child.kill().unwrap();
-    panic!("pharos did not stop within 10 s of SIGTERM");
-}
-
 #[tokio::test]
 async fn serves_every_target_on_embedded_sqlite_and_stops_on_sigterm() {
     let dir = scratch_dir();
-    let (child, base) = spawn_serve(&dir, &[]);
+    let mut command = pharos(&dir);
+    command.args(["serve", "--addr", "127.0.0.1:0"]);
+    let served = Served::start(command);
+    let base = served.base.clone();
     let client = reqwest::Client::new();
     let get = |path: &str| client.get(format!("{base}{path}")).send();
     assert_eq!(get("/healthz").await.unwrap().status(), 200);
@@ -175,5 +157,5 @@ async fn serves_every_target_on_embedded_sqlite_and_stops_on_sigterm() {
         dir.join("data/pharos.db").exists(),
         "the default database is created on first start"
     );
-    terminate(child);
+    served.stop();
 }

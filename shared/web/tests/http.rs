@@ -62,11 +62,17 @@ struct TestApp {
     base: String,
     client: reqwest::Client,
     store: EventStore,
-    cleanup: Option<(String, String)>,
+    cleanup: Cleanup,
+}
+
+/// What a test leaves behind and removes at its end.
+enum Cleanup {
+    SqliteFile(std::path::PathBuf),
+    PostgresDatabase { admin: String, name: String },
 }
 
 impl TestApp {
-    async fn spawn(url: String, cleanup: Option<(String, String)>) -> Self {
+    async fn spawn(url: String, cleanup: Cleanup) -> Self {
         let store = EventStore::connect(&url, StoreOptions::default())
             .await
             .unwrap();
@@ -99,7 +105,11 @@ impl TestApp {
     async fn sqlite() -> Self {
         let path =
             std::env::temp_dir().join(format!("pharos-web-{}.db", uuid::Uuid::now_v7().simple()));
-        Self::spawn(format!("sqlite://{}", path.display()), None).await
+        Self::spawn(
+            format!("sqlite://{}", path.display()),
+            Cleanup::SqliteFile(path),
+        )
+        .await
     }
 
     async fn postgres() -> Option<Self> {
@@ -115,7 +125,8 @@ impl TestApp {
             .await
             .unwrap();
         let (base, _) = admin.rsplit_once('/').unwrap();
-        Some(Self::spawn(format!("{base}/{name}"), Some((admin.clone(), name))).await)
+        let url = format!("{base}/{name}");
+        Some(Self::spawn(url, Cleanup::PostgresDatabase { admin, name }).await)
     }
 
     async fn post(&self, path: &str, key: Option<&str>, body: &str) -> reqwest::Response {
@@ -143,14 +154,23 @@ impl TestApp {
 
     async fn finish(self) {
         self.store.close().await;
-        if let Some((admin, name)) = self.cleanup {
-            let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE {name} WITH (FORCE)"
-            )))
-            .execute(&mut conn)
-            .await
-            .unwrap();
+        match self.cleanup {
+            Cleanup::SqliteFile(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut file = path.clone().into_os_string();
+                    file.push(suffix);
+                    let _ = std::fs::remove_file(file);
+                }
+            }
+            Cleanup::PostgresDatabase { admin, name } => {
+                let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE {name} WITH (FORCE)"
+                )))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            }
         }
     }
 }
