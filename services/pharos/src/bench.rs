@@ -70,9 +70,13 @@ async fn run(store: &EventStore, sizes: Sizes) -> anyhow::Result<Value> {
 
     // Replays first, on a log holding exactly the seeded events.
     let started = Instant::now();
-    seed(store, sizes.replay_events).await?;
+    let last = seed(store, sizes.replay_events).await?;
     let seed_rate = rate(sizes.replay_events, started.elapsed());
     println!("seed (batches of {SEED_BATCH}, 8 callers): {seed_rate:.0} events/s");
+    // Other transactions of the cluster may still hold the newest events back.
+    if !store.wait_readable(last, Duration::from_secs(60)).await? {
+        bail!("the seeded events did not become readable within 60 s (a transaction left open?)");
+    }
     // A production log has planner statistics; a table loaded a second ago has none yet
     // and may get a sort-based plan for category reads.
     analyze(&store.db()).await?;
@@ -313,32 +317,36 @@ async fn hot_stream(
     Ok((rate(latencies.len(), elapsed), p99.as_secs_f64() * 1000.0))
 }
 
-/// Seeds `total` events in batches of 100 per stream from 8 callers.
-async fn seed(store: &EventStore, total: usize) -> anyhow::Result<()> {
+/// Seeds `total` events in batches of 100 per stream from 8 callers; returns the last
+/// position written.
+async fn seed(store: &EventStore, total: usize) -> anyhow::Result<GlobalPosition> {
     let next = Arc::new(AtomicUsize::new(0));
     let tasks: Vec<_> = (0..8)
         .map(|_| {
             let (store, next) = (store.clone(), next.clone());
             tokio::spawn(async move {
                 let meta = metadata();
+                let mut last = GlobalPosition::START;
                 loop {
                     let start = next.fetch_add(SEED_BATCH, Ordering::SeqCst);
                     if start >= total {
-                        return Ok::<_, StoreError>(());
+                        return Ok::<_, StoreError>(last);
                     }
                     let events = (start..total.min(start + SEED_BATCH)).map(event).collect();
                     let stream = StreamId::new("bench", Uuid::now_v7())?;
-                    store
+                    let appended = store
                         .append(&stream, ExpectedVersion::NoStream, events, &meta)
                         .await?;
+                    last = last.max(appended.position);
                 }
             })
         })
         .collect();
+    let mut last = GlobalPosition::START;
     for task in tasks {
-        task.await??;
+        last = last.max(task.await??);
     }
-    Ok(())
+    Ok(last)
 }
 
 async fn replay_to_memory(store: &EventStore, expected: usize) -> anyhow::Result<f64> {

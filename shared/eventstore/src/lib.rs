@@ -305,6 +305,31 @@ impl EventStore {
         self.upcast_all(events)
     }
 
+    /// Waits until every event up to `position` (an append's result, say) is readable by
+    /// `read_all` and subscribers, or `timeout` passes; returns whether it is. Readable
+    /// events form a prefix of the global order, so one event after the position just
+    /// below proves it. On PostgreSQL this may wait for an older open transaction.
+    pub async fn wait_readable(
+        &self,
+        position: GlobalPosition,
+        timeout: Duration,
+    ) -> Result<bool, StoreError> {
+        let below = GlobalPosition {
+            position: position.position - 1,
+            ..position
+        };
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if !self.read_all(below, 1, &[]).await?.is_empty() {
+                return Ok(true);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(false);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// Events after `after` of `categories` (all when empty): first those already
     /// stored, then new ones as they commit.
     pub fn subscribe(&self, after: GlobalPosition, categories: Vec<String>) -> Subscription {

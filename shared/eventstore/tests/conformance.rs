@@ -95,6 +95,7 @@ conformance! {
         reads_page_through_every_event_once_in_order,
         the_event_log_refuses_updates_and_deletes,
         migrating_again_is_harmless,
+        wait_readable_tells_when_an_append_can_be_read,
     ],
     sqlite_only: [
         the_database_runs_in_wal_mode_with_full_sync_and_a_busy_timeout,
@@ -999,6 +1000,46 @@ impl HeldAppend {
             Self::Postgres(tx) => tx.commit().await.unwrap(),
             Self::Sqlite(tx) => tx.commit().await.unwrap(),
         }
+    }
+}
+
+async fn wait_readable_tells_when_an_append_can_be_read(store: EventStore, db: &TestDb) {
+    let short = Duration::from_millis(300);
+    let first = store
+        .append(
+            &stream("order"),
+            ExpectedVersion::NoStream,
+            events(1),
+            &meta(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .wait_readable(first.position, Duration::from_secs(10))
+            .await
+            .unwrap()
+    );
+    if let Db::Postgres(_) = store.db() {
+        // An older transaction still open holds later appends back, then releases them.
+        let (held, _) = HeldAppend::begin(&store, db, &stream("order"), &events(1).remove(0)).await;
+        let later = store
+            .append(
+                &stream("order"),
+                ExpectedVersion::NoStream,
+                events(1),
+                &meta(),
+            )
+            .await
+            .unwrap();
+        assert!(!store.wait_readable(later.position, short).await.unwrap());
+        held.commit().await;
+        assert!(
+            store
+                .wait_readable(later.position, Duration::from_secs(10))
+                .await
+                .unwrap()
+        );
     }
 }
 
