@@ -53,7 +53,10 @@ impl SqliteBackend {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(synchronous)
             .busy_timeout(Duration::from_secs(5))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Deleted rows are overwritten with zeros: an erased person's key must not
+            // survive in free pages.
+            .pragma("secure_delete", "ON");
         if let Some(dir) = connect_options.get_filename().parent()
             && !dir.as_os_str().is_empty()
         {

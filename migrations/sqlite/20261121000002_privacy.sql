@@ -1,0 +1,22 @@
+-- The personal-data vault: one data key per person, wrapped by the master key.
+-- Deleting a person's row is the erasure (crypto-shredding): every field sealed with
+-- that key, in every event, becomes unreadable while the log stays untouched.
+CREATE TABLE person_keys (
+    person_id   BLOB PRIMARY KEY,
+    wrapped_key BLOB NOT NULL,
+    created_at  TEXT NOT NULL
+);
+
+-- Finds a person by e-mail without storing the address: HMAC of the normalised e-mail
+-- under a key derived from the master key.
+CREATE TABLE person_index (
+    email_mac BLOB PRIMARY KEY,
+    person_id BLOB NOT NULL
+);
+CREATE INDEX person_index_person_idx ON person_index (person_id);
+
+-- Proves at start that the configured master key is the one the vault was made with.
+CREATE TABLE vault_meta (
+    name  TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);

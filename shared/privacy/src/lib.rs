@@ -1,0 +1,346 @@
+//! The personal-data vault (DESIGN.md §9). Every personal field an event carries (a
+//! name, an e-mail, free text that may name someone) is sealed with a data key of the
+//! person it belongs to; data keys are stored wrapped by the master key. Erasing a
+//! person deletes their key: every field sealed with it, in every event, becomes
+//! unreadable ("crypto-shredding"), while the event log itself is never rewritten.
+//!
+//! Domain code handles [`Sealed`] values in events and [`Personal`] values once
+//! unsealed; it never touches keys or ciphers.
+
+mod master;
+
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
+use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
+use chrono::Utc;
+use hmac::{Hmac, Mac};
+use pharos_eventstore::{
+    AppendResult, Db, EventStore, ExpectedVersion, Metadata, NewEvent, StoreError, StreamId, on_db,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::Sha256;
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+pub use master::MasterKey;
+
+/// What users see in place of an erased person's data.
+pub const ERASED_LABEL: &str = "donnée effacée";
+/// The event category of erasures and purges.
+pub const CATEGORY: &str = "person";
+/// The event recording an erasure.
+pub const PERSON_ERASED: &str = "person_erased";
+
+const NONCE_LEN: usize = 24;
+const KEY_CHECK: &[u8] = b"pharos personal-data vault";
+
+/// Someone whose personal data the vault holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PersonId(pub Uuid);
+
+impl fmt::Display for PersonId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A personal field as events store it: whose it is, and the ciphertext.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sealed {
+    pub person: PersonId,
+    /// base64 of nonce ‖ ciphertext.
+    pub sealed: String,
+}
+
+/// A personal field once unsealed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Personal<T> {
+    Known(T),
+    /// The person was erased: shown as « donnée effacée ».
+    Erased,
+}
+
+impl<T: fmt::Display> fmt::Display for Personal<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Known(value) => value.fmt(f),
+            Self::Erased => f.write_str(ERASED_LABEL),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PrivacyError {
+    #[error(
+        "the master key does not open this vault: it is not the key the vault was created with"
+    )]
+    WrongMasterKey,
+    #[error("invalid master key: {0}")]
+    InvalidMasterKey(&'static str),
+    #[error("master key file {path}: {source}")]
+    KeyFile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("person {0} has no key: erased, or never registered")]
+    NoKey(PersonId),
+    #[error("a sealed value is malformed or was altered")]
+    Tampered,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Seals and unseals personal fields; erases people.
+pub struct Vault {
+    db: Db,
+    master: MasterKey,
+    index_key: Zeroizing<[u8; 32]>,
+}
+
+impl fmt::Debug for Vault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Vault").finish_non_exhaustive()
+    }
+}
+
+impl Vault {
+    /// Opens the vault of the store's database with `master`. The first opening records
+    /// a check value; later openings with another key fail with `WrongMasterKey` instead
+    /// of producing garbage.
+    pub async fn open(store: &EventStore, master: MasterKey) -> Result<Self, PrivacyError> {
+        let db = store.db();
+        let check = seal_bytes(master.key(), KEY_CHECK, b"key_check");
+        on_db!(&db, |pool| {
+            sqlx::query(
+            "INSERT INTO vault_meta (name, value) VALUES ('key_check', $1) ON CONFLICT (name) DO NOTHING"
+        )
+        .bind(&check)
+        .execute(pool)
+        .await
+        .map(|_| ())
+        })?;
+        let stored: Vec<u8> = on_db!(&db, |pool| sqlx::query_scalar(
+            "SELECT value FROM vault_meta WHERE name = 'key_check'"
+        )
+        .fetch_one(pool)
+        .await)?;
+        match open_bytes(master.key(), &stored, b"key_check") {
+            Some(plain) if plain == KEY_CHECK => {}
+            _ => return Err(PrivacyError::WrongMasterKey),
+        }
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(master.key())
+            .map_err(|_| PrivacyError::InvalidMasterKey("unusable for HMAC"))?;
+        mac.update(b"pharos e-mail index");
+        let index_key = Zeroizing::new(mac.finalize().into_bytes().into());
+        Ok(Self {
+            db,
+            master,
+            index_key,
+        })
+    }
+
+    fn email_mac(&self, email: &str) -> Vec<u8> {
+        let normalised = email.trim().to_lowercase();
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&*self.index_key)
+            .expect("HMAC takes keys of any length");
+        mac.update(normalised.as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    }
+
+    /// The person known by this e-mail (case and surrounding spaces ignored), if any.
+    pub async fn find_person(&self, email: &str) -> Result<Option<PersonId>, PrivacyError> {
+        let mac = self.email_mac(email);
+        let found: Option<Uuid> = on_db!(&self.db, |pool| sqlx::query_scalar(
+            "SELECT person_id FROM person_index WHERE email_mac = $1"
+        )
+        .bind(&mac)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(found.map(PersonId))
+    }
+
+    /// The person known by this e-mail, registered with a fresh data key if new.
+    pub async fn person(&self, email: &str) -> Result<PersonId, PrivacyError> {
+        if let Some(person) = self.find_person(email).await? {
+            return Ok(person);
+        }
+        let person = PersonId(Uuid::now_v7());
+        let data_key = XChaCha20Poly1305::generate_key(&mut OsRng);
+        let wrapped = seal_bytes(self.master.key(), &data_key, person.0.as_bytes());
+        on_db!(&self.db, |pool| sqlx::query(
+            "INSERT INTO person_keys (person_id, wrapped_key, created_at) VALUES ($1, $2, $3)"
+        )
+        .bind(person.0)
+        .bind(&wrapped)
+        .bind(Utc::now())
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+        let mac = self.email_mac(email);
+        let indexed = on_db!(&self.db, |pool| {
+            sqlx::query(
+            "INSERT INTO person_index (email_mac, person_id) VALUES ($1, $2) ON CONFLICT (email_mac) DO NOTHING"
+        )
+        .bind(&mac)
+        .bind(person.0)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
+        if indexed == 1 {
+            return Ok(person);
+        }
+        // Another request registered this e-mail meanwhile: keep theirs.
+        on_db!(&self.db, |pool| sqlx::query(
+            "DELETE FROM person_keys WHERE person_id = $1"
+        )
+        .bind(person.0)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+        self.find_person(email)
+            .await?
+            .ok_or(PrivacyError::NoKey(person))
+    }
+
+    async fn data_key(&self, person: PersonId) -> Result<Option<Zeroizing<Vec<u8>>>, PrivacyError> {
+        let wrapped: Option<Vec<u8>> = on_db!(&self.db, |pool| sqlx::query_scalar(
+            "SELECT wrapped_key FROM person_keys WHERE person_id = $1"
+        )
+        .bind(person.0)
+        .fetch_optional(pool)
+        .await)?;
+        match wrapped {
+            None => Ok(None),
+            Some(wrapped) => open_bytes(self.master.key(), &wrapped, person.0.as_bytes())
+                .map(|k| Some(Zeroizing::new(k)))
+                .ok_or(PrivacyError::Tampered),
+        }
+    }
+
+    /// Seals `plaintext` as a field of `person`.
+    pub async fn seal(&self, person: PersonId, plaintext: &str) -> Result<Sealed, PrivacyError> {
+        let key = self
+            .data_key(person)
+            .await?
+            .ok_or(PrivacyError::NoKey(person))?;
+        let sealed = seal_bytes(&key, plaintext.as_bytes(), person.0.as_bytes());
+        Ok(Sealed {
+            person,
+            sealed: BASE64.encode(sealed),
+        })
+    }
+
+    /// The field's value, or `Erased` once its person's key is gone.
+    pub async fn unseal(&self, sealed: &Sealed) -> Result<Personal<String>, PrivacyError> {
+        let Some(key) = self.data_key(sealed.person).await? else {
+            return Ok(Personal::Erased);
+        };
+        let bytes = BASE64
+            .decode(&sealed.sealed)
+            .map_err(|_| PrivacyError::Tampered)?;
+        let plain =
+            open_bytes(&key, &bytes, sealed.person.0.as_bytes()).ok_or(PrivacyError::Tampered)?;
+        String::from_utf8(plain)
+            .map(Personal::Known)
+            .map_err(|_| PrivacyError::Tampered)
+    }
+
+    /// Erases a person: deletes their key and e-mail index, then records
+    /// `person_erased` (who asked is in `metadata`, why in `reason`). The database space
+    /// the key used is scrubbed too (SQLite `secure_delete` and a WAL checkpoint,
+    /// PostgreSQL VACUUM). Erasing an erased person records nothing more.
+    pub async fn erase(
+        &self,
+        store: &EventStore,
+        person: PersonId,
+        reason: &str,
+        metadata: &Metadata,
+    ) -> Result<Option<AppendResult>, PrivacyError> {
+        let stream = StreamId::new(CATEGORY, person)?;
+        on_db!(&self.db, |pool| sqlx::query(
+            "DELETE FROM person_index WHERE person_id = $1"
+        )
+        .bind(person.0)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+        on_db!(&self.db, |pool| sqlx::query(
+            "DELETE FROM person_keys WHERE person_id = $1"
+        )
+        .bind(person.0)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+        scrub(&self.db).await?;
+        // The key goes first: a failure after it leaves an erasure to record again, never
+        // a recorded erasure of data still readable.
+        let already = store
+            .read_stream(&stream, 1)
+            .await?
+            .iter()
+            .any(|e| e.event_type == PERSON_ERASED);
+        if already {
+            return Ok(None);
+        }
+        let event = NewEvent::new(PERSON_ERASED, json!({ "person": person, "reason": reason }));
+        Ok(Some(
+            store
+                .append(&stream, ExpectedVersion::Any, vec![event], metadata)
+                .await?,
+        ))
+    }
+}
+
+/// Overwrites what deletions left in the database files.
+async fn scrub(db: &Db) -> Result<(), PrivacyError> {
+    match db {
+        Db::Postgres(pool) => {
+            sqlx::query("VACUUM person_keys").execute(pool).await?;
+            sqlx::query("VACUUM person_index").execute(pool).await?;
+        }
+        // secure_delete (set on every connection) zeroes the freed cells; the checkpoint
+        // moves the zeroed pages into the database file and empties the WAL.
+        Db::Sqlite(pool) => {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(pool)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+fn seal_bytes(key: &[u8], plain: &[u8], aad: &[u8]) -> Vec<u8> {
+    let cipher = XChaCha20Poly1305::new(Key::from_slice(key));
+    let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+    let mut out = nonce.to_vec();
+    // Encryption into a Vec cannot fail for inputs this small.
+    if let Ok(ciphertext) = cipher.encrypt(&nonce, Payload { msg: plain, aad }) {
+        out.extend(ciphertext);
+    }
+    out
+}
+
+fn open_bytes(key: &[u8], sealed: &[u8], aad: &[u8]) -> Option<Vec<u8>> {
+    if sealed.len() <= NONCE_LEN || key.len() != 32 {
+        return None;
+    }
+    let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
+    XChaCha20Poly1305::new(Key::from_slice(key))
+        .decrypt(
+            XNonce::from_slice(nonce),
+            Payload {
+                msg: ciphertext,
+                aad,
+            },
+        )
+        .ok()
+}

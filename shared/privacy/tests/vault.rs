@@ -1,0 +1,383 @@
+//! The vault on SQLite and (when DATABASE_URL is set) PostgreSQL: sealed data never
+//! lies in clear in the database, erasure leaves nothing readable nor any key behind,
+//! the log keeps every event, and a wrong master key is refused.
+#![allow(clippy::unwrap_used)]
+
+use std::path::PathBuf;
+
+use pharos_eventstore::{
+    Db, EventStore, ExpectedVersion, GlobalPosition, Metadata, NewEvent, StoreOptions, StreamId,
+};
+use pharos_privacy::{ERASED_LABEL, MasterKey, PERSON_ERASED, Personal, PrivacyError, Vault};
+use serde_json::json;
+use sqlx::Connection;
+
+enum Backend {
+    Sqlite(PathBuf),
+    Postgres { admin: String, name: String },
+}
+
+struct TestDb {
+    backend: Backend,
+    url: String,
+}
+
+impl TestDb {
+    fn sqlite() -> Self {
+        let path =
+            std::env::temp_dir().join(format!("pharos-vault-{}.db", uuid::Uuid::now_v7().simple()));
+        Self {
+            url: format!("sqlite://{}", path.display()),
+            backend: Backend::Sqlite(path),
+        }
+    }
+
+    async fn postgres() -> Option<Self> {
+        let Ok(admin) = std::env::var("DATABASE_URL") else {
+            assert!(std::env::var_os("CI").is_none(), "CI must set DATABASE_URL");
+            eprintln!("DATABASE_URL unset: PostgreSQL variant skipped");
+            return None;
+        };
+        let name = format!("pharos_vault_{}", uuid::Uuid::now_v7().simple());
+        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let (base, _) = admin.rsplit_once('/').unwrap();
+        Some(Self {
+            url: format!("{base}/{name}"),
+            backend: Backend::Postgres { admin, name },
+        })
+    }
+
+    async fn store(&self) -> EventStore {
+        let store = EventStore::connect(&self.url, StoreOptions::default())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        store
+    }
+
+    /// Every byte the database keeps: the SQLite file and its WAL, or a pg_dump.
+    async fn all_bytes(&self, store: &EventStore) -> Vec<u8> {
+        match &self.backend {
+            Backend::Sqlite(path) => {
+                if let Db::Sqlite(pool) = store.db() {
+                    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                        .execute(&pool)
+                        .await
+                        .unwrap();
+                }
+                let mut bytes = std::fs::read(path).unwrap();
+                let mut wal = path.clone().into_os_string();
+                wal.push("-wal");
+                bytes.extend(std::fs::read(wal).unwrap_or_default());
+                bytes
+            }
+            Backend::Postgres { .. } => {
+                let out = std::process::Command::new("pg_dump")
+                    .arg(&self.url)
+                    .output()
+                    .unwrap();
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                let mut bytes = out.stdout;
+                // pg_dump shows live rows only: also read the key table's own file, where
+                // deleted rows linger until overwritten (when the server is on this machine).
+                if let Db::Postgres(pool) = store.db() {
+                    sqlx::query("CHECKPOINT").execute(&pool).await.unwrap();
+                    let file: String = sqlx::query_scalar(
+                        "SELECT current_setting('data_directory') || '/' || pg_relation_filepath('person_keys')",
+                    )
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+                    match std::fs::read(&file) {
+                        Ok(heap) => bytes.extend(heap),
+                        Err(e) => eprintln!("{file} not readable here ({e}): pg_dump only"),
+                    }
+                }
+                bytes
+            }
+        }
+    }
+
+    async fn finish(self, store: EventStore) {
+        store.close().await;
+        match self.backend {
+            Backend::Sqlite(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut file = path.clone().into_os_string();
+                    file.push(suffix);
+                    let _ = std::fs::remove_file(file);
+                }
+            }
+            Backend::Postgres { admin, name } => {
+                let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE {name} WITH (FORCE)"
+                )))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            }
+        }
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn pole_manager() -> Metadata {
+    Metadata {
+        actor_id: Some("pole-manager-1".into()),
+        actor_role: Some("pole_manager".into()),
+        ..Metadata::default()
+    }
+}
+
+async fn erasure_leaves_the_log_whole_and_the_person_unreadable(db: TestDb) {
+    let store = db.store().await;
+    let vault = Vault::open(&store, MasterKey::generate()).await.unwrap();
+    let name = "Zoé Vasquez-Lemaire";
+    let email = "zoe.vasquez-lemaire@ac-toulouse.fr";
+    let other_name = "Marius Delacroix-Bonnet";
+
+    let zoe = vault.person(email).await.unwrap();
+    assert_eq!(
+        vault
+            .person(" Zoe.Vasquez-Lemaire@AC-TOULOUSE.fr ")
+            .await
+            .unwrap(),
+        zoe,
+        "one person per e-mail"
+    );
+    let marius = vault.person("marius@ac-toulouse.fr").await.unwrap();
+    let sealed_name = vault.seal(zoe, name).await.unwrap();
+    let sealed_email = vault.seal(zoe, email).await.unwrap();
+    let sealed_other = vault.seal(marius, other_name).await.unwrap();
+    let stream = StreamId::new("training_session", uuid::Uuid::now_v7()).unwrap();
+    for (sealed_name, sealed_email) in [(&sealed_name, Some(&sealed_email)), (&sealed_other, None)]
+    {
+        store
+            .append(
+                &stream,
+                ExpectedVersion::Any,
+                vec![NewEvent::new(
+                    "registration_confirmed",
+                    json!({ "name": sealed_name, "email": sealed_email, "mode": "designated" }),
+                )],
+                &Metadata::default(),
+            )
+            .await
+            .unwrap();
+    }
+    let before = store
+        .read_all(GlobalPosition::START, 100, &[])
+        .await
+        .unwrap();
+    assert_eq!(before.len(), 2);
+
+    // Sealed at rest: the clear text is nowhere in the database.
+    let bytes = db.all_bytes(&store).await;
+    for clear in [name, email, other_name] {
+        assert!(
+            !contains(&bytes, clear.as_bytes()),
+            "{clear} stored in clear"
+        );
+    }
+    assert_eq!(
+        vault.unseal(&sealed_name).await.unwrap(),
+        Personal::Known(name.to_owned())
+    );
+
+    let wrapped_key: Vec<u8> = pharos_eventstore::on_db!(&store.db(), |pool| sqlx::query_scalar(
+        "SELECT wrapped_key FROM person_keys WHERE person_id = $1"
+    )
+    .bind(zoe.0)
+    .fetch_one(pool)
+    .await
+    .unwrap());
+    let erased = vault
+        .erase(
+            &store,
+            zoe,
+            "demande de l'intéressée (RGPD art. 17)",
+            &pole_manager(),
+        )
+        .await
+        .unwrap()
+        .expect("an erasure is recorded");
+
+    // Every field of hers reads as erased, in every event; others' fields still read.
+    let stored: pharos_privacy::Sealed =
+        serde_json::from_value(before[0].data["name"].clone()).unwrap();
+    assert_eq!(vault.unseal(&stored).await.unwrap(), Personal::Erased);
+    assert_eq!(
+        vault.unseal(&sealed_email).await.unwrap().to_string(),
+        ERASED_LABEL
+    );
+    assert_eq!(
+        vault.unseal(&sealed_other).await.unwrap(),
+        Personal::Known(other_name.to_owned())
+    );
+    assert!(vault.find_person(email).await.unwrap().is_none());
+    assert!(matches!(
+        vault.seal(zoe, "x").await,
+        Err(PrivacyError::NoKey(_))
+    ));
+
+    // The key is gone from the database's bytes, not just from its tables.
+    let bytes = db.all_bytes(&store).await;
+    assert!(
+        !contains(&bytes, &wrapped_key),
+        "the erased key survives in the database"
+    );
+    for clear in [name, email] {
+        assert!(!contains(&bytes, clear.as_bytes()));
+    }
+
+    // The log: the same events in the same order, plus the erasure with who and why.
+    assert!(
+        store
+            .wait_readable(erased.position, std::time::Duration::from_secs(10))
+            .await
+            .unwrap()
+    );
+    let after = store
+        .read_all(GlobalPosition::START, 100, &[])
+        .await
+        .unwrap();
+    assert_eq!(&after[..2], &before[..]);
+    assert_eq!(after.len(), 3);
+    assert_eq!(after[2].event_type, PERSON_ERASED);
+    assert_eq!(
+        after[2].data["reason"],
+        "demande de l'intéressée (RGPD art. 17)"
+    );
+    assert_eq!(
+        after[2].metadata.actor_role.as_deref(),
+        Some("pole_manager")
+    );
+
+    // Erasing again records nothing more.
+    assert!(
+        vault
+            .erase(&store, zoe, "encore", &pole_manager())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    db.finish(store).await;
+}
+
+async fn a_wrong_master_key_is_refused_and_never_decrypts(db: TestDb) {
+    let store = db.store().await;
+    let right = MasterKey::generate();
+    let vault = Vault::open(&store, right.clone()).await.unwrap();
+    let person = vault.person("a@ac-toulouse.fr").await.unwrap();
+    let sealed = vault.seal(person, "Anne Martin").await.unwrap();
+    assert!(matches!(
+        Vault::open(&store, MasterKey::generate()).await,
+        Err(PrivacyError::WrongMasterKey)
+    ));
+    // The right key still opens it.
+    let again = Vault::open(&store, right).await.unwrap();
+    assert_eq!(
+        again.unseal(&sealed).await.unwrap(),
+        Personal::Known("Anne Martin".into())
+    );
+    // An altered ciphertext is refused, never decrypted to something else.
+    let mut altered = sealed.clone();
+    altered.sealed.replace_range(40..44, "AAAA");
+    assert!(matches!(
+        again.unseal(&altered).await,
+        Err(PrivacyError::Tampered)
+    ));
+    db.finish(store).await;
+}
+
+async fn concurrent_registrations_of_one_email_make_one_person(db: TestDb) {
+    let store = db.store().await;
+    let vault = std::sync::Arc::new(Vault::open(&store, MasterKey::generate()).await.unwrap());
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let vault = vault.clone();
+            tokio::spawn(async move { vault.person("same@ac-toulouse.fr").await.unwrap() })
+        })
+        .collect();
+    let mut people = Vec::new();
+    for t in tasks {
+        people.push(t.await.unwrap());
+    }
+    people.dedup();
+    assert_eq!(people.len(), 1, "{people:?}");
+    let keys: i64 = pharos_eventstore::on_db!(&store.db(), |pool| sqlx::query_scalar(
+        "SELECT count(*) FROM person_keys"
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap());
+    assert_eq!(keys, 1, "losers' keys are removed");
+    db.finish(store).await;
+}
+
+#[test]
+fn the_master_key_file_is_created_once_private_and_read_back() {
+    let dir = std::env::temp_dir().join(format!("pharos-key-{}", uuid::Uuid::now_v7().simple()));
+    let path = dir.join("data/master.key");
+    let (created, was_created) = MasterKey::load_or_create(&path).unwrap();
+    assert!(was_created);
+    let (loaded, was_created) = MasterKey::load_or_create(&path).unwrap();
+    assert!(!was_created);
+    assert_eq!(created.to_hex(), loaded.to_hex());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    assert!(!format!("{created:?}").contains(&created.to_hex()[..8]));
+    std::fs::write(&path, "pas une clé").unwrap();
+    assert!(matches!(
+        MasterKey::load_or_create(&path),
+        Err(PrivacyError::InvalidMasterKey(_))
+    ));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::TestDb::sqlite()).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(db) = super::TestDb::postgres().await {
+                        super::$name(db).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    erasure_leaves_the_log_whole_and_the_person_unreadable,
+    a_wrong_master_key_is_refused_and_never_decrypts,
+    concurrent_registrations_of_one_email_make_one_person,
+);
