@@ -4,8 +4,13 @@
 CREATE TABLE person_keys (
     person_id   UUID PRIMARY KEY,
     wrapped_key BYTEA NOT NULL,
-    created_at  TIMESTAMPTZ NOT NULL
+    created_at  TIMESTAMPTZ NOT NULL,
+    -- Why the data is held (a retention rule's name) and until when: the purge job
+    -- erases the person once retain_until has passed.
+    purpose      TEXT NOT NULL DEFAULT 'staff',
+    retain_until TIMESTAMPTZ
 );
+CREATE INDEX person_keys_retain_until_idx ON person_keys (retain_until);
 
 -- Finds a person by e-mail without storing the address: HMAC of the normalised e-mail
 -- under a key derived from the master key.
@@ -20,3 +25,16 @@ CREATE TABLE vault_meta (
     name  TEXT PRIMARY KEY,
     value BYTEA NOT NULL
 );
+
+-- Every read of nominative data through the APIs: who read whose data, when, by which
+-- route and for what.
+CREATE TABLE read_log (
+    id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    read_at    TIMESTAMPTZ NOT NULL,
+    actor_id   TEXT,
+    actor_role TEXT,
+    person_id  UUID NOT NULL,
+    route      TEXT NOT NULL,
+    purpose    TEXT NOT NULL
+);
+CREATE INDEX read_log_person_idx ON read_log (person_id, read_at);

@@ -8,6 +8,7 @@
 //! unsealed; it never touches keys or ciphers.
 
 mod master;
+mod retention;
 
 use std::fmt;
 
@@ -15,10 +16,11 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use pharos_eventstore::{
-    AppendResult, Db, EventStore, ExpectedVersion, Metadata, NewEvent, StoreError, StreamId, on_db,
+    AppendResult, Db, EventStore, ExpectedVersion, GlobalPosition, Metadata, NewEvent, StoreError,
+    StreamId, on_db,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -27,13 +29,16 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 pub use master::MasterKey;
+pub use retention::{RetentionRule, RetentionRules, Rule};
 
 /// What users see in place of an erased person's data.
 pub const ERASED_LABEL: &str = "donnée effacée";
 /// The event category of erasures and purges.
 pub const CATEGORY: &str = "person";
-/// The event recording an erasure.
+/// The event recording an erasure on request.
 pub const PERSON_ERASED: &str = "person_erased";
+/// The event recording an erasure by a retention rule.
+pub const PERSONAL_DATA_PURGED: &str = "personal_data_purged";
 
 const NONCE_LEN: usize = 24;
 const KEY_CHECK: &[u8] = b"pharos personal-data vault";
@@ -92,6 +97,10 @@ pub enum PrivacyError {
     NoKey(PersonId),
     #[error("a sealed value is malformed or was altered")]
     Tampered,
+    #[error("no retention rule for purpose {0:?}")]
+    UnknownPurpose(String),
+    #[error("invalid retention rules: {0}")]
+    InvalidRules(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("database error: {0}")]
@@ -265,7 +274,77 @@ impl Vault {
         reason: &str,
         metadata: &Metadata,
     ) -> Result<Option<AppendResult>, PrivacyError> {
-        let stream = StreamId::new(CATEGORY, person)?;
+        self.shred(person).await?;
+        scrub(&self.db).await?;
+        // The key went first: a failure now leaves an erasure to record again, never a
+        // recorded erasure of data still readable.
+        self.record(
+            store,
+            person,
+            NewEvent::new(PERSON_ERASED, json!({ "person": person, "reason": reason })),
+            metadata,
+        )
+        .await
+    }
+
+    /// Sets why a person's data is held and until when (see [`RetentionRules`]).
+    pub async fn set_retention(
+        &self,
+        person: PersonId,
+        purpose: &str,
+        retain_until: Option<DateTime<Utc>>,
+    ) -> Result<(), PrivacyError> {
+        on_db!(&self.db, |pool| sqlx::query(
+            "UPDATE person_keys SET purpose = $2, retain_until = $3 WHERE person_id = $1"
+        )
+        .bind(person.0)
+        .bind(purpose)
+        .bind(retain_until)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// The retention job: erases every person whose `retain_until` is at or before `now`
+    /// and records, for each, `personal_data_purged` with the purpose and deadline.
+    pub async fn purge(
+        &self,
+        store: &EventStore,
+        now: DateTime<Utc>,
+        metadata: &Metadata,
+    ) -> Result<Vec<Purged>, PrivacyError> {
+        let due: Vec<(Uuid, String, DateTime<Utc>)> = on_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT person_id, purpose, retain_until FROM person_keys \
+             WHERE retain_until IS NOT NULL AND retain_until <= $1 ORDER BY retain_until"
+        )
+        .bind(now)
+        .fetch_all(pool)
+        .await)?;
+        for (person, _, _) in &due {
+            self.shred(PersonId(*person)).await?;
+        }
+        if !due.is_empty() {
+            scrub(&self.db).await?;
+        }
+        let mut purged = Vec::with_capacity(due.len());
+        for (person, purpose, retain_until) in due {
+            let person = PersonId(person);
+            let event = NewEvent::new(
+                PERSONAL_DATA_PURGED,
+                json!({ "person": person, "purpose": purpose, "retain_until": retain_until }),
+            );
+            self.record(store, person, event, metadata).await?;
+            purged.push(Purged {
+                person,
+                purpose,
+                retain_until,
+            });
+        }
+        Ok(purged)
+    }
+
+    async fn shred(&self, person: PersonId) -> Result<(), PrivacyError> {
         on_db!(&self.db, |pool| sqlx::query(
             "DELETE FROM person_index WHERE person_id = $1"
         )
@@ -280,23 +359,175 @@ impl Vault {
         .execute(pool)
         .await
         .map(|_| ()))?;
-        scrub(&self.db).await?;
-        // The key goes first: a failure after it leaves an erasure to record again, never
-        // a recorded erasure of data still readable.
-        let already = store
+        Ok(())
+    }
+
+    /// Appends `event` to the person's stream unless an erasure is recorded there already.
+    async fn record(
+        &self,
+        store: &EventStore,
+        person: PersonId,
+        event: NewEvent,
+        metadata: &Metadata,
+    ) -> Result<Option<AppendResult>, PrivacyError> {
+        let stream = StreamId::new(CATEGORY, person)?;
+        let recorded = store
             .read_stream(&stream, 1)
             .await?
             .iter()
-            .any(|e| e.event_type == PERSON_ERASED);
-        if already {
+            .any(|e| e.event_type == PERSON_ERASED || e.event_type == PERSONAL_DATA_PURGED);
+        if recorded {
             return Ok(None);
         }
-        let event = NewEvent::new(PERSON_ERASED, json!({ "person": person, "reason": reason }));
         Ok(Some(
             store
                 .append(&stream, ExpectedVersion::Any, vec![event], metadata)
                 .await?,
         ))
+    }
+
+    /// Records that `actor` read `person`'s data through `route`, for `purpose`.
+    pub async fn log_read(
+        &self,
+        actor: &Metadata,
+        person: PersonId,
+        route: &str,
+        purpose: &str,
+    ) -> Result<(), PrivacyError> {
+        on_db!(&self.db, |pool| sqlx::query(
+            "INSERT INTO read_log (read_at, actor_id, actor_role, person_id, route, purpose) \
+             VALUES ($1, $2, $3, $4, $5, $6)"
+        )
+        .bind(Utc::now())
+        .bind(actor.actor_id.as_deref())
+        .bind(actor.actor_role.as_deref())
+        .bind(person.0)
+        .bind(route)
+        .bind(purpose)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Who read this person's data, oldest first.
+    pub async fn reads_of(&self, person: PersonId) -> Result<Vec<ReadLogEntry>, PrivacyError> {
+        let rows: Vec<(
+            DateTime<Utc>,
+            Option<String>,
+            Option<String>,
+            String,
+            String,
+        )> = on_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT read_at, actor_id, actor_role, route, purpose FROM read_log \
+                 WHERE person_id = $1 ORDER BY read_at, id"
+        )
+        .bind(person.0)
+        .fetch_all(pool)
+        .await)?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(read_at, actor_id, actor_role, route, purpose)| ReadLogEntry {
+                    read_at,
+                    actor_id,
+                    actor_role,
+                    route,
+                    purpose,
+                },
+            )
+            .collect())
+    }
+
+    /// Everything held about the person with this e-mail, decrypted (right of access):
+    /// each sealed field of theirs in the log, with where and when it was recorded, and
+    /// who read their data. `None` when no such person is held (never, or erased).
+    pub async fn export(
+        &self,
+        store: &EventStore,
+        email: &str,
+    ) -> Result<Option<serde_json::Value>, PrivacyError> {
+        let Some(person) = self.find_person(email).await? else {
+            return Ok(None);
+        };
+        let mut fields = Vec::new();
+        let mut pages = store.read_ahead(GlobalPosition::START, 1000, Vec::new());
+        while let Some(page) = pages.recv().await {
+            for event in page? {
+                let mut found = Vec::new();
+                sealed_fields(&event.data, String::new(), person, &mut found);
+                for (path, sealed) in found {
+                    fields.push(json!({
+                        "stream": event.stream_id,
+                        "event_type": event.event_type,
+                        "recorded_at": event.recorded_at,
+                        "field": path,
+                        "value": self.unseal(&sealed).await?.to_string(),
+                    }));
+                }
+            }
+        }
+        let reads = self.reads_of(person).await?;
+        Ok(Some(json!({
+            "person": person,
+            "email": email.trim().to_lowercase(),
+            "fields": fields,
+            "reads": reads,
+        })))
+    }
+}
+
+/// One erasure by a retention rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Purged {
+    pub person: PersonId,
+    pub purpose: String,
+    pub retain_until: DateTime<Utc>,
+}
+
+/// One read of someone's nominative data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReadLogEntry {
+    pub read_at: DateTime<Utc>,
+    pub actor_id: Option<String>,
+    pub actor_role: Option<String>,
+    pub route: String,
+    pub purpose: String,
+}
+
+/// Collects the sealed fields of `person` in `value`, with their JSON paths.
+fn sealed_fields(
+    value: &serde_json::Value,
+    path: String,
+    person: PersonId,
+    out: &mut Vec<(String, Sealed)>,
+) {
+    match value {
+        serde_json::Value::Object(map)
+            if map.len() == 2 && map.contains_key("person") && map.contains_key("sealed") =>
+        {
+            if let Ok(sealed) = serde_json::from_value::<Sealed>(value.clone())
+                && sealed.person == person
+            {
+                out.push((path, sealed));
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (key, child) in map {
+                let child_path = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                sealed_fields(child, child_path, person, out);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                sealed_fields(child, format!("{path}[{i}]"), person, out);
+            }
+        }
+        _ => {}
     }
 }
 

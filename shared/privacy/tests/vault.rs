@@ -5,10 +5,14 @@
 
 use std::path::PathBuf;
 
+use chrono::{TimeZone, Utc};
 use pharos_eventstore::{
     Db, EventStore, ExpectedVersion, GlobalPosition, Metadata, NewEvent, StoreOptions, StreamId,
 };
-use pharos_privacy::{ERASED_LABEL, MasterKey, PERSON_ERASED, Personal, PrivacyError, Vault};
+use pharos_privacy::{
+    ERASED_LABEL, MasterKey, PERSON_ERASED, PERSONAL_DATA_PURGED, Personal, PrivacyError,
+    RetentionRules, Vault,
+};
 use serde_json::json;
 use sqlx::Connection;
 
@@ -162,9 +166,10 @@ async fn erasure_leaves_the_log_whole_and_the_person_unreadable(db: TestDb) {
     let sealed_email = vault.seal(zoe, email).await.unwrap();
     let sealed_other = vault.seal(marius, other_name).await.unwrap();
     let stream = StreamId::new("training_session", uuid::Uuid::now_v7()).unwrap();
+    let mut last = GlobalPosition::START;
     for (sealed_name, sealed_email) in [(&sealed_name, Some(&sealed_email)), (&sealed_other, None)]
     {
-        store
+        last = store
             .append(
                 &stream,
                 ExpectedVersion::Any,
@@ -175,8 +180,11 @@ async fn erasure_leaves_the_log_whole_and_the_person_unreadable(db: TestDb) {
                 &Metadata::default(),
             )
             .await
-            .unwrap();
+            .unwrap()
+            .position;
     }
+    let readable = std::time::Duration::from_secs(10);
+    assert!(store.wait_readable(last, readable).await.unwrap());
     let before = store
         .read_all(GlobalPosition::START, 100, &[])
         .await
@@ -353,6 +361,141 @@ fn the_master_key_file_is_created_once_private_and_read_back() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+async fn retention_purges_erase_people_past_their_deadline_and_say_why(db: TestDb) {
+    let store = db.store().await;
+    let vault = Vault::open(&store, MasterKey::generate()).await.unwrap();
+    let rules = RetentionRules::shipped().unwrap();
+    let registered = Utc
+        .with_ymd_and_hms(2025, 11, 6, 10, 0, 0)
+        .single()
+        .unwrap();
+    let lina = vault.person("lina.b@eleves.example").await.unwrap();
+    let noe = vault.person("noe.c@eleves.example").await.unwrap();
+    let staff = vault.person("cpe@ac-toulouse.fr").await.unwrap();
+    let lina_until = rules.retain_until("pupil_name", registered).unwrap();
+    vault
+        .set_retention(lina, "pupil_name", lina_until)
+        .await
+        .unwrap();
+    let later = Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).single().unwrap();
+    let noe_until = rules.retain_until("pupil_name", later).unwrap();
+    vault
+        .set_retention(noe, "pupil_name", noe_until)
+        .await
+        .unwrap();
+    let lina_name = vault.seal(lina, "Lina B.").await.unwrap();
+    let noe_name = vault.seal(noe, "Noé C.").await.unwrap();
+    let staff_name = vault.seal(staff, "Claire Dupont").await.unwrap();
+
+    let job = Metadata {
+        actor_id: Some("retention-job".into()),
+        ..Metadata::default()
+    };
+    let now = Utc.with_ymd_and_hms(2026, 9, 1, 0, 30, 0).single().unwrap();
+    let purged = vault.purge(&store, now, &job).await.unwrap();
+    assert_eq!(purged.len(), 1);
+    assert_eq!(purged[0].person, lina);
+    assert_eq!(purged[0].purpose, "pupil_name");
+    assert_eq!(vault.unseal(&lina_name).await.unwrap(), Personal::Erased);
+    assert_eq!(
+        vault.unseal(&noe_name).await.unwrap(),
+        Personal::Known("Noé C.".into())
+    );
+    assert_eq!(
+        vault.unseal(&staff_name).await.unwrap(),
+        Personal::Known("Claire Dupont".into())
+    );
+
+    let stream = StreamId::new(pharos_privacy::CATEGORY, lina).unwrap();
+    let recorded = store.read_stream(&stream, 1).await.unwrap();
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].event_type, PERSONAL_DATA_PURGED);
+    assert_eq!(recorded[0].data["purpose"], "pupil_name");
+    assert_eq!(
+        recorded[0].metadata.actor_id.as_deref(),
+        Some("retention-job")
+    );
+    assert!(
+        vault.purge(&store, now, &job).await.unwrap().is_empty(),
+        "a purge runs once"
+    );
+    db.finish(store).await;
+}
+
+async fn export_returns_everything_held_then_nothing_after_erasure(db: TestDb) {
+    let store = db.store().await;
+    let vault = Vault::open(&store, MasterKey::generate()).await.unwrap();
+    let email = "referent.31@ac-toulouse.fr";
+    let person = vault.person(email).await.unwrap();
+    let someone_else = vault.person("autre@ac-toulouse.fr").await.unwrap();
+    let stream = StreamId::new("training_session", uuid::Uuid::now_v7()).unwrap();
+    let data = json!({
+        "person": {
+            "display_name": vault.seal(person, "Hugo Ferrand").await.unwrap(),
+            "email": vault.seal(person, email).await.unwrap(),
+        },
+        "team": [vault.seal(someone_else, "Autre Personne").await.unwrap()],
+    });
+    let appended = store
+        .append(
+            &stream,
+            ExpectedVersion::Any,
+            vec![NewEvent::new("registered", data)],
+            &Metadata::default(),
+        )
+        .await
+        .unwrap();
+    let reader = Metadata {
+        actor_id: Some("pole-1".into()),
+        actor_role: Some("pole_manager".into()),
+        ..Metadata::default()
+    };
+    vault
+        .log_read(
+            &reader,
+            person,
+            "GET /api/v1/sessions/{id}/registrations",
+            "liste d'émargement",
+        )
+        .await
+        .unwrap();
+    let reads = vault.reads_of(person).await.unwrap();
+    assert_eq!(reads.len(), 1);
+    assert_eq!(reads[0].actor_role.as_deref(), Some("pole_manager"));
+    assert_eq!(reads[0].route, "GET /api/v1/sessions/{id}/registrations");
+
+    assert!(
+        store
+            .wait_readable(appended.position, std::time::Duration::from_secs(10))
+            .await
+            .unwrap()
+    );
+    let export = vault
+        .export(&store, " Referent.31@AC-Toulouse.fr")
+        .await
+        .unwrap()
+        .unwrap();
+    let fields = export["fields"].as_array().unwrap();
+    let values: Vec<&str> = fields
+        .iter()
+        .map(|f| f["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(values, ["Hugo Ferrand", email], "{export}");
+    assert_eq!(fields[0]["field"], "person.display_name");
+    assert_eq!(export["reads"].as_array().unwrap().len(), 1);
+    assert!(
+        !export.to_string().contains("Autre Personne"),
+        "only their own data"
+    );
+
+    vault
+        .erase(&store, person, "demande", &reader)
+        .await
+        .unwrap();
+    assert!(vault.export(&store, email).await.unwrap().is_none());
+    db.finish(store).await;
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -380,4 +523,6 @@ on_both_backends!(
     erasure_leaves_the_log_whole_and_the_person_unreadable,
     a_wrong_master_key_is_refused_and_never_decrypts,
     concurrent_registrations_of_one_email_make_one_person,
+    retention_purges_erase_people_past_their_deadline_and_say_why,
+    export_returns_everything_held_then_nothing_after_erasure,
 );
