@@ -412,31 +412,13 @@ impl Vault {
 
     /// Who read this person's data, oldest first.
     pub async fn reads_of(&self, person: PersonId) -> Result<Vec<ReadLogEntry>, PrivacyError> {
-        let rows: Vec<(
-            DateTime<Utc>,
-            Option<String>,
-            Option<String>,
-            String,
-            String,
-        )> = on_db!(&self.db, |pool| sqlx::query_as(
+        Ok(on_db!(&self.db, |pool| sqlx::query_as(
             "SELECT read_at, actor_id, actor_role, route, purpose FROM read_log \
-                 WHERE person_id = $1 ORDER BY read_at, id"
+             WHERE person_id = $1 ORDER BY read_at, id"
         )
         .bind(person.0)
         .fetch_all(pool)
-        .await)?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(read_at, actor_id, actor_role, route, purpose)| ReadLogEntry {
-                    read_at,
-                    actor_id,
-                    actor_role,
-                    route,
-                    purpose,
-                },
-            )
-            .collect())
+        .await)?)
     }
 
     /// Everything held about the person with this e-mail, decrypted (right of access):
@@ -486,7 +468,7 @@ pub struct Purged {
 }
 
 /// One read of someone's nominative data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct ReadLogEntry {
     pub read_at: DateTime<Utc>,
     pub actor_id: Option<String>,
