@@ -69,11 +69,15 @@ impl Database {
     }
 }
 
+/// The master key both processes share, as production gives it to every target.
+const MASTER_KEY: &str = "8f1b2c3d4e5f60718293a4b5c6d7e8f90112233445566778899aabbccddeeff0";
+
 fn serve(target: &str, database_url: &str) -> Served {
     let mut command = Command::new(binary());
     command
         .args(["serve", "--addr", "127.0.0.1:0", "--target", target])
-        .args(["--database-url", database_url]);
+        .args(["--database-url", database_url])
+        .env("PHAROS_MASTER_KEY", MASTER_KEY);
     Served::start(command)
 }
 

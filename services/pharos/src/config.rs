@@ -8,6 +8,7 @@ use std::time::Duration;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use pharos_eventstore::{SqliteSync, StoreOptions};
+use pharos_privacy::MasterKey;
 use pharos_web::HttpSettings;
 use serde::{Deserialize, Serialize};
 
@@ -27,7 +28,7 @@ pub const DEFAULT_CONFIG_FILE: &str = "pharos.toml";
 
 /// The settings `PHAROS_<KEY>` may set (other `PHAROS_*` variables belong to other
 /// commands, such as `PHAROS_ADMIN_EMAIL`).
-const KEYS: [&str; 8] = [
+const KEYS: [&str; 10] = [
     "database_url",
     "addr",
     "targets",
@@ -36,10 +37,12 @@ const KEYS: [&str; 8] = [
     "body_limit_bytes",
     "request_timeout_seconds",
     "log_format",
+    "master_key",
+    "master_key_file",
 ];
 
 /// The settings as read, before checking.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RawConfig {
     /// `sqlite://FILE` (embedded) or `postgres://...` (production).
@@ -55,6 +58,13 @@ pub struct RawConfig {
     pub request_timeout_seconds: u64,
     /// `text` or `json`.
     pub log_format: String,
+    /// The personal-data vault's master key, 64 hexadecimal characters. Prefer
+    /// `master_key_file`; never written back anywhere.
+    #[serde(skip_serializing)]
+    pub master_key: Option<String>,
+    /// File holding the master key. Embedded mode: `master.key` beside the SQLite file,
+    /// created on first start. Required with PostgreSQL (every process needs the same key).
+    pub master_key_file: Option<String>,
 }
 
 impl Default for RawConfig {
@@ -68,8 +78,21 @@ impl Default for RawConfig {
             body_limit_bytes: 2 * 1024 * 1024,
             request_timeout_seconds: 30,
             log_format: "text".into(),
+            master_key: None,
+            master_key_file: None,
         }
     }
+}
+
+/// Where the vault's master key comes from.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    Value(MasterKey),
+    /// `create`: generate it on first start (embedded mode only).
+    File {
+        path: PathBuf,
+        create: bool,
+    },
 }
 
 /// Settings given on the command line; `None` leaves the lower layers' value.
@@ -93,6 +116,7 @@ pub struct Config {
     pub max_connections: u32,
     pub http: HttpSettings,
     pub json_logs: bool,
+    pub master_key: KeySource,
 }
 
 impl Config {
@@ -210,8 +234,49 @@ impl RawConfig {
                 false
             }
         };
+        let sqlite_dir = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .map(|file| {
+                let file = file.split('?').next().unwrap_or_default();
+                std::path::Path::new(file)
+                    .parent()
+                    .map(PathBuf::from)
+                    .unwrap_or_default()
+            });
+        let master_key = match (&self.master_key, &self.master_key_file) {
+            (Some(hex), _) => MasterKey::from_hex(hex)
+                .map(KeySource::Value)
+                .unwrap_or_else(|_| {
+                    errors.push(
+                        "master_key : 64 caractères hexadécimaux attendus (32 octets)".into(),
+                    );
+                    KeySource::Value(MasterKey::generate())
+                }),
+            (None, Some(file)) => KeySource::File {
+                path: PathBuf::from(file),
+                create: sqlite_dir.is_some(),
+            },
+            (None, None) => match &sqlite_dir {
+                Some(dir) => KeySource::File {
+                    path: dir.join("master.key"),
+                    create: true,
+                },
+                // An invalid URL is reported already.
+                None if !url.starts_with("postgres") => KeySource::Value(MasterKey::generate()),
+                None => {
+                    errors.push(
+                        "master_key_file : obligatoire avec PostgreSQL (tous les processus \
+                         partagent la même clé maîtresse), ou master_key"
+                            .into(),
+                    );
+                    KeySource::Value(MasterKey::generate())
+                }
+            },
+        };
         match addr {
             Ok(addr) if errors.is_empty() => Ok(Config {
+                master_key,
                 database_url: self.database_url,
                 addr,
                 targets,
@@ -248,6 +313,28 @@ mod tests {
         assert_eq!(config.targets, TARGETS.to_vec());
         assert_eq!(config.addr.to_string(), "127.0.0.1:8080");
         assert_eq!(config.database_url, "sqlite://data/pharos.db");
+        assert!(matches!(
+            config.master_key,
+            KeySource::File { ref path, create: true } if path == std::path::Path::new("data/master.key")
+        ));
+    }
+
+    #[test]
+    fn postgres_needs_a_master_key_that_is_never_echoed() {
+        let raw = RawConfig {
+            database_url: "postgres://db/pharos".into(),
+            ..RawConfig::default()
+        };
+        let errors = raw.check().unwrap_err();
+        assert!(errors[0].starts_with("master_key_file :"), "{errors:?}");
+        let raw = RawConfig {
+            database_url: "postgres://db/pharos".into(),
+            master_key: Some("c0ffee-secret".into()),
+            ..RawConfig::default()
+        };
+        let errors = raw.check().unwrap_err();
+        assert!(errors[0].starts_with("master_key :"), "{errors:?}");
+        assert!(!errors[0].contains("c0ffee"), "the value is never shown");
     }
 
     #[test]

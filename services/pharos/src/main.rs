@@ -10,10 +10,11 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use pharos_eventstore::EventStore;
+use pharos_eventstore::{EventStore, Metadata};
+use pharos_privacy::{MasterKey, PrivacyError, Vault};
 use pharos_web::AppState;
 
-use crate::config::{Config, Overrides};
+use crate::config::{Config, KeySource, Overrides};
 
 /// Pharos: programme management for an academic anti-harassment pole.
 #[derive(Debug, Parser)]
@@ -42,6 +43,37 @@ enum Command {
     /// Mesure les débits de la plateforme ; la dernière ligne affichée est du JSON.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Données personnelles : droit d'accès, effacement, purges de conservation.
+    #[command(subcommand)]
+    Privacy(PrivacyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PrivacyCommand {
+    /// Affiche en JSON tout ce que Pharos détient sur une personne, déchiffré.
+    Export {
+        /// Adresse électronique de la personne.
+        #[arg(long)]
+        email: String,
+    },
+    /// Efface une personne (sa clé est détruite) et consigne l'effacement.
+    Erase {
+        /// Adresse électronique de la personne.
+        #[arg(long)]
+        email: String,
+        /// Motif de l'effacement (consigné).
+        #[arg(long)]
+        reason: String,
+        /// Qui demande l'effacement (consigné).
+        #[arg(long, default_value = "cli")]
+        actor: String,
+    },
+    /// Efface les personnes dont la durée de conservation est échue.
+    Purge {
+        /// Instant de référence (par défaut maintenant), ex. 2027-09-01T00:00:00+02:00.
+        #[arg(long)]
+        at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -145,8 +177,100 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve(_) => serve(config).await,
+        Command::Privacy(command) => privacy(&config, command).await,
         Command::Bench(_) => Ok(()),
     }
+}
+
+/// Opens the personal-data vault; a missing or wrong master key stops the start.
+async fn open_vault(config: &Config, store: &EventStore) -> anyhow::Result<Vault> {
+    let key = match &config.master_key {
+        KeySource::Value(key) => key.clone(),
+        KeySource::File { path, create } => match MasterKey::load(path)? {
+            Some(key) => key,
+            None if *create && !Vault::exists(store).await? => {
+                let (key, _) = MasterKey::load_or_create(path)?;
+                tracing::warn!(file = %path.display(), "new master key created");
+                eprintln!(
+                    "ATTENTION : clé maîtresse des données personnelles créée dans {}. \
+                     Sauvegardez ce fichier à part : sans lui, les données personnelles sont \
+                     définitivement illisibles.",
+                    path.display()
+                );
+                key
+            }
+            None => anyhow::bail!(
+                "clé maîtresse introuvable : {} n'existe pas{}. Restaurez le fichier \
+                 sauvegardé (ou donnez master_key) ; les données personnelles ne sont pas \
+                 lisibles sans lui.",
+                path.display(),
+                if Vault::exists(store).await? {
+                    ", alors que le coffre a été créé avec une clé"
+                } else {
+                    ""
+                }
+            ),
+        },
+    };
+    Vault::open(store, key).await.map_err(|e| match e {
+        PrivacyError::WrongMasterKey => anyhow::anyhow!(
+            "la clé maîtresse ne correspond pas au coffre des données personnelles de cette \
+             base : ce n'est pas la clé avec laquelle il a été créé"
+        ),
+        other => other.into(),
+    })
+}
+
+async fn privacy(config: &Config, command: PrivacyCommand) -> anyhow::Result<()> {
+    let store = connect(config).await?;
+    let vault = open_vault(config, &store).await?;
+    let operator = |actor: &str| Metadata {
+        actor_id: Some(actor.to_owned()),
+        actor_role: Some("admin".into()),
+        source_target: Some("cli".into()),
+        ..Metadata::default()
+    };
+    match command {
+        PrivacyCommand::Export { email } => match vault.export(&store, &email).await? {
+            Some(export) => println!("{}", serde_json::to_string_pretty(&export)?),
+            None => println!(
+                "Aucune donnée personnelle n'est détenue pour cette adresse (jamais \
+                 enregistrée, ou effacée)."
+            ),
+        },
+        PrivacyCommand::Erase {
+            email,
+            reason,
+            actor,
+        } => match vault.find_person(&email).await? {
+            Some(person) => {
+                vault
+                    .erase(&store, person, &reason, &operator(&actor))
+                    .await?;
+                println!("Personne {person} effacée : ses données sont désormais illisibles.");
+            }
+            None => println!(
+                "Aucune personne n'est connue pour cette adresse (jamais enregistrée, ou déjà \
+                 effacée) : rien à effacer."
+            ),
+        },
+        PrivacyCommand::Purge { at } => {
+            let now = at.map_or_else(chrono::Utc::now, |at| at.with_timezone(&chrono::Utc));
+            let purged = vault.purge(&store, now, &operator("retention-job")).await?;
+            for p in &purged {
+                println!(
+                    "effacé : personne {} ({}, échéance {})",
+                    p.person, p.purpose, p.retain_until
+                );
+            }
+            println!(
+                "{} personne(s) effacée(s) au titre des règles de conservation.",
+                purged.len()
+            );
+        }
+    }
+    store.close().await;
+    Ok(())
 }
 
 /// Connects and applies pending migrations.
@@ -182,6 +306,9 @@ fn redact(url: &str) -> String {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let store = connect(&config).await?;
+    // Checked at start: a lost or wrong master key must stop the platform, not surface
+    // later as unreadable data.
+    open_vault(&config, &store).await?;
     pharos_web::install_metrics();
     let state = AppState {
         store: store.clone(),

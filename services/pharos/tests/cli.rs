@@ -159,3 +159,65 @@ async fn serves_every_target_on_embedded_sqlite_and_stops_on_sigterm() {
     );
     served.stop();
 }
+
+#[test]
+fn a_lost_or_wrong_master_key_stops_the_start_with_a_clear_message() {
+    let dir = scratch_dir();
+    // First start: the key is created beside the database, with a warning to back it up.
+    let mut command = pharos(&dir);
+    command.args(["serve", "--addr", "127.0.0.1:0"]);
+    Served::start(command).stop();
+    let key_file = dir.join("data/master.key");
+    let key = std::fs::read_to_string(&key_file).unwrap();
+    assert_eq!(key.trim().len(), 64);
+
+    std::fs::remove_file(&key_file).unwrap();
+    let out = pharos(&dir).args(["privacy", "purge"]).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("clé maîtresse introuvable"), "{stderr}");
+    assert!(!key_file.exists(), "a lost key is never silently replaced");
+
+    std::fs::write(&key_file, "00".repeat(32)).unwrap();
+    let out = pharos(&dir).args(["privacy", "purge"]).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("ne correspond pas"), "{stderr}");
+
+    std::fs::write(&key_file, key).unwrap();
+    let out = pharos(&dir).args(["privacy", "purge"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0 personne(s) effacée(s)"));
+}
+
+#[test]
+fn privacy_commands_answer_in_french_for_unknown_people() {
+    let dir = scratch_dir();
+    let export = pharos(&dir)
+        .args(["privacy", "export", "--email", "inconnu@ac-toulouse.fr"])
+        .output()
+        .unwrap();
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    assert!(String::from_utf8_lossy(&export.stdout).contains("Aucune donnée personnelle"));
+    let erase = pharos(&dir)
+        .args([
+            "privacy",
+            "erase",
+            "--email",
+            "inconnu@ac-toulouse.fr",
+            "--reason",
+            "test",
+        ])
+        .output()
+        .unwrap();
+    assert!(erase.status.success());
+    assert!(String::from_utf8_lossy(&erase.stdout).contains("rien à effacer"));
+}

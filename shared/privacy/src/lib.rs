@@ -156,6 +156,16 @@ impl Vault {
         })
     }
 
+    /// Whether a vault was already created in this database (with some master key).
+    pub async fn exists(store: &EventStore) -> Result<bool, PrivacyError> {
+        let found: Option<i32> = on_db!(&store.db(), |pool| sqlx::query_scalar(
+            "SELECT 1 FROM vault_meta WHERE name = 'key_check'"
+        )
+        .fetch_optional(pool)
+        .await)?;
+        Ok(found.is_some())
+    }
+
     fn email_mac(&self, email: &str) -> Vec<u8> {
         let normalised = email.trim().to_lowercase();
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&*self.index_key)

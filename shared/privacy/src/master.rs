@@ -54,32 +54,41 @@ impl MasterKey {
         Zeroizing::new(self.0.iter().map(|b| format!("{b:02x}")).collect())
     }
 
+    /// Reads the key from `path`; `None` when the file does not exist.
+    pub fn load(path: &Path) -> Result<Option<Self>, PrivacyError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::from_hex(&text).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(PrivacyError::KeyFile {
+                path: path.display().to_string(),
+                source,
+            }),
+        }
+    }
+
     /// Reads the key from `path`, or creates the file (mode 0600) with a new key when it
     /// does not exist; tells whether it created it.
     pub fn load_or_create(path: &Path) -> Result<(Self, bool), PrivacyError> {
+        if let Some(key) = Self::load(path)? {
+            return Ok((key, false));
+        }
         let file_error = |source| PrivacyError::KeyFile {
             path: path.display().to_string(),
             source,
         };
-        match std::fs::read_to_string(path) {
-            Ok(text) => Ok((Self::from_hex(&text)?, false)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let key = Self::generate();
-                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir).map_err(file_error)?;
-                }
-                let mut options = std::fs::OpenOptions::new();
-                options.write(true).create_new(true);
-                #[cfg(unix)]
-                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-                let mut file = options.open(path).map_err(file_error)?;
-                file.write_all(key.to_hex().as_bytes())
-                    .and_then(|()| file.sync_all())
-                    .map_err(file_error)?;
-                Ok((key, true))
-            }
-            Err(e) => Err(file_error(e)),
+        let key = Self::generate();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(file_error)?;
         }
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(path).map_err(file_error)?;
+        file.write_all(key.to_hex().as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(file_error)?;
+        Ok((key, true))
     }
 
     pub(crate) fn key(&self) -> &[u8] {
