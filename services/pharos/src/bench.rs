@@ -13,6 +13,7 @@ use pharos_eventstore::{
     ProjectionError, ProjectionTx, RecordedEvent, SqliteSync, StoreError, StoreOptions, StreamId,
     on_db,
 };
+use pharos_privacy::{MasterKey, Personal, Sealed, Vault};
 use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
@@ -26,6 +27,8 @@ pub struct Sizes {
 
 const SEED_BATCH: usize = 100;
 const REPLAY_PAGE: usize = 10_000;
+/// Events of the sealed replay (each carries two sealed fields).
+const SEALED_REPLAY: usize = 100_000;
 
 pub async fn eventstore(postgres: bool, url: Option<String>, sizes: Sizes) -> anyhow::Result<()> {
     let scratch = if postgres {
@@ -106,8 +109,27 @@ async fn run(store: &EventStore, sizes: Sizes) -> anyhow::Result<Value> {
     let (hot_stream, hot_p99) = hot_stream(store, 8, sizes.hot_events).await?;
     println!("hot_stream (8 writers, one stream): {hot_stream:.0} appends/s, p99 {hot_p99:.2} ms");
 
+    // The vault's cost, against the plain figures of this run: the same 8-caller append
+    // with a name and an e-mail sealed in each event, and a replay that unseals them.
+    let vault = Arc::new(Vault::open(store, MasterKey::generate()).await?);
+    let sealed_8 = sealed_append(store, &vault, 8, sizes.events / 2)
+        .await?
+        .rate();
+    let sealed_ratio_8 = sealed_8 / append_8;
+    println!("sealed_append_8: {sealed_8:.0} events/s — ratio to append_8 = {sealed_ratio_8:.2}");
+    let (replay_plain, replay_sealed) =
+        sealed_replay(store, &vault, sizes.replay_events.min(SEALED_REPLAY)).await?;
+    let sealed_replay_ratio = replay_sealed / replay_plain;
+    println!(
+        "sealed_replay: {replay_sealed:.0} events/s unsealed, {replay_plain:.0} read only — ratio {sealed_replay_ratio:.2}"
+    );
+
     Ok(json!({
         "backend": backend,
+        "sealed_append_8": sealed_8.round(),
+        "sealed_ratio_8": (sealed_ratio_8 * 1000.0).round() / 1000.0,
+        "sealed_replay": replay_sealed.round(),
+        "sealed_replay_ratio": (sealed_replay_ratio * 1000.0).round() / 1000.0,
         "append_1": append_1.round(),
         "append_8": append_8.round(),
         "append_32": append_32.round(),
@@ -200,6 +222,136 @@ async fn append(store: &EventStore, callers: usize, total: usize) -> anyhow::Res
         events: per_caller * callers,
         elapsed: started.elapsed(),
     })
+}
+
+/// Like [`append`], with a display name and an e-mail sealed for the caller's person in
+/// every event (one key lookup per event, as a command handler would do).
+async fn sealed_append(
+    store: &EventStore,
+    vault: &Arc<Vault>,
+    callers: usize,
+    total: usize,
+) -> anyhow::Result<Run> {
+    let per_caller = total / callers;
+    let mut people = Vec::with_capacity(callers);
+    for i in 0..callers {
+        people.push(
+            vault
+                .person(&format!("formateur.{i}@ac-toulouse.fr"))
+                .await?,
+        );
+    }
+    let started = Instant::now();
+    let tasks: Vec<_> = people
+        .into_iter()
+        .enumerate()
+        .map(|(i, person)| {
+            let (store, vault) = (store.clone(), vault.clone());
+            tokio::spawn(async move {
+                let stream = StreamId::new("bench", Uuid::now_v7())?;
+                let meta = metadata();
+                let email = format!("formateur.{i}@ac-toulouse.fr");
+                for v in 0..per_caller {
+                    let sealed = vault
+                        .seal_all(&[(person, "Camille Formatrice"), (person, &email)])
+                        .await?;
+                    let mut e = event(v);
+                    e.data["person"] = json!({ "display_name": sealed[0], "email": sealed[1] });
+                    store
+                        .append(&stream, ExpectedVersion::Exact(v as i64), vec![e], &meta)
+                        .await?;
+                }
+                Ok::<_, anyhow::Error>(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await??;
+    }
+    Ok(Run {
+        events: per_caller * callers,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// Seeds `total` events with two sealed fields each (100 people), then replays them
+/// twice: reading only, and reading and unsealing every field. Returns both rates.
+async fn sealed_replay(
+    store: &EventStore,
+    vault: &Arc<Vault>,
+    total: usize,
+) -> anyhow::Result<(f64, f64)> {
+    let mut people = Vec::with_capacity(100);
+    for i in 0..100 {
+        people.push(
+            vault
+                .person(&format!("personne.{i}@ac-toulouse.fr"))
+                .await?,
+        );
+    }
+    let mut last = GlobalPosition::START;
+    for (batch, chunk) in (0..total)
+        .collect::<Vec<_>>()
+        .chunks(SEED_BATCH)
+        .enumerate()
+    {
+        let person = people[batch % people.len()];
+        let sealed = vault
+            .seal_all(&[
+                (person, "Dominique Exemple"),
+                (person, "dominique@ac-toulouse.fr"),
+            ])
+            .await?;
+        let events = chunk
+            .iter()
+            .map(|&i| {
+                let mut e = event(i);
+                e.data["person"] = json!({ "display_name": sealed[0], "email": sealed[1] });
+                e
+            })
+            .collect();
+        let stream = StreamId::new("sealedbench", Uuid::now_v7())?;
+        last = store
+            .append(&stream, ExpectedVersion::NoStream, events, &metadata())
+            .await?
+            .position;
+    }
+    if !store.wait_readable(last, Duration::from_secs(60)).await? {
+        bail!("the sealed events did not become readable within 60 s");
+    }
+    let categories = vec!["sealedbench".to_owned()];
+    let started = Instant::now();
+    let mut read = 0;
+    let mut pages = store.read_ahead(GlobalPosition::START, REPLAY_PAGE, categories.clone());
+    while let Some(page) = pages.recv().await {
+        read += page?.len();
+    }
+    let plain = rate(read, started.elapsed());
+
+    let started = Instant::now();
+    let mut unsealed = 0;
+    let mut pages = store.read_ahead(GlobalPosition::START, REPLAY_PAGE, categories);
+    while let Some(page) = pages.recv().await {
+        let page = page?;
+        let fields: Vec<Sealed> = page
+            .iter()
+            .flat_map(|e| {
+                ["display_name", "email"]
+                    .into_iter()
+                    .filter_map(|f| serde_json::from_value(e.data["person"][f].clone()).ok())
+            })
+            .collect();
+        let refs: Vec<&Sealed> = fields.iter().collect();
+        let values = vault.unseal_all(&refs).await?;
+        if values.iter().any(|v| !matches!(v, Personal::Known(_))) {
+            bail!("a sealed field did not unseal");
+        }
+        unsealed += page.len();
+    }
+    if read != total || unsealed != total {
+        bail!("sealed replay read {read} and unsealed {unsealed} events, {total} expected");
+    }
+    Ok((plain, rate(unsealed, started.elapsed())))
 }
 
 /// The floor: single-row INSERTs of the same columns into a table without the store's

@@ -13,6 +13,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use pharos_eventstore::{EventStore, Metadata};
 use pharos_privacy::{MasterKey, PrivacyError, Vault};
 use pharos_web::AppState;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, KeySource, Overrides};
 
@@ -308,7 +309,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let store = connect(&config).await?;
     // Checked at start: a lost or wrong master key must stop the platform, not surface
     // later as unreadable data.
-    open_vault(&config, &store).await?;
+    let vault = Arc::new(open_vault(&config, &store).await?);
+    let workers = CancellationToken::new();
+    // The directory target owns people: it runs the retention purges (one replica at a
+    // time, under a lease).
+    if config.targets.contains(&"directory") {
+        tokio::spawn(purge_job(store.clone(), vault.clone(), workers.clone()));
+    }
     pharos_web::install_metrics();
     let state = AppState {
         store: store.clone(),
@@ -344,9 +351,45 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .with_graceful_shutdown(pharos_web::shutdown_signal())
         .await
         .context("le serveur HTTP s'est arrêté sur une erreur")?;
+    workers.cancel();
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Applies the retention rules every hour while this process holds the purge lease.
+async fn purge_job(store: EventStore, vault: Arc<Vault>, shutdown: CancellationToken) {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+    let job = Metadata {
+        actor_id: Some("retention-job".into()),
+        source_target: Some("directory".into()),
+        ..Metadata::default()
+    };
+    while !shutdown.is_cancelled() {
+        let lease = match store.lease("privacy-purge", &shutdown).await {
+            Ok(Some(lease)) => lease,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "purge lease unavailable; retrying");
+                tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+                continue;
+            }
+        };
+        while lease.is_held() {
+            match vault.purge(&store, chrono::Utc::now(), &job).await {
+                Ok(purged) if !purged.is_empty() => {
+                    tracing::info!(count = purged.len(), "retention purge erased people");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "retention purge failed; next run retries"),
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = lease.lost() => {}
+                () = tokio::time::sleep(EVERY) => {}
+            }
+        }
+    }
 }
 
 fn init_tracing(json: bool) {

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use pharos_e2e::Served;
 
@@ -220,4 +221,50 @@ fn privacy_commands_answer_in_french_for_unknown_people() {
         .unwrap();
     assert!(erase.status.success());
     assert!(String::from_utf8_lossy(&erase.stdout).contains("rien à effacer"));
+}
+
+#[tokio::test]
+async fn serving_the_directory_purges_people_past_their_retention() {
+    use pharos_eventstore::{EventStore, StoreOptions};
+    use pharos_privacy::{MasterKey, Vault};
+
+    let dir = scratch_dir();
+    let url = format!("sqlite://{}", dir.join("data/pharos.db").display());
+    let store = EventStore::connect(&url, StoreOptions::default())
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let (key, _) = MasterKey::load_or_create(&dir.join("data/master.key")).unwrap();
+    let vault = Vault::open(&store, key).await.unwrap();
+    let pupil = vault.person("eleve@college.example").await.unwrap();
+    let staff = vault.person("cpe@college.example").await.unwrap();
+    let yesterday = chrono::Utc::now() - chrono::Duration::days(1);
+    vault
+        .set_retention(pupil, "pupil_name", Some(yesterday))
+        .await
+        .unwrap();
+
+    let mut command = pharos(&dir);
+    command.args(["serve", "--addr", "127.0.0.1:0", "--target", "directory"]);
+    let served = Served::start(command);
+    let mut erased = false;
+    for _ in 0..100 {
+        if vault
+            .find_person("eleve@college.example")
+            .await
+            .unwrap()
+            .is_none()
+        {
+            erased = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    served.stop();
+    assert!(erased, "the pupil past retention is erased at start");
+    assert_eq!(
+        vault.find_person("cpe@college.example").await.unwrap(),
+        Some(staff)
+    );
+    store.close().await;
 }

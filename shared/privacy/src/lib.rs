@@ -10,6 +10,7 @@
 mod master;
 mod retention;
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use base64::Engine;
@@ -230,47 +231,95 @@ impl Vault {
             .ok_or(PrivacyError::NoKey(person))
     }
 
-    async fn data_key(&self, person: PersonId) -> Result<Option<Zeroizing<Vec<u8>>>, PrivacyError> {
-        let wrapped: Option<Vec<u8>> = on_db!(&self.db, |pool| sqlx::query_scalar(
-            "SELECT wrapped_key FROM person_keys WHERE person_id = $1"
-        )
-        .bind(person.0)
-        .fetch_optional(pool)
-        .await)?;
-        match wrapped {
-            None => Ok(None),
-            Some(wrapped) => open_bytes(self.master.key(), &wrapped, person.0.as_bytes())
-                .map(|k| Some(Zeroizing::new(k)))
-                .ok_or(PrivacyError::Tampered),
-        }
-    }
-
     /// Seals `plaintext` as a field of `person`.
     pub async fn seal(&self, person: PersonId, plaintext: &str) -> Result<Sealed, PrivacyError> {
-        let key = self
-            .data_key(person)
-            .await?
-            .ok_or(PrivacyError::NoKey(person))?;
-        let sealed = seal_bytes(&key, plaintext.as_bytes(), person.0.as_bytes());
-        Ok(Sealed {
-            person,
-            sealed: BASE64.encode(sealed),
-        })
+        let mut sealed = self.seal_all(&[(person, plaintext)]).await?;
+        sealed.pop().ok_or(PrivacyError::NoKey(person))
     }
 
     /// The field's value, or `Erased` once its person's key is gone.
     pub async fn unseal(&self, sealed: &Sealed) -> Result<Personal<String>, PrivacyError> {
-        let Some(key) = self.data_key(sealed.person).await? else {
-            return Ok(Personal::Erased);
+        let mut values = self.unseal_all(&[sealed]).await?;
+        values.pop().ok_or(PrivacyError::Tampered)
+    }
+
+    /// The data keys of these people (absent: erased), in one query.
+    async fn keys_of(
+        &self,
+        people: impl IntoIterator<Item = PersonId>,
+    ) -> Result<HashMap<Uuid, Zeroizing<Vec<u8>>>, PrivacyError> {
+        let people: HashSet<Uuid> = people.into_iter().map(|p| p.0).collect();
+        let people: Vec<Uuid> = people.into_iter().collect();
+        let wrapped: Vec<(Uuid, Vec<u8>)> = match &self.db {
+            Db::Postgres(pool) => {
+                sqlx::query_as(
+                    "SELECT person_id, wrapped_key FROM person_keys WHERE person_id = ANY($1)",
+                )
+                .bind(&people)
+                .fetch_all(pool)
+                .await?
+            }
+            Db::Sqlite(pool) => {
+                let hex: Vec<String> = people.iter().map(|p| p.simple().to_string()).collect();
+                sqlx::query_as(
+                    "SELECT person_id, wrapped_key FROM person_keys \
+                     WHERE person_id IN (SELECT unhex(value) FROM json_each($1))",
+                )
+                .bind(serde_json::to_string(&hex).unwrap_or_default())
+                .fetch_all(pool)
+                .await?
+            }
         };
-        let bytes = BASE64
-            .decode(&sealed.sealed)
-            .map_err(|_| PrivacyError::Tampered)?;
-        let plain =
-            open_bytes(&key, &bytes, sealed.person.0.as_bytes()).ok_or(PrivacyError::Tampered)?;
-        String::from_utf8(plain)
-            .map(Personal::Known)
-            .map_err(|_| PrivacyError::Tampered)
+        let mut keys = HashMap::with_capacity(wrapped.len());
+        for (person, wrapped) in wrapped {
+            let key = open_bytes(self.master.key(), &wrapped, person.as_bytes())
+                .ok_or(PrivacyError::Tampered)?;
+            keys.insert(person, Zeroizing::new(key));
+        }
+        Ok(keys)
+    }
+
+    /// Seals several fields (of one or more people) with one key lookup.
+    pub async fn seal_all(&self, fields: &[(PersonId, &str)]) -> Result<Vec<Sealed>, PrivacyError> {
+        let keys = self.keys_of(fields.iter().map(|(p, _)| *p)).await?;
+        fields
+            .iter()
+            .map(|&(person, plaintext)| {
+                let key = keys.get(&person.0).ok_or(PrivacyError::NoKey(person))?;
+                Ok(Sealed {
+                    person,
+                    sealed: BASE64.encode(seal_bytes(
+                        key,
+                        plaintext.as_bytes(),
+                        person.0.as_bytes(),
+                    )),
+                })
+            })
+            .collect()
+    }
+
+    /// Unseals many fields with one key lookup for all their people (replays, lists).
+    pub async fn unseal_all(
+        &self,
+        sealed: &[&Sealed],
+    ) -> Result<Vec<Personal<String>>, PrivacyError> {
+        let keys = self.keys_of(sealed.iter().map(|s| s.person)).await?;
+        sealed
+            .iter()
+            .map(|s| match keys.get(&s.person.0) {
+                None => Ok(Personal::Erased),
+                Some(key) => {
+                    let bytes = BASE64
+                        .decode(&s.sealed)
+                        .map_err(|_| PrivacyError::Tampered)?;
+                    let plain = open_bytes(key, &bytes, s.person.0.as_bytes())
+                        .ok_or(PrivacyError::Tampered)?;
+                    String::from_utf8(plain)
+                        .map(Personal::Known)
+                        .map_err(|_| PrivacyError::Tampered)
+                }
+            })
+            .collect()
     }
 
     /// Erases a person: deletes their key and e-mail index, then records

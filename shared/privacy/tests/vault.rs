@@ -235,6 +235,17 @@ async fn erasure_leaves_the_log_whole_and_the_person_unreadable(db: TestDb) {
         Personal::Known(other_name.to_owned())
     );
     assert!(vault.find_person(email).await.unwrap().is_none());
+    assert_eq!(
+        vault
+            .unseal_all(&[&sealed_name, &sealed_other, &sealed_email])
+            .await
+            .unwrap(),
+        [
+            Personal::Erased,
+            Personal::Known(other_name.to_owned()),
+            Personal::Erased
+        ]
+    );
     assert!(matches!(
         vault.seal(zoe, "x").await,
         Err(PrivacyError::NoKey(_))
