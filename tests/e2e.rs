@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use pharos_e2e::Served;
+use pharos_e2e::{Served, TestDb};
 
 use sqlx::Connection;
 
@@ -35,40 +35,6 @@ fn database_url() -> Option<String> {
     }
 }
 
-struct Database {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl Database {
-    async fn create(admin: &str) -> Self {
-        let name = format!("pharos_e2e_{}", uuid::Uuid::now_v7().simple());
-        let mut conn = sqlx::PgConnection::connect(admin).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let (base, _) = admin.rsplit_once('/').unwrap();
-        Self {
-            admin: admin.to_owned(),
-            url: format!("{base}/{name}"),
-            name,
-        }
-    }
-
-    async fn drop(self) {
-        let mut conn = sqlx::PgConnection::connect(&self.admin).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE {} WITH (FORCE)",
-            self.name
-        )))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    }
-}
-
 /// The master key both processes share, as production gives it to every target.
 const MASTER_KEY: &str = "8f1b2c3d4e5f60718293a4b5c6d7e8f90112233445566778899aabbccddeeff0";
 
@@ -83,8 +49,9 @@ fn serve(target: &str, database_url: &str) -> Served {
 
 #[tokio::test]
 async fn trainings_and_read_model_run_as_two_processes_on_one_postgres_database() {
-    let Some(admin) = database_url() else { return };
-    let db = Database::create(&admin).await;
+    let Some(db) = TestDb::postgres("pharos_e2e").await else {
+        return;
+    };
     // Both processes migrate at start, at the same time: sqlx's migration lock serialises them.
     let trainings = serve("trainings", &db.url);
     let read_model = serve("read-model", &db.url);
@@ -126,7 +93,7 @@ async fn trainings_and_read_model_run_as_two_processes_on_one_postgres_database(
     conn.close().await.unwrap();
     trainings.stop();
     read_model.stop();
-    db.drop().await;
+    db.finish().await;
 }
 
 fn bench(backend: &str, database_url: Option<&str>) -> serde_json::Value {

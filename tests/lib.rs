@@ -51,3 +51,80 @@ impl Served {
         panic!("pharos did not stop within 10 s of SIGTERM");
     }
 }
+
+/// A database of a test's own: a temporary SQLite file, or a PostgreSQL database created
+/// next to `DATABASE_URL`. `finish` removes it (a failing test leaves it for a look).
+#[derive(Debug)]
+pub struct TestDb {
+    pub url: String,
+    kind: Kind,
+}
+
+#[derive(Debug)]
+enum Kind {
+    Sqlite(std::path::PathBuf),
+    Postgres { admin: String, name: String },
+}
+
+impl TestDb {
+    pub fn sqlite(prefix: &str) -> Self {
+        let path =
+            std::env::temp_dir().join(format!("{prefix}-{}.db", uuid::Uuid::now_v7().simple()));
+        Self {
+            url: format!("sqlite://{}", path.display()),
+            kind: Kind::Sqlite(path),
+        }
+    }
+
+    /// `None` (and a line saying so) when `DATABASE_URL` is unset; under `CI` that is a
+    /// failure, since CI must run both backends.
+    pub async fn postgres(prefix: &str) -> Option<Self> {
+        use sqlx::Connection;
+        let Ok(admin) = std::env::var("DATABASE_URL") else {
+            assert!(std::env::var_os("CI").is_none(), "CI must set DATABASE_URL");
+            eprintln!("DATABASE_URL unset: PostgreSQL variant skipped");
+            return None;
+        };
+        let name = format!("{prefix}_{}", uuid::Uuid::now_v7().simple());
+        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let (base, _) = admin.rsplit_once('/').unwrap();
+        Some(Self {
+            url: format!("{base}/{name}"),
+            kind: Kind::Postgres { admin, name },
+        })
+    }
+
+    /// The SQLite file, when it is one.
+    pub fn sqlite_path(&self) -> Option<&std::path::Path> {
+        match &self.kind {
+            Kind::Sqlite(path) => Some(path),
+            Kind::Postgres { .. } => None,
+        }
+    }
+
+    pub async fn finish(self) {
+        use sqlx::Connection;
+        match self.kind {
+            Kind::Sqlite(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut file = path.clone().into_os_string();
+                    file.push(suffix);
+                    let _ = std::fs::remove_file(file);
+                }
+            }
+            Kind::Postgres { admin, name } => {
+                let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE {name} WITH (FORCE)"
+                )))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            }
+        }
+    }
+}

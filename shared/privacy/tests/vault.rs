@@ -3,9 +3,8 @@
 //! the log keeps every event, and a wrong master key is refused.
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
-
 use chrono::{TimeZone, Utc};
+use pharos_e2e::TestDb;
 use pharos_eventstore::{
     Db, EventStore, ExpectedVersion, GlobalPosition, Metadata, NewEvent, StoreOptions, StreamId,
 };
@@ -14,123 +13,62 @@ use pharos_privacy::{
     RetentionRules, Vault,
 };
 use serde_json::json;
-use sqlx::Connection;
 
-enum Backend {
-    Sqlite(PathBuf),
-    Postgres { admin: String, name: String },
+async fn store(db: &TestDb) -> EventStore {
+    let store = EventStore::connect(&db.url, StoreOptions::default())
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    store
 }
 
-struct TestDb {
-    backend: Backend,
-    url: String,
-}
-
-impl TestDb {
-    fn sqlite() -> Self {
-        let path =
-            std::env::temp_dir().join(format!("pharos-vault-{}.db", uuid::Uuid::now_v7().simple()));
-        Self {
-            url: format!("sqlite://{}", path.display()),
-            backend: Backend::Sqlite(path),
-        }
-    }
-
-    async fn postgres() -> Option<Self> {
-        let Ok(admin) = std::env::var("DATABASE_URL") else {
-            assert!(std::env::var_os("CI").is_none(), "CI must set DATABASE_URL");
-            eprintln!("DATABASE_URL unset: PostgreSQL variant skipped");
-            return None;
-        };
-        let name = format!("pharos_vault_{}", uuid::Uuid::now_v7().simple());
-        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let (base, _) = admin.rsplit_once('/').unwrap();
-        Some(Self {
-            url: format!("{base}/{name}"),
-            backend: Backend::Postgres { admin, name },
-        })
-    }
-
-    async fn store(&self) -> EventStore {
-        let store = EventStore::connect(&self.url, StoreOptions::default())
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
-        store
-    }
-
-    /// Every byte the database keeps: the SQLite file and its WAL, or a pg_dump.
-    async fn all_bytes(&self, store: &EventStore) -> Vec<u8> {
-        match &self.backend {
-            Backend::Sqlite(path) => {
-                if let Db::Sqlite(pool) = store.db() {
-                    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                        .execute(&pool)
-                        .await
-                        .unwrap();
-                }
-                let mut bytes = std::fs::read(path).unwrap();
-                let mut wal = path.clone().into_os_string();
-                wal.push("-wal");
-                bytes.extend(std::fs::read(wal).unwrap_or_default());
-                bytes
-            }
-            Backend::Postgres { .. } => {
-                let out = std::process::Command::new("pg_dump")
-                    .arg(&self.url)
-                    .output()
-                    .unwrap();
-                assert!(
-                    out.status.success(),
-                    "{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-                let mut bytes = out.stdout;
-                // pg_dump shows live rows only: also read the key table's own file, where
-                // deleted rows linger until overwritten (when the server is on this machine).
-                if let Db::Postgres(pool) = store.db() {
-                    sqlx::query("CHECKPOINT").execute(&pool).await.unwrap();
-                    let file: String = sqlx::query_scalar(
-                        "SELECT current_setting('data_directory') || '/' || pg_relation_filepath('person_keys')",
-                    )
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap();
-                    match std::fs::read(&file) {
-                        Ok(heap) => bytes.extend(heap),
-                        Err(e) => eprintln!("{file} not readable here ({e}): pg_dump only"),
-                    }
-                }
-                bytes
-            }
-        }
-    }
-
-    async fn finish(self, store: EventStore) {
-        store.close().await;
-        match self.backend {
-            Backend::Sqlite(path) => {
-                for suffix in ["", "-wal", "-shm"] {
-                    let mut file = path.clone().into_os_string();
-                    file.push(suffix);
-                    let _ = std::fs::remove_file(file);
-                }
-            }
-            Backend::Postgres { admin, name } => {
-                let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE {name} WITH (FORCE)"
-                )))
-                .execute(&mut conn)
+/// Every byte the database keeps: the SQLite file and its WAL; or a pg_dump plus the key
+/// table's own file, where deleted rows linger until overwritten (when the server runs on
+/// this machine; pg_dump shows live rows only).
+async fn all_bytes(db: &TestDb, store: &EventStore) -> Vec<u8> {
+    match (db.sqlite_path(), store.db()) {
+        (Some(path), Db::Sqlite(pool)) => {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&pool)
                 .await
                 .unwrap();
-            }
+            let mut bytes = std::fs::read(path).unwrap();
+            let mut wal = path.to_path_buf().into_os_string();
+            wal.push("-wal");
+            bytes.extend(std::fs::read(wal).unwrap_or_default());
+            bytes
         }
+        (_, Db::Postgres(pool)) => {
+            let out = std::process::Command::new("pg_dump")
+                .arg(&db.url)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let mut bytes = out.stdout;
+            sqlx::query("CHECKPOINT").execute(&pool).await.unwrap();
+            let file: String = sqlx::query_scalar(
+                "SELECT current_setting('data_directory') || '/' || pg_relation_filepath('person_keys')",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            match std::fs::read(&file) {
+                Ok(heap) => bytes.extend(heap),
+                Err(e) => eprintln!("{file} not readable here ({e}): pg_dump only"),
+            }
+            bytes
+        }
+        _ => unreachable!("the store is on the test database"),
     }
+}
+
+async fn finish(db: TestDb, store: EventStore) {
+    store.close().await;
+    db.finish().await;
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -146,7 +84,7 @@ fn pole_manager() -> Metadata {
 }
 
 async fn erasure_leaves_the_log_whole_and_the_person_unreadable(db: TestDb) {
-    let store = db.store().await;
+    let store = store(&db).await;
     let vault = Vault::open(&store, MasterKey::generate()).await.unwrap();
     let name = "Zoé Vasquez-Lemaire";
     let email = "zoe.vasquez-lemaire@ac-toulouse.fr";
@@ -192,7 +130,7 @@ async fn erasure_leaves_the_log_whole_and_the_person_unreadable(db: TestDb) {
     assert_eq!(before.len(), 2);
 
     // Sealed at rest: the clear text is nowhere in the database.
-    let bytes = db.all_bytes(&store).await;
+    let bytes = all_bytes(&db, &store).await;
     for clear in [name, email, other_name] {
         assert!(
             !contains(&bytes, clear.as_bytes()),
@@ -252,7 +190,7 @@ async fn erasure_leaves_the_log_whole_and_the_person_unreadable(db: TestDb) {
     ));
 
     // The key is gone from the database's bytes, not just from its tables.
-    let bytes = db.all_bytes(&store).await;
+    let bytes = all_bytes(&db, &store).await;
     assert!(
         !contains(&bytes, &wrapped_key),
         "the erased key survives in the database"
@@ -292,11 +230,11 @@ async fn erasure_leaves_the_log_whole_and_the_person_unreadable(db: TestDb) {
             .unwrap()
             .is_none()
     );
-    db.finish(store).await;
+    finish(db, store).await;
 }
 
 async fn a_wrong_master_key_is_refused_and_never_decrypts(db: TestDb) {
-    let store = db.store().await;
+    let store = store(&db).await;
     let right = MasterKey::generate();
     let vault = Vault::open(&store, right.clone()).await.unwrap();
     let person = vault.person("a@ac-toulouse.fr").await.unwrap();
@@ -318,11 +256,11 @@ async fn a_wrong_master_key_is_refused_and_never_decrypts(db: TestDb) {
         again.unseal(&altered).await,
         Err(PrivacyError::Tampered)
     ));
-    db.finish(store).await;
+    finish(db, store).await;
 }
 
 async fn concurrent_registrations_of_one_email_make_one_person(db: TestDb) {
-    let store = db.store().await;
+    let store = store(&db).await;
     let vault = std::sync::Arc::new(Vault::open(&store, MasterKey::generate()).await.unwrap());
     let tasks: Vec<_> = (0..8)
         .map(|_| {
@@ -343,7 +281,7 @@ async fn concurrent_registrations_of_one_email_make_one_person(db: TestDb) {
     .await
     .unwrap());
     assert_eq!(keys, 1, "losers' keys are removed");
-    db.finish(store).await;
+    finish(db, store).await;
 }
 
 #[test]
@@ -373,7 +311,7 @@ fn the_master_key_file_is_created_once_private_and_read_back() {
 }
 
 async fn retention_purges_erase_people_past_their_deadline_and_say_why(db: TestDb) {
-    let store = db.store().await;
+    let store = store(&db).await;
     let vault = Vault::open(&store, MasterKey::generate()).await.unwrap();
     let rules = RetentionRules::shipped().unwrap();
     let registered = Utc
@@ -430,11 +368,11 @@ async fn retention_purges_erase_people_past_their_deadline_and_say_why(db: TestD
         vault.purge(&store, now, &job).await.unwrap().is_empty(),
         "a purge runs once"
     );
-    db.finish(store).await;
+    finish(db, store).await;
 }
 
 async fn export_returns_everything_held_then_nothing_after_erasure(db: TestDb) {
-    let store = db.store().await;
+    let store = store(&db).await;
     let vault = Vault::open(&store, MasterKey::generate()).await.unwrap();
     let email = "referent.31@ac-toulouse.fr";
     let person = vault.person(email).await.unwrap();
@@ -504,7 +442,7 @@ async fn export_returns_everything_held_then_nothing_after_erasure(db: TestDb) {
         .await
         .unwrap();
     assert!(vault.export(&store, email).await.unwrap().is_none());
-    db.finish(store).await;
+    finish(db, store).await;
 }
 
 macro_rules! on_both_backends {
@@ -513,7 +451,7 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name(super::TestDb::sqlite()).await;
+                    super::$name(pharos_e2e::TestDb::sqlite("pharos-vault")).await;
                 }
             )*
         }
@@ -521,7 +459,7 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    if let Some(db) = super::TestDb::postgres().await {
+                    if let Some(db) = pharos_e2e::TestDb::postgres("pharos_vault").await {
                         super::$name(db).await;
                     }
                 }

@@ -9,13 +9,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Router, response::IntoResponse};
+use pharos_e2e::TestDb;
 use pharos_eventstore::{
     EventStore, ExpectedVersion, Metadata, NewEvent, StoreOptions, StreamId, on_db,
 };
 use pharos_web::{AppState, HttpSettings, Json, Problem};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sqlx::Connection;
 
 #[derive(Debug, Deserialize)]
 struct CreateNote {
@@ -62,18 +62,12 @@ struct TestApp {
     base: String,
     client: reqwest::Client,
     store: EventStore,
-    cleanup: Cleanup,
-}
-
-/// What a test leaves behind and removes at its end.
-enum Cleanup {
-    SqliteFile(std::path::PathBuf),
-    PostgresDatabase { admin: String, name: String },
+    db: TestDb,
 }
 
 impl TestApp {
-    async fn spawn(url: String, cleanup: Cleanup) -> Self {
-        let store = EventStore::connect(&url, StoreOptions::default())
+    async fn spawn(db: TestDb) -> Self {
+        let store = EventStore::connect(&db.url, StoreOptions::default())
             .await
             .unwrap();
         store.migrate().await.unwrap();
@@ -98,35 +92,16 @@ impl TestApp {
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),
             store,
-            cleanup,
+            db,
         }
     }
 
     async fn sqlite() -> Self {
-        let path =
-            std::env::temp_dir().join(format!("pharos-web-{}.db", uuid::Uuid::now_v7().simple()));
-        Self::spawn(
-            format!("sqlite://{}", path.display()),
-            Cleanup::SqliteFile(path),
-        )
-        .await
+        Self::spawn(TestDb::sqlite("pharos-web")).await
     }
 
     async fn postgres() -> Option<Self> {
-        let Ok(admin) = std::env::var("DATABASE_URL") else {
-            assert!(std::env::var_os("CI").is_none(), "CI must set DATABASE_URL");
-            eprintln!("DATABASE_URL unset: PostgreSQL variant skipped");
-            return None;
-        };
-        let name = format!("pharos_web_{}", uuid::Uuid::now_v7().simple());
-        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let (base, _) = admin.rsplit_once('/').unwrap();
-        let url = format!("{base}/{name}");
-        Some(Self::spawn(url, Cleanup::PostgresDatabase { admin, name }).await)
+        Some(Self::spawn(TestDb::postgres("pharos_web").await?).await)
     }
 
     async fn post(&self, path: &str, key: Option<&str>, body: &str) -> reqwest::Response {
@@ -154,24 +129,7 @@ impl TestApp {
 
     async fn finish(self) {
         self.store.close().await;
-        match self.cleanup {
-            Cleanup::SqliteFile(path) => {
-                for suffix in ["", "-wal", "-shm"] {
-                    let mut file = path.clone().into_os_string();
-                    file.push(suffix);
-                    let _ = std::fs::remove_file(file);
-                }
-            }
-            Cleanup::PostgresDatabase { admin, name } => {
-                let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE {name} WITH (FORCE)"
-                )))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            }
-        }
+        self.db.finish().await;
     }
 }
 
