@@ -219,13 +219,7 @@ impl Vault {
             return Ok(person);
         }
         // Another request registered this e-mail meanwhile: keep theirs.
-        on_db!(&self.db, |pool| sqlx::query(
-            "DELETE FROM person_keys WHERE person_id = $1"
-        )
-        .bind(person.0)
-        .execute(pool)
-        .await
-        .map(|_| ()))?;
+        self.shred(person).await?;
         self.find_person(email)
             .await?
             .ok_or(PrivacyError::NoKey(person))
