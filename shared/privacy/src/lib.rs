@@ -146,10 +146,7 @@ impl Vault {
             Some(plain) if plain == KEY_CHECK => {}
             _ => return Err(PrivacyError::WrongMasterKey),
         }
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(master.key())
-            .map_err(|_| PrivacyError::InvalidMasterKey("unusable for HMAC"))?;
-        mac.update(b"pharos e-mail index");
-        let index_key = Zeroizing::new(mac.finalize().into_bytes().into());
+        let index_key = master.derive("pharos e-mail index");
         Ok(Self {
             db,
             master,

@@ -94,4 +94,14 @@ impl MasterKey {
     pub(crate) fn key(&self) -> &[u8] {
         &*self.0
     }
+
+    /// A 32-byte key for another purpose (the e-mail index, session tokens), derived
+    /// with HMAC-SHA256 so that none of them reveals the master key or another.
+    pub fn derive(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(self.key())
+            .expect("HMAC takes keys of any length");
+        mac.update(purpose.as_bytes());
+        Zeroizing::new(mac.finalize().into_bytes().into())
+    }
 }

@@ -29,7 +29,11 @@ enum Claim {
 }
 
 pub async fn middleware(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if request.method() != axum::http::Method::POST {
+    // Login answers carry a session token, which must never be stored; logging in twice
+    // is harmless anyway.
+    if request.method() != axum::http::Method::POST
+        || request.uri().path().starts_with("/api/v1/auth/")
+    {
         return next.run(request).await;
     }
     let Some(key) = request.headers().get(HEADER) else {
@@ -48,7 +52,12 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
             .into_response();
         }
     };
-    let limit = state.settings.body_limit_bytes;
+    // Uploads (a school directory CSV) may exceed the JSON limit; the handler's own
+    // extractor still enforces the limit of its route.
+    let limit = state
+        .settings
+        .body_limit_bytes
+        .max(state.settings.upload_limit_bytes);
     let (parts, body) = request.into_parts();
     let Ok(bytes) = to_bytes(body, limit).await else {
         return Problem::payload_too_large(limit).into_response();

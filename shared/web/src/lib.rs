@@ -5,6 +5,7 @@
 pub mod idempotency;
 mod json;
 mod problem;
+mod rejection;
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -24,6 +25,7 @@ use tower_http::trace::TraceLayer;
 
 pub use json::Json;
 pub use problem::{FieldError, Problem};
+pub use rejection::{Rejection, RejectionKind};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -31,6 +33,8 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
     pub body_limit_bytes: usize,
+    /// Limit of file uploads (the school directory import).
+    pub upload_limit_bytes: usize,
     pub request_timeout: Duration,
 }
 
@@ -38,6 +42,7 @@ impl Default for HttpSettings {
     fn default() -> Self {
         Self {
             body_limit_bytes: 2 * 1024 * 1024,
+            upload_limit_bytes: 20 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
         }
     }

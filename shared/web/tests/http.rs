@@ -75,6 +75,7 @@ impl TestApp {
             store: store.clone(),
             settings: Arc::new(HttpSettings {
                 body_limit_bytes: 4096,
+                upload_limit_bytes: 4096,
                 request_timeout: Duration::from_secs(1),
             }),
             targets: Arc::from(vec!["test".to_owned()]),

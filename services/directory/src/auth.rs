@@ -1,0 +1,253 @@
+//! Login, logout, the current account, and its password.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use pharos_access::{Actor, SESSION_COOKIE, execute, load};
+use pharos_events::Email;
+use pharos_privacy::Personal;
+use pharos_web::{Json, Problem};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::users::{
+    Accounts, UserCommand, check_password, hash_password, privacy_problem, stream,
+    unseal_identity, verify_password,
+};
+use crate::{Directory, TARGET};
+
+/// The client's address as the socket saw it (behind a proxy: the proxy's address, so
+/// the per-address limit then applies to the proxy as a whole).
+#[derive(Debug, Clone)]
+pub struct ClientAddr(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string()),
+        ))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Credentials {
+    email: String,
+    password: String,
+}
+
+/// The session cookie: out of scripts' reach, never sent by other sites.
+fn session_cookie(token: &str, max_age_seconds: i64, secure: bool) -> String {
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/; Max-Age={max_age_seconds}; HttpOnly; SameSite=Strict{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+fn wrong_credentials() -> Problem {
+    Problem::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid-credentials",
+        "Identifiants incorrects",
+        "Adresse électronique ou mot de passe incorrect.",
+    )
+}
+
+fn rate_limited(wait: std::time::Duration) -> Problem {
+    let seconds = wait.as_secs().max(1);
+    Problem::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too-many-attempts",
+        "Trop de tentatives",
+        format!(
+            "Trop d'échecs de connexion : réessayez dans {} minute(s).",
+            seconds.div_ceil(60)
+        ),
+    )
+    .with_retry_after(seconds)
+}
+
+/// `POST /api/v1/auth/login` → `{token, expires_at, user}` and the session cookie.
+/// An unknown e-mail and a wrong password get the same answer in the same time; failed
+/// attempts are limited per account and per client address.
+pub async fn login(
+    State(directory): State<Directory>,
+    ClientAddr(addr): ClientAddr,
+    Json(credentials): Json<Credentials>,
+) -> Result<impl IntoResponse, Problem> {
+    let now = Instant::now();
+    // An e-mail that does not parse is limited under its raw form.
+    let account_key = Email::parse(&credentials.email)
+        .map_or_else(|_| credentials.email.trim().to_lowercase(), |e| e.to_string());
+    let limits = &directory.logins;
+    if let Some(wait) = limits
+        .per_account
+        .retry_after(&account_key, now)
+        .max(limits.per_address.retry_after(&addr, now))
+    {
+        return Err(rate_limited(wait));
+    }
+    let vault = &directory.target.vault;
+    let person = vault
+        .find_person(&account_key)
+        .await
+        .map_err(privacy_problem)?;
+    let account = match person {
+        Some(p) => Some(load::<Accounts>(&directory.target.app.store, &stream(p.0)?).await?.0),
+        None => None,
+    };
+    let created = account.as_ref().and_then(|a| a.created.clone());
+    let hash = match created.as_ref().and_then(|c| c.password_hash.clone()) {
+        Some(sealed) => match vault.unseal(&sealed).await.map_err(privacy_problem)? {
+            Personal::Known(hash) => Some(hash),
+            Personal::Erased => None,
+        },
+        None => None,
+    };
+    if !verify_password(credentials.password, hash).await {
+        limits.per_account.record_failure(&account_key, now);
+        limits.per_address.record_failure(&addr, now);
+        tracing::info!(client = %addr, "failed login");
+        return Err(wrong_credentials());
+    }
+    let (Some(person), Some(account), Some(created)) = (person, account, created) else {
+        return Err(wrong_credentials());
+    };
+    if account.deactivated {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "account-deactivated",
+            "Compte désactivé",
+            "Ce compte est désactivé ; adressez-vous au pôle académique.",
+        ));
+    }
+    limits.per_account.clear(&account_key);
+    let (token, expires_at) = directory
+        .target
+        .access
+        .tokens
+        .issue(person.0, directory.target.clock.now());
+    let cookie = session_cookie(
+        &token,
+        directory.target.access.tokens.ttl().num_seconds(),
+        directory.secure_cookies,
+    );
+    let mut headers = HeaderMap::new();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        headers.insert(header::SET_COOKIE, value);
+    }
+    Ok((
+        headers,
+        axum::Json(json!({
+            "token": token,
+            "expires_at": expires_at,
+            "user": {
+                "id": person.0,
+                "email": account_key,
+                "role": created.role,
+                "scope": created.scope,
+            }
+        })),
+    ))
+}
+
+/// `POST /api/v1/auth/logout`: forgets the browser's session cookie. (Tokens are
+/// stateless: a bearer token stays valid until it expires or the account is
+/// deactivated.)
+pub async fn logout() -> impl IntoResponse {
+    let mut headers = HeaderMap::new();
+    if let Ok(value) = HeaderValue::from_str(&session_cookie("", 0, false)) {
+        headers.insert(header::SET_COOKIE, value);
+    }
+    (StatusCode::NO_CONTENT, headers)
+}
+
+/// `GET /api/v1/me`
+pub async fn me(
+    State(directory): State<Directory>,
+    actor: Actor,
+) -> Result<impl IntoResponse, Problem> {
+    let (account, version) =
+        load::<Accounts>(&directory.target.app.store, &stream(actor.user_id)?).await?;
+    let Some(created) = account.created else {
+        return Err(Problem::not_found());
+    };
+    let (email, display_name) =
+        unseal_identity(&directory, &actor, &created, "/api/v1/me").await?;
+    Ok(axum::Json(json!({
+        "id": actor.user_id,
+        "email": email.to_string(),
+        "display_name": display_name.to_string(),
+        "role": actor.role,
+        "scope": actor.scope.value(),
+        "version": version,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+/// `POST /api/v1/me/password`
+pub async fn change_password(
+    State(directory): State<Directory>,
+    actor: Actor,
+    Json(input): Json<PasswordChange>,
+) -> Result<impl IntoResponse, Problem> {
+    check_password(&input.new_password).map_err(|p| {
+        let mut p = p;
+        for e in &mut p.errors {
+            e.field = "new_password".into();
+        }
+        p
+    })?;
+    let store = &directory.target.app.store;
+    let vault = &directory.target.vault;
+    let (account, _) = load::<Accounts>(store, &stream(actor.user_id)?).await?;
+    let Some(created) = account.created else {
+        return Err(Problem::not_found());
+    };
+    let hash = match &created.password_hash {
+        Some(sealed) => match vault.unseal(sealed).await.map_err(privacy_problem)? {
+            Personal::Known(hash) => Some(hash),
+            Personal::Erased => None,
+        },
+        None => None,
+    };
+    if !verify_password(input.current_password, hash).await {
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "wrong-current-password",
+            "Mot de passe actuel incorrect",
+            "Le mot de passe actuel ne correspond pas.",
+        )
+        .with_field("current_password", "ne correspond pas"));
+    }
+    let new_hash = hash_password(input.new_password).await?;
+    let sealed = vault
+        .seal(created.email.person, &new_hash)
+        .await
+        .map_err(privacy_problem)?;
+    let done = execute::<Accounts>(
+        store,
+        &stream(actor.user_id)?,
+        &UserCommand::SetPassword {
+            password_hash: sealed,
+        },
+        directory.target.clock.now(),
+        None,
+        &actor.metadata(TARGET),
+    )
+    .await?;
+    Ok(axum::Json(json!({ "version": done.version })))
+}

@@ -1,0 +1,623 @@
+//! The orientation directory (category `partner`): partners and help lines the pole
+//! orients people to, flagged for review 12 months after their last check. The national
+//! lines are seeded from `seed/partners.json` on start.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use chrono::{DateTime, Months, NaiveDate, Utc};
+use pharos_access::{Action, Actor, Decider, IfMatch, Subject, execute, load};
+use pharos_events::partner::{
+    CATEGORY, ContactPerson, PartnerEvent, PartnerKind, PartnerRecord, PartnerScope,
+};
+use pharos_events::{Academy, DepartmentCode, Email};
+use pharos_eventstore::{
+    EventStore, ExpectedVersion, GlobalPosition, Metadata, StoreError, StreamId,
+};
+use pharos_privacy::Vault;
+use pharos_web::{Json, Problem, Rejection};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::users::privacy_problem;
+use crate::{Directory, TARGET};
+
+/// An entry is flagged for review this long after its last check.
+const REVIEW_AFTER_MONTHS: u32 = 12;
+
+pub fn stream(id: Uuid) -> Result<StreamId, Problem> {
+    Ok(StreamId::new(CATEGORY, id)?)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Partner {
+    pub record: Option<PartnerRecord>,
+    pub verified_on: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone)]
+pub enum PartnerCommand {
+    Register {
+        record: PartnerRecord,
+        verified_on: NaiveDate,
+    },
+    Update(PartnerRecord),
+    Verify {
+        on: NaiveDate,
+    },
+}
+
+#[derive(Debug)]
+pub struct Partners;
+
+impl Decider for Partners {
+    type State = Partner;
+    type Command = PartnerCommand;
+    type Event = PartnerEvent;
+
+    fn evolve(mut state: Partner, event: &PartnerEvent) -> Partner {
+        match event {
+            PartnerEvent::PartnerRegistered {
+                record,
+                verified_on,
+            } => {
+                state.record = Some(record.clone());
+                state.verified_on = Some(*verified_on);
+            }
+            PartnerEvent::PartnerUpdated { record } => state.record = Some(record.clone()),
+            PartnerEvent::PartnerVerified { verified_on } => state.verified_on = Some(*verified_on),
+        }
+        state
+    }
+
+    fn decide(
+        command: &PartnerCommand,
+        state: &Partner,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<PartnerEvent>, Rejection> {
+        let today = now.date_naive();
+        match (command, &state.record) {
+            (PartnerCommand::Register { record, verified_on }, None) => {
+                if *verified_on > today {
+                    return Err(Rejection::invalid(
+                        "verified-in-future",
+                        "last_verified_on",
+                        "La date de vérification ne peut pas être dans le futur.",
+                    ));
+                }
+                Ok(vec![PartnerEvent::PartnerRegistered {
+                    record: record.clone(),
+                    verified_on: *verified_on,
+                }])
+            }
+            (PartnerCommand::Register { .. }, Some(_)) => Err(Rejection::conflict(
+                "partner-exists",
+                "Ce partenaire est déjà enregistré.",
+            )),
+            (_, None) => Err(Rejection::not_found(
+                "partner-unknown",
+                "Ce partenaire n'existe pas.",
+            )),
+            (PartnerCommand::Update(record), Some(current)) if record == current => Ok(vec![]),
+            (PartnerCommand::Update(record), Some(_)) => Ok(vec![PartnerEvent::PartnerUpdated {
+                record: record.clone(),
+            }]),
+            (PartnerCommand::Verify { on }, Some(_)) => {
+                if *on > today {
+                    return Err(Rejection::invalid(
+                        "verified-in-future",
+                        "verified_on",
+                        "La date de vérification ne peut pas être dans le futur.",
+                    ));
+                }
+                if state.verified_on.is_some_and(|v| v >= *on) {
+                    return Ok(vec![]);
+                }
+                Ok(vec![PartnerEvent::PartnerVerified { verified_on: *on }])
+            }
+        }
+    }
+}
+
+/// Whether an entry last checked on `verified_on` needs a new check `today`.
+pub fn needs_review(verified_on: NaiveDate, today: NaiveDate) -> bool {
+    verified_on
+        .checked_add_months(Months::new(REVIEW_AFTER_MONTHS))
+        .is_none_or(|due| due <= today)
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ContactInput {
+    display_name: String,
+    email: String,
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    function: Option<String>,
+}
+
+/// A partner as typed in the form.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PartnerInput {
+    name: String,
+    kind: PartnerKind,
+    scope: PartnerScope,
+    #[serde(default)]
+    department: Option<String>,
+    #[serde(default)]
+    commune: Option<String>,
+    #[serde(default)]
+    phones: Vec<String>,
+    #[serde(default)]
+    emails: Vec<String>,
+    #[serde(default)]
+    website: Option<String>,
+    #[serde(default)]
+    hours: Option<String>,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    contacts: Vec<ContactInput>,
+    /// When the entry was last checked; today when absent.
+    #[serde(default)]
+    last_verified_on: Option<NaiveDate>,
+}
+
+fn invalid(field: impl Into<String>, message: impl Into<String>) -> Problem {
+    let message = message.into();
+    Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid-partner",
+        "Partenaire refusé",
+        message.clone(),
+    )
+    .with_field(field, message)
+}
+
+fn trimmed(value: Option<&str>) -> Option<String> {
+    value.map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
+}
+
+impl PartnerInput {
+    /// The checked record, contact people sealed in the vault (each becomes a person).
+    async fn into_record(
+        self,
+        academy: &Academy,
+        vault: &Vault,
+    ) -> Result<PartnerRecord, Problem> {
+        let name = self.name.trim().to_owned();
+        if name.is_empty() {
+            return Err(invalid("name", "Le nom du partenaire est obligatoire."));
+        }
+        let department = match (self.scope, trimmed(self.department.as_deref())) {
+            (PartnerScope::National, None) => None,
+            (PartnerScope::National, Some(_)) => {
+                return Err(invalid(
+                    "department",
+                    "Un partenaire national ne se rattache pas à un département.",
+                ));
+            }
+            (_, None) => {
+                return Err(invalid(
+                    "department",
+                    "Un partenaire départemental ou local se rattache à un département de l'académie.",
+                ));
+            }
+            (_, Some(d)) => Some(academy.department(&d).map_err(|e| invalid("department", e.0))?),
+        };
+        let mut phones = Vec::new();
+        for (i, phone) in self.phones.iter().enumerate() {
+            let phone = phone.trim();
+            if phone.is_empty()
+                || !phone.chars().all(|c| c.is_ascii_digit() || " +.()-".contains(c))
+            {
+                return Err(invalid(
+                    format!("phones[{i}]"),
+                    format!("« {phone} » n'est pas un numéro de téléphone (chiffres, espaces, +)."),
+                ));
+            }
+            phones.push(phone.to_owned());
+        }
+        let mut emails = Vec::new();
+        for (i, email) in self.emails.iter().enumerate() {
+            emails.push(
+                Email::parse(email)
+                    .map_err(|e| invalid(format!("emails[{i}]"), e.0))?
+                    .to_string(),
+            );
+        }
+        let website = trimmed(self.website.as_deref());
+        if let Some(site) = &website {
+            if !(site.starts_with("https://") || site.starts_with("http://")) {
+                return Err(invalid("website", "Le site doit commencer par https://."));
+            }
+        }
+        let mut contacts = Vec::new();
+        for (i, contact) in self.contacts.into_iter().enumerate() {
+            let display_name = contact.display_name.trim().to_owned();
+            if display_name.is_empty() {
+                return Err(invalid(
+                    format!("contacts[{i}].display_name"),
+                    "Le nom du contact est obligatoire.",
+                ));
+            }
+            let email = Email::parse(&contact.email)
+                .map_err(|e| invalid(format!("contacts[{i}].email"), e.0))?;
+            let person = vault.person(email.as_str()).await.map_err(privacy_problem)?;
+            let phone = trimmed(contact.phone.as_deref());
+            let mut fields = vec![(person, display_name.as_str()), (person, email.as_str())];
+            if let Some(p) = &phone {
+                fields.push((person, p.as_str()));
+            }
+            let mut sealed = vault.seal_all(&fields).await.map_err(privacy_problem)?.into_iter();
+            let (Some(display_name), Some(email)) = (sealed.next(), sealed.next()) else {
+                return Err(Problem::internal());
+            };
+            contacts.push(ContactPerson {
+                display_name,
+                email,
+                phone: sealed.next(),
+                function: trimmed(contact.function.as_deref()),
+            });
+        }
+        Ok(PartnerRecord {
+            name,
+            kind: self.kind,
+            scope: self.scope,
+            department,
+            commune: trimmed(self.commune.as_deref()),
+            phones,
+            emails,
+            website,
+            hours: trimmed(self.hours.as_deref()),
+            description: self.description.trim().to_owned(),
+            contacts,
+        })
+    }
+}
+
+/// What a partner is about, for the scope table: national entries are the academy's.
+fn subject(record: &PartnerRecord) -> Subject<'_> {
+    match &record.department {
+        Some(d) => Subject::Department(d),
+        None => Subject::Academy,
+    }
+}
+
+/// `POST /api/v1/partners`
+pub async fn register(
+    State(directory): State<Directory>,
+    actor: Actor,
+    Json(input): Json<PartnerInput>,
+) -> Result<impl IntoResponse, Problem> {
+    let today = directory.target.clock.now().date_naive();
+    let verified_on = input.last_verified_on.unwrap_or(today);
+    // Scope first: contact people are registered in the vault only for allowed actors.
+    let department = trimmed(input.department.as_deref())
+        .and_then(|d| DepartmentCode::parse(&d).ok());
+    actor.may(
+        Action::ManagePartners,
+        department.as_ref().map_or(Subject::Academy, Subject::Department),
+    )?;
+    let record = input
+        .into_record(&directory.target.access.academy, &directory.target.vault)
+        .await?;
+    actor.may(Action::ManagePartners, subject(&record))?;
+    let id = Uuid::now_v7();
+    let done = execute::<Partners>(
+        &directory.target.app.store,
+        &stream(id)?,
+        &PartnerCommand::Register {
+            record,
+            verified_on,
+        },
+        directory.target.clock.now(),
+        None,
+        &actor.metadata(TARGET),
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({ "id": id, "version": done.version })),
+    ))
+}
+
+async fn existing(directory: &Directory, id: Uuid) -> Result<PartnerRecord, Problem> {
+    load::<Partners>(&directory.target.app.store, &stream(id)?)
+        .await?
+        .0
+        .record
+        .ok_or_else(Problem::not_found)
+}
+
+/// `PUT /api/v1/partners/{id}`: the whole entry. Moving an entry needs the scope of
+/// both its current and its new place.
+pub async fn update(
+    State(directory): State<Directory>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    if_match: IfMatch,
+    Json(input): Json<PartnerInput>,
+) -> Result<impl IntoResponse, Problem> {
+    let current = existing(&directory, id).await?;
+    actor.may(Action::ManagePartners, subject(&current))?;
+    let department = trimmed(input.department.as_deref())
+        .and_then(|d| DepartmentCode::parse(&d).ok());
+    actor.may(
+        Action::ManagePartners,
+        department.as_ref().map_or(Subject::Academy, Subject::Department),
+    )?;
+    let record = input
+        .into_record(&directory.target.access.academy, &directory.target.vault)
+        .await?;
+    let done = execute::<Partners>(
+        &directory.target.app.store,
+        &stream(id)?,
+        &PartnerCommand::Update(record),
+        directory.target.clock.now(),
+        if_match.0,
+        &actor.metadata(TARGET),
+    )
+    .await?;
+    Ok(axum::Json(json!({ "version": done.version })))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Verification {
+    #[serde(default)]
+    verified_on: Option<NaiveDate>,
+}
+
+/// `POST /api/v1/partners/{id}/verify`: the entry was checked (today unless said).
+pub async fn verify(
+    State(directory): State<Directory>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    body: Option<Json<Verification>>,
+) -> Result<impl IntoResponse, Problem> {
+    let current = existing(&directory, id).await?;
+    actor.may(Action::ManagePartners, subject(&current))?;
+    let now = directory.target.clock.now();
+    let on = body
+        .and_then(|Json(b)| b.verified_on)
+        .unwrap_or(now.date_naive());
+    let done = execute::<Partners>(
+        &directory.target.app.store,
+        &stream(id)?,
+        &PartnerCommand::Verify { on },
+        now,
+        None,
+        &actor.metadata(TARGET),
+    )
+    .await?;
+    Ok(axum::Json(json!({ "version": done.version })))
+}
+
+/// A partner as lists show it: no contact people (no personal data, nothing to log).
+#[derive(Debug, Serialize)]
+pub struct PartnerSummary {
+    id: Uuid,
+    name: String,
+    kind: PartnerKind,
+    scope: PartnerScope,
+    department: Option<DepartmentCode>,
+    commune: Option<String>,
+    phones: Vec<String>,
+    emails: Vec<String>,
+    website: Option<String>,
+    hours: Option<String>,
+    description: String,
+    last_verified_on: Option<NaiveDate>,
+    needs_review: bool,
+}
+
+fn summary(id: Uuid, partner: &Partner, today: NaiveDate) -> Option<PartnerSummary> {
+    let record = partner.record.as_ref()?;
+    Some(PartnerSummary {
+        id,
+        name: record.name.clone(),
+        kind: record.kind,
+        scope: record.scope,
+        department: record.department.clone(),
+        commune: record.commune.clone(),
+        phones: record.phones.clone(),
+        emails: record.emails.clone(),
+        website: record.website.clone(),
+        hours: record.hours.clone(),
+        description: record.description.clone(),
+        last_verified_on: partner.verified_on,
+        needs_review: partner.verified_on.is_none_or(|v| needs_review(v, today)),
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ListFilter {
+    /// Partners useful in this department: national ones and the department's own.
+    department: Option<String>,
+    needs_review: Option<bool>,
+}
+
+/// `GET /api/v1/partners[?department=31&needs_review=true]`: national entries first,
+/// then by department and name.
+pub async fn list(
+    State(directory): State<Directory>,
+    _actor: Actor,
+    Query(filter): Query<ListFilter>,
+) -> Result<impl IntoResponse, Problem> {
+    let department = match filter.department.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(d) => Some(DepartmentCode::parse(d).map_err(|e| invalid("department", e.0))?),
+    };
+    let today = directory.target.clock.now().date_naive();
+    let mut partners: std::collections::BTreeMap<Uuid, Partner> = Default::default();
+    let store = &directory.target.app.store;
+    let categories = [CATEGORY.to_owned()];
+    let mut after = GlobalPosition::START;
+    loop {
+        let page = store.read_all(after, 1000, &categories).await?;
+        let Some(last) = page.last() else { break };
+        after = last.position;
+        for event in &page {
+            let Ok(id) = Uuid::parse_str(&event.stream_id[CATEGORY.len() + 1..]) else {
+                continue;
+            };
+            if let Some(e) = pharos_events::decode::<PartnerEvent>(event) {
+                let state = partners.remove(&id).unwrap_or_default();
+                partners.insert(id, Partners::evolve(state, &e));
+            }
+        }
+    }
+    let mut items: Vec<PartnerSummary> = partners
+        .iter()
+        .filter_map(|(id, p)| summary(*id, p, today))
+        .filter(|p| match &department {
+            Some(d) => p.department.is_none() || p.department.as_ref() == Some(d),
+            None => true,
+        })
+        .filter(|p| filter.needs_review.is_none_or(|n| p.needs_review == n))
+        .collect();
+    items.sort_by(|a, b| {
+        (a.department.is_some(), &a.department, &a.name).cmp(&(
+            b.department.is_some(),
+            &b.department,
+            &b.name,
+        ))
+    });
+    Ok(axum::Json(json!({ "total": items.len(), "items": items })))
+}
+
+/// `GET /api/v1/partners/{id}`: the entry with its contact people (a logged read).
+pub async fn get(
+    State(directory): State<Directory>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+) -> Result<impl IntoResponse, Problem> {
+    let (partner, version) = load::<Partners>(&directory.target.app.store, &stream(id)?).await?;
+    let today = directory.target.clock.now().date_naive();
+    let Some(view) = summary(id, &partner, today) else {
+        return Err(Problem::not_found());
+    };
+    let vault = &directory.target.vault;
+    let mut contacts = Vec::new();
+    for contact in partner.record.map(|r| r.contacts).unwrap_or_default() {
+        let mut sealed = vec![&contact.display_name, &contact.email];
+        sealed.extend(contact.phone.as_ref());
+        let values = vault.unseal_all(&sealed).await.map_err(privacy_problem)?;
+        vault
+            .log_read(
+                &actor.metadata(TARGET),
+                contact.email.person,
+                "/api/v1/partners/{id}",
+                "orientation",
+            )
+            .await
+            .map_err(privacy_problem)?;
+        let text: Vec<String> = values.iter().map(ToString::to_string).collect();
+        contacts.push(json!({
+            "display_name": text.first(),
+            "email": text.get(1),
+            "phone": text.get(2),
+            "function": contact.function,
+        }));
+    }
+    let mut body = serde_json::to_value(view).unwrap_or_default();
+    body["contacts"] = json!(contacts);
+    body["version"] = json!(version);
+    Ok(axum::Json(body))
+}
+
+/// One entry of `seed/partners.json`.
+#[derive(Debug, Deserialize)]
+struct Seed {
+    /// Stable key: the seeded stream is `partner-<UUID v5 of the key>`.
+    key: String,
+    verified_on: NaiveDate,
+    #[serde(flatten)]
+    record: PartnerRecord,
+}
+
+const SEED: &str = include_str!("../seed/partners.json");
+const SEED_NAMESPACE: Uuid = Uuid::from_u128(0x7068_6172_6f73_5f70_6172_746e_6572_7331);
+
+/// Registers the national lines of `seed/partners.json` that are not there yet. An
+/// entry the pole edited or verified is left alone: each seed is appended only to a
+/// stream that does not exist.
+pub async fn seed(store: &EventStore) -> Result<usize, crate::StartError> {
+    let seeds: Vec<Seed> = serde_json::from_str(SEED).map_err(crate::StartError::Seed)?;
+    let metadata = Metadata {
+        actor_id: Some("seed".into()),
+        source_target: Some(TARGET.into()),
+        ..Metadata::default()
+    };
+    let mut added = 0;
+    for seed in seeds {
+        let id = Uuid::new_v5(&SEED_NAMESPACE, seed.key.as_bytes());
+        let stream = StreamId::new(CATEGORY, id)?;
+        let event = pharos_events::encode(&PartnerEvent::PartnerRegistered {
+            record: seed.record,
+            verified_on: seed.verified_on,
+        })
+        .with_id(Uuid::new_v5(&SEED_NAMESPACE, format!("{}#1", seed.key).as_bytes()));
+        match store
+            .append(&stream, ExpectedVersion::NoStream, vec![event], &metadata)
+            .await
+        {
+            Ok(r) if r.appended => added += 1,
+            Ok(_) | Err(StoreError::WrongExpectedVersion { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(added)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> PartnerRecord {
+        serde_json::from_value(json!({
+            "name": "Maison des adolescents de la Haute-Garonne",
+            "kind": "maison_des_adolescents", "scope": "department", "department": "31",
+            "description": "Accueil des 11-25 ans"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_entry_needs_review_twelve_months_after_its_check() {
+        let checked = NaiveDate::from_ymd_opt(2025, 11, 21).unwrap();
+        assert!(!needs_review(checked, NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()));
+        assert!(needs_review(checked, NaiveDate::from_ymd_opt(2026, 11, 21).unwrap()));
+    }
+
+    #[test]
+    fn rejects_a_check_in_the_future_and_ignores_an_older_one() {
+        let now = "2026-11-21T10:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        let registered = [PartnerEvent::PartnerRegistered {
+            record: record(),
+            verified_on: NaiveDate::from_ymd_opt(2026, 1, 10).unwrap(),
+        }];
+        let state = registered.iter().fold(Partner::default(), Partners::evolve);
+        let future = PartnerCommand::Verify {
+            on: NaiveDate::from_ymd_opt(2026, 11, 22).unwrap(),
+        };
+        assert_eq!(Partners::decide(&future, &state, now).unwrap_err().rule, "verified-in-future");
+        let older = PartnerCommand::Verify {
+            on: NaiveDate::from_ymd_opt(2025, 12, 1).unwrap(),
+        };
+        assert!(Partners::decide(&older, &state, now).unwrap().is_empty());
+        let unknown = Partners::decide(&PartnerCommand::Update(record()), &Partner::default(), now);
+        assert_eq!(unknown.unwrap_err().rule, "partner-unknown");
+    }
+
+    #[test]
+    fn the_seed_file_holds_the_national_lines() {
+        let seeds: Vec<Seed> = serde_json::from_str(SEED).unwrap();
+        let numbers: Vec<_> = seeds.iter().flat_map(|s| s.record.phones.clone()).collect();
+        for line in ["3018", "119", "17", "112", "114"] {
+            assert!(numbers.iter().any(|n| n == line), "{line} missing");
+        }
+        assert!(seeds.iter().all(|s| s.record.scope == PartnerScope::National));
+    }
+}

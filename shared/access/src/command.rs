@@ -1,0 +1,104 @@
+//! How a handler runs a command against an aggregate (DESIGN.md §4): load the stream,
+//! fold it, `decide`, append with the version it was decided on; on a concurrent write,
+//! decide again on the new state (a bounded number of times), then 409.
+
+use chrono::{DateTime, Utc};
+use pharos_eventstore::{
+    AppendResult, EventStore, ExpectedVersion, Metadata, StoreError, StreamId,
+};
+use pharos_web::{Problem, Rejection};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+const ATTEMPTS: usize = 5;
+
+/// An aggregate as pure functions.
+pub trait Decider {
+    type State: Default;
+    type Command;
+    type Event: Serialize + DeserializeOwned;
+
+    fn evolve(state: Self::State, event: &Self::Event) -> Self::State;
+
+    fn decide(
+        command: &Self::Command,
+        state: &Self::State,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Self::Event>, Rejection>;
+}
+
+/// The state of a stream and its version (0 when absent).
+pub async fn load<D: Decider>(
+    store: &EventStore,
+    stream: &StreamId,
+) -> Result<(D::State, i64), StoreError> {
+    let events = store.read_stream(stream, 1).await?;
+    let version = events.last().map_or(0, |e| e.version);
+    let state = events
+        .iter()
+        .filter_map(pharos_events::decode::<D::Event>)
+        .fold(D::State::default(), |s, e| D::evolve(s, &e));
+    Ok((state, version))
+}
+
+/// What a command did.
+#[derive(Debug, Clone)]
+pub struct Executed<E> {
+    /// The stream's version after the command (unchanged when nothing was appended).
+    pub version: i64,
+    pub events: Vec<E>,
+    /// Set when something was appended.
+    pub appended: Option<AppendResult>,
+}
+
+/// Runs `command` on `stream`. `if_match` is the client's `If-Match` version: when
+/// given, a stream at another version answers 409 instead of deciding again.
+pub async fn execute<D: Decider>(
+    store: &EventStore,
+    stream: &StreamId,
+    command: &D::Command,
+    now: DateTime<Utc>,
+    if_match: Option<i64>,
+    metadata: &Metadata,
+) -> Result<Executed<D::Event>, Problem> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let (state, version) = load::<D>(store, stream).await?;
+        if let Some(expected) = if_match {
+            if expected != version {
+                return Err(StoreError::WrongExpectedVersion {
+                    stream_id: stream.to_string(),
+                    expected: ExpectedVersion::Exact(expected),
+                    actual: version,
+                }
+                .into());
+            }
+        }
+        let events = D::decide(command, &state, now)?;
+        if events.is_empty() {
+            return Ok(Executed {
+                version,
+                events,
+                appended: None,
+            });
+        }
+        let expected = if version == 0 {
+            ExpectedVersion::NoStream
+        } else {
+            ExpectedVersion::Exact(version)
+        };
+        let batch = events.iter().map(pharos_events::encode).collect();
+        match store.append(stream, expected, batch, metadata).await {
+            Ok(result) => {
+                return Ok(Executed {
+                    version: result.version,
+                    events,
+                    appended: Some(result),
+                });
+            }
+            Err(StoreError::WrongExpectedVersion { .. }) if if_match.is_none() && attempt < ATTEMPTS => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}

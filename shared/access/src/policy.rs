@@ -1,0 +1,231 @@
+//! The one place that decides whether an actor may do something on something
+//! (DESIGN.md §6). Handlers name the action and the subject; this module answers.
+
+use pharos_events::{DepartmentCode, Role, Uai};
+use uuid::Uuid;
+
+/// What an account's role reaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// `admin`: accounts and configuration.
+    Platform,
+    /// `pole_manager`: everything in the academy.
+    Academy,
+    /// `department_referent`.
+    Department(DepartmentCode),
+    /// `school`.
+    School(Uai),
+    /// `juror` and `trainer`: only what their service assigns them (entries, sessions),
+    /// decided by that service; nothing in the directory.
+    Assigned,
+}
+
+impl Scope {
+    /// The scope a role's stored scope value gives; a value that does not parse gives
+    /// [`Scope::Assigned`], which reaches nothing.
+    pub fn of(role: Role, scope: Option<&str>) -> Self {
+        match role {
+            Role::Admin => Self::Platform,
+            Role::PoleManager => Self::Academy,
+            Role::DepartmentReferent => scope
+                .and_then(|s| DepartmentCode::parse(s).ok())
+                .map_or(Self::Assigned, Self::Department),
+            Role::School => scope
+                .and_then(|s| Uai::parse(s).ok())
+                .map_or(Self::Assigned, Self::School),
+            Role::Juror | Role::Trainer => Self::Assigned,
+        }
+    }
+
+    /// The stored form: a department code, a UAI, or none.
+    pub fn value(&self) -> Option<String> {
+        match self {
+            Self::Department(d) => Some(d.to_string()),
+            Self::School(u) => Some(u.to_string()),
+            _ => None,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Self::Platform => "la plateforme".into(),
+            Self::Academy => "l'académie".into(),
+            Self::Department(d) => format!("le département {d}"),
+            Self::School(u) => format!("l'établissement {u}"),
+            Self::Assigned => "ce qui vous est attribué".into(),
+        }
+    }
+}
+
+/// Who is acting: the account behind a valid token, with its current role and scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: Uuid,
+    pub role: Role,
+    pub scope: Scope,
+    /// The request's `x-request-id`, carried into event metadata.
+    pub request_id: Option<String>,
+}
+
+/// What an action is applied to.
+#[derive(Debug, Clone, Copy)]
+pub enum Subject<'a> {
+    /// The whole academy (an import, a national partner, personal-data requests).
+    Academy,
+    Department(&'a DepartmentCode),
+    School {
+        uai: &'a Uai,
+        department: &'a DepartmentCode,
+    },
+    /// An account holding this role.
+    Account(Role),
+}
+
+impl Subject<'_> {
+    fn describe(&self) -> String {
+        match self {
+            Self::Academy => "l'ensemble de l'académie".into(),
+            Self::Department(d) => format!("le département {d}"),
+            Self::School { uai, department } => {
+                format!("l'établissement {uai} (département {department})")
+            }
+            Self::Account(role) => format!("un compte de rôle {role}"),
+        }
+    }
+}
+
+/// The commands that need a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Create accounts, change their role, deactivate them.
+    ManageUsers,
+    /// Import, register, update and close schools.
+    ManageSchools,
+    /// Register, update and verify partners of the orientation directory.
+    ManagePartners,
+    /// Right of access, erasure, read log.
+    ManagePersonalData,
+}
+
+impl Action {
+    fn roles(self) -> &'static [Role] {
+        match self {
+            Self::ManageUsers => &[Role::Admin, Role::PoleManager],
+            Self::ManageSchools | Self::ManagePersonalData => &[Role::PoleManager],
+            Self::ManagePartners => &[Role::PoleManager, Role::DepartmentReferent],
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Self::ManageUsers => "gérer les comptes",
+            Self::ManageSchools => "gérer le répertoire des établissements",
+            Self::ManagePartners => "gérer l'annuaire d'orientation",
+            Self::ManagePersonalData => "traiter les demandes sur les données personnelles",
+        }
+    }
+}
+
+/// A refusal, in French, saying which rule refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Denied(pub String);
+
+impl Actor {
+    /// Whether the actor's scope reaches `subject` (whatever the action).
+    pub fn covers(&self, subject: Subject<'_>) -> bool {
+        match (&self.scope, subject) {
+            (Scope::Platform, Subject::Account(_)) => true,
+            (Scope::Academy, Subject::Account(role)) => role != Role::Admin,
+            (Scope::Academy, _) => true,
+            (Scope::Department(mine), Subject::Department(d)) => mine == d,
+            (Scope::Department(mine), Subject::School { department, .. }) => mine == department,
+            (Scope::School(mine), Subject::School { uai, .. }) => mine == uai,
+            _ => false,
+        }
+    }
+
+    /// May this actor do `action` on `subject`?
+    pub fn may(&self, action: Action, subject: Subject<'_>) -> Result<(), Denied> {
+        if !action.roles().contains(&self.role) {
+            return Err(Denied(format!(
+                "Votre rôle ({}) ne permet pas de {}.",
+                self.role,
+                action.describe()
+            )));
+        }
+        if !self.covers(subject) {
+            return Err(Denied(format!(
+                "Cette action porte sur {}, hors de votre périmètre ({}).",
+                subject.describe(),
+                self.scope.describe()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Metadata for the events this actor causes from `target`.
+    pub fn metadata(&self, target: &str) -> pharos_eventstore::Metadata {
+        pharos_eventstore::Metadata {
+            actor_id: Some(self.user_id.to_string()),
+            actor_role: Some(self.role.to_string()),
+            request_id: self.request_id.clone(),
+            source_target: Some(target.to_owned()),
+            ..Default::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(role: Role, scope: Option<&str>) -> Actor {
+        Actor {
+            user_id: Uuid::nil(),
+            role,
+            scope: Scope::of(role, scope),
+            request_id: None,
+        }
+    }
+
+    #[test]
+    fn a_department_referent_reaches_only_their_department() {
+        let referent = actor(Role::DepartmentReferent, Some("31"));
+        let d31 = DepartmentCode::parse("31").unwrap();
+        let d32 = DepartmentCode::parse("32").unwrap();
+        let uai = Uai::parse("0310001H").unwrap();
+        assert!(referent.may(Action::ManagePartners, Subject::Department(&d31)).is_ok());
+        let denied = referent
+            .may(Action::ManagePartners, Subject::Department(&d32))
+            .unwrap_err();
+        assert!(denied.0.contains("hors de votre périmètre (le département 31)"), "{denied}");
+        assert!(referent.covers(Subject::School { uai: &uai, department: &d31 }));
+        assert!(!referent.covers(Subject::School { uai: &uai, department: &d32 }));
+        assert!(referent.may(Action::ManageSchools, Subject::Department(&d31)).is_err());
+    }
+
+    #[test]
+    fn a_pole_manager_manages_every_account_but_administrators() {
+        let manager = actor(Role::PoleManager, None);
+        assert!(manager.may(Action::ManageUsers, Subject::Account(Role::School)).is_ok());
+        assert!(manager.may(Action::ManageUsers, Subject::Account(Role::Admin)).is_err());
+        let admin = actor(Role::Admin, None);
+        assert!(admin.may(Action::ManageUsers, Subject::Account(Role::Admin)).is_ok());
+        assert!(admin.may(Action::ManageSchools, Subject::Academy).is_err());
+    }
+
+    #[test]
+    fn a_school_reaches_only_itself_and_an_unparsable_scope_reaches_nothing() {
+        let school = actor(Role::School, Some("0310001H"));
+        let d31 = DepartmentCode::parse("31").unwrap();
+        let mine = Uai::parse("0310001H").unwrap();
+        let other = Uai::parse("0310002J").unwrap();
+        assert!(school.covers(Subject::School { uai: &mine, department: &d31 }));
+        assert!(!school.covers(Subject::School { uai: &other, department: &d31 }));
+        assert!(!school.covers(Subject::Department(&d31)));
+        let broken = actor(Role::School, Some("nonsense"));
+        assert_eq!(broken.scope, Scope::Assigned);
+        assert!(!broken.covers(Subject::School { uai: &mine, department: &d31 }));
+    }
+}

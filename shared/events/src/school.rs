@@ -1,0 +1,37 @@
+//! Category `school`, owned by `directory`: one stream per school, `school-<UAI>`.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::{DepartmentCode, PriorityEducation, SchoolKind, Sector, Uai};
+
+pub const CATEGORY: &str = "school";
+
+/// What the registry knows of a school: every field, as registered or last updated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchoolRecord {
+    pub uai: Uai,
+    pub name: String,
+    pub kind: SchoolKind,
+    pub sector: Sector,
+    pub department: DepartmentCode,
+    pub commune: String,
+    /// Primary schools only (1er degré): the IEN's circonscription.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub circonscription: Option<String>,
+    pub priority_education: PriorityEducation,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SchoolEvent {
+    SchoolRegistered(SchoolRecord),
+    /// Carries the whole record after the change.
+    SchoolUpdated(SchoolRecord),
+    /// A closed school stays in the history; a merge names its successor.
+    SchoolClosed {
+        closed_on: NaiveDate,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        successor_uai: Option<Uai>,
+    },
+}

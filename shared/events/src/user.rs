@@ -1,0 +1,39 @@
+//! Category `user`, owned by `directory`: one stream per account, `user-<person id>`
+//! (an account is a person of the vault, so one e-mail holds at most one account).
+//! Names, e-mails and password hashes are sealed in the person's vault entry.
+
+use pharos_privacy::Sealed;
+use serde::{Deserialize, Serialize};
+
+use crate::Role;
+
+pub const CATEGORY: &str = "user";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum UserEvent {
+    UserCreated {
+        email: Sealed,
+        display_name: Sealed,
+        role: Role,
+        /// A department code for a department referent, a UAI for a school, else none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scope: Option<String>,
+        /// PHC string of an argon2id hash; sealed, so an erasure takes it too.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password_hash: Option<Sealed>,
+    },
+    UserRoleChanged {
+        role: Role,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scope: Option<String>,
+    },
+    UserPasswordSet {
+        password_hash: Sealed,
+    },
+    /// The account can no longer log in and its tokens stop working.
+    UserDeactivated {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+}
