@@ -15,8 +15,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::users::{
-    Accounts, UserCommand, check_password, hash_password, privacy_problem, stream,
-    unseal_identity, verify_password,
+    Accounts, UserCommand, check_password, hash_password, privacy_problem, stream, unseal_identity,
+    verify_password,
 };
 use crate::{Directory, TARGET};
 
@@ -85,8 +85,10 @@ pub async fn login(
 ) -> Result<impl IntoResponse, Problem> {
     let now = Instant::now();
     // An e-mail that does not parse is limited under its raw form.
-    let account_key = Email::parse(&credentials.email)
-        .map_or_else(|_| credentials.email.trim().to_lowercase(), |e| e.to_string());
+    let account_key = Email::parse(&credentials.email).map_or_else(
+        |_| credentials.email.trim().to_lowercase(),
+        |e| e.to_string(),
+    );
     let limits = &directory.logins;
     if let Some(wait) = limits
         .per_account
@@ -101,7 +103,11 @@ pub async fn login(
         .await
         .map_err(privacy_problem)?;
     let account = match person {
-        Some(p) => Some(load::<Accounts>(&directory.target.app.store, &stream(p.0)?).await?.0),
+        Some(p) => Some(
+            load::<Accounts>(&directory.target.app.store, &stream(p.0)?)
+                .await?
+                .0,
+        ),
         None => None,
     };
     let created = account.as_ref().and_then(|a| a.created.clone());
@@ -180,8 +186,7 @@ pub async fn me(
     let Some(created) = account.created else {
         return Err(Problem::not_found());
     };
-    let (email, display_name) =
-        unseal_identity(&directory, &actor, &created, "/api/v1/me").await?;
+    let (email, display_name) = unseal_identity(&directory, &actor, &created, "/api/v1/me").await?;
     Ok(axum::Json(json!({
         "id": actor.user_id,
         "email": email.to_string(),

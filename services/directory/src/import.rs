@@ -112,7 +112,7 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedFile, UnreadableFile> {
         .headers()
         .map_err(|e| UnreadableFile(format!("ligne d'en-tête illisible : {e}")))?
         .iter()
-        .map(|h| fold(h))
+        .map(fold)
         .collect();
     let columns = Columns::find(&headers)?;
     let mut lines = Vec::new();
@@ -182,13 +182,20 @@ struct Columns {
 
 impl Columns {
     fn find(headers: &[String]) -> Result<Self, UnreadableFile> {
-        let at = |names: &[&str]| names.iter().find_map(|n| headers.iter().position(|h| h == n));
+        let at = |names: &[&str]| {
+            names
+                .iter()
+                .find_map(|n| headers.iter().position(|h| h == n))
+        };
         let national = at(&["identifiant_de_l_etablissement"]).is_some();
         let (layout, required): (Layout, [(&str, &[&str]); 6]) = if national {
             (
                 Layout::National,
                 [
-                    ("Identifiant_de_l_etablissement", &["identifiant_de_l_etablissement"]),
+                    (
+                        "Identifiant_de_l_etablissement",
+                        &["identifiant_de_l_etablissement"],
+                    ),
                     ("Nom_etablissement", &["nom_etablissement"]),
                     ("Type_etablissement", &["type_etablissement"]),
                     ("Statut_public_prive", &["statut_public_prive"]),
@@ -271,7 +278,9 @@ impl Columns {
             sector: self.get(record, self.sector).to_owned(),
             department: self.get(record, self.department).to_owned(),
             commune: self.get(record, self.commune).to_owned(),
-            circonscription: self.optional(record, self.circonscription).map(str::to_owned),
+            circonscription: self
+                .optional(record, self.circonscription)
+                .map(str::to_owned),
             priority_education: self.optional(record, self.priority).map(str::to_owned),
         };
         if self.layout == Layout::National {
@@ -425,9 +434,24 @@ pub async fn run(
 pub async fn handler(
     State(directory): State<Directory>,
     actor: Actor,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<impl IntoResponse, Problem> {
     actor.may(Action::ManageSchools, Subject::Academy)?;
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Problem::payload_too_large(directory.target.app.settings.upload_limit_bytes)
+        } else {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                "Requête invalide",
+                format!(
+                    "Le fichier n'a pas pu être reçu : {}",
+                    rejection.body_text()
+                ),
+            )
+        }
+    })?;
     let file = parse(&body).map_err(|e| {
         Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -470,7 +494,10 @@ mod tests {
         assert_eq!((file.layout, file.encoding), (Layout::National, "utf-8"));
         let inputs: Vec<_> = file.lines.iter().map(|l| l.input.clone()).collect();
         let college = inputs[0].as_ref().unwrap();
-        assert_eq!((college.kind.as_str(), college.sector.as_str()), ("college", "public"));
+        assert_eq!(
+            (college.kind.as_str(), college.sector.as_str()),
+            ("college", "public")
+        );
         assert_eq!(college.priority_education.as_deref(), Some("rep_plus"));
         assert_eq!(college.department, "031");
         assert_eq!(inputs[1].as_ref().unwrap().kind, "lycee_pro");
@@ -486,7 +513,10 @@ mod tests {
         let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(NATIONAL);
         let file = parse(&bytes).unwrap();
         assert_eq!(file.encoding, "windows-1252");
-        assert_eq!(file.lines[1].input.as_ref().unwrap().name, "Lycée Déodat de Séverac");
+        assert_eq!(
+            file.lines[1].input.as_ref().unwrap().name,
+            "Lycée Déodat de Séverac"
+        );
     }
 
     #[test]

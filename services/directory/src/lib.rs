@@ -109,8 +109,14 @@ pub fn router(directory: Directory) -> Router {
         )
         .route("/api/v1/schools/{uai}", get(schools::get))
         .route("/api/v1/schools/{uai}/close", post(schools::close))
-        .route("/api/v1/partners", post(partners::register).get(partners::list))
-        .route("/api/v1/partners/{id}", get(partners::get).put(partners::update))
+        .route(
+            "/api/v1/partners",
+            post(partners::register).get(partners::list),
+        )
+        .route(
+            "/api/v1/partners/{id}",
+            get(partners::get).put(partners::update),
+        )
         .route("/api/v1/partners/{id}/verify", post(partners::verify))
         .route("/api/v1/people/export", get(people::export))
         .route("/api/v1/people/erase", post(people::erase))

@@ -78,7 +78,13 @@ impl Decider for Partners {
     ) -> Result<Vec<PartnerEvent>, Rejection> {
         let today = now.date_naive();
         match (command, &state.record) {
-            (PartnerCommand::Register { record, verified_on }, None) => {
+            (
+                PartnerCommand::Register {
+                    record,
+                    verified_on,
+                },
+                None,
+            ) => {
                 if *verified_on > today {
                     return Err(Rejection::invalid(
                         "verified-in-future",
@@ -176,16 +182,15 @@ fn invalid(field: impl Into<String>, message: impl Into<String>) -> Problem {
 }
 
 fn trimmed(value: Option<&str>) -> Option<String> {
-    value.map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
+    value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
 }
 
 impl PartnerInput {
     /// The checked record, contact people sealed in the vault (each becomes a person).
-    async fn into_record(
-        self,
-        academy: &Academy,
-        vault: &Vault,
-    ) -> Result<PartnerRecord, Problem> {
+    async fn into_record(self, academy: &Academy, vault: &Vault) -> Result<PartnerRecord, Problem> {
         let name = self.name.trim().to_owned();
         if name.is_empty() {
             return Err(invalid("name", "Le nom du partenaire est obligatoire."));
@@ -204,13 +209,19 @@ impl PartnerInput {
                     "Un partenaire départemental ou local se rattache à un département de l'académie.",
                 ));
             }
-            (_, Some(d)) => Some(academy.department(&d).map_err(|e| invalid("department", e.0))?),
+            (_, Some(d)) => Some(
+                academy
+                    .department(&d)
+                    .map_err(|e| invalid("department", e.0))?,
+            ),
         };
         let mut phones = Vec::new();
         for (i, phone) in self.phones.iter().enumerate() {
             let phone = phone.trim();
             if phone.is_empty()
-                || !phone.chars().all(|c| c.is_ascii_digit() || " +.()-".contains(c))
+                || !phone
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || " +.()-".contains(c))
             {
                 return Err(invalid(
                     format!("phones[{i}]"),
@@ -228,10 +239,11 @@ impl PartnerInput {
             );
         }
         let website = trimmed(self.website.as_deref());
-        if let Some(site) = &website {
-            if !(site.starts_with("https://") || site.starts_with("http://")) {
-                return Err(invalid("website", "Le site doit commencer par https://."));
-            }
+        if website
+            .as_ref()
+            .is_some_and(|site| !(site.starts_with("https://") || site.starts_with("http://")))
+        {
+            return Err(invalid("website", "Le site doit commencer par https://."));
         }
         let mut contacts = Vec::new();
         for (i, contact) in self.contacts.into_iter().enumerate() {
@@ -244,13 +256,20 @@ impl PartnerInput {
             }
             let email = Email::parse(&contact.email)
                 .map_err(|e| invalid(format!("contacts[{i}].email"), e.0))?;
-            let person = vault.person(email.as_str()).await.map_err(privacy_problem)?;
+            let person = vault
+                .person(email.as_str())
+                .await
+                .map_err(privacy_problem)?;
             let phone = trimmed(contact.phone.as_deref());
             let mut fields = vec![(person, display_name.as_str()), (person, email.as_str())];
             if let Some(p) = &phone {
                 fields.push((person, p.as_str()));
             }
-            let mut sealed = vault.seal_all(&fields).await.map_err(privacy_problem)?.into_iter();
+            let mut sealed = vault
+                .seal_all(&fields)
+                .await
+                .map_err(privacy_problem)?
+                .into_iter();
             let (Some(display_name), Some(email)) = (sealed.next(), sealed.next()) else {
                 return Err(Problem::internal());
             };
@@ -294,11 +313,13 @@ pub async fn register(
     let today = directory.target.clock.now().date_naive();
     let verified_on = input.last_verified_on.unwrap_or(today);
     // Scope first: contact people are registered in the vault only for allowed actors.
-    let department = trimmed(input.department.as_deref())
-        .and_then(|d| DepartmentCode::parse(&d).ok());
+    let department =
+        trimmed(input.department.as_deref()).and_then(|d| DepartmentCode::parse(&d).ok());
     actor.may(
         Action::ManagePartners,
-        department.as_ref().map_or(Subject::Academy, Subject::Department),
+        department
+            .as_ref()
+            .map_or(Subject::Academy, Subject::Department),
     )?;
     let record = input
         .into_record(&directory.target.access.academy, &directory.target.vault)
@@ -342,11 +363,13 @@ pub async fn update(
 ) -> Result<impl IntoResponse, Problem> {
     let current = existing(&directory, id).await?;
     actor.may(Action::ManagePartners, subject(&current))?;
-    let department = trimmed(input.department.as_deref())
-        .and_then(|d| DepartmentCode::parse(&d).ok());
+    let department =
+        trimmed(input.department.as_deref()).and_then(|d| DepartmentCode::parse(&d).ok());
     actor.may(
         Action::ManagePartners,
-        department.as_ref().map_or(Subject::Academy, Subject::Department),
+        department
+            .as_ref()
+            .map_or(Subject::Academy, Subject::Department),
     )?;
     let record = input
         .into_record(&directory.target.access.academy, &directory.target.vault)
@@ -558,7 +581,10 @@ pub async fn seed(store: &EventStore) -> Result<usize, crate::StartError> {
             record: seed.record,
             verified_on: seed.verified_on,
         })
-        .with_id(Uuid::new_v5(&SEED_NAMESPACE, format!("{}#1", seed.key).as_bytes()));
+        .with_id(Uuid::new_v5(
+            &SEED_NAMESPACE,
+            format!("{}#1", seed.key).as_bytes(),
+        ));
         match store
             .append(&stream, ExpectedVersion::NoStream, vec![event], &metadata)
             .await
@@ -587,8 +613,14 @@ mod tests {
     #[test]
     fn an_entry_needs_review_twelve_months_after_its_check() {
         let checked = NaiveDate::from_ymd_opt(2025, 11, 21).unwrap();
-        assert!(!needs_review(checked, NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()));
-        assert!(needs_review(checked, NaiveDate::from_ymd_opt(2026, 11, 21).unwrap()));
+        assert!(!needs_review(
+            checked,
+            NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()
+        ));
+        assert!(needs_review(
+            checked,
+            NaiveDate::from_ymd_opt(2026, 11, 21).unwrap()
+        ));
     }
 
     #[test]
@@ -602,7 +634,10 @@ mod tests {
         let future = PartnerCommand::Verify {
             on: NaiveDate::from_ymd_opt(2026, 11, 22).unwrap(),
         };
-        assert_eq!(Partners::decide(&future, &state, now).unwrap_err().rule, "verified-in-future");
+        assert_eq!(
+            Partners::decide(&future, &state, now).unwrap_err().rule,
+            "verified-in-future"
+        );
         let older = PartnerCommand::Verify {
             on: NaiveDate::from_ymd_opt(2025, 12, 1).unwrap(),
         };
@@ -618,6 +653,10 @@ mod tests {
         for line in ["3018", "119", "17", "112", "114"] {
             assert!(numbers.iter().any(|n| n == line), "{line} missing");
         }
-        assert!(seeds.iter().all(|s| s.record.scope == PartnerScope::National));
+        assert!(
+            seeds
+                .iter()
+                .all(|s| s.record.scope == PartnerScope::National)
+        );
     }
 }

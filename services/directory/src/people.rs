@@ -54,9 +54,18 @@ pub async fn export(
     else {
         return Err(nobody());
     };
-    if let Some(person) = vault.find_person(email.as_str()).await.map_err(privacy_problem)? {
+    if let Some(person) = vault
+        .find_person(email.as_str())
+        .await
+        .map_err(privacy_problem)?
+    {
         vault
-            .log_read(&actor.metadata(TARGET), person, "/api/v1/people/export", "right_of_access")
+            .log_read(
+                &actor.metadata(TARGET),
+                person,
+                "/api/v1/people/export",
+                "right_of_access",
+            )
             .await
             .map_err(privacy_problem)?;
     }
@@ -89,11 +98,20 @@ pub async fn erase(
         .with_field("reason", "obligatoire"));
     }
     let vault = &directory.target.vault;
-    let Some(person) = vault.find_person(email.as_str()).await.map_err(privacy_problem)? else {
+    let Some(person) = vault
+        .find_person(email.as_str())
+        .await
+        .map_err(privacy_problem)?
+    else {
         return Err(nobody());
     };
     let recorded = vault
-        .erase(&directory.target.app.store, person, reason, &actor.metadata(TARGET))
+        .erase(
+            &directory.target.app.store,
+            person,
+            reason,
+            &actor.metadata(TARGET),
+        )
         .await
         .map_err(privacy_problem)?;
     if let Some(appended) = recorded {
@@ -116,7 +134,11 @@ pub async fn read_log(
     actor.may(Action::ManagePersonalData, Subject::Academy)?;
     let email = email(&query.person, "person")?;
     let vault = &directory.target.vault;
-    let Some(person) = vault.find_person(email.as_str()).await.map_err(privacy_problem)? else {
+    let Some(person) = vault
+        .find_person(email.as_str())
+        .await
+        .map_err(privacy_problem)?
+    else {
         return Err(nobody());
     };
     let reads = vault.reads_of(person).await.map_err(privacy_problem)?;

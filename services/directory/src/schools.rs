@@ -34,7 +34,9 @@ impl SchoolInput {
     /// The checked record, or every field at fault with its French reason.
     pub fn check(&self, academy: &Academy) -> Result<SchoolRecord, Vec<(&'static str, String)>> {
         let mut errors = Vec::new();
-        let uai = Uai::parse(&self.uai).map_err(|e| errors.push(("uai", e.0))).ok();
+        let uai = Uai::parse(&self.uai)
+            .map_err(|e| errors.push(("uai", e.0)))
+            .ok();
         let name = self.name.trim();
         if name.is_empty() {
             errors.push(("name", "le nom de l'établissement est vide".to_owned()));
@@ -276,8 +278,13 @@ pub async fn close(
         None | Some("") => None,
         Some(s) => {
             let successor = Uai::parse(s).map_err(|e| {
-                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-uai", "UAI invalide", e.0.clone())
-                    .with_field("successor_uai", e.0)
+                Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid-uai",
+                    "UAI invalide",
+                    e.0.clone(),
+                )
+                .with_field("successor_uai", e.0)
             })?;
             if reference.school(&successor).await?.is_none() {
                 return Err(Problem::new(
@@ -372,15 +379,26 @@ mod tests {
     #[test]
     fn an_import_registers_then_changes_nothing_then_updates() {
         let now = Utc::now();
-        let first = Registry::decide(&SchoolCommand::Import(record("Collège A")), &given(&[]), now)
-            .unwrap();
+        let first = Registry::decide(
+            &SchoolCommand::Import(record("Collège A")),
+            &given(&[]),
+            now,
+        )
+        .unwrap();
         assert!(matches!(first[..], [SchoolEvent::SchoolRegistered(_)]));
-        let same = Registry::decide(&SchoolCommand::Import(record("Collège A")), &given(&first), now)
-            .unwrap();
+        let same = Registry::decide(
+            &SchoolCommand::Import(record("Collège A")),
+            &given(&first),
+            now,
+        )
+        .unwrap();
         assert!(same.is_empty());
-        let changed =
-            Registry::decide(&SchoolCommand::Import(record("Collège B")), &given(&first), now)
-                .unwrap();
+        let changed = Registry::decide(
+            &SchoolCommand::Import(record("Collège B")),
+            &given(&first),
+            now,
+        )
+        .unwrap();
         assert!(matches!(&changed[..], [SchoolEvent::SchoolUpdated(r)] if r.name == "Collège B"));
     }
 
@@ -388,8 +406,12 @@ mod tests {
     fn rejects_registering_a_school_twice_and_closing_it_twice() {
         let now = Utc::now();
         let registered = [SchoolEvent::SchoolRegistered(record("Collège A"))];
-        let error = Registry::decide(&SchoolCommand::Register(record("Collège A")), &given(&registered), now)
-            .unwrap_err();
+        let error = Registry::decide(
+            &SchoolCommand::Register(record("Collège A")),
+            &given(&registered),
+            now,
+        )
+        .unwrap_err();
         assert_eq!(error.rule, "school-exists");
         let close = SchoolCommand::Close {
             closed_on: NaiveDate::from_ymd_opt(2026, 8, 31).unwrap(),
@@ -399,7 +421,9 @@ mod tests {
         let mut history = registered.to_vec();
         history.extend(closed);
         assert_eq!(
-            Registry::decide(&close, &given(&history), now).unwrap_err().rule,
+            Registry::decide(&close, &given(&history), now)
+                .unwrap_err()
+                .rule,
             "school-already-closed"
         );
         assert_eq!(
@@ -418,7 +442,10 @@ mod tests {
             successor_uai: Some(Uai::parse("0310001H").unwrap()),
         };
         let error = Registry::decide(&close, &given(&registered), Utc::now()).unwrap_err();
-        assert_eq!((error.rule, error.field), ("successor-is-itself", Some("successor_uai")));
+        assert_eq!(
+            (error.rule, error.field),
+            ("successor-is-itself", Some("successor_uai"))
+        );
     }
 
     #[test]

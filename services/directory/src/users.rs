@@ -1,9 +1,9 @@
 //! Accounts (category `user`): the decider, password hashing, and the handlers that
 //! create, change and deactivate accounts.
 
+use argon2::Argon2;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -106,7 +106,10 @@ impl Decider for Accounts {
                     scope: c.scope.clone(),
                     password_hash: c.password_hash.clone(),
                 }]),
-                _ => Err(Rejection::not_found("user-unknown", "Ce compte n'existe pas.")),
+                _ => Err(Rejection::not_found(
+                    "user-unknown",
+                    "Ce compte n'existe pas.",
+                )),
             };
         };
         match command {
@@ -165,8 +168,11 @@ pub async fn verify_password(password: String, hash: Option<String>) -> bool {
     let known = hash.is_some();
     let hash = hash.unwrap_or_else(|| DUMMY.to_owned());
     tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        PasswordHash::new(&hash).is_ok_and(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
     })
     .await
     .unwrap_or(false)
@@ -186,8 +192,13 @@ pub fn generate_password() -> String {
 
 fn invalid(field: &'static str, rule: &'static str, message: impl Into<String>) -> Problem {
     let message = message.into();
-    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, rule, "Valeur refusée", message.clone())
-        .with_field(field, message)
+    Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        rule,
+        "Valeur refusée",
+        message.clone(),
+    )
+    .with_field(field, message)
 }
 
 pub fn check_password(password: &str) -> Result<(), Problem> {
@@ -308,7 +319,10 @@ pub async fn create(
         actor.may(Action::ManageUsers, Subject::Account(role))?;
     }
     let vault = &directory.target.vault;
-    let person = vault.person(email.as_str()).await.map_err(privacy_problem)?;
+    let person = vault
+        .person(email.as_str())
+        .await
+        .map_err(privacy_problem)?;
     let stream = stream(person.0)?;
     // Checked before hashing: a duplicate should not cost a hash.
     if directory.target.app.store.stream_version(&stream).await? > 0 {
@@ -332,8 +346,8 @@ pub async fn create(
         ])
         .await
         .map_err(privacy_problem)?;
-    let [email_sealed, name_sealed, hash_sealed] = <[Sealed; 3]>::try_from(sealed)
-        .map_err(|_| Problem::internal())?;
+    let [email_sealed, name_sealed, hash_sealed] =
+        <[Sealed; 3]>::try_from(sealed).map_err(|_| Problem::internal())?;
     let done = execute::<Accounts>(
         &directory.target.app.store,
         &stream,
@@ -454,7 +468,9 @@ pub async fn deactivate(
         )
         .into());
     }
-    let reason = body.and_then(|Json(b)| b.reason).filter(|r| !r.trim().is_empty());
+    let reason = body
+        .and_then(|Json(b)| b.reason)
+        .filter(|r| !r.trim().is_empty());
     let now = directory.target.clock.now();
     let done = execute::<Accounts>(
         &directory.target.app.store,
@@ -467,7 +483,12 @@ pub async fn deactivate(
     .await?;
     let retain_until = pharos_privacy::RetentionRules::shipped()
         .ok()
-        .and_then(|rules| rules.retain_until("deactivated_account", now).ok().flatten());
+        .and_then(|rules| {
+            rules
+                .retain_until("deactivated_account", now)
+                .ok()
+                .flatten()
+        });
     directory
         .target
         .vault
@@ -519,7 +540,12 @@ pub async fn unseal_identity(
         .await
         .map_err(privacy_problem)?;
     vault
-        .log_read(&actor.metadata(TARGET), created.email.person, route, "account")
+        .log_read(
+            &actor.metadata(TARGET),
+            created.email.person,
+            route,
+            "account",
+        )
         .await
         .map_err(privacy_problem)?;
     let mut values = values.into_iter();
@@ -558,25 +584,35 @@ mod tests {
     fn one_account_per_person() {
         let now = Utc::now();
         let events = Accounts::decide(&UserCommand::Create(created()), &given(&[]), now).unwrap();
-        let error = Accounts::decide(&UserCommand::Create(created()), &given(&events), now)
-            .unwrap_err();
+        let error =
+            Accounts::decide(&UserCommand::Create(created()), &given(&events), now).unwrap_err();
         assert_eq!(error.rule, "user-exists");
     }
 
     #[test]
     fn a_deactivated_account_cannot_change() {
         let now = Utc::now();
-        let mut history = Accounts::decide(&UserCommand::Create(created()), &given(&[]), now).unwrap();
+        let mut history =
+            Accounts::decide(&UserCommand::Create(created()), &given(&[]), now).unwrap();
         history.extend(
-            Accounts::decide(&UserCommand::Deactivate { reason: None }, &given(&history), now)
-                .unwrap(),
+            Accounts::decide(
+                &UserCommand::Deactivate { reason: None },
+                &given(&history),
+                now,
+            )
+            .unwrap(),
         );
         for command in [
             UserCommand::Deactivate { reason: None },
-            UserCommand::ChangeRole { role: Role::Trainer, scope: None },
+            UserCommand::ChangeRole {
+                role: Role::Trainer,
+                scope: None,
+            },
         ] {
             assert_eq!(
-                Accounts::decide(&command, &given(&history), now).unwrap_err().rule,
+                Accounts::decide(&command, &given(&history), now)
+                    .unwrap_err()
+                    .rule,
                 "user-deactivated"
             );
         }
@@ -590,7 +626,11 @@ mod tests {
             role: Role::School,
             scope: Some("0310001H".into()),
         };
-        assert!(Accounts::decide(&same, &given(&history), now).unwrap().is_empty());
+        assert!(
+            Accounts::decide(&same, &given(&history), now)
+                .unwrap()
+                .is_empty()
+        );
         let unknown = Accounts::decide(&same, &given(&[]), now).unwrap_err();
         assert_eq!(unknown.rule, "user-unknown");
     }

@@ -4,12 +4,13 @@
 //! commands come with their own issues.
 
 use axum::Router;
-use pharos_web::{AppState, target_status_route};
+use pharos_access::TargetState;
+use pharos_web::target_status_route;
 
 /// The name `pharos serve --target` takes.
 pub const TARGET: &str = "phare";
 
 /// Every route of this target.
-pub fn router(state: AppState) -> Router {
-    target_status_route(TARGET).with_state(state)
+pub fn router(state: TargetState) -> Router {
+    target_status_route(TARGET).with_state(state.app)
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use pharos_events::{Academy, DepartmentCode};
 use pharos_eventstore::{SqliteSync, StoreOptions};
 use pharos_privacy::MasterKey;
 use pharos_web::HttpSettings;
@@ -28,7 +29,7 @@ pub const DEFAULT_CONFIG_FILE: &str = "pharos.toml";
 
 /// The settings `PHAROS_<KEY>` may set (other `PHAROS_*` variables belong to other
 /// commands, such as `PHAROS_ADMIN_EMAIL`).
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 15] = [
     "database_url",
     "addr",
     "targets",
@@ -39,6 +40,11 @@ const KEYS: [&str; 10] = [
     "log_format",
     "master_key",
     "master_key_file",
+    "upload_limit_bytes",
+    "token_ttl_minutes",
+    "academy_name",
+    "academy_departments",
+    "secure_cookies",
 ];
 
 /// The settings as read, before checking.
@@ -65,6 +71,15 @@ pub struct RawConfig {
     /// File holding the master key. Embedded mode: `master.key` beside the SQLite file,
     /// created on first start. Required with PostgreSQL (every process needs the same key).
     pub master_key_file: Option<String>,
+    /// Largest file upload (a school directory CSV).
+    pub upload_limit_bytes: usize,
+    /// Lifetime of a session token.
+    pub token_ttl_minutes: i64,
+    /// The academy served: its name and departments (codes separated by commas).
+    pub academy_name: String,
+    pub academy_departments: String,
+    /// Mark the session cookie `Secure` (set it behind HTTPS).
+    pub secure_cookies: bool,
 }
 
 impl Default for RawConfig {
@@ -80,6 +95,11 @@ impl Default for RawConfig {
             log_format: "text".into(),
             master_key: None,
             master_key_file: None,
+            upload_limit_bytes: 20 * 1024 * 1024,
+            token_ttl_minutes: 8 * 60,
+            academy_name: "Toulouse".into(),
+            academy_departments: "09,12,31,32,46,65,81,82".into(),
+            secure_cookies: false,
         }
     }
 }
@@ -117,6 +137,9 @@ pub struct Config {
     pub http: HttpSettings,
     pub json_logs: bool,
     pub master_key: KeySource,
+    pub token_ttl: chrono::Duration,
+    pub academy: Academy,
+    pub secure_cookies: bool,
 }
 
 impl Config {
@@ -224,6 +247,37 @@ impl RawConfig {
                 self.request_timeout_seconds
             ));
         }
+        if self.upload_limit_bytes < 1024 {
+            errors.push(format!(
+                "upload_limit_bytes : {} est trop petit (au moins 1024)",
+                self.upload_limit_bytes
+            ));
+        }
+        if !(5..=7 * 24 * 60).contains(&self.token_ttl_minutes) {
+            errors.push(format!(
+                "token_ttl_minutes : {} est hors de l'intervalle 5 à 10080 (une semaine)",
+                self.token_ttl_minutes
+            ));
+        }
+        let mut departments = Vec::new();
+        for code in self
+            .academy_departments
+            .split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        {
+            match DepartmentCode::parse(code) {
+                Ok(code) => departments.push(code),
+                Err(e) => errors.push(format!("academy_departments : {e}")),
+            }
+        }
+        if departments.is_empty() {
+            errors.push("academy_departments : au moins un département (ex. 31)".into());
+        }
+        let academy = Academy {
+            name: self.academy_name.trim().to_owned(),
+            departments,
+        };
         let json_logs = match self.log_format.as_str() {
             "text" => false,
             "json" => true,
@@ -284,9 +338,13 @@ impl RawConfig {
                 max_connections: self.max_connections,
                 http: HttpSettings {
                     body_limit_bytes: self.body_limit_bytes,
+                    upload_limit_bytes: self.upload_limit_bytes,
                     request_timeout: Duration::from_secs(self.request_timeout_seconds),
                 },
                 json_logs,
+                token_ttl: chrono::Duration::minutes(self.token_ttl_minutes),
+                academy,
+                secure_cookies: self.secure_cookies,
             }),
             _ => Err(errors),
         }
@@ -313,6 +371,7 @@ mod tests {
         assert_eq!(config.targets, TARGETS.to_vec());
         assert_eq!(config.addr.to_string(), "127.0.0.1:8080");
         assert_eq!(config.database_url, "sqlite://data/pharos.db");
+        assert_eq!(config.academy, Academy::toulouse());
         assert!(matches!(
             config.master_key,
             KeySource::File { ref path, create: true } if path == std::path::Path::new("data/master.key")

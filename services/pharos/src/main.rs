@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use pharos_access::{Access, Reference, SystemClock, TargetState, TokenKeys};
 use pharos_eventstore::{EventStore, Metadata};
 use pharos_privacy::{MasterKey, PrivacyError, Vault};
 use pharos_web::AppState;
@@ -47,6 +48,47 @@ enum Command {
     /// Données personnelles : droit d'accès, effacement, purges de conservation.
     #[command(subcommand)]
     Privacy(PrivacyCommand),
+    /// Comptes des utilisateurs.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Répertoire des établissements.
+    #[command(subcommand)]
+    Schools(SchoolsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum UsersCommand {
+    /// Crée un compte ; sans mot de passe donné, en génère un et l'affiche une fois.
+    Create {
+        /// Adresse électronique professionnelle (identifiant de connexion).
+        #[arg(long)]
+        email: String,
+        /// admin, pole_manager, department_referent, school, juror ou trainer.
+        #[arg(long)]
+        role: String,
+        /// Périmètre : code du département (department_referent) ou UAI (school).
+        #[arg(long)]
+        scope: Option<String>,
+        /// Nom affiché (par défaut la partie de l'adresse avant @).
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Mot de passe (12 caractères au moins) ; préférez --password-stdin.
+        #[arg(long, conflicts_with = "password_stdin")]
+        password: Option<String>,
+        /// Lit le mot de passe sur l'entrée standard (première ligne).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SchoolsCommand {
+    /// Importe un fichier CSV d'établissements (export de l'annuaire de l'éducation, ou
+    /// format simple uai,name,kind,sector,department,commune,circonscription,priority_education).
+    Import {
+        /// Le fichier CSV (UTF-8 ou Latin-1).
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -179,12 +221,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve(_) => serve(config).await,
         Command::Privacy(command) => privacy(&config, command).await,
+        Command::Users(command) => users(&config, command).await,
+        Command::Schools(SchoolsCommand::Import { file }) => import_schools(&config, &file).await,
         Command::Bench(_) => Ok(()),
     }
 }
 
 /// Opens the personal-data vault; a missing or wrong master key stops the start.
-async fn open_vault(config: &Config, store: &EventStore) -> anyhow::Result<Vault> {
+async fn open_vault(config: &Config, store: &EventStore) -> anyhow::Result<(Vault, MasterKey)> {
     let key = match &config.master_key {
         KeySource::Value(key) => key.clone(),
         KeySource::File { path, create } => match MasterKey::load(path)? {
@@ -213,24 +257,172 @@ async fn open_vault(config: &Config, store: &EventStore) -> anyhow::Result<Vault
             ),
         },
     };
-    Vault::open(store, key).await.map_err(|e| match e {
+    let vault = Vault::open(store, key.clone()).await.map_err(|e| match e {
         PrivacyError::WrongMasterKey => anyhow::anyhow!(
             "la clé maîtresse ne correspond pas au coffre des données personnelles de cette \
              base : ce n'est pas la clé avec laquelle il a été créé"
         ),
         other => other.into(),
+    })?;
+    Ok((vault, key))
+}
+
+/// What every target's handlers need: the vault, token keys, the academy and the
+/// reference projection of accounts and schools (caught up before this returns).
+async fn target_state(
+    config: &Config,
+    store: &EventStore,
+    workers: &CancellationToken,
+) -> anyhow::Result<TargetState> {
+    // Checked at start: a lost or wrong master key must stop the platform, not surface
+    // later as unreadable data.
+    let (vault, key) = open_vault(config, store).await?;
+    let reference = Reference::start(store.clone(), workers.clone())
+        .await
+        .context("lecture des comptes et des établissements impossible")?;
+    Ok(TargetState {
+        app: AppState {
+            store: store.clone(),
+            settings: Arc::new(config.http.clone()),
+            targets: config.targets.iter().map(|t| (*t).to_owned()).collect(),
+        },
+        access: Access {
+            tokens: TokenKeys::new(&key, config.token_ttl),
+            academy: Arc::new(config.academy.clone()),
+            reference,
+        },
+        vault: Arc::new(vault),
+        clock: Arc::new(SystemClock),
     })
 }
 
-async fn privacy(config: &Config, command: PrivacyCommand) -> anyhow::Result<()> {
-    let store = connect(config).await?;
-    let vault = open_vault(config, &store).await?;
-    let operator = |actor: &str| Metadata {
+/// The platform acting from the command line.
+fn operator(actor: &str) -> Metadata {
+    Metadata {
         actor_id: Some(actor.to_owned()),
         actor_role: Some("admin".into()),
         source_target: Some("cli".into()),
         ..Metadata::default()
+    }
+}
+
+async fn users(config: &Config, command: UsersCommand) -> anyhow::Result<()> {
+    let UsersCommand::Create {
+        email,
+        role,
+        scope,
+        display_name,
+        password,
+        password_stdin,
+    } = command;
+    let password = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("lecture du mot de passe sur l'entrée standard impossible")?;
+        Some(line.trim_end_matches(['\r', '\n']).to_owned())
+    } else {
+        password
     };
+    let store = connect(config).await?;
+    let workers = CancellationToken::new();
+    let directory = pharos_directory::Directory::new(target_state(config, &store, &workers).await?);
+    let display_name =
+        display_name.unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
+    let created = pharos_directory::users::create(
+        &directory,
+        None,
+        pharos_directory::users::NewUser {
+            email: email.clone(),
+            display_name,
+            role,
+            scope,
+            password,
+        },
+        &operator("cli"),
+    )
+    .await
+    .map_err(|p| {
+        let fields: Vec<String> = p
+            .errors
+            .iter()
+            .map(|e| format!("{} : {}", e.field, e.message))
+            .collect();
+        if fields.is_empty() {
+            anyhow::anyhow!("{}", p.detail)
+        } else {
+            anyhow::anyhow!("{}", fields.join(" ; "))
+        }
+    })?;
+    println!("Compte créé : {email} (identifiant {}).", created.id);
+    if let Some(password) = created.generated_password {
+        println!("Mot de passe généré (affiché une seule fois) : {password}");
+    }
+    workers.cancel();
+    store.close().await;
+    Ok(())
+}
+
+async fn import_schools(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
+    let bytes =
+        std::fs::read(file).with_context(|| format!("lecture de {} impossible", file.display()))?;
+    let parsed = pharos_directory::import::parse(&bytes)
+        .map_err(|e| anyhow::anyhow!("{} : aucune ligne importée : {e}", file.display()))?;
+    let store = connect(config).await?;
+    let workers = CancellationToken::new();
+    let state = target_state(config, &store, &workers).await?;
+    let progress = indicatif::ProgressBar::new(parsed.lines.len() as u64);
+    progress.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} lignes ({per_sec}, reste {eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let started = std::time::Instant::now();
+    let report = pharos_directory::import::run(
+        &store,
+        &state.access.academy,
+        parsed,
+        &operator("cli"),
+        || progress.inc(1),
+    )
+    .await;
+    progress.finish_and_clear();
+    let elapsed = started.elapsed().as_secs_f64();
+    println!(
+        "{} : {} ligne(s) en {elapsed:.1} s ({:.0} lignes/s), encodage {}",
+        file.display(),
+        report.lines(),
+        report.lines() as f64 / elapsed.max(1e-9),
+        report.encoding
+    );
+    println!(
+        "  importés : {} ; mis à jour : {} ; inchangés : {} ; refusés : {}",
+        report.imported,
+        report.updated,
+        report.unchanged,
+        report.refused.len()
+    );
+    for refused in &report.refused {
+        println!(
+            "  ligne {} ({}) refusée : {}",
+            refused.line,
+            if refused.uai.is_empty() {
+                "UAI absent"
+            } else {
+                &refused.uai
+            },
+            refused.reason
+        );
+    }
+    workers.cancel();
+    store.close().await;
+    Ok(())
+}
+
+async fn privacy(config: &Config, command: PrivacyCommand) -> anyhow::Result<()> {
+    let store = connect(config).await?;
+    let (vault, _) = open_vault(config, &store).await?;
     match command {
         PrivacyCommand::Export { email } => match vault.export(&store, &email).await? {
             Some(export) => println!("{}", serde_json::to_string_pretty(&export)?),
@@ -307,26 +499,46 @@ fn redact(url: &str) -> String {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let store = connect(&config).await?;
-    // Checked at start: a lost or wrong master key must stop the platform, not surface
-    // later as unreadable data.
-    let vault = Arc::new(open_vault(&config, &store).await?);
     let workers = CancellationToken::new();
-    // The directory target owns people: it runs the retention purges (one replica at a
+    let state = target_state(&config, &store, &workers).await?;
+    let mut directory = pharos_directory::Directory::new(state.clone());
+    directory.secure_cookies = config.secure_cookies;
+    // The directory target owns people and accounts: it seeds the national help lines,
+    // creates the first administrator, and runs the retention purges (one replica at a
     // time, under a lease).
     if config.targets.contains(&"directory") {
-        tokio::spawn(purge_job(store.clone(), vault.clone(), workers.clone()));
+        let seeded = pharos_directory::seed_partners(&store).await?;
+        if seeded > 0 {
+            tracing::info!(seeded, "national help lines seeded");
+        }
+        let admin = pharos_directory::bootstrap_admin(
+            &directory,
+            std::env::var("PHAROS_ADMIN_EMAIL").ok(),
+            std::env::var("PHAROS_ADMIN_PASSWORD").ok(),
+        )
+        .await?;
+        if let Some(admin) = admin {
+            match admin.generated_password {
+                Some(password) => eprintln!(
+                    "Compte administrateur créé : {} — mot de passe : {password}\n\
+                     (affiché cette seule fois : notez-le, puis changez-le via POST /api/v1/me/password)",
+                    admin.email
+                ),
+                None => eprintln!("Compte administrateur créé : {}", admin.email),
+            }
+        }
+        tokio::spawn(purge_job(
+            store.clone(),
+            state.vault.clone(),
+            workers.clone(),
+        ));
     }
     pharos_web::install_metrics();
-    let state = AppState {
-        store: store.clone(),
-        settings: Arc::new(config.http.clone()),
-        targets: config.targets.iter().map(|t| (*t).to_owned()).collect(),
-    };
     let routers = config
         .targets
         .iter()
         .map(|target| match *target {
-            "directory" => pharos_directory::router(state.clone()),
+            "directory" => pharos_directory::router(directory.clone()),
             "trainings" => pharos_trainings::router(state.clone()),
             "cohorts" => pharos_cohorts::router(state.clone()),
             "national-day" => pharos_national_day::router(state.clone()),
@@ -336,7 +548,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             _ => pharos_reminders::router(state.clone()),
         })
         .collect();
-    let app = pharos_web::app(state, routers);
+    let app = pharos_web::app(state.app.clone(), routers);
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("impossible d'écouter sur {}", config.addr))?;
@@ -347,10 +559,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         config.targets.join(", "),
         store.backend_name()
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(pharos_web::shutdown_signal())
-        .await
-        .context("le serveur HTTP s'est arrêté sur une erreur")?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(pharos_web::shutdown_signal())
+    .await
+    .context("le serveur HTTP s'est arrêté sur une erreur")?;
     workers.cancel();
     store.close().await;
     tracing::info!("stopped");

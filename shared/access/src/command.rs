@@ -65,15 +65,13 @@ pub async fn execute<D: Decider>(
     loop {
         attempt += 1;
         let (state, version) = load::<D>(store, stream).await?;
-        if let Some(expected) = if_match {
-            if expected != version {
-                return Err(StoreError::WrongExpectedVersion {
-                    stream_id: stream.to_string(),
-                    expected: ExpectedVersion::Exact(expected),
-                    actual: version,
-                }
-                .into());
+        if let Some(expected) = if_match.filter(|expected| *expected != version) {
+            return Err(StoreError::WrongExpectedVersion {
+                stream_id: stream.to_string(),
+                expected: ExpectedVersion::Exact(expected),
+                actual: version,
             }
+            .into());
         }
         let events = D::decide(command, &state, now)?;
         if events.is_empty() {
@@ -97,7 +95,8 @@ pub async fn execute<D: Decider>(
                     appended: Some(result),
                 });
             }
-            Err(StoreError::WrongExpectedVersion { .. }) if if_match.is_none() && attempt < ATTEMPTS => {}
+            Err(StoreError::WrongExpectedVersion { .. })
+                if if_match.is_none() && attempt < ATTEMPTS => {}
             Err(e) => return Err(e.into()),
         }
     }

@@ -84,7 +84,12 @@ fn unauthorized(detail: &str) -> Problem {
 
 impl From<Denied> for Problem {
     fn from(denied: Denied) -> Self {
-        Problem::new(StatusCode::FORBIDDEN, "forbidden", "Action non autorisée", denied.0)
+        Problem::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Action non autorisée",
+            denied.0,
+        )
     }
 }
 
@@ -115,9 +120,10 @@ where
                     )
                 })?,
         };
-        let user_id = access.tokens.verify(&token).map_err(|_| {
-            unauthorized("Le jeton est invalide ou a expiré ; reconnectez-vous.")
-        })?;
+        let user_id = access
+            .tokens
+            .verify(&token)
+            .map_err(|_| unauthorized("Le jeton est invalide ou a expiré ; reconnectez-vous."))?;
         let user = access
             .reference
             .user(user_id)

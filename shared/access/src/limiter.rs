@@ -35,13 +35,20 @@ impl FailureLimiter {
             return None;
         }
         let oldest = *list.front()?;
-        Some((oldest + self.window).saturating_duration_since(now).max(Duration::from_secs(1)))
+        Some(
+            (oldest + self.window)
+                .saturating_duration_since(now)
+                .max(Duration::from_secs(1)),
+        )
     }
 
     pub fn record_failure(&self, key: &str, now: Instant) {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         if failures.len() > SWEEP_ABOVE {
-            failures.retain(|_, list| list.back().is_some_and(|t| now.duration_since(*t) < self.window));
+            failures.retain(|_, list| {
+                list.back()
+                    .is_some_and(|t| now.duration_since(*t) < self.window)
+            });
         }
         let list = failures.entry(key.to_owned()).or_default();
         self.forget_old(list, now);
@@ -57,7 +64,10 @@ impl FailureLimiter {
     }
 
     fn forget_old(&self, list: &mut VecDeque<Instant>, now: Instant) {
-        while list.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+        while list
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= self.window)
+        {
             list.pop_front();
         }
     }
@@ -75,10 +85,15 @@ mod tests {
             assert_eq!(limiter.retry_after("a", start), None);
             limiter.record_failure("a", start + Duration::from_secs(i * 10));
         }
-        let wait = limiter.retry_after("a", start + Duration::from_secs(30)).unwrap();
+        let wait = limiter
+            .retry_after("a", start + Duration::from_secs(30))
+            .unwrap();
         assert_eq!(wait, Duration::from_secs(30));
         assert_eq!(limiter.retry_after("b", start), None, "other keys are free");
-        assert_eq!(limiter.retry_after("a", start + Duration::from_secs(60)), None);
+        assert_eq!(
+            limiter.retry_after("a", start + Duration::from_secs(60)),
+            None
+        );
     }
 
     #[test]

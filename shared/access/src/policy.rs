@@ -195,23 +195,54 @@ mod tests {
         let d31 = DepartmentCode::parse("31").unwrap();
         let d32 = DepartmentCode::parse("32").unwrap();
         let uai = Uai::parse("0310001H").unwrap();
-        assert!(referent.may(Action::ManagePartners, Subject::Department(&d31)).is_ok());
+        assert!(
+            referent
+                .may(Action::ManagePartners, Subject::Department(&d31))
+                .is_ok()
+        );
         let denied = referent
             .may(Action::ManagePartners, Subject::Department(&d32))
             .unwrap_err();
-        assert!(denied.0.contains("hors de votre périmètre (le département 31)"), "{denied}");
-        assert!(referent.covers(Subject::School { uai: &uai, department: &d31 }));
-        assert!(!referent.covers(Subject::School { uai: &uai, department: &d32 }));
-        assert!(referent.may(Action::ManageSchools, Subject::Department(&d31)).is_err());
+        assert!(
+            denied
+                .0
+                .contains("hors de votre périmètre (le département 31)"),
+            "{denied}"
+        );
+        assert!(referent.covers(Subject::School {
+            uai: &uai,
+            department: &d31
+        }));
+        assert!(!referent.covers(Subject::School {
+            uai: &uai,
+            department: &d32
+        }));
+        assert!(
+            referent
+                .may(Action::ManageSchools, Subject::Department(&d31))
+                .is_err()
+        );
     }
 
     #[test]
     fn a_pole_manager_manages_every_account_but_administrators() {
         let manager = actor(Role::PoleManager, None);
-        assert!(manager.may(Action::ManageUsers, Subject::Account(Role::School)).is_ok());
-        assert!(manager.may(Action::ManageUsers, Subject::Account(Role::Admin)).is_err());
+        assert!(
+            manager
+                .may(Action::ManageUsers, Subject::Account(Role::School))
+                .is_ok()
+        );
+        assert!(
+            manager
+                .may(Action::ManageUsers, Subject::Account(Role::Admin))
+                .is_err()
+        );
         let admin = actor(Role::Admin, None);
-        assert!(admin.may(Action::ManageUsers, Subject::Account(Role::Admin)).is_ok());
+        assert!(
+            admin
+                .may(Action::ManageUsers, Subject::Account(Role::Admin))
+                .is_ok()
+        );
         assert!(admin.may(Action::ManageSchools, Subject::Academy).is_err());
     }
 
@@ -221,11 +252,20 @@ mod tests {
         let d31 = DepartmentCode::parse("31").unwrap();
         let mine = Uai::parse("0310001H").unwrap();
         let other = Uai::parse("0310002J").unwrap();
-        assert!(school.covers(Subject::School { uai: &mine, department: &d31 }));
-        assert!(!school.covers(Subject::School { uai: &other, department: &d31 }));
+        assert!(school.covers(Subject::School {
+            uai: &mine,
+            department: &d31
+        }));
+        assert!(!school.covers(Subject::School {
+            uai: &other,
+            department: &d31
+        }));
         assert!(!school.covers(Subject::Department(&d31)));
         let broken = actor(Role::School, Some("nonsense"));
         assert_eq!(broken.scope, Scope::Assigned);
-        assert!(!broken.covers(Subject::School { uai: &mine, department: &d31 }));
+        assert!(!broken.covers(Subject::School {
+            uai: &mine,
+            department: &d31
+        }));
     }
 }

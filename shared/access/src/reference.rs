@@ -107,7 +107,8 @@ impl State {
                 match e {
                     SchoolEvent::SchoolRegistered(record) | SchoolEvent::SchoolUpdated(record) => {
                         let closed = current.is_some_and(|s| s.closed);
-                        self.schools.insert(uai, school_ref(record, closed, event.version));
+                        self.schools
+                            .insert(uai, school_ref(record, closed, event.version));
                     }
                     SchoolEvent::SchoolClosed { .. } => {
                         if let Some(s) = self.schools.get_mut(&uai) {
@@ -245,7 +246,11 @@ impl Reference {
             .store
             .read_stream(&StreamId::new(pharos_privacy::CATEGORY, id)?, 1)
             .await?;
-        events.extend(self.store.read_stream(&StreamId::new(user::CATEGORY, id)?, 1).await?);
+        events.extend(
+            self.store
+                .read_stream(&StreamId::new(user::CATEGORY, id)?, 1)
+                .await?,
+        );
         let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
         for event in &events {
             state.apply(event);

@@ -29,7 +29,9 @@ pub struct TokenKeys {
 
 impl std::fmt::Debug for TokenKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenKeys").field("ttl", &self.ttl).finish_non_exhaustive()
+        f.debug_struct("TokenKeys")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
     }
 }
 
@@ -73,9 +75,11 @@ impl TokenKeys {
         validation.leeway = 0;
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "sub", "iss"]);
-        Ok(jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)?
-            .claims
-            .sub)
+        Ok(
+            jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)?
+                .claims
+                .sub,
+        )
     }
 }
 

@@ -344,7 +344,11 @@ mod tests {
         let academy = Academy::toulouse();
         assert!(academy.department("31").is_ok());
         let error = academy.department("33").unwrap_err();
-        assert!(error.0.contains("n'appartient pas à l'académie de Toulouse"));
+        assert!(
+            error
+                .0
+                .contains("n'appartient pas à l'académie de Toulouse")
+        );
     }
 
     #[test]
@@ -353,7 +357,15 @@ mod tests {
             Email::parse(" Jeanne.Martin@AC-Toulouse.fr ").unwrap(),
             Email::parse("jeanne.martin@ac-toulouse.fr").unwrap()
         );
-        for bad in ["", "jeanne", "jeanne@", "@ac.fr", "a b@ac.fr", "a@b", "a@@b.fr"] {
+        for bad in [
+            "",
+            "jeanne",
+            "jeanne@",
+            "@ac.fr",
+            "a b@ac.fr",
+            "a@b",
+            "a@@b.fr",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }

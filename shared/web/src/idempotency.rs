@@ -63,9 +63,11 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
         return Problem::payload_too_large(limit).into_response();
     };
     // Keys are scoped to the caller's credentials: two users may pick the same key.
+    // Browsers authenticate with the session cookie instead of the header.
     let caller = parts
         .headers
         .get(header::AUTHORIZATION)
+        .or_else(|| parts.headers.get(header::COOKIE))
         .map(|v| Sha256::digest(v.as_bytes()))
         .map(|d| hex(&d))
         .unwrap_or_default();

@@ -39,7 +39,9 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Option<Self>, Self::Rejection> {
         if req.headers().contains_key(axum::http::header::CONTENT_TYPE) {
-            return <Self as FromRequest<S>>::from_request(req, state).await.map(Some);
+            return <Self as FromRequest<S>>::from_request(req, state)
+                .await
+                .map(Some);
         }
         let (parts, body) = req.into_parts();
         let bytes = axum::body::to_bytes(body, usize::MAX)
@@ -49,7 +51,9 @@ where
             return Ok(None);
         }
         let req = Request::from_parts(parts, axum::body::Body::from(bytes));
-        <Self as FromRequest<S>>::from_request(req, state).await.map(Some)
+        <Self as FromRequest<S>>::from_request(req, state)
+            .await
+            .map(Some)
     }
 }
 

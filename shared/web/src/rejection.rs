@@ -60,7 +60,9 @@ impl Rejection {
 impl From<Rejection> for Problem {
     fn from(rejection: Rejection) -> Self {
         let (status, title) = match rejection.kind {
-            RejectionKind::Conflict => (StatusCode::CONFLICT, "Action impossible dans l'état actuel"),
+            RejectionKind::Conflict => {
+                (StatusCode::CONFLICT, "Action impossible dans l'état actuel")
+            }
             RejectionKind::Invalid => (StatusCode::UNPROCESSABLE_ENTITY, "Valeur refusée"),
             RejectionKind::NotFound => (StatusCode::NOT_FOUND, "Ressource introuvable"),
         };

@@ -1,0 +1,1381 @@
+//! The directory target through its real router, on a real port, with a real HTTP
+//! client, on SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pharos_access::{Access, Reference, SystemClock, TargetState, TokenKeys};
+use pharos_directory::Directory;
+use pharos_e2e::TestDb;
+use pharos_events::Academy;
+use pharos_eventstore::{EventStore, StoreOptions, on_db};
+use pharos_privacy::{MasterKey, Vault};
+use pharos_web::{AppState, HttpSettings};
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+const ADMIN_EMAIL: &str = "admin@ac-toulouse.fr";
+const PASSWORD: &str = "mot-de-passe-de-test";
+/// A collège of Haute-Garonne (0310001 mod 23 = 7 → H) and one of Gers.
+const UAI_31: &str = "0310001H";
+const UAI_32: &str = "0320001C";
+const UPLOAD_LIMIT: usize = 256 * 1024;
+
+struct TestApp {
+    base: String,
+    client: reqwest::Client,
+    store: EventStore,
+    directory: Directory,
+    shutdown: CancellationToken,
+    db: TestDb,
+}
+
+impl TestApp {
+    async fn spawn(db: TestDb) -> Self {
+        let store = EventStore::connect(&db.url, StoreOptions::default())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let key = MasterKey::generate();
+        let vault = Vault::open(&store, key.clone()).await.unwrap();
+        let shutdown = CancellationToken::new();
+        let reference = Reference::start(store.clone(), shutdown.clone())
+            .await
+            .unwrap();
+        let app = AppState {
+            store: store.clone(),
+            settings: Arc::new(HttpSettings {
+                body_limit_bytes: 64 * 1024,
+                upload_limit_bytes: UPLOAD_LIMIT,
+                request_timeout: Duration::from_secs(30),
+            }),
+            targets: Arc::from(vec!["directory".to_owned()]),
+        };
+        let state = TargetState {
+            app: app.clone(),
+            access: Access {
+                tokens: TokenKeys::new(&key, chrono::Duration::hours(8)),
+                academy: Arc::new(Academy::toulouse()),
+                reference,
+            },
+            vault: Arc::new(vault),
+            clock: Arc::new(SystemClock),
+        };
+        let directory = Directory::new(state);
+        pharos_directory::seed_partners(&store).await.unwrap();
+        let admin = pharos_directory::bootstrap_admin(
+            &directory,
+            Some(ADMIN_EMAIL.into()),
+            Some(PASSWORD.into()),
+        )
+        .await
+        .unwrap();
+        assert!(admin.is_some_and(|a| a.generated_password.is_none()));
+        let router = pharos_web::app(app, vec![pharos_directory::router(directory.clone())]);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await
+            .unwrap();
+        });
+        Self {
+            base,
+            client: reqwest::Client::new(),
+            store,
+            directory,
+            shutdown,
+            db,
+        }
+    }
+
+    async fn finish(self) {
+        self.shutdown.cancel();
+        self.store.close().await;
+        self.db.finish().await;
+    }
+
+    fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let request = self.client.request(method, format!("{}{path}", self.base));
+        match token {
+            Some(t) => request.bearer_auth(t),
+            None => request,
+        }
+    }
+
+    async fn send(&self, request: RequestBuilder) -> (StatusCode, Value) {
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let body = response.json().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+
+    async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
+        self.send(self.request(Method::POST, path, token).json(&body))
+            .await
+    }
+
+    async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        self.send(self.request(Method::GET, path, token)).await
+    }
+
+    async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        self.client
+            .post(format!("{}/api/v1/auth/login", self.base))
+            .json(&json!({ "email": email, "password": password }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn token(&self, email: &str) -> String {
+        let response = self.login(email, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.unwrap();
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    async fn admin(&self) -> String {
+        self.token(ADMIN_EMAIL).await
+    }
+
+    /// Creates an account (as the administrator) and logs it in.
+    async fn user(&self, email: &str, role: &str, scope: Option<&str>) -> (String, String) {
+        let admin = self.admin().await;
+        let (status, body) = self
+            .post(
+                "/api/v1/users",
+                Some(&admin),
+                json!({ "email": email, "display_name": email, "role": role,
+                        "scope": scope, "password": PASSWORD }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        (
+            body["id"].as_str().unwrap().to_owned(),
+            self.token(email).await,
+        )
+    }
+
+    async fn school(&self, uai: &str, department: &str) {
+        let manager = self.manager().await;
+        let (status, body) = self
+            .post("/api/v1/schools", Some(&manager), school(uai, department))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+
+    async fn manager(&self) -> String {
+        let email = "pole@ac-toulouse.fr";
+        if self.login(email, PASSWORD).await.status() != StatusCode::OK {
+            return self.user(email, "pole_manager", None).await.1;
+        }
+        self.token(email).await
+    }
+
+    async fn events(&self) -> i64 {
+        on_db!(self.store.db(), |pool| sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM events"
+        )
+        .fetch_one(&pool)
+        .await)
+        .unwrap()
+    }
+
+    /// Everything stored, as text: for checking what is (not) in clear.
+    async fn stored_text(&self) -> String {
+        let rows: Vec<String> = on_db!(self.store.db(), |pool| sqlx::query_scalar(
+            "SELECT CAST(data AS TEXT) FROM events"
+        )
+        .fetch_all(&pool)
+        .await)
+        .unwrap();
+        rows.join("\n")
+    }
+}
+
+fn school(uai: &str, department: &str) -> Value {
+    json!({
+        "uai": uai, "name": format!("Collège {uai}"), "kind": "college", "sector": "public",
+        "department": department, "commune": "Toulouse", "priority_education": "none"
+    })
+}
+
+fn uai(department: u32, n: u32) -> String {
+    let digits = format!("{department:03}{n:04}");
+    let letter = pharos_events::Uai::check_letter(&digits) as char;
+    format!("{digits}{letter}")
+}
+
+fn problem_type(body: &Value) -> &str {
+    body["type"]
+        .as_str()
+        .unwrap_or("")
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
+}
+
+// ---------------------------------------------------------------------------------
+
+async fn login_issues_a_token_and_a_cookie_that_every_route_accepts(db: TestDb) {
+    let app = TestApp::spawn(db).await;
+    let response = app.login("  ADMIN@ac-toulouse.fr ", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.starts_with("pharos_session="));
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["user"]["email"], ADMIN_EMAIL);
+    assert_eq!(body["user"]["role"], "admin");
+    assert!(body["expires_at"].as_str().unwrap() > "2026");
+    let token = body["token"].as_str().unwrap();
+
+    let (status, me) = app.get("/api/v1/me", Some(token)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (me["email"].as_str(), me["display_name"].as_str()),
+        (Some(ADMIN_EMAIL), Some("Administrateur"))
+    );
+
+    let session = cookie.split(';').next().unwrap();
+    let (status, me) = app
+        .send(
+            app.request(Method::GET, "/api/v1/me", None)
+                .header("cookie", session),
+        )
+        .await;
+    assert_eq!(
+        (status, me["role"].as_str()),
+        (StatusCode::OK, Some("admin"))
+    );
+
+    for (token, why) in [(None, "sans jeton"), (Some("abc.def.ghi"), "jeton forgé")] {
+        let (status, body) = app.get("/api/v1/me", token).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{why}");
+        assert_eq!(problem_type(&body), "unauthorized");
+    }
+
+    let response = app
+        .client
+        .post(format!("{}/api/v1/auth/logout", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert!(
+        response.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    app.finish().await;
+}
+
+async fn wrong_password_and_unknown_email_get_the_same_answer_then_429(db: TestDb) {
+    let app = TestApp::spawn(db).await;
+    let wrong = app.login(ADMIN_EMAIL, "pas-le-bon-mot-de-passe").await;
+    let unknown = app.login("personne@ac-toulouse.fr", PASSWORD).await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
+    let (wrong, unknown): (Value, Value) =
+        (wrong.json().await.unwrap(), unknown.json().await.unwrap());
+    assert_eq!(
+        wrong, unknown,
+        "the answers must not tell which one was wrong"
+    );
+    assert_eq!(
+        wrong["detail"],
+        "Adresse électronique ou mot de passe incorrect."
+    );
+
+    // Four more failures make five for the account: the sixth attempt is refused, even
+    // with the right password, and says when to come back.
+    for _ in 0..4 {
+        assert_eq!(
+            app.login(ADMIN_EMAIL, "encore-faux-encore").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let locked = app.login(ADMIN_EMAIL, PASSWORD).await;
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = locked.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&retry), "{retry}");
+    let body: Value = locked.json().await.unwrap();
+    assert_eq!(problem_type(&body), "too-many-attempts");
+
+    // Per client address: 20 failures from here, whatever the accounts, lock the address.
+    for i in 0..14 {
+        let status = app
+            .login(&format!("inconnu{i}@ac-toulouse.fr"), "x-x-x-x-x-x-x")
+            .await
+            .status();
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "failure {i}");
+    }
+    let status = app
+        .login("encore.un@ac-toulouse.fr", "x-x-x-x-x-x-x")
+        .await
+        .status();
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    app.finish().await;
+}
+
+async fn a_deactivated_or_erased_account_cannot_log_in_and_its_tokens_stop(db: TestDb) {
+    let app = TestApp::spawn(db).await;
+    app.school(UAI_31, "31").await;
+    let (school_id, school_token) = app
+        .user("college@ac-toulouse.fr", "school", Some(UAI_31))
+        .await;
+    let (_, trainer_token) = app.user("formatrice@ac-toulouse.fr", "trainer", None).await;
+    assert_eq!(
+        app.get("/api/v1/me", Some(&school_token)).await.0,
+        StatusCode::OK
+    );
+    let manager = app.manager().await;
+
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/users/{school_id}/deactivate"),
+            Some(&manager),
+            json!({"reason": "départ"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = app.get("/api/v1/me", Some(&school_token)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body["detail"].as_str().unwrap().contains("désactivé"));
+    let response = app.login("college@ac-toulouse.fr", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let before = app.events().await;
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/users/{school_id}/deactivate"),
+            Some(&manager),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(app.events().await, before);
+
+    let (status, body) = app
+        .post(
+            "/api/v1/people/erase",
+            Some(&manager),
+            json!({"email": "formatrice@ac-toulouse.fr", "reason": "demande de la personne"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        app.get("/api/v1/me", Some(&trainer_token)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.login("formatrice@ac-toulouse.fr", PASSWORD)
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    app.finish().await;
+}
+
+/// One command of the matrix: how to send it, and who may.
+struct Case {
+    name: &'static str,
+    method: Method,
+    path: String,
+    body: Value,
+    allowed: &'static [&'static str],
+    created: bool,
+}
+
+async fn every_role_in_and_out_of_scope_for_every_command(db: TestDb) {
+    let app = TestApp::spawn(db).await;
+    app.school(UAI_31, "31").await;
+    app.school(UAI_32, "32").await;
+    let manager = app.manager().await;
+    let mut actors: Vec<(&str, Option<String>)> = vec![("anonymous", None)];
+    actors.push(("admin", Some(app.admin().await)));
+    actors.push(("pole_manager", Some(manager.clone())));
+    actors.push((
+        "department_referent",
+        Some(
+            app.user("ref31@ac-toulouse.fr", "department_referent", Some("31"))
+                .await
+                .1,
+        ),
+    ));
+    actors.push((
+        "school",
+        Some(
+            app.user("ce.0310001h@ac-toulouse.fr", "school", Some(UAI_31))
+                .await
+                .1,
+        ),
+    ));
+    actors.push((
+        "juror",
+        Some(app.user("jure@ac-toulouse.fr", "juror", None).await.1),
+    ));
+    actors.push((
+        "trainer",
+        Some(
+            app.user("formateur@ac-toulouse.fr", "trainer", None)
+                .await
+                .1,
+        ),
+    ));
+
+    // Subjects the commands act on, made by the pole beforehand.
+    let partner = |department: Option<&str>, n: usize| {
+        json!({
+            "name": format!("Partenaire {n}"), "kind": "association",
+            "scope": if department.is_some() { "department" } else { "national" },
+            "department": department, "description": "Écoute et accompagnement",
+            "phones": ["05 61 00 00 00"]
+        })
+    };
+    let (_, p31) = app
+        .post("/api/v1/partners", Some(&manager), partner(Some("31"), 0))
+        .await;
+    let (_, p32) = app
+        .post("/api/v1/partners", Some(&manager), partner(Some("32"), 0))
+        .await;
+    let (p31, p32) = (
+        p31["id"].as_str().unwrap().to_owned(),
+        p32["id"].as_str().unwrap().to_owned(),
+    );
+    let (_, person) = app
+        .post(
+            "/api/v1/users",
+            Some(&manager),
+            json!({"email": "x@ac-toulouse.fr", "display_name": "X", "role": "trainer"}),
+        )
+        .await;
+    let person = person["id"].as_str().unwrap().to_owned();
+    let (_, admin2) = app
+        .post(
+            "/api/v1/users",
+            Some(&app.admin().await),
+            json!({"email": "root2@ac-toulouse.fr", "display_name": "R", "role": "admin"}),
+        )
+        .await;
+    let admin2 = admin2["id"].as_str().unwrap().to_owned();
+
+    const POLE: &[&str] = &["pole_manager"];
+    const ACCOUNTS: &[&str] = &["admin", "pole_manager"];
+    const PARTNERS: &[&str] = &["pole_manager", "department_referent"];
+    let mut n = 0;
+    for (actor, token) in &actors {
+        n += 1;
+        let (_, deactivated) = app.post("/api/v1/users", Some(&manager), json!({"email": format!("d{n}@ac-toulouse.fr"), "display_name": "D", "role": "trainer"})).await;
+        let deactivated = deactivated["id"].as_str().unwrap().to_owned();
+        let (_, movable) = app
+            .post(
+                "/api/v1/partners",
+                Some(&manager),
+                partner(Some("31"), 3000 + n as usize),
+            )
+            .await;
+        let movable = movable["id"].as_str().unwrap().to_owned();
+        let cases = [
+            Case {
+                name: "create a school account",
+                method: Method::POST,
+                path: "/api/v1/users".into(),
+                body: json!({"email": format!("s{n}@ac-toulouse.fr"), "display_name": "S", "role": "school", "scope": UAI_31}),
+                allowed: ACCOUNTS,
+                created: true,
+            },
+            Case {
+                name: "create an administrator (out of a pole manager's scope)",
+                method: Method::POST,
+                path: "/api/v1/users".into(),
+                body: json!({"email": format!("a{n}@ac-toulouse.fr"), "display_name": "A", "role": "admin"}),
+                allowed: &["admin"],
+                created: true,
+            },
+            Case {
+                name: "change an account's role",
+                method: Method::POST,
+                path: format!("/api/v1/users/{person}/role"),
+                body: json!({"role": if n % 2 == 0 { "juror" } else { "trainer" }}),
+                allowed: ACCOUNTS,
+                created: false,
+            },
+            Case {
+                name: "change an administrator's role",
+                method: Method::POST,
+                path: format!("/api/v1/users/{admin2}/role"),
+                body: json!({"role": "admin"}),
+                allowed: &["admin"],
+                created: false,
+            },
+            Case {
+                name: "register a school",
+                method: Method::POST,
+                path: "/api/v1/schools".into(),
+                body: school(&uai(31, 100 + n), "31"),
+                allowed: POLE,
+                created: true,
+            },
+            Case {
+                name: "import schools",
+                method: Method::POST,
+                path: "/api/v1/schools/import".into(),
+                body: Value::String(format!(
+                    "uai,name,kind,sector,department,commune\n{},Collège,college,public,31,Muret\n",
+                    uai(31, 200 + n)
+                )),
+                allowed: POLE,
+                created: false,
+            },
+            Case {
+                name: "close a school",
+                method: Method::POST,
+                path: format!("/api/v1/schools/{}/close", uai(31, 300 + n)),
+                body: json!({"closed_on": "2026-08-31"}),
+                allowed: POLE,
+                created: false,
+            },
+            Case {
+                name: "register a national partner",
+                method: Method::POST,
+                path: "/api/v1/partners".into(),
+                body: partner(None, n as usize),
+                allowed: POLE,
+                created: true,
+            },
+            Case {
+                name: "register a partner in 31",
+                method: Method::POST,
+                path: "/api/v1/partners".into(),
+                body: partner(Some("31"), n as usize),
+                allowed: PARTNERS,
+                created: true,
+            },
+            Case {
+                name: "register a partner in 32",
+                method: Method::POST,
+                path: "/api/v1/partners".into(),
+                body: partner(Some("32"), n as usize),
+                allowed: POLE,
+                created: true,
+            },
+            Case {
+                name: "update a partner in 31",
+                method: Method::PUT,
+                path: format!("/api/v1/partners/{p31}"),
+                body: partner(Some("31"), 1000 + n as usize),
+                allowed: PARTNERS,
+                created: false,
+            },
+            Case {
+                name: "update a partner in 32",
+                method: Method::PUT,
+                path: format!("/api/v1/partners/{p32}"),
+                body: partner(Some("32"), 1000 + n as usize),
+                allowed: POLE,
+                created: false,
+            },
+            Case {
+                name: "move a partner from 31 to 32",
+                method: Method::PUT,
+                path: format!("/api/v1/partners/{movable}"),
+                body: partner(Some("32"), 2000 + n as usize),
+                allowed: POLE,
+                created: false,
+            },
+            Case {
+                name: "verify a partner in 32",
+                method: Method::POST,
+                path: format!("/api/v1/partners/{p32}/verify"),
+                body: json!({}),
+                allowed: POLE,
+                created: false,
+            },
+            Case {
+                name: "erase a person",
+                method: Method::POST,
+                path: "/api/v1/people/erase".into(),
+                body: json!({"email": format!("gone{n}@ac-toulouse.fr"), "reason": "demande"}),
+                allowed: POLE,
+                created: false,
+            },
+            Case {
+                name: "export a person",
+                method: Method::GET,
+                path: format!("/api/v1/people/export?email={ADMIN_EMAIL}"),
+                body: Value::Null,
+                allowed: POLE,
+                created: false,
+            },
+            Case {
+                name: "read the read log",
+                method: Method::GET,
+                path: format!("/api/v1/read-log?person={ADMIN_EMAIL}"),
+                body: Value::Null,
+                allowed: POLE,
+                created: false,
+            },
+            Case {
+                name: "deactivate an account",
+                method: Method::POST,
+                path: format!("/api/v1/users/{deactivated}/deactivate"),
+                body: json!({}),
+                allowed: ACCOUNTS,
+                created: false,
+            },
+        ];
+        // Subjects some commands need, made fresh so each actor meets the same state.
+        app.post(
+            "/api/v1/schools",
+            Some(&manager),
+            school(&uai(31, 300 + n), "31"),
+        )
+        .await;
+        app.post("/api/v1/users", Some(&manager), json!({"email": format!("gone{n}@ac-toulouse.fr"), "display_name": "G", "role": "trainer"})).await;
+        for case in cases {
+            let before = app.events().await;
+            let mut request = app.request(case.method.clone(), &case.path, token.as_deref());
+            request = match &case.body {
+                Value::Null => request,
+                Value::String(csv) => request.header("content-type", "text/csv").body(csv.clone()),
+                body => request.json(body),
+            };
+            let (status, body) = app.send(request).await;
+            let expected = match token {
+                None => StatusCode::UNAUTHORIZED,
+                Some(_) if case.allowed.contains(actor) && case.created => StatusCode::CREATED,
+                Some(_) if case.allowed.contains(actor) => StatusCode::OK,
+                Some(_) => StatusCode::FORBIDDEN,
+            };
+            assert_eq!(status, expected, "{actor}: {} → {body}", case.name);
+            if !status.is_success() {
+                assert_eq!(
+                    app.events().await,
+                    before,
+                    "{actor}: {} appended after {status}",
+                    case.name
+                );
+                assert!(
+                    body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+                    "{body}"
+                );
+            }
+        }
+    }
+    // Reading a school or the partners is for every signed-in user.
+    for (actor, token) in &actors {
+        let expected = if token.is_some() {
+            StatusCode::OK
+        } else {
+            StatusCode::UNAUTHORIZED
+        };
+        assert_eq!(
+            app.get(&format!("/api/v1/schools/{UAI_31}"), token.as_deref())
+                .await
+                .0,
+            expected,
+            "{actor}"
+        );
+        assert_eq!(
+            app.get("/api/v1/partners", token.as_deref()).await.0,
+            expected,
+            "{actor}"
+        );
+    }
+    app.finish().await;
+}
+
+async fn schools_are_checked_registered_read_and_closed(db: TestDb) {
+    let app = TestApp::spawn(db).await;
+    let manager = app.manager().await;
+    let before = app.events().await;
+    let bad = [
+        (json!({"uai": "0310001A"}), "uai", "devrait être H"),
+        (
+            json!({"department": "33"}),
+            "department",
+            "n'appartient pas à l'académie de Toulouse",
+        ),
+        (
+            json!({"kind": "ecole"}),
+            "circonscription",
+            "circonscription",
+        ),
+        (json!({"kind": "lycee"}), "kind", "lycee_gt"),
+        (
+            json!({"priority_education": "zep"}),
+            "priority_education",
+            "rep_plus",
+        ),
+    ];
+    for (change, field, message) in bad {
+        let mut body = school(UAI_31, "31");
+        for (k, v) in change.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let (status, problem) = app.post("/api/v1/schools", Some(&manager), body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+        let error = problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["field"] == field)
+            .unwrap_or_else(|| panic!("{problem}"));
+        assert!(
+            error["message"].as_str().unwrap().contains(message),
+            "{problem}"
+        );
+    }
+    assert_eq!(
+        app.events().await,
+        before,
+        "nothing appended for refused schools"
+    );
+
+    let (status, body) = app
+        .post("/api/v1/schools", Some(&manager), school(UAI_31, "031"))
+        .await;
+    assert_eq!(
+        (status, body["id"].as_str(), body["version"].as_i64()),
+        (StatusCode::CREATED, Some(UAI_31), Some(1))
+    );
+    let (status, body) = app
+        .post("/api/v1/schools", Some(&manager), school(UAI_31, "31"))
+        .await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (StatusCode::CONFLICT, "school-exists")
+    );
+
+    let (status, body) = app
+        .get(
+            &format!("/api/v1/schools/{}", UAI_31.to_lowercase()),
+            Some(&manager),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (body["department"].as_str(), body["kind"].as_str()),
+        (Some("31"), Some("college"))
+    );
+    assert_eq!(
+        app.get("/api/v1/schools/0319999Z", Some(&manager)).await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/schools/{UAI_31}/close"),
+            Some(&manager),
+            json!({"closed_on": "2026-08-31", "successor_uai": UAI_32}),
+        )
+        .await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "successor-unknown")
+    );
+    app.school(UAI_32, "32").await;
+    let stale = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/schools/{UAI_31}/close"),
+            Some(&manager),
+        )
+        .header("if-match", "7")
+        .json(&json!({"closed_on": "2026-08-31"}));
+    assert_eq!(app.send(stale).await.0, StatusCode::CONFLICT);
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/schools/{UAI_31}/close"),
+            Some(&manager),
+            json!({"closed_on": "2026-08-31", "successor_uai": UAI_32}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["version"].as_i64()),
+        (StatusCode::OK, Some(2))
+    );
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/schools/{UAI_31}/close"),
+            Some(&manager),
+            json!({"closed_on": "2026-09-01"}),
+        )
+        .await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (StatusCode::CONFLICT, "school-already-closed")
+    );
+    let (_, body) = app
+        .get(&format!("/api/v1/schools/{UAI_31}"), Some(&manager))
+        .await;
+    assert_eq!(
+        (body["closed_on"].as_str(), body["successor_uai"].as_str()),
+        (Some("2026-08-31"), Some(UAI_32))
+    );
+    app.finish().await;
+}
+
+fn national_file(rows: &[String]) -> String {
+    let mut file = String::from(
+        "Identifiant_de_l_etablissement;Nom_etablissement;Type_etablissement;Statut_public_prive;Nom_commune;Code_departement;Appartenance_Education_Prioritaire;code_nature;nom_circonscription\n",
+    );
+    for row in rows {
+        file.push_str(row);
+        file.push('\n');
+    }
+    file
+}
+
+async fn import_reports_each_line_and_is_idempotent(db: TestDb) {
+    let app = TestApp::spawn(db).await;
+    let manager = app.manager().await;
+    let rows = vec![
+        format!(
+            "{};École Jean Jaurès;Ecole;Public;Muret;031;;151;Muret",
+            uai(31, 1)
+        ),
+        format!(
+            "{};Collège Pierre de Fermat;Collège;Public;Toulouse;031;REP+;340;",
+            uai(31, 2)
+        ),
+        format!(
+            "{};Lycée Déodat de Séverac;Lycée;Public;Toulouse;031;;320;",
+            uai(31, 3)
+        ),
+        "0310004A;Collège mal clé;Collège;Public;Toulouse;031;;340;".to_owned(),
+        format!(
+            "{};Collège de Bordeaux;Collège;Public;Bordeaux;033;;340;",
+            uai(33, 5)
+        ),
+        format!(
+            "{};École sans circonscription;Ecole;Public;Foix;009;;151;",
+            uai(9, 6)
+        ),
+        format!(
+            "{};Collège Pierre de Fermat bis;Collège;Public;Toulouse;031;;340;",
+            uai(31, 2)
+        ),
+        format!(
+            "{};CIO de Toulouse;Information et orientation;Public;Toulouse;031;;810;",
+            uai(31, 8)
+        ),
+    ];
+    let file = national_file(&rows);
+    let (latin1, _, _) = encoding_rs::WINDOWS_1252.encode(&file);
+    let import = |body: Vec<u8>| {
+        app.request(Method::POST, "/api/v1/schools/import", Some(&manager))
+            .header("content-type", "text/csv")
+            .body(body)
+    };
+    let (status, report) = app.send(import(latin1.to_vec())).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(
+        (report["imported"].as_u64(), report["unchanged"].as_u64()),
+        (Some(3), Some(0)),
+        "{report}"
+    );
+    assert_eq!(report["encoding"], "windows-1252");
+    let refused: Vec<(u64, String)> = report["refused"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["line"].as_u64().unwrap(),
+                r["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let lines: Vec<u64> = refused.iter().map(|r| r.0).collect();
+    assert_eq!(lines, [5, 6, 7, 8, 9], "{report}");
+    assert!(refused[0].1.contains("devrait être"), "{refused:?}");
+    assert!(refused[1].1.contains("n'appartient pas"), "{refused:?}");
+    assert!(refused[2].1.contains("circonscription"), "{refused:?}");
+    assert!(
+        refused[3].1.contains("double") && refused[3].1.contains("ligne 3"),
+        "{refused:?}"
+    );
+    assert!(refused[4].1.contains("hors du champ"), "{refused:?}");
+    let (_, school) = app
+        .get(&format!("/api/v1/schools/{}", uai(31, 3)), Some(&manager))
+        .await;
+    assert_eq!(
+        (school["name"].as_str(), school["kind"].as_str()),
+        (Some("Lycée Déodat de Séverac"), Some("lycee_pro"))
+    );
+
+    let before = app.events().await;
+    let (_, report) = app.send(import(file.clone().into_bytes())).await;
+    assert_eq!(
+        (
+            report["imported"].as_u64(),
+            report["updated"].as_u64(),
+            report["unchanged"].as_u64()
+        ),
+        (Some(0), Some(0), Some(3)),
+        "{report}"
+    );
+    assert_eq!(app.events().await, before, "a re-import appends nothing");
+
+    let changed = file.replace("Collège Pierre de Fermat;", "Collège Pierre-de-Fermat;");
+    let (_, report) = app.send(import(changed.into_bytes())).await;
+    assert_eq!(
+        (report["updated"].as_u64(), report["unchanged"].as_u64()),
+        (Some(1), Some(2)),
+        "{report}"
+    );
+    assert_eq!(app.events().await, before + 1);
+    app.finish().await;
+}
+
+async fn unreadable_or_oversized_files_import_nothing(db: TestDb) {
+    let app = TestApp::spawn(db).await;
+    let manager = app.manager().await;
+    let before = app.events().await;
+    let send = |body: Vec<u8>| {
+        app.request(Method::POST, "/api/v1/schools/import", Some(&manager))
+            .header("content-type", "text/csv")
+            .body(body)
+    };
+    let (status, body) = app.send(send(b"code;libelle\n0310001H;X\n".to_vec())).await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "unreadable-csv")
+    );
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("colonnes manquantes"),
+        "{body}"
+    );
+    let (status, body) = app.send(send(b"PK\x03\x04\x00\x00binary".to_vec())).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, _) = app.send(send(Vec::new())).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let row = format!("{},Collège,college,public,31,Toulouse\n", uai(31, 1));
+    let big = format!(
+        "uai,name,kind,sector,department,commune\n{}",
+        row.repeat(UPLOAD_LIMIT / row.len() + 10)
+    );
+    let (status, body) = app.send(send(big.into_bytes())).await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large"),
+        "{body}"
+    );
+    assert_eq!(app.events().await, before, "nothing half-imported");
+    app.finish().await;
+}
+
+async fn accounts_are_checked_and_one_per_address(db: TestDb) {
+    let app = TestApp::spawn(db).await;
+    let manager = app.manager().await;
+    app.school(UAI_31, "31").await;
+    let before = app.events().await;
+    let bad = [
+        (
+            json!({"email": "pas-une-adresse", "display_name": "A", "role": "trainer"}),
+            "email",
+        ),
+        (
+            json!({"email": "a@ac-toulouse.fr", "display_name": "A", "role": "chef"}),
+            "role",
+        ),
+        (
+            json!({"email": "a@ac-toulouse.fr", "display_name": "A", "role": "department_referent"}),
+            "scope",
+        ),
+        (
+            json!({"email": "a@ac-toulouse.fr", "display_name": "A", "role": "department_referent", "scope": "33"}),
+            "scope",
+        ),
+        (
+            json!({"email": "a@ac-toulouse.fr", "display_name": "A", "role": "school", "scope": "0319999Z"}),
+            "scope",
+        ),
+        (
+            json!({"email": "a@ac-toulouse.fr", "display_name": "A", "role": "trainer", "scope": "31"}),
+            "scope",
+        ),
+        (
+            json!({"email": "a@ac-toulouse.fr", "display_name": " ", "role": "trainer"}),
+            "display_name",
+        ),
+        (
+            json!({"email": "a@ac-toulouse.fr", "display_name": "A", "role": "trainer", "password": "court"}),
+            "password",
+        ),
+    ];
+    for (body, field) in bad {
+        let (status, problem) = app
+            .post("/api/v1/users", Some(&manager), body.clone())
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body} → {problem}"
+        );
+        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+    }
+    assert_eq!(app.events().await, before);
+
+    let (status, created) = app
+        .post("/api/v1/users", Some(&manager), json!({"email": "Jeanne.Martin@ac-toulouse.fr", "display_name": "Jeanne Martin", "role": "school", "scope": UAI_31}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let password = created["initial_password"].as_str().unwrap();
+    assert!(password.len() >= 12);
+    let (status, body) = app
+        .post("/api/v1/users", Some(&manager), json!({"email": "jeanne.martin@AC-TOULOUSE.fr", "display_name": "J", "role": "trainer"}))
+        .await;
+    assert_eq!(
+        (status, problem_type(&body)),
+        (StatusCode::CONFLICT, "user-exists")
+    );
+    let login = app.login("jeanne.martin@ac-toulouse.fr", password).await;
+    assert_eq!(login.status(), StatusCode::OK);
+    let token: Value = login.json().await.unwrap();
+    let token = token["token"].as_str().unwrap().to_owned();
+    let (_, me) = app.get("/api/v1/me", Some(&token)).await;
+    assert_eq!(
+        (me["role"].as_str(), me["scope"].as_str()),
+        (Some("school"), Some(UAI_31))
+    );
+
+    // A role change applies to tokens already issued.
+    let id = created["id"].as_str().unwrap();
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/users/{id}/role"),
+            Some(&manager),
+            json!({"role": "trainer"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, me) = app.get("/api/v1/me", Some(&token)).await;
+    assert_eq!(
+        (me["role"].as_str(), me["scope"].as_str()),
+        (Some("trainer"), None)
+    );
+
+    let (status, _) = app
+        .post(
+            "/api/v1/me/password",
+            Some(&token),
+            json!({"current_password": "faux", "new_password": "un-nouveau-mot-de-passe"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = app
+        .post(
+            "/api/v1/me/password",
+            Some(&token),
+            json!({"current_password": password, "new_password": "un-nouveau-mot-de-passe"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        app.login("jeanne.martin@ac-toulouse.fr", password)
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.login("jeanne.martin@ac-toulouse.fr", "un-nouveau-mot-de-passe")
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    let text = app.stored_text().await.to_lowercase();
+    assert!(
+        !text.contains("jeanne"),
+        "names and e-mails are sealed in the log"
+    );
+    assert!(
+        !text.contains("argon2"),
+        "password hashes are sealed in the log"
+    );
+    app.finish().await;
+}
+
+async fn bootstrap_generates_a_password_once(db: TestDb) {
+    let app = TestApp::spawn(db).await;
+    // An administrator exists: nothing to do.
+    assert!(
+        pharos_directory::bootstrap_admin(&app.directory, None, None)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    app.finish().await;
+
+    // A fresh database: the generated password opens the account.
+    let other = TestDb::sqlite("pharos-directory-bootstrap");
+    let store = EventStore::connect(&other.url, StoreOptions::default())
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let key = MasterKey::generate();
+    let shutdown = CancellationToken::new();
+    let directory = Directory::new(TargetState {
+        app: AppState {
+            store: store.clone(),
+            settings: Arc::new(HttpSettings::default()),
+            targets: Arc::from(vec![]),
+        },
+        access: Access {
+            tokens: TokenKeys::new(&key, chrono::Duration::hours(1)),
+            academy: Arc::new(Academy::toulouse()),
+            reference: Reference::start(store.clone(), shutdown.clone())
+                .await
+                .unwrap(),
+        },
+        vault: Arc::new(Vault::open(&store, key).await.unwrap()),
+        clock: Arc::new(SystemClock),
+    });
+    let admin = pharos_directory::bootstrap_admin(&directory, None, None)
+        .await
+        .unwrap()
+        .unwrap();
+    let password = admin.generated_password.unwrap();
+    assert_eq!(admin.email, "admin@pharos.localhost");
+    assert!(
+        pharos_directory::bootstrap_admin(&directory, None, None)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let person = directory
+        .target
+        .vault
+        .find_person(&admin.email)
+        .await
+        .unwrap()
+        .unwrap();
+    let (account, _) = pharos_access::load::<pharos_directory::users::Accounts>(
+        &store,
+        &pharos_directory::users::stream(person.0).unwrap(),
+    )
+    .await
+    .unwrap();
+    let sealed = account.created.unwrap().password_hash.unwrap();
+    let hash = directory
+        .target
+        .vault
+        .unseal(&sealed)
+        .await
+        .unwrap()
+        .to_string();
+    assert!(pharos_directory::users::verify_password(password, Some(hash)).await);
+    shutdown.cancel();
+    store.close().await;
+    other.finish().await;
+}
+
+async fn partners_keep_contacts_sealed_log_reads_and_flag_old_checks(db: TestDb) {
+    let app = TestApp::spawn(db).await;
+    let manager = app.manager().await;
+    let (_, referent) = app
+        .user("ref31@ac-toulouse.fr", "department_referent", Some("31"))
+        .await;
+    let (status, list) = app.get("/api/v1/partners", Some(&referent)).await;
+    assert_eq!(status, StatusCode::OK);
+    let names: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(names.iter().any(|n| n.starts_with("3018")), "{names:?}");
+    assert_eq!(
+        pharos_directory::seed_partners(&app.store).await.unwrap(),
+        0,
+        "seeding twice adds nothing"
+    );
+
+    let before = app.events().await;
+    let (status, body) = app
+        .post("/api/v1/partners", Some(&referent), json!({
+            "name": "Maison des adolescents 31", "kind": "maison_des_adolescents", "scope": "department",
+            "department": "31", "phones": ["05 34 46 37 64"], "description": "Accueil des 11-25 ans",
+            "contacts": [{"display_name": "Camille Durand", "email": "camille.durand@mda31.fr", "function": "coordinatrice"}],
+            "website": "ftp://mda"
+        }))
+        .await;
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("website"))
+    );
+    assert_eq!(app.events().await, before);
+    let (status, body) = app
+        .post("/api/v1/partners", Some(&referent), json!({
+            "name": "Maison des adolescents 31", "kind": "maison_des_adolescents", "scope": "department",
+            "department": "31", "phones": ["05 34 46 37 64"], "description": "Accueil des 11-25 ans",
+            "hours": "du lundi au vendredi, 9 h – 18 h",
+            "contacts": [{"display_name": "Camille Durand", "email": "camille.durand@mda31.fr", "function": "coordinatrice"}],
+            "last_verified_on": "2025-09-01"
+        }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body["id"].as_str().unwrap().to_owned();
+    assert!(
+        !app.stored_text().await.contains("Camille"),
+        "contact names are sealed"
+    );
+
+    let (_, list) = app
+        .get(
+            "/api/v1/partners?department=31&needs_review=true",
+            Some(&referent),
+        )
+        .await;
+    let flagged: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(flagged, ["Maison des adolescents 31"]);
+    let (_, list) = app
+        .get("/api/v1/partners?department=32", Some(&referent))
+        .await;
+    assert!(
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["department"].is_null())
+    );
+
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/partners/{id}/verify"),
+            Some(&referent),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, partner) = app
+        .get(&format!("/api/v1/partners/{id}"), Some(&referent))
+        .await;
+    assert_eq!(partner["needs_review"], false);
+    assert_eq!(partner["contacts"][0]["display_name"], "Camille Durand");
+    assert_eq!(partner["contacts"][0]["function"], "coordinatrice");
+
+    let (status, log) = app
+        .get(
+            "/api/v1/read-log?person=camille.durand@mda31.fr",
+            Some(&manager),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let reads = log["reads"].as_array().unwrap();
+    assert_eq!(reads.len(), 1, "{log}");
+    assert_eq!(
+        (reads[0]["route"].as_str(), reads[0]["actor_role"].as_str()),
+        (Some("/api/v1/partners/{id}"), Some("department_referent"))
+    );
+
+    let (status, export) = app
+        .get(
+            "/api/v1/people/export?email=camille.durand@mda31.fr",
+            Some(&manager),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        export["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["value"] == "Camille Durand"),
+        "{export}"
+    );
+    let (status, _) = app
+        .post(
+            "/api/v1/people/erase",
+            Some(&manager),
+            json!({"email": "camille.durand@mda31.fr", "reason": ""}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = app
+        .post(
+            "/api/v1/people/erase",
+            Some(&manager),
+            json!({"email": "camille.durand@mda31.fr", "reason": "fin de fonction"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, partner) = app
+        .get(&format!("/api/v1/partners/{id}"), Some(&referent))
+        .await;
+    assert_eq!(partner["contacts"][0]["display_name"], "donnée effacée");
+    let (status, _) = app
+        .get(
+            "/api/v1/people/export?email=camille.durand@mda31.fr",
+            Some(&manager),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    app.finish().await;
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(pharos_e2e::TestDb::sqlite("pharos-directory")).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(db) = pharos_e2e::TestDb::postgres("pharos_directory").await {
+                        super::$name(db).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    login_issues_a_token_and_a_cookie_that_every_route_accepts,
+    wrong_password_and_unknown_email_get_the_same_answer_then_429,
+    a_deactivated_or_erased_account_cannot_log_in_and_its_tokens_stop,
+    every_role_in_and_out_of_scope_for_every_command,
+    schools_are_checked_registered_read_and_closed,
+    import_reports_each_line_and_is_idempotent,
+    unreadable_or_oversized_files_import_nothing,
+    accounts_are_checked_and_one_per_address,
+    bootstrap_generates_a_password_once,
+    partners_keep_contacts_sealed_log_reads_and_flag_old_checks,
+);
