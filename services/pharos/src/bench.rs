@@ -30,15 +30,107 @@ const REPLAY_PAGE: usize = 10_000;
 /// Events of the sealed replay (each carries two sealed fields).
 const SEALED_REPLAY: usize = 100_000;
 
-pub async fn eventstore(postgres: bool, url: Option<String>, sizes: Sizes) -> anyhow::Result<()> {
-    let scratch = if postgres {
-        let Some(url) = url else {
-            bail!("--backend postgres demande --database-url, PHAROS_DATABASE_URL ou DATABASE_URL");
+/// `pharos bench import`: a generated national-directory file of `lines` schools
+/// imported into a fresh database, then imported again unchanged, then with one line in
+/// ten changed. Prints lines/s of each pass, then the figures as JSON.
+pub async fn import(postgres: bool, url: Option<String>, lines: usize) -> anyhow::Result<()> {
+    let scratch = Scratch::new(postgres, url).await?;
+    let store = EventStore::connect(
+        scratch.url(),
+        StoreOptions {
+            max_connections: 20,
+            sqlite_synchronous: SqliteSync::Full,
+            ..StoreOptions::default()
+        },
+    )
+    .await
+    .context("connexion à la base de mesure")?;
+    store.migrate().await?;
+    let result = import_passes(&store, lines).await;
+    store.close().await;
+    scratch.remove().await;
+    let figures = result?;
+    println!("{figures}");
+    Ok(())
+}
+
+async fn import_passes(store: &EventStore, lines: usize) -> anyhow::Result<Value> {
+    use pharos_directory::import;
+    let academy = pharos_events::Academy::toulouse();
+    let metadata = metadata();
+    eprintln!(
+        "bench import: {lines} lines, backend {}",
+        store.backend_name()
+    );
+    let file = national_file(lines, "");
+    let started = Instant::now();
+    let parsed = import::parse(file.as_bytes()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let parse_rate = rate(lines, started.elapsed());
+    println!("parse: {parse_rate:.0} lines/s ({} bytes)", file.len());
+
+    let mut figures =
+        json!({ "backend": store.backend_name(), "lines": lines, "parse_lines_per_s": parse_rate });
+    let changed = national_file(lines, " (nouveau nom)");
+    for (pass, bytes, expected) in [
+        ("first", file.as_bytes(), (lines, 0, 0)),
+        ("unchanged", file.as_bytes(), (0, 0, lines)),
+        (
+            "one_in_ten_changed",
+            changed.as_bytes(),
+            (0, lines.div_ceil(10), lines - lines.div_ceil(10)),
+        ),
+    ] {
+        let parsed = import::parse(bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let started = Instant::now();
+        let report = import::run(store, &academy, parsed, &metadata, || {}).await;
+        let elapsed = started.elapsed();
+        let got = (report.imported, report.updated, report.unchanged);
+        if got != expected || !report.refused.is_empty() {
+            bail!(
+                "pass {pass}: expected (imported, updated, unchanged) = {expected:?}, got {got:?}, refused {:?}",
+                report.refused.first()
+            );
+        }
+        let lines_per_s = rate(lines, elapsed);
+        println!(
+            "import {pass}: {lines_per_s:.0} lines/s ({:.2} s)",
+            elapsed.as_secs_f64()
+        );
+        figures[format!("import_{pass}_lines_per_s")] = json!(lines_per_s);
+        figures[format!("import_{pass}_seconds")] = json!(elapsed.as_secs_f64());
+    }
+    drop(parsed);
+    Ok(figures)
+}
+
+/// A national-directory export of `lines` schools of the académie de Toulouse, with
+/// valid UAIs; every tenth name gets `suffix`.
+fn national_file(lines: usize, suffix: &str) -> String {
+    const DEPARTMENTS: [u32; 8] = [9, 12, 31, 32, 46, 65, 81, 82];
+    let mut file = String::from(
+        "Identifiant_de_l_etablissement;Nom_etablissement;Type_etablissement;Statut_public_prive;\
+         Nom_commune;Code_departement;Appartenance_Education_Prioritaire;code_nature;nom_circonscription\n",
+    );
+    for i in 0..lines {
+        let department = DEPARTMENTS[i % DEPARTMENTS.len()];
+        let digits = format!("{department:03}{:04}", i / DEPARTMENTS.len());
+        let letter = pharos_events::Uai::check_letter(&digits) as char;
+        let (kind, nature, circonscription) = match i % 20 {
+            0..=12 => ("Ecole", "151", format!("Circonscription {}", i % 7)),
+            13..=16 => ("Collège", "340", String::new()),
+            _ => ("Lycée", "306", String::new()),
         };
-        Scratch::postgres(&url).await?
-    } else {
-        Scratch::sqlite()
-    };
+        let suffix = if i % 10 == 0 { suffix } else { "" };
+        let priority = ["", "", "", "REP", "", "REP+"][i % 6];
+        file.push_str(&format!(
+            "{digits}{letter};{kind} n° {i}{suffix};{kind};Public;Commune {department};0{department:02};{priority};{nature};{circonscription}\n"
+        ));
+    }
+    file
+}
+
+pub async fn eventstore(postgres: bool, url: Option<String>, sizes: Sizes) -> anyhow::Result<()> {
+    let scratch = Scratch::new(postgres, url).await?;
     let options = StoreOptions {
         // Enough connections for 32 concurrent callers plus readers.
         max_connections: 40,
@@ -651,6 +743,16 @@ enum Scratch {
 }
 
 impl Scratch {
+    async fn new(postgres: bool, url: Option<String>) -> anyhow::Result<Self> {
+        if !postgres {
+            return Ok(Self::sqlite());
+        }
+        let Some(url) = url else {
+            bail!("--backend postgres demande --database-url, PHAROS_DATABASE_URL ou DATABASE_URL");
+        };
+        Self::postgres(&url).await
+    }
+
     fn sqlite() -> Self {
         let path =
             std::env::temp_dir().join(format!("pharos-bench-{}.db", Uuid::now_v7().simple()));

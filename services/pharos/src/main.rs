@@ -134,6 +134,18 @@ struct ServeArgs {
 enum BenchCommand {
     /// Ajouts (1, 8, 32 appelants), plancher des INSERT bruts, flux disputé, relectures.
     Eventstore(BenchArgs),
+    /// Import d'établissements : un fichier généré importé, réimporté inchangé, puis modifié.
+    Import(ImportBenchArgs),
+}
+
+#[derive(Debug, Args)]
+struct ImportBenchArgs {
+    /// sqlite : un fichier neuf ; postgres : une base neuve à côté de --database-url.
+    #[arg(long, value_enum, default_value = "sqlite")]
+    backend: BackendChoice,
+    /// Lignes (établissements) du fichier généré.
+    #[arg(long, default_value_t = 10_000)]
+    lines: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -185,12 +197,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         database_url: cli.database_url,
         ..Overrides::default()
     };
-    if let Command::Bench(BenchCommand::Eventstore(args)) = &cli.command {
+    if let Command::Bench(command) = &cli.command {
         init_tracing(false);
         let url = overrides
             .database_url
             .or_else(|| std::env::var("PHAROS_DATABASE_URL").ok())
             .or_else(|| std::env::var("DATABASE_URL").ok());
+        let args = match command {
+            BenchCommand::Eventstore(args) => args,
+            BenchCommand::Import(args) => {
+                return bench::import(
+                    args.backend == BackendChoice::Postgres,
+                    url,
+                    args.lines.max(10),
+                )
+                .await;
+            }
+        };
         return bench::eventstore(
             args.backend == BackendChoice::Postgres,
             url,
@@ -354,7 +377,11 @@ async fn users(config: &Config, command: UsersCommand) -> anyhow::Result<()> {
             anyhow::anyhow!("{}", fields.join(" ; "))
         }
     })?;
-    println!("Compte créé : {email} (identifiant {}).", created.id);
+    println!(
+        "Compte créé : {} (identifiant {}).",
+        email.trim().to_lowercase(),
+        created.id
+    );
     if let Some(password) = created.generated_password {
         println!("Mot de passe généré (affiché une seule fois) : {password}");
     }
@@ -553,6 +580,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("impossible d'écouter sur {}", config.addr))?;
     let addr = listener.local_addr()?;
+    let shutdown = pharos_web::shutdown_signal();
     tracing::info!(%addr, targets = ?config.targets, backend = store.backend_name(), "pharos is serving");
     println!(
         "Pharos écoute sur http://{addr} (cibles : {} ; base : {})",
@@ -563,7 +591,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(pharos_web::shutdown_signal())
+    .with_graceful_shutdown(shutdown)
     .await
     .context("le serveur HTTP s'est arrêté sur une erreur")?;
     workers.cancel();

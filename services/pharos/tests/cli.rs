@@ -268,3 +268,109 @@ async fn serving_the_directory_purges_people_past_their_retention() {
     );
     store.close().await;
 }
+
+fn stdout_of(output: &std::process::Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn importing_the_sample_file_reports_refused_lines_and_a_second_run_changes_nothing() {
+    let dir = scratch_dir();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../deploy/samples/annuaire-toulouse-sample.csv");
+    let import = || {
+        pharos(&dir)
+            .args(["schools", "import"])
+            .arg(&sample)
+            .output()
+            .unwrap()
+    };
+    let first = stdout_of(&import());
+    assert!(
+        first.contains("importés : 396 ; mis à jour : 0 ; inchangés : 0 ; refusés : 4"),
+        "{first}"
+    );
+    assert!(first.contains("ligne 59 (0317266E) refusée : établissement privé hors contrat"));
+    let second = stdout_of(&import());
+    assert!(
+        second.contains("importés : 0 ; mis à jour : 0 ; inchangés : 396 ; refusés : 4"),
+        "{second}"
+    );
+
+    let missing = pharos(&dir)
+        .args(["schools", "import", "absent.csv"])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("lecture de absent.csv impossible"));
+}
+
+#[tokio::test]
+async fn an_account_created_on_the_command_line_logs_in_over_http() {
+    use std::io::Write;
+    let dir = scratch_dir();
+    let mut create = pharos(&dir)
+        .args([
+            "users",
+            "create",
+            "--email",
+            "Marie.Dupont@ac-toulouse.fr",
+            "--role",
+            "department_referent",
+            "--scope",
+            "31",
+            "--password-stdin",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    create
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"un-mot-de-passe-solide\n")
+        .unwrap();
+    let created = stdout_of(&create.wait_with_output().unwrap());
+    assert!(
+        created.contains("Compte créé : marie.dupont@ac-toulouse.fr"),
+        "{created}"
+    );
+    let refused = pharos(&dir)
+        .args([
+            "users",
+            "create",
+            "--email",
+            "x@ac-toulouse.fr",
+            "--role",
+            "chef",
+        ])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("« chef » n'est pas un rôle"));
+
+    let mut command = pharos(&dir);
+    command.args(["serve", "--addr", "127.0.0.1:0", "--target", "directory"]);
+    let served = Served::start(command);
+    let client = reqwest::Client::new();
+    let login = client
+        .post(format!("{}/api/v1/auth/login", served.base))
+        .json(&serde_json::json!({
+            "email": "marie.dupont@ac-toulouse.fr",
+            "password": "un-mot-de-passe-solide"
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let body: serde_json::Value = login.json().await.unwrap();
+    assert_eq!(body["user"]["scope"], "31");
+    served.stop();
+}
