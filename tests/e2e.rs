@@ -38,13 +38,124 @@ fn database_url() -> Option<String> {
 /// The master key both processes share, as production gives it to every target.
 const MASTER_KEY: &str = "8f1b2c3d4e5f60718293a4b5c6d7e8f90112233445566778899aabbccddeeff0";
 
+const ADMIN: &str = "admin@ac-toulouse.fr";
+const PASSWORD: &str = "mot-de-passe-e2e-solide";
+
 fn serve(target: &str, database_url: &str) -> Served {
     let mut command = Command::new(binary());
     command
         .args(["serve", "--addr", "127.0.0.1:0", "--target", target])
         .args(["--database-url", database_url])
-        .env("PHAROS_MASTER_KEY", MASTER_KEY);
+        .env("PHAROS_MASTER_KEY", MASTER_KEY)
+        .env("PHAROS_ADMIN_EMAIL", ADMIN)
+        .env("PHAROS_ADMIN_PASSWORD", PASSWORD);
     Served::start(command)
+}
+
+async fn login(client: &reqwest::Client, base: &str, email: &str, password: &str) -> String {
+    let response = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    body["token"].as_str().unwrap().to_owned()
+}
+
+/// Two replicas of `directory`: both bootstrap at once (one administrator results), a
+/// token issued by one is accepted by the other without any call between them, and a
+/// deactivation made on one reaches the other through the event log.
+#[tokio::test]
+async fn two_directory_replicas_share_tokens_and_deactivations() {
+    let Some(db) = TestDb::postgres("pharos_e2e_dir").await else {
+        return;
+    };
+    let a = serve("directory", &db.url);
+    let b = serve("directory", &db.url);
+    let client = reqwest::Client::new();
+    let admin = login(&client, &a.base, ADMIN, PASSWORD).await;
+    let created: serde_json::Value = client
+        .post(format!("{}/api/v1/users", a.base))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({
+            "email": "formatrice@ac-toulouse.fr", "display_name": "Formatrice",
+            "role": "trainer", "password": PASSWORD
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap();
+    let trainer = login(&client, &a.base, "formatrice@ac-toulouse.fr", PASSWORD).await;
+    let me_on_b = || {
+        client
+            .get(format!("{}/api/v1/me", b.base))
+            .bearer_auth(&trainer)
+            .send()
+    };
+    assert_eq!(me_on_b().await.unwrap().status(), 200);
+
+    let deactivated = client
+        .post(format!("{}/api/v1/users/{id}/deactivate", a.base))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deactivated.status(), 200);
+    let mut status = 200;
+    for _ in 0..100 {
+        status = me_on_b().await.unwrap().status().as_u16();
+        if status == 401 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        status, 401,
+        "replica b still accepts a deactivated account's token"
+    );
+
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let admins: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE event_type = 'user_created' AND data->>'role' = 'admin'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(
+        admins, 1,
+        "two replicas bootstrapping at once make one administrator"
+    );
+    conn.close().await.unwrap();
+    a.stop();
+    b.stop();
+    db.finish().await;
+}
+
+#[test]
+fn the_import_benchmark_prints_its_passes_as_json() {
+    let out = Command::new(binary())
+        .args(["bench", "import", "--backend", "sqlite", "--lines", "200"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let figures: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(figures["lines"], 200);
+    for pass in ["first", "unchanged", "one_in_ten_changed"] {
+        let rate = figures[format!("import_{pass}_lines_per_s")]
+            .as_f64()
+            .unwrap();
+        assert!(rate > 0.0, "{pass}: {rate}");
+    }
 }
 
 #[tokio::test]
