@@ -20,20 +20,35 @@ use crate::users::{
 };
 use crate::{Directory, TARGET};
 
-/// The client's address as the socket saw it (behind a proxy: the proxy's address, so
-/// the per-address limit then applies to the proxy as a whole).
+/// The client's address, for the failed-login limit: the socket's peer, or behind a
+/// trusted reverse proxy (`trust_forwarded_for`) the last address of `X-Forwarded-For`,
+/// the one the proxy itself saw (earlier entries are the client's to forge).
 #[derive(Debug, Clone)]
 pub struct ClientAddr(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+impl FromRequestParts<Directory> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        directory: &Directory,
+    ) -> Result<Self, Self::Rejection> {
+        let forwarded = directory
+            .trust_forwarded_for
+            .then(|| parts.headers.get_all("x-forwarded-for").iter().next_back())
+            .flatten()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .map(str::trim)
+            .and_then(|v| v.parse::<std::net::IpAddr>().ok());
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
         Ok(Self(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string()),
+            forwarded
+                .or(peer)
+                .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()),
         ))
     }
 }

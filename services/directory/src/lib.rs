@@ -53,6 +53,8 @@ pub struct Directory {
     pub logins: Arc<LoginLimits>,
     /// Mark the session cookie `Secure` (HTTPS deployments).
     pub secure_cookies: bool,
+    /// Behind a reverse proxy: take the client's address from `X-Forwarded-For`.
+    pub trust_forwarded_for: bool,
 }
 
 impl Directory {
@@ -61,6 +63,7 @@ impl Directory {
             target,
             logins: Arc::new(LoginLimits::default()),
             secure_cookies: false,
+            trust_forwarded_for: false,
         }
     }
 

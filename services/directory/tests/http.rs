@@ -34,6 +34,10 @@ struct TestApp {
 
 impl TestApp {
     async fn spawn(db: TestDb) -> Self {
+        Self::spawn_with(db, |_| {}).await
+    }
+
+    async fn spawn_with(db: TestDb, configure: impl FnOnce(&mut Directory)) -> Self {
         let store = EventStore::connect(&db.url, StoreOptions::default())
             .await
             .unwrap();
@@ -63,7 +67,8 @@ impl TestApp {
             vault: Arc::new(vault),
             clock: Arc::new(SystemClock),
         };
-        let directory = Directory::new(state);
+        let mut directory = Directory::new(state);
+        configure(&mut directory);
         pharos_directory::seed_partners(&store).await.unwrap();
         let admin = pharos_directory::bootstrap_admin(
             &directory,
@@ -334,6 +339,40 @@ async fn wrong_password_and_unknown_email_get_the_same_answer_then_429(db: TestD
         .await
         .status();
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    app.finish().await;
+}
+
+async fn behind_a_proxy_failures_count_per_forwarded_client(db: TestDb) {
+    let app = TestApp::spawn_with(db, |d| d.trust_forwarded_for = true).await;
+    let attempt = |client: &'static str, email: String| {
+        app.client
+            .post(format!("{}/api/v1/auth/login", app.base))
+            // The proxy appends the address it saw; what the client sent before is ignored.
+            .header("x-forwarded-for", format!("10.9.9.9, {client}"))
+            .json(&json!({ "email": email, "password": "x-x-x-x-x-x-x" }))
+            .send()
+    };
+    for i in 0..20 {
+        assert_eq!(
+            attempt("203.0.113.7", format!("u{i}@ac-toulouse.fr"))
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let locked = attempt("203.0.113.7", "v@ac-toulouse.fr".into())
+        .await
+        .unwrap();
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    let other = attempt("198.51.100.4", "v@ac-toulouse.fr".into())
+        .await
+        .unwrap();
+    assert_eq!(
+        other.status(),
+        StatusCode::UNAUTHORIZED,
+        "another client behind the same proxy is not locked out"
+    );
     app.finish().await;
 }
 
@@ -1370,6 +1409,7 @@ macro_rules! on_both_backends {
 on_both_backends!(
     login_issues_a_token_and_a_cookie_that_every_route_accepts,
     wrong_password_and_unknown_email_get_the_same_answer_then_429,
+    behind_a_proxy_failures_count_per_forwarded_client,
     a_deactivated_or_erased_account_cannot_log_in_and_its_tokens_stop,
     every_role_in_and_out_of_scope_for_every_command,
     schools_are_checked_registered_read_and_closed,

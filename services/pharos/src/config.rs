@@ -29,7 +29,7 @@ pub const DEFAULT_CONFIG_FILE: &str = "pharos.toml";
 
 /// The settings `PHAROS_<KEY>` may set (other `PHAROS_*` variables belong to other
 /// commands, such as `PHAROS_ADMIN_EMAIL`).
-const KEYS: [&str; 15] = [
+const KEYS: [&str; 16] = [
     "database_url",
     "addr",
     "targets",
@@ -45,6 +45,7 @@ const KEYS: [&str; 15] = [
     "academy_name",
     "academy_departments",
     "secure_cookies",
+    "trust_forwarded_for",
 ];
 
 /// The settings as read, before checking.
@@ -80,6 +81,9 @@ pub struct RawConfig {
     pub academy_departments: String,
     /// Mark the session cookie `Secure` (set it behind HTTPS).
     pub secure_cookies: bool,
+    /// Behind a reverse proxy that appends the client's address to `X-Forwarded-For`
+    /// (nginx `$proxy_add_x_forwarded_for`): limit failed logins per real client.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for RawConfig {
@@ -100,6 +104,7 @@ impl Default for RawConfig {
             academy_name: "Toulouse".into(),
             academy_departments: "09,12,31,32,46,65,81,82".into(),
             secure_cookies: false,
+            trust_forwarded_for: false,
         }
     }
 }
@@ -140,6 +145,7 @@ pub struct Config {
     pub token_ttl: chrono::Duration,
     pub academy: Academy,
     pub secure_cookies: bool,
+    pub trust_forwarded_for: bool,
 }
 
 impl Config {
@@ -345,6 +351,7 @@ impl RawConfig {
                 token_ttl: chrono::Duration::minutes(self.token_ttl_minutes),
                 academy,
                 secure_cookies: self.secure_cookies,
+                trust_forwarded_for: self.trust_forwarded_for,
             }),
             _ => Err(errors),
         }

@@ -530,6 +530,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let state = target_state(&config, &store, &workers).await?;
     let mut directory = pharos_directory::Directory::new(state.clone());
     directory.secure_cookies = config.secure_cookies;
+    directory.trust_forwarded_for = config.trust_forwarded_for;
     // The directory target owns people and accounts: it seeds the national help lines,
     // creates the first administrator, and runs the retention purges (one replica at a
     // time, under a lease).
