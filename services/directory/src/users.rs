@@ -539,15 +539,19 @@ pub async fn unseal_identity(
         .unseal_all(&[&created.email, &created.display_name])
         .await
         .map_err(privacy_problem)?;
-    vault
-        .log_read(
-            &actor.metadata(TARGET),
-            created.email.person,
-            route,
-            "account",
-        )
-        .await
-        .map_err(privacy_problem)?;
+    // Reading one's own account is no access to someone else's data: not logged, so
+    // that the log shows only what a person may want to know.
+    if created.email.person.0 != actor.user_id {
+        vault
+            .log_read(
+                &actor.metadata(TARGET),
+                created.email.person,
+                route,
+                "account",
+            )
+            .await
+            .map_err(privacy_problem)?;
+    }
     let mut values = values.into_iter();
     Ok((
         values.next().unwrap_or(Personal::Erased),

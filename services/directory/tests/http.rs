@@ -1103,8 +1103,30 @@ async fn accounts_are_checked_and_one_per_address(db: TestDb) {
         (Some("school"), Some(UAI_31))
     );
 
-    // A role change applies to tokens already issued.
+    // A pole manager reading the account is logged; the person reading their own is not.
     let id = created["id"].as_str().unwrap();
+    let (status, account) = app
+        .get(&format!("/api/v1/users/{id}"), Some(&manager))
+        .await;
+    assert_eq!(
+        (status, account["email"].as_str()),
+        (StatusCode::OK, Some("jeanne.martin@ac-toulouse.fr"))
+    );
+    let (_, log) = app
+        .get(
+            "/api/v1/read-log?person=jeanne.martin@ac-toulouse.fr",
+            Some(&manager),
+        )
+        .await;
+    let routes: Vec<&str> = log["reads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["route"].as_str().unwrap())
+        .collect();
+    assert_eq!(routes, ["/api/v1/users/{id}"]);
+
+    // A role change applies to tokens already issued.
     let (status, _) = app
         .post(
             &format!("/api/v1/users/{id}/role"),
