@@ -2,6 +2,10 @@
 //! fold it, `decide`, append with the version it was decided on; on a concurrent write,
 //! decide again on the new state (a bounded number of times), then 409.
 
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex, Weak};
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use pharos_eventstore::{
     AppendResult, EventStore, ExpectedVersion, Metadata, StoreError, StreamId,
@@ -9,8 +13,29 @@ use pharos_eventstore::{
 use pharos_web::{Problem, Rejection};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use uuid::Uuid;
 
-const ATTEMPTS: usize = 5;
+/// Decisions retried after a concurrent write from another process. Commands of this
+/// process on one stream queue up instead (see [`stream_lock`]) and never conflict.
+const ATTEMPTS: usize = 10;
+
+/// One lock per stream with a command running in this process: commands on a busy
+/// stream (50 registrations for one session) wait their turn instead of failing their
+/// optimistic check one after another. Entries go when their last user drops them.
+fn stream_lock(stream: &StreamId) -> Arc<tokio::sync::Mutex<()>> {
+    static LOCKS: LazyLock<Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>> =
+        LazyLock::new(Default::default);
+    let mut locks = LOCKS.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(lock) = locks.get(stream.as_str()).and_then(Weak::upgrade) {
+        return lock;
+    }
+    if locks.len() > 1024 {
+        locks.retain(|_, weak| weak.strong_count() > 0);
+    }
+    let lock = Arc::new(tokio::sync::Mutex::new(()));
+    locks.insert(stream.as_str().to_owned(), Arc::downgrade(&lock));
+    lock
+}
 
 /// An aggregate as pure functions.
 pub trait Decider {
@@ -61,6 +86,8 @@ pub async fn execute<D: Decider>(
     if_match: Option<i64>,
     metadata: &Metadata,
 ) -> Result<Executed<D::Event>, Problem> {
+    let lock = stream_lock(stream);
+    let _turn = lock.lock().await;
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -96,7 +123,13 @@ pub async fn execute<D: Decider>(
                 });
             }
             Err(StoreError::WrongExpectedVersion { .. })
-                if if_match.is_none() && attempt < ATTEMPTS => {}
+                if if_match.is_none() && attempt < ATTEMPTS =>
+            {
+                // Another process wrote meanwhile: decide again on its result, after a
+                // pause that grows and differs between contenders.
+                let jitter = u64::from(Uuid::now_v7().as_bytes()[15] % 8);
+                tokio::time::sleep(Duration::from_millis(attempt as u64 * 2 + jitter)).await;
+            }
             Err(e) => return Err(e.into()),
         }
     }

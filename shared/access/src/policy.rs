@@ -79,6 +79,11 @@ pub enum Subject<'a> {
     },
     /// An account holding this role.
     Account(Role),
+    /// A training session: of a department (`None`: academy-wide), given by `trainers`.
+    Session {
+        department: Option<&'a DepartmentCode>,
+        trainers: &'a [Uuid],
+    },
 }
 
 impl Subject<'_> {
@@ -90,6 +95,13 @@ impl Subject<'_> {
                 format!("l'établissement {uai} (département {department})")
             }
             Self::Account(role) => format!("un compte de rôle {role}"),
+            Self::Session {
+                department: Some(d),
+                ..
+            } => format!("une session du département {d}"),
+            Self::Session {
+                department: None, ..
+            } => "une session académique".into(),
         }
     }
 }
@@ -105,6 +117,16 @@ pub enum Action {
     ManagePartners,
     /// Right of access, erasure, read log.
     ManagePersonalData,
+    /// Create trainings; plan, open, close, reschedule, cancel sessions; lock attendance.
+    ManageTrainings,
+    /// Register people to a session, withdraw them.
+    RegisterToTraining,
+    /// Record and correct attendance.
+    RecordAttendance,
+    /// A school's (or circonscription's) pHARe deployment and label application.
+    ManageDeployment,
+    /// Decide a pHARe label, configure label criteria.
+    DecideLabel,
 }
 
 impl Action {
@@ -112,7 +134,14 @@ impl Action {
         match self {
             Self::ManageUsers => &[Role::Admin, Role::PoleManager],
             Self::ManageSchools | Self::ManagePersonalData => &[Role::PoleManager],
-            Self::ManagePartners => &[Role::PoleManager, Role::DepartmentReferent],
+            Self::ManagePartners | Self::ManageTrainings => {
+                &[Role::PoleManager, Role::DepartmentReferent]
+            }
+            Self::RegisterToTraining | Self::ManageDeployment => {
+                &[Role::PoleManager, Role::DepartmentReferent, Role::School]
+            }
+            Self::RecordAttendance => &[Role::PoleManager, Role::DepartmentReferent, Role::Trainer],
+            Self::DecideLabel => &[Role::PoleManager],
         }
     }
 
@@ -122,6 +151,11 @@ impl Action {
             Self::ManageSchools => "gérer le répertoire des établissements",
             Self::ManagePartners => "gérer l'annuaire d'orientation",
             Self::ManagePersonalData => "traiter les demandes sur les données personnelles",
+            Self::ManageTrainings => "gérer les formations et leurs sessions",
+            Self::RegisterToTraining => "inscrire des personnes à une formation",
+            Self::RecordAttendance => "saisir les présences",
+            Self::ManageDeployment => "renseigner le déploiement de pHARe",
+            Self::DecideLabel => "décider des labels pHARe",
         }
     }
 }
@@ -141,6 +175,13 @@ impl Actor {
             (Scope::Department(mine), Subject::Department(d)) => mine == d,
             (Scope::Department(mine), Subject::School { department, .. }) => mine == department,
             (Scope::School(mine), Subject::School { uai, .. }) => mine == uai,
+            (Scope::Department(mine), Subject::Session { department, .. }) => {
+                department == Some(mine)
+            }
+            // A trainer reaches the sessions they give, nothing else.
+            (Scope::Assigned, Subject::Session { trainers, .. }) => {
+                self.role == Role::Trainer && trainers.contains(&self.user_id)
+            }
             _ => false,
         }
     }
@@ -179,6 +220,42 @@ impl Actor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_trainer_reaches_only_the_sessions_they_give() {
+        let mut trainer = actor(Role::Trainer, None);
+        trainer.user_id = Uuid::from_u128(7);
+        let d31 = DepartmentCode::parse("31").unwrap();
+        let theirs = [Uuid::from_u128(7)];
+        let others = [Uuid::from_u128(8)];
+        let session = |trainers| Subject::Session {
+            department: Some(&d31),
+            trainers,
+        };
+        assert!(
+            trainer
+                .may(Action::RecordAttendance, session(&theirs))
+                .is_ok()
+        );
+        assert!(
+            trainer
+                .may(Action::RecordAttendance, session(&others))
+                .is_err()
+        );
+        assert!(
+            trainer
+                .may(Action::ManageTrainings, session(&theirs))
+                .is_err()
+        );
+        let juror = actor(Role::Juror, None);
+        assert!(!juror.covers(session(&theirs)));
+        let referent = actor(Role::DepartmentReferent, Some("31"));
+        assert!(referent.covers(session(&others)));
+        assert!(!referent.covers(Subject::Session {
+            department: None,
+            trainers: &others
+        }));
+    }
 
     fn actor(role: Role, scope: Option<&str>) -> Actor {
         Actor {
