@@ -562,20 +562,23 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         ));
     }
     pharos_web::install_metrics();
-    let routers = config
-        .targets
-        .iter()
-        .map(|target| match *target {
+    let mut routers = Vec::new();
+    for target in &config.targets {
+        routers.push(match *target {
             "directory" => pharos_directory::router(directory.clone()),
-            "trainings" => pharos_trainings::router(state.clone()),
+            "trainings" => pharos_trainings::router(
+                pharos_trainings::Trainings::start(state.clone(), workers.clone())
+                    .await
+                    .context("lecture des sessions de formation impossible")?,
+            ),
             "cohorts" => pharos_cohorts::router(state.clone()),
             "national-day" => pharos_national_day::router(state.clone()),
             "contests" => pharos_contests::router(state.clone()),
             "phare" => pharos_phare::router(state.clone()),
             "read-model" => pharos_read_model::router(state.clone()),
             _ => pharos_reminders::router(state.clone()),
-        })
-        .collect();
+        });
+    }
     let app = pharos_web::app(state.app.clone(), routers);
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await

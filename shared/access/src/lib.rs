@@ -6,6 +6,7 @@
 pub mod command;
 mod limiter;
 mod policy;
+mod projected;
 mod reference;
 mod token;
 
@@ -23,6 +24,7 @@ use pharos_web::{AppState, Problem};
 pub use command::{Decider, Executed, execute, load};
 pub use limiter::FailureLimiter;
 pub use policy::{Action, Actor, Denied, Scope, Subject};
+pub use projected::Projected;
 pub use reference::{Reference, SchoolRef, UserRef};
 pub use token::{InvalidToken, TokenKeys};
 
@@ -40,6 +42,27 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
+    }
+}
+
+/// A clock that says what it is told: tests move time forward (a session planned in the
+/// future, then attended).
+#[derive(Debug)]
+pub struct ManualClock(std::sync::Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    pub fn new(now: DateTime<Utc>) -> Self {
+        Self(std::sync::Mutex::new(now))
+    }
+
+    pub fn set(&self, now: DateTime<Utc>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = now;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 

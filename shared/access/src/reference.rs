@@ -1,23 +1,20 @@
 //! The local reference projection every target keeps of accounts and schools (DESIGN.md
-//! §1): fed by a subscription to the `user`, `school` and `person` categories, held in
-//! memory (a few thousand entries), and read through on a miss so that something
-//! created a moment ago in another process is found.
+//! §1): a [`Projected`] state of the `user`, `school` and `person` categories (a few
+//! thousand entries), read through on a miss so that something created a moment ago in
+//! another process is found.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use pharos_events::school::{self, SchoolEvent, SchoolRecord};
 use pharos_events::user::{self, UserEvent};
 use pharos_events::{DepartmentCode, Role, SchoolKind, Uai, decode};
 use pharos_eventstore::{EventStore, GlobalPosition, RecordedEvent, StoreError, StreamId};
-use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::Scope;
-
-const PAGE: usize = 1000;
+use crate::{Projected, Scope};
 
 /// An account as targets need it to authorise.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,8 +153,7 @@ fn school_ref(record: SchoolRecord, closed: bool, version: i64) -> SchoolRef {
 #[derive(Debug)]
 pub struct Reference {
     store: EventStore,
-    state: RwLock<State>,
-    position: watch::Sender<GlobalPosition>,
+    projected: Arc<Projected<State>>,
 }
 
 impl Reference {
@@ -166,75 +162,21 @@ impl Reference {
         store: EventStore,
         shutdown: CancellationToken,
     ) -> Result<Arc<Self>, StoreError> {
-        let categories = vec![
-            user::CATEGORY.to_owned(),
-            school::CATEGORY.to_owned(),
-            pharos_privacy::CATEGORY.to_owned(),
-        ];
-        let reference = Arc::new(Self {
-            store: store.clone(),
-            state: RwLock::new(State::default()),
-            position: watch::channel(GlobalPosition::START).0,
-        });
-        let mut after = GlobalPosition::START;
-        loop {
-            let page = store.read_all(after, PAGE, &categories).await?;
-            let Some(last) = page.last() else { break };
-            after = last.position;
-            reference.apply(&page);
-        }
-        let follower = reference.clone();
-        tokio::spawn(async move {
-            let mut after = after;
-            loop {
-                let mut subscription = follower.store.subscribe(after, categories.clone());
-                loop {
-                    let batch = tokio::select! {
-                        () = shutdown.cancelled() => return,
-                        batch = subscription.next_batch() => batch,
-                    };
-                    match batch {
-                        Ok(events) => {
-                            if let Some(last) = events.last() {
-                                after = last.position;
-                            }
-                            follower.apply(&events);
-                        }
-                        Err(StoreError::Closed) => return,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "reference projection: subscription failed; resuming");
-                            break;
-                        }
-                    }
-                }
-                tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
-                }
-            }
-        });
-        Ok(reference)
-    }
-
-    fn apply(&self, events: &[RecordedEvent]) {
-        let Some(last) = events.last() else { return };
-        {
-            let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
-            for event in events {
-                state.apply(event);
-            }
-        }
-        self.position.send_replace(last.position);
+        let projected = Projected::start(
+            &store,
+            &[user::CATEGORY, school::CATEGORY, pharos_privacy::CATEGORY],
+            State::apply,
+            shutdown,
+        )
+        .await?;
+        Ok(Arc::new(Self { store, projected }))
     }
 
     /// Waits (at most `timeout`) until the projection has applied `position`: a handler
     /// whose append must be visible to the next request of this process (a deactivation)
     /// waits for it. False on timeout.
     pub async fn wait_for(&self, position: GlobalPosition, timeout: Duration) -> bool {
-        let mut seen = self.position.subscribe();
-        tokio::time::timeout(timeout, seen.wait_for(|p| *p >= position))
-            .await
-            .is_ok_and(|r| r.is_ok())
+        self.projected.wait_for(position, timeout).await
     }
 
     /// The account, read through from the store when not projected yet.
@@ -251,11 +193,8 @@ impl Reference {
                 .read_stream(&StreamId::new(user::CATEGORY, id)?, 1)
                 .await?,
         );
-        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
-        for event in &events {
-            state.apply(event);
-        }
-        Ok(state.users.get(&id).cloned())
+        self.projected.apply_read(&events);
+        Ok(self.read(|s| s.users.get(&id).cloned()))
     }
 
     /// The school, read through from the store when not projected yet.
@@ -267,11 +206,8 @@ impl Reference {
             .store
             .read_stream(&StreamId::new(school::CATEGORY, uai)?, 1)
             .await?;
-        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
-        for event in &events {
-            state.apply(event);
-        }
-        Ok(state.schools.get(uai).cloned())
+        self.projected.apply_read(&events);
+        Ok(self.read(|s| s.schools.get(uai).cloned()))
     }
 
     /// Whether an active account holds this role.
@@ -285,6 +221,6 @@ impl Reference {
     }
 
     fn read<T>(&self, f: impl FnOnce(&State) -> T) -> T {
-        f(&self.state.read().unwrap_or_else(|p| p.into_inner()))
+        self.projected.read(f)
     }
 }

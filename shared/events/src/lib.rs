@@ -7,7 +7,9 @@
 //! `#[serde(tag = "type", rename_all = "snake_case")]`.
 
 pub mod partner;
+pub mod phare;
 pub mod school;
+pub mod training;
 pub mod user;
 mod values;
 

@@ -1,0 +1,77 @@
+//! Who is registered where and when, across sessions: the overlap rule ("the same
+//! person in two overlapping sessions") spans streams, so it is checked against this
+//! in-memory projection of `training_session` events before deciding. Two registrations
+//! of one person racing into two different sessions in the same instant can both pass;
+//! the window is one append long.
+
+use std::collections::HashMap;
+
+use pharos_events::training::{SESSION_CATEGORY, Schedule, SessionEvent};
+use pharos_eventstore::RecordedEvent;
+use pharos_privacy::PersonId;
+use uuid::Uuid;
+
+use crate::session::person_of;
+
+#[derive(Debug, Default)]
+pub struct SessionIndex {
+    /// Each session's schedule, and whether it was cancelled.
+    sessions: HashMap<Uuid, (Schedule, bool)>,
+    /// Each registration's session and person, while not withdrawn.
+    registrations: HashMap<Uuid, (Uuid, PersonId)>,
+}
+
+impl SessionIndex {
+    pub fn apply(&mut self, event: &RecordedEvent) {
+        let Some(id) = event
+            .stream_id
+            .strip_prefix(SESSION_CATEGORY)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .and_then(|id| Uuid::parse_str(id).ok())
+        else {
+            return;
+        };
+        let Some(e) = pharos_events::decode::<SessionEvent>(event) else {
+            return;
+        };
+        if let Some((registration, person)) = person_of(&e) {
+            self.registrations.insert(registration, (id, person));
+            return;
+        }
+        match e {
+            SessionEvent::SessionPlanned { schedule, .. }
+            | SessionEvent::SessionRescheduled { schedule } => {
+                let cancelled = self.sessions.get(&id).is_some_and(|s| s.1);
+                self.sessions.insert(id, (schedule, cancelled));
+            }
+            SessionEvent::SessionCancelled { .. } => {
+                if let Some(s) = self.sessions.get_mut(&id) {
+                    s.1 = true;
+                }
+            }
+            SessionEvent::RegistrationWithdrawn { registration_id } => {
+                self.registrations.remove(&registration_id);
+            }
+            _ => {}
+        }
+    }
+
+    /// The sessions other than `except` where `person` is registered and whose times
+    /// overlap `schedule`.
+    pub fn overlapping(&self, person: PersonId, schedule: &Schedule, except: Uuid) -> Vec<Uuid> {
+        let mut found: Vec<Uuid> = self
+            .registrations
+            .values()
+            .filter(|(session, p)| *p == person && *session != except)
+            .filter_map(|(session, _)| {
+                let (other, cancelled) = self.sessions.get(session)?;
+                let overlaps =
+                    other.starts_at < schedule.ends_at && schedule.starts_at < other.ends_at;
+                (overlaps && !cancelled).then_some(*session)
+            })
+            .collect();
+        found.sort();
+        found.dedup();
+        found
+    }
+}

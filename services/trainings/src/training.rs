@@ -1,0 +1,157 @@
+//! Trainings (category `training`): what is taught, to whom, by which department.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use chrono::{DateTime, Utc};
+use pharos_access::{Action, Actor, Decider, Subject, execute, load};
+use pharos_events::DepartmentCode;
+use pharos_events::training::{TRAINING_CATEGORY, Topic, TrainingEvent};
+use pharos_eventstore::StreamId;
+use pharos_web::{Json, Problem, Rejection};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::{TARGET, Trainings};
+
+pub fn stream(id: Uuid) -> Result<StreamId, Problem> {
+    Ok(StreamId::new(TRAINING_CATEGORY, id)?)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Training {
+    pub created: Option<TrainingEvent>,
+}
+
+impl Training {
+    pub fn department(&self) -> Option<&DepartmentCode> {
+        match &self.created {
+            Some(TrainingEvent::TrainingCreated { department, .. }) => department.as_ref(),
+            None => None,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Catalogue;
+
+impl Decider for Catalogue {
+    type State = Training;
+    type Command = TrainingEvent;
+    type Event = TrainingEvent;
+
+    fn evolve(mut state: Training, event: &TrainingEvent) -> Training {
+        state.created = Some(event.clone());
+        state
+    }
+
+    fn decide(
+        command: &TrainingEvent,
+        state: &Training,
+        _now: DateTime<Utc>,
+    ) -> Result<Vec<TrainingEvent>, Rejection> {
+        if state.created.is_some() {
+            return Err(Rejection::conflict(
+                "training-exists",
+                "Cette formation existe déjà.",
+            ));
+        }
+        let TrainingEvent::TrainingCreated { title, .. } = command;
+        if title.trim().is_empty() {
+            return Err(Rejection::invalid(
+                "title-required",
+                "title",
+                "Le titre de la formation est obligatoire.",
+            ));
+        }
+        Ok(vec![command.clone()])
+    }
+}
+
+/// `POST /api/v1/trainings`
+#[derive(Debug, Deserialize)]
+pub struct NewTraining {
+    title: String,
+    topic: Topic,
+    audience: String,
+    #[serde(default)]
+    department: Option<String>,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    gaia_reference: Option<String>,
+}
+
+pub async fn create(
+    State(trainings): State<Trainings>,
+    actor: Actor,
+    Json(input): Json<NewTraining>,
+) -> Result<impl IntoResponse, Problem> {
+    let department = match input.department.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(d) => Some(trainings.target.access.academy.department(d).map_err(|e| {
+            Problem::from(Rejection::invalid("invalid-department", "department", e.0))
+        })?),
+    };
+    actor.may(
+        Action::ManageTrainings,
+        department
+            .as_ref()
+            .map_or(Subject::Academy, Subject::Department),
+    )?;
+    let id = Uuid::now_v7();
+    let done = execute::<Catalogue>(
+        &trainings.target.app.store,
+        &stream(id)?,
+        &TrainingEvent::TrainingCreated {
+            title: input.title.trim().to_owned(),
+            topic: input.topic,
+            audience: input.audience.trim().to_owned(),
+            department,
+            description: input.description.trim().to_owned(),
+            gaia_reference: input
+                .gaia_reference
+                .map(|g| g.trim().to_owned())
+                .filter(|g| !g.is_empty()),
+        },
+        trainings.target.clock.now(),
+        None,
+        &actor.metadata(TARGET),
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({ "id": id, "version": done.version })),
+    ))
+}
+
+#[derive(Debug, Serialize)]
+struct TrainingView {
+    id: Uuid,
+    #[serde(flatten)]
+    training: TrainingEvent,
+    version: i64,
+}
+
+/// `GET /api/v1/trainings/{id}`: any signed-in user (the catalogue is public to staff).
+pub async fn get(
+    State(trainings): State<Trainings>,
+    _actor: Actor,
+    Path(id): Path<Uuid>,
+) -> Result<impl IntoResponse, Problem> {
+    let (training, version) = load::<Catalogue>(&trainings.target.app.store, &stream(id)?).await?;
+    let Some(training) = training.created else {
+        return Err(Problem::not_found());
+    };
+    let mut body = serde_json::to_value(TrainingView {
+        id,
+        training,
+        version,
+    })
+    .unwrap_or_default();
+    if let Some(object) = body.as_object_mut() {
+        object.remove("type");
+    }
+    Ok(axum::Json(body))
+}

@@ -1,0 +1,981 @@
+//! The trainings target through the real router (mounted with `directory`, which issues
+//! accounts and registers schools), on a real port, with a real HTTP client, on SQLite
+//! and on PostgreSQL. Time is a manual clock: sessions are planned ahead, then attended.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use pharos_access::{Access, ManualClock, Reference, TargetState, TokenKeys};
+use pharos_directory::Directory;
+use pharos_e2e::TestDb;
+use pharos_events::Academy;
+use pharos_eventstore::{EventStore, StoreOptions, on_db};
+use pharos_privacy::{MasterKey, Vault};
+use pharos_trainings::Trainings;
+use pharos_web::{AppState, HttpSettings};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+const ADMIN: &str = "admin@ac-toulouse.fr";
+const PASSWORD: &str = "mot-de-passe-de-test";
+const UAI_31: &str = "0310001H";
+const UAI_31B: &str = "0310002J";
+const UAI_32: &str = "0320001C";
+const BEFORE: &str = "2026-11-21T10:00:00+01:00";
+const DURING: &str = "2026-12-03T10:00:00+01:00";
+const AFTER: &str = "2026-12-03T18:00:00+01:00";
+
+fn instant(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+struct TestApp {
+    base: String,
+    client: reqwest::Client,
+    store: EventStore,
+    clock: Arc<ManualClock>,
+    shutdown: CancellationToken,
+    db: TestDb,
+}
+
+impl TestApp {
+    async fn spawn(db: TestDb) -> Self {
+        let store = EventStore::connect(
+            &db.url,
+            StoreOptions {
+                max_connections: 20,
+                ..StoreOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+        store.migrate().await.unwrap();
+        let key = MasterKey::generate();
+        let shutdown = CancellationToken::new();
+        let clock = Arc::new(ManualClock::new(instant(BEFORE)));
+        let app = AppState {
+            store: store.clone(),
+            settings: Arc::new(HttpSettings::default()),
+            targets: Arc::from(vec!["directory".to_owned(), "trainings".to_owned()]),
+        };
+        let state = TargetState {
+            app: app.clone(),
+            access: Access {
+                tokens: TokenKeys::new(&key, chrono::Duration::days(365)),
+                academy: Arc::new(Academy::toulouse()),
+                reference: Reference::start(store.clone(), shutdown.clone())
+                    .await
+                    .unwrap(),
+            },
+            vault: Arc::new(Vault::open(&store, key).await.unwrap()),
+            clock: clock.clone(),
+        };
+        let directory = Directory::new(state.clone());
+        pharos_directory::bootstrap_admin(&directory, Some(ADMIN.into()), Some(PASSWORD.into()))
+            .await
+            .unwrap();
+        let trainings = Trainings::start(state, shutdown.clone()).await.unwrap();
+        let router = pharos_web::app(
+            app,
+            vec![
+                pharos_directory::router(directory),
+                pharos_trainings::router(trainings),
+            ],
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await
+            .unwrap();
+        });
+        let app = Self {
+            base,
+            client: reqwest::Client::new(),
+            store,
+            clock,
+            shutdown,
+            db,
+        };
+        let manager = app.user("pole@ac-toulouse.fr", "pole_manager", None).await;
+        for (uai, department) in [(UAI_31, "31"), (UAI_31B, "31"), (UAI_32, "32")] {
+            let (status, body) = app
+                .call(Method::POST, "/api/v1/schools", Some(&manager.1), json!({
+                    "uai": uai, "name": format!("Collège {uai}"), "kind": "college", "sector": "public",
+                    "department": department, "commune": "Toulouse"
+                }))
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+        }
+        app
+    }
+
+    async fn finish(self) {
+        self.shutdown.cancel();
+        self.store.close().await;
+        self.db.finish().await;
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if !body.is_null() {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(token), body).await
+    }
+
+    async fn token(&self, email: &str) -> String {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                json!({ "email": email, "password": PASSWORD }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// An account (created by the administrator): its id and a token.
+    async fn user(&self, email: &str, role: &str, scope: Option<&str>) -> (String, String) {
+        let admin = self.token(ADMIN).await;
+        let (status, body) = self
+            .post("/api/v1/users", &admin, json!({ "email": email, "display_name": email, "role": role, "scope": scope, "password": PASSWORD }))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        (
+            body["id"].as_str().unwrap().to_owned(),
+            self.token(email).await,
+        )
+    }
+
+    async fn events(&self) -> i64 {
+        on_db!(self.store.db(), |pool| sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM events"
+        )
+        .fetch_one(&pool)
+        .await)
+        .unwrap()
+    }
+
+    async fn session(&self, token: &str, id: &str) -> Value {
+        let (status, body) = self
+            .call(
+                Method::GET,
+                &format!("/api/v1/sessions/{id}"),
+                Some(token),
+                Value::Null,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    /// A training of `department` and an open session of it on 2026-12-03.
+    async fn open_session(
+        &self,
+        token: &str,
+        department: Option<&str>,
+        capacity: u32,
+        trainers: &[&str],
+    ) -> String {
+        let (status, training) = self
+            .post(
+                "/api/v1/trainings",
+                token,
+                json!({
+                    "title": "Méthode de la préoccupation partagée", "topic": "mpp",
+                    "audience": "équipes ressources des collèges", "department": department,
+                    "description": "Deux demi-journées"
+                }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{training}");
+        let (status, session) = self
+            .post(
+                &format!(
+                    "/api/v1/trainings/{}/sessions",
+                    training["id"].as_str().unwrap()
+                ),
+                token,
+                session_body(capacity, trainers),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{session}");
+        let id = session["id"].as_str().unwrap().to_owned();
+        let (status, body) = self
+            .post(&format!("/api/v1/sessions/{id}/open"), token, Value::Null)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        id
+    }
+}
+
+fn session_body(capacity: u32, trainers: &[&str]) -> Value {
+    json!({
+        "starts_at": "2026-12-03T09:00:00+01:00", "ends_at": "2026-12-03T17:00:00+01:00",
+        "slots": [
+            {"starts_at": "2026-12-03T09:00:00+01:00", "ends_at": "2026-12-03T12:00:00+01:00"},
+            {"starts_at": "2026-12-03T13:30:00+01:00", "ends_at": "2026-12-03T17:00:00+01:00"}
+        ],
+        "location": "Atelier Canopé, Toulouse", "capacity": capacity, "planned_minutes": 390,
+        "trainers": trainers
+    })
+}
+
+fn person(n: usize, school: Option<&str>) -> Value {
+    json!({
+        "person": {"email": format!("personne{n}@ac-toulouse.fr"), "display_name": format!("Personne {n}"),
+                   "school_uai": school, "function": "CPE"},
+        "mode": "designated"
+    })
+}
+
+fn rule(body: &Value) -> &str {
+    body["type"]
+        .as_str()
+        .unwrap_or("")
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
+}
+
+async fn a_session_runs_from_planning_to_archive_and_counts_hours(db: TestDb) {
+    let app = TestApp::spawn(db).await;
+    let manager = app.token("pole@ac-toulouse.fr").await;
+    let (trainer_id, trainer) = app.user("formatrice@ac-toulouse.fr", "trainer", None).await;
+    let (_, school) = app
+        .user("ce.0310001h@ac-toulouse.fr", "school", Some(UAI_31))
+        .await;
+    let id = app
+        .open_session(&manager, Some("31"), 2, &[&trainer_id])
+        .await;
+
+    let (status, first) = app
+        .post(
+            &format!("/api/v1/sessions/{id}/registrations"),
+            &school,
+            person(1, None),
+        )
+        .await;
+    assert_eq!(
+        (status, first["status"].as_str()),
+        (StatusCode::CREATED, Some("confirmed")),
+        "{first}"
+    );
+    let (_, second) = app
+        .post(
+            &format!("/api/v1/sessions/{id}/registrations"),
+            &manager,
+            person(2, Some(UAI_31B)),
+        )
+        .await;
+    assert_eq!(second["status"], "confirmed");
+    let (_, third) = app
+        .post(
+            &format!("/api/v1/sessions/{id}/registrations"),
+            &manager,
+            person(3, None),
+        )
+        .await;
+    assert_eq!(third["status"], "waitlisted");
+
+    let (status, withdrawn) = app
+        .post(
+            &format!(
+                "/api/v1/sessions/{id}/registrations/{}/withdraw",
+                second["id"].as_str().unwrap()
+            ),
+            &manager,
+            Value::Null,
+        )
+        .await;
+    assert_eq!(
+        (status, &withdrawn["promoted"]),
+        (StatusCode::OK, &third["id"])
+    );
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/sessions/{id}/close"),
+            &manager,
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    app.clock.set(instant(DURING));
+    let first_id = first["id"].as_str().unwrap();
+    let third_id = third["id"].as_str().unwrap();
+    for (registration, slot, status, minutes) in [
+        (first_id, 0, "present", None),
+        (third_id, 0, "present", Some(150)),
+    ] {
+        let (code, body) = app
+            .post(&format!("/api/v1/sessions/{id}/attendance"), &trainer, json!({
+                "registration_id": registration, "slot_index": slot, "status": status, "minutes": minutes
+            }))
+            .await;
+        assert_eq!(code, StatusCode::OK, "{body}");
+    }
+    app.clock.set(instant(AFTER));
+    let (code, _) = app
+        .post(
+            &format!("/api/v1/sessions/{id}/attendance"),
+            &trainer,
+            json!({"registration_id": first_id, "slot_index": 1, "status": "present"}),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    let (code, _) = app
+        .post(
+            &format!("/api/v1/sessions/{id}/attendance"),
+            &trainer,
+            json!({"registration_id": third_id, "slot_index": 1, "status": "absent"}),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    let (code, _) = app
+        .post(
+            &format!("/api/v1/sessions/{id}/lock-attendance"),
+            &manager,
+            Value::Null,
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    let (code, body) = app
+        .post(&format!("/api/v1/sessions/{id}/attendance/corrections"), &trainer, json!({
+            "registration_id": third_id, "slot_index": 1, "status": "excused", "reason": "convocation à un conseil de discipline"
+        }))
+        .await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    let (code, _) = app
+        .post(
+            &format!("/api/v1/sessions/{id}/archive"),
+            &manager,
+            Value::Null,
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK);
+
+    let session = app.session(&manager, &id).await;
+    assert_eq!(session["status"], "archived");
+    let minutes: Vec<(String, String, u64)> = session["registrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["display_name"].as_str().unwrap().to_owned(),
+                r["status"].as_str().unwrap().to_owned(),
+                r["attended_minutes"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        minutes,
+        [
+            ("Personne 1".to_owned(), "confirmed".to_owned(), 390),
+            ("Personne 2".to_owned(), "withdrawn".to_owned(), 0),
+            ("Personne 3".to_owned(), "confirmed".to_owned(), 150),
+        ]
+    );
+    // The school sees only its own people.
+    let seen = app.session(&school, &id).await;
+    let names: Vec<&str> = seen["registrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["display_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Personne 1"]);
+
+    let stored: Vec<String> = on_db!(app.store.db(), |pool| sqlx::query_scalar(
+        "SELECT CAST(data AS TEXT) FROM events WHERE category = 'training_session'"
+    )
+    .fetch_all(&pool)
+    .await)
+    .unwrap();
+    assert!(
+        !stored.join("\n").contains("personne1"),
+        "registrants' e-mails are sealed"
+    );
+    app.finish().await;
+}
+
+async fn fifty_simultaneous_registrations_fill_twenty_places_then_wait_in_order(db: TestDb) {
+    let app = TestApp::spawn(db).await;
+    let manager = app.token("pole@ac-toulouse.fr").await;
+    let id = app.open_session(&manager, None, 20, &[]).await;
+    let requests = (0..50).map(|n| {
+        let app = &app;
+        let manager = &manager;
+        let id = &id;
+        async move {
+            app.post(
+                &format!("/api/v1/sessions/{id}/registrations"),
+                manager,
+                person(n, None),
+            )
+            .await
+        }
+    });
+    let answers = futures::future::join_all(requests).await;
+    let mut confirmed = 0;
+    for (status, body) in &answers {
+        assert_eq!(*status, StatusCode::CREATED, "{body}");
+        if body["status"] == "confirmed" {
+            confirmed += 1;
+        }
+    }
+    assert_eq!(confirmed, 20);
+    let session = app.session(&manager, &id).await;
+    assert_eq!(
+        (
+            session["confirmed"].as_u64(),
+            session["waitlisted"].as_u64()
+        ),
+        (Some(20), Some(30))
+    );
+    // The session lists registrations in the order they were recorded: the first 20
+    // hold the places, the next 30 wait in that order.
+    let registrations = session["registrations"].as_array().unwrap();
+    for (i, r) in registrations.iter().enumerate() {
+        if i < 20 {
+            assert_eq!(r["status"], "confirmed", "{r}");
+        } else {
+            assert_eq!(
+                (r["status"].as_str(), r["waitlist_position"].as_u64()),
+                (Some("waitlisted"), Some(i as u64 - 19)),
+                "{r}"
+            );
+        }
+    }
+    // Each answer said what the log says.
+    for (_, body) in &answers {
+        let stored = registrations
+            .iter()
+            .find(|r| r["id"] == body["id"])
+            .unwrap();
+        assert_eq!(stored["status"], body["status"]);
+    }
+    // A place freed goes to the first in line.
+    let (_, withdrawn) = app
+        .post(
+            &format!(
+                "/api/v1/sessions/{id}/registrations/{}/withdraw",
+                registrations[3]["id"].as_str().unwrap()
+            ),
+            &manager,
+            Value::Null,
+        )
+        .await;
+    assert_eq!(withdrawn["promoted"], registrations[20]["id"]);
+    app.finish().await;
+}
+
+async fn bad_inputs_are_refused_with_the_rule_and_leave_the_stream_unchanged(db: TestDb) {
+    let app = TestApp::spawn(db).await;
+    let manager = app.token("pole@ac-toulouse.fr").await;
+    let (_, training) = app
+        .post(
+            "/api/v1/trainings",
+            &manager,
+            json!({"title": "Pilotes", "topic": "pilotes", "audience": "chefs d'établissement"}),
+        )
+        .await;
+    let training = training["id"].as_str().unwrap();
+    let before = app.events().await;
+    for (change, expected_rule) in [
+        (
+            json!({"ends_at": "2026-12-03T09:00:00+01:00"}),
+            "end-before-start",
+        ),
+        (json!({"planned_minutes": 0}), "non-positive-minutes"),
+        (json!({"capacity": 0}), "non-positive-capacity"),
+        (
+            json!({"starts_at": "2026-11-01T09:00:00+01:00"}),
+            "session-in-the-past",
+        ),
+        (json!({"location": null}), "no-place"),
+    ] {
+        let mut body = session_body(10, &[]);
+        for (k, v) in change.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let (status, problem) = app
+            .post(
+                &format!("/api/v1/trainings/{training}/sessions"),
+                &manager,
+                body,
+            )
+            .await;
+        assert_eq!(
+            (status, rule(&problem)),
+            (StatusCode::UNPROCESSABLE_ENTITY, expected_rule),
+            "{problem}"
+        );
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .chars()
+                .next()
+                .unwrap()
+                .is_uppercase()
+        );
+    }
+    assert_eq!(app.events().await, before, "no session half-planned");
+
+    let id = app.open_session(&manager, None, 1, &[]).await;
+    let other = app.open_session(&manager, None, 10, &[]).await;
+    let (_, first) = app
+        .post(
+            &format!("/api/v1/sessions/{id}/registrations"),
+            &manager,
+            person(1, None),
+        )
+        .await;
+    let first = first["id"].as_str().unwrap().to_owned();
+    let path = |suffix: &str| format!("/api/v1/sessions/{id}{suffix}");
+    let mut same_person = person(1, None);
+    same_person["person"]["email"] = json!("PERSONNE1@AC-Toulouse.fr");
+    let checks: Vec<(&str, String, Value, StatusCode, &str)> = vec![
+        (
+            "BEFORE",
+            path("/registrations"),
+            same_person.clone(),
+            StatusCode::CONFLICT,
+            "already-registered",
+        ),
+        (
+            "BEFORE",
+            format!("/api/v1/sessions/{other}/registrations"),
+            same_person,
+            StatusCode::CONFLICT,
+            "overlapping-session",
+        ),
+        (
+            "BEFORE",
+            path("/registrations"),
+            json!({"person": {"email": "x", "display_name": "X", "function": "CPE"}, "mode": "volunteer"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-email",
+        ),
+        (
+            "BEFORE",
+            path("/attendance"),
+            json!({"registration_id": first, "slot_index": 0, "status": "present"}),
+            StatusCode::CONFLICT,
+            "before-start",
+        ),
+        (
+            "BEFORE",
+            path("/lock-attendance"),
+            Value::Null,
+            StatusCode::CONFLICT,
+            "not-ended",
+        ),
+        (
+            "BEFORE",
+            path("/cancel"),
+            json!({"reason": "  "}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "reason-required",
+        ),
+        (
+            "DURING",
+            path("/registrations"),
+            person(5, None),
+            StatusCode::CONFLICT,
+            "session-past",
+        ),
+        (
+            "DURING",
+            path("/attendance"),
+            json!({"registration_id": uuid_like(), "slot_index": 0, "status": "present"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not-registered",
+        ),
+        (
+            "DURING",
+            path("/attendance"),
+            json!({"registration_id": first, "slot_index": 0, "status": "present", "minutes": 181}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "minutes-over-slot",
+        ),
+        (
+            "DURING",
+            path("/attendance"),
+            json!({"registration_id": first, "slot_index": 5, "status": "present"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown-slot",
+        ),
+        (
+            "DURING",
+            path("/attendance/corrections"),
+            json!({"registration_id": first, "slot_index": 0, "status": "present", "reason": "oubli"}),
+            StatusCode::CONFLICT,
+            "not-locked",
+        ),
+    ];
+    for (when, path, body, expected, expected_rule) in checks {
+        app.clock
+            .set(instant(if when == "BEFORE" { BEFORE } else { DURING }));
+        let version = app.session(&manager, &id).await["version"].clone();
+        let other_version = app.session(&manager, &other).await["version"].clone();
+        let (status, problem) = app.post(&path, &manager, body).await;
+        assert_eq!(
+            (status, rule(&problem)),
+            (expected, expected_rule),
+            "{path}: {problem}"
+        );
+        assert_eq!(
+            app.session(&manager, &id).await["version"],
+            version,
+            "{path}"
+        );
+        assert_eq!(
+            app.session(&manager, &other).await["version"],
+            other_version,
+            "{path}"
+        );
+    }
+
+    app.clock.set(instant(AFTER));
+    let (status, _) = app
+        .post(&path("/lock-attendance"), &manager, Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let version = app.session(&manager, &id).await["version"].clone();
+    for (suffix, body, expected, expected_rule) in [
+        (
+            "/attendance",
+            json!({"registration_id": first, "slot_index": 0, "status": "present"}),
+            StatusCode::CONFLICT,
+            "attendance-locked",
+        ),
+        (
+            "/attendance/corrections",
+            json!({"registration_id": first, "slot_index": 0, "status": "present"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "reason-required",
+        ),
+        (
+            "/cancel",
+            json!({"reason": "trop tard"}),
+            StatusCode::CONFLICT,
+            "transition-not-allowed",
+        ),
+    ] {
+        let (status, problem) = app.post(&path(suffix), &manager, body).await;
+        assert_eq!(
+            (status, rule(&problem)),
+            (expected, expected_rule),
+            "{suffix}: {problem}"
+        );
+        assert_eq!(app.session(&manager, &id).await["version"], version);
+    }
+
+    app.clock.set(instant(BEFORE));
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/sessions/{other}/cancel"),
+            &manager,
+            json!({"reason": "formatrice absente"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, problem) = app
+        .post(
+            &format!("/api/v1/sessions/{other}/registrations"),
+            &manager,
+            person(9, None),
+        )
+        .await;
+    assert_eq!(
+        (status, rule(&problem)),
+        (StatusCode::CONFLICT, "session-cancelled")
+    );
+    app.finish().await;
+}
+
+/// One command of the matrix: when, what, where, with what, who may, what success is.
+type Case = (
+    &'static str,
+    &'static str,
+    String,
+    Value,
+    &'static [&'static str],
+    StatusCode,
+);
+
+fn uuid_like() -> String {
+    "01900000-0000-7000-8000-000000000000".into()
+}
+
+async fn every_role_in_and_out_of_scope_for_every_command(db: TestDb) {
+    let app = TestApp::spawn(db).await;
+    let manager = app.token("pole@ac-toulouse.fr").await;
+    let (trainer_id, trainer) = app.user("formateur@ac-toulouse.fr", "trainer", None).await;
+    let actors: Vec<(&str, Option<String>)> = vec![
+        ("anonymous", None),
+        ("admin", Some(app.token(ADMIN).await)),
+        ("pole_manager", Some(manager.clone())),
+        (
+            "referent_31",
+            Some(
+                app.user("ref31@ac-toulouse.fr", "department_referent", Some("31"))
+                    .await
+                    .1,
+            ),
+        ),
+        (
+            "referent_32",
+            Some(
+                app.user("ref32@ac-toulouse.fr", "department_referent", Some("32"))
+                    .await
+                    .1,
+            ),
+        ),
+        (
+            "school_31",
+            Some(
+                app.user("ce.0310001h@ac-toulouse.fr", "school", Some(UAI_31))
+                    .await
+                    .1,
+            ),
+        ),
+        (
+            "school_32",
+            Some(
+                app.user("ce.0320001c@ac-toulouse.fr", "school", Some(UAI_32))
+                    .await
+                    .1,
+            ),
+        ),
+        (
+            "juror",
+            Some(app.user("jure@ac-toulouse.fr", "juror", None).await.1),
+        ),
+        ("trainer_of_session", Some(trainer.clone())),
+        (
+            "other_trainer",
+            Some(
+                app.user("autre.formateur@ac-toulouse.fr", "trainer", None)
+                    .await
+                    .1,
+            ),
+        ),
+    ];
+    const MANAGERS: &[&str] = &["pole_manager", "referent_31"];
+    let mut n = 1000;
+    for (actor, token) in &actors {
+        // Fresh subjects for each actor: a session of department 31 with a registration.
+        app.clock.set(instant(BEFORE));
+        let session = app
+            .open_session(&manager, Some("31"), 50, &[&trainer_id])
+            .await;
+        let (_, training) = app.post("/api/v1/trainings", &manager, json!({"title": "T", "topic": "referents", "audience": "référents", "department": "31"})).await;
+        let training = training["id"].as_str().unwrap().to_owned();
+        n += 10;
+        let (_, registered) = app
+            .post(
+                &format!("/api/v1/sessions/{session}/registrations"),
+                &manager,
+                person(n, Some(UAI_31)),
+            )
+            .await;
+        let registration = registered["id"].as_str().unwrap().to_owned();
+        let cases: Vec<Case> = vec![
+            (
+                "BEFORE",
+                "create a training of 31",
+                "/api/v1/trainings".into(),
+                json!({"title": "T", "topic": "mpp", "audience": "tous", "department": "31"}),
+                MANAGERS,
+                StatusCode::CREATED,
+            ),
+            (
+                "BEFORE",
+                "create an academy-wide training",
+                "/api/v1/trainings".into(),
+                json!({"title": "T", "topic": "mpp", "audience": "tous"}),
+                &["pole_manager"],
+                StatusCode::CREATED,
+            ),
+            (
+                "BEFORE",
+                "plan a session",
+                format!("/api/v1/trainings/{training}/sessions"),
+                session_body(10, &[]),
+                MANAGERS,
+                StatusCode::CREATED,
+            ),
+            (
+                "BEFORE",
+                "register someone of school 31",
+                format!("/api/v1/sessions/{session}/registrations"),
+                person(n + 1, Some(UAI_31)),
+                &["pole_manager", "referent_31", "school_31"],
+                StatusCode::CREATED,
+            ),
+            (
+                "BEFORE",
+                "register someone of school 32",
+                format!("/api/v1/sessions/{session}/registrations"),
+                person(n + 2, Some(UAI_32)),
+                &["pole_manager", "referent_31", "referent_32", "school_32"],
+                StatusCode::CREATED,
+            ),
+            (
+                "BEFORE",
+                "reschedule",
+                format!("/api/v1/sessions/{session}/reschedule"),
+                json!({"starts_at": "2026-12-03T09:30:00+01:00", "ends_at": "2026-12-03T17:00:00+01:00",
+                    "slots": [{"starts_at": "2026-12-03T09:30:00+01:00", "ends_at": "2026-12-03T12:00:00+01:00"},
+                              {"starts_at": "2026-12-03T13:30:00+01:00", "ends_at": "2026-12-03T17:00:00+01:00"}]}),
+                MANAGERS,
+                StatusCode::OK,
+            ),
+            (
+                "BEFORE",
+                "close registrations",
+                format!("/api/v1/sessions/{session}/close"),
+                Value::Null,
+                MANAGERS,
+                StatusCode::OK,
+            ),
+            (
+                "DURING",
+                "record attendance",
+                format!("/api/v1/sessions/{session}/attendance"),
+                json!({"registration_id": registration, "slot_index": 0, "status": "present"}),
+                &["pole_manager", "referent_31", "trainer_of_session"],
+                StatusCode::OK,
+            ),
+            (
+                "AFTER",
+                "lock attendance",
+                format!("/api/v1/sessions/{session}/lock-attendance"),
+                Value::Null,
+                MANAGERS,
+                StatusCode::OK,
+            ),
+            (
+                "AFTER",
+                "correct attendance",
+                format!("/api/v1/sessions/{session}/attendance/corrections"),
+                json!({"registration_id": registration, "slot_index": 0, "status": "excused", "reason": "erreur de saisie"}),
+                &["pole_manager", "referent_31", "trainer_of_session"],
+                StatusCode::OK,
+            ),
+        ];
+        for (when, name, path, body, allowed, created) in cases {
+            app.clock.set(instant(match when {
+                "BEFORE" => BEFORE,
+                "DURING" => DURING,
+                _ => AFTER,
+            }));
+            let before = app.events().await;
+            let (status, problem) = app.call(Method::POST, &path, token.as_deref(), body).await;
+            let expected = match token {
+                None => StatusCode::UNAUTHORIZED,
+                Some(_) if allowed.contains(actor) => created,
+                Some(_) => StatusCode::FORBIDDEN,
+            };
+            assert_eq!(status, expected, "{actor}: {name} → {problem}");
+            if !status.is_success() {
+                assert_eq!(
+                    app.events().await,
+                    before,
+                    "{actor}: {name} appended after {status}"
+                );
+            }
+            // A correction needs the lock: when this actor could not lock, the pole does.
+            if name == "lock attendance" && !status.is_success() {
+                let (status, _) = app
+                    .post(
+                        &format!("/api/v1/sessions/{session}/lock-attendance"),
+                        &manager,
+                        Value::Null,
+                    )
+                    .await;
+                assert_eq!(status, StatusCode::OK);
+            }
+        }
+        // Reading the session: managers and its trainer see every registrant; a school
+        // sees its own; the others are refused.
+        let (status, body) = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/sessions/{session}"),
+                token.as_deref(),
+                Value::Null,
+            )
+            .await;
+        let expected = match *actor {
+            "anonymous" => StatusCode::UNAUTHORIZED,
+            "pole_manager" | "referent_31" | "trainer_of_session" | "school_31" | "school_32" => {
+                StatusCode::OK
+            }
+            _ => StatusCode::FORBIDDEN,
+        };
+        assert_eq!(status, expected, "{actor}: read the session → {body}");
+    }
+    app.finish().await;
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name(pharos_e2e::TestDb::sqlite("pharos-trainings")).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    if let Some(db) = pharos_e2e::TestDb::postgres("pharos_trainings").await {
+                        super::$name(db).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    a_session_runs_from_planning_to_archive_and_counts_hours,
+    fifty_simultaneous_registrations_fill_twenty_places_then_wait_in_order,
+    bad_inputs_are_refused_with_the_rule_and_leave_the_stream_unchanged,
+    every_role_in_and_out_of_scope_for_every_command,
+);
