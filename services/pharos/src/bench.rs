@@ -265,13 +265,13 @@ fn metadata() -> Metadata {
 
 /// Events written and the time they took.
 #[derive(Debug, Default, Clone, Copy)]
-struct Run {
+pub(crate) struct Run {
     events: usize,
     elapsed: Duration,
 }
 
 impl Run {
-    fn rate(self) -> f64 {
+    pub(crate) fn rate(self) -> f64 {
         rate(self.events, self.elapsed)
     }
 }
@@ -284,7 +284,7 @@ impl std::ops::AddAssign for Run {
 }
 
 /// `callers` tasks, each appending single events to its own stream.
-async fn append(store: &EventStore, callers: usize, total: usize) -> anyhow::Result<Run> {
+pub(crate) async fn append(store: &EventStore, callers: usize, total: usize) -> anyhow::Result<Run> {
     let per_caller = total / callers;
     let started = Instant::now();
     let tasks: Vec<_> = (0..callers)
@@ -730,7 +730,7 @@ async fn create_bench_tables(db: &Db) -> anyhow::Result<()> {
 }
 
 /// A database made for one run and removed after it.
-enum Scratch {
+pub(crate) enum Scratch {
     Sqlite {
         path: std::path::PathBuf,
         url: String,
@@ -743,7 +743,7 @@ enum Scratch {
 }
 
 impl Scratch {
-    async fn new(postgres: bool, url: Option<String>) -> anyhow::Result<Self> {
+    pub(crate) async fn new(postgres: bool, url: Option<String>) -> anyhow::Result<Self> {
         if !postgres {
             return Ok(Self::sqlite());
         }
@@ -776,13 +776,13 @@ impl Scratch {
         })
     }
 
-    fn url(&self) -> &str {
+    pub(crate) fn url(&self) -> &str {
         match self {
             Self::Sqlite { url, .. } | Self::Postgres { url, .. } => url,
         }
     }
 
-    async fn remove(&self) {
+    pub(crate) async fn remove(&self) {
         match self {
             Self::Sqlite { path, .. } => {
                 for suffix in ["", "-wal", "-shm"] {

@@ -2,6 +2,7 @@
 //! in the crates.
 
 mod bench;
+mod bench_registrations;
 mod config;
 
 use std::path::PathBuf;
@@ -136,6 +137,21 @@ enum BenchCommand {
     Eventstore(BenchArgs),
     /// Import d'établissements : un fichier généré importé, réimporté inchangé, puis modifié.
     Import(ImportBenchArgs),
+    /// Inscriptions aux sessions de formation par HTTP, comparées aux ajouts bruts du magasin.
+    Registrations(RegistrationsBenchArgs),
+}
+
+#[derive(Debug, Args)]
+struct RegistrationsBenchArgs {
+    /// sqlite : un fichier neuf ; postgres : une base neuve à côté de --database-url.
+    #[arg(long, value_enum, default_value = "sqlite")]
+    backend: BackendChoice,
+    /// Inscriptions envoyées (réparties sur des sessions de 30 places).
+    #[arg(long, default_value_t = 4_000)]
+    registrations: usize,
+    /// Appelants simultanés.
+    #[arg(long, default_value_t = 8)]
+    callers: usize,
 }
 
 #[derive(Debug, Args)]
@@ -205,6 +221,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .or_else(|| std::env::var("DATABASE_URL").ok());
         let args = match command {
             BenchCommand::Eventstore(args) => args,
+            BenchCommand::Registrations(args) => {
+                return bench_registrations::registrations(
+                    args.backend == BackendChoice::Postgres,
+                    url,
+                    args.registrations.max(10),
+                    args.callers.clamp(1, 64),
+                )
+                .await;
+            }
             BenchCommand::Import(args) => {
                 return bench::import(
                     args.backend == BackendChoice::Postgres,

@@ -192,31 +192,40 @@ impl Vault {
         let person = PersonId(Uuid::now_v7());
         let data_key = XChaCha20Poly1305::generate_key(&mut OsRng);
         let wrapped = seal_bytes(self.master.key(), &data_key, person.0.as_bytes());
-        on_db!(&self.db, |pool| sqlx::query(
-            "INSERT INTO person_keys (person_id, wrapped_key, created_at) VALUES ($1, $2, $3)"
-        )
-        .bind(person.0)
-        .bind(&wrapped)
-        .bind(Utc::now())
-        .execute(pool)
-        .await
-        .map(|_| ()))?;
         let mac = self.email_mac(email);
-        let indexed = on_db!(&self.db, |pool| {
+        // Key and index in one transaction (one commit, one fsync on SQLite): a losing
+        // race leaves nothing behind to shred.
+        let indexed = on_db!(&self.db, |pool| async {
+            let mut tx = pool.begin().await?;
             sqlx::query(
-            "INSERT INTO person_index (email_mac, person_id) VALUES ($1, $2) ON CONFLICT (email_mac) DO NOTHING"
-        )
-        .bind(&mac)
-        .bind(person.0)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected())
-        })?;
+                "INSERT INTO person_keys (person_id, wrapped_key, created_at) VALUES ($1, $2, $3)",
+            )
+            .bind(person.0)
+            .bind(&wrapped)
+            .bind(Utc::now())
+            .execute(&mut *tx)
+            .await?;
+            let indexed = sqlx::query(
+                "INSERT INTO person_index (email_mac, person_id) VALUES ($1, $2) \
+                 ON CONFLICT (email_mac) DO NOTHING",
+            )
+            .bind(&mac)
+            .bind(person.0)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if indexed == 1 {
+                tx.commit().await?;
+            } else {
+                tx.rollback().await?;
+            }
+            Ok::<_, sqlx::Error>(indexed)
+        }
+        .await)?;
         if indexed == 1 {
             return Ok(person);
         }
         // Another request registered this e-mail meanwhile: keep theirs.
-        self.shred(person).await?;
         self.find_person(email)
             .await?
             .ok_or(PrivacyError::NoKey(person))
