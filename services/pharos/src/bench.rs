@@ -284,7 +284,11 @@ impl std::ops::AddAssign for Run {
 }
 
 /// `callers` tasks, each appending single events to its own stream.
-pub(crate) async fn append(store: &EventStore, callers: usize, total: usize) -> anyhow::Result<Run> {
+pub(crate) async fn append(
+    store: &EventStore,
+    callers: usize,
+    total: usize,
+) -> anyhow::Result<Run> {
     let per_caller = total / callers;
     let started = Instant::now();
     let tasks: Vec<_> = (0..callers)

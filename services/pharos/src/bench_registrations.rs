@@ -167,7 +167,12 @@ async fn run(
         )
         .await?;
         let id = session["id"].as_str().unwrap_or_default().to_owned();
-        call(format!("/api/v1/sessions/{id}/open"), Some(manager.clone()), Value::Null).await?;
+        call(
+            format!("/api/v1/sessions/{id}/open"),
+            Some(manager.clone()),
+            Value::Null,
+        )
+        .await?;
         sessions.push(id);
     }
     let sessions = Arc::new(sessions);
@@ -177,8 +182,12 @@ async fn run(
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..callers {
-        let (next, confirmed, sessions, manager) =
-            (next.clone(), confirmed.clone(), sessions.clone(), manager.clone());
+        let (next, confirmed, sessions, manager) = (
+            next.clone(),
+            confirmed.clone(),
+            sessions.clone(),
+            manager.clone(),
+        );
         let call = call.clone();
         workers.push(tokio::spawn(async move {
             loop {
@@ -224,7 +233,9 @@ async fn run(
     );
     let bare = append(store, callers, total).await?.rate();
     let ratio = registrations_per_s / bare;
-    println!("bare store append ({callers} callers, same run): {bare:.0} events/s — ratio {ratio:.2}");
+    println!(
+        "bare store append ({callers} callers, same run): {bare:.0} events/s — ratio {ratio:.2}"
+    );
     Ok(json!({
         "backend": store.backend_name(),
         "registrations": total,
