@@ -16,13 +16,13 @@ use pharos_events::phare::{
 use pharos_events::{Academy, DepartmentCode, Uai};
 use pharos_eventstore::StreamId;
 use pharos_privacy::{PersonId, Sealed};
-use pharos_web::{Json, Problem, Rejection};
+use pharos_web::{Created, Json, Problem, Rejection, Versioned};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::input::{self, PersonInput};
 use crate::places::{self, KnownSchool, same_circonscription};
-use crate::{Created, TARGET, Version, check_school_year, privacy_problem};
+use crate::{TARGET, check_school_year, privacy_problem};
 
 /// A resource team is complete with this many trained members.
 pub const TRAINED_MEMBERS_REQUIRED: usize = 5;
@@ -71,23 +71,30 @@ fn french(date: NaiveDate) -> String {
     date.format("%d/%m/%Y").to_string()
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Le protocole de traitement des situations de harcèlement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Protocol {
+    /// Date de formalisation.
     pub formalised_on: NaiveDate,
+    /// Date de présentation à l'instance, si elle a eu lieu.
     pub presented_on: Option<NaiveDate>,
     pub presented_to: ProtocolBody,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Les 10 heures d'apprentissage par élève et par année.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct LearningHours {
     pub planned: bool,
+    /// Nombre d'heures planifiées (10 attendues).
     pub hours: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Un atelier parents, tenu ou (daté à venir) programmé.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Workshop {
     pub workshop_id: Uuid,
     pub held_on: NaiveDate,
+    /// Nombre de participants, s'il est connu.
     pub participants: Option<u32>,
 }
 
@@ -104,8 +111,14 @@ pub struct Deployment {
 }
 
 /// `not_started → enrolled (charter) → active → renewal_due → expired`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(
+    description = "État du déploiement, calculé à la date du jour : not_started (pas de charte), \
+                   enrolled (charte signée, année scolaire pas encore commencée), active, \
+                   renewal_due (dans les 60 jours avant la fin de la charte), expired (charte \
+                   échue)."
+)]
 pub enum DeploymentStatus {
     /// No charter yet.
     NotStarted,
@@ -119,7 +132,11 @@ pub enum DeploymentStatus {
 }
 
 /// A charter's term: it runs the school year it is signed in and the next one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(
+    description = "La charte d'engagement : elle court l'année scolaire de sa signature et la \
+                   suivante, et se renouvelle à partir de 60 jours avant sa fin."
+)]
 pub struct CharterTerm {
     pub signed_on: NaiveDate,
     pub ends_on: NaiveDate,
@@ -144,20 +161,27 @@ impl CharterTerm {
 }
 
 /// What DOMAIN.md asks of a deployment, computed: never a reason to refuse a save.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(
+    description = "Conformité du déploiement au cahier des charges pHARe, calculée à la date du \
+                   jour : une indication, jamais un motif de refus d'enregistrement."
+)]
 pub struct Compliance {
+    /// Nombre de membres formés de l'équipe ressource.
     pub trained_members: usize,
-    /// At least 5 trained members.
+    /// Au moins 5 membres formés.
     pub trained_team: bool,
+    /// Un coordonnateur (référent harcèlement) est désigné.
     pub coordinator_named: bool,
-    /// The protocol is formalised and was presented (by today).
+    /// Le protocole est formalisé et a été présenté (à ce jour).
     pub protocol_presented: bool,
-    /// 10 hours planned.
+    /// Les 10 heures d'apprentissage sont planifiées.
     pub learning_hours_planned: bool,
-    /// At least one parent workshop held (by today).
+    /// Au moins un atelier parents a eu lieu (à ce jour).
     pub parent_workshop_held: bool,
+    /// La charte est en vigueur.
     pub charter_in_force: bool,
-    /// Every flag above.
+    /// Tous les indicateurs ci-dessus.
     pub compliant: bool,
 }
 
@@ -516,19 +540,26 @@ fn subject(owner: &DeploymentOwner) -> Subject<'_> {
     }
 }
 
-/// `POST /api/v1/phare/deployments`: exactly one of `school_uai` and `circonscription`
-/// (with its `department`).
-#[derive(Debug, Clone, Deserialize)]
+/// Un nouveau déploiement : soit un établissement (`school_uai`), soit une circonscription
+/// (`circonscription` et `department`) pour l'équipe ressource des écoles ; l'un des deux,
+/// pas les deux.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewDeployment {
-    /// `"2026-2027"`.
+    /// Année scolaire, de pHARe (2019-2020) à l'année suivant l'année en cours.
+    #[schema(example = "2026-2027")]
     pub school_year: String,
+    /// UAI de l'établissement, ouvert et enregistré dans le répertoire.
     #[serde(default)]
+    #[schema(example = "0310001H")]
     pub school_uai: Option<String>,
-    /// As the school directory spells it (case and spaces do not matter).
+    /// Circonscription, telle que l'écrit le répertoire des établissements (casse et
+    /// espaces indifférents).
     #[serde(default)]
+    #[schema(example = "Toulouse Nord")]
     pub circonscription: Option<String>,
-    /// The circonscription's department; not read for a school.
+    /// Département de la circonscription ; ignoré pour un établissement.
     #[serde(default)]
+    #[schema(example = "31")]
     pub department: Option<String>,
 }
 
@@ -576,6 +607,19 @@ impl NewDeployment {
 }
 
 /// `POST /api/v1/phare/deployments`
+#[utoipa::path(post, path = "/api/v1/phare/deployments", tag = "phare",
+    operation_id = "phare_create_deployment",
+    summary = "Créer un déploiement pHARe",
+    description = "Un déploiement par établissement (ou circonscription) et par année scolaire.",
+    request_body = NewDeployment,
+    responses(
+        (status = 201, description = "Déploiement créé", body = pharos_web::Created),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Hors du périmètre (l'établissement, les référents de son département, le pôle)", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Un déploiement existe déjà pour ce propriétaire et cette année", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Valeur refusée (année hors période, UAI invalide, établissement inconnu ou fermé, circonscription inconnue, propriétaire ambigu)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn create(
     State(state): State<TargetState>,
     actor: Actor,
@@ -651,7 +695,7 @@ async fn run(
     stream: &StreamId,
     command: DeploymentCommand,
     if_match: IfMatch,
-) -> Result<axum::Json<Version>, Problem> {
+) -> Result<axum::Json<Versioned>, Problem> {
     let done = execute::<Deployments>(
         &state.app.store,
         stream,
@@ -661,17 +705,35 @@ async fn run(
         &actor.metadata(TARGET),
     )
     .await?;
-    Ok(axum::Json(Version {
+    Ok(axum::Json(Versioned {
         version: done.version,
     }))
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// La charte d'engagement signée ; une signature ultérieure (renouvellement, correction)
+/// la remplace.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct CharterInput {
+    /// Date de signature : pas dans le futur, dans l'année scolaire du déploiement ou la
+    /// précédente (une charte court deux années).
     pub signed_on: NaiveDate,
 }
 
 /// `POST /api/v1/phare/deployments/{id}/charter`
+#[utoipa::path(post, path = "/api/v1/phare/deployments/{id}/charter", tag = "phare",
+    operation_id = "phare_sign_charter",
+    summary = "Enregistrer la charte signée",
+    request_body = CharterInput,
+    params(("id" = Uuid, Path, description = "Identifiant du déploiement")),
+    responses(
+        (status = 200, description = "Charte enregistrée", body = pharos_web::Versioned),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Hors du périmètre du déploiement", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Déploiement inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Date refusée (future, ou hors des deux années que couvre la charte)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn sign_charter(
     State(state): State<TargetState>,
     actor: Actor,
@@ -696,23 +758,43 @@ const FUNCTIONS: &[(&str, TeamFunction)] = &[
     ("direction", TeamFunction::Direction),
 ];
 
-/// `POST /api/v1/phare/deployments/{id}/team-members`
-#[derive(Debug, Clone, Deserialize)]
+/// Un nouveau membre de l'équipe ressource.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewTeamMember {
     pub person: PersonInput,
-    /// `enseignant`, `cpe`, `aed`, `infirmier`, `assistant_social`, `psyen`, `direction`.
+    #[schema(value_type = TeamFunction)]
     pub function: String,
+    /// Formé à pHARe.
     pub trained: bool,
+    /// Durée de formation, en minutes.
     #[serde(default)]
     pub training_minutes: u32,
+    /// Formé à la méthode de la préoccupation partagée.
     #[serde(default)]
     pub mpp_trained: bool,
-    /// The member's school: for a school's deployment, that school (the default); for a
-    /// circonscription, one of its schools (absent for the circonscription's own staff).
+    /// UAI de l'établissement du membre : pour un établissement, lui-même (par défaut) ;
+    /// pour une circonscription, l'une de ses écoles (absent pour les personnels de la
+    /// circonscription).
     #[serde(default)]
+    #[schema(example = "0310001H")]
     pub school_uai: Option<String>,
 }
 
+/// `POST /api/v1/phare/deployments/{id}/team-members`
+#[utoipa::path(post, path = "/api/v1/phare/deployments/{id}/team-members", tag = "phare",
+    operation_id = "phare_add_team_member",
+    summary = "Ajouter un membre à l'équipe ressource",
+    request_body = NewTeamMember,
+    params(("id" = Uuid, Path, description = "Identifiant du déploiement")),
+    responses(
+        (status = 201, description = "Membre ajouté : id est l'identifiant du membre", body = pharos_web::Created),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Hors du périmètre du déploiement", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Déploiement inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Personne déjà dans l'équipe (même adresse), ou version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Valeur refusée (fonction, nom, adresse, UAI, établissement hors du déploiement)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn add_member(
     State(state): State<TargetState>,
     actor: Actor,
@@ -761,6 +843,21 @@ pub async fn add_member(
 }
 
 /// `DELETE /api/v1/phare/deployments/{id}/team-members/{member_id}`
+#[utoipa::path(delete, path = "/api/v1/phare/deployments/{id}/team-members/{member_id}", tag = "phare",
+    operation_id = "phare_remove_team_member",
+    summary = "Retirer un membre de l'équipe ressource",
+    params(
+        ("id" = Uuid, Path, description = "Identifiant du déploiement"),
+        ("member_id" = Uuid, Path, description = "Identifiant du membre"),
+    ),
+    responses(
+        (status = 200, description = "Membre retiré", body = pharos_web::Versioned),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Hors du périmètre du déploiement", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Déploiement inconnu, ou membre absent de l'équipe", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn remove_member(
     State(state): State<TargetState>,
     actor: Actor,
@@ -773,12 +870,27 @@ pub async fn remove_member(
     run(&state, &actor, &stream, command, if_match).await
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// Le coordonnateur (référent harcèlement) ; une désignation ultérieure le remplace.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct CoordinatorInput {
     pub person: PersonInput,
 }
 
 /// `POST /api/v1/phare/deployments/{id}/coordinator`
+#[utoipa::path(post, path = "/api/v1/phare/deployments/{id}/coordinator", tag = "phare",
+    operation_id = "phare_name_coordinator",
+    summary = "Désigner le coordonnateur",
+    request_body = CoordinatorInput,
+    params(("id" = Uuid, Path, description = "Identifiant du déploiement")),
+    responses(
+        (status = 200, description = "Coordonnateur désigné", body = pharos_web::Versioned),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Hors du périmètre du déploiement", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Déploiement inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Nom ou adresse refusés", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn name_coordinator(
     State(state): State<TargetState>,
     actor: Actor,
@@ -800,16 +912,33 @@ const BODIES: &[(&str, ProtocolBody)] = &[
     ("conseil_ecole", ProtocolBody::ConseilEcole),
 ];
 
-#[derive(Debug, Clone, Deserialize)]
+/// Le protocole de traitement ; un enregistrement ultérieur le remplace.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct ProtocolInput {
+    /// Date de formalisation (pas dans le futur).
     pub formalised_on: NaiveDate,
+    /// Date de présentation (pas dans le futur, ni avant la formalisation).
     #[serde(default)]
     pub presented_on: Option<NaiveDate>,
-    /// `conseil_administration` or `conseil_ecole`.
+    #[schema(value_type = ProtocolBody)]
     pub presented_to: String,
 }
 
 /// `POST /api/v1/phare/deployments/{id}/protocol`
+#[utoipa::path(post, path = "/api/v1/phare/deployments/{id}/protocol", tag = "phare",
+    operation_id = "phare_record_protocol",
+    summary = "Enregistrer le protocole de traitement",
+    request_body = ProtocolInput,
+    params(("id" = Uuid, Path, description = "Identifiant du déploiement")),
+    responses(
+        (status = 200, description = "Protocole enregistré", body = pharos_web::Versioned),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Hors du périmètre du déploiement", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Déploiement inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Valeur refusée (date future, présentation avant formalisation, instance inconnue)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn record_protocol(
     State(state): State<TargetState>,
     actor: Actor,
@@ -832,13 +961,30 @@ pub async fn record_protocol(
     run(&state, &actor, &stream, command, if_match).await
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// Le plan des 10 heures d'apprentissage ; un plan ultérieur le remplace.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct LearningHoursInput {
     pub planned: bool,
+    /// Nombre d'heures : au moins 1 si planifiées, 0 sinon ; 200 au plus.
+    #[schema(example = 10)]
     pub hours: u32,
 }
 
 /// `POST /api/v1/phare/deployments/{id}/learning-hours`
+#[utoipa::path(post, path = "/api/v1/phare/deployments/{id}/learning-hours", tag = "phare",
+    operation_id = "phare_plan_learning_hours",
+    summary = "Planifier les heures d'apprentissage",
+    request_body = LearningHoursInput,
+    params(("id" = Uuid, Path, description = "Identifiant du déploiement")),
+    responses(
+        (status = 200, description = "Plan enregistré", body = pharos_web::Versioned),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Hors du périmètre du déploiement", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Déploiement inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Nombre d'heures incohérent avec le plan, ou invraisemblable", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn plan_learning_hours(
     State(state): State<TargetState>,
     actor: Actor,
@@ -854,15 +1000,32 @@ pub async fn plan_learning_hours(
     run(&state, &actor, &stream, command, if_match).await
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// Un atelier parents : daté à venir, il est programmé, et compte une fois son jour venu.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct WorkshopInput {
+    /// Date, dans l'année scolaire du déploiement.
     pub held_on: NaiveDate,
+    /// Nombre de participants, s'il est connu.
     #[serde(default)]
     pub participants: Option<u32>,
 }
 
 /// `POST /api/v1/phare/deployments/{id}/parent-workshops`: a workshop dated ahead is
 /// scheduled, and counts once its day has come.
+#[utoipa::path(post, path = "/api/v1/phare/deployments/{id}/parent-workshops", tag = "phare",
+    operation_id = "phare_record_parent_workshop",
+    summary = "Enregistrer un atelier parents",
+    request_body = WorkshopInput,
+    params(("id" = Uuid, Path, description = "Identifiant du déploiement")),
+    responses(
+        (status = 201, description = "Atelier enregistré : id est l'identifiant de l'atelier", body = pharos_web::Created),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Hors du périmètre du déploiement", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Déploiement inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Date hors de l'année scolaire du déploiement", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn record_parent_workshop(
     State(state): State<TargetState>,
     actor: Actor,
@@ -877,7 +1040,7 @@ pub async fn record_parent_workshop(
         held_on: body.held_on,
         participants: body.participants,
     });
-    let Version { version } = run(&state, &actor, &stream, command, if_match).await?.0;
+    let Versioned { version } = run(&state, &actor, &stream, command, if_match).await?.0;
     Ok((
         StatusCode::CREATED,
         axum::Json(Created {
@@ -887,33 +1050,48 @@ pub async fn record_parent_workshop(
     ))
 }
 
-/// A named person as the API shows them (« donnée effacée » once erased).
-#[derive(Debug, Clone, Serialize)]
+/// Une personne nommée, en clair (« donnée effacée » une fois ses données effacées).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = StaffPersonView)]
 pub struct PersonView {
+    #[schema(example = "Camille Martin")]
     pub display_name: String,
+    #[schema(example = "camille.martin@ac-toulouse.fr")]
     pub email: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// Un membre de l'équipe ressource.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MemberView {
     pub member_id: Uuid,
     pub person: PersonView,
     pub function: TeamFunction,
+    /// Formé à pHARe.
     pub trained: bool,
+    /// Durée de formation, en minutes.
     pub training_minutes: u32,
+    /// Formé à la méthode de la préoccupation partagée.
     pub mpp_trained: bool,
+    /// UAI de l'établissement du membre, quand il est indiqué.
+    #[schema(value_type = Option<String>, example = "0310001H")]
     pub school_uai: Option<Uai>,
 }
 
-/// `GET /api/v1/phare/deployments/{id}`
-#[derive(Debug, Clone, Serialize)]
+/// Un déploiement pHARe, avec les noms de son équipe.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DeploymentView {
     pub id: Uuid,
+    #[schema(value_type = String, example = "2026-2027")]
     pub school_year: SchoolYear,
+    /// UAI de l'établissement ; absent pour une circonscription.
+    #[schema(value_type = Option<String>, example = "0310001H")]
     pub school_uai: Option<Uai>,
+    /// Circonscription ; absente pour un établissement.
     pub circonscription: Option<String>,
+    #[schema(value_type = String, example = "31")]
     pub department: DepartmentCode,
     pub status: DeploymentStatus,
+    /// La charte, une fois signée.
     pub charter: Option<CharterTerm>,
     pub team: Vec<MemberView>,
     pub coordinator: Option<PersonView>,
@@ -921,11 +1099,26 @@ pub struct DeploymentView {
     pub learning_hours: Option<LearningHours>,
     pub parent_workshops: Vec<Workshop>,
     pub compliance: Compliance,
+    /// Version du flux, pour If-Match.
     pub version: i64,
 }
 
 /// `GET /api/v1/phare/deployments/{id}`: the deployment with its team's names, a
 /// nominative read logged for each person shown.
+#[utoipa::path(get, path = "/api/v1/phare/deployments/{id}", tag = "phare",
+    operation_id = "phare_get_deployment",
+    summary = "Lire un déploiement",
+    description = "Le déploiement, son état et sa conformité à la date du jour, avec les noms \
+                   de son équipe : chaque personne affichée fait l'objet d'une lecture nominative \
+                   consignée.",
+    params(("id" = Uuid, Path, description = "Identifiant du déploiement")),
+    responses(
+        (status = 200, description = "Le déploiement", body = DeploymentView),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Hors du périmètre du déploiement", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Déploiement inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn get(
     State(state): State<TargetState>,
     actor: Actor,

@@ -89,10 +89,15 @@ pub fn trimmed(value: Option<&str>) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// A member of staff as typed in a form.
-#[derive(Debug, Clone, Deserialize)]
+/// Un membre du personnel, tel que saisi : son nom et son adresse électronique
+/// professionnelle (chiffrés à l'enregistrement, chacun avec la clé de la personne).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(as = StaffPersonInput)]
 pub struct PersonInput {
+    /// Nom affiché (200 caractères au plus).
+    #[schema(example = "Camille Martin")]
     pub display_name: String,
+    #[schema(example = "camille.martin@ac-toulouse.fr")]
     pub email: String,
 }
 

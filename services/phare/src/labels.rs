@@ -24,7 +24,7 @@ use pharos_events::phare::{
 };
 use pharos_events::{DepartmentCode, Uai};
 use pharos_eventstore::{EventStore, StreamId};
-use pharos_web::{Json, Problem, Rejection};
+use pharos_web::{Created, Json, Problem, Rejection, Versioned};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
@@ -32,7 +32,7 @@ use uuid::Uuid;
 use crate::criteria::CriteriaConfig;
 use crate::input;
 use crate::places;
-use crate::{Created, FIRST_PHARE_YEAR, TARGET, Version, check_school_year};
+use crate::{FIRST_PHARE_YEAR, TARGET, check_school_year};
 
 /// Longest evidence text kept with an answer.
 pub const MAX_EVIDENCE_CHARS: usize = 2000;
@@ -49,8 +49,13 @@ pub fn stream(id: Uuid) -> Result<StreamId, Problem> {
     Ok(StreamId::new(LABEL_CATEGORY, id)?)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(
+    description = "État de la candidature : draft (brouillon), submitted (déposée), under_review \
+                   (en cours d'examen par le pôle), awarded (label attribué), not_awarded (label \
+                   non attribué)."
+)]
 pub enum LabelStatus {
     #[default]
     Draft,
@@ -121,7 +126,12 @@ impl Label {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(
+    as = LabelOutcome,
+    rename_all = "snake_case",
+    description = "Issue de la décision : awarded (label attribué) ou not_awarded (non attribué)."
+)]
 pub enum Outcome {
     Awarded,
     NotAwarded,
@@ -484,16 +494,77 @@ fn subject(application: &Application) -> Subject<'_> {
     }
 }
 
-/// `POST /api/v1/phare/labels`
-#[derive(Debug, Clone, Deserialize)]
+/// Une candidature au label : une par établissement et par année scolaire.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewLabel {
+    /// UAI de l'établissement, ouvert et enregistré dans le répertoire.
+    #[schema(example = "0310001H")]
     pub school_uai: String,
-    /// `"2026-2027"`.
+    /// Année scolaire, de pHARe (2019-2020) à l'année suivant l'année en cours.
+    #[schema(example = "2026-2027")]
     pub school_year: String,
-    /// `1`, `2`, `3` or `engagement`, `approfondissement`, `expertise`.
+    /// Niveau visé ; les niveaux sont progressifs (le niveau précédent doit avoir été
+    /// obtenu une année antérieure).
+    #[schema(value_type = LevelInput)]
     pub target_level: Value,
 }
 
+/// A label level as requests give it, for the OpenAPI document only: requests carry a
+/// JSON value that `input::level` reads.
+pub struct LevelInput;
+
+impl utoipa::PartialSchema for LevelInput {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(1))
+                    .maximum(Some(3)),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some([
+                        "1",
+                        "2",
+                        "3",
+                        "engagement",
+                        "approfondissement",
+                        "expertise",
+                    ])),
+            )
+            .description(Some(
+                "Niveau de label : 1 (engagement), 2 (approfondissement) ou 3 (expertise), \
+                 en chiffre ou en toutes lettres.",
+            ))
+            .examples([serde_json::json!(1), serde_json::json!("engagement")])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for LevelInput {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "LabelLevelInput".into()
+    }
+}
+
+/// `POST /api/v1/phare/labels`
+#[utoipa::path(post, path = "/api/v1/phare/labels", tag = "phare",
+    operation_id = "phare_create_label",
+    summary = "Candidater au label pHARe",
+    description = "La candidature reprend les listes de critères configurées pour l'année, de \
+                   chaque niveau jusqu'au niveau visé.",
+    request_body = NewLabel,
+    responses(
+        (status = 201, description = "Candidature créée (brouillon)", body = pharos_web::Created),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Hors du périmètre (l'établissement, les référents de son département, le pôle)", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Une candidature existe déjà pour cet établissement et cette année, ou le niveau précédent n'a pas été obtenu", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Valeur refusée (UAI, année hors période, niveau, établissement inconnu ou fermé, critères non configurés)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn create(
     State(state): State<TargetState>,
     actor: Actor,
@@ -565,7 +636,7 @@ async fn run(
     stream: &StreamId,
     command: LabelCommand,
     if_match: IfMatch,
-) -> Result<axum::Json<Version>, Problem> {
+) -> Result<axum::Json<Versioned>, Problem> {
     let done = execute::<Labels>(
         &state.app.store,
         stream,
@@ -575,20 +646,40 @@ async fn run(
         &actor.metadata(TARGET),
     )
     .await?;
-    Ok(axum::Json(Version {
+    Ok(axum::Json(Versioned {
         version: done.version,
     }))
 }
 
-/// `POST /api/v1/phare/labels/{id}/criteria`
-#[derive(Debug, Clone, Deserialize)]
+/// La réponse à un critère ; une réponse ultérieure la remplace.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct AnswerInput {
+    /// Clé du critère, dans les listes de la candidature.
+    #[schema(example = "charte_signee")]
     pub criterion: String,
+    /// Critère rempli.
     pub met: bool,
+    /// Justificatif (2000 caractères au plus).
     #[serde(default)]
     pub evidence: Option<String>,
 }
 
+/// `POST /api/v1/phare/labels/{id}/criteria`
+#[utoipa::path(post, path = "/api/v1/phare/labels/{id}/criteria", tag = "phare",
+    operation_id = "phare_answer_criterion",
+    summary = "Répondre à un critère",
+    description = "L'établissement répond à ses critères tant que la candidature est un brouillon ; le pôle répond aux siens (participation au concours) jusqu'à sa décision.",
+    request_body = AnswerInput,
+    params(("id" = Uuid, Path, description = "Identifiant de la candidature")),
+    responses(
+        (status = 200, description = "Réponse enregistrée", body = pharos_web::Versioned),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Hors du périmètre de la candidature, ou critère réservé au pôle", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Candidature inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Candidature déposée (critères de l'établissement) ou décidée, ou version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Critère inconnu, ou justificatif trop long", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn answer(
     State(state): State<TargetState>,
     actor: Actor,
@@ -615,6 +706,18 @@ pub async fn answer(
 }
 
 /// `POST /api/v1/phare/labels/{id}/submit`
+#[utoipa::path(post, path = "/api/v1/phare/labels/{id}/submit", tag = "phare",
+    operation_id = "phare_submit_label",
+    summary = "Déposer la candidature",
+    params(("id" = Uuid, Path, description = "Identifiant de la candidature")),
+    responses(
+        (status = 200, description = "Candidature déposée", body = pharos_web::Versioned),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Hors du périmètre de la candidature", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Candidature inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Candidature déjà déposée, critères sans réponse, ou version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn submit(
     State(state): State<TargetState>,
     actor: Actor,
@@ -626,6 +729,18 @@ pub async fn submit(
 }
 
 /// `POST /api/v1/phare/labels/{id}/review`: the pole starts examining the application.
+#[utoipa::path(post, path = "/api/v1/phare/labels/{id}/review", tag = "phare",
+    operation_id = "phare_start_label_review",
+    summary = "Commencer l'examen de la candidature",
+    params(("id" = Uuid, Path, description = "Identifiant de la candidature")),
+    responses(
+        (status = 200, description = "Examen commencé", body = pharos_web::Versioned),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Réservé au pôle académique", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Candidature inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Candidature encore en brouillon ou déjà décidée, ou version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn review(
     State(state): State<TargetState>,
     actor: Actor,
@@ -644,18 +759,37 @@ const OUTCOMES: &[(&str, Outcome)] = &[
     ("not_awarded", Outcome::NotAwarded),
 ];
 
-/// `POST /api/v1/phare/labels/{id}/decision`
-#[derive(Debug, Clone, Deserialize)]
+/// La décision du pôle sur une candidature déposée.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct DecisionInput {
-    /// `awarded` or `not_awarded`.
+    #[schema(value_type = Outcome)]
     pub outcome: String,
-    /// For an award: `1`, `2`, `3` or the level's name; the target level when absent.
+    /// Pour une attribution : le niveau attribué, au plus le niveau visé (par défaut).
     #[serde(default)]
+    #[schema(value_type = Option<LevelInput>)]
     pub level: Option<Value>,
+    /// Motif de la décision, obligatoire : l'établissement le lira.
     #[serde(default)]
+    #[schema(required = true, example = "Dossier complet")]
     pub reason: String,
 }
 
+/// `POST /api/v1/phare/labels/{id}/decision`
+#[utoipa::path(post, path = "/api/v1/phare/labels/{id}/decision", tag = "phare",
+    operation_id = "phare_decide_label",
+    summary = "Décider de la candidature",
+    description = "Une candidature déposée mais dont l'examen n'a pas commencé le commence dans la même opération.",
+    request_body = DecisionInput,
+    params(("id" = Uuid, Path, description = "Identifiant de la candidature")),
+    responses(
+        (status = 200, description = "Décision enregistrée", body = pharos_web::Versioned),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Réservé au pôle académique", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Candidature inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Candidature encore en brouillon ou déjà décidée, critères du niveau non remplis, ou version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Valeur refusée (issue, niveau, motif manquant)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn decide(
     State(state): State<TargetState>,
     actor: Actor,
@@ -680,9 +814,10 @@ pub async fn decide(
     run(&state, &actor, &stream, command, if_match).await
 }
 
-/// A level as the API shows it.
-#[derive(Debug, Clone, Copy, Serialize)]
+/// Un niveau de label, en chiffre et en toutes lettres.
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
 pub struct LevelView {
+    #[schema(minimum = 1, maximum = 3, example = 1)]
     pub number: u8,
     pub name: LabelLevel,
 }
@@ -696,34 +831,56 @@ impl From<LabelLevel> for LevelView {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// Un critère du niveau visé, avec sa réponse.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CriterionView {
+    #[schema(example = "charte_signee")]
     pub key: String,
+    /// Libellé du critère.
     pub label: String,
     pub answered_by: CriterionAuthority,
-    /// `None` until answered.
+    /// Critère rempli ; absent tant que personne n'a répondu.
     pub met: Option<bool>,
+    /// Justificatif.
     pub evidence: Option<String>,
 }
 
-/// `GET /api/v1/phare/labels/{id}`
-#[derive(Debug, Clone, Serialize)]
+/// Une candidature au label pHARe.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LabelView {
     pub id: Uuid,
+    #[schema(value_type = String, example = "0310001H")]
     pub school_uai: Uai,
+    #[schema(value_type = String, example = "31")]
     pub department: DepartmentCode,
+    #[schema(value_type = String, example = "2026-2027")]
     pub school_year: SchoolYear,
     pub target_level: LevelView,
     pub status: LabelStatus,
-    /// The target level's checklist with the answers.
+    /// Les critères du niveau visé, avec leurs réponses.
     pub criteria: Vec<CriterionView>,
-    /// The levels up to the target whose criteria are all met.
+    /// Les niveaux, jusqu'au niveau visé, dont tous les critères sont remplis.
     pub levels_met: Vec<LevelView>,
+    /// Le niveau attribué, une fois le label attribué.
     pub awarded_level: Option<LevelView>,
+    /// Motif de la décision du pôle.
     pub decision_reason: Option<String>,
+    /// Version du flux, pour If-Match.
     pub version: i64,
 }
 
+/// `GET /api/v1/phare/labels/{id}`
+#[utoipa::path(get, path = "/api/v1/phare/labels/{id}", tag = "phare",
+    operation_id = "phare_get_label",
+    summary = "Lire une candidature au label",
+    params(("id" = Uuid, Path, description = "Identifiant de la candidature")),
+    responses(
+        (status = 200, description = "La candidature", body = LabelView),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Hors du périmètre de la candidature", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Candidature inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn get(
     State(state): State<TargetState>,
     actor: Actor,

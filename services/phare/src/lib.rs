@@ -16,13 +16,13 @@ pub mod labels;
 pub mod places;
 
 use axum::Router;
-use axum::routing::{delete, get, post};
 use chrono::NaiveDate;
 use pharos_access::TargetState;
 use pharos_events::phare::SchoolYear;
+use pharos_web::api::{Route, route};
 use pharos_web::{Problem, Rejection, target_status_route};
-use serde::Serialize;
-use uuid::Uuid;
+use utoipa::OpenApi as _;
+use utoipa::openapi::path::HttpMethod;
 
 /// The name `pharos serve --target` takes.
 pub const TARGET: &str = "phare";
@@ -30,61 +30,128 @@ pub const TARGET: &str = "phare";
 /// pHARe started as an experiment in 2019-2020: no deployment or label is older.
 pub const FIRST_PHARE_YEAR: i32 = 2019;
 
+/// Every route of this target but the shared status route, as a table: the router is
+/// built from it, and a unit test checks the OpenAPI document against it.
+pub fn routes() -> Vec<Route<TargetState>> {
+    use HttpMethod::{Delete, Get, Post};
+    vec![
+        route(Post, "/api/v1/phare/deployments", deployments::create),
+        route(Get, "/api/v1/phare/deployments/{id}", deployments::get),
+        route(
+            Post,
+            "/api/v1/phare/deployments/{id}/charter",
+            deployments::sign_charter,
+        ),
+        route(
+            Post,
+            "/api/v1/phare/deployments/{id}/team-members",
+            deployments::add_member,
+        ),
+        route(
+            Delete,
+            "/api/v1/phare/deployments/{id}/team-members/{member_id}",
+            deployments::remove_member,
+        ),
+        route(
+            Post,
+            "/api/v1/phare/deployments/{id}/coordinator",
+            deployments::name_coordinator,
+        ),
+        route(
+            Post,
+            "/api/v1/phare/deployments/{id}/protocol",
+            deployments::record_protocol,
+        ),
+        route(
+            Post,
+            "/api/v1/phare/deployments/{id}/learning-hours",
+            deployments::plan_learning_hours,
+        ),
+        route(
+            Post,
+            "/api/v1/phare/deployments/{id}/parent-workshops",
+            deployments::record_parent_workshop,
+        ),
+        route(Post, "/api/v1/phare/labels", labels::create),
+        route(Get, "/api/v1/phare/labels/{id}", labels::get),
+        route(Post, "/api/v1/phare/labels/{id}/criteria", labels::answer),
+        route(Post, "/api/v1/phare/labels/{id}/submit", labels::submit),
+        route(Post, "/api/v1/phare/labels/{id}/review", labels::review),
+        route(Post, "/api/v1/phare/labels/{id}/decision", labels::decide),
+    ]
+}
+
 /// Every route of this target.
 pub fn router(state: TargetState) -> Router {
-    Router::new()
-        .route("/api/v1/phare/deployments", post(deployments::create))
-        .route("/api/v1/phare/deployments/{id}", get(deployments::get))
-        .route(
-            "/api/v1/phare/deployments/{id}/charter",
-            post(deployments::sign_charter),
-        )
-        .route(
-            "/api/v1/phare/deployments/{id}/team-members",
-            post(deployments::add_member),
-        )
-        .route(
-            "/api/v1/phare/deployments/{id}/team-members/{member_id}",
-            delete(deployments::remove_member),
-        )
-        .route(
-            "/api/v1/phare/deployments/{id}/coordinator",
-            post(deployments::name_coordinator),
-        )
-        .route(
-            "/api/v1/phare/deployments/{id}/protocol",
-            post(deployments::record_protocol),
-        )
-        .route(
-            "/api/v1/phare/deployments/{id}/learning-hours",
-            post(deployments::plan_learning_hours),
-        )
-        .route(
-            "/api/v1/phare/deployments/{id}/parent-workshops",
-            post(deployments::record_parent_workshop),
-        )
-        .route("/api/v1/phare/labels", post(labels::create))
-        .route("/api/v1/phare/labels/{id}", get(labels::get))
-        .route("/api/v1/phare/labels/{id}/criteria", post(labels::answer))
-        .route("/api/v1/phare/labels/{id}/submit", post(labels::submit))
-        .route("/api/v1/phare/labels/{id}/review", post(labels::review))
-        .route("/api/v1/phare/labels/{id}/decision", post(labels::decide))
+    pharos_web::api::router(routes())
         .with_state(state.clone())
         .merge(target_status_route(TARGET).with_state(state.app))
 }
 
-/// The answer to a creation: `201` with the new resource's id and version.
-#[derive(Debug, Clone, Serialize)]
-pub struct Created {
-    pub id: Uuid,
-    pub version: i64,
+/// The OpenAPI document of this target's routes (the shared status route aside), to be
+/// merged with the other targets'.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
 }
 
-/// The answer to a command on an existing resource: `200` with its new version.
-#[derive(Debug, Clone, Serialize)]
-pub struct Version {
-    pub version: i64,
-}
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        deployments::create,
+        deployments::get,
+        deployments::sign_charter,
+        deployments::add_member,
+        deployments::remove_member,
+        deployments::name_coordinator,
+        deployments::record_protocol,
+        deployments::plan_learning_hours,
+        deployments::record_parent_workshop,
+        labels::create,
+        labels::get,
+        labels::answer,
+        labels::submit,
+        labels::review,
+        labels::decide,
+    ),
+    components(schemas(
+        pharos_web::Created,
+        pharos_web::Versioned,
+        pharos_web::Problem,
+        pharos_web::FieldError,
+        input::PersonInput,
+        deployments::NewDeployment,
+        deployments::CharterInput,
+        deployments::NewTeamMember,
+        deployments::CoordinatorInput,
+        deployments::ProtocolInput,
+        deployments::LearningHoursInput,
+        deployments::WorkshopInput,
+        deployments::DeploymentView,
+        deployments::DeploymentStatus,
+        deployments::CharterTerm,
+        deployments::MemberView,
+        deployments::PersonView,
+        deployments::Protocol,
+        deployments::LearningHours,
+        deployments::Workshop,
+        deployments::Compliance,
+        labels::NewLabel,
+        labels::LevelInput,
+        labels::AnswerInput,
+        labels::DecisionInput,
+        labels::Outcome,
+        labels::LabelView,
+        labels::LabelStatus,
+        labels::LevelView,
+        labels::CriterionView,
+        pharos_events::phare::TeamFunction,
+        pharos_events::phare::ProtocolBody,
+        pharos_events::phare::LabelLevel,
+        pharos_events::phare::CriterionAuthority,
+    )),
+    tags((name = "phare", description = "Déploiement du programme pHARe et labels"))
+)]
+struct ApiDoc;
 
 /// A deployment or label concerns a school year from pHARe's start up to the next one:
 /// further ahead is a typing error, not a plan.
@@ -119,6 +186,18 @@ fn privacy_problem(error: pharos_privacy::PrivacyError) -> Problem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_openapi_document_describes_every_route_and_no_other() {
+        let problems = pharos_web::api::undocumented(&openapi(), &routes(), "phare");
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
+
+    #[test]
+    fn the_openapi_document_shows_no_sealed_value() {
+        let text = serde_json::to_string(&openapi()).unwrap();
+        assert!(!text.to_lowercase().contains("sealed"), "{text}");
+    }
 
     fn day(text: &str) -> NaiveDate {
         text.parse().unwrap()

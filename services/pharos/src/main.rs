@@ -55,6 +55,8 @@ enum Command {
     /// Répertoire des établissements.
     #[command(subcommand)]
     Schools(SchoolsCommand),
+    /// Affiche le document OpenAPI de toutes les cibles (copie de référence : schema/openapi.json).
+    Openapi,
 }
 
 #[derive(Debug, Subcommand)]
@@ -213,6 +215,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         database_url: cli.database_url,
         ..Overrides::default()
     };
+    if let Command::Openapi = &cli.command {
+        println!("{}", openapi_json(config::TARGETS.iter().copied())?);
+        return Ok(());
+    }
     if let Command::Bench(command) = &cli.command {
         init_tracing(false);
         let url = overrides
@@ -271,8 +277,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Privacy(command) => privacy(&config, command).await,
         Command::Users(command) => users(&config, command).await,
         Command::Schools(SchoolsCommand::Import { file }) => import_schools(&config, &file).await,
-        Command::Bench(_) => Ok(()),
+        Command::Bench(_) | Command::Openapi => Ok(()),
     }
+}
+
+/// The OpenAPI document of `targets`, pretty-printed JSON.
+fn openapi_json<'a>(targets: impl Iterator<Item = &'a str>) -> anyhow::Result<String> {
+    let documents = targets.filter_map(|target| match target {
+        "trainings" => Some(pharos_trainings::openapi()),
+        "phare" => Some(pharos_phare::openapi()),
+        _ => None,
+    });
+    Ok(pharos_web::api::merged(documents).to_pretty_json()?)
 }
 
 /// Opens the personal-data vault; a missing or wrong master key stops the start.
@@ -604,6 +620,19 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             _ => pharos_reminders::router(state.clone()),
         });
     }
+    let openapi = openapi_json(config.targets.iter().copied())?;
+    routers.push(axum::Router::new().route(
+        "/api/v1/openapi.json",
+        axum::routing::get(move || {
+            let openapi = openapi.clone();
+            async move {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    openapi,
+                )
+            }
+        }),
+    ));
     let app = pharos_web::app(state.app.clone(), routers);
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await

@@ -374,3 +374,43 @@ async fn an_account_created_on_the_command_line_logs_in_over_http() {
     assert_eq!(body["user"]["scope"], "31");
     served.stop();
 }
+
+#[test]
+fn the_checked_in_openapi_document_is_the_one_the_code_generates() {
+    let dir = scratch_dir();
+    let generated = stdout_of(&pharos(&dir).arg("openapi").output().unwrap());
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schema/openapi.json");
+    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        generated.trim_end() == checked_in.trim_end(),
+        "schema/openapi.json is stale: regenerate it with `cargo run -- openapi > schema/openapi.json`"
+    );
+    let document: serde_json::Value = serde_json::from_str(&generated).unwrap();
+    for path in [
+        "/api/v1/sessions/{id}/registrations",
+        "/api/v1/phare/deployments",
+    ] {
+        assert!(document["paths"][path].is_object(), "{path} undocumented");
+    }
+}
+
+#[tokio::test]
+async fn the_served_targets_publish_their_openapi_document() {
+    let dir = scratch_dir();
+    let mut command = pharos(&dir);
+    command.args(["serve", "--addr", "127.0.0.1:0", "--target", "trainings"]);
+    let served = Served::start(command);
+    let document: serde_json::Value = reqwest::get(format!("{}/api/v1/openapi.json", served.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(document["paths"]["/api/v1/trainings"].is_object());
+    assert!(
+        document["paths"]["/api/v1/phare/deployments"].is_null(),
+        "only the served targets"
+    );
+    assert!(document["components"]["securitySchemes"]["bearer"].is_object());
+    served.stop();
+}

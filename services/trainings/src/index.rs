@@ -31,10 +31,15 @@ impl SessionIndex {
         else {
             return;
         };
-        let Some(e) = pharos_events::decode::<SessionEvent>(event) else {
-            return;
-        };
-        if let Some((registration, person)) = person_of(&e) {
+        if let Some(e) = pharos_events::decode::<SessionEvent>(event) {
+            self.note(id, &e);
+        }
+    }
+
+    /// One event of session `id`. Applying an event twice changes nothing more, so the
+    /// handlers write their appends through and the subscription delivers them again.
+    pub fn note(&mut self, id: Uuid, e: &SessionEvent) {
+        if let Some((registration, person)) = person_of(e) {
             self.registrations.insert(registration, (id, person));
             return;
         }
@@ -42,7 +47,7 @@ impl SessionIndex {
             SessionEvent::SessionPlanned { schedule, .. }
             | SessionEvent::SessionRescheduled { schedule } => {
                 let cancelled = self.sessions.get(&id).is_some_and(|s| s.1);
-                self.sessions.insert(id, (schedule, cancelled));
+                self.sessions.insert(id, (schedule.clone(), cancelled));
             }
             SessionEvent::SessionCancelled { .. } => {
                 if let Some(s) = self.sessions.get_mut(&id) {
@@ -50,7 +55,7 @@ impl SessionIndex {
                 }
             }
             SessionEvent::RegistrationWithdrawn { registration_id } => {
-                self.registrations.remove(&registration_id);
+                self.registrations.remove(registration_id);
             }
             _ => {}
         }

@@ -8,12 +8,11 @@ use pharos_access::{Action, Actor, Denied, Executed, IfMatch, Subject, execute, 
 use pharos_events::training::{
     AttendanceStatus, Registrant, RegistrationMode, SESSION_CATEGORY, Schedule, SessionEvent, Slot,
 };
-use pharos_events::{Email, Role, Uai};
+use pharos_events::{DepartmentCode, Email, Role, Uai};
 use pharos_eventstore::StreamId;
 use pharos_privacy::Personal;
 use pharos_web::{Json, Problem, Rejection};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::session::{Plan, RegistrationStatus, Session, SessionCommand, Sessions, Status};
@@ -34,13 +33,13 @@ fn privacy_problem(error: pharos_privacy::PrivacyError) -> Problem {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct SlotInput {
     starts_at: DateTime<FixedOffset>,
     ends_at: DateTime<FixedOffset>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct ScheduleInput {
     starts_at: DateTime<FixedOffset>,
     ends_at: DateTime<FixedOffset>,
@@ -65,7 +64,7 @@ impl ScheduleInput {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewSession {
     #[serde(flatten)]
     schedule: ScheduleInput,
@@ -85,6 +84,19 @@ fn trimmed(value: Option<String>) -> Option<String> {
 }
 
 /// `POST /api/v1/trainings/{id}/sessions`
+#[utoipa::path(operation_id = "trainings_session_plan", post, path = "/api/v1/trainings/{id}/sessions", tag = "trainings",
+    summary = "Programmer une session d'une formation",
+    request_body = NewSession,
+    params(("id" = Uuid, Path, description = "Identifiant de la formation")),
+    responses(
+        (status = 201, description = "Créé", body = pharos_web::Created),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Hors du périmètre de l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Session inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Refusé dans l'état actuel de la session (règle nommée dans `type`), ou version périmée", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Valeur refusée (règle nommée dans `type`, champ dans `errors`)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn plan(
     State(trainings): State<Trainings>,
     actor: Actor,
@@ -149,7 +161,10 @@ pub async fn plan(
     .await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(json!({ "id": id, "version": done.version })),
+        axum::Json(pharos_web::Created {
+            id,
+            version: done.version,
+        }),
     ))
 }
 
@@ -190,39 +205,163 @@ async fn run(
         &actor.metadata(TARGET),
     )
     .await?;
-    if let Some(appended) = done.appended {
-        trainings.settle(appended.position).await;
+    if done.appended.is_some() {
+        trainings.note(id, &done.events);
     }
     Ok(done)
 }
 
-/// `POST /api/v1/sessions/{id}/{open|close|hold|lock-attendance|archive}`
-pub async fn transition(
-    State(trainings): State<Trainings>,
+async fn step(
+    trainings: Trainings,
     actor: Actor,
-    Path((id, step)): Path<(Uuid, String)>,
+    id: Uuid,
+    command: SessionCommand,
     if_match: IfMatch,
-) -> Result<impl IntoResponse, Problem> {
-    let command = match step.as_str() {
-        "open" => SessionCommand::Open,
-        "close" => SessionCommand::Close,
-        "hold" => SessionCommand::Hold,
-        "lock-attendance" => SessionCommand::LockAttendance,
-        "archive" => SessionCommand::Archive,
-        _ => return Err(Problem::not_found()),
-    };
+) -> Result<axum::Json<pharos_web::Versioned>, Problem> {
     let (_, plan) = existing(&trainings, id).await?;
     actor.may(Action::ManageTrainings, managing(&plan))?;
     let done = run(&trainings, &actor, id, command, if_match.0).await?;
-    Ok(axum::Json(json!({ "version": done.version })))
+    Ok(axum::Json(pharos_web::Versioned {
+        version: done.version,
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+/// `POST /api/v1/sessions/{id}/open`
+#[utoipa::path(operation_id = "trainings_session_open", post, path = "/api/v1/sessions/{id}/open", tag = "trainings",
+    summary = "Ouvrir les inscriptions",
+    params(("id" = Uuid, Path, description = "Identifiant de la session")),
+    responses(
+        (status = 200, description = "Fait ; nouvelle version", body = pharos_web::Versioned),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Hors du périmètre de l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Session inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Refusé dans l'état actuel de la session (règle nommée dans `type`), ou version périmée", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Valeur refusée (règle nommée dans `type`, champ dans `errors`)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn open(
+    State(trainings): State<Trainings>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    if_match: IfMatch,
+) -> Result<impl IntoResponse, Problem> {
+    step(trainings, actor, id, SessionCommand::Open, if_match).await
+}
+
+/// `POST /api/v1/sessions/{id}/close`
+#[utoipa::path(operation_id = "trainings_session_close", post, path = "/api/v1/sessions/{id}/close", tag = "trainings",
+    summary = "Clore les inscriptions",
+    params(("id" = Uuid, Path, description = "Identifiant de la session")),
+    responses(
+        (status = 200, description = "Fait ; nouvelle version", body = pharos_web::Versioned),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Hors du périmètre de l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Session inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Refusé dans l'état actuel de la session (règle nommée dans `type`), ou version périmée", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Valeur refusée (règle nommée dans `type`, champ dans `errors`)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn close(
+    State(trainings): State<Trainings>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    if_match: IfMatch,
+) -> Result<impl IntoResponse, Problem> {
+    step(trainings, actor, id, SessionCommand::Close, if_match).await
+}
+
+/// `POST /api/v1/sessions/{id}/hold`
+#[utoipa::path(operation_id = "trainings_session_hold", post, path = "/api/v1/sessions/{id}/hold", tag = "trainings",
+    summary = "Déclarer la session tenue",
+    params(("id" = Uuid, Path, description = "Identifiant de la session")),
+    responses(
+        (status = 200, description = "Fait ; nouvelle version", body = pharos_web::Versioned),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Hors du périmètre de l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Session inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Refusé dans l'état actuel de la session (règle nommée dans `type`), ou version périmée", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Valeur refusée (règle nommée dans `type`, champ dans `errors`)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn hold(
+    State(trainings): State<Trainings>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    if_match: IfMatch,
+) -> Result<impl IntoResponse, Problem> {
+    step(trainings, actor, id, SessionCommand::Hold, if_match).await
+}
+
+/// `POST /api/v1/sessions/{id}/lock-attendance`
+#[utoipa::path(operation_id = "trainings_session_lock_attendance", post, path = "/api/v1/sessions/{id}/lock-attendance", tag = "trainings",
+    summary = "Verrouiller les présences (session terminée)",
+    params(("id" = Uuid, Path, description = "Identifiant de la session")),
+    responses(
+        (status = 200, description = "Fait ; nouvelle version", body = pharos_web::Versioned),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Hors du périmètre de l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Session inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Refusé dans l'état actuel de la session (règle nommée dans `type`), ou version périmée", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Valeur refusée (règle nommée dans `type`, champ dans `errors`)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn lock_attendance(
+    State(trainings): State<Trainings>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    if_match: IfMatch,
+) -> Result<impl IntoResponse, Problem> {
+    step(
+        trainings,
+        actor,
+        id,
+        SessionCommand::LockAttendance,
+        if_match,
+    )
+    .await
+}
+
+/// `POST /api/v1/sessions/{id}/archive`
+#[utoipa::path(operation_id = "trainings_session_archive", post, path = "/api/v1/sessions/{id}/archive", tag = "trainings",
+    summary = "Archiver la session",
+    params(("id" = Uuid, Path, description = "Identifiant de la session")),
+    responses(
+        (status = 200, description = "Fait ; nouvelle version", body = pharos_web::Versioned),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Hors du périmètre de l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Session inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Refusé dans l'état actuel de la session (règle nommée dans `type`), ou version périmée", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Valeur refusée (règle nommée dans `type`, champ dans `errors`)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn archive(
+    State(trainings): State<Trainings>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    if_match: IfMatch,
+) -> Result<impl IntoResponse, Problem> {
+    step(trainings, actor, id, SessionCommand::Archive, if_match).await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct Cancellation {
     reason: String,
 }
 
 /// `POST /api/v1/sessions/{id}/cancel`
+#[utoipa::path(operation_id = "trainings_session_cancel", post, path = "/api/v1/sessions/{id}/cancel", tag = "trainings",
+    summary = "Annuler la session (motif communiqué aux inscrits)",
+    request_body = Cancellation,
+    params(("id" = Uuid, Path, description = "Identifiant de la session")),
+    responses(
+        (status = 200, description = "Fait ; nouvelle version", body = pharos_web::Versioned),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Hors du périmètre de l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Session inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Refusé dans l'état actuel de la session (règle nommée dans `type`), ou version périmée", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Valeur refusée (règle nommée dans `type`, champ dans `errors`)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn cancel(
     State(trainings): State<Trainings>,
     actor: Actor,
@@ -242,10 +381,25 @@ pub async fn cancel(
         if_match.0,
     )
     .await?;
-    Ok(axum::Json(json!({ "version": done.version })))
+    Ok(axum::Json(pharos_web::Versioned {
+        version: done.version,
+    }))
 }
 
 /// `POST /api/v1/sessions/{id}/reschedule`
+#[utoipa::path(operation_id = "trainings_session_reschedule", post, path = "/api/v1/sessions/{id}/reschedule", tag = "trainings",
+    summary = "Reprogrammer la session",
+    request_body = ScheduleInput,
+    params(("id" = Uuid, Path, description = "Identifiant de la session")),
+    responses(
+        (status = 200, description = "Fait ; nouvelle version", body = pharos_web::Versioned),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Hors du périmètre de l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Session inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Refusé dans l'état actuel de la session (règle nommée dans `type`), ou version périmée", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Valeur refusée (règle nommée dans `type`, champ dans `errors`)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn reschedule(
     State(trainings): State<Trainings>,
     actor: Actor,
@@ -263,10 +417,12 @@ pub async fn reschedule(
         if_match.0,
     )
     .await?;
-    Ok(axum::Json(json!({ "version": done.version })))
+    Ok(axum::Json(pharos_web::Versioned {
+        version: done.version,
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct PersonInput {
     email: String,
     display_name: String,
@@ -275,7 +431,47 @@ pub struct PersonInput {
     function: String,
 }
 
-#[derive(Debug, Deserialize)]
+/// `201` after a registration.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RegistrationCreated {
+    id: Uuid,
+    /// `confirmed` or `waitlisted`.
+    status: RegistrationStatus,
+    version: i64,
+}
+
+/// `200` after a withdrawal.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Withdrawn {
+    version: i64,
+    /// The waiting registration that got the place, if any.
+    promoted: Option<Uuid>,
+}
+
+/// A session with its registrations.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SessionView {
+    id: Uuid,
+    training_id: Uuid,
+    #[schema(value_type = Option<String>, example = "31")]
+    department: Option<DepartmentCode>,
+    starts_at: DateTime<FixedOffset>,
+    ends_at: DateTime<FixedOffset>,
+    slots: Vec<Slot>,
+    location: Option<String>,
+    remote_url: Option<String>,
+    capacity: u32,
+    planned_minutes: u32,
+    trainers: Vec<Uuid>,
+    status: Status,
+    cancel_reason: Option<String>,
+    confirmed: usize,
+    waitlisted: usize,
+    registrations: Vec<RegistrationView>,
+    version: i64,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewRegistration {
     person: PersonInput,
     mode: RegistrationMode,
@@ -316,6 +512,19 @@ fn invalid(rule: &'static str, field: &'static str, message: impl Into<String>) 
 }
 
 /// `POST /api/v1/sessions/{id}/registrations` → `{id, status: confirmed|waitlisted}`
+#[utoipa::path(operation_id = "trainings_session_register", post, path = "/api/v1/sessions/{id}/registrations", tag = "trainings",
+    summary = "Inscrire une personne (confirmée, ou en liste d'attente si complet)",
+    request_body = NewRegistration,
+    params(("id" = Uuid, Path, description = "Identifiant de la session")),
+    responses(
+        (status = 201, description = "Inscription enregistrée", body = RegistrationCreated),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Hors du périmètre de l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Session inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Refusé dans l'état actuel de la session (règle nommée dans `type`), ou version périmée", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Valeur refusée (règle nommée dans `type`, champ dans `errors`)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn register(
     State(trainings): State<Trainings>,
     actor: Actor,
@@ -413,17 +622,33 @@ pub async fn register(
     )
     .await?;
     let status = match done.events.first() {
-        Some(SessionEvent::RegistrationConfirmed { .. }) => "confirmed",
-        _ => "waitlisted",
+        Some(SessionEvent::RegistrationConfirmed { .. }) => RegistrationStatus::Confirmed,
+        _ => RegistrationStatus::Waitlisted,
     };
     Ok((
         StatusCode::CREATED,
-        axum::Json(json!({ "id": registration_id, "status": status, "version": done.version })),
+        axum::Json(RegistrationCreated {
+            id: registration_id,
+            status,
+            version: done.version,
+        }),
     ))
 }
 
 /// `POST /api/v1/sessions/{id}/registrations/{rid}/withdraw`: frees the place, which
 /// goes to the first waiting registration.
+#[utoipa::path(operation_id = "trainings_session_withdraw", post, path = "/api/v1/sessions/{id}/registrations/{rid}/withdraw", tag = "trainings",
+    summary = "Retirer une inscription (la place va au premier en attente)",
+    params(("id" = Uuid, Path, description = "Identifiant de la session"), ("rid" = Uuid, Path, description = "Identifiant de l'inscription")),
+    responses(
+        (status = 200, description = "Inscription retirée", body = Withdrawn),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Hors du périmètre de l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Session inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Refusé dans l'état actuel de la session (règle nommée dans `type`), ou version périmée", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Valeur refusée (règle nommée dans `type`, champ dans `errors`)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn withdraw(
     State(trainings): State<Trainings>,
     actor: Actor,
@@ -446,12 +671,13 @@ pub async fn withdraw(
         SessionEvent::RegistrationPromoted { registration_id } => Some(*registration_id),
         _ => None,
     });
-    Ok(axum::Json(
-        json!({ "version": done.version, "promoted": promoted }),
-    ))
+    Ok(axum::Json(Withdrawn {
+        version: done.version,
+        promoted,
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct AttendanceInput {
     registration_id: Uuid,
     slot_index: usize,
@@ -464,6 +690,19 @@ pub struct AttendanceInput {
 }
 
 /// `POST /api/v1/sessions/{id}/attendance`
+#[utoipa::path(operation_id = "trainings_session_attendance", post, path = "/api/v1/sessions/{id}/attendance", tag = "trainings",
+    summary = "Saisir une présence (par créneau)",
+    request_body = AttendanceInput,
+    params(("id" = Uuid, Path, description = "Identifiant de la session")),
+    responses(
+        (status = 200, description = "Fait ; nouvelle version", body = pharos_web::Versioned),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Hors du périmètre de l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Session inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Refusé dans l'état actuel de la session (règle nommée dans `type`), ou version périmée", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Valeur refusée (règle nommée dans `type`, champ dans `errors`)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn attendance(
     State(trainings): State<Trainings>,
     actor: Actor,
@@ -485,10 +724,25 @@ pub async fn attendance(
         None,
     )
     .await?;
-    Ok(axum::Json(json!({ "version": done.version })))
+    Ok(axum::Json(pharos_web::Versioned {
+        version: done.version,
+    }))
 }
 
 /// `POST /api/v1/sessions/{id}/attendance/corrections`: after the lock, with a reason.
+#[utoipa::path(operation_id = "trainings_session_correction", post, path = "/api/v1/sessions/{id}/attendance/corrections", tag = "trainings",
+    summary = "Corriger une présence après verrouillage (motif obligatoire, tracé)",
+    request_body = AttendanceInput,
+    params(("id" = Uuid, Path, description = "Identifiant de la session")),
+    responses(
+        (status = 200, description = "Fait ; nouvelle version", body = pharos_web::Versioned),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Hors du périmètre de l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Session inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Refusé dans l'état actuel de la session (règle nommée dans `type`), ou version périmée", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Valeur refusée (règle nommée dans `type`, champ dans `errors`)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn correction(
     State(trainings): State<Trainings>,
     actor: Actor,
@@ -511,14 +765,18 @@ pub async fn correction(
         None,
     )
     .await?;
-    Ok(axum::Json(json!({ "version": done.version })))
+    Ok(axum::Json(pharos_web::Versioned {
+        version: done.version,
+    }))
 }
 
-#[derive(Debug, Serialize)]
-struct RegistrationView {
+/// A registration as the session shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RegistrationView {
     id: Uuid,
     display_name: String,
     email: String,
+    #[schema(value_type = Option<String>, example = "0310001H")]
     school_uai: Option<Uai>,
     function: String,
     mode: RegistrationMode,
@@ -531,6 +789,16 @@ struct RegistrationView {
 /// `GET /api/v1/sessions/{id}`: the session with its registrations (a logged read of
 /// each registrant). Managers and the session's trainers see everyone; a school sees
 /// its own people.
+#[utoipa::path(operation_id = "trainings_session_get", get, path = "/api/v1/sessions/{id}", tag = "trainings",
+    summary = "Lire une session et ses inscriptions",
+    params(("id" = Uuid, Path, description = "Identifiant de la session")),
+    responses(
+        (status = 200, description = "La session", body = SessionView),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Hors du périmètre de l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Session inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn get(
     State(trainings): State<Trainings>,
     actor: Actor,
@@ -593,24 +861,23 @@ pub async fn get(
             attended_minutes: session.attended_minutes(r.id),
         });
     }
-    let status = session.status.unwrap_or(Status::Planned);
-    Ok(axum::Json(json!({
-        "id": id,
-        "training_id": plan.training_id,
-        "department": plan.department,
-        "starts_at": plan.schedule.starts_at,
-        "ends_at": plan.schedule.ends_at,
-        "slots": plan.schedule.slots,
-        "location": plan.location,
-        "remote_url": plan.remote_url,
-        "capacity": plan.capacity,
-        "planned_minutes": plan.planned_minutes,
-        "trainers": plan.trainers,
-        "status": status,
-        "cancel_reason": session.cancel_reason,
-        "confirmed": session.confirmed(),
-        "waitlisted": waiting,
-        "registrations": registrations,
-        "version": version,
-    })))
+    Ok(axum::Json(SessionView {
+        id,
+        training_id: plan.training_id,
+        department: plan.department.clone(),
+        starts_at: plan.schedule.starts_at,
+        ends_at: plan.schedule.ends_at,
+        slots: plan.schedule.slots.clone(),
+        location: plan.location.clone(),
+        remote_url: plan.remote_url.clone(),
+        capacity: plan.capacity,
+        planned_minutes: plan.planned_minutes,
+        trainers: plan.trainers.clone(),
+        status: session.status.unwrap_or(Status::Planned),
+        cancel_reason: session.cancel_reason.clone(),
+        confirmed: session.confirmed(),
+        waitlisted: waiting,
+        registrations,
+        version,
+    }))
 }

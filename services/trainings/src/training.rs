@@ -10,7 +10,6 @@ use pharos_events::training::{TRAINING_CATEGORY, Topic, TrainingEvent};
 use pharos_eventstore::StreamId;
 use pharos_web::{Json, Problem, Rejection};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::{TARGET, Trainings};
@@ -69,20 +68,37 @@ impl Decider for Catalogue {
     }
 }
 
-/// `POST /api/v1/trainings`
-#[derive(Debug, Deserialize)]
+/// A new training.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewTraining {
+    #[schema(example = "Méthode de la préoccupation partagée")]
     title: String,
     topic: Topic,
+    /// Who it is for.
+    #[schema(example = "équipes ressources des collèges")]
     audience: String,
+    /// A department of the academy; absent for an academy-wide training.
     #[serde(default)]
+    #[schema(example = "31")]
     department: Option<String>,
     #[serde(default)]
     description: String,
+    /// Reference in the national training platform (GAIA).
     #[serde(default)]
     gaia_reference: Option<String>,
 }
 
+/// `POST /api/v1/trainings`
+#[utoipa::path(operation_id = "trainings_training_create", post, path = "/api/v1/trainings", tag = "trainings",
+    summary = "Créer une formation",
+    request_body = NewTraining,
+    responses(
+        (status = 201, description = "Formation créée", body = pharos_web::Created),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Hors du périmètre (pôle ; référent pour son département)", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Valeur refusée (département hors académie, titre vide)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn create(
     State(trainings): State<Trainings>,
     actor: Actor,
@@ -122,36 +138,62 @@ pub async fn create(
     .await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(json!({ "id": id, "version": done.version })),
+        axum::Json(pharos_web::Created {
+            id,
+            version: done.version,
+        }),
     ))
 }
 
-#[derive(Debug, Serialize)]
-struct TrainingView {
+/// A training as the API shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TrainingView {
     id: Uuid,
-    #[serde(flatten)]
-    training: TrainingEvent,
+    title: String,
+    topic: Topic,
+    audience: String,
+    #[schema(value_type = Option<String>, example = "31")]
+    department: Option<DepartmentCode>,
+    description: String,
+    gaia_reference: Option<String>,
     version: i64,
 }
 
 /// `GET /api/v1/trainings/{id}`: any signed-in user (the catalogue is public to staff).
+#[utoipa::path(operation_id = "trainings_training_get", get, path = "/api/v1/trainings/{id}", tag = "trainings",
+    summary = "Lire une formation",
+    params(("id" = Uuid, Path, description = "Identifiant de la formation")),
+    responses(
+        (status = 200, description = "La formation", body = TrainingView),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Formation inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn get(
     State(trainings): State<Trainings>,
     _actor: Actor,
     Path(id): Path<Uuid>,
 ) -> Result<impl IntoResponse, Problem> {
     let (training, version) = load::<Catalogue>(&trainings.target.app.store, &stream(id)?).await?;
-    let Some(training) = training.created else {
+    let Some(TrainingEvent::TrainingCreated {
+        title,
+        topic,
+        audience,
+        department,
+        description,
+        gaia_reference,
+    }) = training.created
+    else {
         return Err(Problem::not_found());
     };
-    let mut body = serde_json::to_value(TrainingView {
+    Ok(axum::Json(TrainingView {
         id,
-        training,
+        title,
+        topic,
+        audience,
+        department,
+        description,
+        gaia_reference,
         version,
-    })
-    .unwrap_or_default();
-    if let Some(object) = body.as_object_mut() {
-        object.remove("type");
-    }
-    Ok(axum::Json(body))
+    }))
 }

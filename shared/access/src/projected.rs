@@ -95,6 +95,13 @@ impl<S: Default + Send + Sync + 'static> Projected<S> {
         }
     }
 
+    /// Changes the state directly: a handler writes its own appends through, so that its
+    /// next request sees them without waiting for the subscription (which applies them
+    /// again later; `apply` must then change nothing more).
+    pub fn update(&self, f: impl FnOnce(&mut S)) {
+        f(&mut self.state.write().unwrap_or_else(|p| p.into_inner()));
+    }
+
     pub fn read<T>(&self, f: impl FnOnce(&S) -> T) -> T {
         f(&self.state.read().unwrap_or_else(|p| p.into_inner()))
     }

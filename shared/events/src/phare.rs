@@ -156,8 +156,12 @@ impl DeploymentOwner {
 }
 
 /// What a resource-team member does in the school (DOMAIN.md §1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(
+    description = "Fonction d'un membre de l'équipe ressource : enseignant, CPE, AED, infirmier, \
+                   assistant social, psychologue de l'Éducation nationale, direction."
+)]
 pub enum TeamFunction {
     Enseignant,
     Cpe,
@@ -191,8 +195,12 @@ pub struct TeamMember {
 }
 
 /// Where the treatment protocol is presented.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(
+    description = "Instance devant laquelle le protocole de traitement est présenté : conseil \
+                   d'administration (établissement du second degré) ou conseil d'école."
+)]
 pub enum ProtocolBody {
     ConseilAdministration,
     ConseilEcole,
@@ -240,8 +248,24 @@ pub enum DeploymentEvent {
 }
 
 /// Label levels, progressive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
+#[schema(
+    description = "Niveau du label pHARe, progressif : engagement (1), approfondissement (2), \
+                   expertise (3)."
+)]
 pub enum LabelLevel {
     Engagement,
     Approfondissement,
@@ -286,8 +310,12 @@ impl fmt::Display for LabelLevel {
 
 /// Who answers a criterion: the applying school (or its referent), or the pole (facts
 /// only the pole holds, such as contest participation).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(
+    description = "Qui répond au critère : l'établissement candidat (ou son référent), ou le \
+                   pôle (faits que seul le pôle connaît, comme la participation au concours)."
+)]
 pub enum CriterionAuthority {
     #[default]
     School,

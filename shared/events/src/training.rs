@@ -13,7 +13,7 @@ use crate::{DepartmentCode, Uai};
 pub const TRAINING_CATEGORY: &str = "training";
 pub const SESSION_CATEGORY: &str = "training_session";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Topic {
     EquipeRessource,
@@ -47,7 +47,7 @@ pub enum TrainingEvent {
 }
 
 /// A half-day (or shorter) part of a session; attendance is recorded per slot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Slot {
     pub starts_at: DateTime<FixedOffset>,
     pub ends_at: DateTime<FixedOffset>,
@@ -67,7 +67,7 @@ pub struct Schedule {
     pub slots: Vec<Slot>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RegistrationMode {
     /// Designated by a head of school or a referent.
@@ -75,7 +75,7 @@ pub enum RegistrationMode {
     Volunteer,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AttendanceStatus {
     Present,

@@ -1418,6 +1418,13 @@ async fn a_projection_killed_mid_run_resumes_from_its_checkpoint(store: EventSto
     drop(store);
 
     let store = db.store().await;
+    // The killed runner's connection may still hold its transaction open a moment (the
+    // rollback is sent when the pool closes it), which holds PostgreSQL readers back:
+    // lag, not loss. Wait for every order to be readable.
+    eventually("the 90 orders are readable after the restart", || async {
+        read_everything(&store, 100, &["order"]).await.len() == 90
+    })
+    .await;
     let orders = read_everything(&store, 100, &["order"]).await;
     assert_eq!(orders.len(), 90);
     let shutdown = CancellationToken::new();

@@ -2,6 +2,7 @@
 //! tracing spans, body limit, timeouts, `Idempotency-Key`, `/healthz`, `/readyz`,
 //! `/metrics`, graceful shutdown.
 
+pub mod api;
 pub mod idempotency;
 mod json;
 mod problem;
@@ -23,6 +24,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+pub use api::{Created, Versioned};
 pub use json::Json;
 pub use problem::{FieldError, Problem};
 pub use rejection::{Rejection, RejectionKind};
