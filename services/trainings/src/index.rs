@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use pharos_events::DepartmentCode;
 use pharos_events::training::{SESSION_CATEGORY, Schedule, SessionEvent};
 use pharos_eventstore::RecordedEvent;
 use pharos_privacy::PersonId;
@@ -13,10 +14,18 @@ use uuid::Uuid;
 
 use crate::session::person_of;
 
+/// What the index keeps of a session.
+#[derive(Debug)]
+struct Indexed {
+    schedule: Schedule,
+    cancelled: bool,
+    /// Fixed at planning: who manages the session.
+    department: Option<DepartmentCode>,
+}
+
 #[derive(Debug, Default)]
 pub struct SessionIndex {
-    /// Each session's schedule, and whether it was cancelled.
-    sessions: HashMap<Uuid, (Schedule, bool)>,
+    sessions: HashMap<Uuid, Indexed>,
     /// Each registration's session and person, while not withdrawn.
     registrations: HashMap<Uuid, (Uuid, PersonId)>,
 }
@@ -44,14 +53,29 @@ impl SessionIndex {
             return;
         }
         match e {
-            SessionEvent::SessionPlanned { schedule, .. }
-            | SessionEvent::SessionRescheduled { schedule } => {
-                let cancelled = self.sessions.get(&id).is_some_and(|s| s.1);
-                self.sessions.insert(id, (schedule.clone(), cancelled));
+            SessionEvent::SessionPlanned {
+                schedule,
+                department,
+                ..
+            } => {
+                let cancelled = self.sessions.get(&id).is_some_and(|s| s.cancelled);
+                self.sessions.insert(
+                    id,
+                    Indexed {
+                        schedule: schedule.clone(),
+                        cancelled,
+                        department: department.clone(),
+                    },
+                );
+            }
+            SessionEvent::SessionRescheduled { schedule } => {
+                if let Some(s) = self.sessions.get_mut(&id) {
+                    s.schedule = schedule.clone();
+                }
             }
             SessionEvent::SessionCancelled { .. } => {
                 if let Some(s) = self.sessions.get_mut(&id) {
-                    s.1 = true;
+                    s.cancelled = true;
                 }
             }
             SessionEvent::RegistrationWithdrawn { registration_id } => {
@@ -69,14 +93,20 @@ impl SessionIndex {
             .values()
             .filter(|(session, p)| *p == person && *session != except)
             .filter_map(|(session, _)| {
-                let (other, cancelled) = self.sessions.get(session)?;
-                let overlaps =
-                    other.starts_at < schedule.ends_at && schedule.starts_at < other.ends_at;
-                (overlaps && !cancelled).then_some(*session)
+                let other = self.sessions.get(session)?;
+                let overlaps = other.schedule.starts_at < schedule.ends_at
+                    && schedule.starts_at < other.schedule.ends_at;
+                (overlaps && !other.cancelled).then_some(*session)
             })
             .collect();
         found.sort();
         found.dedup();
         found
+    }
+
+    /// The department of a known session (`Some(None)`: academy-wide), `None` when the
+    /// index has not seen it.
+    pub fn department(&self, session: Uuid) -> Option<Option<DepartmentCode>> {
+        self.sessions.get(&session).map(|s| s.department.clone())
     }
 }

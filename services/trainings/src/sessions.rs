@@ -4,7 +4,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::{DateTime, FixedOffset};
-use pharos_access::{Action, Actor, Denied, Executed, IfMatch, Subject, execute, load};
+use std::borrow::Cow;
+
+use pharos_access::{
+    Action, Actor, Denied, Executed, IfMatch, SchoolRef, Subject, execute, execute_with, load,
+};
 use pharos_events::training::{
     AttendanceStatus, Registrant, RegistrationMode, SESSION_CATEGORY, Schedule, SessionEvent, Slot,
 };
@@ -189,20 +193,25 @@ fn given(plan: &Plan) -> Subject<'_> {
     }
 }
 
+/// Runs the command `check` makes from the session as loaded (404 when there is none,
+/// 403 when the actor may not), then writes the new events through to the index.
 async fn run(
     trainings: &Trainings,
     actor: &Actor,
     id: Uuid,
-    command: SessionCommand,
     if_match: Option<i64>,
+    mut check: impl FnMut(&Session, &Plan) -> Result<SessionCommand, Problem>,
 ) -> Result<Executed<SessionEvent>, Problem> {
-    let done = execute::<Sessions>(
+    let done = execute_with::<Sessions>(
         &trainings.target.app.store,
         &stream(id)?,
-        &command,
         trainings.target.clock.now(),
         if_match,
         &actor.metadata(TARGET),
+        |session| {
+            let plan = session.plan.as_ref().ok_or_else(Problem::not_found)?;
+            check(session, plan).map(Cow::Owned)
+        },
     )
     .await?;
     if done.appended.is_some() {
@@ -218,9 +227,11 @@ async fn step(
     command: SessionCommand,
     if_match: IfMatch,
 ) -> Result<axum::Json<pharos_web::Versioned>, Problem> {
-    let (_, plan) = existing(&trainings, id).await?;
-    actor.may(Action::ManageTrainings, managing(&plan))?;
-    let done = run(&trainings, &actor, id, command, if_match.0).await?;
+    let done = run(&trainings, &actor, id, if_match.0, |_, plan| {
+        actor.may(Action::ManageTrainings, managing(plan))?;
+        Ok(command.clone())
+    })
+    .await?;
     Ok(axum::Json(pharos_web::Versioned {
         version: done.version,
     }))
@@ -369,17 +380,12 @@ pub async fn cancel(
     if_match: IfMatch,
     Json(input): Json<Cancellation>,
 ) -> Result<impl IntoResponse, Problem> {
-    let (_, plan) = existing(&trainings, id).await?;
-    actor.may(Action::ManageTrainings, managing(&plan))?;
-    let done = run(
-        &trainings,
-        &actor,
-        id,
-        SessionCommand::Cancel {
-            reason: input.reason,
-        },
-        if_match.0,
-    )
+    let done = run(&trainings, &actor, id, if_match.0, |_, plan| {
+        actor.may(Action::ManageTrainings, managing(plan))?;
+        Ok(SessionCommand::Cancel {
+            reason: input.reason.clone(),
+        })
+    })
     .await?;
     Ok(axum::Json(pharos_web::Versioned {
         version: done.version,
@@ -407,15 +413,10 @@ pub async fn reschedule(
     if_match: IfMatch,
     Json(input): Json<ScheduleInput>,
 ) -> Result<impl IntoResponse, Problem> {
-    let (_, plan) = existing(&trainings, id).await?;
-    actor.may(Action::ManageTrainings, managing(&plan))?;
-    let done = run(
-        &trainings,
-        &actor,
-        id,
-        SessionCommand::Reschedule(input.schedule()),
-        if_match.0,
-    )
+    let done = run(&trainings, &actor, id, if_match.0, |_, plan| {
+        actor.may(Action::ManageTrainings, managing(plan))?;
+        Ok(SessionCommand::Reschedule(input.schedule()))
+    })
     .await?;
     Ok(axum::Json(pharos_web::Versioned {
         version: done.version,
@@ -480,27 +481,26 @@ pub struct NewRegistration {
 /// May `actor` register (or withdraw) someone of `school` to this session? Pole
 /// managers everywhere; a department referent for sessions of their department or
 /// people of its schools; a school for its own people.
-async fn may_register(
-    trainings: &Trainings,
+fn may_register(
     actor: &Actor,
-    plan: &Plan,
-    school: Option<&Uai>,
+    department: Option<&DepartmentCode>,
+    school: Option<&SchoolRef>,
 ) -> Result<(), Problem> {
-    let on_session = actor.may(Action::RegisterToTraining, managing(plan));
-    let Err(denied) = on_session else {
+    let session = Subject::Session {
+        department,
+        trainers: &[],
+    };
+    let Err(denied) = actor.may(Action::RegisterToTraining, session) else {
         return Ok(());
     };
-    let Some(uai) = school else {
-        return Err(denied.into());
-    };
-    let Some(school) = trainings.target.access.reference.school(uai).await? else {
+    let Some(school) = school else {
         return Err(denied.into());
     };
     actor
         .may(
             Action::RegisterToTraining,
             Subject::School {
-                uai,
+                uai: &school.uai,
                 department: &school.department,
             },
         )
@@ -560,9 +560,9 @@ pub async fn register(
     if let (None, pharos_access::Scope::School(own)) = (&school_uai, &actor.scope) {
         school_uai = Some(own.clone());
     }
-    if let Some(uai) = &school_uai {
-        match trainings.target.access.reference.school(uai).await? {
-            Some(s) if !s.closed => {}
+    let school = match &school_uai {
+        Some(uai) => match trainings.target.access.reference.school(uai).await? {
+            Some(s) if !s.closed => Some(s),
             _ => {
                 return Err(invalid(
                     "school-unknown",
@@ -570,29 +570,22 @@ pub async fn register(
                     format!("L'établissement {uai} n'est pas enregistré (ou est fermé)."),
                 ));
             }
-        }
-    }
-    let (_, plan) = existing(&trainings, id).await?;
-    may_register(&trainings, &actor, &plan, school_uai.as_ref()).await?;
+        },
+        None => None,
+    };
+    // Authorised before the person is registered in the vault (on the department the
+    // index knows, fixed at planning), and again on the session as it is decided on.
+    let department = match trainings.index.read(|index| index.department(id)) {
+        Some(department) => department,
+        None => existing(&trainings, id).await?.1.department,
+    };
+    may_register(&actor, department.as_ref(), school.as_ref())?;
 
     let vault = &trainings.target.vault;
-    let known = vault
-        .find_person(email.as_str())
+    let person = vault
+        .person(email.as_str())
         .await
         .map_err(privacy_problem)?;
-    let overlapping = match known {
-        Some(person) => trainings
-            .index
-            .read(|index| index.overlapping(person, &plan.schedule, id)),
-        None => Vec::new(),
-    };
-    let person = match known {
-        Some(p) => p,
-        None => vault
-            .person(email.as_str())
-            .await
-            .map_err(privacy_problem)?,
-    };
     let mut sealed = vault
         .seal_all(&[(person, display_name.as_str()), (person, email.as_str())])
         .await
@@ -602,24 +595,24 @@ pub async fn register(
         return Err(Problem::internal());
     };
     let registration_id = Uuid::now_v7();
-    let done = run(
-        &trainings,
-        &actor,
-        id,
-        SessionCommand::Register {
+    let registrant = Registrant {
+        person,
+        display_name,
+        email,
+        school_uai,
+        function,
+    };
+    let done = run(&trainings, &actor, id, None, |_, plan| {
+        may_register(&actor, plan.department.as_ref(), school.as_ref())?;
+        Ok(SessionCommand::Register {
             registration_id,
-            registrant: Registrant {
-                person,
-                display_name,
-                email,
-                school_uai,
-                function,
-            },
+            registrant: registrant.clone(),
             mode: input.mode,
-            overlapping,
-        },
-        None,
-    )
+            overlapping: trainings
+                .index
+                .read(|index| index.overlapping(person, &plan.schedule, id)),
+        })
+    })
     .await?;
     let status = match done.events.first() {
         Some(SessionEvent::RegistrationConfirmed { .. }) => RegistrationStatus::Confirmed,
@@ -658,14 +651,14 @@ pub async fn withdraw(
     let school = session
         .registration(registration_id)
         .and_then(|r| r.registrant.school_uai.clone());
-    may_register(&trainings, &actor, &plan, school.as_ref()).await?;
-    let done = run(
-        &trainings,
-        &actor,
-        id,
-        SessionCommand::Withdraw { registration_id },
-        None,
-    )
+    let school = match &school {
+        Some(uai) => trainings.target.access.reference.school(uai).await?,
+        None => None,
+    };
+    may_register(&actor, plan.department.as_ref(), school.as_ref())?;
+    let done = run(&trainings, &actor, id, None, |_, _| {
+        Ok(SessionCommand::Withdraw { registration_id })
+    })
     .await?;
     let promoted = done.events.iter().find_map(|e| match e {
         SessionEvent::RegistrationPromoted { registration_id } => Some(*registration_id),
@@ -709,20 +702,15 @@ pub async fn attendance(
     Path(id): Path<Uuid>,
     Json(input): Json<AttendanceInput>,
 ) -> Result<impl IntoResponse, Problem> {
-    let (_, plan) = existing(&trainings, id).await?;
-    actor.may(Action::RecordAttendance, given(&plan))?;
-    let done = run(
-        &trainings,
-        &actor,
-        id,
-        SessionCommand::RecordAttendance {
+    let done = run(&trainings, &actor, id, None, |_, plan| {
+        actor.may(Action::RecordAttendance, given(plan))?;
+        Ok(SessionCommand::RecordAttendance {
             registration_id: input.registration_id,
             slot_index: input.slot_index,
             status: input.status,
             minutes: input.minutes,
-        },
-        None,
-    )
+        })
+    })
     .await?;
     Ok(axum::Json(pharos_web::Versioned {
         version: done.version,
@@ -749,21 +737,17 @@ pub async fn correction(
     Path(id): Path<Uuid>,
     Json(input): Json<AttendanceInput>,
 ) -> Result<impl IntoResponse, Problem> {
-    let (_, plan) = existing(&trainings, id).await?;
-    actor.may(Action::RecordAttendance, given(&plan))?;
-    let done = run(
-        &trainings,
-        &actor,
-        id,
-        SessionCommand::CorrectAttendance {
+    let reason = input.reason.unwrap_or_default();
+    let done = run(&trainings, &actor, id, None, |_, plan| {
+        actor.may(Action::RecordAttendance, given(plan))?;
+        Ok(SessionCommand::CorrectAttendance {
             registration_id: input.registration_id,
             slot_index: input.slot_index,
             status: input.status,
             minutes: input.minutes,
-            reason: input.reason.unwrap_or_default(),
-        },
-        None,
-    )
+            reason: reason.clone(),
+        })
+    })
     .await?;
     Ok(axum::Json(pharos_web::Versioned {
         version: done.version,

@@ -2,6 +2,7 @@
 //! fold it, `decide`, append with the version it was decided on; on a concurrent write,
 //! decide again on the new state (a bounded number of times), then 409.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, Weak};
 use std::time::Duration;
@@ -40,7 +41,7 @@ fn stream_lock(stream: &StreamId) -> Arc<tokio::sync::Mutex<()>> {
 /// An aggregate as pure functions.
 pub trait Decider {
     type State: Default;
-    type Command;
+    type Command: Clone + 'static;
     type Event: Serialize + DeserializeOwned;
 
     fn evolve(state: Self::State, event: &Self::Event) -> Self::State;
@@ -86,6 +87,24 @@ pub async fn execute<D: Decider>(
     if_match: Option<i64>,
     metadata: &Metadata,
 ) -> Result<Executed<D::Event>, Problem> {
+    execute_with::<D>(store, stream, now, if_match, metadata, |_| {
+        Ok(Cow::Borrowed(command))
+    })
+    .await
+}
+
+/// Like [`execute`], with the command made from the state just loaded, under the
+/// stream's lock: a handler authorises against the aggregate and decides on the same
+/// read (one load instead of two), and an answer depending on the state (who may act
+/// on this session) cannot go stale between the check and the append.
+pub async fn execute_with<'c, D: Decider>(
+    store: &EventStore,
+    stream: &StreamId,
+    now: DateTime<Utc>,
+    if_match: Option<i64>,
+    metadata: &Metadata,
+    mut command_for: impl FnMut(&D::State) -> Result<Cow<'c, D::Command>, Problem>,
+) -> Result<Executed<D::Event>, Problem> {
     let lock = stream_lock(stream);
     let _turn = lock.lock().await;
     let mut attempt = 0;
@@ -100,7 +119,8 @@ pub async fn execute<D: Decider>(
             }
             .into());
         }
-        let events = D::decide(command, &state, now)?;
+        let command = command_for(&state)?;
+        let events = D::decide(&command, &state, now)?;
         if events.is_empty() {
             return Ok(Executed {
                 version,

@@ -21,7 +21,7 @@ use pharos_events::Academy;
 use pharos_privacy::Vault;
 use pharos_web::{AppState, Problem};
 
-pub use command::{Decider, Executed, execute, load};
+pub use command::{Decider, Executed, execute, execute_with, load};
 pub use limiter::FailureLimiter;
 pub use policy::{Action, Actor, Denied, Scope, Subject};
 pub use projected::Projected;
