@@ -136,6 +136,84 @@ async fn two_directory_replicas_share_tokens_and_deactivations() {
     db.finish().await;
 }
 
+/// `trainings` in its own process trusts tokens issued by `directory` in another one,
+/// knows the schools and accounts `directory` records, and stops accepting a token
+/// once its account is deactivated there: all through the event log, no call between
+/// them.
+#[tokio::test]
+async fn a_trainings_process_trusts_the_directory_process_through_the_log() {
+    let Some(db) = TestDb::postgres("pharos_e2e_access").await else {
+        return;
+    };
+    let directory = serve("directory", &db.url);
+    let trainings = serve("trainings", &db.url);
+    let client = reqwest::Client::new();
+    let admin = login(&client, &directory.base, ADMIN, PASSWORD).await;
+    let created: serde_json::Value = client
+        .post(format!("{}/api/v1/users", directory.base))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({
+            "email": "referente31@ac-toulouse.fr", "display_name": "Référente 31",
+            "role": "department_referent", "scope": "31", "password": PASSWORD
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let referent = login(
+        &client,
+        &directory.base,
+        "referente31@ac-toulouse.fr",
+        PASSWORD,
+    )
+    .await;
+    let create = |department: &'static str| {
+        client
+            .post(format!("{}/api/v1/trainings", trainings.base))
+            .bearer_auth(&referent)
+            .json(&serde_json::json!({
+                "title": "Préoccupation partagée", "topic": "mpp",
+                "audience": "équipes ressources", "department": department
+            }))
+            .send()
+    };
+    assert_eq!(create("31").await.unwrap().status(), 201);
+    assert_eq!(
+        create("32").await.unwrap().status(),
+        403,
+        "out of her department"
+    );
+
+    let deactivated = client
+        .post(format!(
+            "{}/api/v1/users/{}/deactivate",
+            directory.base,
+            created["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deactivated.status(), 200);
+    let mut status = 201;
+    for _ in 0..100 {
+        status = create("31").await.unwrap().status().as_u16();
+        if status == 401 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        status, 401,
+        "the trainings process still accepts a deactivated account"
+    );
+    directory.stop();
+    trainings.stop();
+    db.finish().await;
+}
+
 #[test]
 fn the_import_benchmark_prints_its_passes_as_json() {
     let out = Command::new(binary())
