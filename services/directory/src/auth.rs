@@ -7,12 +7,13 @@ use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
+use chrono::{DateTime, Utc};
 use pharos_access::{Actor, SESSION_COOKIE, execute, load};
-use pharos_events::Email;
+use pharos_events::{Email, Role};
 use pharos_privacy::Personal;
-use pharos_web::{Json, Problem};
-use serde::Deserialize;
-use serde_json::json;
+use pharos_web::{Json, Problem, Versioned};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use crate::users::{
     Accounts, UserCommand, check_password, hash_password, privacy_problem, stream, unseal_identity,
@@ -53,10 +54,43 @@ impl FromRequestParts<Directory> for ClientAddr {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// Identifiants de connexion.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct Credentials {
+    #[schema(example = "prenom.nom@ac-toulouse.fr")]
     email: String,
     password: String,
+}
+
+/// Une session ouverte : le jeton à présenter dans `Authorization: Bearer`, son
+/// échéance, et le compte connecté. Le même jeton est posé dans le cookie de session.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LoginSession {
+    token: String,
+    expires_at: DateTime<Utc>,
+    user: SessionUser,
+}
+
+/// Le compte connecté.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SessionUser {
+    id: Uuid,
+    email: String,
+    role: Role,
+    /// Périmètre du rôle : code de département (référent) ou UAI (établissement).
+    scope: Option<String>,
+}
+
+/// Le compte de l'utilisateur connecté.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CurrentAccount {
+    id: Uuid,
+    email: String,
+    display_name: String,
+    role: Role,
+    /// Périmètre du rôle : code de département (référent) ou UAI (établissement).
+    scope: Option<String>,
+    version: i64,
 }
 
 /// The session cookie: out of scripts' reach, never sent by other sites.
@@ -93,6 +127,19 @@ fn rate_limited(wait: std::time::Duration) -> Problem {
 /// `POST /api/v1/auth/login` → `{token, expires_at, user}` and the session cookie.
 /// An unknown e-mail and a wrong password get the same answer in the same time; failed
 /// attempts are limited per account and per client address.
+#[utoipa::path(operation_id = "directory_auth_login", post, path = "/api/v1/auth/login", tag = "directory",
+    summary = "Se connecter",
+    description = "Ouvre une session : le jeton est rendu dans la réponse et posé dans le cookie de session \
+        (HttpOnly, SameSite=Strict). Une adresse inconnue et un mot de passe faux reçoivent la même réponse ; \
+        les échecs sont limités par compte et par adresse du client. Route publique.",
+    request_body = Credentials,
+    responses(
+        (status = 200, description = "Connecté ; le cookie de session est posé (Set-Cookie)", body = LoginSession),
+        (status = 401, description = "Identifiants incorrects", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Compte désactivé", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Trop d'échecs de connexion ; réessayer après le délai de l'en-tête Retry-After", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(()))]
 pub async fn login(
     State(directory): State<Directory>,
     ClientAddr(addr): ClientAddr,
@@ -167,22 +214,30 @@ pub async fn login(
     }
     Ok((
         headers,
-        axum::Json(json!({
-            "token": token,
-            "expires_at": expires_at,
-            "user": {
-                "id": person.0,
-                "email": account_key,
-                "role": created.role,
-                "scope": created.scope,
-            }
-        })),
+        axum::Json(LoginSession {
+            token,
+            expires_at,
+            user: SessionUser {
+                id: person.0,
+                email: account_key,
+                role: created.role,
+                scope: created.scope,
+            },
+        }),
     ))
 }
 
 /// `POST /api/v1/auth/logout`: forgets the browser's session cookie. (Tokens are
 /// stateless: a bearer token stays valid until it expires or the account is
 /// deactivated.)
+#[utoipa::path(operation_id = "directory_auth_logout", post, path = "/api/v1/auth/logout", tag = "directory",
+    summary = "Se déconnecter",
+    description = "Efface le cookie de session du navigateur. Les jetons sont sans état : un jeton porteur \
+        reste valable jusqu'à son échéance ou la désactivation du compte. Route publique, qui répond toujours 204.",
+    responses(
+        (status = 204, description = "Cookie de session effacé (Set-Cookie)"),
+    ),
+    security(()))]
 pub async fn logout() -> impl IntoResponse {
     let mut headers = HeaderMap::new();
     if let Ok(value) = HeaderValue::from_str(&session_cookie("", 0, false)) {
@@ -192,6 +247,14 @@ pub async fn logout() -> impl IntoResponse {
 }
 
 /// `GET /api/v1/me`
+#[utoipa::path(operation_id = "directory_auth_me", get, path = "/api/v1/me", tag = "directory",
+    summary = "Lire son compte",
+    responses(
+        (status = 200, description = "Le compte connecté", body = CurrentAccount),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Compte inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn me(
     State(directory): State<Directory>,
     actor: Actor,
@@ -202,23 +265,35 @@ pub async fn me(
         return Err(Problem::not_found());
     };
     let (email, display_name) = unseal_identity(&directory, &actor, &created, "/api/v1/me").await?;
-    Ok(axum::Json(json!({
-        "id": actor.user_id,
-        "email": email.to_string(),
-        "display_name": display_name.to_string(),
-        "role": actor.role,
-        "scope": actor.scope.value(),
-        "version": version,
-    })))
+    Ok(axum::Json(CurrentAccount {
+        id: actor.user_id,
+        email: email.to_string(),
+        display_name: display_name.to_string(),
+        role: actor.role,
+        scope: actor.scope.value(),
+        version,
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+/// Changement de son mot de passe.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct PasswordChange {
     current_password: String,
     new_password: String,
 }
 
 /// `POST /api/v1/me/password`
+#[utoipa::path(operation_id = "directory_auth_change_password", post, path = "/api/v1/me/password", tag = "directory",
+    summary = "Changer son mot de passe",
+    request_body = PasswordChange,
+    responses(
+        (status = 200, description = "Mot de passe changé ; nouvelle version du compte", body = pharos_web::Versioned),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Compte inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Compte désactivé entre-temps, ou écritures concurrentes sur le compte", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Mot de passe actuel incorrect, ou nouveau mot de passe refusé (12 à 256 caractères)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn change_password(
     State(directory): State<Directory>,
     actor: Actor,
@@ -269,5 +344,7 @@ pub async fn change_password(
         &actor.metadata(TARGET),
     )
     .await?;
-    Ok(axum::Json(json!({ "version": done.version })))
+    Ok(axum::Json(Versioned {
+        version: done.version,
+    }))
 }

@@ -56,21 +56,31 @@ pub struct ParsedFile {
     pub lines: Vec<Line>,
 }
 
-/// A refused line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// Une ligne refusée.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = ImportRefusedLine)]
 pub struct Refused {
+    /// Numéro de la ligne dans le fichier (l'en-tête est la ligne 1).
     pub line: u64,
     pub uai: String,
+    /// Motif du refus, en français.
     pub reason: String,
 }
 
-/// What an import did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// Ce qu'un import a fait, ligne à ligne.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = ImportReport)]
 pub struct Report {
+    /// Établissements nouveaux.
     pub imported: usize,
+    /// Établissements modifiés.
     pub updated: usize,
+    /// Lignes identiques au registre : rien n'est ajouté.
     pub unchanged: usize,
+    /// Lignes refusées, par numéro de ligne.
     pub refused: Vec<Refused>,
+    /// Encodage lu : `utf-8` ou `windows-1252`.
+    #[schema(example = "utf-8")]
     pub encoding: String,
 }
 
@@ -431,6 +441,22 @@ pub async fn run(
 }
 
 /// `POST /api/v1/schools/import` with the CSV file as the body.
+#[utoipa::path(operation_id = "directory_import_handler", post, path = "/api/v1/schools/import", tag = "directory",
+    summary = "Importer des établissements (CSV)",
+    description = "L'export « Annuaire de l'éducation » (séparateur `;`, en-têtes français, UTF-8 ou Latin-1) \
+        ou le format simple `uai,name,kind,sector,department,commune,circonscription,priority_education`. \
+        Ligne à ligne : une ligne refusée est signalée avec son numéro, son UAI et son motif sans arrêter les autres ; \
+        une ligne identique au registre n'ajoute rien. La taille du fichier est limitée (`upload_limit_bytes`).",
+    request_body(content = String, content_type = "text/csv", description = "Le fichier CSV, tel quel"),
+    responses(
+        (status = 200, description = "Compte rendu de l'import, ligne à ligne", body = Report),
+        (status = 400, description = "Fichier non reçu", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Réservé à qui gère les établissements de toute l'académie", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Fichier trop volumineux : rien n'est importé", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Fichier illisible (vide, binaire, colonnes manquantes) : rien n'est importé", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn handler(
     State(directory): State<Directory>,
     actor: Actor,

@@ -14,11 +14,13 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
-use axum::routing::{get, post};
+use axum::handler::Handler;
 use pharos_access::{Access, FailureLimiter, TargetState};
 use pharos_events::{Email, Role};
 use pharos_eventstore::{GlobalPosition, Metadata, StoreError};
-use pharos_web::{AppState, target_status_route};
+use pharos_web::api::{Route, route};
+use pharos_web::{AppState, HttpSettings, target_status_route};
+use utoipa::openapi::path::HttpMethod;
 
 pub use partners::seed as seed_partners;
 
@@ -93,37 +95,124 @@ impl FromRef<Directory> for AppState {
     }
 }
 
+/// The OpenAPI document of this target's routes.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    <ApiDoc as utoipa::OpenApi>::openapi()
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        auth::login,
+        auth::logout,
+        auth::me,
+        auth::change_password,
+        users::create_handler,
+        users::get,
+        users::change_role,
+        users::deactivate,
+        schools::register,
+        schools::get,
+        schools::close,
+        import::handler,
+        partners::register,
+        partners::list,
+        partners::get,
+        partners::update,
+        partners::verify,
+        people::export,
+        people::erase,
+        people::read_log,
+    ),
+    components(schemas(
+        pharos_web::Created,
+        pharos_web::Versioned,
+        pharos_web::Problem,
+        pharos_web::FieldError,
+        auth::Credentials,
+        auth::LoginSession,
+        auth::SessionUser,
+        auth::CurrentAccount,
+        auth::PasswordChange,
+        users::NewUser,
+        users::CreatedAccount,
+        users::AccountView,
+        users::RoleChange,
+        users::Deactivation,
+        schools::SchoolInput,
+        schools::CreatedSchool,
+        schools::CloseInput,
+        schools::SchoolView,
+        import::Report,
+        import::Refused,
+        partners::PartnerInput,
+        partners::ContactInput,
+        partners::Verification,
+        partners::PartnerSummary,
+        partners::PartnerList,
+        partners::PartnerView,
+        partners::ContactView,
+        people::Erasure,
+        people::Erased,
+        people::ReadLog,
+        people::LoggedRead,
+        people::PersonalDataExport,
+        people::ExportedField,
+        pharos_events::Role,
+        pharos_events::SchoolKind,
+        pharos_events::Sector,
+        pharos_events::PriorityEducation,
+        pharos_events::school::SchoolRecord,
+        pharos_events::partner::PartnerKind,
+        pharos_events::partner::PartnerScope,
+    )),
+    tags((name = "directory", description = "Annuaire : comptes et connexion, registre des établissements \
+        (import UAI), annuaire d'orientation, demandes sur les données personnelles"))
+)]
+struct ApiDoc;
+
+/// Every route of this target but the shared status route, as a table: a unit test
+/// checks the OpenAPI document against it. The import route carries the default upload
+/// limit here; [`router`] builds the same table with the configured one.
+pub fn routes() -> Vec<Route<Directory>> {
+    table(HttpSettings::default().upload_limit_bytes)
+}
+
+/// The route table, the import route limited to `upload_limit` bytes.
+fn table(upload_limit: usize) -> Vec<Route<Directory>> {
+    use HttpMethod::{Get, Post, Put};
+    vec![
+        route(Post, "/api/v1/auth/login", auth::login),
+        route(Post, "/api/v1/auth/logout", auth::logout),
+        route(Get, "/api/v1/me", auth::me),
+        route(Post, "/api/v1/me/password", auth::change_password),
+        route(Post, "/api/v1/users", users::create_handler),
+        route(Get, "/api/v1/users/{id}", users::get),
+        route(Post, "/api/v1/users/{id}/role", users::change_role),
+        route(Post, "/api/v1/users/{id}/deactivate", users::deactivate),
+        route(Post, "/api/v1/schools", schools::register),
+        route(
+            Post,
+            "/api/v1/schools/import",
+            import::handler.layer(DefaultBodyLimit::max(upload_limit)),
+        ),
+        route(Get, "/api/v1/schools/{uai}", schools::get),
+        route(Post, "/api/v1/schools/{uai}/close", schools::close),
+        route(Post, "/api/v1/partners", partners::register),
+        route(Get, "/api/v1/partners", partners::list),
+        route(Get, "/api/v1/partners/{id}", partners::get),
+        route(Put, "/api/v1/partners/{id}", partners::update),
+        route(Post, "/api/v1/partners/{id}/verify", partners::verify),
+        route(Get, "/api/v1/people/export", people::export),
+        route(Post, "/api/v1/people/erase", people::erase),
+        route(Get, "/api/v1/read-log", people::read_log),
+    ]
+}
+
 /// Every route of this target.
 pub fn router(directory: Directory) -> Router {
     let upload_limit = directory.target.app.settings.upload_limit_bytes;
-    Router::new()
-        .route("/api/v1/auth/login", post(auth::login))
-        .route("/api/v1/auth/logout", post(auth::logout))
-        .route("/api/v1/me", get(auth::me))
-        .route("/api/v1/me/password", post(auth::change_password))
-        .route("/api/v1/users", post(users::create_handler))
-        .route("/api/v1/users/{id}", get(users::get))
-        .route("/api/v1/users/{id}/role", post(users::change_role))
-        .route("/api/v1/users/{id}/deactivate", post(users::deactivate))
-        .route("/api/v1/schools", post(schools::register))
-        .route(
-            "/api/v1/schools/import",
-            post(import::handler).layer(DefaultBodyLimit::max(upload_limit)),
-        )
-        .route("/api/v1/schools/{uai}", get(schools::get))
-        .route("/api/v1/schools/{uai}/close", post(schools::close))
-        .route(
-            "/api/v1/partners",
-            post(partners::register).get(partners::list),
-        )
-        .route(
-            "/api/v1/partners/{id}",
-            get(partners::get).put(partners::update),
-        )
-        .route("/api/v1/partners/{id}/verify", post(partners::verify))
-        .route("/api/v1/people/export", get(people::export))
-        .route("/api/v1/people/erase", post(people::erase))
-        .route("/api/v1/read-log", get(people::read_log))
+    pharos_web::api::router(table(upload_limit))
         .with_state(directory.clone())
         .merge(target_status_route(TARGET).with_state(directory.target.app))
 }
@@ -192,5 +281,47 @@ pub async fn bootstrap_admin(
             Ok(None)
         }
         Err(p) => Err(StartError::Bootstrap(p.detail)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_openapi_document_describes_every_route_and_no_other() {
+        let problems: Vec<String> =
+            pharos_web::api::undocumented(&openapi(), &routes(), "directory")
+                .into_iter()
+                // Logging out is public and answers 204 whatever the request carries:
+                // it never answers 401, and the document does not pretend it does.
+                .filter(|p| p != "POST /api/v1/auth/logout: no 401 answer")
+                .collect();
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
+
+    #[test]
+    fn the_openapi_document_shows_no_sealed_value() {
+        let text = serde_json::to_string(&openapi()).unwrap_or_default();
+        assert!(!text.is_empty());
+        assert!(!text.to_lowercase().contains("sealed"), "{text}");
+    }
+
+    #[test]
+    fn login_and_logout_are_public_and_every_other_route_needs_a_bearer_token() {
+        let document = openapi();
+        for route in routes() {
+            let operation = document
+                .paths
+                .get_path_operation(route.path, route.method.clone())
+                .map(|o| serde_json::to_value(&o.security).unwrap_or_default());
+            let public = route.path.starts_with("/api/v1/auth/");
+            let expected = if public {
+                serde_json::json!([{}])
+            } else {
+                serde_json::json!([{ "bearer": [] }])
+            };
+            assert_eq!(operation, Some(expected), "{route:?}");
+        }
     }
 }

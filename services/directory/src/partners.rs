@@ -15,9 +15,8 @@ use pharos_eventstore::{
     EventStore, ExpectedVersion, GlobalPosition, Metadata, StoreError, StreamId,
 };
 use pharos_privacy::Vault;
-use pharos_web::{Json, Problem, Rejection};
+use pharos_web::{Created, Json, Problem, Rejection, Versioned};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::users::privacy_problem;
@@ -133,7 +132,8 @@ pub fn needs_review(verified_on: NaiveDate, today: NaiveDate) -> bool {
         .is_none_or(|due| due <= today)
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// Une personne à contacter chez le partenaire (donnée personnelle, chiffrée).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct ContactInput {
     display_name: String,
     email: String,
@@ -143,13 +143,16 @@ pub struct ContactInput {
     function: Option<String>,
 }
 
-/// A partner as typed in the form.
-#[derive(Debug, Clone, Deserialize)]
+/// Un partenaire tel que saisi dans le formulaire.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct PartnerInput {
     name: String,
     kind: PartnerKind,
     scope: PartnerScope,
+    /// Département de l'académie : obligatoire pour un partenaire départemental ou
+    /// local, absent pour un partenaire national.
     #[serde(default)]
+    #[schema(example = "31")]
     department: Option<String>,
     #[serde(default)]
     commune: Option<String>,
@@ -305,6 +308,16 @@ fn subject(record: &PartnerRecord) -> Subject<'_> {
 }
 
 /// `POST /api/v1/partners`
+#[utoipa::path(operation_id = "directory_partners_register", post, path = "/api/v1/partners", tag = "directory",
+    summary = "Enregistrer un partenaire de l'annuaire d'orientation",
+    request_body = PartnerInput,
+    responses(
+        (status = 201, description = "Partenaire enregistré", body = pharos_web::Created),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Hors du périmètre de l'acteur (partenaire national : pôle académique)", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Partenaire refusé (champ en faute dans `errors`), ou date de vérification future", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn register(
     State(directory): State<Directory>,
     actor: Actor,
@@ -340,7 +353,10 @@ pub async fn register(
     .await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(json!({ "id": id, "version": done.version })),
+        axum::Json(Created {
+            id,
+            version: done.version,
+        }),
     ))
 }
 
@@ -354,6 +370,20 @@ async fn existing(directory: &Directory, id: Uuid) -> Result<PartnerRecord, Prob
 
 /// `PUT /api/v1/partners/{id}`: the whole entry. Moving an entry needs the scope of
 /// both its current and its new place.
+#[utoipa::path(operation_id = "directory_partners_update", put, path = "/api/v1/partners/{id}", tag = "directory",
+    summary = "Modifier un partenaire",
+    description = "Remplace toute la fiche. Déplacer une fiche demande le périmètre de son ancienne et de sa nouvelle place.",
+    request_body = PartnerInput,
+    params(("id" = Uuid, Path, description = "Identifiant du partenaire")),
+    responses(
+        (status = 200, description = "Fait ; nouvelle version", body = pharos_web::Versioned),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Hors du périmètre de l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Partenaire inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Partenaire refusé (champ en faute dans `errors`)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn update(
     State(directory): State<Directory>,
     actor: Actor,
@@ -383,16 +413,35 @@ pub async fn update(
         &actor.metadata(TARGET),
     )
     .await?;
-    Ok(axum::Json(json!({ "version": done.version })))
+    Ok(axum::Json(Versioned {
+        version: done.version,
+    }))
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// Vérification d'une fiche.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct Verification {
+    /// Date de la vérification ; aujourd'hui si absente.
     #[serde(default)]
     verified_on: Option<NaiveDate>,
 }
 
 /// `POST /api/v1/partners/{id}/verify`: the entry was checked (today unless said).
+#[utoipa::path(operation_id = "directory_partners_verify", post, path = "/api/v1/partners/{id}/verify", tag = "directory",
+    summary = "Marquer un partenaire comme vérifié",
+    description = "La fiche a été vérifiée (aujourd'hui, sauf date donnée) ; elle est signalée à revoir douze mois \
+        après sa dernière vérification. Une date antérieure à la dernière vérification ne change rien. Le corps est facultatif.",
+    request_body(content = Option<Verification>, description = "Date de la vérification, facultative"),
+    params(("id" = Uuid, Path, description = "Identifiant du partenaire")),
+    responses(
+        (status = 200, description = "Fait ; nouvelle version", body = pharos_web::Versioned),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Hors du périmètre de l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Partenaire inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Écritures concurrentes sur la fiche", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Date de vérification future, ou corps illisible", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn verify(
     State(directory): State<Directory>,
     actor: Actor,
@@ -414,16 +463,21 @@ pub async fn verify(
         &actor.metadata(TARGET),
     )
     .await?;
-    Ok(axum::Json(json!({ "version": done.version })))
+    Ok(axum::Json(Versioned {
+        version: done.version,
+    }))
 }
 
-/// A partner as lists show it: no contact people (no personal data, nothing to log).
-#[derive(Debug, Serialize)]
+/// Un partenaire tel que les listes le montrent : sans les personnes à contacter (aucune
+/// donnée personnelle, aucune lecture à consigner).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PartnerSummary {
     id: Uuid,
     name: String,
     kind: PartnerKind,
     scope: PartnerScope,
+    /// Absent (null) pour un partenaire national.
+    #[schema(value_type = Option<String>, example = "31")]
     department: Option<DepartmentCode>,
     commune: Option<String>,
     phones: Vec<String>,
@@ -432,7 +486,33 @@ pub struct PartnerSummary {
     hours: Option<String>,
     description: String,
     last_verified_on: Option<NaiveDate>,
+    /// Dernière vérification vieille de douze mois ou plus.
     needs_review: bool,
+}
+
+/// Les fiches de l'annuaire d'orientation.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PartnerList {
+    total: usize,
+    items: Vec<PartnerSummary>,
+}
+
+/// Un partenaire avec ses personnes à contacter.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PartnerView {
+    #[serde(flatten)]
+    summary: PartnerSummary,
+    contacts: Vec<ContactView>,
+    version: i64,
+}
+
+/// Une personne à contacter, en clair (« donnée effacée » une fois la personne effacée).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ContactView {
+    display_name: String,
+    email: String,
+    phone: Option<String>,
+    function: Option<String>,
 }
 
 fn summary(id: Uuid, partner: &Partner, today: NaiveDate) -> Option<PartnerSummary> {
@@ -454,15 +534,28 @@ fn summary(id: Uuid, partner: &Partner, today: NaiveDate) -> Option<PartnerSumma
     })
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListFilter {
-    /// Partners useful in this department: national ones and the department's own.
+    /// Les partenaires utiles dans ce département : les nationaux et ceux du département.
+    #[param(example = "31")]
     department: Option<String>,
+    /// Seulement les fiches à revoir (`true`) ou à jour (`false`).
     needs_review: Option<bool>,
 }
 
 /// `GET /api/v1/partners[?department=31&needs_review=true]`: national entries first,
 /// then by department and name.
+#[utoipa::path(operation_id = "directory_partners_list", get, path = "/api/v1/partners", tag = "directory",
+    summary = "Lister l'annuaire d'orientation",
+    description = "Les partenaires nationaux d'abord, puis par département et par nom ; sans les personnes à contacter.",
+    params(ListFilter),
+    responses(
+        (status = 200, description = "Les partenaires", body = PartnerList),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Code de département invalide", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn list(
     State(directory): State<Directory>,
     _actor: Actor,
@@ -507,10 +600,23 @@ pub async fn list(
             &b.name,
         ))
     });
-    Ok(axum::Json(json!({ "total": items.len(), "items": items })))
+    Ok(axum::Json(PartnerList {
+        total: items.len(),
+        items,
+    }))
 }
 
 /// `GET /api/v1/partners/{id}`: the entry with its contact people (a logged read).
+#[utoipa::path(operation_id = "directory_partners_get", get, path = "/api/v1/partners/{id}", tag = "directory",
+    summary = "Lire un partenaire",
+    description = "La fiche avec ses personnes à contacter : chaque personne affichée fait l'objet d'une lecture nominative consignée.",
+    params(("id" = Uuid, Path, description = "Identifiant du partenaire")),
+    responses(
+        (status = 200, description = "Le partenaire", body = PartnerView),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Partenaire inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn get(
     State(directory): State<Directory>,
     actor: Actor,
@@ -536,18 +642,19 @@ pub async fn get(
             )
             .await
             .map_err(privacy_problem)?;
-        let text: Vec<String> = values.iter().map(ToString::to_string).collect();
-        contacts.push(json!({
-            "display_name": text.first(),
-            "email": text.get(1),
-            "phone": text.get(2),
-            "function": contact.function,
-        }));
+        let mut text = values.iter().map(ToString::to_string);
+        contacts.push(ContactView {
+            display_name: text.next().unwrap_or_default(),
+            email: text.next().unwrap_or_default(),
+            phone: text.next(),
+            function: contact.function,
+        });
     }
-    let mut body = serde_json::to_value(view).unwrap_or_default();
-    body["contacts"] = json!(contacts);
-    body["version"] = json!(version);
-    Ok(axum::Json(body))
+    Ok(axum::Json(PartnerView {
+        summary: view,
+        contacts,
+        version,
+    }))
 }
 
 /// One entry of `seed/partners.json`.
@@ -600,6 +707,7 @@ pub async fn seed(store: &EventStore) -> Result<usize, crate::StartError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn record() -> PartnerRecord {
         serde_json::from_value(json!({

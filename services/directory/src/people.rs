@@ -3,11 +3,13 @@
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use chrono::{DateTime, Utc};
 use pharos_access::{Action, Actor, Subject};
 use pharos_events::Email;
+use pharos_privacy::ReadLogEntry;
 use pharos_web::{Json, Problem};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use crate::users::privacy_problem;
 use crate::{Directory, TARGET};
@@ -33,12 +35,91 @@ fn nobody() -> Problem {
     )
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ByEmail {
+    /// Adresse électronique de la personne.
+    #[param(example = "prenom.nom@ac-toulouse.fr")]
     email: String,
 }
 
+/// Une lecture des données nominatives d'une personne.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoggedRead {
+    read_at: DateTime<Utc>,
+    /// Le compte qui a lu.
+    actor_id: Option<String>,
+    actor_role: Option<String>,
+    /// La route de la lecture (`/api/v1/partners/{id}`...).
+    route: String,
+    /// Pourquoi : `account`, `orientation`, `right_of_access`...
+    purpose: String,
+}
+
+impl From<ReadLogEntry> for LoggedRead {
+    fn from(entry: ReadLogEntry) -> Self {
+        // Destructured without `..`: a field added to the log must be decided on here.
+        let ReadLogEntry {
+            read_at,
+            actor_id,
+            actor_role,
+            route,
+            purpose,
+        } = entry;
+        Self {
+            read_at,
+            actor_id,
+            actor_role,
+            route,
+            purpose,
+        }
+    }
+}
+
+// The shape of what the vault's export (`pharos_privacy::Vault::export`) builds. The
+// handler answers the vault's JSON as it is (a field the vault adds must reach the
+// person); debug builds check that it still has this shape.
+/// Tout ce qui est détenu sur une personne, déchiffré (droit d'accès).
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PersonalDataExport {
+    person: Uuid,
+    email: String,
+    /// Chaque champ personnel de la personne dans le journal, déchiffré.
+    fields: Vec<ExportedField>,
+    /// Qui a lu ses données, du plus ancien au plus récent.
+    reads: Vec<LoggedRead>,
+}
+
+/// Un champ personnel du journal, déchiffré (« donnée effacée » une fois la personne
+/// effacée).
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExportedField {
+    /// Le flux de l'événement (`user-<uuid>`...).
+    stream: String,
+    event_type: String,
+    recorded_at: DateTime<Utc>,
+    /// Le chemin du champ dans l'événement (`email`, `contacts.0.phone`...).
+    field: String,
+    value: String,
+}
+
 /// `GET /api/v1/people/export?email=E`: everything held about the person, decrypted.
+#[utoipa::path(operation_id = "directory_people_export", get, path = "/api/v1/people/export", tag = "directory",
+    summary = "Exporter les données d'une personne (droit d'accès)",
+    description = "Tout ce qui est détenu sur la personne, déchiffré : chaque champ personnel du journal, où et \
+        quand il a été enregistré, et qui a lu ses données. L'export est lui-même une lecture consignée.",
+    params(ByEmail),
+    responses(
+        (status = 200, description = "Les données de la personne", body = PersonalDataExport),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Réservé au pôle académique", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Aucune donnée détenue pour cette adresse (jamais enregistrée, ou effacée)", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Adresse invalide", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn export(
     State(directory): State<Directory>,
     actor: Actor,
@@ -54,6 +135,11 @@ pub async fn export(
     else {
         return Err(nobody());
     };
+    debug_assert!(
+        serde_json::from_value::<PersonalDataExport>(export.clone()).is_ok(),
+        // No value in the message: it is personal data.
+        "the vault's export no longer has the documented shape (PersonalDataExport)"
+    );
     if let Some(person) = vault
         .find_person(email.as_str())
         .await
@@ -72,14 +158,37 @@ pub async fn export(
     Ok(axum::Json(export))
 }
 
-#[derive(Debug, Deserialize)]
+/// Demande d'effacement.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct Erasure {
+    #[schema(example = "prenom.nom@ac-toulouse.fr")]
     email: String,
+    /// Motif, obligatoire : il est consigné.
     reason: String,
+}
+
+/// La personne effacée.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Erased {
+    person: Uuid,
+    erased: bool,
 }
 
 /// `POST /api/v1/people/erase`: the person's key is destroyed; every field sealed with
 /// it reads « donnée effacée » from now on, and their account stops working.
+#[utoipa::path(operation_id = "directory_people_erase", post, path = "/api/v1/people/erase", tag = "directory",
+    summary = "Effacer les données d'une personne",
+    description = "La clé de la personne est détruite : chacun de ses champs personnels se lit désormais \
+        « donnée effacée », et son compte cesse de fonctionner. Irréversible ; le motif est consigné.",
+    request_body = Erasure,
+    responses(
+        (status = 200, description = "Personne effacée", body = Erased),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Réservé au pôle académique", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Aucune donnée détenue pour cette adresse (jamais enregistrée, ou déjà effacée)", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Adresse invalide, ou motif manquant", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn erase(
     State(directory): State<Directory>,
     actor: Actor,
@@ -117,15 +226,41 @@ pub async fn erase(
     if let Some(appended) = recorded {
         directory.settle(appended.position).await;
     }
-    Ok(axum::Json(json!({ "person": person, "erased": true })))
+    Ok(axum::Json(Erased {
+        person: person.0,
+        erased: true,
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ByPerson {
+    /// Adresse électronique de la personne.
+    #[param(example = "prenom.nom@ac-toulouse.fr")]
     person: String,
 }
 
+/// Qui a lu les données d'une personne.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReadLog {
+    person: Uuid,
+    /// Du plus ancien au plus récent.
+    reads: Vec<LoggedRead>,
+}
+
 /// `GET /api/v1/read-log?person=E`: who read that person's data, when, and how.
+#[utoipa::path(operation_id = "directory_people_read_log", get, path = "/api/v1/read-log", tag = "directory",
+    summary = "Journal des lectures des données d'une personne",
+    description = "Qui a lu les données nominatives de la personne, quand, par quelle route et pourquoi.",
+    params(ByPerson),
+    responses(
+        (status = 200, description = "Les lectures", body = ReadLog),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Réservé au pôle académique", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Aucune donnée détenue pour cette adresse (jamais enregistrée, ou effacée)", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Adresse invalide", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn read_log(
     State(directory): State<Directory>,
     actor: Actor,
@@ -142,5 +277,8 @@ pub async fn read_log(
         return Err(nobody());
     };
     let reads = vault.reads_of(person).await.map_err(privacy_problem)?;
-    Ok(axum::Json(json!({ "person": person, "reads": reads })))
+    Ok(axum::Json(ReadLog {
+        person: person.0,
+        reads: reads.into_iter().map(LoggedRead::from).collect(),
+    }))
 }

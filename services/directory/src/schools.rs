@@ -9,23 +9,32 @@ use pharos_access::{Action, Actor, Decider, IfMatch, Subject, execute};
 use pharos_events::school::{CATEGORY, SchoolEvent, SchoolRecord};
 use pharos_events::{Academy, PriorityEducation, SchoolKind, Sector, Uai};
 use pharos_eventstore::StreamId;
-use pharos_web::{Json, Problem, Rejection};
+use pharos_web::{Json, Problem, Rejection, Versioned};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::{Directory, TARGET};
 
-/// A school as typed in a form or a CSV line, before checking.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// Un établissement tel que saisi dans le formulaire ou lu dans une ligne CSV, avant
+/// contrôle.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct SchoolInput {
+    #[schema(example = "0310001H")]
     pub uai: String,
     pub name: String,
+    /// `ecole`, `college`, `lycee_gt`, `lycee_pro`, `lycee_poly`, `erea`, `periscolaire`.
+    #[schema(example = "college")]
     pub kind: String,
+    /// `public` ou `prive_sous_contrat`.
+    #[schema(example = "public")]
     pub sector: String,
+    /// Département de l'académie (`31` ou `031`).
+    #[schema(example = "31")]
     pub department: String,
     pub commune: String,
+    /// Circonscription de l'IEN : obligatoire pour une école (1er degré).
     #[serde(default)]
     pub circonscription: Option<String>,
+    /// `none` (par défaut), `rep` ou `rep_plus`.
     #[serde(default)]
     pub priority_education: Option<String>,
 }
@@ -224,7 +233,27 @@ fn field_errors(errors: Vec<(&'static str, String)>) -> Problem {
     )
 }
 
+/// Établissement enregistré : son UAI et la version de son flux.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CreatedSchool {
+    /// L'UAI de l'établissement.
+    #[schema(example = "0310001H")]
+    id: String,
+    version: i64,
+}
+
 /// `POST /api/v1/schools`
+#[utoipa::path(operation_id = "directory_schools_register", post, path = "/api/v1/schools", tag = "directory",
+    summary = "Enregistrer un établissement",
+    request_body = SchoolInput,
+    responses(
+        (status = 201, description = "Établissement enregistré ; son identifiant est son UAI", body = CreatedSchool),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Hors du périmètre de l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Établissement déjà enregistré", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Établissement refusé : chaque champ en faute dans `errors`", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn register(
     State(directory): State<Directory>,
     actor: Actor,
@@ -253,18 +282,37 @@ pub async fn register(
     .await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(json!({ "id": uai, "version": done.version })),
+        axum::Json(CreatedSchool {
+            id: uai.to_string(),
+            version: done.version,
+        }),
     ))
 }
 
-#[derive(Debug, Deserialize)]
+/// Fermeture d'un établissement.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CloseInput {
     closed_on: NaiveDate,
+    /// L'établissement qui lui succède (fusion), déjà enregistré.
     #[serde(default)]
+    #[schema(example = "0310002J")]
     successor_uai: Option<String>,
 }
 
 /// `POST /api/v1/schools/{uai}/close`
+#[utoipa::path(operation_id = "directory_schools_close", post, path = "/api/v1/schools/{uai}/close", tag = "directory",
+    summary = "Fermer un établissement",
+    request_body = CloseInput,
+    params(("uai" = String, Path, description = "UAI de l'établissement", example = "0310001H")),
+    responses(
+        (status = 200, description = "Fait ; nouvelle version", body = pharos_web::Versioned),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Hors du périmètre de l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Établissement inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Établissement déjà fermé, ou version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Successeur refusé (UAI invalide, inconnu, ou l'établissement lui-même)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn close(
     State(directory): State<Directory>,
     actor: Actor,
@@ -320,20 +368,33 @@ pub async fn close(
         &actor.metadata(TARGET),
     )
     .await?;
-    Ok(axum::Json(json!({ "version": done.version })))
+    Ok(axum::Json(Versioned {
+        version: done.version,
+    }))
 }
 
-/// A school as the API shows it.
-#[derive(Debug, Serialize)]
+/// Un établissement : sa fiche, sa fermeture éventuelle et la version de son flux.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SchoolView {
     #[serde(flatten)]
     record: SchoolRecord,
     closed_on: Option<NaiveDate>,
+    #[schema(value_type = Option<String>, example = "0310002J")]
     successor_uai: Option<Uai>,
     version: i64,
 }
 
 /// `GET /api/v1/schools/{uai}`: any signed-in user (schools are public facts).
+#[utoipa::path(operation_id = "directory_schools_get", get, path = "/api/v1/schools/{uai}", tag = "directory",
+    summary = "Lire un établissement",
+    description = "Ouvert à tout utilisateur connecté : les établissements sont des données publiques.",
+    params(("uai" = String, Path, description = "UAI de l'établissement", example = "0310001H")),
+    responses(
+        (status = 200, description = "L'établissement", body = SchoolView),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Établissement inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn get(
     State(directory): State<Directory>,
     _actor: Actor,

@@ -13,9 +13,8 @@ use pharos_events::user::{CATEGORY, UserEvent};
 use pharos_events::{Email, Role, Uai};
 use pharos_eventstore::{Metadata, StreamId};
 use pharos_privacy::{PersonId, Personal, Sealed};
-use pharos_web::{Json, Problem, Rejection};
-use serde::Deserialize;
-use serde_json::json;
+use pharos_web::{Json, Problem, Rejection, Versioned};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{Directory, TARGET};
@@ -273,15 +272,48 @@ async fn check_scope(
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// Un nouveau compte.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewUser {
+    #[schema(example = "prenom.nom@ac-toulouse.fr")]
     pub email: String,
     pub display_name: String,
+    /// Rôle : `admin`, `pole_manager`, `department_referent`, `school`, `juror`, `trainer`.
+    #[schema(example = "department_referent")]
     pub role: String,
+    /// Périmètre : code de département pour un référent, UAI pour un établissement,
+    /// absent pour les autres rôles.
     #[serde(default)]
+    #[schema(example = "31")]
     pub scope: Option<String>,
+    /// Mot de passe initial (12 à 256 caractères) ; absent, il est généré et rendu une
+    /// seule fois dans la réponse.
     #[serde(default)]
     pub password: Option<String>,
+}
+
+/// Compte créé.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CreatedAccount {
+    id: Uuid,
+    version: i64,
+    /// Le mot de passe généré, quand aucun n'était fourni : montré cette fois seulement,
+    /// jamais conservé en clair.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    initial_password: Option<String>,
+}
+
+/// Un compte, avec son adresse et son nom (lecture nominative consignée).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AccountView {
+    id: Uuid,
+    email: String,
+    display_name: String,
+    role: Role,
+    /// Périmètre du rôle : code de département (référent) ou UAI (établissement).
+    scope: Option<String>,
+    active: bool,
+    version: i64,
 }
 
 /// What creating an account gave.
@@ -384,17 +416,32 @@ pub fn privacy_problem(error: pharos_privacy::PrivacyError) -> Problem {
 }
 
 /// `POST /api/v1/users`
+#[utoipa::path(operation_id = "directory_users_create_handler", post, path = "/api/v1/users", tag = "directory",
+    summary = "Créer un compte",
+    description = "Sans mot de passe fourni, un mot de passe initial est généré et rendu une seule fois.",
+    request_body = NewUser,
+    responses(
+        (status = 201, description = "Compte créé", body = CreatedAccount),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Ce rôle n'est pas attribuable par l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Un compte existe déjà pour cette adresse", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Valeur refusée : adresse, nom, rôle, périmètre (département hors académie, établissement inconnu ou fermé) ou mot de passe (règle nommée dans `type`, champ dans `errors`)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn create_handler(
     State(directory): State<Directory>,
     actor: Actor,
     Json(input): Json<NewUser>,
 ) -> Result<impl IntoResponse, Problem> {
     let created = create(&directory, Some(&actor), input, &actor.metadata(TARGET)).await?;
-    let mut body = json!({ "id": created.id, "version": created.version });
-    if let Some(password) = created.generated_password {
-        body["initial_password"] = json!(password);
-    }
-    Ok((StatusCode::CREATED, axum::Json(body)))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CreatedAccount {
+            id: created.id,
+            version: created.version,
+            initial_password: created.generated_password,
+        }),
+    ))
 }
 
 /// The account `id` and its state, or 404.
@@ -406,14 +453,33 @@ async fn existing(directory: &Directory, id: Uuid) -> Result<(Account, i64), Pro
     Ok((account, version))
 }
 
-#[derive(Debug, Deserialize)]
+/// Nouveau rôle d'un compte.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RoleChange {
+    /// Rôle : `admin`, `pole_manager`, `department_referent`, `school`, `juror`, `trainer`.
+    #[schema(example = "school")]
     role: String,
+    /// Périmètre : code de département pour un référent, UAI pour un établissement,
+    /// absent pour les autres rôles.
     #[serde(default)]
+    #[schema(example = "0310001H")]
     scope: Option<String>,
 }
 
 /// `POST /api/v1/users/{id}/role`
+#[utoipa::path(operation_id = "directory_users_change_role", post, path = "/api/v1/users/{id}/role", tag = "directory",
+    summary = "Changer le rôle d'un compte",
+    request_body = RoleChange,
+    params(("id" = Uuid, Path, description = "Identifiant du compte")),
+    responses(
+        (status = 200, description = "Fait ; nouvelle version", body = pharos_web::Versioned),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Le rôle actuel ou le nouveau n'est pas attribuable par l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Compte inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Compte désactivé, ou version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Rôle ou périmètre refusé (règle nommée dans `type`, champ dans `errors`)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn change_role(
     State(directory): State<Directory>,
     actor: Actor,
@@ -439,11 +505,15 @@ pub async fn change_role(
     if let Some(appended) = done.appended {
         directory.settle(appended.position).await;
     }
-    Ok(axum::Json(json!({ "version": done.version })))
+    Ok(axum::Json(Versioned {
+        version: done.version,
+    }))
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// Désactivation d'un compte.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct Deactivation {
+    /// Motif, consigné dans l'historique.
     #[serde(default)]
     reason: Option<String>,
 }
@@ -451,6 +521,21 @@ pub struct Deactivation {
 /// `POST /api/v1/users/{id}/deactivate`: the account cannot log in any more and its
 /// tokens stop working; its personal data is kept one year (retention rule
 /// `deactivated_account`), then erased.
+#[utoipa::path(operation_id = "directory_users_deactivate", post, path = "/api/v1/users/{id}/deactivate", tag = "directory",
+    summary = "Désactiver un compte",
+    description = "Le compte ne peut plus se connecter et ses jetons cessent de fonctionner ; ses données \
+        personnelles sont conservées un an (règle `deactivated_account`), puis effacées. Le corps est facultatif.",
+    request_body(content = Option<Deactivation>, description = "Motif, facultatif"),
+    params(("id" = Uuid, Path, description = "Identifiant du compte")),
+    responses(
+        (status = 200, description = "Fait ; nouvelle version", body = pharos_web::Versioned),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Ce compte n'est pas géré par l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Compte inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Compte déjà désactivé, désactivation de son propre compte, ou version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Corps illisible", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn deactivate(
     State(directory): State<Directory>,
     actor: Actor,
@@ -498,10 +583,23 @@ pub async fn deactivate(
     if let Some(appended) = done.appended {
         directory.settle(appended.position).await;
     }
-    Ok(axum::Json(json!({ "version": done.version })))
+    Ok(axum::Json(Versioned {
+        version: done.version,
+    }))
 }
 
 /// `GET /api/v1/users/{id}`: the account with its name and e-mail (a logged read).
+#[utoipa::path(operation_id = "directory_users_get", get, path = "/api/v1/users/{id}", tag = "directory",
+    summary = "Lire un compte",
+    description = "Le compte avec son adresse et son nom : la lecture du compte d'un autre est consignée.",
+    params(("id" = Uuid, Path, description = "Identifiant du compte")),
+    responses(
+        (status = 200, description = "Le compte", body = AccountView),
+        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Ce compte n'est pas géré par l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Compte inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 pub async fn get(
     State(directory): State<Directory>,
     actor: Actor,
@@ -516,15 +614,15 @@ pub async fn get(
     }
     let (email, display_name) =
         unseal_identity(&directory, &actor, &created, "/api/v1/users/{id}").await?;
-    Ok(axum::Json(json!({
-        "id": id,
-        "email": email.to_string(),
-        "display_name": display_name.to_string(),
-        "role": created.role,
-        "scope": created.scope,
-        "active": !account.deactivated,
-        "version": version,
-    })))
+    Ok(axum::Json(AccountView {
+        id,
+        email: email.to_string(),
+        display_name: display_name.to_string(),
+        role: created.role,
+        scope: created.scope,
+        active: !account.deactivated,
+        version,
+    }))
 }
 
 /// The account's e-mail and name, unsealed; the read is logged.

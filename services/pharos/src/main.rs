@@ -284,6 +284,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 /// The OpenAPI document of `targets`, pretty-printed JSON.
 fn openapi_json<'a>(targets: impl Iterator<Item = &'a str>) -> anyhow::Result<String> {
     let documents = targets.filter_map(|target| match target {
+        "directory" => Some(pharos_directory::openapi()),
         "trainings" => Some(pharos_trainings::openapi()),
         "phare" => Some(pharos_phare::openapi()),
         _ => None,

@@ -8,12 +8,14 @@ use crate::{DepartmentCode, PriorityEducation, SchoolKind, Sector, Uai};
 pub const CATEGORY: &str = "school";
 
 /// What the registry knows of a school: every field, as registered or last updated.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SchoolRecord {
+    #[schema(value_type = String, example = "0310001H")]
     pub uai: Uai,
     pub name: String,
     pub kind: SchoolKind,
     pub sector: Sector,
+    #[schema(value_type = String, example = "31")]
     pub department: DepartmentCode,
     pub commune: String,
     /// Primary schools only (1er degré): the IEN's circonscription.

@@ -229,7 +229,7 @@ impl From<Email> for String {
 macro_rules! identifier_enum {
     ($(#[$meta:meta])* $name:ident, $what:literal, { $($variant:ident => $id:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($variant),+ }
 
