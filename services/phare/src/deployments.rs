@@ -2,13 +2,16 @@
 //! for the resource team of primary schools, and per school year. The decider, the
 //! state and compliance computed from the clock, and the handlers.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use pharos_access::{Action, Actor, Decider, IfMatch, Subject, TargetState, execute, load};
+use pharos_access::{
+    Action, Actor, Decider, IfMatch, Subject, TargetState, execute, execute_with, load,
+};
 use pharos_events::phare::{
     DEPLOYMENT_CATEGORY, DeploymentEvent, DeploymentOwner, ProtocolBody, SchoolYear, StaffPerson,
     TeamFunction, TeamMember,
@@ -688,21 +691,26 @@ async fn reachable(
     Ok((stream, deployment, version))
 }
 
-/// Runs a command on a deployment the actor reaches.
+/// Runs a command on the deployment behind a path id, deciding on one load: 404 when
+/// there is none, 403 when the actor does not reach its owner.
 async fn run(
     state: &TargetState,
     actor: &Actor,
-    stream: &StreamId,
+    id: &str,
     command: DeploymentCommand,
     if_match: IfMatch,
 ) -> Result<axum::Json<Versioned>, Problem> {
-    let done = execute::<Deployments>(
+    let done = execute_with::<Deployments>(
         &state.app.store,
-        stream,
-        &command,
+        &stream(input::id(id)?)?,
         state.clock.now(),
         if_match.0,
         &actor.metadata(TARGET),
+        |deployment| {
+            let owner = deployment.owner.as_ref().ok_or_else(Problem::not_found)?;
+            actor.may(Action::ManageDeployment, subject(owner))?;
+            Ok(Cow::Borrowed(&command))
+        },
     )
     .await?;
     Ok(axum::Json(Versioned {
@@ -741,11 +749,10 @@ pub async fn sign_charter(
     if_match: IfMatch,
     Json(body): Json<CharterInput>,
 ) -> Result<impl IntoResponse, Problem> {
-    let (stream, _, _) = reachable(&state, &actor, &id).await?;
     let command = DeploymentCommand::SignCharter {
         signed_on: body.signed_on,
     };
-    run(&state, &actor, &stream, command, if_match).await
+    run(&state, &actor, &id, command, if_match).await
 }
 
 const FUNCTIONS: &[(&str, TeamFunction)] = &[
@@ -802,6 +809,7 @@ pub async fn add_member(
     if_match: IfMatch,
     Json(body): Json<NewTeamMember>,
 ) -> Result<impl IntoResponse, Problem> {
+    // Authorised before anyone is registered in the vault.
     let (stream, _, _) = reachable(&state, &actor, &id).await?;
     let function = input::choice("invalid-function", "function", &body.function, FUNCTIONS)?;
     body.person.check()?;
@@ -864,10 +872,9 @@ pub async fn remove_member(
     Path((id, member_id)): Path<(String, String)>,
     if_match: IfMatch,
 ) -> Result<impl IntoResponse, Problem> {
-    let (stream, _, _) = reachable(&state, &actor, &id).await?;
     let member_id = input::id(&member_id)?;
     let command = DeploymentCommand::RemoveMember { member_id };
-    run(&state, &actor, &stream, command, if_match).await
+    run(&state, &actor, &id, command, if_match).await
 }
 
 /// Le coordonnateur (référent harcèlement) ; une désignation ultérieure le remplace.
@@ -898,10 +905,12 @@ pub async fn name_coordinator(
     if_match: IfMatch,
     Json(body): Json<CoordinatorInput>,
 ) -> Result<impl IntoResponse, Problem> {
-    let (stream, _, _) = reachable(&state, &actor, &id).await?;
+    // Authorised before anyone is registered in the vault; checked again on the
+    // deployment as it is decided on.
+    reachable(&state, &actor, &id).await?;
     let person = body.person.seal(&state.vault).await?;
     let command = DeploymentCommand::NameCoordinator { person };
-    run(&state, &actor, &stream, command, if_match).await
+    run(&state, &actor, &id, command, if_match).await
 }
 
 const BODIES: &[(&str, ProtocolBody)] = &[
@@ -946,7 +955,6 @@ pub async fn record_protocol(
     if_match: IfMatch,
     Json(body): Json<ProtocolInput>,
 ) -> Result<impl IntoResponse, Problem> {
-    let (stream, _, _) = reachable(&state, &actor, &id).await?;
     let presented_to = input::choice(
         "invalid-protocol-body",
         "presented_to",
@@ -958,7 +966,7 @@ pub async fn record_protocol(
         presented_on: body.presented_on,
         presented_to,
     });
-    run(&state, &actor, &stream, command, if_match).await
+    run(&state, &actor, &id, command, if_match).await
 }
 
 /// Le plan des 10 heures d'apprentissage ; un plan ultérieur le remplace.
@@ -992,12 +1000,11 @@ pub async fn plan_learning_hours(
     if_match: IfMatch,
     Json(body): Json<LearningHoursInput>,
 ) -> Result<impl IntoResponse, Problem> {
-    let (stream, _, _) = reachable(&state, &actor, &id).await?;
     let command = DeploymentCommand::PlanLearningHours(LearningHours {
         planned: body.planned,
         hours: body.hours,
     });
-    run(&state, &actor, &stream, command, if_match).await
+    run(&state, &actor, &id, command, if_match).await
 }
 
 /// Un atelier parents : daté à venir, il est programmé, et compte une fois son jour venu.
@@ -1033,14 +1040,13 @@ pub async fn record_parent_workshop(
     if_match: IfMatch,
     Json(body): Json<WorkshopInput>,
 ) -> Result<impl IntoResponse, Problem> {
-    let (stream, _, _) = reachable(&state, &actor, &id).await?;
     let workshop_id = Uuid::now_v7();
     let command = DeploymentCommand::RecordParentWorkshop(Workshop {
         workshop_id,
         held_on: body.held_on,
         participants: body.participants,
     });
-    let Versioned { version } = run(&state, &actor, &stream, command, if_match).await?.0;
+    let Versioned { version } = run(&state, &actor, &id, command, if_match).await?.0;
     Ok((
         StatusCode::CREATED,
         axum::Json(Created {

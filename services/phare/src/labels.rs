@@ -11,13 +11,16 @@
 //! Submitting needs every school criterion of the target level answered; awarding a level
 //! needs every criterion of that level met.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
-use pharos_access::{Action, Actor, Decider, IfMatch, Subject, TargetState, execute, load};
+use pharos_access::{
+    Action, Actor, Decider, IfMatch, Subject, TargetState, execute, execute_with, load,
+};
 use pharos_events::phare::{
     CriterionAuthority, CriterionSpec, LABEL_CATEGORY, LabelEvent, LabelLevel, LevelChecklist,
     SchoolYear,
@@ -630,20 +633,27 @@ async fn reachable(
     Ok((stream, label, version))
 }
 
+/// Runs the command `check` makes from the application behind a path id, deciding on
+/// one load: 404 when there is none, 403 when the actor does not reach its school (or
+/// when `check` refuses).
 async fn run(
     state: &TargetState,
     actor: &Actor,
-    stream: &StreamId,
-    command: LabelCommand,
+    id: &str,
     if_match: IfMatch,
+    check: impl Fn(&Application) -> Result<LabelCommand, Problem>,
 ) -> Result<axum::Json<Versioned>, Problem> {
-    let done = execute::<Labels>(
+    let done = execute_with::<Labels>(
         &state.app.store,
-        stream,
-        &command,
+        &stream(input::id(id)?)?,
         state.clock.now(),
         if_match.0,
         &actor.metadata(TARGET),
+        |label| {
+            let application = label.application.as_ref().ok_or_else(Problem::not_found)?;
+            actor.may(Action::ManageDeployment, subject(application))?;
+            check(application).map(Cow::Owned)
+        },
     )
     .await?;
     Ok(axum::Json(Versioned {
@@ -687,22 +697,23 @@ pub async fn answer(
     if_match: IfMatch,
     Json(body): Json<AnswerInput>,
 ) -> Result<impl IntoResponse, Problem> {
-    let (stream, label, _) = reachable(&state, &actor, &id).await?;
     let criterion = body.criterion.trim().to_owned();
-    if let Some(application) = &label.application
-        && application
+    let evidence = input::trimmed(body.evidence.as_deref());
+    run(&state, &actor, &id, if_match, |application| {
+        if application
             .criterion(&criterion)
             .is_some_and(|c| c.answered_by == CriterionAuthority::Pole)
-    {
-        // A fact only the pole holds (contest participation): the school cannot tick it.
-        actor.may(Action::DecideLabel, subject(application))?;
-    }
-    let command = LabelCommand::Answer {
-        criterion,
-        met: body.met,
-        evidence: input::trimmed(body.evidence.as_deref()),
-    };
-    run(&state, &actor, &stream, command, if_match).await
+        {
+            // A fact only the pole holds (contest participation): the school cannot tick it.
+            actor.may(Action::DecideLabel, subject(application))?;
+        }
+        Ok(LabelCommand::Answer {
+            criterion: criterion.clone(),
+            met: body.met,
+            evidence: evidence.clone(),
+        })
+    })
+    .await
 }
 
 /// `POST /api/v1/phare/labels/{id}/submit`
@@ -724,8 +735,7 @@ pub async fn submit(
     Path(id): Path<String>,
     if_match: IfMatch,
 ) -> Result<impl IntoResponse, Problem> {
-    let (stream, _, _) = reachable(&state, &actor, &id).await?;
-    run(&state, &actor, &stream, LabelCommand::Submit, if_match).await
+    run(&state, &actor, &id, if_match, |_| Ok(LabelCommand::Submit)).await
 }
 
 /// `POST /api/v1/phare/labels/{id}/review`: the pole starts examining the application.
@@ -747,11 +757,11 @@ pub async fn review(
     Path(id): Path<String>,
     if_match: IfMatch,
 ) -> Result<impl IntoResponse, Problem> {
-    let (stream, label, _) = reachable(&state, &actor, &id).await?;
-    if let Some(application) = &label.application {
+    run(&state, &actor, &id, if_match, |application| {
         actor.may(Action::DecideLabel, subject(application))?;
-    }
-    run(&state, &actor, &stream, LabelCommand::Review, if_match).await
+        Ok(LabelCommand::Review)
+    })
+    .await
 }
 
 const OUTCOMES: &[(&str, Outcome)] = &[
@@ -797,21 +807,20 @@ pub async fn decide(
     if_match: IfMatch,
     Json(body): Json<DecisionInput>,
 ) -> Result<impl IntoResponse, Problem> {
-    let (stream, label, _) = reachable(&state, &actor, &id).await?;
-    if let Some(application) = &label.application {
-        actor.may(Action::DecideLabel, subject(application))?;
-    }
     let outcome = input::choice("invalid-outcome", "outcome", &body.outcome, OUTCOMES)?;
     let level = match &body.level {
         None | Some(Value::Null) => None,
         Some(value) => Some(input::level("level", value)?),
     };
-    let command = LabelCommand::Decide {
-        outcome,
-        level,
-        reason: body.reason,
-    };
-    run(&state, &actor, &stream, command, if_match).await
+    run(&state, &actor, &id, if_match, |application| {
+        actor.may(Action::DecideLabel, subject(application))?;
+        Ok(LabelCommand::Decide {
+            outcome,
+            level,
+            reason: body.reason.clone(),
+        })
+    })
+    .await
 }
 
 /// Un niveau de label, en chiffre et en toutes lettres.
