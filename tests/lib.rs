@@ -128,3 +128,30 @@ impl TestDb {
         }
     }
 }
+
+/// Runs each named `async fn(TestDb)` twice: in module `sqlite` on a scratch SQLite
+/// file, and in module `postgres` on a scratch PostgreSQL database (skipped without
+/// `DATABASE_URL`, a failure under `CI`). `$prefix` names the scratch databases.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($prefix:literal; $($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name($crate::TestDb::sqlite($prefix)).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    if let Some(db) = $crate::TestDb::postgres(&$prefix.replace('-', "_")).await {
+                        super::$name(db).await;
+                    }
+                }
+            )*
+        }
+    };
+}

@@ -1405,30 +1405,8 @@ async fn partners_keep_contacts_sealed_log_reads_and_flag_old_checks(db: TestDb)
     app.finish().await;
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(pharos_e2e::TestDb::sqlite("pharos-directory")).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    if let Some(db) = pharos_e2e::TestDb::postgres("pharos_directory").await {
-                        super::$name(db).await;
-                    }
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+pharos_e2e::on_both_backends!(
+    "pharos-directory";
     login_issues_a_token_and_a_cookie_that_every_route_accepts,
     wrong_password_and_unknown_email_get_the_same_answer_then_429,
     behind_a_proxy_failures_count_per_forwarded_client,

@@ -1369,30 +1369,8 @@ async fn bad_label_inputs_are_refused_naming_the_rule_and_change_nothing(db: Tes
     app.finish().await;
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(pharos_e2e::TestDb::sqlite("pharos-phare")).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    if let Some(db) = pharos_e2e::TestDb::postgres("pharos_phare").await {
-                        super::$name(db).await;
-                    }
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+pharos_e2e::on_both_backends!(
+    "pharos-phare";
     a_school_deploys_phare_to_full_compliance_and_the_pole_awards_its_labels,
     a_circonscription_deploys_with_the_staff_of_its_own_schools,
     every_role_in_and_out_of_scope,

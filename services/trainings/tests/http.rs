@@ -950,30 +950,8 @@ async fn every_role_in_and_out_of_scope_for_every_command(db: TestDb) {
     app.finish().await;
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(pharos_e2e::TestDb::sqlite("pharos-trainings")).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    if let Some(db) = pharos_e2e::TestDb::postgres("pharos_trainings").await {
-                        super::$name(db).await;
-                    }
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+pharos_e2e::on_both_backends!(
+    "pharos-trainings";
     a_session_runs_from_planning_to_archive_and_counts_hours,
     fifty_simultaneous_registrations_fill_twenty_places_then_wait_in_order,
     bad_inputs_are_refused_with_the_rule_and_leave_the_stream_unchanged,

@@ -445,30 +445,8 @@ async fn export_returns_everything_held_then_nothing_after_erasure(db: TestDb) {
     finish(db, store).await;
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(pharos_e2e::TestDb::sqlite("pharos-vault")).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    if let Some(db) = pharos_e2e::TestDb::postgres("pharos_vault").await {
-                        super::$name(db).await;
-                    }
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+pharos_e2e::on_both_backends!(
+    "pharos-vault";
     erasure_leaves_the_log_whole_and_the_person_unreadable,
     a_wrong_master_key_is_refused_and_never_decrypts,
     concurrent_registrations_of_one_email_make_one_person,
