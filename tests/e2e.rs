@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use pharos_e2e::{Served, TestDb};
+use pharos_test_support::{Served, TestDb};
 
 use sqlx::Connection;
 
@@ -69,7 +69,7 @@ async fn login(client: &reqwest::Client, base: &str, email: &str, password: &str
 /// deactivation made on one reaches the other through the event log.
 #[tokio::test]
 async fn two_directory_replicas_share_tokens_and_deactivations() {
-    let Some(db) = TestDb::postgres("pharos_e2e_dir").await else {
+    let Some(db) = TestDb::postgres("pharos_test_support_dir").await else {
         return;
     };
     let a = serve("directory", &db.url);
@@ -142,7 +142,7 @@ async fn two_directory_replicas_share_tokens_and_deactivations() {
 /// them.
 #[tokio::test]
 async fn a_trainings_process_trusts_the_directory_process_through_the_log() {
-    let Some(db) = TestDb::postgres("pharos_e2e_access").await else {
+    let Some(db) = TestDb::postgres("pharos_test_support_access").await else {
         return;
     };
     let directory = serve("directory", &db.url);
@@ -238,7 +238,7 @@ fn the_import_benchmark_prints_its_passes_as_json() {
 
 #[tokio::test]
 async fn trainings_and_read_model_run_as_two_processes_on_one_postgres_database() {
-    let Some(db) = TestDb::postgres("pharos_e2e").await else {
+    let Some(db) = TestDb::postgres("pharos_test_support").await else {
         return;
     };
     // Both processes migrate at start, at the same time: sqlx's migration lock serialises them.

@@ -1,16 +1,20 @@
 //! The `cohorts` target. Pupil and parent ambassador cohorts. Owns `ambassador_cohort`.
 //!
-//! Mounted by `pharos serve`; for now it answers only its status route, the domain
-//! commands come with their own issues.
+//! Mounted by `pharos serve`; for now it answers only its status route
+//! (`GET /api/v1/targets/cohorts`): its commands are not built yet.
 
-use axum::Router;
-use pharos_access::TargetState;
-use pharos_web::target_status_route;
+use pharos_kit::{OpenApiRouter, Started, Target};
 
-/// The name `pharos serve --target` takes.
-pub const TARGET: &str = "cohorts";
-
-/// Every route of this target.
-pub fn router(state: TargetState) -> Router {
-    target_status_route(TARGET).with_state(state.app)
-}
+/// The `cohorts` target.
+pub const TARGET: Target = Target {
+    name: "cohorts",
+    summary: "Cohortes d'ambassadeurs élèves et parents",
+    owns: &["ambassador_cohort"],
+    openapi: || pharos_kit::openapi_of(OpenApiRouter::<()>::new()),
+    start: |context| {
+        Box::pin(async move {
+            let app = context.state.app.clone();
+            Ok(Started::new("cohorts", OpenApiRouter::new(), (), app))
+        })
+    },
+};

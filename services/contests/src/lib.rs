@@ -1,16 +1,20 @@
-//! The `contests` target. The « Non au harcèlement » contest: editions, entries, files, jury, awards. Owns `contest`, `contest_entry`.
+//! The `contests` target. The « Non au harcèlement » contest: editions, entries, jury, palmarès. Owns `contest`, `contest_entry`.
 //!
-//! Mounted by `pharos serve`; for now it answers only its status route, the domain
-//! commands come with their own issues.
+//! Mounted by `pharos serve`; for now it answers only its status route
+//! (`GET /api/v1/targets/contests`): its commands are not built yet.
 
-use axum::Router;
-use pharos_access::TargetState;
-use pharos_web::target_status_route;
+use pharos_kit::{OpenApiRouter, Started, Target};
 
-/// The name `pharos serve --target` takes.
-pub const TARGET: &str = "contests";
-
-/// Every route of this target.
-pub fn router(state: TargetState) -> Router {
-    target_status_route(TARGET).with_state(state.app)
-}
+/// The `contests` target.
+pub const TARGET: Target = Target {
+    name: "contests",
+    summary: "Concours « Non au harcèlement » : éditions, productions, jury, palmarès",
+    owns: &["contest", "contest_entry"],
+    openapi: || pharos_kit::openapi_of(OpenApiRouter::<()>::new()),
+    start: |context| {
+        Box::pin(async move {
+            let app = context.state.app.clone();
+            Ok(Started::new("contests", OpenApiRouter::new(), (), app))
+        })
+    },
+};

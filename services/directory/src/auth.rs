@@ -8,7 +8,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
-use pharos_access::{Actor, SESSION_COOKIE, execute, load};
+use pharos_access::{Actor, SESSION_COOKIE};
+use pharos_decider::{execute, load};
 use pharos_events::{Email, Role};
 use pharos_privacy::Personal;
 use pharos_web::{Json, Problem, Versioned};
@@ -16,10 +17,10 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::users::{
-    Accounts, UserCommand, check_password, hash_password, privacy_problem, stream, unseal_identity,
+    Accounts, UserCommand, check_password, hash_password, stream, unseal_identity,
     verify_password,
 };
-use crate::{Directory, TARGET};
+use crate::{Directory, NAME};
 
 /// The client's address, for the failed-login limit: the socket's peer, or behind a
 /// trusted reverse proxy (`trust_forwarded_for`) the last address of `X-Forwarded-For`,
@@ -34,7 +35,7 @@ impl FromRequestParts<Directory> for ClientAddr {
         parts: &mut Parts,
         directory: &Directory,
     ) -> Result<Self, Self::Rejection> {
-        let forwarded = directory
+        let forwarded = directory.target.app.settings
             .trust_forwarded_for
             .then(|| parts.headers.get_all("x-forwarded-for").iter().next_back())
             .flatten()
@@ -163,7 +164,7 @@ pub async fn login(
     let person = vault
         .find_person(&account_key)
         .await
-        .map_err(privacy_problem)?;
+        .map_err(Problem::from)?;
     let account = match person {
         Some(p) => Some(
             load::<Accounts>(&directory.target.app.store, &stream(p.0)?)
@@ -174,7 +175,7 @@ pub async fn login(
     };
     let created = account.as_ref().and_then(|a| a.created.clone());
     let hash = match created.as_ref().and_then(|c| c.password_hash.clone()) {
-        Some(sealed) => match vault.unseal(&sealed).await.map_err(privacy_problem)? {
+        Some(sealed) => match vault.unseal(&sealed).await.map_err(Problem::from)? {
             Personal::Known(hash) => Some(hash),
             Personal::Erased => None,
         },
@@ -206,7 +207,7 @@ pub async fn login(
     let cookie = session_cookie(
         &token,
         directory.target.access.tokens.ttl().num_seconds(),
-        directory.secure_cookies,
+        directory.target.app.settings.secure_cookies,
     );
     let mut headers = HeaderMap::new();
     if let Ok(value) = HeaderValue::from_str(&cookie) {
@@ -251,7 +252,6 @@ pub async fn logout() -> impl IntoResponse {
     summary = "Lire son compte",
     responses(
         (status = 200, description = "Le compte connecté", body = CurrentAccount),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Compte inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -288,7 +288,6 @@ pub struct PasswordChange {
     request_body = PasswordChange,
     responses(
         (status = 200, description = "Mot de passe changé ; nouvelle version du compte", body = pharos_web::Versioned),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Compte inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Compte désactivé entre-temps, ou écritures concurrentes sur le compte", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Mot de passe actuel incorrect, ou nouveau mot de passe refusé (12 à 256 caractères)", body = pharos_web::Problem, content_type = "application/problem+json"),
@@ -313,7 +312,7 @@ pub async fn change_password(
         return Err(Problem::not_found());
     };
     let hash = match &created.password_hash {
-        Some(sealed) => match vault.unseal(sealed).await.map_err(privacy_problem)? {
+        Some(sealed) => match vault.unseal(sealed).await.map_err(Problem::from)? {
             Personal::Known(hash) => Some(hash),
             Personal::Erased => None,
         },
@@ -332,8 +331,8 @@ pub async fn change_password(
     let sealed = vault
         .seal(created.email.person, &new_hash)
         .await
-        .map_err(privacy_problem)?;
-    let done = execute::<Accounts>(
+        .map_err(Problem::from)?;
+    let done = execute::<Accounts, Problem>(
         store,
         &stream(actor.user_id)?,
         &UserCommand::SetPassword {
@@ -341,7 +340,7 @@ pub async fn change_password(
         },
         directory.target.clock.now(),
         None,
-        &actor.metadata(TARGET),
+        &actor.metadata(NAME),
     )
     .await?;
     Ok(axum::Json(Versioned {

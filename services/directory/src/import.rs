@@ -11,7 +11,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use futures::StreamExt;
-use pharos_access::{Action, Actor, Subject, execute};
+use pharos_access::{Action, Actor, Subject};
+use pharos_decider::execute;
 use pharos_events::school::SchoolEvent;
 use pharos_events::{Academy, Uai};
 use pharos_eventstore::{EventStore, Metadata};
@@ -19,7 +20,7 @@ use pharos_web::Problem;
 use serde::Serialize;
 
 use crate::schools::{Registry, SchoolCommand, SchoolInput, stream};
-use crate::{Directory, TARGET};
+use crate::{Directory, NAME};
 
 /// Lines decided and appended at once (appends of different schools share commits).
 const CONCURRENCY: usize = 16;
@@ -406,7 +407,7 @@ pub async fn run(
         .map(|(number, record)| async move {
             let uai: Uai = record.uai.clone();
             let outcome = match stream(&uai) {
-                Ok(stream) => execute::<Registry>(
+                Ok(stream) => execute::<Registry, Problem>(
                     store,
                     &stream,
                     &SchoolCommand::Import(record),
@@ -451,7 +452,6 @@ pub async fn run(
     responses(
         (status = 200, description = "Compte rendu de l'import, ligne à ligne", body = Report),
         (status = 400, description = "Fichier non reçu", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Réservé à qui gère les établissements de toute l'académie", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 413, description = "Fichier trop volumineux : rien n'est importé", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Fichier illisible (vide, binaire, colonnes manquantes) : rien n'est importé", body = pharos_web::Problem, content_type = "application/problem+json"),
@@ -490,7 +490,7 @@ pub async fn handler(
         &directory.target.app.store,
         &directory.target.access.academy,
         file,
-        &actor.metadata(TARGET),
+        &actor.metadata(NAME),
         || {},
     )
     .await;

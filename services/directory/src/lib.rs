@@ -12,20 +12,17 @@ pub mod users;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
-use axum::handler::Handler;
 use pharos_access::{Access, FailureLimiter, TargetState};
 use pharos_events::{Email, Role};
 use pharos_eventstore::{GlobalPosition, Metadata, StoreError};
-use pharos_web::api::{Route, route};
-use pharos_web::{AppState, HttpSettings, target_status_route};
-use utoipa::openapi::path::HttpMethod;
+use pharos_kit::{Context, OpenApiRouter, Started, Target, routes};
+use pharos_web::{AppState, HttpSettings};
 
 pub use partners::seed as seed_partners;
 
 /// The name `pharos serve --target` takes.
-pub const TARGET: &str = "directory";
+const NAME: &str = "directory";
 
 /// Failed logins allowed per account, and per client address, within the window.
 const FAILURES_PER_ACCOUNT: usize = 5;
@@ -53,10 +50,6 @@ impl Default for LoginLimits {
 pub struct Directory {
     pub target: TargetState,
     pub logins: Arc<LoginLimits>,
-    /// Mark the session cookie `Secure` (HTTPS deployments).
-    pub secure_cookies: bool,
-    /// Behind a reverse proxy: take the client's address from `X-Forwarded-For`.
-    pub trust_forwarded_for: bool,
 }
 
 impl Directory {
@@ -64,8 +57,6 @@ impl Directory {
         Self {
             target,
             logins: Arc::new(LoginLimits::default()),
-            secure_cookies: false,
-            trust_forwarded_for: false,
         }
     }
 
@@ -95,126 +86,84 @@ impl FromRef<Directory> for AppState {
     }
 }
 
-/// The OpenAPI document of this target's routes.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    <ApiDoc as utoipa::OpenApi>::openapi()
-}
+/// The directory target: schools, accounts and login, the orientation directory,
+/// requests on personal data; and, on start, the national help lines, the first
+/// administrator and the hourly retention purge.
+pub const TARGET: Target = Target {
+    name: NAME,
+    summary: "Annuaire : établissements, comptes et connexion, annuaire d'orientation, données personnelles",
+    owns: &["school", "user", "partner", "person"],
+    openapi: || pharos_kit::openapi_of(api(HttpSettings::default().upload_limit_bytes)),
+    start: |context| Box::pin(start(context)),
+};
 
 #[derive(utoipa::OpenApi)]
-#[openapi(
-    paths(
-        auth::login,
-        auth::logout,
-        auth::me,
-        auth::change_password,
-        users::create_handler,
-        users::get,
-        users::change_role,
-        users::deactivate,
-        schools::register,
-        schools::get,
-        schools::close,
-        import::handler,
-        partners::register,
-        partners::list,
-        partners::get,
-        partners::update,
-        partners::verify,
-        people::export,
-        people::erase,
-        people::read_log,
-    ),
-    components(schemas(
-        pharos_web::Created,
-        pharos_web::Versioned,
-        pharos_web::Problem,
-        pharos_web::FieldError,
-        auth::Credentials,
-        auth::LoginSession,
-        auth::SessionUser,
-        auth::CurrentAccount,
-        auth::PasswordChange,
-        users::NewUser,
-        users::CreatedAccount,
-        users::AccountView,
-        users::RoleChange,
-        users::Deactivation,
-        schools::SchoolInput,
-        schools::CreatedSchool,
-        schools::CloseInput,
-        schools::SchoolView,
-        import::Report,
-        import::Refused,
-        partners::PartnerInput,
-        partners::ContactInput,
-        partners::Verification,
-        partners::PartnerSummary,
-        partners::PartnerList,
-        partners::PartnerView,
-        partners::ContactView,
-        people::Erasure,
-        people::Erased,
-        people::ReadLog,
-        people::LoggedRead,
-        people::PersonalDataExport,
-        people::ExportedField,
-        pharos_events::Role,
-        pharos_events::SchoolKind,
-        pharos_events::Sector,
-        pharos_events::PriorityEducation,
-        pharos_events::school::SchoolRecord,
-        pharos_events::partner::PartnerKind,
-        pharos_events::partner::PartnerScope,
-    )),
-    tags((name = "directory", description = "Annuaire : comptes et connexion, registre des établissements \
-        (import UAI), annuaire d'orientation, demandes sur les données personnelles"))
-)]
+#[openapi(tags((name = "directory", description = "Annuaire : comptes et connexion, registre des établissements \
+    (import UAI), annuaire d'orientation, demandes sur les données personnelles")))]
 struct ApiDoc;
 
-/// Every route of this target but the shared status route, as a table: a unit test
-/// checks the OpenAPI document against it. The import route carries the default upload
-/// limit here; [`router`] builds the same table with the configured one.
-pub fn routes() -> Vec<Route<Directory>> {
-    table(HttpSettings::default().upload_limit_bytes)
+/// Every route of this target with its documentation, the import limited to
+/// `upload_limit` bytes.
+fn api(upload_limit: usize) -> OpenApiRouter<Directory> {
+    let import = OpenApiRouter::new()
+        .routes(routes!(import::handler))
+        .layer(DefaultBodyLimit::max(upload_limit));
+    OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(auth::change_password))
+        .routes(routes!(users::create_handler))
+        .routes(routes!(users::get))
+        .routes(routes!(users::change_role))
+        .routes(routes!(users::deactivate))
+        .routes(routes!(schools::register))
+        .merge(import)
+        .routes(routes!(schools::get))
+        .routes(routes!(schools::close))
+        .routes(routes!(partners::register, partners::list))
+        .routes(routes!(partners::get, partners::update))
+        .routes(routes!(partners::verify))
+        .routes(routes!(people::export))
+        .routes(routes!(people::erase))
+        .routes(routes!(people::read_log))
 }
 
-/// The route table, the import route limited to `upload_limit` bytes.
-fn table(upload_limit: usize) -> Vec<Route<Directory>> {
-    use HttpMethod::{Get, Post, Put};
-    vec![
-        route(Post, "/api/v1/auth/login", auth::login),
-        route(Post, "/api/v1/auth/logout", auth::logout),
-        route(Get, "/api/v1/me", auth::me),
-        route(Post, "/api/v1/me/password", auth::change_password),
-        route(Post, "/api/v1/users", users::create_handler),
-        route(Get, "/api/v1/users/{id}", users::get),
-        route(Post, "/api/v1/users/{id}/role", users::change_role),
-        route(Post, "/api/v1/users/{id}/deactivate", users::deactivate),
-        route(Post, "/api/v1/schools", schools::register),
-        route(
-            Post,
-            "/api/v1/schools/import",
-            import::handler.layer(DefaultBodyLimit::max(upload_limit)),
+/// Seeds the national help lines, creates the first administrator when none is active,
+/// and starts the retention purge.
+async fn start(context: Context) -> anyhow::Result<Started> {
+    let directory = Directory::new(context.state.clone());
+    let store = &context.state.app.store;
+    let seeded = seed_partners(store).await?;
+    if seeded > 0 {
+        tracing::info!(seeded, "national help lines seeded");
+    }
+    let admin = bootstrap_admin(
+        &directory,
+        context.first_admin.email.clone(),
+        context.first_admin.password.clone(),
+    )
+    .await?;
+    if let Some(admin) = admin {
+        match admin.generated_password {
+            Some(password) => eprintln!(
+                "Compte administrateur créé : {} — mot de passe : {password}\n\
+                 (affiché cette seule fois : notez-le, puis changez-le via POST /api/v1/me/password)",
+                admin.email
+            ),
+            None => eprintln!("Compte administrateur créé : {}", admin.email),
+        }
+    }
+    let upload_limit = context.state.app.settings.upload_limit_bytes;
+    let app = context.state.app.clone();
+    Ok(Started::new(NAME, api(upload_limit), directory, app).with_worker(
+        "retention-purge",
+        people::purge_job(
+            store.clone(),
+            context.state.vault.clone(),
+            context.shutdown.clone(),
         ),
-        route(Get, "/api/v1/schools/{uai}", schools::get),
-        route(Post, "/api/v1/schools/{uai}/close", schools::close),
-        route(Post, "/api/v1/partners", partners::register),
-        route(Get, "/api/v1/partners", partners::list),
-        route(Get, "/api/v1/partners/{id}", partners::get),
-        route(Put, "/api/v1/partners/{id}", partners::update),
-        route(Post, "/api/v1/partners/{id}/verify", partners::verify),
-        route(Get, "/api/v1/people/export", people::export),
-        route(Post, "/api/v1/people/erase", people::erase),
-        route(Get, "/api/v1/read-log", people::read_log),
-    ]
-}
-
-/// Every route of this target.
-pub fn router(directory: Directory) -> Router {
-    let upload_limit = directory.target.app.settings.upload_limit_bytes;
-    pharos_web::api::router(table(upload_limit))
-        .with_state(directory.clone())
-        .merge(target_status_route(TARGET).with_state(directory.target.app))
+    ))
 }
 
 /// Why the directory could not start.
@@ -253,7 +202,7 @@ pub async fn bootstrap_admin(
     let metadata = Metadata {
         actor_id: Some("bootstrap".into()),
         actor_role: Some(Role::Admin.to_string()),
-        source_target: Some(TARGET.into()),
+        source_target: Some(NAME.into()),
         ..Metadata::default()
     };
     let created = users::create(
@@ -289,39 +238,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_openapi_document_describes_every_route_and_no_other() {
-        let problems: Vec<String> =
-            pharos_web::api::undocumented(&openapi(), &routes(), "directory")
-                .into_iter()
-                // Logging out is public and answers 204 whatever the request carries:
-                // it never answers 401, and the document does not pretend it does.
-                .filter(|p| p != "POST /api/v1/auth/logout: no 401 answer")
-                .collect();
-        assert!(problems.is_empty(), "{problems:#?}");
-    }
-
-    #[test]
     fn the_openapi_document_shows_no_sealed_value() {
-        let text = serde_json::to_string(&openapi()).unwrap_or_default();
+        let text = serde_json::to_string(&(TARGET.openapi)()).unwrap_or_default();
         assert!(!text.is_empty());
         assert!(!text.to_lowercase().contains("sealed"), "{text}");
     }
 
     #[test]
     fn login_and_logout_are_public_and_every_other_route_needs_a_bearer_token() {
-        let document = openapi();
-        for route in routes() {
-            let operation = document
-                .paths
-                .get_path_operation(route.path, route.method.clone())
-                .map(|o| serde_json::to_value(&o.security).unwrap_or_default());
-            let public = route.path.starts_with("/api/v1/auth/");
-            let expected = if public {
-                serde_json::json!([{}])
-            } else {
-                serde_json::json!([{ "bearer": [] }])
-            };
-            assert_eq!(operation, Some(expected), "{route:?}");
+        let document = (TARGET.openapi)();
+        let mut checked = 0;
+        for (path, item) in &document.paths.paths {
+            for operation in [&item.get, &item.post, &item.put, &item.delete].into_iter().flatten() {
+                let security = serde_json::to_value(&operation.security).unwrap_or_default();
+                let expected = if path.starts_with("/api/v1/auth/") {
+                    serde_json::json!([{}])
+                } else {
+                    serde_json::json!([{ "bearer": [] }])
+                };
+                assert_eq!(security, expected, "{path}");
+                checked += 1;
+            }
         }
+        assert_eq!(checked, 20);
     }
 }

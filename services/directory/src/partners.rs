@@ -2,11 +2,12 @@
 //! orients people to, flagged for review 12 months after their last check. The national
 //! lines are seeded from `seed/partners.json` on start.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::{DateTime, Months, NaiveDate, Utc};
-use pharos_access::{Action, Actor, Decider, IfMatch, Subject, execute, load};
+use pharos_access::{Action, Actor, IfMatch, Subject};
+use pharos_decider::{Decider, execute, load};
 use pharos_events::partner::{
     CATEGORY, ContactPerson, PartnerEvent, PartnerKind, PartnerRecord, PartnerScope,
 };
@@ -15,12 +16,12 @@ use pharos_eventstore::{
     EventStore, ExpectedVersion, GlobalPosition, Metadata, StoreError, StreamId,
 };
 use pharos_privacy::Vault;
-use pharos_web::{Created, Json, Problem, Rejection, Versioned};
+use pharos_web::{Created, Json, Path, Problem, Query, Versioned};
+use pharos_decider::Rejection;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::users::privacy_problem;
-use crate::{Directory, TARGET};
+use crate::{Directory, NAME};
 
 /// An entry is flagged for review this long after its last check.
 const REVIEW_AFTER_MONTHS: u32 = 12;
@@ -262,7 +263,7 @@ impl PartnerInput {
             let person = vault
                 .person(email.as_str())
                 .await
-                .map_err(privacy_problem)?;
+                .map_err(Problem::from)?;
             let phone = trimmed(contact.phone.as_deref());
             let mut fields = vec![(person, display_name.as_str()), (person, email.as_str())];
             if let Some(p) = &phone {
@@ -271,7 +272,7 @@ impl PartnerInput {
             let mut sealed = vault
                 .seal_all(&fields)
                 .await
-                .map_err(privacy_problem)?
+                .map_err(Problem::from)?
                 .into_iter();
             let (Some(display_name), Some(email)) = (sealed.next(), sealed.next()) else {
                 return Err(Problem::internal());
@@ -313,7 +314,6 @@ fn subject(record: &PartnerRecord) -> Subject<'_> {
     request_body = PartnerInput,
     responses(
         (status = 201, description = "Partenaire enregistré", body = pharos_web::Created),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Hors du périmètre de l'acteur (partenaire national : pôle académique)", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Partenaire refusé (champ en faute dans `errors`), ou date de vérification future", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
@@ -339,7 +339,7 @@ pub async fn register(
         .await?;
     actor.may(Action::ManagePartners, subject(&record))?;
     let id = Uuid::now_v7();
-    let done = execute::<Partners>(
+    let done = execute::<Partners, Problem>(
         &directory.target.app.store,
         &stream(id)?,
         &PartnerCommand::Register {
@@ -348,7 +348,7 @@ pub async fn register(
         },
         directory.target.clock.now(),
         None,
-        &actor.metadata(TARGET),
+        &actor.metadata(NAME),
     )
     .await?;
     Ok((
@@ -377,8 +377,6 @@ async fn existing(directory: &Directory, id: Uuid) -> Result<PartnerRecord, Prob
     params(("id" = Uuid, Path, description = "Identifiant du partenaire")),
     responses(
         (status = 200, description = "Fait ; nouvelle version", body = pharos_web::Versioned),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Hors du périmètre de l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Partenaire inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Partenaire refusé (champ en faute dans `errors`)", body = pharos_web::Problem, content_type = "application/problem+json"),
@@ -404,13 +402,13 @@ pub async fn update(
     let record = input
         .into_record(&directory.target.access.academy, &directory.target.vault)
         .await?;
-    let done = execute::<Partners>(
+    let done = execute::<Partners, Problem>(
         &directory.target.app.store,
         &stream(id)?,
         &PartnerCommand::Update(record),
         directory.target.clock.now(),
         if_match.0,
-        &actor.metadata(TARGET),
+        &actor.metadata(NAME),
     )
     .await?;
     Ok(axum::Json(Versioned {
@@ -435,8 +433,6 @@ pub struct Verification {
     params(("id" = Uuid, Path, description = "Identifiant du partenaire")),
     responses(
         (status = 200, description = "Fait ; nouvelle version", body = pharos_web::Versioned),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Hors du périmètre de l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Partenaire inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Écritures concurrentes sur la fiche", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Date de vérification future, ou corps illisible", body = pharos_web::Problem, content_type = "application/problem+json"),
@@ -454,13 +450,13 @@ pub async fn verify(
     let on = body
         .and_then(|Json(b)| b.verified_on)
         .unwrap_or(now.date_naive());
-    let done = execute::<Partners>(
+    let done = execute::<Partners, Problem>(
         &directory.target.app.store,
         &stream(id)?,
         &PartnerCommand::Verify { on },
         now,
         None,
-        &actor.metadata(TARGET),
+        &actor.metadata(NAME),
     )
     .await?;
     Ok(axum::Json(Versioned {
@@ -552,7 +548,6 @@ pub struct ListFilter {
     params(ListFilter),
     responses(
         (status = 200, description = "Les partenaires", body = PartnerList),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Code de département invalide", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -613,7 +608,6 @@ pub async fn list(
     params(("id" = Uuid, Path, description = "Identifiant du partenaire")),
     responses(
         (status = 200, description = "Le partenaire", body = PartnerView),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Partenaire inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -632,16 +626,16 @@ pub async fn get(
     for contact in partner.record.map(|r| r.contacts).unwrap_or_default() {
         let mut sealed = vec![&contact.display_name, &contact.email];
         sealed.extend(contact.phone.as_ref());
-        let values = vault.unseal_all(&sealed).await.map_err(privacy_problem)?;
+        let values = vault.unseal_all(&sealed).await.map_err(Problem::from)?;
         vault
             .log_read(
-                &actor.metadata(TARGET),
+                &actor.metadata(NAME),
                 contact.email.person,
                 "/api/v1/partners/{id}",
                 "orientation",
             )
             .await
-            .map_err(privacy_problem)?;
+            .map_err(Problem::from)?;
         let mut text = values.iter().map(ToString::to_string);
         contacts.push(ContactView {
             display_name: text.next().unwrap_or_default(),
@@ -677,7 +671,7 @@ pub async fn seed(store: &EventStore) -> Result<usize, crate::StartError> {
     let seeds: Vec<Seed> = serde_json::from_str(SEED).map_err(crate::StartError::Seed)?;
     let metadata = Metadata {
         actor_id: Some("seed".into()),
-        source_target: Some(TARGET.into()),
+        source_target: Some(NAME.into()),
         ..Metadata::default()
     };
     let mut added = 0;

@@ -1,18 +1,17 @@
 //! Requests on personal data (pole managers): right of access, erasure, read log.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
 use pharos_access::{Action, Actor, Subject};
 use pharos_events::Email;
 use pharos_privacy::ReadLogEntry;
-use pharos_web::{Json, Problem};
+use pharos_web::{Json, Problem, Query};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::users::privacy_problem;
-use crate::{Directory, TARGET};
+use crate::{Directory, NAME};
 
 fn email(text: &str, field: &'static str) -> Result<Email, Problem> {
     Email::parse(text).map_err(|e| {
@@ -114,7 +113,6 @@ pub struct ExportedField {
     params(ByEmail),
     responses(
         (status = 200, description = "Les données de la personne", body = PersonalDataExport),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Réservé au pôle académique", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Aucune donnée détenue pour cette adresse (jamais enregistrée, ou effacée)", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Adresse invalide", body = pharos_web::Problem, content_type = "application/problem+json"),
@@ -131,7 +129,7 @@ pub async fn export(
     let Some(export) = vault
         .export(&directory.target.app.store, email.as_str())
         .await
-        .map_err(privacy_problem)?
+        .map_err(Problem::from)?
     else {
         return Err(nobody());
     };
@@ -143,17 +141,17 @@ pub async fn export(
     if let Some(person) = vault
         .find_person(email.as_str())
         .await
-        .map_err(privacy_problem)?
+        .map_err(Problem::from)?
     {
         vault
             .log_read(
-                &actor.metadata(TARGET),
+                &actor.metadata(NAME),
                 person,
                 "/api/v1/people/export",
                 "right_of_access",
             )
             .await
-            .map_err(privacy_problem)?;
+            .map_err(Problem::from)?;
     }
     Ok(axum::Json(export))
 }
@@ -183,7 +181,6 @@ pub struct Erased {
     request_body = Erasure,
     responses(
         (status = 200, description = "Personne effacée", body = Erased),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Réservé au pôle académique", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Aucune donnée détenue pour cette adresse (jamais enregistrée, ou déjà effacée)", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Adresse invalide, ou motif manquant", body = pharos_web::Problem, content_type = "application/problem+json"),
@@ -210,7 +207,7 @@ pub async fn erase(
     let Some(person) = vault
         .find_person(email.as_str())
         .await
-        .map_err(privacy_problem)?
+        .map_err(Problem::from)?
     else {
         return Err(nobody());
     };
@@ -219,10 +216,10 @@ pub async fn erase(
             &directory.target.app.store,
             person,
             reason,
-            &actor.metadata(TARGET),
+            &actor.metadata(NAME),
         )
         .await
-        .map_err(privacy_problem)?;
+        .map_err(Problem::from)?;
     if let Some(appended) = recorded {
         directory.settle(appended.position).await;
     }
@@ -255,7 +252,6 @@ pub struct ReadLog {
     params(ByPerson),
     responses(
         (status = 200, description = "Les lectures", body = ReadLog),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Réservé au pôle académique", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Aucune donnée détenue pour cette adresse (jamais enregistrée, ou effacée)", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Adresse invalide", body = pharos_web::Problem, content_type = "application/problem+json"),
@@ -272,13 +268,51 @@ pub async fn read_log(
     let Some(person) = vault
         .find_person(email.as_str())
         .await
-        .map_err(privacy_problem)?
+        .map_err(Problem::from)?
     else {
         return Err(nobody());
     };
-    let reads = vault.reads_of(person).await.map_err(privacy_problem)?;
+    let reads = vault.reads_of(person).await.map_err(Problem::from)?;
     Ok(axum::Json(ReadLog {
         person: person.0,
         reads: reads.into_iter().map(LoggedRead::from).collect(),
     }))
+}
+
+/// Applies the retention rules every hour while this process holds the purge lease.
+pub(crate) async fn purge_job(store: pharos_eventstore::EventStore,
+    vault: std::sync::Arc<pharos_privacy::Vault>,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+    let job = pharos_eventstore::Metadata {
+        actor_id: Some("retention-job".into()),
+        source_target: Some("directory".into()),
+        ..pharos_eventstore::Metadata::default()
+    };
+    while !shutdown.is_cancelled() {
+        let lease = match store.lease("privacy-purge", &shutdown).await {
+            Ok(Some(lease)) => lease,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "purge lease unavailable; retrying");
+                tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+                continue;
+            }
+        };
+        while lease.is_held() {
+            match vault.purge(&store, chrono::Utc::now(), &job).await {
+                Ok(purged) if !purged.is_empty() => {
+                    tracing::info!(count = purged.len(), "retention purge erased people");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "retention purge failed; next run retries"),
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = lease.lost() => {}
+                () = tokio::time::sleep(EVERY) => {}
+            }
+        }
+    }
 }

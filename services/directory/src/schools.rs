@@ -1,18 +1,20 @@
 //! The school registry (category `school`): the decider, the input checks shared by
 //! the HTTP form and the import, and the handlers.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::{DateTime, NaiveDate, Utc};
-use pharos_access::{Action, Actor, Decider, IfMatch, Subject, execute};
+use pharos_access::{Action, Actor, IfMatch, Subject};
+use pharos_decider::{Decider, execute};
 use pharos_events::school::{CATEGORY, SchoolEvent, SchoolRecord};
 use pharos_events::{Academy, PriorityEducation, SchoolKind, Sector, Uai};
 use pharos_eventstore::StreamId;
-use pharos_web::{Json, Problem, Rejection, Versioned};
+use pharos_web::{Json, Path, Problem, Versioned};
+use pharos_decider::Rejection;
 use serde::{Deserialize, Serialize};
 
-use crate::{Directory, TARGET};
+use crate::{Directory, NAME};
 
 /// Un établissement tel que saisi dans le formulaire ou lu dans une ligne CSV, avant
 /// contrôle.
@@ -248,8 +250,6 @@ pub struct CreatedSchool {
     request_body = SchoolInput,
     responses(
         (status = 201, description = "Établissement enregistré ; son identifiant est son UAI", body = CreatedSchool),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Hors du périmètre de l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Établissement déjà enregistré", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Établissement refusé : chaque champ en faute dans `errors`", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
@@ -271,13 +271,13 @@ pub async fn register(
     )?;
     let stream = stream(&record.uai)?;
     let uai = record.uai.clone();
-    let done = execute::<Registry>(
+    let done = execute::<Registry, Problem>(
         &directory.target.app.store,
         &stream,
         &SchoolCommand::Register(record),
         directory.target.clock.now(),
         None,
-        &actor.metadata(TARGET),
+        &actor.metadata(NAME),
     )
     .await?;
     Ok((
@@ -306,8 +306,6 @@ pub struct CloseInput {
     params(("uai" = String, Path, description = "UAI de l'établissement", example = "0310001H")),
     responses(
         (status = 200, description = "Fait ; nouvelle version", body = pharos_web::Versioned),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Hors du périmètre de l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Établissement inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Établissement déjà fermé, ou version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Successeur refusé (UAI invalide, inconnu, ou l'établissement lui-même)", body = pharos_web::Problem, content_type = "application/problem+json"),
@@ -356,7 +354,7 @@ pub async fn close(
             department: &school.department,
         },
     )?;
-    let done = execute::<Registry>(
+    let done = execute::<Registry, Problem>(
         &directory.target.app.store,
         &stream(&uai)?,
         &SchoolCommand::Close {
@@ -365,7 +363,7 @@ pub async fn close(
         },
         directory.target.clock.now(),
         if_match.0,
-        &actor.metadata(TARGET),
+        &actor.metadata(NAME),
     )
     .await?;
     Ok(axum::Json(Versioned {
@@ -391,7 +389,6 @@ pub struct SchoolView {
     params(("uai" = String, Path, description = "UAI de l'établissement", example = "0310001H")),
     responses(
         (status = 200, description = "L'établissement", body = SchoolView),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Établissement inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -402,7 +399,7 @@ pub async fn get(
 ) -> Result<impl IntoResponse, Problem> {
     let uai = Uai::parse(&uai).map_err(|_| Problem::not_found())?;
     let (school, version) =
-        pharos_access::load::<Registry>(&directory.target.app.store, &stream(&uai)?).await?;
+        pharos_decider::load::<Registry>(&directory.target.app.store, &stream(&uai)?).await?;
     let Some(record) = school.record else {
         return Err(Problem::not_found());
     };

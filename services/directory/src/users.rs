@@ -4,20 +4,22 @@
 use argon2::Argon2;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
-use pharos_access::{Action, Actor, Decider, IfMatch, Subject, execute, load};
+use pharos_access::{Action, Actor, IfMatch, Subject};
+use pharos_decider::{Decider, execute, load};
 use pharos_events::user::{CATEGORY, UserEvent};
 use pharos_events::{Email, Role, Uai};
 use pharos_eventstore::{Metadata, StreamId};
 use pharos_privacy::{PersonId, Personal, Sealed};
-use pharos_web::{Json, Problem, Rejection, Versioned};
+use pharos_web::{Json, Path, Problem, Versioned};
+use pharos_decider::Rejection;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{Directory, TARGET};
+use crate::{Directory, NAME};
 
 pub const MIN_PASSWORD_CHARS: usize = 12;
 const MAX_PASSWORD_CHARS: usize = 256;
@@ -354,7 +356,7 @@ pub async fn create(
     let person = vault
         .person(email.as_str())
         .await
-        .map_err(privacy_problem)?;
+        .map_err(Problem::from)?;
     let stream = stream(person.0)?;
     // Checked before hashing: a duplicate should not cost a hash.
     if directory.target.app.store.stream_version(&stream).await? > 0 {
@@ -377,10 +379,10 @@ pub async fn create(
             (person, hash.as_str()),
         ])
         .await
-        .map_err(privacy_problem)?;
+        .map_err(Problem::from)?;
     let [email_sealed, name_sealed, hash_sealed] =
         <[Sealed; 3]>::try_from(sealed).map_err(|_| Problem::internal())?;
-    let done = execute::<Accounts>(
+    let done = execute::<Accounts, Problem>(
         &directory.target.app.store,
         &stream,
         &UserCommand::Create(Created {
@@ -405,15 +407,6 @@ pub async fn create(
     })
 }
 
-pub fn privacy_problem(error: pharos_privacy::PrivacyError) -> Problem {
-    match error {
-        pharos_privacy::PrivacyError::Store(e) => e.into(),
-        other => {
-            tracing::error!(error = %other, "vault failure");
-            Problem::internal()
-        }
-    }
-}
 
 /// `POST /api/v1/users`
 #[utoipa::path(operation_id = "directory_users_create_handler", post, path = "/api/v1/users", tag = "directory",
@@ -422,7 +415,6 @@ pub fn privacy_problem(error: pharos_privacy::PrivacyError) -> Problem {
     request_body = NewUser,
     responses(
         (status = 201, description = "Compte créé", body = CreatedAccount),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Ce rôle n'est pas attribuable par l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Un compte existe déjà pour cette adresse", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Valeur refusée : adresse, nom, rôle, périmètre (département hors académie, établissement inconnu ou fermé) ou mot de passe (règle nommée dans `type`, champ dans `errors`)", body = pharos_web::Problem, content_type = "application/problem+json"),
@@ -433,7 +425,7 @@ pub async fn create_handler(
     actor: Actor,
     Json(input): Json<NewUser>,
 ) -> Result<impl IntoResponse, Problem> {
-    let created = create(&directory, Some(&actor), input, &actor.metadata(TARGET)).await?;
+    let created = create(&directory, Some(&actor), input, &actor.metadata(NAME)).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(CreatedAccount {
@@ -473,7 +465,6 @@ pub struct RoleChange {
     params(("id" = Uuid, Path, description = "Identifiant du compte")),
     responses(
         (status = 200, description = "Fait ; nouvelle version", body = pharos_web::Versioned),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Le rôle actuel ou le nouveau n'est pas attribuable par l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Compte inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Compte désactivé, ou version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
@@ -493,13 +484,13 @@ pub async fn change_role(
     let current = account.created.as_ref().map_or(role, |c| c.role);
     actor.may(Action::ManageUsers, Subject::Account(current))?;
     actor.may(Action::ManageUsers, Subject::Account(role))?;
-    let done = execute::<Accounts>(
+    let done = execute::<Accounts, Problem>(
         &directory.target.app.store,
         &stream(id)?,
         &UserCommand::ChangeRole { role, scope },
         directory.target.clock.now(),
         if_match.0,
-        &actor.metadata(TARGET),
+        &actor.metadata(NAME),
     )
     .await?;
     if let Some(appended) = done.appended {
@@ -529,7 +520,6 @@ pub struct Deactivation {
     params(("id" = Uuid, Path, description = "Identifiant du compte")),
     responses(
         (status = 200, description = "Fait ; nouvelle version", body = pharos_web::Versioned),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Ce compte n'est pas géré par l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Compte inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Compte déjà désactivé, désactivation de son propre compte, ou version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
@@ -557,13 +547,13 @@ pub async fn deactivate(
         .and_then(|Json(b)| b.reason)
         .filter(|r| !r.trim().is_empty());
     let now = directory.target.clock.now();
-    let done = execute::<Accounts>(
+    let done = execute::<Accounts, Problem>(
         &directory.target.app.store,
         &stream(id)?,
         &UserCommand::Deactivate { reason },
         now,
         if_match.0,
-        &actor.metadata(TARGET),
+        &actor.metadata(NAME),
     )
     .await?;
     let retain_until = pharos_privacy::RetentionRules::shipped()
@@ -579,7 +569,7 @@ pub async fn deactivate(
         .vault
         .set_retention(PersonId(id), "deactivated_account", retain_until)
         .await
-        .map_err(privacy_problem)?;
+        .map_err(Problem::from)?;
     if let Some(appended) = done.appended {
         directory.settle(appended.position).await;
     }
@@ -595,7 +585,6 @@ pub async fn deactivate(
     params(("id" = Uuid, Path, description = "Identifiant du compte")),
     responses(
         (status = 200, description = "Le compte", body = AccountView),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Ce compte n'est pas géré par l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Compte inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
@@ -636,19 +625,19 @@ pub async fn unseal_identity(
     let values = vault
         .unseal_all(&[&created.email, &created.display_name])
         .await
-        .map_err(privacy_problem)?;
+        .map_err(Problem::from)?;
     // Reading one's own account is no access to someone else's data: not logged, so
     // that the log shows only what a person may want to know.
     if created.email.person.0 != actor.user_id {
         vault
             .log_read(
-                &actor.metadata(TARGET),
+                &actor.metadata(NAME),
                 created.email.person,
                 route,
                 "account",
             )
             .await
-            .map_err(privacy_problem)?;
+            .map_err(Problem::from)?;
     }
     let mut values = values.into_iter();
     Ok((

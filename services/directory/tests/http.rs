@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use pharos_access::{Access, Reference, SystemClock, TargetState, TokenKeys};
 use pharos_directory::Directory;
-use pharos_e2e::TestDb;
+use pharos_test_support::TestDb;
 use pharos_events::Academy;
 use pharos_eventstore::{EventStore, StoreOptions, on_db};
 use pharos_privacy::{MasterKey, Vault};
@@ -1405,7 +1405,7 @@ async fn partners_keep_contacts_sealed_log_reads_and_flag_old_checks(db: TestDb)
     app.finish().await;
 }
 
-pharos_e2e::on_both_backends!(
+pharos_test_support::on_both_backends!(
     "pharos-directory";
     login_issues_a_token_and_a_cookie_that_every_route_accepts,
     wrong_password_and_unknown_email_get_the_same_answer_then_429,

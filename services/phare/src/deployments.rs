@@ -5,13 +5,12 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use pharos_access::{
-    Action, Actor, Decider, IfMatch, Subject, TargetState, execute, execute_with, load,
-};
+use pharos_access::{Action, Actor, IfMatch, Subject, TargetState};
+use pharos_decider::{Decider, execute, execute_with, load};
 use pharos_events::phare::{
     DEPLOYMENT_CATEGORY, DeploymentEvent, DeploymentOwner, ProtocolBody, SchoolYear, StaffPerson,
     TeamFunction, TeamMember,
@@ -19,13 +18,14 @@ use pharos_events::phare::{
 use pharos_events::{Academy, DepartmentCode, Uai};
 use pharos_eventstore::StreamId;
 use pharos_privacy::{PersonId, Sealed};
-use pharos_web::{Created, Json, Problem, Rejection, Versioned};
+use pharos_web::{Created, Json, Path, Problem, Versioned};
+use pharos_decider::Rejection;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::input::{self, PersonInput};
 use crate::places::{self, KnownSchool, same_circonscription};
-use crate::{TARGET, check_school_year, privacy_problem};
+use crate::{NAME, check_school_year};
 
 /// A resource team is complete with this many trained members.
 pub const TRAINED_MEMBERS_REQUIRED: usize = 5;
@@ -617,7 +617,6 @@ impl NewDeployment {
     request_body = NewDeployment,
     responses(
         (status = 201, description = "Déploiement créé", body = pharos_web::Created),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Hors du périmètre (l'établissement, les référents de son département, le pôle)", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Un déploiement existe déjà pour ce propriétaire et cette année", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Valeur refusée (année hors période, UAI invalide, établissement inconnu ou fermé, circonscription inconnue, propriétaire ambigu)", body = pharos_web::Problem, content_type = "application/problem+json"),
@@ -657,13 +656,13 @@ pub async fn create(
     };
     actor.may(Action::ManageDeployment, subject(&owner))?;
     let id = deployment_id(&owner, school_year);
-    let done = execute::<Deployments>(
+    let done = execute::<Deployments, Problem>(
         &state.app.store,
         &stream(id)?,
         &DeploymentCommand::Create { owner, school_year },
         state.clock.now(),
         None,
-        &actor.metadata(TARGET),
+        &actor.metadata(NAME),
     )
     .await?;
     Ok((
@@ -700,12 +699,12 @@ async fn run(
     command: DeploymentCommand,
     if_match: IfMatch,
 ) -> Result<axum::Json<Versioned>, Problem> {
-    let done = execute_with::<Deployments>(
+    let done = execute_with::<Deployments, Problem>(
         &state.app.store,
         &stream(input::id(id)?)?,
         state.clock.now(),
         if_match.0,
-        &actor.metadata(TARGET),
+        &actor.metadata(NAME),
         |deployment| {
             let owner = deployment.owner.as_ref().ok_or_else(Problem::not_found)?;
             actor.may(Action::ManageDeployment, subject(owner))?;
@@ -735,7 +734,6 @@ pub struct CharterInput {
     params(("id" = Uuid, Path, description = "Identifiant du déploiement")),
     responses(
         (status = 200, description = "Charte enregistrée", body = pharos_web::Versioned),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Hors du périmètre du déploiement", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Déploiement inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
@@ -795,7 +793,6 @@ pub struct NewTeamMember {
     params(("id" = Uuid, Path, description = "Identifiant du déploiement")),
     responses(
         (status = 201, description = "Membre ajouté : id est l'identifiant du membre", body = pharos_web::Created),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Hors du périmètre du déploiement", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Déploiement inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Personne déjà dans l'équipe (même adresse), ou version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
@@ -832,13 +829,13 @@ pub async fn add_member(
         school_uai,
     };
     let member_id = member.member_id;
-    let done = execute::<Deployments>(
+    let done = execute::<Deployments, Problem>(
         &state.app.store,
         &stream,
         &DeploymentCommand::AddMember { member, school },
         state.clock.now(),
         if_match.0,
-        &actor.metadata(TARGET),
+        &actor.metadata(NAME),
     )
     .await?;
     Ok((
@@ -860,7 +857,6 @@ pub async fn add_member(
     ),
     responses(
         (status = 200, description = "Membre retiré", body = pharos_web::Versioned),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Hors du périmètre du déploiement", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Déploiement inconnu, ou membre absent de l'équipe", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
@@ -891,7 +887,6 @@ pub struct CoordinatorInput {
     params(("id" = Uuid, Path, description = "Identifiant du déploiement")),
     responses(
         (status = 200, description = "Coordonnateur désigné", body = pharos_web::Versioned),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Hors du périmètre du déploiement", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Déploiement inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
@@ -941,7 +936,6 @@ pub struct ProtocolInput {
     params(("id" = Uuid, Path, description = "Identifiant du déploiement")),
     responses(
         (status = 200, description = "Protocole enregistré", body = pharos_web::Versioned),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Hors du périmètre du déploiement", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Déploiement inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
@@ -986,7 +980,6 @@ pub struct LearningHoursInput {
     params(("id" = Uuid, Path, description = "Identifiant du déploiement")),
     responses(
         (status = 200, description = "Plan enregistré", body = pharos_web::Versioned),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Hors du périmètre du déploiement", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Déploiement inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
@@ -1026,7 +1019,6 @@ pub struct WorkshopInput {
     params(("id" = Uuid, Path, description = "Identifiant du déploiement")),
     responses(
         (status = 201, description = "Atelier enregistré : id est l'identifiant de l'atelier", body = pharos_web::Created),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Hors du périmètre du déploiement", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Déploiement inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
@@ -1120,7 +1112,6 @@ pub struct DeploymentView {
     params(("id" = Uuid, Path, description = "Identifiant du déploiement")),
     responses(
         (status = 200, description = "Le déploiement", body = DeploymentView),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Hors du périmètre du déploiement", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Déploiement inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
@@ -1144,7 +1135,7 @@ pub async fn get(
         sealed.extend([&person.display_name, &person.email]);
     }
     let vault = &state.vault;
-    let values = vault.unseal_all(&sealed).await.map_err(privacy_problem)?;
+    let values = vault.unseal_all(&sealed).await.map_err(Problem::from)?;
     let mut seen = HashSet::new();
     let people: Vec<PersonId> = sealed
         .iter()
@@ -1155,13 +1146,13 @@ pub async fn get(
     for person in people.into_iter().filter(|p| p.0 != actor.user_id) {
         vault
             .log_read(
-                &actor.metadata(TARGET),
+                &actor.metadata(NAME),
                 person,
                 "/api/v1/phare/deployments/{id}",
                 "phare",
             )
             .await
-            .map_err(privacy_problem)?;
+            .map_err(Problem::from)?;
     }
     let mut values = values.into_iter().map(|v| v.to_string());
     let mut next_person = || PersonView {

@@ -4,12 +4,12 @@
 use pharos_events::phare::{LabelLevel, SchoolYear, StaffPerson};
 use pharos_events::{Email, Uai};
 use pharos_privacy::Vault;
-use pharos_web::{Problem, Rejection};
+use pharos_web::Problem;
+use pharos_decider::Rejection;
 use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::privacy_problem;
 
 /// Longest display name kept for a member of staff.
 const MAX_NAME_CHARS: usize = 200;
@@ -126,11 +126,11 @@ impl PersonInput {
         let person = vault
             .person(email.as_str())
             .await
-            .map_err(privacy_problem)?;
+            .map_err(Problem::from)?;
         let sealed = vault
             .seal_all(&[(person, name.as_str()), (person, email.as_str())])
             .await
-            .map_err(privacy_problem)?;
+            .map_err(Problem::from)?;
         let mut sealed = sealed.into_iter();
         let (Some(display_name), Some(email)) = (sealed.next(), sealed.next()) else {
             return Err(Problem::internal());

@@ -14,20 +14,20 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
-use pharos_access::{
-    Action, Actor, Decider, IfMatch, Subject, TargetState, execute, execute_with, load,
-};
+use pharos_access::{Action, Actor, IfMatch, Subject, TargetState};
+use pharos_decider::{Decider, execute, execute_with, load};
 use pharos_events::phare::{
     CriterionAuthority, CriterionSpec, LABEL_CATEGORY, LabelEvent, LabelLevel, LevelChecklist,
     SchoolYear,
 };
 use pharos_events::{DepartmentCode, Uai};
 use pharos_eventstore::{EventStore, StreamId};
-use pharos_web::{Created, Json, Problem, Rejection, Versioned};
+use pharos_web::{Created, Json, Path, Problem, Versioned};
+use pharos_decider::Rejection;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
@@ -35,7 +35,7 @@ use uuid::Uuid;
 use crate::criteria::CriteriaConfig;
 use crate::input;
 use crate::places;
-use crate::{FIRST_PHARE_YEAR, TARGET, check_school_year};
+use crate::{FIRST_PHARE_YEAR, NAME, check_school_year};
 
 /// Longest evidence text kept with an answer.
 pub const MAX_EVIDENCE_CHARS: usize = 2000;
@@ -562,7 +562,6 @@ impl utoipa::ToSchema for LevelInput {
     request_body = NewLabel,
     responses(
         (status = 201, description = "Candidature créée (brouillon)", body = pharos_web::Created),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Hors du périmètre (l'établissement, les référents de son département, le pôle)", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Une candidature existe déjà pour cet établissement et cette année, ou le niveau précédent n'a pas été obtenu", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Valeur refusée (UAI, année hors période, niveau, établissement inconnu ou fermé, critères non configurés)", body = pharos_web::Problem, content_type = "application/problem+json"),
@@ -599,13 +598,13 @@ pub async fn create(
         },
     };
     let id = label_id(&uai, school_year);
-    let done = execute::<Labels>(
+    let done = execute::<Labels, Problem>(
         store,
         &stream(id)?,
         &command,
         state.clock.now(),
         None,
-        &actor.metadata(TARGET),
+        &actor.metadata(NAME),
     )
     .await?;
     Ok((
@@ -643,12 +642,12 @@ async fn run(
     if_match: IfMatch,
     check: impl Fn(&Application) -> Result<LabelCommand, Problem>,
 ) -> Result<axum::Json<Versioned>, Problem> {
-    let done = execute_with::<Labels>(
+    let done = execute_with::<Labels, Problem>(
         &state.app.store,
         &stream(input::id(id)?)?,
         state.clock.now(),
         if_match.0,
-        &actor.metadata(TARGET),
+        &actor.metadata(NAME),
         |label| {
             let application = label.application.as_ref().ok_or_else(Problem::not_found)?;
             actor.may(Action::ManageDeployment, subject(application))?;
@@ -683,7 +682,6 @@ pub struct AnswerInput {
     params(("id" = Uuid, Path, description = "Identifiant de la candidature")),
     responses(
         (status = 200, description = "Réponse enregistrée", body = pharos_web::Versioned),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Hors du périmètre de la candidature, ou critère réservé au pôle", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Candidature inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Candidature déposée (critères de l'établissement) ou décidée, ou version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
@@ -723,7 +721,6 @@ pub async fn answer(
     params(("id" = Uuid, Path, description = "Identifiant de la candidature")),
     responses(
         (status = 200, description = "Candidature déposée", body = pharos_web::Versioned),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Hors du périmètre de la candidature", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Candidature inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Candidature déjà déposée, critères sans réponse, ou version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
@@ -745,7 +742,6 @@ pub async fn submit(
     params(("id" = Uuid, Path, description = "Identifiant de la candidature")),
     responses(
         (status = 200, description = "Examen commencé", body = pharos_web::Versioned),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Réservé au pôle académique", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Candidature inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Candidature encore en brouillon ou déjà décidée, ou version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
@@ -793,7 +789,6 @@ pub struct DecisionInput {
     params(("id" = Uuid, Path, description = "Identifiant de la candidature")),
     responses(
         (status = 200, description = "Décision enregistrée", body = pharos_web::Versioned),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Réservé au pôle académique", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Candidature inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Candidature encore en brouillon ou déjà décidée, critères du niveau non remplis, ou version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
@@ -885,7 +880,6 @@ pub struct LabelView {
     params(("id" = Uuid, Path, description = "Identifiant de la candidature")),
     responses(
         (status = 200, description = "La candidature", body = LabelView),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Hors du périmètre de la candidature", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Candidature inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),

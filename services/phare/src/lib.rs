@@ -15,104 +15,54 @@ mod input;
 pub mod labels;
 pub mod places;
 
-use axum::Router;
 use chrono::NaiveDate;
 use pharos_access::TargetState;
 use pharos_events::phare::SchoolYear;
-use pharos_web::api::{Route, route};
-use pharos_web::{Problem, Rejection, target_status_route};
+use pharos_events::phare::{DEPLOYMENT_CATEGORY, LABEL_CATEGORY};
+use pharos_kit::{OpenApiRouter, Started, Target, routes};
+use pharos_decider::Rejection;
 use utoipa::OpenApi as _;
-use utoipa::openapi::path::HttpMethod;
 
 /// The name `pharos serve --target` takes.
-pub const TARGET: &str = "phare";
+const NAME: &str = "phare";
 
 /// pHARe started as an experiment in 2019-2020: no deployment or label is older.
 pub const FIRST_PHARE_YEAR: i32 = 2019;
 
-/// Every route of this target but the shared status route, as a table: the router is
-/// built from it, and a unit test checks the OpenAPI document against it.
-pub fn routes() -> Vec<Route<TargetState>> {
-    use HttpMethod::{Delete, Get, Post};
-    vec![
-        route(Post, "/api/v1/phare/deployments", deployments::create),
-        route(Get, "/api/v1/phare/deployments/{id}", deployments::get),
-        route(
-            Post,
-            "/api/v1/phare/deployments/{id}/charter",
-            deployments::sign_charter,
-        ),
-        route(
-            Post,
-            "/api/v1/phare/deployments/{id}/team-members",
-            deployments::add_member,
-        ),
-        route(
-            Delete,
-            "/api/v1/phare/deployments/{id}/team-members/{member_id}",
-            deployments::remove_member,
-        ),
-        route(
-            Post,
-            "/api/v1/phare/deployments/{id}/coordinator",
-            deployments::name_coordinator,
-        ),
-        route(
-            Post,
-            "/api/v1/phare/deployments/{id}/protocol",
-            deployments::record_protocol,
-        ),
-        route(
-            Post,
-            "/api/v1/phare/deployments/{id}/learning-hours",
-            deployments::plan_learning_hours,
-        ),
-        route(
-            Post,
-            "/api/v1/phare/deployments/{id}/parent-workshops",
-            deployments::record_parent_workshop,
-        ),
-        route(Post, "/api/v1/phare/labels", labels::create),
-        route(Get, "/api/v1/phare/labels/{id}", labels::get),
-        route(Post, "/api/v1/phare/labels/{id}/criteria", labels::answer),
-        route(Post, "/api/v1/phare/labels/{id}/submit", labels::submit),
-        route(Post, "/api/v1/phare/labels/{id}/review", labels::review),
-        route(Post, "/api/v1/phare/labels/{id}/decision", labels::decide),
-    ]
-}
+/// The pHARe target.
+pub const TARGET: Target = Target {
+    name: NAME,
+    summary: "Déploiement du programme pHARe par établissement ou circonscription, et labels",
+    owns: &[DEPLOYMENT_CATEGORY, LABEL_CATEGORY],
+    openapi: || pharos_kit::openapi_of(api()),
+    start: |context| Box::pin(async move {
+        let app = context.state.app.clone();
+        Ok(Started::new(NAME, api(), context.state, app))
+    }),
+};
 
-/// Every route of this target.
-pub fn router(state: TargetState) -> Router {
-    pharos_web::api::router(routes())
-        .with_state(state.clone())
-        .merge(target_status_route(TARGET).with_state(state.app))
-}
-
-/// The OpenAPI document of this target's routes (the shared status route aside), to be
-/// merged with the other targets'.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+/// Every route of this target with its documentation.
+fn api() -> OpenApiRouter<TargetState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(deployments::create))
+        .routes(routes!(deployments::get))
+        .routes(routes!(deployments::sign_charter))
+        .routes(routes!(deployments::add_member))
+        .routes(routes!(deployments::remove_member))
+        .routes(routes!(deployments::name_coordinator))
+        .routes(routes!(deployments::record_protocol))
+        .routes(routes!(deployments::plan_learning_hours))
+        .routes(routes!(deployments::record_parent_workshop))
+        .routes(routes!(labels::create))
+        .routes(routes!(labels::get))
+        .routes(routes!(labels::answer))
+        .routes(routes!(labels::submit))
+        .routes(routes!(labels::review))
+        .routes(routes!(labels::decide))
 }
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(
-        deployments::create,
-        deployments::get,
-        deployments::sign_charter,
-        deployments::add_member,
-        deployments::remove_member,
-        deployments::name_coordinator,
-        deployments::record_protocol,
-        deployments::plan_learning_hours,
-        deployments::record_parent_workshop,
-        labels::create,
-        labels::get,
-        labels::answer,
-        labels::submit,
-        labels::review,
-        labels::decide,
-    ),
     components(schemas(
         pharos_web::Created,
         pharos_web::Versioned,
@@ -169,18 +119,6 @@ pub fn check_school_year(year: SchoolYear, today: NaiveDate) -> Result<(), Rejec
         ));
     }
     Ok(())
-}
-
-/// A vault failure: the store's errors keep their meaning, anything else is logged and
-/// answered as an internal error.
-fn privacy_problem(error: pharos_privacy::PrivacyError) -> Problem {
-    match error {
-        pharos_privacy::PrivacyError::Store(e) => e.into(),
-        other => {
-            tracing::error!(error = %other, "vault failure");
-            Problem::internal()
-        }
-    }
 }
 
 #[cfg(test)]

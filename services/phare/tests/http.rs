@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use pharos_access::{Access, ManualClock, Reference, SystemClock, TargetState, TokenKeys};
 use pharos_directory::Directory;
-use pharos_e2e::TestDb;
+use pharos_test_support::TestDb;
 use pharos_events::Academy;
 use pharos_eventstore::{EventStore, StoreOptions, on_db};
 use pharos_privacy::{MasterKey, Vault};
@@ -1369,7 +1369,7 @@ async fn bad_label_inputs_are_refused_naming_the_rule_and_change_nothing(db: Tes
     app.finish().await;
 }
 
-pharos_e2e::on_both_backends!(
+pharos_test_support::on_both_backends!(
     "pharos-phare";
     a_school_deploys_phare_to_full_compliance_and_the_pole_awards_its_labels,
     a_circonscription_deploys_with_the_staff_of_its_own_schools,

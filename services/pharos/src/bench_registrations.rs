@@ -7,15 +7,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use pharos_access::{Access, Reference, SystemClock, TargetState, TokenKeys};
-use pharos_eventstore::{EventStore, SqliteSync, StoreOptions};
-use pharos_privacy::{MasterKey, Vault};
-use pharos_web::{AppState, HttpSettings};
+use pharos::Pharos;
+use pharos::config::{KeySource, RawConfig};
+use pharos_decider::SystemClock;
+use pharos_privacy::MasterKey;
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
 
 use crate::bench::{Scratch, append};
 
+const ADMIN: &str = "admin@ac-toulouse.fr";
 const PASSWORD: &str = "mot-de-passe-de-mesure";
 /// Places per session; each session also takes a few waitlisted registrations.
 const CAPACITY: usize = 30;
@@ -28,77 +28,44 @@ pub async fn registrations(
     callers: usize,
 ) -> anyhow::Result<()> {
     let scratch = Scratch::new(postgres, url).await?;
-    let store = EventStore::connect(
-        scratch.url(),
-        StoreOptions {
-            max_connections: (callers as u32 * 2 + 4).min(100),
-            sqlite_synchronous: SqliteSync::Full,
-            ..StoreOptions::default()
-        },
-    )
-    .await
-    .context("connexion à la base de mesure")?;
-    store.migrate().await?;
-    let shutdown = CancellationToken::new();
-    let result = run(&store, total, callers, &shutdown).await;
-    shutdown.cancel();
-    store.close().await;
+    let raw = RawConfig {
+        database_url: scratch.url().to_owned(),
+        targets: "directory,trainings".into(),
+        max_connections: (callers as u32 * 2 + 4).min(100),
+        admin_email: Some(ADMIN.into()),
+        admin_password: Some(PASSWORD.into()),
+        ..RawConfig::default()
+    };
+    let mut config = raw
+        .check()
+        .map_err(|errors| anyhow::anyhow!("{}", errors.join(" ; ")))?;
+    config.master_key = KeySource::Value(MasterKey::generate());
+    let pharos = pharos::assemble(&config, Arc::new(SystemClock))
+        .await
+        .context("assemblage de l'application de mesure")?;
+    let result = run(&pharos, total, callers).await;
+    pharos.stop().await;
     scratch.remove().await;
     let figures = result?;
     println!("{figures}");
     Ok(())
 }
 
-async fn run(
-    store: &EventStore,
-    total: usize,
-    callers: usize,
-    shutdown: &CancellationToken,
-) -> anyhow::Result<Value> {
+async fn run(pharos: &Pharos, total: usize, callers: usize) -> anyhow::Result<Value> {
+    let store = &pharos.store;
     eprintln!(
         "bench registrations: {total} through HTTP, {callers} callers, backend {}",
         store.backend_name()
     );
-    let key = MasterKey::generate();
-    let app = AppState {
-        store: store.clone(),
-        settings: Arc::new(HttpSettings::default()),
-        targets: Arc::from(vec!["directory".to_owned(), "trainings".to_owned()]),
-    };
-    let state = TargetState {
-        app: app.clone(),
-        access: Access {
-            tokens: TokenKeys::new(&key, chrono::Duration::hours(1)),
-            academy: Arc::new(pharos_events::Academy::toulouse()),
-            reference: Reference::start(store.clone(), shutdown.clone()).await?,
-        },
-        vault: Arc::new(Vault::open(store, key).await?),
-        clock: Arc::new(SystemClock),
-    };
-    let directory = pharos_directory::Directory::new(state.clone());
-    pharos_directory::bootstrap_admin(
-        &directory,
-        Some("admin@ac-toulouse.fr".into()),
-        Some(PASSWORD.into()),
-    )
-    .await?;
-    let trainings = pharos_trainings::Trainings::start(state, shutdown.clone()).await?;
-    let router = pharos_web::app(
-        app,
-        vec![
-            pharos_directory::router(directory),
-            pharos_trainings::router(trainings),
-        ],
-    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
-    let stop = shutdown.clone();
+    let router = pharos.router.clone();
+    // The server ends with the process: the bench exits right after printing.
     tokio::spawn(async move {
         let served = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
         )
-        .with_graceful_shutdown(async move { stop.cancelled().await })
         .await;
         if let Err(e) = served {
             eprintln!("bench server: {e}");
@@ -126,7 +93,7 @@ async fn run(
     let login = call(
         "/api/v1/auth/login".into(),
         None,
-        json!({ "email": "admin@ac-toulouse.fr", "password": PASSWORD }),
+        json!({ "email": ADMIN, "password": PASSWORD }),
     )
     .await?;
     let admin = login["token"].as_str().unwrap_or_default().to_owned();

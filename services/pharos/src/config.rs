@@ -9,27 +9,17 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use pharos_events::{Academy, DepartmentCode};
 use pharos_eventstore::{SqliteSync, StoreOptions};
+use pharos_kit::{FirstAdmin, Target};
 use pharos_privacy::MasterKey;
 use pharos_web::HttpSettings;
 use serde::{Deserialize, Serialize};
 
-/// Every target `pharos serve --target` knows, in start order.
-pub const TARGETS: [&str; 8] = [
-    "directory",
-    "trainings",
-    "cohorts",
-    "national-day",
-    "contests",
-    "phare",
-    "read-model",
-    "reminders",
-];
+use crate::targets::TARGETS;
 
 pub const DEFAULT_CONFIG_FILE: &str = "pharos.toml";
 
-/// The settings `PHAROS_<KEY>` may set (other `PHAROS_*` variables belong to other
-/// commands, such as `PHAROS_ADMIN_EMAIL`).
-const KEYS: [&str; 16] = [
+/// The settings `PHAROS_<KEY>` may set.
+const KEYS: [&str; 18] = [
     "database_url",
     "addr",
     "targets",
@@ -46,6 +36,8 @@ const KEYS: [&str; 16] = [
     "academy_departments",
     "secure_cookies",
     "trust_forwarded_for",
+    "admin_email",
+    "admin_password",
 ];
 
 /// The settings as read, before checking.
@@ -84,6 +76,11 @@ pub struct RawConfig {
     /// Behind a reverse proxy that appends the client's address to `X-Forwarded-For`
     /// (nginx `$proxy_add_x_forwarded_for`): limit failed logins per real client.
     pub trust_forwarded_for: bool,
+    /// The first administrator's address, created on a first start.
+    pub admin_email: Option<String>,
+    /// Its password; without one, a password is generated and printed once.
+    #[serde(skip_serializing)]
+    pub admin_password: Option<String>,
 }
 
 impl Default for RawConfig {
@@ -105,6 +102,8 @@ impl Default for RawConfig {
             academy_departments: "09,12,31,32,46,65,81,82".into(),
             secure_cookies: false,
             trust_forwarded_for: false,
+            admin_email: None,
+            admin_password: None,
         }
     }
 }
@@ -136,7 +135,7 @@ pub struct Overrides {
 pub struct Config {
     pub database_url: String,
     pub addr: SocketAddr,
-    pub targets: Vec<&'static str>,
+    pub targets: Vec<&'static Target>,
     pub sqlite_synchronous: SqliteSync,
     pub max_connections: u32,
     pub http: HttpSettings,
@@ -144,8 +143,7 @@ pub struct Config {
     pub master_key: KeySource,
     pub token_ttl: chrono::Duration,
     pub academy: Academy,
-    pub secure_cookies: bool,
-    pub trust_forwarded_for: bool,
+    pub first_admin: FirstAdmin,
 }
 
 impl Config {
@@ -211,17 +209,17 @@ impl RawConfig {
         {
             if name == "all" {
                 targets.extend(TARGETS);
-            } else if let Some(t) = TARGETS.iter().find(|t| **t == name) {
-                targets.push(*t);
+            } else if let Some(t) = TARGETS.iter().find(|t| t.name == name) {
+                targets.push(t);
             } else {
                 errors.push(format!(
                     "targets : cible inconnue « {name} » (cibles : all, {})",
-                    TARGETS.join(", ")
+                    crate::targets::names().join(", ")
                 ));
             }
         }
-        targets.sort_by_key(|t| TARGETS.iter().position(|x| x == t));
-        targets.dedup();
+        targets.sort_by_key(|t| TARGETS.iter().position(|x| x.name == t.name));
+        targets.dedup_by_key(|t| t.name);
         if targets.is_empty() && errors.is_empty() {
             errors.push("targets : aucune cible choisie".into());
         }
@@ -346,12 +344,16 @@ impl RawConfig {
                     body_limit_bytes: self.body_limit_bytes,
                     upload_limit_bytes: self.upload_limit_bytes,
                     request_timeout: Duration::from_secs(self.request_timeout_seconds),
+                    secure_cookies: self.secure_cookies,
+                    trust_forwarded_for: self.trust_forwarded_for,
                 },
                 json_logs,
                 token_ttl: chrono::Duration::minutes(self.token_ttl_minutes),
                 academy,
-                secure_cookies: self.secure_cookies,
-                trust_forwarded_for: self.trust_forwarded_for,
+                first_admin: FirstAdmin {
+                    email: self.admin_email,
+                    password: self.admin_password,
+                },
             }),
             _ => Err(errors),
         }
@@ -375,7 +377,10 @@ mod tests {
     #[test]
     fn defaults_are_valid_and_serve_every_target() {
         let config = RawConfig::default().check().unwrap();
-        assert_eq!(config.targets, TARGETS.to_vec());
+        assert_eq!(
+            crate::targets::names_of(&config.targets),
+            crate::targets::names()
+        );
         assert_eq!(config.addr.to_string(), "127.0.0.1:8080");
         assert_eq!(config.database_url, "sqlite://data/pharos.db");
         assert_eq!(config.academy, Academy::toulouse());
@@ -427,7 +432,7 @@ mod tests {
             ..RawConfig::default()
         };
         assert_eq!(
-            raw.check().unwrap().targets,
+            crate::targets::names_of(&raw.check().unwrap().targets),
             vec!["trainings", "read-model"]
         );
     }

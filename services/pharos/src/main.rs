@@ -3,7 +3,6 @@
 
 mod bench;
 mod bench_registrations;
-mod config;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,13 +10,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use pharos_access::{Access, Reference, SystemClock, TargetState, TokenKeys};
-use pharos_eventstore::{EventStore, Metadata};
-use pharos_privacy::{MasterKey, PrivacyError, Vault};
-use pharos_web::AppState;
+use pharos::config::{Config, Overrides};
+use pharos::{connect, open_vault, operator, target_state};
+use pharos_decider::SystemClock;
 use tokio_util::sync::CancellationToken;
-
-use crate::config::{Config, KeySource, Overrides};
 
 /// Pharos: programme management for an academic anti-harassment pole.
 #[derive(Debug, Parser)]
@@ -124,9 +120,9 @@ enum PrivacyCommand {
 
 #[derive(Debug, Args)]
 struct ServeArgs {
-    /// Cible(s) à servir : all, directory, trainings, cohorts, national-day, contests,
-    /// phare, read-model, reminders. Option répétable, ou valeurs séparées par des virgules.
-    #[arg(long = "target", value_name = "TARGET", value_delimiter = ',')]
+    /// Cible(s) à servir (toutes par défaut). Option répétable, ou valeurs séparées par
+    /// des virgules.
+    #[arg(long = "target", value_name = "TARGET", value_delimiter = ',', value_parser = target_names())]
     targets: Vec<String>,
     /// Adresse d'écoute (par défaut 127.0.0.1:8080).
     #[arg(long, value_name = "IP:PORT")]
@@ -189,6 +185,13 @@ struct BenchArgs {
     replay_events: usize,
 }
 
+/// `all` and the name of every target of the table.
+fn target_names() -> clap::builder::PossibleValuesParser {
+    let mut names = vec!["all"];
+    names.extend(pharos::targets::names());
+    clap::builder::PossibleValuesParser::new(names)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -216,7 +219,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         ..Overrides::default()
     };
     if let Command::Openapi = &cli.command {
-        println!("{}", openapi_json(config::TARGETS.iter().copied())?);
+        println!(
+            "{}",
+            pharos::targets::openapi(pharos::targets::TARGETS).to_pretty_json()?
+        );
         return Ok(());
     }
     if let Command::Bench(command) = &cli.command {
@@ -281,96 +287,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// The OpenAPI document of `targets`, pretty-printed JSON.
-fn openapi_json<'a>(targets: impl Iterator<Item = &'a str>) -> anyhow::Result<String> {
-    let documents = targets.filter_map(|target| match target {
-        "directory" => Some(pharos_directory::openapi()),
-        "trainings" => Some(pharos_trainings::openapi()),
-        "phare" => Some(pharos_phare::openapi()),
-        _ => None,
-    });
-    Ok(pharos_web::api::merged(documents).to_pretty_json()?)
-}
-
-/// Opens the personal-data vault; a missing or wrong master key stops the start.
-async fn open_vault(config: &Config, store: &EventStore) -> anyhow::Result<(Vault, MasterKey)> {
-    let key = match &config.master_key {
-        KeySource::Value(key) => key.clone(),
-        KeySource::File { path, create } => match MasterKey::load(path)? {
-            Some(key) => key,
-            None if *create && !Vault::exists(store).await? => {
-                let (key, _) = MasterKey::load_or_create(path)?;
-                tracing::warn!(file = %path.display(), "new master key created");
-                eprintln!(
-                    "ATTENTION : clé maîtresse des données personnelles créée dans {}. \
-                     Sauvegardez ce fichier à part : sans lui, les données personnelles sont \
-                     définitivement illisibles.",
-                    path.display()
-                );
-                key
-            }
-            None => anyhow::bail!(
-                "clé maîtresse introuvable : {} n'existe pas{}. Restaurez le fichier \
-                 sauvegardé (ou donnez master_key) ; les données personnelles ne sont pas \
-                 lisibles sans lui.",
-                path.display(),
-                if Vault::exists(store).await? {
-                    ", alors que le coffre a été créé avec une clé"
-                } else {
-                    ""
-                }
-            ),
-        },
-    };
-    let vault = Vault::open(store, key.clone()).await.map_err(|e| match e {
-        PrivacyError::WrongMasterKey => anyhow::anyhow!(
-            "la clé maîtresse ne correspond pas au coffre des données personnelles de cette \
-             base : ce n'est pas la clé avec laquelle il a été créé"
-        ),
-        other => other.into(),
-    })?;
-    Ok((vault, key))
-}
-
-/// What every target's handlers need: the vault, token keys, the academy and the
-/// reference projection of accounts and schools (caught up before this returns).
-async fn target_state(
-    config: &Config,
-    store: &EventStore,
-    workers: &CancellationToken,
-) -> anyhow::Result<TargetState> {
-    // Checked at start: a lost or wrong master key must stop the platform, not surface
-    // later as unreadable data.
-    let (vault, key) = open_vault(config, store).await?;
-    let reference = Reference::start(store.clone(), workers.clone())
-        .await
-        .context("lecture des comptes et des établissements impossible")?;
-    Ok(TargetState {
-        app: AppState {
-            store: store.clone(),
-            settings: Arc::new(config.http.clone()),
-            targets: config.targets.iter().map(|t| (*t).to_owned()).collect(),
-        },
-        access: Access {
-            tokens: TokenKeys::new(&key, config.token_ttl),
-            academy: Arc::new(config.academy.clone()),
-            reference,
-        },
-        vault: Arc::new(vault),
-        clock: Arc::new(SystemClock),
-    })
-}
-
-/// The platform acting from the command line.
-fn operator(actor: &str) -> Metadata {
-    Metadata {
-        actor_id: Some(actor.to_owned()),
-        actor_role: Some("admin".into()),
-        source_target: Some("cli".into()),
-        ..Metadata::default()
-    }
-}
-
 async fn users(config: &Config, command: UsersCommand) -> anyhow::Result<()> {
     let UsersCommand::Create {
         email,
@@ -391,7 +307,9 @@ async fn users(config: &Config, command: UsersCommand) -> anyhow::Result<()> {
     };
     let store = connect(config).await?;
     let workers = CancellationToken::new();
-    let directory = pharos_directory::Directory::new(target_state(config, &store, &workers).await?);
+    let directory = pharos_directory::Directory::new(
+        target_state(config, &store, &workers, Arc::new(SystemClock)).await?,
+    );
     let display_name =
         display_name.unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
     let created = pharos_directory::users::create(
@@ -439,7 +357,7 @@ async fn import_schools(config: &Config, file: &std::path::Path) -> anyhow::Resu
         .map_err(|e| anyhow::anyhow!("{} : aucune ligne importée : {e}", file.display()))?;
     let store = connect(config).await?;
     let workers = CancellationToken::new();
-    let state = target_state(config, &store, &workers).await?;
+    let state = target_state(config, &store, &workers, Arc::new(SystemClock)).await?;
     let progress = indicatif::ProgressBar::new(parsed.lines.len() as u64);
     progress.set_style(
         indicatif::ProgressStyle::with_template(
@@ -535,163 +453,24 @@ async fn privacy(config: &Config, command: PrivacyCommand) -> anyhow::Result<()>
     Ok(())
 }
 
-/// Connects and applies pending migrations.
-async fn connect(config: &Config) -> anyhow::Result<EventStore> {
-    let store = EventStore::connect(&config.database_url, config.store_options())
-        .await
-        .with_context(|| {
-            format!(
-                "connexion à la base {} impossible",
-                redact(&config.database_url)
-            )
-        })?;
-    store
-        .migrate()
-        .await
-        .context("application des migrations impossible")?;
-    Ok(store)
-}
-
-/// The URL without its password, for messages.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
-}
-
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let store = connect(&config).await?;
-    let workers = CancellationToken::new();
-    let state = target_state(&config, &store, &workers).await?;
-    let mut directory = pharos_directory::Directory::new(state.clone());
-    directory.secure_cookies = config.secure_cookies;
-    directory.trust_forwarded_for = config.trust_forwarded_for;
-    // The directory target owns people and accounts: it seeds the national help lines,
-    // creates the first administrator, and runs the retention purges (one replica at a
-    // time, under a lease).
-    if config.targets.contains(&"directory") {
-        let seeded = pharos_directory::seed_partners(&store).await?;
-        if seeded > 0 {
-            tracing::info!(seeded, "national help lines seeded");
-        }
-        let admin = pharos_directory::bootstrap_admin(
-            &directory,
-            std::env::var("PHAROS_ADMIN_EMAIL").ok(),
-            std::env::var("PHAROS_ADMIN_PASSWORD").ok(),
-        )
-        .await?;
-        if let Some(admin) = admin {
-            match admin.generated_password {
-                Some(password) => eprintln!(
-                    "Compte administrateur créé : {} — mot de passe : {password}\n\
-                     (affiché cette seule fois : notez-le, puis changez-le via POST /api/v1/me/password)",
-                    admin.email
-                ),
-                None => eprintln!("Compte administrateur créé : {}", admin.email),
-            }
-        }
-        tokio::spawn(purge_job(
-            store.clone(),
-            state.vault.clone(),
-            workers.clone(),
-        ));
-    }
     pharos_web::install_metrics();
-    let mut routers = Vec::new();
-    for target in &config.targets {
-        routers.push(match *target {
-            "directory" => pharos_directory::router(directory.clone()),
-            "trainings" => pharos_trainings::router(
-                pharos_trainings::Trainings::start(state.clone(), workers.clone())
-                    .await
-                    .context("lecture des sessions de formation impossible")?,
-            ),
-            "cohorts" => pharos_cohorts::router(state.clone()),
-            "national-day" => pharos_national_day::router(state.clone()),
-            "contests" => pharos_contests::router(state.clone()),
-            "phare" => pharos_phare::router(state.clone()),
-            "read-model" => pharos_read_model::router(state.clone()),
-            _ => pharos_reminders::router(state.clone()),
-        });
-    }
-    let openapi = openapi_json(config.targets.iter().copied())?;
-    routers.push(axum::Router::new().route(
-        "/api/v1/openapi.json",
-        axum::routing::get(move || {
-            let openapi = openapi.clone();
-            async move {
-                (
-                    [(axum::http::header::CONTENT_TYPE, "application/json")],
-                    openapi,
-                )
-            }
-        }),
-    ));
-    let app = pharos_web::app(state.app.clone(), routers);
+    let pharos = pharos::assemble(&config, Arc::new(SystemClock)).await?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("impossible d'écouter sur {}", config.addr))?;
     let addr = listener.local_addr()?;
     let shutdown = pharos_web::shutdown_signal();
-    tracing::info!(%addr, targets = ?config.targets, backend = store.backend_name(), "pharos is serving");
+    let names = pharos::targets::names_of(&config.targets);
+    let backend = pharos.store.backend_name();
+    tracing::info!(%addr, targets = ?names, backend, "pharos is serving");
     println!(
-        "Pharos écoute sur http://{addr} (cibles : {} ; base : {})",
-        config.targets.join(", "),
-        store.backend_name()
+        "Pharos écoute sur http://{addr} (cibles : {} ; base : {backend})",
+        names.join(", "),
     );
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-    .context("le serveur HTTP s'est arrêté sur une erreur")?;
-    workers.cancel();
-    store.close().await;
+    pharos.serve(listener, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Applies the retention rules every hour while this process holds the purge lease.
-async fn purge_job(store: EventStore, vault: Arc<Vault>, shutdown: CancellationToken) {
-    const EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
-    let job = Metadata {
-        actor_id: Some("retention-job".into()),
-        source_target: Some("directory".into()),
-        ..Metadata::default()
-    };
-    while !shutdown.is_cancelled() {
-        let lease = match store.lease("privacy-purge", &shutdown).await {
-            Ok(Some(lease)) => lease,
-            Ok(None) => return,
-            Err(e) => {
-                tracing::warn!(error = %e, "purge lease unavailable; retrying");
-                tokio::time::sleep(std::time::Duration::from_secs(10)).await;
-                continue;
-            }
-        };
-        while lease.is_held() {
-            match vault.purge(&store, chrono::Utc::now(), &job).await {
-                Ok(purged) if !purged.is_empty() => {
-                    tracing::info!(count = purged.len(), "retention purge erased people");
-                }
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "retention purge failed; next run retries"),
-            }
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                () = lease.lost() => {}
-                () = tokio::time::sleep(EVERY) => {}
-            }
-        }
-    }
 }
 
 fn init_tracing(json: bool) {
@@ -710,19 +489,6 @@ fn init_tracing(json: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redacts_passwords_from_database_urls() {
-        assert_eq!(
-            redact("postgres://pharos:s3cret@db:5432/pharos"),
-            "postgres://pharos:***@db:5432/pharos"
-        );
-        assert_eq!(
-            redact("postgres://root@127.0.0.1/test"),
-            "postgres://root@127.0.0.1/test"
-        );
-        assert_eq!(redact("sqlite://data/pharos.db"), "sqlite://data/pharos.db");
-    }
 
     #[test]
     fn command_line_is_consistent() {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use pharos_e2e::Served;
+use pharos_test_support::Served;
 
 fn pharos(dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_pharos"));

@@ -1,16 +1,20 @@
 //! The `read-model` target. Projector and GraphQL API behind the dashboards; reads every category, owns none.
 //!
-//! Mounted by `pharos serve`; for now it answers only its status route, the domain
-//! commands come with their own issues.
+//! Mounted by `pharos serve`; for now it answers only its status route
+//! (`GET /api/v1/targets/read-model`): its commands are not built yet.
 
-use axum::Router;
-use pharos_access::TargetState;
-use pharos_web::target_status_route;
+use pharos_kit::{OpenApiRouter, Started, Target};
 
-/// The name `pharos serve --target` takes.
-pub const TARGET: &str = "read-model";
-
-/// Every route of this target.
-pub fn router(state: TargetState) -> Router {
-    target_status_route(TARGET).with_state(state.app)
-}
+/// The `read-model` target.
+pub const TARGET: Target = Target {
+    name: "read-model",
+    summary: "Projections et API GraphQL des tableaux de bord",
+    owns: &[],
+    openapi: || pharos_kit::openapi_of(OpenApiRouter::<()>::new()),
+    start: |context| {
+        Box::pin(async move {
+            let app = context.state.app.clone();
+            Ok(Started::new("read-model", OpenApiRouter::new(), (), app))
+        })
+    },
+};

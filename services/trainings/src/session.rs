@@ -3,13 +3,13 @@
 //! person's other sessions come in the command.
 
 use chrono::{DateTime, FixedOffset, Utc};
-use pharos_access::Decider;
+use pharos_decider::Decider;
 use pharos_events::DepartmentCode;
 use pharos_events::training::{
     AttendanceStatus, Registrant, RegistrationMode, Schedule, SessionEvent,
 };
 use pharos_privacy::PersonId;
-use pharos_web::Rejection;
+use pharos_decider::Rejection;
 use serde::Serialize;
 use uuid::Uuid;
 

@@ -1,41 +1,32 @@
 //! Session commands over HTTP: planning, lifecycle, registrations, attendance.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::{DateTime, FixedOffset};
 use std::borrow::Cow;
 
-use pharos_access::{
-    Action, Actor, Denied, Executed, IfMatch, SchoolRef, Subject, execute, execute_with, load,
-};
+use pharos_access::{Action, Actor, Denied, IfMatch, SchoolRef, Subject};
+use pharos_decider::{Executed, execute, execute_with, load};
 use pharos_events::training::{
     AttendanceStatus, Registrant, RegistrationMode, SESSION_CATEGORY, Schedule, SessionEvent, Slot,
 };
 use pharos_events::{DepartmentCode, Email, Role, Uai};
 use pharos_eventstore::StreamId;
 use pharos_privacy::Personal;
-use pharos_web::{Json, Problem, Rejection};
+use pharos_web::{Json, Path, Problem};
+use pharos_decider::Rejection;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::session::{Plan, RegistrationStatus, Session, SessionCommand, Sessions, Status};
 use crate::training::{self, Catalogue};
-use crate::{TARGET, Trainings};
+use crate::{NAME, Trainings};
 
 pub fn stream(id: Uuid) -> Result<StreamId, Problem> {
     Ok(StreamId::new(SESSION_CATEGORY, id)?)
 }
 
-fn privacy_problem(error: pharos_privacy::PrivacyError) -> Problem {
-    match error {
-        pharos_privacy::PrivacyError::Store(e) => e.into(),
-        other => {
-            tracing::error!(error = %other, "vault failure");
-            Problem::internal()
-        }
-    }
-}
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct SlotInput {
@@ -94,11 +85,7 @@ fn trimmed(value: Option<String>) -> Option<String> {
     params(("id" = Uuid, Path, description = "Identifiant de la formation")),
     responses(
         (status = 201, description = "Créé", body = pharos_web::Created),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Hors du périmètre de l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Session inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Refusé dans l'état actuel de la session (règle nommée dans `type`), ou version périmée", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Valeur refusée (règle nommée dans `type`, champ dans `errors`)", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn plan(
@@ -145,7 +132,7 @@ pub async fn plan(
         }
     }
     let id = Uuid::now_v7();
-    let done = execute::<Sessions>(
+    let done = execute::<Sessions, Problem>(
         store,
         &stream(id)?,
         &SessionCommand::Plan(crate::session::PlanInput {
@@ -160,7 +147,7 @@ pub async fn plan(
         }),
         trainings.target.clock.now(),
         None,
-        &actor.metadata(TARGET),
+        &actor.metadata(NAME),
     )
     .await?;
     Ok((
@@ -202,12 +189,12 @@ async fn run(
     if_match: Option<i64>,
     mut check: impl FnMut(&Session, &Plan) -> Result<SessionCommand, Problem>,
 ) -> Result<Executed<SessionEvent>, Problem> {
-    let done = execute_with::<Sessions>(
+    let done = execute_with::<Sessions, Problem>(
         &trainings.target.app.store,
         &stream(id)?,
         trainings.target.clock.now(),
         if_match,
-        &actor.metadata(TARGET),
+        &actor.metadata(NAME),
         |session| {
             let plan = session.plan.as_ref().ok_or_else(Problem::not_found)?;
             check(session, plan).map(Cow::Owned)
@@ -243,11 +230,7 @@ async fn step(
     params(("id" = Uuid, Path, description = "Identifiant de la session")),
     responses(
         (status = 200, description = "Fait ; nouvelle version", body = pharos_web::Versioned),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Hors du périmètre de l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Session inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Refusé dans l'état actuel de la session (règle nommée dans `type`), ou version périmée", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Valeur refusée (règle nommée dans `type`, champ dans `errors`)", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn open(
@@ -265,11 +248,7 @@ pub async fn open(
     params(("id" = Uuid, Path, description = "Identifiant de la session")),
     responses(
         (status = 200, description = "Fait ; nouvelle version", body = pharos_web::Versioned),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Hors du périmètre de l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Session inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Refusé dans l'état actuel de la session (règle nommée dans `type`), ou version périmée", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Valeur refusée (règle nommée dans `type`, champ dans `errors`)", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn close(
@@ -287,11 +266,7 @@ pub async fn close(
     params(("id" = Uuid, Path, description = "Identifiant de la session")),
     responses(
         (status = 200, description = "Fait ; nouvelle version", body = pharos_web::Versioned),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Hors du périmètre de l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Session inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Refusé dans l'état actuel de la session (règle nommée dans `type`), ou version périmée", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Valeur refusée (règle nommée dans `type`, champ dans `errors`)", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn hold(
@@ -309,11 +284,7 @@ pub async fn hold(
     params(("id" = Uuid, Path, description = "Identifiant de la session")),
     responses(
         (status = 200, description = "Fait ; nouvelle version", body = pharos_web::Versioned),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Hors du périmètre de l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Session inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Refusé dans l'état actuel de la session (règle nommée dans `type`), ou version périmée", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Valeur refusée (règle nommée dans `type`, champ dans `errors`)", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn lock_attendance(
@@ -338,11 +309,7 @@ pub async fn lock_attendance(
     params(("id" = Uuid, Path, description = "Identifiant de la session")),
     responses(
         (status = 200, description = "Fait ; nouvelle version", body = pharos_web::Versioned),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Hors du périmètre de l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Session inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Refusé dans l'état actuel de la session (règle nommée dans `type`), ou version périmée", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Valeur refusée (règle nommée dans `type`, champ dans `errors`)", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn archive(
@@ -366,11 +333,7 @@ pub struct Cancellation {
     params(("id" = Uuid, Path, description = "Identifiant de la session")),
     responses(
         (status = 200, description = "Fait ; nouvelle version", body = pharos_web::Versioned),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Hors du périmètre de l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Session inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Refusé dans l'état actuel de la session (règle nommée dans `type`), ou version périmée", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Valeur refusée (règle nommée dans `type`, champ dans `errors`)", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn cancel(
@@ -399,11 +362,7 @@ pub async fn cancel(
     params(("id" = Uuid, Path, description = "Identifiant de la session")),
     responses(
         (status = 200, description = "Fait ; nouvelle version", body = pharos_web::Versioned),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Hors du périmètre de l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Session inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Refusé dans l'état actuel de la session (règle nommée dans `type`), ou version périmée", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Valeur refusée (règle nommée dans `type`, champ dans `errors`)", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn reschedule(
@@ -518,11 +477,7 @@ fn invalid(rule: &'static str, field: &'static str, message: impl Into<String>) 
     params(("id" = Uuid, Path, description = "Identifiant de la session")),
     responses(
         (status = 201, description = "Inscription enregistrée", body = RegistrationCreated),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Hors du périmètre de l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Session inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Refusé dans l'état actuel de la session (règle nommée dans `type`), ou version périmée", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Valeur refusée (règle nommée dans `type`, champ dans `errors`)", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn register(
@@ -585,11 +540,11 @@ pub async fn register(
     let person = vault
         .person(email.as_str())
         .await
-        .map_err(privacy_problem)?;
+        .map_err(Problem::from)?;
     let mut sealed = vault
         .seal_all(&[(person, display_name.as_str()), (person, email.as_str())])
         .await
-        .map_err(privacy_problem)?
+        .map_err(Problem::from)?
         .into_iter();
     let (Some(display_name), Some(email)) = (sealed.next(), sealed.next()) else {
         return Err(Problem::internal());
@@ -635,11 +590,7 @@ pub async fn register(
     params(("id" = Uuid, Path, description = "Identifiant de la session"), ("rid" = Uuid, Path, description = "Identifiant de l'inscription")),
     responses(
         (status = 200, description = "Inscription retirée", body = Withdrawn),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Hors du périmètre de l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Session inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Refusé dans l'état actuel de la session (règle nommée dans `type`), ou version périmée", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Valeur refusée (règle nommée dans `type`, champ dans `errors`)", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn withdraw(
@@ -689,11 +640,7 @@ pub struct AttendanceInput {
     params(("id" = Uuid, Path, description = "Identifiant de la session")),
     responses(
         (status = 200, description = "Fait ; nouvelle version", body = pharos_web::Versioned),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Hors du périmètre de l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Session inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Refusé dans l'état actuel de la session (règle nommée dans `type`), ou version périmée", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Valeur refusée (règle nommée dans `type`, champ dans `errors`)", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn attendance(
@@ -724,11 +671,7 @@ pub async fn attendance(
     params(("id" = Uuid, Path, description = "Identifiant de la session")),
     responses(
         (status = 200, description = "Fait ; nouvelle version", body = pharos_web::Versioned),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Hors du périmètre de l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Session inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Refusé dans l'état actuel de la session (règle nommée dans `type`), ou version périmée", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Valeur refusée (règle nommée dans `type`, champ dans `errors`)", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn correction(
@@ -778,8 +721,6 @@ pub struct RegistrationView {
     params(("id" = Uuid, Path, description = "Identifiant de la session")),
     responses(
         (status = 200, description = "La session", body = SessionView),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Hors du périmètre de l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Session inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -803,7 +744,7 @@ pub async fn get(
         }
     };
     let vault = &trainings.target.vault;
-    let metadata = actor.metadata(TARGET);
+    let metadata = actor.metadata(NAME);
     let mut waiting = 0;
     let mut registrations = Vec::new();
     for r in &session.registrations {
@@ -817,7 +758,7 @@ pub async fn get(
         let values = vault
             .unseal_all(&[&r.registrant.display_name, &r.registrant.email])
             .await
-            .map_err(privacy_problem)?;
+            .map_err(Problem::from)?;
         vault
             .log_read(
                 &metadata,
@@ -826,7 +767,7 @@ pub async fn get(
                 "training",
             )
             .await
-            .map_err(privacy_problem)?;
+            .map_err(Problem::from)?;
         let text = |i: usize| {
             values.get(i).map_or_else(
                 || Personal::<String>::Erased.to_string(),

@@ -1,18 +1,20 @@
 //! Trainings (category `training`): what is taught, to whom, by which department.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
-use pharos_access::{Action, Actor, Decider, Subject, execute, load};
+use pharos_access::{Action, Actor, Subject};
+use pharos_decider::{Decider, execute, load};
 use pharos_events::DepartmentCode;
 use pharos_events::training::{TRAINING_CATEGORY, Topic, TrainingEvent};
 use pharos_eventstore::StreamId;
-use pharos_web::{Json, Problem, Rejection};
+use pharos_web::{Json, Path, Problem};
+use pharos_decider::Rejection;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{TARGET, Trainings};
+use crate::{NAME, Trainings};
 
 pub fn stream(id: Uuid) -> Result<StreamId, Problem> {
     Ok(StreamId::new(TRAINING_CATEGORY, id)?)
@@ -94,7 +96,6 @@ pub struct NewTraining {
     request_body = NewTraining,
     responses(
         (status = 201, description = "Formation créée", body = pharos_web::Created),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Hors du périmètre (pôle ; référent pour son département)", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Valeur refusée (département hors académie, titre vide)", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
@@ -117,7 +118,7 @@ pub async fn create(
             .map_or(Subject::Academy, Subject::Department),
     )?;
     let id = Uuid::now_v7();
-    let done = execute::<Catalogue>(
+    let done = execute::<Catalogue, Problem>(
         &trainings.target.app.store,
         &stream(id)?,
         &TrainingEvent::TrainingCreated {
@@ -133,7 +134,7 @@ pub async fn create(
         },
         trainings.target.clock.now(),
         None,
-        &actor.metadata(TARGET),
+        &actor.metadata(NAME),
     )
     .await?;
     Ok((
@@ -165,7 +166,6 @@ pub struct TrainingView {
     params(("id" = Uuid, Path, description = "Identifiant de la formation")),
     responses(
         (status = 200, description = "La formation", body = TrainingView),
-        (status = 401, description = "Non authentifié", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Formation inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]

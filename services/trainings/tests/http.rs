@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use pharos_access::{Access, ManualClock, Reference, TargetState, TokenKeys};
 use pharos_directory::Directory;
-use pharos_e2e::TestDb;
+use pharos_test_support::TestDb;
 use pharos_events::Academy;
 use pharos_eventstore::{EventStore, StoreOptions, on_db};
 use pharos_privacy::{MasterKey, Vault};
@@ -950,7 +950,7 @@ async fn every_role_in_and_out_of_scope_for_every_command(db: TestDb) {
     app.finish().await;
 }
 
-pharos_e2e::on_both_backends!(
+pharos_test_support::on_both_backends!(
     "pharos-trainings";
     a_session_runs_from_planning_to_archive_and_counts_hours,
     fifty_simultaneous_registrations_fill_twenty_places_then_wait_in_order,

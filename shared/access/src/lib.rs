@@ -3,7 +3,6 @@
 //! accounts and schools that lets any target check a school's department without
 //! calling `directory`.
 
-pub mod command;
 mod limiter;
 mod policy;
 mod projected;
@@ -16,12 +15,11 @@ use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum_extra::extract::CookieJar;
-use chrono::{DateTime, Utc};
+use pharos_decider::Clock;
 use pharos_events::Academy;
 use pharos_privacy::Vault;
 use pharos_web::{AppState, Problem};
 
-pub use command::{Decider, Executed, execute, execute_with, load};
 pub use limiter::FailureLimiter;
 pub use policy::{Action, Actor, Denied, Scope, Subject};
 pub use projected::Projected;
@@ -30,41 +28,6 @@ pub use token::{InvalidToken, TokenKeys};
 
 /// The cookie browsers carry the session token in.
 pub const SESSION_COOKIE: &str = "pharos_session";
-
-/// Where time comes from: the system clock in production, a fixed instant in tests.
-pub trait Clock: Send + Sync + std::fmt::Debug {
-    fn now(&self) -> DateTime<Utc>;
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-}
-
-/// A clock that says what it is told: tests move time forward (a session planned in the
-/// future, then attended).
-#[derive(Debug)]
-pub struct ManualClock(std::sync::Mutex<DateTime<Utc>>);
-
-impl ManualClock {
-    pub fn new(now: DateTime<Utc>) -> Self {
-        Self(std::sync::Mutex::new(now))
-    }
-
-    pub fn set(&self, now: DateTime<Utc>) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = now;
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
 
 /// The access layer of a process: token keys, the academy, the reference projection.
 #[derive(Debug, Clone)]

@@ -42,8 +42,9 @@ impl<S: Default + Send + Sync + 'static> Projected<S> {
             projected.apply_all(&page);
         }
         let follower = projected.clone();
-        let store = store.clone();
-        tokio::spawn(async move {
+        let follow = store.clone();
+        store.spawn(async move {
+            let store = follow;
             let mut after = after;
             loop {
                 let mut subscription = store.subscribe(after, categories.clone());

@@ -82,7 +82,7 @@ impl EventStore {
                     .fetch_one(&mut conn)
                     .await?;
                 if got {
-                    tokio::spawn(keep_pg(conn, name.to_owned(), lease_signals(&lease)));
+                    self.spawn(keep_pg(conn, name.to_owned(), lease_signals(&lease)));
                 } else {
                     let _ = conn.close().await;
                 }
@@ -92,7 +92,7 @@ impl EventStore {
                 let holder = uuid::Uuid::now_v7().to_string();
                 let ttl = self.options().lease_ttl;
                 if take_sqlite(&b.pool, name, &holder, ttl).await? {
-                    tokio::spawn(keep_sqlite(
+                    self.spawn(keep_sqlite(
                         b.pool.clone(),
                         name.to_owned(),
                         holder,

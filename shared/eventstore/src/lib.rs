@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 pub use error::StoreError;
 pub use lease::Lease;
@@ -121,6 +122,9 @@ struct Inner {
     wakeup: watch::Sender<u64>,
     /// Stops the store's background tasks.
     tasks: CancellationToken,
+    /// Every background task of the store and of its users ([`EventStore::spawn`]):
+    /// [`EventStore::close`] waits for them before closing the pool.
+    tracker: TaskTracker,
 }
 
 impl Drop for Inner {
@@ -142,13 +146,15 @@ impl EventStore {
     pub async fn connect(url: &str, options: StoreOptions) -> Result<Self, StoreError> {
         let (wakeup, _) = watch::channel(0);
         let tasks = CancellationToken::new();
+        let tracker = TaskTracker::new();
         let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Backend::Postgres(
-                postgres::PgBackend::connect(url, &options, wakeup.clone(), tasks.clone()).await?,
+                postgres::PgBackend::connect(url, &options, wakeup.clone(), &tasks, &tracker)
+                    .await?,
             )
         } else if url.starts_with("sqlite:") {
             Backend::Sqlite(
-                sqlite::SqliteBackend::connect(url, &options, wakeup.clone(), tasks.clone())
+                sqlite::SqliteBackend::connect(url, &options, wakeup.clone(), &tasks, &tracker)
                     .await?,
             )
         } else {
@@ -163,6 +169,7 @@ impl EventStore {
                 options,
                 wakeup,
                 tasks,
+                tracker,
             }),
         })
     }
@@ -359,9 +366,34 @@ impl EventStore {
         Ok(events)
     }
 
-    /// Stops the background tasks and closes the pools; appends in flight finish first.
+    /// Runs `task` in the background until it ends or the store closes, whichever
+    /// comes first: a task that reads or writes through the store (a subscription, a
+    /// projection, a worker) stops at its next await when [`EventStore::close`] runs,
+    /// and never meets a closed pool.
+    pub fn spawn<F>(&self, task: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let closing = self.inner.tasks.clone();
+        self.inner.tracker.spawn(async move {
+            tokio::select! {
+                () = closing.cancelled() => {}
+                () = task => {}
+            }
+        });
+    }
+
+    /// Stops the background tasks, waits for them (appends in flight finish first), then
+    /// closes the pools.
     pub async fn close(&self) {
         self.inner.tasks.cancel();
+        self.inner.tracker.close();
+        if tokio::time::timeout(Duration::from_secs(10), self.inner.tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("background tasks still running after 10 s; closing the pool");
+        }
         match &self.inner.backend {
             Backend::Postgres(b) => b.pool.close().await,
             Backend::Sqlite(b) => b.close().await,

@@ -11,6 +11,7 @@ use sqlx::types::Json;
 use sqlx::{PgPool, Row};
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::{
     AppendResult, ExpectedVersion, GlobalPosition, Metadata, PreparedBatch, RecordedEvent,
@@ -70,7 +71,8 @@ impl PgBackend {
         url: &str,
         options: &StoreOptions,
         wakeup: watch::Sender<u64>,
-        tasks: CancellationToken,
+        tasks: &CancellationToken,
+        tracker: &TaskTracker,
     ) -> Result<Self, StoreError> {
         let connect_options = PgConnectOptions::from_str(url)?.application_name("pharos");
         let pool = PgPoolOptions::new()
@@ -79,8 +81,8 @@ impl PgBackend {
             .connect_with(connect_options.clone())
             .await?;
         let announce = Arc::new(Notify::new());
-        tokio::spawn(notifier(pool.clone(), announce.clone(), tasks.clone()));
-        tokio::spawn(listener(pool.clone(), wakeup, tasks));
+        tracker.spawn(notifier(pool.clone(), announce.clone(), tasks.clone()));
+        tracker.spawn(listener(pool.clone(), wakeup, tasks.clone()));
         Ok(Self {
             pool,
             connect_options,

@@ -211,7 +211,7 @@ impl EventStore {
     ) -> mpsc::Receiver<Result<Vec<RecordedEvent>, StoreError>> {
         let (pages, next) = mpsc::channel(2);
         let store = self.clone();
-        tokio::spawn(async move {
+        self.spawn(async move {
             loop {
                 match store.read_all(after, batch, &categories).await {
                     Ok(events) => {

@@ -14,6 +14,7 @@ use sqlx::sqlite::{
 use sqlx::{ConnectOptions, Row, SqlitePool};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::{
     AppendResult, ExpectedVersion, GlobalPosition, Metadata, PreparedBatch, RecordedEvent,
@@ -42,7 +43,8 @@ impl SqliteBackend {
         url: &str,
         options: &StoreOptions,
         wakeup: watch::Sender<u64>,
-        tasks: CancellationToken,
+        tasks: &CancellationToken,
+        tracker: &TaskTracker,
     ) -> Result<Self, StoreError> {
         let synchronous = match options.sqlite_synchronous {
             SqliteSync::Full => SqliteSynchronous::Full,
@@ -68,7 +70,7 @@ impl SqliteBackend {
             .await?;
         let connection = connect_options.connect().await?;
         let (writer, jobs) = mpsc::channel(4 * MAX_GROUP);
-        tokio::spawn(writer_loop(connection, jobs, wakeup, tasks));
+        tracker.spawn(writer_loop(connection, jobs, wakeup, tasks.clone()));
         Ok(Self { pool, writer })
     }
 

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{TimeZone, Utc};
-use pharos_e2e::TestDb;
+use pharos_test_support::TestDb;
 use pharos_eventstore::{
     Db, EventStore, ExpectedVersion, GlobalPosition, Metadata, NewEvent, StoreOptions, StreamId,
 };
@@ -445,7 +445,7 @@ async fn export_returns_everything_held_then_nothing_after_erasure(db: TestDb) {
     finish(db, store).await;
 }
 
-pharos_e2e::on_both_backends!(
+pharos_test_support::on_both_backends!(
     "pharos-vault";
     erasure_leaves_the_log_whole_and_the_person_unreadable,
     a_wrong_master_key_is_refused_and_never_decrypts,

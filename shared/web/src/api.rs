@@ -1,13 +1,13 @@
-//! The shapes every target answers commands with (API.md: creation answers `201` with
+//! The shapes every target answers commands with (creation answers `201` with
 //! `{"id", "version"}`, other commands `200` with `{"version"}`), and what the OpenAPI
-//! documents of the targets share.
+//! documents of the targets share: the bearer scheme, and the problem answers every
+//! operation can give, documented here once ([`attach_problem_answers`]).
 
-use axum::Router;
-use axum::handler::Handler;
-use axum::routing::{MethodFilter, MethodRouter, on};
 use serde::Serialize;
-use utoipa::openapi::path::HttpMethod;
+use utoipa::openapi::path::{HttpMethod, Operation, ParameterIn};
+use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi, Ref};
 use uuid::Uuid;
 
 /// `201 Created`: the new resource and its stream version.
@@ -46,57 +46,13 @@ pub fn merged(
     for document in documents {
         merged.merge(document);
     }
+    attach_problem_answers(&mut merged);
     let components = merged.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         BEARER,
         SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
     );
     merged
-}
-
-/// One route of a target: its method and path as the OpenAPI document names them, and
-/// its handler. Targets list their routes as a table of these; the router is built from
-/// it and a test checks the document against it ([`undocumented`]).
-pub struct Route<S> {
-    pub method: HttpMethod,
-    pub path: &'static str,
-    handler: MethodRouter<S>,
-}
-
-impl<S> std::fmt::Debug for Route<S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", method_name(&self.method), self.path)
-    }
-}
-
-pub fn route<S, H, T>(method: HttpMethod, path: &'static str, handler: H) -> Route<S>
-where
-    H: Handler<T, S>,
-    T: 'static,
-    S: Clone + Send + Sync + 'static,
-{
-    let filter = match method {
-        HttpMethod::Get => MethodFilter::GET,
-        HttpMethod::Post => MethodFilter::POST,
-        HttpMethod::Put => MethodFilter::PUT,
-        HttpMethod::Delete => MethodFilter::DELETE,
-        HttpMethod::Options => MethodFilter::OPTIONS,
-        HttpMethod::Head => MethodFilter::HEAD,
-        HttpMethod::Patch => MethodFilter::PATCH,
-        HttpMethod::Trace => MethodFilter::TRACE,
-    };
-    Route {
-        method,
-        path,
-        handler: on(filter, handler),
-    }
-}
-
-/// The router of a route table.
-pub fn router<S: Clone + Send + Sync + 'static>(routes: Vec<Route<S>>) -> Router<S> {
-    routes
-        .into_iter()
-        .fold(Router::new(), |router, r| router.route(r.path, r.handler))
 }
 
 fn method_name(method: &HttpMethod) -> String {
@@ -106,50 +62,107 @@ fn method_name(method: &HttpMethod) -> String {
         .to_uppercase()
 }
 
-/// What is wrong between a target's routes and its OpenAPI document: a route not
-/// documented (or without tag `tag`, summary, bearer security, 401 answer, or one of its
-/// path parameters), an operation documented but not routed, an operation id not
-/// prefixed `<tag>_` or used twice. Empty when they agree.
-pub fn undocumented<S>(
-    document: &utoipa::openapi::OpenApi,
-    routes: &[Route<S>],
-    tag: &str,
-) -> Vec<String> {
-    let mut problems = Vec::new();
-    for route in routes {
-        let at = format!("{route:?}");
-        let Some(operation) = document
-            .paths
-            .get_path_operation(route.path, route.method.clone())
-        else {
-            problems.push(format!("{at}: not documented"));
-            continue;
-        };
-        if operation.tags.as_deref() != Some(&[tag.to_owned()][..]) {
-            problems.push(format!("{at}: not tagged {tag}"));
-        }
-        if operation.summary.is_none() {
-            problems.push(format!("{at}: no summary"));
-        }
-        if operation.security.is_none() {
-            problems.push(format!("{at}: no security"));
-        }
-        if !operation.responses.responses.contains_key("401") {
-            problems.push(format!("{at}: no 401 answer"));
-        }
-        let documented: Vec<&str> = operation
-            .parameters
-            .iter()
-            .flatten()
-            .map(|p| p.name.as_str())
-            .collect();
-        for segment in route.path.split('/') {
-            let param = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}'));
-            if let Some(param) = param.filter(|p| !documented.contains(p)) {
-                problems.push(format!("{at}: path parameter {param} undocumented"));
+
+/// The problem answers an operation can give, by what it has: a bearer requirement (401,
+/// 403), path parameters (404: unknown or malformed id), query parameters (400), a
+/// request body (400, 413, 415, 422), an unsafe method (400 and 422 for a bad
+/// `Idempotency-Key`, 409 for a conflict with the current state or a stale version,
+/// 413), and every operation 503 (request timeout, database unreachable). An answer
+/// the operation documents itself (a more precise 404) is kept.
+pub fn attach_problem_answers(document: &mut OpenApi) {
+    for item in document.paths.paths.values_mut() {
+        let operations = [
+            (HttpMethod::Get, &mut item.get),
+            (HttpMethod::Post, &mut item.post),
+            (HttpMethod::Put, &mut item.put),
+            (HttpMethod::Delete, &mut item.delete),
+            (HttpMethod::Patch, &mut item.patch),
+        ];
+        for (method, operation) in operations {
+            if let Some(operation) = operation {
+                for (status, description) in problem_answers(&method, operation) {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| problem_response(description).into());
+                }
             }
         }
     }
+    let components = document.components.get_or_insert_with(Default::default);
+    components
+        .schemas
+        .entry("Problem".into())
+        .or_insert_with(|| <crate::Problem as utoipa::PartialSchema>::schema());
+    components
+        .schemas
+        .entry("FieldError".into())
+        .or_insert_with(|| <crate::FieldError as utoipa::PartialSchema>::schema());
+}
+
+fn problem_answers(method: &HttpMethod, operation: &Operation) -> Vec<(u16, &'static str)> {
+    let mut answers = vec![(
+        503,
+        "Service momentanément indisponible (délai dépassé, base injoignable) ; réessayer",
+    )];
+    let secured = operation
+        .security
+        .iter()
+        .flatten()
+        .any(|requirement| serde_json::to_value(requirement).is_ok_and(|v| v != serde_json::json!({})));
+    if secured {
+        answers.push((401, "Non authentifié : jeton absent, invalide ou expiré"));
+        answers.push((403, "Hors du périmètre de l'acteur"));
+    }
+    let parameters = operation.parameters.iter().flatten();
+    let (mut in_path, mut in_query) = (false, false);
+    for parameter in parameters {
+        match parameter.parameter_in {
+            ParameterIn::Path => in_path = true,
+            ParameterIn::Query => in_query = true,
+            _ => {}
+        }
+    }
+    if in_path {
+        answers.push((404, "Ressource inconnue, ou identifiant mal formé"));
+    }
+    if in_query {
+        answers.push((400, "Paramètres de requête invalides"));
+    }
+    let unsafe_method = !matches!(method, HttpMethod::Get | HttpMethod::Head | HttpMethod::Options);
+    if unsafe_method {
+        answers.push((400, "Requête mal formée (JSON, en-tête Idempotency-Key)"));
+        answers.push((409, "Refusé dans l'état actuel (règle nommée dans `type`), version périmée, ou clé d'idempotence réutilisée"));
+        answers.push((413, "Requête trop volumineuse"));
+        answers.push((422, "Valeur refusée (règle nommée dans `type`, champ dans `errors`)"));
+    }
+    if operation.request_body.is_some() {
+        answers.push((415, "Type de contenu non pris en charge"));
+    }
+    answers
+}
+
+fn problem_response(description: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
+}
+
+/// What a target's OpenAPI document lacks: an operation without the tag `tag`, a
+/// summary, a security requirement (public ones name the empty requirement), an
+/// operation id prefixed `<tag>_` and used once, or one of its path parameters. Routes
+/// and documentation come from one list (`utoipa_axum::routes!`), so every route is
+/// documented and every documented operation routed by construction. Empty when the
+/// document is complete.
+pub fn incomplete(document: &OpenApi, tag: &str) -> Vec<String> {
+    let mut problems = Vec::new();
     let mut ids = std::collections::HashSet::new();
     for (path, item) in &document.paths.paths {
         let operations = [
@@ -162,6 +175,15 @@ pub fn undocumented<S>(
         for (method, operation) in operations {
             let Some(operation) = operation else { continue };
             let at = format!("{} {path}", method_name(&method));
+            if operation.tags.as_deref() != Some(&[tag.to_owned()][..]) {
+                problems.push(format!("{at}: not tagged {tag}"));
+            }
+            if operation.summary.is_none() {
+                problems.push(format!("{at}: no summary"));
+            }
+            if operation.security.is_none() {
+                problems.push(format!("{at}: no security"));
+            }
             let id = operation.operation_id.clone().unwrap_or_default();
             if !id.starts_with(&format!("{tag}_")) {
                 problems.push(format!("{at}: operation id {id:?} not prefixed {tag}_"));
@@ -169,8 +191,17 @@ pub fn undocumented<S>(
             if !ids.insert(id.clone()) {
                 problems.push(format!("{at}: operation id {id} used twice"));
             }
-            if !routes.iter().any(|r| r.path == path && r.method == method) {
-                problems.push(format!("{at}: documented but not routed"));
+            let documented: Vec<&str> = operation
+                .parameters
+                .iter()
+                .flatten()
+                .map(|p| p.name.as_str())
+                .collect();
+            for segment in path.split('/') {
+                let param = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}'));
+                if let Some(param) = param.filter(|p| !documented.contains(p)) {
+                    problems.push(format!("{at}: path parameter {param} undocumented"));
+                }
             }
         }
     }

@@ -5,8 +5,8 @@
 pub mod api;
 pub mod idempotency;
 mod json;
+mod path;
 mod problem;
-mod rejection;
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -26,8 +26,8 @@ use tower_http::trace::TraceLayer;
 
 pub use api::{Created, Versioned};
 pub use json::Json;
+pub use path::{Path, Query};
 pub use problem::{FieldError, Problem};
-pub use rejection::{Rejection, RejectionKind};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -38,6 +38,10 @@ pub struct HttpSettings {
     /// Limit of file uploads (the school directory import).
     pub upload_limit_bytes: usize,
     pub request_timeout: Duration,
+    /// Mark the session cookie `Secure` (HTTPS deployments).
+    pub secure_cookies: bool,
+    /// Behind a reverse proxy: take the client's address from `X-Forwarded-For`.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for HttpSettings {
@@ -46,6 +50,8 @@ impl Default for HttpSettings {
             body_limit_bytes: 2 * 1024 * 1024,
             upload_limit_bytes: 20 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
+            secure_cookies: false,
+            trust_forwarded_for: false,
         }
     }
 }

@@ -2,7 +2,9 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use pharos_decider::{Rejection, RejectionKind};
 use pharos_eventstore::StoreError;
+use pharos_privacy::PrivacyError;
 use serde::Serialize;
 
 /// Base of the stable `type` URIs.
@@ -168,6 +170,37 @@ impl From<StoreError> for Problem {
             }
             other => {
                 tracing::error!(error = %other, source = ?std::error::Error::source(&other), "event store failure");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl From<Rejection> for Problem {
+    fn from(rejection: Rejection) -> Self {
+        let (status, title) = match rejection.kind {
+            RejectionKind::Conflict => {
+                (StatusCode::CONFLICT, "Action impossible dans l'état actuel")
+            }
+            RejectionKind::Invalid => (StatusCode::UNPROCESSABLE_ENTITY, "Valeur refusée"),
+            RejectionKind::NotFound => (StatusCode::NOT_FOUND, "Ressource introuvable"),
+        };
+        let problem = Problem::new(status, rejection.rule, title, rejection.message.clone());
+        match rejection.field {
+            Some(field) => problem.with_field(field, rejection.message),
+            None => problem,
+        }
+    }
+}
+
+/// A vault failure: the store's errors keep their meaning, anything else is logged and
+/// answered as an internal error.
+impl From<PrivacyError> for Problem {
+    fn from(error: PrivacyError) -> Self {
+        match error {
+            PrivacyError::Store(e) => e.into(),
+            other => {
+                tracing::error!(error = %other, "vault failure");
                 Self::internal()
             }
         }

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Router, response::IntoResponse};
-use pharos_e2e::TestDb;
+use pharos_test_support::TestDb;
 use pharos_eventstore::{
     EventStore, ExpectedVersion, Metadata, NewEvent, StoreOptions, StreamId, on_db,
 };

@@ -1,10 +1,6 @@
 //! A decider's refusal: which rule, in French, and whether it is a conflict with the
-//! current state (409) or an invalid value (422). Deciders return it; HTTP maps it here.
-
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-
-use crate::Problem;
+//! current state, an invalid value or an unknown aggregate. Deciders return it;
+//! `pharos-web` maps it to problem+json (409, 422, 404) in one place.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RejectionKind {
@@ -54,28 +50,5 @@ impl Rejection {
             message: message.into(),
             field: None,
         }
-    }
-}
-
-impl From<Rejection> for Problem {
-    fn from(rejection: Rejection) -> Self {
-        let (status, title) = match rejection.kind {
-            RejectionKind::Conflict => {
-                (StatusCode::CONFLICT, "Action impossible dans l'état actuel")
-            }
-            RejectionKind::Invalid => (StatusCode::UNPROCESSABLE_ENTITY, "Valeur refusée"),
-            RejectionKind::NotFound => (StatusCode::NOT_FOUND, "Ressource introuvable"),
-        };
-        let problem = Problem::new(status, rejection.rule, title, rejection.message.clone());
-        match rejection.field {
-            Some(field) => problem.with_field(field, rejection.message),
-            None => problem,
-        }
-    }
-}
-
-impl IntoResponse for Rejection {
-    fn into_response(self) -> Response {
-        Problem::from(self).into_response()
     }
 }

@@ -1,6 +1,6 @@
-//! How a handler runs a command against an aggregate (DESIGN.md §4): load the stream,
-//! fold it, `decide`, append with the version it was decided on; on a concurrent write,
-//! decide again on the new state (a bounded number of times), then 409.
+//! How a command runs against an aggregate: load the stream, fold it, `decide`, append
+//! with the version it was decided on; on a concurrent write, decide again on the new
+//! state (a bounded number of times), then give up with the store's version conflict.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -11,7 +11,8 @@ use chrono::{DateTime, Utc};
 use pharos_eventstore::{
     AppendResult, EventStore, ExpectedVersion, Metadata, StoreError, StreamId,
 };
-use pharos_web::{Problem, Rejection};
+
+use crate::Rejection;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -79,15 +80,15 @@ pub struct Executed<E> {
 
 /// Runs `command` on `stream`. `if_match` is the client's `If-Match` version: when
 /// given, a stream at another version answers 409 instead of deciding again.
-pub async fn execute<D: Decider>(
+pub async fn execute<D: Decider, E: From<Rejection> + From<StoreError>>(
     store: &EventStore,
     stream: &StreamId,
     command: &D::Command,
     now: DateTime<Utc>,
     if_match: Option<i64>,
     metadata: &Metadata,
-) -> Result<Executed<D::Event>, Problem> {
-    execute_with::<D>(store, stream, now, if_match, metadata, |_| {
+) -> Result<Executed<D::Event>, E> {
+    execute_with::<D, E>(store, stream, now, if_match, metadata, |_| {
         Ok(Cow::Borrowed(command))
     })
     .await
@@ -97,14 +98,18 @@ pub async fn execute<D: Decider>(
 /// stream's lock: a handler authorises against the aggregate and decides on the same
 /// read (one load instead of two), and an answer depending on the state (who may act
 /// on this session) cannot go stale between the check and the append.
-pub async fn execute_with<'c, D: Decider>(
+pub async fn execute_with<'c, D, E>(
     store: &EventStore,
     stream: &StreamId,
     now: DateTime<Utc>,
     if_match: Option<i64>,
     metadata: &Metadata,
-    mut command_for: impl FnMut(&D::State) -> Result<Cow<'c, D::Command>, Problem>,
-) -> Result<Executed<D::Event>, Problem> {
+    mut command_for: impl FnMut(&D::State) -> Result<Cow<'c, D::Command>, E>,
+) -> Result<Executed<D::Event>, E>
+where
+    D: Decider,
+    E: From<Rejection> + From<StoreError>,
+{
     let lock = stream_lock(stream);
     let _turn = lock.lock().await;
     let mut attempt = 0;

@@ -1,0 +1,132 @@
+//! The service kit: what a target is, and what it is started with.
+//!
+//! Each target crate exports one [`Target`]: its name, the event categories it owns, its
+//! API (routes and their OpenAPI documentation from one [`OpenApiRouter`]), and a start
+//! function that returns its router and its background workers. The `pharos` crate
+//! holds the one table of targets; `--target`, `serve`, `/api/v1/openapi.json` and
+//! `pharos openapi` all derive from it.
+//!
+//! Adding a target: a crate under `services/` whose `lib.rs` declares
+//! `pub const TARGET: Target`, and one line in the table of `services/pharos/src/targets.rs`.
+
+use axum::Router;
+use futures::future::BoxFuture;
+use pharos_access::TargetState;
+use tokio_util::sync::CancellationToken;
+pub use utoipa_axum::router::OpenApiRouter;
+pub use utoipa_axum::routes;
+
+/// A target: one part of Pharos that `pharos serve --target NAME` runs.
+#[derive(Clone, Copy)]
+pub struct Target {
+    /// What `--target` takes, kebab-case.
+    pub name: &'static str,
+    /// One French line: what the target does (for `--help` and the status route).
+    pub summary: &'static str,
+    /// The event categories this target writes; no other target writes them.
+    pub owns: &'static [&'static str],
+    /// The OpenAPI document of the target's routes, before the shared answers are
+    /// attached ([`pharos_web::api::merged`] attaches them).
+    pub openapi: fn() -> utoipa::openapi::OpenApi,
+    /// Starts the target: catches up what it needs, then returns its router and workers.
+    pub start: fn(Context) -> BoxFuture<'static, anyhow::Result<Started>>,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("name", &self.name)
+            .field("owns", &self.owns)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a target starts with.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub state: TargetState,
+    /// Cancelled when the process stops: followers and workers end on it.
+    pub shutdown: CancellationToken,
+    /// The first administrator, created by `directory` when no active one exists.
+    pub first_admin: FirstAdmin,
+}
+
+/// `PHAROS_ADMIN_EMAIL` and `PHAROS_ADMIN_PASSWORD`: without a password, one is generated
+/// and printed once.
+#[derive(Clone, Default)]
+pub struct FirstAdmin {
+    pub email: Option<String>,
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for FirstAdmin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FirstAdmin")
+            .field("email", &self.email)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+/// A started target: its routes and its background workers.
+pub struct Started {
+    pub router: Router,
+    pub workers: Vec<Worker>,
+}
+
+impl std::fmt::Debug for Started {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Started")
+            .field("workers", &self.workers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Started {
+    /// The target's router from its API, with its state, plus the status route
+    /// `GET /api/v1/targets/{name}`.
+    pub fn new<S>(name: &'static str, api: OpenApiRouter<S>, state: S, app: pharos_web::AppState) -> Self
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        let (router, _) = api.split_for_parts();
+        Self {
+            router: router
+                .with_state(state)
+                .merge(pharos_web::target_status_route(name).with_state(app)),
+            workers: Vec::new(),
+        }
+    }
+
+    /// Adds a background worker, run until shutdown.
+    #[must_use]
+    pub fn with_worker(
+        mut self,
+        name: &'static str,
+        task: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Self {
+        self.workers.push(Worker {
+            name,
+            task: Box::pin(task),
+        });
+        self
+    }
+}
+
+/// A background task of a target (the retention purge, the projector, the scheduler):
+/// it watches [`Context::shutdown`] and ends soon after it is cancelled.
+pub struct Worker {
+    pub name: &'static str,
+    pub task: BoxFuture<'static, ()>,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+/// The OpenAPI document of an API, for [`Target::openapi`].
+pub fn openapi_of<S: Clone + Send + Sync + 'static>(api: OpenApiRouter<S>) -> utoipa::openapi::OpenApi {
+    api.split_for_parts().1
+}
