@@ -77,6 +77,7 @@ impl TestApp {
                 body_limit_bytes: 4096,
                 upload_limit_bytes: 4096,
                 request_timeout: Duration::from_secs(1),
+                ..HttpSettings::default()
             }),
             targets: Arc::from(vec!["test".to_owned()]),
         };
