@@ -1,9 +1,12 @@
 //! The `pharos` binary as separate processes: two targets against one PostgreSQL
-//! database, and the event store benchmark's output.
+//! database, and the event store benchmark's output; and the schema fuzz of the
+//! whole API (`fuzz.rs`).
 //!
 //! The binary is the one `cargo nextest run --workspace` builds for the `pharos`
 //! package's own integration tests (`target/<profile>/pharos`).
 #![allow(clippy::unwrap_used)]
+
+mod fuzz;
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -1,0 +1,76 @@
+//! A schema-based fuzz of every documented operation by a tool nobody here wrote
+//! (schemathesis, from PyPI), as a pole manager, on both backends: no 5xx, every status
+//! and content type documented, every body matching its schema.
+
+use pharos_test_support::{TestApp, TestDb, on_both_backends};
+
+const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance";
+
+/// `PHAROS_SCHEMATHESIS`, else the virtual environment `.ci/run` prepares at the root
+/// of the workspace (`.venv/bin/schemathesis`). Missing outside CI: the test says so
+/// and passes; missing under CI: it fails.
+fn schemathesis() -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PHAROS_SCHEMATHESIS").map_or_else(
+        || {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../.venv/bin/schemathesis")
+        },
+        std::path::PathBuf::from,
+    );
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{} is missing: .ci/run installs schemathesis in .venv",
+        path.display()
+    );
+    eprintln!(
+        "{} is missing (python3 -m venv .venv && .venv/bin/pip install -r tests/requirements.txt): fuzz skipped",
+        path.display()
+    );
+    None
+}
+
+async fn every_documented_operation_survives_a_schema_fuzz(db: TestDb) {
+    let Some(schemathesis) = schemathesis() else {
+        return;
+    };
+    let app = TestApp::builder(db).targets(&["all"]).start().await;
+    let manager = app.user("pole_manager", None).await;
+    let report = tempfile_path("schemathesis");
+    let output = tokio::process::Command::new(schemathesis)
+        .arg("run")
+        .arg(format!("{}/api/v1/openapi.json", app.base))
+        .args(["--checks", CHECKS])
+        .args(["--header", &format!("Authorization: Bearer {}", manager.token())])
+        .args(["--max-examples", "25", "--seed", "20261201", "--workers", "2"])
+        .args(["--phases", "examples,coverage,fuzzing"])
+        .args(["--generation-database", "none", "--no-color"])
+        .args(["--report", "junit", "--report-junit-path"])
+        .arg(&report)
+        .env("SCHEMATHESIS_HOOKS", "")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let junit = std::fs::read_to_string(&report).unwrap_or_default();
+    let _ = std::fs::remove_file(&report);
+    app.finish().await;
+    // The summary's last lines say how many operations and failures; all of it on failure.
+    assert!(
+        output.status.success(),
+        "schemathesis found failures:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(junit.contains("<testsuite"), "no report written:\n{stdout}");
+    let tested = junit.matches("<testcase").count();
+    assert!(tested >= 50, "only {tested} operations fuzzed:\n{stdout}");
+    eprintln!("{}", stdout.lines().rev().take(12).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n"));
+}
+
+fn tempfile_path(prefix: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("{prefix}-{}.xml", uuid::Uuid::now_v7().simple()))
+}
+
+on_both_backends!("fuzz"; every_documented_operation_survives_a_schema_fuzz);
