@@ -10,6 +10,8 @@ pub struct Served {
     child: Child,
     /// `http://127.0.0.1:<port>`, read from the line the server prints once it listens.
     pub base: String,
+    /// What the process writes on stderr (its log), gathered until it exits.
+    stderr: std::thread::JoinHandle<String>,
 }
 
 impl Served {
@@ -17,9 +19,15 @@ impl Served {
     pub fn start(mut command: Command) -> Self {
         let mut child = command
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("pharos starts");
+        let log = child.stderr.take().unwrap();
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(&mut BufReader::new(log), &mut text);
+            text
+        });
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
@@ -29,10 +37,15 @@ impl Served {
             .find(|w| w.starts_with("http://"))
             .unwrap_or_else(|| panic!("no address in {line:?}"))
             .to_owned();
-        Self { child, base }
+        Self {
+            child,
+            base,
+            stderr,
+        }
     }
 
-    /// Sends SIGTERM and expects a clean exit within 10 s.
+    /// Sends SIGTERM and expects a clean exit within 10 s, with no warning or error
+    /// logged on the way out (background tasks stop before the pool closes).
     pub fn stop(mut self) {
         Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
@@ -40,7 +53,13 @@ impl Served {
             .unwrap();
         for _ in 0..100 {
             if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(status.success(), "pharos exited with {status} on SIGTERM");
+                let log = self.stderr.join().unwrap_or_default();
+                assert!(status.success(), "pharos exited with {status} on SIGTERM:\n{log}");
+                let stopping = log.split("shutting down").nth(1).unwrap_or_default();
+                assert!(
+                    !stopping.contains("WARN") && !stopping.contains("ERROR"),
+                    "pharos logged a fault while stopping:\n{stopping}"
+                );
                 return;
             }
             std::thread::sleep(Duration::from_millis(100));

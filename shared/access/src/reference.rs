@@ -1,5 +1,4 @@
-//! The local reference projection every target keeps of accounts and schools (DESIGN.md
-//! §1): a [`Projected`] state of the `user`, `school` and `person` categories (a few
+//! The local reference projection every target keeps of accounts and schools: a [`Projected`] state of the `user`, `school` and `person` categories (a few
 //! thousand entries), read through on a miss so that something created a moment ago in
 //! another process is found.
 

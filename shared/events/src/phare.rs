@@ -155,7 +155,7 @@ impl DeploymentOwner {
     }
 }
 
-/// What a resource-team member does in the school (DOMAIN.md §1).
+/// What a resource-team member does in the school.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[schema(

@@ -298,7 +298,7 @@ identifier_enum!(
 );
 
 identifier_enum!(
-    /// What an account may do (DESIGN.md §6).
+    /// What an account may do.
     Role, "un rôle", {
         Admin => "admin",
         PoleManager => "pole_manager",

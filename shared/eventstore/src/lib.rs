@@ -1,5 +1,5 @@
 //! The Pharos event store: one append-only table on SQLite (embedded mode) or
-//! PostgreSQL (production), with the guarantees of DESIGN.md §3:
+//! PostgreSQL (production), with the guarantees listed in its README:
 //!
 //! 1. atomic batch appends with optimistic concurrency ([`ExpectedVersion`]);
 //! 2. idempotent appends by event id;

@@ -1,4 +1,4 @@
-//! The event store's conformance suite (DESIGN.md §3): every scenario tries to break one
+//! The event store's conformance suite (the guarantees of its README): every scenario tries to break one
 //! guarantee, and runs on SQLite always and on PostgreSQL when `DATABASE_URL` is set,
 //! each test on a database of its own. With `CI` set, a missing `DATABASE_URL` fails the
 //! PostgreSQL half instead of skipping it: CI must prove both backends ran.

@@ -1,4 +1,4 @@
-//! The personal-data vault (DESIGN.md §9). Every personal field an event carries (a
+//! The personal-data vault. Every personal field an event carries (a
 //! name, an e-mail, free text that may name someone) is sealed with a data key of the
 //! person it belongs to; data keys are stored wrapped by the master key. Erasing a
 //! person deletes their key: every field sealed with it, in every event, becomes
