@@ -54,7 +54,10 @@ impl Served {
         for _ in 0..100 {
             if let Some(status) = self.child.try_wait().unwrap() {
                 let log = self.stderr.join().unwrap_or_default();
-                assert!(status.success(), "pharos exited with {status} on SIGTERM:\n{log}");
+                assert!(
+                    status.success(),
+                    "pharos exited with {status} on SIGTERM:\n{log}"
+                );
                 let stopping = log.split("shutting down").nth(1).unwrap_or_default();
                 assert!(
                     !stopping.contains("WARN") && !stopping.contains("ERROR"),

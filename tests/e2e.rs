@@ -359,3 +359,83 @@ async fn the_postgres_benchmark_prints_every_figure_and_leaves_no_database_behin
         .unwrap();
     assert_eq!(count().await, before);
 }
+
+/// Routes and documentation come from one list per target; this checks the other way
+/// round on the assembled application: every operation the served document names answers
+/// from a route (not the "no route" fallback, not "method not allowed").
+async fn every_documented_operation_is_routed(db: TestDb) {
+    use pharos_test_support::{TestApp, rule};
+    let app = TestApp::builder(db).targets(&["all"]).start().await;
+    let anonymous = app.anonymous();
+    let (status, document) = anonymous.get("/api/v1/openapi.json").await;
+    assert_eq!(status, 200);
+    let mut checked = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        let concrete = path
+            .split('/')
+            .map(|segment| {
+                if segment.starts_with('{') {
+                    "0193a4b0-0000-7000-8000-000000000000"
+                } else {
+                    segment
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        for method in item.as_object().unwrap().keys() {
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let (status, body) = anonymous
+                .call(method.clone(), &concrete, serde_json::Value::Null)
+                .await;
+            assert!(
+                !["no-route", "method-not-allowed"].contains(&rule(&body)),
+                "{method} {path}: {status} {body}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 50, "only {checked} operations");
+    app.finish().await;
+}
+
+/// A malformed id in a path is a 404 problem naming the parameter, not axum's plain-text
+/// 400; a query string that does not parse is a 400 problem.
+async fn malformed_paths_and_queries_answer_problems(db: TestDb) {
+    use pharos_test_support::{TestApp, rule};
+    let app = TestApp::builder(db)
+        .targets(&["trainings", "phare"])
+        .start()
+        .await;
+    let manager = app.user("pole_manager", None).await;
+    for path in [
+        "/api/v1/sessions/null,null",
+        "/api/v1/trainings/not-a-uuid",
+        "/api/v1/phare/deployments/12",
+    ] {
+        let response = manager
+            .request(reqwest::Method::GET, path)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404, "{path}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json",
+            "{path}"
+        );
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(rule(&body), "malformed-identifier", "{path}: {body}");
+        assert_eq!(body["errors"][0]["field"], "id", "{path}: {body}");
+    }
+    let (status, body) = manager.get("/api/v1/partners?needs_review=peut-etre").await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(rule(&body), "invalid-query", "{body}");
+    app.finish().await;
+}
+
+mod http {
+    pub(super) use super::{
+        every_documented_operation_is_routed, malformed_paths_and_queries_answer_problems,
+    };
+    pharos_test_support::on_both_backends!("routes"; every_documented_operation_is_routed, malformed_paths_and_queries_answer_problems);
+}

@@ -11,10 +11,7 @@ const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_co
 /// and passes; missing under CI: it fails.
 fn schemathesis() -> Option<std::path::PathBuf> {
     let path = std::env::var_os("PHAROS_SCHEMATHESIS").map_or_else(
-        || {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../.venv/bin/schemathesis")
-        },
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/schemathesis"),
         std::path::PathBuf::from,
     );
     if path.exists() {
@@ -43,8 +40,18 @@ async fn every_documented_operation_survives_a_schema_fuzz(db: TestDb) {
         .arg("run")
         .arg(format!("{}/api/v1/openapi.json", app.base))
         .args(["--checks", CHECKS])
-        .args(["--header", &format!("Authorization: Bearer {}", manager.token())])
-        .args(["--max-examples", "25", "--seed", "20261201", "--workers", "2"])
+        .args([
+            "--header",
+            &format!("Authorization: Bearer {}", manager.token()),
+        ])
+        .args([
+            "--max-examples",
+            "25",
+            "--seed",
+            "20261201",
+            "--workers",
+            "2",
+        ])
         .args(["--phases", "examples,coverage,fuzzing"])
         .args(["--generation-database", "none", "--no-color"])
         .args(["--report", "junit", "--report-junit-path"])
@@ -66,7 +73,18 @@ async fn every_documented_operation_survives_a_schema_fuzz(db: TestDb) {
     assert!(junit.contains("<testsuite"), "no report written:\n{stdout}");
     let tested = junit.matches("<testcase").count();
     assert!(tested >= 50, "only {tested} operations fuzzed:\n{stdout}");
-    eprintln!("{}", stdout.lines().rev().take(12).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n"));
+    eprintln!(
+        "{}",
+        stdout
+            .lines()
+            .rev()
+            .take(12)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 }
 
 fn tempfile_path(prefix: &str) -> std::path::PathBuf {

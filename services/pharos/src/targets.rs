@@ -40,7 +40,10 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), TARGETS.len());
-        let mut owned: Vec<&str> = TARGETS.iter().flat_map(|t| t.owns.iter().copied()).collect();
+        let mut owned: Vec<&str> = TARGETS
+            .iter()
+            .flat_map(|t| t.owns.iter().copied())
+            .collect();
         let count = owned.len();
         owned.sort_unstable();
         owned.dedup();
@@ -60,13 +63,21 @@ mod tests {
         let document = openapi(TARGETS);
         let mut checked = 0;
         for (path, item) in &document.paths.paths {
-            for (method, operation) in [("GET", &item.get), ("POST", &item.post), ("PUT", &item.put), ("DELETE", &item.delete)] {
+            for (method, operation) in [
+                ("GET", &item.get),
+                ("POST", &item.post),
+                ("PUT", &item.put),
+                ("DELETE", &item.delete),
+            ] {
                 let Some(operation) = operation else { continue };
                 let answers = &operation.responses.responses;
                 let public = serde_json::to_value(&operation.security)
                     .is_ok_and(|v| v == serde_json::json!([{}]));
                 assert!(public || answers.contains_key("401"), "{method} {path}");
-                assert!(method == "GET" || answers.contains_key("422"), "{method} {path}");
+                assert!(
+                    method == "GET" || answers.contains_key("422"),
+                    "{method} {path}"
+                );
                 assert!(answers.contains_key("503"), "{method} {path}");
                 checked += 1;
             }

@@ -85,7 +85,12 @@ impl std::fmt::Debug for Started {
 impl Started {
     /// The target's router from its API, with its state, plus the status route
     /// `GET /api/v1/targets/{name}`.
-    pub fn new<S>(name: &'static str, api: OpenApiRouter<S>, state: S, app: pharos_web::AppState) -> Self
+    pub fn new<S>(
+        name: &'static str,
+        api: OpenApiRouter<S>,
+        state: S,
+        app: pharos_web::AppState,
+    ) -> Self
     where
         S: Clone + Send + Sync + 'static,
     {
@@ -127,6 +132,8 @@ impl std::fmt::Debug for Worker {
 }
 
 /// The OpenAPI document of an API, for [`Target::openapi`].
-pub fn openapi_of<S: Clone + Send + Sync + 'static>(api: OpenApiRouter<S>) -> utoipa::openapi::OpenApi {
+pub fn openapi_of<S: Clone + Send + Sync + 'static>(
+    api: OpenApiRouter<S>,
+) -> utoipa::openapi::OpenApi {
     api.split_for_parts().1
 }

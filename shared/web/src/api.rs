@@ -62,7 +62,6 @@ fn method_name(method: &HttpMethod) -> String {
         .to_uppercase()
 }
 
-
 /// The problem answers an operation can give, by what it has: a bearer requirement (401,
 /// 403), path parameters (404: unknown or malformed id), query parameters (400), a
 /// request body (400, 413, 415, 422), an unsafe method (400 and 422 for a bad
@@ -106,11 +105,9 @@ fn problem_answers(method: &HttpMethod, operation: &Operation) -> Vec<(u16, &'st
         503,
         "Service momentanément indisponible (délai dépassé, base injoignable) ; réessayer",
     )];
-    let secured = operation
-        .security
-        .iter()
-        .flatten()
-        .any(|requirement| serde_json::to_value(requirement).is_ok_and(|v| v != serde_json::json!({})));
+    let secured = operation.security.iter().flatten().any(|requirement| {
+        serde_json::to_value(requirement).is_ok_and(|v| v != serde_json::json!({}))
+    });
     if secured {
         answers.push((401, "Non authentifié : jeton absent, invalide ou expiré"));
         answers.push((403, "Hors du périmètre de l'acteur"));
@@ -130,12 +127,18 @@ fn problem_answers(method: &HttpMethod, operation: &Operation) -> Vec<(u16, &'st
     if in_query {
         answers.push((400, "Paramètres de requête invalides"));
     }
-    let unsafe_method = !matches!(method, HttpMethod::Get | HttpMethod::Head | HttpMethod::Options);
+    let unsafe_method = !matches!(
+        method,
+        HttpMethod::Get | HttpMethod::Head | HttpMethod::Options
+    );
     if unsafe_method {
         answers.push((400, "Requête mal formée (JSON, en-tête Idempotency-Key)"));
         answers.push((409, "Refusé dans l'état actuel (règle nommée dans `type`), version périmée, ou clé d'idempotence réutilisée"));
         answers.push((413, "Requête trop volumineuse"));
-        answers.push((422, "Valeur refusée (règle nommée dans `type`, champ dans `errors`)"));
+        answers.push((
+            422,
+            "Valeur refusée (règle nommée dans `type`, champ dans `errors`)",
+        ));
     }
     if operation.request_body.is_some() {
         answers.push((415, "Type de contenu non pris en charge"));

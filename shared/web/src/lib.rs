@@ -90,7 +90,7 @@ pub fn app(state: AppState, targets: Vec<Router>) -> Router {
     let routes = targets.into_iter().fold(health, Router::merge);
     let timeout = state.settings.request_timeout;
     routes
-        .fallback(|| async { Problem::not_found() })
+        .fallback(|| async { Problem::no_route() })
         .method_not_allowed_fallback(|| async { Problem::method_not_allowed() })
         .layer(middleware::from_fn_with_state(state.clone(), idempotency::middleware))
         .layer(DefaultBodyLimit::max(state.settings.body_limit_bytes))

@@ -76,6 +76,16 @@ impl Problem {
         )
     }
 
+    /// The answer of an address no route serves.
+    pub fn no_route() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "no-route",
+            "Adresse inconnue",
+            "Aucune route de l'API ne sert cette adresse.",
+        )
+    }
+
     pub fn method_not_allowed() -> Self {
         Self::new(
             StatusCode::METHOD_NOT_ALLOWED,

@@ -9,10 +9,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Router, response::IntoResponse};
-use pharos_test_support::TestDb;
 use pharos_eventstore::{
     EventStore, ExpectedVersion, Metadata, NewEvent, StoreOptions, StreamId, on_db,
 };
+use pharos_test_support::TestDb;
 use pharos_web::{AppState, HttpSettings, Json, Problem};
 use serde::Deserialize;
 use serde_json::{Value, json};
