@@ -120,9 +120,7 @@ enum PrivacyCommand {
 
 #[derive(Debug, Args)]
 struct ServeArgs {
-    /// Cible(s) à servir (toutes par défaut). Option répétable, ou valeurs séparées par
-    /// des virgules.
-    #[arg(long = "target", value_name = "TARGET", value_delimiter = ',', value_parser = target_names())]
+    #[arg(long = "target", value_name = "TARGET", value_delimiter = ',', help = target_help())]
     targets: Vec<String>,
     /// Adresse d'écoute (par défaut 127.0.0.1:8080).
     #[arg(long, value_name = "IP:PORT")]
@@ -185,11 +183,14 @@ struct BenchArgs {
     replay_events: usize,
 }
 
-/// `all` and the name of every target of the table.
-fn target_names() -> clap::builder::PossibleValuesParser {
-    let mut names = vec!["all"];
-    names.extend(pharos::targets::names());
-    clap::builder::PossibleValuesParser::new(names)
+/// The help of `--target`, naming every target of the table. An unknown name is
+/// reported by the configuration check, in French, with the valid ones.
+fn target_help() -> String {
+    format!(
+        "Cible(s) à servir : all (par défaut), {}. Option répétable, ou valeurs séparées par \
+         des virgules.",
+        pharos::targets::names().join(", ")
+    )
 }
 
 fn main() -> ExitCode {

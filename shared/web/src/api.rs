@@ -93,11 +93,11 @@ pub fn attach_problem_answers(document: &mut OpenApi) {
     components
         .schemas
         .entry("Problem".into())
-        .or_insert_with(|| <crate::Problem as utoipa::PartialSchema>::schema());
+        .or_insert_with(<crate::Problem as utoipa::PartialSchema>::schema);
     components
         .schemas
         .entry("FieldError".into())
-        .or_insert_with(|| <crate::FieldError as utoipa::PartialSchema>::schema());
+        .or_insert_with(<crate::FieldError as utoipa::PartialSchema>::schema);
 }
 
 fn problem_answers(method: &HttpMethod, operation: &Operation) -> Vec<(u16, &'static str)> {
