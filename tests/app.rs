@@ -6,10 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, Utc};
 use pharos::Pharos;
-use pharos::config::{KeySource, RawConfig};
+use pharos::config::RawConfig;
 use pharos_decider::ManualClock;
 use pharos_eventstore::{EventStore, on_db};
-use pharos_privacy::MasterKey;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -71,8 +70,15 @@ impl TestAppBuilder {
     pub async fn start(self) -> TestApp {
         let mut targets = vec!["directory"];
         targets.extend(self.targets.iter().filter(|t| **t != "directory"));
+        // Every test application has a vault key of its own.
+        let master_key = format!(
+            "{}{}",
+            uuid::Uuid::now_v7().simple(),
+            uuid::Uuid::now_v7().simple()
+        );
         let raw = RawConfig {
             database_url: self.db.url.clone(),
+            master_key: Some(master_key),
             targets: targets.join(","),
             max_connections: 20,
             token_ttl_minutes: 7 * 24 * 60,
@@ -80,8 +86,7 @@ impl TestAppBuilder {
             admin_password: Some(PASSWORD.into()),
             ..self.raw
         };
-        let mut config = raw.check().unwrap();
-        config.master_key = KeySource::Value(MasterKey::generate());
+        let config = raw.check().unwrap();
         let clock = Arc::new(ManualClock::new(self.now));
         let pharos = pharos::assemble(&config, clock.clone()).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -108,6 +113,7 @@ impl TestAppBuilder {
             server,
             db: self.db,
             accounts: AtomicUsize::new(0),
+            manager: tokio::sync::OnceCell::new(),
         }
     }
 }
@@ -125,6 +131,8 @@ pub struct TestApp {
     server: tokio::task::JoinHandle<()>,
     db: TestDb,
     accounts: AtomicUsize,
+    /// The pole manager the harness registers schools as.
+    manager: tokio::sync::OnceCell<Client>,
 }
 
 impl TestApp {
@@ -229,7 +237,11 @@ impl TestApp {
                 "sector": "public", "department": department, "commune": "Toulouse"
             })
         };
-        let (status, answer) = self.admin().await.post("/api/v1/schools", body).await;
+        let manager = self
+            .manager
+            .get_or_init(|| self.user("pole_manager", None))
+            .await;
+        let (status, answer) = manager.post("/api/v1/schools", body).await;
         assert_eq!(status, StatusCode::CREATED, "school {uai}: {answer}");
     }
 
