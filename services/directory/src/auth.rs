@@ -9,17 +9,16 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
 use pharos_access::{Actor, SESSION_COOKIE};
-use pharos_decider::{execute, load};
+use pharos_decider::{Rejection, execute, load};
 use pharos_events::{Email, Role};
 use pharos_privacy::Personal;
 use pharos_web::{Json, Problem, Versioned};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::users::{
-    Accounts, UserCommand, check_password, hash_password, stream, unseal_identity,
-    verify_password,
-};
+use crate::users::http::unseal_identity;
+use crate::users::password::{check_password, hash_password, verify_password};
+use crate::users::{Account, AccountCommand, stream};
 use crate::{Directory, NAME};
 
 /// The client's address, for the failed-login limit: the socket's peer, or behind a
@@ -35,7 +34,10 @@ impl FromRequestParts<Directory> for ClientAddr {
         parts: &mut Parts,
         directory: &Directory,
     ) -> Result<Self, Self::Rejection> {
-        let forwarded = directory.target.app.settings
+        let forwarded = directory
+            .target
+            .app
+            .settings
             .trust_forwarded_for
             .then(|| parts.headers.get_all("x-forwarded-for").iter().next_back())
             .flatten()
@@ -167,7 +169,7 @@ pub async fn login(
         .map_err(Problem::from)?;
     let account = match person {
         Some(p) => Some(
-            load::<Accounts>(&directory.target.app.store, &stream(p.0)?)
+            load::<Account>(&directory.target.app.store, &stream(p.0)?)
                 .await?
                 .0,
         ),
@@ -260,7 +262,7 @@ pub async fn me(
     actor: Actor,
 ) -> Result<impl IntoResponse, Problem> {
     let (account, version) =
-        load::<Accounts>(&directory.target.app.store, &stream(actor.user_id)?).await?;
+        load::<Account>(&directory.target.app.store, &stream(actor.user_id)?).await?;
     let Some(created) = account.created else {
         return Err(Problem::not_found());
     };
@@ -298,16 +300,15 @@ pub async fn change_password(
     actor: Actor,
     Json(input): Json<PasswordChange>,
 ) -> Result<impl IntoResponse, Problem> {
-    check_password(&input.new_password).map_err(|p| {
-        let mut p = p;
-        for e in &mut p.errors {
-            e.field = "new_password".into();
-        }
-        p
+    check_password(&input.new_password).map_err(|rejection| {
+        Problem::from(Rejection {
+            field: Some("new_password"),
+            ..rejection
+        })
     })?;
     let store = &directory.target.app.store;
     let vault = &directory.target.vault;
-    let (account, _) = load::<Accounts>(store, &stream(actor.user_id)?).await?;
+    let (account, _) = load::<Account>(store, &stream(actor.user_id)?).await?;
     let Some(created) = account.created else {
         return Err(Problem::not_found());
     };
@@ -319,23 +320,21 @@ pub async fn change_password(
         None => None,
     };
     if !verify_password(input.current_password, hash).await {
-        return Err(Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        return Err(Problem::from(Rejection::invalid(
             "wrong-current-password",
-            "Mot de passe actuel incorrect",
+            "current_password",
             "Le mot de passe actuel ne correspond pas.",
-        )
-        .with_field("current_password", "ne correspond pas"));
+        )));
     }
     let new_hash = hash_password(input.new_password).await?;
     let sealed = vault
         .seal(created.email.person, &new_hash)
         .await
         .map_err(Problem::from)?;
-    let done = execute::<Accounts, Problem>(
+    let done = execute::<Account, Problem>(
         store,
         &stream(actor.user_id)?,
-        &UserCommand::SetPassword {
+        &AccountCommand::SetPassword {
             password_hash: sealed,
         },
         directory.target.clock.now(),

@@ -19,7 +19,7 @@ use pharos_eventstore::{EventStore, Metadata};
 use pharos_web::Problem;
 use serde::Serialize;
 
-use crate::schools::{Registry, SchoolCommand, SchoolInput, stream};
+use crate::schools::{School, SchoolCommand, SchoolInput, stream};
 use crate::{Directory, NAME};
 
 /// Lines decided and appended at once (appends of different schools share commits).
@@ -407,7 +407,7 @@ pub async fn run(
         .map(|(number, record)| async move {
             let uai: Uai = record.uai.clone();
             let outcome = match stream(&uai) {
-                Ok(stream) => execute::<Registry, Problem>(
+                Ok(stream) => execute::<School, Problem>(
                     store,
                     &stream,
                     &SchoolCommand::Import(record),
@@ -417,7 +417,7 @@ pub async fn run(
                 )
                 .await
                 .map_err(|p| p.detail),
-                Err(p) => Err(p.detail),
+                Err(e) => Err(Problem::from(e).detail),
             };
             (number, uai, outcome)
         })

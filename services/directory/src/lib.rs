@@ -19,7 +19,7 @@ use pharos_eventstore::{GlobalPosition, Metadata, StoreError};
 use pharos_kit::{Context, OpenApiRouter, Started, Target, routes};
 use pharos_web::{AppState, HttpSettings};
 
-pub use partners::seed as seed_partners;
+pub use partners::seed::seed as seed_partners;
 
 /// The name `pharos serve --target` takes.
 const NAME: &str = "directory";
@@ -113,17 +113,17 @@ fn api(upload_limit: usize) -> OpenApiRouter<Directory> {
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
         .routes(routes!(auth::change_password))
-        .routes(routes!(users::create_handler))
-        .routes(routes!(users::get))
-        .routes(routes!(users::change_role))
-        .routes(routes!(users::deactivate))
-        .routes(routes!(schools::register))
+        .routes(routes!(users::http::create_handler))
+        .routes(routes!(users::http::get))
+        .routes(routes!(users::http::change_role))
+        .routes(routes!(users::http::deactivate))
+        .routes(routes!(schools::http::register))
         .merge(import)
-        .routes(routes!(schools::get))
-        .routes(routes!(schools::close))
-        .routes(routes!(partners::register, partners::list))
-        .routes(routes!(partners::get, partners::update))
-        .routes(routes!(partners::verify))
+        .routes(routes!(schools::http::get))
+        .routes(routes!(schools::http::close))
+        .routes(routes!(partners::http::register, partners::http::list))
+        .routes(routes!(partners::http::get, partners::http::update))
+        .routes(routes!(partners::http::verify))
         .routes(routes!(people::export))
         .routes(routes!(people::erase))
         .routes(routes!(people::read_log))
@@ -156,14 +156,16 @@ async fn start(context: Context) -> anyhow::Result<Started> {
     }
     let upload_limit = context.state.app.settings.upload_limit_bytes;
     let app = context.state.app.clone();
-    Ok(Started::new(NAME, api(upload_limit), directory, app).with_worker(
-        "retention-purge",
-        people::purge_job(
-            store.clone(),
-            context.state.vault.clone(),
-            context.shutdown.clone(),
+    Ok(
+        Started::new(NAME, api(upload_limit), directory, app).with_worker(
+            "retention-purge",
+            people::purge_job(
+                store.clone(),
+                context.state.vault.clone(),
+                context.shutdown.clone(),
+            ),
         ),
-    ))
+    )
 }
 
 /// Why the directory could not start.
@@ -249,7 +251,10 @@ mod tests {
         let document = (TARGET.openapi)();
         let mut checked = 0;
         for (path, item) in &document.paths.paths {
-            for operation in [&item.get, &item.post, &item.put, &item.delete].into_iter().flatten() {
+            for operation in [&item.get, &item.post, &item.put, &item.delete]
+                .into_iter()
+                .flatten()
+            {
                 let security = serde_json::to_value(&operation.security).unwrap_or_default();
                 let expected = if path.starts_with("/api/v1/auth/") {
                     serde_json::json!([{}])

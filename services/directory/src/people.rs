@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
 use pharos_access::{Action, Actor, Subject};
+use pharos_decider::Rejection;
 use pharos_events::Email;
 use pharos_privacy::ReadLogEntry;
 use pharos_web::{Json, Problem, Query};
@@ -14,15 +15,7 @@ use uuid::Uuid;
 use crate::{Directory, NAME};
 
 fn email(text: &str, field: &'static str) -> Result<Email, Problem> {
-    Email::parse(text).map_err(|e| {
-        Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid-email",
-            "Adresse invalide",
-            e.0.clone(),
-        )
-        .with_field(field, e.0)
-    })
+    Email::parse(text).map_err(|e| Problem::from(Rejection::invalid("invalid-email", field, e.0)))
 }
 
 fn nobody() -> Problem {
@@ -195,13 +188,11 @@ pub async fn erase(
     let email = email(&input.email, "email")?;
     let reason = input.reason.trim();
     if reason.is_empty() {
-        return Err(Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        return Err(Problem::from(Rejection::invalid(
             "reason-required",
-            "Motif obligatoire",
+            "reason",
             "Indiquez le motif de l'effacement : il est consigné.",
-        )
-        .with_field("reason", "obligatoire"));
+        )));
     }
     let vault = &directory.target.vault;
     let Some(person) = vault
@@ -280,7 +271,8 @@ pub async fn read_log(
 }
 
 /// Applies the retention rules every hour while this process holds the purge lease.
-pub(crate) async fn purge_job(store: pharos_eventstore::EventStore,
+pub(crate) async fn purge_job(
+    store: pharos_eventstore::EventStore,
     vault: std::sync::Arc<pharos_privacy::Vault>,
     shutdown: tokio_util::sync::CancellationToken,
 ) {

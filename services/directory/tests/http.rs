@@ -1,209 +1,76 @@
-//! The directory target through its real router, on a real port, with a real HTTP
-//! client, on SQLite and on PostgreSQL.
+//! The directory target through the real application (`pharos_test_support::TestApp`),
+//! on a real port, with a real HTTP client, on SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use pharos_access::{Access, Reference, SystemClock, TargetState, TokenKeys};
+use pharos_access::{Access, Reference, TargetState, TokenKeys};
+use pharos_decider::SystemClock;
 use pharos_directory::Directory;
-use pharos_test_support::TestDb;
 use pharos_events::Academy;
 use pharos_eventstore::{EventStore, StoreOptions, on_db};
 use pharos_privacy::{MasterKey, Vault};
+use pharos_test_support::{ADMIN, Client, PASSWORD, TestApp, TestAppBuilder, TestDb, rule};
 use pharos_web::{AppState, HttpSettings};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-const ADMIN_EMAIL: &str = "admin@ac-toulouse.fr";
-const PASSWORD: &str = "mot-de-passe-de-test";
 /// A collège of Haute-Garonne (0310001 mod 23 = 7 → H) and one of Gers.
 const UAI_31: &str = "0310001H";
 const UAI_32: &str = "0320001C";
+/// The import limit of `unreadable_or_oversized_files_import_nothing`.
 const UPLOAD_LIMIT: usize = 256 * 1024;
 
-struct TestApp {
-    base: String,
-    client: reqwest::Client,
-    store: EventStore,
-    directory: Directory,
-    shutdown: CancellationToken,
-    db: TestDb,
+/// The application serving `directory` only.
+fn builder(db: TestDb) -> TestAppBuilder {
+    TestApp::builder(db)
+        .targets(&["directory"])
+        // The settings check wants a master key on PostgreSQL; the harness then replaces
+        // it with a generated one.
+        .configure(|raw| raw.master_key = Some("0f".repeat(32)))
 }
 
-impl TestApp {
-    async fn spawn(db: TestDb) -> Self {
-        Self::spawn_with(db, |_| {}).await
-    }
+/// Sends `request`: the status and the JSON answer (`Null` when it is not JSON).
+async fn send(request: RequestBuilder) -> (StatusCode, Value) {
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
 
-    async fn spawn_with(db: TestDb, configure: impl FnOnce(&mut Directory)) -> Self {
-        let store = EventStore::connect(&db.url, StoreOptions::default())
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
-        let key = MasterKey::generate();
-        let vault = Vault::open(&store, key.clone()).await.unwrap();
-        let shutdown = CancellationToken::new();
-        let reference = Reference::start(store.clone(), shutdown.clone())
-            .await
-            .unwrap();
-        let app = AppState {
-            store: store.clone(),
-            settings: Arc::new(HttpSettings {
-                body_limit_bytes: 64 * 1024,
-                upload_limit_bytes: UPLOAD_LIMIT,
-                request_timeout: Duration::from_secs(30),
-            }),
-            targets: Arc::from(vec!["directory".to_owned()]),
-        };
-        let state = TargetState {
-            app: app.clone(),
-            access: Access {
-                tokens: TokenKeys::new(&key, chrono::Duration::hours(8)),
-                academy: Arc::new(Academy::toulouse()),
-                reference,
-            },
-            vault: Arc::new(vault),
-            clock: Arc::new(SystemClock),
-        };
-        let mut directory = Directory::new(state);
-        configure(&mut directory);
-        pharos_directory::seed_partners(&store).await.unwrap();
-        let admin = pharos_directory::bootstrap_admin(
-            &directory,
-            Some(ADMIN_EMAIL.into()),
-            Some(PASSWORD.into()),
-        )
+/// A login attempt, whatever its outcome (`TestApp::login` insists on success).
+async fn login(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+    app.anonymous()
+        .request(Method::POST, "/api/v1/auth/login")
+        .json(&json!({ "email": email, "password": password }))
+        .send()
         .await
-        .unwrap();
-        assert!(admin.is_some_and(|a| a.generated_password.is_none()));
-        let router = pharos_web::app(app, vec![pharos_directory::router(directory.clone())]);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let stop = shutdown.clone();
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await
-            .unwrap();
-        });
-        Self {
-            base,
-            client: reqwest::Client::new(),
-            store,
-            directory,
-            shutdown,
-            db,
-        }
-    }
-
-    async fn finish(self) {
-        self.shutdown.cancel();
-        self.store.close().await;
-        self.db.finish().await;
-    }
-
-    fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
-        let request = self.client.request(method, format!("{}{path}", self.base));
-        match token {
-            Some(t) => request.bearer_auth(t),
-            None => request,
-        }
-    }
-
-    async fn send(&self, request: RequestBuilder) -> (StatusCode, Value) {
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let body = response.json().await.unwrap_or(Value::Null);
-        (status, body)
-    }
-
-    async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
-        self.send(self.request(Method::POST, path, token).json(&body))
-            .await
-    }
-
-    async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
-        self.send(self.request(Method::GET, path, token)).await
-    }
-
-    async fn login(&self, email: &str, password: &str) -> reqwest::Response {
-        self.client
-            .post(format!("{}/api/v1/auth/login", self.base))
-            .json(&json!({ "email": email, "password": password }))
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn token(&self, email: &str) -> String {
-        let response = self.login(email, PASSWORD).await;
-        assert_eq!(response.status(), StatusCode::OK);
-        let body: Value = response.json().await.unwrap();
-        body["token"].as_str().unwrap().to_owned()
-    }
-
-    async fn admin(&self) -> String {
-        self.token(ADMIN_EMAIL).await
-    }
-
-    /// Creates an account (as the administrator) and logs it in.
-    async fn user(&self, email: &str, role: &str, scope: Option<&str>) -> (String, String) {
-        let admin = self.admin().await;
-        let (status, body) = self
-            .post(
-                "/api/v1/users",
-                Some(&admin),
-                json!({ "email": email, "display_name": email, "role": role,
-                        "scope": scope, "password": PASSWORD }),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        (
-            body["id"].as_str().unwrap().to_owned(),
-            self.token(email).await,
-        )
-    }
-
-    async fn school(&self, uai: &str, department: &str) {
-        let manager = self.manager().await;
-        let (status, body) = self
-            .post("/api/v1/schools", Some(&manager), school(uai, department))
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-    }
-
-    async fn manager(&self) -> String {
-        let email = "pole@ac-toulouse.fr";
-        if self.login(email, PASSWORD).await.status() != StatusCode::OK {
-            return self.user(email, "pole_manager", None).await.1;
-        }
-        self.token(email).await
-    }
-
-    async fn events(&self) -> i64 {
-        on_db!(self.store.db(), |pool| sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM events"
-        )
-        .fetch_one(&pool)
-        .await)
         .unwrap()
-    }
+}
 
-    /// Everything stored, as text: for checking what is (not) in clear.
-    async fn stored_text(&self) -> String {
-        let rows: Vec<String> = on_db!(self.store.db(), |pool| sqlx::query_scalar(
-            "SELECT CAST(data AS TEXT) FROM events"
-        )
-        .fetch_all(&pool)
-        .await)
-        .unwrap();
-        rows.join("\n")
-    }
+/// A pole manager, logged in: the role that manages schools, personal data and every
+/// partner (the administrator manages accounts only).
+async fn manager(app: &TestApp) -> Client {
+    app.user("pole_manager", None).await
+}
+
+/// Registers a collège as `manager`.
+async fn register_school(manager: &Client, uai: &str, department: &str) {
+    let (status, body) = manager
+        .post("/api/v1/schools", school(uai, department))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+/// Everything stored, as text: for checking what is (not) in clear.
+async fn stored_text(app: &TestApp) -> String {
+    let rows: Vec<String> = on_db!(app.store.db(), |pool| sqlx::query_scalar(
+        "SELECT CAST(data AS TEXT) FROM events"
+    )
+    .fetch_all(&pool)
+    .await)
+    .unwrap();
+    rows.join("\n")
 }
 
 fn school(uai: &str, department: &str) -> Value {
@@ -219,20 +86,11 @@ fn uai(department: u32, n: u32) -> String {
     format!("{digits}{letter}")
 }
 
-fn problem_type(body: &Value) -> &str {
-    body["type"]
-        .as_str()
-        .unwrap_or("")
-        .rsplit('/')
-        .next()
-        .unwrap_or("")
-}
-
 // ---------------------------------------------------------------------------------
 
 async fn login_issues_a_token_and_a_cookie_that_every_route_accepts(db: TestDb) {
-    let app = TestApp::spawn(db).await;
-    let response = app.login("  ADMIN@ac-toulouse.fr ", PASSWORD).await;
+    let app = builder(db).start().await;
+    let response = login(&app, "  ADMIN@ac-toulouse.fr ", PASSWORD).await;
     assert_eq!(response.status(), StatusCode::OK);
     let cookie = response
         .headers()
@@ -244,39 +102,42 @@ async fn login_issues_a_token_and_a_cookie_that_every_route_accepts(db: TestDb) 
     assert!(cookie.starts_with("pharos_session="));
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body["user"]["email"], ADMIN_EMAIL);
+    assert_eq!(body["user"]["email"], ADMIN);
     assert_eq!(body["user"]["role"], "admin");
     assert!(body["expires_at"].as_str().unwrap() > "2026");
-    let token = body["token"].as_str().unwrap();
+    let mut admin = app.anonymous();
+    admin.token = Some(body["token"].as_str().unwrap().to_owned());
 
-    let (status, me) = app.get("/api/v1/me", Some(token)).await;
+    let (status, me) = admin.get("/api/v1/me").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         (me["email"].as_str(), me["display_name"].as_str()),
-        (Some(ADMIN_EMAIL), Some("Administrateur"))
+        (Some(ADMIN), Some("Administrateur"))
     );
 
     let session = cookie.split(';').next().unwrap();
-    let (status, me) = app
-        .send(
-            app.request(Method::GET, "/api/v1/me", None)
-                .header("cookie", session),
-        )
-        .await;
+    let (status, me) = send(
+        app.anonymous()
+            .request(Method::GET, "/api/v1/me")
+            .header("cookie", session),
+    )
+    .await;
     assert_eq!(
         (status, me["role"].as_str()),
         (StatusCode::OK, Some("admin"))
     );
 
-    for (token, why) in [(None, "sans jeton"), (Some("abc.def.ghi"), "jeton forgé")] {
-        let (status, body) = app.get("/api/v1/me", token).await;
+    let mut forged = app.anonymous();
+    forged.token = Some("abc.def.ghi".into());
+    for (client, why) in [(app.anonymous(), "sans jeton"), (forged, "jeton forgé")] {
+        let (status, body) = client.get("/api/v1/me").await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{why}");
-        assert_eq!(problem_type(&body), "unauthorized");
+        assert_eq!(rule(&body), "unauthorized");
     }
 
     let response = app
-        .client
-        .post(format!("{}/api/v1/auth/logout", app.base))
+        .anonymous()
+        .request(Method::POST, "/api/v1/auth/logout")
         .send()
         .await
         .unwrap();
@@ -291,9 +152,9 @@ async fn login_issues_a_token_and_a_cookie_that_every_route_accepts(db: TestDb) 
 }
 
 async fn wrong_password_and_unknown_email_get_the_same_answer_then_429(db: TestDb) {
-    let app = TestApp::spawn(db).await;
-    let wrong = app.login(ADMIN_EMAIL, "pas-le-bon-mot-de-passe").await;
-    let unknown = app.login("personne@ac-toulouse.fr", PASSWORD).await;
+    let app = builder(db).start().await;
+    let wrong = login(&app, ADMIN, "pas-le-bon-mot-de-passe").await;
+    let unknown = login(&app, "personne@ac-toulouse.fr", PASSWORD).await;
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
     let (wrong, unknown): (Value, Value) =
@@ -311,11 +172,11 @@ async fn wrong_password_and_unknown_email_get_the_same_answer_then_429(db: TestD
     // with the right password, and says when to come back.
     for _ in 0..4 {
         assert_eq!(
-            app.login(ADMIN_EMAIL, "encore-faux-encore").await.status(),
+            login(&app, ADMIN, "encore-faux-encore").await.status(),
             StatusCode::UNAUTHORIZED
         );
     }
-    let locked = app.login(ADMIN_EMAIL, PASSWORD).await;
+    let locked = login(&app, ADMIN, PASSWORD).await;
     assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
     let retry: u64 = locked.headers()["retry-after"]
         .to_str()
@@ -324,18 +185,16 @@ async fn wrong_password_and_unknown_email_get_the_same_answer_then_429(db: TestD
         .unwrap();
     assert!((1..=900).contains(&retry), "{retry}");
     let body: Value = locked.json().await.unwrap();
-    assert_eq!(problem_type(&body), "too-many-attempts");
+    assert_eq!(rule(&body), "too-many-attempts");
 
     // Per client address: 20 failures from here, whatever the accounts, lock the address.
     for i in 0..14 {
-        let status = app
-            .login(&format!("inconnu{i}@ac-toulouse.fr"), "x-x-x-x-x-x-x")
+        let status = login(&app, &format!("inconnu{i}@ac-toulouse.fr"), "x-x-x-x-x-x-x")
             .await
             .status();
         assert_eq!(status, StatusCode::UNAUTHORIZED, "failure {i}");
     }
-    let status = app
-        .login("encore.un@ac-toulouse.fr", "x-x-x-x-x-x-x")
+    let status = login(&app, "encore.un@ac-toulouse.fr", "x-x-x-x-x-x-x")
         .await
         .status();
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
@@ -343,10 +202,13 @@ async fn wrong_password_and_unknown_email_get_the_same_answer_then_429(db: TestD
 }
 
 async fn behind_a_proxy_failures_count_per_forwarded_client(db: TestDb) {
-    let app = TestApp::spawn_with(db, |d| d.trust_forwarded_for = true).await;
+    let app = builder(db)
+        .configure(|raw| raw.trust_forwarded_for = true)
+        .start()
+        .await;
     let attempt = |client: &'static str, email: String| {
-        app.client
-            .post(format!("{}/api/v1/auth/login", app.base))
+        app.anonymous()
+            .request(Method::POST, "/api/v1/auth/login")
             // The proxy appends the address it saw; what the client sent before is ignored.
             .header("x-forwarded-for", format!("10.9.9.9, {client}"))
             .json(&json!({ "email": email, "password": "x-x-x-x-x-x-x" }))
@@ -377,63 +239,55 @@ async fn behind_a_proxy_failures_count_per_forwarded_client(db: TestDb) {
 }
 
 async fn a_deactivated_or_erased_account_cannot_log_in_and_its_tokens_stop(db: TestDb) {
-    let app = TestApp::spawn(db).await;
-    app.school(UAI_31, "31").await;
-    let (school_id, school_token) = app
-        .user("college@ac-toulouse.fr", "school", Some(UAI_31))
+    let app = builder(db).start().await;
+    let manager = manager(&app).await;
+    register_school(&manager, UAI_31, "31").await;
+    let school = app
+        .user_with_email("college@ac-toulouse.fr", "school", Some(UAI_31))
         .await;
-    let (_, trainer_token) = app.user("formatrice@ac-toulouse.fr", "trainer", None).await;
-    assert_eq!(
-        app.get("/api/v1/me", Some(&school_token)).await.0,
-        StatusCode::OK
-    );
-    let manager = app.manager().await;
+    let trainer = app
+        .user_with_email("formatrice@ac-toulouse.fr", "trainer", None)
+        .await;
+    assert_eq!(school.get("/api/v1/me").await.0, StatusCode::OK);
 
-    let (status, body) = app
+    let (status, body) = manager
         .post(
-            &format!("/api/v1/users/{school_id}/deactivate"),
-            Some(&manager),
+            &format!("/api/v1/users/{}/deactivate", school.id),
             json!({"reason": "départ"}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, body) = app.get("/api/v1/me", Some(&school_token)).await;
+    let (status, body) = school.get("/api/v1/me").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(body["detail"].as_str().unwrap().contains("désactivé"));
-    let response = app.login("college@ac-toulouse.fr", PASSWORD).await;
+    let response = login(&app, "college@ac-toulouse.fr", PASSWORD).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let before = app.events().await;
-    let (status, _) = app
+    let (status, _) = manager
         .post(
-            &format!("/api/v1/users/{school_id}/deactivate"),
-            Some(&manager),
+            &format!("/api/v1/users/{}/deactivate", school.id),
             json!({}),
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(app.events().await, before);
 
-    let (status, body) = app
+    let (status, body) = manager
         .post(
             "/api/v1/people/erase",
-            Some(&manager),
             json!({"email": "formatrice@ac-toulouse.fr", "reason": "demande de la personne"}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(trainer.get("/api/v1/me").await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(
-        app.get("/api/v1/me", Some(&trainer_token)).await.0,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        app.login("formatrice@ac-toulouse.fr", PASSWORD)
+        login(&app, "formatrice@ac-toulouse.fr", PASSWORD)
             .await
             .status(),
         StatusCode::UNAUTHORIZED
     );
     app.finish().await;
 }
-
 /// One command of the matrix: how to send it, and who may.
 struct Case {
     name: &'static str,
@@ -445,41 +299,22 @@ struct Case {
 }
 
 async fn every_role_in_and_out_of_scope_for_every_command(db: TestDb) {
-    let app = TestApp::spawn(db).await;
-    app.school(UAI_31, "31").await;
-    app.school(UAI_32, "32").await;
-    let manager = app.manager().await;
-    let mut actors: Vec<(&str, Option<String>)> = vec![("anonymous", None)];
-    actors.push(("admin", Some(app.admin().await)));
-    actors.push(("pole_manager", Some(manager.clone())));
-    actors.push((
-        "department_referent",
-        Some(
-            app.user("ref31@ac-toulouse.fr", "department_referent", Some("31"))
-                .await
-                .1,
+    let app = builder(db).start().await;
+    let manager = manager(&app).await;
+    register_school(&manager, UAI_31, "31").await;
+    register_school(&manager, UAI_32, "32").await;
+    let actors: Vec<(&str, Client)> = vec![
+        ("anonymous", app.anonymous()),
+        ("admin", app.admin().await),
+        ("pole_manager", manager.clone()),
+        (
+            "department_referent",
+            app.user("department_referent", Some("31")).await,
         ),
-    ));
-    actors.push((
-        "school",
-        Some(
-            app.user("ce.0310001h@ac-toulouse.fr", "school", Some(UAI_31))
-                .await
-                .1,
-        ),
-    ));
-    actors.push((
-        "juror",
-        Some(app.user("jure@ac-toulouse.fr", "juror", None).await.1),
-    ));
-    actors.push((
-        "trainer",
-        Some(
-            app.user("formateur@ac-toulouse.fr", "trainer", None)
-                .await
-                .1,
-        ),
-    ));
+        ("school", app.user("school", Some(UAI_31)).await),
+        ("juror", app.user("juror", None).await),
+        ("trainer", app.user("trainer", None).await),
+    ];
 
     // Subjects the commands act on, made by the pole beforehand.
     let partner = |department: Option<&str>, n: usize| {
@@ -490,28 +325,28 @@ async fn every_role_in_and_out_of_scope_for_every_command(db: TestDb) {
             "phones": ["05 61 00 00 00"]
         })
     };
-    let (_, p31) = app
-        .post("/api/v1/partners", Some(&manager), partner(Some("31"), 0))
+    let (_, p31) = manager
+        .post("/api/v1/partners", partner(Some("31"), 0))
         .await;
-    let (_, p32) = app
-        .post("/api/v1/partners", Some(&manager), partner(Some("32"), 0))
+    let (_, p32) = manager
+        .post("/api/v1/partners", partner(Some("32"), 0))
         .await;
     let (p31, p32) = (
         p31["id"].as_str().unwrap().to_owned(),
         p32["id"].as_str().unwrap().to_owned(),
     );
-    let (_, person) = app
+    let (_, person) = manager
         .post(
             "/api/v1/users",
-            Some(&manager),
             json!({"email": "x@ac-toulouse.fr", "display_name": "X", "role": "trainer"}),
         )
         .await;
     let person = person["id"].as_str().unwrap().to_owned();
     let (_, admin2) = app
+        .admin()
+        .await
         .post(
             "/api/v1/users",
-            Some(&app.admin().await),
             json!({"email": "root2@ac-toulouse.fr", "display_name": "R", "role": "admin"}),
         )
         .await;
@@ -521,16 +356,12 @@ async fn every_role_in_and_out_of_scope_for_every_command(db: TestDb) {
     const ACCOUNTS: &[&str] = &["admin", "pole_manager"];
     const PARTNERS: &[&str] = &["pole_manager", "department_referent"];
     let mut n = 0;
-    for (actor, token) in &actors {
+    for (actor, client) in &actors {
         n += 1;
-        let (_, deactivated) = app.post("/api/v1/users", Some(&manager), json!({"email": format!("d{n}@ac-toulouse.fr"), "display_name": "D", "role": "trainer"})).await;
+        let (_, deactivated) = manager.post("/api/v1/users", json!({"email": format!("d{n}@ac-toulouse.fr"), "display_name": "D", "role": "trainer"})).await;
         let deactivated = deactivated["id"].as_str().unwrap().to_owned();
-        let (_, movable) = app
-            .post(
-                "/api/v1/partners",
-                Some(&manager),
-                partner(Some("31"), 3000 + n as usize),
-            )
+        let (_, movable) = manager
+            .post("/api/v1/partners", partner(Some("31"), 3000 + n as usize))
             .await;
         let movable = movable["id"].as_str().unwrap().to_owned();
         let cases = [
@@ -660,7 +491,7 @@ async fn every_role_in_and_out_of_scope_for_every_command(db: TestDb) {
             Case {
                 name: "export a person",
                 method: Method::GET,
-                path: format!("/api/v1/people/export?email={ADMIN_EMAIL}"),
+                path: format!("/api/v1/people/export?email={ADMIN}"),
                 body: Value::Null,
                 allowed: POLE,
                 created: false,
@@ -668,7 +499,7 @@ async fn every_role_in_and_out_of_scope_for_every_command(db: TestDb) {
             Case {
                 name: "read the read log",
                 method: Method::GET,
-                path: format!("/api/v1/read-log?person={ADMIN_EMAIL}"),
+                path: format!("/api/v1/read-log?person={ADMIN}"),
                 body: Value::Null,
                 allowed: POLE,
                 created: false,
@@ -683,23 +514,20 @@ async fn every_role_in_and_out_of_scope_for_every_command(db: TestDb) {
             },
         ];
         // Subjects some commands need, made fresh so each actor meets the same state.
-        app.post(
-            "/api/v1/schools",
-            Some(&manager),
-            school(&uai(31, 300 + n), "31"),
-        )
-        .await;
-        app.post("/api/v1/users", Some(&manager), json!({"email": format!("gone{n}@ac-toulouse.fr"), "display_name": "G", "role": "trainer"})).await;
+        manager
+            .post("/api/v1/schools", school(&uai(31, 300 + n), "31"))
+            .await;
+        manager.post("/api/v1/users", json!({"email": format!("gone{n}@ac-toulouse.fr"), "display_name": "G", "role": "trainer"})).await;
         for case in cases {
             let before = app.events().await;
-            let mut request = app.request(case.method.clone(), &case.path, token.as_deref());
+            let mut request = client.request(case.method.clone(), &case.path);
             request = match &case.body {
                 Value::Null => request,
                 Value::String(csv) => request.header("content-type", "text/csv").body(csv.clone()),
                 body => request.json(body),
             };
-            let (status, body) = app.send(request).await;
-            let expected = match token {
+            let (status, body) = send(request).await;
+            let expected = match client.token {
                 None => StatusCode::UNAUTHORIZED,
                 Some(_) if case.allowed.contains(actor) && case.created => StatusCode::CREATED,
                 Some(_) if case.allowed.contains(actor) => StatusCode::OK,
@@ -721,31 +549,25 @@ async fn every_role_in_and_out_of_scope_for_every_command(db: TestDb) {
         }
     }
     // Reading a school or the partners is for every signed-in user.
-    for (actor, token) in &actors {
-        let expected = if token.is_some() {
+    for (actor, client) in &actors {
+        let expected = if client.token.is_some() {
             StatusCode::OK
         } else {
             StatusCode::UNAUTHORIZED
         };
         assert_eq!(
-            app.get(&format!("/api/v1/schools/{UAI_31}"), token.as_deref())
-                .await
-                .0,
+            client.get(&format!("/api/v1/schools/{UAI_31}")).await.0,
             expected,
             "{actor}"
         );
-        assert_eq!(
-            app.get("/api/v1/partners", token.as_deref()).await.0,
-            expected,
-            "{actor}"
-        );
+        assert_eq!(client.get("/api/v1/partners").await.0, expected, "{actor}");
     }
     app.finish().await;
 }
 
 async fn schools_are_checked_registered_read_and_closed(db: TestDb) {
-    let app = TestApp::spawn(db).await;
-    let manager = app.manager().await;
+    let app = builder(db).start().await;
+    let manager = manager(&app).await;
     let before = app.events().await;
     let bad = [
         (json!({"uai": "0310001A"}), "uai", "devrait être H"),
@@ -771,7 +593,7 @@ async fn schools_are_checked_registered_read_and_closed(db: TestDb) {
         for (k, v) in change.as_object().unwrap() {
             body[k] = v.clone();
         }
-        let (status, problem) = app.post("/api/v1/schools", Some(&manager), body).await;
+        let (status, problem) = manager.post("/api/v1/schools", body).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
         let error = problem["errors"]
             .as_array()
@@ -790,26 +612,19 @@ async fn schools_are_checked_registered_read_and_closed(db: TestDb) {
         "nothing appended for refused schools"
     );
 
-    let (status, body) = app
-        .post("/api/v1/schools", Some(&manager), school(UAI_31, "031"))
-        .await;
+    let (status, body) = manager.post("/api/v1/schools", school(UAI_31, "031")).await;
     assert_eq!(
         (status, body["id"].as_str(), body["version"].as_i64()),
         (StatusCode::CREATED, Some(UAI_31), Some(1))
     );
-    let (status, body) = app
-        .post("/api/v1/schools", Some(&manager), school(UAI_31, "31"))
-        .await;
+    let (status, body) = manager.post("/api/v1/schools", school(UAI_31, "31")).await;
     assert_eq!(
-        (status, problem_type(&body)),
+        (status, rule(&body)),
         (StatusCode::CONFLICT, "school-exists")
     );
 
-    let (status, body) = app
-        .get(
-            &format!("/api/v1/schools/{}", UAI_31.to_lowercase()),
-            Some(&manager),
-        )
+    let (status, body) = manager
+        .get(&format!("/api/v1/schools/{}", UAI_31.to_lowercase()))
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
@@ -817,35 +632,29 @@ async fn schools_are_checked_registered_read_and_closed(db: TestDb) {
         (Some("31"), Some("college"))
     );
     assert_eq!(
-        app.get("/api/v1/schools/0319999Z", Some(&manager)).await.0,
+        manager.get("/api/v1/schools/0319999Z").await.0,
         StatusCode::NOT_FOUND
     );
 
-    let (status, body) = app
+    let (status, body) = manager
         .post(
             &format!("/api/v1/schools/{UAI_31}/close"),
-            Some(&manager),
             json!({"closed_on": "2026-08-31", "successor_uai": UAI_32}),
         )
         .await;
     assert_eq!(
-        (status, problem_type(&body)),
+        (status, rule(&body)),
         (StatusCode::UNPROCESSABLE_ENTITY, "successor-unknown")
     );
-    app.school(UAI_32, "32").await;
-    let stale = app
-        .request(
-            Method::POST,
-            &format!("/api/v1/schools/{UAI_31}/close"),
-            Some(&manager),
-        )
+    register_school(&manager, UAI_32, "32").await;
+    let stale = manager
+        .request(Method::POST, &format!("/api/v1/schools/{UAI_31}/close"))
         .header("if-match", "7")
         .json(&json!({"closed_on": "2026-08-31"}));
-    assert_eq!(app.send(stale).await.0, StatusCode::CONFLICT);
-    let (status, body) = app
+    assert_eq!(send(stale).await.0, StatusCode::CONFLICT);
+    let (status, body) = manager
         .post(
             &format!("/api/v1/schools/{UAI_31}/close"),
-            Some(&manager),
             json!({"closed_on": "2026-08-31", "successor_uai": UAI_32}),
         )
         .await;
@@ -853,20 +662,17 @@ async fn schools_are_checked_registered_read_and_closed(db: TestDb) {
         (status, body["version"].as_i64()),
         (StatusCode::OK, Some(2))
     );
-    let (status, body) = app
+    let (status, body) = manager
         .post(
             &format!("/api/v1/schools/{UAI_31}/close"),
-            Some(&manager),
             json!({"closed_on": "2026-09-01"}),
         )
         .await;
     assert_eq!(
-        (status, problem_type(&body)),
+        (status, rule(&body)),
         (StatusCode::CONFLICT, "school-already-closed")
     );
-    let (_, body) = app
-        .get(&format!("/api/v1/schools/{UAI_31}"), Some(&manager))
-        .await;
+    let (_, body) = manager.get(&format!("/api/v1/schools/{UAI_31}")).await;
     assert_eq!(
         (body["closed_on"].as_str(), body["successor_uai"].as_str()),
         (Some("2026-08-31"), Some(UAI_32))
@@ -886,8 +692,8 @@ fn national_file(rows: &[String]) -> String {
 }
 
 async fn import_reports_each_line_and_is_idempotent(db: TestDb) {
-    let app = TestApp::spawn(db).await;
-    let manager = app.manager().await;
+    let app = builder(db).start().await;
+    let manager = manager(&app).await;
     let rows = vec![
         format!(
             "{};École Jean Jaurès;Ecole;Public;Muret;031;;151;Muret",
@@ -922,11 +728,12 @@ async fn import_reports_each_line_and_is_idempotent(db: TestDb) {
     let file = national_file(&rows);
     let (latin1, _, _) = encoding_rs::WINDOWS_1252.encode(&file);
     let import = |body: Vec<u8>| {
-        app.request(Method::POST, "/api/v1/schools/import", Some(&manager))
+        manager
+            .request(Method::POST, "/api/v1/schools/import")
             .header("content-type", "text/csv")
             .body(body)
     };
-    let (status, report) = app.send(import(latin1.to_vec())).await;
+    let (status, report) = send(import(latin1.to_vec())).await;
     assert_eq!(status, StatusCode::OK, "{report}");
     assert_eq!(
         (report["imported"].as_u64(), report["unchanged"].as_u64()),
@@ -955,8 +762,8 @@ async fn import_reports_each_line_and_is_idempotent(db: TestDb) {
         "{refused:?}"
     );
     assert!(refused[4].1.contains("hors du champ"), "{refused:?}");
-    let (_, school) = app
-        .get(&format!("/api/v1/schools/{}", uai(31, 3)), Some(&manager))
+    let (_, school) = manager
+        .get(&format!("/api/v1/schools/{}", uai(31, 3)))
         .await;
     assert_eq!(
         (school["name"].as_str(), school["kind"].as_str()),
@@ -964,7 +771,7 @@ async fn import_reports_each_line_and_is_idempotent(db: TestDb) {
     );
 
     let before = app.events().await;
-    let (_, report) = app.send(import(file.clone().into_bytes())).await;
+    let (_, report) = send(import(file.clone().into_bytes())).await;
     assert_eq!(
         (
             report["imported"].as_u64(),
@@ -977,7 +784,7 @@ async fn import_reports_each_line_and_is_idempotent(db: TestDb) {
     assert_eq!(app.events().await, before, "a re-import appends nothing");
 
     let changed = file.replace("Collège Pierre de Fermat;", "Collège Pierre-de-Fermat;");
-    let (_, report) = app.send(import(changed.into_bytes())).await;
+    let (_, report) = send(import(changed.into_bytes())).await;
     assert_eq!(
         (report["updated"].as_u64(), report["unchanged"].as_u64()),
         (Some(1), Some(2)),
@@ -988,17 +795,21 @@ async fn import_reports_each_line_and_is_idempotent(db: TestDb) {
 }
 
 async fn unreadable_or_oversized_files_import_nothing(db: TestDb) {
-    let app = TestApp::spawn(db).await;
-    let manager = app.manager().await;
+    let app = builder(db)
+        .configure(|raw| raw.upload_limit_bytes = UPLOAD_LIMIT)
+        .start()
+        .await;
+    let manager = manager(&app).await;
     let before = app.events().await;
-    let send = |body: Vec<u8>| {
-        app.request(Method::POST, "/api/v1/schools/import", Some(&manager))
+    let import = |body: Vec<u8>| {
+        manager
+            .request(Method::POST, "/api/v1/schools/import")
             .header("content-type", "text/csv")
             .body(body)
     };
-    let (status, body) = app.send(send(b"code;libelle\n0310001H;X\n".to_vec())).await;
+    let (status, body) = send(import(b"code;libelle\n0310001H;X\n".to_vec())).await;
     assert_eq!(
-        (status, problem_type(&body)),
+        (status, rule(&body)),
         (StatusCode::UNPROCESSABLE_ENTITY, "unreadable-csv")
     );
     assert!(
@@ -1008,9 +819,9 @@ async fn unreadable_or_oversized_files_import_nothing(db: TestDb) {
             .contains("colonnes manquantes"),
         "{body}"
     );
-    let (status, body) = app.send(send(b"PK\x03\x04\x00\x00binary".to_vec())).await;
+    let (status, body) = send(import(b"PK\x03\x04\x00\x00binary".to_vec())).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    let (status, _) = app.send(send(Vec::new())).await;
+    let (status, _) = send(import(Vec::new())).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
     let row = format!("{},Collège,college,public,31,Toulouse\n", uai(31, 1));
@@ -1018,9 +829,9 @@ async fn unreadable_or_oversized_files_import_nothing(db: TestDb) {
         "uai,name,kind,sector,department,commune\n{}",
         row.repeat(UPLOAD_LIMIT / row.len() + 10)
     );
-    let (status, body) = app.send(send(big.into_bytes())).await;
+    let (status, body) = send(import(big.into_bytes())).await;
     assert_eq!(
-        (status, problem_type(&body)),
+        (status, rule(&body)),
         (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large"),
         "{body}"
     );
@@ -1029,9 +840,9 @@ async fn unreadable_or_oversized_files_import_nothing(db: TestDb) {
 }
 
 async fn accounts_are_checked_and_one_per_address(db: TestDb) {
-    let app = TestApp::spawn(db).await;
-    let manager = app.manager().await;
-    app.school(UAI_31, "31").await;
+    let app = builder(db).start().await;
+    let manager = manager(&app).await;
+    register_school(&manager, UAI_31, "31").await;
     let before = app.events().await;
     let bad = [
         (
@@ -1068,9 +879,7 @@ async fn accounts_are_checked_and_one_per_address(db: TestDb) {
         ),
     ];
     for (body, field) in bad {
-        let (status, problem) = app
-            .post("/api/v1/users", Some(&manager), body.clone())
-            .await;
+        let (status, problem) = manager.post("/api/v1/users", body.clone()).await;
         assert_eq!(
             status,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -1080,24 +889,18 @@ async fn accounts_are_checked_and_one_per_address(db: TestDb) {
     }
     assert_eq!(app.events().await, before);
 
-    let (status, created) = app
-        .post("/api/v1/users", Some(&manager), json!({"email": "Jeanne.Martin@ac-toulouse.fr", "display_name": "Jeanne Martin", "role": "school", "scope": UAI_31}))
+    let (status, created) = manager
+        .post("/api/v1/users", json!({"email": "Jeanne.Martin@ac-toulouse.fr", "display_name": "Jeanne Martin", "role": "school", "scope": UAI_31}))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let password = created["initial_password"].as_str().unwrap();
     assert!(password.len() >= 12);
-    let (status, body) = app
-        .post("/api/v1/users", Some(&manager), json!({"email": "jeanne.martin@AC-TOULOUSE.fr", "display_name": "J", "role": "trainer"}))
+    let (status, body) = manager
+        .post("/api/v1/users", json!({"email": "jeanne.martin@AC-TOULOUSE.fr", "display_name": "J", "role": "trainer"}))
         .await;
-    assert_eq!(
-        (status, problem_type(&body)),
-        (StatusCode::CONFLICT, "user-exists")
-    );
-    let login = app.login("jeanne.martin@ac-toulouse.fr", password).await;
-    assert_eq!(login.status(), StatusCode::OK);
-    let token: Value = login.json().await.unwrap();
-    let token = token["token"].as_str().unwrap().to_owned();
-    let (_, me) = app.get("/api/v1/me", Some(&token)).await;
+    assert_eq!((status, rule(&body)), (StatusCode::CONFLICT, "user-exists"));
+    let jeanne = app.login("jeanne.martin@ac-toulouse.fr", password).await;
+    let (_, me) = jeanne.get("/api/v1/me").await;
     assert_eq!(
         (me["role"].as_str(), me["scope"].as_str()),
         (Some("school"), Some(UAI_31))
@@ -1105,18 +908,13 @@ async fn accounts_are_checked_and_one_per_address(db: TestDb) {
 
     // A pole manager reading the account is logged; the person reading their own is not.
     let id = created["id"].as_str().unwrap();
-    let (status, account) = app
-        .get(&format!("/api/v1/users/{id}"), Some(&manager))
-        .await;
+    let (status, account) = manager.get(&format!("/api/v1/users/{id}")).await;
     assert_eq!(
         (status, account["email"].as_str()),
         (StatusCode::OK, Some("jeanne.martin@ac-toulouse.fr"))
     );
-    let (_, log) = app
-        .get(
-            "/api/v1/read-log?person=jeanne.martin@ac-toulouse.fr",
-            Some(&manager),
-        )
+    let (_, log) = manager
+        .get("/api/v1/read-log?person=jeanne.martin@ac-toulouse.fr")
         .await;
     let routes: Vec<&str> = log["reads"]
         .as_array()
@@ -1127,50 +925,51 @@ async fn accounts_are_checked_and_one_per_address(db: TestDb) {
     assert_eq!(routes, ["/api/v1/users/{id}"]);
 
     // A role change applies to tokens already issued.
-    let (status, _) = app
+    let (status, _) = manager
         .post(
             &format!("/api/v1/users/{id}/role"),
-            Some(&manager),
             json!({"role": "trainer"}),
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let (_, me) = app.get("/api/v1/me", Some(&token)).await;
+    let (_, me) = jeanne.get("/api/v1/me").await;
     assert_eq!(
         (me["role"].as_str(), me["scope"].as_str()),
         (Some("trainer"), None)
     );
 
-    let (status, _) = app
+    let (status, _) = jeanne
         .post(
             "/api/v1/me/password",
-            Some(&token),
             json!({"current_password": "faux", "new_password": "un-nouveau-mot-de-passe"}),
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let (status, _) = app
+    let (status, _) = jeanne
         .post(
             "/api/v1/me/password",
-            Some(&token),
             json!({"current_password": password, "new_password": "un-nouveau-mot-de-passe"}),
         )
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
-        app.login("jeanne.martin@ac-toulouse.fr", password)
+        login(&app, "jeanne.martin@ac-toulouse.fr", password)
             .await
             .status(),
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
-        app.login("jeanne.martin@ac-toulouse.fr", "un-nouveau-mot-de-passe")
-            .await
-            .status(),
+        login(
+            &app,
+            "jeanne.martin@ac-toulouse.fr",
+            "un-nouveau-mot-de-passe"
+        )
+        .await
+        .status(),
         StatusCode::OK
     );
 
-    let text = app.stored_text().await.to_lowercase();
+    let text = stored_text(&app).await.to_lowercase();
     assert!(
         !text.contains("jeanne"),
         "names and e-mails are sealed in the log"
@@ -1183,10 +982,11 @@ async fn accounts_are_checked_and_one_per_address(db: TestDb) {
 }
 
 async fn bootstrap_generates_a_password_once(db: TestDb) {
-    let app = TestApp::spawn(db).await;
+    let app = builder(db).start().await;
     // An administrator exists: nothing to do.
+    let directory = Directory::new(app.pharos.state.clone());
     assert!(
-        pharos_directory::bootstrap_admin(&app.directory, None, None)
+        pharos_directory::bootstrap_admin(&directory, None, None)
             .await
             .unwrap()
             .is_none()
@@ -1236,7 +1036,7 @@ async fn bootstrap_generates_a_password_once(db: TestDb) {
         .await
         .unwrap()
         .unwrap();
-    let (account, _) = pharos_access::load::<pharos_directory::users::Accounts>(
+    let (account, _) = pharos_decider::load::<pharos_directory::users::Account>(
         &store,
         &pharos_directory::users::stream(person.0).unwrap(),
     )
@@ -1250,19 +1050,17 @@ async fn bootstrap_generates_a_password_once(db: TestDb) {
         .await
         .unwrap()
         .to_string();
-    assert!(pharos_directory::users::verify_password(password, Some(hash)).await);
+    assert!(pharos_directory::users::password::verify_password(password, Some(hash)).await);
     shutdown.cancel();
     store.close().await;
     other.finish().await;
 }
 
 async fn partners_keep_contacts_sealed_log_reads_and_flag_old_checks(db: TestDb) {
-    let app = TestApp::spawn(db).await;
-    let manager = app.manager().await;
-    let (_, referent) = app
-        .user("ref31@ac-toulouse.fr", "department_referent", Some("31"))
-        .await;
-    let (status, list) = app.get("/api/v1/partners", Some(&referent)).await;
+    let app = builder(db).start().await;
+    let manager = manager(&app).await;
+    let referent = app.user("department_referent", Some("31")).await;
+    let (status, list) = referent.get("/api/v1/partners").await;
     assert_eq!(status, StatusCode::OK);
     let names: Vec<&str> = list["items"]
         .as_array()
@@ -1278,8 +1076,8 @@ async fn partners_keep_contacts_sealed_log_reads_and_flag_old_checks(db: TestDb)
     );
 
     let before = app.events().await;
-    let (status, body) = app
-        .post("/api/v1/partners", Some(&referent), json!({
+    let (status, body) = referent
+        .post("/api/v1/partners", json!({
             "name": "Maison des adolescents 31", "kind": "maison_des_adolescents", "scope": "department",
             "department": "31", "phones": ["05 34 46 37 64"], "description": "Accueil des 11-25 ans",
             "contacts": [{"display_name": "Camille Durand", "email": "camille.durand@mda31.fr", "function": "coordinatrice"}],
@@ -1291,8 +1089,8 @@ async fn partners_keep_contacts_sealed_log_reads_and_flag_old_checks(db: TestDb)
         (StatusCode::UNPROCESSABLE_ENTITY, Some("website"))
     );
     assert_eq!(app.events().await, before);
-    let (status, body) = app
-        .post("/api/v1/partners", Some(&referent), json!({
+    let (status, body) = referent
+        .post("/api/v1/partners", json!({
             "name": "Maison des adolescents 31", "kind": "maison_des_adolescents", "scope": "department",
             "department": "31", "phones": ["05 34 46 37 64"], "description": "Accueil des 11-25 ans",
             "hours": "du lundi au vendredi, 9 h – 18 h",
@@ -1303,15 +1101,12 @@ async fn partners_keep_contacts_sealed_log_reads_and_flag_old_checks(db: TestDb)
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let id = body["id"].as_str().unwrap().to_owned();
     assert!(
-        !app.stored_text().await.contains("Camille"),
+        !stored_text(&app).await.contains("Camille"),
         "contact names are sealed"
     );
 
-    let (_, list) = app
-        .get(
-            "/api/v1/partners?department=31&needs_review=true",
-            Some(&referent),
-        )
+    let (_, list) = referent
+        .get("/api/v1/partners?department=31&needs_review=true")
         .await;
     let flagged: Vec<&str> = list["items"]
         .as_array()
@@ -1320,9 +1115,7 @@ async fn partners_keep_contacts_sealed_log_reads_and_flag_old_checks(db: TestDb)
         .map(|p| p["name"].as_str().unwrap())
         .collect();
     assert_eq!(flagged, ["Maison des adolescents 31"]);
-    let (_, list) = app
-        .get("/api/v1/partners?department=32", Some(&referent))
-        .await;
+    let (_, list) = referent.get("/api/v1/partners?department=32").await;
     assert!(
         list["items"]
             .as_array()
@@ -1331,26 +1124,17 @@ async fn partners_keep_contacts_sealed_log_reads_and_flag_old_checks(db: TestDb)
             .all(|p| p["department"].is_null())
     );
 
-    let (status, _) = app
-        .post(
-            &format!("/api/v1/partners/{id}/verify"),
-            Some(&referent),
-            json!({}),
-        )
+    let (status, _) = referent
+        .post(&format!("/api/v1/partners/{id}/verify"), json!({}))
         .await;
     assert_eq!(status, StatusCode::OK);
-    let (_, partner) = app
-        .get(&format!("/api/v1/partners/{id}"), Some(&referent))
-        .await;
+    let (_, partner) = referent.get(&format!("/api/v1/partners/{id}")).await;
     assert_eq!(partner["needs_review"], false);
     assert_eq!(partner["contacts"][0]["display_name"], "Camille Durand");
     assert_eq!(partner["contacts"][0]["function"], "coordinatrice");
 
-    let (status, log) = app
-        .get(
-            "/api/v1/read-log?person=camille.durand@mda31.fr",
-            Some(&manager),
-        )
+    let (status, log) = manager
+        .get("/api/v1/read-log?person=camille.durand@mda31.fr")
         .await;
     assert_eq!(status, StatusCode::OK);
     let reads = log["reads"].as_array().unwrap();
@@ -1360,11 +1144,8 @@ async fn partners_keep_contacts_sealed_log_reads_and_flag_old_checks(db: TestDb)
         (Some("/api/v1/partners/{id}"), Some("department_referent"))
     );
 
-    let (status, export) = app
-        .get(
-            "/api/v1/people/export?email=camille.durand@mda31.fr",
-            Some(&manager),
-        )
+    let (status, export) = manager
+        .get("/api/v1/people/export?email=camille.durand@mda31.fr")
         .await;
     assert_eq!(status, StatusCode::OK);
     assert!(
@@ -1375,31 +1156,24 @@ async fn partners_keep_contacts_sealed_log_reads_and_flag_old_checks(db: TestDb)
             .any(|f| f["value"] == "Camille Durand"),
         "{export}"
     );
-    let (status, _) = app
+    let (status, _) = manager
         .post(
             "/api/v1/people/erase",
-            Some(&manager),
             json!({"email": "camille.durand@mda31.fr", "reason": ""}),
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let (status, _) = app
+    let (status, _) = manager
         .post(
             "/api/v1/people/erase",
-            Some(&manager),
             json!({"email": "camille.durand@mda31.fr", "reason": "fin de fonction"}),
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let (_, partner) = app
-        .get(&format!("/api/v1/partners/{id}"), Some(&referent))
-        .await;
+    let (_, partner) = referent.get(&format!("/api/v1/partners/{id}")).await;
     assert_eq!(partner["contacts"][0]["display_name"], "donnée effacée");
-    let (status, _) = app
-        .get(
-            "/api/v1/people/export?email=camille.durand@mda31.fr",
-            Some(&manager),
-        )
+    let (status, _) = manager
+        .get("/api/v1/people/export?email=camille.durand@mda31.fr")
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     app.finish().await;

@@ -1,9 +1,12 @@
 //! The `trainings` target: trainings, their sessions, registrations with a waitlist,
 //! attendance per slot and the hours it gives. Owns `training` and `training_session`.
+//!
+//! Per aggregate, a pure decider (`training::decider`, `session::decider`) and the HTTP
+//! routes that run it (`training::http`, `session::http`); `index` follows the sessions
+//! for the rule that spans them (one person in two overlapping sessions).
 
 mod index;
 pub mod session;
-mod sessions;
 pub mod training;
 
 use std::sync::Arc;
@@ -86,27 +89,30 @@ async fn start(context: Context) -> anyhow::Result<Started> {
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(tags((name = "trainings", description = "Formations, sessions, inscriptions et présences")))]
+#[openapi(
+    info(description = "Formations, sessions, inscriptions et présences"),
+    tags((name = "trainings", description = "Formations, sessions, inscriptions et présences"))
+)]
 struct ApiDoc;
 
 /// Every route of this target with its documentation.
 fn api() -> OpenApiRouter<Trainings> {
     OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
-        .routes(routes!(training::create))
-        .routes(routes!(training::get))
-        .routes(routes!(sessions::plan))
-        .routes(routes!(sessions::get))
-        .routes(routes!(sessions::open))
-        .routes(routes!(sessions::close))
-        .routes(routes!(sessions::hold))
-        .routes(routes!(sessions::lock_attendance))
-        .routes(routes!(sessions::archive))
-        .routes(routes!(sessions::cancel))
-        .routes(routes!(sessions::reschedule))
-        .routes(routes!(sessions::register))
-        .routes(routes!(sessions::withdraw))
-        .routes(routes!(sessions::attendance))
-        .routes(routes!(sessions::correction))
+        .routes(routes!(training::http::create))
+        .routes(routes!(training::http::get))
+        .routes(routes!(session::http::plan))
+        .routes(routes!(session::http::get))
+        .routes(routes!(session::http::open))
+        .routes(routes!(session::http::close))
+        .routes(routes!(session::http::hold))
+        .routes(routes!(session::http::lock_attendance))
+        .routes(routes!(session::http::archive))
+        .routes(routes!(session::http::cancel))
+        .routes(routes!(session::http::reschedule))
+        .routes(routes!(session::http::register))
+        .routes(routes!(session::http::withdraw))
+        .routes(routes!(session::http::attendance))
+        .routes(routes!(session::http::correction))
 }
 
 #[cfg(test)]

@@ -1,25 +1,15 @@
-//! The trainings target through the real router (mounted with `directory`, which issues
-//! accounts and registers schools), on a real port, with a real HTTP client, on SQLite
-//! and on PostgreSQL. Time is a manual clock: sessions are planned ahead, then attended.
+//! The trainings target through the real application (assembled with `directory`, which
+//! issues accounts and registers schools), on a real port, with a real HTTP client, on
+//! SQLite and on PostgreSQL. Time is a manual clock: sessions are planned ahead, then
+//! attended.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
-
-use chrono::{DateTime, Utc};
-use pharos_access::{Access, ManualClock, Reference, TargetState, TokenKeys};
-use pharos_directory::Directory;
-use pharos_test_support::TestDb;
-use pharos_events::Academy;
-use pharos_eventstore::{EventStore, StoreOptions, on_db};
-use pharos_privacy::{MasterKey, Vault};
-use pharos_trainings::Trainings;
-use pharos_web::{AppState, HttpSettings};
+use chrono::Utc;
+use pharos_eventstore::on_db;
+use pharos_test_support::{Client, TestApp, TestDb, instant, rule};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
 
-const ADMIN: &str = "admin@ac-toulouse.fr";
-const PASSWORD: &str = "mot-de-passe-de-test";
 const UAI_31: &str = "0310001H";
 const UAI_31B: &str = "0310002J";
 const UAI_32: &str = "0320001C";
@@ -27,213 +17,87 @@ const BEFORE: &str = "2026-11-21T10:00:00+01:00";
 const DURING: &str = "2026-12-03T10:00:00+01:00";
 const AFTER: &str = "2026-12-03T18:00:00+01:00";
 
-fn instant(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text)
-        .unwrap()
-        .with_timezone(&Utc)
+/// The application serving `trainings`, with three collèges (two in the Haute-Garonne,
+/// one in the Gers), and a pole manager.
+///
+/// The clock starts on the real day, and the accounts `accounts` makes log in then:
+/// tokens are issued at the manual clock's instant for the harness's seven days but
+/// checked against the real clock, so a token issued at `BEFORE` would already have
+/// expired. The clock is then set to `BEFORE`.
+async fn start<T>(db: TestDb, accounts: impl AsyncFnOnce(&TestApp) -> T) -> (TestApp, Client, T) {
+    let app = TestApp::builder(db)
+        .targets(&["trainings"])
+        .at(Utc::now())
+        // The settings check wants a master key on PostgreSQL; the harness then replaces
+        // it with a generated one.
+        .configure(|raw| raw.master_key = Some("0f".repeat(32)))
+        .start()
+        .await;
+    let manager = app.user("pole_manager", None).await;
+    for (uai, department) in [(UAI_31, "31"), (UAI_31B, "31"), (UAI_32, "32")] {
+        register_school(&manager, uai, department).await;
+    }
+    let others = accounts(&app).await;
+    app.set_now(instant(BEFORE));
+    (app, manager, others)
 }
 
-struct TestApp {
-    base: String,
-    client: reqwest::Client,
-    store: EventStore,
-    clock: Arc<ManualClock>,
-    shutdown: CancellationToken,
-    db: TestDb,
+/// Registers a collège as the pole manager `manager` (the harness's `TestApp::school`
+/// registers as the administrator, whose role may not manage the school directory).
+async fn register_school(manager: &Client, uai: &str, department: &str) {
+    let (status, body) = manager
+        .post(
+            "/api/v1/schools",
+            json!({
+                "uai": uai, "name": format!("Collège {uai}"), "kind": "college", "sector": "public",
+                "department": department, "commune": "Toulouse"
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
 }
 
-impl TestApp {
-    async fn spawn(db: TestDb) -> Self {
-        let store = EventStore::connect(
-            &db.url,
-            StoreOptions {
-                max_connections: 20,
-                ..StoreOptions::default()
-            },
+/// `GET /api/v1/sessions/{id}`, which must answer 200.
+async fn read_session(client: &Client, id: &str) -> Value {
+    let (status, body) = client.get(&format!("/api/v1/sessions/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+/// A training of `department` and an open session of it on 2026-12-03.
+async fn open_session(
+    client: &Client,
+    department: Option<&str>,
+    capacity: u32,
+    trainers: &[&str],
+) -> String {
+    let (status, training) = client
+        .post(
+            "/api/v1/trainings",
+            json!({
+                "title": "Méthode de la préoccupation partagée", "topic": "mpp",
+                "audience": "équipes ressources des collèges", "department": department,
+                "description": "Deux demi-journées"
+            }),
         )
-        .await
-        .unwrap();
-        store.migrate().await.unwrap();
-        let key = MasterKey::generate();
-        let shutdown = CancellationToken::new();
-        let clock = Arc::new(ManualClock::new(instant(BEFORE)));
-        let app = AppState {
-            store: store.clone(),
-            settings: Arc::new(HttpSettings::default()),
-            targets: Arc::from(vec!["directory".to_owned(), "trainings".to_owned()]),
-        };
-        let state = TargetState {
-            app: app.clone(),
-            access: Access {
-                tokens: TokenKeys::new(&key, chrono::Duration::days(365)),
-                academy: Arc::new(Academy::toulouse()),
-                reference: Reference::start(store.clone(), shutdown.clone())
-                    .await
-                    .unwrap(),
-            },
-            vault: Arc::new(Vault::open(&store, key).await.unwrap()),
-            clock: clock.clone(),
-        };
-        let directory = Directory::new(state.clone());
-        pharos_directory::bootstrap_admin(&directory, Some(ADMIN.into()), Some(PASSWORD.into()))
-            .await
-            .unwrap();
-        let trainings = Trainings::start(state, shutdown.clone()).await.unwrap();
-        let router = pharos_web::app(
-            app,
-            vec![
-                pharos_directory::router(directory),
-                pharos_trainings::router(trainings),
-            ],
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let stop = shutdown.clone();
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await
-            .unwrap();
-        });
-        let app = Self {
-            base,
-            client: reqwest::Client::new(),
-            store,
-            clock,
-            shutdown,
-            db,
-        };
-        let manager = app.user("pole@ac-toulouse.fr", "pole_manager", None).await;
-        for (uai, department) in [(UAI_31, "31"), (UAI_31B, "31"), (UAI_32, "32")] {
-            let (status, body) = app
-                .call(Method::POST, "/api/v1/schools", Some(&manager.1), json!({
-                    "uai": uai, "name": format!("Collège {uai}"), "kind": "college", "sector": "public",
-                    "department": department, "commune": "Toulouse"
-                }))
-                .await;
-            assert_eq!(status, StatusCode::CREATED, "{body}");
-        }
-        app
-    }
-
-    async fn finish(self) {
-        self.shutdown.cancel();
-        self.store.close().await;
-        self.db.finish().await;
-    }
-
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Value,
-    ) -> (StatusCode, Value) {
-        let mut request = self.client.request(method, format!("{}{path}", self.base));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if !body.is_null() {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
-        self.call(Method::POST, path, Some(token), body).await
-    }
-
-    async fn token(&self, email: &str) -> String {
-        let (status, body) = self
-            .call(
-                Method::POST,
-                "/api/v1/auth/login",
-                None,
-                json!({ "email": email, "password": PASSWORD }),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body["token"].as_str().unwrap().to_owned()
-    }
-
-    /// An account (created by the administrator): its id and a token.
-    async fn user(&self, email: &str, role: &str, scope: Option<&str>) -> (String, String) {
-        let admin = self.token(ADMIN).await;
-        let (status, body) = self
-            .post("/api/v1/users", &admin, json!({ "email": email, "display_name": email, "role": role, "scope": scope, "password": PASSWORD }))
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        (
-            body["id"].as_str().unwrap().to_owned(),
-            self.token(email).await,
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{training}");
+    let (status, session) = client
+        .post(
+            &format!(
+                "/api/v1/trainings/{}/sessions",
+                training["id"].as_str().unwrap()
+            ),
+            session_body(capacity, trainers),
         )
-    }
-
-    async fn events(&self) -> i64 {
-        on_db!(self.store.db(), |pool| sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM events"
-        )
-        .fetch_one(&pool)
-        .await)
-        .unwrap()
-    }
-
-    async fn session(&self, token: &str, id: &str) -> Value {
-        let (status, body) = self
-            .call(
-                Method::GET,
-                &format!("/api/v1/sessions/{id}"),
-                Some(token),
-                Value::Null,
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body
-    }
-
-    /// A training of `department` and an open session of it on 2026-12-03.
-    async fn open_session(
-        &self,
-        token: &str,
-        department: Option<&str>,
-        capacity: u32,
-        trainers: &[&str],
-    ) -> String {
-        let (status, training) = self
-            .post(
-                "/api/v1/trainings",
-                token,
-                json!({
-                    "title": "Méthode de la préoccupation partagée", "topic": "mpp",
-                    "audience": "équipes ressources des collèges", "department": department,
-                    "description": "Deux demi-journées"
-                }),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{training}");
-        let (status, session) = self
-            .post(
-                &format!(
-                    "/api/v1/trainings/{}/sessions",
-                    training["id"].as_str().unwrap()
-                ),
-                token,
-                session_body(capacity, trainers),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{session}");
-        let id = session["id"].as_str().unwrap().to_owned();
-        let (status, body) = self
-            .post(&format!("/api/v1/sessions/{id}/open"), token, Value::Null)
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        id
-    }
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{session}");
+    let id = session["id"].as_str().unwrap().to_owned();
+    let (status, body) = client
+        .post(&format!("/api/v1/sessions/{id}/open"), Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    id
 }
 
 fn session_body(capacity: u32, trainers: &[&str]) -> Value {
@@ -256,30 +120,19 @@ fn person(n: usize, school: Option<&str>) -> Value {
     })
 }
 
-fn rule(body: &Value) -> &str {
-    body["type"]
-        .as_str()
-        .unwrap_or("")
-        .rsplit('/')
-        .next()
-        .unwrap_or("")
-}
-
 async fn a_session_runs_from_planning_to_archive_and_counts_hours(db: TestDb) {
-    let app = TestApp::spawn(db).await;
-    let manager = app.token("pole@ac-toulouse.fr").await;
-    let (trainer_id, trainer) = app.user("formatrice@ac-toulouse.fr", "trainer", None).await;
-    let (_, school) = app
-        .user("ce.0310001h@ac-toulouse.fr", "school", Some(UAI_31))
-        .await;
-    let id = app
-        .open_session(&manager, Some("31"), 2, &[&trainer_id])
-        .await;
+    let (app, manager, (trainer, school)) = start(db, async |app: &TestApp| {
+        (
+            app.user("trainer", None).await,
+            app.user("school", Some(UAI_31)).await,
+        )
+    })
+    .await;
+    let id = open_session(&manager, Some("31"), 2, &[&trainer.id]).await;
 
-    let (status, first) = app
+    let (status, first) = school
         .post(
             &format!("/api/v1/sessions/{id}/registrations"),
-            &school,
             person(1, None),
         )
         .await;
@@ -288,30 +141,27 @@ async fn a_session_runs_from_planning_to_archive_and_counts_hours(db: TestDb) {
         (StatusCode::CREATED, Some("confirmed")),
         "{first}"
     );
-    let (_, second) = app
+    let (_, second) = manager
         .post(
             &format!("/api/v1/sessions/{id}/registrations"),
-            &manager,
             person(2, Some(UAI_31B)),
         )
         .await;
     assert_eq!(second["status"], "confirmed");
-    let (_, third) = app
+    let (_, third) = manager
         .post(
             &format!("/api/v1/sessions/{id}/registrations"),
-            &manager,
             person(3, None),
         )
         .await;
     assert_eq!(third["status"], "waitlisted");
 
-    let (status, withdrawn) = app
+    let (status, withdrawn) = manager
         .post(
             &format!(
                 "/api/v1/sessions/{id}/registrations/{}/withdraw",
                 second["id"].as_str().unwrap()
             ),
-            &manager,
             Value::Null,
         )
         .await;
@@ -319,70 +169,57 @@ async fn a_session_runs_from_planning_to_archive_and_counts_hours(db: TestDb) {
         (status, &withdrawn["promoted"]),
         (StatusCode::OK, &third["id"])
     );
-    let (status, _) = app
-        .post(
-            &format!("/api/v1/sessions/{id}/close"),
-            &manager,
-            Value::Null,
-        )
+    let (status, _) = manager
+        .post(&format!("/api/v1/sessions/{id}/close"), Value::Null)
         .await;
     assert_eq!(status, StatusCode::OK);
 
-    app.clock.set(instant(DURING));
+    app.set_now(instant(DURING));
     let first_id = first["id"].as_str().unwrap();
     let third_id = third["id"].as_str().unwrap();
     for (registration, slot, status, minutes) in [
         (first_id, 0, "present", None),
         (third_id, 0, "present", Some(150)),
     ] {
-        let (code, body) = app
-            .post(&format!("/api/v1/sessions/{id}/attendance"), &trainer, json!({
+        let (code, body) = trainer.post(&format!("/api/v1/sessions/{id}/attendance"), json!({
                 "registration_id": registration, "slot_index": slot, "status": status, "minutes": minutes
             }))
             .await;
         assert_eq!(code, StatusCode::OK, "{body}");
     }
-    app.clock.set(instant(AFTER));
-    let (code, _) = app
+    app.set_now(instant(AFTER));
+    let (code, _) = trainer
         .post(
             &format!("/api/v1/sessions/{id}/attendance"),
-            &trainer,
             json!({"registration_id": first_id, "slot_index": 1, "status": "present"}),
         )
         .await;
     assert_eq!(code, StatusCode::OK);
-    let (code, _) = app
+    let (code, _) = trainer
         .post(
             &format!("/api/v1/sessions/{id}/attendance"),
-            &trainer,
             json!({"registration_id": third_id, "slot_index": 1, "status": "absent"}),
         )
         .await;
     assert_eq!(code, StatusCode::OK);
-    let (code, _) = app
+    let (code, _) = manager
         .post(
             &format!("/api/v1/sessions/{id}/lock-attendance"),
-            &manager,
             Value::Null,
         )
         .await;
     assert_eq!(code, StatusCode::OK);
-    let (code, body) = app
-        .post(&format!("/api/v1/sessions/{id}/attendance/corrections"), &trainer, json!({
+    let (code, body) = trainer.post(&format!("/api/v1/sessions/{id}/attendance/corrections"), json!({
             "registration_id": third_id, "slot_index": 1, "status": "excused", "reason": "convocation à un conseil de discipline"
         }))
         .await;
     assert_eq!(code, StatusCode::OK, "{body}");
-    let (code, _) = app
-        .post(
-            &format!("/api/v1/sessions/{id}/archive"),
-            &manager,
-            Value::Null,
-        )
+    let (code, _) = manager
+        .post(&format!("/api/v1/sessions/{id}/archive"), Value::Null)
         .await;
     assert_eq!(code, StatusCode::OK);
 
-    let session = app.session(&manager, &id).await;
+    let session = read_session(&manager, &id).await;
     assert_eq!(session["status"], "archived");
     let minutes: Vec<(String, String, u64)> = session["registrations"]
         .as_array()
@@ -405,7 +242,7 @@ async fn a_session_runs_from_planning_to_archive_and_counts_hours(db: TestDb) {
         ]
     );
     // The school sees only its own people.
-    let seen = app.session(&school, &id).await;
+    let seen = read_session(&school, &id).await;
     let names: Vec<&str> = seen["registrations"]
         .as_array()
         .unwrap()
@@ -428,20 +265,18 @@ async fn a_session_runs_from_planning_to_archive_and_counts_hours(db: TestDb) {
 }
 
 async fn fifty_simultaneous_registrations_fill_twenty_places_then_wait_in_order(db: TestDb) {
-    let app = TestApp::spawn(db).await;
-    let manager = app.token("pole@ac-toulouse.fr").await;
-    let id = app.open_session(&manager, None, 20, &[]).await;
+    let (app, manager, ()) = start(db, async |_: &TestApp| {}).await;
+    let id = open_session(&manager, None, 20, &[]).await;
     let requests = (0..50).map(|n| {
-        let app = &app;
         let manager = &manager;
         let id = &id;
         async move {
-            app.post(
-                &format!("/api/v1/sessions/{id}/registrations"),
-                manager,
-                person(n, None),
-            )
-            .await
+            manager
+                .post(
+                    &format!("/api/v1/sessions/{id}/registrations"),
+                    person(n, None),
+                )
+                .await
         }
     });
     let answers = futures::future::join_all(requests).await;
@@ -453,7 +288,7 @@ async fn fifty_simultaneous_registrations_fill_twenty_places_then_wait_in_order(
         }
     }
     assert_eq!(confirmed, 20);
-    let session = app.session(&manager, &id).await;
+    let session = read_session(&manager, &id).await;
     assert_eq!(
         (
             session["confirmed"].as_u64(),
@@ -484,13 +319,12 @@ async fn fifty_simultaneous_registrations_fill_twenty_places_then_wait_in_order(
         assert_eq!(stored["status"], body["status"]);
     }
     // A place freed goes to the first in line.
-    let (_, withdrawn) = app
+    let (_, withdrawn) = manager
         .post(
             &format!(
                 "/api/v1/sessions/{id}/registrations/{}/withdraw",
                 registrations[3]["id"].as_str().unwrap()
             ),
-            &manager,
             Value::Null,
         )
         .await;
@@ -499,12 +333,10 @@ async fn fifty_simultaneous_registrations_fill_twenty_places_then_wait_in_order(
 }
 
 async fn bad_inputs_are_refused_with_the_rule_and_leave_the_stream_unchanged(db: TestDb) {
-    let app = TestApp::spawn(db).await;
-    let manager = app.token("pole@ac-toulouse.fr").await;
-    let (_, training) = app
+    let (app, manager, ()) = start(db, async |_: &TestApp| {}).await;
+    let (_, training) = manager
         .post(
             "/api/v1/trainings",
-            &manager,
             json!({"title": "Pilotes", "topic": "pilotes", "audience": "chefs d'établissement"}),
         )
         .await;
@@ -527,12 +359,8 @@ async fn bad_inputs_are_refused_with_the_rule_and_leave_the_stream_unchanged(db:
         for (k, v) in change.as_object().unwrap() {
             body[k] = v.clone();
         }
-        let (status, problem) = app
-            .post(
-                &format!("/api/v1/trainings/{training}/sessions"),
-                &manager,
-                body,
-            )
+        let (status, problem) = manager
+            .post(&format!("/api/v1/trainings/{training}/sessions"), body)
             .await;
         assert_eq!(
             (status, rule(&problem)),
@@ -551,12 +379,11 @@ async fn bad_inputs_are_refused_with_the_rule_and_leave_the_stream_unchanged(db:
     }
     assert_eq!(app.events().await, before, "no session half-planned");
 
-    let id = app.open_session(&manager, None, 1, &[]).await;
-    let other = app.open_session(&manager, None, 10, &[]).await;
-    let (_, first) = app
+    let id = open_session(&manager, None, 1, &[]).await;
+    let other = open_session(&manager, None, 10, &[]).await;
+    let (_, first) = manager
         .post(
             &format!("/api/v1/sessions/{id}/registrations"),
-            &manager,
             person(1, None),
         )
         .await;
@@ -644,34 +471,31 @@ async fn bad_inputs_are_refused_with_the_rule_and_leave_the_stream_unchanged(db:
         ),
     ];
     for (when, path, body, expected, expected_rule) in checks {
-        app.clock
-            .set(instant(if when == "BEFORE" { BEFORE } else { DURING }));
-        let version = app.session(&manager, &id).await["version"].clone();
-        let other_version = app.session(&manager, &other).await["version"].clone();
-        let (status, problem) = app.post(&path, &manager, body).await;
+        app.set_now(instant(if when == "BEFORE" { BEFORE } else { DURING }));
+        let version = read_session(&manager, &id).await["version"].clone();
+        let other_version = read_session(&manager, &other).await["version"].clone();
+        let (status, problem) = manager.post(&path, body).await;
         assert_eq!(
             (status, rule(&problem)),
             (expected, expected_rule),
             "{path}: {problem}"
         );
         assert_eq!(
-            app.session(&manager, &id).await["version"],
+            read_session(&manager, &id).await["version"],
             version,
             "{path}"
         );
         assert_eq!(
-            app.session(&manager, &other).await["version"],
+            read_session(&manager, &other).await["version"],
             other_version,
             "{path}"
         );
     }
 
-    app.clock.set(instant(AFTER));
-    let (status, _) = app
-        .post(&path("/lock-attendance"), &manager, Value::Null)
-        .await;
+    app.set_now(instant(AFTER));
+    let (status, _) = manager.post(&path("/lock-attendance"), Value::Null).await;
     assert_eq!(status, StatusCode::OK);
-    let version = app.session(&manager, &id).await["version"].clone();
+    let version = read_session(&manager, &id).await["version"].clone();
     for (suffix, body, expected, expected_rule) in [
         (
             "/attendance",
@@ -692,28 +516,26 @@ async fn bad_inputs_are_refused_with_the_rule_and_leave_the_stream_unchanged(db:
             "transition-not-allowed",
         ),
     ] {
-        let (status, problem) = app.post(&path(suffix), &manager, body).await;
+        let (status, problem) = manager.post(&path(suffix), body).await;
         assert_eq!(
             (status, rule(&problem)),
             (expected, expected_rule),
             "{suffix}: {problem}"
         );
-        assert_eq!(app.session(&manager, &id).await["version"], version);
+        assert_eq!(read_session(&manager, &id).await["version"], version);
     }
 
-    app.clock.set(instant(BEFORE));
-    let (status, _) = app
+    app.set_now(instant(BEFORE));
+    let (status, _) = manager
         .post(
             &format!("/api/v1/sessions/{other}/cancel"),
-            &manager,
             json!({"reason": "formatrice absente"}),
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, problem) = app
+    let (status, problem) = manager
         .post(
             &format!("/api/v1/sessions/{other}/registrations"),
-            &manager,
             person(9, None),
         )
         .await;
@@ -739,74 +561,53 @@ fn uuid_like() -> String {
 }
 
 async fn every_role_in_and_out_of_scope_for_every_command(db: TestDb) {
-    let app = TestApp::spawn(db).await;
-    let manager = app.token("pole@ac-toulouse.fr").await;
-    let (trainer_id, trainer) = app.user("formateur@ac-toulouse.fr", "trainer", None).await;
-    let actors: Vec<(&str, Option<String>)> = vec![
-        ("anonymous", None),
-        ("admin", Some(app.token(ADMIN).await)),
-        ("pole_manager", Some(manager.clone())),
-        (
-            "referent_31",
-            Some(
-                app.user("ref31@ac-toulouse.fr", "department_referent", Some("31"))
-                    .await
-                    .1,
-            ),
-        ),
-        (
-            "referent_32",
-            Some(
-                app.user("ref32@ac-toulouse.fr", "department_referent", Some("32"))
-                    .await
-                    .1,
-            ),
-        ),
-        (
-            "school_31",
-            Some(
-                app.user("ce.0310001h@ac-toulouse.fr", "school", Some(UAI_31))
-                    .await
-                    .1,
-            ),
-        ),
-        (
-            "school_32",
-            Some(
-                app.user("ce.0320001c@ac-toulouse.fr", "school", Some(UAI_32))
-                    .await
-                    .1,
-            ),
-        ),
-        (
-            "juror",
-            Some(app.user("jure@ac-toulouse.fr", "juror", None).await.1),
-        ),
-        ("trainer_of_session", Some(trainer.clone())),
-        (
-            "other_trainer",
-            Some(
-                app.user("autre.formateur@ac-toulouse.fr", "trainer", None)
-                    .await
-                    .1,
-            ),
-        ),
+    let (app, manager, accounts) = start(db, async |app: &TestApp| {
+        [
+            app.user("trainer", None).await,
+            app.admin().await,
+            app.user("department_referent", Some("31")).await,
+            app.user("department_referent", Some("32")).await,
+            app.user("school", Some(UAI_31)).await,
+            app.user("school", Some(UAI_32)).await,
+            app.user("juror", None).await,
+            app.user("trainer", None).await,
+        ]
+    })
+    .await;
+    let [
+        trainer,
+        admin,
+        referent_31,
+        referent_32,
+        school_31,
+        school_32,
+        juror,
+        other_trainer,
+    ] = accounts;
+    let actors: Vec<(&str, Client)> = vec![
+        ("anonymous", app.anonymous()),
+        ("admin", admin),
+        ("pole_manager", manager.clone()),
+        ("referent_31", referent_31),
+        ("referent_32", referent_32),
+        ("school_31", school_31),
+        ("school_32", school_32),
+        ("juror", juror),
+        ("trainer_of_session", trainer.clone()),
+        ("other_trainer", other_trainer),
     ];
     const MANAGERS: &[&str] = &["pole_manager", "referent_31"];
     let mut n = 1000;
-    for (actor, token) in &actors {
+    for (actor, client) in &actors {
         // Fresh subjects for each actor: a session of department 31 with a registration.
-        app.clock.set(instant(BEFORE));
-        let session = app
-            .open_session(&manager, Some("31"), 50, &[&trainer_id])
-            .await;
-        let (_, training) = app.post("/api/v1/trainings", &manager, json!({"title": "T", "topic": "referents", "audience": "référents", "department": "31"})).await;
+        app.set_now(instant(BEFORE));
+        let session = open_session(&manager, Some("31"), 50, &[&trainer.id]).await;
+        let (_, training) = manager.post("/api/v1/trainings", json!({"title": "T", "topic": "referents", "audience": "référents", "department": "31"})).await;
         let training = training["id"].as_str().unwrap().to_owned();
         n += 10;
-        let (_, registered) = app
+        let (_, registered) = manager
             .post(
                 &format!("/api/v1/sessions/{session}/registrations"),
-                &manager,
                 person(n, Some(UAI_31)),
             )
             .await;
@@ -896,14 +697,14 @@ async fn every_role_in_and_out_of_scope_for_every_command(db: TestDb) {
             ),
         ];
         for (when, name, path, body, allowed, created) in cases {
-            app.clock.set(instant(match when {
+            app.set_now(instant(match when {
                 "BEFORE" => BEFORE,
                 "DURING" => DURING,
                 _ => AFTER,
             }));
             let before = app.events().await;
-            let (status, problem) = app.call(Method::POST, &path, token.as_deref(), body).await;
-            let expected = match token {
+            let (status, problem) = client.call(Method::POST, &path, body).await;
+            let expected = match client.token {
                 None => StatusCode::UNAUTHORIZED,
                 Some(_) if allowed.contains(actor) => created,
                 Some(_) => StatusCode::FORBIDDEN,
@@ -918,10 +719,9 @@ async fn every_role_in_and_out_of_scope_for_every_command(db: TestDb) {
             }
             // A correction needs the lock: when this actor could not lock, the pole does.
             if name == "lock attendance" && !status.is_success() {
-                let (status, _) = app
+                let (status, _) = manager
                     .post(
                         &format!("/api/v1/sessions/{session}/lock-attendance"),
-                        &manager,
                         Value::Null,
                     )
                     .await;
@@ -930,14 +730,7 @@ async fn every_role_in_and_out_of_scope_for_every_command(db: TestDb) {
         }
         // Reading the session: managers and its trainer see every registrant; a school
         // sees its own; the others are refused.
-        let (status, body) = app
-            .call(
-                Method::GET,
-                &format!("/api/v1/sessions/{session}"),
-                token.as_deref(),
-                Value::Null,
-            )
-            .await;
+        let (status, body) = client.get(&format!("/api/v1/sessions/{session}")).await;
         let expected = match *actor {
             "anonymous" => StatusCode::UNAUTHORIZED,
             "pole_manager" | "referent_31" | "trainer_of_session" | "school_31" | "school_32" => {

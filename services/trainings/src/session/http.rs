@@ -1,43 +1,43 @@
 //! Session commands over HTTP: planning, lifecycle, registrations, attendance.
 
+use std::borrow::Cow;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::{DateTime, FixedOffset};
-use std::borrow::Cow;
-
 use pharos_access::{Action, Actor, Denied, IfMatch, SchoolRef, Subject};
-use pharos_decider::{Executed, execute, execute_with, load};
+use pharos_decider::{Executed, Rejection, execute, execute_with, load};
 use pharos_events::training::{
-    AttendanceStatus, Registrant, RegistrationMode, SESSION_CATEGORY, Schedule, SessionEvent, Slot,
+    AttendanceStatus, Registrant, RegistrationMode, Schedule, SessionEvent, Slot,
 };
 use pharos_events::{DepartmentCode, Email, Role, Uai};
-use pharos_eventstore::StreamId;
 use pharos_privacy::Personal;
 use pharos_web::{Json, Path, Problem};
-use pharos_decider::Rejection;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::session::{Plan, RegistrationStatus, Session, SessionCommand, Sessions, Status};
-use crate::training::{self, Catalogue};
+use super::decider::{self, Plan, PlanInput, Session, SessionCommand, SessionState, stream};
+use crate::training::{self, Training};
 use crate::{NAME, Trainings};
 
-pub fn stream(id: Uuid) -> Result<StreamId, Problem> {
-    Ok(StreamId::new(SESSION_CATEGORY, id)?)
-}
-
-
+/// Un créneau (une demi-journée ou moins) : les présences se saisissent par créneau.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct SlotInput {
+    /// Début du créneau.
     starts_at: DateTime<FixedOffset>,
+    /// Fin du créneau.
     ends_at: DateTime<FixedOffset>,
 }
 
+/// Quand la session a lieu : son début, sa fin et ses créneaux, dans l'ordre.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct ScheduleInput {
+    /// Début de la session.
     starts_at: DateTime<FixedOffset>,
+    /// Fin de la session, après son début.
     ends_at: DateTime<FixedOffset>,
+    /// Au moins un créneau, entre le début et la fin, sans chevauchement.
     #[serde(default)]
     slots: Vec<SlotInput>,
 }
@@ -59,17 +59,22 @@ impl ScheduleInput {
     }
 }
 
+/// Une nouvelle session d'une formation.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewSession {
     #[serde(flatten)]
     schedule: ScheduleInput,
+    /// Lieu de la session ; il faut un lieu ou un lien de classe virtuelle.
     #[serde(default)]
     location: Option<String>,
+    /// Lien de classe virtuelle, en https://.
     #[serde(default)]
     remote_url: Option<String>,
+    /// Nombre de places (au moins une) ; au-delà, les inscriptions vont en liste d'attente.
     capacity: i64,
+    /// Durée de formation prévue, en minutes.
     planned_minutes: i64,
-    /// Accounts (role `trainer`) who record attendance.
+    /// Comptes (rôle `trainer`) qui saisissent les présences.
     #[serde(default)]
     trainers: Vec<Uuid>,
 }
@@ -84,8 +89,8 @@ fn trimmed(value: Option<String>) -> Option<String> {
     request_body = NewSession,
     params(("id" = Uuid, Path, description = "Identifiant de la formation")),
     responses(
-        (status = 201, description = "Créé", body = pharos_web::Created),
-        (status = 404, description = "Session inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 201, description = "Session programmée", body = pharos_web::Created),
+        (status = 404, description = "Formation inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn plan(
@@ -95,7 +100,7 @@ pub async fn plan(
     Json(input): Json<NewSession>,
 ) -> Result<impl IntoResponse, Problem> {
     let store = &trainings.target.app.store;
-    let (training, _) = load::<Catalogue>(store, &training::stream(training_id)?).await?;
+    let (training, _) = load::<Training>(store, &training::stream(training_id)?).await?;
     if training.created.is_none() {
         return Err(Problem::not_found());
     }
@@ -132,10 +137,10 @@ pub async fn plan(
         }
     }
     let id = Uuid::now_v7();
-    let done = execute::<Sessions, Problem>(
+    let done = execute::<Session, Problem>(
         store,
         &stream(id)?,
-        &SessionCommand::Plan(crate::session::PlanInput {
+        &SessionCommand::Plan(PlanInput {
             training_id,
             department,
             schedule: input.schedule.schedule(),
@@ -160,12 +165,13 @@ pub async fn plan(
 }
 
 /// The session, or 404.
-async fn existing(trainings: &Trainings, id: Uuid) -> Result<(Session, Plan), Problem> {
-    let (session, _) = load::<Sessions>(&trainings.target.app.store, &stream(id)?).await?;
+async fn existing(trainings: &Trainings, id: Uuid) -> Result<(SessionState, Plan), Problem> {
+    let (session, _) = load::<Session>(&trainings.target.app.store, &stream(id)?).await?;
     let plan = session.plan.clone().ok_or_else(Problem::not_found)?;
     Ok((session, plan))
 }
 
+/// The session as a subject for its managers (pole, referent of its department).
 fn managing(plan: &Plan) -> Subject<'_> {
     Subject::Session {
         department: plan.department.as_ref(),
@@ -173,7 +179,8 @@ fn managing(plan: &Plan) -> Subject<'_> {
     }
 }
 
-fn given(plan: &Plan) -> Subject<'_> {
+/// The session as a subject for those who give it: its managers and its trainers.
+fn given_by(plan: &Plan) -> Subject<'_> {
     Subject::Session {
         department: plan.department.as_ref(),
         trainers: &plan.trainers,
@@ -187,9 +194,9 @@ async fn run(
     actor: &Actor,
     id: Uuid,
     if_match: Option<i64>,
-    mut check: impl FnMut(&Session, &Plan) -> Result<SessionCommand, Problem>,
+    mut check: impl FnMut(&SessionState, &Plan) -> Result<SessionCommand, Problem>,
 ) -> Result<Executed<SessionEvent>, Problem> {
-    let done = execute_with::<Sessions, Problem>(
+    let done = execute_with::<Session, Problem>(
         &trainings.target.app.store,
         &stream(id)?,
         trainings.target.clock.now(),
@@ -321,8 +328,10 @@ pub async fn archive(
     step(trainings, actor, id, SessionCommand::Archive, if_match).await
 }
 
+/// L'annulation d'une session.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct Cancellation {
+    /// Motif de l'annulation, communiqué aux inscrits.
     reason: String,
 }
 
@@ -382,59 +391,157 @@ pub async fn reschedule(
     }))
 }
 
+/// La personne à inscrire.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct PersonInput {
+    /// Adresse électronique : une personne est la même quelle que soit la casse.
+    #[schema(example = "prenom.nom@ac-toulouse.fr")]
     email: String,
+    /// Nom affiché.
     display_name: String,
+    /// UAI de son établissement ; pour un compte d'établissement, le sien par défaut.
     #[serde(default)]
+    #[schema(example = "0310001H")]
     school_uai: Option<String>,
+    /// Sa fonction.
+    #[schema(example = "CPE")]
     function: String,
 }
 
-/// `201` after a registration.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct RegistrationCreated {
-    id: Uuid,
-    /// `confirmed` or `waitlisted`.
-    status: RegistrationStatus,
-    version: i64,
-}
-
-/// `200` after a withdrawal.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Withdrawn {
-    version: i64,
-    /// The waiting registration that got the place, if any.
-    promoted: Option<Uuid>,
-}
-
-/// A session with its registrations.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct SessionView {
-    id: Uuid,
-    training_id: Uuid,
-    #[schema(value_type = Option<String>, example = "31")]
-    department: Option<DepartmentCode>,
-    starts_at: DateTime<FixedOffset>,
-    ends_at: DateTime<FixedOffset>,
-    slots: Vec<Slot>,
-    location: Option<String>,
-    remote_url: Option<String>,
-    capacity: u32,
-    planned_minutes: u32,
-    trainers: Vec<Uuid>,
-    status: Status,
-    cancel_reason: Option<String>,
-    confirmed: usize,
-    waitlisted: usize,
-    registrations: Vec<RegistrationView>,
-    version: i64,
-}
-
+/// Une inscription à une session.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewRegistration {
     person: PersonInput,
     mode: RegistrationMode,
+}
+
+/// `201` après une inscription.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RegistrationCreated {
+    /// Identifiant de l'inscription.
+    id: Uuid,
+    /// `confirmed` ou `waitlisted`.
+    status: RegistrationStatus,
+    /// Nouvelle version de la session.
+    version: i64,
+}
+
+/// `200` après un retrait.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Withdrawn {
+    /// Nouvelle version de la session.
+    version: i64,
+    /// L'inscription en attente qui a obtenu la place, s'il y en a une.
+    promoted: Option<Uuid>,
+}
+
+/// Où en est une session : `planned` (programmée), `open` (ouverte aux inscriptions),
+/// `closed` (inscriptions closes), `held` (tenue), `attendance_locked` (présences
+/// verrouillées), `archived` (archivée) ou `cancelled` (annulée).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionStatus {
+    Planned,
+    Open,
+    Closed,
+    Held,
+    AttendanceLocked,
+    Archived,
+    Cancelled,
+}
+
+impl From<decider::Status> for SessionStatus {
+    fn from(status: decider::Status) -> Self {
+        use decider::Status as S;
+        match status {
+            S::Planned => Self::Planned,
+            S::Open => Self::Open,
+            S::Closed => Self::Closed,
+            S::Held => Self::Held,
+            S::AttendanceLocked => Self::AttendanceLocked,
+            S::Archived => Self::Archived,
+            S::Cancelled => Self::Cancelled,
+        }
+    }
+}
+
+/// Où en est une inscription : `confirmed` (place obtenue), `waitlisted` (en liste
+/// d'attente) ou `withdrawn` (retirée).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RegistrationStatus {
+    Confirmed,
+    Waitlisted,
+    Withdrawn,
+}
+
+impl From<decider::RegistrationStatus> for RegistrationStatus {
+    fn from(status: decider::RegistrationStatus) -> Self {
+        use decider::RegistrationStatus as R;
+        match status {
+            R::Confirmed => Self::Confirmed,
+            R::Waitlisted => Self::Waitlisted,
+            R::Withdrawn => Self::Withdrawn,
+        }
+    }
+}
+
+/// Un créneau de la session : les présences se saisissent par créneau.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Slot)]
+pub struct SlotView {
+    /// Début du créneau.
+    starts_at: DateTime<FixedOffset>,
+    /// Fin du créneau.
+    ends_at: DateTime<FixedOffset>,
+}
+
+impl From<&Slot> for SlotView {
+    fn from(slot: &Slot) -> Self {
+        Self {
+            starts_at: slot.starts_at,
+            ends_at: slot.ends_at,
+        }
+    }
+}
+
+/// Une session et ses inscriptions.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SessionView {
+    id: Uuid,
+    /// La formation dont c'est une session.
+    training_id: Uuid,
+    /// Département qui gère la session ; absent pour une session académique.
+    #[schema(value_type = Option<String>, example = "31")]
+    department: Option<DepartmentCode>,
+    /// Début de la session.
+    starts_at: DateTime<FixedOffset>,
+    /// Fin de la session.
+    ends_at: DateTime<FixedOffset>,
+    /// Ses créneaux, dans l'ordre (numérotés à partir de 0).
+    slots: Vec<SlotView>,
+    /// Lieu de la session.
+    location: Option<String>,
+    /// Lien de classe virtuelle.
+    remote_url: Option<String>,
+    /// Nombre de places.
+    capacity: u32,
+    /// Durée de formation prévue, en minutes.
+    planned_minutes: u32,
+    /// Comptes qui saisissent les présences.
+    trainers: Vec<Uuid>,
+    status: SessionStatus,
+    /// Motif de l'annulation, si la session est annulée.
+    cancel_reason: Option<String>,
+    /// Nombre d'inscriptions confirmées.
+    confirmed: usize,
+    /// Nombre d'inscriptions en liste d'attente.
+    waitlisted: usize,
+    /// Les inscriptions, dans l'ordre où elles ont été enregistrées (un établissement ne
+    /// voit que les siennes).
+    registrations: Vec<RegistrationView>,
+    /// Version du flux de la session.
+    version: i64,
 }
 
 /// May `actor` register (or withdraw) someone of `school` to this session? Pole
@@ -466,10 +573,6 @@ fn may_register(
         .map_err(|d: Denied| d.into())
 }
 
-fn invalid(rule: &'static str, field: &'static str, message: impl Into<String>) -> Problem {
-    Rejection::invalid(rule, field, message).into()
-}
-
 /// `POST /api/v1/sessions/{id}/registrations` → `{id, status: confirmed|waitlisted}`
 #[utoipa::path(operation_id = "trainings_session_register", post, path = "/api/v1/sessions/{id}/registrations", tag = "trainings",
     summary = "Inscrire une personne (confirmée, ou en liste d'attente si complet)",
@@ -487,29 +590,29 @@ pub async fn register(
     Json(input): Json<NewRegistration>,
 ) -> Result<impl IntoResponse, Problem> {
     let person = input.person;
-    let email =
-        Email::parse(&person.email).map_err(|e| invalid("invalid-email", "person.email", e.0))?;
+    let email = Email::parse(&person.email)
+        .map_err(|e| Problem::from(Rejection::invalid("invalid-email", "person.email", e.0)))?;
     let display_name = person.display_name.trim().to_owned();
     if display_name.is_empty() {
-        return Err(invalid(
+        return Err(Problem::from(Rejection::invalid(
             "name-required",
             "person.display_name",
             "Le nom de la personne est obligatoire.",
-        ));
+        )));
     }
     let function = person.function.trim().to_owned();
     if function.is_empty() {
-        return Err(invalid(
+        return Err(Problem::from(Rejection::invalid(
             "function-required",
             "person.function",
             "La fonction de la personne est obligatoire (ex. CPE).",
-        ));
+        )));
     }
     let mut school_uai = match person.school_uai.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(u) => {
-            Some(Uai::parse(u).map_err(|e| invalid("invalid-uai", "person.school_uai", e.0))?)
-        }
+        Some(u) => Some(Uai::parse(u).map_err(|e| {
+            Problem::from(Rejection::invalid("invalid-uai", "person.school_uai", e.0))
+        })?),
     };
     // A school registers its own people.
     if let (None, pharos_access::Scope::School(own)) = (&school_uai, &actor.scope) {
@@ -519,11 +622,11 @@ pub async fn register(
         Some(uai) => match trainings.target.access.reference.school(uai).await? {
             Some(s) if !s.closed => Some(s),
             _ => {
-                return Err(invalid(
+                return Err(Problem::from(Rejection::invalid(
                     "school-unknown",
                     "person.school_uai",
                     format!("L'établissement {uai} n'est pas enregistré (ou est fermé)."),
-                ));
+                )));
             }
         },
         None => None,
@@ -537,10 +640,7 @@ pub async fn register(
     may_register(&actor, department.as_ref(), school.as_ref())?;
 
     let vault = &trainings.target.vault;
-    let person = vault
-        .person(email.as_str())
-        .await
-        .map_err(Problem::from)?;
+    let person = vault.person(email.as_str()).await.map_err(Problem::from)?;
     let mut sealed = vault
         .seal_all(&[(person, display_name.as_str()), (person, email.as_str())])
         .await
@@ -621,14 +721,19 @@ pub async fn withdraw(
     }))
 }
 
+/// La présence d'une personne inscrite à un créneau.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct AttendanceInput {
+    /// L'inscription (confirmée) de la personne.
     registration_id: Uuid,
+    /// Le créneau, numéroté à partir de 0.
     slot_index: usize,
     status: AttendanceStatus,
+    /// Minutes de présence : par défaut tout le créneau pour une présence, aucune pour
+    /// une absence ; jamais plus que le créneau.
     #[serde(default)]
     minutes: Option<i64>,
-    /// Corrections only.
+    /// Motif, pour les corrections seulement (obligatoire).
     #[serde(default)]
     reason: Option<String>,
 }
@@ -650,7 +755,7 @@ pub async fn attendance(
     Json(input): Json<AttendanceInput>,
 ) -> Result<impl IntoResponse, Problem> {
     let done = run(&trainings, &actor, id, None, |_, plan| {
-        actor.may(Action::RecordAttendance, given(plan))?;
+        actor.may(Action::RecordAttendance, given_by(plan))?;
         Ok(SessionCommand::RecordAttendance {
             registration_id: input.registration_id,
             slot_index: input.slot_index,
@@ -682,7 +787,7 @@ pub async fn correction(
 ) -> Result<impl IntoResponse, Problem> {
     let reason = input.reason.unwrap_or_default();
     let done = run(&trainings, &actor, id, None, |_, plan| {
-        actor.may(Action::RecordAttendance, given(plan))?;
+        actor.may(Action::RecordAttendance, given_by(plan))?;
         Ok(SessionCommand::CorrectAttendance {
             registration_id: input.registration_id,
             slot_index: input.slot_index,
@@ -697,19 +802,24 @@ pub async fn correction(
     }))
 }
 
-/// A registration as the session shows it.
+/// Une inscription, telle que la session la montre.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RegistrationView {
     id: Uuid,
+    /// Nom affiché de la personne (effacé si ses données l'ont été).
     display_name: String,
+    /// Adresse électronique de la personne (effacée si ses données l'ont été).
     email: String,
+    /// UAI de son établissement.
     #[schema(value_type = Option<String>, example = "0310001H")]
     school_uai: Option<Uai>,
+    /// Sa fonction.
     function: String,
     mode: RegistrationMode,
     status: RegistrationStatus,
-    /// Place in the waitlist, from 1.
+    /// Rang dans la liste d'attente, à partir de 1.
     waitlist_position: Option<usize>,
+    /// Minutes de présence : la somme des créneaux où la personne était présente.
     attended_minutes: u32,
 }
 
@@ -729,12 +839,12 @@ pub async fn get(
     actor: Actor,
     Path(id): Path<Uuid>,
 ) -> Result<impl IntoResponse, Problem> {
-    let (session, version) = load::<Sessions>(&trainings.target.app.store, &stream(id)?).await?;
+    let (session, version) = load::<Session>(&trainings.target.app.store, &stream(id)?).await?;
     let Some(plan) = session.plan.clone() else {
         return Err(Problem::not_found());
     };
     let sees_all = actor.may(Action::ManageTrainings, managing(&plan)).is_ok()
-        || actor.may(Action::RecordAttendance, given(&plan)).is_ok();
+        || actor.may(Action::RecordAttendance, given_by(&plan)).is_ok();
     let own_school = match &actor.scope {
         pharos_access::Scope::School(uai) if !sees_all => Some(uai.clone()),
         _ if sees_all => None,
@@ -748,7 +858,7 @@ pub async fn get(
     let mut waiting = 0;
     let mut registrations = Vec::new();
     for r in &session.registrations {
-        let position = (r.status == RegistrationStatus::Waitlisted).then(|| {
+        let position = (r.status == decider::RegistrationStatus::Waitlisted).then(|| {
             waiting += 1;
             waiting
         });
@@ -781,7 +891,7 @@ pub async fn get(
             school_uai: r.registrant.school_uai.clone(),
             function: r.registrant.function.clone(),
             mode: r.mode,
-            status: r.status,
+            status: r.status.into(),
             waitlist_position: position,
             attended_minutes: session.attended_minutes(r.id),
         });
@@ -792,13 +902,13 @@ pub async fn get(
         department: plan.department.clone(),
         starts_at: plan.schedule.starts_at,
         ends_at: plan.schedule.ends_at,
-        slots: plan.schedule.slots.clone(),
+        slots: plan.schedule.slots.iter().map(SlotView::from).collect(),
         location: plan.location.clone(),
         remote_url: plan.remote_url.clone(),
         capacity: plan.capacity,
         planned_minutes: plan.planned_minutes,
         trainers: plan.trainers.clone(),
-        status: session.status.unwrap_or(Status::Planned),
+        status: session.status.unwrap_or(decider::Status::Planned).into(),
         cancel_reason: session.cancel_reason.clone(),
         confirmed: session.confirmed(),
         waitlisted: waiting,

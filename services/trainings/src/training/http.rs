@@ -1,91 +1,37 @@
-//! Trainings (category `training`): what is taught, to whom, by which department.
+//! Trainings over HTTP: creating one, reading one.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use chrono::{DateTime, Utc};
 use pharos_access::{Action, Actor, Subject};
-use pharos_decider::{Decider, execute, load};
+use pharos_decider::{Rejection, execute, load};
 use pharos_events::DepartmentCode;
-use pharos_events::training::{TRAINING_CATEGORY, Topic, TrainingEvent};
-use pharos_eventstore::StreamId;
+use pharos_events::training::{Topic, TrainingEvent};
 use pharos_web::{Json, Path, Problem};
-use pharos_decider::Rejection;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::{Training, stream};
 use crate::{NAME, Trainings};
 
-pub fn stream(id: Uuid) -> Result<StreamId, Problem> {
-    Ok(StreamId::new(TRAINING_CATEGORY, id)?)
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct Training {
-    pub created: Option<TrainingEvent>,
-}
-
-impl Training {
-    pub fn department(&self) -> Option<&DepartmentCode> {
-        match &self.created {
-            Some(TrainingEvent::TrainingCreated { department, .. }) => department.as_ref(),
-            None => None,
-        }
-    }
-}
-
-#[derive(Debug)]
-pub struct Catalogue;
-
-impl Decider for Catalogue {
-    type State = Training;
-    type Command = TrainingEvent;
-    type Event = TrainingEvent;
-
-    fn evolve(mut state: Training, event: &TrainingEvent) -> Training {
-        state.created = Some(event.clone());
-        state
-    }
-
-    fn decide(
-        command: &TrainingEvent,
-        state: &Training,
-        _now: DateTime<Utc>,
-    ) -> Result<Vec<TrainingEvent>, Rejection> {
-        if state.created.is_some() {
-            return Err(Rejection::conflict(
-                "training-exists",
-                "Cette formation existe déjà.",
-            ));
-        }
-        let TrainingEvent::TrainingCreated { title, .. } = command;
-        if title.trim().is_empty() {
-            return Err(Rejection::invalid(
-                "title-required",
-                "title",
-                "Le titre de la formation est obligatoire.",
-            ));
-        }
-        Ok(vec![command.clone()])
-    }
-}
-
-/// A new training.
+/// Une nouvelle formation.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewTraining {
+    /// Intitulé de la formation.
     #[schema(example = "Méthode de la préoccupation partagée")]
     title: String,
     topic: Topic,
-    /// Who it is for.
+    /// Public visé.
     #[schema(example = "équipes ressources des collèges")]
     audience: String,
-    /// A department of the academy; absent for an academy-wide training.
+    /// Département de l'académie ; absent pour une formation académique.
     #[serde(default)]
     #[schema(example = "31")]
     department: Option<String>,
+    /// Présentation libre de la formation.
     #[serde(default)]
     description: String,
-    /// Reference in the national training platform (GAIA).
+    /// Référence dans la plateforme nationale de formation (GAIA).
     #[serde(default)]
     gaia_reference: Option<String>,
 }
@@ -118,7 +64,7 @@ pub async fn create(
             .map_or(Subject::Academy, Subject::Department),
     )?;
     let id = Uuid::now_v7();
-    let done = execute::<Catalogue, Problem>(
+    let done = execute::<Training, Problem>(
         &trainings.target.app.store,
         &stream(id)?,
         &TrainingEvent::TrainingCreated {
@@ -146,17 +92,23 @@ pub async fn create(
     ))
 }
 
-/// A training as the API shows it.
+/// Une formation, telle que l'API la montre.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TrainingView {
     id: Uuid,
+    /// Intitulé de la formation.
     title: String,
     topic: Topic,
+    /// Public visé.
     audience: String,
+    /// Département qui gère la formation ; absent pour une formation académique.
     #[schema(value_type = Option<String>, example = "31")]
     department: Option<DepartmentCode>,
+    /// Présentation libre de la formation.
     description: String,
+    /// Référence dans la plateforme nationale de formation (GAIA).
     gaia_reference: Option<String>,
+    /// Version du flux de la formation.
     version: i64,
 }
 
@@ -174,7 +126,7 @@ pub async fn get(
     _actor: Actor,
     Path(id): Path<Uuid>,
 ) -> Result<impl IntoResponse, Problem> {
-    let (training, version) = load::<Catalogue>(&trainings.target.app.store, &stream(id)?).await?;
+    let (training, version) = load::<Training>(&trainings.target.app.store, &stream(id)?).await?;
     let Some(TrainingEvent::TrainingCreated {
         title,
         topic,

@@ -1,137 +1,25 @@
-//! The orientation directory (category `partner`): partners and help lines the pole
-//! orients people to, flagged for review 12 months after their last check. The national
-//! lines are seeded from `seed/partners.json` on start.
+//! The orientation directory over HTTP: registering, updating, verifying, listing and
+//! reading partners. Contact people are sealed in the vault as they come in, and every
+//! contact shown by `GET /api/v1/partners/{id}` is a logged read.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use chrono::{DateTime, Months, NaiveDate, Utc};
+use chrono::NaiveDate;
 use pharos_access::{Action, Actor, IfMatch, Subject};
-use pharos_decider::{Decider, execute, load};
+use pharos_decider::{Decider, Rejection, execute, load};
 use pharos_events::partner::{
     CATEGORY, ContactPerson, PartnerEvent, PartnerKind, PartnerRecord, PartnerScope,
 };
 use pharos_events::{Academy, DepartmentCode, Email};
-use pharos_eventstore::{
-    EventStore, ExpectedVersion, GlobalPosition, Metadata, StoreError, StreamId,
-};
+use pharos_eventstore::GlobalPosition;
 use pharos_privacy::Vault;
 use pharos_web::{Created, Json, Path, Problem, Query, Versioned};
-use pharos_decider::Rejection;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::{Partner, PartnerCommand, PartnerState, needs_review, stream};
 use crate::{Directory, NAME};
-
-/// An entry is flagged for review this long after its last check.
-const REVIEW_AFTER_MONTHS: u32 = 12;
-
-pub fn stream(id: Uuid) -> Result<StreamId, Problem> {
-    Ok(StreamId::new(CATEGORY, id)?)
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct Partner {
-    pub record: Option<PartnerRecord>,
-    pub verified_on: Option<NaiveDate>,
-}
-
-#[derive(Debug, Clone)]
-pub enum PartnerCommand {
-    Register {
-        record: PartnerRecord,
-        verified_on: NaiveDate,
-    },
-    Update(PartnerRecord),
-    Verify {
-        on: NaiveDate,
-    },
-}
-
-#[derive(Debug)]
-pub struct Partners;
-
-impl Decider for Partners {
-    type State = Partner;
-    type Command = PartnerCommand;
-    type Event = PartnerEvent;
-
-    fn evolve(mut state: Partner, event: &PartnerEvent) -> Partner {
-        match event {
-            PartnerEvent::PartnerRegistered {
-                record,
-                verified_on,
-            } => {
-                state.record = Some(record.clone());
-                state.verified_on = Some(*verified_on);
-            }
-            PartnerEvent::PartnerUpdated { record } => state.record = Some(record.clone()),
-            PartnerEvent::PartnerVerified { verified_on } => state.verified_on = Some(*verified_on),
-        }
-        state
-    }
-
-    fn decide(
-        command: &PartnerCommand,
-        state: &Partner,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<PartnerEvent>, Rejection> {
-        let today = now.date_naive();
-        match (command, &state.record) {
-            (
-                PartnerCommand::Register {
-                    record,
-                    verified_on,
-                },
-                None,
-            ) => {
-                if *verified_on > today {
-                    return Err(Rejection::invalid(
-                        "verified-in-future",
-                        "last_verified_on",
-                        "La date de vérification ne peut pas être dans le futur.",
-                    ));
-                }
-                Ok(vec![PartnerEvent::PartnerRegistered {
-                    record: record.clone(),
-                    verified_on: *verified_on,
-                }])
-            }
-            (PartnerCommand::Register { .. }, Some(_)) => Err(Rejection::conflict(
-                "partner-exists",
-                "Ce partenaire est déjà enregistré.",
-            )),
-            (_, None) => Err(Rejection::not_found(
-                "partner-unknown",
-                "Ce partenaire n'existe pas.",
-            )),
-            (PartnerCommand::Update(record), Some(current)) if record == current => Ok(vec![]),
-            (PartnerCommand::Update(record), Some(_)) => Ok(vec![PartnerEvent::PartnerUpdated {
-                record: record.clone(),
-            }]),
-            (PartnerCommand::Verify { on }, Some(_)) => {
-                if *on > today {
-                    return Err(Rejection::invalid(
-                        "verified-in-future",
-                        "verified_on",
-                        "La date de vérification ne peut pas être dans le futur.",
-                    ));
-                }
-                if state.verified_on.is_some_and(|v| v >= *on) {
-                    return Ok(vec![]);
-                }
-                Ok(vec![PartnerEvent::PartnerVerified { verified_on: *on }])
-            }
-        }
-    }
-}
-
-/// Whether an entry last checked on `verified_on` needs a new check `today`.
-pub fn needs_review(verified_on: NaiveDate, today: NaiveDate) -> bool {
-    verified_on
-        .checked_add_months(Months::new(REVIEW_AFTER_MONTHS))
-        .is_none_or(|due| due <= today)
-}
 
 /// Une personne à contacter chez le partenaire (donnée personnelle, chiffrée).
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -169,20 +57,9 @@ pub struct PartnerInput {
     description: String,
     #[serde(default)]
     contacts: Vec<ContactInput>,
-    /// When the entry was last checked; today when absent.
+    /// Date de la dernière vérification de la fiche ; aujourd'hui si absente.
     #[serde(default)]
     last_verified_on: Option<NaiveDate>,
-}
-
-fn invalid(field: impl Into<String>, message: impl Into<String>) -> Problem {
-    let message = message.into();
-    Problem::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid-partner",
-        "Partenaire refusé",
-        message.clone(),
-    )
-    .with_field(field, message)
 }
 
 fn trimmed(value: Option<&str>) -> Option<String> {
@@ -195,29 +72,44 @@ fn trimmed(value: Option<&str>) -> Option<String> {
 impl PartnerInput {
     /// The checked record, contact people sealed in the vault (each becomes a person).
     async fn into_record(self, academy: &Academy, vault: &Vault) -> Result<PartnerRecord, Problem> {
+        // An entry of a list is named by its index (`contacts[0].email`): a field built
+        // at run time, which a `Rejection` cannot carry, so its problem is built here.
+        let refused_entry = |field: String, message: String| {
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-partner",
+                "Valeur refusée",
+                message.clone(),
+            )
+            .with_field(field, message)
+        };
         let name = self.name.trim().to_owned();
         if name.is_empty() {
-            return Err(invalid("name", "Le nom du partenaire est obligatoire."));
+            return Err(Problem::from(Rejection::invalid(
+                "invalid-partner",
+                "name",
+                "Le nom du partenaire est obligatoire.",
+            )));
         }
         let department = match (self.scope, trimmed(self.department.as_deref())) {
             (PartnerScope::National, None) => None,
             (PartnerScope::National, Some(_)) => {
-                return Err(invalid(
+                return Err(Problem::from(Rejection::invalid(
+                    "invalid-partner",
                     "department",
                     "Un partenaire national ne se rattache pas à un département.",
-                ));
+                )));
             }
             (_, None) => {
-                return Err(invalid(
+                return Err(Problem::from(Rejection::invalid(
+                    "invalid-partner",
                     "department",
                     "Un partenaire départemental ou local se rattache à un département de l'académie.",
-                ));
+                )));
             }
-            (_, Some(d)) => Some(
-                academy
-                    .department(&d)
-                    .map_err(|e| invalid("department", e.0))?,
-            ),
+            (_, Some(d)) => Some(academy.department(&d).map_err(|e| {
+                Problem::from(Rejection::invalid("invalid-partner", "department", e.0))
+            })?),
         };
         let mut phones = Vec::new();
         for (i, phone) in self.phones.iter().enumerate() {
@@ -227,7 +119,7 @@ impl PartnerInput {
                     .chars()
                     .all(|c| c.is_ascii_digit() || " +.()-".contains(c))
             {
-                return Err(invalid(
+                return Err(refused_entry(
                     format!("phones[{i}]"),
                     format!("« {phone} » n'est pas un numéro de téléphone (chiffres, espaces, +)."),
                 ));
@@ -238,7 +130,7 @@ impl PartnerInput {
         for (i, email) in self.emails.iter().enumerate() {
             emails.push(
                 Email::parse(email)
-                    .map_err(|e| invalid(format!("emails[{i}]"), e.0))?
+                    .map_err(|e| refused_entry(format!("emails[{i}]"), e.0))?
                     .to_string(),
             );
         }
@@ -247,23 +139,24 @@ impl PartnerInput {
             .as_ref()
             .is_some_and(|site| !(site.starts_with("https://") || site.starts_with("http://")))
         {
-            return Err(invalid("website", "Le site doit commencer par https://."));
+            return Err(Problem::from(Rejection::invalid(
+                "invalid-partner",
+                "website",
+                "Le site doit commencer par https://.",
+            )));
         }
         let mut contacts = Vec::new();
         for (i, contact) in self.contacts.into_iter().enumerate() {
             let display_name = contact.display_name.trim().to_owned();
             if display_name.is_empty() {
-                return Err(invalid(
+                return Err(refused_entry(
                     format!("contacts[{i}].display_name"),
-                    "Le nom du contact est obligatoire.",
+                    "Le nom du contact est obligatoire.".to_owned(),
                 ));
             }
             let email = Email::parse(&contact.email)
-                .map_err(|e| invalid(format!("contacts[{i}].email"), e.0))?;
-            let person = vault
-                .person(email.as_str())
-                .await
-                .map_err(Problem::from)?;
+                .map_err(|e| refused_entry(format!("contacts[{i}].email"), e.0))?;
+            let person = vault.person(email.as_str()).await.map_err(Problem::from)?;
             let phone = trimmed(contact.phone.as_deref());
             let mut fields = vec![(person, display_name.as_str()), (person, email.as_str())];
             if let Some(p) = &phone {
@@ -339,7 +232,7 @@ pub async fn register(
         .await?;
     actor.may(Action::ManagePartners, subject(&record))?;
     let id = Uuid::now_v7();
-    let done = execute::<Partners, Problem>(
+    let done = execute::<Partner, Problem>(
         &directory.target.app.store,
         &stream(id)?,
         &PartnerCommand::Register {
@@ -361,7 +254,7 @@ pub async fn register(
 }
 
 async fn existing(directory: &Directory, id: Uuid) -> Result<PartnerRecord, Problem> {
-    load::<Partners>(&directory.target.app.store, &stream(id)?)
+    load::<Partner>(&directory.target.app.store, &stream(id)?)
         .await?
         .0
         .record
@@ -402,7 +295,7 @@ pub async fn update(
     let record = input
         .into_record(&directory.target.access.academy, &directory.target.vault)
         .await?;
-    let done = execute::<Partners, Problem>(
+    let done = execute::<Partner, Problem>(
         &directory.target.app.store,
         &stream(id)?,
         &PartnerCommand::Update(record),
@@ -450,7 +343,7 @@ pub async fn verify(
     let on = body
         .and_then(|Json(b)| b.verified_on)
         .unwrap_or(now.date_naive());
-    let done = execute::<Partners, Problem>(
+    let done = execute::<Partner, Problem>(
         &directory.target.app.store,
         &stream(id)?,
         &PartnerCommand::Verify { on },
@@ -511,7 +404,7 @@ pub struct ContactView {
     function: Option<String>,
 }
 
-fn summary(id: Uuid, partner: &Partner, today: NaiveDate) -> Option<PartnerSummary> {
+fn summary(id: Uuid, partner: &PartnerState, today: NaiveDate) -> Option<PartnerSummary> {
     let record = partner.record.as_ref()?;
     Some(PartnerSummary {
         id,
@@ -558,10 +451,12 @@ pub async fn list(
 ) -> Result<impl IntoResponse, Problem> {
     let department = match filter.department.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(d) => Some(DepartmentCode::parse(d).map_err(|e| invalid("department", e.0))?),
+        Some(d) => Some(DepartmentCode::parse(d).map_err(|e| {
+            Problem::from(Rejection::invalid("invalid-partner", "department", e.0))
+        })?),
     };
     let today = directory.target.clock.now().date_naive();
-    let mut partners: std::collections::BTreeMap<Uuid, Partner> = Default::default();
+    let mut partners: std::collections::BTreeMap<Uuid, PartnerState> = Default::default();
     let store = &directory.target.app.store;
     let categories = [CATEGORY.to_owned()];
     let mut after = GlobalPosition::START;
@@ -575,7 +470,7 @@ pub async fn list(
             };
             if let Some(e) = pharos_events::decode::<PartnerEvent>(event) {
                 let state = partners.remove(&id).unwrap_or_default();
-                partners.insert(id, Partners::evolve(state, &e));
+                partners.insert(id, Partner::evolve(state, &e));
             }
         }
     }
@@ -616,7 +511,7 @@ pub async fn get(
     actor: Actor,
     Path(id): Path<Uuid>,
 ) -> Result<impl IntoResponse, Problem> {
-    let (partner, version) = load::<Partners>(&directory.target.app.store, &stream(id)?).await?;
+    let (partner, version) = load::<Partner>(&directory.target.app.store, &stream(id)?).await?;
     let today = directory.target.clock.now().date_naive();
     let Some(view) = summary(id, &partner, today) else {
         return Err(Problem::not_found());
@@ -649,116 +544,4 @@ pub async fn get(
         contacts,
         version,
     }))
-}
-
-/// One entry of `seed/partners.json`.
-#[derive(Debug, Deserialize)]
-struct Seed {
-    /// Stable key: the seeded stream is `partner-<UUID v5 of the key>`.
-    key: String,
-    verified_on: NaiveDate,
-    #[serde(flatten)]
-    record: PartnerRecord,
-}
-
-const SEED: &str = include_str!("../seed/partners.json");
-const SEED_NAMESPACE: Uuid = Uuid::from_u128(0x7068_6172_6f73_5f70_6172_746e_6572_7331);
-
-/// Registers the national lines of `seed/partners.json` that are not there yet. An
-/// entry the pole edited or verified is left alone: each seed is appended only to a
-/// stream that does not exist.
-pub async fn seed(store: &EventStore) -> Result<usize, crate::StartError> {
-    let seeds: Vec<Seed> = serde_json::from_str(SEED).map_err(crate::StartError::Seed)?;
-    let metadata = Metadata {
-        actor_id: Some("seed".into()),
-        source_target: Some(NAME.into()),
-        ..Metadata::default()
-    };
-    let mut added = 0;
-    for seed in seeds {
-        let id = Uuid::new_v5(&SEED_NAMESPACE, seed.key.as_bytes());
-        let stream = StreamId::new(CATEGORY, id)?;
-        let event = pharos_events::encode(&PartnerEvent::PartnerRegistered {
-            record: seed.record,
-            verified_on: seed.verified_on,
-        })
-        .with_id(Uuid::new_v5(
-            &SEED_NAMESPACE,
-            format!("{}#1", seed.key).as_bytes(),
-        ));
-        match store
-            .append(&stream, ExpectedVersion::NoStream, vec![event], &metadata)
-            .await
-        {
-            Ok(r) if r.appended => added += 1,
-            Ok(_) | Err(StoreError::WrongExpectedVersion { .. }) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(added)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn record() -> PartnerRecord {
-        serde_json::from_value(json!({
-            "name": "Maison des adolescents de la Haute-Garonne",
-            "kind": "maison_des_adolescents", "scope": "department", "department": "31",
-            "description": "Accueil des 11-25 ans"
-        }))
-        .unwrap()
-    }
-
-    #[test]
-    fn an_entry_needs_review_twelve_months_after_its_check() {
-        let checked = NaiveDate::from_ymd_opt(2025, 11, 21).unwrap();
-        assert!(!needs_review(
-            checked,
-            NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()
-        ));
-        assert!(needs_review(
-            checked,
-            NaiveDate::from_ymd_opt(2026, 11, 21).unwrap()
-        ));
-    }
-
-    #[test]
-    fn rejects_a_check_in_the_future_and_ignores_an_older_one() {
-        let now = "2026-11-21T10:00:00Z".parse::<DateTime<Utc>>().unwrap();
-        let registered = [PartnerEvent::PartnerRegistered {
-            record: record(),
-            verified_on: NaiveDate::from_ymd_opt(2026, 1, 10).unwrap(),
-        }];
-        let state = registered.iter().fold(Partner::default(), Partners::evolve);
-        let future = PartnerCommand::Verify {
-            on: NaiveDate::from_ymd_opt(2026, 11, 22).unwrap(),
-        };
-        assert_eq!(
-            Partners::decide(&future, &state, now).unwrap_err().rule,
-            "verified-in-future"
-        );
-        let older = PartnerCommand::Verify {
-            on: NaiveDate::from_ymd_opt(2025, 12, 1).unwrap(),
-        };
-        assert!(Partners::decide(&older, &state, now).unwrap().is_empty());
-        let unknown = Partners::decide(&PartnerCommand::Update(record()), &Partner::default(), now);
-        assert_eq!(unknown.unwrap_err().rule, "partner-unknown");
-    }
-
-    #[test]
-    fn the_seed_file_holds_the_national_lines() {
-        let seeds: Vec<Seed> = serde_json::from_str(SEED).unwrap();
-        let numbers: Vec<_> = seeds.iter().flat_map(|s| s.record.phones.clone()).collect();
-        for line in ["3018", "119", "17", "112", "114"] {
-            assert!(numbers.iter().any(|n| n == line), "{line} missing");
-        }
-        assert!(
-            seeds
-                .iter()
-                .all(|s| s.record.scope == PartnerScope::National)
-        );
-    }
 }

@@ -1,21 +1,27 @@
 //! The session decider (category `training_session`): lifecycle, registrations with
-//! capacity and waitlist, attendance per slot, audited corrections. Pure: time and the
-//! person's other sessions come in the command.
+//! capacity and waitlist, attendance per slot, audited corrections. Pure: no I/O, no
+//! HTTP; time and the person's other sessions come in the command.
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset, Utc};
-use pharos_decider::Decider;
+use pharos_decider::{Decider, Rejection};
+use pharos_domain::hours;
 use pharos_events::DepartmentCode;
 use pharos_events::training::{
-    AttendanceStatus, Registrant, RegistrationMode, Schedule, SessionEvent,
+    AttendanceStatus, Registrant, RegistrationMode, SESSION_CATEGORY, Schedule, SessionEvent,
 };
+use pharos_eventstore::{StoreError, StreamId};
 use pharos_privacy::PersonId;
-use pharos_decider::Rejection;
-use serde::Serialize;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-#[schema(as = SessionStatus)]
+/// The stream of session `id`.
+pub fn stream(id: Uuid) -> Result<StreamId, StoreError> {
+    StreamId::new(SESSION_CATEGORY, id)
+}
+
+/// Where a session is in its lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Planned,
     Open,
@@ -40,14 +46,15 @@ impl Status {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
+/// Where a registration is: holding a place, waiting for one, or withdrawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RegistrationStatus {
     Confirmed,
     Waitlisted,
     Withdrawn,
 }
 
+/// Someone registered to the session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Registration {
     pub id: Uuid,
@@ -56,6 +63,7 @@ pub struct Registration {
     pub status: RegistrationStatus,
 }
 
+/// What planning fixed (the schedule can change by rescheduling).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     pub training_id: Uuid,
@@ -75,17 +83,19 @@ pub struct Mark {
     pub minutes: u32,
 }
 
+/// What a session's history folds to; empty until it is planned.
 #[derive(Debug, Clone, Default)]
-pub struct Session {
+pub struct SessionState {
     pub plan: Option<Plan>,
     pub status: Option<Status>,
     /// In registration order: the waitlist is served in this order.
     pub registrations: Vec<Registration>,
-    pub attendance: std::collections::BTreeMap<(Uuid, usize), Mark>,
+    /// Per registration and slot index.
+    pub attendance: BTreeMap<(Uuid, usize), Mark>,
     pub cancel_reason: Option<String>,
 }
 
-impl Session {
+impl SessionState {
     pub fn registration(&self, id: Uuid) -> Option<&Registration> {
         self.registrations.iter().find(|r| r.id == id)
     }
@@ -97,16 +107,17 @@ impl Session {
             .count()
     }
 
-    /// Minutes attended by a registration: its present slots.
+    /// Minutes attended by a registration: what its slots attended credit.
     pub fn attended_minutes(&self, registration: Uuid) -> u32 {
-        self.attendance
-            .range((registration, 0)..=(registration, usize::MAX))
-            .filter(|(_, m)| m.status == AttendanceStatus::Present)
-            .map(|(_, m)| m.minutes)
-            .sum()
+        hours::attended_minutes(
+            self.attendance
+                .range((registration, 0)..=(registration, usize::MAX))
+                .map(|(_, m)| (m.status, m.minutes)),
+        )
     }
 }
 
+/// Planning as asked, before its values are checked.
 #[derive(Debug, Clone)]
 pub struct PlanInput {
     pub training_id: Uuid,
@@ -119,6 +130,7 @@ pub struct PlanInput {
     pub trainers: Vec<Uuid>,
 }
 
+/// What can be asked of a session.
 #[derive(Debug, Clone)]
 pub enum SessionCommand {
     Plan(PlanInput),
@@ -156,35 +168,28 @@ pub enum SessionCommand {
     },
 }
 
+/// The session aggregate.
 #[derive(Debug)]
-pub struct Sessions;
-
-fn conflict(rule: &'static str, message: impl Into<String>) -> Rejection {
-    Rejection::conflict(rule, message)
-}
-
-fn invalid(rule: &'static str, field: &'static str, message: impl Into<String>) -> Rejection {
-    Rejection::invalid(rule, field, message)
-}
+pub struct Session;
 
 /// The rules a schedule obeys wherever it comes from (planning, rescheduling).
 pub fn check_schedule(schedule: &Schedule, now: DateTime<Utc>) -> Result<(), Rejection> {
     if schedule.ends_at <= schedule.starts_at {
-        return Err(invalid(
+        return Err(Rejection::invalid(
             "end-before-start",
             "ends_at",
             "La fin de la session doit être postérieure à son début.",
         ));
     }
     if schedule.starts_at <= now {
-        return Err(invalid(
+        return Err(Rejection::invalid(
             "session-in-the-past",
             "starts_at",
             "Une session ne peut pas être programmée dans le passé.",
         ));
     }
     if schedule.slots.is_empty() {
-        return Err(invalid(
+        return Err(Rejection::invalid(
             "no-slot",
             "slots",
             "Une session compte au moins une demi-journée (créneau).",
@@ -193,21 +198,21 @@ pub fn check_schedule(schedule: &Schedule, now: DateTime<Utc>) -> Result<(), Rej
     let mut previous_end: Option<DateTime<FixedOffset>> = None;
     for slot in &schedule.slots {
         if slot.ends_at <= slot.starts_at {
-            return Err(invalid(
+            return Err(Rejection::invalid(
                 "slot-end-before-start",
                 "slots",
                 "Chaque créneau doit finir après avoir commencé.",
             ));
         }
         if slot.starts_at < schedule.starts_at || slot.ends_at > schedule.ends_at {
-            return Err(invalid(
+            return Err(Rejection::invalid(
                 "slot-outside-session",
                 "slots",
                 "Les créneaux doivent tenir entre le début et la fin de la session.",
             ));
         }
         if previous_end.is_some_and(|end| slot.starts_at < end) {
-            return Err(invalid(
+            return Err(Rejection::invalid(
                 "slots-overlap",
                 "slots",
                 "Les créneaux doivent se suivre sans se chevaucher, dans l'ordre.",
@@ -218,39 +223,12 @@ pub fn check_schedule(schedule: &Schedule, now: DateTime<Utc>) -> Result<(), Rej
     Ok(())
 }
 
-fn check_minutes(
-    status: AttendanceStatus,
-    minutes: Option<i64>,
-    slot_minutes: i64,
-) -> Result<u32, Rejection> {
-    match (status, minutes) {
-        (AttendanceStatus::Present, None) => Ok(u32::try_from(slot_minutes).unwrap_or(0)),
-        (AttendanceStatus::Present, Some(m)) if m <= 0 => Err(invalid(
-            "non-positive-minutes",
-            "minutes",
-            "Une présence compte un nombre de minutes positif.",
-        )),
-        (AttendanceStatus::Present, Some(m)) if m > slot_minutes => Err(invalid(
-            "minutes-over-slot",
-            "minutes",
-            format!("{m} minutes dépassent la durée du créneau ({slot_minutes} minutes)."),
-        )),
-        (AttendanceStatus::Present, Some(m)) => Ok(u32::try_from(m).unwrap_or(0)),
-        (_, None | Some(0)) => Ok(0),
-        (_, Some(_)) => Err(invalid(
-            "minutes-for-absence",
-            "minutes",
-            "Une absence ne compte pas de minutes.",
-        )),
-    }
-}
-
-impl Decider for Sessions {
-    type State = Session;
+impl Decider for Session {
+    type State = SessionState;
     type Command = SessionCommand;
     type Event = SessionEvent;
 
-    fn evolve(mut s: Session, event: &SessionEvent) -> Session {
+    fn evolve(mut s: SessionState, event: &SessionEvent) -> SessionState {
         use SessionEvent as E;
         match event {
             E::SessionPlanned {
@@ -353,7 +331,7 @@ impl Decider for Sessions {
 
     fn decide(
         command: &SessionCommand,
-        s: &Session,
+        s: &SessionState,
         now: DateTime<Utc>,
     ) -> Result<Vec<SessionEvent>, Rejection> {
         use SessionCommand as C;
@@ -367,7 +345,7 @@ impl Decider for Sessions {
             };
             check_schedule(&input.schedule, now)?;
             if input.planned_minutes <= 0 {
-                return Err(invalid(
+                return Err(Rejection::invalid(
                     "non-positive-minutes",
                     "planned_minutes",
                     "La durée prévue (planned_minutes) doit être positive.",
@@ -377,14 +355,14 @@ impl Decider for Sessions {
                 .ok()
                 .filter(|c| *c > 0)
                 .ok_or_else(|| {
-                    invalid(
+                    Rejection::invalid(
                         "non-positive-capacity",
                         "capacity",
                         "La capacité doit être d'au moins une place.",
                     )
                 })?;
             if input.location.is_none() && input.remote_url.is_none() {
-                return Err(invalid(
+                return Err(Rejection::invalid(
                     "no-place",
                     "location",
                     "Indiquez un lieu (location) ou un lien de classe virtuelle (remote_url).",
@@ -402,14 +380,17 @@ impl Decider for Sessions {
             }]);
         };
         let not_now = |what: &str| {
-            conflict(
+            Rejection::conflict(
                 "transition-not-allowed",
                 format!("Impossible de {what} : la session est {}.", status.label()),
             )
         };
         let started = now >= plan.schedule.starts_at;
         match command {
-            C::Plan(_) => Err(conflict("session-exists", "Cette session existe déjà.")),
+            C::Plan(_) => Err(Rejection::conflict(
+                "session-exists",
+                "Cette session existe déjà.",
+            )),
             C::Open => match status {
                 Status::Planned => Ok(vec![E::SessionOpened]),
                 _ => Err(not_now("ouvrir les inscriptions")),
@@ -420,7 +401,7 @@ impl Decider for Sessions {
             },
             C::Hold => match status {
                 Status::Open | Status::Closed if started => Ok(vec![E::SessionHeld]),
-                Status::Open | Status::Closed => Err(conflict(
+                Status::Open | Status::Closed => Err(Rejection::conflict(
                     "not-started",
                     "La session n'a pas encore commencé.",
                 )),
@@ -428,7 +409,7 @@ impl Decider for Sessions {
             },
             C::LockAttendance => match status {
                 Status::Open | Status::Closed | Status::Held if now < plan.schedule.ends_at => {
-                    Err(conflict(
+                    Err(Rejection::conflict(
                         "not-ended",
                         "Les présences se verrouillent une fois la session terminée.",
                     ))
@@ -443,7 +424,7 @@ impl Decider for Sessions {
             },
             C::Cancel { reason } => {
                 if reason.trim().is_empty() {
-                    return Err(invalid(
+                    return Err(Rejection::invalid(
                         "reason-required",
                         "reason",
                         "Indiquez le motif de l'annulation : il est communiqué aux inscrits.",
@@ -478,13 +459,13 @@ impl Decider for Sessions {
             } => {
                 match status {
                     Status::Cancelled => {
-                        return Err(conflict(
+                        return Err(Rejection::conflict(
                             "session-cancelled",
                             "Cette session est annulée : plus aucune inscription.",
                         ));
                     }
                     Status::Planned | Status::Open if started => {
-                        return Err(conflict(
+                        return Err(Rejection::conflict(
                             "session-past",
                             "Cette session a déjà commencé : plus aucune inscription.",
                         ));
@@ -496,13 +477,13 @@ impl Decider for Sessions {
                     r.registrant.person == registrant.person
                         && r.status != RegistrationStatus::Withdrawn
                 }) {
-                    return Err(conflict(
+                    return Err(Rejection::conflict(
                         "already-registered",
                         "Cette personne est déjà inscrite à cette session.",
                     ));
                 }
                 if !overlapping.is_empty() {
-                    return Err(conflict(
+                    return Err(Rejection::conflict(
                         "overlapping-session",
                         "Cette personne est déjà inscrite à une autre session sur le même créneau.",
                     ));
@@ -532,7 +513,7 @@ impl Decider for Sessions {
                     ));
                 };
                 if registration.status == RegistrationStatus::Withdrawn {
-                    return Err(conflict(
+                    return Err(Rejection::conflict(
                         "already-withdrawn",
                         "Cette inscription est déjà retirée.",
                     ));
@@ -565,7 +546,7 @@ impl Decider for Sessions {
             } => {
                 match status {
                     Status::AttendanceLocked | Status::Archived => {
-                        return Err(conflict(
+                        return Err(Rejection::conflict(
                             "attendance-locked",
                             "Les présences sont verrouillées : faites une correction motivée.",
                         ));
@@ -574,7 +555,7 @@ impl Decider for Sessions {
                     _ => return Err(not_now("saisir les présences")),
                 }
                 if !started {
-                    return Err(conflict(
+                    return Err(Rejection::conflict(
                         "before-start",
                         "Les présences se saisissent une fois la session commencée.",
                     ));
@@ -587,7 +568,7 @@ impl Decider for Sessions {
                     .get(*slot_index)
                     .is_some_and(|slot| now < slot.starts_at)
                 {
-                    return Err(conflict(
+                    return Err(Rejection::conflict(
                         "before-start",
                         "Ce créneau n'a pas encore commencé.",
                     ));
@@ -615,13 +596,13 @@ impl Decider for Sessions {
                 reason,
             } => {
                 if status != Status::AttendanceLocked {
-                    return Err(conflict(
+                    return Err(Rejection::conflict(
                         "not-locked",
                         "Les présences ne sont pas verrouillées : saisissez-les directement.",
                     ));
                 }
                 if reason.trim().is_empty() {
-                    return Err(invalid(
+                    return Err(Rejection::invalid(
                         "reason-required",
                         "reason",
                         "Une correction après verrouillage demande un motif.",
@@ -642,7 +623,7 @@ impl Decider for Sessions {
 }
 
 fn check_attendance(
-    s: &Session,
+    s: &SessionState,
     plan: &Plan,
     registration_id: Uuid,
     slot_index: usize,
@@ -652,7 +633,7 @@ fn check_attendance(
     match s.registration(registration_id) {
         Some(r) if r.status == RegistrationStatus::Confirmed => {}
         _ => {
-            return Err(invalid(
+            return Err(Rejection::invalid(
                 "not-registered",
                 "registration_id",
                 "Cette personne n'est pas inscrite (confirmée) à cette session.",
@@ -660,7 +641,7 @@ fn check_attendance(
         }
     }
     let Some(slot) = plan.schedule.slots.get(slot_index) else {
-        return Err(invalid(
+        return Err(Rejection::invalid(
             "unknown-slot",
             "slot_index",
             format!(
@@ -669,7 +650,8 @@ fn check_attendance(
             ),
         ));
     };
-    check_minutes(status, minutes, slot.minutes())
+    hours::slot_minutes(status, minutes, slot.minutes())
+        .map_err(|refused| Rejection::invalid(refused.rule(), "minutes", refused.to_string()))
 }
 
 /// The person behind a registration, for the overlap check.
@@ -692,8 +674,13 @@ pub fn person_of(event: &SessionEvent) -> Option<(Uuid, PersonId)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pharos_decider::given;
     use pharos_events::training::Slot;
     use pharos_privacy::Sealed;
+
+    use RegistrationStatus::{Confirmed, Waitlisted};
+    use SessionCommand as C;
+    use SessionEvent as E;
 
     fn at(text: &str) -> DateTime<FixedOffset> {
         DateTime::parse_from_rfc3339(text).unwrap()
@@ -702,6 +689,10 @@ mod tests {
     fn now(text: &str) -> DateTime<Utc> {
         at(text).with_timezone(&Utc)
     }
+
+    const BEFORE: &str = "2026-11-21T10:00:00+01:00";
+    const DURING: &str = "2026-12-03T10:00:00+01:00";
+    const AFTER: &str = "2026-12-03T18:00:00+01:00";
 
     /// 2026-12-03, two half-days.
     fn schedule() -> Schedule {
@@ -734,9 +725,37 @@ mod tests {
         }
     }
 
-    const BEFORE: &str = "2026-11-21T10:00:00+01:00";
-    const DURING: &str = "2026-12-03T10:00:00+01:00";
-    const AFTER: &str = "2026-12-03T18:00:00+01:00";
+    /// What planning `plan_input(capacity)` records.
+    fn planned(capacity: u32) -> SessionEvent {
+        E::SessionPlanned {
+            training_id: Uuid::nil(),
+            department: None,
+            schedule: schedule(),
+            location: Some("Canopé, Toulouse".into()),
+            remote_url: None,
+            capacity,
+            planned_minutes: 390,
+            trainers: vec![],
+        }
+    }
+
+    /// A session planned, then opened to registrations.
+    fn open(capacity: u32) -> Vec<SessionEvent> {
+        vec![planned(capacity), E::SessionOpened]
+    }
+
+    /// `history`, then what `command` decides at `instant` (it must succeed).
+    fn after(
+        history: Vec<SessionEvent>,
+        command: &SessionCommand,
+        instant: &str,
+    ) -> Vec<SessionEvent> {
+        let decided = given::<Session>(history.clone())
+            .at(now(instant))
+            .when(command)
+            .events();
+        [history, decided].concat()
+    }
 
     fn person(n: u128) -> Registrant {
         let sealed = Sealed {
@@ -753,7 +772,7 @@ mod tests {
     }
 
     fn register(n: u128) -> SessionCommand {
-        SessionCommand::Register {
+        C::Register {
             registration_id: Uuid::from_u128(1000 + n),
             registrant: person(n),
             mode: RegistrationMode::Volunteer,
@@ -761,259 +780,232 @@ mod tests {
         }
     }
 
-    /// Given these commands succeeded in order, the state.
-    fn given(commands: &[(SessionCommand, &str)]) -> Session {
-        let mut state = Session::default();
-        for (command, instant) in commands {
-            for event in Sessions::decide(command, &state, now(instant)).unwrap() {
-                state = Sessions::evolve(state, &event);
-            }
-        }
-        state
-    }
-
-    fn rule(command: &SessionCommand, state: &Session, instant: &str) -> &'static str {
-        Sessions::decide(command, state, now(instant))
-            .unwrap_err()
-            .rule
-    }
-
-    fn open(capacity: i64) -> Vec<(SessionCommand, &'static str)> {
-        vec![
-            (SessionCommand::Plan(plan_input(capacity)), BEFORE),
-            (SessionCommand::Open, BEFORE),
-        ]
+    #[test]
+    fn plans_a_session_then_opens_it() {
+        given::<Session>([])
+            .at(now(BEFORE))
+            .when(&C::Plan(plan_input(10)))
+            .then(&[planned(10)]);
+        given::<Session>([planned(10)])
+            .at(now(BEFORE))
+            .when(&C::Open)
+            .then(&[E::SessionOpened]);
     }
 
     #[test]
     fn rejects_a_session_that_ends_before_it_starts() {
         let mut input = plan_input(10);
         input.schedule.ends_at = input.schedule.starts_at;
-        assert_eq!(
-            rule(&SessionCommand::Plan(input), &Session::default(), BEFORE),
-            "end-before-start"
-        );
+        given::<Session>([])
+            .at(now(BEFORE))
+            .when(&C::Plan(input))
+            .then_rejected("end-before-start");
     }
 
     #[test]
     fn rejects_non_positive_planned_minutes_and_capacity() {
         let mut input = plan_input(10);
         input.planned_minutes = 0;
-        assert_eq!(
-            rule(&SessionCommand::Plan(input), &Session::default(), BEFORE),
-            "non-positive-minutes"
-        );
-        assert_eq!(
-            rule(
-                &SessionCommand::Plan(plan_input(0)),
-                &Session::default(),
-                BEFORE
-            ),
-            "non-positive-capacity"
-        );
+        given::<Session>([])
+            .at(now(BEFORE))
+            .when(&C::Plan(input))
+            .then_rejected("non-positive-minutes");
+        given::<Session>([])
+            .at(now(BEFORE))
+            .when(&C::Plan(plan_input(0)))
+            .then_rejected("non-positive-capacity");
     }
 
     #[test]
     fn rejects_slots_outside_the_session_or_overlapping() {
         let mut input = plan_input(10);
         input.schedule.slots[1].ends_at = at("2026-12-03T18:00:00+01:00");
-        assert_eq!(
-            rule(&SessionCommand::Plan(input), &Session::default(), BEFORE),
-            "slot-outside-session"
-        );
+        given::<Session>([])
+            .at(now(BEFORE))
+            .when(&C::Plan(input))
+            .then_rejected("slot-outside-session");
         let mut input = plan_input(10);
         input.schedule.slots[1].starts_at = at("2026-12-03T11:00:00+01:00");
-        assert_eq!(
-            rule(&SessionCommand::Plan(input), &Session::default(), BEFORE),
-            "slots-overlap"
-        );
+        given::<Session>([])
+            .at(now(BEFORE))
+            .when(&C::Plan(input))
+            .then_rejected("slots-overlap");
     }
 
     #[test]
     fn waitlists_registrations_over_capacity_and_promotes_them_in_order() {
-        let mut commands = open(2);
+        let mut history = open(2);
         for n in 1..=4 {
-            commands.push((register(n), BEFORE));
+            history = after(history, &register(n), BEFORE);
         }
-        let state = given(&commands);
-        let statuses: Vec<_> = state.registrations.iter().map(|r| r.status).collect();
-        use RegistrationStatus::{Confirmed, Waitlisted};
+        let session = given::<Session>(history).at(now(BEFORE));
+        let statuses: Vec<_> = session
+            .state()
+            .registrations
+            .iter()
+            .map(|r| r.status)
+            .collect();
         assert_eq!(statuses, [Confirmed, Confirmed, Waitlisted, Waitlisted]);
-        let events = Sessions::decide(
-            &SessionCommand::Withdraw {
+        session
+            .when(&C::Withdraw {
                 registration_id: Uuid::from_u128(1001),
-            },
-            &state,
-            now(BEFORE),
-        )
-        .unwrap();
-        assert_eq!(
-            events,
-            [
-                SessionEvent::RegistrationWithdrawn {
-                    registration_id: Uuid::from_u128(1001)
+            })
+            .then(&[
+                E::RegistrationWithdrawn {
+                    registration_id: Uuid::from_u128(1001),
                 },
-                SessionEvent::RegistrationPromoted {
-                    registration_id: Uuid::from_u128(1003)
+                E::RegistrationPromoted {
+                    registration_id: Uuid::from_u128(1003),
                 },
-            ]
-        );
+            ]);
     }
 
     #[test]
     fn rejects_the_same_person_twice_in_a_session() {
-        let mut commands = open(10);
-        commands.push((register(1), BEFORE));
-        let state = given(&commands);
         let mut again = register(1);
-        if let SessionCommand::Register {
+        if let C::Register {
             registration_id, ..
         } = &mut again
         {
             *registration_id = Uuid::from_u128(9);
         }
-        assert_eq!(rule(&again, &state, BEFORE), "already-registered");
+        given::<Session>(after(open(10), &register(1), BEFORE))
+            .at(now(BEFORE))
+            .when(&again)
+            .then_rejected("already-registered");
     }
 
     #[test]
     fn rejects_a_person_in_two_overlapping_sessions() {
-        let state = given(&open(10));
-        let command = SessionCommand::Register {
-            registration_id: Uuid::from_u128(1),
-            registrant: person(1),
-            mode: RegistrationMode::Designated,
-            overlapping: vec![Uuid::from_u128(77)],
-        };
-        assert_eq!(rule(&command, &state, BEFORE), "overlapping-session");
+        given::<Session>(open(10))
+            .at(now(BEFORE))
+            .when(&C::Register {
+                registration_id: Uuid::from_u128(1),
+                registrant: person(1),
+                mode: RegistrationMode::Designated,
+                overlapping: vec![Uuid::from_u128(77)],
+            })
+            .then_rejected("overlapping-session");
     }
 
     #[test]
     fn rejects_registrations_on_a_cancelled_or_past_session() {
-        let mut commands = open(10);
-        commands.push((
-            SessionCommand::Cancel {
-                reason: "formateur malade".into(),
-            },
-            BEFORE,
-        ));
-        assert_eq!(
-            rule(&register(1), &given(&commands), BEFORE),
-            "session-cancelled"
-        );
-        assert_eq!(
-            rule(&register(1), &given(&open(10)), DURING),
-            "session-past"
-        );
+        let cancel = C::Cancel {
+            reason: "formateur malade".into(),
+        };
+        given::<Session>(after(open(10), &cancel, BEFORE))
+            .at(now(BEFORE))
+            .when(&register(1))
+            .then_rejected("session-cancelled");
+        given::<Session>(open(10))
+            .at(now(DURING))
+            .when(&register(1))
+            .then_rejected("session-past");
     }
 
     #[test]
     fn rejects_attendance_for_someone_not_registered_or_before_the_start() {
-        let mut commands = open(10);
-        commands.push((register(1), BEFORE));
-        let state = given(&commands);
-        let mark = |registration: u128| SessionCommand::RecordAttendance {
+        let registered = after(open(10), &register(1), BEFORE);
+        let mark = |registration: u128| C::RecordAttendance {
             registration_id: Uuid::from_u128(registration),
             slot_index: 0,
             status: AttendanceStatus::Present,
             minutes: None,
         };
-        assert_eq!(rule(&mark(1001), &state, BEFORE), "before-start");
-        assert_eq!(rule(&mark(1002), &state, DURING), "not-registered");
-        let events = Sessions::decide(&mark(1001), &state, now(DURING)).unwrap();
-        assert_eq!(
-            events,
-            [SessionEvent::AttendanceRecorded {
+        given::<Session>(registered.clone())
+            .at(now(BEFORE))
+            .when(&mark(1001))
+            .then_rejected("before-start");
+        given::<Session>(registered.clone())
+            .at(now(DURING))
+            .when(&mark(1002))
+            .then_rejected("not-registered");
+        given::<Session>(registered)
+            .at(now(DURING))
+            .when(&mark(1001))
+            .then(&[E::AttendanceRecorded {
                 registration_id: Uuid::from_u128(1001),
                 slot_index: 0,
                 status: AttendanceStatus::Present,
                 minutes: 180,
-            }]
-        );
+            }]);
     }
 
     #[test]
     fn rejects_minutes_over_the_slot() {
-        let mut commands = open(10);
-        commands.push((register(1), BEFORE));
-        let command = SessionCommand::RecordAttendance {
-            registration_id: Uuid::from_u128(1001),
-            slot_index: 0,
-            status: AttendanceStatus::Present,
-            minutes: Some(181),
-        };
-        assert_eq!(
-            rule(&command, &given(&commands), DURING),
-            "minutes-over-slot"
-        );
+        given::<Session>(after(open(10), &register(1), BEFORE))
+            .at(now(DURING))
+            .when(&C::RecordAttendance {
+                registration_id: Uuid::from_u128(1001),
+                slot_index: 0,
+                status: AttendanceStatus::Present,
+                minutes: Some(181),
+            })
+            .then_rejected("minutes-over-slot");
     }
 
     #[test]
     fn after_the_lock_only_a_correction_with_a_reason_changes_attendance() {
-        let mut commands = open(10);
-        commands.push((register(1), BEFORE));
-        commands.push((SessionCommand::LockAttendance, AFTER));
-        let state = given(&commands);
-        assert_eq!(state.status, Some(Status::AttendanceLocked));
-        let record = SessionCommand::RecordAttendance {
-            registration_id: Uuid::from_u128(1001),
-            slot_index: 1,
-            status: AttendanceStatus::Present,
-            minutes: None,
-        };
-        assert_eq!(rule(&record, &state, AFTER), "attendance-locked");
-        let correct = |reason: &str| SessionCommand::CorrectAttendance {
+        let locked = after(
+            after(open(10), &register(1), BEFORE),
+            &C::LockAttendance,
+            AFTER,
+        );
+        assert_eq!(
+            given::<Session>(locked.clone()).state().status,
+            Some(Status::AttendanceLocked)
+        );
+        given::<Session>(locked.clone())
+            .at(now(AFTER))
+            .when(&C::RecordAttendance {
+                registration_id: Uuid::from_u128(1001),
+                slot_index: 1,
+                status: AttendanceStatus::Present,
+                minutes: None,
+            })
+            .then_rejected("attendance-locked");
+        let correct = |reason: &str| C::CorrectAttendance {
             registration_id: Uuid::from_u128(1001),
             slot_index: 1,
             status: AttendanceStatus::Present,
             minutes: Some(200),
             reason: reason.into(),
         };
-        assert_eq!(rule(&correct(" "), &state, AFTER), "reason-required");
-        let corrected = given(
-            &[
-                commands.clone(),
-                vec![(correct("feuille d'émargement retrouvée"), AFTER)],
-            ]
-            .concat(),
-        );
+        given::<Session>(locked.clone())
+            .at(now(AFTER))
+            .when(&correct(" "))
+            .then_rejected("reason-required");
+        let corrected = given::<Session>(locked)
+            .at(now(AFTER))
+            .when(&correct("feuille d'émargement retrouvée"))
+            .state_after();
         assert_eq!(corrected.attended_minutes(Uuid::from_u128(1001)), 200);
     }
 
     #[test]
     fn the_lifecycle_refuses_steps_out_of_order() {
-        let planned = given(&open(10)[..1]);
-        assert_eq!(
-            rule(&SessionCommand::Close, &planned, BEFORE),
-            "transition-not-allowed"
-        );
-        assert_eq!(
-            rule(&SessionCommand::LockAttendance, &given(&open(10)), DURING),
-            "not-ended"
-        );
-        assert_eq!(
-            rule(
-                &SessionCommand::Cancel {
-                    reason: String::new()
-                },
-                &planned,
-                BEFORE
-            ),
-            "reason-required"
-        );
-        let mut commands = open(10);
-        commands.push((SessionCommand::LockAttendance, AFTER));
-        let locked = given(&commands);
-        assert_eq!(
-            rule(
-                &SessionCommand::Cancel { reason: "x".into() },
-                &locked,
-                AFTER
-            ),
-            "transition-not-allowed"
-        );
-        assert_eq!(
-            rule(&SessionCommand::Reschedule(schedule()), &locked, AFTER),
-            "transition-not-allowed"
-        );
+        given::<Session>([planned(10)])
+            .at(now(BEFORE))
+            .when(&C::Close)
+            .then_rejected("transition-not-allowed");
+        given::<Session>(open(10))
+            .at(now(DURING))
+            .when(&C::LockAttendance)
+            .then_rejected("not-ended");
+        given::<Session>([planned(10)])
+            .at(now(BEFORE))
+            .when(&C::Cancel {
+                reason: String::new(),
+            })
+            .then_rejected("reason-required");
+        let locked = after(open(10), &C::LockAttendance, AFTER);
+        given::<Session>(locked.clone())
+            .at(now(AFTER))
+            .when(&C::Cancel { reason: "x".into() })
+            .then_rejected("transition-not-allowed");
+        given::<Session>(locked)
+            .at(now(AFTER))
+            .when(&C::Reschedule(schedule()))
+            .then_rejected("transition-not-allowed");
     }
 }

@@ -1,0 +1,13 @@
+//! Accounts (category `user`): one per person of the vault, so one per e-mail address.
+//!
+//! - [`decider`]: the aggregate (state, commands, rules), pure;
+//! - [`password`]: the length rule, hashing and generated passwords;
+//! - `http`: the routes that create, read, change and deactivate accounts, and
+//!   [`create`], which the bootstrap and `pharos users create` share with them.
+
+pub mod decider;
+pub(crate) mod http;
+pub mod password;
+
+pub use decider::{Account, AccountCommand, AccountState, Created, stream};
+pub use http::{CreatedUser, NewUser, create};
