@@ -205,7 +205,7 @@ pub async fn login(
         .target
         .access
         .tokens
-        .issue(person.0, directory.target.clock.now());
+        .issue(person.0);
     let cookie = session_cookie(
         &token,
         directory.target.access.tokens.ttl().num_seconds(),

@@ -176,6 +176,7 @@ pub struct Erased {
         (status = 200, description = "Personne effacée", body = Erased),
         (status = 403, description = "Réservé au pôle académique", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Aucune donnée détenue pour cette adresse (jamais enregistrée, ou déjà effacée)", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Effacement de ses propres données (`self-erasure`)", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Adresse invalide, ou motif manquant", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -202,6 +203,15 @@ pub async fn erase(
     else {
         return Err(nobody());
     };
+    // An account's id is its vault person: erasing oneself would lock the pole's last
+    // manager out halfway through a request; another manager does it.
+    if person.0 == actor.user_id {
+        return Err(Problem::from(Rejection::conflict(
+            "self-erasure",
+            "Vous ne pouvez pas effacer vos propres données : demandez-le à un autre membre du \
+             pôle académique.",
+        )));
+    }
     let recorded = vault
         .erase(
             &directory.target.app.store,

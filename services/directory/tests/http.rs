@@ -24,11 +24,7 @@ const UPLOAD_LIMIT: usize = 256 * 1024;
 
 /// The application serving `directory` only.
 fn builder(db: TestDb) -> TestAppBuilder {
-    TestApp::builder(db)
-        .targets(&["directory"])
-        // The settings check wants a master key on PostgreSQL; the harness then replaces
-        // it with a generated one.
-        .configure(|raw| raw.master_key = Some("0f".repeat(32)))
+    TestApp::builder(db).targets(&["directory"])
 }
 
 /// Sends `request`: the status and the JSON answer (`Null` when it is not JSON).
@@ -1179,8 +1175,43 @@ async fn partners_keep_contacts_sealed_log_reads_and_flag_old_checks(db: TestDb)
     app.finish().await;
 }
 
+/// A manager cannot lock themselves out: erasing their own data, changing their own role
+/// or deactivating their own account is refused, and nothing is appended.
+async fn nobody_erases_demotes_or_deactivates_themselves(db: TestDb) {
+    let app = builder(db).start().await;
+    let manager = manager(&app).await;
+    let before = app.events().await;
+    let attempts = [
+        (
+            "/api/v1/people/erase".to_owned(),
+            json!({ "email": manager.email, "reason": "demande" }),
+            "self-erasure",
+        ),
+        (
+            format!("/api/v1/users/{}/role", manager.id),
+            json!({ "role": "department_referent", "scope": "31" }),
+            "self-role-change",
+        ),
+        (
+            format!("/api/v1/users/{}/deactivate", manager.id),
+            Value::Null,
+            "self-deactivation",
+        ),
+    ];
+    for (path, body, expected) in attempts {
+        let (status, problem) = manager.post(&path, body).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{path}: {problem}");
+        assert_eq!(rule(&problem), expected, "{path}: {problem}");
+    }
+    assert_eq!(app.events().await, before);
+    let (status, me) = manager.get("/api/v1/me").await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    app.finish().await;
+}
+
 pharos_test_support::on_both_backends!(
     "pharos-directory";
+    nobody_erases_demotes_or_deactivates_themselves,
     login_issues_a_token_and_a_cookie_that_every_route_accepts,
     wrong_password_and_unknown_email_get_the_same_answer_then_429,
     behind_a_proxy_failures_count_per_forwarded_client,

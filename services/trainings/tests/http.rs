@@ -4,7 +4,6 @@
 //! attended.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use chrono::Utc;
 use pharos_eventstore::on_db;
 use pharos_test_support::{Client, TestApp, TestDb, instant, rule};
 use reqwest::{Method, StatusCode};
@@ -20,17 +19,10 @@ const AFTER: &str = "2026-12-03T18:00:00+01:00";
 /// The application serving `trainings`, with three collèges (two in the Haute-Garonne,
 /// one in the Gers), and a pole manager.
 ///
-/// The clock starts on the real day, and the accounts `accounts` makes log in then:
-/// tokens are issued at the manual clock's instant for the harness's seven days but
-/// checked against the real clock, so a token issued at `BEFORE` would already have
-/// expired. The clock is then set to `BEFORE`.
+/// The accounts `accounts` makes are created, then the clock is set to `BEFORE`.
 async fn start<T>(db: TestDb, accounts: impl AsyncFnOnce(&TestApp) -> T) -> (TestApp, Client, T) {
     let app = TestApp::builder(db)
         .targets(&["trainings"])
-        .at(Utc::now())
-        // The settings check wants a master key on PostgreSQL; the harness then replaces
-        // it with a generated one.
-        .configure(|raw| raw.master_key = Some("0f".repeat(32)))
         .start()
         .await;
     let manager = app.user("pole_manager", None).await;
@@ -42,8 +34,7 @@ async fn start<T>(db: TestDb, accounts: impl AsyncFnOnce(&TestApp) -> T) -> (Tes
     (app, manager, others)
 }
 
-/// Registers a collège as the pole manager `manager` (the harness's `TestApp::school`
-/// registers as the administrator, whose role may not manage the school directory).
+/// Registers a collège as the pole manager `manager`.
 async fn register_school(manager: &Client, uai: &str, department: &str) {
     let (status, body) = manager
         .post(

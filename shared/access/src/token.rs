@@ -54,8 +54,13 @@ impl TokenKeys {
         self.ttl
     }
 
-    /// A token for `user`, valid from `now` for the configured lifetime.
-    pub fn issue(&self, user: Uuid, now: DateTime<Utc>) -> (String, DateTime<Utc>) {
+    /// A token for `user`, valid from now for the configured lifetime. Real time, not the
+    /// domain's clock: [`TokenKeys::verify`] checks expiry against the system clock.
+    pub fn issue(&self, user: Uuid) -> (String, DateTime<Utc>) {
+        self.issue_at(user, Utc::now())
+    }
+
+    fn issue_at(&self, user: Uuid, now: DateTime<Utc>) -> (String, DateTime<Utc>) {
         let expires_at = now + self.ttl;
         let claims = Claims {
             sub: user,
@@ -92,11 +97,11 @@ mod tests {
         let master = MasterKey::generate();
         let keys = TokenKeys::new(&master, Duration::hours(8));
         let user = Uuid::now_v7();
-        let (token, expires_at) = keys.issue(user, Utc::now());
+        let (token, expires_at) = keys.issue(user);
         assert!(expires_at > Utc::now());
         assert_eq!(keys.verify(&token).unwrap(), user);
 
-        let (old, _) = keys.issue(user, Utc::now() - Duration::hours(9));
+        let (old, _) = keys.issue_at(user, Utc::now() - Duration::hours(9));
         assert!(keys.verify(&old).is_err());
 
         let other = TokenKeys::new(&MasterKey::generate(), Duration::hours(8));

@@ -261,7 +261,7 @@ pub struct RoleChange {
         (status = 200, description = "Fait ; nouvelle version", body = pharos_web::Versioned),
         (status = 403, description = "Le rôle actuel ou le nouveau n'est pas attribuable par l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Compte inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Compte désactivé, ou version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Compte désactivé, changement de son propre rôle (`self-role-change`), ou version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Rôle ou périmètre refusé (règle nommée dans `type`, champ dans `errors`)", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -279,6 +279,13 @@ pub async fn change_role(
     let current = account.created.as_ref().map_or(role, |c| c.role);
     actor.may(Action::ManageUsers, Subject::Account(current))?;
     actor.may(Action::ManageUsers, Subject::Account(role))?;
+    if actor.user_id == id {
+        return Err(Problem::from(Rejection::conflict(
+            "self-role-change",
+            "Vous ne pouvez pas changer votre propre rôle : demandez-le à un autre membre du \
+             pôle académique ou à un administrateur.",
+        )));
+    }
     let done = execute::<Account, Problem>(
         &directory.target.app.store,
         &stream(id)?,
