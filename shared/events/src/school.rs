@@ -7,7 +7,7 @@ use crate::{DepartmentCode, PriorityEducation, SchoolKind, Sector, Uai};
 
 pub const CATEGORY: &str = "school";
 
-/// What the registry knows of a school: every field, as registered or last updated.
+/// Ce que le registre sait d'un établissement, tel qu'enregistré ou mis à jour en dernier.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SchoolRecord {
     #[schema(value_type = String, example = "0310001H")]
@@ -18,7 +18,7 @@ pub struct SchoolRecord {
     #[schema(value_type = String, example = "31")]
     pub department: DepartmentCode,
     pub commune: String,
-    /// Primary schools only (1er degré): the IEN's circonscription.
+    /// Premier degré seulement : la circonscription de l'IEN.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub circonscription: Option<String>,
     pub priority_education: PriorityEducation,

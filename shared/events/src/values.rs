@@ -298,7 +298,7 @@ identifier_enum!(
 );
 
 identifier_enum!(
-    /// What an account may do.
+    /// Le rôle d'un compte : ce qu'il peut faire.
     Role, "un rôle", {
         Admin => "admin",
         PoleManager => "pole_manager",

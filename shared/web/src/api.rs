@@ -10,14 +10,14 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref};
 use uuid::Uuid;
 
-/// `201 Created`: the new resource and its stream version.
+/// Ressource créée (`201`) : son identifiant et la version de son flux.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Created {
     pub id: Uuid,
     pub version: i64,
 }
 
-/// `200 OK` after a command: the resource's stream version.
+/// Commande exécutée (`200`) : la nouvelle version du flux de la ressource.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Versioned {
     pub version: i64,

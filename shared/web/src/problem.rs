@@ -10,14 +10,15 @@ use serde::Serialize;
 /// Base of the stable `type` URIs.
 const TYPE_BASE: &str = "https://pharos.ac-toulouse.fr/problems/";
 
-/// One invalid field of a request.
+/// Un champ refusé de la requête, et pourquoi.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
 }
 
-/// An `application/problem+json` answer with a French title and detail.
+/// Erreur au format `application/problem+json` (RFC 9457) : la règle dans `type`, un titre et
+/// un détail en français, les champs en faute dans `errors`.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
