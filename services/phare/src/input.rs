@@ -1,15 +1,14 @@
 //! Values as typed in requests, parsed once here into the types deciders take, each
 //! refusal naming its rule in French.
 
+use pharos_decider::Rejection;
 use pharos_events::phare::{LabelLevel, SchoolYear, StaffPerson};
 use pharos_events::{Email, Uai};
 use pharos_privacy::Vault;
 use pharos_web::Problem;
-use pharos_decider::Rejection;
 use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
-
 
 /// Longest display name kept for a member of staff.
 const MAX_NAME_CHARS: usize = 200;
@@ -97,6 +96,7 @@ pub struct PersonInput {
     /// Nom affiché (200 caractères au plus).
     #[schema(example = "Camille Martin")]
     pub display_name: String,
+    /// Adresse électronique professionnelle.
     #[schema(example = "camille.martin@ac-toulouse.fr")]
     pub email: String,
 }
@@ -123,10 +123,7 @@ impl PersonInput {
     /// call only once the actor is known to be allowed, so refused requests leave no key.
     pub async fn seal(&self, vault: &Vault) -> Result<StaffPerson, Problem> {
         let (name, email) = self.check()?;
-        let person = vault
-            .person(email.as_str())
-            .await
-            .map_err(Problem::from)?;
+        let person = vault.person(email.as_str()).await.map_err(Problem::from)?;
         let sealed = vault
             .seal_all(&[(person, name.as_str()), (person, email.as_str())])
             .await

@@ -3,24 +3,29 @@
 //!
 //! Routes (API.md, pHARe):
 //!
-//! | route | who |
-//! |---|---|
-//! | `POST /api/v1/phare/deployments`, `GET /api/v1/phare/deployments/{id}` and its commands | the school, its department's referents, the pole |
-//! | `POST /api/v1/phare/labels`, `GET /api/v1/phare/labels/{id}`, `/criteria`, `/submit` | the school, its department's referents, the pole |
-//! | `POST /api/v1/phare/labels/{id}/review`, `/decision`, criteria the pole answers | the pole |
+//! | route | who | action |
+//! |---|---|---|
+//! | `POST /api/v1/phare/deployments`, `GET /api/v1/phare/deployments/{id}` and its commands | the school, its department's referents, the pole | `ManageDeployment` |
+//! | `POST /api/v1/phare/labels`, `GET /api/v1/phare/labels/{id}`, `/criteria`, `/submit` | the school, its department's referents, the pole | `ApplyForLabel` |
+//! | `POST /api/v1/phare/labels/{id}/review`, `/decision`, criteria the pole answers | the pole | `DecideLabel` |
+//!
+//! Each aggregate is a module with a pure decider (`deployment::decider`,
+//! `label::decider`) and its routes (`deployment::http`, `label::http`); the compliance
+//! flags come from `pharos_domain::compliance`, shared with the read model and the
+//! reminders.
 
 pub mod criteria;
-pub mod deployments;
+pub mod deployment;
 mod input;
-pub mod labels;
+pub mod label;
 pub mod places;
 
 use chrono::NaiveDate;
 use pharos_access::TargetState;
+use pharos_decider::Rejection;
 use pharos_events::phare::SchoolYear;
 use pharos_events::phare::{DEPLOYMENT_CATEGORY, LABEL_CATEGORY};
 use pharos_kit::{OpenApiRouter, Started, Target, routes};
-use pharos_decider::Rejection;
 use utoipa::OpenApi as _;
 
 /// The name `pharos serve --target` takes.
@@ -35,14 +40,18 @@ pub const TARGET: Target = Target {
     summary: "Déploiement du programme pHARe par établissement ou circonscription, et labels",
     owns: &[DEPLOYMENT_CATEGORY, LABEL_CATEGORY],
     openapi: || pharos_kit::openapi_of(api()),
-    start: |context| Box::pin(async move {
-        let app = context.state.app.clone();
-        Ok(Started::new(NAME, api(), context.state, app))
-    }),
+    start: |context| {
+        Box::pin(async move {
+            let app = context.state.app.clone();
+            Ok(Started::new(NAME, api(), context.state, app))
+        })
+    },
 };
 
 /// Every route of this target with its documentation.
 fn api() -> OpenApiRouter<TargetState> {
+    use deployment::http as deployments;
+    use label::http as labels;
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(deployments::create))
         .routes(routes!(deployments::get))
@@ -69,31 +78,31 @@ fn api() -> OpenApiRouter<TargetState> {
         pharos_web::Problem,
         pharos_web::FieldError,
         input::PersonInput,
-        deployments::NewDeployment,
-        deployments::CharterInput,
-        deployments::NewTeamMember,
-        deployments::CoordinatorInput,
-        deployments::ProtocolInput,
-        deployments::LearningHoursInput,
-        deployments::WorkshopInput,
-        deployments::DeploymentView,
-        deployments::DeploymentStatus,
-        deployments::CharterTerm,
-        deployments::MemberView,
-        deployments::PersonView,
-        deployments::Protocol,
-        deployments::LearningHours,
-        deployments::Workshop,
-        deployments::Compliance,
-        labels::NewLabel,
-        labels::LevelInput,
-        labels::AnswerInput,
-        labels::DecisionInput,
-        labels::Outcome,
-        labels::LabelView,
-        labels::LabelStatus,
-        labels::LevelView,
-        labels::CriterionView,
+        deployment::http::NewDeployment,
+        deployment::http::CharterInput,
+        deployment::http::NewTeamMember,
+        deployment::http::CoordinatorInput,
+        deployment::http::ProtocolInput,
+        deployment::http::LearningHoursInput,
+        deployment::http::WorkshopInput,
+        deployment::http::DeploymentView,
+        deployment::http::DeploymentStatusView,
+        deployment::http::CharterTermView,
+        deployment::http::MemberView,
+        deployment::http::PersonView,
+        deployment::http::ProtocolView,
+        deployment::http::LearningHoursView,
+        deployment::http::WorkshopView,
+        deployment::http::ComplianceView,
+        label::http::NewLabel,
+        label::http::LevelInput,
+        label::http::AnswerInput,
+        label::http::DecisionInput,
+        label::http::OutcomeInput,
+        label::http::LabelView,
+        label::http::LabelStatusView,
+        label::http::LevelView,
+        label::http::CriterionView,
         pharos_events::phare::TeamFunction,
         pharos_events::phare::ProtocolBody,
         pharos_events::phare::LabelLevel,
@@ -125,15 +134,52 @@ pub fn check_school_year(year: SchoolYear, today: NaiveDate) -> Result<(), Rejec
 mod tests {
     use super::*;
 
+    /// Every route, as `METHOD path operation_id`: the public contract of this target.
+    const OPERATIONS: [&str; 15] = [
+        "DELETE /api/v1/phare/deployments/{id}/team-members/{member_id} phare_remove_team_member",
+        "GET /api/v1/phare/deployments/{id} phare_get_deployment",
+        "GET /api/v1/phare/labels/{id} phare_get_label",
+        "POST /api/v1/phare/deployments phare_create_deployment",
+        "POST /api/v1/phare/deployments/{id}/charter phare_sign_charter",
+        "POST /api/v1/phare/deployments/{id}/coordinator phare_name_coordinator",
+        "POST /api/v1/phare/deployments/{id}/learning-hours phare_plan_learning_hours",
+        "POST /api/v1/phare/deployments/{id}/parent-workshops phare_record_parent_workshop",
+        "POST /api/v1/phare/deployments/{id}/protocol phare_record_protocol",
+        "POST /api/v1/phare/deployments/{id}/team-members phare_add_team_member",
+        "POST /api/v1/phare/labels phare_create_label",
+        "POST /api/v1/phare/labels/{id}/criteria phare_answer_criterion",
+        "POST /api/v1/phare/labels/{id}/decision phare_decide_label",
+        "POST /api/v1/phare/labels/{id}/review phare_start_label_review",
+        "POST /api/v1/phare/labels/{id}/submit phare_submit_label",
+    ];
+
     #[test]
-    fn the_openapi_document_describes_every_route_and_no_other() {
-        let problems = pharos_web::api::undocumented(&openapi(), &routes(), "phare");
+    fn the_openapi_document_describes_every_route_completely() {
+        let document = (TARGET.openapi)();
+        let problems = pharos_web::api::incomplete(&document, "phare");
         assert!(problems.is_empty(), "{problems:#?}");
+        let mut operations = Vec::new();
+        for (path, item) in &document.paths.paths {
+            for (method, operation) in [
+                ("GET", &item.get),
+                ("POST", &item.post),
+                ("PUT", &item.put),
+                ("DELETE", &item.delete),
+                ("PATCH", &item.patch),
+            ] {
+                if let Some(operation) = operation {
+                    let id = operation.operation_id.as_deref().unwrap_or_default();
+                    operations.push(format!("{method} {path} {id}"));
+                }
+            }
+        }
+        operations.sort();
+        assert_eq!(operations, OPERATIONS);
     }
 
     #[test]
     fn the_openapi_document_shows_no_sealed_value() {
-        let text = serde_json::to_string(&openapi()).unwrap();
+        let text = serde_json::to_string(&(TARGET.openapi)()).unwrap();
         assert!(!text.to_lowercase().contains("sealed"), "{text}");
     }
 

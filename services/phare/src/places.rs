@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 
 use pharos_access::{Access, SchoolRef};
+use pharos_decider::Rejection;
 use pharos_events::school::{CATEGORY as SCHOOL_CATEGORY, SchoolEvent};
 use pharos_events::{DepartmentCode, Uai};
 use pharos_eventstore::{EventStore, GlobalPosition, StoreError};
 use pharos_web::Problem;
-use pharos_decider::Rejection;
 
 const PAGE: usize = 1000;
 

@@ -1,34 +1,19 @@
-//! The phare target through its real router (beside the directory's, for logins,
-//! accounts and schools), on a real port, with a real HTTP client, on SQLite and on
-//! PostgreSQL.
+//! The phare target through the assembled application (beside the directory, for
+//! logins, accounts and schools), on a real port, with a real HTTP client, on SQLite and
+//! on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
+use std::ops::Deref;
 
-use chrono::{DateTime, Utc};
-use pharos_access::{Access, ManualClock, Reference, SystemClock, TargetState, TokenKeys};
-use pharos_directory::Directory;
-use pharos_test_support::TestDb;
-use pharos_events::Academy;
-use pharos_eventstore::{EventStore, StoreOptions, on_db};
-use pharos_privacy::{MasterKey, Vault};
-use pharos_web::{AppState, HttpSettings};
+use pharos_eventstore::on_db;
+use pharos_test_support::{Client, TestApp, TestDb, instant, rule};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
 
-const ADMIN: &str = "admin@ac-toulouse.fr";
-const MANAGER: &str = "pole@ac-toulouse.fr";
-const PASSWORD: &str = "mot-de-passe-de-test";
-/// The instant the phare target sees (the directory keeps the system clock, so that the
-/// tokens it issues stay valid whenever the tests run).
+/// The instant the application's clock shows.
 const NOW: &str = "2026-11-15T10:00:00Z";
 const YEAR: &str = "2026-2027";
 const NORD: &str = "Toulouse Nord";
-
-fn instant(text: &str) -> DateTime<Utc> {
-    text.parse().unwrap()
-}
 
 /// A valid UAI of `department` (its check letter computed).
 fn uai(department: u32, n: u32) -> String {
@@ -61,83 +46,36 @@ impl Places {
     }
 }
 
-struct TestApp {
-    base: String,
-    client: reqwest::Client,
-    store: EventStore,
-    clock: Arc<ManualClock>,
-    reference: Arc<Reference>,
-    shutdown: CancellationToken,
-    db: TestDb,
+/// The application serving `phare`, its clock at [`NOW`], with the places registered by
+/// a pole manager.
+struct Phare {
+    app: TestApp,
     places: Places,
+    manager: Client,
 }
 
-impl TestApp {
-    async fn spawn(db: TestDb) -> Self {
-        let store = EventStore::connect(&db.url, StoreOptions::default())
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
-        let key = MasterKey::generate();
-        let shutdown = CancellationToken::new();
-        let app = AppState {
-            store: store.clone(),
-            settings: Arc::new(HttpSettings::default()),
-            targets: Arc::from(vec!["directory".to_owned(), "phare".to_owned()]),
-        };
-        let reference = Reference::start(store.clone(), shutdown.clone())
-            .await
-            .unwrap();
-        let directory_state = TargetState {
-            app: app.clone(),
-            access: Access {
-                tokens: TokenKeys::new(&key, chrono::Duration::hours(8)),
-                academy: Arc::new(Academy::toulouse()),
-                reference: reference.clone(),
-            },
-            vault: Arc::new(Vault::open(&store, key).await.unwrap()),
-            clock: Arc::new(SystemClock),
-        };
-        let clock = Arc::new(ManualClock::new(instant(NOW)));
-        let phare_state = TargetState {
-            clock: clock.clone(),
-            ..directory_state.clone()
-        };
-        let directory = Directory::new(directory_state);
-        pharos_directory::bootstrap_admin(&directory, Some(ADMIN.into()), Some(PASSWORD.into()))
-            .await
-            .unwrap();
-        let router = pharos_web::app(
+impl Deref for Phare {
+    type Target = TestApp;
+
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
+}
+
+impl Phare {
+    async fn start(db: TestDb) -> Self {
+        let app = TestApp::builder(db)
+            .targets(&["phare"])
+            .at(instant(NOW))
+            .start()
+            .await;
+        let manager = app.user("pole_manager", None).await;
+        let phare = Self {
             app,
-            vec![
-                pharos_directory::router(directory),
-                pharos_phare::router(phare_state),
-            ],
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let stop = shutdown.clone();
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await
-            .unwrap();
-        });
-        let app = Self {
-            base,
-            client: reqwest::Client::new(),
-            store,
-            clock,
-            reference,
-            shutdown,
-            db,
             places: Places::new(),
+            manager,
         };
-        let manager = app.user(MANAGER, "pole_manager", None).await;
-        let p = &app.places;
+        let p = &phare.places;
         for (uai, department, kind, circonscription) in [
             (&p.college, "31", "college", None),
             (&p.other_college, "31", "college", None),
@@ -146,10 +84,10 @@ impl TestApp {
             (&p.ecole_nord_2, "31", "ecole", Some(NORD)),
             (&p.ecole_sud, "31", "ecole", Some("Toulouse Sud")),
         ] {
-            let (status, body) = app
+            let (status, body) = phare
+                .manager
                 .post(
                     "/api/v1/schools",
-                    Some(&manager),
                     json!({
                         "uai": uai, "name": format!("Établissement {uai}"), "kind": kind,
                         "sector": "public", "department": department, "commune": "Toulouse",
@@ -159,80 +97,23 @@ impl TestApp {
                 .await;
             assert_eq!(status, StatusCode::CREATED, "{body}");
         }
-        app
+        phare
     }
 
     async fn finish(self) {
-        self.shutdown.cancel();
-        self.store.close().await;
-        self.db.finish().await;
+        self.app.finish().await;
     }
 
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut request = self.client.request(method, format!("{}{path}", self.base));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
+    /// The pole manager who registered the places.
+    fn manager(&self) -> Client {
+        self.manager.clone()
     }
 
-    async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
-        self.call(Method::POST, path, token, Some(body)).await
-    }
-
-    async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
-        self.call(Method::GET, path, token, None).await
-    }
-
-    async fn token(&self, email: &str) -> String {
-        let (status, body) = self
-            .post(
-                "/api/v1/auth/login",
-                None,
-                json!({ "email": email, "password": PASSWORD }),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body["token"].as_str().unwrap().to_owned()
-    }
-
-    /// An account created by the administrator, logged in.
-    async fn user(&self, email: &str, role: &str, scope: Option<&str>) -> String {
-        let admin = self.token(ADMIN).await;
-        let (status, body) = self
-            .post(
-                "/api/v1/users",
-                Some(&admin),
-                json!({ "email": email, "display_name": email, "role": role,
-                        "scope": scope, "password": PASSWORD }),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        self.token(email).await
-    }
-
-    async fn manager(&self) -> String {
-        self.token(MANAGER).await
-    }
-
-    async fn events(&self) -> i64 {
-        on_db!(self.store.db(), |pool| sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM events"
-        )
-        .fetch_one(&pool)
-        .await)
-        .unwrap()
+    /// A client whose token is not one the application issued.
+    fn forged(&self) -> Client {
+        let mut forged = self.anonymous();
+        forged.token = Some("abc.def.ghi".into());
+        forged
     }
 
     /// Everything stored, as text: for checking what is (not) in clear.
@@ -246,76 +127,18 @@ impl TestApp {
         rows.join("\n")
     }
 
-    /// Creates a school's deployment and answers its id.
-    async fn deployment(&self, token: &str, school: &str, year: &str) -> String {
-        let (status, body) = self
-            .post(
-                "/api/v1/phare/deployments",
-                Some(token),
-                json!({ "school_year": year, "school_uai": school }),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        body["id"].as_str().unwrap().to_owned()
-    }
-
-    async fn deployment_view(&self, token: &str, id: &str) -> Value {
-        let (status, body) = self
-            .get(&format!("/api/v1/phare/deployments/{id}"), Some(token))
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body
-    }
-
-    async fn label_view(&self, token: &str, id: &str) -> Value {
-        let (status, body) = self
-            .get(&format!("/api/v1/phare/labels/{id}"), Some(token))
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body
-    }
-
-    /// A label application with every criterion the school answers answered `met`.
-    async fn answered_label(&self, token: &str, school: &str, year: &str, level: u8) -> String {
-        let (status, body) = self
-            .post(
-                "/api/v1/phare/labels",
-                Some(token),
-                json!({ "school_uai": school, "school_year": year, "target_level": level }),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        let id = body["id"].as_str().unwrap().to_owned();
-        let view = self.label_view(token, &id).await;
-        assert_eq!(view["status"], "draft");
-        for criterion in view["criteria"].as_array().unwrap() {
-            if criterion["answered_by"] == "school" {
-                let (status, body) = self
-                    .post(
-                        &format!("/api/v1/phare/labels/{id}/criteria"),
-                        Some(token),
-                        json!({ "criterion": criterion["key"], "met": true,
-                                "evidence": "Voir le bilan annuel" }),
-                    )
-                    .await;
-                assert_eq!(status, StatusCode::OK, "{body}");
-            }
-        }
-        id
-    }
-
     /// Asserts a refusal: its status, its rule (the problem's type), a French fragment of
     /// its detail, and that nothing was appended.
     async fn refused(
         &self,
         (status, body): (StatusCode, Value),
         expected: StatusCode,
-        rule: &str,
+        rule_name: &str,
         fragment: &str,
         events_before: i64,
     ) {
         assert_eq!(status, expected, "{body}");
-        assert_eq!(problem_type(&body), rule, "{body}");
+        assert_eq!(rule(&body), rule_name, "{body}");
         assert!(
             body["detail"].as_str().unwrap_or("").contains(fragment),
             "« {fragment} » not in {body}"
@@ -328,15 +151,58 @@ impl TestApp {
     }
 }
 
-fn problem_type(body: &Value) -> &str {
-    body["type"]
-        .as_str()
-        .unwrap_or("")
-        .rsplit('/')
-        .next()
-        .unwrap_or("")
+/// Creates a school's deployment and answers its id.
+async fn deployment(client: &Client, school: &str, year: &str) -> String {
+    let (status, body) = client
+        .post(
+            "/api/v1/phare/deployments",
+            json!({ "school_year": year, "school_uai": school }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body["id"].as_str().unwrap().to_owned()
 }
 
+async fn deployment_view(client: &Client, id: &str) -> Value {
+    let (status, body) = client.get(&format!("/api/v1/phare/deployments/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+async fn label_view(client: &Client, id: &str) -> Value {
+    let (status, body) = client.get(&format!("/api/v1/phare/labels/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+/// A label application with every criterion the school answers answered `met`.
+async fn answered_label(client: &Client, school: &str, year: &str, level: u8) -> String {
+    let (status, body) = client
+        .post(
+            "/api/v1/phare/labels",
+            json!({ "school_uai": school, "school_year": year, "target_level": level }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body["id"].as_str().unwrap().to_owned();
+    let view = label_view(client, &id).await;
+    assert_eq!(view["status"], "draft");
+    for criterion in view["criteria"].as_array().unwrap() {
+        if criterion["answered_by"] == "school" {
+            let (status, body) = client
+                .post(
+                    &format!("/api/v1/phare/labels/{id}/criteria"),
+                    json!({ "criterion": criterion["key"], "met": true,
+                            "evidence": "Voir le bilan annuel" }),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+    }
+    id
+}
+
+/// A resource-team member as a request gives them.
 fn member(n: usize, function: &str, trained: bool, school: Option<&str>) -> Value {
     json!({
         "person": { "display_name": format!("Membre Numéro{n}"),
@@ -349,25 +215,22 @@ fn member(n: usize, function: &str, trained: bool, school: Option<&str>) -> Valu
 // ---------------------------------------------------------------------------------
 
 async fn a_school_deploys_phare_to_full_compliance_and_the_pole_awards_its_labels(db: TestDb) {
-    let app = TestApp::spawn(db).await;
+    let app = Phare::start(db).await;
     let college = app.places.college.clone();
-    let school = app
-        .user("college@ac-toulouse.fr", "school", Some(&college))
-        .await;
-    let manager = app.manager().await;
+    let school = app.user("school", Some(&college)).await;
+    let manager = app.manager();
 
-    let id = app.deployment(&school, &college, YEAR).await;
+    let id = deployment(&school, &college, YEAR).await;
     let path = format!("/api/v1/phare/deployments/{id}");
-    let view = app.deployment_view(&school, &id).await;
+    let view = deployment_view(&school, &id).await;
     assert_eq!(view["status"], "not_started");
     assert_eq!(view["school_uai"], college.as_str());
     assert_eq!(view["department"], "31");
     assert_eq!(view["compliance"]["compliant"], false);
 
-    let (status, body) = app
+    let (status, body) = school
         .post(
             &format!("{path}/charter"),
-            Some(&school),
             json!({"signed_on": "2026-09-20"}),
         )
         .await;
@@ -379,10 +242,9 @@ async fn a_school_deploys_phare_to_full_compliance_and_the_pole_awards_its_label
     let mut member_ids = Vec::new();
     for (n, function) in functions.iter().enumerate() {
         let school_uai = (n == 0).then_some(college.as_str());
-        let (status, body) = app
+        let (status, body) = school
             .post(
                 &format!("{path}/team-members"),
-                Some(&school),
                 member(n, function, true, school_uai),
             )
             .await;
@@ -401,21 +263,18 @@ async fn a_school_deploys_phare_to_full_compliance_and_the_pole_awards_its_label
         ),
         ("learning-hours", json!({"planned": true, "hours": 10})),
     ] {
-        let (status, answer) = app
-            .post(&format!("{path}/{route}"), Some(&school), body)
-            .await;
+        let (status, answer) = school.post(&format!("{path}/{route}"), body).await;
         assert_eq!(status, StatusCode::OK, "{route}: {answer}");
     }
-    let (status, body) = app
+    let (status, body) = school
         .post(
             &format!("{path}/parent-workshops"),
-            Some(&school),
             json!({"held_on": "2026-11-10", "participants": 23}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 
-    let view = app.deployment_view(&manager, &id).await;
+    let view = deployment_view(&manager, &id).await;
     assert_eq!(view["status"], "active");
     assert_eq!(view["charter"]["ends_on"], "2028-08-31");
     assert_eq!(view["charter"]["renewal_due_from"], "2028-07-02");
@@ -442,11 +301,8 @@ async fn a_school_deploys_phare_to_full_compliance_and_the_pole_awards_its_label
     let stored = app.stored_text().await;
     assert!(!stored.contains("Numéro1") && !stored.contains("membre1@"));
     assert!(!stored.contains("Claire"));
-    let (status, log) = app
-        .get(
-            "/api/v1/read-log?person=membre1@ac-toulouse.fr",
-            Some(&manager),
-        )
+    let (status, log) = manager
+        .get("/api/v1/read-log?person=membre1@ac-toulouse.fr")
         .await;
     assert_eq!(status, StatusCode::OK, "{log}");
     let reads = log["reads"].as_array().unwrap();
@@ -455,72 +311,51 @@ async fn a_school_deploys_phare_to_full_compliance_and_the_pole_awards_its_label
     assert_eq!(reads[0]["actor_role"], "pole_manager");
 
     // A member leaves: the flag follows, the save is never refused.
-    let response = app
-        .client
-        .delete(format!("{}{path}/team-members/{}", app.base, member_ids[4]))
-        .bearer_auth(&school)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let view = app.deployment_view(&school, &id).await;
+    let (status, body) = school
+        .delete(&format!("{path}/team-members/{}", member_ids[4]))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let view = deployment_view(&school, &id).await;
     assert_eq!(view["compliance"]["trained_team"], false);
     assert_eq!(view["compliance"]["compliant"], false);
 
     // The charter's term, from the clock.
-    app.clock.set(instant("2028-07-10T08:00:00Z"));
-    assert_eq!(
-        app.deployment_view(&school, &id).await["status"],
-        "renewal_due"
-    );
-    app.clock.set(instant("2028-09-02T08:00:00Z"));
-    let view = app.deployment_view(&school, &id).await;
+    app.set_now(instant("2028-07-10T08:00:00Z"));
+    assert_eq!(deployment_view(&school, &id).await["status"], "renewal_due");
+    app.set_now(instant("2028-09-02T08:00:00Z"));
+    let view = deployment_view(&school, &id).await;
     assert_eq!(view["status"], "expired");
     assert_eq!(view["compliance"]["charter_in_force"], false);
-    app.clock.set(instant(NOW));
+    app.set_now(instant(NOW));
 
     // Label, level 1: the school applies, the pole awards.
-    let label = app.answered_label(&school, &college, YEAR, 1).await;
-    let (status, body) = app
-        .post(
-            &format!("/api/v1/phare/labels/{label}/submit"),
-            Some(&school),
-            json!({}),
-        )
+    let label = answered_label(&school, &college, YEAR, 1).await;
+    let (status, body) = school
+        .post(&format!("/api/v1/phare/labels/{label}/submit"), json!({}))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(app.label_view(&school, &label).await["status"], "submitted");
-    let (status, body) = app
-        .post(
-            &format!("/api/v1/phare/labels/{label}/decision"),
-            Some(&manager),
-            json!({"outcome": "awarded", "reason": "Équipe formée, protocole présenté, ateliers tenus."}),
-        )
+    assert_eq!(label_view(&school, &label).await["status"], "submitted");
+    let (status, body) = manager.post(&format!("/api/v1/phare/labels/{label}/decision"), json!({"outcome": "awarded", "reason": "Équipe formée, protocole présenté, ateliers tenus."}))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let view = app.label_view(&school, &label).await;
+    let view = label_view(&school, &label).await;
     assert_eq!(view["status"], "awarded");
     assert_eq!(view["awarded_level"]["number"], 1);
     assert_eq!(view["awarded_level"]["name"], "engagement");
     assert_eq!(view["levels_met"][0]["name"], "engagement");
 
     // Level 2 the next year: the contest is the pole's to tick, then an explicit review.
-    let next = app.answered_label(&school, &college, "2027-2028", 2).await;
-    let submit = app
-        .post(
-            &format!("/api/v1/phare/labels/{next}/submit"),
-            Some(&school),
-            json!({}),
-        )
+    let next = answered_label(&school, &college, "2027-2028", 2).await;
+    let submit = school
+        .post(&format!("/api/v1/phare/labels/{next}/submit"), json!({}))
         .await;
     assert_eq!(submit.0, StatusCode::OK, "{}", submit.1);
     let contest = json!({"criterion": "participation_concours", "met": true,
                          "evidence": "Affiche « Non au harcèlement » déposée"});
     let before = app.events().await;
-    let refused = app
+    let refused = school
         .post(
             &format!("/api/v1/phare/labels/{next}/criteria"),
-            Some(&school),
             contest.clone(),
         )
         .await;
@@ -533,28 +368,16 @@ async fn a_school_deploys_phare_to_full_compliance_and_the_pole_awards_its_label
     )
     .await;
     for (route, body) in [("criteria", contest), ("review", json!({}))] {
-        let (status, answer) = app
-            .post(
-                &format!("/api/v1/phare/labels/{next}/{route}"),
-                Some(&manager),
-                body,
-            )
+        let (status, answer) = manager
+            .post(&format!("/api/v1/phare/labels/{next}/{route}"), body)
             .await;
         assert_eq!(status, StatusCode::OK, "{route}: {answer}");
     }
-    assert_eq!(
-        app.label_view(&school, &next).await["status"],
-        "under_review"
-    );
-    let (status, body) = app
-        .post(
-            &format!("/api/v1/phare/labels/{next}/decision"),
-            Some(&manager),
-            json!({"outcome": "awarded", "level": "approfondissement", "reason": "Participation au concours."}),
-        )
+    assert_eq!(label_view(&school, &next).await["status"], "under_review");
+    let (status, body) = manager.post(&format!("/api/v1/phare/labels/{next}/decision"), json!({"outcome": "awarded", "level": "approfondissement", "reason": "Participation au concours."}))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let view = app.label_view(&school, &next).await;
+    let view = label_view(&school, &next).await;
     assert_eq!(
         (
             view["status"].as_str(),
@@ -566,25 +389,14 @@ async fn a_school_deploys_phare_to_full_compliance_and_the_pole_awards_its_label
 }
 
 async fn a_circonscription_deploys_with_the_staff_of_its_own_schools(db: TestDb) {
-    let app = TestApp::spawn(db).await;
+    let app = Phare::start(db).await;
     let p = &app.places;
-    let referent = app
-        .user(
-            "referent31@ac-toulouse.fr",
-            "department_referent",
-            Some("31"),
-        )
-        .await;
-    let (status, body) = app
-        .post(
-            "/api/v1/phare/deployments",
-            Some(&referent),
-            json!({"school_year": YEAR, "circonscription": " toulouse   NORD ", "department": "31"}),
-        )
+    let referent = app.user("department_referent", Some("31")).await;
+    let (status, body) = referent.post("/api/v1/phare/deployments", json!({"school_year": YEAR, "circonscription": " toulouse   NORD ", "department": "31"}))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let id = body["id"].as_str().unwrap().to_owned();
-    let view = app.deployment_view(&referent, &id).await;
+    let view = deployment_view(&referent, &id).await;
     assert_eq!(view["circonscription"], NORD);
     assert!(view["school_uai"].is_null());
 
@@ -594,20 +406,16 @@ async fn a_circonscription_deploys_with_the_staff_of_its_own_schools(db: TestDb)
         (2, Some(&p.ecole_nord_2)),
         (3, None),
     ] {
-        let (status, body) = app
-            .post(
-                &path,
-                Some(&referent),
-                member(n, "enseignant", true, school),
-            )
+        let (status, body) = referent
+            .post(&path, member(n, "enseignant", true, school))
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
     }
-    let version = app.deployment_view(&referent, &id).await["version"].clone();
+    let version = deployment_view(&referent, &id).await["version"].clone();
     for school in [&p.ecole_sud, &p.college] {
         let before = app.events().await;
-        let refused = app
-            .post(&path, Some(&referent), member(9, "cpe", true, Some(school)))
+        let refused = referent
+            .post(&path, member(9, "cpe", true, Some(school)))
             .await;
         app.refused(
             refused,
@@ -618,16 +426,12 @@ async fn a_circonscription_deploys_with_the_staff_of_its_own_schools(db: TestDb)
         )
         .await;
     }
-    assert_eq!(
-        app.deployment_view(&referent, &id).await["version"],
-        version
-    );
+    assert_eq!(deployment_view(&referent, &id).await["version"], version);
 
     let before = app.events().await;
-    let again = app
+    let again = referent
         .post(
             "/api/v1/phare/deployments",
-            Some(&referent),
             json!({"school_year": YEAR, "circonscription": "Toulouse Nord", "department": "31"}),
         )
         .await;
@@ -639,12 +443,11 @@ async fn a_circonscription_deploys_with_the_staff_of_its_own_schools(db: TestDb)
         before,
     )
     .await;
-    let manager = app.manager().await;
+    let manager = app.manager();
     for (name, department) in [("Toulouse Ouest", "31"), (NORD, "32")] {
-        let unknown = app
+        let unknown = manager
             .post(
                 "/api/v1/phare/deployments",
-                Some(&manager),
                 json!({"school_year": YEAR, "circonscription": name, "department": department}),
             )
             .await;
@@ -659,25 +462,13 @@ async fn a_circonscription_deploys_with_the_staff_of_its_own_schools(db: TestDb)
     }
 
     // A circonscription is its department's: an école's account does not reach it.
-    let ecole = app
-        .user("ecole@ac-toulouse.fr", "school", Some(&p.ecole_nord))
-        .await;
-    let referent32 = app
-        .user(
-            "referent32@ac-toulouse.fr",
-            "department_referent",
-            Some("32"),
-        )
-        .await;
+    let ecole = app.user("school", Some(&p.ecole_nord)).await;
+    let referent32 = app.user("department_referent", Some("32")).await;
     for token in [&ecole, &referent32] {
         let before = app.events().await;
-        let (status, body) = app
-            .get(&format!("/api/v1/phare/deployments/{id}"), Some(token))
-            .await;
+        let (status, body) = token.get(&format!("/api/v1/phare/deployments/{id}")).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-        let refused = app
-            .post(&path, Some(token), member(8, "aed", false, None))
-            .await;
+        let refused = token.post(&path, member(8, "aed", false, None)).await;
         app.refused(
             refused,
             StatusCode::FORBIDDEN,
@@ -686,10 +477,9 @@ async fn a_circonscription_deploys_with_the_staff_of_its_own_schools(db: TestDb)
             before,
         )
         .await;
-        let create = app
+        let create = token
             .post(
                 "/api/v1/phare/deployments",
-                Some(token),
                 json!({"school_year": "2027-2028", "circonscription": NORD, "department": "31"}),
             )
             .await;
@@ -706,63 +496,47 @@ async fn a_circonscription_deploys_with_the_staff_of_its_own_schools(db: TestDb)
 }
 
 async fn every_role_in_and_out_of_scope(db: TestDb) {
-    let app = TestApp::spawn(db).await;
+    let app = Phare::start(db).await;
     let p = &app.places;
     let college = p.college.clone();
-    let manager = app.manager().await;
-    let admin = app.token(ADMIN).await;
-    let referent31 = app
-        .user("ref31@ac-toulouse.fr", "department_referent", Some("31"))
-        .await;
-    let referent32 = app
-        .user("ref32@ac-toulouse.fr", "department_referent", Some("32"))
-        .await;
-    let own = app
-        .user("college@ac-toulouse.fr", "school", Some(&college))
-        .await;
-    let other = app
-        .user("autre@ac-toulouse.fr", "school", Some(&p.other_college))
-        .await;
-    let juror = app.user("jure@ac-toulouse.fr", "juror", None).await;
-    let trainer = app.user("formateur@ac-toulouse.fr", "trainer", None).await;
+    let manager = app.manager();
+    let admin = app.admin().await;
+    let referent31 = app.user("department_referent", Some("31")).await;
+    let referent32 = app.user("department_referent", Some("32")).await;
+    let own = app.user("school", Some(&college)).await;
+    let other = app.user("school", Some(&p.other_college)).await;
+    let juror = app.user("juror", None).await;
+    let trainer = app.user("trainer", None).await;
+    let anonymous = app.anonymous();
+    let forged = app.forged();
 
-    let allowed: [(&str, &str, &str); 3] = [
+    let allowed: [(&str, &Client, &str); 3] = [
         ("pole_manager", &manager, "2024-2025"),
         ("department_referent 31", &referent31, "2025-2026"),
         ("school (own)", &own, "2026-2027"),
     ];
-    let denied: [(&str, Option<&str>, StatusCode); 7] = [
-        ("admin", Some(&admin), StatusCode::FORBIDDEN),
-        (
-            "department_referent 32",
-            Some(&referent32),
-            StatusCode::FORBIDDEN,
-        ),
-        ("school (other)", Some(&other), StatusCode::FORBIDDEN),
-        ("juror", Some(&juror), StatusCode::FORBIDDEN),
-        ("trainer", Some(&trainer), StatusCode::FORBIDDEN),
-        ("anonymous", None, StatusCode::UNAUTHORIZED),
-        (
-            "forged token",
-            Some("abc.def.ghi"),
-            StatusCode::UNAUTHORIZED,
-        ),
+    let denied: [(&str, &Client, StatusCode); 7] = [
+        ("admin", &admin, StatusCode::FORBIDDEN),
+        ("department_referent 32", &referent32, StatusCode::FORBIDDEN),
+        ("school (other)", &other, StatusCode::FORBIDDEN),
+        ("juror", &juror, StatusCode::FORBIDDEN),
+        ("trainer", &trainer, StatusCode::FORBIDDEN),
+        ("anonymous", &anonymous, StatusCode::UNAUTHORIZED),
+        ("forged token", &forged, StatusCode::UNAUTHORIZED),
     ];
     let create = |year: &str| json!({"school_year": year, "school_uai": college});
 
     // Creating a deployment.
     let mut ids = Vec::new();
     for (who, token, year) in allowed {
-        let (status, body) = app
-            .post("/api/v1/phare/deployments", Some(token), create(year))
-            .await;
+        let (status, body) = token.post("/api/v1/phare/deployments", create(year)).await;
         assert_eq!(status, StatusCode::CREATED, "{who}: {body}");
         ids.push(body["id"].as_str().unwrap().to_owned());
     }
     for (who, token, expected) in denied {
         let before = app.events().await;
-        let (status, body) = app
-            .post("/api/v1/phare/deployments", token, create("2023-2024"))
+        let (status, body) = token
+            .post("/api/v1/phare/deployments", create("2023-2024"))
             .await;
         assert_eq!(status, expected, "{who}: {body}");
         assert_eq!(app.events().await, before, "{who}");
@@ -772,12 +546,11 @@ async fn every_role_in_and_out_of_scope(db: TestDb) {
     let id = &ids[2];
     let path = format!("/api/v1/phare/deployments/{id}");
     for (who, token, _) in allowed {
-        let (status, body) = app.get(&path, Some(token)).await;
+        let (status, body) = token.get(&path).await;
         assert_eq!(status, StatusCode::OK, "{who}: {body}");
-        let (status, body) = app
+        let (status, body) = token
             .post(
                 &format!("{path}/learning-hours"),
-                Some(token),
                 json!({"planned": true, "hours": 10 + body["version"].as_u64().unwrap()}),
             )
             .await;
@@ -785,51 +558,42 @@ async fn every_role_in_and_out_of_scope(db: TestDb) {
     }
     for (who, token, expected) in denied {
         let before = app.events().await;
-        let (status, body) = app.get(&path, token).await;
+        let (status, body) = token.get(&path).await;
         assert_eq!(status, expected, "{who}: {body}");
         for (route, body) in [
             ("learning-hours", json!({"planned": true, "hours": 12})),
             ("team-members", member(1, "cpe", true, None)),
             ("charter", json!({"signed_on": "2026-09-20"})),
         ] {
-            let (status, answer) = app.post(&format!("{path}/{route}"), token, body).await;
+            let (status, answer) = token.post(&format!("{path}/{route}"), body).await;
             assert_eq!(status, expected, "{who} {route}: {answer}");
             if status == StatusCode::FORBIDDEN {
-                assert_eq!(problem_type(&answer), "forbidden");
+                assert_eq!(rule(&answer), "forbidden");
             }
         }
         assert_eq!(app.events().await, before, "{who}");
     }
 
     // Labels: applied for by the school's side, decided by the pole only.
-    let label = app.answered_label(&own, &college, YEAR, 1).await;
-    let (status, _) = app
-        .post(
-            &format!("/api/v1/phare/labels/{label}/submit"),
-            Some(&own),
-            json!({}),
-        )
+    let label = answered_label(&own, &college, YEAR, 1).await;
+    let (status, _) = own
+        .post(&format!("/api/v1/phare/labels/{label}/submit"), json!({}))
         .await;
     assert_eq!(status, StatusCode::OK);
     let decision = json!({"outcome": "awarded", "reason": "Dossier complet."});
-    let not_pole: [(&str, Option<&str>, StatusCode); 5] = [
-        ("school (own)", Some(&own), StatusCode::FORBIDDEN),
-        (
-            "department_referent 31",
-            Some(&referent31),
-            StatusCode::FORBIDDEN,
-        ),
-        ("admin", Some(&admin), StatusCode::FORBIDDEN),
-        ("juror", Some(&juror), StatusCode::FORBIDDEN),
-        ("anonymous", None, StatusCode::UNAUTHORIZED),
+    let not_pole: [(&str, &Client, StatusCode); 5] = [
+        ("school (own)", &own, StatusCode::FORBIDDEN),
+        ("department_referent 31", &referent31, StatusCode::FORBIDDEN),
+        ("admin", &admin, StatusCode::FORBIDDEN),
+        ("juror", &juror, StatusCode::FORBIDDEN),
+        ("anonymous", &anonymous, StatusCode::UNAUTHORIZED),
     ];
     for (who, token, expected) in not_pole {
         let before = app.events().await;
         for route in ["decision", "review"] {
-            let (status, body) = app
+            let (status, body) = token
                 .post(
                     &format!("/api/v1/phare/labels/{label}/{route}"),
-                    token,
                     decision.clone(),
                 )
                 .await;
@@ -839,14 +603,11 @@ async fn every_role_in_and_out_of_scope(db: TestDb) {
     }
     for (who, token, expected) in denied {
         let before = app.events().await;
-        let (status, body) = app
-            .get(&format!("/api/v1/phare/labels/{label}"), token)
-            .await;
+        let (status, body) = token.get(&format!("/api/v1/phare/labels/{label}")).await;
         assert_eq!(status, expected, "{who}: {body}");
-        let (status, body) = app
+        let (status, body) = token
             .post(
                 "/api/v1/phare/labels",
-                token,
                 json!({"school_uai": college, "school_year": "2025-2026", "target_level": 1}),
             )
             .await;
@@ -854,40 +615,31 @@ async fn every_role_in_and_out_of_scope(db: TestDb) {
         assert_eq!(app.events().await, before, "{who}");
     }
     for (who, token, _) in allowed {
-        let (status, body) = app
-            .get(&format!("/api/v1/phare/labels/{label}"), Some(token))
-            .await;
+        let (status, body) = token.get(&format!("/api/v1/phare/labels/{label}")).await;
         assert_eq!(status, StatusCode::OK, "{who}: {body}");
     }
-    let (status, body) = app
-        .post(
-            &format!("/api/v1/phare/labels/{label}/decision"),
-            Some(&manager),
-            decision,
-        )
+    let (status, body) = manager
+        .post(&format!("/api/v1/phare/labels/{label}/decision"), decision)
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     app.finish().await;
 }
 
 async fn bad_deployment_inputs_are_refused_naming_the_rule_and_change_nothing(db: TestDb) {
-    let app = TestApp::spawn(db).await;
+    let app = Phare::start(db).await;
     let p = &app.places;
     let college = p.college.clone();
-    let school = app
-        .user("college@ac-toulouse.fr", "school", Some(&college))
-        .await;
-    let id = app.deployment(&school, &college, YEAR).await;
+    let school = app.user("school", Some(&college)).await;
+    let id = deployment(&school, &college, YEAR).await;
     let path = format!("/api/v1/phare/deployments/{id}");
-    let (status, _) = app
+    let (status, _) = school
         .post(
             &format!("{path}/team-members"),
-            Some(&school),
             member(1, "cpe", true, None),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    let version = app.deployment_view(&school, &id).await["version"].clone();
+    let version = deployment_view(&school, &id).await["version"].clone();
     let before = app.events().await;
 
     let creations = [
@@ -935,9 +687,7 @@ async fn bad_deployment_inputs_are_refused_naming_the_rule_and_change_nothing(db
         ),
     ];
     for (body, status, rule, fragment) in creations {
-        let answer = app
-            .post("/api/v1/phare/deployments", Some(&school), body)
-            .await;
+        let answer = school.post("/api/v1/phare/deployments", body).await;
         app.refused(answer, status, rule, fragment, before).await;
     }
 
@@ -1021,26 +771,14 @@ async fn bad_deployment_inputs_are_refused_naming_the_rule_and_change_nothing(db
         ),
     ];
     for (route, body, status, rule, fragment) in commands {
-        let answer = app
-            .post(&format!("{path}/{route}"), Some(&school), body)
-            .await;
+        let answer = school.post(&format!("{path}/{route}"), body).await;
         app.refused(answer, status, rule, fragment, before).await;
     }
-    let response = app
-        .client
-        .delete(format!(
-            "{}{path}/team-members/{}",
-            app.base,
-            uuid::Uuid::nil()
-        ))
-        .bearer_auth(&school)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let body: Value = response.json().await.unwrap();
+    let unknown = school
+        .delete(&format!("{path}/team-members/{}", uuid::Uuid::nil()))
+        .await;
     app.refused(
-        (status, body),
+        unknown,
         StatusCode::NOT_FOUND,
         "team-member-unknown",
         "ne fait pas",
@@ -1049,10 +787,8 @@ async fn bad_deployment_inputs_are_refused_naming_the_rule_and_change_nothing(db
     .await;
 
     // A stale If-Match is a conflict; an Idempotency-Key replays the first answer.
-    let stale = app
-        .client
-        .post(format!("{}{path}/learning-hours", app.base))
-        .bearer_auth(&school)
+    let stale = school
+        .request(Method::POST, &format!("{path}/learning-hours"))
         .header("if-match", "1")
         .json(&json!({"planned": true, "hours": 10}))
         .send()
@@ -1060,14 +796,12 @@ async fn bad_deployment_inputs_are_refused_naming_the_rule_and_change_nothing(db
         .unwrap();
     assert_eq!(stale.status(), StatusCode::CONFLICT);
     assert_eq!(app.events().await, before);
-    assert_eq!(app.deployment_view(&school, &id).await["version"], version);
+    assert_eq!(deployment_view(&school, &id).await["version"], version);
     let key = uuid::Uuid::now_v7().to_string();
     let mut answers = Vec::new();
     for _ in 0..2 {
-        let response = app
-            .client
-            .post(format!("{}{path}/parent-workshops", app.base))
-            .bearer_auth(&school)
+        let response = school
+            .request(Method::POST, &format!("{path}/parent-workshops"))
             .header("idempotency-key", &key)
             .json(&json!({"held_on": "2026-10-14", "participants": 12}))
             .send()
@@ -1080,11 +814,10 @@ async fn bad_deployment_inputs_are_refused_naming_the_rule_and_change_nothing(db
     assert_eq!(app.events().await, before + 1);
 
     // A closed school deploys no more; a deployment that does not exist is not found.
-    let manager = app.manager().await;
-    let (status, body) = app
+    let manager = app.manager();
+    let (status, body) = manager
         .post(
             &format!("/api/v1/schools/{}/close", p.other_college),
-            Some(&manager),
             json!({"closed_on": "2026-11-01"}),
         )
         .await;
@@ -1093,6 +826,9 @@ async fn bad_deployment_inputs_are_refused_naming_the_rule_and_change_nothing(db
     let closing = pharos_events::Uai::parse(&p.other_college).unwrap();
     for _ in 0..200 {
         if app
+            .pharos
+            .state
+            .access
             .reference
             .school(&closing)
             .await
@@ -1105,10 +841,9 @@ async fn bad_deployment_inputs_are_refused_naming_the_rule_and_change_nothing(db
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     let before = app.events().await;
-    let closed = app
+    let closed = manager
         .post(
             "/api/v1/phare/deployments",
-            Some(&manager),
             json!({"school_year": YEAR, "school_uai": p.other_college}),
         )
         .await;
@@ -1124,11 +859,8 @@ async fn bad_deployment_inputs_are_refused_naming_the_rule_and_change_nothing(db
         uuid::Uuid::now_v7().to_string(),
         "pas-un-identifiant".into(),
     ] {
-        let (status, _) = app
-            .get(
-                &format!("/api/v1/phare/deployments/{missing}"),
-                Some(&manager),
-            )
+        let (status, _) = manager
+            .get(&format!("/api/v1/phare/deployments/{missing}"))
             .await;
         assert_eq!(status, StatusCode::NOT_FOUND);
     }
@@ -1136,16 +868,14 @@ async fn bad_deployment_inputs_are_refused_naming_the_rule_and_change_nothing(db
 }
 
 async fn bad_label_inputs_are_refused_naming_the_rule_and_change_nothing(db: TestDb) {
-    let app = TestApp::spawn(db).await;
+    let app = Phare::start(db).await;
     let college = app.places.college.clone();
-    let school = app
-        .user("college@ac-toulouse.fr", "school", Some(&college))
-        .await;
-    let manager = app.manager().await;
+    let school = app.user("school", Some(&college)).await;
+    let manager = app.manager();
     let label_path = |id: &str, route: &str| format!("/api/v1/phare/labels/{id}/{route}");
 
     // Applying: twice, for a level without the one below, for a bad year or level.
-    let label = app.answered_label(&school, &college, YEAR, 1).await;
+    let label = answered_label(&school, &college, YEAR, 1).await;
     let before = app.events().await;
     let applications = [
         (
@@ -1180,20 +910,19 @@ async fn bad_label_inputs_are_refused_naming_the_rule_and_change_nothing(db: Tes
         ),
     ];
     for (body, status, rule, fragment) in applications {
-        let answer = app.post("/api/v1/phare/labels", Some(&school), body).await;
+        let answer = school.post("/api/v1/phare/labels", body).await;
         app.refused(answer, status, rule, fragment, before).await;
     }
 
     // A draft with one criterion left unanswered, then unmet.
-    let (status, body) = app
+    let (status, body) = manager
         .post(
             &label_path(&label, "criteria"),
-            Some(&manager),
             json!({"criterion": "atelier_parents", "met": false}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let version = app.label_view(&school, &label).await["version"].clone();
+    let version = label_view(&school, &label).await["version"].clone();
     let before = app.events().await;
     let refusals = [
         (
@@ -1230,36 +959,26 @@ async fn bad_label_inputs_are_refused_naming_the_rule_and_change_nothing(db: Tes
         ),
     ];
     for (token, route, body, status, rule, fragment) in refusals {
-        let answer = app
-            .post(&label_path(&label, route), Some(token), body)
-            .await;
+        let answer = token.post(&label_path(&label, route), body).await;
         app.refused(answer, status, rule, fragment, before).await;
     }
-    assert_eq!(app.label_view(&school, &label).await["version"], version);
+    assert_eq!(label_view(&school, &label).await["version"], version);
 
     // Submitting with a criterion unanswered: a fresh application of the next year.
-    let (status, body) = app
-        .post(
-            "/api/v1/phare/labels",
-            Some(&school),
-            json!({"school_uai": college, "school_year": "2027-2028", "target_level": "engagement"}),
-        )
+    let (status, body) = school.post("/api/v1/phare/labels", json!({"school_uai": college, "school_year": "2027-2028", "target_level": "engagement"}))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let fresh = body["id"].as_str().unwrap().to_owned();
-    let (status, _) = app
+    let (status, _) = school
         .post(
             &label_path(&fresh, "criteria"),
-            Some(&school),
             json!({"criterion": "charte_signee", "met": true}),
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let fresh_version = app.label_view(&school, &fresh).await["version"].clone();
+    let fresh_version = label_view(&school, &fresh).await["version"].clone();
     let before = app.events().await;
-    let unanswered = app
-        .post(&label_path(&fresh, "submit"), Some(&school), json!({}))
-        .await;
+    let unanswered = school.post(&label_path(&fresh, "submit"), json!({})).await;
     app.refused(
         unanswered,
         StatusCode::CONFLICT,
@@ -1268,17 +987,12 @@ async fn bad_label_inputs_are_refused_naming_the_rule_and_change_nothing(db: Tes
         before,
     )
     .await;
-    assert_eq!(
-        app.label_view(&school, &fresh).await["version"],
-        fresh_version
-    );
+    assert_eq!(label_view(&school, &fresh).await["version"], fresh_version);
 
     // Submitted with an unmet criterion: the pole cannot award that level.
-    let (status, _) = app
-        .post(&label_path(&label, "submit"), Some(&school), json!({}))
-        .await;
+    let (status, _) = school.post(&label_path(&label, "submit"), json!({})).await;
     assert_eq!(status, StatusCode::OK);
-    let version = app.label_view(&school, &label).await["version"].clone();
+    let version = label_view(&school, &label).await["version"].clone();
     let before = app.events().await;
     let decisions = [
         (
@@ -1313,15 +1027,12 @@ async fn bad_label_inputs_are_refused_naming_the_rule_and_change_nothing(db: Tes
         ),
     ];
     for (body, status, rule, fragment) in decisions {
-        let answer = app
-            .post(&label_path(&label, "decision"), Some(&manager), body)
-            .await;
+        let answer = manager.post(&label_path(&label, "decision"), body).await;
         app.refused(answer, status, rule, fragment, before).await;
     }
-    let change = app
+    let change = school
         .post(
             &label_path(&label, "criteria"),
-            Some(&school),
             json!({"criterion": "atelier_parents", "met": true}),
         )
         .await;
@@ -1333,28 +1044,26 @@ async fn bad_label_inputs_are_refused_naming_the_rule_and_change_nothing(db: Tes
         before,
     )
     .await;
-    assert_eq!(app.label_view(&school, &label).await["version"], version);
+    assert_eq!(label_view(&school, &label).await["version"], version);
 
     // Refused, the decision stands.
-    let (status, body) = app
+    let (status, body) = manager
         .post(
             &label_path(&label, "decision"),
-            Some(&manager),
             json!({"outcome": "not_awarded", "reason": "Aucun atelier parents cette année."}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let view = app.label_view(&school, &label).await;
+    let view = label_view(&school, &label).await;
     assert_eq!(view["status"], "not_awarded");
     assert_eq!(
         view["decision_reason"],
         "Aucun atelier parents cette année."
     );
     let before = app.events().await;
-    let again = app
+    let again = manager
         .post(
             &label_path(&label, "decision"),
-            Some(&manager),
             json!({"outcome": "awarded", "level": 1, "reason": "Revu"}),
         )
         .await;

@@ -123,9 +123,14 @@ pub enum Action {
     RegisterToTraining,
     /// Record and correct attendance.
     RecordAttendance,
-    /// A school's (or circonscription's) pHARe deployment and label application.
+    /// A school's (or circonscription's) pHARe deployment: create it, record its facts,
+    /// read it.
     ManageDeployment,
-    /// Decide a pHARe label, configure label criteria.
+    /// A school's pHARe label application: draft it, answer the criteria the school
+    /// answers, submit it, read it.
+    ApplyForLabel,
+    /// The pole's part of a pHARe label: start the review, answer the criteria only the
+    /// pole holds (contest participation), decide; configure label criteria.
     DecideLabel,
 }
 
@@ -137,7 +142,7 @@ impl Action {
             Self::ManagePartners | Self::ManageTrainings => {
                 &[Role::PoleManager, Role::DepartmentReferent]
             }
-            Self::RegisterToTraining | Self::ManageDeployment => {
+            Self::RegisterToTraining | Self::ManageDeployment | Self::ApplyForLabel => {
                 &[Role::PoleManager, Role::DepartmentReferent, Role::School]
             }
             Self::RecordAttendance => &[Role::PoleManager, Role::DepartmentReferent, Role::Trainer],
@@ -155,6 +160,7 @@ impl Action {
             Self::RegisterToTraining => "inscrire des personnes à une formation",
             Self::RecordAttendance => "saisir les présences",
             Self::ManageDeployment => "renseigner le déploiement de pHARe",
+            Self::ApplyForLabel => "candidater au label pHARe",
             Self::DecideLabel => "décider des labels pHARe",
         }
     }
@@ -321,6 +327,91 @@ mod tests {
                 .is_ok()
         );
         assert!(admin.may(Action::ManageSchools, Subject::Academy).is_err());
+    }
+
+    #[test]
+    fn the_school_side_applies_for_its_own_labels_and_only_the_pole_decides_them() {
+        let d31 = DepartmentCode::parse("31").unwrap();
+        let d32 = DepartmentCode::parse("32").unwrap();
+        let mine = Uai::parse("0310001H").unwrap();
+        let other = Uai::parse("0310002J").unwrap();
+        let gers = Uai::parse("0320001C").unwrap();
+        let label = |uai, department| Subject::School { uai, department };
+        let school = actor(Role::School, Some("0310001H"));
+        let referent = actor(Role::DepartmentReferent, Some("31"));
+        let manager = actor(Role::PoleManager, None);
+        for who in [&school, &referent, &manager] {
+            assert!(
+                who.may(Action::ApplyForLabel, label(&mine, &d31)).is_ok(),
+                "{:?}",
+                who.role
+            );
+        }
+        assert!(
+            school
+                .may(Action::ApplyForLabel, label(&other, &d31))
+                .is_err()
+        );
+        assert!(
+            referent
+                .may(Action::ApplyForLabel, label(&other, &d31))
+                .is_ok()
+        );
+        assert!(
+            referent
+                .may(Action::ApplyForLabel, label(&gers, &d32))
+                .is_err()
+        );
+        for role in [Role::Admin, Role::Juror, Role::Trainer] {
+            let denied = actor(role, None)
+                .may(Action::ApplyForLabel, label(&mine, &d31))
+                .unwrap_err();
+            assert!(denied.0.contains("candidater au label pHARe"), "{denied}");
+        }
+
+        assert!(manager.may(Action::DecideLabel, label(&mine, &d31)).is_ok());
+        for who in [&school, &referent, &actor(Role::Admin, None)] {
+            let denied = who
+                .may(Action::DecideLabel, label(&mine, &d31))
+                .unwrap_err();
+            assert!(denied.0.contains("décider des labels"), "{denied}");
+        }
+    }
+
+    #[test]
+    fn the_school_side_records_its_own_deployments_and_referents_their_circonscriptions() {
+        let d31 = DepartmentCode::parse("31").unwrap();
+        let d32 = DepartmentCode::parse("32").unwrap();
+        let mine = Uai::parse("0310001H").unwrap();
+        let school = actor(Role::School, Some("0310001H"));
+        let referent = actor(Role::DepartmentReferent, Some("31"));
+        let deployment = Subject::School {
+            uai: &mine,
+            department: &d31,
+        };
+        assert!(school.may(Action::ManageDeployment, deployment).is_ok());
+        assert!(referent.may(Action::ManageDeployment, deployment).is_ok());
+        // A circonscription's deployment is its department's.
+        assert!(
+            referent
+                .may(Action::ManageDeployment, Subject::Department(&d31))
+                .is_ok()
+        );
+        assert!(
+            referent
+                .may(Action::ManageDeployment, Subject::Department(&d32))
+                .is_err()
+        );
+        assert!(
+            school
+                .may(Action::ManageDeployment, Subject::Department(&d31))
+                .is_err()
+        );
+        assert!(
+            actor(Role::Admin, None)
+                .may(Action::ManageDeployment, deployment)
+                .is_err()
+        );
     }
 
     #[test]

@@ -1,0 +1,825 @@
+//! The deployment aggregate as a decider: its state folded from `phare_deployment`
+//! events, the commands and the rules that decide them. No HTTP here; the status and
+//! the compliance flags shown with a deployment come from `pharos_domain::compliance`.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use pharos_decider::{Decider, Rejection};
+use pharos_domain::compliance::{CharterTerm, Compliance, DeploymentFacts, DeploymentStatus};
+use pharos_events::phare::{
+    DeploymentEvent, DeploymentOwner, ProtocolBody, SchoolYear, StaffPerson, TeamMember,
+};
+use uuid::Uuid;
+
+use crate::check_school_year;
+use crate::places::{KnownSchool, normal_circonscription, same_circonscription};
+
+/// More hours than this in a year is a typing error (the programme asks for 10).
+pub const LEARNING_HOURS_MAX: u32 = 200;
+
+/// Deployment streams' ids are derived from owner and year, so that two deployments of
+/// the same owner and year are the same stream (the second one is refused there).
+const NAMESPACE: Uuid = Uuid::from_u128(0x7068_6172_655f_6465_706c_6f79_6d65_6e74);
+
+/// The deployment id of an owner and year.
+pub fn deployment_id(owner: &DeploymentOwner, year: SchoolYear) -> Uuid {
+    let key = match owner {
+        DeploymentOwner::School { uai, .. } => format!("school:{uai}:{year}"),
+        DeploymentOwner::Circonscription {
+            circonscription,
+            department,
+        } => format!(
+            "circonscription:{department}:{}:{year}",
+            normal_circonscription(circonscription)
+        ),
+    };
+    Uuid::new_v5(&NAMESPACE, key.as_bytes())
+}
+
+/// How an owner is named in messages.
+fn describe(owner: &DeploymentOwner) -> String {
+    match owner {
+        DeploymentOwner::School { uai, .. } => format!("l'établissement {uai}"),
+        DeploymentOwner::Circonscription {
+            circonscription,
+            department,
+        } => format!("la circonscription {circonscription} ({department})"),
+    }
+}
+
+fn french(date: NaiveDate) -> String {
+    date.format("%d/%m/%Y").to_string()
+}
+
+/// The treatment protocol (protocole de traitement des situations de harcèlement).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Protocol {
+    pub formalised_on: NaiveDate,
+    /// The day it was presented to `presented_to`, once it has been.
+    pub presented_on: Option<NaiveDate>,
+    pub presented_to: ProtocolBody,
+}
+
+/// The 10 heures d'apprentissage per pupil and year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LearningHours {
+    pub planned: bool,
+    pub hours: u32,
+}
+
+/// A parent workshop, held or (dated ahead) scheduled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Workshop {
+    pub workshop_id: Uuid,
+    pub held_on: NaiveDate,
+    pub participants: Option<u32>,
+}
+
+/// A deployment as its events leave it.
+#[derive(Debug, Clone, Default)]
+pub struct DeploymentState {
+    pub owner: Option<DeploymentOwner>,
+    pub school_year: Option<SchoolYear>,
+    pub charter_signed_on: Option<NaiveDate>,
+    pub team: Vec<TeamMember>,
+    pub coordinator: Option<StaffPerson>,
+    pub protocol: Option<Protocol>,
+    pub learning_hours: Option<LearningHours>,
+    pub workshops: Vec<Workshop>,
+}
+
+impl DeploymentState {
+    pub fn charter(&self) -> Option<CharterTerm> {
+        self.charter_signed_on.map(CharterTerm::of)
+    }
+
+    pub fn status(&self, today: NaiveDate) -> DeploymentStatus {
+        match self.school_year {
+            Some(year) => DeploymentStatus::of(year, self.charter_signed_on, today),
+            None => DeploymentStatus::NotStarted,
+        }
+    }
+
+    /// What compliance is computed from.
+    pub fn facts(&self) -> DeploymentFacts {
+        DeploymentFacts {
+            charter_signed_on: self.charter_signed_on,
+            trained_members: self.team.iter().filter(|m| m.trained).count(),
+            coordinator_named: self.coordinator.is_some(),
+            protocol_presented_on: self.protocol.and_then(|p| p.presented_on),
+            learning_hours_planned: self.learning_hours.filter(|h| h.planned).map(|h| h.hours),
+            first_parent_workshop_on: self.workshops.iter().map(|w| w.held_on).min(),
+        }
+    }
+
+    /// The compliance flags on `today`: an indication, never a reason to refuse a save.
+    pub fn compliance(&self, today: NaiveDate) -> Compliance {
+        Compliance::of(&self.facts(), today)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum DeploymentCommand {
+    Create {
+        owner: DeploymentOwner,
+        school_year: SchoolYear,
+    },
+    SignCharter {
+        signed_on: NaiveDate,
+    },
+    /// `school`: the member's school as the directory knows it, when one is given.
+    AddMember {
+        member: TeamMember,
+        school: Option<KnownSchool>,
+    },
+    RemoveMember {
+        member_id: Uuid,
+    },
+    NameCoordinator {
+        person: StaffPerson,
+    },
+    RecordProtocol(Protocol),
+    PlanLearningHours(LearningHours),
+    RecordParentWorkshop(Workshop),
+}
+
+/// The deployment's decider.
+#[derive(Debug)]
+pub struct Deployment;
+
+impl Decider for Deployment {
+    type State = DeploymentState;
+    type Command = DeploymentCommand;
+    type Event = DeploymentEvent;
+
+    fn evolve(mut state: DeploymentState, event: &DeploymentEvent) -> DeploymentState {
+        match event {
+            DeploymentEvent::DeploymentCreated { owner, school_year } => {
+                state.owner = Some(owner.clone());
+                state.school_year = Some(*school_year);
+            }
+            DeploymentEvent::CharterSigned { signed_on } => {
+                state.charter_signed_on = Some(*signed_on);
+            }
+            DeploymentEvent::TeamMemberAdded(member) => state.team.push(member.clone()),
+            DeploymentEvent::TeamMemberRemoved { member_id } => {
+                state.team.retain(|m| m.member_id != *member_id);
+            }
+            DeploymentEvent::CoordinatorNamed { person } => {
+                state.coordinator = Some(person.clone());
+            }
+            DeploymentEvent::ProtocolRecorded {
+                formalised_on,
+                presented_on,
+                presented_to,
+            } => {
+                state.protocol = Some(Protocol {
+                    formalised_on: *formalised_on,
+                    presented_on: *presented_on,
+                    presented_to: *presented_to,
+                });
+            }
+            DeploymentEvent::LearningHoursPlanned { planned, hours } => {
+                state.learning_hours = Some(LearningHours {
+                    planned: *planned,
+                    hours: *hours,
+                });
+            }
+            DeploymentEvent::ParentWorkshopRecorded {
+                workshop_id,
+                held_on,
+                participants,
+            } => state.workshops.push(Workshop {
+                workshop_id: *workshop_id,
+                held_on: *held_on,
+                participants: *participants,
+            }),
+        }
+        state
+    }
+
+    fn decide(
+        command: &DeploymentCommand,
+        state: &DeploymentState,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<DeploymentEvent>, Rejection> {
+        let today = now.date_naive();
+        if let DeploymentCommand::Create { owner, school_year } = command {
+            if let (Some(existing), Some(year)) = (&state.owner, state.school_year) {
+                return Err(Rejection::conflict(
+                    "deployment-exists",
+                    format!(
+                        "Un déploiement pHARe existe déjà pour {} en {year} : un seul par \
+                         établissement (ou circonscription) et par année scolaire.",
+                        describe(existing)
+                    ),
+                ));
+            }
+            check_school_year(*school_year, today)?;
+            return Ok(vec![DeploymentEvent::DeploymentCreated {
+                owner: owner.clone(),
+                school_year: *school_year,
+            }]);
+        }
+        let (Some(owner), Some(year)) = (&state.owner, state.school_year) else {
+            return Err(Rejection::not_found(
+                "deployment-unknown",
+                "Ce déploiement pHARe n'existe pas.",
+            ));
+        };
+        match command {
+            // Decided above, before the deployment had to exist.
+            DeploymentCommand::Create { .. } => Ok(vec![]),
+            DeploymentCommand::SignCharter { signed_on } => {
+                if *signed_on > today {
+                    return Err(Rejection::invalid(
+                        "charter-in-future",
+                        "signed_on",
+                        format!(
+                            "La charte ne peut pas être datée du {} : on enregistre une charte déjà signée.",
+                            french(*signed_on)
+                        ),
+                    ));
+                }
+                // A charter runs two school years: to cover this deployment's year it is
+                // signed that year or the one before.
+                if !year.contains(*signed_on) && !year.previous().contains(*signed_on) {
+                    let signed_in = SchoolYear::containing(*signed_on);
+                    return Err(Rejection::invalid(
+                        "charter-outside-term",
+                        "signed_on",
+                        format!(
+                            "Signée le {}, la charte couvre les années {signed_in} et {} : pas l'année \
+                             {year} de ce déploiement (une charte court deux années scolaires).",
+                            french(*signed_on),
+                            signed_in.next()
+                        ),
+                    ));
+                }
+                if state.charter_signed_on == Some(*signed_on) {
+                    return Ok(vec![]);
+                }
+                Ok(vec![DeploymentEvent::CharterSigned {
+                    signed_on: *signed_on,
+                }])
+            }
+            DeploymentCommand::AddMember { member, school } => {
+                if let Some(school) = school {
+                    let belongs = match owner {
+                        DeploymentOwner::School { uai, .. } => &school.uai == uai,
+                        DeploymentOwner::Circonscription {
+                            circonscription,
+                            department,
+                        } => {
+                            &school.department == department
+                                && school
+                                    .circonscription
+                                    .as_deref()
+                                    .is_some_and(|c| same_circonscription(c, circonscription))
+                        }
+                    };
+                    if !belongs {
+                        return Err(Rejection::invalid(
+                            "team-member-other-school",
+                            "school_uai",
+                            format!(
+                                "L'établissement {} n'est pas {} : l'équipe ressource ne compte que \
+                                 des personnels de l'établissement (ou des écoles de la circonscription).",
+                                school.uai,
+                                match owner {
+                                    DeploymentOwner::School { .. } => describe(owner),
+                                    DeploymentOwner::Circonscription { .. } =>
+                                        format!("une école de {}", describe(owner)),
+                                }
+                            ),
+                        ));
+                    }
+                }
+                let person = member.person.email.person;
+                if state.team.iter().any(|m| m.person.email.person == person) {
+                    return Err(Rejection::conflict(
+                        "team-member-duplicate",
+                        "Cette personne fait déjà partie de l'équipe ressource (même adresse électronique).",
+                    ));
+                }
+                Ok(vec![DeploymentEvent::TeamMemberAdded(member.clone())])
+            }
+            DeploymentCommand::RemoveMember { member_id } => {
+                if !state.team.iter().any(|m| m.member_id == *member_id) {
+                    return Err(Rejection::not_found(
+                        "team-member-unknown",
+                        "Ce membre ne fait pas (ou plus) partie de l'équipe ressource.",
+                    ));
+                }
+                Ok(vec![DeploymentEvent::TeamMemberRemoved {
+                    member_id: *member_id,
+                }])
+            }
+            DeploymentCommand::NameCoordinator { person } => {
+                Ok(vec![DeploymentEvent::CoordinatorNamed {
+                    person: person.clone(),
+                }])
+            }
+            DeploymentCommand::RecordProtocol(protocol) => {
+                for (field, date) in [
+                    ("formalised_on", Some(protocol.formalised_on)),
+                    ("presented_on", protocol.presented_on),
+                ] {
+                    if let Some(date) = date.filter(|d| *d > today) {
+                        return Err(Rejection::invalid(
+                            "protocol-in-future",
+                            field,
+                            format!(
+                                "Le protocole ne peut pas être daté du {} : on enregistre ce qui est fait \
+                                 (formalisé, présenté).",
+                                french(date)
+                            ),
+                        ));
+                    }
+                }
+                if let Some(presented_on) = protocol
+                    .presented_on
+                    .filter(|on| *on < protocol.formalised_on)
+                {
+                    return Err(Rejection::invalid(
+                        "protocol-presented-before-formalised",
+                        "presented_on",
+                        format!(
+                            "Le protocole ne peut pas être présenté le {} avant d'avoir été formalisé le {}.",
+                            french(presented_on),
+                            french(protocol.formalised_on)
+                        ),
+                    ));
+                }
+                if state.protocol.as_ref() == Some(protocol) {
+                    return Ok(vec![]);
+                }
+                Ok(vec![DeploymentEvent::ProtocolRecorded {
+                    formalised_on: protocol.formalised_on,
+                    presented_on: protocol.presented_on,
+                    presented_to: protocol.presented_to,
+                }])
+            }
+            DeploymentCommand::PlanLearningHours(plan) => {
+                if plan.planned == (plan.hours == 0) {
+                    return Err(Rejection::invalid(
+                        "learning-hours-inconsistent",
+                        "hours",
+                        if plan.planned {
+                            "Des heures d'apprentissage planifiées se comptent : indiquez leur nombre (10 attendues)."
+                        } else {
+                            "Des heures sans planification : indiquez planned: true, ou 0 heure."
+                        },
+                    ));
+                }
+                if plan.hours > LEARNING_HOURS_MAX {
+                    return Err(Rejection::invalid(
+                        "learning-hours-too-many",
+                        "hours",
+                        format!(
+                            "{} heures d'apprentissage dans l'année : au-delà de {LEARNING_HOURS_MAX}, \
+                             c'est sans doute une erreur de saisie (10 heures attendues).",
+                            plan.hours
+                        ),
+                    ));
+                }
+                if state.learning_hours.as_ref() == Some(plan) {
+                    return Ok(vec![]);
+                }
+                Ok(vec![DeploymentEvent::LearningHoursPlanned {
+                    planned: plan.planned,
+                    hours: plan.hours,
+                }])
+            }
+            DeploymentCommand::RecordParentWorkshop(workshop) => {
+                if !year.contains(workshop.held_on) {
+                    return Err(Rejection::invalid(
+                        "workshop-outside-year",
+                        "held_on",
+                        format!(
+                            "Un atelier parents du {} n'appartient pas à l'année scolaire {year} de ce \
+                             déploiement ({} → {}).",
+                            french(workshop.held_on),
+                            french(year.first_day()),
+                            french(year.last_day())
+                        ),
+                    ));
+                }
+                Ok(vec![DeploymentEvent::ParentWorkshopRecorded {
+                    workshop_id: workshop.workshop_id,
+                    held_on: workshop.held_on,
+                    participants: workshop.participants,
+                }])
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pharos_decider::testing::Given;
+    use pharos_events::phare::TeamFunction;
+    use pharos_events::{DepartmentCode, Uai};
+    use pharos_privacy::{PersonId, Sealed};
+
+    use super::*;
+    use crate::places::tests::ecole;
+
+    const NOW: &str = "2026-11-15";
+
+    fn day(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    /// `history`, decided on at 10:00 on [`NOW`].
+    fn given(history: impl IntoIterator<Item = DeploymentEvent>) -> Given<Deployment> {
+        pharos_decider::given::<Deployment>(history).at(format!("{NOW}T10:00:00Z").parse().unwrap())
+    }
+
+    fn year() -> SchoolYear {
+        SchoolYear::parse("2026-2027").unwrap()
+    }
+
+    fn school_owner() -> DeploymentOwner {
+        DeploymentOwner::School {
+            uai: Uai::parse("0310001H").unwrap(),
+            department: DepartmentCode::parse("31").unwrap(),
+        }
+    }
+
+    fn circonscription_owner() -> DeploymentOwner {
+        DeploymentOwner::Circonscription {
+            circonscription: "Toulouse Nord".into(),
+            department: DepartmentCode::parse("31").unwrap(),
+        }
+    }
+
+    fn created(owner: DeploymentOwner) -> Vec<DeploymentEvent> {
+        vec![DeploymentEvent::DeploymentCreated {
+            owner,
+            school_year: year(),
+        }]
+    }
+
+    fn sealed(person: u128) -> Sealed {
+        Sealed {
+            person: PersonId(Uuid::from_u128(person)),
+            sealed: "c2NlbGzDqQ==".into(),
+        }
+    }
+
+    fn member(person: u128, trained: bool, school_uai: Option<&str>) -> TeamMember {
+        TeamMember {
+            member_id: Uuid::from_u128(1000 + person),
+            person: StaffPerson {
+                display_name: sealed(person),
+                email: sealed(person),
+            },
+            function: TeamFunction::Enseignant,
+            trained,
+            training_minutes: 360,
+            mpp_trained: true,
+            school_uai: school_uai.map(|u| Uai::parse(u).unwrap()),
+        }
+    }
+
+    fn add(person: u128, school: Option<KnownSchool>) -> DeploymentCommand {
+        DeploymentCommand::AddMember {
+            member: member(person, true, school.as_ref().map(|s| s.uai.as_str())),
+            school,
+        }
+    }
+
+    #[test]
+    fn rejects_two_deployments_for_the_same_owner_and_year() {
+        let error = given(created(school_owner()))
+            .when(&DeploymentCommand::Create {
+                owner: school_owner(),
+                school_year: year(),
+            })
+            .then_rejected("deployment-exists");
+        assert!(
+            error.message.contains("0310001H en 2026-2027"),
+            "{}",
+            error.message
+        );
+        // The same owner another year, or another owner the same year, is another stream.
+        assert_ne!(
+            deployment_id(&school_owner(), year()),
+            deployment_id(&school_owner(), year().next())
+        );
+        assert_ne!(
+            deployment_id(&school_owner(), year()),
+            deployment_id(&circonscription_owner(), year())
+        );
+    }
+
+    #[test]
+    fn a_circonscription_is_one_deployment_whatever_its_spelling() {
+        let spelt = DeploymentOwner::Circonscription {
+            circonscription: " toulouse  NORD".into(),
+            department: DepartmentCode::parse("31").unwrap(),
+        };
+        assert_eq!(
+            deployment_id(&spelt, year()),
+            deployment_id(&circonscription_owner(), year())
+        );
+    }
+
+    #[test]
+    fn rejects_a_deployment_beyond_next_school_year() {
+        given([])
+            .when(&DeploymentCommand::Create {
+                owner: school_owner(),
+                school_year: SchoolYear::parse("2028-2029").unwrap(),
+            })
+            .then_rejected("school-year-out-of-range");
+    }
+
+    #[test]
+    fn rejects_commands_on_a_deployment_that_does_not_exist() {
+        given([])
+            .when(&DeploymentCommand::SignCharter {
+                signed_on: day("2026-10-01"),
+            })
+            .then_rejected("deployment-unknown");
+    }
+
+    #[test]
+    fn rejects_a_charter_dated_in_the_future() {
+        let error = given(created(school_owner()))
+            .when(&DeploymentCommand::SignCharter {
+                signed_on: day("2026-11-16"),
+            })
+            .then_rejected("charter-in-future");
+        assert_eq!(error.field, Some("signed_on"));
+    }
+
+    #[test]
+    fn rejects_a_charter_that_does_not_cover_the_deployments_year() {
+        let error = given(created(school_owner()))
+            .when(&DeploymentCommand::SignCharter {
+                signed_on: day("2025-08-31"),
+            })
+            .then_rejected("charter-outside-term");
+        assert!(
+            error.message.contains("2024-2025 et 2025-2026"),
+            "{}",
+            error.message
+        );
+        // Signed the year before, it still covers this one.
+        given(created(school_owner()))
+            .when(&DeploymentCommand::SignCharter {
+                signed_on: day("2025-09-01"),
+            })
+            .then(&[DeploymentEvent::CharterSigned {
+                signed_on: day("2025-09-01"),
+            }]);
+    }
+
+    #[test]
+    fn a_charter_runs_two_school_years_and_is_due_for_renewal_60_days_before_its_end() {
+        let deployment = given(created(school_owner()))
+            .when(&DeploymentCommand::SignCharter {
+                signed_on: day("2026-09-20"),
+            })
+            .state_after();
+        let term = deployment.charter().unwrap();
+        assert_eq!(term.ends_on, day("2028-08-31"));
+        assert_eq!(term.renewal_due_from, day("2028-07-02"));
+        assert_eq!(
+            DeploymentState::default().status(day(NOW)),
+            DeploymentStatus::NotStarted
+        );
+        assert_eq!(
+            deployment.status(day("2026-09-25")),
+            DeploymentStatus::Active
+        );
+        assert_eq!(
+            deployment.status(day("2028-07-01")),
+            DeploymentStatus::Active
+        );
+        assert_eq!(
+            deployment.status(day("2028-07-02")),
+            DeploymentStatus::RenewalDue
+        );
+        assert_eq!(
+            deployment.status(day("2028-09-01")),
+            DeploymentStatus::Expired
+        );
+
+        // Signed in June for the next school year: enrolled until September.
+        let next = given([
+            DeploymentEvent::DeploymentCreated {
+                owner: school_owner(),
+                school_year: year().next(),
+            },
+            DeploymentEvent::CharterSigned {
+                signed_on: day("2027-06-10"),
+            },
+        ]);
+        assert_eq!(
+            next.state().status(day("2027-06-11")),
+            DeploymentStatus::Enrolled
+        );
+        assert_eq!(
+            next.state().status(day("2027-09-01")),
+            DeploymentStatus::Active
+        );
+    }
+
+    #[test]
+    fn rejects_a_team_member_from_another_school() {
+        let error = given(created(school_owner()))
+            .when(&add(2, Some(ecole("0310002J", "31", "Toulouse Nord"))))
+            .then_rejected("team-member-other-school");
+        assert_eq!(error.field, Some("school_uai"));
+        assert!(
+            error
+                .message
+                .contains("0310002J n'est pas l'établissement 0310001H"),
+            "{}",
+            error.message
+        );
+        // Their own school, or no school given, is fine.
+        given(created(school_owner()))
+            .when(&add(2, Some(ecole("0310001H", "31", "X"))))
+            .events();
+        given(created(school_owner())).when(&add(2, None)).events();
+    }
+
+    #[test]
+    fn rejects_a_team_member_from_a_school_outside_the_circonscription() {
+        for school in [
+            ecole("0310002J", "31", "Toulouse Sud"),
+            ecole("0320001C", "32", "Toulouse Nord"),
+        ] {
+            let error = given(created(circonscription_owner()))
+                .when(&add(2, Some(school)))
+                .then_rejected("team-member-other-school");
+            assert!(
+                error.message.contains("une école de la circonscription"),
+                "{}",
+                error.message
+            );
+        }
+        given(created(circonscription_owner()))
+            .when(&add(2, Some(ecole("0310002J", "31", "toulouse nord"))))
+            .events();
+        // The circonscription's own staff belong to no school.
+        given(created(circonscription_owner()))
+            .when(&add(2, None))
+            .events();
+    }
+
+    #[test]
+    fn rejects_the_same_person_twice_in_the_team() {
+        let mut history = created(school_owner());
+        history.push(DeploymentEvent::TeamMemberAdded(member(2, true, None)));
+        given(history)
+            .when(&add(2, None))
+            .then_rejected("team-member-duplicate");
+    }
+
+    #[test]
+    fn rejects_removing_a_member_not_in_the_team() {
+        let mut history = created(school_owner());
+        history.push(DeploymentEvent::TeamMemberAdded(member(2, true, None)));
+        let remove = DeploymentCommand::RemoveMember {
+            member_id: Uuid::from_u128(1002),
+        };
+        let removed = given(history.clone()).when(&remove).events();
+        assert_eq!(
+            removed,
+            [DeploymentEvent::TeamMemberRemoved {
+                member_id: Uuid::from_u128(1002)
+            }]
+        );
+        history.extend(removed);
+        let then = given(history);
+        assert!(then.state().team.is_empty());
+        then.when(&remove).then_rejected("team-member-unknown");
+    }
+
+    fn protocol(formalised_on: &str, presented_on: Option<&str>) -> DeploymentCommand {
+        DeploymentCommand::RecordProtocol(Protocol {
+            formalised_on: day(formalised_on),
+            presented_on: presented_on.map(day),
+            presented_to: ProtocolBody::ConseilAdministration,
+        })
+    }
+
+    #[test]
+    fn rejects_a_protocol_dated_in_the_future() {
+        let error = given(created(school_owner()))
+            .when(&protocol("2026-11-20", None))
+            .then_rejected("protocol-in-future");
+        assert_eq!(error.field, Some("formalised_on"));
+        let error = given(created(school_owner()))
+            .when(&protocol("2026-10-01", Some("2026-12-01")))
+            .then_rejected("protocol-in-future");
+        assert_eq!(error.field, Some("presented_on"));
+    }
+
+    #[test]
+    fn rejects_a_protocol_presented_before_it_was_formalised() {
+        given(created(school_owner()))
+            .when(&protocol("2026-10-01", Some("2026-09-30")))
+            .then_rejected("protocol-presented-before-formalised");
+    }
+
+    #[test]
+    fn rejects_planned_hours_without_a_number_and_hours_without_a_plan() {
+        for (planned, hours) in [(true, 0), (false, 10)] {
+            given(created(school_owner()))
+                .when(&DeploymentCommand::PlanLearningHours(LearningHours {
+                    planned,
+                    hours,
+                }))
+                .then_rejected("learning-hours-inconsistent");
+        }
+        given(created(school_owner()))
+            .when(&DeploymentCommand::PlanLearningHours(LearningHours {
+                planned: false,
+                hours: 0,
+            }))
+            .then(&[DeploymentEvent::LearningHoursPlanned {
+                planned: false,
+                hours: 0,
+            }]);
+    }
+
+    #[test]
+    fn rejects_an_implausible_number_of_learning_hours() {
+        given(created(school_owner()))
+            .when(&DeploymentCommand::PlanLearningHours(LearningHours {
+                planned: true,
+                hours: 1000,
+            }))
+            .then_rejected("learning-hours-too-many");
+    }
+
+    #[test]
+    fn rejects_a_parent_workshop_outside_the_deployments_year() {
+        let error = given(created(school_owner()))
+            .when(&DeploymentCommand::RecordParentWorkshop(Workshop {
+                workshop_id: Uuid::from_u128(1),
+                held_on: day("2027-09-01"),
+                participants: Some(12),
+            }))
+            .then_rejected("workshop-outside-year");
+        assert_eq!(error.field, Some("held_on"));
+    }
+
+    #[test]
+    fn compliance_is_computed_and_never_blocks_a_save() {
+        let mut history = created(school_owner());
+        // Four trained members and one untrained: saved all the same, flag still false.
+        for person in 1..=4 {
+            history.push(DeploymentEvent::TeamMemberAdded(member(person, true, None)));
+        }
+        let untrained = given(history.clone())
+            .when(&DeploymentCommand::AddMember {
+                member: member(5, false, None),
+                school: None,
+            })
+            .events();
+        history.extend(untrained);
+        let today = day(NOW);
+        let flags = given(history.clone()).state().compliance(today);
+        assert_eq!(flags.trained_members, 4);
+        assert!(!flags.trained_team && !flags.compliant);
+
+        history.extend([
+            DeploymentEvent::TeamMemberAdded(member(6, true, None)),
+            DeploymentEvent::CharterSigned {
+                signed_on: day("2026-09-20"),
+            },
+            DeploymentEvent::CoordinatorNamed {
+                person: member(1, true, None).person,
+            },
+            DeploymentEvent::ProtocolRecorded {
+                formalised_on: day("2026-09-25"),
+                presented_on: Some(day("2026-10-05")),
+                presented_to: ProtocolBody::ConseilAdministration,
+            },
+            DeploymentEvent::LearningHoursPlanned {
+                planned: true,
+                hours: 10,
+            },
+            DeploymentEvent::ParentWorkshopRecorded {
+                workshop_id: Uuid::from_u128(9),
+                held_on: day("2026-11-20"),
+                participants: None,
+            },
+        ]);
+        let deployment = given(history);
+        let flags = deployment.state().compliance(today);
+        assert!(flags.trained_team && flags.charter_in_force && flags.protocol_presented);
+        assert!(flags.coordinator_named && flags.learning_hours_planned);
+        assert!(
+            !flags.parent_workshop_held,
+            "a workshop scheduled ahead is not held yet"
+        );
+        assert!(deployment.state().compliance(day("2026-11-20")).compliant);
+    }
+}

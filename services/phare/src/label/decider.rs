@@ -1,0 +1,793 @@
+//! The label application as a decider: one application per school and school year,
+//! `draft → submitted → under_review → awarded(level) | not_awarded`.
+//!
+//! Criteria answered by the school may change while the application is a draft; the
+//! criteria the pole answers (contest participation) may change until the decision.
+//! Submitting needs every school criterion of the target level answered; awarding a level
+//! needs every criterion of that level met. A decision on a submitted application the
+//! pole has not started examining records the review's start and the decision in one
+//! batch, so `under_review` is always in the history. No HTTP here.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use pharos_decider::{Decider, Rejection};
+use pharos_events::phare::{
+    CriterionAuthority, CriterionSpec, LabelEvent, LabelLevel, LevelChecklist, SchoolYear,
+};
+use pharos_events::{DepartmentCode, Uai};
+use uuid::Uuid;
+
+use crate::check_school_year;
+
+/// Longest evidence text kept with an answer.
+pub const MAX_EVIDENCE_CHARS: usize = 2000;
+
+/// Label streams' ids are derived from school and year: one application per school and
+/// year, and earlier years' applications are found without a scan.
+const NAMESPACE: Uuid = Uuid::from_u128(0x7068_6172_655f_6c61_6265_6c73_5f76_3100);
+
+pub fn label_id(uai: &Uai, year: SchoolYear) -> Uuid {
+    Uuid::new_v5(&NAMESPACE, format!("label:{uai}:{year}").as_bytes())
+}
+
+/// Where an application stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LabelStatus {
+    #[default]
+    Draft,
+    Submitted,
+    UnderReview,
+    Awarded,
+    NotAwarded,
+}
+
+impl LabelStatus {
+    fn decided(self) -> bool {
+        matches!(self, Self::Awarded | Self::NotAwarded)
+    }
+}
+
+/// What was applied for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Application {
+    pub school_uai: Uai,
+    pub department: DepartmentCode,
+    pub school_year: SchoolYear,
+    pub target_level: LabelLevel,
+    pub checklists: Vec<LevelChecklist>,
+}
+
+impl Application {
+    pub fn checklist(&self, level: LabelLevel) -> Option<&[CriterionSpec]> {
+        self.checklists
+            .iter()
+            .find(|c| c.level == level)
+            .map(|c| c.criteria.as_slice())
+    }
+
+    /// A criterion of any level up to the target.
+    pub fn criterion(&self, key: &str) -> Option<&CriterionSpec> {
+        self.checklists
+            .iter()
+            .flat_map(|c| &c.criteria)
+            .find(|c| c.key == key)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub met: bool,
+    pub evidence: Option<String>,
+}
+
+/// An application as its events leave it.
+#[derive(Debug, Clone, Default)]
+pub struct LabelState {
+    pub application: Option<Application>,
+    pub answers: BTreeMap<String, Answer>,
+    pub status: LabelStatus,
+    pub awarded_level: Option<LabelLevel>,
+    pub decision_reason: Option<String>,
+}
+
+impl LabelState {
+    /// The criteria of `level` not (yet) met, in checklist order.
+    pub fn unmet(&self, level: LabelLevel) -> Vec<&CriterionSpec> {
+        self.application
+            .as_ref()
+            .and_then(|a| a.checklist(level))
+            .unwrap_or_default()
+            .iter()
+            .filter(|c| !self.answers.get(&c.key).is_some_and(|a| a.met))
+            .collect()
+    }
+}
+
+/// What the pole decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Awarded,
+    NotAwarded,
+}
+
+#[derive(Debug, Clone)]
+pub enum LabelCommand {
+    /// `earlier_best`: the highest level the school was awarded in an earlier year.
+    Draft {
+        application: Application,
+        earlier_best: Option<LabelLevel>,
+        progressive: bool,
+    },
+    Answer {
+        criterion: String,
+        met: bool,
+        evidence: Option<String>,
+    },
+    Submit,
+    Review,
+    /// `level`: for an award, the level awarded (the target when absent).
+    Decide {
+        outcome: Outcome,
+        level: Option<LabelLevel>,
+        reason: String,
+    },
+}
+
+fn list(criteria: &[&CriterionSpec]) -> String {
+    criteria
+        .iter()
+        .map(|c| format!("« {} »", c.label))
+        .collect::<Vec<_>>()
+        .join(" ; ")
+}
+
+/// The label application's decider.
+#[derive(Debug)]
+pub struct Label;
+
+impl Decider for Label {
+    type State = LabelState;
+    type Command = LabelCommand;
+    type Event = LabelEvent;
+
+    fn evolve(mut state: LabelState, event: &LabelEvent) -> LabelState {
+        match event {
+            LabelEvent::LabelDrafted {
+                school_uai,
+                department,
+                school_year,
+                target_level,
+                checklists,
+            } => {
+                state.application = Some(Application {
+                    school_uai: school_uai.clone(),
+                    department: department.clone(),
+                    school_year: *school_year,
+                    target_level: *target_level,
+                    checklists: checklists.clone(),
+                });
+                state.status = LabelStatus::Draft;
+            }
+            LabelEvent::CriterionAnswered {
+                criterion,
+                met,
+                evidence,
+            } => {
+                state.answers.insert(
+                    criterion.clone(),
+                    Answer {
+                        met: *met,
+                        evidence: evidence.clone(),
+                    },
+                );
+            }
+            LabelEvent::LabelSubmitted => state.status = LabelStatus::Submitted,
+            LabelEvent::LabelReviewStarted => state.status = LabelStatus::UnderReview,
+            LabelEvent::LabelAwarded { level, reason } => {
+                state.status = LabelStatus::Awarded;
+                state.awarded_level = Some(*level);
+                state.decision_reason = Some(reason.clone());
+            }
+            LabelEvent::LabelNotAwarded { reason } => {
+                state.status = LabelStatus::NotAwarded;
+                state.decision_reason = Some(reason.clone());
+            }
+        }
+        state
+    }
+
+    fn decide(
+        command: &LabelCommand,
+        state: &LabelState,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<LabelEvent>, Rejection> {
+        if let LabelCommand::Draft {
+            application,
+            earlier_best,
+            progressive,
+        } = command
+        {
+            return draft(state, application, *earlier_best, *progressive, now);
+        }
+        let Some(application) = &state.application else {
+            return Err(Rejection::not_found(
+                "label-unknown",
+                "Cette candidature au label pHARe n'existe pas.",
+            ));
+        };
+        let decided = || {
+            Rejection::conflict(
+                "label-decided",
+                "Le pôle a déjà rendu sa décision sur cette candidature : elle ne change plus.",
+            )
+        };
+        match command {
+            // Decided above, before the application had to exist.
+            LabelCommand::Draft { .. } => Ok(vec![]),
+            LabelCommand::Answer {
+                criterion,
+                met,
+                evidence,
+            } => {
+                let Some(spec) = application.criterion(criterion) else {
+                    let keys: Vec<&str> = application
+                        .checklists
+                        .iter()
+                        .flat_map(|c| &c.criteria)
+                        .map(|c| c.key.as_str())
+                        .collect::<BTreeSet<_>>()
+                        .into_iter()
+                        .collect();
+                    return Err(Rejection::invalid(
+                        "criterion-unknown",
+                        "criterion",
+                        format!(
+                            "« {criterion} » n'est pas un critère du label {} pour {} ; critères : {}.",
+                            application.target_level,
+                            application.school_year,
+                            keys.join(", ")
+                        ),
+                    ));
+                };
+                if evidence
+                    .as_ref()
+                    .is_some_and(|e| e.chars().count() > MAX_EVIDENCE_CHARS)
+                {
+                    return Err(Rejection::invalid(
+                        "evidence-too-long",
+                        "evidence",
+                        format!(
+                            "Le justificatif dépasse {MAX_EVIDENCE_CHARS} caractères : résumez-le."
+                        ),
+                    ));
+                }
+                match spec.answered_by {
+                    CriterionAuthority::School if state.status != LabelStatus::Draft => {
+                        return Err(Rejection::conflict(
+                            "label-not-draft",
+                            "La candidature est déposée : ses critères ne se modifient plus.",
+                        ));
+                    }
+                    CriterionAuthority::Pole if state.status.decided() => return Err(decided()),
+                    _ => {}
+                }
+                let answer = Answer {
+                    met: *met,
+                    evidence: evidence.clone(),
+                };
+                if state.answers.get(criterion) == Some(&answer) {
+                    return Ok(vec![]);
+                }
+                Ok(vec![LabelEvent::CriterionAnswered {
+                    criterion: criterion.clone(),
+                    met: *met,
+                    evidence: evidence.clone(),
+                }])
+            }
+            LabelCommand::Submit => {
+                if state.status != LabelStatus::Draft {
+                    return Err(Rejection::conflict(
+                        "label-not-draft",
+                        "La candidature est déjà déposée.",
+                    ));
+                }
+                let unanswered: Vec<&CriterionSpec> = application
+                    .checklist(application.target_level)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter(|c| c.answered_by == CriterionAuthority::School)
+                    .filter(|c| !state.answers.contains_key(&c.key))
+                    .collect();
+                if !unanswered.is_empty() {
+                    return Err(Rejection::conflict(
+                        "criteria-unanswered",
+                        format!(
+                            "Avant de déposer la candidature au label {}, répondez à chaque critère ; \
+                             sans réponse : {}.",
+                            application.target_level,
+                            list(&unanswered)
+                        ),
+                    ));
+                }
+                Ok(vec![LabelEvent::LabelSubmitted])
+            }
+            LabelCommand::Review => match state.status {
+                LabelStatus::Submitted => Ok(vec![LabelEvent::LabelReviewStarted]),
+                LabelStatus::UnderReview => Ok(vec![]),
+                LabelStatus::Draft => Err(not_submitted()),
+                LabelStatus::Awarded | LabelStatus::NotAwarded => Err(decided()),
+            },
+            LabelCommand::Decide {
+                outcome,
+                level,
+                reason,
+            } => {
+                let mut events = match state.status {
+                    LabelStatus::Draft => return Err(not_submitted()),
+                    LabelStatus::Awarded | LabelStatus::NotAwarded => return Err(decided()),
+                    LabelStatus::Submitted => vec![LabelEvent::LabelReviewStarted],
+                    LabelStatus::UnderReview => vec![],
+                };
+                let reason = reason.trim();
+                if reason.is_empty() {
+                    return Err(Rejection::invalid(
+                        "decision-reason-missing",
+                        "reason",
+                        "Motivez la décision (reason) : l'établissement la lira.",
+                    ));
+                }
+                match outcome {
+                    Outcome::NotAwarded if level.is_some() => Err(Rejection::invalid(
+                        "level-without-award",
+                        "level",
+                        "Un niveau ne s'indique que pour un label attribué (outcome: awarded).",
+                    )),
+                    Outcome::NotAwarded => {
+                        events.push(LabelEvent::LabelNotAwarded {
+                            reason: reason.to_owned(),
+                        });
+                        Ok(events)
+                    }
+                    Outcome::Awarded => {
+                        let level = level.unwrap_or(application.target_level);
+                        if level > application.target_level {
+                            return Err(Rejection::invalid(
+                                "award-above-target",
+                                "level",
+                                format!(
+                                    "La candidature porte sur le label {} : le {level} ne peut pas être attribué.",
+                                    application.target_level
+                                ),
+                            ));
+                        }
+                        let unmet = state.unmet(level);
+                        if !unmet.is_empty() {
+                            return Err(Rejection::conflict(
+                                "criteria-unmet",
+                                format!(
+                                    "Le label {level} ne peut pas être attribué : critères non remplis : {}.",
+                                    list(&unmet)
+                                ),
+                            ));
+                        }
+                        events.push(LabelEvent::LabelAwarded {
+                            level,
+                            reason: reason.to_owned(),
+                        });
+                        Ok(events)
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn not_submitted() -> Rejection {
+    Rejection::conflict(
+        "label-not-submitted",
+        "La candidature est encore un brouillon : l'établissement doit la déposer avant la décision du pôle.",
+    )
+}
+
+fn draft(
+    state: &LabelState,
+    application: &Application,
+    earlier_best: Option<LabelLevel>,
+    progressive: bool,
+    now: DateTime<Utc>,
+) -> Result<Vec<LabelEvent>, Rejection> {
+    if let Some(existing) = &state.application {
+        return Err(Rejection::conflict(
+            "label-exists",
+            format!(
+                "L'établissement {} a déjà une candidature au label pour {} : une par année scolaire.",
+                existing.school_uai, existing.school_year
+            ),
+        ));
+    }
+    check_school_year(application.school_year, now.date_naive())?;
+    if let Some(missing) = LabelLevel::ALL
+        .into_iter()
+        .filter(|l| *l <= application.target_level)
+        .find(|l| application.checklist(*l).is_none())
+    {
+        return Err(Rejection::invalid(
+            "criteria-not-configured",
+            "target_level",
+            format!(
+                "Aucune liste de critères n'est configurée pour le label {missing} en {} : \
+                 adressez-vous au pôle académique.",
+                application.school_year
+            ),
+        ));
+    }
+    if let Some(below) = application.target_level.below().filter(|_| progressive)
+        && earlier_best.is_none_or(|best| best < below)
+    {
+        return Err(Rejection::conflict(
+            "previous-level-missing",
+            format!(
+                "Les niveaux du label sont progressifs : candidater au {} suppose le {below} \
+                 obtenu une année précédente.",
+                application.target_level
+            ),
+        ));
+    }
+    Ok(vec![LabelEvent::LabelDrafted {
+        school_uai: application.school_uai.clone(),
+        department: application.department.clone(),
+        school_year: application.school_year,
+        target_level: application.target_level,
+        checklists: application.checklists.clone(),
+    }])
+}
+
+#[cfg(test)]
+mod tests {
+    use pharos_decider::testing::Given;
+
+    use super::*;
+    use crate::criteria::CriteriaConfig;
+
+    const NOW: &str = "2026-11-15T10:00:00Z";
+
+    /// `history`, decided on at [`NOW`].
+    fn given(history: impl IntoIterator<Item = LabelEvent>) -> Given<Label> {
+        pharos_decider::given::<Label>(history).at(NOW.parse().unwrap())
+    }
+
+    fn year() -> SchoolYear {
+        SchoolYear::parse("2026-2027").unwrap()
+    }
+
+    fn application(target: LabelLevel) -> Application {
+        let config = CriteriaConfig::shipped().unwrap();
+        Application {
+            school_uai: Uai::parse("0310001H").unwrap(),
+            department: DepartmentCode::parse("31").unwrap(),
+            school_year: year(),
+            target_level: target,
+            checklists: config.checklists_up_to(target, year()),
+        }
+    }
+
+    fn drafted(target: LabelLevel) -> Vec<LabelEvent> {
+        let a = application(target);
+        vec![LabelEvent::LabelDrafted {
+            school_uai: a.school_uai,
+            department: a.department,
+            school_year: a.school_year,
+            target_level: a.target_level,
+            checklists: a.checklists,
+        }]
+    }
+
+    fn draft_command(target: LabelLevel, earlier_best: Option<LabelLevel>) -> LabelCommand {
+        LabelCommand::Draft {
+            application: application(target),
+            earlier_best,
+            progressive: true,
+        }
+    }
+
+    fn answered(key: &str, met: bool) -> LabelEvent {
+        LabelEvent::CriterionAnswered {
+            criterion: key.into(),
+            met,
+            evidence: None,
+        }
+    }
+
+    /// Every criterion the school answers for `target` answered `met`, then submitted.
+    fn submitted(target: LabelLevel, met: bool) -> Vec<LabelEvent> {
+        let mut history = drafted(target);
+        let a = application(target);
+        for c in a.checklist(target).unwrap() {
+            if c.answered_by == CriterionAuthority::School {
+                history.push(answered(&c.key, met));
+            }
+        }
+        history.push(LabelEvent::LabelSubmitted);
+        history
+    }
+
+    fn decide(outcome: Outcome, level: Option<LabelLevel>, reason: &str) -> LabelCommand {
+        LabelCommand::Decide {
+            outcome,
+            level,
+            reason: reason.into(),
+        }
+    }
+
+    #[test]
+    fn rejects_a_second_application_for_the_same_school_and_year() {
+        given(drafted(LabelLevel::Engagement))
+            .when(&draft_command(LabelLevel::Engagement, None))
+            .then_rejected("label-exists");
+        assert_ne!(
+            label_id(&Uai::parse("0310001H").unwrap(), year()),
+            label_id(&Uai::parse("0310001H").unwrap(), year().next())
+        );
+    }
+
+    #[test]
+    fn rejects_an_application_beyond_next_school_year() {
+        let mut command = draft_command(LabelLevel::Engagement, None);
+        if let LabelCommand::Draft { application, .. } = &mut command {
+            application.school_year = SchoolYear::parse("2030-2031").unwrap();
+        }
+        given([])
+            .when(&command)
+            .then_rejected("school-year-out-of-range");
+    }
+
+    #[test]
+    fn rejects_a_level_two_application_without_level_one_awarded_before() {
+        let error = given([])
+            .when(&draft_command(LabelLevel::Approfondissement, None))
+            .then_rejected("previous-level-missing");
+        assert!(
+            error.message.contains("suppose le niveau 1 (engagement)"),
+            "{}",
+            error.message
+        );
+        given([])
+            .when(&draft_command(
+                LabelLevel::Approfondissement,
+                Some(LabelLevel::Engagement),
+            ))
+            .events();
+        given([])
+            .when(&draft_command(
+                LabelLevel::Expertise,
+                Some(LabelLevel::Engagement),
+            ))
+            .then_rejected("previous-level-missing");
+        let mut free = draft_command(LabelLevel::Expertise, None);
+        if let LabelCommand::Draft { progressive, .. } = &mut free {
+            *progressive = false;
+        }
+        // Levels are progressive only when configured so.
+        given([]).when(&free).events();
+    }
+
+    #[test]
+    fn rejects_an_application_for_a_level_without_configured_criteria() {
+        let mut command = draft_command(LabelLevel::Engagement, None);
+        if let LabelCommand::Draft { application, .. } = &mut command {
+            application.checklists.clear();
+        }
+        given([])
+            .when(&command)
+            .then_rejected("criteria-not-configured");
+    }
+
+    #[test]
+    fn rejects_commands_on_an_application_that_does_not_exist() {
+        given([])
+            .when(&LabelCommand::Submit)
+            .then_rejected("label-unknown");
+    }
+
+    #[test]
+    fn rejects_an_answer_to_a_criterion_not_in_the_checklist() {
+        let error = given(drafted(LabelLevel::Engagement))
+            .when(&LabelCommand::Answer {
+                criterion: "participation_concours".into(),
+                met: true,
+                evidence: None,
+            })
+            .then_rejected("criterion-unknown");
+        assert_eq!(error.field, Some("criterion"));
+        assert!(error.message.contains("charte_signee"), "{}", error.message);
+    }
+
+    #[test]
+    fn rejects_an_overlong_evidence() {
+        given(drafted(LabelLevel::Engagement))
+            .when(&LabelCommand::Answer {
+                criterion: "charte_signee".into(),
+                met: true,
+                evidence: Some("x".repeat(MAX_EVIDENCE_CHARS + 1)),
+            })
+            .then_rejected("evidence-too-long");
+    }
+
+    #[test]
+    fn rejects_changing_the_schools_answers_once_submitted() {
+        given(submitted(LabelLevel::Engagement, true))
+            .when(&LabelCommand::Answer {
+                criterion: "charte_signee".into(),
+                met: false,
+                evidence: None,
+            })
+            .then_rejected("label-not-draft");
+        given(submitted(LabelLevel::Engagement, true))
+            .when(&LabelCommand::Submit)
+            .then_rejected("label-not-draft");
+    }
+
+    #[test]
+    fn the_pole_ticks_the_contest_until_its_decision_and_not_after() {
+        let mut history = submitted(LabelLevel::Approfondissement, true);
+        let tick = LabelCommand::Answer {
+            criterion: "participation_concours".into(),
+            met: true,
+            evidence: Some("Affiche déposée au concours".into()),
+        };
+        history.extend(given(history.clone()).when(&tick).events());
+        history.extend(
+            given(history.clone())
+                .when(&decide(Outcome::Awarded, None, "Dossier complet"))
+                .events(),
+        );
+        given(history).when(&tick).then_rejected("label-decided");
+    }
+
+    #[test]
+    fn rejects_submitting_with_unanswered_criteria_and_lists_them() {
+        let mut history = drafted(LabelLevel::Engagement);
+        history.push(answered("charte_signee", true));
+        let error = given(history)
+            .when(&LabelCommand::Submit)
+            .then_rejected("criteria-unanswered");
+        assert!(
+            error
+                .message
+                .contains("« Au moins un atelier parents organisé »"),
+            "{}",
+            error.message
+        );
+        assert!(!error.message.contains("Charte"), "{}", error.message);
+        // An unmet criterion is an answer: the pole will judge; and the criterion the
+        // pole ticks is not the school's to answer.
+        let mut history = drafted(LabelLevel::Approfondissement);
+        for c in application(LabelLevel::Engagement)
+            .checklist(LabelLevel::Engagement)
+            .unwrap()
+        {
+            history.push(answered(&c.key, false));
+        }
+        given(history)
+            .when(&LabelCommand::Submit)
+            .then(&[LabelEvent::LabelSubmitted]);
+    }
+
+    #[test]
+    fn rejects_a_review_or_decision_before_submission() {
+        given(drafted(LabelLevel::Engagement))
+            .when(&LabelCommand::Review)
+            .then_rejected("label-not-submitted");
+        given(drafted(LabelLevel::Engagement))
+            .when(&decide(Outcome::NotAwarded, None, "Incomplet"))
+            .then_rejected("label-not-submitted");
+    }
+
+    #[test]
+    fn a_decision_on_a_submitted_application_starts_the_review_in_the_same_batch() {
+        let history = submitted(LabelLevel::Engagement, true);
+        given(history.clone())
+            .when(&decide(Outcome::Awarded, None, "Dossier exemplaire"))
+            .then(&[
+                LabelEvent::LabelReviewStarted,
+                LabelEvent::LabelAwarded {
+                    level: LabelLevel::Engagement,
+                    reason: "Dossier exemplaire".into(),
+                },
+            ]);
+        let mut reviewed = history.clone();
+        reviewed.extend(given(history).when(&LabelCommand::Review).events());
+        assert_eq!(
+            given(reviewed.clone()).state().status,
+            LabelStatus::UnderReview
+        );
+        given(reviewed)
+            .when(&decide(Outcome::NotAwarded, None, "Protocole non présenté"))
+            .then(&[LabelEvent::LabelNotAwarded {
+                reason: "Protocole non présenté".into(),
+            }]);
+    }
+
+    #[test]
+    fn rejects_a_second_decision() {
+        let mut history = submitted(LabelLevel::Engagement, true);
+        history.extend(
+            given(history.clone())
+                .when(&decide(Outcome::NotAwarded, None, "Non"))
+                .events(),
+        );
+        given(history.clone())
+            .when(&decide(Outcome::Awarded, None, "Finalement oui"))
+            .then_rejected("label-decided");
+        given(history)
+            .when(&LabelCommand::Review)
+            .then_rejected("label-decided");
+    }
+
+    #[test]
+    fn rejects_a_decision_without_a_reason() {
+        let error = given(submitted(LabelLevel::Engagement, true))
+            .when(&decide(Outcome::Awarded, None, "  "))
+            .then_rejected("decision-reason-missing");
+        assert_eq!(error.field, Some("reason"));
+    }
+
+    #[test]
+    fn rejects_a_level_on_a_refusal() {
+        given(submitted(LabelLevel::Engagement, true))
+            .when(&decide(
+                Outcome::NotAwarded,
+                Some(LabelLevel::Engagement),
+                "Non",
+            ))
+            .then_rejected("level-without-award");
+    }
+
+    #[test]
+    fn rejects_awarding_above_the_level_applied_for() {
+        given(submitted(LabelLevel::Engagement, true))
+            .when(&decide(
+                Outcome::Awarded,
+                Some(LabelLevel::Approfondissement),
+                "Bravo",
+            ))
+            .then_rejected("award-above-target");
+    }
+
+    #[test]
+    fn rejects_awarding_a_level_whose_criteria_are_not_met_and_lists_them() {
+        let mut history = submitted(LabelLevel::Engagement, true);
+        history.insert(history.len() - 1, answered("atelier_parents", false));
+        let error = given(history)
+            .when(&decide(Outcome::Awarded, None, "Bravo"))
+            .then_rejected("criteria-unmet");
+        assert!(
+            error
+                .message
+                .contains("critères non remplis : « Au moins un atelier parents organisé »"),
+            "{}",
+            error.message
+        );
+        // Applying for level 2 without the contest ticked: level 1 may still be awarded.
+        let level2 = submitted(LabelLevel::Approfondissement, true);
+        let error = given(level2.clone())
+            .when(&decide(Outcome::Awarded, None, "Bravo"))
+            .then_rejected("criteria-unmet");
+        assert!(error.message.contains("concours"), "{}", error.message);
+        let events = given(level2)
+            .when(&decide(
+                Outcome::Awarded,
+                Some(LabelLevel::Engagement),
+                "Niveau 1",
+            ))
+            .events();
+        assert!(matches!(
+            events.last(),
+            Some(LabelEvent::LabelAwarded {
+                level: LabelLevel::Engagement,
+                ..
+            })
+        ));
+    }
+}

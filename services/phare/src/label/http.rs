@@ -1,0 +1,550 @@
+//! The label routes: request and answer shapes (documented in French for the OpenAPI
+//! document), authorisation on the application's school, and the handlers that run the
+//! decider's commands. The school's side (the school, its department's referents, the
+//! pole) applies and answers; only the pole reviews, decides, and answers the criteria
+//! it holds.
+
+use std::borrow::Cow;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use pharos_access::{Action, Actor, IfMatch, Subject, TargetState};
+use pharos_decider::{execute, execute_with, load};
+use pharos_events::phare::{CriterionAuthority, LABEL_CATEGORY, LabelLevel, SchoolYear};
+use pharos_events::{DepartmentCode, Uai};
+use pharos_eventstore::{EventStore, StreamId};
+use pharos_web::{Created, Json, Path, Problem, Versioned};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::decider::{
+    Application, Label, LabelCommand, LabelState, LabelStatus, Outcome, label_id,
+};
+use crate::criteria::CriteriaConfig;
+use crate::input;
+use crate::places;
+use crate::{FIRST_PHARE_YEAR, NAME};
+
+pub fn stream(id: Uuid) -> Result<StreamId, Problem> {
+    Ok(StreamId::new(LABEL_CATEGORY, id)?)
+}
+
+/// The highest level `uai` was awarded before `year`.
+async fn earlier_best(
+    store: &EventStore,
+    uai: &Uai,
+    year: SchoolYear,
+) -> Result<Option<LabelLevel>, Problem> {
+    let mut best = None;
+    let mut earlier = year.previous();
+    while earlier.start_year() >= FIRST_PHARE_YEAR && earlier < year {
+        let (label, _) = load::<Label>(store, &stream(label_id(uai, earlier))?).await?;
+        if label.status == LabelStatus::Awarded {
+            best = best.max(label.awarded_level);
+        }
+        earlier = earlier.previous();
+    }
+    Ok(best)
+}
+
+fn subject(application: &Application) -> Subject<'_> {
+    Subject::School {
+        uai: &application.school_uai,
+        department: &application.department,
+    }
+}
+
+/// Une candidature au label : une par établissement et par année scolaire.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct NewLabel {
+    /// UAI de l'établissement, ouvert et enregistré dans le répertoire.
+    #[schema(example = "0310001H")]
+    pub school_uai: String,
+    /// Année scolaire, de pHARe (2019-2020) à l'année suivant l'année en cours.
+    #[schema(example = "2026-2027")]
+    pub school_year: String,
+    /// Niveau visé ; les niveaux sont progressifs (le niveau précédent doit avoir été
+    /// obtenu une année antérieure).
+    #[schema(value_type = LevelInput)]
+    pub target_level: Value,
+}
+
+/// A label level as requests give it, for the OpenAPI document only: requests carry a
+/// JSON value that `input::level` reads.
+pub struct LevelInput;
+
+impl utoipa::PartialSchema for LevelInput {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(1))
+                    .maximum(Some(3)),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some([
+                        "1",
+                        "2",
+                        "3",
+                        "engagement",
+                        "approfondissement",
+                        "expertise",
+                    ])),
+            )
+            .description(Some(
+                "Niveau de label : 1 (engagement), 2 (approfondissement) ou 3 (expertise), \
+                 en chiffre ou en toutes lettres.",
+            ))
+            .examples([serde_json::json!(1), serde_json::json!("engagement")])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for LevelInput {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "LabelLevelInput".into()
+    }
+}
+
+/// `POST /api/v1/phare/labels`
+#[utoipa::path(post, path = "/api/v1/phare/labels", tag = "phare",
+    operation_id = "phare_create_label",
+    summary = "Candidater au label pHARe",
+    description = "La candidature reprend les listes de critères configurées pour l'année, de \
+                   chaque niveau jusqu'au niveau visé.",
+    request_body = NewLabel,
+    responses(
+        (status = 201, description = "Candidature créée (brouillon)", body = pharos_web::Created),
+        (status = 403, description = "Hors du périmètre (l'établissement, les référents de son département, le pôle)", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Une candidature existe déjà pour cet établissement et cette année, ou le niveau précédent n'a pas été obtenu", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Valeur refusée (UAI, année hors période, niveau, établissement inconnu ou fermé, critères non configurés)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn create(
+    State(state): State<TargetState>,
+    actor: Actor,
+    Json(body): Json<NewLabel>,
+) -> Result<impl IntoResponse, Problem> {
+    let uai = input::uai("school_uai", &body.school_uai)?;
+    let school_year = input::school_year(&body.school_year)?;
+    let target_level = input::level("target_level", &body.target_level)?;
+    let found = places::school(&state.access, &uai).await?;
+    let school = places::open_school("school_uai", &uai, found)?;
+    actor.may(
+        Action::ApplyForLabel,
+        Subject::School {
+            uai: &uai,
+            department: &school.department,
+        },
+    )?;
+    let config = CriteriaConfig::shipped()?;
+    let store = &state.app.store;
+    let command = LabelCommand::Draft {
+        earlier_best: earlier_best(store, &uai, school_year).await?,
+        progressive: config.progressive,
+        application: Application {
+            checklists: config.checklists_up_to(target_level, school_year),
+            school_uai: uai.clone(),
+            department: school.department,
+            school_year,
+            target_level,
+        },
+    };
+    let id = label_id(&uai, school_year);
+    let done = execute::<Label, Problem>(
+        store,
+        &stream(id)?,
+        &command,
+        state.clock.now(),
+        None,
+        &actor.metadata(NAME),
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(Created {
+            id,
+            version: done.version,
+        }),
+    ))
+}
+
+/// The application behind a path id, once the actor is known to reach its school.
+async fn reachable(
+    state: &TargetState,
+    actor: &Actor,
+    id: &str,
+) -> Result<(StreamId, LabelState, i64), Problem> {
+    let id = input::id(id)?;
+    let stream = stream(id)?;
+    let (label, version) = load::<Label>(&state.app.store, &stream).await?;
+    let Some(application) = &label.application else {
+        return Err(Problem::not_found());
+    };
+    actor.may(Action::ApplyForLabel, subject(application))?;
+    Ok((stream, label, version))
+}
+
+/// Runs the command `check` makes from the application behind a path id, deciding on
+/// one load: 404 when there is none, 403 when the actor does not reach its school (or
+/// when `check` refuses).
+async fn run(
+    state: &TargetState,
+    actor: &Actor,
+    id: &str,
+    if_match: IfMatch,
+    check: impl Fn(&Application) -> Result<LabelCommand, Problem>,
+) -> Result<axum::Json<Versioned>, Problem> {
+    let done = execute_with::<Label, Problem>(
+        &state.app.store,
+        &stream(input::id(id)?)?,
+        state.clock.now(),
+        if_match.0,
+        &actor.metadata(NAME),
+        |label| {
+            let application = label.application.as_ref().ok_or_else(Problem::not_found)?;
+            actor.may(Action::ApplyForLabel, subject(application))?;
+            check(application).map(Cow::Owned)
+        },
+    )
+    .await?;
+    Ok(axum::Json(Versioned {
+        version: done.version,
+    }))
+}
+
+/// La réponse à un critère ; une réponse ultérieure la remplace.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct AnswerInput {
+    /// Clé du critère, dans les listes de la candidature.
+    #[schema(example = "charte_signee")]
+    pub criterion: String,
+    /// Critère rempli.
+    pub met: bool,
+    /// Justificatif (2000 caractères au plus).
+    #[serde(default)]
+    pub evidence: Option<String>,
+}
+
+/// `POST /api/v1/phare/labels/{id}/criteria`
+#[utoipa::path(post, path = "/api/v1/phare/labels/{id}/criteria", tag = "phare",
+    operation_id = "phare_answer_criterion",
+    summary = "Répondre à un critère",
+    description = "L'établissement répond à ses critères tant que la candidature est un brouillon ; le pôle répond aux siens (participation au concours) jusqu'à sa décision.",
+    request_body = AnswerInput,
+    params(("id" = Uuid, Path, description = "Identifiant de la candidature")),
+    responses(
+        (status = 200, description = "Réponse enregistrée", body = pharos_web::Versioned),
+        (status = 403, description = "Hors du périmètre de la candidature, ou critère réservé au pôle", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Candidature inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Candidature déposée (critères de l'établissement) ou décidée, ou version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Critère inconnu, ou justificatif trop long", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn answer(
+    State(state): State<TargetState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+    Json(body): Json<AnswerInput>,
+) -> Result<impl IntoResponse, Problem> {
+    let criterion = body.criterion.trim().to_owned();
+    let evidence = input::trimmed(body.evidence.as_deref());
+    run(&state, &actor, &id, if_match, |application| {
+        if application
+            .criterion(&criterion)
+            .is_some_and(|c| c.answered_by == CriterionAuthority::Pole)
+        {
+            // A fact only the pole holds (contest participation): the school cannot tick it.
+            actor.may(Action::DecideLabel, subject(application))?;
+        }
+        Ok(LabelCommand::Answer {
+            criterion: criterion.clone(),
+            met: body.met,
+            evidence: evidence.clone(),
+        })
+    })
+    .await
+}
+
+/// `POST /api/v1/phare/labels/{id}/submit`
+#[utoipa::path(post, path = "/api/v1/phare/labels/{id}/submit", tag = "phare",
+    operation_id = "phare_submit_label",
+    summary = "Déposer la candidature",
+    params(("id" = Uuid, Path, description = "Identifiant de la candidature")),
+    responses(
+        (status = 200, description = "Candidature déposée", body = pharos_web::Versioned),
+        (status = 404, description = "Candidature inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Candidature déjà déposée, critères sans réponse, ou version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn submit(
+    State(state): State<TargetState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+) -> Result<impl IntoResponse, Problem> {
+    run(&state, &actor, &id, if_match, |_| Ok(LabelCommand::Submit)).await
+}
+
+/// `POST /api/v1/phare/labels/{id}/review`: the pole starts examining the application.
+#[utoipa::path(post, path = "/api/v1/phare/labels/{id}/review", tag = "phare",
+    operation_id = "phare_start_label_review",
+    summary = "Commencer l'examen de la candidature",
+    description = "Le pôle signale à l'établissement que sa candidature déposée est en cours d'examen.",
+    params(("id" = Uuid, Path, description = "Identifiant de la candidature")),
+    responses(
+        (status = 200, description = "Examen commencé", body = pharos_web::Versioned),
+        (status = 403, description = "Réservé au pôle académique", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Candidature inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Candidature encore en brouillon ou déjà décidée, ou version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn review(
+    State(state): State<TargetState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+) -> Result<impl IntoResponse, Problem> {
+    run(&state, &actor, &id, if_match, |application| {
+        actor.may(Action::DecideLabel, subject(application))?;
+        Ok(LabelCommand::Review)
+    })
+    .await
+}
+
+/// Issue de la décision du pôle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(
+    as = LabelOutcome,
+    rename_all = "snake_case",
+    description = "Issue de la décision : awarded (label attribué) ou not_awarded (non attribué)."
+)]
+pub enum OutcomeInput {
+    Awarded,
+    NotAwarded,
+}
+
+impl From<OutcomeInput> for Outcome {
+    fn from(outcome: OutcomeInput) -> Self {
+        match outcome {
+            OutcomeInput::Awarded => Self::Awarded,
+            OutcomeInput::NotAwarded => Self::NotAwarded,
+        }
+    }
+}
+
+const OUTCOMES: &[(&str, OutcomeInput)] = &[
+    ("awarded", OutcomeInput::Awarded),
+    ("not_awarded", OutcomeInput::NotAwarded),
+];
+
+/// La décision du pôle sur une candidature déposée.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct DecisionInput {
+    /// Issue de la décision.
+    #[schema(value_type = OutcomeInput)]
+    pub outcome: String,
+    /// Pour une attribution : le niveau attribué, au plus le niveau visé (par défaut).
+    #[serde(default)]
+    #[schema(value_type = Option<LevelInput>)]
+    pub level: Option<Value>,
+    /// Motif de la décision, obligatoire : l'établissement le lira.
+    #[serde(default)]
+    #[schema(required = true, example = "Dossier complet")]
+    pub reason: String,
+}
+
+/// `POST /api/v1/phare/labels/{id}/decision`
+#[utoipa::path(post, path = "/api/v1/phare/labels/{id}/decision", tag = "phare",
+    operation_id = "phare_decide_label",
+    summary = "Décider de la candidature",
+    description = "Une candidature déposée mais dont l'examen n'a pas commencé le commence dans la même opération.",
+    request_body = DecisionInput,
+    params(("id" = Uuid, Path, description = "Identifiant de la candidature")),
+    responses(
+        (status = 200, description = "Décision enregistrée", body = pharos_web::Versioned),
+        (status = 403, description = "Réservé au pôle académique", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Candidature inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Candidature encore en brouillon ou déjà décidée, critères du niveau non remplis, ou version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Valeur refusée (issue, niveau, motif manquant)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn decide(
+    State(state): State<TargetState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+    Json(body): Json<DecisionInput>,
+) -> Result<impl IntoResponse, Problem> {
+    let outcome: Outcome =
+        input::choice("invalid-outcome", "outcome", &body.outcome, OUTCOMES)?.into();
+    let level = match &body.level {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(input::level("level", value)?),
+    };
+    run(&state, &actor, &id, if_match, |application| {
+        actor.may(Action::DecideLabel, subject(application))?;
+        Ok(LabelCommand::Decide {
+            outcome,
+            level,
+            reason: body.reason.clone(),
+        })
+    })
+    .await
+}
+
+/// État de la candidature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(
+    as = LabelStatus,
+    description = "État de la candidature : draft (brouillon), submitted (déposée), under_review \
+                   (en cours d'examen par le pôle), awarded (label attribué), not_awarded (label \
+                   non attribué)."
+)]
+pub enum LabelStatusView {
+    Draft,
+    Submitted,
+    UnderReview,
+    Awarded,
+    NotAwarded,
+}
+
+impl From<LabelStatus> for LabelStatusView {
+    fn from(status: LabelStatus) -> Self {
+        match status {
+            LabelStatus::Draft => Self::Draft,
+            LabelStatus::Submitted => Self::Submitted,
+            LabelStatus::UnderReview => Self::UnderReview,
+            LabelStatus::Awarded => Self::Awarded,
+            LabelStatus::NotAwarded => Self::NotAwarded,
+        }
+    }
+}
+
+/// Un niveau de label, en chiffre et en toutes lettres.
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+pub struct LevelView {
+    /// Numéro du niveau : 1, 2 ou 3.
+    #[schema(minimum = 1, maximum = 3, example = 1)]
+    pub number: u8,
+    /// Nom du niveau.
+    pub name: LabelLevel,
+}
+
+impl From<LabelLevel> for LevelView {
+    fn from(level: LabelLevel) -> Self {
+        Self {
+            number: level.number(),
+            name: level,
+        }
+    }
+}
+
+/// Un critère du niveau visé, avec sa réponse.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CriterionView {
+    /// Clé du critère, pour y répondre.
+    #[schema(example = "charte_signee")]
+    pub key: String,
+    /// Libellé du critère.
+    pub label: String,
+    /// Qui répond au critère : l'établissement ou le pôle.
+    pub answered_by: CriterionAuthority,
+    /// Critère rempli ; absent tant que personne n'a répondu.
+    pub met: Option<bool>,
+    /// Justificatif.
+    pub evidence: Option<String>,
+}
+
+/// Une candidature au label pHARe.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LabelView {
+    /// Identifiant de la candidature.
+    pub id: Uuid,
+    /// UAI de l'établissement candidat.
+    #[schema(value_type = String, example = "0310001H")]
+    pub school_uai: Uai,
+    /// Département de l'établissement.
+    #[schema(value_type = String, example = "31")]
+    pub department: DepartmentCode,
+    /// Année scolaire de la candidature.
+    #[schema(value_type = String, example = "2026-2027")]
+    pub school_year: SchoolYear,
+    /// Niveau visé.
+    pub target_level: LevelView,
+    /// État de la candidature.
+    pub status: LabelStatusView,
+    /// Les critères du niveau visé, avec leurs réponses.
+    pub criteria: Vec<CriterionView>,
+    /// Les niveaux, jusqu'au niveau visé, dont tous les critères sont remplis.
+    pub levels_met: Vec<LevelView>,
+    /// Le niveau attribué, une fois le label attribué.
+    pub awarded_level: Option<LevelView>,
+    /// Motif de la décision du pôle.
+    pub decision_reason: Option<String>,
+    /// Version du flux, pour If-Match.
+    pub version: i64,
+}
+
+/// `GET /api/v1/phare/labels/{id}`
+#[utoipa::path(get, path = "/api/v1/phare/labels/{id}", tag = "phare",
+    operation_id = "phare_get_label",
+    summary = "Lire une candidature au label",
+    params(("id" = Uuid, Path, description = "Identifiant de la candidature")),
+    responses(
+        (status = 200, description = "La candidature", body = LabelView),
+        (status = 404, description = "Candidature inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn get(
+    State(state): State<TargetState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, Problem> {
+    let (_, label, version) = reachable(&state, &actor, &id).await?;
+    let Some(application) = &label.application else {
+        return Err(Problem::not_found());
+    };
+    let criteria = application
+        .checklist(application.target_level)
+        .unwrap_or_default()
+        .iter()
+        .map(|c| {
+            let answer = label.answers.get(&c.key);
+            CriterionView {
+                key: c.key.clone(),
+                label: c.label.clone(),
+                answered_by: c.answered_by,
+                met: answer.map(|a| a.met),
+                evidence: answer.and_then(|a| a.evidence.clone()),
+            }
+        })
+        .collect();
+    let levels_met = application
+        .checklists
+        .iter()
+        .filter(|c| label.unmet(c.level).is_empty())
+        .map(|c| LevelView::from(c.level))
+        .collect();
+    Ok(axum::Json(LabelView {
+        id: input::id(&id)?,
+        school_uai: application.school_uai.clone(),
+        department: application.department.clone(),
+        school_year: application.school_year,
+        target_level: application.target_level.into(),
+        status: label.status.into(),
+        criteria,
+        levels_met,
+        awarded_level: label.awarded_level.map(LevelView::from),
+        decision_reason: label.decision_reason.clone(),
+        version,
+    }))
+}
