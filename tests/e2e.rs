@@ -427,6 +427,12 @@ async fn malformed_paths_and_queries_answer_problems(db: TestDb) {
         assert_eq!(rule(&body), "malformed-identifier", "{path}: {body}");
         assert_eq!(body["errors"][0]["field"], "id", "{path}: {body}");
     }
+    // A second parameter, read by position, is named too.
+    let path = "/api/v1/sessions/0193a4b0-0000-7000-8000-000000000000/registrations/nope/withdraw";
+    let (status, body) = manager.post(path, serde_json::Value::Null).await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(rule(&body), "malformed-identifier", "{body}");
+    assert_eq!(body["errors"][0]["field"], "rid", "{body}");
     let (status, body) = manager.get("/api/v1/partners?needs_review=peut-etre").await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(rule(&body), "invalid-query", "{body}");

@@ -201,11 +201,7 @@ pub async fn login(
         ));
     }
     limits.per_account.clear(&account_key);
-    let (token, expires_at) = directory
-        .target
-        .access
-        .tokens
-        .issue(person.0);
+    let (token, expires_at) = directory.target.access.tokens.issue(person.0);
     let cookie = session_cookie(
         &token,
         directory.target.access.tokens.ttl().num_seconds(),

@@ -8,7 +8,6 @@ use pharos_privacy::Vault;
 use pharos_web::Problem;
 use serde::Deserialize;
 use serde_json::Value;
-use uuid::Uuid;
 
 /// Longest display name kept for a member of staff.
 const MAX_NAME_CHARS: usize = 200;
@@ -73,11 +72,6 @@ pub fn level(field: &'static str, value: &Value) -> Result<LabelLevel, Rejection
             ),
         )
     })
-}
-
-/// A path id; anything else is a resource that does not exist.
-pub fn id(text: &str) -> Result<Uuid, Problem> {
-    Uuid::parse_str(text.trim()).map_err(|_| Problem::not_found())
 }
 
 /// Free text kept as typed, trimmed; empty is absent.

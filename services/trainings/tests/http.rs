@@ -21,10 +21,7 @@ const AFTER: &str = "2026-12-03T18:00:00+01:00";
 ///
 /// The accounts `accounts` makes are created, then the clock is set to `BEFORE`.
 async fn start<T>(db: TestDb, accounts: impl AsyncFnOnce(&TestApp) -> T) -> (TestApp, Client, T) {
-    let app = TestApp::builder(db)
-        .targets(&["trainings"])
-        .start()
-        .await;
+    let app = TestApp::builder(db).targets(&["trainings"]).start().await;
     let manager = app.user("pole_manager", None).await;
     for (uai, department) in [(UAI_31, "31"), (UAI_31B, "31"), (UAI_32, "32")] {
         register_school(&manager, uai, department).await;

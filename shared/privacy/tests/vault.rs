@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{TimeZone, Utc};
-use pharos_test_support::TestDb;
 use pharos_eventstore::{
     Db, EventStore, ExpectedVersion, GlobalPosition, Metadata, NewEvent, StoreOptions, StreamId,
 };
@@ -12,6 +11,7 @@ use pharos_privacy::{
     ERASED_LABEL, MasterKey, PERSON_ERASED, PERSONAL_DATA_PURGED, Personal, PrivacyError,
     RetentionRules, Vault,
 };
+use pharos_test_support::TestDb;
 use serde_json::json;
 
 async fn store(db: &TestDb) -> EventStore {

@@ -2,7 +2,7 @@
 //! parameter, instead of axum's plain-text `400 Invalid URL`.
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{FromRequestParts, path::ErrorKind};
+use axum::extract::{FromRequestParts, RawPathParams, path::ErrorKind};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -24,24 +24,42 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(value)) => Ok(Self(value)),
-            Err(rejection) => Err(path_problem(&rejection)),
+            Err(rejection) => {
+                let raw: Vec<(String, String)> = RawPathParams::from_request_parts(parts, state)
+                    .await
+                    .map(|params| {
+                        params
+                            .iter()
+                            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                Err(path_problem(&rejection, &raw))
+            }
         }
     }
 }
 
-fn path_problem(rejection: &PathRejection) -> Problem {
+/// `raw`: the route's parameters as sent. A parameter that did not parse is named by
+/// axum when it can tell (`ParseErrorAtKey`); otherwise (a value type's own error, such
+/// as a malformed UUID) it is the first one that is not a UUID — every identifier of
+/// this API is one — or the first one.
+fn path_problem(rejection: &PathRejection, raw: &[(String, String)]) -> Problem {
     let PathRejection::FailedToDeserializePathParams(error) = rejection else {
         // Only a route declared without the parameter its handler reads gets here.
         tracing::error!(%rejection, "path parameters missing from the route");
         return Problem::internal();
     };
+    let suspect = || {
+        raw.iter()
+            .find(|(_, value)| uuid::Uuid::parse_str(value).is_err())
+            .or_else(|| raw.first())
+            .map_or(("id", ""), |(key, value)| (key.as_str(), value.as_str()))
+    };
     let (key, value) = match error.kind() {
         ErrorKind::ParseErrorAtKey { key, value, .. } => (key.as_str(), value.as_str()),
         ErrorKind::InvalidUtf8InPathParam { key } => (key.as_str(), ""),
-        ErrorKind::ParseErrorAtIndex { value, .. } | ErrorKind::ParseError { value, .. } => {
-            ("id", value.as_str())
-        }
-        _ => ("id", ""),
+        _ => suspect(),
     };
     Problem::new(
         StatusCode::NOT_FOUND,

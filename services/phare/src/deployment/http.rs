@@ -177,9 +177,8 @@ pub async fn create(
 async fn reachable(
     state: &TargetState,
     actor: &Actor,
-    id: &str,
+    id: Uuid,
 ) -> Result<(StreamId, DeploymentState, i64), Problem> {
-    let id = input::id(id)?;
     let stream = stream(id)?;
     let (deployment, version) = load::<Deployment>(&state.app.store, &stream).await?;
     let Some(owner) = &deployment.owner else {
@@ -194,13 +193,13 @@ async fn reachable(
 async fn run(
     state: &TargetState,
     actor: &Actor,
-    id: &str,
+    id: Uuid,
     command: DeploymentCommand,
     if_match: IfMatch,
 ) -> Result<axum::Json<Versioned>, Problem> {
     let done = execute_with::<Deployment, Problem>(
         &state.app.store,
-        &stream(input::id(id)?)?,
+        &stream(id)?,
         state.clock.now(),
         if_match.0,
         &actor.metadata(NAME),
@@ -242,14 +241,14 @@ pub struct CharterInput {
 pub async fn sign_charter(
     State(state): State<TargetState>,
     actor: Actor,
-    Path(id): Path<String>,
+    Path(id): Path<Uuid>,
     if_match: IfMatch,
     Json(body): Json<CharterInput>,
 ) -> Result<impl IntoResponse, Problem> {
     let command = DeploymentCommand::SignCharter {
         signed_on: body.signed_on,
     };
-    run(&state, &actor, &id, command, if_match).await
+    run(&state, &actor, id, command, if_match).await
 }
 
 const FUNCTIONS: &[(&str, TeamFunction)] = &[
@@ -302,12 +301,12 @@ pub struct NewTeamMember {
 pub async fn add_member(
     State(state): State<TargetState>,
     actor: Actor,
-    Path(id): Path<String>,
+    Path(id): Path<Uuid>,
     if_match: IfMatch,
     Json(body): Json<NewTeamMember>,
 ) -> Result<impl IntoResponse, Problem> {
     // Authorised before anyone is registered in the vault.
-    let (stream, _, _) = reachable(&state, &actor, &id).await?;
+    let (stream, _, _) = reachable(&state, &actor, id).await?;
     let function = input::choice("invalid-function", "function", &body.function, FUNCTIONS)?;
     body.person.check()?;
     let (school_uai, school) = match input::trimmed(body.school_uai.as_deref()) {
@@ -347,6 +346,14 @@ pub async fn add_member(
     ))
 }
 
+/// The parameters of a team member's address, by name: a malformed one is named in the
+/// problem.
+#[derive(Debug, Deserialize)]
+pub struct MemberPath {
+    id: Uuid,
+    member_id: Uuid,
+}
+
 /// `DELETE /api/v1/phare/deployments/{id}/team-members/{member_id}`
 #[utoipa::path(delete, path = "/api/v1/phare/deployments/{id}/team-members/{member_id}", tag = "phare",
     operation_id = "phare_remove_team_member",
@@ -364,12 +371,11 @@ pub async fn add_member(
 pub async fn remove_member(
     State(state): State<TargetState>,
     actor: Actor,
-    Path((id, member_id)): Path<(String, String)>,
+    Path(MemberPath { id, member_id }): Path<MemberPath>,
     if_match: IfMatch,
 ) -> Result<impl IntoResponse, Problem> {
-    let member_id = input::id(&member_id)?;
     let command = DeploymentCommand::RemoveMember { member_id };
-    run(&state, &actor, &id, command, if_match).await
+    run(&state, &actor, id, command, if_match).await
 }
 
 /// Le coordonnateur (référent harcèlement) ; une désignation ultérieure le remplace.
@@ -395,16 +401,16 @@ pub struct CoordinatorInput {
 pub async fn name_coordinator(
     State(state): State<TargetState>,
     actor: Actor,
-    Path(id): Path<String>,
+    Path(id): Path<Uuid>,
     if_match: IfMatch,
     Json(body): Json<CoordinatorInput>,
 ) -> Result<impl IntoResponse, Problem> {
     // Authorised before anyone is registered in the vault; checked again on the
     // deployment as it is decided on.
-    reachable(&state, &actor, &id).await?;
+    reachable(&state, &actor, id).await?;
     let person = body.person.seal(&state.vault).await?;
     let command = DeploymentCommand::NameCoordinator { person };
-    run(&state, &actor, &id, command, if_match).await
+    run(&state, &actor, id, command, if_match).await
 }
 
 const BODIES: &[(&str, ProtocolBody)] = &[
@@ -444,7 +450,7 @@ pub struct ProtocolInput {
 pub async fn record_protocol(
     State(state): State<TargetState>,
     actor: Actor,
-    Path(id): Path<String>,
+    Path(id): Path<Uuid>,
     if_match: IfMatch,
     Json(body): Json<ProtocolInput>,
 ) -> Result<impl IntoResponse, Problem> {
@@ -459,7 +465,7 @@ pub async fn record_protocol(
         presented_on: body.presented_on,
         presented_to,
     });
-    run(&state, &actor, &id, command, if_match).await
+    run(&state, &actor, id, command, if_match).await
 }
 
 /// Le plan des 10 heures d'apprentissage ; un plan ultérieur le remplace.
@@ -488,7 +494,7 @@ pub struct LearningHoursInput {
 pub async fn plan_learning_hours(
     State(state): State<TargetState>,
     actor: Actor,
-    Path(id): Path<String>,
+    Path(id): Path<Uuid>,
     if_match: IfMatch,
     Json(body): Json<LearningHoursInput>,
 ) -> Result<impl IntoResponse, Problem> {
@@ -496,7 +502,7 @@ pub async fn plan_learning_hours(
         planned: body.planned,
         hours: body.hours,
     });
-    run(&state, &actor, &id, command, if_match).await
+    run(&state, &actor, id, command, if_match).await
 }
 
 /// Un atelier parents : daté à venir, il est programmé, et compte une fois son jour venu.
@@ -527,7 +533,7 @@ pub struct WorkshopInput {
 pub async fn record_parent_workshop(
     State(state): State<TargetState>,
     actor: Actor,
-    Path(id): Path<String>,
+    Path(id): Path<Uuid>,
     if_match: IfMatch,
     Json(body): Json<WorkshopInput>,
 ) -> Result<impl IntoResponse, Problem> {
@@ -537,7 +543,7 @@ pub async fn record_parent_workshop(
         held_on: body.held_on,
         participants: body.participants,
     });
-    let Versioned { version } = run(&state, &actor, &id, command, if_match).await?.0;
+    let Versioned { version } = run(&state, &actor, id, command, if_match).await?.0;
     Ok((
         StatusCode::CREATED,
         axum::Json(Created {
@@ -787,9 +793,9 @@ pub struct DeploymentView {
 pub async fn get(
     State(state): State<TargetState>,
     actor: Actor,
-    Path(id): Path<String>,
+    Path(id): Path<Uuid>,
 ) -> Result<impl IntoResponse, Problem> {
-    let (_, deployment, version) = reachable(&state, &actor, &id).await?;
+    let (_, deployment, version) = reachable(&state, &actor, id).await?;
     let (Some(owner), Some(school_year)) = (&deployment.owner, deployment.school_year) else {
         return Err(Problem::not_found());
     };
@@ -849,7 +855,7 @@ pub async fn get(
         } => (None, Some(circonscription.clone())),
     };
     Ok(axum::Json(DeploymentView {
-        id: input::id(&id)?,
+        id,
         school_year,
         school_uai,
         circonscription,

@@ -179,9 +179,8 @@ pub async fn create(
 async fn reachable(
     state: &TargetState,
     actor: &Actor,
-    id: &str,
+    id: Uuid,
 ) -> Result<(StreamId, LabelState, i64), Problem> {
-    let id = input::id(id)?;
     let stream = stream(id)?;
     let (label, version) = load::<Label>(&state.app.store, &stream).await?;
     let Some(application) = &label.application else {
@@ -197,13 +196,13 @@ async fn reachable(
 async fn run(
     state: &TargetState,
     actor: &Actor,
-    id: &str,
+    id: Uuid,
     if_match: IfMatch,
     check: impl Fn(&Application) -> Result<LabelCommand, Problem>,
 ) -> Result<axum::Json<Versioned>, Problem> {
     let done = execute_with::<Label, Problem>(
         &state.app.store,
-        &stream(input::id(id)?)?,
+        &stream(id)?,
         state.clock.now(),
         if_match.0,
         &actor.metadata(NAME),
@@ -250,13 +249,13 @@ pub struct AnswerInput {
 pub async fn answer(
     State(state): State<TargetState>,
     actor: Actor,
-    Path(id): Path<String>,
+    Path(id): Path<Uuid>,
     if_match: IfMatch,
     Json(body): Json<AnswerInput>,
 ) -> Result<impl IntoResponse, Problem> {
     let criterion = body.criterion.trim().to_owned();
     let evidence = input::trimmed(body.evidence.as_deref());
-    run(&state, &actor, &id, if_match, |application| {
+    run(&state, &actor, id, if_match, |application| {
         if application
             .criterion(&criterion)
             .is_some_and(|c| c.answered_by == CriterionAuthority::Pole)
@@ -287,10 +286,10 @@ pub async fn answer(
 pub async fn submit(
     State(state): State<TargetState>,
     actor: Actor,
-    Path(id): Path<String>,
+    Path(id): Path<Uuid>,
     if_match: IfMatch,
 ) -> Result<impl IntoResponse, Problem> {
-    run(&state, &actor, &id, if_match, |_| Ok(LabelCommand::Submit)).await
+    run(&state, &actor, id, if_match, |_| Ok(LabelCommand::Submit)).await
 }
 
 /// `POST /api/v1/phare/labels/{id}/review`: the pole starts examining the application.
@@ -309,10 +308,10 @@ pub async fn submit(
 pub async fn review(
     State(state): State<TargetState>,
     actor: Actor,
-    Path(id): Path<String>,
+    Path(id): Path<Uuid>,
     if_match: IfMatch,
 ) -> Result<impl IntoResponse, Problem> {
-    run(&state, &actor, &id, if_match, |application| {
+    run(&state, &actor, id, if_match, |application| {
         actor.may(Action::DecideLabel, subject(application))?;
         Ok(LabelCommand::Review)
     })
@@ -379,7 +378,7 @@ pub struct DecisionInput {
 pub async fn decide(
     State(state): State<TargetState>,
     actor: Actor,
-    Path(id): Path<String>,
+    Path(id): Path<Uuid>,
     if_match: IfMatch,
     Json(body): Json<DecisionInput>,
 ) -> Result<impl IntoResponse, Problem> {
@@ -389,7 +388,7 @@ pub async fn decide(
         None | Some(Value::Null) => None,
         Some(value) => Some(input::level("level", value)?),
     };
-    run(&state, &actor, &id, if_match, |application| {
+    run(&state, &actor, id, if_match, |application| {
         actor.may(Action::DecideLabel, subject(application))?;
         Ok(LabelCommand::Decide {
             outcome,
@@ -507,9 +506,9 @@ pub struct LabelView {
 pub async fn get(
     State(state): State<TargetState>,
     actor: Actor,
-    Path(id): Path<String>,
+    Path(id): Path<Uuid>,
 ) -> Result<impl IntoResponse, Problem> {
-    let (_, label, version) = reachable(&state, &actor, &id).await?;
+    let (_, label, version) = reachable(&state, &actor, id).await?;
     let Some(application) = &label.application else {
         return Err(Problem::not_found());
     };
@@ -535,7 +534,7 @@ pub async fn get(
         .map(|c| LevelView::from(c.level))
         .collect();
     Ok(axum::Json(LabelView {
-        id: input::id(&id)?,
+        id,
         school_uai: application.school_uai.clone(),
         department: application.department.clone(),
         school_year: application.school_year,

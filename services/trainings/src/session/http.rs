@@ -683,6 +683,14 @@ pub async fn register(
     ))
 }
 
+/// The parameters of a registration's address, by name: a malformed one is named in
+/// the problem.
+#[derive(Debug, Deserialize)]
+pub struct RegistrationPath {
+    id: Uuid,
+    rid: Uuid,
+}
+
 /// `POST /api/v1/sessions/{id}/registrations/{rid}/withdraw`: frees the place, which
 /// goes to the first waiting registration.
 #[utoipa::path(operation_id = "trainings_session_withdraw", post, path = "/api/v1/sessions/{id}/registrations/{rid}/withdraw", tag = "trainings",
@@ -696,7 +704,10 @@ pub async fn register(
 pub async fn withdraw(
     State(trainings): State<Trainings>,
     actor: Actor,
-    Path((id, registration_id)): Path<(Uuid, Uuid)>,
+    Path(RegistrationPath {
+        id,
+        rid: registration_id,
+    }): Path<RegistrationPath>,
 ) -> Result<impl IntoResponse, Problem> {
     let (session, plan) = existing(&trainings, id).await?;
     let school = session
