@@ -338,7 +338,7 @@ pub async fn change_password(
         &actor.metadata(NAME),
     )
     .await?;
-    Ok(axum::Json(Versioned {
+    Ok(Versioned {
         version: done.version,
-    }))
+    })
 }

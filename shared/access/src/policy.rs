@@ -1,5 +1,6 @@
 //! The one place that decides whether an actor may do something on something
-//! (DESIGN.md §6). Handlers name the action and the subject; this module answers.
+//! (the README's « Who may do what »). Handlers name the action and the subject; this
+//! module answers.
 
 use pharos_events::{DepartmentCode, Role, Uai};
 use uuid::Uuid;

@@ -1,6 +1,6 @@
 //! pHARe compliance flags: computed from the recorded facts, they never block a save.
 //!
-//! What DOMAIN.md asks of a deployment (a school, or a circonscription, for a school
+//! What pHARe asks of a deployment (a school, or a circonscription, for a school
 //! year): a charter in force, a resource team of at least 5 trained members, a named
 //! coordinator, a treatment protocol formalised and presented, the 10 hours of learning
 //! per pupil planned, at least one parent workshop held. The `phare` target shows these

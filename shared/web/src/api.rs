@@ -23,6 +23,20 @@ pub struct Versioned {
     pub version: i64,
 }
 
+/// `201 Created` with the body.
+impl axum::response::IntoResponse for Created {
+    fn into_response(self) -> axum::response::Response {
+        (axum::http::StatusCode::CREATED, axum::Json(self)).into_response()
+    }
+}
+
+/// `200 OK` with the body.
+impl axum::response::IntoResponse for Versioned {
+    fn into_response(self) -> axum::response::Response {
+        axum::Json(self).into_response()
+    }
+}
+
 /// The name of the bearer-token security scheme the targets' paths refer to.
 pub const BEARER: &str = "bearer";
 
@@ -55,11 +69,19 @@ pub fn merged(
     merged
 }
 
-fn method_name(method: &HttpMethod) -> String {
-    serde_json::to_string(method)
-        .unwrap_or_default()
-        .trim_matches('"')
-        .to_uppercase()
+/// Every operation of `document`: its method (`GET`…), path and operation.
+pub fn operations(document: &OpenApi) -> impl Iterator<Item = (&'static str, &str, &Operation)> {
+    document.paths.paths.iter().flat_map(|(path, item)| {
+        [
+            ("GET", &item.get),
+            ("POST", &item.post),
+            ("PUT", &item.put),
+            ("DELETE", &item.delete),
+            ("PATCH", &item.patch),
+        ]
+        .into_iter()
+        .filter_map(move |(method, operation)| Some((method, path.as_str(), operation.as_ref()?)))
+    })
 }
 
 /// The problem answers an operation can give, by what it has: a bearer requirement (401,
@@ -167,44 +189,34 @@ fn problem_response(description: &str) -> utoipa::openapi::Response {
 pub fn incomplete(document: &OpenApi, tag: &str) -> Vec<String> {
     let mut problems = Vec::new();
     let mut ids = std::collections::HashSet::new();
-    for (path, item) in &document.paths.paths {
-        let operations = [
-            (HttpMethod::Get, &item.get),
-            (HttpMethod::Post, &item.post),
-            (HttpMethod::Put, &item.put),
-            (HttpMethod::Delete, &item.delete),
-            (HttpMethod::Patch, &item.patch),
-        ];
-        for (method, operation) in operations {
-            let Some(operation) = operation else { continue };
-            let at = format!("{} {path}", method_name(&method));
-            if operation.tags.as_deref() != Some(&[tag.to_owned()][..]) {
-                problems.push(format!("{at}: not tagged {tag}"));
-            }
-            if operation.summary.is_none() {
-                problems.push(format!("{at}: no summary"));
-            }
-            if operation.security.is_none() {
-                problems.push(format!("{at}: no security"));
-            }
-            let id = operation.operation_id.clone().unwrap_or_default();
-            if !id.starts_with(&format!("{tag}_")) {
-                problems.push(format!("{at}: operation id {id:?} not prefixed {tag}_"));
-            }
-            if !ids.insert(id.clone()) {
-                problems.push(format!("{at}: operation id {id} used twice"));
-            }
-            let documented: Vec<&str> = operation
-                .parameters
-                .iter()
-                .flatten()
-                .map(|p| p.name.as_str())
-                .collect();
-            for segment in path.split('/') {
-                let param = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}'));
-                if let Some(param) = param.filter(|p| !documented.contains(p)) {
-                    problems.push(format!("{at}: path parameter {param} undocumented"));
-                }
+    for (method, path, operation) in operations(document) {
+        let at = format!("{method} {path}");
+        if operation.tags.as_deref() != Some(&[tag.to_owned()][..]) {
+            problems.push(format!("{at}: not tagged {tag}"));
+        }
+        if operation.summary.is_none() {
+            problems.push(format!("{at}: no summary"));
+        }
+        if operation.security.is_none() {
+            problems.push(format!("{at}: no security"));
+        }
+        let id = operation.operation_id.clone().unwrap_or_default();
+        if !id.starts_with(&format!("{tag}_")) {
+            problems.push(format!("{at}: operation id {id:?} not prefixed {tag}_"));
+        }
+        if !ids.insert(id.clone()) {
+            problems.push(format!("{at}: operation id {id} used twice"));
+        }
+        let documented: Vec<&str> = operation
+            .parameters
+            .iter()
+            .flatten()
+            .map(|p| p.name.as_str())
+            .collect();
+        for segment in path.split('/') {
+            let param = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}'));
+            if let Some(param) = param.filter(|p| !documented.contains(p)) {
+                problems.push(format!("{at}: path parameter {param} undocumented"));
             }
         }
     }

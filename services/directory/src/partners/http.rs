@@ -244,13 +244,10 @@ pub async fn register(
         &actor.metadata(NAME),
     )
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(Created {
-            id,
-            version: done.version,
-        }),
-    ))
+    Ok(Created {
+        id,
+        version: done.version,
+    })
 }
 
 async fn existing(directory: &Directory, id: Uuid) -> Result<PartnerRecord, Problem> {
@@ -304,9 +301,9 @@ pub async fn update(
         &actor.metadata(NAME),
     )
     .await?;
-    Ok(axum::Json(Versioned {
+    Ok(Versioned {
         version: done.version,
-    }))
+    })
 }
 
 /// Vérification d'une fiche.
@@ -352,9 +349,9 @@ pub async fn verify(
         &actor.metadata(NAME),
     )
     .await?;
-    Ok(axum::Json(Versioned {
+    Ok(Versioned {
         version: done.version,
-    }))
+    })
 }
 
 /// Un partenaire tel que les listes le montrent : sans les personnes à contacter (aucune

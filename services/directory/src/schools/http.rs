@@ -155,9 +155,9 @@ pub async fn close(
         &actor.metadata(NAME),
     )
     .await?;
-    Ok(axum::Json(Versioned {
+    Ok(Versioned {
         version: done.version,
-    }))
+    })
 }
 
 /// Un établissement : sa fiche, sa fermeture éventuelle et la version de son flux.

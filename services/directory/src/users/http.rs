@@ -298,9 +298,9 @@ pub async fn change_role(
     if let Some(appended) = done.appended {
         directory.settle(appended.position).await;
     }
-    Ok(axum::Json(Versioned {
+    Ok(Versioned {
         version: done.version,
-    }))
+    })
 }
 
 /// Désactivation d'un compte.
@@ -374,9 +374,9 @@ pub async fn deactivate(
     if let Some(appended) = done.appended {
         directory.settle(appended.position).await;
     }
-    Ok(axum::Json(Versioned {
+    Ok(Versioned {
         version: done.version,
-    }))
+    })
 }
 
 /// `GET /api/v1/users/{id}`: the account with its name and e-mail (a logged read).

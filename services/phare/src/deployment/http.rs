@@ -6,7 +6,6 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::NaiveDate;
 use pharos_access::{Action, Actor, IfMatch, Subject, TargetState};
@@ -164,13 +163,10 @@ pub async fn create(
         &actor.metadata(NAME),
     )
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(Created {
-            id,
-            version: done.version,
-        }),
-    ))
+    Ok(Created {
+        id,
+        version: done.version,
+    })
 }
 
 /// The deployment behind a path id, once the actor is known to reach it.
@@ -196,7 +192,7 @@ async fn run(
     id: Uuid,
     command: DeploymentCommand,
     if_match: IfMatch,
-) -> Result<axum::Json<Versioned>, Problem> {
+) -> Result<Versioned, Problem> {
     let done = execute_with::<Deployment, Problem>(
         &state.app.store,
         &stream(id)?,
@@ -210,9 +206,9 @@ async fn run(
         },
     )
     .await?;
-    Ok(axum::Json(Versioned {
+    Ok(Versioned {
         version: done.version,
-    }))
+    })
 }
 
 /// La charte d'engagement signée ; une signature ultérieure (renouvellement, correction)
@@ -337,13 +333,10 @@ pub async fn add_member(
         &actor.metadata(NAME),
     )
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(Created {
-            id: member_id,
-            version: done.version,
-        }),
-    ))
+    Ok(Created {
+        id: member_id,
+        version: done.version,
+    })
 }
 
 /// The parameters of a team member's address, by name: a malformed one is named in the
@@ -543,14 +536,11 @@ pub async fn record_parent_workshop(
         held_on: body.held_on,
         participants: body.participants,
     });
-    let Versioned { version } = run(&state, &actor, id, command, if_match).await?.0;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(Created {
-            id: workshop_id,
-            version,
-        }),
-    ))
+    let Versioned { version } = run(&state, &actor, id, command, if_match).await?;
+    Ok(Created {
+        id: workshop_id,
+        version,
+    })
 }
 
 /// État du déploiement, calculé à la date du jour.

@@ -7,7 +7,6 @@
 use std::borrow::Cow;
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use pharos_access::{Action, Actor, IfMatch, Subject, TargetState};
 use pharos_decider::{execute, execute_with, load};
@@ -166,13 +165,10 @@ pub async fn create(
         &actor.metadata(NAME),
     )
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(Created {
-            id,
-            version: done.version,
-        }),
-    ))
+    Ok(Created {
+        id,
+        version: done.version,
+    })
 }
 
 /// The application behind a path id, once the actor is known to reach its school.
@@ -199,7 +195,7 @@ async fn run(
     id: Uuid,
     if_match: IfMatch,
     check: impl Fn(&Application) -> Result<LabelCommand, Problem>,
-) -> Result<axum::Json<Versioned>, Problem> {
+) -> Result<Versioned, Problem> {
     let done = execute_with::<Label, Problem>(
         &state.app.store,
         &stream(id)?,
@@ -213,9 +209,9 @@ async fn run(
         },
     )
     .await?;
-    Ok(axum::Json(Versioned {
+    Ok(Versioned {
         version: done.version,
-    }))
+    })
 }
 
 /// La réponse à un critère ; une réponse ultérieure la remplace.
