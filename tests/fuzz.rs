@@ -2,7 +2,8 @@
 //! (schemathesis, from PyPI), as a pole manager, on both backends: no 5xx, every status
 //! and content type documented, every body matching its schema.
 
-use pharos_test_support::{TestApp, TestDb, on_both_backends};
+use pharos_test_support::{Client, TestApp, TestDb, on_both_backends};
+use serde_json::{Value, json};
 
 const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance";
 
@@ -35,8 +36,12 @@ async fn every_documented_operation_survives_a_schema_fuzz(db: TestDb) {
     };
     let app = TestApp::builder(db).targets(&["all"]).start().await;
     let manager = app.user("pole_manager", None).await;
-    let report = tempfile_path("schemathesis");
+    let config = tempfile_path("schemathesis", "toml");
+    std::fs::write(&config, seed(&app, &manager).await).unwrap();
+    let report = tempfile_path("schemathesis", "xml");
     let output = tokio::process::Command::new(schemathesis)
+        .arg("--config-file")
+        .arg(&config)
         .arg("run")
         .arg(format!("{}/api/v1/openapi.json", app.base))
         .args(["--checks", CHECKS])
@@ -63,6 +68,7 @@ async fn every_documented_operation_survives_a_schema_fuzz(db: TestDb) {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let junit = std::fs::read_to_string(&report).unwrap_or_default();
     let _ = std::fs::remove_file(&report);
+    let _ = std::fs::remove_file(&config);
     app.finish().await;
     // The summary's last lines say how many operations and failures; all of it on failure.
     assert!(
@@ -91,8 +97,96 @@ async fn every_documented_operation_survives_a_schema_fuzz(db: TestDb) {
     eprintln!("schemathesis:{summary}");
 }
 
-fn tempfile_path(prefix: &str) -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("{prefix}-{}.xml", uuid::Uuid::now_v7().simple()))
+fn tempfile_path(prefix: &str, extension: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
+        "{prefix}-{}.{extension}",
+        uuid::Uuid::now_v7().simple()
+    ))
+}
+
+/// Records one of each resource and answers schemathesis's configuration: each
+/// operation's path parameters bound to a resource that exists, so that its fuzzed bodies
+/// reach the decisions instead of a 404.
+async fn seed(app: &TestApp, manager: &Client) -> String {
+    const UAI: &str = "0310001H";
+    app.school(UAI, "college", "31").await;
+    let created = |(status, body): (reqwest::StatusCode, Value)| {
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    };
+    let training = created(
+        manager
+            .post(
+                "/api/v1/trainings",
+                json!({
+                    "title": "Méthode de la préoccupation partagée", "topic": "mpp",
+                    "audience": "équipes ressources", "department": "31", "description": "Deux jours"
+                }),
+            )
+            .await,
+    );
+    let session = created(
+        manager
+            .post(
+                &format!("/api/v1/trainings/{training}/sessions"),
+                json!({
+                    "starts_at": "2030-01-15T09:00:00+01:00", "ends_at": "2030-01-15T17:00:00+01:00",
+                    "slots": [{"starts_at": "2030-01-15T09:00:00+01:00", "ends_at": "2030-01-15T12:00:00+01:00"}],
+                    "location": "Atelier Canopé, Toulouse", "capacity": 30, "planned_minutes": 180,
+                    "trainers": []
+                }),
+            )
+            .await,
+    );
+    let partner = created(
+        manager
+            .post(
+                "/api/v1/partners",
+                json!({
+                    "name": "Maison des adolescents", "kind": "association", "scope": "department",
+                    "department": "31", "description": "Écoute", "phones": ["05 61 00 00 00"]
+                }),
+            )
+            .await,
+    );
+    let deployment = created(
+        manager
+            .post(
+                "/api/v1/phare/deployments",
+                json!({ "school_year": "2026-2027", "school_uai": UAI }),
+            )
+            .await,
+    );
+    let label = created(
+        manager
+            .post(
+                "/api/v1/phare/labels",
+                json!({ "school_uai": UAI, "school_year": "2026-2027", "target_level": 1 }),
+            )
+            .await,
+    );
+    let referent = app.user("department_referent", Some("31")).await;
+    let bindings = [
+        ("^/api/v1/trainings/[{]id[}]", "path.id", training.as_str()),
+        ("^/api/v1/sessions/[{]id[}]", "path.id", session.as_str()),
+        ("^/api/v1/partners/[{]id[}]", "path.id", partner.as_str()),
+        (
+            "^/api/v1/phare/deployments/[{]id[}]",
+            "path.id",
+            deployment.as_str(),
+        ),
+        ("^/api/v1/phare/labels/[{]id[}]", "path.id", label.as_str()),
+        ("^/api/v1/users/[{]id[}]", "path.id", referent.id.as_str()),
+        ("^/api/v1/schools/[{]uai[}]", "path.uai", UAI),
+    ];
+    bindings
+        .iter()
+        .map(|(path, parameter, value)| {
+            format!(
+                "[[operations]]\ninclude-path-regex = \"{path}\"\nparameters = {{ \"{parameter}\" = \"{value}\" }}\n\n"
+            )
+        })
+        .collect()
 }
 
 on_both_backends!("fuzz"; every_documented_operation_survives_a_schema_fuzz);
