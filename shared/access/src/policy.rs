@@ -95,7 +95,7 @@ impl Subject<'_> {
             Self::School { uai, department } => {
                 format!("l'établissement {uai} (département {department})")
             }
-            Self::Account(role) => format!("un compte de rôle {role}"),
+            Self::Account(role) => format!("un compte de rôle « {} »", role.label()),
             Self::Session {
                 department: Some(d),
                 ..
@@ -198,7 +198,7 @@ impl Actor {
         if !action.roles().contains(&self.role) {
             return Err(Denied(format!(
                 "Votre rôle ({}) ne permet pas de {}.",
-                self.role,
+                self.role.label(),
                 action.describe()
             )));
         }

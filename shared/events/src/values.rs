@@ -244,7 +244,7 @@ macro_rules! identifier_enum {
                 match text.trim() {
                     $($id => Ok(Self::$variant),)+
                     other => Err(invalid(format!(
-                        concat!("« {} » n'est pas ", $what, " connu(e) ; valeurs possibles : {}"),
+                        concat!("« {} » n'est pas ", $what, " reconnu ; valeurs acceptées : {}."),
                         other,
                         [$($id),+].join(", ")
                     ))),
@@ -308,6 +308,20 @@ identifier_enum!(
         Trainer => "trainer",
     }
 );
+
+impl Role {
+    /// The French name of the role, for sentences (« référent départemental »).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Admin => "administrateur",
+            Self::PoleManager => "pôle académique",
+            Self::DepartmentReferent => "référent départemental",
+            Self::School => "établissement",
+            Self::Juror => "juré",
+            Self::Trainer => "formateur",
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
