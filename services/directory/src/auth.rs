@@ -119,10 +119,12 @@ fn rate_limited(wait: std::time::Duration) -> Problem {
         StatusCode::TOO_MANY_REQUESTS,
         "too-many-attempts",
         "Trop de tentatives",
-        format!(
-            "Trop d'échecs de connexion : réessayez dans {} minute(s).",
-            seconds.div_ceil(60)
-        ),
+        match seconds.div_ceil(60) {
+            1 => "Trop d'échecs de connexion : réessayez dans une minute.".to_owned(),
+            minutes => {
+                format!("Trop d'échecs de connexion : réessayez dans {minutes} minutes.")
+            }
+        },
     )
     .with_retry_after(seconds)
 }

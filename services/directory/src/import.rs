@@ -121,7 +121,11 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedFile, UnreadableFile> {
         .from_reader(text.as_bytes());
     let headers: Vec<String> = reader
         .headers()
-        .map_err(|e| UnreadableFile(format!("ligne d'en-tête illisible : {e}")))?
+        .map_err(|_| {
+            UnreadableFile(
+                "la ligne d'en-tête est illisible (guillemets non refermés ?)".to_owned(),
+            )
+        })?
         .iter()
         .map(fold)
         .collect();
@@ -136,7 +140,7 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedFile, UnreadableFile> {
                 lines.push(Line {
                     number,
                     uai: String::new(),
-                    input: Err(format!("ligne CSV mal formée : {e}")),
+                    input: Err(csv_line_error(&e)),
                 });
                 continue;
             }
@@ -157,6 +161,16 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedFile, UnreadableFile> {
         encoding,
         lines,
     })
+}
+
+/// A line the CSV reader could not split, in French (the reader's own text is English).
+fn csv_line_error(error: &csv::Error) -> String {
+    match error.kind() {
+        csv::ErrorKind::Utf8 { .. } => {
+            "ligne mal formée : caractères illisibles (encodage)".to_owned()
+        }
+        _ => "ligne mal formée : guillemets ou séparateurs incohérents".to_owned(),
+    }
 }
 
 /// Lower-case ASCII without accents, for matching headers and labels.
@@ -238,9 +252,13 @@ impl Columns {
         if !missing.is_empty() {
             return Err(UnreadableFile(format!(
                 "colonnes manquantes : {}. Attendu : l'export de l'annuaire de l'éducation \
-                 (séparateur ;) ou le format simple uai,name,kind,sector,department,commune,\
-                 circonscription,priority_education",
-                missing.join(", ")
+                 (séparateur point-virgule) ou le format simple dont la première ligne est \
+                 « uai,name,kind,sector,department,commune,circonscription,priority_education »",
+                missing
+                    .iter()
+                    .map(|m| format!("« {m} »"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
         Ok(Self {
@@ -277,10 +295,10 @@ impl Columns {
 
     fn input(&self, record: &csv::StringRecord) -> Result<SchoolInput, String> {
         if record.len() <= self.commune.max(self.department).max(self.uai) {
-            return Err(format!(
-                "{} champ(s) au lieu des colonnes annoncées par l'en-tête",
-                record.len()
-            ));
+            return Err(match record.len() {
+                1 => "un seul champ, moins que les colonnes annoncées par l'en-tête".to_owned(),
+                n => format!("{n} champs, moins que les colonnes annoncées par l'en-tête"),
+            });
         }
         let mut input = SchoolInput {
             uai: self.get(record, self.uai).to_owned(),
@@ -471,10 +489,7 @@ pub async fn handler(
                 StatusCode::BAD_REQUEST,
                 "bad-request",
                 "Requête invalide",
-                format!(
-                    "Le fichier n'a pas pu être reçu : {}",
-                    rejection.body_text()
-                ),
+                "Le fichier n'a pas pu être reçu en entier : envoyez-le de nouveau.",
             )
         }
     })?;
@@ -548,7 +563,7 @@ mod tests {
     #[test]
     fn names_the_missing_columns_of_an_unknown_layout() {
         let error = parse(b"code;nom\n0310001H;X\n").unwrap_err();
-        assert!(error.0.contains("uai, name, kind"), "{error}");
+        assert!(error.0.contains("« uai », « name », « kind »"), "{error}");
         assert!(parse(b"").is_err());
         assert!(parse(b"\x00\x01PK").is_err());
     }

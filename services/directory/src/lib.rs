@@ -4,6 +4,7 @@
 
 mod auth;
 pub mod import;
+pub mod labels;
 mod partners;
 mod people;
 pub mod schools;
@@ -57,6 +58,18 @@ impl Directory {
         Self {
             target,
             logins: Arc::new(LoginLimits::default()),
+        }
+    }
+
+    /// Waits until `position` is readable by `read_all` (on PostgreSQL an older open
+    /// transaction can hold it back a moment), so that the next list here shows the change.
+    async fn readable(&self, position: GlobalPosition) {
+        let store = &self.target.app.store;
+        if !matches!(
+            store.wait_readable(position, Duration::from_secs(2)).await,
+            Ok(true)
+        ) {
+            tracing::warn!(?position, "appended event not readable yet");
         }
     }
 
@@ -114,6 +127,7 @@ fn api(upload_limit: usize) -> OpenApiRouter<Directory> {
         .routes(routes!(auth::me))
         .routes(routes!(auth::change_password))
         .routes(routes!(users::http::create_handler))
+        .routes(routes!(users::bulk::create_school_accounts))
         .routes(routes!(users::http::get))
         .routes(routes!(users::http::change_role))
         .routes(routes!(users::http::deactivate))
@@ -124,6 +138,8 @@ fn api(upload_limit: usize) -> OpenApiRouter<Directory> {
         .routes(routes!(partners::http::register, partners::http::list))
         .routes(routes!(partners::http::get, partners::http::update))
         .routes(routes!(partners::http::verify))
+        .routes(routes!(partners::http::archive))
+        .routes(routes!(partners::http::unarchive))
         .routes(routes!(people::export))
         .routes(routes!(people::erase))
         .routes(routes!(people::read_log))
@@ -265,6 +281,6 @@ mod tests {
                 checked += 1;
             }
         }
-        assert_eq!(checked, 20);
+        assert_eq!(checked, 23);
     }
 }

@@ -15,7 +15,13 @@ use uuid::Uuid;
 use crate::{Directory, NAME};
 
 fn email(text: &str, field: &'static str) -> Result<Email, Problem> {
-    Email::parse(text).map_err(|e| Problem::from(Rejection::invalid("invalid-email", field, e.0)))
+    Email::parse(text).map_err(|e| {
+        Problem::from(Rejection::invalid(
+            "invalid-email",
+            field,
+            crate::labels::sentence(&e.0),
+        ))
+    })
 }
 
 fn nobody() -> Problem {

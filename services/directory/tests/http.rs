@@ -360,6 +360,10 @@ async fn every_role_in_and_out_of_scope_for_every_command(db: TestDb) {
             .post("/api/v1/partners", partner(Some("31"), 3000 + n as usize))
             .await;
         let movable = movable["id"].as_str().unwrap().to_owned();
+        let (_, archivable) = manager
+            .post("/api/v1/partners", partner(Some("31"), 4000 + n as usize))
+            .await;
+        let archivable = archivable["id"].as_str().unwrap().to_owned();
         let cases = [
             Case {
                 name: "create a school account",
@@ -477,6 +481,38 @@ async fn every_role_in_and_out_of_scope_for_every_command(db: TestDb) {
                 created: false,
             },
             Case {
+                name: "archive a partner in 31",
+                method: Method::POST,
+                path: format!("/api/v1/partners/{archivable}/archive"),
+                body: json!({"reason": "dispositif arrêté"}),
+                allowed: PARTNERS,
+                created: false,
+            },
+            Case {
+                name: "archive a partner in 32",
+                method: Method::POST,
+                path: format!("/api/v1/partners/{p32}/archive"),
+                body: Value::Null,
+                allowed: POLE,
+                created: false,
+            },
+            Case {
+                name: "unarchive a partner in 32",
+                method: Method::POST,
+                path: format!("/api/v1/partners/{p32}/unarchive"),
+                body: Value::Null,
+                allowed: POLE,
+                created: false,
+            },
+            Case {
+                name: "create every school's account",
+                method: Method::POST,
+                path: "/api/v1/users/schools".into(),
+                body: Value::Null,
+                allowed: ACCOUNTS,
+                created: false,
+            },
+            Case {
                 name: "erase a person",
                 method: Method::POST,
                 path: "/api/v1/people/erase".into(),
@@ -577,11 +613,15 @@ async fn schools_are_checked_registered_read_and_closed(db: TestDb) {
             "circonscription",
             "circonscription",
         ),
-        (json!({"kind": "lycee"}), "kind", "lycee_gt"),
+        (
+            json!({"kind": "lycee"}),
+            "kind",
+            "lycée général et technologique",
+        ),
         (
             json!({"priority_education": "zep"}),
             "priority_education",
-            "rep_plus",
+            "REP+",
         ),
     ];
     for (change, field, message) in bad {
@@ -1175,6 +1215,459 @@ async fn partners_keep_contacts_sealed_log_reads_and_flag_old_checks(db: TestDb)
     app.finish().await;
 }
 
+/// A problem a person reads: French sentences, no identifier (`department_referent`),
+/// no « connu(e) », no JSON.
+fn assert_readable(problem: &Value) {
+    let mut texts = vec![problem["detail"].as_str().unwrap_or_default().to_owned()];
+    texts.extend(
+        problem["errors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| e["message"].as_str().unwrap_or_default().to_owned()),
+    );
+    for text in texts {
+        assert!(!text.is_empty(), "{problem}");
+        assert!(!text.contains("connu(e)"), "{text}");
+        assert!(
+            !text.contains(['{', '}', '`', '[', ']']),
+            "JSON or code in « {text} »"
+        );
+        let identifier = text
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .find(|w| w.contains('_') && w.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+        assert_eq!(identifier, None, "identifier in « {text} »");
+    }
+}
+
+/// The partners listed at `query`, by name.
+async fn partner_names(client: &Client, query: &str) -> Vec<String> {
+    let (status, list) = client.get(&format!("/api/v1/partners{query}")).await;
+    assert_eq!(status, StatusCode::OK, "{query}: {list}");
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Point 12: local cells as poles use them (a cell across the border, phones as people
+/// write them, the new kinds), archives, search, and the national lines seeded.
+async fn local_cells_abroad_phones_as_written_archives_and_search(db: TestDb) {
+    let app = builder(db).start().await;
+    let manager = manager(&app).await;
+    let referent = app.user("department_referent", Some("31")).await;
+
+    let seeded: Vec<String> = {
+        let (_, list) = referent.get("/api/v1/partners").await;
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|p| p["phones"].as_array().unwrap().clone())
+            .map(|n| n.as_str().unwrap().to_owned())
+            .collect()
+    };
+    for line in [
+        "3018",
+        "119",
+        "17",
+        "112",
+        "114",
+        "3114",
+        "15",
+        "0 800 23 52 36",
+        "116 006",
+    ] {
+        assert!(
+            seeded.iter().any(|n| n == line),
+            "{line} not seeded: {seeded:?}"
+        );
+    }
+
+    let cash = json!({
+        "name": "Cellule CASH de Mouscron", "kind": "local_cell", "scope": "local",
+        "commune": "Mouscron", "country": "Belgique",
+        "phones": ["056/39 16 20", "+32 56 39 16 20"],
+        "description": "Cellule d'appui : cinq CPMS, médiation scolaire, planning familial, AMO, \
+            cellule psycho-sociale de la police"
+    });
+    // Outside the academy, the commune and the country place it; without them, refused.
+    let before = app.events().await;
+    for (remove, field) in [("country", "country"), ("commune", "commune")] {
+        let mut body = cash.clone();
+        body.as_object_mut().unwrap().remove(remove);
+        let (status, problem) = manager.post("/api/v1/partners", body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+        assert_readable(&problem);
+    }
+    let mut bad = cash.clone();
+    bad["phones"] = json!(["056/39 16 20", "appelez le standard"]);
+    let (status, problem) = manager.post("/api/v1/partners", bad).await;
+    assert_eq!(
+        (status, problem["errors"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("phones[1]")),
+        "{problem}"
+    );
+    assert_readable(&problem);
+    let mut bad = cash.clone();
+    bad["kind"] = json!("ecole");
+    let (status, problem) = manager.post("/api/v1/partners", bad).await;
+    assert_eq!(
+        (status, rule(&problem)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid-partner")
+    );
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("police ou gendarmerie"),
+        "{problem}"
+    );
+    assert_readable(&problem);
+    // A cell outside the academy is the pole's: a referent's scope does not reach it.
+    let (status, problem) = referent.post("/api/v1/partners", cash.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    assert_eq!(app.events().await, before, "nothing appended on refusal");
+
+    let (status, body) = manager.post("/api/v1/partners", cash).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let cash_id = body["id"].as_str().unwrap().to_owned();
+    let (_, partner) = referent.get(&format!("/api/v1/partners/{cash_id}")).await;
+    assert_eq!(partner["country"], "BE");
+    assert_eq!(partner["department"], Value::Null);
+    assert_eq!(
+        partner["phones"],
+        json!(["+32 56 39 16 20"]),
+        "normalised once"
+    );
+
+    let mut ids = std::collections::HashMap::new();
+    for (name, kind, phone) in [
+        (
+            "Maison de protection des familles",
+            "police",
+            "05 61 00 00 00",
+        ),
+        ("Planning familial 31", "family_planning", "0 800 08 11 11"),
+        (
+            "Mairie de Muret — service jeunesse",
+            "local_authority",
+            "05.61.51.95.95",
+        ),
+        ("France Victimes 31", "victim_support", "116 006"),
+        ("Centre Relier", "health", "05 34 46 37 64"),
+        ("Écoute Ados", "association", "3018"),
+    ] {
+        let (status, body) = referent
+            .post(
+                "/api/v1/partners",
+                json!({
+                    "name": name, "kind": kind, "scope": "local", "department": "31",
+                    "commune": "Muret", "phones": [phone], "description": "Partenaire local"
+                }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{name}: {body}");
+        ids.insert(kind, body["id"].as_str().unwrap().to_owned());
+    }
+    let (_, planning) = referent
+        .get(&format!("/api/v1/partners/{}", ids["family_planning"]))
+        .await;
+    assert_eq!(planning["phones"], json!(["0 800 08 11 11"]));
+
+    assert_eq!(
+        partner_names(&referent, "?kind=police").await,
+        ["Maison de protection des familles"]
+    );
+    assert_eq!(
+        partner_names(&referent, "?commune=mouscron").await,
+        ["Cellule CASH de Mouscron"]
+    );
+    assert_eq!(
+        partner_names(&referent, "?q=PLANNING%20familial&department=31").await,
+        ["Planning familial 31"]
+    );
+    assert_eq!(
+        partner_names(&referent, "?q=mediation%20scolaire").await,
+        ["Cellule CASH de Mouscron"],
+        "free text without accents"
+    );
+    let in_31 = partner_names(&referent, "?department=31").await;
+    assert!(in_31.iter().any(|n| n.starts_with("3018")), "{in_31:?}");
+    assert!(!in_31.iter().any(|n| n.contains("Mouscron")), "{in_31:?}");
+    let (status, problem) = referent.get("/api/v1/partners?kind=ecole").await;
+    assert_eq!(
+        (status, rule(&problem)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid-filter")
+    );
+    assert_readable(&problem);
+
+    // Archived: out of the lists, frozen, and back.
+    let police = &ids["police"];
+    let (status, body) = referent
+        .post(
+            &format!("/api/v1/partners/{police}/archive"),
+            json!({"reason": "structure fermée"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(partner_names(&referent, "?kind=police").await.is_empty());
+    assert_eq!(
+        partner_names(&referent, "?archived=true").await,
+        ["Maison de protection des familles"]
+    );
+    let before = app.events().await;
+    let update = json!({
+        "name": "MPF", "kind": "police", "scope": "local", "department": "31",
+        "phones": ["17"], "description": ""
+    });
+    for (method, path, body, expected) in [
+        (
+            Method::PUT,
+            format!("/api/v1/partners/{police}"),
+            update,
+            "partner-archived",
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/partners/{police}/verify"),
+            Value::Null,
+            "partner-archived",
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/partners/{police}/archive"),
+            Value::Null,
+            "partner-already-archived",
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/partners/{}/unarchive", ids["health"]),
+            Value::Null,
+            "partner-not-archived",
+        ),
+    ] {
+        let (status, problem) = referent.call(method, &path, body).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{path}: {problem}");
+        assert_eq!(rule(&problem), expected, "{path}: {problem}");
+        assert_readable(&problem);
+    }
+    let (status, _) = referent
+        .post(&format!("/api/v1/partners/{cash_id}/archive"), Value::Null)
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "outside the referent's scope"
+    );
+    assert_eq!(app.events().await, before, "nothing appended on refusal");
+    let (status, _) = referent
+        .post(&format!("/api/v1/partners/{police}/unarchive"), Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        partner_names(&referent, "?kind=police").await,
+        ["Maison de protection des familles"]
+    );
+    app.finish().await;
+}
+
+/// Point 15: the directory's refusals read as French sentences.
+async fn refusals_read_as_french_sentences(db: TestDb) {
+    let app = builder(db).start().await;
+    let manager = manager(&app).await;
+    let before = app.events().await;
+    let (status, problem) = manager
+        .post(
+            "/api/v1/users",
+            json!({"email": "r@ac-toulouse.fr", "display_name": "R", "role": "department_referent"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        problem["detail"],
+        "Le rôle référent départemental demande un périmètre : le code du département (ex. 31)."
+    );
+    let attempts = [
+        json!({"email": "r@ac-toulouse.fr", "display_name": "R", "role": "chef"}),
+        json!({"email": "r@ac-toulouse.fr", "display_name": "R", "role": "trainer", "scope": "31"}),
+        json!({"email": "r@ac-toulouse.fr", "display_name": "R", "role": "department_referent", "scope": "33"}),
+        json!({"email": "pas-une-adresse", "display_name": "R", "role": "trainer"}),
+    ];
+    for body in attempts {
+        let (status, problem) = manager.post("/api/v1/users", body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+        assert_readable(&problem);
+    }
+    let (_, problem) = manager
+        .post(
+            "/api/v1/users",
+            json!({"email": "r@ac-toulouse.fr", "display_name": "R", "role": "chef"}),
+        )
+        .await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("référent départemental, établissement"),
+        "{problem}"
+    );
+    let mut body = school(UAI_31, "31");
+    body["kind"] = json!("lycee");
+    body["sector"] = json!("associatif");
+    body["priority_education"] = json!("zep");
+    let (status, problem) = manager.post("/api/v1/schools", body).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_readable(&problem);
+    // French names are accepted where identifiers are.
+    let mut body = school(UAI_31, "31");
+    body["kind"] = json!("Lycée professionnel");
+    body["sector"] = json!("Privé sous contrat");
+    body["priority_education"] = json!("REP+");
+    let (status, problem) = manager.post("/api/v1/schools", body).await;
+    assert_eq!(status, StatusCode::CREATED, "{problem}");
+    let (_, registered) = manager.get(&format!("/api/v1/schools/{UAI_31}")).await;
+    assert_eq!(
+        (
+            &registered["kind"],
+            &registered["sector"],
+            &registered["priority_education"]
+        ),
+        (
+            &json!("lycee_pro"),
+            &json!("prive_sous_contrat"),
+            &json!("rep_plus")
+        )
+    );
+    let (status, problem) = manager
+        .post(
+            &format!("/api/v1/schools/{UAI_31}/close"),
+            json!({"closed_on": "2026-08-31", "successor_uai": "0310001A"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_readable(&problem);
+    let (status, problem) = manager
+        .post(
+            "/api/v1/partners",
+            json!({"name": "X", "kind": "association", "scope": "régional", "description": ""}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_readable(&problem);
+    assert_eq!(
+        app.events().await,
+        before + 1,
+        "only the school was appended"
+    );
+    app.finish().await;
+}
+
+/// Point 13: one account per open school, idempotent, without a password.
+async fn school_accounts_are_created_once_per_open_school(db: TestDb) {
+    let app = builder(db).start().await;
+    let manager = manager(&app).await;
+    let open = uai(31, 6);
+    let closed = uai(31, 5);
+    for (uai, department) in [
+        (UAI_31, "31"),
+        (UAI_32, "32"),
+        (open.as_str(), "31"),
+        (closed.as_str(), "31"),
+    ] {
+        register_school(&manager, uai, department).await;
+    }
+    let (status, _) = manager
+        .post(
+            &format!("/api/v1/schools/{closed}/close"),
+            json!({"closed_on": "2026-08-31"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // One school has its account already; another's address belongs to someone else.
+    app.user_with_email("ce.0310001h@ac-toulouse.fr", "school", Some(UAI_31))
+        .await;
+    app.user_with_email("ce.0320001c@ac-toulouse.fr", "trainer", None)
+        .await;
+
+    let before = app.events().await;
+    let referent = app.user("department_referent", Some("31")).await;
+    let before_referent = app.events().await;
+    let (status, _) = referent.post("/api/v1/users/schools", Value::Null).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, problem) = manager
+        .post(
+            "/api/v1/users/schools",
+            json!({"address_pattern": "secretariat@ac-toulouse.fr"}),
+        )
+        .await;
+    assert_eq!(
+        (status, rule(&problem)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid-address-pattern")
+    );
+    let (status, problem) = manager
+        .post(
+            "/api/v1/users/schools",
+            json!({"address_pattern": "ce {uai} chez ac-toulouse"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(
+        app.events().await,
+        before_referent,
+        "nothing appended on refusal"
+    );
+    assert!(before_referent > before);
+
+    let (status, report) = manager.post("/api/v1/users/schools", Value::Null).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(
+        (report["created"].as_u64(), report["existing"].as_u64()),
+        (Some(1), Some(1)),
+        "{report}"
+    );
+    let refused = report["refused"].as_array().unwrap();
+    assert_eq!(refused.len(), 1, "{report}");
+    assert_eq!(refused[0]["uai"], UAI_32);
+    assert!(
+        refused[0]["reason"].as_str().unwrap().contains("formateur"),
+        "{report}"
+    );
+    assert!(!report.to_string().contains("password"), "{report}");
+    assert_eq!(
+        app.events().await,
+        before_referent + 1,
+        "one account created"
+    );
+
+    // No password was set: the account waits for one.
+    let response = login(
+        &app,
+        &format!("ce.{}@ac-toulouse.fr", open.to_lowercase()),
+        "",
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+    let (status, again) = manager
+        .post(
+            "/api/v1/users/schools",
+            json!({"address_pattern": "ce.{uai}@ac-toulouse.fr"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (again["created"].as_u64(), again["existing"].as_u64()),
+        (Some(0), Some(2)),
+        "{again}"
+    );
+    assert_eq!(app.events().await, before_referent + 1, "idempotent");
+    app.finish().await;
+}
+
 /// A manager cannot lock themselves out: erasing their own data, changing their own role
 /// or deactivating their own account is refused, and nothing is appended.
 async fn nobody_erases_demotes_or_deactivates_themselves(db: TestDb) {
@@ -1223,4 +1716,7 @@ pharos_test_support::on_both_backends!(
     accounts_are_checked_and_one_per_address,
     bootstrap_generates_a_password_once,
     partners_keep_contacts_sealed_log_reads_and_flag_old_checks,
+    local_cells_abroad_phones_as_written_archives_and_search,
+    refusals_read_as_french_sentences,
+    school_accounts_are_created_once_per_open_school,
 );

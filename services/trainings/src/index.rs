@@ -1,112 +1,220 @@
-//! Who is registered where and when, across sessions: the overlap rule ("the same
-//! person in two overlapping sessions") spans streams, so it is checked against this
-//! in-memory projection of `training_session` events before deciding. Two registrations
-//! of one person racing into two different sessions in the same instant can both pass;
-//! the window is one append long.
+//! Trainings and their sessions, in memory, fed by a subscription to `training` and
+//! `training_session`: the overlap rule ("the same person confirmed in two overlapping
+//! sessions") spans streams, so it is checked against this projection before deciding;
+//! and the plannings (`GET /api/v1/trainings`, `GET /api/v1/trainings/{id}/sessions`) are
+//! answered from it, never by reading the log per request. Two registrations of one
+//! person racing into two different sessions in the same instant can both pass; the
+//! window is one append long.
+//!
+//! Each session is folded by the session decider's own `evolve`, event by event in
+//! stream order: an event is applied only when it is the next version of its stream, so
+//! the handlers' write-through and the subscription may deliver the same event twice, or
+//! the write-through run ahead of a gap, without changing the result.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet};
 
+use pharos_decider::Decider;
 use pharos_events::DepartmentCode;
-use pharos_events::training::{SESSION_CATEGORY, Schedule, SessionEvent};
+use pharos_events::training::{
+    SESSION_CATEGORY, Schedule, SessionEvent, TRAINING_CATEGORY, TrainingEvent,
+};
 use pharos_eventstore::RecordedEvent;
 use pharos_privacy::PersonId;
 use uuid::Uuid;
 
-use crate::session::person_of;
+use crate::session::decider::{RegistrationStatus, Session, SessionState, Status};
 
-/// What the index keeps of a session.
-#[derive(Debug)]
-struct Indexed {
-    schedule: Schedule,
-    cancelled: bool,
-    /// Fixed at planning: who manages the session.
-    department: Option<DepartmentCode>,
+/// A session as the index keeps it: its state and the version it is at.
+#[derive(Debug, Default)]
+pub struct Indexed {
+    pub state: SessionState,
+    pub version: i64,
+}
+
+impl Indexed {
+    /// Planned, so with a plan and a status.
+    pub fn planned(&self) -> Option<(&crate::session::decider::Plan, Status)> {
+        Some((self.state.plan.as_ref()?, self.state.status?))
+    }
 }
 
 #[derive(Debug, Default)]
 pub struct SessionIndex {
-    sessions: HashMap<Uuid, Indexed>,
-    /// Each registration's session and person, while not withdrawn.
-    registrations: HashMap<Uuid, (Uuid, PersonId)>,
+    /// Each created training, by id (UUID v7: creation order).
+    pub trainings: BTreeMap<Uuid, TrainingEvent>,
+    pub sessions: BTreeMap<Uuid, Indexed>,
+    /// The sessions of each training.
+    pub by_training: BTreeMap<Uuid, BTreeSet<Uuid>>,
+}
+
+/// The id in `training-<uuid>` when `stream_id` is of `category`.
+fn id_in(stream_id: &str, category: &str) -> Option<Uuid> {
+    stream_id
+        .strip_prefix(category)
+        .and_then(|rest| rest.strip_prefix('-'))
+        .and_then(|id| Uuid::parse_str(id).ok())
 }
 
 impl SessionIndex {
     pub fn apply(&mut self, event: &RecordedEvent) {
-        let Some(id) = event
-            .stream_id
-            .strip_prefix(SESSION_CATEGORY)
-            .and_then(|rest| rest.strip_prefix('-'))
-            .and_then(|id| Uuid::parse_str(id).ok())
-        else {
+        if event.category == TRAINING_CATEGORY {
+            if let (Some(id), Some(e)) = (
+                id_in(&event.stream_id, TRAINING_CATEGORY),
+                pharos_events::decode::<TrainingEvent>(event),
+            ) {
+                self.note_training(id, e);
+            }
+            return;
+        }
+        let Some(id) = id_in(&event.stream_id, SESSION_CATEGORY) else {
             return;
         };
         if let Some(e) = pharos_events::decode::<SessionEvent>(event) {
-            self.note(id, &e);
+            self.note(id, event.version, &e);
         }
     }
 
-    /// One event of session `id`. Applying an event twice changes nothing more, so the
-    /// handlers write their appends through and the subscription delivers them again.
-    pub fn note(&mut self, id: Uuid, e: &SessionEvent) {
-        if let Some((registration, person)) = person_of(e) {
-            self.registrations.insert(registration, (id, person));
+    /// Training `id` was created.
+    pub fn note_training(&mut self, id: Uuid, created: TrainingEvent) {
+        self.trainings.entry(id).or_insert(created);
+    }
+
+    /// Event `version` of session `id`: applied when it is the next one; one seen already
+    /// changes nothing, one after a gap waits for the subscription to fill the gap.
+    pub fn note(&mut self, id: Uuid, version: i64, e: &SessionEvent) {
+        let indexed = self.sessions.entry(id).or_default();
+        if version != indexed.version + 1 {
             return;
         }
-        match e {
-            SessionEvent::SessionPlanned {
-                schedule,
-                department,
-                ..
-            } => {
-                let cancelled = self.sessions.get(&id).is_some_and(|s| s.cancelled);
-                self.sessions.insert(
-                    id,
-                    Indexed {
-                        schedule: schedule.clone(),
-                        cancelled,
-                        department: department.clone(),
-                    },
-                );
-            }
-            SessionEvent::SessionRescheduled { schedule } => {
-                if let Some(s) = self.sessions.get_mut(&id) {
-                    s.schedule = schedule.clone();
-                }
-            }
-            SessionEvent::SessionCancelled { .. } => {
-                if let Some(s) = self.sessions.get_mut(&id) {
-                    s.cancelled = true;
-                }
-            }
-            SessionEvent::RegistrationWithdrawn { registration_id } => {
-                self.registrations.remove(registration_id);
-            }
-            _ => {}
+        indexed.state = Session::evolve(std::mem::take(&mut indexed.state), e);
+        indexed.version = version;
+        if let SessionEvent::SessionPlanned { training_id, .. } = e {
+            self.by_training.entry(*training_id).or_default().insert(id);
         }
     }
 
-    /// The sessions other than `except` where `person` is registered and whose times
-    /// overlap `schedule`.
+    /// The sessions other than `except`, not cancelled, where `person` holds a confirmed
+    /// place and whose times overlap `schedule` (a place on a waitlist blocks nothing).
     pub fn overlapping(&self, person: PersonId, schedule: &Schedule, except: Uuid) -> Vec<Uuid> {
-        let mut found: Vec<Uuid> = self
-            .registrations
-            .values()
-            .filter(|(session, p)| *p == person && *session != except)
-            .filter_map(|(session, _)| {
-                let other = self.sessions.get(session)?;
-                let overlaps = other.schedule.starts_at < schedule.ends_at
-                    && schedule.starts_at < other.schedule.ends_at;
-                (overlaps && !other.cancelled).then_some(*session)
+        self.sessions
+            .iter()
+            .filter(|(id, _)| **id != except)
+            .filter_map(|(id, indexed)| {
+                let (plan, status) = indexed.planned()?;
+                let overlaps = plan.schedule.starts_at < schedule.ends_at
+                    && schedule.starts_at < plan.schedule.ends_at;
+                let holds = indexed.state.registrations.iter().any(|r| {
+                    r.registrant.person == person && r.status == RegistrationStatus::Confirmed
+                });
+                (overlaps && holds && status != Status::Cancelled).then_some(*id)
             })
-            .collect();
-        found.sort();
-        found.dedup();
-        found
+            .collect()
     }
 
     /// The department of a known session (`Some(None)`: academy-wide), `None` when the
     /// index has not seen it.
     pub fn department(&self, session: Uuid) -> Option<Option<DepartmentCode>> {
-        self.sessions.get(&session).map(|s| s.department.clone())
+        self.sessions
+            .get(&session)
+            .and_then(|s| s.state.plan.as_ref())
+            .map(|plan| plan.department.clone())
+    }
+
+    /// The planned sessions of `training`.
+    pub fn sessions_of(&self, training: Uuid) -> impl Iterator<Item = (Uuid, &Indexed)> {
+        self.by_training
+            .get(&training)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| Some((*id, self.sessions.get(id)?)))
+            .filter(|(_, s)| s.planned().is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::DateTime;
+    use pharos_events::training::{Registrant, RegistrationMode};
+    use pharos_privacy::Sealed;
+
+    fn schedule() -> Schedule {
+        let at = |t: &str| DateTime::parse_from_rfc3339(t).unwrap();
+        Schedule {
+            starts_at: at("2026-12-03T09:00:00+01:00"),
+            ends_at: at("2026-12-03T17:00:00+01:00"),
+            slots: vec![],
+        }
+    }
+
+    fn planned() -> SessionEvent {
+        SessionEvent::SessionPlanned {
+            training_id: Uuid::nil(),
+            department: None,
+            schedule: schedule(),
+            location: Some("Toulouse".into()),
+            remote_url: None,
+            capacity: 1,
+            planned_minutes: 60,
+            trainers: vec![],
+            recorded_after_the_fact: false,
+        }
+    }
+
+    fn registrant(n: u128) -> Registrant {
+        let sealed = Sealed {
+            person: PersonId(Uuid::from_u128(n)),
+            sealed: String::new(),
+        };
+        Registrant {
+            person: PersonId(Uuid::from_u128(n)),
+            display_name: sealed.clone(),
+            email: sealed,
+            school_uai: None,
+            function: "CPE".into(),
+        }
+    }
+
+    #[test]
+    fn only_a_confirmed_place_blocks_an_overlapping_session() {
+        let mut index = SessionIndex::default();
+        let session = Uuid::from_u128(1);
+        let person = PersonId(Uuid::from_u128(7));
+        index.note(session, 1, &planned());
+        index.note(
+            session,
+            2,
+            &SessionEvent::RegistrationWaitlisted {
+                registration_id: Uuid::from_u128(70),
+                registrant: registrant(7),
+                mode: RegistrationMode::Designated,
+            },
+        );
+        let other = Uuid::from_u128(2);
+        assert!(index.overlapping(person, &schedule(), other).is_empty());
+        index.note(
+            session,
+            3,
+            &SessionEvent::RegistrationPromoted {
+                registration_id: Uuid::from_u128(70),
+            },
+        );
+        assert_eq!(index.overlapping(person, &schedule(), other), [session]);
+    }
+
+    #[test]
+    fn an_event_twice_or_after_a_gap_changes_nothing() {
+        let mut index = SessionIndex::default();
+        let session = Uuid::from_u128(1);
+        index.note(session, 1, &planned());
+        index.note(session, 3, &SessionEvent::SessionClosed);
+        index.note(session, 2, &SessionEvent::SessionOpened);
+        index.note(session, 2, &SessionEvent::SessionOpened);
+        let indexed = &index.sessions[&session];
+        assert_eq!(
+            (indexed.version, indexed.state.status),
+            (2, Some(Status::Open))
+        );
+        assert_eq!(index.sessions_of(Uuid::nil()).count(), 1);
     }
 }

@@ -2,10 +2,12 @@
 //! attendance per slot and the hours it gives. Owns `training` and `training_session`.
 //!
 //! Per aggregate, a pure decider (`training::decider`, `session::decider`) and the HTTP
-//! routes that run it (`training::http`, `session::http`); `index` follows the sessions
-//! for the rule that spans them (one person in two overlapping sessions).
+//! routes that run it (`training::http`, `session::http`); `index` follows trainings and
+//! sessions in memory, for the rule that spans them (one person confirmed in two
+//! overlapping sessions) and for the plannings `listing` serves.
 
 mod index;
+mod listing;
 pub mod session;
 pub mod training;
 
@@ -32,14 +34,15 @@ pub struct Trainings {
 }
 
 impl Trainings {
-    /// Catches up with the sessions (for the overlap rule), then follows them.
+    /// Catches up with trainings and sessions (for the overlap rule and the plannings),
+    /// then follows them.
     pub async fn start(
         target: TargetState,
         shutdown: CancellationToken,
     ) -> Result<Self, StoreError> {
         let index = Projected::start(
             &target.app.store,
-            &[SESSION_CATEGORY],
+            &[TRAINING_CATEGORY, SESSION_CATEGORY],
             SessionIndex::apply,
             shutdown,
         )
@@ -50,10 +53,17 @@ impl Trainings {
     /// Writes a session's new events through to this process's index, so the next
     /// registration here sees them at once (other processes see them when their
     /// subscription delivers them, within milliseconds).
-    fn note(&self, session: uuid::Uuid, events: &[pharos_events::training::SessionEvent]) {
+    /// `version`: the stream's version after `events`.
+    fn note(
+        &self,
+        session: uuid::Uuid,
+        version: i64,
+        events: &[pharos_events::training::SessionEvent],
+    ) {
+        let first = version - events.len() as i64 + 1;
         self.index.update(|index| {
-            for event in events {
-                index.note(session, event);
+            for (event, version) in events.iter().zip(first..) {
+                index.note(session, version, event);
             }
         });
     }
@@ -98,9 +108,10 @@ struct ApiDoc;
 /// Every route of this target with its documentation.
 fn api() -> OpenApiRouter<Trainings> {
     OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
-        .routes(routes!(training::http::create))
+        .routes(routes!(training::http::create, listing::trainings))
         .routes(routes!(training::http::get))
-        .routes(routes!(session::http::plan))
+        .routes(routes!(session::http::plan, listing::sessions))
+        .routes(routes!(session::http::record_past))
         .routes(routes!(session::http::get))
         .routes(routes!(session::http::open))
         .routes(routes!(session::http::close))
@@ -109,6 +120,8 @@ fn api() -> OpenApiRouter<Trainings> {
         .routes(routes!(session::http::archive))
         .routes(routes!(session::http::cancel))
         .routes(routes!(session::http::reschedule))
+        .routes(routes!(session::http::change_capacity))
+        .routes(routes!(session::http::change_trainers))
         .routes(routes!(session::http::register))
         .routes(routes!(session::http::withdraw))
         .routes(routes!(session::http::attendance))

@@ -731,10 +731,547 @@ async fn every_role_in_and_out_of_scope_for_every_command(db: TestDb) {
     app.finish().await;
 }
 
+/// A training of `department` (`None`: academy-wide), created by `client`.
+async fn new_training(client: &Client, title: &str, department: Option<&str>) -> String {
+    let (status, training) = client
+        .post(
+            "/api/v1/trainings",
+            json!({"title": title, "topic": "mpp", "audience": "équipes ressources", "department": department}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{training}");
+    training["id"].as_str().unwrap().to_owned()
+}
+
+/// Plans a session of `training` on `day` (`2026-12-03`), held in `department` when given.
+async fn plan_on(
+    client: &Client,
+    training: &str,
+    day: &str,
+    department: Option<&str>,
+) -> (StatusCode, Value) {
+    let mut body = session_body(10, &[]);
+    for key in ["starts_at", "ends_at"] {
+        body[key] = json!(body[key].as_str().unwrap().replace("2026-12-03", day));
+    }
+    for slot in body["slots"].as_array_mut().unwrap() {
+        for key in ["starts_at", "ends_at"] {
+            slot[key] = json!(slot[key].as_str().unwrap().replace("2026-12-03", day));
+        }
+    }
+    body["department"] = json!(department);
+    client
+        .post(&format!("/api/v1/trainings/{training}/sessions"), body)
+        .await
+}
+
+/// The ids of a page's items.
+fn ids(page: &Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("not a page: {page}"))
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn academy_wide_trainings_have_sessions_managed_by_each_department(db: TestDb) {
+    let (app, manager, (referent_31, referent_32)) = start(db, async |app: &TestApp| {
+        (
+            app.user("department_referent", Some("31")).await,
+            app.user("department_referent", Some("32")).await,
+        )
+    })
+    .await;
+    let academy = new_training(&manager, "Pilotes pHARe", None).await;
+    let (status, in_32) = plan_on(&manager, &academy, "2026-12-03", Some("32")).await;
+    assert_eq!(status, StatusCode::CREATED, "{in_32}");
+    let in_32 = in_32["id"].as_str().unwrap().to_owned();
+    assert_eq!(read_session(&manager, &in_32).await["department"], "32");
+
+    // A referent plans and runs the sessions of an academy-wide training held in their
+    // department, not those of another one.
+    let (status, in_31) = plan_on(&referent_31, &academy, "2026-12-04", Some("31")).await;
+    assert_eq!(status, StatusCode::CREATED, "{in_31}");
+    let in_31 = in_31["id"].as_str().unwrap().to_owned();
+    let (status, body) = referent_31
+        .post(&format!("/api/v1/sessions/{in_31}/open"), Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let before = app.events().await;
+    let (status, body) = referent_31
+        .post(&format!("/api/v1/sessions/{in_32}/open"), Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = referent_31
+        .post(
+            &format!("/api/v1/sessions/{in_32}/registrations"),
+            person(1, None),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = plan_on(&referent_31, &academy, "2026-12-05", Some("32")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = plan_on(&referent_31, &academy, "2026-12-05", None).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "an academy-wide session is the pole's: {body}"
+    );
+    // A department's training holds its sessions in its department.
+    let of_31 = new_training(&referent_31, "MPP 31", Some("31")).await;
+    let before_31 = app.events().await;
+    let (status, problem) = plan_on(&manager, &of_31, "2026-12-05", Some("32")).await;
+    assert_eq!(
+        (status, rule(&problem)),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "session-outside-training-department"
+        ),
+        "{problem}"
+    );
+    assert!(!problem["detail"].as_str().unwrap().contains("department_"));
+    assert_eq!(app.events().await, before_31);
+    assert_eq!(before_31, before + 1, "nothing appended on the refusals");
+    let (status, body) = referent_32
+        .post(&format!("/api/v1/sessions/{in_32}/open"), Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    app.finish().await;
+}
+
+async fn volunteers_wait_for_the_opening_and_a_waitlist_blocks_no_other_session(db: TestDb) {
+    let (app, manager, school) = start(db, async |app: &TestApp| {
+        app.user("school", Some(UAI_31)).await
+    })
+    .await;
+    let training = new_training(&manager, "MPP", Some("31")).await;
+    let (_, planned) = plan_on(&manager, &training, "2026-12-03", None).await;
+    let planned = planned["id"].as_str().unwrap().to_owned();
+    let mut volunteer = person(1, None);
+    volunteer["mode"] = json!("volunteer");
+    let before = app.events().await;
+    let (status, problem) = school
+        .post(
+            &format!("/api/v1/sessions/{planned}/registrations"),
+            volunteer.clone(),
+        )
+        .await;
+    assert_eq!(
+        (status, rule(&problem)),
+        (StatusCode::CONFLICT, "registrations-not-open"),
+        "{problem}"
+    );
+    assert_eq!(app.events().await, before);
+    // Designated by the head of school: accepted before the opening.
+    let (status, body) = school
+        .post(
+            &format!("/api/v1/sessions/{planned}/registrations"),
+            person(1, None),
+        )
+        .await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::CREATED, Some("confirmed")),
+        "{body}"
+    );
+    let (status, _) = manager
+        .post(&format!("/api/v1/sessions/{planned}/open"), Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    volunteer["person"]["email"] = json!("volontaire@ac-toulouse.fr");
+    let (status, body) = school
+        .post(
+            &format!("/api/v1/sessions/{planned}/registrations"),
+            volunteer,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    // A full session: person 2 waits; the same day, another session takes them.
+    let full = open_session(&manager, Some("31"), 1, &[]).await;
+    let other = open_session(&manager, Some("31"), 5, &[]).await;
+    for (n, expected) in [(3, "confirmed"), (2, "waitlisted")] {
+        let (_, body) = manager
+            .post(
+                &format!("/api/v1/sessions/{full}/registrations"),
+                person(n, None),
+            )
+            .await;
+        assert_eq!(body["status"], expected, "{body}");
+    }
+    let (status, body) = manager
+        .post(
+            &format!("/api/v1/sessions/{other}/registrations"),
+            person(2, None),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "a waitlisted place blocks nothing: {body}"
+    );
+    let before = app.events().await;
+    let (status, problem) = manager
+        .post(
+            &format!("/api/v1/sessions/{other}/registrations"),
+            person(3, None),
+        )
+        .await;
+    assert_eq!(
+        (status, rule(&problem)),
+        (StatusCode::CONFLICT, "overlapping-session"),
+        "{problem}"
+    );
+    assert_eq!(app.events().await, before);
+    app.finish().await;
+}
+
+async fn capacity_and_trainers_change_after_planning(db: TestDb) {
+    let (app, manager, (trainer, referent_32)) = start(db, async |app: &TestApp| {
+        (
+            app.user("trainer", None).await,
+            app.user("department_referent", Some("32")).await,
+        )
+    })
+    .await;
+    let id = open_session(&manager, Some("31"), 1, &[]).await;
+    let mut registrations = Vec::new();
+    for n in 1..=4 {
+        let (_, body) = manager
+            .post(
+                &format!("/api/v1/sessions/{id}/registrations"),
+                person(n, None),
+            )
+            .await;
+        registrations.push(body["id"].clone());
+    }
+    let capacity = format!("/api/v1/sessions/{id}/capacity");
+    let (status, changed) = manager.put(&capacity, json!({"capacity": 3})).await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(
+        changed["promoted"],
+        json!([registrations[1], registrations[2]])
+    );
+    let session = read_session(&manager, &id).await;
+    assert_eq!(
+        (
+            session["capacity"].as_u64(),
+            session["confirmed"].as_u64(),
+            session["waitlisted"].as_u64()
+        ),
+        (Some(3), Some(3), Some(1))
+    );
+
+    let before = app.events().await;
+    for (who, body, expected, expected_rule) in [
+        (
+            &manager,
+            json!({"capacity": 2}),
+            StatusCode::CONFLICT,
+            "capacity-below-confirmed",
+        ),
+        (
+            &manager,
+            json!({"capacity": 0}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "non-positive-capacity",
+        ),
+        (
+            &referent_32,
+            json!({"capacity": 10}),
+            StatusCode::FORBIDDEN,
+            "",
+        ),
+    ] {
+        let (status, problem) = who.put(&capacity, body).await;
+        assert_eq!(status, expected, "{problem}");
+        if !expected_rule.is_empty() {
+            assert_eq!(rule(&problem), expected_rule);
+        }
+    }
+    let (_, problem) = manager.put(&capacity, json!({"capacity": 2})).await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("3 inscriptions"),
+        "{problem}"
+    );
+    assert_eq!(app.events().await, before, "nothing appended on refusals");
+
+    // A trainer added after planning records the attendance.
+    let trainers = format!("/api/v1/sessions/{id}/trainers");
+    let (status, problem) = manager
+        .put(&trainers, json!({"trainers": [uuid_like()]}))
+        .await;
+    assert_eq!(
+        (status, rule(&problem)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "unknown-trainer")
+    );
+    assert_eq!(app.events().await, before);
+    app.set_now(instant(DURING));
+    let mark = json!({"registration_id": registrations[0], "slot_index": 0, "status": "present"});
+    let (status, _) = trainer
+        .post(&format!("/api/v1/sessions/{id}/attendance"), mark.clone())
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = manager
+        .put(&trainers, json!({"trainers": [trainer.id]}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = trainer
+        .post(&format!("/api/v1/sessions/{id}/attendance"), mark)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, problem) = manager.put(&capacity, json!({"capacity": 8})).await;
+    assert_eq!(
+        (status, rule(&problem)),
+        (StatusCode::CONFLICT, "session-past")
+    );
+    app.finish().await;
+}
+
+async fn plannings_are_paginated_and_scoped(db: TestDb) {
+    let (app, manager, (referent_31, school_32, trainer, juror)) =
+        start(db, async |app: &TestApp| {
+            (
+                app.user("department_referent", Some("31")).await,
+                app.user("school", Some(UAI_32)).await,
+                app.user("trainer", None).await,
+                app.user("juror", None).await,
+            )
+        })
+        .await;
+    let of_31 = new_training(&manager, "A - MPP 31", Some("31")).await;
+    let of_32 = new_training(&manager, "B - MPP 32", Some("32")).await;
+    let academy = new_training(&manager, "C - Pilotes", None).await;
+    let mut sessions = Vec::new();
+    for (training, day, department) in [
+        (&academy, "2026-12-10", Some("32")),
+        (&academy, "2026-12-08", Some("31")),
+        (&academy, "2027-10-05", None),
+        (&of_31, "2026-12-09", None),
+    ] {
+        let (status, body) = plan_on(&manager, training, day, department).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        sessions.push(body["id"].as_str().unwrap().to_owned());
+    }
+    let (status, body) = manager
+        .put(
+            &format!("/api/v1/sessions/{}/trainers", sessions[0]),
+            json!({"trainers": [trainer.id]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let (status, all) = manager.get("/api/v1/trainings").await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    assert_eq!(
+        ids(&all).iter().collect::<Vec<_>>(),
+        [&of_31, &of_32, &academy]
+    );
+    assert_eq!(
+        (all["total"].as_u64(), all["limit"].as_u64()),
+        (Some(3), Some(50))
+    );
+    let (_, second) = manager.get("/api/v1/trainings?limit=2&page=2").await;
+    assert_eq!(
+        (ids(&second), second["total"].as_u64()),
+        (vec![academy.clone()], Some(3))
+    );
+    let (_, year) = manager.get("/api/v1/trainings?school_year=2027-2028").await;
+    assert_eq!(ids(&year).iter().collect::<Vec<_>>(), [&academy]);
+    let (_, in_32) = manager.get("/api/v1/trainings?department=32").await;
+    assert_eq!(ids(&in_32).iter().collect::<Vec<_>>(), [&of_32, &academy]);
+    let (_, seen) = referent_31.get("/api/v1/trainings").await;
+    assert_eq!(ids(&seen).iter().collect::<Vec<_>>(), [&of_31, &academy]);
+    let (_, seen) = school_32.get("/api/v1/trainings").await;
+    assert_eq!(ids(&seen).iter().collect::<Vec<_>>(), [&of_32, &academy]);
+    let (_, seen) = trainer.get("/api/v1/trainings").await;
+    assert_eq!(ids(&seen).iter().collect::<Vec<_>>(), [&academy]);
+
+    let path = format!("/api/v1/trainings/{academy}/sessions");
+    let (_, all) = manager.get(&path).await;
+    assert_eq!(
+        ids(&all).iter().collect::<Vec<_>>(),
+        [&sessions[1], &sessions[0], &sessions[2]],
+        "by start"
+    );
+    assert_eq!(all["items"][1]["department"], "32");
+    let (_, first) = manager.get(&format!("{path}?limit=1")).await;
+    assert_eq!(
+        (ids(&first), first["total"].as_u64()),
+        (vec![sessions[1].clone()], Some(3))
+    );
+    let (_, seen) = referent_31.get(&path).await;
+    assert_eq!(
+        ids(&seen).iter().collect::<Vec<_>>(),
+        [&sessions[1], &sessions[2]]
+    );
+    let (_, seen) = trainer.get(&path).await;
+    assert_eq!(ids(&seen).iter().collect::<Vec<_>>(), [&sessions[0]]);
+    let (_, seen) = referent_31
+        .get(&format!("/api/v1/trainings/{of_31}/sessions"))
+        .await;
+    assert_eq!(ids(&seen).iter().collect::<Vec<_>>(), [&sessions[3]]);
+
+    for (client, path, expected, expected_rule) in [
+        (
+            &manager,
+            "/api/v1/trainings?limit=101".to_owned(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-limit",
+        ),
+        (
+            &manager,
+            format!("{path}?page=0"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-page",
+        ),
+        (
+            &manager,
+            "/api/v1/trainings?school_year=2026".to_owned(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-school-year",
+        ),
+        (
+            &manager,
+            "/api/v1/trainings?department=75".to_owned(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-department",
+        ),
+        (
+            &manager,
+            format!("/api/v1/trainings/{}/sessions", uuid_like()),
+            StatusCode::NOT_FOUND,
+            "",
+        ),
+        (
+            &referent_31,
+            format!("/api/v1/trainings/{of_32}/sessions"),
+            StatusCode::FORBIDDEN,
+            "",
+        ),
+        (
+            &juror,
+            "/api/v1/trainings".to_owned(),
+            StatusCode::FORBIDDEN,
+            "",
+        ),
+    ] {
+        let (status, problem) = client.get(&path).await;
+        assert_eq!(status, expected, "{path}: {problem}");
+        if !expected_rule.is_empty() {
+            assert_eq!(rule(&problem), expected_rule, "{path}");
+        }
+    }
+    let (status, _) = app.anonymous().get("/api/v1/trainings").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    app.finish().await;
+}
+
+async fn a_past_session_is_recorded_with_its_attendance_and_closed_to_registrations(db: TestDb) {
+    let (app, manager, (referent_31, school_31, trainer)) = start(db, async |app: &TestApp| {
+        (
+            app.user("department_referent", Some("31")).await,
+            app.user("school", Some(UAI_31)).await,
+            app.user("trainer", None).await,
+        )
+    })
+    .await;
+    let training = new_training(&manager, "MPP", Some("31")).await;
+    let path = format!("/api/v1/trainings/{training}/sessions/past");
+    let mut body = session_body(10, &[]);
+    body["registrants"] = json!([
+        {"person": person(1, Some(UAI_31))["person"], "mode": "designated",
+         "attendance": [{"slot_index": 0, "status": "present"}, {"slot_index": 1, "status": "present", "minutes": 200}]},
+        {"person": person(2, None)["person"], "mode": "volunteer",
+         "attendance": [{"slot_index": 0, "status": "absent"}]}
+    ]);
+
+    app.set_now(instant(DURING));
+    let before = app.events().await;
+    let (status, problem) = manager.post(&path, body.clone()).await;
+    assert_eq!(
+        (status, rule(&problem)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "session-not-ended"),
+        "{problem}"
+    );
+    app.set_now(instant(AFTER));
+    let mut twice = body.clone();
+    twice["registrants"][1]["person"]["email"] = json!("PERSONNE1@ac-toulouse.fr");
+    let (status, problem) = manager.post(&path, twice).await;
+    assert_eq!(
+        (status, rule(&problem)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "already-registered"),
+        "{problem}"
+    );
+    for client in [&school_31, &trainer] {
+        let (status, problem) = client.post(&path, body.clone()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    }
+    assert_eq!(app.events().await, before, "nothing appended on refusals");
+
+    let (status, created) = referent_31.post(&path, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap();
+    let session = read_session(&manager, id).await;
+    assert_eq!(
+        (&session["status"], &session["recorded_after_the_fact"]),
+        (&json!("held"), &json!(true))
+    );
+    let minutes: Vec<u64> = session["registrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["attended_minutes"].as_u64().unwrap())
+        .collect();
+    assert_eq!(minutes, [380, 0]);
+    let planned: Vec<String> = on_db!(app.store.db(), |pool| sqlx::query_scalar(
+        "SELECT CAST(data AS TEXT) FROM events WHERE event_type = 'session_planned'"
+    )
+    .fetch_all(&pool)
+    .await)
+    .unwrap();
+    assert!(
+        planned.iter().any(|d| d
+            .replace(' ', "")
+            .contains("\"recorded_after_the_fact\":true")),
+        "{planned:?}"
+    );
+
+    let before = app.events().await;
+    let mut volunteer = person(3, None);
+    volunteer["mode"] = json!("volunteer");
+    let (status, problem) = manager
+        .post(&format!("/api/v1/sessions/{id}/registrations"), volunteer)
+        .await;
+    assert_eq!(
+        (status, rule(&problem)),
+        (StatusCode::CONFLICT, "session-past"),
+        "{problem}"
+    );
+    assert_eq!(app.events().await, before);
+    let (status, _) = manager
+        .post(
+            &format!("/api/v1/sessions/{id}/lock-attendance"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    app.finish().await;
+}
+
 pharos_test_support::on_both_backends!(
     "pharos-trainings";
     a_session_runs_from_planning_to_archive_and_counts_hours,
     fifty_simultaneous_registrations_fill_twenty_places_then_wait_in_order,
     bad_inputs_are_refused_with_the_rule_and_leave_the_stream_unchanged,
     every_role_in_and_out_of_scope_for_every_command,
+    academy_wide_trainings_have_sessions_managed_by_each_department,
+    volunteers_wait_for_the_opening_and_a_waitlist_blocks_no_other_session,
+    capacity_and_trainers_change_after_planning,
+    plannings_are_paginated_and_scoped,
+    a_past_session_is_recorded_with_its_attendance_and_closed_to_registrations,
 );

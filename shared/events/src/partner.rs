@@ -23,6 +23,14 @@ pub enum PartnerKind {
     Association,
     Health,
     Justice,
+    /// Police ou gendarmerie (maison de protection des familles, cellule psycho-sociale...).
+    Police,
+    /// Collectivité (commune, département, intercommunalité) et ses services.
+    LocalAuthority,
+    /// Aide aux victimes (France Victimes, 116 006...).
+    VictimSupport,
+    /// Planning familial.
+    FamilyPlanning,
     Other,
 }
 
@@ -51,11 +59,18 @@ pub struct PartnerRecord {
     pub name: String,
     pub kind: PartnerKind,
     pub scope: PartnerScope,
-    /// Required for department and local partners.
+    /// Required for department partners, and for local ones in the academy; a local
+    /// partner outside it has a commune and a country instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub department: Option<DepartmentCode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commune: Option<String>,
+    /// ISO 3166 code of the country (`BE`) of a local partner outside France; absent
+    /// for France (and in every event written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// Numbers as people dial them, normalised (`05 61 00 00 00`, `+32 56 39 16 20`,
+    /// short numbers such as `3018` as they are). Older events hold them as typed.
     #[serde(default)]
     pub phones: Vec<String>,
     #[serde(default)]
@@ -85,4 +100,11 @@ pub enum PartnerEvent {
     },
     /// Someone checked the entry is still right.
     PartnerVerified { verified_on: NaiveDate },
+    /// The entry leaves the directory's lists (kept, and can come back).
+    PartnerArchived {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// An archived entry is back in the lists.
+    PartnerUnarchived {},
 }

@@ -101,7 +101,11 @@ pub struct Registrant {
 pub enum SessionEvent {
     SessionPlanned {
         training_id: Uuid,
-        /// Copied from the training: who may manage the session.
+        /// Where the session is held, hence who manages it: the training's department
+        /// by default, or one chosen for a session of an academy-wide training. Events
+        /// recorded before sessions had their own department carried the training's
+        /// (absent for an academy-wide training), so a missing field still means the
+        /// training's department: `None`, an academy-wide session.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         department: Option<DepartmentCode>,
         #[serde(flatten)]
@@ -115,6 +119,10 @@ pub enum SessionEvent {
         /// Accounts (role `trainer`) who record attendance.
         #[serde(default)]
         trainers: Vec<Uuid>,
+        /// Recorded once over, with its registrants and attendance (by a pole manager or
+        /// a referent), instead of planned ahead. Absent (false) on sessions planned ahead.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        recorded_after_the_fact: bool,
     },
     SessionOpened,
     /// Registrations closed.
@@ -128,6 +136,15 @@ pub enum SessionEvent {
     SessionRescheduled {
         #[serde(flatten)]
         schedule: Schedule,
+    },
+    /// The number of places changed after planning (never below the confirmed count);
+    /// when raised, the promotions that follow are their own events.
+    SessionCapacityChanged {
+        capacity: u32,
+    },
+    /// The accounts who give the session (and record its attendance) changed.
+    SessionTrainersChanged {
+        trainers: Vec<Uuid>,
     },
     RegistrationConfirmed {
         registration_id: Uuid,

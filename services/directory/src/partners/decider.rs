@@ -1,6 +1,7 @@
 //! The partner decider (category `partner`): an entry of the orientation directory is
 //! registered once, then replaced whole by updates, and verified from time to time; it
-//! needs a new check twelve months after its last one. Pure: no I/O, no HTTP; contact
+//! needs a new check twelve months after its last one. An entry can be archived (it
+//! leaves the lists and can no longer be changed) and brought back. Pure: no I/O, no HTTP; contact
 //! people arrive sealed.
 
 use chrono::{DateTime, Months, NaiveDate, Utc};
@@ -22,6 +23,7 @@ pub fn stream(id: Uuid) -> Result<StreamId, StoreError> {
 pub struct PartnerState {
     pub record: Option<PartnerRecord>,
     pub verified_on: Option<NaiveDate>,
+    pub archived: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -34,6 +36,10 @@ pub enum PartnerCommand {
     Verify {
         on: NaiveDate,
     },
+    Archive {
+        reason: Option<String>,
+    },
+    Unarchive,
 }
 
 /// The partner aggregate: an entry of the orientation directory.
@@ -56,6 +62,8 @@ impl Decider for Partner {
             }
             PartnerEvent::PartnerUpdated { record } => state.record = Some(record.clone()),
             PartnerEvent::PartnerVerified { verified_on } => state.verified_on = Some(*verified_on),
+            PartnerEvent::PartnerArchived { .. } => state.archived = true,
+            PartnerEvent::PartnerUnarchived {} => state.archived = false,
         }
         state
     }
@@ -94,6 +102,30 @@ impl Decider for Partner {
                 "partner-unknown",
                 "Ce partenaire n'existe pas.",
             )),
+            (PartnerCommand::Archive { .. }, Some(_)) if state.archived => {
+                Err(Rejection::conflict(
+                    "partner-already-archived",
+                    "Ce partenaire est déjà archivé.",
+                ))
+            }
+            (PartnerCommand::Archive { reason }, Some(_)) => {
+                Ok(vec![PartnerEvent::PartnerArchived {
+                    reason: reason.clone(),
+                }])
+            }
+            (PartnerCommand::Unarchive, Some(_)) if !state.archived => Err(Rejection::conflict(
+                "partner-not-archived",
+                "Ce partenaire n'est pas archivé.",
+            )),
+            (PartnerCommand::Unarchive, Some(_)) => Ok(vec![PartnerEvent::PartnerUnarchived {}]),
+            (PartnerCommand::Update(_) | PartnerCommand::Verify { .. }, Some(_))
+                if state.archived =>
+            {
+                Err(Rejection::conflict(
+                    "partner-archived",
+                    "Ce partenaire est archivé : désarchivez-le avant de modifier ou de vérifier sa fiche.",
+                ))
+            }
             (PartnerCommand::Update(record), Some(current)) if record == current => Ok(vec![]),
             (PartnerCommand::Update(record), Some(_)) => Ok(vec![PartnerEvent::PartnerUpdated {
                 record: record.clone(),
@@ -171,5 +203,75 @@ mod tests {
             .at(now)
             .when(&PartnerCommand::Update(record()))
             .then_rejected("partner-unknown");
+    }
+
+    #[test]
+    fn an_archived_entry_is_frozen_until_it_is_brought_back() {
+        let now = "2026-11-21T10:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        let registered = PartnerEvent::PartnerRegistered {
+            record: record(),
+            verified_on: date("2026-01-10"),
+        };
+        let archived = PartnerEvent::PartnerArchived {
+            reason: Some("structure fermée".into()),
+        };
+        given::<Partner>([registered.clone()])
+            .at(now)
+            .when(&PartnerCommand::Archive {
+                reason: Some("structure fermée".into()),
+            })
+            .then(std::slice::from_ref(&archived));
+        given::<Partner>([registered.clone()])
+            .at(now)
+            .when(&PartnerCommand::Unarchive)
+            .then_rejected("partner-not-archived");
+        let history = [registered.clone(), archived];
+        given::<Partner>(history.clone())
+            .at(now)
+            .when(&PartnerCommand::Archive { reason: None })
+            .then_rejected("partner-already-archived");
+        for command in [
+            PartnerCommand::Update(record()),
+            PartnerCommand::Verify {
+                on: date("2026-11-01"),
+            },
+        ] {
+            given::<Partner>(history.clone())
+                .at(now)
+                .when(&command)
+                .then_rejected("partner-archived");
+        }
+        given::<Partner>(history.clone())
+            .at(now)
+            .when(&PartnerCommand::Unarchive)
+            .then(&[PartnerEvent::PartnerUnarchived {}]);
+        let back = [history.to_vec(), vec![PartnerEvent::PartnerUnarchived {}]].concat();
+        given::<Partner>(back)
+            .at(now)
+            .when(&PartnerCommand::Verify {
+                on: date("2026-11-01"),
+            })
+            .then(&[PartnerEvent::PartnerVerified {
+                verified_on: date("2026-11-01"),
+            }]);
+        given::<Partner>([])
+            .at(now)
+            .when(&PartnerCommand::Archive { reason: None })
+            .then_rejected("partner-unknown");
+    }
+
+    #[test]
+    fn events_written_before_countries_and_archives_still_read() {
+        // A `partner_registered` of the first contract: no country, no archive.
+        let old: PartnerEvent = serde_json::from_value(json!({
+            "type": "partner_registered", "name": "Écoute Ados", "kind": "association",
+            "scope": "department", "department": "31", "phones": ["05 61 00 00 00 "],
+            "emails": [], "description": "", "contacts": [], "verified_on": "2025-01-01"
+        }))
+        .unwrap();
+        let state = Partner::evolve(PartnerState::default(), &old);
+        let record = state.record.unwrap();
+        assert_eq!((record.country, state.archived), (None, false));
+        assert_eq!(record.phones, ["05 61 00 00 00 "], "kept as stored");
     }
 }

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{Partner, PartnerCommand, PartnerState, needs_review, stream};
+use crate::labels::sentence;
 use crate::{Directory, NAME};
 
 /// Une personne à contacter chez le partenaire (donnée personnelle, chiffrée).
@@ -36,15 +37,27 @@ pub struct ContactInput {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct PartnerInput {
     name: String,
-    kind: PartnerKind,
-    scope: PartnerScope,
-    /// Département de l'académie : obligatoire pour un partenaire départemental ou
-    /// local, absent pour un partenaire national.
+    /// Type de partenaire.
+    #[schema(value_type = PartnerKind)]
+    kind: String,
+    /// Portée : nationale, départementale ou locale.
+    #[schema(value_type = PartnerScope)]
+    scope: String,
+    /// Département de l'académie : obligatoire pour un partenaire départemental,
+    /// absent pour un partenaire national ; un partenaire local se rattache à un
+    /// département de l'académie ou, hors de l'académie, à une commune et un pays.
     #[serde(default)]
     #[schema(example = "31")]
     department: Option<String>,
     #[serde(default)]
+    #[schema(example = "Mouscron")]
     commune: Option<String>,
+    /// Pays d'un partenaire hors de France : code ISO 3166 (`BE`) ou nom (« Belgique »).
+    #[serde(default)]
+    #[schema(example = "BE")]
+    country: Option<String>,
+    /// Numéros tels qu'on les écrit (`056/39 16 20`, `+32 56 39 16 20`, `05 61 00 00 00`,
+    /// `3018`) : ils sont enregistrés sous une forme normalisée.
     #[serde(default)]
     phones: Vec<String>,
     #[serde(default)]
@@ -69,6 +82,82 @@ fn trimmed(value: Option<&str>) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// Every kind with its French label, in the order forms show them.
+const KINDS: &[(PartnerKind, &str)] = &[
+    (PartnerKind::HelpLine, "numéro d'aide"),
+    (PartnerKind::Emergency, "urgences"),
+    (PartnerKind::MaisonDesAdolescents, "maison des adolescents"),
+    (PartnerKind::LocalCell, "cellule ou dispositif local"),
+    (PartnerKind::Association, "association"),
+    (PartnerKind::Health, "santé"),
+    (PartnerKind::Justice, "justice"),
+    (PartnerKind::Police, "police ou gendarmerie"),
+    (PartnerKind::LocalAuthority, "collectivité"),
+    (PartnerKind::VictimSupport, "aide aux victimes"),
+    (PartnerKind::FamilyPlanning, "planning familial"),
+    (PartnerKind::Other, "autre"),
+];
+
+/// The French label of a kind (« police ou gendarmerie »).
+pub(crate) fn kind_label(kind: PartnerKind) -> &'static str {
+    KINDS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map_or("autre", |(_, label)| label)
+}
+
+/// A kind from its API name (`police`), or the French reason.
+fn parse_kind(text: &str) -> Result<PartnerKind, String> {
+    serde_json::from_value(serde_json::Value::String(text.trim().to_owned())).map_err(|_| {
+        format!(
+            "« {} » n'est pas un type de partenaire reconnu. Types possibles : {}.",
+            text.trim(),
+            KINDS
+                .iter()
+                .map(|(_, label)| *label)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
+}
+
+fn parse_scope(text: &str) -> Result<PartnerScope, String> {
+    serde_json::from_value(serde_json::Value::String(text.trim().to_owned())).map_err(|_| {
+        format!(
+            "« {} » n'est pas une portée reconnue : nationale, départementale ou locale.",
+            text.trim()
+        )
+    })
+}
+
+/// A country as an ISO 3166 code (`BE`), from its code or its French name.
+fn parse_country(text: &str) -> Result<String, String> {
+    const NAMES: &[(&str, &str)] = &[
+        ("france", "FR"),
+        ("belgique", "BE"),
+        ("espagne", "ES"),
+        ("andorre", "AD"),
+        ("suisse", "CH"),
+        ("luxembourg", "LU"),
+        ("allemagne", "DE"),
+        ("italie", "IT"),
+        ("monaco", "MC"),
+    ];
+    let folded = text.trim().to_lowercase();
+    if let Some((_, code)) = NAMES.iter().find(|(name, _)| *name == folded) {
+        return Ok((*code).to_owned());
+    }
+    let code = folded.to_uppercase();
+    if code.len() == 2 && <phonenumber::country::Id as std::str::FromStr>::from_str(&code).is_ok() {
+        return Ok(code);
+    }
+    Err(format!(
+        "« {} » n'est pas un pays reconnu : indiquez son code à deux lettres (BE pour la Belgique, \
+         ES pour l'Espagne) ou son nom.",
+        text.trim()
+    ))
+}
+
 impl PartnerInput {
     /// The checked record, contact people sealed in the vault (each becomes a person).
     async fn into_record(self, academy: &Academy, vault: &Vault) -> Result<PartnerRecord, Problem> {
@@ -83,54 +172,78 @@ impl PartnerInput {
             )
             .with_field(field, message)
         };
+        let refused = |field: &'static str, message: String| {
+            Problem::from(Rejection::invalid("invalid-partner", field, message))
+        };
         let name = self.name.trim().to_owned();
         if name.is_empty() {
-            return Err(Problem::from(Rejection::invalid(
-                "invalid-partner",
+            return Err(refused(
                 "name",
-                "Le nom du partenaire est obligatoire.",
-            )));
+                "Le nom du partenaire est obligatoire.".to_owned(),
+            ));
         }
-        let department = match (self.scope, trimmed(self.department.as_deref())) {
+        let kind = parse_kind(&self.kind).map_err(|m| refused("kind", m))?;
+        let scope = parse_scope(&self.scope).map_err(|m| refused("scope", m))?;
+        let country = match trimmed(self.country.as_deref()) {
+            None => None,
+            Some(c) => Some(parse_country(&c).map_err(|m| refused("country", m))?),
+        };
+        let commune = trimmed(self.commune.as_deref());
+        let department = match (scope, trimmed(self.department.as_deref())) {
             (PartnerScope::National, None) => None,
             (PartnerScope::National, Some(_)) => {
-                return Err(Problem::from(Rejection::invalid(
-                    "invalid-partner",
+                return Err(refused(
                     "department",
-                    "Un partenaire national ne se rattache pas à un département.",
-                )));
+                    "Un partenaire national ne se rattache pas à un département.".to_owned(),
+                ));
             }
-            (_, None) => {
-                return Err(Problem::from(Rejection::invalid(
-                    "invalid-partner",
+            (PartnerScope::Department, None) => {
+                return Err(refused(
                     "department",
-                    "Un partenaire départemental ou local se rattache à un département de l'académie.",
-                )));
+                    "Un partenaire départemental se rattache à un département de l'académie."
+                        .to_owned(),
+                ));
             }
-            (_, Some(d)) => Some(academy.department(&d).map_err(|e| {
-                Problem::from(Rejection::invalid("invalid-partner", "department", e.0))
-            })?),
+            // A local partner outside the academy (a cell across the border): its
+            // commune and its country place it.
+            (PartnerScope::Local, None) => {
+                if commune.is_none() {
+                    return Err(refused(
+                        "commune",
+                        "Un partenaire local se rattache à un département de l'académie ou, hors \
+                         de l'académie, à une commune et un pays : indiquez sa commune."
+                            .to_owned(),
+                    ));
+                }
+                if country.is_none() {
+                    return Err(refused(
+                        "country",
+                        "Un partenaire local hors des départements de l'académie se situe par sa \
+                         commune et son pays : indiquez le pays (ex. BE pour la Belgique)."
+                            .to_owned(),
+                    ));
+                }
+                None
+            }
+            (_, Some(d)) => Some(
+                academy
+                    .department(&d)
+                    .map_err(|e| refused("department", sentence(&e.0)))?,
+            ),
         };
         let mut phones = Vec::new();
         for (i, phone) in self.phones.iter().enumerate() {
-            let phone = phone.trim();
-            if phone.is_empty()
-                || !phone
-                    .chars()
-                    .all(|c| c.is_ascii_digit() || " +.()-".contains(c))
-            {
-                return Err(refused_entry(
-                    format!("phones[{i}]"),
-                    format!("« {phone} » n'est pas un numéro de téléphone (chiffres, espaces, +)."),
-                ));
+            let phone = super::phone::normalise(phone, country.as_deref())
+                .map_err(|m| refused_entry(format!("phones[{i}]"), sentence(&m)))?;
+            if !phones.contains(&phone) {
+                phones.push(phone);
             }
-            phones.push(phone.to_owned());
         }
         let mut emails = Vec::new();
         for (i, email) in self.emails.iter().enumerate() {
             emails.push(
                 Email::parse(email)
-                    .map_err(|e| refused_entry(format!("emails[{i}]"), e.0))?
+                    .map_err(|e| refused_entry(format!("emails[{i}]"), sentence(&e.0)))?
                     .to_string(),
             );
         }
@@ -139,11 +252,10 @@ impl PartnerInput {
             .as_ref()
             .is_some_and(|site| !(site.starts_with("https://") || site.starts_with("http://")))
         {
-            return Err(Problem::from(Rejection::invalid(
-                "invalid-partner",
+            return Err(refused(
                 "website",
-                "Le site doit commencer par https://.",
-            )));
+                "L'adresse du site doit commencer par https:// (ou http://).".to_owned(),
+            ));
         }
         let mut contacts = Vec::new();
         for (i, contact) in self.contacts.into_iter().enumerate() {
@@ -155,9 +267,15 @@ impl PartnerInput {
                 ));
             }
             let email = Email::parse(&contact.email)
-                .map_err(|e| refused_entry(format!("contacts[{i}].email"), e.0))?;
+                .map_err(|e| refused_entry(format!("contacts[{i}].email"), sentence(&e.0)))?;
+            let phone = match trimmed(contact.phone.as_deref()) {
+                None => None,
+                Some(p) => Some(
+                    super::phone::normalise(&p, country.as_deref())
+                        .map_err(|m| refused_entry(format!("contacts[{i}].phone"), sentence(&m)))?,
+                ),
+            };
             let person = vault.person(email.as_str()).await.map_err(Problem::from)?;
-            let phone = trimmed(contact.phone.as_deref());
             let mut fields = vec![(person, display_name.as_str()), (person, email.as_str())];
             if let Some(p) = &phone {
                 fields.push((person, p.as_str()));
@@ -179,10 +297,11 @@ impl PartnerInput {
         }
         Ok(PartnerRecord {
             name,
-            kind: self.kind,
-            scope: self.scope,
+            kind,
+            scope,
             department,
-            commune: trimmed(self.commune.as_deref()),
+            commune,
+            country,
             phones,
             emails,
             website,
@@ -244,6 +363,9 @@ pub async fn register(
         &actor.metadata(NAME),
     )
     .await?;
+    if let Some(appended) = &done.appended {
+        directory.readable(appended.position).await;
+    }
     Ok(Created {
         id,
         version: done.version,
@@ -301,6 +423,9 @@ pub async fn update(
         &actor.metadata(NAME),
     )
     .await?;
+    if let Some(appended) = &done.appended {
+        directory.readable(appended.position).await;
+    }
     Ok(Versioned {
         version: done.version,
     })
@@ -349,6 +474,94 @@ pub async fn verify(
         &actor.metadata(NAME),
     )
     .await?;
+    if let Some(appended) = &done.appended {
+        directory.readable(appended.position).await;
+    }
+    Ok(Versioned {
+        version: done.version,
+    })
+}
+
+/// Archivage d'une fiche.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct Archival {
+    /// Motif (structure fermée, dispositif arrêté...), consigné dans l'historique.
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// `POST /api/v1/partners/{id}/archive`: the entry leaves the lists (kept, and can come
+/// back); it can no longer be changed or verified until it is brought back.
+#[utoipa::path(operation_id = "directory_partners_archive", post, path = "/api/v1/partners/{id}/archive", tag = "directory",
+    summary = "Archiver un partenaire",
+    description = "La fiche quitte les listes de l'annuaire (elle reste consultable avec `archived=true`) et ne peut \
+        plus être modifiée ni vérifiée tant qu'elle n'est pas désarchivée. Le corps (motif) est facultatif.",
+    request_body(content = Option<Archival>, description = "Motif, facultatif"),
+    params(("id" = Uuid, Path, description = "Identifiant du partenaire")),
+    responses(
+        (status = 200, description = "Fait ; nouvelle version", body = pharos_web::Versioned),
+        (status = 404, description = "Partenaire inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Partenaire déjà archivé (`partner-already-archived`), ou version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn archive(
+    State(directory): State<Directory>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    if_match: IfMatch,
+    body: Option<Json<Archival>>,
+) -> Result<impl IntoResponse, Problem> {
+    let current = existing(&directory, id).await?;
+    actor.may(Action::ManagePartners, subject(&current))?;
+    let reason = body.and_then(|Json(b)| trimmed(b.reason.as_deref()));
+    let done = execute::<Partner, Problem>(
+        &directory.target.app.store,
+        &stream(id)?,
+        &PartnerCommand::Archive { reason },
+        directory.target.clock.now(),
+        if_match.0,
+        &actor.metadata(NAME),
+    )
+    .await?;
+    if let Some(appended) = &done.appended {
+        directory.readable(appended.position).await;
+    }
+    Ok(Versioned {
+        version: done.version,
+    })
+}
+
+/// `POST /api/v1/partners/{id}/unarchive`: the entry is back in the lists.
+#[utoipa::path(operation_id = "directory_partners_unarchive", post, path = "/api/v1/partners/{id}/unarchive", tag = "directory",
+    summary = "Désarchiver un partenaire",
+    description = "La fiche revient dans les listes de l'annuaire et peut de nouveau être modifiée et vérifiée.",
+    params(("id" = Uuid, Path, description = "Identifiant du partenaire")),
+    responses(
+        (status = 200, description = "Fait ; nouvelle version", body = pharos_web::Versioned),
+        (status = 404, description = "Partenaire inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Partenaire non archivé (`partner-not-archived`), ou version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn unarchive(
+    State(directory): State<Directory>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    if_match: IfMatch,
+) -> Result<impl IntoResponse, Problem> {
+    let current = existing(&directory, id).await?;
+    actor.may(Action::ManagePartners, subject(&current))?;
+    let done = execute::<Partner, Problem>(
+        &directory.target.app.store,
+        &stream(id)?,
+        &PartnerCommand::Unarchive,
+        directory.target.clock.now(),
+        if_match.0,
+        &actor.metadata(NAME),
+    )
+    .await?;
+    if let Some(appended) = &done.appended {
+        directory.readable(appended.position).await;
+    }
     Ok(Versioned {
         version: done.version,
     })
@@ -366,6 +579,9 @@ pub struct PartnerSummary {
     #[schema(value_type = Option<String>, example = "31")]
     department: Option<DepartmentCode>,
     commune: Option<String>,
+    /// Pays (code ISO 3166) d'un partenaire hors de France ; absent pour la France.
+    #[schema(example = "BE")]
+    country: Option<String>,
     phones: Vec<String>,
     emails: Vec<String>,
     website: Option<String>,
@@ -374,6 +590,8 @@ pub struct PartnerSummary {
     last_verified_on: Option<NaiveDate>,
     /// Dernière vérification vieille de douze mois ou plus.
     needs_review: bool,
+    /// Fiche archivée : hors des listes par défaut.
+    archived: bool,
 }
 
 /// Les fiches de l'annuaire d'orientation.
@@ -410,6 +628,7 @@ fn summary(id: Uuid, partner: &PartnerState, today: NaiveDate) -> Option<Partner
         scope: record.scope,
         department: record.department.clone(),
         commune: record.commune.clone(),
+        country: record.country.clone(),
         phones: record.phones.clone(),
         emails: record.emails.clone(),
         website: record.website.clone(),
@@ -417,6 +636,7 @@ fn summary(id: Uuid, partner: &PartnerState, today: NaiveDate) -> Option<Partner
         description: record.description.clone(),
         last_verified_on: partner.verified_on,
         needs_review: partner.verified_on.is_none_or(|v| needs_review(v, today)),
+        archived: partner.archived,
     })
 }
 
@@ -428,17 +648,72 @@ pub struct ListFilter {
     department: Option<String>,
     /// Seulement les fiches à revoir (`true`) ou à jour (`false`).
     needs_review: Option<bool>,
+    /// Seulement ce type de partenaire.
+    #[param(value_type = Option<PartnerKind>)]
+    kind: Option<String>,
+    /// Commune (sans tenir compte des majuscules ni des accents ; une partie du nom suffit).
+    #[param(example = "Mouscron")]
+    commune: Option<String>,
+    /// Texte libre : chaque mot doit se trouver dans le nom, la description, la commune,
+    /// le type, les horaires, les numéros ou les adresses (sans tenir compte des accents).
+    #[param(example = "planning familial")]
+    q: Option<String>,
+    /// Les fiches archivées (`true`) au lieu des fiches actives (par défaut).
+    archived: Option<bool>,
 }
 
-/// `GET /api/v1/partners[?department=31&needs_review=true]`: national entries first,
-/// then by department and name.
+/// Lower case without accents, for searching.
+fn fold(text: &str) -> String {
+    text.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            'à' | 'â' | 'ä' | 'á' => 'a',
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'î' | 'ï' | 'í' => 'i',
+            'ô' | 'ö' | 'ó' => 'o',
+            'ù' | 'û' | 'ü' | 'ú' => 'u',
+            'ç' => 'c',
+            'œ' => 'o',
+            '\'' | '’' | '-' => ' ',
+            c => c,
+        })
+        .collect()
+}
+
+/// What free text is searched in.
+fn searchable(p: &PartnerSummary) -> String {
+    fold(
+        &[
+            p.name.as_str(),
+            p.description.as_str(),
+            p.commune.as_deref().unwrap_or(""),
+            kind_label(p.kind),
+            p.hours.as_deref().unwrap_or(""),
+            &p.phones.join(" "),
+            &p.phones
+                .iter()
+                .map(|n| n.replace(' ', ""))
+                .collect::<Vec<_>>()
+                .join(" "),
+            &p.emails.join(" "),
+            p.website.as_deref().unwrap_or(""),
+        ]
+        .join(" "),
+    )
+}
+
+/// `GET /api/v1/partners[?department=31&needs_review=true&kind=&commune=&q=&archived=]`:
+/// national entries first, then by department (entries outside the academy after), then
+/// by name.
 #[utoipa::path(operation_id = "directory_partners_list", get, path = "/api/v1/partners", tag = "directory",
     summary = "Lister l'annuaire d'orientation",
-    description = "Les partenaires nationaux d'abord, puis par département et par nom ; sans les personnes à contacter.",
+    description = "Les partenaires nationaux d'abord, puis par département (les partenaires hors de l'académie ensuite) \
+        et par nom ; sans les personnes à contacter. Les fiches archivées n'apparaissent qu'avec `archived=true`. \
+        Filtres combinables : type, département (les nationaux et ceux du département), commune, texte libre, fiches à revoir.",
     params(ListFilter),
     responses(
         (status = 200, description = "Les partenaires", body = PartnerList),
-        (status = 422, description = "Code de département invalide", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Filtre refusé : code de département ou type de partenaire invalide", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn list(
@@ -449,9 +724,30 @@ pub async fn list(
     let department = match filter.department.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(d) => Some(DepartmentCode::parse(d).map_err(|e| {
-            Problem::from(Rejection::invalid("invalid-partner", "department", e.0))
+            Problem::from(Rejection::invalid(
+                "invalid-filter",
+                "department",
+                sentence(&e.0),
+            ))
         })?),
     };
+    let kind = match filter.kind.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(k) => Some(
+            parse_kind(k)
+                .map_err(|m| Problem::from(Rejection::invalid("invalid-filter", "kind", m)))?,
+        ),
+    };
+    let commune = trimmed(filter.commune.as_deref()).map(|c| fold(&c));
+    let words: Vec<String> = filter
+        .q
+        .as_deref()
+        .map(fold)
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    let archived = filter.archived.unwrap_or(false);
     let today = directory.target.clock.now().date_naive();
     let mut partners: std::collections::BTreeMap<Uuid, PartnerState> = Default::default();
     let store = &directory.target.app.store;
@@ -474,16 +770,37 @@ pub async fn list(
     let mut items: Vec<PartnerSummary> = partners
         .iter()
         .filter_map(|(id, p)| summary(*id, p, today))
+        .filter(|p| p.archived == archived)
         .filter(|p| match &department {
-            Some(d) => p.department.is_none() || p.department.as_ref() == Some(d),
+            Some(d) => p.scope == PartnerScope::National || p.department.as_ref() == Some(d),
             None => true,
+        })
+        .filter(|p| kind.is_none_or(|k| p.kind == k))
+        .filter(|p| {
+            commune.as_ref().is_none_or(|c| {
+                p.commune
+                    .as_deref()
+                    .is_some_and(|mine| fold(mine).contains(c.as_str()))
+            })
+        })
+        .filter(|p| {
+            let text = searchable(p);
+            words.iter().all(|w| text.contains(w.as_str()))
         })
         .filter(|p| filter.needs_review.is_none_or(|n| p.needs_review == n))
         .collect();
+    // National first, then the academy's departments, then entries outside it.
+    let rank = |p: &PartnerSummary| match (p.scope, &p.department) {
+        (PartnerScope::National, _) => 0,
+        (_, Some(_)) => 1,
+        (_, None) => 2,
+    };
     items.sort_by(|a, b| {
-        (a.department.is_some(), &a.department, &a.name).cmp(&(
-            b.department.is_some(),
+        (rank(a), &a.department, &a.country, &a.commune, &a.name).cmp(&(
+            rank(b),
             &b.department,
+            &b.country,
+            &b.commune,
             &b.name,
         ))
     });

@@ -3,10 +3,12 @@
 //!
 //! - [`decider`]: the aggregate (state, commands, rules), pure;
 //! - `http`: the routes, the form and its checks, the views;
+//! - `phone`: phone numbers as people write them, normalised;
 //! - `seed`: the national help lines of `seed/partners.json`, registered on start.
 
 pub mod decider;
 pub(crate) mod http;
+pub(crate) mod phone;
 pub(crate) mod seed;
 
 pub use decider::{Partner, PartnerCommand, PartnerState, needs_review, stream};

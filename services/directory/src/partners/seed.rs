@@ -1,4 +1,5 @@
-//! The national help lines of `seed/partners.json`, registered on start.
+//! The national help lines of `seed/partners.json` (3018, 119, 17, 112, 114, 3114, 15,
+//! Fil Santé Jeunes, 116 006), each registered on start when absent.
 
 use chrono::NaiveDate;
 use pharos_events::partner::{CATEGORY, PartnerEvent, PartnerRecord};
@@ -64,8 +65,25 @@ mod tests {
     fn the_seed_file_holds_the_national_lines() {
         let seeds: Vec<Seed> = serde_json::from_str(SEED).unwrap();
         let numbers: Vec<_> = seeds.iter().flat_map(|s| s.record.phones.clone()).collect();
-        for line in ["3018", "119", "17", "112", "114"] {
+        for line in [
+            "3018",
+            "119",
+            "17",
+            "112",
+            "114",
+            "3114",
+            "15",
+            "0 800 23 52 36",
+            "116 006",
+        ] {
             assert!(numbers.iter().any(|n| n == line), "{line} missing");
+        }
+        // Seeded numbers are stored as a typed one would be.
+        for number in &numbers {
+            assert_eq!(
+                crate::partners::phone::normalise(number, None).as_deref(),
+                Ok(number.as_str())
+            );
         }
         assert!(
             seeds

@@ -77,6 +77,9 @@ pub async fn register(
         &actor.metadata(NAME),
     )
     .await?;
+    if let Some(appended) = &done.appended {
+        directory.readable(appended.position).await;
+    }
     Ok((
         StatusCode::CREATED,
         axum::Json(CreatedSchool {
@@ -121,7 +124,11 @@ pub async fn close(
         None | Some("") => None,
         Some(s) => {
             let successor = Uai::parse(s).map_err(|e| {
-                Problem::from(Rejection::invalid("invalid-uai", "successor_uai", e.0))
+                Problem::from(Rejection::invalid(
+                    "invalid-uai",
+                    "successor_uai",
+                    crate::labels::sentence(&e.0),
+                ))
             })?;
             if reference.school(&successor).await?.is_none() {
                 return Err(Problem::from(Rejection::invalid(
@@ -155,6 +162,9 @@ pub async fn close(
         &actor.metadata(NAME),
     )
     .await?;
+    if let Some(appended) = &done.appended {
+        directory.readable(appended.position).await;
+    }
     Ok(Versioned {
         version: done.version,
     })

@@ -2,7 +2,9 @@
 //! every field at fault, each with its French reason.
 
 use pharos_events::school::SchoolRecord;
-use pharos_events::{Academy, PriorityEducation, SchoolKind, Sector, Uai};
+use pharos_events::{Academy, PriorityEducation, SchoolKind, Uai};
+
+use crate::labels::{parse_priority_education, parse_school_kind, parse_sector};
 use serde::Deserialize;
 
 /// Un établissement tel que saisi dans le formulaire ou lu dans une ligne CSV, avant
@@ -12,7 +14,8 @@ pub struct SchoolInput {
     #[schema(example = "0310001H")]
     pub uai: String,
     pub name: String,
-    /// `ecole`, `college`, `lycee_gt`, `lycee_pro`, `lycee_poly`, `erea`, `periscolaire`.
+    /// `ecole`, `college`, `lycee_gt`, `lycee_pro`, `lycee_poly`, `erea`, `periscolaire`
+    /// (ou leur nom en français : « lycée professionnel »).
     #[schema(example = "college")]
     pub kind: String,
     /// `public` ou `prive_sous_contrat`.
@@ -41,11 +44,11 @@ impl SchoolInput {
         if name.is_empty() {
             errors.push(("name", "le nom de l'établissement est vide".to_owned()));
         }
-        let kind = SchoolKind::parse(&self.kind)
-            .map_err(|e| errors.push(("kind", e.0)))
+        let kind = parse_school_kind(&self.kind)
+            .map_err(|e| errors.push(("kind", e)))
             .ok();
-        let sector = Sector::parse(&self.sector)
-            .map_err(|e| errors.push(("sector", e.0)))
+        let sector = parse_sector(&self.sector)
+            .map_err(|e| errors.push(("sector", e)))
             .ok();
         let department = academy
             .department(&self.department)
@@ -69,8 +72,8 @@ impl SchoolInput {
         }
         let priority_education = match self.priority_education.as_deref().map(str::trim) {
             None | Some("") => Some(PriorityEducation::None),
-            Some(p) => PriorityEducation::parse(p)
-                .map_err(|e| errors.push(("priority_education", e.0)))
+            Some(p) => parse_priority_education(p)
+                .map_err(|e| errors.push(("priority_education", e)))
                 .ok(),
         };
         match (uai, kind, sector, department, priority_education) {

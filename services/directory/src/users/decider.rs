@@ -194,6 +194,27 @@ mod tests {
     }
 
     #[test]
+    fn a_school_account_is_created_without_a_password_once() {
+        let without = Created {
+            password_hash: None,
+            ..created()
+        };
+        let event = UserEvent::UserCreated {
+            email: sealed("e"),
+            display_name: sealed("n"),
+            role: Role::School,
+            scope: Some("0310001H".into()),
+            password_hash: None,
+        };
+        given::<Account>([])
+            .when(&AccountCommand::Create(without.clone()))
+            .then(std::slice::from_ref(&event));
+        given::<Account>([event])
+            .when(&AccountCommand::Create(without))
+            .then_rejected("user-exists");
+    }
+
+    #[test]
     fn the_same_role_changes_nothing() {
         let same = AccountCommand::ChangeRole {
             role: Role::School,

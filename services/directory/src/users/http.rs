@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::password::{check_password, generate_password, hash_password};
 use super::{Account, AccountCommand, AccountState, Created, stream};
+use crate::labels::{parse_role, sentence};
 use crate::{Directory, NAME};
 
 /// The role's scope, checked: a department of the academy for a department referent,
@@ -32,10 +33,13 @@ async fn check_scope(
             .academy
             .department(s)
             .map(|d| Some(d.to_string()))
-            .map_err(|e| Problem::from(Rejection::invalid("invalid-scope", "scope", e.0))),
+            .map_err(|e| {
+                Problem::from(Rejection::invalid("invalid-scope", "scope", sentence(&e.0)))
+            }),
         (Role::School, Some(s)) => {
-            let uai = Uai::parse(s)
-                .map_err(|e| Problem::from(Rejection::invalid("invalid-scope", "scope", e.0)))?;
+            let uai = Uai::parse(s).map_err(|e| {
+                Problem::from(Rejection::invalid("invalid-scope", "scope", sentence(&e.0)))
+            })?;
             match directory.target.access.reference.school(&uai).await? {
                 Some(school) if !school.closed => Ok(Some(uai.to_string())),
                 Some(_) => Err(Problem::from(Rejection::invalid(
@@ -54,7 +58,8 @@ async fn check_scope(
             "scope-required",
             "scope",
             format!(
-                "Le rôle {role} demande un périmètre : {}.",
+                "Le rôle {} demande un périmètre : {}.",
+                role.label(),
                 if role == Role::School {
                     "l'UAI de l'établissement"
                 } else {
@@ -65,7 +70,7 @@ async fn check_scope(
         (_, Some(_)) => Err(Problem::from(Rejection::invalid(
             "scope-not-allowed",
             "scope",
-            format!("Le rôle {role} ne prend pas de périmètre."),
+            format!("Le rôle {} ne prend pas de périmètre.", role.label()),
         ))),
         (_, None) => Ok(None),
     }
@@ -133,7 +138,7 @@ pub async fn create(
     metadata: &Metadata,
 ) -> Result<CreatedUser, Problem> {
     let email = Email::parse(&input.email)
-        .map_err(|e| Problem::from(Rejection::invalid("invalid-email", "email", e.0)))?;
+        .map_err(|e| Problem::from(Rejection::invalid("invalid-email", "email", sentence(&e.0))))?;
     let display_name = input.display_name.trim().to_owned();
     if display_name.is_empty() || display_name.chars().count() > 200 {
         return Err(Problem::from(Rejection::invalid(
@@ -142,8 +147,8 @@ pub async fn create(
             "Le nom affiché est obligatoire (200 caractères au plus).",
         )));
     }
-    let role = Role::parse(&input.role)
-        .map_err(|e| Problem::from(Rejection::invalid("invalid-role", "role", e.0)))?;
+    let role = parse_role(&input.role)
+        .map_err(|m| Problem::from(Rejection::invalid("invalid-role", "role", m)))?;
     let scope = check_scope(directory, role, input.scope.as_deref()).await?;
     if let Some(password) = &input.password {
         check_password(password)?;
@@ -272,8 +277,8 @@ pub async fn change_role(
     if_match: IfMatch,
     Json(input): Json<RoleChange>,
 ) -> Result<impl IntoResponse, Problem> {
-    let role = Role::parse(&input.role)
-        .map_err(|e| Problem::from(Rejection::invalid("invalid-role", "role", e.0)))?;
+    let role = parse_role(&input.role)
+        .map_err(|m| Problem::from(Rejection::invalid("invalid-role", "role", m)))?;
     let scope = check_scope(&directory, role, input.scope.as_deref()).await?;
     let (account, _) = existing(&directory, id).await?;
     let current = account.created.as_ref().map_or(role, |c| c.role);

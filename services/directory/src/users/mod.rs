@@ -1,10 +1,12 @@
 //! Accounts (category `user`): one per person of the vault, so one per e-mail address.
 //!
+//! - `bulk`: one account per open school, at an address built from a pattern;
 //! - [`decider`]: the aggregate (state, commands, rules), pure;
 //! - [`password`]: the length rule, hashing and generated passwords;
 //! - `http`: the routes that create, read, change and deactivate accounts, and
 //!   [`create`], which the bootstrap and `pharos users create` share with them.
 
+pub(crate) mod bulk;
 pub mod decider;
 pub(crate) mod http;
 pub mod password;

@@ -12,7 +12,6 @@ use pharos_events::training::{
     AttendanceStatus, Registrant, RegistrationMode, SESSION_CATEGORY, Schedule, SessionEvent,
 };
 use pharos_eventstore::{StoreError, StreamId};
-use pharos_privacy::PersonId;
 use uuid::Uuid;
 
 /// The stream of session `id`.
@@ -74,6 +73,8 @@ pub struct Plan {
     pub capacity: u32,
     pub planned_minutes: u32,
     pub trainers: Vec<Uuid>,
+    /// Recorded once over, with its registrants and attendance.
+    pub recorded_after_the_fact: bool,
 }
 
 /// One attendance entry.
@@ -130,10 +131,26 @@ pub struct PlanInput {
     pub trainers: Vec<Uuid>,
 }
 
+/// Someone who attended a session recorded after the fact, with their attendance.
+#[derive(Debug, Clone)]
+pub struct PastRegistrant {
+    pub registration_id: Uuid,
+    pub registrant: Registrant,
+    pub mode: RegistrationMode,
+    /// Per slot attended or missed: its index, the status, the minutes if not the default.
+    pub attendance: Vec<(usize, AttendanceStatus, Option<i64>)>,
+}
+
 /// What can be asked of a session.
 #[derive(Debug, Clone)]
 pub enum SessionCommand {
     Plan(PlanInput),
+    /// A session that took place without being planned here: planned, held, its
+    /// registrants confirmed and their attendance recorded in one go.
+    RecordPast {
+        plan: PlanInput,
+        registrants: Vec<PastRegistrant>,
+    },
     Open,
     Close,
     Hold,
@@ -143,6 +160,15 @@ pub enum SessionCommand {
         reason: String,
     },
     Reschedule(Schedule),
+    /// A new number of places: raising it promotes the waitlist in order; lowering it
+    /// below the confirmed registrations is refused.
+    ChangeCapacity {
+        capacity: i64,
+    },
+    /// The accounts who give the session (checked to be active trainers beforehand).
+    ChangeTrainers {
+        trainers: Vec<Uuid>,
+    },
     Register {
         registration_id: Uuid,
         registrant: Registrant,
@@ -188,6 +214,11 @@ pub fn check_schedule(schedule: &Schedule, now: DateTime<Utc>) -> Result<(), Rej
             "Une session ne peut pas être programmée dans le passé.",
         ));
     }
+    check_slots(schedule)
+}
+
+/// The rules a schedule obeys whenever it is: slots in order, within the session.
+fn check_slots(schedule: &Schedule) -> Result<(), Rejection> {
     if schedule.slots.is_empty() {
         return Err(Rejection::invalid(
             "no-slot",
@@ -240,8 +271,10 @@ impl Decider for Session {
                 capacity,
                 planned_minutes,
                 trainers,
+                recorded_after_the_fact,
             } => {
                 s.plan = Some(Plan {
+                    recorded_after_the_fact: *recorded_after_the_fact,
                     training_id: *training_id,
                     department: department.clone(),
                     schedule: schedule.clone(),
@@ -265,6 +298,16 @@ impl Decider for Session {
             E::SessionRescheduled { schedule } => {
                 if let Some(plan) = &mut s.plan {
                     plan.schedule = schedule.clone();
+                }
+            }
+            E::SessionCapacityChanged { capacity } => {
+                if let Some(plan) = &mut s.plan {
+                    plan.capacity = *capacity;
+                }
+            }
+            E::SessionTrainersChanged { trainers } => {
+                if let Some(plan) = &mut s.plan {
+                    plan.trainers = trainers.clone();
                 }
             }
             E::RegistrationConfirmed {
@@ -337,47 +380,17 @@ impl Decider for Session {
         use SessionCommand as C;
         use SessionEvent as E;
         let (Some(plan), Some(status)) = (&s.plan, s.status) else {
-            let C::Plan(input) = command else {
-                return Err(Rejection::not_found(
+            return match command {
+                C::Plan(input) => {
+                    check_schedule(&input.schedule, now)?;
+                    Ok(vec![planned_event(input, false)?])
+                }
+                C::RecordPast { plan, registrants } => record_past(plan, registrants, now),
+                _ => Err(Rejection::not_found(
                     "session-unknown",
                     "Cette session n'existe pas.",
-                ));
+                )),
             };
-            check_schedule(&input.schedule, now)?;
-            if input.planned_minutes <= 0 {
-                return Err(Rejection::invalid(
-                    "non-positive-minutes",
-                    "planned_minutes",
-                    "La durée prévue (planned_minutes) doit être positive.",
-                ));
-            }
-            let capacity = u32::try_from(input.capacity)
-                .ok()
-                .filter(|c| *c > 0)
-                .ok_or_else(|| {
-                    Rejection::invalid(
-                        "non-positive-capacity",
-                        "capacity",
-                        "La capacité doit être d'au moins une place.",
-                    )
-                })?;
-            if input.location.is_none() && input.remote_url.is_none() {
-                return Err(Rejection::invalid(
-                    "no-place",
-                    "location",
-                    "Indiquez un lieu (location) ou un lien de classe virtuelle (remote_url).",
-                ));
-            }
-            return Ok(vec![E::SessionPlanned {
-                training_id: input.training_id,
-                department: input.department.clone(),
-                schedule: input.schedule.clone(),
-                location: input.location.clone(),
-                remote_url: input.remote_url.clone(),
-                capacity,
-                planned_minutes: u32::try_from(input.planned_minutes).unwrap_or(u32::MAX),
-                trainers: input.trainers.clone(),
-            }]);
         };
         let not_now = |what: &str| {
             Rejection::conflict(
@@ -387,7 +400,7 @@ impl Decider for Session {
         };
         let started = now >= plan.schedule.starts_at;
         match command {
-            C::Plan(_) => Err(Rejection::conflict(
+            C::Plan(_) | C::RecordPast { .. } => Err(Rejection::conflict(
                 "session-exists",
                 "Cette session existe déjà.",
             )),
@@ -464,10 +477,16 @@ impl Decider for Session {
                             "Cette session est annulée : plus aucune inscription.",
                         ));
                     }
-                    Status::Planned | Status::Open if started => {
+                    _ if started => {
                         return Err(Rejection::conflict(
                             "session-past",
                             "Cette session a déjà commencé : plus aucune inscription.",
+                        ));
+                    }
+                    Status::Planned if *mode == RegistrationMode::Volunteer => {
+                        return Err(Rejection::conflict(
+                            "registrations-not-open",
+                            "Les inscriptions volontaires ne sont pas encore ouvertes pour cette session : attendez leur ouverture, ou faites désigner la personne par son chef d'établissement ou le référent départemental.",
                         ));
                     }
                     Status::Planned | Status::Open => {}
@@ -504,6 +523,62 @@ impl Decider for Session {
                         mode,
                     }])
                 }
+            }
+            C::ChangeCapacity { capacity } => {
+                if !matches!(status, Status::Planned | Status::Open | Status::Closed) {
+                    return Err(not_now("changer la capacité"));
+                }
+                if started {
+                    return Err(Rejection::conflict(
+                        "session-past",
+                        "Cette session a déjà commencé : sa capacité ne change plus.",
+                    ));
+                }
+                let capacity = positive_capacity(*capacity)?;
+                let confirmed = s.confirmed();
+                if (capacity as usize) < confirmed {
+                    return Err(Rejection::conflict(
+                        "capacity-below-confirmed",
+                        format!(
+                            "Impossible de ramener la capacité à {capacity} place(s) : {confirmed} inscriptions sont déjà confirmées. Retirez d'abord des inscriptions, ou gardez au moins {confirmed} places."
+                        ),
+                    ));
+                }
+                if capacity == plan.capacity {
+                    return Ok(vec![]);
+                }
+                let mut events = vec![E::SessionCapacityChanged { capacity }];
+                events.extend(
+                    s.registrations
+                        .iter()
+                        .filter(|r| r.status == RegistrationStatus::Waitlisted)
+                        .take((capacity as usize).saturating_sub(confirmed))
+                        .map(|r| E::RegistrationPromoted {
+                            registration_id: r.id,
+                        }),
+                );
+                Ok(events)
+            }
+            C::ChangeTrainers { trainers } => {
+                if matches!(status, Status::Archived | Status::Cancelled) {
+                    return Err(not_now("changer les formateurs"));
+                }
+                let mut unique = trainers.clone();
+                unique.sort();
+                unique.dedup();
+                if unique.len() != trainers.len() {
+                    return Err(Rejection::invalid(
+                        "trainer-twice",
+                        "trainers",
+                        "Un même formateur ou une même formatrice figure deux fois dans la liste.",
+                    ));
+                }
+                if *trainers == plan.trainers {
+                    return Ok(vec![]);
+                }
+                Ok(vec![E::SessionTrainersChanged {
+                    trainers: trainers.clone(),
+                }])
             }
             C::Withdraw { registration_id } => {
                 let Some(registration) = s.registration(*registration_id) else {
@@ -622,6 +697,132 @@ impl Decider for Session {
     }
 }
 
+/// The planning `input` asks for, its schedule checked beforehand.
+fn planned_event(input: &PlanInput, after_the_fact: bool) -> Result<SessionEvent, Rejection> {
+    if input.planned_minutes <= 0 {
+        return Err(Rejection::invalid(
+            "non-positive-minutes",
+            "planned_minutes",
+            "La durée prévue (planned_minutes) doit être positive.",
+        ));
+    }
+    let capacity = positive_capacity(input.capacity)?;
+    if input.location.is_none() && input.remote_url.is_none() {
+        return Err(Rejection::invalid(
+            "no-place",
+            "location",
+            "Indiquez un lieu (location) ou un lien de classe virtuelle (remote_url).",
+        ));
+    }
+    Ok(SessionEvent::SessionPlanned {
+        training_id: input.training_id,
+        department: input.department.clone(),
+        schedule: input.schedule.clone(),
+        location: input.location.clone(),
+        remote_url: input.remote_url.clone(),
+        capacity,
+        planned_minutes: u32::try_from(input.planned_minutes).unwrap_or(u32::MAX),
+        trainers: input.trainers.clone(),
+        recorded_after_the_fact: after_the_fact,
+    })
+}
+
+/// A session over, recorded with its registrants (all confirmed) and their attendance;
+/// it is left `held`, so that attendance can still be completed, then locked.
+fn record_past(
+    input: &PlanInput,
+    registrants: &[PastRegistrant],
+    now: DateTime<Utc>,
+) -> Result<Vec<SessionEvent>, Rejection> {
+    use SessionEvent as E;
+    if input.schedule.ends_at <= input.schedule.starts_at {
+        return Err(Rejection::invalid(
+            "end-before-start",
+            "ends_at",
+            "La fin de la session doit être postérieure à son début.",
+        ));
+    }
+    if input.schedule.ends_at > now {
+        return Err(Rejection::invalid(
+            "session-not-ended",
+            "ends_at",
+            "Seule une session terminée s'enregistre après coup ; programmez les autres.",
+        ));
+    }
+    check_slots(&input.schedule)?;
+    let mut events = vec![planned_event(input, true)?, E::SessionHeld];
+    if let Ok(capacity) = usize::try_from(input.capacity)
+        && registrants.len() > capacity
+    {
+        return Err(Rejection::invalid(
+            "capacity-below-confirmed",
+            "capacity",
+            format!(
+                "{} personnes sont inscrites pour {capacity} place(s) : indiquez au moins {} places.",
+                registrants.len(),
+                registrants.len()
+            ),
+        ));
+    }
+    let mut state = events.iter().fold(SessionState::default(), Session::evolve);
+    for past in registrants {
+        if state
+            .registrations
+            .iter()
+            .any(|r| r.registrant.person == past.registrant.person)
+        {
+            return Err(Rejection::invalid(
+                "already-registered",
+                "registrants",
+                "Une même personne figure deux fois parmi les inscrits.",
+            ));
+        }
+        let confirmed = E::RegistrationConfirmed {
+            registration_id: past.registration_id,
+            registrant: past.registrant.clone(),
+            mode: past.mode,
+        };
+        state = Session::evolve(state, &confirmed);
+        events.push(confirmed);
+        for (slot_index, status, minutes) in &past.attendance {
+            let plan = state.plan.as_ref().ok_or_else(|| {
+                Rejection::not_found("session-unknown", "Cette session n'existe pas.")
+            })?;
+            let minutes = check_attendance(
+                &state,
+                plan,
+                past.registration_id,
+                *slot_index,
+                *status,
+                *minutes,
+            )?;
+            let recorded = E::AttendanceRecorded {
+                registration_id: past.registration_id,
+                slot_index: *slot_index,
+                status: *status,
+                minutes,
+            };
+            state = Session::evolve(state, &recorded);
+            events.push(recorded);
+        }
+    }
+    Ok(events)
+}
+
+/// A number of places: at least one.
+fn positive_capacity(capacity: i64) -> Result<u32, Rejection> {
+    u32::try_from(capacity)
+        .ok()
+        .filter(|c| *c > 0)
+        .ok_or_else(|| {
+            Rejection::invalid(
+                "non-positive-capacity",
+                "capacity",
+                "La capacité doit être d'au moins une place.",
+            )
+        })
+}
+
 fn check_attendance(
     s: &SessionState,
     plan: &Plan,
@@ -654,29 +855,12 @@ fn check_attendance(
         .map_err(|refused| Rejection::invalid(refused.rule(), "minutes", refused.to_string()))
 }
 
-/// The person behind a registration, for the overlap check.
-pub fn person_of(event: &SessionEvent) -> Option<(Uuid, PersonId)> {
-    match event {
-        SessionEvent::RegistrationConfirmed {
-            registration_id,
-            registrant,
-            ..
-        }
-        | SessionEvent::RegistrationWaitlisted {
-            registration_id,
-            registrant,
-            ..
-        } => Some((*registration_id, registrant.person)),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use pharos_decider::given;
     use pharos_events::training::Slot;
-    use pharos_privacy::Sealed;
+    use pharos_privacy::{PersonId, Sealed};
 
     use RegistrationStatus::{Confirmed, Waitlisted};
     use SessionCommand as C;
@@ -736,6 +920,7 @@ mod tests {
             capacity,
             planned_minutes: 390,
             trainers: vec![],
+            recorded_after_the_fact: false,
         }
     }
 
@@ -1007,5 +1192,210 @@ mod tests {
             .at(now(AFTER))
             .when(&C::Reschedule(schedule()))
             .then_rejected("transition-not-allowed");
+    }
+
+    #[test]
+    fn volunteers_register_once_open_designated_people_from_planning() {
+        given::<Session>([planned(10)])
+            .at(now(BEFORE))
+            .when(&register(1))
+            .then_rejected("registrations-not-open");
+        let designated = C::Register {
+            registration_id: Uuid::from_u128(1001),
+            registrant: person(1),
+            mode: RegistrationMode::Designated,
+            overlapping: vec![],
+        };
+        given::<Session>([planned(10)])
+            .at(now(BEFORE))
+            .when(&designated)
+            .then(&[E::RegistrationConfirmed {
+                registration_id: Uuid::from_u128(1001),
+                registrant: person(1),
+                mode: RegistrationMode::Designated,
+            }]);
+        given::<Session>(open(10))
+            .at(now(BEFORE))
+            .when(&register(1))
+            .events();
+    }
+
+    #[test]
+    fn raising_the_capacity_promotes_the_waitlist_in_order() {
+        let mut history = open(1);
+        for n in 1..=4 {
+            history = after(history, &register(n), BEFORE);
+        }
+        given::<Session>(history)
+            .at(now(BEFORE))
+            .when(&C::ChangeCapacity { capacity: 3 })
+            .then(&[
+                E::SessionCapacityChanged { capacity: 3 },
+                E::RegistrationPromoted {
+                    registration_id: Uuid::from_u128(1002),
+                },
+                E::RegistrationPromoted {
+                    registration_id: Uuid::from_u128(1003),
+                },
+            ]);
+    }
+
+    #[test]
+    fn lowering_the_capacity_below_the_confirmed_count_is_refused_with_the_count() {
+        let mut history = open(5);
+        for n in 1..=3 {
+            history = after(history, &register(n), BEFORE);
+        }
+        let refused = given::<Session>(history.clone())
+            .at(now(BEFORE))
+            .when(&C::ChangeCapacity { capacity: 2 })
+            .then_rejected("capacity-below-confirmed");
+        assert!(refused.message.contains("3 inscriptions"), "{refused}");
+        given::<Session>(history.clone())
+            .at(now(BEFORE))
+            .when(&C::ChangeCapacity { capacity: 0 })
+            .then_rejected("non-positive-capacity");
+        given::<Session>(history.clone())
+            .at(now(BEFORE))
+            .when(&C::ChangeCapacity { capacity: 3 })
+            .then(&[E::SessionCapacityChanged { capacity: 3 }]);
+        given::<Session>(history)
+            .at(now(DURING))
+            .when(&C::ChangeCapacity { capacity: 8 })
+            .then_rejected("session-past");
+    }
+
+    #[test]
+    fn the_trainers_change_after_planning_until_the_archive() {
+        let trainer = Uuid::from_u128(42);
+        let changed = given::<Session>(open(10))
+            .at(now(BEFORE))
+            .when(&C::ChangeTrainers {
+                trainers: vec![trainer],
+            })
+            .state_after();
+        assert_eq!(changed.plan.map(|p| p.trainers), Some(vec![trainer]));
+        given::<Session>(open(10))
+            .at(now(BEFORE))
+            .when(&C::ChangeTrainers {
+                trainers: vec![trainer, trainer],
+            })
+            .then_rejected("trainer-twice");
+        given::<Session>(open(10))
+            .at(now(BEFORE))
+            .when(&C::ChangeTrainers { trainers: vec![] })
+            .then(&[]);
+        let cancelled = after(open(10), &C::Cancel { reason: "x".into() }, BEFORE);
+        given::<Session>(cancelled)
+            .at(now(BEFORE))
+            .when(&C::ChangeTrainers {
+                trainers: vec![trainer],
+            })
+            .then_rejected("transition-not-allowed");
+    }
+
+    #[test]
+    fn a_session_keeps_its_own_department_and_old_events_read_as_academy_wide() {
+        let d31 = DepartmentCode::parse("31").unwrap();
+        let mut input = plan_input(10);
+        input.department = Some(d31.clone());
+        let state = given::<Session>([])
+            .at(now(BEFORE))
+            .when(&C::Plan(input))
+            .state_after();
+        assert_eq!(state.plan.and_then(|p| p.department), Some(d31));
+        // Recorded before sessions had a department of their own: no field.
+        let old = serde_json::json!({
+            "type": "session_planned", "training_id": Uuid::nil(),
+            "starts_at": "2026-12-03T09:00:00+01:00", "ends_at": "2026-12-03T17:00:00+01:00",
+            "slots": [], "location": "Toulouse", "capacity": 3, "planned_minutes": 60
+        });
+        let old: SessionEvent = serde_json::from_value(old).unwrap();
+        let state = given::<Session>([old]).state().clone();
+        assert_eq!(state.plan.map(|p| p.department), Some(None));
+    }
+
+    #[test]
+    fn records_a_past_session_with_its_registrants_and_attendance_then_refuses_registrations() {
+        let past =
+            |n: u128, attendance: Vec<(usize, AttendanceStatus, Option<i64>)>| PastRegistrant {
+                registration_id: Uuid::from_u128(1000 + n),
+                registrant: person(n),
+                mode: RegistrationMode::Designated,
+                attendance,
+            };
+        let record = |capacity: i64, registrants: Vec<PastRegistrant>| C::RecordPast {
+            plan: plan_input(capacity),
+            registrants,
+        };
+        let present = AttendanceStatus::Present;
+        let command = record(
+            10,
+            vec![
+                past(1, vec![(0, present, None), (1, present, Some(200))]),
+                past(2, vec![(0, AttendanceStatus::Absent, None)]),
+            ],
+        );
+        let mut recorded = planned(10);
+        if let E::SessionPlanned {
+            recorded_after_the_fact,
+            ..
+        } = &mut recorded
+        {
+            *recorded_after_the_fact = true;
+        }
+        let confirmed = |n: u128| E::RegistrationConfirmed {
+            registration_id: Uuid::from_u128(1000 + n),
+            registrant: person(n),
+            mode: RegistrationMode::Designated,
+        };
+        let mark = |n: u128, slot_index, status, minutes| E::AttendanceRecorded {
+            registration_id: Uuid::from_u128(1000 + n),
+            slot_index,
+            status,
+            minutes,
+        };
+        let events = given::<Session>([]).at(now(AFTER)).when(&command).events();
+        assert_eq!(
+            events,
+            [
+                recorded,
+                E::SessionHeld,
+                confirmed(1),
+                mark(1, 0, present, 180),
+                mark(1, 1, present, 200),
+                confirmed(2),
+                mark(2, 0, AttendanceStatus::Absent, 0),
+            ]
+        );
+        let state = given::<Session>(events.clone()).state().clone();
+        assert_eq!(state.status, Some(Status::Held));
+        assert_eq!(state.attended_minutes(Uuid::from_u128(1001)), 380);
+        assert!(state.plan.is_some_and(|p| p.recorded_after_the_fact));
+        given::<Session>(events.clone())
+            .at(now(AFTER))
+            .when(&register(3))
+            .then_rejected("session-past");
+
+        given::<Session>([])
+            .at(now(DURING))
+            .when(&command)
+            .then_rejected("session-not-ended");
+        given::<Session>([])
+            .at(now(AFTER))
+            .when(&record(10, vec![past(1, vec![]), past(1, vec![])]))
+            .then_rejected("already-registered");
+        given::<Session>([])
+            .at(now(AFTER))
+            .when(&record(1, vec![past(1, vec![]), past(2, vec![])]))
+            .then_rejected("capacity-below-confirmed");
+        given::<Session>([])
+            .at(now(AFTER))
+            .when(&record(10, vec![past(1, vec![(0, present, Some(181))])]))
+            .then_rejected("minutes-over-slot");
+        given::<Session>(events)
+            .at(now(AFTER))
+            .when(&command)
+            .then_rejected("session-exists");
     }
 }

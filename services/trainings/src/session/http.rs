@@ -12,7 +12,7 @@ use pharos_events::training::{
     AttendanceStatus, Registrant, RegistrationMode, Schedule, SessionEvent, Slot,
 };
 use pharos_events::{DepartmentCode, Email, Role, Uai};
-use pharos_privacy::Personal;
+use pharos_privacy::{PersonId, Personal};
 use pharos_web::{Json, Path, Problem};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -77,6 +77,11 @@ pub struct NewSession {
     /// Comptes (rôle `trainer`) qui saisissent les présences.
     #[serde(default)]
     trainers: Vec<Uuid>,
+    /// Département où se tient la session : par défaut celui de la formation. Une
+    /// formation académique peut avoir une session dans chaque département.
+    #[serde(default)]
+    #[schema(example = "31")]
+    department: Option<String>,
 }
 
 fn trimmed(value: Option<String>) -> Option<String> {
@@ -99,12 +104,61 @@ pub async fn plan(
     Path(training_id): Path<Uuid>,
     Json(input): Json<NewSession>,
 ) -> Result<impl IntoResponse, Problem> {
+    let plan = plan_input(&trainings, &actor, training_id, input).await?;
+    let id = Uuid::now_v7();
+    let done = execute::<Session, Problem>(
+        &trainings.target.app.store,
+        &stream(id)?,
+        &SessionCommand::Plan(plan),
+        trainings.target.clock.now(),
+        None,
+        &actor.metadata(NAME),
+    )
+    .await?;
+    trainings.note(id, done.version, &done.events);
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(pharos_web::Created {
+            id,
+            version: done.version,
+        }),
+    ))
+}
+
+/// The planning `input` asks for a session of `training_id`: the training exists (else
+/// 404), the session is held in its department (by default) or, for an academy-wide
+/// training, in the one asked, and the actor manages sessions there (else 403).
+async fn plan_input(
+    trainings: &Trainings,
+    actor: &Actor,
+    training_id: Uuid,
+    input: NewSession,
+) -> Result<PlanInput, Problem> {
     let store = &trainings.target.app.store;
     let (training, _) = load::<Training>(store, &training::stream(training_id)?).await?;
     if training.created.is_none() {
         return Err(Problem::not_found());
     }
-    let department = training.department().cloned();
+    let asked = match input.department.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(d) => Some(trainings.target.access.academy.department(d).map_err(|e| {
+            Problem::from(Rejection::invalid("invalid-department", "department", e.0))
+        })?),
+    };
+    let department = match (training.department(), asked) {
+        (Some(own), Some(asked)) if *own != asked => {
+            return Err(Rejection::invalid(
+                "session-outside-training-department",
+                "department",
+                format!(
+                    "Cette formation est celle du département {own} : ses sessions s'y tiennent. Pour une session dans le département {asked}, programmez-la sur une formation académique."
+                ),
+            )
+            .into());
+        }
+        (Some(own), _) => Some(own.clone()),
+        (None, asked) => asked,
+    };
     actor.may(
         Action::ManageTrainings,
         Subject::Session {
@@ -124,37 +178,133 @@ pub async fn plan(
         )
         .into());
     }
-    for (i, trainer) in input.trainers.iter().enumerate() {
-        match trainings.target.access.reference.user(*trainer).await? {
-            Some(u) if u.role == Role::Trainer && u.active() => {}
-            _ => {
-                return Err(Problem::from(Rejection::invalid(
-                    "unknown-trainer",
-                    "trainers",
-                    format!("trainers[{i}] n'est pas un compte actif de formateur ou formatrice."),
-                )));
-            }
-        }
+    check_trainers(trainings, &input.trainers).await?;
+    Ok(PlanInput {
+        training_id,
+        department,
+        schedule: input.schedule.schedule(),
+        location: trimmed(input.location),
+        remote_url,
+        capacity: input.capacity,
+        planned_minutes: input.planned_minutes,
+        trainers: input.trainers,
+    })
+}
+
+/// Un inscrit d'une session passée et ses présences.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct PastRegistrantInput {
+    person: PersonInput,
+    mode: RegistrationMode,
+    /// Ses présences, par créneau (les créneaux non cités restent à saisir).
+    #[serde(default)]
+    attendance: Vec<PastAttendance>,
+}
+
+/// La présence d'un inscrit à un créneau d'une session passée.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct PastAttendance {
+    /// Le créneau, numéroté à partir de 0.
+    slot_index: usize,
+    status: AttendanceStatus,
+    /// Minutes de présence : par défaut tout le créneau pour une présence, aucune pour
+    /// une absence ; jamais plus que le créneau.
+    #[serde(default)]
+    minutes: Option<i64>,
+}
+
+/// Une session déjà tenue, enregistrée après coup avec ses inscrits et leurs présences.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct PastSession {
+    #[serde(flatten)]
+    session: NewSession,
+    /// Les personnes qui étaient inscrites (toutes confirmées).
+    #[serde(default)]
+    registrants: Vec<PastRegistrantInput>,
+}
+
+/// `POST /api/v1/trainings/{id}/sessions/past`: a session over, with its registrants
+/// and attendance, marked `recorded_after_the_fact`; it is left held (attendance can be
+/// completed, then locked); nobody registers to it any more.
+#[utoipa::path(operation_id = "trainings_session_record_past", post, path = "/api/v1/trainings/{id}/sessions/past", tag = "trainings",
+    summary = "Enregistrer après coup une session passée, ses inscrits et leurs présences",
+    request_body = PastSession,
+    params(("id" = Uuid, Path, description = "Identifiant de la formation")),
+    responses(
+        (status = 201, description = "Session enregistrée (tenue)", body = pharos_web::Created),
+        (status = 404, description = "Formation inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Session pas encore terminée, inscrit en double, présence invalide", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn record_past(
+    State(trainings): State<Trainings>,
+    actor: Actor,
+    Path(training_id): Path<Uuid>,
+    Json(input): Json<PastSession>,
+) -> Result<impl IntoResponse, Problem> {
+    let plan = plan_input(&trainings, &actor, training_id, input.session).await?;
+    let mut people = Vec::with_capacity(input.registrants.len());
+    for past in input.registrants {
+        let (person, _) = parsed(&trainings, &actor, past.person).await?;
+        people.push((person, past.mode, past.attendance));
+    }
+    // Decided first on stand-ins (one per address, whatever its case), so that a refused
+    // record leaves no one in the vault.
+    let now = trainings.target.clock.now();
+    let past =
+        |registrant: Registrant, mode, attendance: &[PastAttendance]| decider::PastRegistrant {
+            registration_id: Uuid::now_v7(),
+            registrant,
+            mode,
+            attendance: attendance
+                .iter()
+                .map(|a| (a.slot_index, a.status, a.minutes))
+                .collect(),
+        };
+    let stand_ins = people
+        .iter()
+        .map(|(person, mode, attendance)| {
+            let id = PersonId(Uuid::new_v5(
+                &Uuid::NAMESPACE_URL,
+                person.email.as_str().to_lowercase().as_bytes(),
+            ));
+            let nothing = pharos_privacy::Sealed {
+                person: id,
+                sealed: String::new(),
+            };
+            let registrant = Registrant {
+                person: id,
+                display_name: nothing.clone(),
+                email: nothing,
+                school_uai: person.school_uai.clone(),
+                function: person.function.clone(),
+            };
+            past(registrant, *mode, attendance)
+        })
+        .collect();
+    <Session as pharos_decider::Decider>::decide(
+        &SessionCommand::RecordPast {
+            plan: plan.clone(),
+            registrants: stand_ins,
+        },
+        &SessionState::default(),
+        now,
+    )?;
+    let mut registrants = Vec::with_capacity(people.len());
+    for (person, mode, attendance) in people {
+        registrants.push(past(sealed(&trainings, person).await?, mode, &attendance));
     }
     let id = Uuid::now_v7();
     let done = execute::<Session, Problem>(
-        store,
+        &trainings.target.app.store,
         &stream(id)?,
-        &SessionCommand::Plan(PlanInput {
-            training_id,
-            department,
-            schedule: input.schedule.schedule(),
-            location: trimmed(input.location),
-            remote_url,
-            capacity: input.capacity,
-            planned_minutes: input.planned_minutes,
-            trainers: input.trainers,
-        }),
-        trainings.target.clock.now(),
+        &SessionCommand::RecordPast { plan, registrants },
+        now,
         None,
         &actor.metadata(NAME),
     )
     .await?;
+    trainings.note(id, done.version, &done.events);
     Ok((
         StatusCode::CREATED,
         axum::Json(pharos_web::Created {
@@ -162,6 +312,26 @@ pub async fn plan(
             version: done.version,
         }),
     ))
+}
+
+/// Every account of `trainers` is an active trainer.
+async fn check_trainers(trainings: &Trainings, trainers: &[Uuid]) -> Result<(), Problem> {
+    for (i, trainer) in trainers.iter().enumerate() {
+        match trainings.target.access.reference.user(*trainer).await? {
+            Some(u) if u.role == Role::Trainer && u.active() => {}
+            _ => {
+                return Err(Problem::from(Rejection::invalid(
+                    "unknown-trainer",
+                    "trainers",
+                    format!(
+                        "Le compte n° {} de la liste n'est pas un compte actif de formateur ou formatrice.",
+                        i + 1
+                    ),
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The session, or 404.
@@ -209,7 +379,7 @@ async fn run(
     )
     .await?;
     if done.appended.is_some() {
-        trainings.note(id, &done.events);
+        trainings.note(id, done.version, &done.events);
     }
     Ok(done)
 }
@@ -391,6 +561,104 @@ pub async fn reschedule(
     }))
 }
 
+/// Le nouveau nombre de places d'une session.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct CapacityInput {
+    /// Nombre de places (au moins une, jamais moins que les inscriptions confirmées).
+    #[schema(example = 30)]
+    capacity: i64,
+}
+
+/// `200` après un changement de capacité.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CapacityChanged {
+    /// Nouvelle version de la session.
+    version: i64,
+    /// Les inscriptions en attente qui ont obtenu une place, dans l'ordre de la liste.
+    promoted: Vec<Uuid>,
+}
+
+/// `PUT /api/v1/sessions/{id}/capacity`: raising it promotes the waitlist in order.
+#[utoipa::path(operation_id = "trainings_session_change_capacity", put, path = "/api/v1/sessions/{id}/capacity", tag = "trainings",
+    summary = "Changer la capacité d'une session (la liste d'attente avance si elle augmente)",
+    request_body = CapacityInput,
+    params(("id" = Uuid, Path, description = "Identifiant de la session")),
+    responses(
+        (status = 200, description = "Capacité enregistrée ; inscriptions promues", body = CapacityChanged),
+        (status = 404, description = "Session inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Moins de places que d'inscriptions confirmées, ou session commencée", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn change_capacity(
+    State(trainings): State<Trainings>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    if_match: IfMatch,
+    Json(input): Json<CapacityInput>,
+) -> Result<impl IntoResponse, Problem> {
+    let done = run(&trainings, &actor, id, if_match.0, |_, plan| {
+        actor.may(Action::ManageTrainings, managing(plan))?;
+        Ok(SessionCommand::ChangeCapacity {
+            capacity: input.capacity,
+        })
+    })
+    .await?;
+    let promoted = done
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            SessionEvent::RegistrationPromoted { registration_id } => Some(*registration_id),
+            _ => None,
+        })
+        .collect();
+    Ok(axum::Json(CapacityChanged {
+        version: done.version,
+        promoted,
+    }))
+}
+
+/// Les formateurs d'une session.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct TrainersInput {
+    /// Comptes (rôle `trainer`, actifs) qui donnent la session et saisissent ses
+    /// présences ; la liste remplace la précédente.
+    trainers: Vec<Uuid>,
+}
+
+/// `PUT /api/v1/sessions/{id}/trainers`
+#[utoipa::path(operation_id = "trainings_session_change_trainers", put, path = "/api/v1/sessions/{id}/trainers", tag = "trainings",
+    summary = "Changer les formateurs d'une session",
+    request_body = TrainersInput,
+    params(("id" = Uuid, Path, description = "Identifiant de la session")),
+    responses(
+        (status = 200, description = "Fait ; nouvelle version", body = pharos_web::Versioned),
+        (status = 404, description = "Session inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Compte qui n'est pas un formateur actif, ou cité deux fois", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn change_trainers(
+    State(trainings): State<Trainings>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    if_match: IfMatch,
+    Json(input): Json<TrainersInput>,
+) -> Result<impl IntoResponse, Problem> {
+    // Authorised before the accounts are looked up, and again on the session as decided.
+    let (_, plan) = existing(&trainings, id).await?;
+    actor.may(Action::ManageTrainings, managing(&plan))?;
+    check_trainers(&trainings, &input.trainers).await?;
+    let done = run(&trainings, &actor, id, if_match.0, |_, plan| {
+        actor.may(Action::ManageTrainings, managing(plan))?;
+        Ok(SessionCommand::ChangeTrainers {
+            trainers: input.trainers.clone(),
+        })
+    })
+    .await?;
+    Ok(axum::Json(pharos_web::Versioned {
+        version: done.version,
+    }))
+}
+
 /// La personne à inscrire.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct PersonInput {
@@ -533,6 +801,8 @@ pub struct SessionView {
     status: SessionStatus,
     /// Motif de l'annulation, si la session est annulée.
     cancel_reason: Option<String>,
+    /// Enregistrée après coup (session passée), et non programmée à l'avance.
+    recorded_after_the_fact: bool,
     /// Nombre d'inscriptions confirmées.
     confirmed: usize,
     /// Nombre d'inscriptions en liste d'attente.
@@ -573,23 +843,20 @@ fn may_register(
         .map_err(|d: Denied| d.into())
 }
 
-/// `POST /api/v1/sessions/{id}/registrations` → `{id, status: confirmed|waitlisted}`
-#[utoipa::path(operation_id = "trainings_session_register", post, path = "/api/v1/sessions/{id}/registrations", tag = "trainings",
-    summary = "Inscrire une personne (confirmée, ou en liste d'attente si complet)",
-    request_body = NewRegistration,
-    params(("id" = Uuid, Path, description = "Identifiant de la session")),
-    responses(
-        (status = 201, description = "Inscription enregistrée", body = RegistrationCreated),
-        (status = 404, description = "Session inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = [])))]
-pub async fn register(
-    State(trainings): State<Trainings>,
-    actor: Actor,
-    Path(id): Path<Uuid>,
-    Json(input): Json<NewRegistration>,
-) -> Result<impl IntoResponse, Problem> {
-    let person = input.person;
+/// A person to register, checked: who they are and their school, if any.
+struct Parsed {
+    email: Email,
+    display_name: String,
+    function: String,
+    school_uai: Option<Uai>,
+}
+
+/// Checks `person` (a school's own people by default) and finds their school.
+async fn parsed(
+    trainings: &Trainings,
+    actor: &Actor,
+    person: PersonInput,
+) -> Result<(Parsed, Option<SchoolRef>), Problem> {
     let email = Email::parse(&person.email)
         .map_err(|e| Problem::from(Rejection::invalid("invalid-email", "person.email", e.0)))?;
     let display_name = person.display_name.trim().to_owned();
@@ -631,14 +898,25 @@ pub async fn register(
         },
         None => None,
     };
-    // Authorised before the person is registered in the vault (on the department the
-    // index knows, fixed at planning), and again on the session as it is decided on.
-    let department = match trainings.index.read(|index| index.department(id)) {
-        Some(department) => department,
-        None => existing(&trainings, id).await?.1.department,
-    };
-    may_register(&actor, department.as_ref(), school.as_ref())?;
+    Ok((
+        Parsed {
+            email,
+            display_name,
+            function,
+            school_uai,
+        },
+        school,
+    ))
+}
 
+/// The registrant `person` is, their name and e-mail sealed in the vault.
+async fn sealed(trainings: &Trainings, person: Parsed) -> Result<Registrant, Problem> {
+    let Parsed {
+        email,
+        display_name,
+        function,
+        school_uai,
+    } = person;
     let vault = &trainings.target.vault;
     let person = vault.person(email.as_str()).await.map_err(Problem::from)?;
     let mut sealed = vault
@@ -649,14 +927,43 @@ pub async fn register(
     let (Some(display_name), Some(email)) = (sealed.next(), sealed.next()) else {
         return Err(Problem::internal());
     };
-    let registration_id = Uuid::now_v7();
-    let registrant = Registrant {
+    Ok(Registrant {
         person,
         display_name,
         email,
         school_uai,
         function,
+    })
+}
+
+/// `POST /api/v1/sessions/{id}/registrations` → `{id, status: confirmed|waitlisted}`
+#[utoipa::path(operation_id = "trainings_session_register", post, path = "/api/v1/sessions/{id}/registrations", tag = "trainings",
+    summary = "Inscrire une personne (confirmée, ou en liste d'attente si complet)",
+    request_body = NewRegistration,
+    params(("id" = Uuid, Path, description = "Identifiant de la session")),
+    responses(
+        (status = 201, description = "Inscription enregistrée", body = RegistrationCreated),
+        (status = 404, description = "Session inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn register(
+    State(trainings): State<Trainings>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    Json(input): Json<NewRegistration>,
+) -> Result<impl IntoResponse, Problem> {
+    let (person, school) = parsed(&trainings, &actor, input.person).await?;
+    // Authorised before the person is registered in the vault (on the department the
+    // index knows, fixed at planning), and again on the session as it is decided on.
+    let department = match trainings.index.read(|index| index.department(id)) {
+        Some(department) => department,
+        None => existing(&trainings, id).await?.1.department,
     };
+    may_register(&actor, department.as_ref(), school.as_ref())?;
+
+    let registration_id = Uuid::now_v7();
+    let registrant = sealed(&trainings, person).await?;
+    let person = registrant.person;
     let done = run(&trainings, &actor, id, None, |_, plan| {
         may_register(&actor, plan.department.as_ref(), school.as_ref())?;
         Ok(SessionCommand::Register {
@@ -921,6 +1228,7 @@ pub async fn get(
         trainers: plan.trainers.clone(),
         status: session.status.unwrap_or(decider::Status::Planned).into(),
         cancel_reason: session.cancel_reason.clone(),
+        recorded_after_the_fact: plan.recorded_after_the_fact,
         confirmed: session.confirmed(),
         waitlisted: waiting,
         registrations,

@@ -5,4 +5,4 @@
 pub mod decider;
 pub(crate) mod http;
 
-pub use decider::{Session, SessionCommand, SessionState, person_of, stream};
+pub use decider::{Session, SessionCommand, SessionState, stream};

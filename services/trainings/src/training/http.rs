@@ -64,25 +64,29 @@ pub async fn create(
             .map_or(Subject::Academy, Subject::Department),
     )?;
     let id = Uuid::now_v7();
+    let created = TrainingEvent::TrainingCreated {
+        title: input.title.trim().to_owned(),
+        topic: input.topic,
+        audience: input.audience.trim().to_owned(),
+        department,
+        description: input.description.trim().to_owned(),
+        gaia_reference: input
+            .gaia_reference
+            .map(|g| g.trim().to_owned())
+            .filter(|g| !g.is_empty()),
+    };
     let done = execute::<Training, Problem>(
         &trainings.target.app.store,
         &stream(id)?,
-        &TrainingEvent::TrainingCreated {
-            title: input.title.trim().to_owned(),
-            topic: input.topic,
-            audience: input.audience.trim().to_owned(),
-            department,
-            description: input.description.trim().to_owned(),
-            gaia_reference: input
-                .gaia_reference
-                .map(|g| g.trim().to_owned())
-                .filter(|g| !g.is_empty()),
-        },
+        &created,
         trainings.target.clock.now(),
         None,
         &actor.metadata(NAME),
     )
     .await?;
+    trainings
+        .index
+        .update(|index| index.note_training(id, created));
     Ok((
         StatusCode::CREATED,
         axum::Json(pharos_web::Created {

@@ -1,0 +1,374 @@
+//! The plannings: trainings and a training's sessions, paginated by page number, scoped
+//! to who asks, answered from the in-memory index (`crate::index`).
+//!
+//! Who sees what: pole managers everything; a department referent and a school the
+//! trainings and sessions of their department and the academy-wide ones; a trainer the
+//! sessions they give and their trainings; other roles nothing (403).
+
+use axum::extract::State;
+use axum::response::IntoResponse;
+use chrono::{DateTime, FixedOffset};
+use pharos_access::{Actor, Denied, Scope};
+use pharos_decider::{Rejection, load};
+use pharos_events::phare::SchoolYear;
+use pharos_events::training::{Topic, TrainingEvent};
+use pharos_events::{DepartmentCode, Role};
+use pharos_web::{Path, Problem, Query};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::Trainings;
+use crate::index::{Indexed, SessionIndex};
+use crate::session::http::SessionStatus;
+use crate::training::{self, Training};
+
+/// Items per page when `limit` is not given.
+const DEFAULT_LIMIT: u32 = 50;
+/// The largest `limit`.
+const MAX_LIMIT: u32 = 100;
+
+/// What the actor sees.
+enum Sees {
+    All,
+    /// A department's and the academy-wide.
+    Department(DepartmentCode),
+    /// The sessions given by this trainer.
+    Trainer(Uuid),
+}
+
+impl Sees {
+    async fn of(trainings: &Trainings, actor: &Actor) -> Result<Self, Problem> {
+        let denied = || {
+            Problem::from(Denied(format!(
+                "Votre rôle ({}) ne permet pas de consulter le planning des formations.",
+                actor.role
+            )))
+        };
+        Ok(match (&actor.scope, actor.role) {
+            (Scope::Academy, _) => Self::All,
+            (Scope::Department(d), _) => Self::Department(d.clone()),
+            (Scope::School(uai), _) => match trainings.target.access.reference.school(uai).await? {
+                Some(school) => Self::Department(school.department),
+                None => return Err(denied()),
+            },
+            (Scope::Assigned, Role::Trainer) => Self::Trainer(actor.user_id),
+            _ => return Err(denied()),
+        })
+    }
+
+    fn department(&self, department: Option<&DepartmentCode>) -> bool {
+        match self {
+            Self::All => true,
+            Self::Department(mine) => department.is_none_or(|d| d == mine),
+            Self::Trainer(_) => false,
+        }
+    }
+
+    fn session(&self, session: &Indexed) -> bool {
+        let Some((plan, _)) = session.planned() else {
+            return false;
+        };
+        match self {
+            Self::Trainer(me) => plan.trainers.contains(me),
+            _ => self.department(plan.department.as_ref()),
+        }
+    }
+
+    fn training(
+        &self,
+        index: &SessionIndex,
+        id: Uuid,
+        department: Option<&DepartmentCode>,
+    ) -> bool {
+        match self {
+            Self::Trainer(_) => index.sessions_of(id).any(|(_, s)| self.session(s)),
+            _ => self.department(department),
+        }
+    }
+}
+
+/// Une page : `page` à partir de 1, `limit` éléments au plus (100 au plus, 50 par
+/// défaut) ; `total` dit combien il y en a en tout.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Paging {
+    /// Numéro de la page, à partir de 1 (1 par défaut).
+    #[param(minimum = 1, example = 1)]
+    page: Option<u32>,
+    /// Nombre d'éléments par page, de 1 à 100 (50 par défaut).
+    #[param(minimum = 1, maximum = 100, example = 50)]
+    limit: Option<u32>,
+}
+
+impl Paging {
+    /// `(page, limit)`, checked.
+    fn checked(&self) -> Result<(u32, u32), Problem> {
+        let page = self.page.unwrap_or(1);
+        if page == 0 {
+            return Err(Rejection::invalid(
+                "invalid-page",
+                "page",
+                "Les pages se numérotent à partir de 1.",
+            )
+            .into());
+        }
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(Rejection::invalid(
+                "invalid-limit",
+                "limit",
+                format!("Demandez entre 1 et {MAX_LIMIT} éléments par page."),
+            )
+            .into());
+        }
+        Ok((page, limit))
+    }
+
+    /// The items of the page asked among `items`, and their total.
+    fn cut<T>(&self, items: Vec<T>) -> Result<Page<T>, Problem> {
+        let (page, limit) = self.checked()?;
+        let total = items.len();
+        let skip = (page as usize - 1).saturating_mul(limit as usize);
+        Ok(Page {
+            items: items.into_iter().skip(skip).take(limit as usize).collect(),
+            page,
+            limit,
+            total,
+        })
+    }
+}
+
+/// Une page de résultats.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Page<T> {
+    /// Les éléments de la page.
+    items: Vec<T>,
+    /// Numéro de la page, à partir de 1.
+    page: u32,
+    /// Nombre d'éléments par page demandé.
+    limit: u32,
+    /// Nombre total d'éléments, toutes pages confondues.
+    total: usize,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TrainingFilter {
+    /// Seulement les formations ayant une session dont le début tombe dans cette année
+    /// scolaire.
+    #[param(example = "2026-2027")]
+    school_year: Option<String>,
+    /// Les formations de ce département et les formations académiques.
+    #[param(example = "31")]
+    department: Option<String>,
+}
+
+/// Une formation dans le planning.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TrainingSummary {
+    id: Uuid,
+    /// Intitulé de la formation.
+    title: String,
+    topic: Topic,
+    /// Public visé.
+    audience: String,
+    /// Département qui gère la formation ; absent pour une formation académique.
+    #[schema(value_type = Option<String>, example = "31")]
+    department: Option<DepartmentCode>,
+    /// Référence dans la plateforme nationale de formation (GAIA).
+    gaia_reference: Option<String>,
+    /// Nombre de ses sessions que vous voyez (toutes années confondues).
+    sessions: usize,
+}
+
+/// `GET /api/v1/trainings[?school_year=2026-2027&department=31&page=1&limit=50]`
+#[utoipa::path(operation_id = "trainings_training_list", get, path = "/api/v1/trainings", tag = "trainings",
+    summary = "Lister les formations (planning, paginé)",
+    description = "Par intitulé. Le pôle voit tout ; un référent départemental et un établissement les formations de leur département et les formations académiques ; un formateur celles dont il donne une session. Pagination par numéro de page : `page` à partir de 1, `limit` de 1 à 100 (50 par défaut), `total` dans la réponse.",
+    params(TrainingFilter, Paging),
+    responses(
+        (status = 200, description = "Une page de formations", body = Page<TrainingSummary>),
+        (status = 422, description = "Page, nombre par page, année scolaire ou département invalide", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn trainings(
+    State(trainings): State<Trainings>,
+    actor: Actor,
+    Query(filter): Query<TrainingFilter>,
+    Query(paging): Query<Paging>,
+) -> Result<impl IntoResponse, Problem> {
+    paging.checked()?;
+    let school_year = match filter.school_year.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(y) => Some(SchoolYear::parse(y).map_err(|e| {
+            Problem::from(Rejection::invalid(
+                "invalid-school-year",
+                "school_year",
+                e.0,
+            ))
+        })?),
+    };
+    let department = match filter.department.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(d) => Some(trainings.target.access.academy.department(d).map_err(|e| {
+            Problem::from(Rejection::invalid("invalid-department", "department", e.0))
+        })?),
+    };
+    let sees = Sees::of(&trainings, &actor).await?;
+    let mut items = trainings.index.read(|index| {
+        index
+            .trainings
+            .iter()
+            .filter_map(|(id, created)| {
+                let TrainingEvent::TrainingCreated {
+                    title,
+                    topic,
+                    audience,
+                    department: own,
+                    gaia_reference,
+                    ..
+                } = created;
+                if !sees.training(index, *id, own.as_ref()) {
+                    return None;
+                }
+                if department
+                    .as_ref()
+                    .is_some_and(|d| own.as_ref().is_some_and(|own| own != d))
+                {
+                    return None;
+                }
+                let visible: Vec<&Indexed> = index
+                    .sessions_of(*id)
+                    .map(|(_, s)| s)
+                    .filter(|s| sees.session(s))
+                    .collect();
+                if let Some(year) = school_year
+                    && !index.sessions_of(*id).any(|(_, s)| {
+                        s.planned().is_some_and(|(plan, _)| {
+                            SchoolYear::containing(plan.schedule.starts_at.date_naive()) == year
+                        })
+                    })
+                {
+                    return None;
+                }
+                Some(TrainingSummary {
+                    id: *id,
+                    title: title.clone(),
+                    topic: *topic,
+                    audience: audience.clone(),
+                    department: own.clone(),
+                    gaia_reference: gaia_reference.clone(),
+                    sessions: visible.len(),
+                })
+            })
+            .collect::<Vec<_>>()
+    });
+    items.sort_by(|a, b| (&a.title, a.id).cmp(&(&b.title, b.id)));
+    Ok(axum::Json(paging.cut(items)?))
+}
+
+/// Une session dans le planning, sans ses inscrits.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SessionSummary {
+    id: Uuid,
+    /// La formation dont c'est une session.
+    training_id: Uuid,
+    /// Département où se tient la session ; absent pour une session académique.
+    #[schema(value_type = Option<String>, example = "31")]
+    department: Option<DepartmentCode>,
+    /// Début de la session.
+    starts_at: DateTime<FixedOffset>,
+    /// Fin de la session.
+    ends_at: DateTime<FixedOffset>,
+    /// Lieu de la session.
+    location: Option<String>,
+    /// Lien de classe virtuelle.
+    remote_url: Option<String>,
+    status: SessionStatus,
+    /// Nombre de places.
+    capacity: u32,
+    /// Nombre d'inscriptions confirmées.
+    confirmed: usize,
+    /// Nombre d'inscriptions en liste d'attente.
+    waitlisted: usize,
+    /// Comptes qui donnent la session.
+    trainers: Vec<Uuid>,
+}
+
+/// `GET /api/v1/trainings/{id}/sessions[?page=1&limit=50]`
+#[utoipa::path(operation_id = "trainings_session_list", get, path = "/api/v1/trainings/{id}/sessions", tag = "trainings",
+    summary = "Lister les sessions d'une formation (planning, paginé)",
+    description = "Par date de début, sans les inscrits. Le pôle voit tout ; un référent départemental et un établissement les sessions de leur département et les sessions académiques ; un formateur celles qu'il donne. Pagination par numéro de page : `page` à partir de 1, `limit` de 1 à 100 (50 par défaut), `total` dans la réponse.",
+    params(("id" = Uuid, Path, description = "Identifiant de la formation"), Paging),
+    responses(
+        (status = 200, description = "Une page de sessions", body = Page<SessionSummary>),
+        (status = 404, description = "Formation inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Page ou nombre par page invalide", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn sessions(
+    State(trainings): State<Trainings>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    Query(paging): Query<Paging>,
+) -> Result<impl IntoResponse, Problem> {
+    paging.checked()?;
+    let sees = Sees::of(&trainings, &actor).await?;
+    let known = trainings.index.read(|index| {
+        index.trainings.get(&id).map(|created| {
+            let TrainingEvent::TrainingCreated { department, .. } = created;
+            department.clone()
+        })
+    });
+    let department = match known {
+        Some(department) => department,
+        // Created in another process a moment ago: read it from the log.
+        None => {
+            let (training, _) =
+                load::<Training>(&trainings.target.app.store, &training::stream(id)?).await?;
+            if training.created.is_none() {
+                return Err(Problem::not_found());
+            }
+            training.department().cloned()
+        }
+    };
+    if matches!(sees, Sees::All | Sees::Department(_)) && !sees.department(department.as_ref()) {
+        return Err(Denied(format!(
+            "Cette formation est celle du département {}, hors de votre périmètre.",
+            department.as_ref().map_or("?", DepartmentCode::as_str)
+        ))
+        .into());
+    }
+    let mut items = trainings.index.read(|index| {
+        index
+            .sessions_of(id)
+            .filter(|(_, s)| sees.session(s))
+            .filter_map(|(session, s)| {
+                let (plan, status) = s.planned()?;
+                let count = |wanted| {
+                    s.state
+                        .registrations
+                        .iter()
+                        .filter(|r| r.status == wanted)
+                        .count()
+                };
+                Some(SessionSummary {
+                    id: session,
+                    training_id: id,
+                    department: plan.department.clone(),
+                    starts_at: plan.schedule.starts_at,
+                    ends_at: plan.schedule.ends_at,
+                    location: plan.location.clone(),
+                    remote_url: plan.remote_url.clone(),
+                    status: status.into(),
+                    capacity: plan.capacity,
+                    confirmed: count(crate::session::decider::RegistrationStatus::Confirmed),
+                    waitlisted: count(crate::session::decider::RegistrationStatus::Waitlisted),
+                    trainers: plan.trainers.clone(),
+                })
+            })
+            .collect::<Vec<_>>()
+    });
+    items.sort_by_key(|s| (s.starts_at, s.id));
+    Ok(axum::Json(paging.cut(items)?))
+}
