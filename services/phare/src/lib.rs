@@ -5,26 +5,37 @@
 //!
 //! | route | who | action |
 //! |---|---|---|
-//! | `POST /api/v1/phare/deployments`, `GET /api/v1/phare/deployments/{id}` and its commands | the school, its department's referents, the pole | `ManageDeployment` |
-//! | `POST /api/v1/phare/labels`, `GET /api/v1/phare/labels/{id}`, `/criteria`, `/submit` | the school, its department's referents, the pole | `ApplyForLabel` |
+//! | `POST /api/v1/phare/deployments`, `GET /api/v1/phare/deployments[?school_uai=&circonscription=&department=&school_year=]`, `GET /api/v1/phare/deployments/{id}` and its commands | the school, its department's referents, the pole | `ManageDeployment` |
+//! | `POST /api/v1/phare/labels`, `GET /api/v1/phare/labels[?school_uai=&department=&school_year=]`, `GET /api/v1/phare/labels/{id}`, `/criteria`, `/submit` | the school, its department's referents, the pole | `ApplyForLabel` |
 //! | `POST /api/v1/phare/labels/{id}/review`, `/decision`, criteria the pole answers | the pole | `DecideLabel` |
+//!
+//! `PATCH …/deployments/{id}/team-members/{member_id}` changes a member during the year;
+//! `POST …/deployments/{id}/carry-over/confirm` confirms what a new year's deployment took
+//! from the year before. A second creation for the same owner and year answers 409 with
+//! `existing_id` and a `Location`.
 //!
 //! Each aggregate is a module with a pure decider (`deployment::decider`,
 //! `label::decider`) and its routes (`deployment::http`, `label::http`); the compliance
 //! flags come from `pharos_domain::compliance`, shared with the read model and the
-//! reminders.
+//! reminders. Two in-memory projections follow the log: [`index`] (deployments and labels
+//! by owner, for the lists) and [`evidence`] (what people attended of the pHARe
+//! trainings, read from the `trainings` target's events).
 
+mod answer;
 pub mod criteria;
 pub mod deployment;
+pub mod evidence;
+pub mod index;
 mod input;
 pub mod label;
 pub mod places;
 
 use chrono::NaiveDate;
-use pharos_access::TargetState;
+use pharos_access::{Projected, TargetState};
 use pharos_decider::Rejection;
 use pharos_events::phare::SchoolYear;
 use pharos_events::phare::{DEPLOYMENT_CATEGORY, LABEL_CATEGORY};
+use pharos_events::training::{SESSION_CATEGORY, TRAINING_CATEGORY};
 use pharos_kit::{OpenApiRouter, Started, Target, routes};
 use utoipa::OpenApi as _;
 
@@ -43,7 +54,26 @@ pub const TARGET: Target = Target {
     start: |context| {
         Box::pin(async move {
             let app = context.state.app.clone();
-            Ok(Started::new(NAME, api(), context.state, app))
+            // The lists by department: caught up before serving, then followed.
+            let index: index::Index = Projected::start(
+                &app.store,
+                &[DEPLOYMENT_CATEGORY, LABEL_CATEGORY],
+                index::PhareIndex::apply,
+                context.shutdown.clone(),
+            )
+            .await?;
+            // What people attended of the pHARe trainings, shown with team members.
+            let evidence: evidence::Evidence = Projected::start(
+                &app.store,
+                &[TRAINING_CATEGORY, SESSION_CATEGORY],
+                evidence::TrainingsAttended::apply,
+                context.shutdown.clone(),
+            )
+            .await?;
+            let api = api()
+                .layer(axum::Extension(index))
+                .layer(axum::Extension(evidence));
+            Ok(Started::new(NAME, api, context.state, app))
         })
     },
 };
@@ -53,16 +83,20 @@ fn api() -> OpenApiRouter<TargetState> {
     use deployment::http as deployments;
     use label::http as labels;
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(deployments::create))
+        .routes(routes!(deployments::create, deployments::list))
         .routes(routes!(deployments::get))
         .routes(routes!(deployments::sign_charter))
         .routes(routes!(deployments::add_member))
-        .routes(routes!(deployments::remove_member))
+        .routes(routes!(
+            deployments::remove_member,
+            deployments::update_member
+        ))
+        .routes(routes!(deployments::confirm_carry_over))
         .routes(routes!(deployments::name_coordinator))
         .routes(routes!(deployments::record_protocol))
         .routes(routes!(deployments::plan_learning_hours))
         .routes(routes!(deployments::record_parent_workshop))
-        .routes(routes!(labels::create))
+        .routes(routes!(labels::create, labels::list))
         .routes(routes!(labels::get))
         .routes(routes!(labels::answer))
         .routes(routes!(labels::submit))
@@ -81,14 +115,18 @@ fn api() -> OpenApiRouter<TargetState> {
         deployment::http::NewDeployment,
         deployment::http::CharterInput,
         deployment::http::NewTeamMember,
+        deployment::http::MemberUpdate,
         deployment::http::CoordinatorInput,
         deployment::http::ProtocolInput,
         deployment::http::LearningHoursInput,
         deployment::http::WorkshopInput,
         deployment::http::DeploymentView,
+        deployment::http::DeploymentSummary,
+        deployment::http::DeploymentList,
         deployment::http::DeploymentStatusView,
         deployment::http::CharterTermView,
         deployment::http::MemberView,
+        deployment::http::TrainingEvidenceView,
         deployment::http::PersonView,
         deployment::http::ProtocolView,
         deployment::http::LearningHoursView,
@@ -100,6 +138,8 @@ fn api() -> OpenApiRouter<TargetState> {
         label::http::DecisionInput,
         label::http::OutcomeInput,
         label::http::LabelView,
+        label::http::LabelSummary,
+        label::http::LabelList,
         label::http::LabelStatusView,
         label::http::LevelView,
         label::http::CriterionView,

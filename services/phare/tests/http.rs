@@ -64,8 +64,13 @@ impl Deref for Phare {
 
 impl Phare {
     async fn start(db: TestDb) -> Self {
+        Self::serving(db, &["phare"]).await
+    }
+
+    /// The application serving `targets` (which include `phare`).
+    async fn serving(db: TestDb, targets: &'static [&'static str]) -> Self {
         let app = TestApp::builder(db)
-            .targets(&["phare"])
+            .targets(targets)
             .at(instant(NOW))
             .start()
             .await;
@@ -1078,6 +1083,612 @@ async fn bad_label_inputs_are_refused_naming_the_rule_and_change_nothing(db: Tes
     app.finish().await;
 }
 
+/// A creation expected to answer 409 because the resource exists: the problem carries
+/// the existing id and the `Location` header its address.
+async fn exists(client: &Client, path: &str, body: Value, rule_name: &str, existing: &str) {
+    let response = client
+        .request(Method::POST, path)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let location = response
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(rule(&problem), rule_name, "{problem}");
+    assert_eq!(problem["existing_id"], existing, "{problem}");
+    assert_eq!(location, Some(format!("{path}/{existing}")));
+}
+
+async fn list(client: &Client, path: &str) -> Vec<Value> {
+    let (status, body) = client.get(path).await;
+    assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    assert!(
+        body["total"].as_u64().unwrap() as usize >= body["items"].as_array().unwrap().len(),
+        "{body}"
+    );
+    body["items"].as_array().unwrap().clone()
+}
+
+fn ids(items: &[Value]) -> Vec<&str> {
+    items.iter().map(|i| i["id"].as_str().unwrap()).collect()
+}
+
+async fn a_school_finds_its_deployment_and_label_without_their_ids(db: TestDb) {
+    let app = Phare::start(db).await;
+    let p = &app.places;
+    let college = p.college.clone();
+    let school = app.user("school", Some(&college)).await;
+    let other = app.user("school", Some(&p.other_college)).await;
+    let referent31 = app.user("department_referent", Some("31")).await;
+    let referent32 = app.user("department_referent", Some("32")).await;
+    let manager = app.manager();
+
+    let id = deployment(&school, &college, YEAR).await;
+    let other_id = deployment(&other, &p.other_college, YEAR).await;
+    let gers_id = deployment(&manager, &p.gers, YEAR).await;
+    let earlier = deployment(&manager, &college, "2025-2026").await;
+
+    // By owner and year, read from the stream at once; by owner alone, every year.
+    let by_owner = format!("/api/v1/phare/deployments?school_uai={college}&school_year={YEAR}");
+    let found = list(&school, &by_owner).await;
+    assert_eq!(ids(&found), [id.as_str()]);
+    assert_eq!(found[0]["school_year"], YEAR);
+    assert_eq!(found[0]["department"], "31");
+    let all_years = list(
+        &school,
+        &format!("/api/v1/phare/deployments?school_uai={college}"),
+    )
+    .await;
+    assert_eq!(ids(&all_years), [id.as_str(), earlier.as_str()]);
+    // Without a filter, the school sees its own only; the referent its department; the
+    // pole everything.
+    let own = list(&school, "/api/v1/phare/deployments").await;
+    assert_eq!(ids(&own), [id.as_str(), earlier.as_str()]);
+    let department = list(
+        &referent31,
+        &format!("/api/v1/phare/deployments?department=31&school_year={YEAR}"),
+    )
+    .await;
+    let mut expected = vec![id.as_str(), other_id.as_str()];
+    expected.sort_unstable();
+    let mut got = ids(&department);
+    got.sort_unstable();
+    assert_eq!(got, expected);
+    let everything = list(
+        &manager,
+        &format!("/api/v1/phare/deployments?school_year={YEAR}"),
+    )
+    .await;
+    assert_eq!(everything.len(), 3);
+    assert!(ids(&everything).contains(&gers_id.as_str()));
+    let paged = list(&manager, "/api/v1/phare/deployments?limit=1&offset=1").await;
+    assert_eq!(paged.len(), 1);
+    // Outside the scope: refused, like the deployment itself.
+    for (who, client, path) in [
+        ("other school", &other, by_owner.clone()),
+        ("referent 32", &referent32, by_owner.clone()),
+        (
+            "referent 32",
+            &referent32,
+            "/api/v1/phare/deployments?department=31".to_owned(),
+        ),
+    ] {
+        let (status, body) = client.get(&path).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{who}: {body}");
+    }
+    let (status, body) = school
+        .get("/api/v1/phare/deployments?school_uai=0310001A")
+        .await;
+    assert_eq!(
+        (status, rule(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid-uai")
+    );
+
+    // A circonscription, whatever its spelling.
+    let (status, body) = referent31
+        .post(
+            "/api/v1/phare/deployments",
+            json!({"school_year": YEAR, "circonscription": NORD, "department": "31"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let nord = body["id"].as_str().unwrap().to_owned();
+    let found = list(
+        &referent31,
+        &format!(
+            "/api/v1/phare/deployments?circonscription=toulouse%20nord&department=31&school_year={YEAR}"
+        ),
+    )
+    .await;
+    assert_eq!(ids(&found), [nord.as_str()]);
+    assert_eq!(found[0]["circonscription"], NORD);
+
+    // A second creation answers the existing one, and appends nothing.
+    let before = app.events().await;
+    exists(
+        &school,
+        "/api/v1/phare/deployments",
+        json!({"school_year": YEAR, "school_uai": college}),
+        "deployment-exists",
+        &id,
+    )
+    .await;
+    exists(
+        &referent31,
+        "/api/v1/phare/deployments",
+        json!({"school_year": YEAR, "circonscription": "TOULOUSE NORD", "department": "31"}),
+        "deployment-exists",
+        &nord,
+    )
+    .await;
+    assert_eq!(app.events().await, before);
+
+    // Labels alike.
+    let (status, body) = school
+        .post(
+            "/api/v1/phare/labels",
+            json!({"school_uai": college, "school_year": YEAR, "target_level": 1}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let label = body["id"].as_str().unwrap().to_owned();
+    let found = list(
+        &school,
+        &format!("/api/v1/phare/labels?school_uai={college}&school_year={YEAR}"),
+    )
+    .await;
+    assert_eq!(ids(&found), [label.as_str()]);
+    assert_eq!(found[0]["target_level"]["number"], 1);
+    assert_eq!(
+        ids(&list(&school, "/api/v1/phare/labels").await),
+        [label.as_str()]
+    );
+    assert_eq!(
+        ids(&list(&referent31, "/api/v1/phare/labels?department=31").await),
+        [label.as_str()]
+    );
+    assert!(list(&referent32, "/api/v1/phare/labels").await.is_empty());
+    // The écoles of a circonscription.
+    let ecole = app.places.ecole_nord.clone();
+    let (status, body) = manager
+        .post(
+            "/api/v1/phare/labels",
+            json!({"school_uai": ecole, "school_year": YEAR, "target_level": 1}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let ecole_label = body["id"].as_str().unwrap().to_owned();
+    let of_nord = list(
+        &referent31,
+        &format!(
+            "/api/v1/phare/labels?circonscription=TOULOUSE%20NORD&department=31&school_year={YEAR}"
+        ),
+    )
+    .await;
+    assert_eq!(ids(&of_nord), [ecole_label.as_str()]);
+    let (status, _) = referent32
+        .get("/api/v1/phare/labels?circonscription=Toulouse%20Nord&department=31")
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(list(&other, "/api/v1/phare/labels").await.is_empty());
+    let (status, _) = other
+        .get(&format!("/api/v1/phare/labels?school_uai={college}"))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = app.admin().await.get("/api/v1/phare/labels").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let before = app.events().await;
+    exists(
+        &school,
+        "/api/v1/phare/labels",
+        json!({"school_uai": college, "school_year": YEAR, "target_level": 1}),
+        "label-exists",
+        &label,
+    )
+    .await;
+    assert_eq!(app.events().await, before);
+    app.finish().await;
+}
+
+async fn a_charter_signed_in_june_runs_two_full_school_years_from_september(db: TestDb) {
+    let app = Phare::start(db).await;
+    let college = app.places.college.clone();
+    let school = app.user("school", Some(&college)).await;
+    let id = deployment(&school, &college, YEAR).await;
+    let (status, body) = school
+        .post(
+            &format!("/api/v1/phare/deployments/{id}/charter"),
+            json!({"signed_on": "2026-06-20"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let view = deployment_view(&school, &id).await;
+    assert_eq!(view["charter"]["signed_on"], "2026-06-20");
+    assert_eq!(view["charter"]["takes_effect_on"], "2026-09-01");
+    assert_eq!(view["charter"]["ends_on"], "2028-08-31");
+    assert_eq!(view["charter"]["renewal_due_from"], "2028-07-02");
+    assert_eq!(view["compliance"]["charter_in_force"], true);
+    // Signed during the year: the same end.
+    let (status, _) = school
+        .post(
+            &format!("/api/v1/phare/deployments/{id}/charter"),
+            json!({"signed_on": "2026-10-05"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let view = deployment_view(&school, &id).await;
+    assert_eq!(view["charter"]["takes_effect_on"], "2026-10-05");
+    assert_eq!(view["charter"]["ends_on"], "2028-08-31");
+    // Signed in the summer before last year, for last year: it covers this one too.
+    let (status, body) = school
+        .post(
+            &format!("/api/v1/phare/deployments/{id}/charter"),
+            json!({"signed_on": "2025-06-20"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        deployment_view(&school, &id).await["charter"]["ends_on"],
+        "2027-08-31"
+    );
+    app.finish().await;
+}
+
+async fn a_team_member_changes_during_the_year(db: TestDb) {
+    let app = Phare::start(db).await;
+    let college = app.places.college.clone();
+    let school = app.user("school", Some(&college)).await;
+    let id = deployment(&school, &college, YEAR).await;
+    let path = format!("/api/v1/phare/deployments/{id}/team-members");
+    let (status, body) = school.post(&path, member(1, "aesh", false, None)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let member_id = body["id"].as_str().unwrap().to_owned();
+    for (n, function) in ["conseiller_pedagogique", "ien", "medecin_scolaire"]
+        .into_iter()
+        .enumerate()
+    {
+        let (status, body) = school
+            .post(&path, member(n + 2, function, true, None))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{function}: {body}");
+    }
+    let mut autre = member(7, "autre", true, None);
+    autre["function_label"] = json!("Éducateur spécialisé");
+    let (status, body) = school.post(&path, autre.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    // Trained later in the year: the member stays, with their id.
+    let member_path = format!("{path}/{member_id}");
+    let before = app.events().await;
+    let (status, body) = school
+        .call(
+            Method::PATCH,
+            &member_path,
+            json!({"trained": true, "training_minutes": 900, "mpp_trained": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(app.events().await, before + 1);
+    let view = deployment_view(&school, &id).await;
+    let team = view["team"].as_array().unwrap();
+    assert_eq!(team.len(), 5);
+    let updated = team
+        .iter()
+        .find(|m| m["member_id"] == member_id.as_str())
+        .unwrap();
+    assert_eq!(updated["function"], "aesh");
+    assert_eq!(updated["trained"], true);
+    assert_eq!(updated["training_minutes"], 900);
+    assert_eq!(updated["mpp_trained"], true);
+    assert_eq!(updated["person"]["email"], "membre1@ac-toulouse.fr");
+    assert_eq!(view["compliance"]["trained_members"], 5);
+    let named = team.iter().find(|m| m["function"] == "autre").unwrap();
+    assert_eq!(named["function_label"], "Éducateur spécialisé");
+    // The same values again append nothing.
+    let before = app.events().await;
+    let (status, _) = school
+        .call(Method::PATCH, &member_path, json!({"trained": true}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(app.events().await, before);
+
+    // Refusals, nothing appended.
+    for (body, expected, rule_name, fragment) in [
+        (
+            json!({"function": "autre"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "function-label-missing",
+            "précisez laquelle",
+        ),
+        (
+            json!({"function": "cpe", "function_label": "Chef"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "function-label-unexpected",
+            "fonction « autre »",
+        ),
+        (
+            json!({"function": "professeur"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-function",
+            "medecin_scolaire",
+        ),
+    ] {
+        let before = app.events().await;
+        let refused = school.call(Method::PATCH, &member_path, body).await;
+        app.refused(refused, expected, rule_name, fragment, before)
+            .await;
+    }
+    let before = app.events().await;
+    let refused = school
+        .call(
+            Method::PATCH,
+            &format!("{path}/{}", uuid_like(9)),
+            json!({"trained": true}),
+        )
+        .await;
+    app.refused(
+        refused,
+        StatusCode::NOT_FOUND,
+        "team-member-unknown",
+        "ne fait pas",
+        before,
+    )
+    .await;
+    let before = app.events().await;
+    autre["function_label"] = Value::Null;
+    autre["person"]["email"] = json!("autre8@ac-toulouse.fr");
+    let refused = school.post(&path, autre).await;
+    app.refused(
+        refused,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "function-label-missing",
+        "précisez laquelle",
+        before,
+    )
+    .await;
+    // Out of scope.
+    let other = app.user("school", Some(&app.places.other_college)).await;
+    let before = app.events().await;
+    let (status, _) = other
+        .call(Method::PATCH, &member_path, json!({"trained": false}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(app.events().await, before);
+    app.finish().await;
+}
+
+/// A well-formed id nothing has.
+fn uuid_like(n: u8) -> String {
+    format!("0190a000-0000-7000-8000-0000000000{n:02}")
+}
+
+async fn the_next_year_opens_with_last_years_team_to_confirm(db: TestDb) {
+    let app = Phare::start(db).await;
+    let college = app.places.college.clone();
+    let school = app.user("school", Some(&college)).await;
+    let last = deployment(&school, &college, "2025-2026").await;
+    let path = format!("/api/v1/phare/deployments/{last}");
+    for n in 1..=2 {
+        let (status, body) = school
+            .post(
+                &format!("{path}/team-members"),
+                member(n, "cpe", n == 1, None),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    for (route, body) in [
+        (
+            "coordinator",
+            json!({"person": {"display_name": "Claire Coordinatrice", "email": "claire.coord@ac-toulouse.fr"}}),
+        ),
+        (
+            "protocol",
+            json!({"formalised_on": "2025-09-25", "presented_on": "2025-10-05",
+                   "presented_to": "conseil_administration"}),
+        ),
+    ] {
+        let (status, answer) = school.post(&format!("{path}/{route}"), body).await;
+        assert_eq!(status, StatusCode::OK, "{route}: {answer}");
+    }
+
+    // Opening this year's: last year's team, coordinator and protocol, to confirm.
+    let before = app.events().await;
+    let id = deployment(&school, &college, YEAR).await;
+    assert_eq!(
+        app.events().await,
+        before + 5,
+        "created, two members, coordinator, protocol"
+    );
+    let view = deployment_view(&school, &id).await;
+    let team = view["team"].as_array().unwrap();
+    assert_eq!(team.len(), 2);
+    assert!(team.iter().all(|m| m["carried_over"] == true), "{view}");
+    assert_eq!(team[0]["person"]["email"], "membre1@ac-toulouse.fr");
+    assert_eq!(view["coordinator"]["display_name"], "Claire Coordinatrice");
+    assert_eq!(view["coordinator_carried_over"], true);
+    assert_eq!(view["protocol"]["formalised_on"], "2025-09-25");
+    assert_eq!(view["protocol_carried_over"], true);
+    assert_eq!(view["carry_over_to_confirm"], true);
+    // Last year's stays as it was.
+    let last_view = deployment_view(&school, &last).await;
+    assert_eq!(last_view["carry_over_to_confirm"], false);
+    assert!(
+        last_view["team"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["carried_over"] == false)
+    );
+
+    // Confirmed as it stands, once.
+    let confirm = format!("/api/v1/phare/deployments/{id}/carry-over/confirm");
+    let (status, body) = school.post(&confirm, Value::Null).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let view = deployment_view(&school, &id).await;
+    assert_eq!(view["carry_over_to_confirm"], false);
+    assert_eq!(view["coordinator_carried_over"], false);
+    let before = app.events().await;
+    let refused = school.post(&confirm, Value::Null).await;
+    app.refused(
+        refused,
+        StatusCode::CONFLICT,
+        "carry-over-none",
+        "Rien n'est à confirmer",
+        before,
+    )
+    .await;
+
+    // Without the carry-over, the next year opens empty.
+    let manager = app.manager();
+    let (status, body) = manager
+        .post(
+            "/api/v1/phare/deployments",
+            json!({"school_year": "2027-2028", "school_uai": college, "carry_over": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let next = deployment_view(&manager, body["id"].as_str().unwrap()).await;
+    assert!(next["team"].as_array().unwrap().is_empty());
+    assert!(next["coordinator"].is_null());
+    app.finish().await;
+}
+
+async fn an_ecole_is_judged_by_its_circonscriptions_trained_team(db: TestDb) {
+    let app = Phare::start(db).await;
+    let ecole = app.places.ecole_nord.clone();
+    let school = app.user("school", Some(&ecole)).await;
+    let referent = app.user("department_referent", Some("31")).await;
+    // Five trained in the école itself: not what it is judged by.
+    let id = deployment(&school, &ecole, YEAR).await;
+    for n in 1..=5 {
+        let (status, body) = school
+            .post(
+                &format!("/api/v1/phare/deployments/{id}/team-members"),
+                member(n, "enseignant", true, None),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let view = deployment_view(&school, &id).await;
+    assert_eq!(view["compliance"]["team_of_circonscription"], true);
+    assert_eq!(view["compliance"]["trained_members"], 0);
+    assert_eq!(view["compliance"]["trained_team"], false);
+
+    // Its circonscription's resource team of five trained: met.
+    let (status, body) = referent
+        .post(
+            "/api/v1/phare/deployments",
+            json!({"school_year": YEAR, "circonscription": NORD, "department": "31"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let nord = body["id"].as_str().unwrap().to_owned();
+    for n in 11..=15 {
+        let (status, body) = referent
+            .post(
+                &format!("/api/v1/phare/deployments/{nord}/team-members"),
+                member(n, "enseignant", n != 15, None),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let view = deployment_view(&school, &id).await;
+    assert_eq!(view["compliance"]["trained_members"], 4);
+    assert_eq!(view["compliance"]["trained_team"], false);
+    let last = deployment_view(&referent, &nord).await["team"][4]["member_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, body) = referent
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/phare/deployments/{nord}/team-members/{last}"),
+            json!({"trained": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let view = deployment_view(&school, &id).await;
+    assert_eq!(view["compliance"]["trained_members"], 5);
+    assert_eq!(view["compliance"]["trained_team"], true);
+    // The circonscription is judged by its own team.
+    let circonscription = deployment_view(&referent, &nord).await;
+    assert_eq!(
+        circonscription["compliance"]["team_of_circonscription"],
+        false
+    );
+    app.finish().await;
+}
+
+async fn a_member_shows_the_phare_trainings_they_attended(db: TestDb) {
+    let app = Phare::serving(db, &["phare", "trainings"]).await;
+    let college = app.places.college.clone();
+    let manager = app.manager();
+    let school = app.user("school", Some(&college)).await;
+    let id = deployment(&school, &college, YEAR).await;
+    let (status, body) = school
+        .post(
+            &format!("/api/v1/phare/deployments/{id}/team-members"),
+            member(1, "cpe", true, None),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let view = deployment_view(&school, &id).await;
+    assert_eq!(
+        view["team"][0]["training_evidence"],
+        json!({"team_minutes": 0, "mpp_minutes": 0})
+    );
+
+    // A resource-team training held on 3 November, recorded with its attendance.
+    let (status, body) = manager
+        .post(
+            "/api/v1/trainings",
+            json!({"title": "Équipes ressources", "topic": "equipe_ressource",
+                   "audience": "équipes ressources", "department": "31"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let training = body["id"].as_str().unwrap().to_owned();
+    let (status, body) = manager
+        .post(
+            &format!("/api/v1/trainings/{training}/sessions/past"),
+            json!({
+                "starts_at": "2026-11-03T09:00:00+01:00", "ends_at": "2026-11-03T17:00:00+01:00",
+                "slots": [
+                    {"starts_at": "2026-11-03T09:00:00+01:00", "ends_at": "2026-11-03T12:00:00+01:00"},
+                    {"starts_at": "2026-11-03T13:30:00+01:00", "ends_at": "2026-11-03T17:00:00+01:00"}
+                ],
+                "location": "Atelier Canopé, Toulouse", "capacity": 10, "planned_minutes": 390,
+                "trainers": [],
+                "registrants": [{
+                    "person": {"email": "membre1@ac-toulouse.fr", "display_name": "Membre Numéro1",
+                               "school_uai": college, "function": "CPE"},
+                    "mode": "designated",
+                    "attendance": [{"slot_index": 0, "status": "present"},
+                                   {"slot_index": 1, "status": "present", "minutes": 200}]
+                }]
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    // The member (the same person, by their address) shows it once the events are read.
+    let mut evidence = Value::Null;
+    for _ in 0..100 {
+        evidence = deployment_view(&school, &id).await["team"][0]["training_evidence"].clone();
+        if evidence["team_minutes"] != 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(evidence, json!({"team_minutes": 380, "mpp_minutes": 0}));
+    app.finish().await;
+}
+
 pharos_test_support::on_both_backends!(
     "pharos-phare";
     a_school_deploys_phare_to_full_compliance_and_the_pole_awards_its_labels,
@@ -1085,4 +1696,10 @@ pharos_test_support::on_both_backends!(
     every_role_in_and_out_of_scope,
     bad_deployment_inputs_are_refused_naming_the_rule_and_change_nothing,
     bad_label_inputs_are_refused_naming_the_rule_and_change_nothing,
+    a_school_finds_its_deployment_and_label_without_their_ids,
+    a_charter_signed_in_june_runs_two_full_school_years_from_september,
+    a_team_member_changes_during_the_year,
+    the_next_year_opens_with_last_years_team_to_confirm,
+    an_ecole_is_judged_by_its_circonscriptions_trained_team,
+    a_member_shows_the_phare_trainings_they_attended,
 );

@@ -13,7 +13,7 @@
 //! Pupil ambassadors (at least 10 in a collège or lycée) are a label criterion the
 //! school answers; no deployment fact records them yet, so no flag is computed for them.
 
-use chrono::{Days, NaiveDate};
+use chrono::{Datelike, Days, NaiveDate};
 use pharos_events::phare::SchoolYear;
 
 /// A resource team is complete with this many trained members.
@@ -23,26 +23,62 @@ pub const LEARNING_HOURS_REQUIRED: u32 = 10;
 /// Renewal of the charter is due this many days before its end.
 pub const RENEWAL_NOTICE_DAYS: u64 = 60;
 
-/// A charter's term: it runs the school year it is signed in and the next one, and is
-/// due for renewal [`RENEWAL_NOTICE_DAYS`] before its end.
+/// A charter signed from this month on (June, July, August), before the school year
+/// of the deployment it is recorded on, is signed for the coming school year: its term
+/// starts with that year.
+pub const COMING_YEAR_FROM_MONTH: u32 = 6;
+
+/// A charter's term, counted from the school year it takes effect: it runs that year and
+/// the next (two full school years), and is due for renewal [`RENEWAL_NOTICE_DAYS`]
+/// before its end. A charter signed during a school year takes effect that year; one
+/// signed in the summer (from June) for a deployment of a later year takes effect on
+/// 1 September of the coming year.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CharterTerm {
     pub signed_on: NaiveDate,
+    /// The school year the term starts with.
+    pub first_year: SchoolYear,
+    /// The day the charter takes effect: its signature, or 1 September of the coming
+    /// year for one signed ahead.
+    pub takes_effect_on: NaiveDate,
     pub ends_on: NaiveDate,
     pub renewal_due_from: NaiveDate,
 }
 
 impl CharterTerm {
-    /// The term of a charter signed on `signed_on`.
-    pub fn of(signed_on: NaiveDate) -> Self {
-        let ends_on = SchoolYear::containing(signed_on).next().last_day();
+    /// The term of a charter signed on `signed_on` and recorded on a deployment of
+    /// `deployment_year`.
+    pub fn of(signed_on: NaiveDate, deployment_year: SchoolYear) -> Self {
+        let signed_in = SchoolYear::containing(signed_on);
+        let first_year =
+            // June, July, August: the end of a school year (31 August).
+            if (COMING_YEAR_FROM_MONTH..=8).contains(&signed_on.month())
+                && signed_in < deployment_year
+            {
+                signed_in.next()
+            } else {
+                signed_in
+            };
+        let ends_on = first_year.next().last_day();
         Self {
             signed_on,
+            first_year,
+            takes_effect_on: signed_on.max(first_year.first_day()),
             ends_on,
             renewal_due_from: ends_on
                 .checked_sub_days(Days::new(RENEWAL_NOTICE_DAYS))
                 .unwrap_or(ends_on),
         }
+    }
+
+    /// The two school years the charter covers.
+    pub fn years(&self) -> [SchoolYear; 2] {
+        [self.first_year, self.first_year.next()]
+    }
+
+    /// `year` is one of the two school years the charter covers.
+    pub fn covers(&self, year: SchoolYear) -> bool {
+        self.years().contains(&year)
     }
 
     /// Signed on or before `today`, and not yet ended.
@@ -74,7 +110,7 @@ impl DeploymentStatus {
         charter_signed_on: Option<NaiveDate>,
         today: NaiveDate,
     ) -> Self {
-        let Some(term) = charter_signed_on.map(CharterTerm::of) else {
+        let Some(term) = charter_signed_on.map(|on| CharterTerm::of(on, school_year)) else {
             return Self::NotStarted;
         };
         if today > term.ends_on {
@@ -94,8 +130,16 @@ impl DeploymentStatus {
 pub struct DeploymentFacts {
     /// The day the charter in the record was signed.
     pub charter_signed_on: Option<NaiveDate>,
+    /// The deployment's school year, which tells a charter signed ahead for it (see
+    /// [`CharterTerm::of`]); without it a charter takes effect the year it is signed.
+    pub school_year: Option<SchoolYear>,
     /// Members of the resource team trained in pHARe.
     pub trained_members: usize,
+    /// For an école: the trained members of its circonscription's deployment for the
+    /// year (0 when there is none). An école's team is judged by its circonscription's
+    /// resource team, never by its own count. `None` for other schools and for
+    /// circonscriptions.
+    pub circonscription_trained_members: Option<usize>,
     pub coordinator_named: bool,
     /// The day the treatment protocol was presented, once formalised.
     pub protocol_presented_on: Option<NaiveDate>,
@@ -108,7 +152,11 @@ pub struct DeploymentFacts {
 /// Each requirement, met or not on a given day, and all of them together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Compliance {
+    /// The trained members the team is judged by: the deployment's own, or for an école
+    /// its circonscription's.
     pub trained_members: usize,
+    /// The team is judged by the circonscription's resource team (an école).
+    pub team_of_circonscription: bool,
     /// At least [`TRAINED_MEMBERS_REQUIRED`] trained members.
     pub trained_team: bool,
     pub coordinator_named: bool,
@@ -126,17 +174,24 @@ pub struct Compliance {
 impl Compliance {
     /// The flags of `facts` on `today`.
     pub fn of(facts: &DeploymentFacts, today: NaiveDate) -> Self {
-        let trained_team = facts.trained_members >= TRAINED_MEMBERS_REQUIRED;
+        let trained_members = facts
+            .circonscription_trained_members
+            .unwrap_or(facts.trained_members);
+        let trained_team = trained_members >= TRAINED_MEMBERS_REQUIRED;
         let protocol_presented = facts.protocol_presented_on.is_some_and(|on| on <= today);
         let learning_hours_planned = facts
             .learning_hours_planned
             .is_some_and(|hours| hours >= LEARNING_HOURS_REQUIRED);
         let parent_workshop_held = facts.first_parent_workshop_on.is_some_and(|on| on <= today);
-        let charter_in_force = facts
-            .charter_signed_on
-            .is_some_and(|on| CharterTerm::of(on).in_force(today));
+        let charter_in_force = facts.charter_signed_on.is_some_and(|on| {
+            let year = facts
+                .school_year
+                .unwrap_or_else(|| SchoolYear::containing(on));
+            CharterTerm::of(on, year).in_force(today)
+        });
         Self {
-            trained_members: facts.trained_members,
+            trained_members,
+            team_of_circonscription: facts.circonscription_trained_members.is_some(),
             trained_team,
             coordinator_named: facts.coordinator_named,
             protocol_presented,
@@ -169,7 +224,9 @@ mod tests {
     fn complete() -> DeploymentFacts {
         DeploymentFacts {
             charter_signed_on: Some(day("2026-09-20")),
+            school_year: Some(year()),
             trained_members: 5,
+            circonscription_trained_members: None,
             coordinator_named: true,
             protocol_presented_on: Some(day("2026-10-05")),
             learning_hours_planned: Some(10),
@@ -179,18 +236,55 @@ mod tests {
 
     #[test]
     fn a_charter_runs_two_school_years_and_is_due_for_renewal_60_days_before_its_end() {
-        let term = CharterTerm::of(day("2026-09-20"));
+        let term = CharterTerm::of(day("2026-09-20"), year());
+        assert_eq!(term.first_year, year());
+        assert_eq!(term.takes_effect_on, day("2026-09-20"));
         assert_eq!(term.ends_on, day("2028-08-31"));
         assert_eq!(term.renewal_due_from, day("2028-07-02"));
-        // Signed in June, it still runs to the end of the next school year.
-        assert_eq!(
-            CharterTerm::of(day("2027-06-10")).ends_on,
-            day("2028-08-31")
-        );
         assert!(!term.in_force(day("2026-09-19")));
         assert!(term.in_force(day("2026-09-20")));
         assert!(term.in_force(day("2028-08-31")));
         assert!(!term.in_force(day("2028-09-01")));
+    }
+
+    #[test]
+    fn a_charter_signed_in_june_for_the_coming_year_runs_from_that_year() {
+        // Signed in June for 2026-2027: two full school years from 1 September.
+        let june = CharterTerm::of(day("2026-06-20"), year());
+        assert_eq!(june.first_year, year());
+        assert_eq!(june.takes_effect_on, day("2026-09-01"));
+        assert_eq!(june.ends_on, day("2028-08-31"));
+        assert_eq!(june.renewal_due_from, day("2028-07-02"));
+        assert!(june.covers(year()) && june.covers(year().next()));
+        assert!(!june.covers(year().previous()));
+        // Signed during 2026-2027: the same end.
+        let october = CharterTerm::of(day("2026-10-05"), year());
+        assert_eq!(october.ends_on, day("2028-08-31"));
+        assert_eq!(october.takes_effect_on, day("2026-10-05"));
+        // Signed in June on the deployment of the year ending: that year and the next.
+        let late = CharterTerm::of(day("2026-06-20"), year().previous());
+        assert_eq!(late.first_year, year().previous());
+        assert_eq!(late.ends_on, day("2027-08-31"));
+        // Signed before June, it is for the year it is signed in, whatever the deployment;
+        // so is one signed in the autumn.
+        let may = CharterTerm::of(day("2026-05-31"), year());
+        assert_eq!(may.ends_on, day("2027-08-31"));
+        assert!(may.covers(year()) && !may.covers(year().next()));
+        let autumn = CharterTerm::of(day("2025-10-01"), year());
+        assert_eq!(autumn.first_year, year().previous());
+        assert_eq!(autumn.ends_on, day("2027-08-31"));
+        // Without the deployment's year, compliance takes the year of the signature.
+        let facts = DeploymentFacts {
+            charter_signed_on: Some(day("2026-06-20")),
+            school_year: None,
+            ..complete()
+        };
+        assert!(!Compliance::of(&facts, day("2027-09-01")).charter_in_force);
+        let facts = DeploymentFacts {
+            school_year: Some(year()),
+            ..facts
+        };
+        assert!(Compliance::of(&facts, day("2028-08-31")).charter_in_force);
     }
 
     #[test]
@@ -206,11 +300,15 @@ mod tests {
         assert_eq!(status("2028-07-02"), DeploymentStatus::RenewalDue);
         assert_eq!(status("2028-08-31"), DeploymentStatus::RenewalDue);
         assert_eq!(status("2028-09-01"), DeploymentStatus::Expired);
-        // Signed in June for the next school year: enrolled until September.
+        // Signed in June for the next school year: enrolled until September, active for
+        // two full school years.
         let next =
             |today: &str| DeploymentStatus::of(year().next(), Some(day("2027-06-10")), day(today));
         assert_eq!(next("2027-06-11"), DeploymentStatus::Enrolled);
         assert_eq!(next("2027-09-01"), DeploymentStatus::Active);
+        assert_eq!(next("2029-07-01"), DeploymentStatus::Active);
+        assert_eq!(next("2029-07-02"), DeploymentStatus::RenewalDue);
+        assert_eq!(next("2029-09-01"), DeploymentStatus::Expired);
     }
 
     #[test]
@@ -220,6 +318,7 @@ mod tests {
             flags,
             Compliance {
                 trained_members: 5,
+                team_of_circonscription: false,
                 trained_team: true,
                 coordinator_named: true,
                 protocol_presented: true,
@@ -232,6 +331,30 @@ mod tests {
         let nothing = Compliance::of(&DeploymentFacts::default(), day("2026-11-15"));
         assert_eq!(nothing.trained_members, 0);
         assert!(!nothing.compliant);
+    }
+
+    #[test]
+    fn an_ecole_is_judged_by_its_circonscriptions_team_never_its_own() {
+        let today = day("2026-11-15");
+        // Five trained in the école itself, two in the circonscription: not met.
+        let ecole = DeploymentFacts {
+            trained_members: 5,
+            circonscription_trained_members: Some(2),
+            ..complete()
+        };
+        let flags = Compliance::of(&ecole, today);
+        assert!(flags.team_of_circonscription);
+        assert_eq!(flags.trained_members, 2);
+        assert!(!flags.trained_team && !flags.compliant);
+        // None trained in the école, five in the circonscription: met.
+        let ecole = DeploymentFacts {
+            trained_members: 0,
+            circonscription_trained_members: Some(5),
+            ..complete()
+        };
+        let flags = Compliance::of(&ecole, today);
+        assert_eq!(flags.trained_members, 5);
+        assert!(flags.trained_team && flags.compliant);
     }
 
     #[test]

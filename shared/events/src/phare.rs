@@ -160,7 +160,8 @@ impl DeploymentOwner {
 #[serde(rename_all = "snake_case")]
 #[schema(
     description = "Fonction d'un membre de l'équipe ressource : enseignant, CPE, AED, infirmier, \
-                   assistant social, psychologue de l'Éducation nationale, direction."
+                   assistant social, psychologue de l'Éducation nationale, direction, conseiller \
+                   pédagogique, IEN, médecin scolaire, AESH, ou autre (précisée par un libellé)."
 )]
 pub enum TeamFunction {
     Enseignant,
@@ -170,6 +171,12 @@ pub enum TeamFunction {
     AssistantSocial,
     Psyen,
     Direction,
+    ConseillerPedagogique,
+    Ien,
+    MedecinScolaire,
+    Aesh,
+    /// Another function, named by the member's `function_label`.
+    Autre,
 }
 
 /// A member of staff named in a deployment: both fields sealed with their person's key.
@@ -192,6 +199,25 @@ pub struct TeamMember {
     /// the circonscription itself (IEN team).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub school_uai: Option<Uai>,
+    /// The function's name when it is [`TeamFunction::Autre`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function_label: Option<String>,
+    /// Copied from the previous school year's deployment when this one was opened, and
+    /// not confirmed since.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub carried_over: bool,
+}
+
+/// What may change of a team member during the year (their person stays): each field
+/// the new value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberDetails {
+    pub function: TeamFunction,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function_label: Option<String>,
+    pub trained: bool,
+    pub training_minutes: u32,
+    pub mpp_trained: bool,
 }
 
 /// Where the treatment protocol is presented.
@@ -222,9 +248,18 @@ pub enum DeploymentEvent {
     TeamMemberRemoved {
         member_id: Uuid,
     },
+    /// A member's function, training or MPP changed during the year; it confirms a
+    /// member carried over.
+    TeamMemberUpdated {
+        member_id: Uuid,
+        details: MemberDetails,
+    },
     /// The coordinator / référent harcèlement; a later one replaces them.
     CoordinatorNamed {
         person: StaffPerson,
+        /// Copied from the previous school year's deployment, to confirm.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        carried_over: bool,
     },
     /// The protocole de traitement; a later record replaces it.
     ProtocolRecorded {
@@ -232,7 +267,13 @@ pub enum DeploymentEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         presented_on: Option<NaiveDate>,
         presented_to: ProtocolBody,
+        /// Copied from the previous school year's deployment, to confirm.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        carried_over: bool,
     },
+    /// What was carried over from the previous school year (team, coordinator, protocol)
+    /// is confirmed as it now stands.
+    CarryOverConfirmed,
     /// The 10 heures d'apprentissage; a later plan replaces it.
     LearningHoursPlanned {
         planned: bool,

@@ -18,7 +18,9 @@ pub struct FieldError {
 }
 
 /// Erreur au format `application/problem+json` (RFC 9457) : la règle dans `type`, un titre et
-/// un détail en français, les champs en faute dans `errors`.
+/// un détail en français, les champs en faute dans `errors`. Une création refusée parce que
+/// la ressource existe déjà porte aussi `existing_id` (son adresse dans l'en-tête
+/// `Location`).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
@@ -28,8 +30,23 @@ pub struct Problem {
     pub detail: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
-    #[serde(skip)]
+    /// What few problems carry (boxed: every `Result<_, Problem>` stays small).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
     #[schema(ignore)]
+    extra: Option<Box<Extra>>,
+}
+
+/// The rarer parts of a problem.
+#[derive(Debug, Clone, Default, Serialize)]
+struct Extra {
+    /// The resource that exists already, when a creation is refused for that reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    existing_id: Option<uuid::Uuid>,
+    /// Its address, sent as `Location`.
+    #[serde(skip)]
+    location: Option<String>,
+    /// Sent as `Retry-After`.
+    #[serde(skip)]
     retry_after_seconds: Option<u64>,
 }
 
@@ -47,7 +64,7 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             errors: Vec::new(),
-            retry_after_seconds: None,
+            extra: None,
         }
     }
 
@@ -59,9 +76,25 @@ impl Problem {
         self
     }
 
-    pub fn with_retry_after(mut self, seconds: u64) -> Self {
-        self.retry_after_seconds = Some(seconds);
+    /// A creation refused because the resource exists: its id in the body, its address
+    /// (`location`) in the `Location` header.
+    pub fn with_existing(mut self, id: uuid::Uuid, location: impl Into<String>) -> Self {
+        let extra = self.extra.get_or_insert_with(Box::default);
+        extra.existing_id = Some(id);
+        extra.location = Some(location.into());
         self
+    }
+
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.extra
+            .get_or_insert_with(Box::default)
+            .retry_after_seconds = Some(seconds);
+        self
+    }
+
+    /// The id of the resource that exists already, for a creation refused for that reason.
+    pub fn existing_id(&self) -> Option<uuid::Uuid> {
+        self.extra.as_ref().and_then(|e| e.existing_id)
     }
 
     pub fn status(&self) -> StatusCode {
@@ -131,7 +164,8 @@ impl Problem {
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = self.status();
-        let retry_after = self.retry_after_seconds;
+        let retry_after = self.extra.as_ref().and_then(|e| e.retry_after_seconds);
+        let location = self.extra.as_ref().and_then(|e| e.location.clone());
         let mut response = (status, axum::Json(&self)).into_response();
         let headers = response.headers_mut();
         headers.insert(
@@ -140,6 +174,9 @@ impl IntoResponse for Problem {
         );
         if let Some(seconds) = retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if let Some(value) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+            headers.insert(header::LOCATION, value);
         }
         response
     }

@@ -6,7 +6,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use pharos_decider::{Decider, Rejection};
 use pharos_domain::compliance::{CharterTerm, Compliance, DeploymentFacts, DeploymentStatus};
 use pharos_events::phare::{
-    DeploymentEvent, DeploymentOwner, ProtocolBody, SchoolYear, StaffPerson, TeamMember,
+    DeploymentEvent, DeploymentOwner, MemberDetails, ProtocolBody, SchoolYear, StaffPerson,
+    TeamFunction, TeamMember,
 };
 use uuid::Uuid;
 
@@ -15,6 +16,8 @@ use crate::places::{KnownSchool, normal_circonscription, same_circonscription};
 
 /// More hours than this in a year is a typing error (the programme asks for 10).
 pub const LEARNING_HOURS_MAX: u32 = 200;
+/// The longest name of an « autre » function.
+pub const FUNCTION_LABEL_MAX: usize = 100;
 
 /// Deployment streams' ids are derived from owner and year, so that two deployments of
 /// the same owner and year are the same stream (the second one is refused there).
@@ -82,14 +85,21 @@ pub struct DeploymentState {
     pub charter_signed_on: Option<NaiveDate>,
     pub team: Vec<TeamMember>,
     pub coordinator: Option<StaffPerson>,
+    /// The coordinator was copied from the previous year and is not confirmed yet.
+    pub coordinator_carried_over: bool,
     pub protocol: Option<Protocol>,
+    /// The protocol was copied from the previous year and is not confirmed yet.
+    pub protocol_carried_over: bool,
     pub learning_hours: Option<LearningHours>,
     pub workshops: Vec<Workshop>,
 }
 
 impl DeploymentState {
+    /// The charter's term, counted from the school year it takes effect (a charter
+    /// signed in June for this deployment's year runs from September).
     pub fn charter(&self) -> Option<CharterTerm> {
-        self.charter_signed_on.map(CharterTerm::of)
+        let year = self.school_year?;
+        self.charter_signed_on.map(|on| CharterTerm::of(on, year))
     }
 
     pub fn status(&self, today: NaiveDate) -> DeploymentStatus {
@@ -103,7 +113,9 @@ impl DeploymentState {
     pub fn facts(&self) -> DeploymentFacts {
         DeploymentFacts {
             charter_signed_on: self.charter_signed_on,
+            school_year: self.school_year,
             trained_members: self.team.iter().filter(|m| m.trained).count(),
+            circonscription_trained_members: None,
             coordinator_named: self.coordinator.is_some(),
             protocol_presented_on: self.protocol.and_then(|p| p.presented_on),
             learning_hours_planned: self.learning_hours.filter(|h| h.planned).map(|h| h.hours),
@@ -115,13 +127,108 @@ impl DeploymentState {
     pub fn compliance(&self, today: NaiveDate) -> Compliance {
         Compliance::of(&self.facts(), today)
     }
+
+    /// The compliance flags on `today` of an école's deployment: its team is judged by
+    /// its circonscription's deployment of the same year (`None` when there is none),
+    /// never by its own count.
+    pub fn compliance_of_ecole(
+        &self,
+        circonscription: Option<&DeploymentState>,
+        today: NaiveDate,
+    ) -> Compliance {
+        let facts = DeploymentFacts {
+            circonscription_trained_members: Some(
+                circonscription.map_or(0, |c| c.facts().trained_members),
+            ),
+            ..self.facts()
+        };
+        Compliance::of(&facts, today)
+    }
+
+    /// Something copied from the previous year waits for confirmation.
+    pub fn carry_over_to_confirm(&self) -> bool {
+        self.coordinator_carried_over
+            || self.protocol_carried_over
+            || self.team.iter().any(|m| m.carried_over)
+    }
+}
+
+/// What a deployment for the next school year takes from this one, to confirm.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CarryOver {
+    pub team: Vec<TeamMember>,
+    pub coordinator: Option<StaffPerson>,
+    pub protocol: Option<Protocol>,
+}
+
+impl CarryOver {
+    /// What `previous` (the same owner's deployment of the year before) offers.
+    pub fn of(previous: &DeploymentState) -> Self {
+        Self {
+            team: previous.team.clone(),
+            coordinator: previous.coordinator.clone(),
+            protocol: previous.protocol,
+        }
+    }
+}
+
+/// A change of a team member: each field given replaces the member's value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberChanges {
+    pub function: Option<TeamFunction>,
+    /// The name of an « autre » function; without it, the member's stays while their
+    /// function does.
+    pub function_label: Option<String>,
+    pub trained: Option<bool>,
+    pub training_minutes: Option<u32>,
+    pub mpp_trained: Option<bool>,
+}
+
+/// A function with its name: required for « autre », refused for the others.
+pub fn check_function(
+    function: TeamFunction,
+    label: Option<&str>,
+) -> Result<Option<String>, Rejection> {
+    let label = label.map(str::trim).filter(|l| !l.is_empty());
+    match (function, label) {
+        (TeamFunction::Autre, None) => Err(Rejection::invalid(
+            "function-label-missing",
+            "function_label",
+            "Pour la fonction « autre », précisez laquelle dans function_label (ex. « Éducateur spécialisé »).",
+        )),
+        (TeamFunction::Autre, Some(label)) if label.chars().count() > FUNCTION_LABEL_MAX => {
+            Err(Rejection::invalid(
+                "function-label-too-long",
+                "function_label",
+                format!(
+                    "Le nom de la fonction dépasse {FUNCTION_LABEL_MAX} caractères : abrégez-le."
+                ),
+            ))
+        }
+        (TeamFunction::Autre, Some(label)) => Ok(Some(label.to_owned())),
+        (_, None) => Ok(None),
+        (_, Some(_)) => Err(Rejection::invalid(
+            "function-label-unexpected",
+            "function_label",
+            "Un libellé de fonction ne se donne qu'avec la fonction « autre » : retirez-le, ou \
+             choisissez « autre ».",
+        )),
+    }
+}
+
+/// The id of a member copied into a deployment of `year` (the same for the same copy,
+/// so that a decision taken again gives the same events).
+fn carried_member_id(member_id: Uuid, year: SchoolYear) -> Uuid {
+    Uuid::new_v5(&NAMESPACE, format!("carried:{member_id}:{year}").as_bytes())
 }
 
 #[derive(Debug, Clone)]
 pub enum DeploymentCommand {
+    /// `carry_over`: what the same owner's deployment of the year before offers.
     Create {
         owner: DeploymentOwner,
         school_year: SchoolYear,
+        carry_over: Option<CarryOver>,
     },
     SignCharter {
         signed_on: NaiveDate,
@@ -134,6 +241,11 @@ pub enum DeploymentCommand {
     RemoveMember {
         member_id: Uuid,
     },
+    UpdateMember {
+        member_id: Uuid,
+        changes: MemberChanges,
+    },
+    ConfirmCarryOver,
     NameCoordinator {
         person: StaffPerson,
     },
@@ -164,19 +276,42 @@ impl Decider for Deployment {
             DeploymentEvent::TeamMemberRemoved { member_id } => {
                 state.team.retain(|m| m.member_id != *member_id);
             }
-            DeploymentEvent::CoordinatorNamed { person } => {
+            DeploymentEvent::TeamMemberUpdated { member_id, details } => {
+                if let Some(member) = state.team.iter_mut().find(|m| m.member_id == *member_id) {
+                    member.function = details.function;
+                    member.function_label.clone_from(&details.function_label);
+                    member.trained = details.trained;
+                    member.training_minutes = details.training_minutes;
+                    member.mpp_trained = details.mpp_trained;
+                    member.carried_over = false;
+                }
+            }
+            DeploymentEvent::CoordinatorNamed {
+                person,
+                carried_over,
+            } => {
                 state.coordinator = Some(person.clone());
+                state.coordinator_carried_over = *carried_over;
             }
             DeploymentEvent::ProtocolRecorded {
                 formalised_on,
                 presented_on,
                 presented_to,
+                carried_over,
             } => {
                 state.protocol = Some(Protocol {
                     formalised_on: *formalised_on,
                     presented_on: *presented_on,
                     presented_to: *presented_to,
                 });
+                state.protocol_carried_over = *carried_over;
+            }
+            DeploymentEvent::CarryOverConfirmed => {
+                state.coordinator_carried_over = false;
+                state.protocol_carried_over = false;
+                for member in &mut state.team {
+                    member.carried_over = false;
+                }
             }
             DeploymentEvent::LearningHoursPlanned { planned, hours } => {
                 state.learning_hours = Some(LearningHours {
@@ -203,7 +338,12 @@ impl Decider for Deployment {
         now: DateTime<Utc>,
     ) -> Result<Vec<DeploymentEvent>, Rejection> {
         let today = now.date_naive();
-        if let DeploymentCommand::Create { owner, school_year } = command {
+        if let DeploymentCommand::Create {
+            owner,
+            school_year,
+            carry_over,
+        } = command
+        {
             if let (Some(existing), Some(year)) = (&state.owner, state.school_year) {
                 return Err(Rejection::conflict(
                     "deployment-exists",
@@ -215,10 +355,35 @@ impl Decider for Deployment {
                 ));
             }
             check_school_year(*school_year, today)?;
-            return Ok(vec![DeploymentEvent::DeploymentCreated {
+            let mut events = vec![DeploymentEvent::DeploymentCreated {
                 owner: owner.clone(),
                 school_year: *school_year,
-            }]);
+            }];
+            // The previous year's team, coordinator and protocol, copied to confirm.
+            if let Some(carry) = carry_over {
+                events.extend(carry.team.iter().map(|member| {
+                    DeploymentEvent::TeamMemberAdded(TeamMember {
+                        member_id: carried_member_id(member.member_id, *school_year),
+                        carried_over: true,
+                        ..member.clone()
+                    })
+                }));
+                if let Some(person) = &carry.coordinator {
+                    events.push(DeploymentEvent::CoordinatorNamed {
+                        person: person.clone(),
+                        carried_over: true,
+                    });
+                }
+                if let Some(protocol) = carry.protocol {
+                    events.push(DeploymentEvent::ProtocolRecorded {
+                        formalised_on: protocol.formalised_on,
+                        presented_on: protocol.presented_on,
+                        presented_to: protocol.presented_to,
+                        carried_over: true,
+                    });
+                }
+            }
+            return Ok(events);
         }
         let (Some(owner), Some(year)) = (&state.owner, state.school_year) else {
             return Err(Rejection::not_found(
@@ -240,18 +405,19 @@ impl Decider for Deployment {
                         ),
                     ));
                 }
-                // A charter runs two school years: to cover this deployment's year it is
-                // signed that year or the one before.
-                if !year.contains(*signed_on) && !year.previous().contains(*signed_on) {
-                    let signed_in = SchoolYear::containing(*signed_on);
+                // A charter runs two full school years from the one it takes effect:
+                // to cover this deployment's year it takes effect that year or the one
+                // before (signed in June for the coming year, it takes effect then).
+                let term = CharterTerm::of(*signed_on, year);
+                if !term.covers(year) {
+                    let [first, second] = term.years();
                     return Err(Rejection::invalid(
                         "charter-outside-term",
                         "signed_on",
                         format!(
-                            "Signée le {}, la charte couvre les années {signed_in} et {} : pas l'année \
+                            "Signée le {}, la charte couvre les années {first} et {second} : pas l'année \
                              {year} de ce déploiement (une charte court deux années scolaires).",
                             french(*signed_on),
-                            signed_in.next()
                         ),
                     ));
                 }
@@ -294,6 +460,7 @@ impl Decider for Deployment {
                         ));
                     }
                 }
+                check_function(member.function, member.function_label.as_deref())?;
                 let person = member.person.email.person;
                 if state.team.iter().any(|m| m.person.email.person == person) {
                     return Err(Rejection::conflict(
@@ -314,9 +481,55 @@ impl Decider for Deployment {
                     member_id: *member_id,
                 }])
             }
+            DeploymentCommand::UpdateMember { member_id, changes } => {
+                let Some(member) = state.team.iter().find(|m| m.member_id == *member_id) else {
+                    return Err(Rejection::not_found(
+                        "team-member-unknown",
+                        "Ce membre ne fait pas (ou plus) partie de l'équipe ressource.",
+                    ));
+                };
+                let function = changes.function.unwrap_or(member.function);
+                let function_label = match &changes.function_label {
+                    Some(label) => Some(label.clone()),
+                    None if function == member.function => member.function_label.clone(),
+                    None => None,
+                };
+                let details = MemberDetails {
+                    function,
+                    function_label: check_function(function, function_label.as_deref())?,
+                    trained: changes.trained.unwrap_or(member.trained),
+                    training_minutes: changes.training_minutes.unwrap_or(member.training_minutes),
+                    mpp_trained: changes.mpp_trained.unwrap_or(member.mpp_trained),
+                };
+                let current = MemberDetails {
+                    function: member.function,
+                    function_label: member.function_label.clone(),
+                    trained: member.trained,
+                    training_minutes: member.training_minutes,
+                    mpp_trained: member.mpp_trained,
+                };
+                if details == current && !member.carried_over {
+                    return Ok(vec![]);
+                }
+                Ok(vec![DeploymentEvent::TeamMemberUpdated {
+                    member_id: *member_id,
+                    details,
+                }])
+            }
+            DeploymentCommand::ConfirmCarryOver => {
+                if !state.carry_over_to_confirm() {
+                    return Err(Rejection::conflict(
+                        "carry-over-none",
+                        "Rien n'est à confirmer : ce déploiement ne reprend rien de l'année \
+                         précédente, ou tout est déjà confirmé.",
+                    ));
+                }
+                Ok(vec![DeploymentEvent::CarryOverConfirmed])
+            }
             DeploymentCommand::NameCoordinator { person } => {
                 Ok(vec![DeploymentEvent::CoordinatorNamed {
                     person: person.clone(),
+                    carried_over: false,
                 }])
             }
             DeploymentCommand::RecordProtocol(protocol) => {
@@ -350,13 +563,14 @@ impl Decider for Deployment {
                         ),
                     ));
                 }
-                if state.protocol.as_ref() == Some(protocol) {
+                if state.protocol.as_ref() == Some(protocol) && !state.protocol_carried_over {
                     return Ok(vec![]);
                 }
                 Ok(vec![DeploymentEvent::ProtocolRecorded {
                     formalised_on: protocol.formalised_on,
                     presented_on: protocol.presented_on,
                     presented_to: protocol.presented_to,
+                    carried_over: false,
                 }])
             }
             DeploymentCommand::PlanLearningHours(plan) => {
@@ -479,6 +693,8 @@ mod tests {
             training_minutes: 360,
             mpp_trained: true,
             school_uai: school_uai.map(|u| Uai::parse(u).unwrap()),
+            function_label: None,
+            carried_over: false,
         }
     }
 
@@ -495,6 +711,7 @@ mod tests {
             .when(&DeploymentCommand::Create {
                 owner: school_owner(),
                 school_year: year(),
+                carry_over: None,
             })
             .then_rejected("deployment-exists");
         assert!(
@@ -531,6 +748,7 @@ mod tests {
             .when(&DeploymentCommand::Create {
                 owner: school_owner(),
                 school_year: SchoolYear::parse("2028-2029").unwrap(),
+                carry_over: None,
             })
             .then_rejected("school-year-out-of-range");
     }
@@ -558,7 +776,7 @@ mod tests {
     fn rejects_a_charter_that_does_not_cover_the_deployments_year() {
         let error = given(created(school_owner()))
             .when(&DeploymentCommand::SignCharter {
-                signed_on: day("2025-08-31"),
+                signed_on: day("2025-05-31"),
             })
             .then_rejected("charter-outside-term");
         assert!(
@@ -566,14 +784,39 @@ mod tests {
             "{}",
             error.message
         );
-        // Signed the year before, it still covers this one.
-        given(created(school_owner()))
-            .when(&DeploymentCommand::SignCharter {
-                signed_on: day("2025-09-01"),
-            })
-            .then(&[DeploymentEvent::CharterSigned {
-                signed_on: day("2025-09-01"),
-            }]);
+        // Signed the year before, it still covers this one; signed in the summer before
+        // the year before, it was signed for that year and covers this one too.
+        for signed_on in ["2025-09-01", "2025-06-20"] {
+            given(created(school_owner()))
+                .when(&DeploymentCommand::SignCharter {
+                    signed_on: day(signed_on),
+                })
+                .then(&[DeploymentEvent::CharterSigned {
+                    signed_on: day(signed_on),
+                }]);
+        }
+    }
+
+    #[test]
+    fn a_charter_signed_in_june_for_the_coming_year_runs_two_full_years_from_september() {
+        let next = given([
+            DeploymentEvent::DeploymentCreated {
+                owner: school_owner(),
+                school_year: year().next(),
+            },
+            DeploymentEvent::CharterSigned {
+                signed_on: day("2027-06-10"),
+            },
+        ]);
+        let term = next.state().charter().unwrap();
+        assert_eq!(term.takes_effect_on, day("2027-09-01"));
+        assert_eq!(term.ends_on, day("2029-08-31"));
+        assert_eq!(term.renewal_due_from, day("2029-07-02"));
+        assert_eq!(
+            next.state().status(day("2028-09-01")),
+            DeploymentStatus::Active
+        );
+        assert!(next.state().compliance(day("2029-08-31")).charter_in_force);
     }
 
     #[test]
@@ -700,6 +943,246 @@ mod tests {
         then.when(&remove).then_rejected("team-member-unknown");
     }
 
+    fn update(member_id: u128, changes: MemberChanges) -> DeploymentCommand {
+        DeploymentCommand::UpdateMember {
+            member_id: Uuid::from_u128(member_id),
+            changes,
+        }
+    }
+
+    #[test]
+    fn a_member_changes_during_the_year_without_leaving_the_team() {
+        let mut history = created(school_owner());
+        history.push(DeploymentEvent::TeamMemberAdded(member(2, false, None)));
+        // Trained later in the year, with more hours and the MPP.
+        let changes = MemberChanges {
+            trained: Some(true),
+            training_minutes: Some(720),
+            mpp_trained: Some(false),
+            ..MemberChanges::default()
+        };
+        let events = given(history.clone())
+            .when(&update(1002, changes.clone()))
+            .events();
+        assert_eq!(
+            events,
+            [DeploymentEvent::TeamMemberUpdated {
+                member_id: Uuid::from_u128(1002),
+                details: MemberDetails {
+                    function: TeamFunction::Enseignant,
+                    function_label: None,
+                    trained: true,
+                    training_minutes: 720,
+                    mpp_trained: false,
+                },
+            }]
+        );
+        history.extend(events);
+        let then = given(history.clone());
+        let member = &then.state().team[0];
+        assert_eq!(member.member_id, Uuid::from_u128(1002));
+        assert!(member.trained && !member.mpp_trained);
+        assert_eq!(member.training_minutes, 720);
+        assert_eq!(then.state().facts().trained_members, 1);
+        // The same values again change nothing.
+        given(history.clone())
+            .when(&update(1002, changes))
+            .then(&[]);
+        given(history)
+            .when(&update(1009, MemberChanges::default()))
+            .then_rejected("team-member-unknown");
+    }
+
+    #[test]
+    fn the_function_autre_is_named_and_only_it_takes_a_name() {
+        let mut history = created(school_owner());
+        history.push(DeploymentEvent::TeamMemberAdded(member(2, true, None)));
+        let with = |function, label: Option<&str>| MemberChanges {
+            function: Some(function),
+            function_label: label.map(Into::into),
+            ..MemberChanges::default()
+        };
+        let error = given(history.clone())
+            .when(&update(1002, with(TeamFunction::Autre, Some("  "))))
+            .then_rejected("function-label-missing");
+        assert_eq!(error.field, Some("function_label"));
+        given(history.clone())
+            .when(&update(1002, with(TeamFunction::Ien, Some("Inspectrice"))))
+            .then_rejected("function-label-unexpected");
+        given(history.clone())
+            .when(&update(
+                1002,
+                with(TeamFunction::Autre, Some(&"x".repeat(101))),
+            ))
+            .then_rejected("function-label-too-long");
+        let events = given(history.clone())
+            .when(&update(
+                1002,
+                with(TeamFunction::Autre, Some(" Éducateur spécialisé ")),
+            ))
+            .events();
+        history.extend(events);
+        let renamed = given(history.clone()).state().team[0].clone();
+        assert_eq!(renamed.function, TeamFunction::Autre);
+        assert_eq!(
+            renamed.function_label.as_deref(),
+            Some("Éducateur spécialisé")
+        );
+        // Other changes keep the name; another function drops it; a name alone is
+        // refused for a function other than « autre ».
+        let trained_later = MemberChanges {
+            training_minutes: Some(30),
+            ..MemberChanges::default()
+        };
+        let events = given(history.clone())
+            .when(&update(1002, trained_later))
+            .events();
+        assert!(matches!(
+            &events[..],
+            [DeploymentEvent::TeamMemberUpdated { details, .. }]
+                if details.function_label.as_deref() == Some("Éducateur spécialisé")
+        ));
+        let events = given(history.clone())
+            .when(&update(1002, with(TeamFunction::Cpe, None)))
+            .events();
+        history.extend(events);
+        given(history)
+            .when(&update(
+                1002,
+                MemberChanges {
+                    function_label: Some("Chef".into()),
+                    ..MemberChanges::default()
+                },
+            ))
+            .then_rejected("function-label-unexpected");
+        // Adding a member checks the same.
+        let mut autre = member(3, true, None);
+        autre.function = TeamFunction::Autre;
+        given(created(school_owner()))
+            .when(&DeploymentCommand::AddMember {
+                member: autre,
+                school: None,
+            })
+            .then_rejected("function-label-missing");
+        for function in [
+            TeamFunction::ConseillerPedagogique,
+            TeamFunction::MedecinScolaire,
+            TeamFunction::Aesh,
+        ] {
+            let mut added = member(4, true, None);
+            added.function = function;
+            given(created(school_owner()))
+                .when(&DeploymentCommand::AddMember {
+                    member: added,
+                    school: None,
+                })
+                .events();
+        }
+    }
+
+    #[test]
+    fn the_next_year_opens_with_the_team_coordinator_and_protocol_to_confirm() {
+        let previous_year = given(
+            [
+                created(school_owner()),
+                vec![
+                    DeploymentEvent::TeamMemberAdded(member(2, true, None)),
+                    DeploymentEvent::TeamMemberAdded(member(3, false, None)),
+                    DeploymentEvent::CoordinatorNamed {
+                        person: member(2, true, None).person,
+                        carried_over: false,
+                    },
+                    DeploymentEvent::ProtocolRecorded {
+                        formalised_on: day("2026-09-25"),
+                        presented_on: Some(day("2026-10-05")),
+                        presented_to: ProtocolBody::ConseilAdministration,
+                        carried_over: false,
+                    },
+                ],
+            ]
+            .concat(),
+        );
+        let previous = previous_year.state();
+        let events = given([])
+            .when(&DeploymentCommand::Create {
+                owner: school_owner(),
+                school_year: year().next(),
+                carry_over: Some(CarryOver::of(previous)),
+            })
+            .events();
+        assert_eq!(events.len(), 5, "{events:?}");
+        let next = given(events.clone());
+        let state = next.state();
+        assert_eq!(state.school_year, Some(year().next()));
+        assert_eq!(state.team.len(), 2);
+        assert!(state.team.iter().all(|m| m.carried_over));
+        // Copies are new members of the new deployment.
+        assert!(
+            state
+                .team
+                .iter()
+                .all(|m| previous.team.iter().all(|p| p.member_id != m.member_id))
+        );
+        assert!(state.coordinator_carried_over && state.protocol_carried_over);
+        assert!(state.carry_over_to_confirm());
+
+        // Editing a copied member confirms it; confirming takes the rest.
+        let first = state.team[0].member_id;
+        let mut history = events;
+        let edited = next
+            .when(&DeploymentCommand::UpdateMember {
+                member_id: first,
+                changes: MemberChanges::default(),
+            })
+            .events();
+        assert_eq!(edited.len(), 1, "confirmed even without a change");
+        history.extend(edited);
+        assert!(!given(history.clone()).state().team[0].carried_over);
+        let confirmed = given(history.clone())
+            .when(&DeploymentCommand::ConfirmCarryOver)
+            .events();
+        assert_eq!(confirmed, [DeploymentEvent::CarryOverConfirmed]);
+        history.extend(confirmed);
+        let after = given(history);
+        assert!(!after.state().carry_over_to_confirm());
+        after
+            .when(&DeploymentCommand::ConfirmCarryOver)
+            .then_rejected("carry-over-none");
+    }
+
+    #[test]
+    fn events_stored_before_the_carry_over_and_the_new_functions_stay_readable() {
+        for (old, expected) in [
+            (
+                serde_json::json!({"type": "coordinator_named", "person": {
+                    "display_name": {"person": Uuid::from_u128(1), "sealed": "YQ=="},
+                    "email": {"person": Uuid::from_u128(1), "sealed": "YQ=="}}}),
+                "coordinator",
+            ),
+            (
+                serde_json::json!({"type": "protocol_recorded", "formalised_on": "2026-09-25",
+                                   "presented_to": "conseil_ecole"}),
+                "protocol",
+            ),
+            (
+                serde_json::json!({"type": "team_member_added", "member_id": Uuid::from_u128(2),
+                    "person": {
+                        "display_name": {"person": Uuid::from_u128(1), "sealed": "YQ=="},
+                        "email": {"person": Uuid::from_u128(1), "sealed": "YQ=="}},
+                    "function": "cpe", "trained": true, "training_minutes": 60,
+                    "mpp_trained": false}),
+                "member",
+            ),
+        ] {
+            let event: DeploymentEvent = serde_json::from_value(old).expect(expected);
+            let state = Deployment::evolve(
+                Deployment::evolve(DeploymentState::default(), &created(school_owner())[0]),
+                &event,
+            );
+            assert!(!state.carry_over_to_confirm(), "{expected}");
+        }
+    }
+
     fn protocol(formalised_on: &str, presented_on: Option<&str>) -> DeploymentCommand {
         DeploymentCommand::RecordProtocol(Protocol {
             formalised_on: day(formalised_on),
@@ -771,6 +1254,29 @@ mod tests {
     }
 
     #[test]
+    fn an_ecoles_team_is_judged_by_its_circonscriptions() {
+        let trained = |owner: DeploymentOwner, count: u128| {
+            let mut history = created(owner);
+            history.extend(
+                (1..=count).map(|p| DeploymentEvent::TeamMemberAdded(member(p, true, None))),
+            );
+            given(history).state().clone()
+        };
+        let today = day(NOW);
+        let ecole = trained(school_owner(), 5);
+        assert!(ecole.compliance(today).trained_team);
+        let flags = ecole.compliance_of_ecole(None, today);
+        assert!(flags.team_of_circonscription && !flags.trained_team);
+        let small = trained(circonscription_owner(), 4);
+        assert!(!ecole.compliance_of_ecole(Some(&small), today).trained_team);
+        let full = trained(circonscription_owner(), 5);
+        let alone = trained(school_owner(), 0);
+        let flags = alone.compliance_of_ecole(Some(&full), today);
+        assert!(flags.trained_team);
+        assert_eq!(flags.trained_members, 5);
+    }
+
+    #[test]
     fn compliance_is_computed_and_never_blocks_a_save() {
         let mut history = created(school_owner());
         // Four trained members and one untrained: saved all the same, flag still false.
@@ -796,11 +1302,13 @@ mod tests {
             },
             DeploymentEvent::CoordinatorNamed {
                 person: member(1, true, None).person,
+                carried_over: false,
             },
             DeploymentEvent::ProtocolRecorded {
                 formalised_on: day("2026-09-25"),
                 presented_on: Some(day("2026-10-05")),
                 presented_to: ProtocolBody::ConseilAdministration,
+                carried_over: false,
             },
             DeploymentEvent::LearningHoursPlanned {
                 planned: true,

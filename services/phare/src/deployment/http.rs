@@ -5,27 +5,31 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
+use axum::Extension;
 use axum::extract::State;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
-use pharos_access::{Action, Actor, IfMatch, Subject, TargetState};
+use pharos_access::{Action, Actor, IfMatch, Scope, Subject, TargetState};
 use pharos_decider::{Rejection, execute, execute_with, load};
 use pharos_domain::compliance;
 use pharos_events::phare::{
     DEPLOYMENT_CATEGORY, DeploymentOwner, ProtocolBody, SchoolYear, TeamFunction, TeamMember,
 };
-use pharos_events::{Academy, DepartmentCode, Uai};
+use pharos_events::{Academy, DepartmentCode, Role, Uai};
 use pharos_eventstore::StreamId;
 use pharos_privacy::{PersonId, Sealed};
-use pharos_web::{Created, Json, Path, Problem, Versioned};
+use pharos_web::{Created, Json, Path, Problem, Query, Versioned};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::decider::{
-    Deployment, DeploymentCommand, DeploymentState, LearningHours, Protocol, Workshop,
-    deployment_id,
+    CarryOver, Deployment, DeploymentCommand, DeploymentState, LearningHours, MemberChanges,
+    Protocol, Workshop, check_function, deployment_id,
 };
 use crate::NAME;
+use crate::answer::{Failed, existing, page};
+use crate::evidence::{Attended, Evidence};
+use crate::index::Index;
 use crate::input::{self, PersonInput};
 use crate::places;
 
@@ -62,6 +66,10 @@ pub struct NewDeployment {
     #[serde(default)]
     #[schema(example = "31")]
     pub department: Option<String>,
+    /// Reprendre de l'année précédente (même établissement ou circonscription) l'équipe
+    /// ressource, le coordonnateur et le protocole, à confirmer : oui par défaut.
+    #[serde(default)]
+    pub carry_over: Option<bool>,
 }
 
 /// Whose deployment a request names, before looking it up.
@@ -111,20 +119,24 @@ impl NewDeployment {
 #[utoipa::path(post, path = "/api/v1/phare/deployments", tag = "phare",
     operation_id = "phare_create_deployment",
     summary = "Créer un déploiement pHARe",
-    description = "Un déploiement par établissement (ou circonscription) et par année scolaire.",
+    description = "Un déploiement par établissement (ou circonscription) et par année scolaire. \
+                   Sauf carry_over: false, il reprend de l'année précédente l'équipe ressource, \
+                   le coordonnateur et le protocole, marqués « à confirmer ».",
     request_body = NewDeployment,
     responses(
         (status = 201, description = "Déploiement créé", body = pharos_web::Created),
         (status = 403, description = "Hors du périmètre (l'établissement, les référents de son département, le pôle)", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Un déploiement existe déjà pour ce propriétaire et cette année", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Un déploiement existe déjà pour ce propriétaire et cette année : son identifiant dans existing_id, son adresse dans Location", body = pharos_web::Problem, content_type = "application/problem+json",
+            headers(("Location" = String, description = "Adresse du déploiement existant"))),
         (status = 422, description = "Valeur refusée (année hors période, UAI invalide, établissement inconnu ou fermé, circonscription inconnue, propriétaire ambigu)", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn create(
     State(state): State<TargetState>,
+    Extension(index): Extension<Index>,
     actor: Actor,
     Json(body): Json<NewDeployment>,
-) -> Result<impl IntoResponse, Problem> {
+) -> Result<Response, Problem> {
     let (school_year, choice) = body.check(&state.access.academy)?;
     let owner = match choice {
         OwnerChoice::School(uai) => {
@@ -154,19 +166,272 @@ pub async fn create(
     };
     actor.may(Action::ManageDeployment, subject(&owner))?;
     let id = deployment_id(&owner, school_year);
-    let done = execute::<Deployment, Problem>(
+    // What the same owner's deployment of the year before offers, copied to confirm.
+    let carry_over = if body.carry_over == Some(false) {
+        None
+    } else {
+        let previous = deployment_id(&owner, school_year.previous());
+        let (previous, _) = load::<Deployment>(&state.app.store, &stream(previous)?).await?;
+        (previous.owner.is_some() && previous.school_year == Some(school_year.previous()))
+            .then(|| CarryOver::of(&previous))
+    };
+    let done = match execute::<Deployment, Failed>(
         &state.app.store,
         &stream(id)?,
-        &DeploymentCommand::Create { owner, school_year },
+        &DeploymentCommand::Create {
+            owner,
+            school_year,
+            carry_over,
+        },
         state.clock.now(),
         None,
         &actor.metadata(NAME),
     )
-    .await?;
+    .await
+    {
+        Ok(done) => done,
+        Err(Failed::Rejected(rejection)) if rejection.rule == "deployment-exists" => {
+            return Err(existing(rejection, id, &format!("{PATH}/{id}")));
+        }
+        Err(failed) => return Err(failed.into()),
+    };
+    // Written through, so that this process lists it at once.
+    index.update(|index| {
+        for event in &done.events {
+            index.note_deployment(id, event);
+        }
+    });
     Ok(Created {
         id,
         version: done.version,
-    })
+    }
+    .into_response())
+}
+
+/// Où les déploiements se lisent.
+const PATH: &str = "/api/v1/phare/deployments";
+
+/// Quels déploiements lister : ceux d'un établissement (`school_uai`), d'une
+/// circonscription (`circonscription` et `department`), ou d'un département
+/// (`department`) ; sans filtre, tous ceux du périmètre. Chaque filtre hors du périmètre
+/// est refusé (403).
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeploymentFilter {
+    /// Année scolaire ; toutes par défaut.
+    #[param(example = "2026-2027")]
+    pub school_year: Option<String>,
+    /// UAI de l'établissement.
+    #[param(example = "0310001H")]
+    pub school_uai: Option<String>,
+    /// Circonscription, telle que l'écrit le répertoire (avec `department`).
+    #[param(example = "Toulouse Nord")]
+    pub circonscription: Option<String>,
+    /// Département.
+    #[param(example = "31")]
+    pub department: Option<String>,
+    /// Nombre de déploiements par page : 100 par défaut, 500 au plus.
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+    /// Nombre de déploiements à sauter (pagination).
+    pub offset: Option<u32>,
+}
+
+/// Un déploiement dans une liste : de quoi l'ouvrir.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DeploymentSummary {
+    /// Identifiant du déploiement.
+    pub id: Uuid,
+    /// Année scolaire du déploiement.
+    #[schema(value_type = String, example = "2026-2027")]
+    pub school_year: SchoolYear,
+    /// UAI de l'établissement ; absent pour une circonscription.
+    #[schema(value_type = Option<String>, example = "0310001H")]
+    pub school_uai: Option<Uai>,
+    /// Circonscription ; absente pour un établissement.
+    pub circonscription: Option<String>,
+    /// Département de l'établissement ou de la circonscription.
+    #[schema(value_type = String, example = "31")]
+    pub department: DepartmentCode,
+}
+
+impl DeploymentSummary {
+    fn of(id: Uuid, owner: &DeploymentOwner, school_year: SchoolYear) -> Self {
+        let (school_uai, circonscription) = match owner {
+            DeploymentOwner::School { uai, .. } => (Some(uai.clone()), None),
+            DeploymentOwner::Circonscription {
+                circonscription, ..
+            } => (None, Some(circonscription.clone())),
+        };
+        Self {
+            id,
+            school_year,
+            school_uai,
+            circonscription,
+            department: owner.department().clone(),
+        }
+    }
+}
+
+/// Une page de déploiements : l'année la plus récente d'abord, puis par département et
+/// établissement (ou circonscription).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DeploymentList {
+    /// Les déploiements de la page.
+    pub items: Vec<DeploymentSummary>,
+    /// Nombre de déploiements répondant au filtre, toutes pages confondues.
+    pub total: usize,
+}
+
+/// Whose lists an actor may ask for at all: the roles of `action`, each within its
+/// scope (the items are then filtered by scope one by one).
+pub(crate) fn may_list(actor: &Actor, action: Action) -> Result<(), Problem> {
+    match &actor.scope {
+        Scope::Department(department) => actor.may(action, Subject::Department(department))?,
+        Scope::School(_) if actor.role == Role::School => {}
+        _ => actor.may(action, Subject::Academy)?,
+    }
+    Ok(())
+}
+
+/// Every school year a deployment or label may concern on `today`, the latest first.
+pub(crate) fn every_year(today: NaiveDate) -> Vec<SchoolYear> {
+    let mut year = SchoolYear::containing(today).next();
+    let mut years = Vec::new();
+    while year.start_year() >= crate::FIRST_PHARE_YEAR {
+        years.push(year);
+        if year.previous() == year {
+            break;
+        }
+        year = year.previous();
+    }
+    years
+}
+
+/// `GET /api/v1/phare/deployments?school_uai=&circonscription=&department=&school_year=`
+#[utoipa::path(get, path = "/api/v1/phare/deployments", tag = "phare",
+    operation_id = "phare_list_deployments",
+    summary = "Trouver ses déploiements pHARe",
+    description = "Les déploiements d'un établissement, d'une circonscription ou d'un \
+                   département, d'une année ou de toutes, dans le périmètre de l'utilisateur \
+                   (l'établissement : le sien ; le référent : son département ; le pôle : tous). \
+                   Paginée : 100 par page par défaut, 500 au plus (limit, offset).",
+    params(DeploymentFilter),
+    responses(
+        (status = 200, description = "Les déploiements", body = DeploymentList),
+        (status = 422, description = "Valeur refusée (année, UAI, établissement inconnu, département, circonscription sans département, établissement et circonscription ensemble)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<TargetState>,
+    Extension(index): Extension<Index>,
+    actor: Actor,
+    Query(filter): Query<DeploymentFilter>,
+) -> Result<impl IntoResponse, Problem> {
+    let year = input::trimmed(filter.school_year.as_deref())
+        .map(|text| input::school_year(&text))
+        .transpose()?;
+    let department = input::trimmed(filter.department.as_deref())
+        .map(|text| {
+            state
+                .access
+                .academy
+                .department(&text)
+                .map_err(|e| Rejection::invalid("invalid-department", "department", e.0))
+        })
+        .transpose()?;
+    let owner = match (
+        input::trimmed(filter.school_uai.as_deref()),
+        input::trimmed(filter.circonscription.as_deref()),
+    ) {
+        (Some(_), Some(_)) => {
+            return Err(Rejection::invalid(
+                "deployment-owner",
+                "school_uai",
+                "Cherchez soit un établissement (school_uai), soit une circonscription \
+                 (circonscription et department) : l'un des deux, pas les deux.",
+            )
+            .into());
+        }
+        (Some(text), None) => {
+            let uai = input::uai("school_uai", &text)?;
+            let found = places::school(&state.access, &uai).await?;
+            let school = places::registered_school("school_uai", &uai, found)?;
+            Some(DeploymentOwner::School {
+                uai,
+                department: school.department,
+            })
+        }
+        (None, Some(name)) => {
+            let department = department.clone().ok_or_else(|| {
+                Rejection::invalid(
+                    "department-missing",
+                    "department",
+                    "Une circonscription se cherche avec son département (ex. 31).",
+                )
+            })?;
+            Some(DeploymentOwner::Circonscription {
+                circonscription: name,
+                department,
+            })
+        }
+        (None, None) => None,
+    };
+    let today = state.clock.now().date_naive();
+    let mut items = Vec::new();
+    if let Some(owner) = owner {
+        // The owner's streams themselves: what was just created is there.
+        actor.may(Action::ManageDeployment, subject(&owner))?;
+        let years = year.map_or_else(|| every_year(today), |y| vec![y]);
+        for year in years {
+            let id = deployment_id(&owner, year);
+            let (deployment, _) = load::<Deployment>(&state.app.store, &stream(id)?).await?;
+            if let (Some(owner), Some(year)) = (&deployment.owner, deployment.school_year) {
+                items.push(DeploymentSummary::of(id, owner, year));
+            }
+        }
+    } else {
+        match &department {
+            Some(department) => {
+                actor.may(Action::ManageDeployment, Subject::Department(department))?;
+            }
+            None => may_list(&actor, Action::ManageDeployment)?,
+        }
+        items = index.read(|index| {
+            index
+                .deployments
+                .iter()
+                .filter(|(_, d)| year.is_none_or(|y| d.school_year == y))
+                .filter(|(_, d)| {
+                    department
+                        .as_ref()
+                        .is_none_or(|x| d.owner.department() == x)
+                })
+                .filter(|(_, d)| {
+                    actor
+                        .may(Action::ManageDeployment, subject(&d.owner))
+                        .is_ok()
+                })
+                .map(|(id, d)| DeploymentSummary::of(*id, &d.owner, d.school_year))
+                .collect()
+        });
+    }
+    items.sort_by(|a, b| {
+        (
+            b.school_year,
+            &a.department,
+            &a.school_uai,
+            &a.circonscription,
+        )
+            .cmp(&(
+                a.school_year,
+                &b.department,
+                &b.school_uai,
+                &b.circonscription,
+            ))
+    });
+    let (items, total) = page(items, filter.limit, filter.offset);
+    Ok(axum::Json(DeploymentList { items, total }))
 }
 
 /// The deployment behind a path id, once the actor is known to reach it.
@@ -255,6 +520,14 @@ const FUNCTIONS: &[(&str, TeamFunction)] = &[
     ("assistant_social", TeamFunction::AssistantSocial),
     ("psyen", TeamFunction::Psyen),
     ("direction", TeamFunction::Direction),
+    (
+        "conseiller_pedagogique",
+        TeamFunction::ConseillerPedagogique,
+    ),
+    ("ien", TeamFunction::Ien),
+    ("medecin_scolaire", TeamFunction::MedecinScolaire),
+    ("aesh", TeamFunction::Aesh),
+    ("autre", TeamFunction::Autre),
 ];
 
 /// Un nouveau membre de l'équipe ressource.
@@ -265,6 +538,10 @@ pub struct NewTeamMember {
     /// Fonction dans l'établissement.
     #[schema(value_type = TeamFunction)]
     pub function: String,
+    /// Nom de la fonction, pour la fonction « autre » seulement (100 caractères au plus).
+    #[serde(default)]
+    #[schema(example = "Éducateur spécialisé")]
+    pub function_label: Option<String>,
     /// Formé à pHARe.
     pub trained: bool,
     /// Durée de formation, en minutes.
@@ -304,6 +581,7 @@ pub async fn add_member(
     // Authorised before anyone is registered in the vault.
     let (stream, _, _) = reachable(&state, &actor, id).await?;
     let function = input::choice("invalid-function", "function", &body.function, FUNCTIONS)?;
+    let function_label = check_function(function, body.function_label.as_deref())?;
     body.person.check()?;
     let (school_uai, school) = match input::trimmed(body.school_uai.as_deref()) {
         None => (None, None),
@@ -322,6 +600,8 @@ pub async fn add_member(
         training_minutes: body.training_minutes,
         mpp_trained: body.mpp_trained,
         school_uai,
+        function_label,
+        carried_over: false,
     };
     let member_id = member.member_id;
     let done = execute::<Deployment, Problem>(
@@ -369,6 +649,100 @@ pub async fn remove_member(
 ) -> Result<impl IntoResponse, Problem> {
     let command = DeploymentCommand::RemoveMember { member_id };
     run(&state, &actor, id, command, if_match).await
+}
+
+/// Ce qui change d'un membre de l'équipe en cours d'année : chaque champ donné remplace
+/// la valeur du membre, les autres restent. La personne ne change pas (sinon, retirez-la
+/// et ajoutez la nouvelle).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct MemberUpdate {
+    /// Fonction dans l'établissement.
+    #[serde(default)]
+    #[schema(value_type = Option<TeamFunction>)]
+    pub function: Option<String>,
+    /// Nom de la fonction « autre » (100 caractères au plus) ; sans lui, le nom reste
+    /// tant que la fonction ne change pas.
+    #[serde(default)]
+    #[schema(example = "Éducateur spécialisé")]
+    pub function_label: Option<String>,
+    /// Formé à pHARe.
+    #[serde(default)]
+    pub trained: Option<bool>,
+    /// Durée de formation, en minutes.
+    #[serde(default)]
+    pub training_minutes: Option<u32>,
+    /// Formé à la méthode de la préoccupation partagée.
+    #[serde(default)]
+    pub mpp_trained: Option<bool>,
+}
+
+/// `PATCH /api/v1/phare/deployments/{id}/team-members/{member_id}`
+#[utoipa::path(patch, path = "/api/v1/phare/deployments/{id}/team-members/{member_id}", tag = "phare",
+    operation_id = "phare_update_team_member",
+    summary = "Modifier un membre de l'équipe ressource",
+    description = "Formé en cours d'année, durée de formation, méthode de la préoccupation \
+                   partagée, fonction : sans retirer ni ajouter le membre. Modifier un membre \
+                   repris de l'année précédente le confirme.",
+    request_body = MemberUpdate,
+    params(
+        ("id" = Uuid, Path, description = "Identifiant du déploiement"),
+        ("member_id" = Uuid, Path, description = "Identifiant du membre"),
+    ),
+    responses(
+        (status = 200, description = "Membre modifié (ou inchangé)", body = pharos_web::Versioned),
+        (status = 404, description = "Déploiement inconnu, ou membre absent de l'équipe", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Valeur refusée (fonction, libellé de fonction manquant, inattendu ou trop long)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn update_member(
+    State(state): State<TargetState>,
+    actor: Actor,
+    Path(MemberPath { id, member_id }): Path<MemberPath>,
+    if_match: IfMatch,
+    Json(body): Json<MemberUpdate>,
+) -> Result<impl IntoResponse, Problem> {
+    let function = input::trimmed(body.function.as_deref())
+        .map(|text| input::choice("invalid-function", "function", &text, FUNCTIONS))
+        .transpose()?;
+    let changes = MemberChanges {
+        function,
+        function_label: input::trimmed(body.function_label.as_deref()),
+        trained: body.trained,
+        training_minutes: body.training_minutes,
+        mpp_trained: body.mpp_trained,
+    };
+    let command = DeploymentCommand::UpdateMember { member_id, changes };
+    run(&state, &actor, id, command, if_match).await
+}
+
+/// `POST /api/v1/phare/deployments/{id}/carry-over/confirm`
+#[utoipa::path(post, path = "/api/v1/phare/deployments/{id}/carry-over/confirm", tag = "phare",
+    operation_id = "phare_confirm_carry_over",
+    summary = "Confirmer la reprise de l'année précédente",
+    description = "L'équipe ressource, le coordonnateur et le protocole repris de l'année \
+                   précédente sont confirmés tels qu'ils sont maintenant (retirez ou modifiez \
+                   d'abord ce qui a changé).",
+    params(("id" = Uuid, Path, description = "Identifiant du déploiement")),
+    responses(
+        (status = 200, description = "Reprise confirmée", body = pharos_web::Versioned),
+        (status = 404, description = "Déploiement inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Rien à confirmer, ou version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn confirm_carry_over(
+    State(state): State<TargetState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    if_match: IfMatch,
+) -> Result<impl IntoResponse, Problem> {
+    run(
+        &state,
+        &actor,
+        id,
+        DeploymentCommand::ConfirmCarryOver,
+        if_match,
+    )
+    .await
 }
 
 /// Le coordonnateur (référent harcèlement) ; une désignation ultérieure le remplace.
@@ -574,14 +948,18 @@ impl From<compliance::DeploymentStatus> for DeploymentStatusView {
     }
 }
 
-/// La charte d'engagement : elle court l'année scolaire de sa signature et la suivante, et
-/// se renouvelle à partir de 60 jours avant sa fin.
+/// La charte d'engagement : elle court deux années scolaires entières à partir de celle où
+/// elle prend effet (signée en juin pour l'année qui vient, elle prend effet en septembre),
+/// et se renouvelle à partir de 60 jours avant sa fin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[schema(as = CharterTerm)]
 pub struct CharterTermView {
     /// Date de signature.
     pub signed_on: NaiveDate,
-    /// Fin de la charte : le 31 août de l'année scolaire suivant sa signature.
+    /// Date de prise d'effet : la signature, ou le 1er septembre de l'année qui vient pour
+    /// une charte signée à l'avance.
+    pub takes_effect_on: NaiveDate,
+    /// Fin de la charte : le 31 août de l'année scolaire suivant celle de sa prise d'effet.
     pub ends_on: NaiveDate,
     /// Date à partir de laquelle le renouvellement est attendu (60 jours avant la fin).
     pub renewal_due_from: NaiveDate,
@@ -591,6 +969,7 @@ impl From<compliance::CharterTerm> for CharterTermView {
     fn from(term: compliance::CharterTerm) -> Self {
         Self {
             signed_on: term.signed_on,
+            takes_effect_on: term.takes_effect_on,
             ends_on: term.ends_on,
             renewal_due_from: term.renewal_due_from,
         }
@@ -602,8 +981,12 @@ impl From<compliance::CharterTerm> for CharterTermView {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[schema(as = Compliance)]
 pub struct ComplianceView {
-    /// Nombre de membres formés de l'équipe ressource.
+    /// Nombre de membres formés de l'équipe ressource : celle du déploiement, ou pour une
+    /// école celle de sa circonscription.
     pub trained_members: usize,
+    /// École : son équipe est jugée sur l'équipe ressource de sa circonscription (jamais
+    /// sur son propre effectif).
+    pub team_of_circonscription: bool,
     /// Au moins 5 membres formés.
     pub trained_team: bool,
     /// Un coordonnateur (référent harcèlement) est désigné.
@@ -624,6 +1007,7 @@ impl From<compliance::Compliance> for ComplianceView {
     fn from(flags: compliance::Compliance) -> Self {
         Self {
             trained_members: flags.trained_members,
+            team_of_circonscription: flags.team_of_circonscription,
             trained_team: flags.trained_team,
             coordinator_named: flags.coordinator_named,
             protocol_presented: flags.protocol_presented,
@@ -719,6 +1103,8 @@ pub struct MemberView {
     pub person: PersonView,
     /// Fonction dans l'établissement.
     pub function: TeamFunction,
+    /// Nom de la fonction « autre ».
+    pub function_label: Option<String>,
     /// Formé à pHARe.
     pub trained: bool,
     /// Durée de formation, en minutes.
@@ -728,6 +1114,30 @@ pub struct MemberView {
     /// UAI de l'établissement du membre, quand il est indiqué.
     #[schema(value_type = Option<String>, example = "0310001H")]
     pub school_uai: Option<Uai>,
+    /// Repris de l'année précédente, à confirmer.
+    pub carried_over: bool,
+    /// Les formations pHARe auxquelles le membre a assisté, d'après les présences
+    /// enregistrées : à rapprocher de « formé » (déclaré par l'établissement).
+    pub training_evidence: TrainingEvidenceView,
+}
+
+/// Les formations pHARe suivies par une personne, d'après les présences enregistrées.
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+#[schema(as = TrainingEvidence)]
+pub struct TrainingEvidenceView {
+    /// Minutes suivies de formations des équipes ressources.
+    pub team_minutes: u32,
+    /// Minutes suivies de formations à la méthode de la préoccupation partagée.
+    pub mpp_minutes: u32,
+}
+
+impl From<Attended> for TrainingEvidenceView {
+    fn from(attended: Attended) -> Self {
+        Self {
+            team_minutes: attended.team_minutes,
+            mpp_minutes: attended.mpp_minutes,
+        }
+    }
 }
 
 /// Un déploiement pHARe, avec les noms de son équipe.
@@ -754,8 +1164,14 @@ pub struct DeploymentView {
     pub team: Vec<MemberView>,
     /// Le coordonnateur (référent harcèlement), une fois désigné.
     pub coordinator: Option<PersonView>,
+    /// Le coordonnateur est repris de l'année précédente, à confirmer.
+    pub coordinator_carried_over: bool,
     /// Le protocole de traitement, une fois enregistré.
     pub protocol: Option<ProtocolView>,
+    /// Le protocole est repris de l'année précédente, à confirmer.
+    pub protocol_carried_over: bool,
+    /// Quelque chose de repris de l'année précédente reste à confirmer.
+    pub carry_over_to_confirm: bool,
     /// Le plan des heures d'apprentissage, une fois enregistré.
     pub learning_hours: Option<LearningHoursView>,
     /// Les ateliers parents, tenus ou programmés.
@@ -766,14 +1182,47 @@ pub struct DeploymentView {
     pub version: i64,
 }
 
+/// A deployment's compliance on `today`: an école's team is judged by its
+/// circonscription's deployment of the same year, never by its own count.
+async fn compliance_of(
+    state: &TargetState,
+    owner: &DeploymentOwner,
+    year: SchoolYear,
+    deployment: &DeploymentState,
+    today: NaiveDate,
+) -> Result<compliance::Compliance, Problem> {
+    let DeploymentOwner::School { uai, department } = owner else {
+        return Ok(deployment.compliance(today));
+    };
+    let school = state.access.reference.school(uai).await?;
+    let Some(school) = school.filter(|s| s.kind.is_primary()) else {
+        return Ok(deployment.compliance(today));
+    };
+    let circonscription = match school.circonscription {
+        Some(name) => {
+            let owner = DeploymentOwner::Circonscription {
+                circonscription: name,
+                department: department.clone(),
+            };
+            let id = deployment_id(&owner, year);
+            let (found, _) = load::<Deployment>(&state.app.store, &stream(id)?).await?;
+            found.owner.is_some().then_some(found)
+        }
+        None => None,
+    };
+    Ok(deployment.compliance_of_ecole(circonscription.as_ref(), today))
+}
+
 /// `GET /api/v1/phare/deployments/{id}`: the deployment with its team's names, a
 /// nominative read logged for each person shown.
 #[utoipa::path(get, path = "/api/v1/phare/deployments/{id}", tag = "phare",
     operation_id = "phare_get_deployment",
     summary = "Lire un déploiement",
     description = "Le déploiement, son état et sa conformité à la date du jour, avec les noms \
-                   de son équipe : chaque personne affichée fait l'objet d'une lecture nominative \
-                   consignée.",
+                   de son équipe et les formations pHARe que chacun a suivies (d'après les \
+                   présences enregistrées) : chaque personne affichée fait l'objet d'une lecture \
+                   nominative consignée. Une école est jugée sur l'équipe ressource formée de sa \
+                   circonscription.",
     params(("id" = Uuid, Path, description = "Identifiant du déploiement")),
     responses(
         (status = 200, description = "Le déploiement", body = DeploymentView),
@@ -782,6 +1231,7 @@ pub struct DeploymentView {
     security(("bearer" = [])))]
 pub async fn get(
     State(state): State<TargetState>,
+    Extension(evidence): Extension<Evidence>,
     actor: Actor,
     Path(id): Path<Uuid>,
 ) -> Result<impl IntoResponse, Problem> {
@@ -830,14 +1280,18 @@ pub async fn get(
             member_id: m.member_id,
             person: next_person(),
             function: m.function,
+            function_label: m.function_label.clone(),
             trained: m.trained,
             training_minutes: m.training_minutes,
             mpp_trained: m.mpp_trained,
             school_uai: m.school_uai.clone(),
+            carried_over: m.carried_over,
+            training_evidence: evidence.read(|e| e.of(m.person.email.person)).into(),
         })
         .collect();
     let coordinator = deployment.coordinator.as_ref().map(|_| next_person());
     let today = state.clock.now().date_naive();
+    let compliance = compliance_of(&state, owner, school_year, &deployment, today).await?;
     let (school_uai, circonscription) = match owner {
         DeploymentOwner::School { uai, .. } => (Some(uai.clone()), None),
         DeploymentOwner::Circonscription {
@@ -854,10 +1308,13 @@ pub async fn get(
         charter: deployment.charter().map(Into::into),
         team,
         coordinator,
+        coordinator_carried_over: deployment.coordinator_carried_over,
         protocol: deployment.protocol.map(Into::into),
+        protocol_carried_over: deployment.protocol_carried_over,
+        carry_over_to_confirm: deployment.carry_over_to_confirm(),
         learning_hours: deployment.learning_hours.map(Into::into),
         parent_workshops: deployment.workshops.iter().map(Into::into).collect(),
-        compliance: deployment.compliance(today).into(),
+        compliance: compliance.into(),
         version,
     }))
 }
@@ -876,6 +1333,7 @@ mod tests {
             school_uai: school.map(Into::into),
             circonscription: circonscription.map(Into::into),
             department: department.map(Into::into),
+            carry_over: None,
         };
         for bad in [
             request(None, None, None),

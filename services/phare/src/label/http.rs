@@ -6,14 +6,15 @@
 
 use std::borrow::Cow;
 
+use axum::Extension;
 use axum::extract::State;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use pharos_access::{Action, Actor, IfMatch, Subject, TargetState};
-use pharos_decider::{execute, execute_with, load};
+use pharos_decider::{Rejection, execute, execute_with, load};
 use pharos_events::phare::{CriterionAuthority, LABEL_CATEGORY, LabelLevel, SchoolYear};
 use pharos_events::{DepartmentCode, Uai};
 use pharos_eventstore::{EventStore, StreamId};
-use pharos_web::{Created, Json, Path, Problem, Versioned};
+use pharos_web::{Created, Json, Path, Problem, Query, Versioned};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
@@ -21,7 +22,10 @@ use uuid::Uuid;
 use super::decider::{
     Application, Label, LabelCommand, LabelState, LabelStatus, Outcome, label_id,
 };
+use crate::answer::{Failed, existing, page};
 use crate::criteria::CriteriaConfig;
+use crate::deployment::http::{every_year, may_list};
+use crate::index::Index;
 use crate::input;
 use crate::places;
 use crate::{FIRST_PHARE_YEAR, NAME};
@@ -121,15 +125,17 @@ impl utoipa::ToSchema for LevelInput {
     responses(
         (status = 201, description = "Candidature créée (brouillon)", body = pharos_web::Created),
         (status = 403, description = "Hors du périmètre (l'établissement, les référents de son département, le pôle)", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Une candidature existe déjà pour cet établissement et cette année, ou le niveau précédent n'a pas été obtenu", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Une candidature existe déjà pour cet établissement et cette année (son identifiant dans existing_id, son adresse dans Location), ou le niveau précédent n'a pas été obtenu", body = pharos_web::Problem, content_type = "application/problem+json",
+            headers(("Location" = String, description = "Adresse de la candidature existante, quand elle existe"))),
         (status = 422, description = "Valeur refusée (UAI, année hors période, niveau, établissement inconnu ou fermé, critères non configurés)", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn create(
     State(state): State<TargetState>,
+    Extension(index): Extension<Index>,
     actor: Actor,
     Json(body): Json<NewLabel>,
-) -> Result<impl IntoResponse, Problem> {
+) -> Result<Response, Problem> {
     let uai = input::uai("school_uai", &body.school_uai)?;
     let school_year = input::school_year(&body.school_year)?;
     let target_level = input::level("target_level", &body.target_level)?;
@@ -156,7 +162,7 @@ pub async fn create(
         },
     };
     let id = label_id(&uai, school_year);
-    let done = execute::<Label, Problem>(
+    let done = match execute::<Label, Failed>(
         store,
         &stream(id)?,
         &command,
@@ -164,11 +170,237 @@ pub async fn create(
         None,
         &actor.metadata(NAME),
     )
-    .await?;
+    .await
+    {
+        Ok(done) => done,
+        Err(Failed::Rejected(rejection)) if rejection.rule == "label-exists" => {
+            return Err(existing(rejection, id, &format!("{PATH}/{id}")));
+        }
+        Err(failed) => return Err(failed.into()),
+    };
+    // Written through, so that this process lists it at once.
+    index.update(|index| {
+        for event in &done.events {
+            index.note_label(id, event);
+        }
+    });
     Ok(Created {
         id,
         version: done.version,
-    })
+    }
+    .into_response())
+}
+
+/// Où les candidatures se lisent.
+const PATH: &str = "/api/v1/phare/labels";
+
+/// Quelles candidatures lister : celles d'un établissement (`school_uai`), des écoles
+/// d'une circonscription (`circonscription` et `department`) ou d'un département
+/// (`department`) ; sans filtre, toutes celles du périmètre. Chaque filtre hors du
+/// périmètre est refusé (403).
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LabelFilter {
+    /// Année scolaire ; toutes par défaut.
+    #[param(example = "2026-2027")]
+    pub school_year: Option<String>,
+    /// UAI de l'établissement.
+    #[param(example = "0310001H")]
+    pub school_uai: Option<String>,
+    /// Circonscription des écoles, telle que l'écrit le répertoire (avec `department`).
+    #[param(example = "Toulouse Nord")]
+    pub circonscription: Option<String>,
+    /// Département.
+    #[param(example = "31")]
+    pub department: Option<String>,
+    /// Nombre de candidatures par page : 100 par défaut, 500 au plus.
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+    /// Nombre de candidatures à sauter (pagination).
+    pub offset: Option<u32>,
+}
+
+/// Une candidature dans une liste : de quoi l'ouvrir.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LabelSummary {
+    /// Identifiant de la candidature.
+    pub id: Uuid,
+    /// UAI de l'établissement candidat.
+    #[schema(value_type = String, example = "0310001H")]
+    pub school_uai: Uai,
+    /// Département de l'établissement.
+    #[schema(value_type = String, example = "31")]
+    pub department: DepartmentCode,
+    /// Année scolaire de la candidature.
+    #[schema(value_type = String, example = "2026-2027")]
+    pub school_year: SchoolYear,
+    /// Niveau visé.
+    pub target_level: LevelView,
+}
+
+/// Une page de candidatures : l'année la plus récente d'abord, puis par département et
+/// établissement.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LabelList {
+    /// Les candidatures de la page.
+    pub items: Vec<LabelSummary>,
+    /// Nombre de candidatures répondant au filtre, toutes pages confondues.
+    pub total: usize,
+}
+
+/// `GET /api/v1/phare/labels?school_uai=&department=&school_year=`
+#[utoipa::path(get, path = "/api/v1/phare/labels", tag = "phare",
+    operation_id = "phare_list_labels",
+    summary = "Trouver ses candidatures au label",
+    description = "Les candidatures d'un établissement, des écoles d'une circonscription ou \
+                   d'un département, d'une année ou de \
+                   toutes, dans le périmètre de l'utilisateur (l'établissement : les siennes ; \
+                   le référent : son département ; le pôle : toutes). Paginée : 100 par page \
+                   par défaut, 500 au plus (limit, offset).",
+    params(LabelFilter),
+    responses(
+        (status = 200, description = "Les candidatures", body = LabelList),
+        (status = 422, description = "Valeur refusée (année, UAI, établissement inconnu, département, circonscription sans département, établissement et circonscription ensemble)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<TargetState>,
+    Extension(index): Extension<Index>,
+    actor: Actor,
+    Query(filter): Query<LabelFilter>,
+) -> Result<impl IntoResponse, Problem> {
+    let year = input::trimmed(filter.school_year.as_deref())
+        .map(|text| input::school_year(&text))
+        .transpose()?;
+    let department = input::trimmed(filter.department.as_deref())
+        .map(|text| {
+            state
+                .access
+                .academy
+                .department(&text)
+                .map_err(|e| Rejection::invalid("invalid-department", "department", e.0))
+        })
+        .transpose()?;
+    let today = state.clock.now().date_naive();
+    let mut items = Vec::new();
+    let summary = |id: Uuid, application: &Application| LabelSummary {
+        id,
+        school_uai: application.school_uai.clone(),
+        department: application.department.clone(),
+        school_year: application.school_year,
+        target_level: application.target_level.into(),
+    };
+    let circonscription = input::trimmed(filter.circonscription.as_deref());
+    if circonscription.is_some()
+        && filter
+            .school_uai
+            .as_deref()
+            .is_some_and(|u| !u.trim().is_empty())
+    {
+        return Err(Rejection::invalid(
+            "label-owner",
+            "school_uai",
+            "Cherchez soit un établissement (school_uai), soit les écoles d'une circonscription \
+             (circonscription et department) : l'un des deux, pas les deux.",
+        )
+        .into());
+    }
+    // The écoles of a circonscription, from the school registry.
+    let schools: Option<Vec<Uai>> = match &circonscription {
+        Some(name) => {
+            let department = department.as_ref().ok_or_else(|| {
+                Rejection::invalid(
+                    "department-missing",
+                    "department",
+                    "Une circonscription se cherche avec son département (ex. 31).",
+                )
+            })?;
+            actor.may(Action::ApplyForLabel, Subject::Department(department))?;
+            let schools = places::schools_for_circonscription(
+                &state.access,
+                &state.app.store,
+                name,
+                department,
+            )
+            .await?;
+            Some(
+                schools
+                    .into_iter()
+                    .filter(|s| {
+                        s.circonscription
+                            .as_deref()
+                            .is_some_and(|c| places::same_circonscription(c, name))
+                    })
+                    .map(|s| s.uai)
+                    .collect(),
+            )
+        }
+        None => None,
+    };
+    if let Some(text) = input::trimmed(filter.school_uai.as_deref()) {
+        // The school's streams themselves: what was just drafted is there.
+        let uai = input::uai("school_uai", &text)?;
+        let found = places::school(&state.access, &uai).await?;
+        let school = places::registered_school("school_uai", &uai, found)?;
+        actor.may(
+            Action::ApplyForLabel,
+            Subject::School {
+                uai: &uai,
+                department: &school.department,
+            },
+        )?;
+        let years = year.map_or_else(|| every_year(today), |y| vec![y]);
+        for year in years {
+            let id = label_id(&uai, year);
+            let (label, _) = load::<Label>(&state.app.store, &stream(id)?).await?;
+            if let Some(application) = &label.application {
+                items.push(summary(id, application));
+            }
+        }
+    } else {
+        match &department {
+            Some(department) => {
+                actor.may(Action::ApplyForLabel, Subject::Department(department))?;
+            }
+            None => may_list(&actor, Action::ApplyForLabel)?,
+        }
+        items = index.read(|index| {
+            index
+                .labels
+                .iter()
+                .filter(|(_, l)| year.is_none_or(|y| l.school_year == y))
+                .filter(|(_, l)| department.as_ref().is_none_or(|d| &l.department == d))
+                .filter(|(_, l)| schools.as_ref().is_none_or(|s| s.contains(&l.school_uai)))
+                .filter(|(_, l)| {
+                    actor
+                        .may(
+                            Action::ApplyForLabel,
+                            Subject::School {
+                                uai: &l.school_uai,
+                                department: &l.department,
+                            },
+                        )
+                        .is_ok()
+                })
+                .map(|(id, l)| LabelSummary {
+                    id: *id,
+                    school_uai: l.school_uai.clone(),
+                    department: l.department.clone(),
+                    school_year: l.school_year,
+                    target_level: l.target_level.into(),
+                })
+                .collect()
+        });
+    }
+    items.sort_by(|a, b| {
+        (b.school_year, &a.department, &a.school_uai).cmp(&(
+            a.school_year,
+            &b.department,
+            &b.school_uai,
+        ))
+    });
+    let (items, total) = page(items, filter.limit, filter.offset);
+    Ok(axum::Json(LabelList { items, total }))
 }
 
 /// The application behind a path id, once the actor is known to reach its school.
