@@ -57,6 +57,13 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum UsersCommand {
+    /// Crée le compte de chaque établissement ouvert qui n'en a pas (sans mot de passe :
+    /// il en recevra un par la procédure de réinitialisation) ; relancée, ne crée rien de plus.
+    CreateSchools {
+        /// Modèle de l'adresse de chaque compte ; {uai} y est remplacé par l'UAI en minuscules.
+        #[arg(long, default_value = pharos_directory::users::bulk::DEFAULT_ADDRESS_PATTERN)]
+        address_pattern: String,
+    },
     /// Crée un compte ; sans mot de passe donné, en génère un et l'affiche une fois.
     Create {
         /// Adresse électronique professionnelle (identifiant de connexion).
@@ -289,14 +296,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn users(config: &Config, command: UsersCommand) -> anyhow::Result<()> {
-    let UsersCommand::Create {
-        email,
-        role,
-        scope,
-        display_name,
-        password,
-        password_stdin,
-    } = command;
+    let (email, role, scope, display_name, password, password_stdin) = match command {
+        UsersCommand::CreateSchools { address_pattern } => {
+            return create_school_accounts(config, &address_pattern).await;
+        }
+        UsersCommand::Create {
+            email,
+            role,
+            scope,
+            display_name,
+            password,
+            password_stdin,
+        } => (email, role, scope, display_name, password, password_stdin),
+    };
     let password = if password_stdin {
         let mut line = String::new();
         std::io::stdin()
@@ -348,6 +360,29 @@ async fn users(config: &Config, command: UsersCommand) -> anyhow::Result<()> {
     }
     workers.cancel();
     store.close().await;
+    Ok(())
+}
+
+async fn create_school_accounts(config: &Config, pattern: &str) -> anyhow::Result<()> {
+    let store = connect(config).await?;
+    let workers = CancellationToken::new();
+    let directory = pharos_directory::Directory::new(
+        target_state(config, &store, &workers, Arc::new(SystemClock)).await?,
+    );
+    let report =
+        pharos_directory::users::bulk::create_all(&directory, pattern, &operator("cli")).await;
+    workers.cancel();
+    store.close().await;
+    let report = report.map_err(|p| anyhow::anyhow!("{}", p.detail))?;
+    println!(
+        "Comptes des établissements : {} créé(s), {} existant(s), {} refusé(s).",
+        report.created,
+        report.existing,
+        report.refused.len()
+    );
+    for refused in &report.refused {
+        println!("  {} : {}", refused.uai, refused.reason);
+    }
     Ok(())
 }
 

@@ -279,7 +279,7 @@ fn stdout_of(output: &std::process::Output) -> String {
 }
 
 #[test]
-fn importing_the_sample_file_reports_refused_lines_and_a_second_run_changes_nothing() {
+fn importing_the_sample_file_then_creating_school_accounts_twice_changes_nothing_the_second_time() {
     let dir = scratch_dir();
     let sample = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../deploy/samples/annuaire-toulouse-sample.csv");
@@ -300,6 +300,24 @@ fn importing_the_sample_file_reports_refused_lines_and_a_second_run_changes_noth
     assert!(
         second.contains("importés : 0 ; mis à jour : 0 ; inchangés : 396 ; refusés : 4"),
         "{second}"
+    );
+
+    // One account per open school, once.
+    let accounts = || {
+        pharos(&dir)
+            .args(["users", "create-schools"])
+            .output()
+            .unwrap()
+    };
+    let created = stdout_of(&accounts());
+    assert!(
+        created.contains("396 créé(s), 0 existant(s), 0 refusé(s)"),
+        "{created}"
+    );
+    let again = stdout_of(&accounts());
+    assert!(
+        again.contains("0 créé(s), 396 existant(s), 0 refusé(s)"),
+        "{again}"
     );
 
     let missing = pharos(&dir)

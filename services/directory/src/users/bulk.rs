@@ -207,20 +207,31 @@ pub async fn create_school_accounts(
         .map(|p| p.trim().to_owned())
         .filter(|p| !p.is_empty())
         .unwrap_or_else(|| DEFAULT_ADDRESS_PATTERN.to_owned());
-    check_pattern(&pattern)?;
-    let metadata = actor.metadata(NAME);
+    let report = create_all(&directory, &pattern, &actor.metadata(NAME)).await?;
+    Ok(axum::Json(report))
+}
+
+/// Creates the account of every open registered school that has none, under
+/// `pattern` (`{uai}` replaced by the UAI in lower case); an existing account is
+/// counted, never an error. The HTTP route and `pharos users create-schools` run it.
+pub async fn create_all(
+    directory: &Directory,
+    pattern: &str,
+    metadata: &Metadata,
+) -> Result<SchoolAccountsReport, Problem> {
+    check_pattern(pattern)?;
     let mut report = SchoolAccountsReport::default();
     let mut last = None;
-    for (uai, school) in registry(&directory).await? {
+    for (uai, school) in registry(directory).await? {
         let Some(record) = school.record else {
             continue;
         };
         if school.closed_on.is_some() {
             continue;
         }
-        let outcome = match address(&pattern, &record.uai) {
+        let outcome = match address(pattern, &record.uai) {
             Ok(email) => {
-                account_for(&directory, &record.uai, &record.name, &email, &metadata).await?
+                account_for(directory, &record.uai, &record.name, &email, metadata).await?
             }
             Err(reason) => Outcome::Refused(reason),
         };
@@ -242,5 +253,5 @@ pub async fn create_school_accounts(
         refused = report.refused.len(),
         "school accounts"
     );
-    Ok(axum::Json(report))
+    Ok(report)
 }

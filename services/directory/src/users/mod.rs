@@ -6,7 +6,7 @@
 //! - `http`: the routes that create, read, change and deactivate accounts, and
 //!   [`create`], which the bootstrap and `pharos users create` share with them.
 
-pub(crate) mod bulk;
+pub mod bulk;
 pub mod decider;
 pub(crate) mod http;
 pub mod password;
