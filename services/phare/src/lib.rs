@@ -102,6 +102,8 @@ fn api() -> OpenApiRouter<TargetState> {
         .routes(routes!(labels::submit))
         .routes(routes!(labels::review))
         .routes(routes!(labels::decide))
+        .routes(routes!(labels::return_to_school))
+        .routes(routes!(labels::get_criteria, labels::set_criteria))
 }
 
 #[derive(utoipa::OpenApi)]
@@ -136,6 +138,13 @@ fn api() -> OpenApiRouter<TargetState> {
         label::http::LevelInput,
         label::http::AnswerInput,
         label::http::DecisionInput,
+        label::http::ReturnInput,
+        label::http::CriterionSpecView,
+        label::http::ChecklistView,
+        label::http::CriteriaSource,
+        label::http::LabelCriteriaView,
+        label::http::ChecklistInput,
+        label::http::LabelCriteriaInput,
         label::http::OutcomeInput,
         label::http::LabelView,
         label::http::LabelSummary,
@@ -143,6 +152,8 @@ fn api() -> OpenApiRouter<TargetState> {
         label::http::LabelStatusView,
         label::http::LevelView,
         label::http::CriterionView,
+        label::http::Suggested,
+        label::http::SuggestionSource,
         pharos_events::phare::TeamFunction,
         pharos_events::phare::ProtocolBody,
         pharos_events::phare::LabelLevel,

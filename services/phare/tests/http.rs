@@ -1689,6 +1689,333 @@ async fn a_member_shows_the_phare_trainings_they_attended(db: TestDb) {
     app.finish().await;
 }
 
+async fn the_pole_returns_an_application_and_the_school_corrects_and_resubmits(db: TestDb) {
+    let app = Phare::start(db).await;
+    let college = app.places.college.clone();
+    let school = app.user("school", Some(&college)).await;
+    let manager = app.manager();
+    let label = answered_label(&school, &college, YEAR, 1).await;
+    let path = |route: &str| format!("/api/v1/phare/labels/{label}/{route}");
+    let (status, body) = school.post(&path("submit"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = manager.post(&path("review"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // Returning needs the pole and a reason.
+    let before = app.events().await;
+    let answer = manager.post(&path("return"), json!({"reason": "  "})).await;
+    app.refused(
+        answer,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "return-reason-missing",
+        "renvoyée",
+        before,
+    )
+    .await;
+    let answer = school
+        .post(&path("return"), json!({"reason": "Je me renvoie"}))
+        .await;
+    assert_eq!(answer.0, StatusCode::FORBIDDEN, "{}", answer.1);
+    assert_eq!(app.events().await, before);
+
+    let (status, body) = manager
+        .post(
+            &path("return"),
+            json!({"reason": "L'atelier parents n'est pas justifié."}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let view = label_view(&school, &label).await;
+    assert_eq!(view["status"], "returned", "{view}");
+    assert_eq!(
+        view["return_reason"],
+        "L'atelier parents n'est pas justifié."
+    );
+
+    // While it is with the school, the pole neither examines nor decides it.
+    let before = app.events().await;
+    for (route, body) in [
+        ("review", json!({})),
+        ("decision", json!({"outcome": "awarded", "reason": "Bravo"})),
+        ("return", json!({"reason": "Encore"})),
+    ] {
+        let answer = manager.post(&path(route), body).await;
+        app.refused(
+            answer,
+            StatusCode::CONFLICT,
+            "label-returned",
+            "renvoyée à l'établissement",
+            before,
+        )
+        .await;
+    }
+
+    // The school corrects its answer and submits again; the pole awards.
+    let (status, body) = school
+        .post(
+            &path("criteria"),
+            json!({"criterion": "atelier_parents", "met": true,
+                   "evidence": "Atelier du 10 novembre, 23 parents"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = school.post(&path("submit"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(label_view(&school, &label).await["status"], "submitted");
+    let (status, body) = manager
+        .post(
+            &path("decision"),
+            json!({"outcome": "awarded", "reason": "Dossier complet"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let view = label_view(&school, &label).await;
+    assert_eq!(view["status"], "awarded", "{view}");
+    // Once decided, it is not returned.
+    let before = app.events().await;
+    let answer = manager
+        .post(&path("return"), json!({"reason": "Trop tard"}))
+        .await;
+    app.refused(
+        answer,
+        StatusCode::CONFLICT,
+        "label-decided",
+        "décision",
+        before,
+    )
+    .await;
+    app.finish().await;
+}
+
+/// The criterion `key` of a label view.
+fn criterion<'a>(view: &'a Value, key: &str) -> &'a Value {
+    view["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["key"] == key)
+        .unwrap_or_else(|| panic!("{key} not in {view}"))
+}
+
+async fn a_label_suggests_answers_from_the_deployments_recorded_facts(db: TestDb) {
+    let app = Phare::start(db).await;
+    let college = app.places.college.clone();
+    let other = app.places.other_college.clone();
+    let school = app.user("school", Some(&college)).await;
+    let other_school = app.user("school", Some(&other)).await;
+    let deployment_id = deployment(&school, &college, YEAR).await;
+    let path = format!("/api/v1/phare/deployments/{deployment_id}");
+    for (route, body) in [
+        ("charter", json!({"signed_on": "2026-09-20"})),
+        (
+            "coordinator",
+            json!({"person": {"display_name": "Claire Coordinatrice", "email": "claire.coord@ac-toulouse.fr"}}),
+        ),
+        ("learning-hours", json!({"planned": true, "hours": 10})),
+    ] {
+        let (status, answer) = school.post(&format!("{path}/{route}"), body).await;
+        assert_eq!(status, StatusCode::OK, "{route}: {answer}");
+    }
+    let mut labels = Vec::new();
+    for (client, uai) in [(&school, &college), (&other_school, &other)] {
+        let (status, body) = client
+            .post(
+                "/api/v1/phare/labels",
+                json!({ "school_uai": uai, "school_year": YEAR, "target_level": 1 }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        labels.push(body["id"].as_str().unwrap().to_owned());
+    }
+
+    let view = label_view(&school, &labels[0]).await;
+    for (key, suggested) in [
+        ("charte_signee", "met"),
+        ("coordonnateur_designe", "met"),
+        ("dix_heures_planifiees", "met"),
+        ("equipe_ressource_formee", "not_met"),
+        ("protocole_formalise_presente", "not_met"),
+        ("atelier_parents", "not_met"),
+    ] {
+        let c = criterion(&view, key);
+        assert_eq!(c["suggested"], suggested, "{key}: {c}");
+        assert_eq!(c["met"], Value::Null, "only a suggestion: {c}");
+        assert_eq!(c["suggested_from"]["deployment_id"], deployment_id.as_str());
+        assert!(
+            c["suggested_from"]["description"]
+                .as_str()
+                .unwrap()
+                .starts_with("Déploiement pHARe 2026-2027 : "),
+            "{c}"
+        );
+    }
+    assert_eq!(
+        criterion(&view, "charte_signee")["suggested_from"]["flag"],
+        "charter_in_force"
+    );
+
+    // The school's answer is what counts; the suggestion stays beside it.
+    let (status, body) = school
+        .post(
+            &format!("/api/v1/phare/labels/{}/criteria", labels[0]),
+            json!({"criterion": "charte_signee", "met": false,
+                   "evidence": "La charte est à renouveler en conseil d'administration"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // A fact recorded later shows at the next read, with no event on the label.
+    let before = app.events().await;
+    let (status, body) = school
+        .post(
+            &format!("{path}/parent-workshops"),
+            json!({"held_on": "2026-11-10", "participants": 23}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(app.events().await, before + 1);
+    let view = label_view(&school, &labels[0]).await;
+    let charter = criterion(&view, "charte_signee");
+    assert_eq!(
+        (&charter["met"], &charter["suggested"]),
+        (&json!(false), &json!("met"))
+    );
+    assert_eq!(criterion(&view, "atelier_parents")["suggested"], "met");
+    assert_eq!(app.events().await, before + 1, "a read appends nothing");
+
+    // Without a deployment, nothing is suggested.
+    let view = label_view(&other_school, &labels[1]).await;
+    for c in view["criteria"].as_array().unwrap() {
+        assert_eq!(c["suggested"], Value::Null, "{c}");
+        assert_eq!(c["suggested_from"], Value::Null, "{c}");
+    }
+    app.finish().await;
+}
+
+async fn the_pole_edits_a_years_label_criteria_and_new_applications_use_them(db: TestDb) {
+    let app = Phare::start(db).await;
+    let college = app.places.college.clone();
+    let school = app.user("school", Some(&college)).await;
+    let manager = app.manager();
+    const NEXT: &str = "2027-2028";
+    let path = format!("/api/v1/phare/label-criteria/{NEXT}");
+
+    // Until the pole sets them, the shipped criteria.
+    let (status, view) = school.get(&path).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(view["source"], "shipped");
+    assert_eq!(view["checklists"].as_array().unwrap().len(), 3);
+    assert_eq!(view["checklists"][0]["criteria"][0]["key"], "charte_signee");
+    assert_eq!(view["version"], 0);
+
+    let criteria = json!({"checklists": [{"level": 1, "criteria": [
+        {"key": "charte_signee", "label": "Charte d'engagement signée"},
+        {"key": "semaine_prevention", "label": "Semaine de prévention organisée"}
+    ]}]});
+    let before = app.events().await;
+    let answer = school.put(&path, criteria.clone()).await;
+    assert_eq!(answer.0, StatusCode::FORBIDDEN, "{}", answer.1);
+    assert_eq!(app.events().await, before);
+    let refusals = [
+        (
+            json!({"checklists": [{"level": 2, "criteria": [{"key": "concours", "label": "Concours"}]}]}),
+            "criteria-level-missing",
+            "donnez aussi la liste de critères du niveau 1",
+        ),
+        (
+            json!({"checklists": [{"level": 1, "criteria": [
+                {"key": "charte", "label": "Charte"}, {"key": "charte", "label": "Charte encore"}]}]}),
+            "criterion-twice",
+            "figure deux fois",
+        ),
+        (
+            json!({"checklists": [{"level": 1, "criteria": []}]}),
+            "criteria-empty",
+            "est vide",
+        ),
+        (
+            json!({"checklists": [{"level": 1, "criteria": [{"key": "Charte signée", "label": "Charte"}]}]}),
+            "criterion-key-invalid",
+            "n'est pas une clé de critère",
+        ),
+    ];
+    for (body, rule_name, fragment) in refusals {
+        let answer = manager.put(&path, body).await;
+        app.refused(
+            answer,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            rule_name,
+            fragment,
+            before,
+        )
+        .await;
+    }
+    let answer = manager
+        .put("/api/v1/phare/label-criteria/2030-2031", criteria.clone())
+        .await;
+    app.refused(
+        answer,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "school-year-out-of-range",
+        "hors période",
+        before,
+    )
+    .await;
+
+    let (status, body) = manager.put(&path, criteria.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(app.events().await, before + 1);
+    // The same again appends nothing.
+    let (status, body) = manager.put(&path, criteria).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(app.events().await, before + 1);
+    let (status, view) = school.get(&path).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(view["source"], "recorded");
+    assert_eq!(view["version"], 1);
+    assert_eq!(view["checklists"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        view["checklists"][0]["criteria"][1]["key"],
+        "semaine_prevention"
+    );
+    assert_eq!(
+        view["checklists"][0]["criteria"][1]["answered_by"],
+        "school"
+    );
+
+    // A new application for that year takes them; another year keeps the shipped ones.
+    let (status, body) = school
+        .post(
+            "/api/v1/phare/labels",
+            json!({"school_uai": college, "school_year": NEXT, "target_level": 1}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let view = label_view(&school, body["id"].as_str().unwrap()).await;
+    let keys: Vec<&str> = view["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["charte_signee", "semaine_prevention"]);
+    let label = answered_label(&school, &college, YEAR, 1).await;
+    assert_eq!(
+        label_view(&school, &label).await["criteria"]
+            .as_array()
+            .unwrap()
+            .len(),
+        6
+    );
+    let (status, view) = school
+        .get(&format!("/api/v1/phare/label-criteria/{YEAR}"))
+        .await;
+    assert_eq!(
+        (status, &view["source"]),
+        (StatusCode::OK, &json!("shipped"))
+    );
+    app.finish().await;
+}
+
 pharos_test_support::on_both_backends!(
     "pharos-phare";
     a_school_deploys_phare_to_full_compliance_and_the_pole_awards_its_labels,
@@ -1702,4 +2029,7 @@ pharos_test_support::on_both_backends!(
     the_next_year_opens_with_last_years_team_to_confirm,
     an_ecole_is_judged_by_its_circonscriptions_trained_team,
     a_member_shows_the_phare_trainings_they_attended,
+    the_pole_returns_an_application_and_the_school_corrects_and_resubmits,
+    a_label_suggests_answers_from_the_deployments_recorded_facts,
+    the_pole_edits_a_years_label_criteria_and_new_applications_use_them,
 );

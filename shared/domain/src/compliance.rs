@@ -208,6 +208,79 @@ impl Compliance {
     }
 }
 
+/// A label criterion (its key in the label checklists) that a deployment's facts answer,
+/// with the compliance flag that answers it. Contest participation stays the pole's tick
+/// and pupil ambassadors have no fact yet: neither is here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LabelFact {
+    pub criterion: &'static str,
+    /// The flag's name, as the deployment's compliance shows it.
+    pub flag: &'static str,
+    /// What the flag says, in French.
+    pub description: &'static str,
+}
+
+/// The label criteria the deployment's facts answer.
+pub const LABEL_FACTS: [LabelFact; 6] = [
+    LabelFact {
+        criterion: "charte_signee",
+        flag: "charter_in_force",
+        description: "charte d'engagement en vigueur",
+    },
+    LabelFact {
+        criterion: "equipe_ressource_formee",
+        flag: "trained_team",
+        description: "équipe ressource d'au moins 5 personnels formés",
+    },
+    LabelFact {
+        criterion: "coordonnateur_designe",
+        flag: "coordinator_named",
+        description: "coordonnateur désigné",
+    },
+    LabelFact {
+        criterion: "protocole_formalise_presente",
+        flag: "protocol_presented",
+        description: "protocole de traitement présenté",
+    },
+    LabelFact {
+        criterion: "dix_heures_planifiees",
+        flag: "learning_hours_planned",
+        description: "10 heures d'apprentissage planifiées",
+    },
+    LabelFact {
+        criterion: "atelier_parents",
+        flag: "parent_workshop_held",
+        description: "atelier parents tenu",
+    },
+];
+
+impl LabelFact {
+    /// The fact answering the label criterion `key`, if one does.
+    pub fn for_criterion(key: &str) -> Option<&'static Self> {
+        LABEL_FACTS.iter().find(|f| f.criterion == key)
+    }
+
+    /// Whether `compliance` meets this fact.
+    pub fn met(&self, compliance: &Compliance) -> bool {
+        match self.flag {
+            "charter_in_force" => compliance.charter_in_force,
+            "trained_team" => compliance.trained_team,
+            "coordinator_named" => compliance.coordinator_named,
+            "protocol_presented" => compliance.protocol_presented,
+            "learning_hours_planned" => compliance.learning_hours_planned,
+            _ => compliance.parent_workshop_held,
+        }
+    }
+}
+
+impl Compliance {
+    /// What the recorded facts say of the label criterion `key`: `None` when no fact
+    /// answers it (contest participation, pupil ambassadors, an unknown key).
+    pub fn label_criterion(&self, key: &str) -> Option<bool> {
+        LabelFact::for_criterion(key).map(|f| f.met(self))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -426,5 +499,36 @@ mod tests {
         let flags = Compliance::of(&complete(), day("2028-09-01"));
         assert!(!flags.charter_in_force && !flags.compliant);
         assert!(flags.trained_team && flags.parent_workshop_held);
+    }
+
+    #[test]
+    fn label_criteria_follow_the_facts_except_the_poles_and_the_ambassadors() {
+        let today = day("2026-11-15");
+        let all = Compliance::of(&complete(), today);
+        for fact in LABEL_FACTS {
+            assert_eq!(all.label_criterion(fact.criterion), Some(true), "{fact:?}");
+        }
+        let partial = Compliance::of(
+            &DeploymentFacts {
+                trained_members: 4,
+                first_parent_workshop_on: Some(day("2026-12-01")),
+                learning_hours_planned: Some(8),
+                ..complete()
+            },
+            today,
+        );
+        assert_eq!(
+            partial.label_criterion("equipe_ressource_formee"),
+            Some(false)
+        );
+        assert_eq!(partial.label_criterion("atelier_parents"), Some(false));
+        assert_eq!(
+            partial.label_criterion("dix_heures_planifiees"),
+            Some(false)
+        );
+        assert_eq!(partial.label_criterion("charte_signee"), Some(true));
+        for key in ["participation_concours", "eleves_ambassadeurs", "inconnu"] {
+            assert_eq!(all.label_criterion(key), None, "{key}");
+        }
     }
 }

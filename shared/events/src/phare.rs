@@ -408,4 +408,24 @@ pub enum LabelEvent {
     LabelNotAwarded {
         reason: String,
     },
+    /// The pole returns an application under review to the school, with the reason: the
+    /// school corrects its answers and submits it again.
+    LabelReturned {
+        reason: String,
+    },
+}
+
+/// The label checklists of one school year as the pole set them at run time, one stream
+/// per year in the `phare_label` category: `phare_label-criteria-<year>` (e.g.
+/// `phare_label-criteria-2026-2027`). Without one, the checklists shipped in
+/// `criteria.json` apply. Applications already drafted keep the checklists they were
+/// drafted with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LabelCriteriaEvent {
+    /// Every level's checklist for the year; a later record replaces it whole.
+    LabelCriteriaSet {
+        school_year: SchoolYear,
+        checklists: Vec<LevelChecklist>,
+    },
 }

@@ -1184,7 +1184,7 @@ pub struct DeploymentView {
 
 /// A deployment's compliance on `today`: an école's team is judged by its
 /// circonscription's deployment of the same year, never by its own count.
-async fn compliance_of(
+pub(crate) async fn compliance_of(
     state: &TargetState,
     owner: &DeploymentOwner,
     year: SchoolYear,

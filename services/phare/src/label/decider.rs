@@ -1,5 +1,6 @@
 //! The label application as a decider: one application per school and school year,
-//! `draft → submitted → under_review → awarded(level) | not_awarded`.
+//! `draft → submitted → under_review → awarded(level) | not_awarded`, and
+//! `under_review → returned(reason) → submitted` when the pole sends it back to the school.
 //!
 //! Criteria answered by the school may change while the application is a draft; the
 //! criteria the pole answers (contest participation) may change until the decision.
@@ -12,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use pharos_decider::{Decider, Rejection};
+use pharos_domain::compliance::Compliance;
 use pharos_events::phare::{
     CriterionAuthority, CriterionSpec, LabelEvent, LabelLevel, LevelChecklist, SchoolYear,
 };
@@ -40,11 +42,19 @@ pub enum LabelStatus {
     UnderReview,
     Awarded,
     NotAwarded,
+    /// Sent back to the school by the pole, with a reason: the school corrects its
+    /// answers and submits again.
+    Returned,
 }
 
 impl LabelStatus {
     fn decided(self) -> bool {
         matches!(self, Self::Awarded | Self::NotAwarded)
+    }
+
+    /// The school may change its answers and submit.
+    fn with_the_school(self) -> bool {
+        matches!(self, Self::Draft | Self::Returned)
     }
 }
 
@@ -89,6 +99,8 @@ pub struct LabelState {
     pub status: LabelStatus,
     pub awarded_level: Option<LabelLevel>,
     pub decision_reason: Option<String>,
+    /// Why the pole last returned the application to the school.
+    pub return_reason: Option<String>,
 }
 
 impl LabelState {
@@ -130,6 +142,10 @@ pub enum LabelCommand {
     Decide {
         outcome: Outcome,
         level: Option<LabelLevel>,
+        reason: String,
+    },
+    /// The pole returns the application under review to the school.
+    Return {
         reason: String,
     },
 }
@@ -192,6 +208,10 @@ impl Decider for Label {
             LabelEvent::LabelNotAwarded { reason } => {
                 state.status = LabelStatus::NotAwarded;
                 state.decision_reason = Some(reason.clone());
+            }
+            LabelEvent::LabelReturned { reason } => {
+                state.status = LabelStatus::Returned;
+                state.return_reason = Some(reason.clone());
             }
         }
         state
@@ -263,7 +283,7 @@ impl Decider for Label {
                     ));
                 }
                 match spec.answered_by {
-                    CriterionAuthority::School if state.status != LabelStatus::Draft => {
+                    CriterionAuthority::School if !state.status.with_the_school() => {
                         return Err(Rejection::conflict(
                             "label-not-draft",
                             "La candidature est déposée : ses critères ne se modifient plus.",
@@ -286,7 +306,7 @@ impl Decider for Label {
                 }])
             }
             LabelCommand::Submit => {
-                if state.status != LabelStatus::Draft {
+                if !state.status.with_the_school() {
                     return Err(Rejection::conflict(
                         "label-not-draft",
                         "La candidature est déjà déposée.",
@@ -316,8 +336,31 @@ impl Decider for Label {
                 LabelStatus::Submitted => Ok(vec![LabelEvent::LabelReviewStarted]),
                 LabelStatus::UnderReview => Ok(vec![]),
                 LabelStatus::Draft => Err(not_submitted()),
+                LabelStatus::Returned => Err(returned()),
                 LabelStatus::Awarded | LabelStatus::NotAwarded => Err(decided()),
             },
+            LabelCommand::Return { reason } => {
+                let mut events = match state.status {
+                    LabelStatus::Draft => return Err(not_submitted()),
+                    LabelStatus::Returned => return Err(returned()),
+                    LabelStatus::Awarded | LabelStatus::NotAwarded => return Err(decided()),
+                    LabelStatus::Submitted => vec![LabelEvent::LabelReviewStarted],
+                    LabelStatus::UnderReview => vec![],
+                };
+                let reason = reason.trim();
+                if reason.is_empty() {
+                    return Err(Rejection::invalid(
+                        "return-reason-missing",
+                        "reason",
+                        "Indiquez pourquoi la candidature est renvoyée (reason) : l'établissement \
+                         le lira pour corriger ses réponses.",
+                    ));
+                }
+                events.push(LabelEvent::LabelReturned {
+                    reason: reason.to_owned(),
+                });
+                Ok(events)
+            }
             LabelCommand::Decide {
                 outcome,
                 level,
@@ -325,6 +368,7 @@ impl Decider for Label {
             } => {
                 let mut events = match state.status {
                     LabelStatus::Draft => return Err(not_submitted()),
+                    LabelStatus::Returned => return Err(returned()),
                     LabelStatus::Awarded | LabelStatus::NotAwarded => return Err(decided()),
                     LabelStatus::Submitted => vec![LabelEvent::LabelReviewStarted],
                     LabelStatus::UnderReview => vec![],
@@ -387,6 +431,32 @@ fn not_submitted() -> Rejection {
     Rejection::conflict(
         "label-not-submitted",
         "La candidature est encore un brouillon : l'établissement doit la déposer avant la décision du pôle.",
+    )
+}
+
+/// What a deployment's recorded facts suggest for each criterion of the target level the
+/// school answers, by key: a suggestion only (the school's own answer is what counts),
+/// computed when read. Criteria the pole answers (contest participation) and those no
+/// fact records get none.
+pub fn suggestions(application: &Application, compliance: &Compliance) -> BTreeMap<String, bool> {
+    application
+        .checklist(application.target_level)
+        .unwrap_or_default()
+        .iter()
+        .filter(|c| c.answered_by == CriterionAuthority::School)
+        .filter_map(|c| {
+            compliance
+                .label_criterion(&c.key)
+                .map(|met| (c.key.clone(), met))
+        })
+        .collect()
+}
+
+fn returned() -> Rejection {
+    Rejection::conflict(
+        "label-returned",
+        "La candidature a été renvoyée à l'établissement : le pôle l'examinera quand \
+         l'établissement l'aura déposée à nouveau.",
     )
 }
 
@@ -789,5 +859,115 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    fn return_command(reason: &str) -> LabelCommand {
+        LabelCommand::Return {
+            reason: reason.into(),
+        }
+    }
+
+    #[test]
+    fn the_pole_returns_an_application_under_review_and_the_school_corrects_and_resubmits() {
+        let mut history = submitted(LabelLevel::Engagement, true);
+        history.push(LabelEvent::LabelReviewStarted);
+        given(history.clone())
+            .when(&return_command(
+                "  Le protocole n'a pas été présenté au CA.  ",
+            ))
+            .then(&[LabelEvent::LabelReturned {
+                reason: "Le protocole n'a pas été présenté au CA.".into(),
+            }]);
+        // Returned straight from submitted: the review's start is in the history too.
+        given(submitted(LabelLevel::Engagement, true))
+            .when(&return_command("À compléter"))
+            .then(&[
+                LabelEvent::LabelReviewStarted,
+                LabelEvent::LabelReturned {
+                    reason: "À compléter".into(),
+                },
+            ]);
+        history.push(LabelEvent::LabelReturned {
+            reason: "À compléter".into(),
+        });
+        let state = given(history.clone()).state().clone();
+        assert_eq!(state.status, LabelStatus::Returned);
+        assert_eq!(state.return_reason.as_deref(), Some("À compléter"));
+        // The school changes its answers, then submits again.
+        given(history.clone())
+            .when(&LabelCommand::Answer {
+                criterion: "atelier_parents".into(),
+                met: true,
+                evidence: Some("Atelier du 10 novembre".into()),
+            })
+            .then(&[LabelEvent::CriterionAnswered {
+                criterion: "atelier_parents".into(),
+                met: true,
+                evidence: Some("Atelier du 10 novembre".into()),
+            }]);
+        given(history)
+            .when(&LabelCommand::Submit)
+            .then(&[LabelEvent::LabelSubmitted]);
+    }
+
+    #[test]
+    fn rejects_returning_without_a_reason_or_in_the_wrong_state() {
+        let mut under_review = submitted(LabelLevel::Engagement, true);
+        under_review.push(LabelEvent::LabelReviewStarted);
+        let error = given(under_review.clone())
+            .when(&return_command("   "))
+            .then_rejected("return-reason-missing");
+        assert!(error.message.contains("renvoyée"), "{}", error.message);
+        given(drafted(LabelLevel::Engagement))
+            .when(&return_command("Non"))
+            .then_rejected("label-not-submitted");
+        let mut returned = under_review.clone();
+        returned.push(LabelEvent::LabelReturned {
+            reason: "À compléter".into(),
+        });
+        for command in [
+            return_command("Encore"),
+            LabelCommand::Review,
+            decide(Outcome::NotAwarded, None, "Non"),
+        ] {
+            let error = given(returned.clone())
+                .when(&command)
+                .then_rejected("label-returned");
+            assert!(error.message.contains("renvoyée"), "{}", error.message);
+        }
+        let mut decided = under_review;
+        decided.push(LabelEvent::LabelNotAwarded {
+            reason: "Non".into(),
+        });
+        given(decided)
+            .when(&return_command("Trop tard"))
+            .then_rejected("label-decided");
+    }
+
+    #[test]
+    fn the_deployments_facts_suggest_the_schools_criteria_but_not_the_poles() {
+        use pharos_domain::compliance::DeploymentFacts;
+        let facts = DeploymentFacts {
+            charter_signed_on: Some("2026-09-20".parse().unwrap()),
+            school_year: Some(year()),
+            trained_members: 3,
+            coordinator_named: true,
+            ..DeploymentFacts::default()
+        };
+        let compliance = Compliance::of(&facts, "2026-11-15".parse().unwrap());
+        let suggested = suggestions(&application(LabelLevel::Expertise), &compliance);
+        let expected: BTreeMap<String, bool> = [
+            ("charte_signee", true),
+            ("equipe_ressource_formee", false),
+            ("coordonnateur_designe", true),
+            ("protocole_formalise_presente", false),
+            ("dix_heures_planifiees", false),
+            ("atelier_parents", false),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        // Neither the contest (the pole's tick) nor the ambassadors (no fact).
+        assert_eq!(suggested, expected);
     }
 }

@@ -11,7 +11,11 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use pharos_access::{Action, Actor, IfMatch, Subject, TargetState};
 use pharos_decider::{Rejection, execute, execute_with, load};
-use pharos_events::phare::{CriterionAuthority, LABEL_CATEGORY, LabelLevel, SchoolYear};
+use pharos_domain::compliance::{Compliance, LabelFact};
+use pharos_events::phare::{
+    CriterionAuthority, CriterionSpec, DeploymentOwner, LABEL_CATEGORY, LabelLevel, LevelChecklist,
+    SchoolYear,
+};
 use pharos_events::{DepartmentCode, Uai};
 use pharos_eventstore::{EventStore, StreamId};
 use pharos_web::{Created, Json, Path, Problem, Query, Versioned};
@@ -19,12 +23,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::criteria::{
+    CriteriaCommand, CriteriaState, LabelCriteria, criteria_stream_id, in_force,
+};
 use super::decider::{
-    Application, Label, LabelCommand, LabelState, LabelStatus, Outcome, label_id,
+    Application, Label, LabelCommand, LabelState, LabelStatus, Outcome, label_id, suggestions,
 };
 use crate::answer::{Failed, existing, page};
 use crate::criteria::CriteriaConfig;
-use crate::deployment::http::{every_year, may_list};
+use crate::deployment::decider::{Deployment, deployment_id};
+use crate::deployment::http::{compliance_of, every_year, may_list, stream as deployment_stream};
 use crate::index::Index;
 use crate::input;
 use crate::places;
@@ -57,6 +65,199 @@ fn subject(application: &Application) -> Subject<'_> {
         uai: &application.school_uai,
         department: &application.department,
     }
+}
+
+fn criteria_stream(year: SchoolYear) -> Result<StreamId, Problem> {
+    Ok(StreamId::new(LABEL_CATEGORY, criteria_stream_id(year))?)
+}
+
+/// The checklists in force for `year` (recorded by the pole, else shipped), and the
+/// year's criteria stream as loaded.
+async fn criteria_in_force(
+    store: &EventStore,
+    year: SchoolYear,
+) -> Result<(Vec<LevelChecklist>, (CriteriaState, i64)), Problem> {
+    let (criteria, version) = load::<LabelCriteria>(store, &criteria_stream(year)?).await?;
+    let checklists = in_force(&criteria, CriteriaConfig::shipped()?, year);
+    Ok((checklists, (criteria, version)))
+}
+
+/// Un critère d'une liste, tel que le pôle le configure.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = LabelCriterionSpec)]
+pub struct CriterionSpecView {
+    /// Clé du critère : minuscules sans accent, chiffres et _.
+    #[schema(example = "charte_signee")]
+    pub key: String,
+    /// Libellé, tel que les établissements le lisent.
+    #[schema(example = "Charte d'engagement signée et en vigueur")]
+    pub label: String,
+    /// Qui répond au critère (l'établissement par défaut).
+    #[serde(default)]
+    pub answered_by: CriterionAuthority,
+}
+
+/// La liste de critères d'un niveau.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = LabelChecklist)]
+pub struct ChecklistView {
+    /// Le niveau.
+    pub level: LevelView,
+    /// Ses critères, dans l'ordre.
+    pub criteria: Vec<CriterionSpecView>,
+}
+
+/// D'où viennent les critères d'une année.
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(
+    as = LabelCriteriaSource,
+    description = "recorded : fixés par le pôle pour l'année ; shipped : ceux livrés avec \
+                   l'application (criteria.json), faute de critères fixés."
+)]
+pub enum CriteriaSource {
+    Recorded,
+    Shipped,
+}
+
+/// Les critères du label en vigueur pour une année scolaire.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LabelCriteriaView {
+    /// Année scolaire.
+    #[schema(value_type = String, example = "2026-2027")]
+    pub school_year: SchoolYear,
+    /// D'où viennent ces critères.
+    pub source: CriteriaSource,
+    /// Candidater au niveau n suppose le niveau n−1 obtenu une année précédente.
+    pub progressive: bool,
+    /// Les listes de critères, par niveau.
+    pub checklists: Vec<ChecklistView>,
+    /// Version du flux des critères de l'année (0 sans critères fixés), pour If-Match.
+    pub version: i64,
+}
+
+/// La liste de critères d'un niveau, telle que le pôle la fixe.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(as = LabelChecklistInput)]
+pub struct ChecklistInput {
+    /// Le niveau.
+    #[schema(value_type = LevelInput)]
+    pub level: Value,
+    /// Ses critères, dans l'ordre.
+    pub criteria: Vec<CriterionSpecView>,
+}
+
+/// Les critères du label d'une année, chaque niveau du premier au plus haut proposé.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct LabelCriteriaInput {
+    /// Les listes de critères, une par niveau, du niveau 1 au plus haut proposé.
+    pub checklists: Vec<ChecklistInput>,
+}
+
+fn school_year_in_path(text: &str) -> Result<SchoolYear, Problem> {
+    Ok(input::school_year(text)?)
+}
+
+/// `GET /api/v1/phare/label-criteria/{school_year}`
+#[utoipa::path(get, path = "/api/v1/phare/label-criteria/{school_year}", tag = "phare",
+    operation_id = "phare_get_label_criteria",
+    summary = "Lire les critères du label d'une année",
+    description = "Les critères fixés par le pôle pour l'année, ou à défaut ceux livrés avec \
+                   l'application. Une nouvelle candidature reprend ceux en vigueur pour son année.",
+    params(("school_year" = String, Path, description = "Année scolaire (ex. 2026-2027)")),
+    responses(
+        (status = 200, description = "Les critères en vigueur", body = LabelCriteriaView),
+        (status = 422, description = "Année scolaire mal écrite", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn get_criteria(
+    State(state): State<TargetState>,
+    _actor: Actor,
+    Path(school_year): Path<String>,
+) -> Result<impl IntoResponse, Problem> {
+    let year = school_year_in_path(&school_year)?;
+    let (checklists, (criteria, version)) = criteria_in_force(&state.app.store, year).await?;
+    Ok(axum::Json(LabelCriteriaView {
+        school_year: year,
+        source: if criteria.recorded.is_some() {
+            CriteriaSource::Recorded
+        } else {
+            CriteriaSource::Shipped
+        },
+        progressive: CriteriaConfig::shipped()?.progressive,
+        checklists: checklists
+            .into_iter()
+            .map(|c| ChecklistView {
+                level: c.level.into(),
+                criteria: c
+                    .criteria
+                    .into_iter()
+                    .map(|s| CriterionSpecView {
+                        key: s.key,
+                        label: s.label,
+                        answered_by: s.answered_by,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        version,
+    }))
+}
+
+/// `PUT /api/v1/phare/label-criteria/{school_year}`
+#[utoipa::path(put, path = "/api/v1/phare/label-criteria/{school_year}", tag = "phare",
+    operation_id = "phare_set_label_criteria",
+    summary = "Fixer les critères du label d'une année",
+    description = "Le pôle fixe les listes de critères de chaque niveau pour l'année ; elles \
+                   remplacent les précédentes. Les candidatures déjà créées gardent les leurs.",
+    request_body = LabelCriteriaInput,
+    params(("school_year" = String, Path, description = "Année scolaire (ex. 2026-2027)")),
+    responses(
+        (status = 200, description = "Critères enregistrés", body = pharos_web::Versioned),
+        (status = 403, description = "Réservé au pôle académique", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Valeur refusée (année, niveau manquant ou en double, liste vide, clé ou libellé de critère, critère en double)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn set_criteria(
+    State(state): State<TargetState>,
+    actor: Actor,
+    Path(school_year): Path<String>,
+    if_match: IfMatch,
+    Json(body): Json<LabelCriteriaInput>,
+) -> Result<impl IntoResponse, Problem> {
+    let year = school_year_in_path(&school_year)?;
+    let mut checklists = Vec::new();
+    for checklist in &body.checklists {
+        checklists.push(LevelChecklist {
+            level: input::level("level", &checklist.level)?,
+            criteria: checklist
+                .criteria
+                .iter()
+                .map(|c| CriterionSpec {
+                    key: c.key.trim().to_owned(),
+                    label: c.label.trim().to_owned(),
+                    answered_by: c.answered_by,
+                })
+                .collect(),
+        });
+    }
+    actor.may(Action::DecideLabel, Subject::Academy)?;
+    let done = execute::<LabelCriteria, Failed>(
+        &state.app.store,
+        &criteria_stream(year)?,
+        &CriteriaCommand::Set {
+            school_year: year,
+            checklists,
+        },
+        state.clock.now(),
+        if_match.0,
+        &actor.metadata(NAME),
+    )
+    .await?;
+    Ok(Versioned {
+        version: done.version,
+    })
 }
 
 /// Une candidature au label : une par établissement et par année scolaire.
@@ -150,11 +351,15 @@ pub async fn create(
     )?;
     let config = CriteriaConfig::shipped()?;
     let store = &state.app.store;
+    let (in_force, _) = criteria_in_force(store, school_year).await?;
     let command = LabelCommand::Draft {
         earlier_best: earlier_best(store, &uai, school_year).await?,
         progressive: config.progressive,
         application: Application {
-            checklists: config.checklists_up_to(target_level, school_year),
+            checklists: in_force
+                .into_iter()
+                .filter(|c| c.level <= target_level)
+                .collect(),
             school_uai: uai.clone(),
             department: school.department,
             school_year,
@@ -463,7 +668,7 @@ pub struct AnswerInput {
 #[utoipa::path(post, path = "/api/v1/phare/labels/{id}/criteria", tag = "phare",
     operation_id = "phare_answer_criterion",
     summary = "Répondre à un critère",
-    description = "L'établissement répond à ses critères tant que la candidature est un brouillon ; le pôle répond aux siens (participation au concours) jusqu'à sa décision.",
+    description = "L'établissement répond à ses critères tant que la candidature est un brouillon ou lui a été renvoyée ; le pôle répond aux siens (participation au concours) jusqu'à sa décision.",
     request_body = AnswerInput,
     params(("id" = Uuid, Path, description = "Identifiant de la candidature")),
     responses(
@@ -504,6 +709,7 @@ pub async fn answer(
 #[utoipa::path(post, path = "/api/v1/phare/labels/{id}/submit", tag = "phare",
     operation_id = "phare_submit_label",
     summary = "Déposer la candidature",
+    description = "Depuis le brouillon, ou à nouveau après un renvoi du pôle.",
     params(("id" = Uuid, Path, description = "Identifiant de la candidature")),
     responses(
         (status = 200, description = "Candidature déposée", body = pharos_web::Versioned),
@@ -627,6 +833,53 @@ pub async fn decide(
     .await
 }
 
+/// Le renvoi d'une candidature à l'établissement.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct ReturnInput {
+    /// Ce que l'établissement doit corriger, obligatoire : il le lira.
+    #[serde(default)]
+    #[schema(
+        required = true,
+        example = "Le protocole n'a pas encore été présenté au conseil d'administration."
+    )]
+    pub reason: String,
+}
+
+/// `POST /api/v1/phare/labels/{id}/return`: the pole sends the application back to the
+/// school, which corrects its answers and submits again.
+#[utoipa::path(post, path = "/api/v1/phare/labels/{id}/return", tag = "phare",
+    operation_id = "phare_return_label",
+    summary = "Renvoyer la candidature à l'établissement",
+    description = "Le pôle renvoie une candidature déposée ou en cours d'examen à \
+                   l'établissement, avec le motif : l'établissement corrige ses réponses puis la \
+                   dépose à nouveau. Une candidature déposée dont l'examen n'a pas commencé le \
+                   commence dans la même opération.",
+    request_body = ReturnInput,
+    params(("id" = Uuid, Path, description = "Identifiant de la candidature")),
+    responses(
+        (status = 200, description = "Candidature renvoyée", body = pharos_web::Versioned),
+        (status = 403, description = "Réservé au pôle académique", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Candidature inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Candidature en brouillon, déjà renvoyée ou décidée, ou version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Motif manquant", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn return_to_school(
+    State(state): State<TargetState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    if_match: IfMatch,
+    Json(body): Json<ReturnInput>,
+) -> Result<impl IntoResponse, Problem> {
+    run(&state, &actor, id, if_match, |application| {
+        actor.may(Action::DecideLabel, subject(application))?;
+        Ok(LabelCommand::Return {
+            reason: body.reason.clone(),
+        })
+    })
+    .await
+}
+
 /// État de la candidature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -634,7 +887,8 @@ pub async fn decide(
     as = LabelStatus,
     description = "État de la candidature : draft (brouillon), submitted (déposée), under_review \
                    (en cours d'examen par le pôle), awarded (label attribué), not_awarded (label \
-                   non attribué)."
+                   non attribué), returned (renvoyée à l'établissement pour correction, à déposer \
+                   à nouveau)."
 )]
 pub enum LabelStatusView {
     Draft,
@@ -642,6 +896,7 @@ pub enum LabelStatusView {
     UnderReview,
     Awarded,
     NotAwarded,
+    Returned,
 }
 
 impl From<LabelStatus> for LabelStatusView {
@@ -652,6 +907,7 @@ impl From<LabelStatus> for LabelStatusView {
             LabelStatus::UnderReview => Self::UnderReview,
             LabelStatus::Awarded => Self::Awarded,
             LabelStatus::NotAwarded => Self::NotAwarded,
+            LabelStatus::Returned => Self::Returned,
         }
     }
 }
@@ -689,6 +945,38 @@ pub struct CriterionView {
     pub met: Option<bool>,
     /// Justificatif.
     pub evidence: Option<String>,
+    /// Réponse suggérée d'après les faits enregistrés du déploiement pHARe de
+    /// l'établissement pour la même année ; absente quand aucun fait n'y répond (critères
+    /// du pôle, élèves ambassadeurs) ou sans déploiement. Une suggestion seulement :
+    /// l'établissement confirme ou explique, et sa réponse (met) est celle qui compte.
+    pub suggested: Option<Suggested>,
+    /// D'où vient la suggestion.
+    pub suggested_from: Option<SuggestionSource>,
+}
+
+/// Réponse suggérée à un critère.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(
+    as = LabelCriterionSuggestion,
+    description = "Réponse suggérée d'après le déploiement : met (rempli) ou not_met (non rempli)."
+)]
+pub enum Suggested {
+    Met,
+    NotMet,
+}
+
+/// Le fait du déploiement dont vient une suggestion.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SuggestionSource {
+    /// Identifiant du déploiement pHARe de l'établissement pour l'année.
+    pub deployment_id: Uuid,
+    /// L'indicateur de conformité du déploiement qui répond au critère.
+    #[schema(example = "charter_in_force")]
+    pub flag: String,
+    /// Ce que dit cet indicateur, en français.
+    #[schema(example = "Déploiement pHARe 2026-2027 : charte d'engagement en vigueur")]
+    pub description: String,
 }
 
 /// Une candidature au label pHARe.
@@ -717,14 +1005,42 @@ pub struct LabelView {
     pub awarded_level: Option<LevelView>,
     /// Motif de la décision du pôle.
     pub decision_reason: Option<String>,
+    /// Motif du dernier renvoi de la candidature à l'établissement.
+    pub return_reason: Option<String>,
     /// Version du flux, pour If-Match.
     pub version: i64,
+}
+
+/// The school's deployment of the application's year, with its compliance on the day
+/// (at the latest the year's last day): what the criteria's suggestions come from.
+/// `None` when the school has no deployment that year.
+async fn deployment_facts(
+    state: &TargetState,
+    application: &Application,
+) -> Result<Option<(Uuid, Compliance)>, Problem> {
+    let owner = DeploymentOwner::School {
+        uai: application.school_uai.clone(),
+        department: application.department.clone(),
+    };
+    let year = application.school_year;
+    let id = deployment_id(&owner, year);
+    let (deployment, _) = load::<Deployment>(&state.app.store, &deployment_stream(id)?).await?;
+    if deployment.owner.is_none() {
+        return Ok(None);
+    }
+    let day = state.clock.now().date_naive().min(year.last_day());
+    let compliance = compliance_of(state, &owner, year, &deployment, day).await?;
+    Ok(Some((id, compliance)))
 }
 
 /// `GET /api/v1/phare/labels/{id}`
 #[utoipa::path(get, path = "/api/v1/phare/labels/{id}", tag = "phare",
     operation_id = "phare_get_label",
     summary = "Lire une candidature au label",
+    description = "Chaque critère auquel répond un fait enregistré du déploiement pHARe de \
+                   l'établissement pour la même année porte une réponse suggérée (suggested) et \
+                   sa source (suggested_from) ; la réponse de l'établissement (met) reste celle \
+                   qui compte. La participation au concours reste cochée par le pôle.",
     params(("id" = Uuid, Path, description = "Identifiant de la candidature")),
     responses(
         (status = 200, description = "La candidature", body = LabelView),
@@ -740,6 +1056,11 @@ pub async fn get(
     let Some(application) = &label.application else {
         return Err(Problem::not_found());
     };
+    let facts = deployment_facts(&state, application).await?;
+    let suggested = facts
+        .as_ref()
+        .map(|(_, compliance)| suggestions(application, compliance))
+        .unwrap_or_default();
     let criteria = application
         .checklist(application.target_level)
         .unwrap_or_default()
@@ -752,6 +1073,26 @@ pub async fn get(
                 answered_by: c.answered_by,
                 met: answer.map(|a| a.met),
                 evidence: answer.and_then(|a| a.evidence.clone()),
+                suggested: suggested.get(&c.key).map(|met| {
+                    if *met {
+                        Suggested::Met
+                    } else {
+                        Suggested::NotMet
+                    }
+                }),
+                suggested_from: suggested
+                    .contains_key(&c.key)
+                    .then(|| LabelFact::for_criterion(&c.key))
+                    .flatten()
+                    .zip(facts.as_ref())
+                    .map(|(fact, (deployment_id, _))| SuggestionSource {
+                        deployment_id: *deployment_id,
+                        flag: fact.flag.to_owned(),
+                        description: format!(
+                            "Déploiement pHARe {} : {}",
+                            application.school_year, fact.description
+                        ),
+                    }),
             }
         })
         .collect();
@@ -772,6 +1113,7 @@ pub async fn get(
         levels_met,
         awarded_level: label.awarded_level.map(LevelView::from),
         decision_reason: label.decision_reason.clone(),
+        return_reason: label.return_reason.clone(),
         version,
     }))
 }
