@@ -447,3 +447,116 @@ mod http {
     };
     pharos_test_support::on_both_backends!("routes"; every_documented_operation_is_routed, malformed_paths_and_queries_answer_problems);
 }
+
+/// The overlap rule across processes: the same person registered in two overlapping
+/// sessions at the same instant, through two `trainings` processes on one database, is
+/// confirmed in exactly one; the other is refused (`overlapping-session`). The person's
+/// schedule stream decides it with optimistic concurrency, not either process's memory.
+#[tokio::test]
+async fn two_trainings_processes_confirm_one_of_two_overlapping_registrations() {
+    let Some(db) = TestDb::postgres("pharos_test_support_overlap").await else {
+        return;
+    };
+    let directory = serve("directory", &db.url);
+    let a = serve("trainings", &db.url);
+    let b = serve("trainings", &db.url);
+    let client = reqwest::Client::new();
+    let admin = login(&client, &directory.base, ADMIN, PASSWORD).await;
+    let created = client
+        .post(format!("{}/api/v1/users", directory.base))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({
+            "email": "referente31@ac-toulouse.fr", "display_name": "Référente 31",
+            "role": "department_referent", "scope": "31", "password": PASSWORD
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let referent = login(
+        &client,
+        &directory.base,
+        "referente31@ac-toulouse.fr",
+        PASSWORD,
+    )
+    .await;
+    let post = |url: String, body: serde_json::Value| {
+        let request = client.post(url).bearer_auth(&referent).json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let body: serde_json::Value = response.json().await.unwrap_or_default();
+            (status, body)
+        }
+    };
+    let (status, training) = post(
+        format!("{}/api/v1/trainings", a.base),
+        serde_json::json!({
+            "title": "Préoccupation partagée", "topic": "mpp",
+            "audience": "équipes ressources", "department": "31"
+        }),
+    )
+    .await;
+    assert_eq!(status, 201, "{training}");
+    let training = training["id"].as_str().unwrap().to_owned();
+    let mut sessions = Vec::new();
+    for (starts_at, ends_at) in [
+        ("2030-03-04T09:00:00+01:00", "2030-03-04T17:00:00+01:00"),
+        ("2030-03-04T13:30:00+01:00", "2030-03-04T17:00:00+01:00"),
+    ] {
+        let (status, session) = post(
+            format!("{}/api/v1/trainings/{training}/sessions", a.base),
+            serde_json::json!({
+                "starts_at": starts_at, "ends_at": ends_at,
+                "slots": [{"starts_at": starts_at, "ends_at": ends_at}],
+                "location": "Atelier Canopé, Toulouse", "capacity": 20,
+                "planned_minutes": 60, "trainers": []
+            }),
+        )
+        .await;
+        assert_eq!(status, 201, "{session}");
+        let id = session["id"].as_str().unwrap().to_owned();
+        let (status, body) = post(
+            format!("{}/api/v1/sessions/{id}/open", a.base),
+            serde_json::Value::Null,
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        sessions.push(id);
+    }
+    for n in 0..10 {
+        let person = serde_json::json!({
+            "person": {"email": format!("personne{n}@ac-toulouse.fr"),
+                       "display_name": format!("Personne {n}"), "function": "CPE"},
+            "mode": "designated"
+        });
+        let (first, second) = tokio::join!(
+            post(
+                format!("{}/api/v1/sessions/{}/registrations", a.base, sessions[0]),
+                person.clone(),
+            ),
+            post(
+                format!("{}/api/v1/sessions/{}/registrations", b.base, sessions[1]),
+                person.clone(),
+            ),
+        );
+        let mut outcomes = [&first, &second].map(|(status, body)| {
+            let outcome = match status {
+                201 => body["status"].as_str().unwrap_or_default().to_owned(),
+                _ => body["type"].as_str().unwrap_or_default().to_owned(),
+            };
+            (*status, outcome)
+        });
+        outcomes.sort();
+        assert!(
+            outcomes[0] == (201, "confirmed".to_owned())
+                && outcomes[1].0 == 409
+                && outcomes[1].1.ends_with("overlapping-session"),
+            "person {n}: {first:?} / {second:?}"
+        );
+    }
+    directory.stop();
+    a.stop();
+    b.stop();
+    db.finish().await;
+}

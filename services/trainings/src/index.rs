@@ -1,10 +1,11 @@
 //! Trainings and their sessions, in memory, fed by a subscription to `training` and
 //! `training_session`: the overlap rule ("the same person confirmed in two overlapping
-//! sessions") spans streams, so it is checked against this projection before deciding;
-//! and the plannings (`GET /api/v1/trainings`, `GET /api/v1/trainings/{id}/sessions`) are
+//! sessions") spans streams, so it is checked against this projection before deciding
+//! (a first check; `crate::schedule` decides it on one stream per person, across
+//! processes); and the plannings (`GET /api/v1/trainings`, `GET /api/v1/trainings/{id}/sessions`) are
 //! answered from it, never by reading the log per request. Two registrations of one
-//! person racing into two different sessions in the same instant can both pass; the
-//! window is one append long.
+//! person racing into two overlapping sessions in the same instant can both pass this
+//! check; the person's schedule stream then refuses one of them.
 //!
 //! Each session is folded by the session decider's own `evolve`, event by event in
 //! stream order: an event is applied only when it is the next version of its stream, so
@@ -109,6 +110,13 @@ impl SessionIndex {
                 (overlaps && holds && status != Status::Cancelled).then_some(*id)
             })
             .collect()
+    }
+
+    /// Whether the index knows session `id` cancelled (a final state).
+    pub fn cancelled(&self, id: Uuid) -> bool {
+        self.sessions
+            .get(&id)
+            .is_some_and(|s| s.state.status == Some(Status::Cancelled))
     }
 
     /// The department of a known session (`Some(None)`: academy-wide), `None` when the

@@ -1,13 +1,16 @@
 //! The `trainings` target: trainings, their sessions, registrations with a waitlist,
-//! attendance per slot and the hours it gives. Owns `training` and `training_session`.
+//! attendance per slot and the hours it gives. Owns `training`, `training_session` and
+//! `training_schedule` (each person's confirmed time spans, for the overlap rule).
 //!
 //! Per aggregate, a pure decider (`training::decider`, `session::decider`) and the HTTP
 //! routes that run it (`training::http`, `session::http`); `index` follows trainings and
-//! sessions in memory, for the rule that spans them (one person confirmed in two
-//! overlapping sessions) and for the plannings `listing` serves.
+//! sessions in memory, for the plannings `listing` serves and a first check of the rule
+//! that spans them (one person confirmed in two overlapping sessions), which `schedule`
+//! decides on one stream per person, across processes.
 
 mod index;
 mod listing;
+pub mod schedule;
 pub mod session;
 pub mod training;
 
@@ -15,7 +18,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 use pharos_access::{Access, Projected, TargetState};
-use pharos_events::training::{SESSION_CATEGORY, TRAINING_CATEGORY};
+use pharos_events::training::{SCHEDULE_CATEGORY, SESSION_CATEGORY, TRAINING_CATEGORY};
 use pharos_eventstore::StoreError;
 use pharos_kit::{Context, OpenApiRouter, Started, Target, routes};
 use pharos_web::AppState;
@@ -85,7 +88,7 @@ impl FromRef<Trainings> for AppState {
 pub const TARGET: Target = Target {
     name: NAME,
     summary: "Formations, sessions, inscriptions et présences",
-    owns: &[TRAINING_CATEGORY, SESSION_CATEGORY],
+    owns: &[TRAINING_CATEGORY, SESSION_CATEGORY, SCHEDULE_CATEGORY],
     openapi: || pharos_kit::openapi_of(api()),
     start: |context| Box::pin(start(context)),
 };

@@ -1263,6 +1263,78 @@ async fn a_past_session_is_recorded_with_its_attendance_and_closed_to_registrati
     app.finish().await;
 }
 
+/// The person's schedule follows their confirmed places: a withdrawal frees the time, a
+/// promotion from the waitlist takes it, a cancelled session blocks nothing.
+async fn the_schedule_follows_withdrawals_promotions_and_cancellations(db: TestDb) {
+    let (app, manager, ()) = start(db, async |_: &TestApp| ()).await;
+    let small = open_session(&manager, Some("31"), 1, &[]).await;
+    let other = open_session(&manager, Some("31"), 5, &[]).await;
+    let register = async |session: &str, n: usize| {
+        manager
+            .post(
+                &format!("/api/v1/sessions/{session}/registrations"),
+                person(n, None),
+            )
+            .await
+    };
+    let withdraw = async |session: &str, registration: &Value| {
+        let (status, body) = manager
+            .post(
+                &format!(
+                    "/api/v1/sessions/{session}/registrations/{}/withdraw",
+                    registration["id"].as_str().unwrap()
+                ),
+                Value::Null,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    };
+
+    let (_, first) = register(&small, 1).await;
+    assert_eq!(first["status"], "confirmed", "{first}");
+    let (status, problem) = register(&other, 1).await;
+    assert_eq!(
+        (status, rule(&problem)),
+        (StatusCode::CONFLICT, "overlapping-session"),
+        "{problem}"
+    );
+    withdraw(&small, &first).await;
+    let (status, body) = register(&other, 1).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::CREATED, Some("confirmed")),
+        "a withdrawal frees the time: {body}"
+    );
+
+    // Person 3 waits in the small session, then is promoted: their time is taken.
+    let (_, second) = register(&small, 2).await;
+    let (_, waiting) = register(&small, 3).await;
+    assert_eq!(waiting["status"], "waitlisted", "{waiting}");
+    withdraw(&small, &second).await;
+    let (status, problem) = register(&other, 3).await;
+    assert_eq!(
+        (status, rule(&problem)),
+        (StatusCode::CONFLICT, "overlapping-session"),
+        "a promotion takes the time: {problem}"
+    );
+
+    // Cancelled, the small session holds nobody's time.
+    let (status, body) = manager
+        .post(
+            &format!("/api/v1/sessions/{small}/cancel"),
+            json!({"reason": "Formatrice indisponible"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = register(&other, 3).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::CREATED, Some("confirmed")),
+        "a cancelled session blocks nothing: {body}"
+    );
+    app.finish().await;
+}
+
 pharos_test_support::on_both_backends!(
     "pharos-trainings";
     a_session_runs_from_planning_to_archive_and_counts_hours,
@@ -1274,4 +1346,5 @@ pharos_test_support::on_both_backends!(
     capacity_and_trainers_change_after_planning,
     plannings_are_paginated_and_scoped,
     a_past_session_is_recorded_with_its_attendance_and_closed_to_registrations,
+    the_schedule_follows_withdrawals_promotions_and_cancellations,
 );

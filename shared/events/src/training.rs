@@ -12,6 +12,9 @@ use crate::{DepartmentCode, Uai};
 
 pub const TRAINING_CATEGORY: &str = "training";
 pub const SESSION_CATEGORY: &str = "training_session";
+/// A person's confirmed places (`training_schedule-<person uuid>`), so that the overlap
+/// rule is decided on one stream with optimistic concurrency, across processes.
+pub const SCHEDULE_CATEGORY: &str = "training_schedule";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -180,4 +183,20 @@ pub enum SessionEvent {
         minutes: u32,
         reason: String,
     },
+}
+
+/// A person's schedule: the time spans of the sessions where they hold (or are about to
+/// hold) a confirmed place. A waitlisted registration claims nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ScheduleEvent {
+    /// A confirmed place in `session_id`, from `starts_at` to `ends_at`.
+    SessionTimeClaimed {
+        session_id: Uuid,
+        starts_at: DateTime<FixedOffset>,
+        ends_at: DateTime<FixedOffset>,
+    },
+    /// The place is no longer held (withdrawn, waitlisted after all, or the
+    /// registration failed after the claim).
+    SessionTimeReleased { session_id: Uuid },
 }

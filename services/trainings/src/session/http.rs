@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::{DateTime, FixedOffset};
 use pharos_access::{Action, Actor, Denied, IfMatch, SchoolRef, Subject};
-use pharos_decider::{Executed, Rejection, execute, execute_with, load};
+use pharos_decider::{Decider, Executed, Rejection, execute, execute_with, load};
 use pharos_events::training::{
     AttendanceStatus, Registrant, RegistrationMode, Schedule, SessionEvent, Slot,
 };
@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::decider::{self, Plan, PlanInput, Session, SessionCommand, SessionState, stream};
+use crate::schedule::{Schedule as PersonSchedule, ScheduleCommand, Span};
 use crate::training::{self, Training};
 use crate::{NAME, Trainings};
 
@@ -610,7 +611,8 @@ pub async fn change_capacity(
             SessionEvent::RegistrationPromoted { registration_id } => Some(*registration_id),
             _ => None,
         })
-        .collect();
+        .collect::<Vec<_>>();
+    claim_promoted(&trainings, &actor, id, &promoted).await;
     Ok(axum::Json(CapacityChanged {
         version: done.version,
         promoted,
@@ -936,6 +938,89 @@ async fn sealed(trainings: &Trainings, person: Parsed) -> Result<Registrant, Pro
     })
 }
 
+/// Claims session `id`'s time in `person`'s schedule (`crate::schedule`), refused with
+/// `overlapping-session` when they hold an overlapping place: `true` when this call
+/// appended the claim, `false` when the session was claimed already.
+async fn claim(
+    trainings: &Trainings,
+    actor: &Actor,
+    person: PersonId,
+    id: Uuid,
+    times: &Schedule,
+) -> Result<bool, Problem> {
+    let span = Span {
+        starts_at: times.starts_at,
+        ends_at: times.ends_at,
+    };
+    let done = execute_with::<PersonSchedule, Problem>(
+        &trainings.target.app.store,
+        &crate::schedule::stream(person)?,
+        trainings.target.clock.now(),
+        None,
+        &actor.metadata(NAME),
+        |state| {
+            // Cancelled is final: a claim of a session the index knows cancelled blocks
+            // nothing (one it has not seen cancelled yet blocks, on the safe side).
+            let vacated = trainings.index.read(|index| {
+                state
+                    .claimed
+                    .keys()
+                    .filter(|session| index.cancelled(**session))
+                    .copied()
+                    .collect()
+            });
+            Ok(Cow::Owned(ScheduleCommand::Claim {
+                session_id: id,
+                span,
+                vacated,
+            }))
+        },
+    )
+    .await?;
+    Ok(done.appended.is_some())
+}
+
+/// Releases session `id`'s time in `person`'s schedule. A failure is only logged: the
+/// claim left behind errs on the safe side (see `crate::schedule`).
+async fn release(trainings: &Trainings, actor: &Actor, person: PersonId, id: Uuid) {
+    let released = async {
+        execute::<PersonSchedule, Problem>(
+            &trainings.target.app.store,
+            &crate::schedule::stream(person)?,
+            &ScheduleCommand::Release { session_id: id },
+            trainings.target.clock.now(),
+            None,
+            &actor.metadata(NAME),
+        )
+        .await
+    }
+    .await;
+    if let Err(problem) = released {
+        tracing::warn!(session = %id, ?problem, "release of a claimed time span failed");
+    }
+}
+
+/// Claims the time of the registrations promoted from the waitlist of session `id`. The
+/// promotion is already decided on the session: when the promoted person holds an
+/// overlapping place meanwhile (a rare race, since a waitlisted person may register
+/// elsewhere), their promotion stands and the overlap is logged for the managers to
+/// settle; the waitlist is not reordered around it.
+async fn claim_promoted(trainings: &Trainings, actor: &Actor, id: Uuid, promoted: &[Uuid]) {
+    if promoted.is_empty() {
+        return;
+    }
+    let Ok((session, plan)) = existing(trainings, id).await else {
+        return;
+    };
+    for registration in promoted.iter().filter_map(|r| session.registration(*r)) {
+        let person = registration.registrant.person;
+        if let Err(problem) = claim(trainings, actor, person, id, &plan.schedule).await {
+            tracing::warn!(session = %id, registration = %registration.id, ?problem,
+                "promoted from the waitlist without claiming the time span");
+        }
+    }
+}
+
 /// `POST /api/v1/sessions/{id}/registrations` → `{id, status: confirmed|waitlisted}`
 #[utoipa::path(operation_id = "trainings_session_register", post, path = "/api/v1/sessions/{id}/registrations", tag = "trainings",
     summary = "Inscrire une personne (confirmée, ou en liste d'attente si complet)",
@@ -964,18 +1049,68 @@ pub async fn register(
     let registration_id = Uuid::now_v7();
     let registrant = sealed(&trainings, person).await?;
     let person = registrant.person;
-    let done = run(&trainings, &actor, id, None, |_, plan| {
-        may_register(&actor, plan.department.as_ref(), school.as_ref())?;
-        Ok(SessionCommand::Register {
-            registration_id,
-            registrant: registrant.clone(),
-            mode: input.mode,
-            overlapping: trainings
-                .index
-                .read(|index| index.overlapping(person, &plan.schedule, id)),
+    let register = |overlapping| SessionCommand::Register {
+        registration_id,
+        registrant: registrant.clone(),
+        mode: input.mode,
+        overlapping,
+    };
+    // A confirmed place needs the person's time first (`crate::schedule`): claimed when
+    // the session, as read now, would confirm; `claimed` is `Some(true)` when this
+    // registration appended the claim (and so releases it if it ends otherwise).
+    let mut claimed: Option<bool> = None;
+    let mut rounds = 0;
+    let done = loop {
+        rounds += 1;
+        if claimed.is_none() {
+            let (session, plan) = existing(&trainings, id).await?;
+            may_register(&actor, plan.department.as_ref(), school.as_ref())?;
+            let now = trainings.target.clock.now();
+            let predicted = Session::decide(&register(vec![]), &session, now)?;
+            if matches!(
+                predicted.first(),
+                Some(SessionEvent::RegistrationConfirmed { .. })
+            ) {
+                claimed = Some(claim(&trainings, &actor, person, id, &plan.schedule).await?);
+            }
+        }
+        // Set when a place became free after the prediction: claim, then try again.
+        let mut unclaimed_place = false;
+        let outcome = run(&trainings, &actor, id, None, |session, plan| {
+            may_register(&actor, plan.department.as_ref(), school.as_ref())?;
+            if claimed.is_none() && session.confirmed() < plan.capacity as usize {
+                unclaimed_place = true;
+                // Tried again below; after three rounds of places moving, the client is.
+                return Err(Problem::unavailable(
+                    "Les places de cette session changent en ce moment ; réessayez dans un instant.",
+                )
+                .with_retry_after(1));
+            }
+            Ok(register(trainings.index.read(|index| {
+                index.overlapping(person, &plan.schedule, id)
+            })))
         })
-    })
-    .await?;
+        .await;
+        match outcome {
+            Ok(done) => break done,
+            Err(_) if unclaimed_place && rounds < 3 => continue,
+            Err(problem) => {
+                if claimed == Some(true) {
+                    release(&trainings, &actor, person, id).await;
+                }
+                return Err(problem);
+            }
+        }
+    };
+    if claimed == Some(true)
+        && !matches!(
+            done.events.first(),
+            Some(SessionEvent::RegistrationConfirmed { .. })
+        )
+    {
+        // Full meanwhile: waitlisted, the person holds no place to claim time for.
+        release(&trainings, &actor, person, id).await;
+    }
     let status = match done.events.first() {
         Some(SessionEvent::RegistrationConfirmed { .. }) => RegistrationStatus::Confirmed,
         _ => RegistrationStatus::Waitlisted,
@@ -1029,10 +1164,14 @@ pub async fn withdraw(
         Ok(SessionCommand::Withdraw { registration_id })
     })
     .await?;
+    if let Some(registration) = session.registration(registration_id) {
+        release(&trainings, &actor, registration.registrant.person, id).await;
+    }
     let promoted = done.events.iter().find_map(|e| match e {
         SessionEvent::RegistrationPromoted { registration_id } => Some(*registration_id),
         _ => None,
     });
+    claim_promoted(&trainings, &actor, id, promoted.as_slice()).await;
     Ok(axum::Json(Withdrawn {
         version: done.version,
         promoted,

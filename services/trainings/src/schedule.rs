@@ -1,0 +1,254 @@
+//! A person's schedule (category `training_schedule`, one stream per vault person): the
+//! time spans of the sessions where they hold a confirmed place. The overlap rule (« one
+//! person confirmed in two overlapping sessions ») spans session streams; deciding it on
+//! this one stream makes the event store's optimistic concurrency enforce it across
+//! processes: two registrations of one person racing into two overlapping sessions both
+//! append to the same stream at the same version, one fails its check, decides again on
+//! the other's claim (`execute` retries) and is refused.
+//!
+//! How a registration uses it (`session::http::register`): when the session has a free
+//! place, the person's time is claimed first, then the registration is appended to the
+//! session; if that is refused or ends waitlisted, the claim is released (compensation).
+//! A withdrawal releases the claim; a promotion from the waitlist claims for the promoted
+//! person (see `session::http::claim_promoted` for an overlap then).
+//!
+//! Crash windows, and why they are tolerated: a process stopping between the claim and
+//! the registration (or before a compensating release) leaves a claim without a confirmed
+//! place. It errs on the safe side: it can only refuse that person an overlapping
+//! session, never let two overlap. Registering the person again in the same session
+//! reuses the claim (a claim of a session already claimed appends nothing), and a claim
+//! of a session the index knows cancelled (a final state) blocks nothing. A claim is
+//! never trusted to prove a place: the session stream stays the truth for registrations.
+//! The other way round, a process stopping after a withdrawal or a promotion but before
+//! its release or claim leaves a freed span claimed (safe side again) or a promoted place
+//! unclaimed: the in-memory index's check still sees that place, the schedule does not.
+//!
+//! Not covered yet: a rescheduled session keeps the span its places were claimed with,
+//! and places recorded after the fact (`record_past`) claim nothing.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use pharos_decider::{Decider, Rejection};
+use pharos_events::training::{SCHEDULE_CATEGORY, ScheduleEvent};
+use pharos_eventstore::{StoreError, StreamId};
+use pharos_privacy::PersonId;
+use uuid::Uuid;
+
+/// The schedule stream of `person`.
+pub fn stream(person: PersonId) -> Result<StreamId, StoreError> {
+    StreamId::new(SCHEDULE_CATEGORY, person.0)
+}
+
+/// A claimed time span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub starts_at: DateTime<FixedOffset>,
+    pub ends_at: DateTime<FixedOffset>,
+}
+
+impl Span {
+    fn overlaps(&self, other: &Span) -> bool {
+        self.starts_at < other.ends_at && other.starts_at < self.ends_at
+    }
+}
+
+/// The sessions claimed, by id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScheduleState {
+    pub claimed: BTreeMap<Uuid, Span>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScheduleCommand {
+    /// Claim `span` for a confirmed place in `session_id`. `vacated`: claimed sessions
+    /// known to be cancelled (a final state), which block nothing.
+    Claim {
+        session_id: Uuid,
+        span: Span,
+        vacated: Vec<Uuid>,
+    },
+    Release {
+        session_id: Uuid,
+    },
+}
+
+pub struct Schedule;
+
+impl Decider for Schedule {
+    type State = ScheduleState;
+    type Command = ScheduleCommand;
+    type Event = ScheduleEvent;
+
+    fn evolve(mut state: ScheduleState, event: &ScheduleEvent) -> ScheduleState {
+        match event {
+            ScheduleEvent::SessionTimeClaimed {
+                session_id,
+                starts_at,
+                ends_at,
+            } => {
+                state.claimed.insert(
+                    *session_id,
+                    Span {
+                        starts_at: *starts_at,
+                        ends_at: *ends_at,
+                    },
+                );
+            }
+            ScheduleEvent::SessionTimeReleased { session_id } => {
+                state.claimed.remove(session_id);
+            }
+        }
+        state
+    }
+
+    fn decide(
+        command: &ScheduleCommand,
+        state: &ScheduleState,
+        _now: DateTime<Utc>,
+    ) -> Result<Vec<ScheduleEvent>, Rejection> {
+        match command {
+            ScheduleCommand::Claim {
+                session_id,
+                span,
+                vacated,
+            } => {
+                if state.claimed.contains_key(session_id) {
+                    return Ok(vec![]);
+                }
+                let overlapping = state
+                    .claimed
+                    .iter()
+                    .any(|(id, claimed)| !vacated.contains(id) && claimed.overlaps(span));
+                if overlapping {
+                    return Err(Rejection::conflict(
+                        "overlapping-session",
+                        "Cette personne est déjà inscrite à une autre session sur le même créneau.",
+                    ));
+                }
+                Ok(vec![ScheduleEvent::SessionTimeClaimed {
+                    session_id: *session_id,
+                    starts_at: span.starts_at,
+                    ends_at: span.ends_at,
+                }])
+            }
+            ScheduleCommand::Release { session_id } => {
+                if !state.claimed.contains_key(session_id) {
+                    return Ok(vec![]);
+                }
+                Ok(vec![ScheduleEvent::SessionTimeReleased {
+                    session_id: *session_id,
+                }])
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pharos_decider::given;
+
+    fn at(t: &str) -> DateTime<FixedOffset> {
+        DateTime::parse_from_rfc3339(t).unwrap_or_default()
+    }
+
+    fn span(from: &str, to: &str) -> Span {
+        Span {
+            starts_at: at(from),
+            ends_at: at(to),
+        }
+    }
+
+    fn claimed(session: u128, s: Span) -> ScheduleEvent {
+        ScheduleEvent::SessionTimeClaimed {
+            session_id: Uuid::from_u128(session),
+            starts_at: s.starts_at,
+            ends_at: s.ends_at,
+        }
+    }
+
+    fn claim(session: u128, s: Span) -> ScheduleCommand {
+        ScheduleCommand::Claim {
+            session_id: Uuid::from_u128(session),
+            span: s,
+            vacated: vec![],
+        }
+    }
+
+    fn morning() -> Span {
+        span("2026-12-03T09:00:00+01:00", "2026-12-03T12:00:00+01:00")
+    }
+
+    fn day() -> Span {
+        span("2026-12-03T09:00:00+01:00", "2026-12-03T17:00:00+01:00")
+    }
+
+    fn afternoon() -> Span {
+        span("2026-12-03T12:00:00+01:00", "2026-12-03T17:00:00+01:00")
+    }
+
+    #[test]
+    fn claims_a_free_span() {
+        given::<Schedule>([])
+            .when(&claim(1, day()))
+            .then(&[claimed(1, day())]);
+    }
+
+    #[test]
+    fn refuses_an_overlapping_span() {
+        given::<Schedule>([claimed(1, morning())])
+            .when(&claim(2, day()))
+            .then_rejected("overlapping-session");
+    }
+
+    #[test]
+    fn spans_that_only_touch_do_not_overlap() {
+        given::<Schedule>([claimed(1, morning())])
+            .when(&claim(2, afternoon()))
+            .then(&[claimed(2, afternoon())]);
+    }
+
+    #[test]
+    fn claiming_the_same_session_again_appends_nothing() {
+        given::<Schedule>([claimed(1, day())])
+            .when(&claim(1, day()))
+            .then(&[]);
+    }
+
+    #[test]
+    fn a_released_span_blocks_nothing() {
+        given::<Schedule>([
+            claimed(1, morning()),
+            ScheduleEvent::SessionTimeReleased {
+                session_id: Uuid::from_u128(1),
+            },
+        ])
+        .when(&claim(2, day()))
+        .then(&[claimed(2, day())]);
+    }
+
+    #[test]
+    fn a_cancelled_session_blocks_nothing() {
+        given::<Schedule>([claimed(1, morning())])
+            .when(&ScheduleCommand::Claim {
+                session_id: Uuid::from_u128(2),
+                span: day(),
+                vacated: vec![Uuid::from_u128(1)],
+            })
+            .then(&[claimed(2, day())]);
+    }
+
+    #[test]
+    fn releases_a_claim_once() {
+        let release = ScheduleCommand::Release {
+            session_id: Uuid::from_u128(1),
+        };
+        given::<Schedule>([claimed(1, day())])
+            .when(&release)
+            .then(&[ScheduleEvent::SessionTimeReleased {
+                session_id: Uuid::from_u128(1),
+            }]);
+        given::<Schedule>([]).when(&release).then(&[]);
+    }
+}
