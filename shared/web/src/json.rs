@@ -69,12 +69,17 @@ fn problem_of(rejection: &JsonRejection) -> Problem {
             // serde's message names the path: "field: reason at line 1 column 12".
             let text =
                 std::error::Error::source(e).map_or_else(|| e.body_text(), |s| s.to_string());
-            let (field, message) = text
+            let (path, reason) = text
                 .split_once(": ")
-                .filter(|(f, _)| *f != ".")
-                .map_or(("body".to_owned(), text.clone()), |(f, m)| {
-                    (f.to_owned(), m.to_owned())
-                });
+                .filter(|(path, _)| !path.contains(' '))
+                .map_or((".", text.as_str()), |(path, reason)| (path, reason));
+            let (named, message) = french_reason(reason);
+            let field = match (path, named) {
+                (".", Some(named)) => named,
+                (".", None) => "body".to_owned(),
+                (path, Some(named)) => format!("{path}.{named}"),
+                (path, None) => path.to_owned(),
+            };
             Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid-body",
@@ -113,5 +118,126 @@ fn problem_of(rejection: &JsonRejection) -> Problem {
                 other.body_text()
             ),
         ),
+    }
+}
+
+/// serde's English reason in French, and the field it names when it names one (a
+/// missing or unknown field). Reasons written by the API's own types are French
+/// already and pass as they are.
+fn french_reason(reason: &str) -> (Option<String>, String) {
+    let reason = reason
+        .rsplit_once(" at line ")
+        .map_or(reason, |(reason, _)| reason)
+        .trim();
+    let quoted = |rest: &str| rest.split('`').next().unwrap_or_default().to_owned();
+    if let Some(rest) = reason.strip_prefix("missing field `") {
+        return (Some(quoted(rest)), "champ obligatoire manquant".into());
+    }
+    if let Some(rest) = reason.strip_prefix("unknown field `") {
+        return (Some(quoted(rest)), "champ inconnu".into());
+    }
+    if let Some(rest) = reason.strip_prefix("unknown variant `") {
+        let accepted = rest
+            .split_once("expected one of ")
+            .or_else(|| rest.split_once("expected "))
+            .map_or("", |(_, list)| list)
+            .replace('`', "");
+        return (
+            None,
+            format!(
+                "« {} » n'est pas une valeur acceptée ; valeurs acceptées : {accepted}",
+                quoted(rest)
+            ),
+        );
+    }
+    if let Some(rest) = reason.strip_prefix("invalid type: ") {
+        let expected = rest.split_once(", expected ").map_or("", |(_, e)| e);
+        return (
+            None,
+            format!("type invalide : {} attendu", expected_fr(expected)),
+        );
+    }
+    if let Some(rest) = reason.strip_prefix("invalid value: ") {
+        let expected = rest.split_once(", expected ").map_or("", |(_, e)| e);
+        return (
+            None,
+            format!("valeur invalide : {} attendu", expected_fr(expected)),
+        );
+    }
+    if reason.starts_with("invalid length") {
+        return (None, "nombre d'éléments invalide".into());
+    }
+    if reason.starts_with("UUID parsing failed") || reason.starts_with("invalid character") {
+        return (None, "identifiant invalide (UUID attendu)".into());
+    }
+    // chrono's reasons for a date or an instant that does not parse.
+    if [
+        "premature end of input",
+        "input contains invalid characters",
+        "input is out of range",
+        "trailing input",
+        "input is not enough for unique date and time",
+        "no possible date and time matching input",
+    ]
+    .contains(&reason)
+    {
+        return (
+            None,
+            "date ou heure invalide (format attendu : 2026-12-03 ou 2026-12-03T09:00:00+01:00)"
+                .into(),
+        );
+    }
+    (None, reason.to_owned())
+}
+
+/// What serde expected, in French.
+fn expected_fr(expected: &str) -> String {
+    let expected = expected.trim();
+    let integer = [
+        "u8", "u16", "u32", "u64", "usize", "i8", "i16", "i32", "i64", "isize",
+    ];
+    if integer.contains(&expected) || expected.contains("integer") {
+        "un nombre entier".into()
+    } else if ["f32", "f64"].contains(&expected) || expected.contains("number") {
+        "un nombre".into()
+    } else if expected.contains("string") || expected.contains("str") {
+        "une chaîne de caractères".into()
+    } else if expected.contains("bool") {
+        "un booléen".into()
+    } else if expected.contains("sequence") || expected.contains("array") {
+        "une liste".into()
+    } else if expected.contains("map") || expected.starts_with("struct") {
+        "un objet".into()
+    } else if expected.contains("UUID") || expected.contains("uuid") {
+        "un identifiant (UUID)".into()
+    } else if expected.is_empty() {
+        "une autre valeur".into()
+    } else {
+        format!("« {expected} »")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serdes_reasons_read_in_french_and_name_their_field() {
+        let (field, message) = french_reason("missing field `title` at line 1 column 2");
+        assert_eq!(field.as_deref(), Some("title"));
+        assert_eq!(message, "champ obligatoire manquant");
+        let (_, message) =
+            french_reason("invalid type: integer `3`, expected a string at line 1 column 12");
+        assert_eq!(message, "type invalide : une chaîne de caractères attendu");
+        let (_, message) =
+            french_reason("unknown variant `maybe`, expected one of `mpp`, `pilotes`");
+        assert_eq!(
+            message,
+            "« maybe » n'est pas une valeur acceptée ; valeurs acceptées : mpp, pilotes"
+        );
+        let (_, message) = french_reason("premature end of input at line 1 column 30");
+        assert!(message.starts_with("date ou heure invalide"), "{message}");
+        let own = "« 0310001A » : la lettre de contrôle devrait être H";
+        assert_eq!(french_reason(own), (None, own.to_owned()));
     }
 }
