@@ -133,7 +133,7 @@ fn api() -> OpenApiRouter<TargetState> {
         deployment::http::ProtocolView,
         deployment::http::LearningHoursView,
         deployment::http::WorkshopView,
-        deployment::http::ComplianceView,
+        pharos_domain::compliance::Compliance,
         label::http::NewLabel,
         label::http::LevelInput,
         label::http::AnswerInput,

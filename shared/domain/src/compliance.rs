@@ -149,25 +149,31 @@ pub struct DeploymentFacts {
     pub first_parent_workshop_on: Option<NaiveDate>,
 }
 
-/// Each requirement, met or not on a given day, and all of them together.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Conformité du déploiement au cahier des charges pHARe, calculée à la date du jour : une
+/// indication, jamais un motif de refus d'enregistrement.
+// Each requirement, met or not on that day, and all of them together. The API shows this
+// type as it is, hence its French documentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Compliance {
-    /// The trained members the team is judged by: the deployment's own, or for an école
-    /// its circonscription's.
+    /// Nombre de membres formés de l'équipe ressource : celle du déploiement, ou pour une
+    /// école celle de sa circonscription.
     pub trained_members: usize,
-    /// The team is judged by the circonscription's resource team (an école).
+    /// École : son équipe est jugée sur l'équipe ressource de sa circonscription (jamais
+    /// sur son propre effectif).
     pub team_of_circonscription: bool,
-    /// At least [`TRAINED_MEMBERS_REQUIRED`] trained members.
+    /// Au moins 5 membres formés.
     pub trained_team: bool,
+    /// Un coordonnateur (référent harcèlement) est désigné.
     pub coordinator_named: bool,
-    /// The protocol has been presented (by that day).
+    /// Le protocole est formalisé et a été présenté (à ce jour).
     pub protocol_presented: bool,
-    /// At least [`LEARNING_HOURS_REQUIRED`] hours planned.
+    /// Les 10 heures d'apprentissage sont planifiées.
     pub learning_hours_planned: bool,
-    /// A parent workshop has taken place (by that day).
+    /// Au moins un atelier parents a eu lieu (à ce jour).
     pub parent_workshop_held: bool,
+    /// La charte est en vigueur.
     pub charter_in_force: bool,
-    /// Every flag above.
+    /// Tous les indicateurs ci-dessus.
     pub compliant: bool,
 }
 

@@ -976,49 +976,6 @@ impl From<compliance::CharterTerm> for CharterTermView {
     }
 }
 
-/// Conformité du déploiement au cahier des charges pHARe, calculée à la date du jour : une
-/// indication, jamais un motif de refus d'enregistrement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[schema(as = Compliance)]
-pub struct ComplianceView {
-    /// Nombre de membres formés de l'équipe ressource : celle du déploiement, ou pour une
-    /// école celle de sa circonscription.
-    pub trained_members: usize,
-    /// École : son équipe est jugée sur l'équipe ressource de sa circonscription (jamais
-    /// sur son propre effectif).
-    pub team_of_circonscription: bool,
-    /// Au moins 5 membres formés.
-    pub trained_team: bool,
-    /// Un coordonnateur (référent harcèlement) est désigné.
-    pub coordinator_named: bool,
-    /// Le protocole est formalisé et a été présenté (à ce jour).
-    pub protocol_presented: bool,
-    /// Les 10 heures d'apprentissage sont planifiées.
-    pub learning_hours_planned: bool,
-    /// Au moins un atelier parents a eu lieu (à ce jour).
-    pub parent_workshop_held: bool,
-    /// La charte est en vigueur.
-    pub charter_in_force: bool,
-    /// Tous les indicateurs ci-dessus.
-    pub compliant: bool,
-}
-
-impl From<compliance::Compliance> for ComplianceView {
-    fn from(flags: compliance::Compliance) -> Self {
-        Self {
-            trained_members: flags.trained_members,
-            team_of_circonscription: flags.team_of_circonscription,
-            trained_team: flags.trained_team,
-            coordinator_named: flags.coordinator_named,
-            protocol_presented: flags.protocol_presented,
-            learning_hours_planned: flags.learning_hours_planned,
-            parent_workshop_held: flags.parent_workshop_held,
-            charter_in_force: flags.charter_in_force,
-            compliant: flags.compliant,
-        }
-    }
-}
-
 /// Le protocole de traitement des situations de harcèlement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[schema(as = Protocol)]
@@ -1177,7 +1134,7 @@ pub struct DeploymentView {
     /// Les ateliers parents, tenus ou programmés.
     pub parent_workshops: Vec<WorkshopView>,
     /// Conformité au cahier des charges à la date du jour.
-    pub compliance: ComplianceView,
+    pub compliance: compliance::Compliance,
     /// Version du flux, pour If-Match.
     pub version: i64,
 }
@@ -1314,7 +1271,7 @@ pub async fn get(
         carry_over_to_confirm: deployment.carry_over_to_confirm(),
         learning_hours: deployment.learning_hours.map(Into::into),
         parent_workshops: deployment.workshops.iter().map(Into::into).collect(),
-        compliance: compliance.into(),
+        compliance,
         version,
     }))
 }
