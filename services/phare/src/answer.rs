@@ -46,6 +46,32 @@ pub fn existing(rejection: Rejection, existing_id: Uuid, location: &str) -> Prob
     Problem::from(rejection).with_existing(existing_id, location)
 }
 
+/// Which deployments or labels to list: a school's (`school_uai`), a circonscription's
+/// (`circonscription` and `department`) or a department's (`department`); without a
+/// filter, all those in the caller's scope. A filter outside the scope is refused (403).
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OwnerFilter {
+    /// Année scolaire ; toutes par défaut.
+    #[param(example = "2026-2027")]
+    pub school_year: Option<String>,
+    /// UAI de l'établissement.
+    #[param(example = "0310001H")]
+    pub school_uai: Option<String>,
+    /// Circonscription, telle que l'écrit le répertoire (avec `department`) ; pour les
+    /// candidatures, celles de ses écoles.
+    #[param(example = "Toulouse Nord")]
+    pub circonscription: Option<String>,
+    /// Département.
+    #[param(example = "31")]
+    pub department: Option<String>,
+    /// Nombre d'éléments par page : 100 par défaut, 500 au plus.
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+    /// Nombre d'éléments à sauter (pagination).
+    pub offset: Option<u32>,
+}
+
 /// Lists answer at most this many items per page.
 pub const PAGE_MAX: usize = 500;
 /// Items per page unless `limit` says otherwise.

@@ -27,7 +27,7 @@ use super::decider::{
     Protocol, Workshop, check_function, deployment_id,
 };
 use crate::NAME;
-use crate::answer::{Failed, existing, page};
+use crate::answer::{Failed, OwnerFilter, existing, page};
 use crate::evidence::{Attended, Evidence};
 use crate::index::Index;
 use crate::input::{self, PersonInput};
@@ -211,32 +211,6 @@ pub async fn create(
 /// Où les déploiements se lisent.
 const PATH: &str = "/api/v1/phare/deployments";
 
-/// Quels déploiements lister : ceux d'un établissement (`school_uai`), d'une
-/// circonscription (`circonscription` et `department`), ou d'un département
-/// (`department`) ; sans filtre, tous ceux du périmètre. Chaque filtre hors du périmètre
-/// est refusé (403).
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct DeploymentFilter {
-    /// Année scolaire ; toutes par défaut.
-    #[param(example = "2026-2027")]
-    pub school_year: Option<String>,
-    /// UAI de l'établissement.
-    #[param(example = "0310001H")]
-    pub school_uai: Option<String>,
-    /// Circonscription, telle que l'écrit le répertoire (avec `department`).
-    #[param(example = "Toulouse Nord")]
-    pub circonscription: Option<String>,
-    /// Département.
-    #[param(example = "31")]
-    pub department: Option<String>,
-    /// Nombre de déploiements par page : 100 par défaut, 500 au plus.
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<u32>,
-    /// Nombre de déploiements à sauter (pagination).
-    pub offset: Option<u32>,
-}
-
 /// Un déploiement dans une liste : de quoi l'ouvrir.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DeploymentSummary {
@@ -316,7 +290,7 @@ pub(crate) fn every_year(today: NaiveDate) -> Vec<SchoolYear> {
                    département, d'une année ou de toutes, dans le périmètre de l'utilisateur \
                    (l'établissement : le sien ; le référent : son département ; le pôle : tous). \
                    Paginée : 100 par page par défaut, 500 au plus (limit, offset).",
-    params(DeploymentFilter),
+    params(OwnerFilter),
     responses(
         (status = 200, description = "Les déploiements", body = DeploymentList),
         (status = 422, description = "Valeur refusée (année, UAI, établissement inconnu, département, circonscription sans département, établissement et circonscription ensemble)", body = pharos_web::Problem, content_type = "application/problem+json"),
@@ -326,7 +300,7 @@ pub async fn list(
     State(state): State<TargetState>,
     Extension(index): Extension<Index>,
     actor: Actor,
-    Query(filter): Query<DeploymentFilter>,
+    Query(filter): Query<OwnerFilter>,
 ) -> Result<impl IntoResponse, Problem> {
     let year = input::trimmed(filter.school_year.as_deref())
         .map(|text| input::school_year(&text))

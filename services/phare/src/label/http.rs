@@ -29,7 +29,7 @@ use super::criteria::{
 use super::decider::{
     Application, Label, LabelCommand, LabelState, LabelStatus, Outcome, label_id, suggestions,
 };
-use crate::answer::{Failed, existing, page};
+use crate::answer::{Failed, OwnerFilter, existing, page};
 use crate::criteria::CriteriaConfig;
 use crate::deployment::decider::{Deployment, deployment_id};
 use crate::deployment::http::{compliance_of, every_year, may_list, stream as deployment_stream};
@@ -399,32 +399,6 @@ pub async fn create(
 /// Où les candidatures se lisent.
 const PATH: &str = "/api/v1/phare/labels";
 
-/// Quelles candidatures lister : celles d'un établissement (`school_uai`), des écoles
-/// d'une circonscription (`circonscription` et `department`) ou d'un département
-/// (`department`) ; sans filtre, toutes celles du périmètre. Chaque filtre hors du
-/// périmètre est refusé (403).
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct LabelFilter {
-    /// Année scolaire ; toutes par défaut.
-    #[param(example = "2026-2027")]
-    pub school_year: Option<String>,
-    /// UAI de l'établissement.
-    #[param(example = "0310001H")]
-    pub school_uai: Option<String>,
-    /// Circonscription des écoles, telle que l'écrit le répertoire (avec `department`).
-    #[param(example = "Toulouse Nord")]
-    pub circonscription: Option<String>,
-    /// Département.
-    #[param(example = "31")]
-    pub department: Option<String>,
-    /// Nombre de candidatures par page : 100 par défaut, 500 au plus.
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<u32>,
-    /// Nombre de candidatures à sauter (pagination).
-    pub offset: Option<u32>,
-}
-
 /// Une candidature dans une liste : de quoi l'ouvrir.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LabelSummary {
@@ -462,7 +436,7 @@ pub struct LabelList {
                    toutes, dans le périmètre de l'utilisateur (l'établissement : les siennes ; \
                    le référent : son département ; le pôle : toutes). Paginée : 100 par page \
                    par défaut, 500 au plus (limit, offset).",
-    params(LabelFilter),
+    params(OwnerFilter),
     responses(
         (status = 200, description = "Les candidatures", body = LabelList),
         (status = 422, description = "Valeur refusée (année, UAI, établissement inconnu, département, circonscription sans département, établissement et circonscription ensemble)", body = pharos_web::Problem, content_type = "application/problem+json"),
@@ -472,7 +446,7 @@ pub async fn list(
     State(state): State<TargetState>,
     Extension(index): Extension<Index>,
     actor: Actor,
-    Query(filter): Query<LabelFilter>,
+    Query(filter): Query<OwnerFilter>,
 ) -> Result<impl IntoResponse, Problem> {
     let year = input::trimmed(filter.school_year.as_deref())
         .map(|text| input::school_year(&text))
