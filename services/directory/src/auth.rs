@@ -16,7 +16,7 @@ use pharos_web::{Json, Problem, Versioned};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::users::http::unseal_identity;
+use crate::users::http::{GrantView, unseal_identity};
 use crate::users::password::{check_password, hash_password, verify_password};
 use crate::users::{Account, AccountCommand, stream};
 use crate::{Directory, NAME};
@@ -79,9 +79,12 @@ pub struct LoginSession {
 pub struct SessionUser {
     id: Uuid,
     email: String,
+    /// Rôle principal.
     role: Role,
     /// Périmètre du rôle : code de département (référent) ou UAI (établissement).
     scope: Option<String>,
+    /// Attributions supplémentaires : autres rôles détenus, chacun avec son périmètre.
+    grants: Vec<GrantView>,
 }
 
 /// Le compte de l'utilisateur connecté.
@@ -90,9 +93,12 @@ pub struct CurrentAccount {
     id: Uuid,
     email: String,
     display_name: String,
+    /// Rôle principal.
     role: Role,
     /// Périmètre du rôle : code de département (référent) ou UAI (établissement).
     scope: Option<String>,
+    /// Attributions supplémentaires : autres rôles détenus, chacun avec son périmètre.
+    grants: Vec<GrantView>,
     version: i64,
 }
 
@@ -223,6 +229,7 @@ pub async fn login(
                 email: account_key,
                 role: created.role,
                 scope: created.scope,
+                grants: GrantView::all(&account.grants),
             },
         }),
     ))
@@ -271,6 +278,7 @@ pub async fn me(
         display_name: display_name.to_string(),
         role: actor.role,
         scope: actor.scope.value(),
+        grants: GrantView::all(&account.grants),
         version,
     }))
 }

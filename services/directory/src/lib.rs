@@ -130,6 +130,7 @@ fn api(upload_limit: usize) -> OpenApiRouter<Directory> {
         .routes(routes!(users::bulk::create_school_accounts))
         .routes(routes!(users::http::get))
         .routes(routes!(users::http::change_role))
+        .routes(routes!(users::http::set_grants))
         .routes(routes!(users::http::deactivate))
         .routes(routes!(schools::http::register))
         .merge(import)
@@ -281,6 +282,6 @@ mod tests {
                 checked += 1;
             }
         }
-        assert_eq!(checked, 23);
+        assert_eq!(checked, 24);
     }
 }

@@ -1,7 +1,7 @@
 //! Values as typed in requests, parsed once here into the types deciders take, each
 //! refusal naming its rule in French.
 
-use pharos_decider::Rejection;
+use pharos_decider::{Rejection, sentence};
 use pharos_events::phare::{LabelLevel, SchoolYear, StaffPerson};
 use pharos_events::{Email, Uai};
 use pharos_privacy::Vault;
@@ -14,11 +14,11 @@ const MAX_NAME_CHARS: usize = 200;
 
 pub fn school_year(text: &str) -> Result<SchoolYear, Rejection> {
     SchoolYear::parse(text)
-        .map_err(|e| Rejection::invalid("invalid-school-year", "school_year", e.0))
+        .map_err(|e| Rejection::invalid("invalid-school-year", "school_year", sentence(&e.0)))
 }
 
 pub fn uai(field: &'static str, text: &str) -> Result<Uai, Rejection> {
-    Uai::parse(text).map_err(|e| Rejection::invalid("invalid-uai", field, e.0))
+    Uai::parse(text).map_err(|e| Rejection::invalid("invalid-uai", field, sentence(&e.0)))
 }
 
 /// One of a closed list of identifiers.
@@ -39,7 +39,7 @@ pub fn choice<T: Copy>(
                 rule,
                 field,
                 format!(
-                    "« {text} » n'est pas une valeur possible de {field} ; valeurs possibles : {}.",
+                    "« {text} » n'est pas une valeur acceptée ; valeurs acceptées : {}.",
                     names.join(", ")
                 ),
             )
@@ -63,6 +63,10 @@ pub fn level(field: &'static str, value: &Value) -> Result<LabelLevel, Rejection
         _ => None,
     };
     found.ok_or_else(|| {
+        let value = match value {
+            Value::String(s) => s.trim().to_owned(),
+            other => other.to_string(),
+        };
         Rejection::invalid(
             "invalid-level",
             field,
@@ -109,7 +113,7 @@ impl PersonInput {
             ));
         }
         let email = Email::parse(&self.email)
-            .map_err(|e| Rejection::invalid("invalid-email", "person.email", e.0))?;
+            .map_err(|e| Rejection::invalid("invalid-email", "person.email", sentence(&e.0)))?;
         Ok((name.to_owned(), email))
     }
 

@@ -1402,7 +1402,7 @@ async fn a_team_member_changes_during_the_year(db: TestDb) {
             json!({"function": "autre"}),
             StatusCode::UNPROCESSABLE_ENTITY,
             "function-label-missing",
-            "précisez laquelle",
+            "précisez son libellé",
         ),
         (
             json!({"function": "cpe", "function_label": "Chef"}),
@@ -1446,7 +1446,7 @@ async fn a_team_member_changes_during_the_year(db: TestDb) {
         refused,
         StatusCode::UNPROCESSABLE_ENTITY,
         "function-label-missing",
-        "précisez laquelle",
+        "précisez son libellé",
         before,
     )
     .await;
@@ -1555,6 +1555,37 @@ async fn the_next_year_opens_with_last_years_team_to_confirm(db: TestDb) {
     let next = deployment_view(&manager, body["id"].as_str().unwrap()).await;
     assert!(next["team"].as_array().unwrap().is_empty());
     assert!(next["coordinator"].is_null());
+
+    // The team and the coordinator are held through the second school year after
+    // 2026-2027, the last year naming them; the purge erases them then, in both years.
+    let vault = &app.pharos.state.vault;
+    let job = pharos_eventstore::Metadata::default();
+    let purged = vault
+        .purge(&app.store, instant("2029-08-31T23:00:00+02:00"), &job)
+        .await
+        .unwrap();
+    assert!(purged.is_empty(), "{purged:?}");
+    let purged = vault
+        .purge(&app.store, instant("2029-09-01T03:00:00+02:00"), &job)
+        .await
+        .unwrap();
+    assert_eq!(
+        purged.len(),
+        3,
+        "two members and the coordinator: {purged:?}"
+    );
+    assert!(purged.iter().all(|p| p.purpose == "phare_team_member"));
+    for year in [&last, &id] {
+        let view = deployment_view(&school, year).await;
+        assert_eq!(
+            view["coordinator"]["display_name"], "donnée effacée",
+            "{view}"
+        );
+        assert_eq!(
+            view["team"][1]["person"]["email"], "donnée effacée",
+            "{view}"
+        );
+    }
     app.finish().await;
 }
 

@@ -10,7 +10,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use pharos_events::{Academy, DepartmentCode};
 use pharos_eventstore::{SqliteSync, StoreOptions};
 use pharos_kit::{FirstAdmin, Target};
-use pharos_privacy::MasterKey;
+use pharos_privacy::{MasterKey, PrivacyError, RetentionRules};
 use pharos_web::HttpSettings;
 use serde::{Deserialize, Serialize};
 
@@ -19,7 +19,7 @@ use crate::targets::TARGETS;
 pub const DEFAULT_CONFIG_FILE: &str = "pharos.toml";
 
 /// The settings `PHAROS_<KEY>` may set.
-const KEYS: [&str; 18] = [
+const KEYS: [&str; 19] = [
     "database_url",
     "addr",
     "targets",
@@ -38,6 +38,7 @@ const KEYS: [&str; 18] = [
     "trust_forwarded_for",
     "admin_email",
     "admin_password",
+    "retention_file",
 ];
 
 /// The settings as read, before checking.
@@ -81,6 +82,9 @@ pub struct RawConfig {
     /// Its password; without one, a password is generated and printed once.
     #[serde(skip_serializing)]
     pub admin_password: Option<String>,
+    /// Retention rules replacing the shipped `retention.json` (same format; every
+    /// purpose needs a rule).
+    pub retention_file: Option<String>,
 }
 
 impl Default for RawConfig {
@@ -104,6 +108,7 @@ impl Default for RawConfig {
             trust_forwarded_for: false,
             admin_email: None,
             admin_password: None,
+            retention_file: None,
         }
     }
 }
@@ -144,6 +149,7 @@ pub struct Config {
     pub token_ttl: chrono::Duration,
     pub academy: Academy,
     pub first_admin: FirstAdmin,
+    pub retention: RetentionRules,
 }
 
 impl Config {
@@ -332,6 +338,20 @@ impl RawConfig {
                 }
             },
         };
+        let retention = match &self.retention_file {
+            None => RetentionRules::shipped(),
+            Some(file) => std::fs::read_to_string(file)
+                .map_err(|e| PrivacyError::InvalidRules(format!("« {file} » illisible ({e})")))
+                .and_then(|json| RetentionRules::from_json(&json)),
+        }
+        .unwrap_or_else(|e| {
+            let reason = match e {
+                PrivacyError::InvalidRules(reason) => reason,
+                other => other.to_string(),
+            };
+            errors.push(format!("retention_file : {reason}"));
+            RetentionRules::empty()
+        });
         match addr {
             Ok(addr) if errors.is_empty() => Ok(Config {
                 master_key,
@@ -354,6 +374,7 @@ impl RawConfig {
                     email: self.admin_email,
                     password: self.admin_password,
                 },
+                retention,
             }),
             _ => Err(errors),
         }
@@ -388,6 +409,45 @@ mod tests {
             config.master_key,
             KeySource::File { ref path, create: true } if path == std::path::Path::new("data/master.key")
         ));
+    }
+
+    #[test]
+    fn a_retention_file_replaces_the_shipped_rules_and_must_cover_every_purpose() {
+        let dir = std::env::temp_dir().join(format!("pharos-retention-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut rules: Vec<serde_json::Value> =
+            serde_json::from_str(include_str!("../../../shared/privacy/retention.json")).unwrap();
+        for rule in &mut rules {
+            if rule["purpose"] == "session_registrant" {
+                rule["rule"] = serde_json::json!({ "school_years_after": 5 });
+            }
+        }
+        let file = dir.join("retention.json");
+        std::fs::write(&file, serde_json::to_string(&rules).unwrap()).unwrap();
+        let config = RawConfig {
+            retention_file: Some(file.display().to_string()),
+            ..RawConfig::default()
+        }
+        .check()
+        .unwrap();
+        assert_eq!(
+            config.retention.rule("session_registrant").unwrap().rule,
+            pharos_privacy::Rule::SchoolYearsAfter(5)
+        );
+
+        rules.retain(|r| r["purpose"] != "partner_contact");
+        std::fs::write(&file, serde_json::to_string(&rules).unwrap()).unwrap();
+        let errors = RawConfig {
+            retention_file: Some(file.display().to_string()),
+            ..RawConfig::default()
+        }
+        .check()
+        .unwrap_err();
+        assert_eq!(
+            errors,
+            vec!["retention_file : aucune règle pour partner_contact".to_owned()]
+        );
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -182,7 +182,7 @@ pub async fn open_vault(config: &Config, store: &EventStore) -> anyhow::Result<(
         ),
         other => other.into(),
     })?;
-    Ok((vault, key))
+    Ok((vault.with_rules(config.retention.clone()), key))
 }
 
 /// The platform acting from the command line.

@@ -194,7 +194,7 @@ struct BenchArgs {
 /// reported by the configuration check, in French, with the valid ones.
 fn target_help() -> String {
     format!(
-        "Cible(s) à servir : all (par défaut), {}. Option répétable, ou valeurs séparées par \
+        "Cibles à servir : all (par défaut), {}. Option répétable, ou valeurs séparées par \
          des virgules.",
         pharos::targets::names().join(", ")
     )
@@ -375,7 +375,7 @@ async fn create_school_accounts(config: &Config, pattern: &str) -> anyhow::Resul
     store.close().await;
     let report = report.map_err(|p| anyhow::anyhow!("{}", p.detail))?;
     println!(
-        "Comptes des établissements : {} créé(s), {} existant(s), {} refusé(s).",
+        "Comptes des établissements — créés : {} ; déjà existants : {} ; refusés : {}.",
         report.created,
         report.existing,
         report.refused.len()
@@ -413,7 +413,7 @@ async fn import_schools(config: &Config, file: &std::path::Path) -> anyhow::Resu
     progress.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();
     println!(
-        "{} : {} ligne(s) en {elapsed:.1} s ({:.0} lignes/s), encodage {}",
+        "{} — lignes lues : {} en {elapsed:.1} s ({:.0} lignes/s) ; encodage {}",
         file.display(),
         report.lines(),
         report.lines() as f64 / elapsed.max(1e-9),
@@ -480,7 +480,7 @@ async fn privacy(config: &Config, command: PrivacyCommand) -> anyhow::Result<()>
                 );
             }
             println!(
-                "{} personne(s) effacée(s) au titre des règles de conservation.",
+                "Personnes effacées au titre des règles de conservation : {}.",
                 purged.len()
             );
         }

@@ -192,7 +192,10 @@ fn a_lost_or_wrong_master_key_stops_the_start_with_a_clear_message() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("0 personne(s) effacée(s)"));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("Personnes effacées au titre des règles de conservation : 0.")
+    );
 }
 
 #[test]
@@ -238,9 +241,9 @@ async fn serving_the_directory_purges_people_past_their_retention() {
     let vault = Vault::open(&store, key).await.unwrap();
     let pupil = vault.person("eleve@college.example").await.unwrap();
     let staff = vault.person("cpe@college.example").await.unwrap();
-    let yesterday = chrono::Utc::now() - chrono::Duration::days(1);
+    let two_years_ago = chrono::Utc::now() - chrono::Duration::days(2 * 366);
     vault
-        .set_retention(pupil, "pupil_name", Some(yesterday))
+        .hold(pupil, "cohort", "pupil_name", Some(two_years_ago))
         .await
         .unwrap();
 
@@ -311,12 +314,12 @@ fn importing_the_sample_file_then_creating_school_accounts_twice_changes_nothing
     };
     let created = stdout_of(&accounts());
     assert!(
-        created.contains("396 créé(s), 0 existant(s), 0 refusé(s)"),
+        created.contains("créés : 396 ; déjà existants : 0 ; refusés : 0"),
         "{created}"
     );
     let again = stdout_of(&accounts());
     assert!(
-        again.contains("0 créé(s), 396 existant(s), 0 refusé(s)"),
+        again.contains("créés : 0 ; déjà existants : 396 ; refusés : 0"),
         "{again}"
     );
 

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::response::IntoResponse;
 use chrono::{DateTime, FixedOffset};
 use pharos_access::{Actor, Denied, Scope};
-use pharos_decider::{Rejection, load};
+use pharos_decider::{Rejection, load, sentence};
 use pharos_events::phare::SchoolYear;
 use pharos_events::training::{Topic, TrainingEvent};
 use pharos_events::{DepartmentCode, Role};
@@ -41,7 +41,7 @@ impl Sees {
         let denied = || {
             Problem::from(Denied(format!(
                 "Votre rôle ({}) ne permet pas de consulter le planning des formations.",
-                actor.role
+                actor.role.label()
             )))
         };
         Ok(match (&actor.scope, actor.role) {
@@ -204,14 +204,18 @@ pub async fn trainings(
             Problem::from(Rejection::invalid(
                 "invalid-school-year",
                 "school_year",
-                e.0,
+                sentence(&e.0),
             ))
         })?),
     };
     let department = match filter.department.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(d) => Some(trainings.target.access.academy.department(d).map_err(|e| {
-            Problem::from(Rejection::invalid("invalid-department", "department", e.0))
+            Problem::from(Rejection::invalid(
+                "invalid-department",
+                "department",
+                sentence(&e.0),
+            ))
         })?),
     };
     let sees = Sees::of(&trainings, &actor).await?;
@@ -333,10 +337,12 @@ pub async fn sessions(
         }
     };
     if matches!(sees, Sees::All | Sees::Department(_)) && !sees.department(department.as_ref()) {
-        return Err(Denied(format!(
-            "Cette formation est celle du département {}, hors de votre périmètre.",
-            department.as_ref().map_or("?", DepartmentCode::as_str)
-        ))
+        return Err(Denied(match department.as_ref() {
+            Some(department) => format!(
+                "Cette formation est celle du département {department}, hors de votre périmètre."
+            ),
+            None => "Cette formation est hors de votre périmètre.".to_owned(),
+        })
         .into());
     }
     let mut items = trainings.index.read(|index| {

@@ -1335,8 +1335,57 @@ async fn the_schedule_follows_withdrawals_promotions_and_cancellations(db: TestD
     app.finish().await;
 }
 
+/// Registrants are held until the end of the second school year after their session's:
+/// the retention purge erases them then, except someone whose active account still holds
+/// their data.
+async fn registrants_are_purged_two_school_years_after_their_session(db: TestDb) {
+    let (app, manager, _) = start(db, async |app: &TestApp| {
+        app.user_with_email(
+            "referente.31@ac-toulouse.fr",
+            "department_referent",
+            Some("31"),
+        )
+        .await
+    })
+    .await;
+    let id = open_session(&manager, Some("31"), 10, &[]).await;
+    let mut referent = person(0, None);
+    referent["person"]["email"] = json!("Referente.31@ac-toulouse.fr");
+    referent["person"]["display_name"] = json!("Référente 31");
+    for body in [person(1, None), referent] {
+        let (status, body) = manager
+            .post(&format!("/api/v1/sessions/{id}/registrations"), body)
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let vault = &app.pharos.state.vault;
+    let job = pharos_eventstore::Metadata::default();
+    // The session is of 2026-2027: its registrants are held through 2028-2029.
+    let purged = vault
+        .purge(&app.store, instant("2029-08-31T23:00:00+02:00"), &job)
+        .await
+        .unwrap();
+    assert!(purged.is_empty(), "{purged:?}");
+    let purged = vault
+        .purge(&app.store, instant("2029-09-01T03:00:00+02:00"), &job)
+        .await
+        .unwrap();
+    assert_eq!(purged.len(), 1, "{purged:?}");
+    assert_eq!(purged[0].purpose, "session_registrant");
+    let session = read_session(&manager, &id).await;
+    let names: Vec<&str> = session["registrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["display_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["donnée effacée", "Référente 31"]);
+    app.finish().await;
+}
+
 pharos_test_support::on_both_backends!(
     "pharos-trainings";
+    registrants_are_purged_two_school_years_after_their_session,
     a_session_runs_from_planning_to_archive_and_counts_hours,
     fifty_simultaneous_registrations_fill_twenty_places_then_wait_in_order,
     bad_inputs_are_refused_with_the_rule_and_leave_the_stream_unchanged,

@@ -125,6 +125,7 @@ where
             user_id,
             role: user.role,
             scope: user.scope,
+            grants: user.grants,
             request_id: parts
                 .headers
                 .get("x-request-id")

@@ -58,12 +58,18 @@ impl Scope {
     }
 }
 
-/// Who is acting: the account behind a valid token, with its current role and scope.
+/// Who is acting: the account behind a valid token, with its current roles and scopes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     pub user_id: Uuid,
+    /// The primary role (the one event metadata names).
     pub role: Role,
+    /// The primary role's scope.
     pub scope: Scope,
+    /// The roles held besides the primary one, each with its scope (a department
+    /// referent who also trains, a referent of two departments): [`Actor::may`] allows
+    /// what any of them allows.
+    pub grants: Vec<(Role, Scope)>,
     /// The request's `x-request-id`, carried into event metadata.
     pub request_id: Option<String>,
 }
@@ -133,6 +139,18 @@ pub enum Action {
     /// The pole's part of a pHARe label: start the review, answer the criteria only the
     /// pole holds (contest participation), decide; configure label criteria.
     DecideLabel,
+    /// A school's ambassador cohorts (pupils, parents): create them, record their counts,
+    /// trainings and nominal list, declare, activate and close them, read them.
+    ManageCohorts,
+    /// Set the date, window and report deadline of a year's Journée nationale « Non au
+    /// harcèlement ».
+    SetNationalDay,
+    /// A school's awareness and prevention actions (national day or year-round): declare
+    /// them, edit them while draft or returned, submit them, read them.
+    ReportAwarenessAction,
+    /// Validate, return and publish awareness actions; read the expected reports of a
+    /// department.
+    ValidateAwarenessAction,
 }
 
 impl Action {
@@ -148,6 +166,12 @@ impl Action {
             }
             Self::RecordAttendance => &[Role::PoleManager, Role::DepartmentReferent, Role::Trainer],
             Self::DecideLabel => &[Role::PoleManager],
+            Self::ManageCohorts => &[Role::PoleManager, Role::DepartmentReferent, Role::School],
+            Self::SetNationalDay => &[Role::PoleManager],
+            Self::ReportAwarenessAction => {
+                &[Role::PoleManager, Role::DepartmentReferent, Role::School]
+            }
+            Self::ValidateAwarenessAction => &[Role::PoleManager, Role::DepartmentReferent],
         }
     }
 
@@ -163,6 +187,12 @@ impl Action {
             Self::ManageDeployment => "renseigner le déploiement de pHARe",
             Self::ApplyForLabel => "candidater au label pHARe",
             Self::DecideLabel => "décider des labels pHARe",
+            Self::ManageCohorts => "gérer les cohortes d'ambassadeurs",
+            Self::SetNationalDay => "fixer la date de la Journée nationale « Non au harcèlement »",
+            Self::ReportAwarenessAction => "déclarer les actions de sensibilisation",
+            Self::ValidateAwarenessAction => {
+                "valider, renvoyer ou publier les actions de sensibilisation"
+            }
         }
     }
 }
@@ -173,43 +203,72 @@ impl Action {
 pub struct Denied(pub String);
 
 impl Actor {
-    /// Whether the actor's scope reaches `subject` (whatever the action).
-    pub fn covers(&self, subject: Subject<'_>) -> bool {
-        match (&self.scope, subject) {
-            (Scope::Platform, Subject::Account(_)) => true,
-            (Scope::Academy, Subject::Account(role)) => role != Role::Admin,
-            (Scope::Academy, _) => true,
-            (Scope::Department(mine), Subject::Department(d)) => mine == d,
-            (Scope::Department(mine), Subject::School { department, .. }) => mine == department,
-            (Scope::School(mine), Subject::School { uai, .. }) => mine == uai,
-            (Scope::Department(mine), Subject::Session { department, .. }) => {
-                department == Some(mine)
-            }
-            // A trainer reaches the sessions they give, nothing else.
-            (Scope::Assigned, Subject::Session { trainers, .. }) => {
-                self.role == Role::Trainer && trainers.contains(&self.user_id)
-            }
-            _ => false,
-        }
+    /// Every role the actor holds with its scope: the primary one first, then the grants.
+    pub fn held(&self) -> impl Iterator<Item = (Role, &Scope)> {
+        std::iter::once((self.role, &self.scope)).chain(self.grants.iter().map(|(r, s)| (*r, s)))
     }
 
-    /// May this actor do `action` on `subject`?
+    /// Whether the actor holds `role`, as primary role or as a grant.
+    pub fn holds(&self, role: Role) -> bool {
+        self.held().any(|(r, _)| r == role)
+    }
+
+    /// Whether one of the actor's scopes reaches `subject` (whatever the action).
+    pub fn covers(&self, subject: Subject<'_>) -> bool {
+        self.held()
+            .any(|(role, scope)| reaches(self.user_id, role, scope, subject))
+    }
+
+    /// May this actor do `action` on `subject`? Yes when one role it holds (the primary
+    /// one or a grant) may do `action` and that role's scope reaches `subject`.
     pub fn may(&self, action: Action, subject: Subject<'_>) -> Result<(), Denied> {
-        if !action.roles().contains(&self.role) {
-            return Err(Denied(format!(
-                "Votre rôle ({}) ne permet pas de {}.",
-                self.role.label(),
-                action.describe()
-            )));
+        let permitted: Vec<(Role, &Scope)> = self
+            .held()
+            .filter(|(role, _)| action.roles().contains(role))
+            .collect();
+        if permitted.is_empty() {
+            let mut labels: Vec<&str> = Vec::new();
+            for (role, _) in self.held() {
+                if !labels.contains(&role.label()) {
+                    labels.push(role.label());
+                }
+            }
+            return Err(Denied(match labels.as_slice() {
+                [one] => format!("Votre rôle ({one}) ne permet pas de {}.", action.describe()),
+                many => format!(
+                    "Vos rôles ({}) ne permettent pas de {}.",
+                    many.join(", "),
+                    action.describe()
+                ),
+            }));
         }
-        if !self.covers(subject) {
-            return Err(Denied(format!(
-                "Cette action porte sur {}, hors de votre périmètre ({}).",
-                subject.describe(),
-                self.scope.describe()
-            )));
+        if permitted
+            .iter()
+            .any(|(role, scope)| reaches(self.user_id, *role, scope, subject))
+        {
+            return Ok(());
         }
-        Ok(())
+        let perimeter = match permitted.as_slice() {
+            [(_, scope)] if self.grants.is_empty() => {
+                format!("hors de votre périmètre ({})", scope.describe())
+            }
+            [(role, scope)] => format!(
+                "hors du périmètre de votre rôle {} ({})",
+                role.label(),
+                scope.describe()
+            ),
+            many => format!(
+                "hors de vos périmètres ({})",
+                many.iter()
+                    .map(|(role, scope)| format!("{} : {}", role.label(), scope.describe()))
+                    .collect::<Vec<_>>()
+                    .join(" ; ")
+            ),
+        };
+        Err(Denied(format!(
+            "Cette action porte sur {}, {perimeter}.",
+            subject.describe()
+        )))
     }
 
     /// Metadata for the events this actor causes from `target`.
@@ -221,6 +280,24 @@ impl Actor {
             source_target: Some(target.to_owned()),
             ..Default::default()
         }
+    }
+}
+
+/// Whether `role`, held by `user_id` with `scope`, reaches `subject`.
+fn reaches(user_id: Uuid, role: Role, scope: &Scope, subject: Subject<'_>) -> bool {
+    match (scope, subject) {
+        (Scope::Platform, Subject::Account(_)) => true,
+        (Scope::Academy, Subject::Account(role)) => role != Role::Admin,
+        (Scope::Academy, _) => true,
+        (Scope::Department(mine), Subject::Department(d)) => mine == d,
+        (Scope::Department(mine), Subject::School { department, .. }) => mine == department,
+        (Scope::School(mine), Subject::School { uai, .. }) => mine == uai,
+        (Scope::Department(mine), Subject::Session { department, .. }) => department == Some(mine),
+        // A trainer reaches the sessions they give, nothing else.
+        (Scope::Assigned, Subject::Session { trainers, .. }) => {
+            role == Role::Trainer && trainers.contains(&user_id)
+        }
+        _ => false,
     }
 }
 
@@ -269,8 +346,155 @@ mod tests {
             user_id: Uuid::nil(),
             role,
             scope: Scope::of(role, scope),
+            grants: Vec::new(),
             request_id: None,
         }
+    }
+
+    fn with_grants(mut actor: Actor, grants: &[(Role, Option<&str>)]) -> Actor {
+        actor.grants = grants
+            .iter()
+            .map(|(role, scope)| (*role, Scope::of(*role, *scope)))
+            .collect();
+        actor
+    }
+
+    #[test]
+    fn a_referent_granted_a_second_department_reaches_both_and_only_while_granted() {
+        let d31 = DepartmentCode::parse("31").unwrap();
+        let d32 = DepartmentCode::parse("32").unwrap();
+        let d82 = DepartmentCode::parse("82").unwrap();
+        let referent = actor(Role::DepartmentReferent, Some("31"));
+        let denied = referent
+            .may(Action::ManagePartners, Subject::Department(&d82))
+            .unwrap_err();
+        assert!(
+            denied
+                .0
+                .contains("hors de votre périmètre (le département 31)"),
+            "{denied}"
+        );
+        let both = with_grants(referent.clone(), &[(Role::DepartmentReferent, Some("82"))]);
+        for department in [&d31, &d82] {
+            assert!(
+                both.may(Action::ManagePartners, Subject::Department(department))
+                    .is_ok()
+            );
+        }
+        let school_82 = Uai::parse("0820001F").unwrap();
+        assert!(both.covers(Subject::School {
+            uai: &school_82,
+            department: &d82
+        }));
+        let denied = both
+            .may(Action::ManagePartners, Subject::Department(&d32))
+            .unwrap_err();
+        assert_eq!(
+            denied.0,
+            "Cette action porte sur le département 32, hors de vos périmètres \
+             (référent départemental : le département 31 ; référent départemental : le \
+             département 82)."
+        );
+        // The grant removed, the access goes with it.
+        let removed = with_grants(both, &[]);
+        assert_eq!(removed, referent);
+        assert!(
+            removed
+                .may(Action::ManagePartners, Subject::Department(&d82))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_referent_who_trains_acts_as_trainer_on_their_sessions_only() {
+        let mut referent = with_grants(
+            actor(Role::DepartmentReferent, Some("31")),
+            &[(Role::Trainer, None)],
+        );
+        referent.user_id = Uuid::from_u128(7);
+        assert!(referent.holds(Role::Trainer) && referent.holds(Role::DepartmentReferent));
+        assert!(!referent.holds(Role::School));
+        let d32 = DepartmentCode::parse("32").unwrap();
+        let theirs = [Uuid::from_u128(7)];
+        let others = [Uuid::from_u128(8)];
+        let session = |trainers| Subject::Session {
+            department: Some(&d32),
+            trainers,
+        };
+        // In 32 they give the session as a trainer: attendance, not its management.
+        assert!(
+            referent
+                .may(Action::RecordAttendance, session(&theirs))
+                .is_ok()
+        );
+        assert!(
+            referent
+                .may(Action::RecordAttendance, session(&others))
+                .is_err()
+        );
+        let denied = referent
+            .may(Action::ManageTrainings, session(&theirs))
+            .unwrap_err();
+        assert_eq!(
+            denied.0,
+            "Cette action porte sur une session du département 32, hors du périmètre de \
+             votre rôle référent départemental (le département 31)."
+        );
+    }
+
+    #[test]
+    fn each_role_acts_within_its_own_scope_and_refusals_name_every_role() {
+        // A referent of 31 who is also the account of a school of 82: the referent's
+        // actions do not reach 82 through the school's scope.
+        let d82 = DepartmentCode::parse("82").unwrap();
+        let school_82 = Uai::parse("0820001F").unwrap();
+        let mixed = with_grants(
+            actor(Role::DepartmentReferent, Some("31")),
+            &[(Role::School, Some("0820001F"))],
+        );
+        let school = Subject::School {
+            uai: &school_82,
+            department: &d82,
+        };
+        assert!(mixed.may(Action::ApplyForLabel, school).is_ok());
+        assert!(mixed.may(Action::ManageTrainings, school).is_err());
+        assert!(
+            mixed
+                .may(Action::ManagePartners, Subject::Department(&d82))
+                .is_err()
+        );
+        let both = with_grants(actor(Role::Juror, None), &[(Role::Trainer, None)]);
+        assert_eq!(
+            both.may(Action::ManagePartners, Subject::Department(&d82))
+                .unwrap_err()
+                .0,
+            "Vos rôles (juré, formateur) ne permettent pas de gérer l'annuaire d'orientation."
+        );
+        // One role twice (two departments) is named once.
+        let twice = with_grants(
+            actor(Role::DepartmentReferent, Some("31")),
+            &[(Role::DepartmentReferent, Some("82"))],
+        );
+        assert_eq!(
+            twice
+                .may(Action::ManageSchools, Subject::Academy)
+                .unwrap_err()
+                .0,
+            "Votre rôle (référent départemental) ne permet pas de gérer le répertoire des \
+             établissements."
+        );
+        // A pole-manager grant manages accounts; an administrator's stays out of reach.
+        let manager = with_grants(actor(Role::Trainer, None), &[(Role::PoleManager, None)]);
+        assert!(
+            manager
+                .may(Action::ManageUsers, Subject::Account(Role::School))
+                .is_ok()
+        );
+        assert!(
+            manager
+                .may(Action::ManageUsers, Subject::Account(Role::Admin))
+                .is_err()
+        );
     }
 
     #[test]

@@ -18,8 +18,11 @@ use crate::{Projected, Scope};
 /// An account as targets need it to authorise.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRef {
+    /// The primary role and its scope.
     pub role: Role,
     pub scope: Scope,
+    /// The roles held besides the primary one, each with its scope.
+    pub grants: Vec<(Role, Scope)>,
     pub deactivated: bool,
     /// The person was erased: the account is gone with their data.
     pub erased: bool,
@@ -29,6 +32,11 @@ pub struct UserRef {
 impl UserRef {
     pub fn active(&self) -> bool {
         !self.deactivated && !self.erased
+    }
+
+    /// Whether the account holds `role`, as primary role or as a grant.
+    pub fn holds(&self, role: Role) -> bool {
+        self.role == role || self.grants.iter().any(|(r, _)| *r == role)
     }
 }
 
@@ -69,6 +77,7 @@ impl State {
                             UserRef {
                                 role,
                                 scope: Scope::of(role, scope.as_deref()),
+                                grants: Vec::new(),
                                 deactivated: false,
                                 erased,
                                 version: event.version,
@@ -80,6 +89,13 @@ impl State {
                     (Some(u), UserEvent::UserRoleChanged { role, scope }) => {
                         u.role = role;
                         u.scope = Scope::of(role, scope.as_deref());
+                        u.version = event.version;
+                    }
+                    (Some(u), UserEvent::UserGrantsChanged { grants }) => {
+                        u.grants = grants
+                            .into_iter()
+                            .map(|g| (g.role, Scope::of(g.role, g.scope.as_deref())))
+                            .collect();
                         u.version = event.version;
                     }
                     (Some(u), UserEvent::UserDeactivated { .. }) => {
@@ -209,9 +225,9 @@ impl Reference {
         Ok(self.read(|s| s.schools.get(uai).cloned()))
     }
 
-    /// Whether an active account holds this role.
+    /// Whether an active account holds this role (as primary role or as a grant).
     pub fn any_active(&self, role: Role) -> bool {
-        self.read(|s| s.users.values().any(|u| u.role == role && u.active()))
+        self.read(|s| s.users.values().any(|u| u.holds(role) && u.active()))
     }
 
     /// Every projected school (for lists and checks over many schools).
@@ -221,5 +237,82 @@ impl Reference {
 
     fn read<T>(&self, f: impl FnOnce(&State) -> T) -> T {
         self.projected.read(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pharos_events::user::Grant;
+    use pharos_privacy::{PersonId, Sealed};
+
+    fn recorded(id: Uuid, version: i64, event: &UserEvent) -> RecordedEvent {
+        let new = pharos_events::encode(event);
+        RecordedEvent {
+            position: GlobalPosition {
+                commit_id: version,
+                position: version,
+            },
+            stream_id: format!("{}-{id}", user::CATEGORY),
+            category: user::CATEGORY.into(),
+            version,
+            event_id: new.event_id,
+            event_type: new.event_type,
+            schema_version: new.schema_version,
+            data: new.data,
+            metadata: pharos_eventstore::Metadata::default(),
+            recorded_at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn an_accounts_grants_follow_its_events_and_a_replay_changes_nothing() {
+        let id = Uuid::from_u128(7);
+        let sealed = Sealed {
+            person: PersonId(id),
+            sealed: "x".into(),
+        };
+        let created = UserEvent::UserCreated {
+            email: sealed.clone(),
+            display_name: sealed,
+            role: Role::DepartmentReferent,
+            scope: Some("31".into()),
+            password_hash: None,
+        };
+        let granted = UserEvent::UserGrantsChanged {
+            grants: vec![
+                Grant {
+                    role: Role::DepartmentReferent,
+                    scope: Some("82".into()),
+                },
+                Grant {
+                    role: Role::Trainer,
+                    scope: None,
+                },
+            ],
+        };
+        let removed = UserEvent::UserGrantsChanged { grants: vec![] };
+        let mut state = State::default();
+        state.apply(&recorded(id, 1, &created));
+        state.apply(&recorded(id, 2, &granted));
+        let user = &state.users[&id];
+        assert_eq!(
+            user.grants,
+            [
+                (
+                    Role::DepartmentReferent,
+                    Scope::Department(DepartmentCode::parse("82").unwrap())
+                ),
+                (Role::Trainer, Scope::Assigned),
+            ]
+        );
+        assert!(user.holds(Role::Trainer) && user.holds(Role::DepartmentReferent));
+        assert!(!user.holds(Role::School));
+        state.apply(&recorded(id, 3, &removed));
+        // The subscription delivering an event already read through changes nothing.
+        state.apply(&recorded(id, 2, &granted));
+        let user = &state.users[&id];
+        assert!(user.grants.is_empty());
+        assert!(!user.holds(Role::Trainer));
     }
 }

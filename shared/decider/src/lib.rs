@@ -13,7 +13,7 @@ pub mod testing;
 use chrono::{DateTime, Utc};
 
 pub use command::{Decider, Executed, execute, execute_with, load};
-pub use rejection::{Rejection, RejectionKind};
+pub use rejection::{Rejection, RejectionKind, sentence};
 pub use testing::given;
 
 /// Where time comes from: the system clock in production, a fixed instant in tests.

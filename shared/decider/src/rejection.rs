@@ -52,3 +52,14 @@ impl Rejection {
         }
     }
 }
+
+/// A reason as a sentence: a capital first, one final period. Value parsers
+/// (`pharos_events`) give their reason as a fragment; a problem's detail is a sentence.
+pub fn sentence(reason: &str) -> String {
+    let reason = reason.trim().trim_end_matches('.');
+    let mut chars = reason.chars();
+    match chars.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
+        None => String::new(),
+    }
+}

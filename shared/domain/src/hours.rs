@@ -43,7 +43,7 @@ impl fmt::Display for MinutesRefused {
                 slot_minutes,
             } => write!(
                 f,
-                "{minutes} minutes dépassent la durée du créneau ({slot_minutes} minutes)."
+                "La présence saisie ({minutes} minutes) dépasse la durée du créneau ({slot_minutes} minutes)."
             ),
             Self::ForAbsence => f.write_str("Une absence ne compte pas de minutes."),
         }
@@ -143,7 +143,7 @@ mod tests {
         assert_eq!(over.rule(), "minutes-over-slot");
         assert_eq!(
             over.to_string(),
-            "181 minutes dépassent la durée du créneau (180 minutes)."
+            "La présence saisie (181 minutes) dépasse la durée du créneau (180 minutes)."
         );
         assert_eq!(MinutesRefused::NotPositive.rule(), "non-positive-minutes");
         assert_eq!(MinutesRefused::ForAbsence.rule(), "minutes-for-absence");

@@ -36,4 +36,20 @@ pub enum UserEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
+    /// The account's additional grants, all of them (an empty list removes every one):
+    /// each a role with its scope, held besides the primary role and scope (a department
+    /// referent who also trains, a referent of two departments).
+    UserGrantsChanged {
+        grants: Vec<Grant>,
+    },
+}
+
+/// A role an account holds besides its primary one, with its scope (a department code
+/// for a department referent, a UAI for a school, else none), checked as the primary
+/// role and scope are.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Grant {
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }

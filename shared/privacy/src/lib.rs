@@ -30,7 +30,7 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 pub use master::MasterKey;
-pub use retention::{RetentionRule, RetentionRules, Rule};
+pub use retention::{PURPOSES, RetentionRule, RetentionRules, Rule};
 
 /// What users see in place of an erased person's data.
 pub const ERASED_LABEL: &str = "donnée effacée";
@@ -113,6 +113,7 @@ pub struct Vault {
     db: Db,
     master: MasterKey,
     index_key: Zeroizing<[u8; 32]>,
+    rules: RetentionRules,
 }
 
 impl fmt::Debug for Vault {
@@ -151,7 +152,19 @@ impl Vault {
             db,
             master,
             index_key,
+            rules: RetentionRules::shipped()?,
         })
+    }
+
+    /// The vault with `rules` in force instead of the shipped ones.
+    pub fn with_rules(mut self, rules: RetentionRules) -> Self {
+        self.rules = rules;
+        self
+    }
+
+    /// The retention rules in force.
+    pub fn rules(&self) -> &RetentionRules {
+        &self.rules
     }
 
     /// Whether a vault was already created in this database (with some master key).
@@ -346,17 +359,32 @@ impl Vault {
         .await
     }
 
-    /// Sets why a person's data is held and until when (see [`RetentionRules`]).
-    pub async fn set_retention(
+    /// Records that `subject` (the record needing the data: `account`,
+    /// `training_session-<id>`, …) holds `person`'s data for `purpose`. `reference`:
+    /// the date the purpose's retention rule runs from, or `None` while the subject still
+    /// needs the data. A later hold of the same subject replaces the earlier one.
+    pub async fn hold(
         &self,
         person: PersonId,
+        subject: &str,
         purpose: &str,
-        retain_until: Option<DateTime<Utc>>,
+        reference: Option<DateTime<Utc>>,
     ) -> Result<(), PrivacyError> {
+        let retain_until = match reference {
+            Some(date) => self.rules.retain_until(purpose, date)?,
+            None => {
+                // The purpose must exist even when no deadline runs yet.
+                self.rules.rule(purpose)?;
+                None
+            }
+        };
         on_db!(&self.db, |pool| sqlx::query(
-            "UPDATE person_keys SET purpose = $2, retain_until = $3 WHERE person_id = $1"
+            "INSERT INTO person_holds (person_id, subject, purpose, retain_until) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (person_id, subject) \
+             DO UPDATE SET purpose = excluded.purpose, retain_until = excluded.retain_until"
         )
         .bind(person.0)
+        .bind(subject)
         .bind(purpose)
         .bind(retain_until)
         .execute(pool)
@@ -365,29 +393,60 @@ impl Vault {
         Ok(())
     }
 
-    /// The retention job: erases every person whose `retain_until` is at or before `now`
-    /// and records, for each, `personal_data_purged` with the purpose and deadline.
+    /// Why `person`'s data is held, by subject.
+    pub async fn holds(&self, person: PersonId) -> Result<Vec<Hold>, PrivacyError> {
+        let rows: Vec<(String, String, Option<DateTime<Utc>>)> =
+            on_db!(&self.db, |pool| sqlx::query_as(
+                "SELECT subject, purpose, retain_until FROM person_holds \
+                 WHERE person_id = $1 ORDER BY subject"
+            )
+            .bind(person.0)
+            .fetch_all(pool)
+            .await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(subject, purpose, retain_until)| Hold {
+                subject,
+                purpose,
+                retain_until,
+            })
+            .collect())
+    }
+
+    /// The retention job: erases every person whose holds all have a deadline, the
+    /// latest at or before `now`, and records for each `personal_data_purged` with the
+    /// purpose and deadline of that latest hold. A person with no hold is kept: nothing
+    /// says why, so nothing says until when.
     pub async fn purge(
         &self,
         store: &EventStore,
         now: DateTime<Utc>,
         metadata: &Metadata,
     ) -> Result<Vec<Purged>, PrivacyError> {
-        let due: Vec<(Uuid, String, DateTime<Utc>)> = on_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT person_id, purpose, retain_until FROM person_keys \
-             WHERE retain_until IS NOT NULL AND retain_until <= $1 ORDER BY retain_until"
+        let rows: Vec<(Uuid, String, DateTime<Utc>)> = on_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT person_id, purpose, retain_until FROM person_holds WHERE person_id IN \
+               (SELECT person_id FROM person_holds GROUP BY person_id \
+                HAVING COUNT(*) = COUNT(retain_until) AND MAX(retain_until) <= $1) \
+             ORDER BY retain_until"
         )
         .bind(now)
         .fetch_all(pool)
         .await)?;
-        for (person, _, _) in &due {
+        // Rows come by deadline: the last row of a person is their latest hold.
+        let mut latest: HashMap<Uuid, (String, DateTime<Utc>)> = HashMap::new();
+        for (person, purpose, retain_until) in rows {
+            latest.insert(person, (purpose, retain_until));
+        }
+        let mut due: Vec<_> = latest.into_iter().collect();
+        due.sort_by_key(|(person, (_, until))| (*until, *person));
+        for (person, _) in &due {
             self.shred(PersonId(*person)).await?;
         }
         if !due.is_empty() {
             scrub(&self.db).await?;
         }
         let mut purged = Vec::with_capacity(due.len());
-        for (person, purpose, retain_until) in due {
+        for (person, (purpose, retain_until)) in due {
             let person = PersonId(person);
             let event = NewEvent::new(
                 PERSONAL_DATA_PURGED,
@@ -404,13 +463,16 @@ impl Vault {
     }
 
     async fn shred(&self, person: PersonId) -> Result<(), PrivacyError> {
-        on_db!(&self.db, |pool| sqlx::query(
-            "DELETE FROM person_index WHERE person_id = $1"
-        )
-        .bind(person.0)
-        .execute(pool)
-        .await
-        .map(|_| ()))?;
+        for statement in [
+            "DELETE FROM person_index WHERE person_id = $1",
+            "DELETE FROM person_holds WHERE person_id = $1",
+        ] {
+            on_db!(&self.db, |pool| sqlx::query(statement)
+                .bind(person.0)
+                .execute(pool)
+                .await
+                .map(|_| ()))?;
+        }
         on_db!(&self.db, |pool| sqlx::query(
             "DELETE FROM person_keys WHERE person_id = $1"
         )
@@ -516,6 +578,15 @@ impl Vault {
             "reads": reads,
         })))
     }
+}
+
+/// Why a person's data is held: by which record, for what, until when (`None`: while
+/// that record needs it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hold {
+    pub subject: String,
+    pub purpose: String,
+    pub retain_until: Option<DateTime<Utc>>,
 }
 
 /// One erasure by a retention rule.

@@ -10,6 +10,18 @@ use crate::PrivacyError;
 
 const DEFAULT_RULES: &str = include_str!("../retention.json");
 
+/// The purposes Pharos holds personal data for; a rules file must cover each.
+pub const PURPOSES: &[&str] = &[
+    "staff",
+    "deactivated_account",
+    "session_registrant",
+    "phare_team_member",
+    "cohort_referent",
+    "partner_contact",
+    "pupil_name",
+    "contest_file_non_laureate",
+];
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
@@ -19,6 +31,9 @@ pub enum Rule {
     EndOfSchoolYear,
     /// A number of days after the reference date.
     DaysAfter(i64),
+    /// The end of the school year `n` years after the one holding the reference date
+    /// (2: the reference's school year and the two that follow).
+    SchoolYearsAfter(i32),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,14 +54,40 @@ impl RetentionRules {
         Self::from_json(DEFAULT_RULES)
     }
 
+    /// Rules from a `retention.json`; every purpose of [`PURPOSES`] must have one, so
+    /// that no record is refused later for want of a rule.
     pub fn from_json(json: &str) -> Result<Self, PrivacyError> {
-        serde_json::from_str(json)
-            .map(Self)
-            .map_err(|e| PrivacyError::InvalidRules(e.to_string()))
+        let rules: Vec<RetentionRule> = serde_json::from_str(json)
+            .map_err(|e| PrivacyError::InvalidRules(format!("JSON illisible ({e})")))?;
+        let missing: Vec<&str> = PURPOSES
+            .iter()
+            .copied()
+            .filter(|p| !rules.iter().any(|r| r.purpose == *p))
+            .collect();
+        if !missing.is_empty() {
+            return Err(PrivacyError::InvalidRules(format!(
+                "aucune règle pour {}",
+                missing.join(", ")
+            )));
+        }
+        Ok(Self(rules))
     }
 
     pub fn rules(&self) -> &[RetentionRule] {
         &self.0
+    }
+
+    /// No rule at all (a stand-in where a configuration is refused anyway).
+    pub fn empty() -> Self {
+        Self(Vec::new())
+    }
+
+    /// The rule for `purpose`.
+    pub fn rule(&self, purpose: &str) -> Result<&RetentionRule, PrivacyError> {
+        self.0
+            .iter()
+            .find(|r| r.purpose == purpose)
+            .ok_or_else(|| PrivacyError::UnknownPurpose(purpose.to_owned()))
     }
 
     /// Until when data held for `purpose`, from `reference`, may be kept (`None`: no
@@ -56,28 +97,27 @@ impl RetentionRules {
         purpose: &str,
         reference: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>, PrivacyError> {
-        let rule = self
-            .0
-            .iter()
-            .find(|r| r.purpose == purpose)
-            .ok_or_else(|| PrivacyError::UnknownPurpose(purpose.to_owned()))?;
-        Ok(match rule.rule {
+        Ok(match self.rule(purpose)?.rule {
             Rule::WhileNeeded => None,
-            Rule::EndOfSchoolYear => {
-                let date = reference.date_naive();
-                // A school year runs 1 September → 31 August.
-                let year = if date.month() >= 9 {
-                    date.year() + 1
-                } else {
-                    date.year()
-                };
-                NaiveDate::from_ymd_opt(year, 9, 1)
-                    .and_then(|d| d.and_hms_opt(0, 0, 0))
-                    .map(|d| Utc.from_utc_datetime(&d))
-            }
+            Rule::EndOfSchoolYear => end_of_school_year(reference, 0),
+            Rule::SchoolYearsAfter(years) => end_of_school_year(reference, years),
             Rule::DaysAfter(days) => Some(reference + Duration::days(days)),
         })
     }
+}
+
+/// 1 September after the school year holding `reference`, `later` years on (a school
+/// year runs 1 September → 31 August).
+fn end_of_school_year(reference: DateTime<Utc>, later: i32) -> Option<DateTime<Utc>> {
+    let date = reference.date_naive();
+    let year = if date.month() >= 9 {
+        date.year() + 1
+    } else {
+        date.year()
+    };
+    NaiveDate::from_ymd_opt(year + later, 9, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| Utc.from_utc_datetime(&d))
 }
 
 #[cfg(test)]
@@ -91,17 +131,19 @@ mod tests {
     #[test]
     fn the_shipped_rules_parse_and_cover_the_privacy_rules() {
         let rules = RetentionRules::shipped().unwrap();
-        for purpose in [
-            "staff",
-            "pupil_name",
-            "contest_file_non_laureate",
-            "deactivated_account",
-        ] {
-            assert!(
-                rules.rules().iter().any(|r| r.purpose == purpose),
-                "{purpose}"
-            );
+        for purpose in PURPOSES {
+            assert!(rules.rule(purpose).is_ok(), "{purpose}");
         }
+        let without_partners: Vec<_> = rules
+            .rules()
+            .iter()
+            .filter(|r| r.purpose != "partner_contact")
+            .collect();
+        let refused = RetentionRules::from_json(&serde_json::to_string(&without_partners).unwrap());
+        assert!(
+            matches!(&refused, Err(PrivacyError::InvalidRules(m)) if m.contains("partner_contact")),
+            "{refused:?}"
+        );
     }
 
     #[test]
@@ -119,6 +161,22 @@ mod tests {
         assert_eq!(
             rules.retain_until("pupil_name", at(2027, 9, 2)).unwrap(),
             Utc.with_ymd_and_hms(2028, 9, 1, 0, 0, 0).single()
+        );
+    }
+
+    #[test]
+    fn registrants_and_team_members_go_two_school_years_after_theirs() {
+        let rules = RetentionRules::shipped().unwrap();
+        let end = Utc.with_ymd_and_hms(2029, 9, 1, 0, 0, 0).single();
+        for purpose in ["session_registrant", "phare_team_member"] {
+            assert_eq!(rules.retain_until(purpose, at(2026, 9, 1)).unwrap(), end);
+            assert_eq!(rules.retain_until(purpose, at(2027, 8, 31)).unwrap(), end);
+        }
+        assert_eq!(
+            rules
+                .retain_until("partner_contact", at(2026, 1, 1))
+                .unwrap(),
+            Some(at(2027, 1, 1))
         );
     }
 

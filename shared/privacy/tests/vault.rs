@@ -8,8 +8,7 @@ use pharos_eventstore::{
     Db, EventStore, ExpectedVersion, GlobalPosition, Metadata, NewEvent, StoreOptions, StreamId,
 };
 use pharos_privacy::{
-    ERASED_LABEL, MasterKey, PERSON_ERASED, PERSONAL_DATA_PURGED, Personal, PrivacyError,
-    RetentionRules, Vault,
+    ERASED_LABEL, MasterKey, PERSON_ERASED, PERSONAL_DATA_PURGED, Personal, PrivacyError, Vault,
 };
 use pharos_test_support::TestDb;
 use serde_json::json;
@@ -313,7 +312,6 @@ fn the_master_key_file_is_created_once_private_and_read_back() {
 async fn retention_purges_erase_people_past_their_deadline_and_say_why(db: TestDb) {
     let store = store(&db).await;
     let vault = Vault::open(&store, MasterKey::generate()).await.unwrap();
-    let rules = RetentionRules::shipped().unwrap();
     let registered = Utc
         .with_ymd_and_hms(2025, 11, 6, 10, 0, 0)
         .single()
@@ -321,15 +319,13 @@ async fn retention_purges_erase_people_past_their_deadline_and_say_why(db: TestD
     let lina = vault.person("lina.b@eleves.example").await.unwrap();
     let noe = vault.person("noe.c@eleves.example").await.unwrap();
     let staff = vault.person("cpe@ac-toulouse.fr").await.unwrap();
-    let lina_until = rules.retain_until("pupil_name", registered).unwrap();
     vault
-        .set_retention(lina, "pupil_name", lina_until)
+        .hold(lina, "cohort-a", "pupil_name", Some(registered))
         .await
         .unwrap();
     let later = Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).single().unwrap();
-    let noe_until = rules.retain_until("pupil_name", later).unwrap();
     vault
-        .set_retention(noe, "pupil_name", noe_until)
+        .hold(noe, "cohort-b", "pupil_name", Some(later))
         .await
         .unwrap();
     let lina_name = vault.seal(lina, "Lina B.").await.unwrap();
@@ -368,6 +364,85 @@ async fn retention_purges_erase_people_past_their_deadline_and_say_why(db: TestD
         vault.purge(&store, now, &job).await.unwrap().is_empty(),
         "a purge runs once"
     );
+    finish(db, store).await;
+}
+
+/// A registrant who also holds an account keeps their data while the account is active,
+/// however old their registrations; once every hold has run out, the latest decides.
+async fn a_person_is_purged_only_when_every_hold_has_run_out(db: TestDb) {
+    let store = store(&db).await;
+    let vault = Vault::open(&store, MasterKey::generate()).await.unwrap();
+    let at = |y, m, d| Utc.with_ymd_and_hms(y, m, d, 9, 0, 0).single().unwrap();
+    let job = Metadata::default();
+    let trainer = vault.person("formatrice@ac-toulouse.fr").await.unwrap();
+    let name = vault.seal(trainer, "Inès Formatrice").await.unwrap();
+    vault
+        .hold(
+            trainer,
+            "training_session-1",
+            "session_registrant",
+            Some(at(2022, 10, 3)),
+        )
+        .await
+        .unwrap();
+    vault
+        .hold(
+            trainer,
+            "training_session-2",
+            "session_registrant",
+            Some(at(2025, 3, 3)),
+        )
+        .await
+        .unwrap();
+    vault.hold(trainer, "account", "staff", None).await.unwrap();
+    let holds = vault.holds(trainer).await.unwrap();
+    assert_eq!(holds.len(), 3);
+    assert_eq!(holds[2].subject, "training_session-2");
+    assert_eq!(
+        holds[2].retain_until,
+        Some(Utc.with_ymd_and_hms(2027, 9, 1, 0, 0, 0).single().unwrap()),
+        "two school years after 2024-2025"
+    );
+    assert!(matches!(
+        vault.hold(trainer, "x", "medical_record", None).await,
+        Err(PrivacyError::UnknownPurpose(_))
+    ));
+
+    // Years after both sessions, the active account still holds the data.
+    assert!(
+        vault
+            .purge(&store, at(2030, 1, 1), &job)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Deactivated on 1 March 2027: the account's year outlasts the registrations' 1
+    // September 2027, and decides.
+    vault
+        .hold(
+            trainer,
+            "account",
+            "deactivated_account",
+            Some(at(2027, 3, 1)),
+        )
+        .await
+        .unwrap();
+    assert!(
+        vault
+            .purge(&store, at(2027, 6, 1), &job)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let purged = vault.purge(&store, at(2028, 3, 2), &job).await.unwrap();
+    assert_eq!(purged.len(), 1);
+    assert_eq!(purged[0].person, trainer);
+    assert_eq!(
+        purged[0].purpose, "deactivated_account",
+        "the latest hold says why"
+    );
+    assert_eq!(vault.unseal(&name).await.unwrap(), Personal::Erased);
+    assert!(vault.holds(trainer).await.unwrap().is_empty());
     finish(db, store).await;
 }
 
@@ -451,5 +526,6 @@ pharos_test_support::on_both_backends!(
     a_wrong_master_key_is_refused_and_never_decrypts,
     concurrent_registrations_of_one_email_make_one_person,
     retention_purges_erase_people_past_their_deadline_and_say_why,
+    a_person_is_purged_only_when_every_hold_has_run_out,
     export_returns_everything_held_then_nothing_after_erasure,
 );

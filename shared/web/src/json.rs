@@ -84,7 +84,10 @@ fn problem_of(rejection: &JsonRejection) -> Problem {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid-body",
                 "Données invalides",
-                format!("Le champ « {field} » est invalide : {message}"),
+                format!(
+                    "Le champ « {field} » est invalide : {}.",
+                    message.trim_end_matches('.')
+                ),
             )
             .with_field(field, message)
         }
@@ -92,16 +95,16 @@ fn problem_of(rejection: &JsonRejection) -> Problem {
             StatusCode::BAD_REQUEST,
             "malformed-json",
             "JSON mal formé",
-            format!(
-                "Le corps de la requête n'est pas du JSON valide : {}",
-                e.body_text()
-            ),
+            match position(&e.body_text()) {
+                Some(at) => format!("Le corps de la requête n'est pas du JSON valide ({at})."),
+                None => "Le corps de la requête n'est pas du JSON valide.".to_owned(),
+            },
         ),
         JsonRejection::MissingJsonContentType(_) => Problem::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported-media-type",
             "Type de contenu non pris en charge",
-            "Envoyez le corps en JSON avec l'en-tête Content-Type: application/json.",
+            "Envoyez le corps en JSON, avec l'en-tête « Content-Type: application/json ».",
         ),
         other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => Problem::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -109,22 +112,28 @@ fn problem_of(rejection: &JsonRejection) -> Problem {
             "Requête trop volumineuse",
             "Le corps de la requête dépasse la taille autorisée.",
         ),
-        other => Problem::new(
+        _ => Problem::new(
             StatusCode::BAD_REQUEST,
             "bad-request",
             "Requête invalide",
-            format!(
-                "Le corps de la requête n'a pas pu être lu : {}",
-                other.body_text()
-            ),
+            "Le corps de la requête n'a pas pu être lu.",
         ),
     }
+}
+
+/// Where serde_json stopped, in French: « … at line 1 column 12 » → « ligne 1, colonne 12 ».
+fn position(text: &str) -> Option<String> {
+    let (_, at) = text.rsplit_once(" at line ")?;
+    let (line, column) = at.split_once(" column ")?;
+    let line: u64 = line.trim().parse().ok()?;
+    let column: u64 = column.trim().parse().ok()?;
+    Some(format!("ligne {line}, colonne {column}"))
 }
 
 /// serde's English reason in French, and the field it names when it names one (a
 /// missing or unknown field). Reasons written by the API's own types are French
 /// already and pass as they are.
-fn french_reason(reason: &str) -> (Option<String>, String) {
+pub(crate) fn french_reason(reason: &str) -> (Option<String>, String) {
     let reason = reason
         .rsplit_once(" at line ")
         .map_or(reason, |(reason, _)| reason)
@@ -135,6 +144,9 @@ fn french_reason(reason: &str) -> (Option<String>, String) {
     }
     if let Some(rest) = reason.strip_prefix("unknown field `") {
         return (Some(quoted(rest)), "champ inconnu".into());
+    }
+    if let Some(rest) = reason.strip_prefix("duplicate field `") {
+        return (Some(quoted(rest)), "champ donné deux fois".into());
     }
     if let Some(rest) = reason.strip_prefix("unknown variant `") {
         let accepted = rest
@@ -152,23 +164,30 @@ fn french_reason(reason: &str) -> (Option<String>, String) {
     }
     if let Some(rest) = reason.strip_prefix("invalid type: ") {
         let expected = rest.split_once(", expected ").map_or("", |(_, e)| e);
-        return (
-            None,
-            format!("type invalide : {} attendu", expected_fr(expected)),
-        );
+        return (None, format!("il faut {}", expected_fr(expected)));
     }
     if let Some(rest) = reason.strip_prefix("invalid value: ") {
         let expected = rest.split_once(", expected ").map_or("", |(_, e)| e);
-        return (
-            None,
-            format!("valeur invalide : {} attendu", expected_fr(expected)),
-        );
+        return (None, format!("il faut {}", expected_fr(expected)));
     }
     if reason.starts_with("invalid length") {
         return (None, "nombre d'éléments invalide".into());
     }
     if reason.starts_with("UUID parsing failed") || reason.starts_with("invalid character") {
         return (None, "identifiant invalide (UUID attendu)".into());
+    }
+    // std's reasons for a number or a boolean that does not parse (query strings).
+    match reason {
+        "invalid digit found in string" | "cannot parse integer from empty string" => {
+            return (None, "nombre entier attendu".into());
+        }
+        "number too large to fit in target type" => return (None, "nombre trop grand".into()),
+        "number too small to fit in target type" => return (None, "nombre trop petit".into()),
+        "invalid float literal" => return (None, "nombre attendu".into()),
+        "provided string was not `true` or `false`" => {
+            return (None, "« true » ou « false » attendu".into());
+        }
+        _ => {}
     }
     // chrono's reasons for a date or an instant that does not parse.
     if [
@@ -210,10 +229,9 @@ fn expected_fr(expected: &str) -> String {
         "un objet".into()
     } else if expected.contains("UUID") || expected.contains("uuid") {
         "un identifiant (UUID)".into()
-    } else if expected.is_empty() {
-        "une autre valeur".into()
     } else {
-        format!("« {expected} »")
+        // Anything else serde says is English: say no more than that the value is wrong.
+        "une autre valeur".into()
     }
 }
 
@@ -228,7 +246,7 @@ mod tests {
         assert_eq!(message, "champ obligatoire manquant");
         let (_, message) =
             french_reason("invalid type: integer `3`, expected a string at line 1 column 12");
-        assert_eq!(message, "type invalide : une chaîne de caractères attendu");
+        assert_eq!(message, "il faut une chaîne de caractères");
         let (_, message) =
             french_reason("unknown variant `maybe`, expected one of `mpp`, `pilotes`");
         assert_eq!(
@@ -239,5 +257,20 @@ mod tests {
         assert!(message.starts_with("date ou heure invalide"), "{message}");
         let own = "« 0310001A » : la lettre de contrôle devrait être H";
         assert_eq!(french_reason(own), (None, own.to_owned()));
+        // What serde says in English of a type it does not know stays out of the answer.
+        let (_, message) =
+            french_reason("invalid value: string \"x\", expected a formatted date and time");
+        assert_eq!(message, "il faut une autre valeur");
+        let (field, message) = french_reason("duplicate field `title` at line 1 column 20");
+        assert_eq!(field.as_deref(), Some("title"));
+        assert_eq!(message, "champ donné deux fois");
+        assert_eq!(
+            french_reason("invalid digit found in string").1,
+            "nombre entier attendu"
+        );
+        assert_eq!(
+            position("expected value at line 3 column 14").as_deref(),
+            Some("ligne 3, colonne 14")
+        );
     }
 }

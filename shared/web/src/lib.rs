@@ -132,9 +132,10 @@ async fn readyz(State(state): State<AppState>) -> Response {
             "targets": &*state.targets,
         }))
         .into_response(),
-        Ok(n) => Problem::unavailable(format!(
-            "{n} migration(s) de la base restent à appliquer (pharos migrate)."
-        ))
+        Ok(n) => Problem::unavailable(match n {
+            1 => "La base attend encore une migration : lancez « pharos migrate ».".to_owned(),
+            n => format!("La base attend encore {n} migrations : lancez « pharos migrate »."),
+        })
         .into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness: migrations unknown");

@@ -97,11 +97,22 @@ fn query_problem(rejection: &QueryRejection) -> Problem {
         }
         other => other.body_text(),
     };
+    let (named, reason) = crate::json::french_reason(&reason);
+    let detail = match &named {
+        Some(name) => format!(
+            "Le paramètre « {name} » de l'adresse est refusé : {}.",
+            reason.trim_end_matches('.')
+        ),
+        None => format!(
+            "Les paramètres de l'adresse ne sont pas valides : {}.",
+            reason.trim_end_matches('.')
+        ),
+    };
     Problem::new(
         StatusCode::BAD_REQUEST,
         "invalid-query",
         "Paramètres de requête invalides",
-        format!("Les paramètres de l'adresse ne sont pas valides : {reason}"),
+        detail,
     )
     .with_field("query", reason)
 }

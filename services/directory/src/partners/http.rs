@@ -13,7 +13,7 @@ use pharos_events::partner::{
 };
 use pharos_events::{Academy, DepartmentCode, Email};
 use pharos_eventstore::GlobalPosition;
-use pharos_privacy::Vault;
+use pharos_privacy::{PersonId, Vault};
 use pharos_web::{Created, Json, Path, Problem, Query, Versioned};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -351,6 +351,7 @@ pub async fn register(
         .await?;
     actor.may(Action::ManagePartners, subject(&record))?;
     let id = Uuid::now_v7();
+    let people = contact_people(&record);
     let done = execute::<Partner, Problem>(
         &directory.target.app.store,
         &stream(id)?,
@@ -363,6 +364,7 @@ pub async fn register(
         &actor.metadata(NAME),
     )
     .await?;
+    hold_contacts(&directory, id, &people, &[]).await?;
     if let Some(appended) = &done.appended {
         directory.readable(appended.position).await;
     }
@@ -370,6 +372,38 @@ pub async fn register(
         id,
         version: done.version,
     })
+}
+
+/// The people of `record`'s contacts.
+fn contact_people(record: &PartnerRecord) -> Vec<PersonId> {
+    record.contacts.iter().map(|c| c.email.person).collect()
+}
+
+/// Partner `id` holds its contacts' data while they are its contacts and it is not
+/// archived; `released` (removed contacts, or all of them at archiving) start their
+/// `partner_contact` retention at `now`.
+async fn hold_contacts(
+    directory: &Directory,
+    id: Uuid,
+    held: &[PersonId],
+    released: &[PersonId],
+) -> Result<(), Problem> {
+    let vault = &directory.target.vault;
+    let subject = format!("partner-{id}");
+    let now = directory.target.clock.now();
+    for person in released.iter().filter(|p| !held.contains(p)) {
+        vault
+            .hold(*person, &subject, "partner_contact", Some(now))
+            .await
+            .map_err(Problem::from)?;
+    }
+    for person in held {
+        vault
+            .hold(*person, &subject, "partner_contact", None)
+            .await
+            .map_err(Problem::from)?;
+    }
+    Ok(())
 }
 
 async fn existing(directory: &Directory, id: Uuid) -> Result<PartnerRecord, Problem> {
@@ -414,6 +448,7 @@ pub async fn update(
     let record = input
         .into_record(&directory.target.access.academy, &directory.target.vault)
         .await?;
+    let people = contact_people(&record);
     let done = execute::<Partner, Problem>(
         &directory.target.app.store,
         &stream(id)?,
@@ -423,6 +458,7 @@ pub async fn update(
         &actor.metadata(NAME),
     )
     .await?;
+    hold_contacts(&directory, id, &people, &contact_people(&current)).await?;
     if let Some(appended) = &done.appended {
         directory.readable(appended.position).await;
     }
@@ -523,6 +559,7 @@ pub async fn archive(
         &actor.metadata(NAME),
     )
     .await?;
+    hold_contacts(&directory, id, &[], &contact_people(&current)).await?;
     if let Some(appended) = &done.appended {
         directory.readable(appended.position).await;
     }
@@ -559,6 +596,7 @@ pub async fn unarchive(
         &actor.metadata(NAME),
     )
     .await?;
+    hold_contacts(&directory, id, &contact_people(&current), &[]).await?;
     if let Some(appended) = &done.appended {
         directory.readable(appended.position).await;
     }

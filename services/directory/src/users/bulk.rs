@@ -148,6 +148,10 @@ async fn account_for(
         }
     }
     let person = vault.person(email.as_str()).await.map_err(Problem::from)?;
+    vault
+        .hold(person, "account", "staff", None)
+        .await
+        .map_err(Problem::from)?;
     let sealed = vault
         .seal_all(&[(person, email.as_str()), (person, school_name)])
         .await

@@ -1,11 +1,14 @@
 //! Accounts over HTTP: creating one (also for the bootstrap and the command line),
-//! reading one, changing its role, deactivating it.
+//! reading one, changing its role or its additional grants, deactivating it.
+
+use std::borrow::Cow;
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use pharos_access::{Action, Actor, IfMatch, Subject};
-use pharos_decider::{Rejection, execute, load};
+use pharos_decider::{Rejection, execute, execute_with, load};
+use pharos_events::user::Grant;
 use pharos_events::{Email, Role, Uai};
 use pharos_eventstore::Metadata;
 use pharos_privacy::{PersonId, Personal, Sealed};
@@ -13,17 +16,20 @@ use pharos_web::{Json, Path, Problem, Versioned};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::decider::{GrantPart, MAX_GRANTS, grant_field, too_many_grants};
 use super::password::{check_password, generate_password, hash_password};
 use super::{Account, AccountCommand, AccountState, Created, stream};
 use crate::labels::{parse_role, sentence};
 use crate::{Directory, NAME};
 
 /// The role's scope, checked: a department of the academy for a department referent,
-/// a registered school for a school account, nothing for the other roles.
+/// a registered school for a school account, nothing for the other roles. A refusal
+/// names `field` (`scope`, or a grant's `grants[1].scope`).
 async fn check_scope(
     directory: &Directory,
     role: Role,
     scope: Option<&str>,
+    field: &'static str,
 ) -> Result<Option<String>, Problem> {
     let scope = scope.map(str::trim).filter(|s| !s.is_empty());
     match (role, scope) {
@@ -33,30 +39,28 @@ async fn check_scope(
             .academy
             .department(s)
             .map(|d| Some(d.to_string()))
-            .map_err(|e| {
-                Problem::from(Rejection::invalid("invalid-scope", "scope", sentence(&e.0)))
-            }),
+            .map_err(|e| Problem::from(Rejection::invalid("invalid-scope", field, sentence(&e.0)))),
         (Role::School, Some(s)) => {
             let uai = Uai::parse(s).map_err(|e| {
-                Problem::from(Rejection::invalid("invalid-scope", "scope", sentence(&e.0)))
+                Problem::from(Rejection::invalid("invalid-scope", field, sentence(&e.0)))
             })?;
             match directory.target.access.reference.school(&uai).await? {
                 Some(school) if !school.closed => Ok(Some(uai.to_string())),
                 Some(_) => Err(Problem::from(Rejection::invalid(
                     "school-closed",
-                    "scope",
+                    field,
                     format!("L'établissement {uai} est fermé."),
                 ))),
                 None => Err(Problem::from(Rejection::invalid(
                     "school-unknown",
-                    "scope",
+                    field,
                     format!("L'établissement {uai} n'est pas enregistré : importez-le d'abord."),
                 ))),
             }
         }
         (Role::DepartmentReferent | Role::School, None) => Err(Problem::from(Rejection::invalid(
             "scope-required",
-            "scope",
+            field,
             format!(
                 "Le rôle {} demande un périmètre : {}.",
                 role.label(),
@@ -69,7 +73,7 @@ async fn check_scope(
         ))),
         (_, Some(_)) => Err(Problem::from(Rejection::invalid(
             "scope-not-allowed",
-            "scope",
+            field,
             format!("Le rôle {} ne prend pas de périmètre.", role.label()),
         ))),
         (_, None) => Ok(None),
@@ -113,11 +117,47 @@ pub struct AccountView {
     id: Uuid,
     email: String,
     display_name: String,
+    /// Rôle principal.
     role: Role,
     /// Périmètre du rôle : code de département (référent) ou UAI (établissement).
     scope: Option<String>,
+    /// Attributions supplémentaires : autres rôles détenus, chacun avec son périmètre.
+    grants: Vec<GrantView>,
     active: bool,
     version: i64,
+}
+
+/// Une attribution : un rôle détenu en plus du rôle principal, avec son périmètre.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct GrantView {
+    /// Rôle attribué.
+    role: Role,
+    /// Code de département (référent) ou UAI (établissement) ; absent pour les autres rôles.
+    #[schema(example = "82")]
+    scope: Option<String>,
+}
+
+impl GrantView {
+    /// The grants as the API shows them.
+    pub fn all(grants: &[Grant]) -> Vec<Self> {
+        grants
+            .iter()
+            .map(|g| Self {
+                role: g.role,
+                scope: g.scope.clone(),
+            })
+            .collect()
+    }
+}
+
+/// Whether `actor` manages `account`: every role it holds (the primary one and its
+/// grants) must be one the actor manages, so that a pole manager does not act on an
+/// account that also holds the administrator's role.
+fn may_manage(actor: &Actor, account: &AccountState) -> Result<(), Problem> {
+    for role in account.roles() {
+        actor.may(Action::ManageUsers, Subject::Account(role))?;
+    }
+    Ok(())
 }
 
 /// What creating an account gave.
@@ -149,7 +189,7 @@ pub async fn create(
     }
     let role = parse_role(&input.role)
         .map_err(|m| Problem::from(Rejection::invalid("invalid-role", "role", m)))?;
-    let scope = check_scope(directory, role, input.scope.as_deref()).await?;
+    let scope = check_scope(directory, role, input.scope.as_deref(), "scope").await?;
     if let Some(password) = &input.password {
         check_password(password)?;
     }
@@ -166,6 +206,11 @@ pub async fn create(
             "Un compte existe déjà pour cette adresse électronique.",
         )));
     }
+    // The account holds its person's data while it is active (see `deactivate`).
+    vault
+        .hold(person, "account", "staff", None)
+        .await
+        .map_err(Problem::from)?;
     let generated_password = input.password.is_none().then(generate_password);
     let password = input
         .password
@@ -279,10 +324,9 @@ pub async fn change_role(
 ) -> Result<impl IntoResponse, Problem> {
     let role = parse_role(&input.role)
         .map_err(|m| Problem::from(Rejection::invalid("invalid-role", "role", m)))?;
-    let scope = check_scope(&directory, role, input.scope.as_deref()).await?;
+    let scope = check_scope(&directory, role, input.scope.as_deref(), "scope").await?;
     let (account, _) = existing(&directory, id).await?;
-    let current = account.created.as_ref().map_or(role, |c| c.role);
-    actor.may(Action::ManageUsers, Subject::Account(current))?;
+    may_manage(&actor, &account)?;
     actor.may(Action::ManageUsers, Subject::Account(role))?;
     if actor.user_id == id {
         return Err(Problem::from(Rejection::conflict(
@@ -298,6 +342,114 @@ pub async fn change_role(
         directory.target.clock.now(),
         if_match.0,
         &actor.metadata(NAME),
+    )
+    .await?;
+    if let Some(appended) = done.appended {
+        directory.settle(appended.position).await;
+    }
+    Ok(Versioned {
+        version: done.version,
+    })
+}
+
+/// Une attribution demandée : un rôle en plus du rôle principal, avec son périmètre.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct GrantInput {
+    /// Rôle : `admin`, `pole_manager`, `department_referent`, `school`, `juror`, `trainer`.
+    #[schema(example = "trainer")]
+    role: String,
+    /// Périmètre : code de département pour un référent, UAI pour un établissement,
+    /// absent (ou `null`) pour les autres rôles.
+    #[serde(default)]
+    #[schema(example = json!(null))]
+    scope: Option<String>,
+}
+
+/// Les attributions supplémentaires d'un compte, toutes : la liste remplace la précédente
+/// (une liste vide les retire toutes).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"grants": [{"role": "trainer", "scope": null}, {"role": "department_referent", "scope": "82"}]}))]
+pub struct GrantsChange {
+    grants: Vec<GrantInput>,
+}
+
+/// `PUT /api/v1/users/{id}/grants`: the account's additional grants, all of them.
+#[utoipa::path(operation_id = "directory_users_set_grants", put, path = "/api/v1/users/{id}/grants", tag = "directory",
+    summary = "Définir les attributions supplémentaires d'un compte",
+    description = "Un compte garde son rôle principal et son périmètre, et peut détenir d'autres rôles, chacun avec \
+        son périmètre (un référent départemental qui est aussi formateur, un référent de deux départements) : il \
+        peut alors faire ce que l'un quelconque de ses rôles permet, chacun dans son périmètre. La liste envoyée \
+        remplace les attributions précédentes ; une liste vide les retire toutes. Chaque attribution est vérifiée \
+        comme un rôle principal (périmètre exigé pour un référent ou un établissement, département de l'académie, \
+        établissement enregistré et ouvert) ; une attribution répétée, ou égale au rôle principal, est refusée ; \
+        10 attributions au plus. Les jetons déjà émis suivent les nouvelles attributions dès la requête suivante. \
+        Une liste identique à l'actuelle (dans n'importe quel ordre) ne change rien : même version.",
+    request_body = GrantsChange,
+    params(("id" = Uuid, Path, description = "Identifiant du compte")),
+    responses(
+        (status = 200, description = "Fait ; nouvelle version (inchangée si les attributions l'étaient)", body = pharos_web::Versioned),
+        (status = 403, description = "Le compte, ou l'un des rôles attribués ou retirés, n'est pas géré par l'acteur", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Compte inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Compte désactivé, changement de ses propres attributions (`self-grants-change`), ou version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Attribution refusée : rôle, périmètre, attribution répétée (`duplicate-grant`), égale au rôle principal (`grant-is-primary-role`) ou trop nombreuses (`too-many-grants`) ; règle nommée dans `type`, champ dans `errors` (ex. `grants[1].scope`)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn set_grants(
+    State(directory): State<Directory>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    if_match: IfMatch,
+    Json(input): Json<GrantsChange>,
+) -> Result<impl IntoResponse, Problem> {
+    if input.grants.len() > MAX_GRANTS {
+        return Err(Problem::from(too_many_grants(input.grants.len())));
+    }
+    let mut grants = Vec::with_capacity(input.grants.len());
+    for (i, grant) in input.grants.iter().enumerate() {
+        let role = parse_role(&grant.role).map_err(|m| {
+            Problem::from(Rejection::invalid(
+                "invalid-role",
+                grant_field(i, GrantPart::Role),
+                m,
+            ))
+        })?;
+        let scope = check_scope(
+            &directory,
+            role,
+            grant.scope.as_deref(),
+            grant_field(i, GrantPart::Scope),
+        )
+        .await?;
+        grants.push(Grant { role, scope });
+    }
+    let command = AccountCommand::SetGrants {
+        grants: grants.clone(),
+    };
+    // Authorised on the state the command is decided on: the grants removed are those
+    // of the account as it is.
+    let done = execute_with::<Account, Problem>(
+        &directory.target.app.store,
+        &stream(id)?,
+        directory.target.clock.now(),
+        if_match.0,
+        &actor.metadata(NAME),
+        |account| {
+            if account.created.is_none() {
+                return Err(Problem::not_found());
+            }
+            may_manage(&actor, account)?;
+            for grant in &grants {
+                actor.may(Action::ManageUsers, Subject::Account(grant.role))?;
+            }
+            if actor.user_id == id {
+                return Err(Problem::from(Rejection::conflict(
+                    "self-grants-change",
+                    "Vous ne pouvez pas changer vos propres attributions : demandez-le à un autre \
+                     membre du pôle académique ou à un administrateur.",
+                )));
+            }
+            Ok(Cow::Borrowed(&command))
+        },
     )
     .await?;
     if let Some(appended) = done.appended {
@@ -341,8 +493,7 @@ pub async fn deactivate(
     body: Option<Json<Deactivation>>,
 ) -> Result<impl IntoResponse, Problem> {
     let (account, _) = existing(&directory, id).await?;
-    let role = account.created.as_ref().map_or(Role::Admin, |c| c.role);
-    actor.may(Action::ManageUsers, Subject::Account(role))?;
+    may_manage(&actor, &account)?;
     if actor.user_id == id {
         return Err(Problem::from(Rejection::conflict(
             "self-deactivation",
@@ -362,18 +513,10 @@ pub async fn deactivate(
         &actor.metadata(NAME),
     )
     .await?;
-    let retain_until = pharos_privacy::RetentionRules::shipped()
-        .ok()
-        .and_then(|rules| {
-            rules
-                .retain_until("deactivated_account", now)
-                .ok()
-                .flatten()
-        });
     directory
         .target
         .vault
-        .set_retention(PersonId(id), "deactivated_account", retain_until)
+        .hold(PersonId(id), "account", "deactivated_account", Some(now))
         .await
         .map_err(Problem::from)?;
     if let Some(appended) = done.appended {
@@ -401,12 +544,12 @@ pub async fn get(
     Path(id): Path<Uuid>,
 ) -> Result<impl IntoResponse, Problem> {
     let (account, version) = existing(&directory, id).await?;
+    if actor.user_id != id {
+        may_manage(&actor, &account)?;
+    }
     let Some(created) = account.created else {
         return Err(Problem::not_found());
     };
-    if actor.user_id != id {
-        actor.may(Action::ManageUsers, Subject::Account(created.role))?;
-    }
     let (email, display_name) =
         unseal_identity(&directory, &actor, &created, "/api/v1/users/{id}").await?;
     Ok(axum::Json(AccountView {
@@ -415,6 +558,7 @@ pub async fn get(
         display_name: display_name.to_string(),
         role: created.role,
         scope: created.scope,
+        grants: GrantView::all(&account.grants),
         active: !account.deactivated,
         version,
     }))

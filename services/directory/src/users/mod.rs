@@ -3,7 +3,7 @@
 //! - `bulk`: one account per open school, at an address built from a pattern;
 //! - [`decider`]: the aggregate (state, commands, rules), pure;
 //! - [`password`]: the length rule, hashing and generated passwords;
-//! - `http`: the routes that create, read, change and deactivate accounts, and
+//! - `http`: the routes that create, read, change (role, grants) and deactivate accounts, and
 //!   [`create`], which the bootstrap and `pharos users create` share with them.
 
 pub mod bulk;

@@ -194,7 +194,7 @@ pub fn check_function(
         (TeamFunction::Autre, None) => Err(Rejection::invalid(
             "function-label-missing",
             "function_label",
-            "Pour la fonction « autre », précisez laquelle dans function_label (ex. « Éducateur spécialisé »).",
+            "Pour la fonction « autre », précisez son libellé (ex. « Éducateur spécialisé »).",
         )),
         (TeamFunction::Autre, Some(label)) if label.chars().count() > FUNCTION_LABEL_MAX => {
             Err(Rejection::invalid(
@@ -581,7 +581,7 @@ impl Decider for Deployment {
                         if plan.planned {
                             "Des heures d'apprentissage planifiées se comptent : indiquez leur nombre (10 attendues)."
                         } else {
-                            "Des heures sans planification : indiquez planned: true, ou 0 heure."
+                            "Des heures d'apprentissage non planifiées ne se comptent pas : indiquez qu'elles sont planifiées, ou 0 heure."
                         },
                     ));
                 }
@@ -590,8 +590,9 @@ impl Decider for Deployment {
                         "learning-hours-too-many",
                         "hours",
                         format!(
-                            "{} heures d'apprentissage dans l'année : au-delà de {LEARNING_HOURS_MAX}, \
-                             c'est sans doute une erreur de saisie (10 heures attendues).",
+                            "Le plan compte {} heures d'apprentissage dans l'année : au-delà de \
+                             {LEARNING_HOURS_MAX}, c'est sans doute une erreur de saisie (10 heures \
+                             attendues).",
                             plan.hours
                         ),
                     ));
@@ -611,7 +612,7 @@ impl Decider for Deployment {
                         "held_on",
                         format!(
                             "Un atelier parents du {} n'appartient pas à l'année scolaire {year} de ce \
-                             déploiement ({} → {}).",
+                             déploiement (du {} au {}).",
                             french(workshop.held_on),
                             french(year.first_day()),
                             french(year.last_day())

@@ -8,12 +8,13 @@ use std::collections::HashSet;
 use axum::Extension;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveTime};
 use pharos_access::{Action, Actor, IfMatch, Scope, Subject, TargetState};
-use pharos_decider::{Rejection, execute, execute_with, load};
+use pharos_decider::{Rejection, execute, execute_with, load, sentence};
 use pharos_domain::compliance;
 use pharos_events::phare::{
-    DEPLOYMENT_CATEGORY, DeploymentOwner, ProtocolBody, SchoolYear, TeamFunction, TeamMember,
+    DEPLOYMENT_CATEGORY, DeploymentEvent, DeploymentOwner, ProtocolBody, SchoolYear, TeamFunction,
+    TeamMember,
 };
 use pharos_events::{Academy, DepartmentCode, Role, Uai};
 use pharos_eventstore::StreamId;
@@ -97,17 +98,17 @@ impl NewDeployment {
                         "Le déploiement d'une circonscription indique son département (ex. 31).",
                     )
                 })?;
-                let department = academy
-                    .department(&department)
-                    .map_err(|e| Rejection::invalid("invalid-department", "department", e.0))?;
+                let department = academy.department(&department).map_err(|e| {
+                    Rejection::invalid("invalid-department", "department", sentence(&e.0))
+                })?;
                 OwnerChoice::Circonscription { name, department }
             }
             _ => {
                 return Err(Rejection::invalid(
                     "deployment-owner",
                     "school_uai",
-                    "Un déploiement concerne soit un établissement (school_uai), soit une \
-                     circonscription (circonscription et department) : l'un des deux, pas les deux.",
+                    "Un déploiement concerne soit un établissement (son UAI), soit une \
+                     circonscription (son nom et son département) : l'un des deux, pas les deux.",
                 ));
             }
         };
@@ -195,6 +196,7 @@ pub async fn create(
         }
         Err(failed) => return Err(failed.into()),
     };
+    hold_staff(&state, id, &done.events).await?;
     // Written through, so that this process lists it at once.
     index.update(|index| {
         for event in &done.events {
@@ -305,15 +307,14 @@ pub async fn list(
     let year = input::trimmed(filter.school_year.as_deref())
         .map(|text| input::school_year(&text))
         .transpose()?;
-    let department = input::trimmed(filter.department.as_deref())
-        .map(|text| {
-            state
-                .access
-                .academy
-                .department(&text)
-                .map_err(|e| Rejection::invalid("invalid-department", "department", e.0))
-        })
-        .transpose()?;
+    let department =
+        input::trimmed(filter.department.as_deref())
+            .map(|text| {
+                state.access.academy.department(&text).map_err(|e| {
+                    Rejection::invalid("invalid-department", "department", sentence(&e.0))
+                })
+            })
+            .transpose()?;
     let owner = match (
         input::trimmed(filter.school_uai.as_deref()),
         input::trimmed(filter.circonscription.as_deref()),
@@ -322,8 +323,8 @@ pub async fn list(
             return Err(Rejection::invalid(
                 "deployment-owner",
                 "school_uai",
-                "Cherchez soit un établissement (school_uai), soit une circonscription \
-                 (circonscription et department) : l'un des deux, pas les deux.",
+                "Cherchez soit un établissement (son UAI), soit une circonscription (son nom \
+                 et son département) : l'un des deux, pas les deux.",
             )
             .into());
         }
@@ -445,9 +446,46 @@ async fn run(
         },
     )
     .await?;
+    hold_staff(state, id, &done.events).await?;
     Ok(Versioned {
         version: done.version,
     })
+}
+
+/// A deployment holds its team members' and coordinator's names and addresses: the
+/// `phare_team_member` retention runs from its school year (from now, when later), and
+/// each deployment naming them again holds them anew (a carried-over team is held by the
+/// new year's).
+async fn hold_staff(
+    state: &TargetState,
+    id: Uuid,
+    events: &[DeploymentEvent],
+) -> Result<(), Problem> {
+    let people: Vec<PersonId> = events
+        .iter()
+        .filter_map(|event| match event {
+            DeploymentEvent::TeamMemberAdded(member) => Some(member.person.email.person),
+            DeploymentEvent::CoordinatorNamed { person, .. } => Some(person.email.person),
+            _ => None,
+        })
+        .collect();
+    if people.is_empty() {
+        return Ok(());
+    }
+    let (deployment, _) = load::<Deployment>(&state.app.store, &stream(id)?).await?;
+    let now = state.clock.now();
+    let reference = deployment.school_year.map_or(now, |year| {
+        now.max(year.first_day().and_time(NaiveTime::MIN).and_utc())
+    });
+    let subject = format!("phare_deployment-{id}");
+    for person in people {
+        state
+            .vault
+            .hold(person, &subject, "phare_team_member", Some(reference))
+            .await
+            .map_err(Problem::from)?;
+    }
+    Ok(())
 }
 
 /// La charte d'engagement signée ; une signature ultérieure (renouvellement, correction)
@@ -587,6 +625,7 @@ pub async fn add_member(
         &actor.metadata(NAME),
     )
     .await?;
+    hold_staff(&state, id, &done.events).await?;
     Ok(Created {
         id: member_id,
         version: done.version,

@@ -9,7 +9,7 @@
 //! pole has not started examining records the review's start and the decision in one
 //! batch, so `under_review` is always in the history. No HTTP here.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use pharos_decider::{Decider, Rejection};
@@ -251,14 +251,12 @@ impl Decider for Label {
                 evidence,
             } => {
                 let Some(spec) = application.criterion(criterion) else {
-                    let keys: Vec<&str> = application
-                        .checklists
-                        .iter()
-                        .flat_map(|c| &c.criteria)
-                        .map(|c| c.key.as_str())
-                        .collect::<BTreeSet<_>>()
-                        .into_iter()
-                        .collect();
+                    let mut criteria: Vec<&CriterionSpec> = Vec::new();
+                    for spec in application.checklists.iter().flat_map(|c| &c.criteria) {
+                        if !criteria.iter().any(|c| c.key == spec.key) {
+                            criteria.push(spec);
+                        }
+                    }
                     return Err(Rejection::invalid(
                         "criterion-unknown",
                         "criterion",
@@ -266,7 +264,7 @@ impl Decider for Label {
                             "« {criterion} » n'est pas un critère du label {} pour {} ; critères : {}.",
                             application.target_level,
                             application.school_year,
-                            keys.join(", ")
+                            list(&criteria)
                         ),
                     ));
                 };
@@ -352,7 +350,7 @@ impl Decider for Label {
                     return Err(Rejection::invalid(
                         "return-reason-missing",
                         "reason",
-                        "Indiquez pourquoi la candidature est renvoyée (reason) : l'établissement \
+                        "Indiquez pourquoi la candidature est renvoyée : l'établissement \
                          le lira pour corriger ses réponses.",
                     ));
                 }
@@ -378,14 +376,14 @@ impl Decider for Label {
                     return Err(Rejection::invalid(
                         "decision-reason-missing",
                         "reason",
-                        "Motivez la décision (reason) : l'établissement la lira.",
+                        "Motivez la décision : l'établissement la lira.",
                     ));
                 }
                 match outcome {
                     Outcome::NotAwarded if level.is_some() => Err(Rejection::invalid(
                         "level-without-award",
                         "level",
-                        "Un niveau ne s'indique que pour un label attribué (outcome: awarded).",
+                        "Un niveau ne s'indique que pour un label attribué.",
                     )),
                     Outcome::NotAwarded => {
                         events.push(LabelEvent::LabelNotAwarded {
@@ -670,7 +668,13 @@ mod tests {
             })
             .then_rejected("criterion-unknown");
         assert_eq!(error.field, Some("criterion"));
-        assert!(error.message.contains("charte_signee"), "{}", error.message);
+        assert!(
+            error
+                .message
+                .contains("« Charte d'engagement signée et en vigueur »"),
+            "{}",
+            error.message
+        );
     }
 
     #[test]
@@ -969,5 +973,133 @@ mod tests {
         .collect();
         // Neither the contest (the pole's tick) nor the ambassadors (no fact).
         assert_eq!(suggested, expected);
+    }
+
+    /// A refusal reads as a French sentence: no field name, no code, no « (s) ».
+    fn readable(message: &str) -> &str {
+        assert!(
+            message.starts_with(|c: char| c.is_uppercase() || c == '«'),
+            "{message}"
+        );
+        assert!(message.ends_with('.'), "{message}");
+        for token in ["_", "(s)", "(e)", "`", "{", "[", ": true", "reason"] {
+            assert!(!message.contains(token), "{token} in {message}");
+        }
+        message
+    }
+
+    #[test]
+    fn refusals_read_as_french_sentences() {
+        use crate::deployment::decider::{
+            Deployment, DeploymentCommand, LearningHours, Workshop, check_function,
+        };
+        use pharos_events::phare::{DeploymentEvent, DeploymentOwner, TeamFunction};
+
+        let history = submitted(LabelLevel::Engagement, true);
+        let refused =
+            |command: &LabelCommand| given(history.clone()).when(command).rejection().message;
+        assert_eq!(
+            readable(&refused(&LabelCommand::Return { reason: " ".into() })),
+            "Indiquez pourquoi la candidature est renvoyée : l'établissement le lira pour \
+             corriger ses réponses."
+        );
+        assert_eq!(
+            readable(&refused(&decide(Outcome::Awarded, None, " "))),
+            "Motivez la décision : l'établissement la lira."
+        );
+        assert_eq!(
+            readable(&refused(&decide(
+                Outcome::NotAwarded,
+                Some(LabelLevel::Engagement),
+                "Non"
+            ))),
+            "Un niveau ne s'indique que pour un label attribué."
+        );
+        let unknown = given(drafted(LabelLevel::Engagement))
+            .when(&LabelCommand::Answer {
+                criterion: "inconnu".into(),
+                met: true,
+                evidence: None,
+            })
+            .rejection()
+            .message;
+        assert!(
+            readable(&unknown)
+                .contains("critères : « Charte d'engagement signée et en vigueur » ; "),
+            "{unknown}"
+        );
+
+        assert_eq!(
+            readable(
+                &check_function(TeamFunction::Autre, None)
+                    .unwrap_err()
+                    .message
+            ),
+            "Pour la fonction « autre », précisez son libellé (ex. « Éducateur spécialisé »)."
+        );
+        let created = DeploymentEvent::DeploymentCreated {
+            owner: DeploymentOwner::School {
+                uai: Uai::parse("0310001H").unwrap(),
+                department: DepartmentCode::parse("31").unwrap(),
+            },
+            school_year: year(),
+        };
+        let deployment_refuses = |command: &DeploymentCommand| {
+            pharos_decider::given::<Deployment>([created.clone()])
+                .at(NOW.parse().unwrap())
+                .when(command)
+                .rejection()
+                .message
+        };
+        let hours = |planned, hours| {
+            deployment_refuses(&DeploymentCommand::PlanLearningHours(LearningHours {
+                planned,
+                hours,
+            }))
+        };
+        assert_eq!(
+            readable(&hours(false, 10)),
+            "Des heures d'apprentissage non planifiées ne se comptent pas : indiquez qu'elles \
+             sont planifiées, ou 0 heure."
+        );
+        assert_eq!(
+            readable(&hours(true, 500)),
+            "Le plan compte 500 heures d'apprentissage dans l'année : au-delà de 200, c'est \
+             sans doute une erreur de saisie (10 heures attendues)."
+        );
+        assert_eq!(
+            readable(&deployment_refuses(
+                &DeploymentCommand::RecordParentWorkshop(Workshop {
+                    workshop_id: Uuid::nil(),
+                    held_on: "2026-06-15".parse().unwrap(),
+                    participants: None,
+                })
+            )),
+            "Un atelier parents du 15/06/2026 n'appartient pas à l'année scolaire 2026-2027 de \
+             ce déploiement (du 01/09/2026 au 31/08/2027)."
+        );
+
+        let options = [("cpe", 1), ("aed", 2)];
+        assert_eq!(
+            crate::input::choice("invalid-function", "function", "chef", &options)
+                .unwrap_err()
+                .message,
+            "« chef » n'est pas une valeur acceptée ; valeurs acceptées : cpe, aed."
+        );
+        assert_eq!(
+            readable(
+                &crate::input::uai("school_uai", "0310001A")
+                    .unwrap_err()
+                    .message
+            ),
+            "UAI 0310001A : la lettre de contrôle devrait être H (clé des 7 chiffres)."
+        );
+        assert_eq!(
+            crate::input::level("target_level", &serde_json::Value::from("or"))
+                .unwrap_err()
+                .message,
+            "« or » n'est pas un niveau de label : 1 (engagement), 2 (approfondissement) ou 3 \
+             (expertise)."
+        );
     }
 }

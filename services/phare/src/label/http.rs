@@ -10,7 +10,7 @@ use axum::Extension;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use pharos_access::{Action, Actor, IfMatch, Subject, TargetState};
-use pharos_decider::{Rejection, execute, execute_with, load};
+use pharos_decider::{Rejection, execute, execute_with, load, sentence};
 use pharos_domain::compliance::{Compliance, LabelFact};
 use pharos_events::phare::{
     CriterionAuthority, CriterionSpec, DeploymentOwner, LABEL_CATEGORY, LabelLevel, LevelChecklist,
@@ -451,15 +451,14 @@ pub async fn list(
     let year = input::trimmed(filter.school_year.as_deref())
         .map(|text| input::school_year(&text))
         .transpose()?;
-    let department = input::trimmed(filter.department.as_deref())
-        .map(|text| {
-            state
-                .access
-                .academy
-                .department(&text)
-                .map_err(|e| Rejection::invalid("invalid-department", "department", e.0))
-        })
-        .transpose()?;
+    let department =
+        input::trimmed(filter.department.as_deref())
+            .map(|text| {
+                state.access.academy.department(&text).map_err(|e| {
+                    Rejection::invalid("invalid-department", "department", sentence(&e.0))
+                })
+            })
+            .transpose()?;
     let today = state.clock.now().date_naive();
     let mut items = Vec::new();
     let summary = |id: Uuid, application: &Application| LabelSummary {
@@ -479,8 +478,8 @@ pub async fn list(
         return Err(Rejection::invalid(
             "label-owner",
             "school_uai",
-            "Cherchez soit un établissement (school_uai), soit les écoles d'une circonscription \
-             (circonscription et department) : l'un des deux, pas les deux.",
+            "Cherchez soit un établissement (son UAI), soit les écoles d'une circonscription \
+             (son nom et son département) : l'un des deux, pas les deux.",
         )
         .into());
     }

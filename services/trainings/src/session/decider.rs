@@ -395,7 +395,7 @@ impl Decider for Session {
         let not_now = |what: &str| {
             Rejection::conflict(
                 "transition-not-allowed",
-                format!("Impossible de {what} : la session est {}.", status.label()),
+                format!("Impossible {what} : la session est {}.", status.label()),
             )
         };
         let started = now >= plan.schedule.starts_at;
@@ -406,11 +406,11 @@ impl Decider for Session {
             )),
             C::Open => match status {
                 Status::Planned => Ok(vec![E::SessionOpened]),
-                _ => Err(not_now("ouvrir les inscriptions")),
+                _ => Err(not_now("d'ouvrir les inscriptions")),
             },
             C::Close => match status {
                 Status::Open => Ok(vec![E::SessionClosed]),
-                _ => Err(not_now("clore les inscriptions")),
+                _ => Err(not_now("de clore les inscriptions")),
             },
             C::Hold => match status {
                 Status::Open | Status::Closed if started => Ok(vec![E::SessionHeld]),
@@ -418,7 +418,7 @@ impl Decider for Session {
                     "not-started",
                     "La session n'a pas encore commencé.",
                 )),
-                _ => Err(not_now("déclarer la session tenue")),
+                _ => Err(not_now("de déclarer la session tenue")),
             },
             C::LockAttendance => match status {
                 Status::Open | Status::Closed | Status::Held if now < plan.schedule.ends_at => {
@@ -429,18 +429,18 @@ impl Decider for Session {
                 }
                 Status::Open | Status::Closed => Ok(vec![E::SessionHeld, E::AttendanceLocked]),
                 Status::Held => Ok(vec![E::AttendanceLocked]),
-                _ => Err(not_now("verrouiller les présences")),
+                _ => Err(not_now("de verrouiller les présences")),
             },
             C::Archive => match status {
                 Status::AttendanceLocked => Ok(vec![E::SessionArchived]),
-                _ => Err(not_now("archiver")),
+                _ => Err(not_now("d'archiver")),
             },
             C::Cancel { reason } => {
                 if reason.trim().is_empty() {
                     return Err(Rejection::invalid(
                         "reason-required",
                         "reason",
-                        "Indiquez le motif de l'annulation : il est communiqué aux inscrits.",
+                        "Indiquez le motif de l'annulation : il est communiqué aux personnes inscrites.",
                     ));
                 }
                 match status {
@@ -449,7 +449,7 @@ impl Decider for Session {
                             reason: reason.trim().to_owned(),
                         }])
                     }
-                    _ => Err(not_now("annuler")),
+                    _ => Err(not_now("d'annuler")),
                 }
             }
             C::Reschedule(schedule) => match status {
@@ -462,7 +462,7 @@ impl Decider for Session {
                         schedule: schedule.clone(),
                     }])
                 }
-                _ => Err(not_now("reprogrammer")),
+                _ => Err(not_now("de reprogrammer")),
             },
             C::Register {
                 registration_id,
@@ -490,7 +490,7 @@ impl Decider for Session {
                         ));
                     }
                     Status::Planned | Status::Open => {}
-                    _ => return Err(not_now("inscrire")),
+                    _ => return Err(not_now("d'inscrire")),
                 }
                 if s.registrations.iter().any(|r| {
                     r.registrant.person == registrant.person
@@ -526,7 +526,7 @@ impl Decider for Session {
             }
             C::ChangeCapacity { capacity } => {
                 if !matches!(status, Status::Planned | Status::Open | Status::Closed) {
-                    return Err(not_now("changer la capacité"));
+                    return Err(not_now("de changer la capacité"));
                 }
                 if started {
                     return Err(Rejection::conflict(
@@ -540,7 +540,8 @@ impl Decider for Session {
                     return Err(Rejection::conflict(
                         "capacity-below-confirmed",
                         format!(
-                            "Impossible de ramener la capacité à {capacity} place(s) : {confirmed} inscriptions sont déjà confirmées. Retirez d'abord des inscriptions, ou gardez au moins {confirmed} places."
+                            "Impossible de ramener la capacité à {} : {confirmed} inscriptions sont déjà confirmées. Retirez d'abord des inscriptions, ou gardez au moins {confirmed} places.",
+                            places(capacity as usize)
                         ),
                     ));
                 }
@@ -561,7 +562,7 @@ impl Decider for Session {
             }
             C::ChangeTrainers { trainers } => {
                 if matches!(status, Status::Archived | Status::Cancelled) {
-                    return Err(not_now("changer les formateurs"));
+                    return Err(not_now("de changer les formateurs"));
                 }
                 let mut unique = trainers.clone();
                 unique.sort();
@@ -594,7 +595,7 @@ impl Decider for Session {
                     ));
                 }
                 if !matches!(status, Status::Planned | Status::Open | Status::Closed) || started {
-                    return Err(not_now("retirer une inscription"));
+                    return Err(not_now("de retirer une inscription"));
                 }
                 let mut events = vec![E::RegistrationWithdrawn {
                     registration_id: *registration_id,
@@ -627,7 +628,7 @@ impl Decider for Session {
                         ));
                     }
                     Status::Open | Status::Closed | Status::Held => {}
-                    _ => return Err(not_now("saisir les présences")),
+                    _ => return Err(not_now("de saisir les présences")),
                 }
                 if !started {
                     return Err(Rejection::conflict(
@@ -703,7 +704,7 @@ fn planned_event(input: &PlanInput, after_the_fact: bool) -> Result<SessionEvent
         return Err(Rejection::invalid(
             "non-positive-minutes",
             "planned_minutes",
-            "La durée prévue (planned_minutes) doit être positive.",
+            "La durée prévue doit être positive.",
         ));
     }
     let capacity = positive_capacity(input.capacity)?;
@@ -711,7 +712,7 @@ fn planned_event(input: &PlanInput, after_the_fact: bool) -> Result<SessionEvent
         return Err(Rejection::invalid(
             "no-place",
             "location",
-            "Indiquez un lieu (location) ou un lien de classe virtuelle (remote_url).",
+            "Indiquez un lieu ou un lien de classe virtuelle.",
         ));
     }
     Ok(SessionEvent::SessionPlanned {
@@ -758,8 +759,9 @@ fn record_past(
             "capacity-below-confirmed",
             "capacity",
             format!(
-                "{} personnes sont inscrites pour {capacity} place(s) : indiquez au moins {} places.",
+                "La liste compte {} personnes inscrites pour {} : indiquez au moins {} places.",
                 registrants.len(),
+                places(capacity),
                 registrants.len()
             ),
         ));
@@ -774,7 +776,7 @@ fn record_past(
             return Err(Rejection::invalid(
                 "already-registered",
                 "registrants",
-                "Une même personne figure deux fois parmi les inscrits.",
+                "Une même personne figure deux fois parmi les personnes inscrites.",
             ));
         }
         let confirmed = E::RegistrationConfirmed {
@@ -809,6 +811,14 @@ fn record_past(
     Ok(events)
 }
 
+/// A number of places, in words: « une place », « 3 places ».
+fn places(count: usize) -> String {
+    match count {
+        1 => "une place".to_owned(),
+        n => format!("{n} places"),
+    }
+}
+
 /// A number of places: at least one.
 fn positive_capacity(capacity: i64) -> Result<u32, Rejection> {
     u32::try_from(capacity)
@@ -837,7 +847,7 @@ fn check_attendance(
             return Err(Rejection::invalid(
                 "not-registered",
                 "registration_id",
-                "Cette personne n'est pas inscrite (confirmée) à cette session.",
+                "Cette personne n'a pas d'inscription confirmée à cette session.",
             ));
         }
     }
@@ -846,8 +856,11 @@ fn check_attendance(
             "unknown-slot",
             "slot_index",
             format!(
-                "La session compte {} créneau(x), numérotés à partir de 0.",
-                plan.schedule.slots.len()
+                "La session compte {} : ils sont numérotés à partir de 0.",
+                match plan.schedule.slots.len() {
+                    1 => "un seul créneau".to_owned(),
+                    n => format!("{n} créneaux"),
+                }
             ),
         ));
     };
@@ -1397,5 +1410,95 @@ mod tests {
             .at(now(AFTER))
             .when(&command)
             .then_rejected("session-exists");
+    }
+
+    /// A refusal reads as a French sentence: no field name, no code, no « (s) ».
+    fn readable(rejection: &Rejection) -> &str {
+        let message = rejection.message.as_str();
+        assert!(
+            message.starts_with(|c: char| c.is_uppercase() || c == '«'),
+            "{message}"
+        );
+        assert!(message.ends_with('.'), "{message}");
+        for token in ["_", "(s)", "(x)", "(e)", "`", "{", "[", "?"] {
+            assert!(!message.contains(token), "{token} in {message}");
+        }
+        message
+    }
+
+    #[test]
+    fn refusals_read_as_french_sentences() {
+        let refused = |history: Vec<SessionEvent>, instant: &str, command: &SessionCommand| {
+            given::<Session>(history)
+                .at(now(instant))
+                .when(command)
+                .rejection()
+        };
+        let mut input = plan_input(10);
+        input.planned_minutes = 0;
+        assert_eq!(
+            readable(&refused(vec![], BEFORE, &C::Plan(input))),
+            "La durée prévue doit être positive."
+        );
+        let mut input = plan_input(10);
+        input.location = None;
+        assert_eq!(
+            readable(&refused(vec![], BEFORE, &C::Plan(input))),
+            "Indiquez un lieu ou un lien de classe virtuelle."
+        );
+        assert_eq!(
+            readable(&refused(vec![planned(10)], BEFORE, &C::Close)),
+            "Impossible de clore les inscriptions : la session est programmée."
+        );
+        assert_eq!(
+            readable(&refused(open(10), BEFORE, &C::Archive)),
+            "Impossible d'archiver : la session est ouverte aux inscriptions."
+        );
+        let mut history = open(5);
+        for n in 1..=3 {
+            history = after(history, &register(n), BEFORE);
+        }
+        assert_eq!(
+            readable(&refused(
+                history.clone(),
+                BEFORE,
+                &C::ChangeCapacity { capacity: 1 }
+            )),
+            "Impossible de ramener la capacité à une place : 3 inscriptions sont déjà \
+             confirmées. Retirez d'abord des inscriptions, ou gardez au moins 3 places."
+        );
+        let mark =
+            |registration: u128, slot_index: usize, minutes: Option<i64>| C::RecordAttendance {
+                registration_id: Uuid::from_u128(registration),
+                slot_index,
+                status: AttendanceStatus::Present,
+                minutes,
+            };
+        assert_eq!(
+            readable(&refused(history.clone(), DURING, &mark(1009, 0, None))),
+            "Cette personne n'a pas d'inscription confirmée à cette session."
+        );
+        assert_eq!(
+            readable(&refused(history.clone(), DURING, &mark(1001, 5, None))),
+            "La session compte 2 créneaux : ils sont numérotés à partir de 0."
+        );
+        assert_eq!(
+            readable(&refused(history, DURING, &mark(1001, 0, Some(181)))),
+            "La présence saisie (181 minutes) dépasse la durée du créneau (180 minutes)."
+        );
+        let past = |n: u128| PastRegistrant {
+            registration_id: Uuid::from_u128(1000 + n),
+            registrant: person(n),
+            mode: RegistrationMode::Designated,
+            attendance: vec![],
+        };
+        let record = C::RecordPast {
+            plan: plan_input(1),
+            registrants: vec![past(1), past(2)],
+        };
+        assert_eq!(
+            readable(&refused(vec![], AFTER, &record)),
+            "La liste compte 2 personnes inscrites pour une place : indiquez au moins 2 places."
+        );
     }
 }

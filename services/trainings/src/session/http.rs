@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::{DateTime, FixedOffset};
 use pharos_access::{Action, Actor, Denied, IfMatch, SchoolRef, Subject};
-use pharos_decider::{Decider, Executed, Rejection, execute, execute_with, load};
+use pharos_decider::{Decider, Executed, Rejection, execute, execute_with, load, sentence};
 use pharos_events::training::{
     AttendanceStatus, Registrant, RegistrationMode, Schedule, SessionEvent, Slot,
 };
@@ -143,7 +143,11 @@ async fn plan_input(
     let asked = match input.department.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(d) => Some(trainings.target.access.academy.department(d).map_err(|e| {
-            Problem::from(Rejection::invalid("invalid-department", "department", e.0))
+            Problem::from(Rejection::invalid(
+                "invalid-department",
+                "department",
+                sentence(&e.0),
+            ))
         })?),
     };
     let department = match (training.department(), asked) {
@@ -175,7 +179,7 @@ async fn plan_input(
         return Err(Rejection::invalid(
             "invalid-remote-url",
             "remote_url",
-            "Le lien de classe virtuelle doit commencer par https://.",
+            "Le lien de classe virtuelle doit commencer par « https:// ».",
         )
         .into());
     }
@@ -291,11 +295,15 @@ pub async fn record_past(
         &SessionState::default(),
         now,
     )?;
+    let id = Uuid::now_v7();
     let mut registrants = Vec::with_capacity(people.len());
     for (person, mode, attendance) in people {
-        registrants.push(past(sealed(&trainings, person).await?, mode, &attendance));
+        let registrant = sealed(&trainings, person).await?;
+        // The registration's activity is the session's, however late it is recorded.
+        let starts_at = plan.schedule.starts_at.with_timezone(&chrono::Utc);
+        hold_registrant(&trainings, registrant.person, id, starts_at).await?;
+        registrants.push(past(registrant, mode, &attendance));
     }
-    let id = Uuid::now_v7();
     let done = execute::<Session, Problem>(
         &trainings.target.app.store,
         &stream(id)?,
@@ -319,7 +327,7 @@ pub async fn record_past(
 async fn check_trainers(trainings: &Trainings, trainers: &[Uuid]) -> Result<(), Problem> {
     for (i, trainer) in trainers.iter().enumerate() {
         match trainings.target.access.reference.user(*trainer).await? {
-            Some(u) if u.role == Role::Trainer && u.active() => {}
+            Some(u) if u.holds(Role::Trainer) && u.active() => {}
             _ => {
                 return Err(Problem::from(Rejection::invalid(
                     "unknown-trainer",
@@ -859,8 +867,13 @@ async fn parsed(
     actor: &Actor,
     person: PersonInput,
 ) -> Result<(Parsed, Option<SchoolRef>), Problem> {
-    let email = Email::parse(&person.email)
-        .map_err(|e| Problem::from(Rejection::invalid("invalid-email", "person.email", e.0)))?;
+    let email = Email::parse(&person.email).map_err(|e| {
+        Problem::from(Rejection::invalid(
+            "invalid-email",
+            "person.email",
+            sentence(&e.0),
+        ))
+    })?;
     let display_name = person.display_name.trim().to_owned();
     if display_name.is_empty() {
         return Err(Problem::from(Rejection::invalid(
@@ -880,7 +893,11 @@ async fn parsed(
     let mut school_uai = match person.school_uai.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(u) => Some(Uai::parse(u).map_err(|e| {
-            Problem::from(Rejection::invalid("invalid-uai", "person.school_uai", e.0))
+            Problem::from(Rejection::invalid(
+                "invalid-uai",
+                "person.school_uai",
+                sentence(&e.0),
+            ))
         })?),
     };
     // A school registers its own people.
@@ -894,7 +911,7 @@ async fn parsed(
                 return Err(Problem::from(Rejection::invalid(
                     "school-unknown",
                     "person.school_uai",
-                    format!("L'établissement {uai} n'est pas enregistré (ou est fermé)."),
+                    format!("L'établissement {uai} n'est pas enregistré, ou il est fermé."),
                 )));
             }
         },
@@ -936,6 +953,29 @@ async fn sealed(trainings: &Trainings, person: Parsed) -> Result<Registrant, Pro
         school_uai,
         function,
     })
+}
+
+/// Registration at session `id` holds `person`'s name and address until the
+/// `session_registrant` retention runs out from `reference` (two school years on, by the
+/// shipped rules): the directory's purge erases them then, unless something else (an
+/// account, a later session) still holds them.
+async fn hold_registrant(
+    trainings: &Trainings,
+    person: PersonId,
+    id: Uuid,
+    reference: chrono::DateTime<chrono::Utc>,
+) -> Result<(), Problem> {
+    trainings
+        .target
+        .vault
+        .hold(
+            person,
+            &format!("training_session-{id}"),
+            "session_registrant",
+            Some(reference),
+        )
+        .await
+        .map_err(Problem::from)
 }
 
 /// Claims session `id`'s time in `person`'s schedule (`crate::schedule`), refused with
@@ -1049,6 +1089,8 @@ pub async fn register(
     let registration_id = Uuid::now_v7();
     let registrant = sealed(&trainings, person).await?;
     let person = registrant.person;
+    // Held from the later of now and the session's start, once the session is read.
+    let mut starts_at = trainings.target.clock.now();
     let register = |overlapping| SessionCommand::Register {
         registration_id,
         registrant: registrant.clone(),
@@ -1078,6 +1120,7 @@ pub async fn register(
         let mut unclaimed_place = false;
         let outcome = run(&trainings, &actor, id, None, |session, plan| {
             may_register(&actor, plan.department.as_ref(), school.as_ref())?;
+            starts_at = starts_at.max(plan.schedule.starts_at.with_timezone(&chrono::Utc));
             if claimed.is_none() && session.confirmed() < plan.capacity as usize {
                 unclaimed_place = true;
                 // Tried again below; after three rounds of places moving, the client is.
@@ -1111,6 +1154,7 @@ pub async fn register(
         // Full meanwhile: waitlisted, the person holds no place to claim time for.
         release(&trainings, &actor, person, id).await;
     }
+    hold_registrant(&trainings, person, id, starts_at).await?;
     let status = match done.events.first() {
         Some(SessionEvent::RegistrationConfirmed { .. }) => RegistrationStatus::Confirmed,
         _ => RegistrationStatus::Waitlisted,

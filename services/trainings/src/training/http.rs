@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use pharos_access::{Action, Actor, Subject};
-use pharos_decider::{Rejection, execute, load};
+use pharos_decider::{Rejection, execute, load, sentence};
 use pharos_events::DepartmentCode;
 use pharos_events::training::{Topic, TrainingEvent};
 use pharos_web::{Json, Path, Problem};
@@ -54,7 +54,11 @@ pub async fn create(
     let department = match input.department.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(d) => Some(trainings.target.access.academy.department(d).map_err(|e| {
-            Problem::from(Rejection::invalid("invalid-department", "department", e.0))
+            Problem::from(Rejection::invalid(
+                "invalid-department",
+                "department",
+                sentence(&e.0),
+            ))
         })?),
     };
     actor.may(

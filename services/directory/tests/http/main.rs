@@ -12,6 +12,8 @@ use pharos_eventstore::{EventStore, StoreOptions, on_db};
 use pharos_privacy::{MasterKey, Vault};
 use pharos_test_support::{ADMIN, Client, PASSWORD, TestApp, TestAppBuilder, TestDb, rule};
 use pharos_web::{AppState, HttpSettings};
+
+mod grants;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -394,6 +396,22 @@ async fn every_role_in_and_out_of_scope_for_every_command(db: TestDb) {
                 method: Method::POST,
                 path: format!("/api/v1/users/{admin2}/role"),
                 body: json!({"role": "admin"}),
+                allowed: &["admin"],
+                created: false,
+            },
+            Case {
+                name: "set an account's grants",
+                method: Method::PUT,
+                path: format!("/api/v1/users/{person}/grants"),
+                body: json!({"grants": if n % 2 == 0 { json!([]) } else { json!([{"role": "department_referent", "scope": "31"}]) }}),
+                allowed: ACCOUNTS,
+                created: false,
+            },
+            Case {
+                name: "set an administrator's grants",
+                method: Method::PUT,
+                path: format!("/api/v1/users/{admin2}/grants"),
+                body: json!({"grants": []}),
                 allowed: &["admin"],
                 created: false,
             },
@@ -1215,6 +1233,84 @@ async fn partners_keep_contacts_sealed_log_reads_and_flag_old_checks(db: TestDb)
     app.finish().await;
 }
 
+/// A partner holds its contacts while they are its contacts and it is not archived; a
+/// contact removed from the entry, or every contact of an archived entry, is erased by
+/// the retention purge a year later.
+async fn partner_contacts_are_purged_a_year_after_they_leave(db: TestDb) {
+    let app = builder(db).start().await;
+    let referent = app.user("department_referent", Some("31")).await;
+    let entry = |contacts: Value| {
+        json!({
+            "name": "Point écoute jeunes", "kind": "association", "scope": "department",
+            "department": "31", "phones": ["05 61 00 00 00"], "contacts": contacts
+        })
+    };
+    let camille = json!({"display_name": "Camille Durand", "email": "camille@pej31.fr"});
+    let dominique = json!({"display_name": "Dominique Roy", "email": "dominique@pej31.fr"});
+    app.set_now(pharos_test_support::instant("2026-09-15T10:00:00Z"));
+    let (status, body) = referent
+        .post("/api/v1/partners", entry(json!([camille, dominique])))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body["id"].as_str().unwrap().to_owned();
+    app.set_now(pharos_test_support::instant("2027-01-10T10:00:00Z"));
+    let (status, body) = referent
+        .put(&format!("/api/v1/partners/{id}"), entry(json!([camille])))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let vault = &app.pharos.state.vault;
+    let job = pharos_eventstore::Metadata::default();
+    let at = pharos_test_support::instant;
+    assert!(
+        vault
+            .purge(&app.store, at("2028-01-09T10:00:00Z"), &job)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let purged = vault
+        .purge(&app.store, at("2028-01-10T11:00:00Z"), &job)
+        .await
+        .unwrap();
+    assert_eq!(purged.len(), 1, "{purged:?}");
+    assert_eq!(purged[0].purpose, "partner_contact");
+    assert!(
+        vault
+            .find_person("dominique@pej31.fr")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Camille, still the contact, is kept however long the entry lives; archived, a year.
+    assert!(
+        vault
+            .purge(&app.store, at("2035-01-01T00:00:00Z"), &job)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    app.set_now(at("2036-03-01T10:00:00Z"));
+    let (status, body) = referent
+        .post(&format!("/api/v1/partners/{id}/archive"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let purged = vault
+        .purge(&app.store, at("2037-03-02T10:00:00Z"), &job)
+        .await
+        .unwrap();
+    assert_eq!(purged.len(), 1, "{purged:?}");
+    let (_, partner) = referent
+        .get(&format!("/api/v1/partners/{id}?archived=true"))
+        .await;
+    assert_eq!(
+        partner["contacts"][0]["display_name"], "donnée effacée",
+        "{partner}"
+    );
+    app.finish().await;
+}
+
 /// A problem a person reads: French sentences, no identifier (`department_referent`),
 /// no « connu(e) », no JSON.
 fn assert_readable(problem: &Value) {
@@ -1704,6 +1800,7 @@ async fn nobody_erases_demotes_or_deactivates_themselves(db: TestDb) {
 
 pharos_test_support::on_both_backends!(
     "pharos-directory";
+    partner_contacts_are_purged_a_year_after_they_leave,
     nobody_erases_demotes_or_deactivates_themselves,
     login_issues_a_token_and_a_cookie_that_every_route_accepts,
     wrong_password_and_unknown_email_get_the_same_answer_then_429,
