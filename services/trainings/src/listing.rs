@@ -27,8 +27,8 @@ const DEFAULT_LIMIT: u32 = 50;
 /// The largest `limit`.
 const MAX_LIMIT: u32 = 100;
 
-/// What the actor sees.
-enum Sees {
+/// What one role the actor holds sees.
+enum View {
     All,
     /// A department's and the academy-wide.
     Department(DepartmentCode),
@@ -36,42 +36,59 @@ enum Sees {
     Trainer(Uuid),
 }
 
+/// What the actor sees: the union of the views of every role it holds (its primary
+/// role and its grants, e.g. a referent of 31 who also trains).
+struct Sees(Vec<View>);
+
 impl Sees {
     async fn of(trainings: &Trainings, actor: &Actor) -> Result<Self, Problem> {
-        let denied = || {
-            Problem::from(Denied(format!(
-                "Votre rôle ({}) ne permet pas de consulter le planning des formations.",
-                actor.role.label()
-            )))
-        };
-        Ok(match (&actor.scope, actor.role) {
-            (Scope::Academy, _) => Self::All,
-            (Scope::Department(d), _) => Self::Department(d.clone()),
-            (Scope::School(uai), _) => match trainings.target.access.reference.school(uai).await? {
-                Some(school) => Self::Department(school.department),
-                None => return Err(denied()),
-            },
-            (Scope::Assigned, Role::Trainer) => Self::Trainer(actor.user_id),
-            _ => return Err(denied()),
-        })
+        let mut views = Vec::new();
+        for (role, scope) in actor.held() {
+            views.push(match (scope, role) {
+                (Scope::Academy, _) => View::All,
+                (Scope::Department(d), _) => View::Department(d.clone()),
+                (Scope::School(uai), _) => {
+                    match trainings.target.access.reference.school(uai).await? {
+                        Some(school) => View::Department(school.department),
+                        None => continue,
+                    }
+                }
+                (Scope::Assigned, Role::Trainer) => View::Trainer(actor.user_id),
+                _ => continue,
+            });
+        }
+        if views.is_empty() {
+            let roles: Vec<&str> = actor.held().map(|(role, _)| role.label()).collect();
+            return Err(Problem::from(Denied(format!(
+                "{} ({}) ne permet pas de consulter le planning des formations.",
+                if roles.len() > 1 {
+                    "Aucun de vos rôles"
+                } else {
+                    "Votre rôle"
+                },
+                roles.join(", ")
+            ))));
+        }
+        Ok(Self(views))
     }
 
     fn department(&self, department: Option<&DepartmentCode>) -> bool {
-        match self {
-            Self::All => true,
-            Self::Department(mine) => department.is_none_or(|d| d == mine),
-            Self::Trainer(_) => false,
-        }
+        self.0.iter().any(|view| match view {
+            View::All => true,
+            View::Department(mine) => department.is_none_or(|d| d == mine),
+            View::Trainer(_) => false,
+        })
     }
 
     fn session(&self, session: &Indexed) -> bool {
         let Some((plan, _)) = session.planned() else {
             return false;
         };
-        match self {
-            Self::Trainer(me) => plan.trainers.contains(me),
-            _ => self.department(plan.department.as_ref()),
-        }
+        self.0.iter().any(|view| match view {
+            View::Trainer(me) => plan.trainers.contains(me),
+            View::All => true,
+            View::Department(mine) => plan.department.as_ref().is_none_or(|d| d == mine),
+        })
     }
 
     fn training(
@@ -80,10 +97,12 @@ impl Sees {
         id: Uuid,
         department: Option<&DepartmentCode>,
     ) -> bool {
-        match self {
-            Self::Trainer(_) => index.sessions_of(id).any(|(_, s)| self.session(s)),
-            _ => self.department(department),
-        }
+        self.department(department)
+            || (self.trains() && index.sessions_of(id).any(|(_, s)| self.session(s)))
+    }
+
+    fn trains(&self) -> bool {
+        self.0.iter().any(|view| matches!(view, View::Trainer(_)))
     }
 }
 
@@ -336,7 +355,8 @@ pub async fn sessions(
             training.department().cloned()
         }
     };
-    if matches!(sees, Sees::All | Sees::Department(_)) && !sees.department(department.as_ref()) {
+    // A trainer sees the sessions they give of any training; others, their department's.
+    if !sees.trains() && !sees.department(department.as_ref()) {
         return Err(Denied(match department.as_ref() {
             Some(department) => format!(
                 "Cette formation est celle du département {department}, hors de votre périmètre."

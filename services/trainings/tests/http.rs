@@ -1383,8 +1383,60 @@ async fn registrants_are_purged_two_school_years_after_their_session(db: TestDb)
     app.finish().await;
 }
 
+/// An account's grants widen what it sees: a referent of 31 granted the Gers lists the
+/// Gers' trainings, and granted « formateur » the sessions they give elsewhere.
+async fn a_referent_with_grants_sees_each_department_and_session_they_hold(db: TestDb) {
+    let (app, manager, referent) = start(db, async |app: &TestApp| {
+        app.user("department_referent", Some("31")).await
+    })
+    .await;
+    let admin = app.admin().await;
+    new_training(&manager, "MPP 32", Some("32")).await;
+    let of_65 = new_training(&manager, "MPP 65", Some("65")).await;
+    let titles = async |client: &Client| {
+        let (status, body) = client.get("/api/v1/trainings").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let mut titles: Vec<String> = body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["title"].as_str().unwrap().to_owned())
+            .collect();
+        titles.sort();
+        titles
+    };
+    assert!(titles(&referent).await.is_empty());
+    let (status, body) = admin
+        .put(
+            &format!("/api/v1/users/{}/grants", referent.id),
+            json!({"grants": [{"role": "department_referent", "scope": "32"}, {"role": "trainer"}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(titles(&referent).await, ["MPP 32"]);
+    // Named trainer of a session of the Hautes-Pyrénées: that training shows too.
+    let (status, session) = plan_on(&manager, &of_65, "2026-12-09", None).await;
+    assert_eq!(status, StatusCode::CREATED, "{session}");
+    let session = session["id"].as_str().unwrap();
+    let (status, body) = manager
+        .put(
+            &format!("/api/v1/sessions/{session}/trainers"),
+            json!({"trainers": [referent.id]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(titles(&referent).await, ["MPP 32", "MPP 65"]);
+    let (status, body) = referent
+        .get(&format!("/api/v1/trainings/{of_65}/sessions"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["items"].as_array().unwrap().len(), 1, "{body}");
+    app.finish().await;
+}
+
 pharos_test_support::on_both_backends!(
     "pharos-trainings";
+    a_referent_with_grants_sees_each_department_and_session_they_hold,
     registrants_are_purged_two_school_years_after_their_session,
     a_session_runs_from_planning_to_archive_and_counts_hours,
     fifty_simultaneous_registrations_fill_twenty_places_then_wait_in_order,

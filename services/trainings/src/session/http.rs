@@ -900,9 +900,12 @@ async fn parsed(
             ))
         })?),
     };
-    // A school registers its own people.
-    if let (None, pharos_access::Scope::School(own)) = (&school_uai, &actor.scope) {
-        school_uai = Some(own.clone());
+    // A school registers its own people (an actor holding several schools says which).
+    if school_uai.is_none() {
+        let mut schools = schools_held(actor);
+        if let (Some(own), None) = (schools.next(), schools.next()) {
+            school_uai = Some(own.clone());
+        }
     }
     let school = match &school_uai {
         Some(uai) => match trainings.target.access.reference.school(uai).await? {
@@ -952,6 +955,14 @@ async fn sealed(trainings: &Trainings, person: Parsed) -> Result<Registrant, Pro
         email,
         school_uai,
         function,
+    })
+}
+
+/// The schools the actor acts for, by its primary role or its grants.
+fn schools_held(actor: &Actor) -> impl Iterator<Item = &Uai> {
+    actor.held().filter_map(|(role, scope)| match scope {
+        pharos_access::Scope::School(uai) if role == Role::School => Some(uai),
+        _ => None,
     })
 }
 
@@ -1346,14 +1357,15 @@ pub async fn get(
     };
     let sees_all = actor.may(Action::ManageTrainings, managing(&plan)).is_ok()
         || actor.may(Action::RecordAttendance, given_by(&plan)).is_ok();
-    let own_school = match &actor.scope {
-        pharos_access::Scope::School(uai) if !sees_all => Some(uai.clone()),
-        _ if sees_all => None,
-        _ => {
-            actor.may(Action::ManageTrainings, managing(&plan))?;
-            None
-        }
+    // Otherwise a school sees its own people (every school the actor holds).
+    let own_schools: Vec<Uai> = if sees_all {
+        Vec::new()
+    } else {
+        schools_held(&actor).cloned().collect()
     };
+    if !sees_all && own_schools.is_empty() {
+        actor.may(Action::ManageTrainings, managing(&plan))?;
+    }
     let vault = &trainings.target.vault;
     let metadata = actor.metadata(NAME);
     let mut waiting = 0;
@@ -1363,7 +1375,13 @@ pub async fn get(
             waiting += 1;
             waiting
         });
-        if own_school.is_some() && r.registrant.school_uai != own_school {
+        if !sees_all
+            && !r
+                .registrant
+                .school_uai
+                .as_ref()
+                .is_some_and(|uai| own_schools.contains(uai))
+        {
             continue;
         }
         let values = vault
