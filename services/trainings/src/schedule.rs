@@ -23,8 +23,11 @@
 //! its release or claim leaves a freed span claimed (safe side again) or a promoted place
 //! unclaimed: the in-memory index's check still sees that place, the schedule does not.
 //!
-//! Not covered yet: a rescheduled session keeps the span its places were claimed with,
-//! and places recorded after the fact (`record_past`) claim nothing.
+//! A reschedule is refused when it would make a confirmed person overlap another of
+//! their sessions (as the index knows), then moves each confirmed person's claim to the
+//! new span. Places recorded after the fact (`record_past`) claim nothing: they are past,
+//! and no registration can overlap them any more (registrations to past sessions are
+//! refused).
 
 use std::collections::BTreeMap;
 
@@ -113,13 +116,14 @@ impl Decider for Schedule {
                 span,
                 vacated,
             } => {
-                if state.claimed.contains_key(session_id) {
+                // Claimed already: nothing, unless the session moved (a reschedule
+                // moves the claim, checked like a new one).
+                if state.claimed.get(session_id) == Some(span) {
                     return Ok(vec![]);
                 }
-                let overlapping = state
-                    .claimed
-                    .iter()
-                    .any(|(id, claimed)| !vacated.contains(id) && claimed.overlaps(span));
+                let overlapping = state.claimed.iter().any(|(id, claimed)| {
+                    id != session_id && !vacated.contains(id) && claimed.overlaps(span)
+                });
                 if overlapping {
                     return Err(Rejection::conflict(
                         "overlapping-session",
@@ -214,6 +218,16 @@ mod tests {
         given::<Schedule>([claimed(1, day())])
             .when(&claim(1, day()))
             .then(&[]);
+    }
+
+    #[test]
+    fn a_rescheduled_session_moves_its_claim_unless_it_would_overlap() {
+        given::<Schedule>([claimed(1, morning())])
+            .when(&claim(1, day()))
+            .then(&[claimed(1, day())]);
+        given::<Schedule>([claimed(1, morning()), claimed(2, afternoon())])
+            .when(&claim(1, day()))
+            .then_rejected("overlapping-session");
     }
 
     #[test]

@@ -1318,6 +1318,34 @@ async fn the_schedule_follows_withdrawals_promotions_and_cancellations(db: TestD
         "a promotion takes the time: {problem}"
     );
 
+    // Person 4 waits in the small session but takes a place in the other one; person 5
+    // waits behind. When the place frees, person 4 is skipped (their time is taken) and
+    // keeps waiting; person 5 is promoted.
+    let (_, busy) = register(&small, 4).await;
+    let (_, behind) = register(&small, 5).await;
+    assert_eq!(
+        (busy["status"].as_str(), behind["status"].as_str()),
+        (Some("waitlisted"), Some("waitlisted"))
+    );
+    let (_, elsewhere) = register(&other, 4).await;
+    assert_eq!(elsewhere["status"], "confirmed", "{elsewhere}");
+    withdraw(&small, &waiting).await;
+    let session = read_session(&manager, &small).await;
+    let status_of = |registration: &Value| {
+        session["registrations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == registration["id"])
+            .map(|r| r["status"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(status_of(&busy).as_deref(), Some("waitlisted"), "{session}");
+    assert_eq!(
+        status_of(&behind).as_deref(),
+        Some("confirmed"),
+        "{session}"
+    );
+
     // Cancelled, the small session holds nobody's time.
     let (status, body) = manager
         .post(
@@ -1434,8 +1462,95 @@ async fn a_referent_with_grants_sees_each_department_and_session_they_hold(db: T
     app.finish().await;
 }
 
+/// A reschedule that would put a confirmed person in two sessions at once is refused;
+/// an accepted one moves their time, freeing the old slot.
+async fn a_reschedule_moves_confirmed_peoples_time_and_never_double_books(db: TestDb) {
+    let (app, manager, ()) = start(db, async |_: &TestApp| ()).await;
+    let training = new_training(&manager, "MPP", Some("31")).await;
+    let mut sessions = Vec::new();
+    for day in ["2026-12-03", "2026-12-04", "2026-12-07"] {
+        let (status, body) = plan_on(&manager, &training, day, None).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        sessions.push(body["id"].as_str().unwrap().to_owned());
+    }
+    let (thursday, friday, monday) = (&sessions[0], &sessions[1], &sessions[2]);
+    for session in [thursday, friday] {
+        let (status, body) = manager
+            .post(
+                &format!("/api/v1/sessions/{session}/registrations"),
+                person(1, None),
+            )
+            .await;
+        assert_eq!(body["status"], "confirmed", "{status} {body}");
+    }
+    let on = |day: &str| {
+        let mut body = session_body(10, &[]);
+        let text = body.to_string().replace("2026-12-03", day);
+        body = serde_json::from_str(&text).unwrap();
+        json!({"starts_at": body["starts_at"], "ends_at": body["ends_at"], "slots": body["slots"]})
+    };
+    let before = app.events().await;
+    let (status, problem) = manager
+        .post(
+            &format!("/api/v1/sessions/{friday}/reschedule"),
+            on("2026-12-03"),
+        )
+        .await;
+    assert_eq!(
+        (status, rule(&problem)),
+        (StatusCode::CONFLICT, "reschedule-overlaps"),
+        "{problem}"
+    );
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("une personne inscrite"),
+        "{problem}"
+    );
+    assert_eq!(app.events().await, before, "nothing appended");
+
+    // Thursday's session moves to Tuesday: person 1's Thursday is free (their time
+    // moved: the claim in their schedule, which registrations check, follows).
+    let (status, body) = manager
+        .post(
+            &format!("/api/v1/sessions/{thursday}/reschedule"),
+            on("2026-12-08"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, another) = plan_on(&manager, &training, "2026-12-03", None).await;
+    let another = another["id"].as_str().unwrap();
+    for session in [another, monday.as_str()] {
+        let (status, body) = manager
+            .post(
+                &format!("/api/v1/sessions/{session}/registrations"),
+                person(1, None),
+            )
+            .await;
+        assert_eq!(
+            body["status"], "confirmed",
+            "the old slot is free: {status} {body}"
+        );
+    }
+    // Monday moves onto Tuesday, where person 1 now is: refused.
+    let (status, problem) = manager
+        .post(
+            &format!("/api/v1/sessions/{monday}/reschedule"),
+            on("2026-12-08"),
+        )
+        .await;
+    assert_eq!(
+        (status, rule(&problem)),
+        (StatusCode::CONFLICT, "reschedule-overlaps"),
+        "the moved claim counts: {problem}"
+    );
+    app.finish().await;
+}
+
 pharos_test_support::on_both_backends!(
     "pharos-trainings";
+    a_reschedule_moves_confirmed_peoples_time_and_never_double_books,
     a_referent_with_grants_sees_each_department_and_session_they_hold,
     registrants_are_purged_two_school_years_after_their_session,
     a_session_runs_from_planning_to_archive_and_counts_hours,

@@ -164,6 +164,9 @@ pub enum SessionCommand {
     /// below the confirmed registrations is refused.
     ChangeCapacity {
         capacity: i64,
+        /// Waitlisted registrations whose person holds an overlapping confirmed place
+        /// elsewhere: skipped by the promotion, they keep waiting.
+        busy: Vec<Uuid>,
     },
     /// The accounts who give the session (checked to be active trainers beforehand).
     ChangeTrainers {
@@ -178,6 +181,8 @@ pub enum SessionCommand {
     },
     Withdraw {
         registration_id: Uuid,
+        /// As for `ChangeCapacity`: waitlisted registrations the promotion skips.
+        busy: Vec<Uuid>,
     },
     RecordAttendance {
         registration_id: Uuid,
@@ -524,7 +529,7 @@ impl Decider for Session {
                     }])
                 }
             }
-            C::ChangeCapacity { capacity } => {
+            C::ChangeCapacity { capacity, busy } => {
                 if !matches!(status, Status::Planned | Status::Open | Status::Closed) {
                     return Err(not_now("de changer la capacité"));
                 }
@@ -553,6 +558,7 @@ impl Decider for Session {
                     s.registrations
                         .iter()
                         .filter(|r| r.status == RegistrationStatus::Waitlisted)
+                        .filter(|r| !busy.contains(&r.id))
                         .take((capacity as usize).saturating_sub(confirmed))
                         .map(|r| E::RegistrationPromoted {
                             registration_id: r.id,
@@ -581,7 +587,10 @@ impl Decider for Session {
                     trainers: trainers.clone(),
                 }])
             }
-            C::Withdraw { registration_id } => {
+            C::Withdraw {
+                registration_id,
+                busy,
+            } => {
                 let Some(registration) = s.registration(*registration_id) else {
                     return Err(Rejection::not_found(
                         "registration-unknown",
@@ -602,9 +611,9 @@ impl Decider for Session {
                 }];
                 let promoted = (registration.status == RegistrationStatus::Confirmed)
                     .then(|| {
-                        s.registrations
-                            .iter()
-                            .find(|r| r.status == RegistrationStatus::Waitlisted)
+                        s.registrations.iter().find(|r| {
+                            r.status == RegistrationStatus::Waitlisted && !busy.contains(&r.id)
+                        })
                     })
                     .flatten();
                 if let Some(next) = promoted {
@@ -1036,7 +1045,7 @@ mod tests {
         for n in 1..=4 {
             history = after(history, &register(n), BEFORE);
         }
-        let session = given::<Session>(history).at(now(BEFORE));
+        let session = given::<Session>(history.clone()).at(now(BEFORE));
         let statuses: Vec<_> = session
             .state()
             .registrations
@@ -1047,6 +1056,7 @@ mod tests {
         session
             .when(&C::Withdraw {
                 registration_id: Uuid::from_u128(1001),
+                busy: vec![],
             })
             .then(&[
                 E::RegistrationWithdrawn {
@@ -1054,6 +1064,22 @@ mod tests {
                 },
                 E::RegistrationPromoted {
                     registration_id: Uuid::from_u128(1003),
+                },
+            ]);
+        // The first waiting person holds an overlapping place elsewhere: the next is
+        // promoted, the first keeps waiting.
+        given::<Session>(history)
+            .at(now(BEFORE))
+            .when(&C::Withdraw {
+                registration_id: Uuid::from_u128(1001),
+                busy: vec![Uuid::from_u128(1003)],
+            })
+            .then(&[
+                E::RegistrationWithdrawn {
+                    registration_id: Uuid::from_u128(1001),
+                },
+                E::RegistrationPromoted {
+                    registration_id: Uuid::from_u128(1004),
                 },
             ]);
     }
@@ -1241,7 +1267,10 @@ mod tests {
         }
         given::<Session>(history)
             .at(now(BEFORE))
-            .when(&C::ChangeCapacity { capacity: 3 })
+            .when(&C::ChangeCapacity {
+                capacity: 3,
+                busy: vec![],
+            })
             .then(&[
                 E::SessionCapacityChanged { capacity: 3 },
                 E::RegistrationPromoted {
@@ -1261,20 +1290,32 @@ mod tests {
         }
         let refused = given::<Session>(history.clone())
             .at(now(BEFORE))
-            .when(&C::ChangeCapacity { capacity: 2 })
+            .when(&C::ChangeCapacity {
+                capacity: 2,
+                busy: vec![],
+            })
             .then_rejected("capacity-below-confirmed");
         assert!(refused.message.contains("3 inscriptions"), "{refused}");
         given::<Session>(history.clone())
             .at(now(BEFORE))
-            .when(&C::ChangeCapacity { capacity: 0 })
+            .when(&C::ChangeCapacity {
+                capacity: 0,
+                busy: vec![],
+            })
             .then_rejected("non-positive-capacity");
         given::<Session>(history.clone())
             .at(now(BEFORE))
-            .when(&C::ChangeCapacity { capacity: 3 })
+            .when(&C::ChangeCapacity {
+                capacity: 3,
+                busy: vec![],
+            })
             .then(&[E::SessionCapacityChanged { capacity: 3 }]);
         given::<Session>(history)
             .at(now(DURING))
-            .when(&C::ChangeCapacity { capacity: 8 })
+            .when(&C::ChangeCapacity {
+                capacity: 8,
+                busy: vec![],
+            })
             .then_rejected("session-past");
     }
 
@@ -1462,7 +1503,10 @@ mod tests {
             readable(&refused(
                 history.clone(),
                 BEFORE,
-                &C::ChangeCapacity { capacity: 1 }
+                &C::ChangeCapacity {
+                    capacity: 1,
+                    busy: vec![]
+                }
             )),
             "Impossible de ramener la capacité à une place : 3 inscriptions sont déjà \
              confirmées. Retirez d'abord des inscriptions, ou gardez au moins 3 places."

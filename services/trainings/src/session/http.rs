@@ -560,11 +560,47 @@ pub async fn reschedule(
     if_match: IfMatch,
     Json(input): Json<ScheduleInput>,
 ) -> Result<impl IntoResponse, Problem> {
-    let done = run(&trainings, &actor, id, if_match.0, |_, plan| {
+    let schedule = input.schedule();
+    let mut moved = Vec::new();
+    let done = run(&trainings, &actor, id, if_match.0, |session, plan| {
         actor.may(Action::ManageTrainings, managing(plan))?;
-        Ok(SessionCommand::Reschedule(input.schedule()))
+        // Nobody confirmed here may end up in two sessions at once.
+        let confirmed: Vec<PersonId> = session
+            .registrations
+            .iter()
+            .filter(|r| r.status == decider::RegistrationStatus::Confirmed)
+            .map(|r| r.registrant.person)
+            .collect();
+        let clashing = trainings.index.read(|index| {
+            confirmed
+                .iter()
+                .filter(|person| !index.overlapping(**person, &schedule, id).is_empty())
+                .count()
+        });
+        if clashing > 0 {
+            return Err(Problem::from(Rejection::conflict(
+                "reschedule-overlaps",
+                format!(
+                    "À ces horaires, {} de cette session {} déjà une place confirmée dans une autre session : retirez {} de l'une des deux, ou choisissez d'autres horaires.",
+                    if clashing == 1 { "une personne inscrite".to_owned() } else { format!("{clashing} personnes inscrites") },
+                    if clashing == 1 { "a" } else { "ont" },
+                    if clashing == 1 { "son inscription" } else { "leurs inscriptions" },
+                ),
+            )));
+        }
+        moved = confirmed;
+        Ok(SessionCommand::Reschedule(schedule.clone()))
     })
     .await?;
+    if done.appended.is_some() {
+        // Each confirmed person's time moves with the session; a place taken elsewhere
+        // in the meantime by another process (a narrow race) is logged for the managers.
+        for person in moved {
+            if let Err(problem) = claim(&trainings, &actor, person, id, &schedule).await {
+                tracing::warn!(session = %id, ?problem, "rescheduled without moving a claimed time span");
+            }
+        }
+    }
     Ok(axum::Json(pharos_web::Versioned {
         version: done.version,
     }))
@@ -605,10 +641,11 @@ pub async fn change_capacity(
     if_match: IfMatch,
     Json(input): Json<CapacityInput>,
 ) -> Result<impl IntoResponse, Problem> {
-    let done = run(&trainings, &actor, id, if_match.0, |_, plan| {
+    let done = run(&trainings, &actor, id, if_match.0, |session, plan| {
         actor.may(Action::ManageTrainings, managing(plan))?;
         Ok(SessionCommand::ChangeCapacity {
             capacity: input.capacity,
+            busy: busy(&trainings, id, session, plan),
         })
     })
     .await?;
@@ -1051,11 +1088,29 @@ async fn release(trainings: &Trainings, actor: &Actor, person: PersonId, id: Uui
     }
 }
 
-/// Claims the time of the registrations promoted from the waitlist of session `id`. The
-/// promotion is already decided on the session: when the promoted person holds an
-/// overlapping place meanwhile (a rare race, since a waitlisted person may register
-/// elsewhere), their promotion stands and the overlap is logged for the managers to
-/// settle; the waitlist is not reordered around it.
+/// The waitlisted registrations of session `id` whose person holds an overlapping
+/// confirmed place elsewhere (as this process's index knows): a promotion skips them.
+fn busy(trainings: &Trainings, id: Uuid, session: &SessionState, plan: &Plan) -> Vec<Uuid> {
+    trainings.index.read(|index| {
+        session
+            .registrations
+            .iter()
+            .filter(|r| r.status == decider::RegistrationStatus::Waitlisted)
+            .filter(|r| {
+                !index
+                    .overlapping(r.registrant.person, &plan.schedule, id)
+                    .is_empty()
+            })
+            .map(|r| r.id)
+            .collect()
+    })
+}
+
+/// Claims the time of the registrations promoted from the waitlist of session `id`.
+/// Waiting people known to hold an overlapping place are skipped by the promotion
+/// (`busy`); a place taken in another process between that reading and this claim (a
+/// narrow race) leaves the promotion standing, and the overlap is logged for the
+/// managers to settle.
 async fn claim_promoted(trainings: &Trainings, actor: &Actor, id: Uuid, promoted: &[Uuid]) {
     if promoted.is_empty() {
         return;
@@ -1215,8 +1270,11 @@ pub async fn withdraw(
         None => None,
     };
     may_register(&actor, plan.department.as_ref(), school.as_ref())?;
-    let done = run(&trainings, &actor, id, None, |_, _| {
-        Ok(SessionCommand::Withdraw { registration_id })
+    let done = run(&trainings, &actor, id, None, |session, plan| {
+        Ok(SessionCommand::Withdraw {
+            registration_id,
+            busy: busy(&trainings, id, session, plan),
+        })
     })
     .await?;
     if let Some(registration) = session.registration(registration_id) {
