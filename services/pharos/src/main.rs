@@ -53,6 +53,16 @@ enum Command {
     Schools(SchoolsCommand),
     /// Affiche le document OpenAPI de toutes les cibles (copie de référence : schema/openapi.json).
     Openapi,
+    /// Journée nationale « Non au harcèlement ».
+    #[command(subcommand)]
+    NationalDay(NationalDayCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum NationalDayCommand {
+    /// Affiche la date de la Journée nationale de chaque année scolaire connue (d'après les
+    /// reprises après la Toussaint de services/national-day/toussaint.json).
+    Dates,
 }
 
 #[derive(Debug, Subcommand)]
@@ -226,6 +236,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         database_url: cli.database_url,
         ..Overrides::default()
     };
+    if let Command::NationalDay(NationalDayCommand::Dates) = &cli.command {
+        for line in pharos_national_day::national_day_lines() {
+            println!("{line}");
+        }
+        return Ok(());
+    }
     if let Command::Openapi = &cli.command {
         println!(
             "{}",
@@ -291,7 +307,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Privacy(command) => privacy(&config, command).await,
         Command::Users(command) => users(&config, command).await,
         Command::Schools(SchoolsCommand::Import { file }) => import_schools(&config, &file).await,
-        Command::Bench(_) | Command::Openapi => Ok(()),
+        Command::Bench(_) | Command::Openapi | Command::NationalDay(_) => Ok(()),
     }
 }
 

@@ -435,3 +435,35 @@ async fn the_served_targets_publish_their_openapi_document() {
     assert!(document["components"]["securitySchemes"]["bearer"].is_object());
     served.stop();
 }
+
+#[test]
+fn prints_the_national_day_of_every_known_school_year_in_french() {
+    let dir = scratch_dir();
+    let out = pharos(&dir)
+        .args(["national-day", "dates"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 15, "{stdout}");
+    assert_eq!(lines[0], "2015-2016 : jeudi 5 novembre 2015");
+    assert_eq!(lines[14], "2029-2030 : jeudi 8 novembre 2029");
+    for known in [
+        "2021-2022 : jeudi 18 novembre 2021",
+        "2022-2023 : jeudi 10 novembre 2022",
+        "2023-2024 : jeudi 9 novembre 2023",
+        "2024-2025 : jeudi 7 novembre 2024",
+        "2025-2026 : jeudi 6 novembre 2025",
+    ] {
+        assert!(lines.contains(&known), "{known} not in {stdout}");
+    }
+    assert!(
+        !dir.join("data").exists(),
+        "printing the dates opens no database"
+    );
+}

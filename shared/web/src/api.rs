@@ -201,8 +201,10 @@ pub fn incomplete(document: &OpenApi, tag: &str) -> Vec<String> {
             problems.push(format!("{at}: no security"));
         }
         let id = operation.operation_id.clone().unwrap_or_default();
-        if !id.starts_with(&format!("{tag}_")) {
-            problems.push(format!("{at}: operation id {id:?} not prefixed {tag}_"));
+        // A tag with a dash (`national-day`) prefixes its ids in snake case.
+        let prefix = format!("{}_", tag.replace('-', "_"));
+        if !id.starts_with(&prefix) {
+            problems.push(format!("{at}: operation id {id:?} not prefixed {prefix}"));
         }
         if !ids.insert(id.clone()) {
             problems.push(format!("{at}: operation id {id} used twice"));
