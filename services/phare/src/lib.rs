@@ -17,10 +17,13 @@
 //! Each aggregate is a module with a pure decider (`deployment::decider`,
 //! `label::decider`) and its routes (`deployment::http`, `label::http`); the compliance
 //! flags come from `pharos_domain::compliance`, shared with the read model and the
-//! reminders. Two in-memory projections follow the log: [`index`] (deployments and labels
-//! by owner, for the lists) and [`evidence`] (what people attended of the pHARe
-//! trainings, read from the `trainings` target's events).
+//! reminders. Three in-memory projections follow the log: [`index`] (deployments and
+//! labels by owner, for the lists), [`evidence`] (what people attended of the pHARe
+//! trainings, read from the `trainings` target's events) and [`ambassadors`] (each
+//! school's pupil ambassadors of the year, read from the `cohorts` target's declared
+//! cohorts, for the deployment's « au moins 10 élèves ambassadeurs » flag).
 
+pub mod ambassadors;
 mod answer;
 pub mod criteria;
 pub mod deployment;
@@ -33,6 +36,7 @@ pub mod places;
 use chrono::NaiveDate;
 use pharos_access::{Projected, TargetState};
 use pharos_decider::Rejection;
+use pharos_events::cohort::CATEGORY as COHORT_CATEGORY;
 use pharos_events::phare::SchoolYear;
 use pharos_events::phare::{DEPLOYMENT_CATEGORY, LABEL_CATEGORY};
 use pharos_events::training::{SESSION_CATEGORY, TRAINING_CATEGORY};
@@ -70,9 +74,18 @@ pub const TARGET: Target = Target {
                 context.shutdown.clone(),
             )
             .await?;
+            // Each school's pupil ambassadors, from its declared cohorts.
+            let ambassadors: ambassadors::Ambassadors = Projected::start(
+                &app.store,
+                &[COHORT_CATEGORY],
+                ambassadors::PupilAmbassadors::apply,
+                context.shutdown.clone(),
+            )
+            .await?;
             let api = api()
                 .layer(axum::Extension(index))
-                .layer(axum::Extension(evidence));
+                .layer(axum::Extension(evidence))
+                .layer(axum::Extension(ambassadors));
             Ok(Started::new(NAME, api, context.state, app))
         })
     },
@@ -134,6 +147,8 @@ fn api() -> OpenApiRouter<TargetState> {
         deployment::http::LearningHoursView,
         deployment::http::WorkshopView,
         pharos_domain::compliance::Compliance,
+        deployment::http::DeploymentComplianceView,
+        ambassadors::AmbassadorsFlag,
         label::http::NewLabel,
         label::http::LevelInput,
         label::http::AnswerInput,

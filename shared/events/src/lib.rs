@@ -6,6 +6,7 @@
 //! (the variant's fields). [`encode`] and [`decode`] do that split for enums tagged
 //! `#[serde(tag = "type", rename_all = "snake_case")]`.
 
+pub mod cohort;
 pub mod national_day;
 pub mod partner;
 pub mod phare;

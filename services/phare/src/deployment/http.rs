@@ -12,6 +12,7 @@ use chrono::{NaiveDate, NaiveTime};
 use pharos_access::{Action, Actor, IfMatch, Scope, Subject, TargetState};
 use pharos_decider::{Rejection, execute, execute_with, load, sentence};
 use pharos_domain::compliance;
+use pharos_events::cohort::CohortKind;
 use pharos_events::phare::{
     DEPLOYMENT_CATEGORY, DeploymentEvent, DeploymentOwner, ProtocolBody, SchoolYear, TeamFunction,
     TeamMember,
@@ -28,6 +29,7 @@ use super::decider::{
     Protocol, Workshop, check_function, deployment_id,
 };
 use crate::NAME;
+use crate::ambassadors::{Ambassadors, AmbassadorsFlag};
 use crate::answer::{Failed, OwnerFilter, existing, page};
 use crate::evidence::{Attended, Evidence};
 use crate::index::Index;
@@ -262,11 +264,19 @@ pub struct DeploymentList {
 /// Whose lists an actor may ask for at all: the roles of `action`, each within its
 /// scope (the items are then filtered by scope one by one).
 pub(crate) fn may_list(actor: &Actor, action: Action) -> Result<(), Problem> {
-    match &actor.scope {
-        Scope::Department(department) => actor.may(action, Subject::Department(department))?,
-        Scope::School(_) if actor.role == Role::School => {}
-        _ => actor.may(action, Subject::Academy)?,
+    // Allowed when one role held (primary or grant) may; else the primary's refusal.
+    let allowed = |role: Role, scope: &Scope| match scope {
+        Scope::Department(department) => actor.may(action, Subject::Department(department)),
+        Scope::School(_) if role == Role::School => Ok(()),
+        _ => actor.may(action, Subject::Academy),
+    };
+    if actor
+        .held()
+        .any(|(role, scope)| allowed(role, scope).is_ok())
+    {
+        return Ok(());
     }
+    allowed(actor.role, &actor.scope)?;
     Ok(())
 }
 
@@ -1146,10 +1156,45 @@ pub struct DeploymentView {
     pub learning_hours: Option<LearningHoursView>,
     /// Les ateliers parents, tenus ou programmés.
     pub parent_workshops: Vec<WorkshopView>,
-    /// Conformité au cahier des charges à la date du jour.
-    pub compliance: compliance::Compliance,
+    /// Conformité au cahier des charges à la date du jour, et élèves ambassadeurs.
+    pub compliance: DeploymentComplianceView,
     /// Version du flux, pour If-Match.
     pub version: i64,
+}
+
+/// Conformité du déploiement au cahier des charges pHARe à la date du jour, et ses élèves
+/// ambassadeurs d'après les cohortes déclarées de l'établissement (au moins 10 attendus
+/// dans un collège ou un lycée) : des indications, jamais un motif de refus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = DeploymentCompliance)]
+pub struct DeploymentComplianceView {
+    #[serde(flatten)]
+    pub flags: compliance::Compliance,
+    #[serde(flatten)]
+    pub ambassadors: AmbassadorsFlag,
+}
+
+/// The « 10 ambassadeurs » flag of a deployment: its school's pupil ambassadors of the
+/// deployment's year, from the `cohorts` target's events (a circonscription has none).
+pub(crate) async fn ambassadors_of(
+    state: &TargetState,
+    ambassadors: &Ambassadors,
+    owner: &DeploymentOwner,
+    year: SchoolYear,
+) -> Result<AmbassadorsFlag, Problem> {
+    let DeploymentOwner::School { uai, .. } = owner else {
+        return Ok(AmbassadorsFlag::of(0, false));
+    };
+    let school = state.access.reference.school(uai).await?;
+    let expected = school.is_some_and(|s| {
+        CohortKind::for_school(s.kind)
+            .iter()
+            .any(|k| k.expects_ten())
+    });
+    Ok(AmbassadorsFlag::of(
+        ambassadors.read(|a| a.of(uai, year)),
+        expected,
+    ))
 }
 
 /// A deployment's compliance on `today`: an école's team is judged by its
@@ -1192,7 +1237,8 @@ pub(crate) async fn compliance_of(
                    de son équipe et les formations pHARe que chacun a suivies (d'après les \
                    présences enregistrées) : chaque personne affichée fait l'objet d'une lecture \
                    nominative consignée. Une école est jugée sur l'équipe ressource formée de sa \
-                   circonscription.",
+                   circonscription. Les élèves ambassadeurs viennent des cohortes déclarées de \
+                   l'établissement pour l'année (cible cohorts), jamais d'une saisie.",
     params(("id" = Uuid, Path, description = "Identifiant du déploiement")),
     responses(
         (status = 200, description = "Le déploiement", body = DeploymentView),
@@ -1202,6 +1248,7 @@ pub(crate) async fn compliance_of(
 pub async fn get(
     State(state): State<TargetState>,
     Extension(evidence): Extension<Evidence>,
+    Extension(ambassadors): Extension<Ambassadors>,
     actor: Actor,
     Path(id): Path<Uuid>,
 ) -> Result<impl IntoResponse, Problem> {
@@ -1261,7 +1308,10 @@ pub async fn get(
         .collect();
     let coordinator = deployment.coordinator.as_ref().map(|_| next_person());
     let today = state.clock.now().date_naive();
-    let compliance = compliance_of(&state, owner, school_year, &deployment, today).await?;
+    let compliance = DeploymentComplianceView {
+        flags: compliance_of(&state, owner, school_year, &deployment, today).await?,
+        ambassadors: ambassadors_of(&state, &ambassadors, owner, school_year).await?,
+    };
     let (school_uai, circonscription) = match owner {
         DeploymentOwner::School { uai, .. } => (Some(uai.clone()), None),
         DeploymentOwner::Circonscription {
