@@ -53,6 +53,8 @@ enum Command {
     Schools(SchoolsCommand),
     /// Affiche le document OpenAPI de toutes les cibles (copie de référence : schema/openapi.json).
     Openapi,
+    /// Affiche le schéma GraphQL du modèle de lecture (copie de référence : schema/schema.graphql).
+    GraphqlSchema,
     /// Journée nationale « Non au harcèlement ».
     #[command(subcommand)]
     NationalDay(NationalDayCommand),
@@ -242,6 +244,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         return Ok(());
     }
+    if let Command::GraphqlSchema = &cli.command {
+        print!("{}", pharos_read_model::graphql::sdl());
+        return Ok(());
+    }
     if let Command::Openapi = &cli.command {
         println!(
             "{}",
@@ -307,7 +313,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Privacy(command) => privacy(&config, command).await,
         Command::Users(command) => users(&config, command).await,
         Command::Schools(SchoolsCommand::Import { file }) => import_schools(&config, &file).await,
-        Command::Bench(_) | Command::Openapi | Command::NationalDay(_) => Ok(()),
+        Command::Bench(_) | Command::Openapi | Command::GraphqlSchema | Command::NationalDay(_) => {
+            Ok(())
+        }
     }
 }
 

@@ -1,0 +1,876 @@
+//! The GraphQL API (`POST /graphql`): lists and records of the read model, scoped to the
+//! caller, paginated the Relay way, each record with its history from the log.
+//!
+//! Limits: `first` from 1 to 100 (20 by default); a query deeper than [`MAX_DEPTH`] or
+//! costlier than [`MAX_COMPLEXITY`] (a list costs `first` times its items) is refused
+//! before it runs, in French.
+
+use async_graphql::connection::{Connection, CursorType, Edge};
+use async_graphql::{
+    Context, EmptyMutation, EmptySubscription, Error, Object, Schema, SimpleObject,
+};
+use chrono::{Datelike, NaiveDate};
+use pharos_access::{Actor, TargetState};
+use pharos_events::phare::SchoolYear;
+use pharos_eventstore::StreamId;
+
+use crate::projector::fold;
+use crate::scope::Visibility;
+use crate::sql::{Filter, count, rows};
+
+/// The deepest query accepted.
+pub const MAX_DEPTH: usize = 12;
+/// The costliest query accepted (a field costs 1, a list `first` times its items).
+pub const MAX_COMPLEXITY: usize = 5_000;
+/// The largest page.
+pub const MAX_FIRST: i32 = 100;
+const DEFAULT_FIRST: i32 = 20;
+
+pub type ReadSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+
+/// The schema, holding the target's state; each request adds its [`Actor`] and
+/// [`Visibility`].
+pub fn schema(state: TargetState) -> ReadSchema {
+    Schema::build(Query, EmptyMutation, EmptySubscription)
+        .data(state)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .finish()
+}
+
+/// The SDL, as `schema/schema.graphql` holds it.
+pub fn sdl() -> String {
+    Schema::build(Query, EmptyMutation, EmptySubscription)
+        .finish()
+        .sdl()
+}
+
+/// Errors of the GraphQL engine a person may read, in French.
+pub fn french(message: &str) -> Option<String> {
+    Some(match message {
+        "Query is nested too deep." => {
+            format!("Requête trop profonde : {MAX_DEPTH} niveaux d'imbrication au plus.")
+        }
+        "Query is too complex." => format!(
+            "Requête trop coûteuse : réduisez le nombre d'éléments demandés (« first ») ou de champs ; {MAX_COMPLEXITY} au plus."
+        ),
+        _ => return None,
+    })
+}
+
+fn internal(e: impl std::fmt::Display) -> Error {
+    tracing::error!(error = %e, "read model query failed");
+    Error::new("Le modèle de lecture ne répond pas ; réessayez dans un instant.")
+}
+
+/// `(offset, first)` of a page, checked.
+fn page(first: Option<i32>, after: Option<String>) -> Result<(usize, usize), Error> {
+    let first = first.unwrap_or(DEFAULT_FIRST);
+    if !(1..=MAX_FIRST).contains(&first) {
+        return Err(Error::new(format!(
+            "« first » : entre 1 et {MAX_FIRST} éléments par page ({first} demandés)."
+        )));
+    }
+    let offset = match after {
+        None => 0,
+        Some(cursor) => {
+            usize::decode_cursor(&cursor).map_err(|_| {
+                Error::new("« after » : ce curseur ne vient pas d'une page de cette liste.")
+            })? + 1
+        }
+    };
+    Ok((offset, first as usize))
+}
+
+/// Total number of items of a list.
+#[derive(SimpleObject)]
+pub struct Total {
+    /// Combien d'éléments la liste compte en tout (toutes pages).
+    total_count: i64,
+}
+
+type Page<T> = Connection<usize, T, Total>;
+
+/// One page of `select … from`, ordered by `order`, as a connection.
+async fn connection<R, T>(
+    state: &TargetState,
+    select: &str,
+    from: &str,
+    filter: &Filter,
+    order: &str,
+    (offset, first): (usize, usize),
+    node: impl Fn(R) -> T,
+) -> Result<Page<T>, Error>
+where
+    R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + Send
+        + Unpin,
+    T: async_graphql::OutputType,
+{
+    let db = state.app.store.db();
+    let condition = filter.sql();
+    let total = count(
+        &db,
+        &format!("SELECT COUNT(*) FROM {from}{condition}"),
+        &filter.binds,
+    )
+    .await
+    .map_err(internal)?;
+    // One row more than asked: whether a next page exists.
+    let found: Vec<R> = rows(
+        &db,
+        &format!(
+            "SELECT {select} FROM {from}{condition} ORDER BY {order} LIMIT {} OFFSET {offset}",
+            first + 1
+        ),
+        &filter.binds,
+    )
+    .await
+    .map_err(internal)?;
+    let has_next = found.len() > first;
+    let mut page =
+        Connection::with_additional_fields(offset > 0, has_next, Total { total_count: total });
+    page.edges.extend(
+        found
+            .into_iter()
+            .take(first)
+            .enumerate()
+            .map(|(i, row)| Edge::new(offset + i, node(row))),
+    );
+    Ok(page)
+}
+
+fn visibility<'a>(ctx: &'a Context<'_>) -> Result<&'a Visibility, Error> {
+    ctx.data::<Visibility>()
+}
+
+fn state<'a>(ctx: &'a Context<'_>) -> Result<&'a TargetState, Error> {
+    ctx.data::<TargetState>()
+}
+
+/// 1 September and the next 1 September of a school year, as the tables' text instants.
+fn school_year_span(year: &str) -> Result<(String, String), Error> {
+    let year =
+        SchoolYear::parse(year).map_err(|e| Error::new(format!("« schoolYear » : {}.", e.0)))?;
+    let start = year.first_day();
+    let end = NaiveDate::from_ymd_opt(start.year() + 1, 9, 1).unwrap_or(start);
+    Ok((format!("{start}T00:00:00Z"), format!("{end}T00:00:00Z")))
+}
+
+fn year_filter(year: Option<String>) -> Result<Option<String>, Error> {
+    year.map(|y| {
+        SchoolYear::parse(&y)
+            .map(|y| y.to_string())
+            .map_err(|e| Error::new(format!("« schoolYear » : {}.", e.0)))
+    })
+    .transpose()
+}
+
+// ---------------------------------------------------------------------------------
+
+/// Une entrée de l'historique d'un enregistrement.
+#[derive(SimpleObject)]
+pub struct HistoryEntry {
+    /// Numéro de l'événement dans l'historique de l'enregistrement, à partir de 1.
+    version: i64,
+    /// Quand il a été enregistré (UTC, RFC 3339).
+    at: String,
+    /// Son type, tel que le journal l'enregistre.
+    event_type: String,
+    /// Ce qui s'est passé, en français.
+    label: String,
+    /// Le rôle de qui l'a fait (absent pour un traitement automatique).
+    actor_role: Option<String>,
+}
+
+/// What happened, in French, for the event types the read model knows.
+fn event_label(event_type: &str) -> String {
+    let known = match event_type {
+        "school_registered" => "Établissement enregistré",
+        "school_updated" => "Fiche de l'établissement mise à jour",
+        "school_closed" => "Établissement fermé",
+        "training_created" => "Formation créée",
+        "session_planned" => "Session planifiée",
+        "session_opened" => "Inscriptions ouvertes",
+        "session_closed" => "Inscriptions closes",
+        "session_held" => "Session tenue",
+        "attendance_locked" => "Présences verrouillées",
+        "session_archived" => "Session archivée",
+        "session_cancelled" => "Session annulée",
+        "session_rescheduled" => "Session déplacée",
+        "session_capacity_changed" => "Nombre de places modifié",
+        "session_trainers_changed" => "Formateurs modifiés",
+        "registration_confirmed" => "Inscription confirmée",
+        "registration_waitlisted" => "Inscription en liste d'attente",
+        "registration_promoted" => "Inscription confirmée depuis la liste d'attente",
+        "registration_withdrawn" => "Inscription retirée",
+        "attendance_recorded" => "Présence saisie",
+        "attendance_corrected" => "Présence corrigée",
+        "deployment_created" => "Déploiement ouvert",
+        "charter_signed" => "Charte signée",
+        "team_member_added" => "Membre ajouté à l'équipe ressource",
+        "team_member_removed" => "Membre retiré de l'équipe ressource",
+        "team_member_updated" => "Membre de l'équipe ressource modifié",
+        "coordinator_named" => "Coordonnateur ou coordonnatrice désigné",
+        "protocol_recorded" => "Protocole de traitement enregistré",
+        "carry_over_confirmed" => "Reprise de l'année précédente confirmée",
+        "learning_hours_planned" => "Heures d'apprentissage planifiées",
+        "parent_workshop_recorded" => "Atelier des parents enregistré",
+        "label_drafted" => "Demande de label commencée",
+        "criterion_answered" => "Critère renseigné",
+        "label_submitted" => "Demande de label déposée",
+        "label_review_started" => "Examen de la demande commencé",
+        "label_awarded" => "Label attribué",
+        "label_not_awarded" => "Label non attribué",
+        "label_returned" => "Demande renvoyée à l'établissement",
+        "partner_registered" => "Partenaire enregistré",
+        "partner_updated" => "Fiche du partenaire modifiée",
+        "partner_verified" => "Fiche du partenaire vérifiée",
+        "partner_archived" => "Partenaire archivé",
+        "partner_unarchived" => "Partenaire désarchivé",
+        other => return other.replace('_', " "),
+    };
+    known.to_owned()
+}
+
+async fn history(ctx: &Context<'_>, category: &str, id: &str) -> Result<Vec<HistoryEntry>, Error> {
+    let stream = StreamId::new(category, id).map_err(internal)?;
+    let events = state(ctx)?
+        .app
+        .store
+        .read_stream(&stream, 1)
+        .await
+        .map_err(internal)?;
+    Ok(events
+        .into_iter()
+        .map(|e| HistoryEntry {
+            version: e.version,
+            at: e
+                .recorded_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            label: event_label(&e.event_type),
+            event_type: e.event_type,
+            actor_role: e.metadata.actor_role,
+        })
+        .collect())
+}
+
+// ---------------------------------------------------------------------------------
+
+/// Un établissement du registre.
+#[derive(sqlx::FromRow)]
+pub struct School {
+    uai: String,
+    name: String,
+    kind: String,
+    sector: String,
+    department: String,
+    commune: String,
+    circonscription: Option<String>,
+    priority_education: String,
+    closed_on: Option<String>,
+    successor_uai: Option<String>,
+}
+
+const SCHOOL_COLUMNS: &str = "uai, name, kind, sector, department, commune, circonscription, \
+     priority_education, closed_on, successor_uai";
+
+/// Un établissement du registre.
+#[Object]
+impl School {
+    async fn uai(&self) -> &str {
+        &self.uai
+    }
+    async fn name(&self) -> &str {
+        &self.name
+    }
+    /// `ecole`, `college`, `lycee_gt`, `lycee_pro`, `lycee_poly`, `erea` ou `periscolaire`.
+    async fn kind(&self) -> &str {
+        &self.kind
+    }
+    /// `public` ou `prive_sous_contrat`.
+    async fn sector(&self) -> &str {
+        &self.sector
+    }
+    async fn department(&self) -> &str {
+        &self.department
+    }
+    async fn commune(&self) -> &str {
+        &self.commune
+    }
+    /// Premier degré : la circonscription de l'IEN.
+    async fn circonscription(&self) -> Option<&str> {
+        self.circonscription.as_deref()
+    }
+    /// `none`, `rep` ou `rep_plus`.
+    async fn priority_education(&self) -> &str {
+        &self.priority_education
+    }
+    /// Date de fermeture, pour un établissement fermé.
+    async fn closed_on(&self) -> Option<&str> {
+        self.closed_on.as_deref()
+    }
+    /// L'établissement qui lui succède (fusion).
+    async fn successor_uai(&self) -> Option<&str> {
+        self.successor_uai.as_deref()
+    }
+    /// Son historique, du plus ancien au plus récent.
+    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<HistoryEntry>, Error> {
+        history(ctx, pharos_events::school::CATEGORY, &self.uai).await
+    }
+}
+
+/// Une formation.
+#[derive(sqlx::FromRow)]
+pub struct Training {
+    id: String,
+    title: String,
+    topic: String,
+    audience: String,
+    department: Option<String>,
+}
+
+/// Une formation.
+#[Object]
+impl Training {
+    async fn id(&self) -> &str {
+        &self.id
+    }
+    async fn title(&self) -> &str {
+        &self.title
+    }
+    /// `equipe_ressource`, `mpp`, `pilotes`, `ambassadeurs`…
+    async fn topic(&self) -> &str {
+        &self.topic
+    }
+    async fn audience(&self) -> &str {
+        &self.audience
+    }
+    /// Absent pour une formation académique.
+    async fn department(&self) -> Option<&str> {
+        self.department.as_deref()
+    }
+    /// Ses sessions que l'appelant voit, par date.
+    #[graphql(
+        complexity = "first.unwrap_or(DEFAULT_FIRST).clamp(1, MAX_FIRST) as usize * child_complexity"
+    )]
+    async fn sessions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Page<Session>, Error> {
+        let mut filter = Filter::default();
+        filter.eq("training_id", Some(self.id.clone()));
+        session_scope(&mut filter, visibility(ctx)?);
+        connection(
+            state(ctx)?,
+            SESSION_COLUMNS,
+            "rm_sessions",
+            &filter,
+            "starts_at, id",
+            page(first, after)?,
+            |s: Session| s,
+        )
+        .await
+    }
+    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<HistoryEntry>, Error> {
+        history(ctx, pharos_events::training::TRAINING_CATEGORY, &self.id).await
+    }
+}
+
+/// Une session de formation.
+#[derive(sqlx::FromRow)]
+pub struct Session {
+    id: String,
+    training_id: String,
+    department: Option<String>,
+    starts_at: String,
+    ends_at: String,
+    status: String,
+    capacity: i64,
+    planned_minutes: i64,
+    location: Option<String>,
+    recorded_after_the_fact: bool,
+    confirmed: i64,
+    waitlisted: i64,
+}
+
+const SESSION_COLUMNS: &str = "id, training_id, department, starts_at, ends_at, status, capacity, \
+     planned_minutes, location, recorded_after_the_fact, \
+     (SELECT COUNT(*) FROM rm_registrations r WHERE r.session_id = rm_sessions.id AND r.status = 'confirmed') AS confirmed, \
+     (SELECT COUNT(*) FROM rm_registrations r WHERE r.session_id = rm_sessions.id AND r.status = 'waitlisted') AS waitlisted";
+
+/// Une session de formation.
+#[Object]
+impl Session {
+    async fn id(&self) -> &str {
+        &self.id
+    }
+    async fn training_id(&self) -> &str {
+        &self.training_id
+    }
+    /// Département où elle se tient ; absent pour une session académique.
+    async fn department(&self) -> Option<&str> {
+        self.department.as_deref()
+    }
+    /// Début (UTC, RFC 3339).
+    async fn starts_at(&self) -> &str {
+        &self.starts_at
+    }
+    /// Fin (UTC, RFC 3339).
+    async fn ends_at(&self) -> &str {
+        &self.ends_at
+    }
+    /// `planned`, `open`, `closed`, `held`, `attendance_locked`, `archived` ou `cancelled`.
+    async fn status(&self) -> &str {
+        &self.status
+    }
+    async fn capacity(&self) -> i64 {
+        self.capacity
+    }
+    async fn planned_minutes(&self) -> i64 {
+        self.planned_minutes
+    }
+    async fn location(&self) -> Option<&str> {
+        self.location.as_deref()
+    }
+    /// Enregistrée après coup (historique d'avant Pharos).
+    async fn recorded_after_the_fact(&self) -> bool {
+        self.recorded_after_the_fact
+    }
+    /// Inscriptions confirmées.
+    async fn confirmed(&self) -> i64 {
+        self.confirmed
+    }
+    /// Inscriptions en liste d'attente.
+    async fn waitlisted(&self) -> i64 {
+        self.waitlisted
+    }
+    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<HistoryEntry>, Error> {
+        history(ctx, pharos_events::training::SESSION_CATEGORY, &self.id).await
+    }
+}
+
+/// Le déploiement de pHARe d'un établissement ou d'une circonscription pour une année.
+#[derive(sqlx::FromRow)]
+pub struct Deployment {
+    id: String,
+    school_year: String,
+    school_uai: Option<String>,
+    circonscription: Option<String>,
+    department: String,
+    charter_signed_on: Option<String>,
+    coordinator: bool,
+    protocol_presented_on: Option<String>,
+    learning_hours: Option<i64>,
+    parent_workshops: i64,
+    team_members: i64,
+    trained_members: i64,
+}
+
+const DEPLOYMENT_COLUMNS: &str = "id, school_year, school_uai, circonscription, department, \
+     charter_signed_on, coordinator, protocol_presented_on, learning_hours, parent_workshops, \
+     (SELECT COUNT(*) FROM rm_team_members t WHERE t.deployment_id = rm_deployments.id) AS team_members, \
+     (SELECT COUNT(*) FROM rm_team_members t WHERE t.deployment_id = rm_deployments.id AND t.trained) AS trained_members";
+
+/// Le déploiement de pHARe d'un établissement ou d'une circonscription pour une année.
+#[Object]
+impl Deployment {
+    async fn id(&self) -> &str {
+        &self.id
+    }
+    async fn school_year(&self) -> &str {
+        &self.school_year
+    }
+    /// Absent pour une circonscription.
+    async fn school_uai(&self) -> Option<&str> {
+        self.school_uai.as_deref()
+    }
+    /// Absente pour un établissement.
+    async fn circonscription(&self) -> Option<&str> {
+        self.circonscription.as_deref()
+    }
+    async fn department(&self) -> &str {
+        &self.department
+    }
+    /// Date de signature de la charte en vigueur.
+    async fn charter_signed_on(&self) -> Option<&str> {
+        self.charter_signed_on.as_deref()
+    }
+    /// Un coordonnateur ou une coordonnatrice est désigné.
+    async fn coordinator(&self) -> bool {
+        self.coordinator
+    }
+    /// Date de présentation du protocole de traitement.
+    async fn protocol_presented_on(&self) -> Option<&str> {
+        self.protocol_presented_on.as_deref()
+    }
+    /// Heures d'apprentissage planifiées (absent : non planifiées).
+    async fn learning_hours(&self) -> Option<i64> {
+        self.learning_hours
+    }
+    /// Ateliers des parents enregistrés.
+    async fn parent_workshops(&self) -> i64 {
+        self.parent_workshops
+    }
+    /// Membres de l'équipe ressource.
+    async fn team_members(&self) -> i64 {
+        self.team_members
+    }
+    /// Membres de l'équipe ressource déclarés formés.
+    async fn trained_members(&self) -> i64 {
+        self.trained_members
+    }
+    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<HistoryEntry>, Error> {
+        history(ctx, pharos_events::phare::DEPLOYMENT_CATEGORY, &self.id).await
+    }
+}
+
+/// Une demande de label pHARe.
+#[derive(sqlx::FromRow)]
+pub struct Label {
+    id: String,
+    school_uai: String,
+    department: String,
+    school_year: String,
+    target_level: String,
+    status: String,
+    awarded_level: Option<String>,
+}
+
+const LABEL_COLUMNS: &str =
+    "id, school_uai, department, school_year, target_level, status, awarded_level";
+
+/// Une demande de label pHARe.
+#[Object]
+impl Label {
+    async fn id(&self) -> &str {
+        &self.id
+    }
+    async fn school_uai(&self) -> &str {
+        &self.school_uai
+    }
+    async fn department(&self) -> &str {
+        &self.department
+    }
+    async fn school_year(&self) -> &str {
+        &self.school_year
+    }
+    /// Niveau visé.
+    async fn target_level(&self) -> &str {
+        &self.target_level
+    }
+    /// `draft`, `submitted`, `under_review`, `returned`, `awarded` ou `not_awarded`.
+    async fn status(&self) -> &str {
+        &self.status
+    }
+    /// Niveau attribué.
+    async fn awarded_level(&self) -> Option<&str> {
+        self.awarded_level.as_deref()
+    }
+    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<HistoryEntry>, Error> {
+        history(ctx, pharos_events::phare::LABEL_CATEGORY, &self.id).await
+    }
+}
+
+/// Un partenaire de l'annuaire d'orientation (sans ses personnes à contacter).
+#[derive(sqlx::FromRow, SimpleObject)]
+pub struct Partner {
+    id: String,
+    name: String,
+    kind: String,
+    /// `national`, `department` ou `local`.
+    scope: String,
+    department: Option<String>,
+    commune: Option<String>,
+    archived: bool,
+}
+
+/// L'appelant.
+#[derive(SimpleObject)]
+pub struct Me {
+    id: String,
+    /// Son rôle principal.
+    role: String,
+    /// Son rôle principal, en français.
+    role_label: String,
+    /// Son périmètre (département, UAI), absent pour un rôle académique.
+    scope: Option<String>,
+    /// Ses rôles supplémentaires, en français avec leur périmètre.
+    grants: Vec<String>,
+}
+
+// ---------------------------------------------------------------------------------
+
+/// Sessions the caller sees: all, or the academy-wide ones and those of its departments.
+fn session_scope(filter: &mut Filter, seen: &Visibility) {
+    if !seen.all {
+        let departments = seen.planning_departments();
+        filter.null_or_in("department", &departments);
+    }
+}
+
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// L'appelant : son rôle et son périmètre.
+    async fn me(&self, ctx: &Context<'_>) -> Result<Me, Error> {
+        let actor = ctx.data::<Actor>()?;
+        Ok(Me {
+            id: actor.user_id.to_string(),
+            role: actor.role.to_string(),
+            role_label: actor.role.label().to_owned(),
+            scope: actor.scope.value(),
+            grants: actor
+                .grants
+                .iter()
+                .map(|(role, scope)| match scope.value() {
+                    Some(scope) => format!("{} ({scope})", role.label()),
+                    None => role.label().to_owned(),
+                })
+                .collect(),
+        })
+    }
+
+    /// Les établissements que l'appelant voit, par nom.
+    #[graphql(
+        complexity = "first.unwrap_or(DEFAULT_FIRST).clamp(1, MAX_FIRST) as usize * child_complexity"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn schools(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        department: Option<String>,
+        kind: Option<String>,
+        sector: Option<String>,
+        priority_education: Option<String>,
+        circonscription: Option<String>,
+        #[graphql(desc = "Texte cherché dans le nom, la commune et l'UAI")] search: Option<String>,
+        #[graphql(desc = "Inclure les établissements fermés", default = false)]
+        include_closed: bool,
+    ) -> Result<Page<School>, Error> {
+        let seen = visibility(ctx)?;
+        let mut filter = Filter::default();
+        if !seen.all {
+            filter.any_of(&[("department", &seen.departments), ("uai", &seen.schools)]);
+        }
+        filter.eq("department", department);
+        filter.eq("kind", kind);
+        filter.eq("sector", sector);
+        filter.eq("priority_education", priority_education);
+        filter.eq("circonscription", circonscription);
+        filter.contains("search", search.map(|s| fold(&s)));
+        if !include_closed {
+            filter.raw("closed_on IS NULL");
+        }
+        connection(
+            state(ctx)?,
+            SCHOOL_COLUMNS,
+            "rm_schools",
+            &filter,
+            "name, uai",
+            page(first, after)?,
+            |s: School| s,
+        )
+        .await
+    }
+
+    /// Un établissement, s'il est dans le périmètre de l'appelant.
+    async fn school(&self, ctx: &Context<'_>, uai: String) -> Result<Option<School>, Error> {
+        let seen = visibility(ctx)?;
+        let mut filter = Filter::default();
+        filter.eq("uai", Some(uai.trim().to_uppercase()));
+        if !seen.all {
+            filter.any_of(&[("department", &seen.departments), ("uai", &seen.schools)]);
+        }
+        let found: Vec<School> = rows(
+            &state(ctx)?.app.store.db(),
+            &format!("SELECT {SCHOOL_COLUMNS} FROM rm_schools{}", filter.sql()),
+            &filter.binds,
+        )
+        .await
+        .map_err(internal)?;
+        Ok(found.into_iter().next())
+    }
+
+    /// Les formations que l'appelant voit (académiques et celles de ses départements),
+    /// par titre ; `schoolYear` : celles qui ont une session cette année-là.
+    #[graphql(
+        complexity = "first.unwrap_or(DEFAULT_FIRST).clamp(1, MAX_FIRST) as usize * child_complexity"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn trainings(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        school_year: Option<String>,
+        department: Option<String>,
+        topic: Option<String>,
+        search: Option<String>,
+    ) -> Result<Page<Training>, Error> {
+        let seen = visibility(ctx)?;
+        let mut filter = Filter::default();
+        if !seen.all {
+            filter.null_or_in("department", &seen.planning_departments());
+        }
+        filter.eq("department", department);
+        filter.eq("topic", topic);
+        filter.contains("search", search.map(|s| fold(&s)));
+        if let Some(year) = school_year {
+            let (from, to) = school_year_span(&year)?;
+            let (from, to) = (filter.bind(from), filter.bind(to));
+            filter.raw(&format!(
+                "EXISTS (SELECT 1 FROM rm_sessions s WHERE s.training_id = rm_trainings.id \
+                 AND s.starts_at >= {from} AND s.starts_at < {to})"
+            ));
+        }
+        connection(
+            state(ctx)?,
+            "id, title, topic, audience, department",
+            "rm_trainings",
+            &filter,
+            "title, id",
+            page(first, after)?,
+            |t: Training| t,
+        )
+        .await
+    }
+
+    /// Une session, si l'appelant la voit.
+    async fn session(&self, ctx: &Context<'_>, id: String) -> Result<Option<Session>, Error> {
+        let mut filter = Filter::default();
+        filter.eq("id", Some(id.trim().to_lowercase()));
+        session_scope(&mut filter, visibility(ctx)?);
+        let found: Vec<Session> = rows(
+            &state(ctx)?.app.store.db(),
+            &format!("SELECT {SESSION_COLUMNS} FROM rm_sessions{}", filter.sql()),
+            &filter.binds,
+        )
+        .await
+        .map_err(internal)?;
+        Ok(found.into_iter().next())
+    }
+
+    /// Les déploiements de pHARe que l'appelant voit.
+    #[graphql(
+        complexity = "first.unwrap_or(DEFAULT_FIRST).clamp(1, MAX_FIRST) as usize * child_complexity"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn deployments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        school_year: Option<String>,
+        department: Option<String>,
+        school_uai: Option<String>,
+        circonscription: Option<String>,
+    ) -> Result<Page<Deployment>, Error> {
+        let seen = visibility(ctx)?;
+        let mut filter = Filter::default();
+        if !seen.all {
+            filter.any_of(&[
+                ("department", &seen.departments),
+                ("school_uai", &seen.schools),
+            ]);
+        }
+        filter.eq("school_year", year_filter(school_year)?);
+        filter.eq("department", department);
+        filter.eq("school_uai", school_uai.map(|u| u.trim().to_uppercase()));
+        filter.eq("circonscription", circonscription);
+        connection(
+            state(ctx)?,
+            DEPLOYMENT_COLUMNS,
+            "rm_deployments",
+            &filter,
+            "school_year DESC, department, school_uai, circonscription, id",
+            page(first, after)?,
+            |d: Deployment| d,
+        )
+        .await
+    }
+
+    /// Les demandes de label que l'appelant voit.
+    #[graphql(
+        complexity = "first.unwrap_or(DEFAULT_FIRST).clamp(1, MAX_FIRST) as usize * child_complexity"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn labels(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        school_year: Option<String>,
+        department: Option<String>,
+        school_uai: Option<String>,
+        status: Option<String>,
+    ) -> Result<Page<Label>, Error> {
+        let seen = visibility(ctx)?;
+        let mut filter = Filter::default();
+        if !seen.all {
+            filter.any_of(&[
+                ("department", &seen.departments),
+                ("school_uai", &seen.schools),
+            ]);
+        }
+        filter.eq("school_year", year_filter(school_year)?);
+        filter.eq("department", department);
+        filter.eq("school_uai", school_uai.map(|u| u.trim().to_uppercase()));
+        filter.eq("status", status);
+        connection(
+            state(ctx)?,
+            LABEL_COLUMNS,
+            "rm_labels",
+            &filter,
+            "school_year DESC, department, school_uai, id",
+            page(first, after)?,
+            |l: Label| l,
+        )
+        .await
+    }
+
+    /// L'annuaire d'orientation : les partenaires nationaux et ceux des départements de
+    /// l'appelant (tous pour le pôle), par nom.
+    #[graphql(
+        complexity = "first.unwrap_or(DEFAULT_FIRST).clamp(1, MAX_FIRST) as usize * child_complexity"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn partners(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        department: Option<String>,
+        kind: Option<String>,
+        search: Option<String>,
+        #[graphql(default = false)] include_archived: bool,
+    ) -> Result<Page<Partner>, Error> {
+        let seen = visibility(ctx)?;
+        let mut filter = Filter::default();
+        if !seen.all {
+            filter.null_or_in("department", &seen.planning_departments());
+        }
+        filter.eq("department", department);
+        filter.eq("kind", kind);
+        filter.contains("search", search.map(|s| fold(&s)));
+        if !include_archived {
+            filter.raw("archived = FALSE");
+        }
+        connection(
+            state(ctx)?,
+            "id, name, kind, scope, department, commune, archived",
+            "rm_partners",
+            &filter,
+            "name, id",
+            page(first, after)?,
+            |p: Partner| p,
+        )
+        .await
+    }
+}

@@ -1,0 +1,573 @@
+//! The projector: every event of the categories below, in log order, applied to the
+//! `rm_*` tables inside the transaction that moves the checkpoint
+//! (`EventStore::run_projection`), so each event takes effect exactly once, across
+//! crashes and restarts. It reads the event contract (`pharos_events`) only, never a
+//! service crate. One projector runs per database: the worker holds the
+//! `read-model-projector` lease, a standby replica waits for it.
+//!
+//! Each event is one statement (an upsert of the row the event describes, or a change of
+//! a few columns). Events of categories or types it does not know are skipped: the log
+//! may hold newer events than this release knows.
+
+use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
+use pharos_events::partner::{PartnerEvent, PartnerRecord};
+use pharos_events::phare::{DeploymentEvent, DeploymentOwner, LabelEvent};
+use pharos_events::school::{SchoolEvent, SchoolRecord};
+use pharos_events::training::{SessionEvent, TrainingEvent};
+use pharos_events::{decode, partner, phare, school, training};
+use pharos_eventstore::{Projection, ProjectionError, ProjectionTx, RecordedEvent, on_tx};
+use serde::Serialize;
+
+/// The checkpoint's name.
+pub const NAME: &str = "read-model";
+
+/// The categories projected.
+pub const CATEGORIES: [&str; 6] = [
+    school::CATEGORY,
+    training::TRAINING_CATEGORY,
+    training::SESSION_CATEGORY,
+    phare::DEPLOYMENT_CATEGORY,
+    phare::LABEL_CATEGORY,
+    partner::CATEGORY,
+];
+
+/// The read model's projection.
+pub struct ReadModel {
+    categories: Vec<String>,
+}
+
+impl Default for ReadModel {
+    fn default() -> Self {
+        Self {
+            categories: CATEGORIES.iter().map(|c| (*c).to_owned()).collect(),
+        }
+    }
+}
+
+impl Projection for ReadModel {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn categories(&self) -> &[String] {
+        &self.categories
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut ProjectionTx<'_>,
+        events: &[RecordedEvent],
+    ) -> Result<(), ProjectionError> {
+        for event in events {
+            apply(tx, event).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The id part of `category-id`.
+fn stream_key(event: &RecordedEvent) -> &str {
+    event
+        .stream_id
+        .get(event.category.len() + 1..)
+        .unwrap_or_default()
+}
+
+/// An enum's identifier, as its JSON spells it.
+pub(crate) fn ident<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Lower case without accents: what text search compares.
+pub(crate) fn fold(text: &str) -> String {
+    text.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            'à' | 'â' | 'ä' | 'á' => 'a',
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'î' | 'ï' | 'í' => 'i',
+            'ô' | 'ö' | 'ó' => 'o',
+            'ù' | 'û' | 'ü' | 'ú' => 'u',
+            'ç' => 'c',
+            'œ' => 'o',
+            'ÿ' => 'y',
+            c => c,
+        })
+        .collect()
+}
+
+fn utc(instant: DateTime<FixedOffset>) -> String {
+    instant
+        .with_timezone(&Utc)
+        .to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+async fn apply(tx: &mut ProjectionTx<'_>, event: &RecordedEvent) -> Result<(), ProjectionError> {
+    let key = stream_key(event).to_owned();
+    match event.category.as_str() {
+        c if c == school::CATEGORY => {
+            if let Some(e) = decode::<SchoolEvent>(event) {
+                school_event(tx, &key, e).await?;
+            }
+        }
+        c if c == training::TRAINING_CATEGORY => {
+            if let Some(e) = decode::<TrainingEvent>(event) {
+                training_event(tx, &key, e).await?;
+            }
+        }
+        c if c == training::SESSION_CATEGORY => {
+            if let Some(e) = decode::<SessionEvent>(event) {
+                session_event(tx, &key, e).await?;
+            }
+        }
+        c if c == phare::DEPLOYMENT_CATEGORY => {
+            if let Some(e) = decode::<DeploymentEvent>(event) {
+                deployment_event(tx, &key, e).await?;
+            }
+        }
+        // The same category holds the label criteria of each year
+        // (`phare_label-criteria-<year>`): not an application, not decoded as one.
+        c if c == phare::LABEL_CATEGORY && uuid::Uuid::parse_str(&key).is_ok() => {
+            if let Some(e) = decode::<LabelEvent>(event) {
+                label_event(tx, &key, e).await?;
+            }
+        }
+        c if c == partner::CATEGORY => {
+            if let Some(e) = decode::<PartnerEvent>(event) {
+                partner_event(tx, &key, e).await?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+const UPSERT_SCHOOL: &str = "INSERT INTO rm_schools (uai, name, kind, sector, department, commune, \
+     circonscription, priority_education, search) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+     ON CONFLICT (uai) DO UPDATE SET name = excluded.name, kind = excluded.kind, \
+     sector = excluded.sector, department = excluded.department, commune = excluded.commune, \
+     circonscription = excluded.circonscription, \
+     priority_education = excluded.priority_education, search = excluded.search";
+
+async fn school_event(
+    tx: &mut ProjectionTx<'_>,
+    key: &str,
+    event: SchoolEvent,
+) -> Result<(), ProjectionError> {
+    match event {
+        SchoolEvent::SchoolRegistered(record) | SchoolEvent::SchoolUpdated(record) => {
+            let SchoolRecord {
+                uai,
+                name,
+                kind,
+                sector,
+                department,
+                commune,
+                circonscription,
+                priority_education,
+            } = record;
+            let search = fold(&format!("{name} {commune} {uai}"));
+            on_tx!(tx, |c| sqlx::query(UPSERT_SCHOOL)
+                .bind(uai.to_string())
+                .bind(&name)
+                .bind(ident(&kind))
+                .bind(ident(&sector))
+                .bind(department.to_string())
+                .bind(&commune)
+                .bind(&circonscription)
+                .bind(ident(&priority_education))
+                .bind(&search)
+                .execute(c))?;
+        }
+        SchoolEvent::SchoolClosed {
+            closed_on,
+            successor_uai,
+        } => {
+            on_tx!(tx, |c| sqlx::query(
+                "UPDATE rm_schools SET closed_on = $2, successor_uai = $3 WHERE uai = $1"
+            )
+            .bind(key)
+            .bind(closed_on.to_string())
+            .bind(successor_uai.map(|u| u.to_string()))
+            .execute(c))?;
+        }
+    }
+    Ok(())
+}
+
+async fn training_event(
+    tx: &mut ProjectionTx<'_>,
+    key: &str,
+    event: TrainingEvent,
+) -> Result<(), ProjectionError> {
+    let TrainingEvent::TrainingCreated {
+        title,
+        topic,
+        audience,
+        department,
+        ..
+    } = event;
+    let search = fold(&format!("{title} {audience}"));
+    on_tx!(tx, |c| sqlx::query(
+        "INSERT INTO rm_trainings (id, title, topic, audience, department, search) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING"
+    )
+    .bind(key)
+    .bind(&title)
+    .bind(ident(&topic))
+    .bind(&audience)
+    .bind(department.map(|d| d.to_string()))
+    .bind(&search)
+    .execute(c))?;
+    Ok(())
+}
+
+async fn set_session_status(
+    tx: &mut ProjectionTx<'_>,
+    key: &str,
+    status: &str,
+) -> Result<(), ProjectionError> {
+    on_tx!(tx, |c| sqlx::query(
+        "UPDATE rm_sessions SET status = $2 WHERE id = $1"
+    )
+    .bind(key)
+    .bind(status)
+    .execute(c))?;
+    Ok(())
+}
+
+async fn set_registration(
+    tx: &mut ProjectionTx<'_>,
+    id: uuid::Uuid,
+    status: &str,
+) -> Result<(), ProjectionError> {
+    on_tx!(tx, |c| sqlx::query(
+        "UPDATE rm_registrations SET status = $2 WHERE id = $1"
+    )
+    .bind(id.to_string())
+    .bind(status)
+    .execute(c))?;
+    Ok(())
+}
+
+async fn session_event(
+    tx: &mut ProjectionTx<'_>,
+    key: &str,
+    event: SessionEvent,
+) -> Result<(), ProjectionError> {
+    match event {
+        SessionEvent::SessionPlanned {
+            training_id,
+            department,
+            schedule,
+            location,
+            capacity,
+            planned_minutes,
+            recorded_after_the_fact,
+            ..
+        } => {
+            // A session recorded after the fact is held from the start.
+            let status = if recorded_after_the_fact {
+                "held"
+            } else {
+                "planned"
+            };
+            on_tx!(tx, |c| sqlx::query(
+                "INSERT INTO rm_sessions (id, training_id, department, starts_at, ends_at, \
+                 status, capacity, planned_minutes, location, recorded_after_the_fact) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING"
+            )
+            .bind(key)
+            .bind(training_id.to_string())
+            .bind(department.map(|d| d.to_string()))
+            .bind(utc(schedule.starts_at))
+            .bind(utc(schedule.ends_at))
+            .bind(status)
+            .bind(i64::from(capacity))
+            .bind(i64::from(planned_minutes))
+            .bind(&location)
+            .bind(recorded_after_the_fact)
+            .execute(c))?;
+        }
+        SessionEvent::SessionOpened => set_session_status(tx, key, "open").await?,
+        SessionEvent::SessionClosed => set_session_status(tx, key, "closed").await?,
+        SessionEvent::SessionHeld => set_session_status(tx, key, "held").await?,
+        SessionEvent::AttendanceLocked => set_session_status(tx, key, "attendance_locked").await?,
+        SessionEvent::SessionArchived => set_session_status(tx, key, "archived").await?,
+        SessionEvent::SessionCancelled { .. } => set_session_status(tx, key, "cancelled").await?,
+        SessionEvent::SessionRescheduled { schedule } => {
+            on_tx!(tx, |c| sqlx::query(
+                "UPDATE rm_sessions SET starts_at = $2, ends_at = $3 WHERE id = $1"
+            )
+            .bind(key)
+            .bind(utc(schedule.starts_at))
+            .bind(utc(schedule.ends_at))
+            .execute(c))?;
+        }
+        SessionEvent::SessionCapacityChanged { capacity } => {
+            on_tx!(tx, |c| sqlx::query(
+                "UPDATE rm_sessions SET capacity = $2 WHERE id = $1"
+            )
+            .bind(key)
+            .bind(i64::from(capacity))
+            .execute(c))?;
+        }
+        SessionEvent::RegistrationConfirmed {
+            registration_id,
+            registrant,
+            ..
+        } => {
+            let school = registrant.school_uai.map(|u| u.to_string());
+            add_registration(tx, key, registration_id, school, "confirmed").await?;
+        }
+        SessionEvent::RegistrationWaitlisted {
+            registration_id,
+            registrant,
+            ..
+        } => {
+            let school = registrant.school_uai.map(|u| u.to_string());
+            add_registration(tx, key, registration_id, school, "waitlisted").await?;
+        }
+        SessionEvent::RegistrationPromoted { registration_id } => {
+            set_registration(tx, registration_id, "confirmed").await?;
+        }
+        SessionEvent::RegistrationWithdrawn { registration_id } => {
+            set_registration(tx, registration_id, "withdrawn").await?;
+        }
+        SessionEvent::SessionTrainersChanged { .. }
+        | SessionEvent::AttendanceRecorded { .. }
+        | SessionEvent::AttendanceCorrected { .. } => {}
+    }
+    Ok(())
+}
+
+async fn add_registration(
+    tx: &mut ProjectionTx<'_>,
+    session: &str,
+    id: uuid::Uuid,
+    school: Option<String>,
+    status: &str,
+) -> Result<(), ProjectionError> {
+    on_tx!(tx, |c| sqlx::query(
+        "INSERT INTO rm_registrations (id, session_id, status, school_uai) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING"
+    )
+    .bind(id.to_string())
+    .bind(session)
+    .bind(status)
+    .bind(&school)
+    .execute(c))?;
+    Ok(())
+}
+
+async fn deployment_event(
+    tx: &mut ProjectionTx<'_>,
+    key: &str,
+    event: DeploymentEvent,
+) -> Result<(), ProjectionError> {
+    match event {
+        DeploymentEvent::DeploymentCreated { owner, school_year } => {
+            let (uai, circonscription) = match &owner {
+                DeploymentOwner::School { uai, .. } => (Some(uai.to_string()), None),
+                DeploymentOwner::Circonscription {
+                    circonscription, ..
+                } => (None, Some(circonscription.clone())),
+            };
+            on_tx!(tx, |c| sqlx::query(
+                "INSERT INTO rm_deployments (id, school_year, school_uai, circonscription, \
+                 department, coordinator, parent_workshops) \
+                 VALUES ($1, $2, $3, $4, $5, FALSE, 0) ON CONFLICT (id) DO NOTHING"
+            )
+            .bind(key)
+            .bind(school_year.to_string())
+            .bind(&uai)
+            .bind(&circonscription)
+            .bind(owner.department().to_string())
+            .execute(c))?;
+        }
+        DeploymentEvent::CharterSigned { signed_on } => {
+            on_tx!(tx, |c| sqlx::query(
+                "UPDATE rm_deployments SET charter_signed_on = $2 WHERE id = $1"
+            )
+            .bind(key)
+            .bind(signed_on.to_string())
+            .execute(c))?;
+        }
+        DeploymentEvent::TeamMemberAdded(member) => {
+            on_tx!(tx, |c| sqlx::query(
+                "INSERT INTO rm_team_members (id, deployment_id, trained, mpp_trained) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET \
+                 trained = excluded.trained, mpp_trained = excluded.mpp_trained"
+            )
+            .bind(member.member_id.to_string())
+            .bind(key)
+            .bind(member.trained)
+            .bind(member.mpp_trained)
+            .execute(c))?;
+        }
+        DeploymentEvent::TeamMemberUpdated { member_id, details } => {
+            on_tx!(tx, |c| sqlx::query(
+                "UPDATE rm_team_members SET trained = $2, mpp_trained = $3 WHERE id = $1"
+            )
+            .bind(member_id.to_string())
+            .bind(details.trained)
+            .bind(details.mpp_trained)
+            .execute(c))?;
+        }
+        DeploymentEvent::TeamMemberRemoved { member_id } => {
+            on_tx!(tx, |c| sqlx::query(
+                "DELETE FROM rm_team_members WHERE id = $1"
+            )
+            .bind(member_id.to_string())
+            .execute(c))?;
+        }
+        DeploymentEvent::CoordinatorNamed { .. } => {
+            on_tx!(tx, |c| sqlx::query(
+                "UPDATE rm_deployments SET coordinator = TRUE WHERE id = $1"
+            )
+            .bind(key)
+            .execute(c))?;
+        }
+        DeploymentEvent::ProtocolRecorded { presented_on, .. } => {
+            on_tx!(tx, |c| sqlx::query(
+                "UPDATE rm_deployments SET protocol_presented_on = $2 WHERE id = $1"
+            )
+            .bind(key)
+            .bind(presented_on.map(|d| d.to_string()))
+            .execute(c))?;
+        }
+        DeploymentEvent::LearningHoursPlanned { planned, hours } => {
+            on_tx!(tx, |c| sqlx::query(
+                "UPDATE rm_deployments SET learning_hours = $2 WHERE id = $1"
+            )
+            .bind(key)
+            .bind(planned.then_some(i64::from(hours)))
+            .execute(c))?;
+        }
+        DeploymentEvent::ParentWorkshopRecorded { .. } => {
+            on_tx!(tx, |c| sqlx::query(
+                "UPDATE rm_deployments SET parent_workshops = parent_workshops + 1 WHERE id = $1"
+            )
+            .bind(key)
+            .execute(c))?;
+        }
+        DeploymentEvent::CarryOverConfirmed => {}
+    }
+    Ok(())
+}
+
+async fn label_event(
+    tx: &mut ProjectionTx<'_>,
+    key: &str,
+    event: LabelEvent,
+) -> Result<(), ProjectionError> {
+    let status = match event {
+        LabelEvent::LabelDrafted {
+            school_uai,
+            department,
+            school_year,
+            target_level,
+            ..
+        } => {
+            on_tx!(tx, |c| sqlx::query(
+                "INSERT INTO rm_labels (id, school_uai, department, school_year, target_level, \
+                 status) VALUES ($1, $2, $3, $4, $5, 'draft') ON CONFLICT (id) DO NOTHING"
+            )
+            .bind(key)
+            .bind(school_uai.to_string())
+            .bind(department.to_string())
+            .bind(school_year.to_string())
+            .bind(ident(&target_level))
+            .execute(c))?;
+            return Ok(());
+        }
+        LabelEvent::CriterionAnswered { .. } => return Ok(()),
+        LabelEvent::LabelSubmitted => "submitted",
+        LabelEvent::LabelReviewStarted => "under_review",
+        LabelEvent::LabelReturned { .. } => "returned",
+        LabelEvent::LabelNotAwarded { .. } => "not_awarded",
+        LabelEvent::LabelAwarded { level, .. } => {
+            on_tx!(tx, |c| sqlx::query(
+                "UPDATE rm_labels SET status = 'awarded', awarded_level = $2 WHERE id = $1"
+            )
+            .bind(key)
+            .bind(ident(&level))
+            .execute(c))?;
+            return Ok(());
+        }
+    };
+    on_tx!(tx, |c| sqlx::query(
+        "UPDATE rm_labels SET status = $2 WHERE id = $1"
+    )
+    .bind(key)
+    .bind(status)
+    .execute(c))?;
+    Ok(())
+}
+
+const UPSERT_PARTNER: &str = "INSERT INTO rm_partners (id, name, kind, scope, department, commune, \
+     archived, search) VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7) ON CONFLICT (id) DO UPDATE SET \
+     name = excluded.name, kind = excluded.kind, scope = excluded.scope, \
+     department = excluded.department, commune = excluded.commune, search = excluded.search";
+
+async fn partner_event(
+    tx: &mut ProjectionTx<'_>,
+    key: &str,
+    event: PartnerEvent,
+) -> Result<(), ProjectionError> {
+    let archived = match event {
+        PartnerEvent::PartnerRegistered { record, .. }
+        | PartnerEvent::PartnerUpdated { record } => {
+            let PartnerRecord {
+                name,
+                kind,
+                scope,
+                department,
+                commune,
+                description,
+                ..
+            } = record;
+            let search = fold(&format!(
+                "{name} {} {description}",
+                commune.as_deref().unwrap_or_default()
+            ));
+            on_tx!(tx, |c| sqlx::query(UPSERT_PARTNER)
+                .bind(key)
+                .bind(&name)
+                .bind(ident(&kind))
+                .bind(ident(&scope))
+                .bind(department.as_ref().map(ToString::to_string))
+                .bind(&commune)
+                .bind(&search)
+                .execute(c))?;
+            return Ok(());
+        }
+        PartnerEvent::PartnerVerified { .. } => return Ok(()),
+        PartnerEvent::PartnerArchived { .. } => true,
+        PartnerEvent::PartnerUnarchived {} => false,
+    };
+    on_tx!(tx, |c| sqlx::query(
+        "UPDATE rm_partners SET archived = $2 WHERE id = $1"
+    )
+    .bind(key)
+    .bind(archived)
+    .execute(c))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_text_ignores_case_and_accents() {
+        assert_eq!(
+            fold("Collège Émile-Zola Béziers"),
+            "college emile-zola beziers"
+        );
+    }
+}

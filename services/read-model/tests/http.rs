@@ -1,0 +1,267 @@
+//! The read model through the real application: commands through the REST APIs, then
+//! GraphQL answers reflect them (polled with a deadline: the projector lags the log),
+//! each caller seeing its scope only; hostile queries refused in French. On SQLite and on
+//! PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use pharos_test_support::{Client, TestApp, TestDb};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// A collège, a lycée and an école of Haute-Garonne, a collège of the Gers (check letters
+/// computed from the number: 0310001 mod 23 = 7 → H).
+const COLLEGE_31: &str = "0310001H";
+const LYCEE_31: &str = "0310002J";
+const COLLEGE_32: &str = "0320001C";
+
+async fn graphql(client: &Client, query: &str) -> Value {
+    let (status, body) = client.post("/graphql", json!({ "query": query })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+/// Asks `query` until `done` holds of the answer, for at most ten seconds.
+async fn until(client: &Client, query: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let body = graphql(client, query).await;
+        if done(&body) {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "never reached: {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn names(body: &Value, list: &str) -> Vec<String> {
+    body["data"][list]["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {list}: {body}"))
+        .iter()
+        .map(|e| {
+            let node = &e["node"];
+            node["name"]
+                .as_str()
+                .or(node["title"].as_str())
+                .or(node["uai"].as_str())
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect()
+}
+
+async fn lists_follow_the_commands_and_each_caller_sees_its_scope(db: TestDb) {
+    let app = TestApp::builder(db)
+        .targets(&["read-model", "trainings", "phare"])
+        .start()
+        .await;
+    let manager = app.user("pole_manager", None).await;
+    app.school(COLLEGE_31, "college", "31").await;
+    app.school(LYCEE_31, "lycee_gt", "31").await;
+    app.school(COLLEGE_32, "college", "32").await;
+    let referent = app.user("department_referent", Some("31")).await;
+    let school = app.user("school", Some(COLLEGE_31)).await;
+    let trainer = app.user("trainer", None).await;
+
+    let schools = "{ schools(first: 10) { totalCount edges { node { uai name department history { label actorRole } } } } }";
+    let all = until(&manager, schools, |b| {
+        b["data"]["schools"]["totalCount"] == 3
+    })
+    .await;
+    assert_eq!(
+        all["data"]["schools"]["edges"][0]["node"]["history"][0]["label"],
+        "Établissement enregistré",
+        "{all}"
+    );
+    let mine = graphql(&referent, schools).await;
+    assert_eq!(mine["data"]["schools"]["totalCount"], 2, "{mine}");
+    assert!(
+        mine["data"]["schools"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["node"]["department"] == "31"),
+        "{mine}"
+    );
+    let own = graphql(&school, schools).await;
+    assert_eq!(
+        names(&own, "schools"),
+        [format!("Établissement {COLLEGE_31}")]
+    );
+    let none = graphql(&trainer, schools).await;
+    assert_eq!(none["data"]["schools"]["totalCount"], 0, "{none}");
+    // Out of scope: absent, not an error.
+    let other = graphql(
+        &referent,
+        &format!("{{ school(uai: \"{COLLEGE_32}\") {{ name }} }}"),
+    )
+    .await;
+    assert!(
+        other["data"]["school"].is_null() && other["errors"].is_null(),
+        "{other}"
+    );
+
+    // Pages: one at a time, the cursor leads on.
+    let first = graphql(
+        &manager,
+        "{ schools(first: 2) { pageInfo { hasNextPage endCursor } edges { node { uai } } } }",
+    )
+    .await;
+    assert_eq!(first["data"]["schools"]["pageInfo"]["hasNextPage"], true);
+    let cursor = first["data"]["schools"]["pageInfo"]["endCursor"]
+        .as_str()
+        .unwrap();
+    let next = graphql(
+        &manager,
+        &format!(
+            "{{ schools(first: 2, after: \"{cursor}\") {{ pageInfo {{ hasNextPage hasPreviousPage }} edges {{ node {{ uai }} }} }} }}"
+        ),
+    )
+    .await;
+    assert_eq!(
+        next["data"]["schools"]["edges"].as_array().unwrap().len(),
+        1
+    );
+    assert_eq!(next["data"]["schools"]["pageInfo"]["hasNextPage"], false);
+    assert_eq!(next["data"]["schools"]["pageInfo"]["hasPreviousPage"], true);
+
+    // Text search ignores case and accents.
+    let found = graphql(
+        &manager,
+        "{ schools(search: \"ETABLISSEMENT 0320\") { totalCount } }",
+    )
+    .await;
+    assert_eq!(found["data"]["schools"]["totalCount"], 1, "{found}");
+
+    // Trainings: the Gers' one is not the referent's; the academy's is everyone's.
+    for (title, department) in [("MPP Gers", Some("32")), ("Pilotes", None)] {
+        let (status, body) = manager
+            .post(
+                "/api/v1/trainings",
+                json!({"title": title, "topic": "mpp", "audience": "équipes", "department": department}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let trainings = "{ trainings { totalCount edges { node { title department } } } }";
+    until(&manager, trainings, |b| {
+        b["data"]["trainings"]["totalCount"] == 2
+    })
+    .await;
+    let seen = graphql(&referent, trainings).await;
+    assert_eq!(names(&seen, "trainings"), ["Pilotes"]);
+
+    // A deployment shows with its team and history.
+    let (status, body) = school
+        .post(
+            "/api/v1/phare/deployments",
+            json!({"school_year": "2026-2027", "school_uai": COLLEGE_31}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body["id"].as_str().unwrap().to_owned();
+    let (status, body) = school
+        .post(
+            &format!("/api/v1/phare/deployments/{id}/team-members"),
+            json!({"person": {"display_name": "Claire Martin", "email": "claire.martin@ac-toulouse.fr"},
+                   "function": "cpe", "trained": true, "training_minutes": 720, "mpp_trained": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let deployments = "{ deployments(schoolYear: \"2026-2027\") { totalCount edges { node { schoolUai teamMembers trainedMembers history { eventType } } } } }";
+    let found = until(&referent, deployments, |b| {
+        b["data"]["deployments"]["edges"][0]["node"]["teamMembers"] == 1
+    })
+    .await;
+    let node = &found["data"]["deployments"]["edges"][0]["node"];
+    assert_eq!(node["trainedMembers"], 1, "{found}");
+    assert_eq!(node["history"].as_array().unwrap().len(), 2, "{found}");
+    let outside = graphql(
+        &app.user("department_referent", Some("32")).await,
+        deployments,
+    )
+    .await;
+    assert_eq!(outside["data"]["deployments"]["totalCount"], 0, "{outside}");
+
+    // No personal data in the tables: the member's name is nowhere.
+    let text: Vec<String> = pharos_eventstore::on_db!(app.store.db(), |pool| sqlx::query_scalar(
+        "SELECT id FROM rm_team_members"
+    )
+    .fetch_all(&pool)
+    .await)
+    .unwrap();
+    assert_eq!(text.len(), 1);
+    app.finish().await;
+}
+
+async fn hostile_or_anonymous_queries_are_refused(db: TestDb) {
+    let app = TestApp::builder(db).targets(&["read-model"]).start().await;
+    let manager = app.user("pole_manager", None).await;
+
+    // Depth 30, through introspection's nesting.
+    let mut deep = String::from("name");
+    for _ in 0..28 {
+        deep = format!("ofType {{ {deep} }}");
+    }
+    let body = graphql(
+        &manager,
+        &format!("{{ __schema {{ types {{ {deep} }} }} }}"),
+    )
+    .await;
+    assert!(body["data"].is_null(), "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Requête trop profonde"),
+        "{body}"
+    );
+
+    let body = graphql(
+        &manager,
+        "{ schools(first: 100000) { edges { node { uai } } } }",
+    )
+    .await;
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("Requête trop coûteuse") || message.starts_with("« first »"),
+        "{body}"
+    );
+
+    let aliases: String = (0..500)
+        .map(|i| format!("a{i}: schools(first: 100) {{ edges {{ node {{ uai }} }} }} "))
+        .collect();
+    let body = graphql(&manager, &format!("{{ {aliases} }}")).await;
+    assert!(body["data"].is_null(), "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Requête trop coûteuse"),
+        "{body}"
+    );
+
+    let body = graphql(&manager, "{ schools(first: 0) { totalCount } }").await;
+    assert_eq!(
+        body["errors"][0]["message"],
+        "« first » : entre 1 et 100 éléments par page (0 demandés)."
+    );
+
+    let (status, problem) = app
+        .anonymous()
+        .post("/graphql", json!({"query": "{ me { id } }"}))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{problem}");
+
+    let me = graphql(&manager, "{ me { role roleLabel scope } }").await;
+    assert_eq!(me["data"]["me"]["roleLabel"], "pôle académique", "{me}");
+    app.finish().await;
+}
+
+pharos_test_support::on_both_backends!(
+    "pharos-read-model";
+    lists_follow_the_commands_and_each_caller_sees_its_scope,
+    hostile_or_anonymous_queries_are_refused,
+);
