@@ -55,6 +55,13 @@ enum Command {
     Openapi,
     /// Affiche le schéma GraphQL du modèle de lecture (copie de référence : schema/schema.graphql).
     GraphqlSchema,
+    /// Reconstruit le modèle de lecture depuis le début du journal dans de nouvelles tables,
+    /// pendant que l'API lit les anciennes, puis bascule (barre de progression).
+    Rebuild {
+        /// La projection à reconstruire (une seule pour l'instant : read-model).
+        #[arg(long, default_value = "read-model")]
+        projection: String,
+    },
     /// Journée nationale « Non au harcèlement ».
     #[command(subcommand)]
     NationalDay(NationalDayCommand),
@@ -310,6 +317,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve(_) => serve(config).await,
+        Command::Rebuild { projection } => rebuild(&config, &projection).await,
         Command::Privacy(command) => privacy(&config, command).await,
         Command::Users(command) => users(&config, command).await,
         Command::Schools(SchoolsCommand::Import { file }) => import_schools(&config, &file).await,
@@ -464,6 +472,49 @@ async fn import_schools(config: &Config, file: &std::path::Path) -> anyhow::Resu
     }
     workers.cancel();
     store.close().await;
+    Ok(())
+}
+
+/// `pharos rebuild`: the read model rebuilt into its next generation of tables, then
+/// made live; the previous one is dropped a few seconds later.
+async fn rebuild(config: &Config, projection: &str) -> anyhow::Result<()> {
+    if projection != pharos_read_model::tables::PROJECTION {
+        anyhow::bail!(
+            "projection inconnue « {projection} » (projections : {})",
+            pharos_read_model::tables::PROJECTION
+        );
+    }
+    let store = connect(config).await?;
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} événements — {per_sec}, reste {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let done = pharos_read_model::rebuild(
+        &store,
+        std::time::Duration::from_secs(5),
+        false,
+        |applied, total| {
+            bar.set_length(total.max(applied as u64));
+            bar.set_position(applied as u64);
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("reconstruction interrompue : {e}"));
+    bar.finish_and_clear();
+    store.close().await;
+    let done = done?;
+    let seconds = done.elapsed.as_secs_f64().max(0.001);
+    println!(
+        "Modèle de lecture reconstruit : {} événements en {:.1} s ({:.0} événements/s) ; les tables de la génération {} sont en service, celles de la génération {} ont été supprimées.",
+        done.events,
+        seconds,
+        done.events as f64 / seconds,
+        done.live.0,
+        done.previous.0
+    );
     Ok(())
 }
 

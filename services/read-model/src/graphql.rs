@@ -17,6 +17,7 @@ use pharos_eventstore::StreamId;
 use crate::projector::fold;
 use crate::scope::Visibility;
 use crate::sql::{Filter, count, rows};
+use crate::tables::Generation;
 
 /// The deepest query accepted.
 pub const MAX_DEPTH: usize = 12;
@@ -93,7 +94,7 @@ type Page<T> = Connection<usize, T, Total>;
 
 /// One page of `select … from`, ordered by `order`, as a connection.
 async fn connection<R, T>(
-    state: &TargetState,
+    (state, generation): (&TargetState, Generation),
     select: &str,
     from: &str,
     filter: &Filter,
@@ -109,9 +110,11 @@ where
     T: async_graphql::OutputType,
 {
     let db = state.app.store.db();
+    let g = generation;
     let condition = filter.sql();
     let total = count(
         &db,
+        g,
         &format!("SELECT COUNT(*) FROM {from}{condition}"),
         &filter.binds,
     )
@@ -120,6 +123,7 @@ where
     // One row more than asked: whether a next page exists.
     let found: Vec<R> = rows(
         &db,
+        g,
         &format!(
             "SELECT {select} FROM {from}{condition} ORDER BY {order} LIMIT {} OFFSET {offset}",
             first + 1
@@ -147,6 +151,11 @@ fn visibility<'a>(ctx: &'a Context<'_>) -> Result<&'a Visibility, Error> {
 
 fn state<'a>(ctx: &'a Context<'_>) -> Result<&'a TargetState, Error> {
     ctx.data::<TargetState>()
+}
+
+/// The state and the generation of tables this request reads.
+fn tables<'a>(ctx: &'a Context<'_>) -> Result<(&'a TargetState, Generation), Error> {
+    Ok((state(ctx)?, *ctx.data::<Generation>()?))
 }
 
 /// 1 September and the next 1 September of a school year, as the tables' text instants.
@@ -365,7 +374,7 @@ impl Training {
         filter.eq("training_id", Some(self.id.clone()));
         session_scope(&mut filter, visibility(ctx)?);
         connection(
-            state(ctx)?,
+            tables(ctx)?,
             SESSION_COLUMNS,
             "rm_sessions",
             &filter,
@@ -669,7 +678,7 @@ impl Query {
             filter.raw("closed_on IS NULL");
         }
         connection(
-            state(ctx)?,
+            tables(ctx)?,
             SCHOOL_COLUMNS,
             "rm_schools",
             &filter,
@@ -688,8 +697,10 @@ impl Query {
         if !seen.all {
             filter.any_of(&[("department", &seen.departments), ("uai", &seen.schools)]);
         }
+        let (state, g) = tables(ctx)?;
         let found: Vec<School> = rows(
-            &state(ctx)?.app.store.db(),
+            &state.app.store.db(),
+            g,
             &format!("SELECT {SCHOOL_COLUMNS} FROM rm_schools{}", filter.sql()),
             &filter.binds,
         )
@@ -731,7 +742,7 @@ impl Query {
             ));
         }
         connection(
-            state(ctx)?,
+            tables(ctx)?,
             "id, title, topic, audience, department",
             "rm_trainings",
             &filter,
@@ -747,8 +758,10 @@ impl Query {
         let mut filter = Filter::default();
         filter.eq("id", Some(id.trim().to_lowercase()));
         session_scope(&mut filter, visibility(ctx)?);
+        let (state, g) = tables(ctx)?;
         let found: Vec<Session> = rows(
-            &state(ctx)?.app.store.db(),
+            &state.app.store.db(),
+            g,
             &format!("SELECT {SESSION_COLUMNS} FROM rm_sessions{}", filter.sql()),
             &filter.binds,
         )
@@ -785,7 +798,7 @@ impl Query {
         filter.eq("school_uai", school_uai.map(|u| u.trim().to_uppercase()));
         filter.eq("circonscription", circonscription);
         connection(
-            state(ctx)?,
+            tables(ctx)?,
             DEPLOYMENT_COLUMNS,
             "rm_deployments",
             &filter,
@@ -824,7 +837,7 @@ impl Query {
         filter.eq("school_uai", school_uai.map(|u| u.trim().to_uppercase()));
         filter.eq("status", status);
         connection(
-            state(ctx)?,
+            tables(ctx)?,
             LABEL_COLUMNS,
             "rm_labels",
             &filter,
@@ -863,7 +876,7 @@ impl Query {
             filter.raw("archived = FALSE");
         }
         connection(
-            state(ctx)?,
+            tables(ctx)?,
             "id, name, kind, scope, department, commune, archived",
             "rm_partners",
             &filter,

@@ -19,6 +19,7 @@ pub mod graphql;
 pub mod projector;
 pub mod scope;
 pub mod sql;
+pub mod tables;
 
 use axum::Extension;
 use axum::extract::State;
@@ -26,8 +27,13 @@ use axum::response::{IntoResponse, Response};
 use pharos_access::{Actor, TargetState};
 use pharos_kit::{OpenApiRouter, Started, Target, routes};
 use pharos_web::{Json, Problem};
+use std::time::Duration;
+
+use pharos_eventstore::{EventStore, on_db};
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
+
+pub use tables::Generation;
 
 /// The name `pharos serve --target` takes.
 const NAME: &str = "read-model";
@@ -47,6 +53,7 @@ pub const TARGET: Target = Target {
             let app = context.state.app.clone();
             let schema = graphql::schema(context.state.clone());
             let store = app.store.clone();
+            tables::live(&store.db()).await?;
             let api = api().layer(Extension(schema));
             Ok(Started::new(NAME, api, context.state, app)
                 .with_worker("read-model-projector", project(store, context.shutdown)))
@@ -54,10 +61,12 @@ pub const TARGET: Target = Target {
     },
 };
 
-/// Keeps the tables up to date while this process holds the lease; a standby waits for
-/// it, and takes over when the holder stops or loses it.
-async fn project(store: pharos_eventstore::EventStore, shutdown: CancellationToken) {
-    let projection = projector::ReadModel::default();
+/// Keeps the live generation's tables up to date while this process holds the lease; a
+/// standby waits for it, and takes over when the holder stops or loses it. When a rebuild
+/// makes another generation live, the projector follows it (from that generation's own
+/// checkpoint, where the rebuild left it).
+async fn project(store: EventStore, shutdown: CancellationToken) {
+    let db = store.db();
     while !shutdown.is_cancelled() {
         let lease = match store.lease(LEASE, &shutdown).await {
             Ok(Some(lease)) => lease,
@@ -66,19 +75,126 @@ async fn project(store: pharos_eventstore::EventStore, shutdown: CancellationTok
                 tracing::warn!(error = %e, "read-model lease unavailable; retrying");
                 tokio::select! {
                     () = shutdown.cancelled() => return,
-                    () = tokio::time::sleep(std::time::Duration::from_secs(1)) => continue,
+                    () = tokio::time::sleep(Duration::from_secs(1)) => continue,
                 }
             }
         };
-        let held = shutdown.child_token();
-        tokio::select! {
-            () = store.run_projection(&projection, BATCH, held.clone()) => {}
-            () = lease.lost() => {
-                tracing::warn!("read-model lease lost; the projector waits to lead again");
-                held.cancel();
+        while lease.is_held() && !shutdown.is_cancelled() {
+            let generation = match tables::live(&db).await {
+                Ok(generation) => generation,
+                Err(e) => {
+                    tracing::warn!(error = %e, "read-model tables unavailable; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            let projection = projector::ReadModel::new(generation);
+            let running = shutdown.child_token();
+            let switched = async {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    if let Ok(Some((live, _))) = tables::generations(&db).await
+                        && live != generation
+                    {
+                        return;
+                    }
+                }
+            };
+            tokio::select! {
+                () = store.run_projection(&projection, BATCH, running.clone()) => {}
+                () = switched => running.cancel(),
+                () = lease.lost() => {
+                    tracing::warn!("read-model lease lost; the projector waits to lead again");
+                    running.cancel();
+                }
             }
         }
     }
+}
+
+/// What a rebuild did.
+#[derive(Debug)]
+pub struct Rebuilt {
+    pub previous: Generation,
+    pub live: Generation,
+    pub events: usize,
+    pub elapsed: Duration,
+}
+
+/// Rebuilds the read model from the start of the log into the next generation of tables
+/// while the API reads the live one, then makes it live. `progress(applied, total)` is
+/// called after each batch (`total`: the events of the projected categories when it
+/// started). The previous generation is dropped after `grace` (requests reading it
+/// finish first), or kept when `keep_previous` (to compare them).
+pub async fn rebuild(
+    store: &EventStore,
+    grace: Duration,
+    keep_previous: bool,
+    mut progress: impl FnMut(usize, u64),
+) -> Result<Rebuilt, Box<dyn std::error::Error + Send + Sync>> {
+    let db = store.db();
+    let started = std::time::Instant::now();
+    let previous = tables::live(&db).await?;
+    let building = match tables::generations(&db).await? {
+        Some((_, Some(building))) if building.0 > previous.0 => Generation(building.0 + 1),
+        _ => Generation(previous.0 + 1),
+    };
+    // A rebuild that stopped half-way left its tables: start them afresh.
+    tables::drop(&db, building).await?;
+    tables::create(&db, building).await?;
+    on_db!(&db, |pool| sqlx::query(
+        "UPDATE rm_generations SET building = $2 WHERE projection = $1"
+    )
+    .bind(tables::PROJECTION)
+    .bind(building.0)
+    .execute(pool)
+    .await
+    .map(|_| ()))?;
+    let total = count_events(store).await?;
+    let projection = projector::ReadModel::new(building);
+    let mut applied = 0;
+    loop {
+        let n = store.project_batch(&projection, BATCH * 10).await?;
+        if n == 0 {
+            break;
+        }
+        applied += n;
+        progress(applied, total);
+    }
+    on_db!(&db, |pool| sqlx::query(
+        "UPDATE rm_generations SET live = $2, building = NULL WHERE projection = $1"
+    )
+    .bind(tables::PROJECTION)
+    .bind(building.0)
+    .execute(pool)
+    .await
+    .map(|_| ()))?;
+    if !keep_previous {
+        tokio::time::sleep(grace).await;
+        tables::drop(&db, previous).await?;
+    }
+    Ok(Rebuilt {
+        previous,
+        live: building,
+        events: applied,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// How many events of the projected categories the log holds.
+async fn count_events(store: &EventStore) -> Result<u64, sqlx::Error> {
+    let categories = projector::CATEGORIES
+        .iter()
+        .map(|c| format!("'{c}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!("SELECT COUNT(*) FROM events WHERE category IN ({categories})");
+    let n: i64 = on_db!(&store.db(), |pool| sqlx::query_scalar(sqlx::AssertSqlSafe(
+        sql.clone()
+    ))
+    .fetch_one(pool)
+    .await)?;
+    Ok(u64::try_from(n).unwrap_or_default())
 }
 
 fn api() -> OpenApiRouter<TargetState> {
@@ -119,7 +235,13 @@ async fn query(
     Json(request): Json<async_graphql::Request>,
 ) -> Result<Response, Problem> {
     let seen = scope::Visibility::of(&actor, &state.access.reference).await;
-    let mut response = schema.execute(request.data(actor).data(seen)).await;
+    let generation = tables::live(&state.app.store.db()).await.map_err(|e| {
+        tracing::error!(error = %e, "read model tables unavailable");
+        Problem::unavailable("Le modèle de lecture ne répond pas ; réessayez dans un instant.")
+    })?;
+    let mut response = schema
+        .execute(request.data(actor).data(seen).data(generation))
+        .await;
     for error in &mut response.errors {
         if let Some(french) = graphql::french(&error.message) {
             error.message = french;

@@ -1,9 +1,10 @@
 //! The projector: every event of the categories below, in log order, applied to the
 //! `rm_*` tables inside the transaction that moves the checkpoint
 //! (`EventStore::run_projection`), so each event takes effect exactly once, across
-//! crashes and restarts. It reads the event contract (`pharos_events`) only, never a
-//! service crate. One projector runs per database: the worker holds the
-//! `read-model-projector` lease, a standby replica waits for it.
+//! crashes and restarts, into the tables of one generation ([`crate::tables`]). It reads
+//! the event contract (`pharos_events`) only, never a service crate. One live projector
+//! runs per database: the worker holds the `read-model-projector` lease, a standby
+//! replica waits for it; a rebuild runs its own into the next generation.
 //!
 //! Each event is one statement (an upsert of the row the event describes, or a change of
 //! a few columns). Events of categories or types it does not know are skipped: the log
@@ -18,8 +19,7 @@ use pharos_events::{decode, partner, phare, school, training};
 use pharos_eventstore::{Projection, ProjectionError, ProjectionTx, RecordedEvent, on_tx};
 use serde::Serialize;
 
-/// The checkpoint's name.
-pub const NAME: &str = "read-model";
+use crate::tables::Generation;
 
 /// The categories projected.
 pub const CATEGORIES: [&str; 6] = [
@@ -31,22 +31,31 @@ pub const CATEGORIES: [&str; 6] = [
     partner::CATEGORY,
 ];
 
-/// The read model's projection.
+/// The read model's projection into the tables of one generation.
 pub struct ReadModel {
+    generation: Generation,
+    checkpoint: String,
     categories: Vec<String>,
 }
 
-impl Default for ReadModel {
-    fn default() -> Self {
+impl ReadModel {
+    pub fn new(generation: Generation) -> Self {
         Self {
+            generation,
+            checkpoint: generation.checkpoint(),
             categories: CATEGORIES.iter().map(|c| (*c).to_owned()).collect(),
         }
     }
 }
 
+/// `statement` on the tables of generation `g`.
+fn sql(g: Generation, statement: &str) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(crate::tables::rename(g, statement))
+}
+
 impl Projection for ReadModel {
     fn name(&self) -> &str {
-        NAME
+        &self.checkpoint
     }
 
     fn categories(&self) -> &[String] {
@@ -59,7 +68,7 @@ impl Projection for ReadModel {
         events: &[RecordedEvent],
     ) -> Result<(), ProjectionError> {
         for event in events {
-            apply(tx, event).await?;
+            apply(tx, self.generation, event).await?;
         }
         Ok(())
     }
@@ -106,39 +115,43 @@ fn utc(instant: DateTime<FixedOffset>) -> String {
         .to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-async fn apply(tx: &mut ProjectionTx<'_>, event: &RecordedEvent) -> Result<(), ProjectionError> {
+async fn apply(
+    tx: &mut ProjectionTx<'_>,
+    g: Generation,
+    event: &RecordedEvent,
+) -> Result<(), ProjectionError> {
     let key = stream_key(event).to_owned();
     match event.category.as_str() {
         c if c == school::CATEGORY => {
             if let Some(e) = decode::<SchoolEvent>(event) {
-                school_event(tx, &key, e).await?;
+                school_event(tx, g, &key, e).await?;
             }
         }
         c if c == training::TRAINING_CATEGORY => {
             if let Some(e) = decode::<TrainingEvent>(event) {
-                training_event(tx, &key, e).await?;
+                training_event(tx, g, &key, e).await?;
             }
         }
         c if c == training::SESSION_CATEGORY => {
             if let Some(e) = decode::<SessionEvent>(event) {
-                session_event(tx, &key, e).await?;
+                session_event(tx, g, &key, e).await?;
             }
         }
         c if c == phare::DEPLOYMENT_CATEGORY => {
             if let Some(e) = decode::<DeploymentEvent>(event) {
-                deployment_event(tx, &key, e).await?;
+                deployment_event(tx, g, &key, e).await?;
             }
         }
         // The same category holds the label criteria of each year
         // (`phare_label-criteria-<year>`): not an application, not decoded as one.
         c if c == phare::LABEL_CATEGORY && uuid::Uuid::parse_str(&key).is_ok() => {
             if let Some(e) = decode::<LabelEvent>(event) {
-                label_event(tx, &key, e).await?;
+                label_event(tx, g, &key, e).await?;
             }
         }
         c if c == partner::CATEGORY => {
             if let Some(e) = decode::<PartnerEvent>(event) {
-                partner_event(tx, &key, e).await?;
+                partner_event(tx, g, &key, e).await?;
             }
         }
         _ => {}
@@ -155,6 +168,7 @@ const UPSERT_SCHOOL: &str = "INSERT INTO rm_schools (uai, name, kind, sector, de
 
 async fn school_event(
     tx: &mut ProjectionTx<'_>,
+    g: Generation,
     key: &str,
     event: SchoolEvent,
 ) -> Result<(), ProjectionError> {
@@ -171,7 +185,7 @@ async fn school_event(
                 priority_education,
             } = record;
             let search = fold(&format!("{name} {commune} {uai}"));
-            on_tx!(tx, |c| sqlx::query(UPSERT_SCHOOL)
+            on_tx!(tx, |c| sqlx::query(sql(g, UPSERT_SCHOOL))
                 .bind(uai.to_string())
                 .bind(&name)
                 .bind(ident(&kind))
@@ -187,9 +201,10 @@ async fn school_event(
             closed_on,
             successor_uai,
         } => {
-            on_tx!(tx, |c| sqlx::query(
+            on_tx!(tx, |c| sqlx::query(sql(
+                g,
                 "UPDATE rm_schools SET closed_on = $2, successor_uai = $3 WHERE uai = $1"
-            )
+            ))
             .bind(key)
             .bind(closed_on.to_string())
             .bind(successor_uai.map(|u| u.to_string()))
@@ -201,6 +216,7 @@ async fn school_event(
 
 async fn training_event(
     tx: &mut ProjectionTx<'_>,
+    g: Generation,
     key: &str,
     event: TrainingEvent,
 ) -> Result<(), ProjectionError> {
@@ -212,10 +228,11 @@ async fn training_event(
         ..
     } = event;
     let search = fold(&format!("{title} {audience}"));
-    on_tx!(tx, |c| sqlx::query(
+    on_tx!(tx, |c| sqlx::query(sql(
+        g,
         "INSERT INTO rm_trainings (id, title, topic, audience, department, search) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING"
-    )
+    ))
     .bind(key)
     .bind(&title)
     .bind(ident(&topic))
@@ -228,12 +245,14 @@ async fn training_event(
 
 async fn set_session_status(
     tx: &mut ProjectionTx<'_>,
+    g: Generation,
     key: &str,
     status: &str,
 ) -> Result<(), ProjectionError> {
-    on_tx!(tx, |c| sqlx::query(
+    on_tx!(tx, |c| sqlx::query(sql(
+        g,
         "UPDATE rm_sessions SET status = $2 WHERE id = $1"
-    )
+    ))
     .bind(key)
     .bind(status)
     .execute(c))?;
@@ -242,12 +261,14 @@ async fn set_session_status(
 
 async fn set_registration(
     tx: &mut ProjectionTx<'_>,
+    g: Generation,
     id: uuid::Uuid,
     status: &str,
 ) -> Result<(), ProjectionError> {
-    on_tx!(tx, |c| sqlx::query(
+    on_tx!(tx, |c| sqlx::query(sql(
+        g,
         "UPDATE rm_registrations SET status = $2 WHERE id = $1"
-    )
+    ))
     .bind(id.to_string())
     .bind(status)
     .execute(c))?;
@@ -256,6 +277,7 @@ async fn set_registration(
 
 async fn session_event(
     tx: &mut ProjectionTx<'_>,
+    g: Generation,
     key: &str,
     event: SessionEvent,
 ) -> Result<(), ProjectionError> {
@@ -276,11 +298,12 @@ async fn session_event(
             } else {
                 "planned"
             };
-            on_tx!(tx, |c| sqlx::query(
+            on_tx!(tx, |c| sqlx::query(sql(
+                g,
                 "INSERT INTO rm_sessions (id, training_id, department, starts_at, ends_at, \
                  status, capacity, planned_minutes, location, recorded_after_the_fact) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING"
-            )
+            ))
             .bind(key)
             .bind(training_id.to_string())
             .bind(department.map(|d| d.to_string()))
@@ -293,25 +316,31 @@ async fn session_event(
             .bind(recorded_after_the_fact)
             .execute(c))?;
         }
-        SessionEvent::SessionOpened => set_session_status(tx, key, "open").await?,
-        SessionEvent::SessionClosed => set_session_status(tx, key, "closed").await?,
-        SessionEvent::SessionHeld => set_session_status(tx, key, "held").await?,
-        SessionEvent::AttendanceLocked => set_session_status(tx, key, "attendance_locked").await?,
-        SessionEvent::SessionArchived => set_session_status(tx, key, "archived").await?,
-        SessionEvent::SessionCancelled { .. } => set_session_status(tx, key, "cancelled").await?,
+        SessionEvent::SessionOpened => set_session_status(tx, g, key, "open").await?,
+        SessionEvent::SessionClosed => set_session_status(tx, g, key, "closed").await?,
+        SessionEvent::SessionHeld => set_session_status(tx, g, key, "held").await?,
+        SessionEvent::AttendanceLocked => {
+            set_session_status(tx, g, key, "attendance_locked").await?
+        }
+        SessionEvent::SessionArchived => set_session_status(tx, g, key, "archived").await?,
+        SessionEvent::SessionCancelled { .. } => {
+            set_session_status(tx, g, key, "cancelled").await?
+        }
         SessionEvent::SessionRescheduled { schedule } => {
-            on_tx!(tx, |c| sqlx::query(
+            on_tx!(tx, |c| sqlx::query(sql(
+                g,
                 "UPDATE rm_sessions SET starts_at = $2, ends_at = $3 WHERE id = $1"
-            )
+            ))
             .bind(key)
             .bind(utc(schedule.starts_at))
             .bind(utc(schedule.ends_at))
             .execute(c))?;
         }
         SessionEvent::SessionCapacityChanged { capacity } => {
-            on_tx!(tx, |c| sqlx::query(
+            on_tx!(tx, |c| sqlx::query(sql(
+                g,
                 "UPDATE rm_sessions SET capacity = $2 WHERE id = $1"
-            )
+            ))
             .bind(key)
             .bind(i64::from(capacity))
             .execute(c))?;
@@ -322,7 +351,7 @@ async fn session_event(
             ..
         } => {
             let school = registrant.school_uai.map(|u| u.to_string());
-            add_registration(tx, key, registration_id, school, "confirmed").await?;
+            add_registration(tx, g, key, registration_id, school, "confirmed").await?;
         }
         SessionEvent::RegistrationWaitlisted {
             registration_id,
@@ -330,13 +359,13 @@ async fn session_event(
             ..
         } => {
             let school = registrant.school_uai.map(|u| u.to_string());
-            add_registration(tx, key, registration_id, school, "waitlisted").await?;
+            add_registration(tx, g, key, registration_id, school, "waitlisted").await?;
         }
         SessionEvent::RegistrationPromoted { registration_id } => {
-            set_registration(tx, registration_id, "confirmed").await?;
+            set_registration(tx, g, registration_id, "confirmed").await?;
         }
         SessionEvent::RegistrationWithdrawn { registration_id } => {
-            set_registration(tx, registration_id, "withdrawn").await?;
+            set_registration(tx, g, registration_id, "withdrawn").await?;
         }
         SessionEvent::SessionTrainersChanged { .. }
         | SessionEvent::AttendanceRecorded { .. }
@@ -347,15 +376,17 @@ async fn session_event(
 
 async fn add_registration(
     tx: &mut ProjectionTx<'_>,
+    g: Generation,
     session: &str,
     id: uuid::Uuid,
     school: Option<String>,
     status: &str,
 ) -> Result<(), ProjectionError> {
-    on_tx!(tx, |c| sqlx::query(
+    on_tx!(tx, |c| sqlx::query(sql(
+        g,
         "INSERT INTO rm_registrations (id, session_id, status, school_uai) \
          VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING"
-    )
+    ))
     .bind(id.to_string())
     .bind(session)
     .bind(status)
@@ -366,6 +397,7 @@ async fn add_registration(
 
 async fn deployment_event(
     tx: &mut ProjectionTx<'_>,
+    g: Generation,
     key: &str,
     event: DeploymentEvent,
 ) -> Result<(), ProjectionError> {
@@ -377,11 +409,12 @@ async fn deployment_event(
                     circonscription, ..
                 } => (None, Some(circonscription.clone())),
             };
-            on_tx!(tx, |c| sqlx::query(
+            on_tx!(tx, |c| sqlx::query(sql(
+                g,
                 "INSERT INTO rm_deployments (id, school_year, school_uai, circonscription, \
                  department, coordinator, parent_workshops) \
                  VALUES ($1, $2, $3, $4, $5, FALSE, 0) ON CONFLICT (id) DO NOTHING"
-            )
+            ))
             .bind(key)
             .bind(school_year.to_string())
             .bind(&uai)
@@ -390,19 +423,21 @@ async fn deployment_event(
             .execute(c))?;
         }
         DeploymentEvent::CharterSigned { signed_on } => {
-            on_tx!(tx, |c| sqlx::query(
+            on_tx!(tx, |c| sqlx::query(sql(
+                g,
                 "UPDATE rm_deployments SET charter_signed_on = $2 WHERE id = $1"
-            )
+            ))
             .bind(key)
             .bind(signed_on.to_string())
             .execute(c))?;
         }
         DeploymentEvent::TeamMemberAdded(member) => {
-            on_tx!(tx, |c| sqlx::query(
+            on_tx!(tx, |c| sqlx::query(sql(
+                g,
                 "INSERT INTO rm_team_members (id, deployment_id, trained, mpp_trained) \
                  VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET \
                  trained = excluded.trained, mpp_trained = excluded.mpp_trained"
-            )
+            ))
             .bind(member.member_id.to_string())
             .bind(key)
             .bind(member.trained)
@@ -410,48 +445,54 @@ async fn deployment_event(
             .execute(c))?;
         }
         DeploymentEvent::TeamMemberUpdated { member_id, details } => {
-            on_tx!(tx, |c| sqlx::query(
+            on_tx!(tx, |c| sqlx::query(sql(
+                g,
                 "UPDATE rm_team_members SET trained = $2, mpp_trained = $3 WHERE id = $1"
-            )
+            ))
             .bind(member_id.to_string())
             .bind(details.trained)
             .bind(details.mpp_trained)
             .execute(c))?;
         }
         DeploymentEvent::TeamMemberRemoved { member_id } => {
-            on_tx!(tx, |c| sqlx::query(
+            on_tx!(tx, |c| sqlx::query(sql(
+                g,
                 "DELETE FROM rm_team_members WHERE id = $1"
-            )
+            ))
             .bind(member_id.to_string())
             .execute(c))?;
         }
         DeploymentEvent::CoordinatorNamed { .. } => {
-            on_tx!(tx, |c| sqlx::query(
+            on_tx!(tx, |c| sqlx::query(sql(
+                g,
                 "UPDATE rm_deployments SET coordinator = TRUE WHERE id = $1"
-            )
+            ))
             .bind(key)
             .execute(c))?;
         }
         DeploymentEvent::ProtocolRecorded { presented_on, .. } => {
-            on_tx!(tx, |c| sqlx::query(
+            on_tx!(tx, |c| sqlx::query(sql(
+                g,
                 "UPDATE rm_deployments SET protocol_presented_on = $2 WHERE id = $1"
-            )
+            ))
             .bind(key)
             .bind(presented_on.map(|d| d.to_string()))
             .execute(c))?;
         }
         DeploymentEvent::LearningHoursPlanned { planned, hours } => {
-            on_tx!(tx, |c| sqlx::query(
+            on_tx!(tx, |c| sqlx::query(sql(
+                g,
                 "UPDATE rm_deployments SET learning_hours = $2 WHERE id = $1"
-            )
+            ))
             .bind(key)
             .bind(planned.then_some(i64::from(hours)))
             .execute(c))?;
         }
         DeploymentEvent::ParentWorkshopRecorded { .. } => {
-            on_tx!(tx, |c| sqlx::query(
+            on_tx!(tx, |c| sqlx::query(sql(
+                g,
                 "UPDATE rm_deployments SET parent_workshops = parent_workshops + 1 WHERE id = $1"
-            )
+            ))
             .bind(key)
             .execute(c))?;
         }
@@ -462,6 +503,7 @@ async fn deployment_event(
 
 async fn label_event(
     tx: &mut ProjectionTx<'_>,
+    g: Generation,
     key: &str,
     event: LabelEvent,
 ) -> Result<(), ProjectionError> {
@@ -473,10 +515,11 @@ async fn label_event(
             target_level,
             ..
         } => {
-            on_tx!(tx, |c| sqlx::query(
+            on_tx!(tx, |c| sqlx::query(sql(
+                g,
                 "INSERT INTO rm_labels (id, school_uai, department, school_year, target_level, \
                  status) VALUES ($1, $2, $3, $4, $5, 'draft') ON CONFLICT (id) DO NOTHING"
-            )
+            ))
             .bind(key)
             .bind(school_uai.to_string())
             .bind(department.to_string())
@@ -491,18 +534,20 @@ async fn label_event(
         LabelEvent::LabelReturned { .. } => "returned",
         LabelEvent::LabelNotAwarded { .. } => "not_awarded",
         LabelEvent::LabelAwarded { level, .. } => {
-            on_tx!(tx, |c| sqlx::query(
+            on_tx!(tx, |c| sqlx::query(sql(
+                g,
                 "UPDATE rm_labels SET status = 'awarded', awarded_level = $2 WHERE id = $1"
-            )
+            ))
             .bind(key)
             .bind(ident(&level))
             .execute(c))?;
             return Ok(());
         }
     };
-    on_tx!(tx, |c| sqlx::query(
+    on_tx!(tx, |c| sqlx::query(sql(
+        g,
         "UPDATE rm_labels SET status = $2 WHERE id = $1"
-    )
+    ))
     .bind(key)
     .bind(status)
     .execute(c))?;
@@ -516,6 +561,7 @@ const UPSERT_PARTNER: &str = "INSERT INTO rm_partners (id, name, kind, scope, de
 
 async fn partner_event(
     tx: &mut ProjectionTx<'_>,
+    g: Generation,
     key: &str,
     event: PartnerEvent,
 ) -> Result<(), ProjectionError> {
@@ -535,7 +581,7 @@ async fn partner_event(
                 "{name} {} {description}",
                 commune.as_deref().unwrap_or_default()
             ));
-            on_tx!(tx, |c| sqlx::query(UPSERT_PARTNER)
+            on_tx!(tx, |c| sqlx::query(sql(g, UPSERT_PARTNER))
                 .bind(key)
                 .bind(&name)
                 .bind(ident(&kind))
@@ -550,9 +596,10 @@ async fn partner_event(
         PartnerEvent::PartnerArchived { .. } => true,
         PartnerEvent::PartnerUnarchived {} => false,
     };
-    on_tx!(tx, |c| sqlx::query(
+    on_tx!(tx, |c| sqlx::query(sql(
+        g,
         "UPDATE rm_partners SET archived = $2 WHERE id = $1"
-    )
+    ))
     .bind(key)
     .bind(archived)
     .execute(c))?;

@@ -5,6 +5,8 @@ use pharos_eventstore::{Db, on_db};
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 
+use crate::tables::{Generation, rename};
+
 /// Filters joined by `AND`, their values bound as `$1, $2…`.
 #[derive(Debug, Default)]
 pub struct Filter {
@@ -95,13 +97,19 @@ impl Filter {
     }
 }
 
-/// Rows of `sql` with `binds`.
-pub async fn rows<R>(db: &Db, sql: &str, binds: &[String]) -> Result<Vec<R>, sqlx::Error>
+/// Rows of `sql`, on the tables of generation `g`, with `binds`.
+pub async fn rows<R>(
+    db: &Db,
+    g: Generation,
+    sql: &str,
+    binds: &[String],
+) -> Result<Vec<R>, sqlx::Error>
 where
     R: for<'r> sqlx::FromRow<'r, PgRow> + for<'r> sqlx::FromRow<'r, SqliteRow> + Send + Unpin,
 {
+    let sql = rename(g, sql);
     on_db!(db, |pool| {
-        let mut query = sqlx::query_as::<_, R>(sqlx::AssertSqlSafe(sql.to_owned()));
+        let mut query = sqlx::query_as::<_, R>(sqlx::AssertSqlSafe(sql.clone()));
         for value in binds {
             query = query.bind(value.clone());
         }
@@ -109,10 +117,16 @@ where
     })
 }
 
-/// The one number `sql` answers (a `COUNT(*)`).
-pub async fn count(db: &Db, sql: &str, binds: &[String]) -> Result<i64, sqlx::Error> {
+/// The one number `sql` answers (a `COUNT(*)`), on the tables of generation `g`.
+pub async fn count(
+    db: &Db,
+    g: Generation,
+    sql: &str,
+    binds: &[String],
+) -> Result<i64, sqlx::Error> {
+    let sql = rename(g, sql);
     on_db!(db, |pool| {
-        let mut query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.to_owned()));
+        let mut query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.clone()));
         for value in binds {
             query = query.bind(value.clone());
         }
