@@ -19,7 +19,7 @@ use crate::targets::TARGETS;
 pub const DEFAULT_CONFIG_FILE: &str = "pharos.toml";
 
 /// The settings `PHAROS_<KEY>` may set.
-const KEYS: [&str; 19] = [
+const KEYS: [&str; 20] = [
     "database_url",
     "addr",
     "targets",
@@ -39,6 +39,7 @@ const KEYS: [&str; 19] = [
     "admin_email",
     "admin_password",
     "retention_file",
+    "files_dir",
 ];
 
 /// The settings as read, before checking.
@@ -85,6 +86,9 @@ pub struct RawConfig {
     /// Retention rules replacing the shipped `retention.json` (same format; every
     /// purpose needs a rule).
     pub retention_file: Option<String>,
+    /// Where uploaded files are kept (the contest's productions, content-addressed).
+    /// Embedded mode: `files` beside the SQLite file; otherwise `data/files`.
+    pub files_dir: Option<String>,
 }
 
 impl Default for RawConfig {
@@ -109,6 +113,7 @@ impl Default for RawConfig {
             admin_email: None,
             admin_password: None,
             retention_file: None,
+            files_dir: None,
         }
     }
 }
@@ -150,6 +155,8 @@ pub struct Config {
     pub academy: Academy,
     pub first_admin: FirstAdmin,
     pub retention: RetentionRules,
+    /// Where targets keep uploaded files.
+    pub files_dir: PathBuf,
 }
 
 impl Config {
@@ -352,8 +359,19 @@ impl RawConfig {
             errors.push(format!("retention_file : {reason}"));
             RetentionRules::empty()
         });
+        let files_dir = match self.files_dir.as_deref().map(str::trim) {
+            Some("") => {
+                errors.push("files_dir : un répertoire est attendu (ex. data/files)".into());
+                PathBuf::new()
+            }
+            Some(dir) => PathBuf::from(dir),
+            None => sqlite_dir
+                .as_ref()
+                .map_or_else(|| PathBuf::from("data/files"), |dir| dir.join("files")),
+        };
         match addr {
             Ok(addr) if errors.is_empty() => Ok(Config {
+                files_dir,
                 master_key,
                 database_url: self.database_url,
                 addr,
@@ -409,6 +427,17 @@ mod tests {
             config.master_key,
             KeySource::File { ref path, create: true } if path == std::path::Path::new("data/master.key")
         ));
+        assert_eq!(config.files_dir, PathBuf::from("data/files"));
+        let postgres = RawConfig {
+            database_url: "postgres://db/pharos".into(),
+            master_key_file: Some("/etc/pharos/master.key".into()),
+            files_dir: Some("/srv/pharos/files".into()),
+            ..RawConfig::default()
+        };
+        assert_eq!(
+            postgres.check().unwrap().files_dir,
+            PathBuf::from("/srv/pharos/files")
+        );
     }
 
     #[test]

@@ -67,6 +67,7 @@ pub async fn assemble(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
             state: state.clone(),
             shutdown: shutdown.clone(),
             first_admin: config.first_admin.clone(),
+            files_dir: config.files_dir.clone(),
         })
         .await
         .with_context(|| format!("démarrage de la cible {} impossible", target.name))?;

@@ -91,6 +91,10 @@ pub enum Subject<'a> {
         department: Option<&'a DepartmentCode>,
         trainers: &'a [Uuid],
     },
+    /// A contest entry, as the jury sees it: assigned to `jurors`.
+    ContestEntry {
+        jurors: &'a [Uuid],
+    },
 }
 
 impl Subject<'_> {
@@ -109,6 +113,7 @@ impl Subject<'_> {
             Self::Session {
                 department: None, ..
             } => "une session académique".into(),
+            Self::ContestEntry { .. } => "une participation au concours".into(),
         }
     }
 }
@@ -151,6 +156,15 @@ pub enum Action {
     /// Validate, return and publish awareness actions; read the expected reports of a
     /// department.
     ValidateAwarenessAction,
+    /// The pole's part of the « Non au harcèlement » contest: editions, deadline
+    /// extensions, admissibility, jurors and their assignments, awards, publication of the
+    /// palmarès, closing the campaign.
+    ManageContest,
+    /// A school's contest entries: create them, edit them while draft, upload their files,
+    /// attest, submit, withdraw, read them.
+    EnterContest,
+    /// Score the contest entries assigned to the juror.
+    JudgeContest,
 }
 
 impl Action {
@@ -172,6 +186,9 @@ impl Action {
                 &[Role::PoleManager, Role::DepartmentReferent, Role::School]
             }
             Self::ValidateAwarenessAction => &[Role::PoleManager, Role::DepartmentReferent],
+            Self::ManageContest => &[Role::PoleManager],
+            Self::EnterContest => &[Role::PoleManager, Role::DepartmentReferent, Role::School],
+            Self::JudgeContest => &[Role::Juror],
         }
     }
 
@@ -193,6 +210,9 @@ impl Action {
             Self::ValidateAwarenessAction => {
                 "valider, renvoyer ou publier les actions de sensibilisation"
             }
+            Self::ManageContest => "gérer le concours « Non au harcèlement »",
+            Self::EnterContest => "inscrire des productions au concours « Non au harcèlement »",
+            Self::JudgeContest => "noter les productions du concours « Non au harcèlement »",
         }
     }
 }
@@ -296,6 +316,10 @@ fn reaches(user_id: Uuid, role: Role, scope: &Scope, subject: Subject<'_>) -> bo
         // A trainer reaches the sessions they give, nothing else.
         (Scope::Assigned, Subject::Session { trainers, .. }) => {
             role == Role::Trainer && trainers.contains(&user_id)
+        }
+        // A juror reaches the contest entries assigned to them, nothing else.
+        (Scope::Assigned, Subject::ContestEntry { jurors }) => {
+            role == Role::Juror && jurors.contains(&user_id)
         }
         _ => false,
     }
@@ -660,5 +684,58 @@ mod tests {
             uai: &mine,
             department: &d31
         }));
+    }
+    #[test]
+    fn the_contest_is_the_poles_the_schools_enter_it_and_jurors_score_what_is_assigned() {
+        let d31 = DepartmentCode::parse("31").unwrap();
+        let mine = Uai::parse("0310001H").unwrap();
+        let entry = Subject::School {
+            uai: &mine,
+            department: &d31,
+        };
+        for who in [
+            actor(Role::School, Some("0310001H")),
+            actor(Role::DepartmentReferent, Some("31")),
+            actor(Role::PoleManager, None),
+        ] {
+            assert!(
+                who.may(Action::EnterContest, entry).is_ok(),
+                "{:?}",
+                who.role
+            );
+        }
+        let denied = actor(Role::School, Some("0310001H"))
+            .may(Action::ManageContest, Subject::Academy)
+            .unwrap_err();
+        assert!(denied.0.contains("gérer le concours"), "{denied}");
+        let mut juror = actor(Role::Juror, None);
+        juror.user_id = Uuid::from_u128(7);
+        let assigned = [Uuid::from_u128(7)];
+        let others = [Uuid::from_u128(8)];
+        assert!(
+            juror
+                .may(
+                    Action::JudgeContest,
+                    Subject::ContestEntry { jurors: &assigned }
+                )
+                .is_ok()
+        );
+        assert!(
+            juror
+                .may(
+                    Action::JudgeContest,
+                    Subject::ContestEntry { jurors: &others }
+                )
+                .is_err()
+        );
+        assert!(juror.may(Action::EnterContest, entry).is_err());
+        assert!(
+            actor(Role::PoleManager, None)
+                .may(
+                    Action::JudgeContest,
+                    Subject::ContestEntry { jurors: &assigned }
+                )
+                .is_err()
+        );
     }
 }

@@ -7,6 +7,7 @@
 //! `#[serde(tag = "type", rename_all = "snake_case")]`.
 
 pub mod cohort;
+pub mod contest;
 pub mod national_day;
 pub mod partner;
 pub mod phare;

@@ -49,6 +49,9 @@ pub struct Context {
     pub shutdown: CancellationToken,
     /// The first administrator, created by `directory` when no active one exists.
     pub first_admin: FirstAdmin,
+    /// Where targets keep the files they are sent (`files_dir`: the contest's
+    /// content-addressed store in the embedded mode).
+    pub files_dir: std::path::PathBuf,
 }
 
 /// `PHAROS_ADMIN_EMAIL` and `PHAROS_ADMIN_PASSWORD`: without a password, one is generated

@@ -20,6 +20,7 @@ pub const PURPOSES: &[&str] = &[
     "partner_contact",
     "pupil_name",
     "contest_file_non_laureate",
+    "contest_responsible",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
