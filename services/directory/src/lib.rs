@@ -126,12 +126,14 @@ fn api(upload_limit: usize) -> OpenApiRouter<Directory> {
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
         .routes(routes!(auth::change_password))
-        .routes(routes!(users::http::create_handler))
+        .routes(routes!(users::reset::reset))
+        .routes(routes!(users::http::create_handler, users::list::list))
         .routes(routes!(users::bulk::create_school_accounts))
         .routes(routes!(users::http::get))
         .routes(routes!(users::http::change_role))
         .routes(routes!(users::http::set_grants))
         .routes(routes!(users::http::deactivate))
+        .routes(routes!(users::reset::issue_handler))
         .routes(routes!(schools::http::register))
         .merge(import)
         .routes(routes!(schools::http::get))
@@ -264,7 +266,7 @@ mod tests {
     }
 
     #[test]
-    fn login_and_logout_are_public_and_every_other_route_needs_a_bearer_token() {
+    fn login_logout_and_password_reset_are_public_and_every_other_route_needs_a_bearer_token() {
         let document = (TARGET.openapi)();
         let mut checked = 0;
         for (path, item) in &document.paths.paths {
@@ -273,15 +275,16 @@ mod tests {
                 .flatten()
             {
                 let security = serde_json::to_value(&operation.security).unwrap_or_default();
-                let expected = if path.starts_with("/api/v1/auth/") {
-                    serde_json::json!([{}])
-                } else {
-                    serde_json::json!([{ "bearer": [] }])
-                };
+                let expected =
+                    if path.starts_with("/api/v1/auth/") || path == "/api/v1/password-reset" {
+                        serde_json::json!([{}])
+                    } else {
+                        serde_json::json!([{ "bearer": [] }])
+                    };
                 assert_eq!(security, expected, "{path}");
                 checked += 1;
             }
         }
-        assert_eq!(checked, 24);
+        assert_eq!(checked, 27);
     }
 }

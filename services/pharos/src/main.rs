@@ -77,11 +77,20 @@ enum NationalDayCommand {
 #[derive(Debug, Subcommand)]
 enum UsersCommand {
     /// Crée le compte de chaque établissement ouvert qui n'en a pas (sans mot de passe :
-    /// il en recevra un par la procédure de réinitialisation) ; relancée, ne crée rien de plus.
+    /// l'établissement le choisira avec un lien émis par `pharos users reset-password` ou
+    /// POST /api/v1/users/{id}/password-reset) ; relancée, ne crée rien de plus.
     CreateSchools {
         /// Modèle de l'adresse de chaque compte ; {uai} y est remplacé par l'UAI en minuscules.
         #[arg(long, default_value = pharos_directory::users::bulk::DEFAULT_ADDRESS_PATTERN)]
         address_pattern: String,
+    },
+    /// Émet un lien de réinitialisation du mot de passe d'un compte actif (à usage unique,
+    /// valable 72 heures) et affiche son jeton et son chemin, à transmettre à la personne, qui
+    /// choisit son mot de passe par POST /api/v1/password-reset.
+    ResetPassword {
+        /// Adresse électronique du compte.
+        #[arg(long)]
+        email: String,
     },
     /// Crée un compte ; sans mot de passe donné, en génère un et l'affiche une fois.
     Create {
@@ -332,6 +341,7 @@ async fn users(config: &Config, command: UsersCommand) -> anyhow::Result<()> {
         UsersCommand::CreateSchools { address_pattern } => {
             return create_school_accounts(config, &address_pattern).await;
         }
+        UsersCommand::ResetPassword { email } => return reset_password(config, &email).await,
         UsersCommand::Create {
             email,
             role,
@@ -392,6 +402,79 @@ async fn users(config: &Config, command: UsersCommand) -> anyhow::Result<()> {
     }
     workers.cancel();
     store.close().await;
+    Ok(())
+}
+
+/// `pharos rebuild`: the read model rebuilt into its next generation of tables, then
+/// made live; the previous one is dropped a few seconds later.
+async fn rebuild(config: &Config, projection: &str) -> anyhow::Result<()> {
+    if projection != pharos_read_model::tables::PROJECTION {
+        anyhow::bail!(
+            "projection inconnue « {projection} » (projections : {})",
+            pharos_read_model::tables::PROJECTION
+        );
+    }
+    let store = connect(config).await?;
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} événements — {per_sec}, reste {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let done = pharos_read_model::rebuild(
+        &store,
+        std::time::Duration::from_secs(5),
+        false,
+        |applied, total| {
+            bar.set_length(total.max(applied as u64));
+            bar.set_position(applied as u64);
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("reconstruction interrompue : {e}"));
+    bar.finish_and_clear();
+    store.close().await;
+    let done = done?;
+    let seconds = done.elapsed.as_secs_f64().max(0.001);
+    println!(
+        "Modèle de lecture reconstruit : {} événements en {:.1} s ({:.0} événements/s) ; les tables de la génération {} sont en service, celles de la génération {} ont été supprimées.",
+        done.events,
+        seconds,
+        done.events as f64 / seconds,
+        done.live.0,
+        done.previous.0
+    );
+    Ok(())
+}
+
+async fn reset_password(config: &Config, email: &str) -> anyhow::Result<()> {
+    let store = connect(config).await?;
+    let workers = CancellationToken::new();
+    let state = target_state(config, &store, &workers, Arc::new(SystemClock)).await?;
+    let person = state.vault.find_person(email).await;
+    let directory = pharos_directory::Directory::new(state);
+    let link = match person {
+        Ok(Some(person)) => pharos_directory::users::reset::issue(&directory, person.0)
+            .await
+            .map_err(|p| anyhow::anyhow!("{}", p.detail)),
+        Ok(None) => Err(anyhow::anyhow!("aucun compte à l'adresse {}", email.trim())),
+        Err(e) => Err(anyhow::anyhow!("lecture du coffre impossible : {e}")),
+    };
+    workers.cancel();
+    store.close().await;
+    let link = link?;
+    println!(
+        "Lien de réinitialisation du mot de passe de {} (à usage unique, valable jusqu'au {}) :",
+        email.trim().to_lowercase(),
+        link.expires_at.format("%d/%m/%Y %H:%M UTC")
+    );
+    println!("  chemin : {}", link.reset_path);
+    println!("  jeton  : {}", link.token);
+    println!(
+        "À transmettre à la personne (il n'est pas conservé) : elle choisit son mot de passe par \
+         POST /api/v1/password-reset."
+    );
     Ok(())
 }
 
@@ -472,49 +555,6 @@ async fn import_schools(config: &Config, file: &std::path::Path) -> anyhow::Resu
     }
     workers.cancel();
     store.close().await;
-    Ok(())
-}
-
-/// `pharos rebuild`: the read model rebuilt into its next generation of tables, then
-/// made live; the previous one is dropped a few seconds later.
-async fn rebuild(config: &Config, projection: &str) -> anyhow::Result<()> {
-    if projection != pharos_read_model::tables::PROJECTION {
-        anyhow::bail!(
-            "projection inconnue « {projection} » (projections : {})",
-            pharos_read_model::tables::PROJECTION
-        );
-    }
-    let store = connect(config).await?;
-    let bar = indicatif::ProgressBar::new(0);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} événements — {per_sec}, reste {eta}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    let done = pharos_read_model::rebuild(
-        &store,
-        std::time::Duration::from_secs(5),
-        false,
-        |applied, total| {
-            bar.set_length(total.max(applied as u64));
-            bar.set_position(applied as u64);
-        },
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("reconstruction interrompue : {e}"));
-    bar.finish_and_clear();
-    store.close().await;
-    let done = done?;
-    let seconds = done.elapsed.as_secs_f64().max(0.001);
-    println!(
-        "Modèle de lecture reconstruit : {} événements en {:.1} s ({:.0} événements/s) ; les tables de la génération {} sont en service, celles de la génération {} ont été supprimées.",
-        done.events,
-        seconds,
-        done.events as f64 / seconds,
-        done.live.0,
-        done.previous.0
-    );
     Ok(())
 }
 

@@ -24,7 +24,7 @@ pub use limiter::FailureLimiter;
 pub use policy::{Action, Actor, Denied, Scope, Subject};
 pub use projected::Projected;
 pub use reference::{Reference, SchoolRef, UserRef};
-pub use token::{InvalidToken, TokenKeys};
+pub use token::{InvalidResetToken, InvalidToken, ResetToken, TokenKeys};
 
 /// The cookie browsers carry the session token in.
 pub const SESSION_COOKIE: &str = "pharos_session";

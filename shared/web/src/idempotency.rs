@@ -29,11 +29,7 @@ enum Claim {
 }
 
 pub async fn middleware(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    // Login answers carry a session token, which must never be stored; logging in twice
-    // is harmless anyway.
-    if request.method() != axum::http::Method::POST
-        || request.uri().path().starts_with("/api/v1/auth/")
-    {
+    if request.method() != axum::http::Method::POST || never_stored(request.uri().path()) {
         return next.run(request).await;
     }
     let Some(key) = request.headers().get(HEADER) else {
@@ -142,6 +138,16 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
     Response::from_parts(parts, Body::from(body))
 }
 
+/// Routes whose answers are never stored: they carry a secret shown once (a session
+/// token, a generated password, a password-reset token), or a file whose content is its
+/// own key (uploads are streamed, never buffered here). Running them twice is harmless.
+fn never_stored(path: &str) -> bool {
+    path.starts_with("/api/v1/auth/")
+        || path == "/api/v1/users"
+        || path.ends_with("/password-reset")
+        || (path.starts_with("/api/v1/entries/") && path.ends_with("/files"))
+}
+
 fn replay(status: u16, content_type: Option<String>, body: Vec<u8>) -> Response {
     let mut response = Response::new(Body::from(Bytes::from(body)));
     *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
@@ -219,4 +225,29 @@ async fn forget(db: &Db, key: &str) -> Result<(), sqlx::Error> {
         .execute(pool)
         .await
         .map(|_| ()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::never_stored;
+
+    #[test]
+    fn answers_carrying_a_secret_or_a_file_are_never_stored() {
+        for path in [
+            "/api/v1/auth/login",
+            "/api/v1/users",
+            "/api/v1/users/0191f6a4-0000-7000-8000-000000000000/password-reset",
+            "/api/v1/password-reset",
+            "/api/v1/entries/0191f6a4-0000-7000-8000-000000000000/files",
+        ] {
+            assert!(never_stored(path), "{path}");
+        }
+        for path in [
+            "/api/v1/users/schools",
+            "/api/v1/trainings",
+            "/api/v1/entries/x/submit",
+        ] {
+            assert!(!never_stored(path), "{path}");
+        }
+    }
 }

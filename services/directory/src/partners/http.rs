@@ -701,7 +701,7 @@ pub struct ListFilter {
 }
 
 /// Lower case without accents, for searching.
-fn fold(text: &str) -> String {
+pub(crate) fn fold(text: &str) -> String {
     text.chars()
         .flat_map(char::to_lowercase)
         .map(|c| match c {

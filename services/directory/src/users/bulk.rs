@@ -1,8 +1,11 @@
 //! School accounts in bulk (`POST /api/v1/users/schools`): one `school` account per
 //! registered open school, at an address built from a pattern (`ce.{uai}@ac-toulouse.fr`).
 //! Idempotent: a school whose address already has its account is counted, not refused.
-//! No password is set: the account cannot log in until a password is given to it (a
-//! reset flow), so nothing secret is generated, shown or stored.
+//! No password is set, so nothing secret is generated, shown or stored: the account cannot
+//! log in until the pole issues it a reset link (`POST /api/v1/users/{id}/password-reset`,
+//! or `pharos users reset-password`) and the school sets its password with it
+//! (`POST /api/v1/password-reset`). `GET /api/v1/users?role=school` lists these accounts,
+//! `has_password: false` until then.
 
 use std::collections::BTreeMap;
 
@@ -46,7 +49,9 @@ pub struct SchoolAccountRefused {
 /// Ce que la création des comptes des établissements a fait.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SchoolAccountsReport {
-    /// Comptes créés (sans mot de passe : à définir par la procédure de réinitialisation).
+    /// Comptes créés, sans mot de passe : chacun attend un lien de réinitialisation
+    /// (`POST /api/v1/users/{id}/password-reset`) ; `GET /api/v1/users?role=school` les
+    /// liste, avec `has_password` à faux.
     pub created: usize,
     /// Établissements qui avaient déjà leur compte à cette adresse : rien n'est ajouté.
     pub existing: usize,
@@ -166,7 +171,7 @@ async fn account_for(
             display_name: name_sealed,
             role: Role::School,
             scope: Some(uai.to_string()),
-            // No password: the account waits for one (reset flow).
+            // No password: the account waits for a reset link (see the module).
             password_hash: None,
         }),
         directory.target.clock.now(),
@@ -191,8 +196,11 @@ async fn account_for(
     description = "Un compte de rôle établissement pour chaque établissement enregistré et ouvert, à l'adresse donnée \
         par le modèle (`ce.{uai}@ac-toulouse.fr` par défaut, l'UAI en minuscules), nommé comme l'établissement. \
         Peut être relancé : un établissement qui a déjà son compte est compté dans `existing`, sans erreur. \
-        Aucun mot de passe n'est défini ni rendu : chaque compte devra en recevoir un par la procédure de \
-        réinitialisation avant de pouvoir se connecter. Le corps est facultatif.",
+        Aucun mot de passe n'est défini ni rendu : pour se connecter, chaque compte attend un lien de \
+        réinitialisation émis par `POST /api/v1/users/{id}/password-reset` (ou `pharos users reset-password`), \
+        avec lequel l'établissement choisit son mot de passe (`POST /api/v1/password-reset`). \
+        `GET /api/v1/users?role=school` liste ces comptes et leurs identifiants ; `has_password` y reste à faux \
+        jusque-là. Le corps est facultatif.",
     request_body(content = Option<SchoolAccountsRequest>, description = "Modèle d'adresse, facultatif"),
     responses(
         (status = 200, description = "Compte rendu : comptes créés, déjà existants, établissements refusés avec leur motif", body = SchoolAccountsReport),

@@ -153,7 +153,7 @@ impl GrantView {
 /// Whether `actor` manages `account`: every role it holds (the primary one and its
 /// grants) must be one the actor manages, so that a pole manager does not act on an
 /// account that also holds the administrator's role.
-fn may_manage(actor: &Actor, account: &AccountState) -> Result<(), Problem> {
+pub(crate) fn may_manage(actor: &Actor, account: &AccountState) -> Result<(), Problem> {
     for role in account.roles() {
         actor.may(Action::ManageUsers, Subject::Account(role))?;
     }
@@ -281,7 +281,10 @@ pub async fn create_handler(
 }
 
 /// The account `id` and its state, or 404.
-async fn existing(directory: &Directory, id: Uuid) -> Result<(AccountState, i64), Problem> {
+pub(crate) async fn existing(
+    directory: &Directory,
+    id: Uuid,
+) -> Result<(AccountState, i64), Problem> {
     let (account, version) = load::<Account>(&directory.target.app.store, &stream(id)?).await?;
     if account.created.is_none() {
         return Err(Problem::not_found());

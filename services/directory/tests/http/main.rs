@@ -14,6 +14,7 @@ use pharos_test_support::{ADMIN, Client, PASSWORD, TestApp, TestAppBuilder, Test
 use pharos_web::{AppState, HttpSettings};
 
 mod grants;
+mod reset;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
