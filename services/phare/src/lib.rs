@@ -9,6 +9,16 @@
 //! | `POST /api/v1/phare/labels`, `GET /api/v1/phare/labels[?school_uai=&department=&school_year=]`, `GET /api/v1/phare/labels/{id}`, `/criteria`, `/submit` | the school, its department's referents, the pole | `ApplyForLabel` |
 //! | `POST /api/v1/phare/labels/{id}/review`, `/decision`, criteria the pole answers | the pole | `DecideLabel` |
 //!
+//! A circonscription's deployment holds the resource team and the coordinator its écoles
+//! are judged by: the accounts of its écoles list and read it (`GET`, reads of names
+//! logged as for any reader) but do not change it; an école's own team members and
+//! coordinator never count, and its view says so (`warnings`), as it says when its
+//! circonscription has no deployment that year. The protocol goes to the conseil
+//! d'administration of a collège or lycée, to the conseil d'école of an école or a
+//! circonscription (`protocol-body-mismatch` otherwise). The lists show each item's
+//! state, read from its stream for the page: a deployment's status and compliance flags,
+//! an application's status (with the return reason or the level awarded).
+//!
 //! `PATCH …/deployments/{id}/team-members/{member_id}` changes a member during the year;
 //! `POST …/deployments/{id}/carry-over/confirm` confirms what a new year's deployment took
 //! from the year before. A second creation for the same owner and year answers 409 with

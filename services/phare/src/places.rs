@@ -16,6 +16,8 @@ const PAGE: usize = 1000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KnownSchool {
     pub uai: Uai,
+    /// Its name in the school directory, for messages.
+    pub name: String,
     pub department: DepartmentCode,
     pub circonscription: Option<String>,
     pub closed: bool,
@@ -25,6 +27,7 @@ impl From<SchoolRef> for KnownSchool {
     fn from(school: SchoolRef) -> Self {
         Self {
             uai: school.uai,
+            name: school.name,
             department: school.department,
             circonscription: school.circonscription,
             closed: school.closed,
@@ -46,6 +49,23 @@ pub fn normal_circonscription(name: &str) -> String {
         .join(" ")
 }
 
+impl KnownSchool {
+    /// How the school is named in sentences: its name, with its UAI in parentheses.
+    pub fn named(&self) -> String {
+        named(&self.name, &self.uai)
+    }
+}
+
+/// A school's name with its UAI in parentheses (the UAI alone without a name).
+pub fn named(name: &str, uai: &Uai) -> String {
+    let name = name.trim();
+    if name.is_empty() {
+        uai.to_string()
+    } else {
+        format!("{name} ({uai})")
+    }
+}
+
 /// The school, from the reference projection (read through on a miss).
 pub async fn school(access: &Access, uai: &Uai) -> Result<Option<KnownSchool>, Problem> {
     Ok(access.reference.school(uai).await?.map(KnownSchool::from))
@@ -63,7 +83,8 @@ pub fn open_school(
             "school-closed",
             field,
             format!(
-                "L'établissement {uai} est fermé : il ne peut plus déployer pHARe ni candidater au label."
+                "L'établissement {} est fermé : il ne peut plus déployer pHARe ni candidater au label.",
+                school.named()
             ),
         ));
     }
@@ -151,6 +172,7 @@ pub async fn schools_for_circonscription(
                         r.uai.clone(),
                         KnownSchool {
                             uai: r.uai,
+                            name: r.name,
                             department: r.department,
                             circonscription: r.circonscription,
                             closed,
@@ -180,6 +202,7 @@ pub(crate) mod tests {
     pub(crate) fn ecole(uai: &str, department: &str, circonscription: &str) -> KnownSchool {
         KnownSchool {
             uai: Uai::parse(uai).unwrap(),
+            name: format!("École {uai}"),
             department: DepartmentCode::parse(department).unwrap(),
             circonscription: Some(circonscription.into()),
             closed: false,

@@ -466,13 +466,70 @@ async fn a_circonscription_deploys_with_the_staff_of_its_own_schools(db: TestDb)
         .await;
     }
 
-    // A circonscription is its department's: an école's account does not reach it.
+    // A circonscription is its department's: its écoles read it (their resource team
+    // and coordinator are its), and change nothing; the others do not even read it.
     let ecole = app.user("school", Some(&p.ecole_nord)).await;
-    let referent32 = app.user("department_referent", Some("32")).await;
-    for token in [&ecole, &referent32] {
-        let before = app.events().await;
+    let view = deployment_view(&ecole, &id).await;
+    assert_eq!(view["team"].as_array().unwrap().len(), 3);
+    assert_eq!(view["team"][0]["person"]["display_name"], "Membre Numéro1");
+    let by_circonscription = format!(
+        "/api/v1/phare/deployments?circonscription=toulouse%20nord&department=31&school_year={YEAR}"
+    );
+    assert_eq!(ids(&list(&ecole, &by_circonscription).await), [id.as_str()]);
+    assert!(ids(&list(&ecole, "/api/v1/phare/deployments").await).contains(&id.as_str()));
+    // The école's read of the members' data is logged like any other.
+    let vault = &app.pharos.state.vault;
+    let read = vault
+        .find_person("membre1@ac-toulouse.fr")
+        .await
+        .unwrap()
+        .unwrap();
+    let reads = vault.reads_of(read).await.unwrap();
+    assert!(
+        reads
+            .iter()
+            .any(|r| r.route == "/api/v1/phare/deployments/{id}"
+                && r.purpose == "phare"
+                && r.actor_id.as_deref() == Some(ecole.id.as_str())),
+        "{reads:?}"
+    );
+    let ecole_sud = app.user("school", Some(&p.ecole_sud)).await;
+    let college = app.user("school", Some(&p.college)).await;
+    for token in [&ecole_sud, &college] {
         let (status, body) = token.get(&format!("/api/v1/phare/deployments/{id}")).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        let (status, body) = token.get(&by_circonscription).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("Le déploiement de la circonscription toulouse nord (31) est hors de votre périmètre"),
+            "{body}"
+        );
+        assert!(!ids(&list(token, "/api/v1/phare/deployments").await).contains(&id.as_str()));
+    }
+    let referent32 = app.user("department_referent", Some("32")).await;
+    let (status, body) = referent32
+        .get(&format!("/api/v1/phare/deployments/{id}"))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    for token in [&ecole, &referent32] {
+        let before = app.events().await;
+        for (route, body) in [
+            ("charter", json!({"signed_on": "2026-09-20"})),
+            ("learning-hours", json!({"planned": true, "hours": 10})),
+            (
+                "coordinator",
+                json!({"person": {"display_name": "Claire Coordinatrice", "email": "claire.coord@ac-toulouse.fr"}}),
+            ),
+        ] {
+            let (status, answer) = token
+                .post(&format!("/api/v1/phare/deployments/{id}/{route}"), body)
+                .await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{route}: {answer}");
+        }
+        assert_eq!(app.events().await, before);
         let refused = token.post(&path, member(8, "aed", false, None)).await;
         app.refused(
             refused,
@@ -647,12 +704,15 @@ async fn bad_deployment_inputs_are_refused_naming_the_rule_and_change_nothing(db
     let version = deployment_view(&school, &id).await["version"].clone();
     let before = app.events().await;
 
+    let exists_message = format!(
+        "existe déjà pour l'établissement Établissement {college} ({college}) en 2026-2027"
+    );
     let creations = [
         (
             json!({"school_year": YEAR, "school_uai": college}),
             StatusCode::CONFLICT,
             "deployment-exists",
-            "existe déjà",
+            exists_message.as_str(),
         ),
         (
             json!({"school_year": "2026-2028", "school_uai": college}),
@@ -685,6 +745,12 @@ async fn bad_deployment_inputs_are_refused_naming_the_rule_and_change_nothing(db
             "l'un des deux, pas les deux",
         ),
         (
+            json!({"school_year": YEAR}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "deployment-owner",
+            "aucun des deux n'est indiqué",
+        ),
+        (
             json!({"school_year": YEAR, "circonscription": NORD}),
             StatusCode::UNPROCESSABLE_ENTITY,
             "department-missing",
@@ -695,6 +761,13 @@ async fn bad_deployment_inputs_are_refused_naming_the_rule_and_change_nothing(db
         let answer = school.post("/api/v1/phare/deployments", body).await;
         app.refused(answer, status, rule, fragment, before).await;
     }
+    let (_, neither) = school
+        .post("/api/v1/phare/deployments", json!({"school_year": YEAR}))
+        .await;
+    assert!(
+        !neither["detail"].as_str().unwrap().contains("pas les deux"),
+        "{neither}"
+    );
 
     let commands = [
         (
@@ -730,7 +803,7 @@ async fn bad_deployment_inputs_are_refused_naming_the_rule_and_change_nothing(db
             json!({"signed_on": "2026-12-01"}),
             StatusCode::UNPROCESSABLE_ENTITY,
             "charter-in-future",
-            "déjà signée",
+            "ne peut pas être dans le futur (le 01/12/2026) : enregistrez la charte une fois signée",
         ),
         (
             "charter",
@@ -774,9 +847,24 @@ async fn bad_deployment_inputs_are_refused_naming_the_rule_and_change_nothing(db
             "workshop-outside-year",
             "n'appartient pas à l'année scolaire 2026-2027",
         ),
+        (
+            "protocol",
+            json!({"formalised_on": "2026-10-01", "presented_on": "2026-10-05",
+                   "presented_to": "conseil_ecole"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "protocol-body-mismatch",
+            "conseil d'administration (conseil_administration)",
+        ),
     ];
     for (route, body, status, rule, fragment) in commands {
         let answer = school.post(&format!("{path}/{route}"), body).await;
+        if rule == "protocol-body-mismatch" {
+            assert_eq!(
+                answer.1["errors"][0]["field"], "presented_to",
+                "{}",
+                answer.1
+            );
+        }
         app.refused(answer, status, rule, fragment, before).await;
     }
     let unknown = school
@@ -1138,6 +1226,35 @@ async fn a_school_finds_its_deployment_and_label_without_their_ids(db: TestDb) {
     assert_eq!(ids(&found), [id.as_str()]);
     assert_eq!(found[0]["school_year"], YEAR);
     assert_eq!(found[0]["department"], "31");
+    // With its state and compliance, as the deployment shows them.
+    assert_eq!(found[0]["status"], "not_started");
+    assert_eq!(found[0]["carry_over_to_confirm"], false);
+    assert_eq!(found[0]["compliance"]["compliant"], false);
+    assert_eq!(found[0]["compliance"]["charter_in_force"], false);
+    let (status, body) = school
+        .post(
+            &format!("/api/v1/phare/deployments/{id}/charter"),
+            json!({"signed_on": "2026-09-20"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let found = list(&school, &by_owner).await;
+    assert_eq!(found[0]["status"], "active");
+    assert_eq!(found[0]["compliance"]["charter_in_force"], true);
+    let in_department = list(
+        &referent31,
+        &format!("/api/v1/phare/deployments?department=31&school_year={YEAR}"),
+    )
+    .await;
+    let item = in_department
+        .iter()
+        .find(|i| i["id"] == id.as_str())
+        .unwrap();
+    assert_eq!(
+        item["status"], "active",
+        "the stream's state, not the index's: {item}"
+    );
+    assert_eq!(item["compliance"]["charter_in_force"], true);
     let all_years = list(
         &school,
         &format!("/api/v1/phare/deployments?school_uai={college}"),
@@ -1609,6 +1726,40 @@ async fn an_ecole_is_judged_by_its_circonscriptions_trained_team(db: TestDb) {
     assert_eq!(view["compliance"]["team_of_circonscription"], true);
     assert_eq!(view["compliance"]["trained_members"], 0);
     assert_eq!(view["compliance"]["trained_team"], false);
+    // Said in the view: no circonscription deployment yet, its own members do not count.
+    let warnings = view["warnings"].as_array().unwrap();
+    assert_eq!(
+        warnings[0],
+        "La circonscription de Toulouse Nord n'a pas encore de déploiement pHARe en 2026-2027 : \
+         l'équipe ressource et le coordonnateur de l'école se lisent dans le sien."
+    );
+    assert!(
+        warnings[1]
+            .as_str()
+            .unwrap()
+            .starts_with("Les 5 membres de l'équipe enregistrés par l'école ne comptent pas"),
+        "{view}"
+    );
+    // Its label's team and coordinator suggestions say where they are read.
+    let (status, body) = school
+        .post(
+            "/api/v1/phare/labels",
+            json!({ "school_uai": ecole, "school_year": YEAR, "target_level": 1 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let label = body["id"].as_str().unwrap().to_owned();
+    let view = label_view(&school, &label).await;
+    let coordinator = criterion(&view, "coordonnateur_designe");
+    assert_eq!(coordinator["suggested"], "not_met", "{coordinator}");
+    assert_eq!(coordinator["suggested_from"]["deployment_id"], id.as_str());
+    assert!(
+        coordinator["suggested_from"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("aucun coordonnateur désigné (la circonscription Toulouse Nord n'a pas encore de déploiement"),
+        "{coordinator}"
+    );
 
     // Its circonscription's resource team of five trained: met.
     let (status, body) = referent
@@ -1646,12 +1797,76 @@ async fn an_ecole_is_judged_by_its_circonscriptions_trained_team(db: TestDb) {
     let view = deployment_view(&school, &id).await;
     assert_eq!(view["compliance"]["trained_members"], 5);
     assert_eq!(view["compliance"]["trained_team"], true);
+    assert_eq!(view["compliance"]["coordinator_named"], false);
+    assert_eq!(view["warnings"].as_array().unwrap().len(), 1, "{view}");
+
+    // Its coordinator is its circonscription's too.
+    let (status, body) = referent
+        .post(
+            &format!("/api/v1/phare/deployments/{nord}/coordinator"),
+            json!({"person": {"display_name": "Claire Coordinatrice", "email": "claire.coord@ac-toulouse.fr"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let view = deployment_view(&school, &id).await;
+    assert_eq!(view["compliance"]["coordinator_named"], true, "{view}");
+    let view = label_view(&school, &label).await;
+    for (key, wording) in [
+        ("coordonnateur_designe", "coordonnateur désigné"),
+        (
+            "equipe_ressource_formee",
+            "équipe ressource de 5 personnels formés (au moins 5 attendus)",
+        ),
+    ] {
+        let c = criterion(&view, key);
+        assert_eq!(c["suggested"], "met", "{c}");
+        assert_eq!(c["suggested_from"]["deployment_id"], nord.as_str(), "{c}");
+        assert_eq!(
+            c["suggested_from"]["description"],
+            format!("Déploiement pHARe 2026-2027 de la circonscription Toulouse Nord : {wording}")
+        );
+    }
+    // The rest comes from the école's own deployment.
+    assert_eq!(
+        criterion(&view, "charte_signee")["suggested_from"]["deployment_id"],
+        id.as_str()
+    );
     // The circonscription is judged by its own team.
     let circonscription = deployment_view(&referent, &nord).await;
     assert_eq!(
         circonscription["compliance"]["team_of_circonscription"],
         false
     );
+    // An école's protocol, like its circonscription's, goes to the conseil d'école.
+    for (client, deployment) in [(&school, &id), (&referent, &nord)] {
+        let before = app.events().await;
+        let answer = client
+            .post(
+                &format!("/api/v1/phare/deployments/{deployment}/protocol"),
+                json!({"formalised_on": "2026-10-01", "presented_to": "conseil_administration"}),
+            )
+            .await;
+        assert_eq!(
+            answer.1["errors"][0]["field"], "presented_to",
+            "{}",
+            answer.1
+        );
+        app.refused(
+            answer,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "protocol-body-mismatch",
+            "conseil d'école (conseil_ecole)",
+            before,
+        )
+        .await;
+        let (status, body) = client
+            .post(
+                &format!("/api/v1/phare/deployments/{deployment}/protocol"),
+                json!({"formalised_on": "2026-10-01", "presented_to": "conseil_ecole"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
     app.finish().await;
 }
 
@@ -1762,6 +1977,22 @@ async fn the_pole_returns_an_application_and_the_school_corrects_and_resubmits(d
         view["return_reason"],
         "L'atelier parents n'est pas justifié."
     );
+    // The lists show it too, by the school or by the department.
+    for (client, route) in [
+        (
+            &school,
+            format!("/api/v1/phare/labels?school_uai={college}"),
+        ),
+        (&manager, "/api/v1/phare/labels?department=31".to_owned()),
+    ] {
+        let items = list(client, &route).await;
+        assert_eq!(items[0]["status"], "returned", "{route}");
+        assert_eq!(
+            items[0]["return_reason"], "L'atelier parents n'est pas justifié.",
+            "{route}"
+        );
+        assert_eq!(items[0]["awarded_level"], Value::Null, "{route}");
+    }
 
     // While it is with the school, the pole neither examines nor decides it.
     let before = app.events().await;
@@ -1802,6 +2033,12 @@ async fn the_pole_returns_an_application_and_the_school_corrects_and_resubmits(d
     assert_eq!(status, StatusCode::OK, "{body}");
     let view = label_view(&school, &label).await;
     assert_eq!(view["status"], "awarded", "{view}");
+    let items = list(&manager, "/api/v1/phare/labels?department=31").await;
+    assert_eq!(
+        (&items[0]["status"], &items[0]["awarded_level"]["number"]),
+        (&json!("awarded"), &json!(1))
+    );
+    assert_eq!(items[0]["return_reason"], Value::Null, "{}", items[0]);
     // Once decided, it is not returned.
     let before = app.events().await;
     let answer = manager
@@ -1860,6 +2097,33 @@ async fn a_label_suggests_answers_from_the_deployments_recorded_facts(db: TestDb
     }
 
     let view = label_view(&school, &labels[0]).await;
+    // Each description is worded by its outcome.
+    for (key, description) in [
+        (
+            "charte_signee",
+            "charte d'engagement signée le 20/09/2026, en vigueur jusqu'au 31/08/2028",
+        ),
+        ("coordonnateur_designe", "coordonnateur désigné"),
+        (
+            "dix_heures_planifiees",
+            "10 heures d'apprentissage planifiées",
+        ),
+        (
+            "equipe_ressource_formee",
+            "aucun personnel formé dans l'équipe ressource (au moins 5 attendus)",
+        ),
+        (
+            "protocole_formalise_presente",
+            "aucun protocole de traitement enregistré",
+        ),
+        ("atelier_parents", "aucun atelier parents tenu"),
+    ] {
+        assert_eq!(
+            criterion(&view, key)["suggested_from"]["description"],
+            format!("Déploiement pHARe 2026-2027 : {description}"),
+            "{key}"
+        );
+    }
     for (key, suggested) in [
         ("charte_signee", "met"),
         ("coordonnateur_designe", "met"),
@@ -1911,6 +2175,10 @@ async fn a_label_suggests_answers_from_the_deployments_recorded_facts(db: TestDb
         (&json!(false), &json!("met"))
     );
     assert_eq!(criterion(&view, "atelier_parents")["suggested"], "met");
+    assert_eq!(
+        criterion(&view, "atelier_parents")["suggested_from"]["description"],
+        "Déploiement pHARe 2026-2027 : atelier parents tenu le 10/11/2026"
+    );
     assert_eq!(app.events().await, before + 1, "a read appends nothing");
 
     // Without a deployment, nothing is suggested.

@@ -158,12 +158,13 @@ pub struct Compliance {
     /// Nombre de membres formés de l'équipe ressource : celle du déploiement, ou pour une
     /// école celle de sa circonscription.
     pub trained_members: usize,
-    /// École : son équipe est jugée sur l'équipe ressource de sa circonscription (jamais
-    /// sur son propre effectif).
+    /// École : son équipe et son coordonnateur sont jugés sur le déploiement de sa
+    /// circonscription (jamais sur les siens).
     pub team_of_circonscription: bool,
     /// Au moins 5 membres formés.
     pub trained_team: bool,
-    /// Un coordonnateur (référent harcèlement) est désigné.
+    /// Un coordonnateur (référent harcèlement) est désigné : pour une école, celui de sa
+    /// circonscription.
     pub coordinator_named: bool,
     /// Le protocole est formalisé et a été présenté (à ce jour).
     pub protocol_presented: bool,

@@ -4,7 +4,11 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use pharos_decider::{Decider, Rejection};
-use pharos_domain::compliance::{CharterTerm, Compliance, DeploymentFacts, DeploymentStatus};
+use pharos_domain::compliance::{
+    CharterTerm, Compliance, DeploymentFacts, DeploymentStatus, LEARNING_HOURS_REQUIRED,
+    TRAINED_MEMBERS_REQUIRED,
+};
+use pharos_events::SchoolKind;
 use pharos_events::phare::{
     DeploymentEvent, DeploymentOwner, MemberDetails, ProtocolBody, SchoolYear, StaffPerson,
     TeamFunction, TeamMember,
@@ -12,7 +16,7 @@ use pharos_events::phare::{
 use uuid::Uuid;
 
 use crate::check_school_year;
-use crate::places::{KnownSchool, normal_circonscription, same_circonscription};
+use crate::places::{KnownSchool, named, normal_circonscription, same_circonscription};
 
 /// More hours than this in a year is a typing error (the programme asks for 10).
 pub const LEARNING_HOURS_MAX: u32 = 200;
@@ -38,10 +42,14 @@ pub fn deployment_id(owner: &DeploymentOwner, year: SchoolYear) -> Uuid {
     Uuid::new_v5(&NAMESPACE, key.as_bytes())
 }
 
-/// How an owner is named in messages.
-fn describe(owner: &DeploymentOwner) -> String {
+/// How an owner is named in messages: a school by its name (when known) with its UAI
+/// in parentheses.
+fn describe(owner: &DeploymentOwner, school_name: Option<&str>) -> String {
     match owner {
-        DeploymentOwner::School { uai, .. } => format!("l'établissement {uai}"),
+        DeploymentOwner::School { uai, .. } => match school_name {
+            Some(name) => format!("l'établissement {}", named(name, uai)),
+            None => format!("l'établissement {uai}"),
+        },
         DeploymentOwner::Circonscription {
             circonscription,
             department,
@@ -128,9 +136,9 @@ impl DeploymentState {
         Compliance::of(&self.facts(), today)
     }
 
-    /// The compliance flags on `today` of an école's deployment: its team is judged by
-    /// its circonscription's deployment of the same year (`None` when there is none),
-    /// never by its own count.
+    /// The compliance flags on `today` of an école's deployment: its team and its
+    /// coordinator are judged by its circonscription's deployment of the same year
+    /// (`None` when there is none), never by its own.
     pub fn compliance_of_ecole(
         &self,
         circonscription: Option<&DeploymentState>,
@@ -140,9 +148,106 @@ impl DeploymentState {
             circonscription_trained_members: Some(
                 circonscription.map_or(0, |c| c.facts().trained_members),
             ),
+            coordinator_named: circonscription.is_some_and(|c| c.coordinator.is_some()),
             ..self.facts()
         };
         Compliance::of(&facts, today)
+    }
+
+    /// What the compliance flag `flag` (as [`Compliance`] names it) says of this
+    /// deployment on `day`, in French and worded by its outcome in `flags`: « atelier
+    /// parents tenu le 10/11/2026 », « aucun atelier parents tenu ». `flags` are this
+    /// deployment's (or, for an école's team and coordinator, its own flags, which
+    /// count its circonscription's).
+    pub fn fact_wording(&self, flag: &str, flags: &Compliance, day: NaiveDate) -> String {
+        match flag {
+            "charter_in_force" => match self.charter() {
+                Some(term) if flags.charter_in_force => format!(
+                    "charte d'engagement signée le {}, en vigueur jusqu'au {}",
+                    french(term.signed_on),
+                    french(term.ends_on)
+                ),
+                Some(term) if day < term.takes_effect_on => format!(
+                    "charte d'engagement signée le {}, pas encore en vigueur (à partir du {})",
+                    french(term.signed_on),
+                    french(term.takes_effect_on)
+                ),
+                Some(term) => format!(
+                    "charte d'engagement signée le {}, échue le {}",
+                    french(term.signed_on),
+                    french(term.ends_on)
+                ),
+                None => "aucune charte d'engagement signée".to_owned(),
+            },
+            "trained_team" => match (flags.trained_team, flags.trained_members) {
+                (true, n) => format!(
+                    "équipe ressource de {n} personnels formés (au moins \
+                     {TRAINED_MEMBERS_REQUIRED} attendus)"
+                ),
+                (false, 0) => format!(
+                    "aucun personnel formé dans l'équipe ressource (au moins \
+                     {TRAINED_MEMBERS_REQUIRED} attendus)"
+                ),
+                (false, 1) => format!(
+                    "un seul personnel formé dans l'équipe ressource (au moins \
+                     {TRAINED_MEMBERS_REQUIRED} attendus)"
+                ),
+                (false, n) => format!(
+                    "{n} personnels formés seulement dans l'équipe ressource (au moins \
+                     {TRAINED_MEMBERS_REQUIRED} attendus)"
+                ),
+            },
+            "coordinator_named" => if flags.coordinator_named {
+                "coordonnateur désigné"
+            } else {
+                "aucun coordonnateur désigné"
+            }
+            .to_owned(),
+            "protocol_presented" => match self.protocol {
+                Some(Protocol {
+                    presented_on: Some(on),
+                    ..
+                }) if flags.protocol_presented => {
+                    format!("protocole de traitement présenté le {}", french(on))
+                }
+                Some(protocol) => format!(
+                    "protocole de traitement formalisé le {}, pas encore présenté",
+                    french(protocol.formalised_on)
+                ),
+                None => "aucun protocole de traitement enregistré".to_owned(),
+            },
+            "learning_hours_planned" => match self.learning_hours.filter(|h| h.planned) {
+                Some(plan) if flags.learning_hours_planned => {
+                    format!("{} heures d'apprentissage planifiées", plan.hours)
+                }
+                Some(LearningHours { hours: 1, .. }) => format!(
+                    "une seule heure d'apprentissage planifiée ({LEARNING_HOURS_REQUIRED} \
+                     attendues)"
+                ),
+                Some(plan) => format!(
+                    "{} heures d'apprentissage planifiées seulement \
+                     ({LEARNING_HOURS_REQUIRED} attendues)",
+                    plan.hours
+                ),
+                None => format!(
+                    "aucune heure d'apprentissage planifiée ({LEARNING_HOURS_REQUIRED} \
+                     attendues)"
+                ),
+            },
+            _ => {
+                let days = self.workshops.iter().map(|w| w.held_on);
+                let held = days.clone().filter(|on| *on <= day).min();
+                let scheduled = days.filter(|on| *on > day).min();
+                match (held, scheduled) {
+                    (Some(on), _) => format!("atelier parents tenu le {}", french(on)),
+                    (None, Some(on)) => format!(
+                        "aucun atelier parents tenu (le premier est programmé le {})",
+                        french(on)
+                    ),
+                    (None, None) => "aucun atelier parents tenu".to_owned(),
+                }
+            }
+        }
     }
 
     /// Something copied from the previous year waits for confirmation.
@@ -216,6 +321,70 @@ pub fn check_function(
     }
 }
 
+/// The body a deployment's protocol is presented to: a collège's or a lycée's
+/// (second degree) to its conseil d'administration, an école's or a circonscription's
+/// to the conseil d'école. `None` when the school's kind does not say (périscolaire, a
+/// school the directory no longer knows).
+pub fn expected_protocol_body(
+    owner: &DeploymentOwner,
+    school_kind: Option<SchoolKind>,
+) -> Option<ProtocolBody> {
+    match (owner, school_kind) {
+        (DeploymentOwner::Circonscription { .. }, _) => Some(ProtocolBody::ConseilEcole),
+        (DeploymentOwner::School { .. }, Some(SchoolKind::Ecole)) => {
+            Some(ProtocolBody::ConseilEcole)
+        }
+        (
+            DeploymentOwner::School { .. },
+            Some(
+                SchoolKind::College
+                | SchoolKind::LyceeGt
+                | SchoolKind::LyceePro
+                | SchoolKind::LyceePoly
+                | SchoolKind::Erea,
+            ),
+        ) => Some(ProtocolBody::ConseilAdministration),
+        (DeploymentOwner::School { .. }, _) => None,
+    }
+}
+
+/// Refuses a protocol presented to the body of the other degree.
+fn check_protocol_body(
+    owner: &DeploymentOwner,
+    school_kind: Option<SchoolKind>,
+    presented_to: ProtocolBody,
+) -> Result<(), Rejection> {
+    match expected_protocol_body(owner, school_kind) {
+        Some(ProtocolBody::ConseilAdministration)
+            if presented_to != ProtocolBody::ConseilAdministration =>
+        {
+            Err(Rejection::invalid(
+                "protocol-body-mismatch",
+                "presented_to",
+                "Un collège ou un lycée présente son protocole à son conseil d'administration \
+                 (conseil_administration), pas à un conseil d'école.",
+            ))
+        }
+        Some(ProtocolBody::ConseilEcole) if presented_to != ProtocolBody::ConseilEcole => {
+            Err(Rejection::invalid(
+                "protocol-body-mismatch",
+                "presented_to",
+                match owner {
+                    DeploymentOwner::School { .. } => {
+                        "Une école présente son protocole au conseil d'école (conseil_ecole), \
+                         pas à un conseil d'administration."
+                    }
+                    DeploymentOwner::Circonscription { .. } => {
+                        "Le protocole d'une circonscription se présente en conseil d'école \
+                         (conseil_ecole), pas à un conseil d'administration."
+                    }
+                },
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The id of a member copied into a deployment of `year` (the same for the same copy,
 /// so that a decision taken again gives the same events).
 fn carried_member_id(member_id: Uuid, year: SchoolYear) -> Uuid {
@@ -224,11 +393,13 @@ fn carried_member_id(member_id: Uuid, year: SchoolYear) -> Uuid {
 
 #[derive(Debug, Clone)]
 pub enum DeploymentCommand {
-    /// `carry_over`: what the same owner's deployment of the year before offers.
+    /// `carry_over`: what the same owner's deployment of the year before offers;
+    /// `school_name`: the owning school's name in the directory, for messages.
     Create {
         owner: DeploymentOwner,
         school_year: SchoolYear,
         carry_over: Option<CarryOver>,
+        school_name: Option<String>,
     },
     SignCharter {
         signed_on: NaiveDate,
@@ -249,7 +420,12 @@ pub enum DeploymentCommand {
     NameCoordinator {
         person: StaffPerson,
     },
-    RecordProtocol(Protocol),
+    /// `school_kind`: the owning school's kind as the directory knows it (`None` for a
+    /// circonscription, or a school the directory no longer knows).
+    RecordProtocol {
+        protocol: Protocol,
+        school_kind: Option<SchoolKind>,
+    },
     PlanLearningHours(LearningHours),
     RecordParentWorkshop(Workshop),
 }
@@ -342,6 +518,7 @@ impl Decider for Deployment {
             owner,
             school_year,
             carry_over,
+            school_name,
         } = command
         {
             if let (Some(existing), Some(year)) = (&state.owner, state.school_year) {
@@ -350,7 +527,7 @@ impl Decider for Deployment {
                     format!(
                         "Un déploiement pHARe existe déjà pour {} en {year} : un seul par \
                          établissement (ou circonscription) et par année scolaire.",
-                        describe(existing)
+                        describe(existing, school_name.as_deref())
                     ),
                 ));
             }
@@ -400,7 +577,8 @@ impl Decider for Deployment {
                         "charter-in-future",
                         "signed_on",
                         format!(
-                            "La charte ne peut pas être datée du {} : on enregistre une charte déjà signée.",
+                            "La date de signature ne peut pas être dans le futur (le {}) : \
+                             enregistrez la charte une fois signée.",
                             french(*signed_on)
                         ),
                     ));
@@ -450,11 +628,12 @@ impl Decider for Deployment {
                             format!(
                                 "L'établissement {} n'est pas {} : l'équipe ressource ne compte que \
                                  des personnels de l'établissement (ou des écoles de la circonscription).",
-                                school.uai,
+                                school.named(),
                                 match owner {
-                                    DeploymentOwner::School { .. } => describe(owner),
+                                    DeploymentOwner::School { .. } =>
+                                        "l'établissement de ce déploiement".to_owned(),
                                     DeploymentOwner::Circonscription { .. } =>
-                                        format!("une école de {}", describe(owner)),
+                                        format!("une école de {}", describe(owner, None)),
                                 }
                             ),
                         ));
@@ -532,7 +711,11 @@ impl Decider for Deployment {
                     carried_over: false,
                 }])
             }
-            DeploymentCommand::RecordProtocol(protocol) => {
+            DeploymentCommand::RecordProtocol {
+                protocol,
+                school_kind,
+            } => {
+                check_protocol_body(owner, *school_kind, protocol.presented_to)?;
                 for (field, date) in [
                     ("formalised_on", Some(protocol.formalised_on)),
                     ("presented_on", protocol.presented_on),
@@ -713,10 +896,13 @@ mod tests {
                 owner: school_owner(),
                 school_year: year(),
                 carry_over: None,
+                school_name: Some("Collège Jean Moulin".into()),
             })
             .then_rejected("deployment-exists");
         assert!(
-            error.message.contains("0310001H en 2026-2027"),
+            error
+                .message
+                .contains("l'établissement Collège Jean Moulin (0310001H) en 2026-2027"),
             "{}",
             error.message
         );
@@ -750,6 +936,7 @@ mod tests {
                 owner: school_owner(),
                 school_year: SchoolYear::parse("2028-2029").unwrap(),
                 carry_over: None,
+                school_name: None,
             })
             .then_rejected("school-year-out-of-range");
     }
@@ -771,6 +958,11 @@ mod tests {
             })
             .then_rejected("charter-in-future");
         assert_eq!(error.field, Some("signed_on"));
+        assert_eq!(
+            error.message,
+            "La date de signature ne peut pas être dans le futur (le 16/11/2026) : enregistrez \
+             la charte une fois signée."
+        );
     }
 
     #[test]
@@ -880,7 +1072,7 @@ mod tests {
         assert!(
             error
                 .message
-                .contains("0310002J n'est pas l'établissement 0310001H"),
+                .contains("École 0310002J (0310002J) n'est pas l'établissement de ce déploiement"),
             "{}",
             error.message
         );
@@ -1109,6 +1301,7 @@ mod tests {
                 owner: school_owner(),
                 school_year: year().next(),
                 carry_over: Some(CarryOver::of(previous)),
+                school_name: None,
             })
             .events();
         assert_eq!(events.len(), 5, "{events:?}");
@@ -1185,11 +1378,72 @@ mod tests {
     }
 
     fn protocol(formalised_on: &str, presented_on: Option<&str>) -> DeploymentCommand {
-        DeploymentCommand::RecordProtocol(Protocol {
-            formalised_on: day(formalised_on),
-            presented_on: presented_on.map(day),
-            presented_to: ProtocolBody::ConseilAdministration,
-        })
+        DeploymentCommand::RecordProtocol {
+            protocol: Protocol {
+                formalised_on: day(formalised_on),
+                presented_on: presented_on.map(day),
+                presented_to: ProtocolBody::ConseilAdministration,
+            },
+            school_kind: Some(SchoolKind::College),
+        }
+    }
+
+    #[test]
+    fn rejects_a_protocol_presented_to_the_other_degrees_body() {
+        let command = |presented_to, school_kind| DeploymentCommand::RecordProtocol {
+            protocol: Protocol {
+                formalised_on: day("2026-10-01"),
+                presented_on: Some(day("2026-10-05")),
+                presented_to,
+            },
+            school_kind,
+        };
+        use ProtocolBody::{ConseilAdministration as Ca, ConseilEcole as Ce};
+        for (owner, kind, wrong, expected) in [
+            (
+                school_owner(),
+                Some(SchoolKind::College),
+                Ce,
+                "conseil d'administration",
+            ),
+            (
+                school_owner(),
+                Some(SchoolKind::LyceePro),
+                Ce,
+                "conseil d'administration",
+            ),
+            (
+                school_owner(),
+                Some(SchoolKind::Ecole),
+                Ca,
+                "conseil d'école",
+            ),
+            (circonscription_owner(), None, Ca, "conseil d'école"),
+        ] {
+            let error = given(created(owner.clone()))
+                .when(&command(wrong, kind))
+                .then_rejected("protocol-body-mismatch");
+            assert_eq!(error.field, Some("presented_to"));
+            assert!(error.message.contains(expected), "{}", error.message);
+            let right = if wrong == Ca { Ce } else { Ca };
+            assert_eq!(
+                given(created(owner))
+                    .when(&command(right, kind))
+                    .events()
+                    .len(),
+                1
+            );
+        }
+        // A kind that does not say (périscolaire, unknown) is not checked.
+        for body in [Ca, Ce] {
+            assert_eq!(
+                given(created(school_owner()))
+                    .when(&command(body, Some(SchoolKind::Periscolaire)))
+                    .events()
+                    .len(),
+                1
+            );
+        }
     }
 
     #[test]
@@ -1275,6 +1529,125 @@ mod tests {
         let flags = alone.compliance_of_ecole(Some(&full), today);
         assert!(flags.trained_team);
         assert_eq!(flags.trained_members, 5);
+    }
+
+    #[test]
+    fn each_fact_is_worded_by_its_outcome() {
+        let today = day(NOW);
+        let bare = given(created(school_owner())).state().clone();
+        let flags = bare.compliance(today);
+        for (flag, expected) in [
+            ("charter_in_force", "aucune charte d'engagement signée"),
+            (
+                "trained_team",
+                "aucun personnel formé dans l'équipe ressource (au moins 5 attendus)",
+            ),
+            ("coordinator_named", "aucun coordonnateur désigné"),
+            (
+                "protocol_presented",
+                "aucun protocole de traitement enregistré",
+            ),
+            (
+                "learning_hours_planned",
+                "aucune heure d'apprentissage planifiée (10 attendues)",
+            ),
+            ("parent_workshop_held", "aucun atelier parents tenu"),
+        ] {
+            assert_eq!(bare.fact_wording(flag, &flags, today), expected);
+        }
+        let mut history = created(school_owner());
+        history.extend([
+            DeploymentEvent::CharterSigned {
+                signed_on: day("2026-09-20"),
+            },
+            DeploymentEvent::TeamMemberAdded(member(1, true, None)),
+            DeploymentEvent::ProtocolRecorded {
+                formalised_on: day("2026-10-01"),
+                presented_on: None,
+                presented_to: ProtocolBody::ConseilAdministration,
+                carried_over: false,
+            },
+            DeploymentEvent::LearningHoursPlanned {
+                planned: true,
+                hours: 6,
+            },
+            DeploymentEvent::ParentWorkshopRecorded {
+                workshop_id: Uuid::from_u128(1),
+                held_on: day("2027-01-12"),
+                participants: None,
+            },
+        ]);
+        let partial = given(history.clone()).state().clone();
+        let flags = partial.compliance(today);
+        for (flag, expected) in [
+            (
+                "charter_in_force",
+                "charte d'engagement signée le 20/09/2026, en vigueur jusqu'au 31/08/2028",
+            ),
+            (
+                "trained_team",
+                "un seul personnel formé dans l'équipe ressource (au moins 5 attendus)",
+            ),
+            (
+                "protocol_presented",
+                "protocole de traitement formalisé le 01/10/2026, pas encore présenté",
+            ),
+            (
+                "learning_hours_planned",
+                "6 heures d'apprentissage planifiées seulement (10 attendues)",
+            ),
+            (
+                "parent_workshop_held",
+                "aucun atelier parents tenu (le premier est programmé le 12/01/2027)",
+            ),
+        ] {
+            assert_eq!(partial.fact_wording(flag, &flags, today), expected);
+        }
+        history.push(DeploymentEvent::ParentWorkshopRecorded {
+            workshop_id: Uuid::from_u128(2),
+            held_on: day("2026-11-10"),
+            participants: Some(20),
+        });
+        let held = given(history).state().clone();
+        assert_eq!(
+            held.fact_wording("parent_workshop_held", &held.compliance(today), today),
+            "atelier parents tenu le 10/11/2026"
+        );
+    }
+
+    #[test]
+    fn an_ecoles_coordinator_is_its_circonscriptions() {
+        let coordinator = DeploymentEvent::CoordinatorNamed {
+            person: StaffPerson {
+                display_name: sealed(7),
+                email: sealed(7),
+            },
+            carried_over: false,
+        };
+        let named = |owner: DeploymentOwner, named: bool| {
+            let mut history = created(owner);
+            if named {
+                history.push(coordinator.clone());
+            }
+            given(history).state().clone()
+        };
+        let today = day(NOW);
+        let ecole = named(school_owner(), false);
+        assert!(!ecole.compliance_of_ecole(None, today).coordinator_named);
+        let circonscription = named(circonscription_owner(), true);
+        assert!(
+            ecole
+                .compliance_of_ecole(Some(&circonscription), today)
+                .coordinator_named
+        );
+        // Its own coordinator does not count, like its own team.
+        let own = named(school_owner(), true);
+        let bare = named(circonscription_owner(), false);
+        assert!(
+            !own.compliance_of_ecole(Some(&bare), today)
+                .coordinator_named
+        );
+        assert!(!own.compliance_of_ecole(None, today).coordinator_named);
     }
 
     #[test]

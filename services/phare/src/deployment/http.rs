@@ -105,7 +105,15 @@ impl NewDeployment {
                 })?;
                 OwnerChoice::Circonscription { name, department }
             }
-            _ => {
+            (None, None) => {
+                return Err(Rejection::invalid(
+                    "deployment-owner",
+                    "school_uai",
+                    "Un déploiement concerne un établissement (son UAI) ou une circonscription \
+                     (son nom et son département) : aucun des deux n'est indiqué.",
+                ));
+            }
+            (Some(_), Some(_)) => {
                 return Err(Rejection::invalid(
                     "deployment-owner",
                     "school_uai",
@@ -141,10 +149,12 @@ pub async fn create(
     Json(body): Json<NewDeployment>,
 ) -> Result<Response, Problem> {
     let (school_year, choice) = body.check(&state.access.academy)?;
+    let mut school_name = None;
     let owner = match choice {
         OwnerChoice::School(uai) => {
             let found = places::school(&state.access, &uai).await?;
             let school = places::open_school("school_uai", &uai, found)?;
+            school_name = Some(school.name);
             DeploymentOwner::School {
                 uai,
                 department: school.department,
@@ -185,6 +195,7 @@ pub async fn create(
             owner,
             school_year,
             carry_over,
+            school_name,
         },
         state.clock.now(),
         None,
@@ -215,7 +226,8 @@ pub async fn create(
 /// Où les déploiements se lisent.
 const PATH: &str = "/api/v1/phare/deployments";
 
-/// Un déploiement dans une liste : de quoi l'ouvrir.
+/// Un déploiement dans une liste : de quoi l'ouvrir, son état et sa conformité à la date
+/// du jour (sans les élèves ambassadeurs ni les noms, à lire sur le déploiement).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DeploymentSummary {
     /// Identifiant du déploiement.
@@ -231,10 +243,24 @@ pub struct DeploymentSummary {
     /// Département de l'établissement ou de la circonscription.
     #[schema(value_type = String, example = "31")]
     pub department: DepartmentCode,
+    /// État du déploiement à la date du jour.
+    pub status: DeploymentStatusView,
+    /// Quelque chose de repris de l'année précédente reste à confirmer.
+    pub carry_over_to_confirm: bool,
+    /// Conformité au cahier des charges à la date du jour, comme sur le déploiement
+    /// (une école jugée sur l'équipe ressource et le coordonnateur de sa circonscription).
+    pub compliance: compliance::Compliance,
 }
 
 impl DeploymentSummary {
-    fn of(id: Uuid, owner: &DeploymentOwner, school_year: SchoolYear) -> Self {
+    fn of(
+        id: Uuid,
+        owner: &DeploymentOwner,
+        school_year: SchoolYear,
+        deployment: &DeploymentState,
+        flags: compliance::Compliance,
+        today: NaiveDate,
+    ) -> Self {
         let (school_uai, circonscription) = match owner {
             DeploymentOwner::School { uai, .. } => (Some(uai.clone()), None),
             DeploymentOwner::Circonscription {
@@ -247,8 +273,33 @@ impl DeploymentSummary {
             school_uai,
             circonscription,
             department: owner.department().clone(),
+            status: deployment.status(today).into(),
+            carry_over_to_confirm: deployment.carry_over_to_confirm(),
+            compliance: flags,
         }
     }
+}
+
+/// The list item of deployment `id` on `today`, read from its stream; `None` when there
+/// is no such deployment.
+async fn summarise(
+    state: &TargetState,
+    id: Uuid,
+    today: NaiveDate,
+) -> Result<Option<DeploymentSummary>, Problem> {
+    let (deployment, _) = load::<Deployment>(&state.app.store, &stream(id)?).await?;
+    let (Some(owner), Some(year)) = (&deployment.owner, deployment.school_year) else {
+        return Ok(None);
+    };
+    let judged = compliance_of(state, owner, year, &deployment, today).await?;
+    Ok(Some(DeploymentSummary::of(
+        id,
+        owner,
+        year,
+        &deployment,
+        judged.flags,
+        today,
+    )))
 }
 
 /// Une page de déploiements : l'année la plus récente d'abord, puis par département et
@@ -300,11 +351,14 @@ pub(crate) fn every_year(today: NaiveDate) -> Vec<SchoolYear> {
     summary = "Trouver ses déploiements pHARe",
     description = "Les déploiements d'un établissement, d'une circonscription ou d'un \
                    département, d'une année ou de toutes, dans le périmètre de l'utilisateur \
-                   (l'établissement : le sien ; le référent : son département ; le pôle : tous). \
-                   Paginée : 100 par page par défaut, 500 au plus (limit, offset).",
+                   (l'établissement : le sien, et pour une école celui de sa circonscription, \
+                   en lecture ; le référent : son département ; le pôle : tous), avec l'état et \
+                   la conformité de chacun à la date du jour. Paginée : 100 par page par \
+                   défaut, 500 au plus (limit, offset).",
     params(OwnerFilter),
     responses(
         (status = 200, description = "Les déploiements", body = DeploymentList),
+        (status = 403, description = "Hors du périmètre (établissement, circonscription ou département d'un autre)", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Valeur refusée (année, UAI, établissement inconnu, département, circonscription sans département, établissement et circonscription ensemble)", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -363,17 +417,16 @@ pub async fn list(
         (None, None) => None,
     };
     let today = state.clock.now().date_naive();
-    let mut items = Vec::new();
+    // Found first (by owner and year), then each item of the page read from its stream.
+    let mut found: Vec<(Uuid, DeploymentOwner, SchoolYear)> = Vec::new();
+    let by_owner = owner.is_some();
     if let Some(owner) = owner {
-        // The owner's streams themselves: what was just created is there.
-        actor.may(Action::ManageDeployment, subject(&owner))?;
+        // The owner's streams themselves: what was just created is there. Its écoles
+        // read a circonscription's.
+        may_read(&state, &actor, &owner).await?;
         let years = year.map_or_else(|| every_year(today), |y| vec![y]);
         for year in years {
-            let id = deployment_id(&owner, year);
-            let (deployment, _) = load::<Deployment>(&state.app.store, &stream(id)?).await?;
-            if let (Some(owner), Some(year)) = (&deployment.owner, deployment.school_year) {
-                items.push(DeploymentSummary::of(id, owner, year));
-            }
+            found.push((deployment_id(&owner, year), owner.clone(), year));
         }
     } else {
         match &department {
@@ -382,7 +435,12 @@ pub async fn list(
             }
             None => may_list(&actor, Action::ManageDeployment)?,
         }
-        items = index.read(|index| {
+        let circonscriptions = if actor.holds(Role::School) {
+            ecole_circonscriptions(&state, &actor).await?
+        } else {
+            Vec::new()
+        };
+        found = index.read(|index| {
             index
                 .deployments
                 .iter()
@@ -396,27 +454,133 @@ pub async fn list(
                     actor
                         .may(Action::ManageDeployment, subject(&d.owner))
                         .is_ok()
+                        || among(&circonscriptions, &d.owner)
                 })
-                .map(|(id, d)| DeploymentSummary::of(*id, &d.owner, d.school_year))
+                .map(|(id, d)| (*id, d.owner.clone(), d.school_year))
                 .collect()
         });
     }
-    items.sort_by(|a, b| {
+    let key = |(_, owner, year): &(Uuid, DeploymentOwner, SchoolYear)| {
+        let (uai, circonscription) = match owner {
+            DeploymentOwner::School { uai, .. } => (Some(uai.clone()), None),
+            DeploymentOwner::Circonscription {
+                circonscription, ..
+            } => (None, Some(circonscription.clone())),
+        };
         (
-            b.school_year,
-            &a.department,
-            &a.school_uai,
-            &a.circonscription,
+            std::cmp::Reverse(*year),
+            owner.department().clone(),
+            uai,
+            circonscription,
         )
-            .cmp(&(
-                a.school_year,
-                &b.department,
-                &b.school_uai,
-                &b.circonscription,
-            ))
-    });
-    let (items, total) = page(items, filter.limit, filter.offset);
+    };
+    found.sort_by_key(key);
+    let mut items = Vec::new();
+    let total = if by_owner {
+        // The owner's years: only those that exist count.
+        for (id, _, _) in &found {
+            if let Some(item) = summarise(&state, *id, today).await? {
+                items.push(item);
+            }
+        }
+        let total = items.len();
+        items = page(items, filter.limit, filter.offset).0;
+        total
+    } else {
+        let (found, total) = page(found, filter.limit, filter.offset);
+        for (id, _, _) in found {
+            if let Some(item) = summarise(&state, id, today).await? {
+                items.push(item);
+            }
+        }
+        total
+    };
     Ok(axum::Json(DeploymentList { items, total }))
+}
+
+/// The circonscriptions (department, name as the directory writes it) of the écoles
+/// whose accounts the actor holds: their deployments are the actor's to read.
+async fn ecole_circonscriptions(
+    state: &TargetState,
+    actor: &Actor,
+) -> Result<Vec<(DepartmentCode, String)>, Problem> {
+    let mut found = Vec::new();
+    for (role, scope) in actor.held() {
+        let (Role::School, Scope::School(uai)) = (role, scope) else {
+            continue;
+        };
+        if let Some(school) = state.access.reference.school(uai).await?
+            && school.kind.is_primary()
+            && let Some(name) = school.circonscription
+        {
+            found.push((school.department, name));
+        }
+    }
+    Ok(found)
+}
+
+/// Whether `owner` is one of `circonscriptions`.
+fn among(circonscriptions: &[(DepartmentCode, String)], owner: &DeploymentOwner) -> bool {
+    match owner {
+        DeploymentOwner::Circonscription {
+            circonscription,
+            department,
+        } => circonscriptions
+            .iter()
+            .any(|(d, c)| d == department && places::same_circonscription(c, circonscription)),
+        DeploymentOwner::School { .. } => false,
+    }
+}
+
+/// Whether the actor may read `owner`'s deployment: whoever manages it, and for a
+/// circonscription the accounts of its écoles too (their resource team and coordinator
+/// are its; they read it, they do not change it).
+async fn may_read(
+    state: &TargetState,
+    actor: &Actor,
+    owner: &DeploymentOwner,
+) -> Result<(), Problem> {
+    let Err(denied) = actor.may(Action::ManageDeployment, subject(owner)) else {
+        return Ok(());
+    };
+    let DeploymentOwner::Circonscription {
+        circonscription,
+        department,
+    } = owner
+    else {
+        return Err(denied.into());
+    };
+    if !actor.holds(Role::School) {
+        return Err(denied.into());
+    }
+    if among(&ecole_circonscriptions(state, actor).await?, owner) {
+        return Ok(());
+    }
+    Err(Problem::new(
+        axum::http::StatusCode::FORBIDDEN,
+        "forbidden",
+        "Action non autorisée",
+        format!(
+            "Le déploiement de la circonscription {circonscription} ({department}) est hors de \
+             votre périmètre : seuls le pôle, les référents du département {department} et les \
+             écoles de cette circonscription le consultent."
+        ),
+    ))
+}
+
+/// The deployment behind a path id, once the actor is known to read it (its écoles read
+/// a circonscription's).
+async fn readable(
+    state: &TargetState,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<(DeploymentState, i64), Problem> {
+    let (deployment, version) = load::<Deployment>(&state.app.store, &stream(id)?).await?;
+    let Some(owner) = &deployment.owner else {
+        return Err(Problem::not_found());
+    };
+    may_read(state, actor, owner).await?;
+    Ok((deployment, version))
 }
 
 /// The deployment behind a path id, once the actor is known to reach it.
@@ -819,7 +983,9 @@ pub struct ProtocolInput {
     /// Date de présentation (pas dans le futur, ni avant la formalisation).
     #[serde(default)]
     pub presented_on: Option<NaiveDate>,
-    /// Instance devant laquelle le protocole est (ou sera) présenté.
+    /// Instance devant laquelle le protocole est (ou sera) présenté : conseil
+    /// d'administration pour un collège ou un lycée, conseil d'école pour une école ou
+    /// une circonscription.
     #[schema(value_type = ProtocolBody)]
     pub presented_to: String,
 }
@@ -834,7 +1000,7 @@ pub struct ProtocolInput {
         (status = 200, description = "Protocole enregistré", body = pharos_web::Versioned),
         (status = 404, description = "Déploiement inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Valeur refusée (date future, présentation avant formalisation, instance inconnue)", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Valeur refusée (date future, présentation avant formalisation, instance inconnue ou d'un autre degré : conseil d'administration pour un collège ou un lycée, conseil d'école pour une école ou une circonscription)", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn record_protocol(
@@ -850,11 +1016,25 @@ pub async fn record_protocol(
         &body.presented_to,
         BODIES,
     )?;
-    let command = DeploymentCommand::RecordProtocol(Protocol {
-        formalised_on: body.formalised_on,
-        presented_on: body.presented_on,
-        presented_to,
-    });
+    // The school's kind tells the body its protocol goes to (checked by the decider).
+    let (_, deployment, _) = reachable(&state, &actor, id).await?;
+    let school_kind = match &deployment.owner {
+        Some(DeploymentOwner::School { uai, .. }) => state
+            .access
+            .reference
+            .school(uai)
+            .await?
+            .map(|school| school.kind),
+        _ => None,
+    };
+    let command = DeploymentCommand::RecordProtocol {
+        protocol: Protocol {
+            formalised_on: body.formalised_on,
+            presented_on: body.presented_on,
+            presented_to,
+        },
+        school_kind,
+    };
     run(&state, &actor, id, command, if_match).await
 }
 
@@ -1158,6 +1338,11 @@ pub struct DeploymentView {
     pub parent_workshops: Vec<WorkshopView>,
     /// Conformité au cahier des charges à la date du jour, et élèves ambassadeurs.
     pub compliance: DeploymentComplianceView,
+    /// Avertissements en français, pour une école : sa circonscription sans déploiement
+    /// cette année (son équipe ressource et son coordonnateur se lisent dans celui de sa
+    /// circonscription), ses propres membres d'équipe ou coordonnateur, qui ne comptent
+    /// pas dans sa conformité.
+    pub warnings: Vec<String>,
     /// Version du flux, pour If-Match.
     pub version: i64,
 }
@@ -1197,35 +1382,114 @@ pub(crate) async fn ambassadors_of(
     ))
 }
 
-/// A deployment's compliance on `today`: an école's team is judged by its
-/// circonscription's deployment of the same year, never by its own count.
+/// What an école's deployment is judged by: its circonscription, as the directory names
+/// it, and that circonscription's deployment of the same year when there is one.
+#[derive(Debug, Clone)]
+pub(crate) struct EcoleSide {
+    pub circonscription: Option<String>,
+    pub deployment: Option<(Uuid, DeploymentState)>,
+}
+
+/// A deployment's compliance flags, and for an école what they were judged by.
+#[derive(Debug, Clone)]
+pub(crate) struct Judged {
+    pub flags: compliance::Compliance,
+    pub ecole: Option<EcoleSide>,
+}
+
+/// For an école's deployment, its circonscription and that circonscription's deployment
+/// of `year`; `None` for any other owner.
+pub(crate) async fn ecole_side(
+    state: &TargetState,
+    owner: &DeploymentOwner,
+    year: SchoolYear,
+) -> Result<Option<EcoleSide>, Problem> {
+    let DeploymentOwner::School { uai, department } = owner else {
+        return Ok(None);
+    };
+    let school = state.access.reference.school(uai).await?;
+    let Some(school) = school.filter(|s| s.kind.is_primary()) else {
+        return Ok(None);
+    };
+    let deployment = match &school.circonscription {
+        Some(name) => {
+            let owner = DeploymentOwner::Circonscription {
+                circonscription: name.clone(),
+                department: department.clone(),
+            };
+            let id = deployment_id(&owner, year);
+            let (found, _) = load::<Deployment>(&state.app.store, &stream(id)?).await?;
+            found.owner.is_some().then_some((id, found))
+        }
+        None => None,
+    };
+    Ok(Some(EcoleSide {
+        circonscription: school.circonscription,
+        deployment,
+    }))
+}
+
+/// A deployment's compliance on `today`: an école's team and coordinator are judged by
+/// its circonscription's deployment of the same year, never by its own.
 pub(crate) async fn compliance_of(
     state: &TargetState,
     owner: &DeploymentOwner,
     year: SchoolYear,
     deployment: &DeploymentState,
     today: NaiveDate,
-) -> Result<compliance::Compliance, Problem> {
-    let DeploymentOwner::School { uai, department } = owner else {
-        return Ok(deployment.compliance(today));
-    };
-    let school = state.access.reference.school(uai).await?;
-    let Some(school) = school.filter(|s| s.kind.is_primary()) else {
-        return Ok(deployment.compliance(today));
-    };
-    let circonscription = match school.circonscription {
-        Some(name) => {
-            let owner = DeploymentOwner::Circonscription {
-                circonscription: name,
-                department: department.clone(),
-            };
-            let id = deployment_id(&owner, year);
-            let (found, _) = load::<Deployment>(&state.app.store, &stream(id)?).await?;
-            found.owner.is_some().then_some(found)
+) -> Result<Judged, Problem> {
+    let ecole = ecole_side(state, owner, year).await?;
+    let flags = match &ecole {
+        Some(side) => {
+            deployment.compliance_of_ecole(side.deployment.as_ref().map(|(_, d)| d), today)
         }
-        None => None,
+        None => deployment.compliance(today),
     };
-    Ok(deployment.compliance_of_ecole(circonscription.as_ref(), today))
+    Ok(Judged { flags, ecole })
+}
+
+/// What an école's deployment view warns of: a circonscription without a deployment
+/// that year (where its team and coordinator are read), and its own team members and
+/// coordinator, which never count.
+pub(crate) fn ecole_warnings(
+    side: &EcoleSide,
+    deployment: &DeploymentState,
+    year: SchoolYear,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    match (&side.circonscription, &side.deployment) {
+        (None, _) => warnings.push(
+            "L'école n'est rattachée à aucune circonscription dans le répertoire des \
+             établissements : son équipe ressource et son coordonnateur, qui se lisent dans le \
+             déploiement de sa circonscription, ne peuvent pas être trouvés."
+                .to_owned(),
+        ),
+        (Some(name), None) => warnings.push(format!(
+            "La circonscription de {name} n'a pas encore de déploiement pHARe en {year} : \
+             l'équipe ressource et le coordonnateur de l'école se lisent dans le sien."
+        )),
+        (Some(_), Some(_)) => {}
+    }
+    match deployment.team.len() {
+        0 => {}
+        1 => warnings.push(
+            "Le membre de l'équipe enregistré par l'école ne compte pas dans sa conformité : \
+             une école est jugée sur l'équipe ressource de sa circonscription."
+                .to_owned(),
+        ),
+        n => warnings.push(format!(
+            "Les {n} membres de l'équipe enregistrés par l'école ne comptent pas dans sa \
+             conformité : une école est jugée sur l'équipe ressource de sa circonscription."
+        )),
+    }
+    if deployment.coordinator.is_some() {
+        warnings.push(
+            "Le coordonnateur désigné par l'école ne compte pas dans sa conformité : c'est \
+             celui de sa circonscription qui compte."
+                .to_owned(),
+        );
+    }
+    warnings
 }
 
 /// `GET /api/v1/phare/deployments/{id}`: the deployment with its team's names, a
@@ -1236,12 +1500,14 @@ pub(crate) async fn compliance_of(
     description = "Le déploiement, son état et sa conformité à la date du jour, avec les noms \
                    de son équipe et les formations pHARe que chacun a suivies (d'après les \
                    présences enregistrées) : chaque personne affichée fait l'objet d'une lecture \
-                   nominative consignée. Une école est jugée sur l'équipe ressource formée de sa \
-                   circonscription. Les élèves ambassadeurs viennent des cohortes déclarées de \
+                   nominative consignée. Une école est jugée sur l'équipe ressource formée et le \
+                   coordonnateur de sa circonscription (warnings le signale) ; ses comptes lisent \
+                   le déploiement de leur circonscription, sans le modifier. Les élèves ambassadeurs viennent des cohortes déclarées de \
                    l'établissement pour l'année (cible cohorts), jamais d'une saisie.",
     params(("id" = Uuid, Path, description = "Identifiant du déploiement")),
     responses(
         (status = 200, description = "Le déploiement", body = DeploymentView),
+        (status = 403, description = "Hors du périmètre (l'établissement, pour une circonscription ses écoles, les référents du département, le pôle)", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Déploiement inconnu", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -1252,7 +1518,7 @@ pub async fn get(
     actor: Actor,
     Path(id): Path<Uuid>,
 ) -> Result<impl IntoResponse, Problem> {
-    let (_, deployment, version) = reachable(&state, &actor, id).await?;
+    let (deployment, version) = readable(&state, &actor, id).await?;
     let (Some(owner), Some(school_year)) = (&deployment.owner, deployment.school_year) else {
         return Err(Problem::not_found());
     };
@@ -1308,8 +1574,14 @@ pub async fn get(
         .collect();
     let coordinator = deployment.coordinator.as_ref().map(|_| next_person());
     let today = state.clock.now().date_naive();
+    let judged = compliance_of(&state, owner, school_year, &deployment, today).await?;
+    let warnings = judged
+        .ecole
+        .as_ref()
+        .map(|side| ecole_warnings(side, &deployment, school_year))
+        .unwrap_or_default();
     let compliance = DeploymentComplianceView {
-        flags: compliance_of(&state, owner, school_year, &deployment, today).await?,
+        flags: judged.flags,
         ambassadors: ambassadors_of(&state, &ambassadors, owner, school_year).await?,
     };
     let (school_uai, circonscription) = match owner {
@@ -1335,6 +1607,7 @@ pub async fn get(
         learning_hours: deployment.learning_hours.map(Into::into),
         parent_workshops: deployment.workshops.iter().map(Into::into).collect(),
         compliance,
+        warnings,
         version,
     }))
 }

@@ -9,9 +9,10 @@ use std::borrow::Cow;
 use axum::Extension;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
 use pharos_access::{Action, Actor, IfMatch, Subject, TargetState};
 use pharos_decider::{Rejection, execute, execute_with, load, sentence};
-use pharos_domain::compliance::{Compliance, LabelFact};
+use pharos_domain::compliance::LabelFact;
 use pharos_events::phare::{
     CriterionAuthority, CriterionSpec, DeploymentOwner, LABEL_CATEGORY, LabelLevel, LevelChecklist,
     SchoolYear,
@@ -31,8 +32,10 @@ use super::decider::{
 };
 use crate::answer::{Failed, OwnerFilter, existing, page};
 use crate::criteria::CriteriaConfig;
-use crate::deployment::decider::{Deployment, deployment_id};
-use crate::deployment::http::{compliance_of, every_year, may_list, stream as deployment_stream};
+use crate::deployment::decider::{Deployment, DeploymentState, deployment_id};
+use crate::deployment::http::{
+    Judged, compliance_of, every_year, may_list, stream as deployment_stream,
+};
 use crate::index::Index;
 use crate::input;
 use crate::places;
@@ -399,7 +402,7 @@ pub async fn create(
 /// Où les candidatures se lisent.
 const PATH: &str = "/api/v1/phare/labels";
 
-/// Une candidature dans une liste : de quoi l'ouvrir.
+/// Une candidature dans une liste : de quoi l'ouvrir, et où elle en est.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LabelSummary {
     /// Identifiant de la candidature.
@@ -415,6 +418,34 @@ pub struct LabelSummary {
     pub school_year: SchoolYear,
     /// Niveau visé.
     pub target_level: LevelView,
+    /// État de la candidature.
+    pub status: LabelStatusView,
+    /// Motif du renvoi, quand la candidature est renvoyée à l'établissement.
+    pub return_reason: Option<String>,
+    /// Le niveau attribué, une fois le label attribué.
+    pub awarded_level: Option<LevelView>,
+}
+
+impl LabelSummary {
+    /// The list item of application `id`; `None` when there is no such application.
+    fn of(id: Uuid, label: &LabelState) -> Option<Self> {
+        let application = label.application.as_ref()?;
+        Some(Self {
+            id,
+            school_uai: application.school_uai.clone(),
+            department: application.department.clone(),
+            school_year: application.school_year,
+            target_level: application.target_level.into(),
+            status: label.status.into(),
+            return_reason: (label.status == LabelStatus::Returned)
+                .then(|| label.return_reason.clone())
+                .flatten(),
+            awarded_level: (label.status == LabelStatus::Awarded)
+                .then_some(label.awarded_level)
+                .flatten()
+                .map(LevelView::from),
+        })
+    }
 }
 
 /// Une page de candidatures : l'année la plus récente d'abord, puis par département et
@@ -434,8 +465,9 @@ pub struct LabelList {
     description = "Les candidatures d'un établissement, des écoles d'une circonscription ou \
                    d'un département, d'une année ou de \
                    toutes, dans le périmètre de l'utilisateur (l'établissement : les siennes ; \
-                   le référent : son département ; le pôle : toutes). Paginée : 100 par page \
-                   par défaut, 500 au plus (limit, offset).",
+                   le référent : son département ; le pôle : toutes), avec l'état de chacune \
+                   (le motif d'un renvoi, le niveau attribué). Paginée : 100 par page par \
+                   défaut, 500 au plus (limit, offset).",
     params(OwnerFilter),
     responses(
         (status = 200, description = "Les candidatures", body = LabelList),
@@ -461,13 +493,6 @@ pub async fn list(
             .transpose()?;
     let today = state.clock.now().date_naive();
     let mut items = Vec::new();
-    let summary = |id: Uuid, application: &Application| LabelSummary {
-        id,
-        school_uai: application.school_uai.clone(),
-        department: application.department.clone(),
-        school_year: application.school_year,
-        target_level: application.target_level.into(),
-    };
     let circonscription = input::trimmed(filter.circonscription.as_deref());
     if circonscription.is_some()
         && filter
@@ -531,9 +556,7 @@ pub async fn list(
         for year in years {
             let id = label_id(&uai, year);
             let (label, _) = load::<Label>(&state.app.store, &stream(id)?).await?;
-            if let Some(application) = &label.application {
-                items.push(summary(id, application));
-            }
+            items.extend(LabelSummary::of(id, &label));
         }
     } else {
         match &department {
@@ -542,7 +565,7 @@ pub async fn list(
             }
             None => may_list(&actor, Action::ApplyForLabel)?,
         }
-        items = index.read(|index| {
+        let mut found = index.read(|index| {
             index
                 .labels
                 .iter()
@@ -560,15 +583,24 @@ pub async fn list(
                         )
                         .is_ok()
                 })
-                .map(|(id, l)| LabelSummary {
-                    id: *id,
-                    school_uai: l.school_uai.clone(),
-                    department: l.department.clone(),
-                    school_year: l.school_year,
-                    target_level: l.target_level.into(),
+                .map(|(id, l)| {
+                    (
+                        *id,
+                        l.school_year,
+                        l.department.clone(),
+                        l.school_uai.clone(),
+                    )
                 })
-                .collect()
+                .collect::<Vec<_>>()
         });
+        // The page's items read from their streams: their state as it is now.
+        found.sort_by(|a, b| (b.1, &a.2, &a.3).cmp(&(a.1, &b.2, &b.3)));
+        let (found, total) = page(found, filter.limit, filter.offset);
+        for (id, ..) in found {
+            let (label, _) = load::<Label>(&state.app.store, &stream(id)?).await?;
+            items.extend(LabelSummary::of(id, &label));
+        }
+        return Ok(axum::Json(LabelList { items, total }));
     }
     items.sort_by(|a, b| {
         (b.school_year, &a.department, &a.school_uai).cmp(&(
@@ -942,13 +974,18 @@ pub enum Suggested {
 /// Le fait du déploiement dont vient une suggestion.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SuggestionSource {
-    /// Identifiant du déploiement pHARe de l'établissement pour l'année.
+    /// Identifiant du déploiement pHARe dont vient le fait : celui de l'établissement pour
+    /// l'année, ou pour l'équipe ressource et le coordonnateur d'une école celui de sa
+    /// circonscription.
     pub deployment_id: Uuid,
     /// L'indicateur de conformité du déploiement qui répond au critère.
     #[schema(example = "charter_in_force")]
     pub flag: String,
-    /// Ce que dit cet indicateur, en français.
-    #[schema(example = "Déploiement pHARe 2026-2027 : charte d'engagement en vigueur")]
+    /// Ce que dit cet indicateur, en français, selon qu'il est rempli ou non (« atelier
+    /// parents tenu le 10/11/2026 », « aucun atelier parents tenu »).
+    #[schema(
+        example = "Déploiement pHARe 2026-2027 : charte d'engagement signée le 20/09/2026, en vigueur jusqu'au 31/08/2028"
+    )]
     pub description: String,
 }
 
@@ -984,13 +1021,70 @@ pub struct LabelView {
     pub version: i64,
 }
 
-/// The school's deployment of the application's year, with its compliance on the day
-/// (at the latest the year's last day): what the criteria's suggestions come from.
+/// The school's deployment of the application's year, with its compliance on `day` (at
+/// the latest the year's last day): what the criteria's suggestions come from.
+struct YearFacts {
+    id: Uuid,
+    deployment: DeploymentState,
+    judged: Judged,
+    day: NaiveDate,
+}
+
+impl YearFacts {
+    /// Where the fact answering a criterion comes from, worded by its outcome: the
+    /// school's deployment, or for an école's team and coordinator its circonscription's.
+    fn source(&self, fact: &LabelFact, year: SchoolYear) -> SuggestionSource {
+        let flags = &self.judged.flags;
+        let of_circonscription = matches!(fact.flag, "trained_team" | "coordinator_named");
+        let (deployment_id, description) = match &self.judged.ecole {
+            Some(side) if of_circonscription => {
+                let own = self.deployment.fact_wording(fact.flag, flags, self.day);
+                match (&side.circonscription, &side.deployment) {
+                    (Some(name), Some((id, circonscription))) => (
+                        *id,
+                        format!(
+                            "Déploiement pHARe {year} de la circonscription {name} : {}",
+                            circonscription.fact_wording(fact.flag, flags, self.day)
+                        ),
+                    ),
+                    (Some(name), None) => (
+                        self.id,
+                        format!(
+                            "Déploiement pHARe {year} : {own} (la circonscription {name} n'a pas \
+                             encore de déploiement cette année, et c'est le sien qui compte)"
+                        ),
+                    ),
+                    (None, _) => (
+                        self.id,
+                        format!(
+                            "Déploiement pHARe {year} : {own} (l'école n'est rattachée à aucune \
+                             circonscription dans le répertoire, et c'est le déploiement de sa \
+                             circonscription qui compte)"
+                        ),
+                    ),
+                }
+            }
+            _ => (
+                self.id,
+                format!(
+                    "Déploiement pHARe {year} : {}",
+                    self.deployment.fact_wording(fact.flag, flags, self.day)
+                ),
+            ),
+        };
+        SuggestionSource {
+            deployment_id,
+            flag: fact.flag.to_owned(),
+            description,
+        }
+    }
+}
+
 /// `None` when the school has no deployment that year.
 async fn deployment_facts(
     state: &TargetState,
     application: &Application,
-) -> Result<Option<(Uuid, Compliance)>, Problem> {
+) -> Result<Option<YearFacts>, Problem> {
     let owner = DeploymentOwner::School {
         uai: application.school_uai.clone(),
         department: application.department.clone(),
@@ -1002,8 +1096,13 @@ async fn deployment_facts(
         return Ok(None);
     }
     let day = state.clock.now().date_naive().min(year.last_day());
-    let compliance = compliance_of(state, &owner, year, &deployment, day).await?;
-    Ok(Some((id, compliance)))
+    let judged = compliance_of(state, &owner, year, &deployment, day).await?;
+    Ok(Some(YearFacts {
+        id,
+        deployment,
+        judged,
+        day,
+    }))
 }
 
 /// `GET /api/v1/phare/labels/{id}`
@@ -1032,7 +1131,7 @@ pub async fn get(
     let facts = deployment_facts(&state, application).await?;
     let suggested = facts
         .as_ref()
-        .map(|(_, compliance)| suggestions(application, compliance))
+        .map(|facts| suggestions(application, &facts.judged.flags))
         .unwrap_or_default();
     let criteria = application
         .checklist(application.target_level)
@@ -1058,14 +1157,7 @@ pub async fn get(
                     .then(|| LabelFact::for_criterion(&c.key))
                     .flatten()
                     .zip(facts.as_ref())
-                    .map(|(fact, (deployment_id, _))| SuggestionSource {
-                        deployment_id: *deployment_id,
-                        flag: fact.flag.to_owned(),
-                        description: format!(
-                            "Déploiement pHARe {} : {}",
-                            application.school_year, fact.description
-                        ),
-                    }),
+                    .map(|(fact, facts)| facts.source(fact, application.school_year)),
             }
         })
         .collect();
