@@ -14,10 +14,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::{DateTime, FixedOffset, Utc};
 use pharos_decider::Decider;
 use pharos_events::DepartmentCode;
 use pharos_events::training::{
-    SESSION_CATEGORY, Schedule, SessionEvent, TRAINING_CATEGORY, TrainingEvent,
+    SESSION_CATEGORY, Schedule, SessionEvent, TRAINING_CATEGORY, Topic, TrainingEvent,
 };
 use pharos_eventstore::RecordedEvent;
 use pharos_privacy::PersonId;
@@ -39,10 +40,26 @@ impl Indexed {
     }
 }
 
+/// A training as the index keeps it: its creation and when it was created.
+#[derive(Debug)]
+pub struct IndexedTraining {
+    pub created: TrainingEvent,
+    /// When it was created: the event's recording time, or this process's clock when
+    /// the handler writes it through (the two agree but for a test's manual clock).
+    pub created_at: DateTime<Utc>,
+}
+
+impl IndexedTraining {
+    pub fn topic(&self) -> Topic {
+        let TrainingEvent::TrainingCreated { topic, .. } = &self.created;
+        *topic
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct SessionIndex {
     /// Each created training, by id (UUID v7: creation order).
-    pub trainings: BTreeMap<Uuid, TrainingEvent>,
+    pub trainings: BTreeMap<Uuid, IndexedTraining>,
     pub sessions: BTreeMap<Uuid, Indexed>,
     /// The sessions of each training.
     pub by_training: BTreeMap<Uuid, BTreeSet<Uuid>>,
@@ -63,7 +80,7 @@ impl SessionIndex {
                 id_in(&event.stream_id, TRAINING_CATEGORY),
                 pharos_events::decode::<TrainingEvent>(event),
             ) {
-                self.note_training(id, e);
+                self.note_training(id, e, event.recorded_at);
             }
             return;
         }
@@ -75,9 +92,12 @@ impl SessionIndex {
         }
     }
 
-    /// Training `id` was created.
-    pub fn note_training(&mut self, id: Uuid, created: TrainingEvent) {
-        self.trainings.entry(id).or_insert(created);
+    /// Training `id` was created at `created_at`.
+    pub fn note_training(&mut self, id: Uuid, created: TrainingEvent, created_at: DateTime<Utc>) {
+        self.trainings.entry(id).or_insert(IndexedTraining {
+            created,
+            created_at,
+        });
     }
 
     /// Event `version` of session `id`: applied when it is the next one; one seen already
@@ -126,6 +146,41 @@ impl SessionIndex {
             .get(&session)
             .and_then(|s| s.state.plan.as_ref())
             .map(|plan| plan.department.clone())
+    }
+
+    /// The sessions other than `except`, not cancelled, of trainings on `topic`, that
+    /// `person` attended (present at one slot at least): when each started, in order.
+    pub fn attended(
+        &self,
+        person: PersonId,
+        topic: Topic,
+        except: Uuid,
+    ) -> Vec<DateTime<FixedOffset>> {
+        let mut starts: Vec<DateTime<FixedOffset>> = self
+            .sessions
+            .iter()
+            .filter(|(id, _)| **id != except)
+            .filter_map(|(_, indexed)| {
+                let (plan, status) = indexed.planned()?;
+                let on_topic = self
+                    .trainings
+                    .get(&plan.training_id)
+                    .is_some_and(|t| t.topic() == topic);
+                let attended = indexed.state.registrations.iter().any(|r| {
+                    r.registrant.person == person && indexed.state.attended_minutes(r.id) > 0
+                });
+                (on_topic && attended && status != Status::Cancelled)
+                    .then_some(plan.schedule.starts_at)
+            })
+            .collect();
+        starts.sort();
+        starts
+    }
+
+    /// The topic of the training session `id` is of, when the index knows both.
+    pub fn topic_of(&self, session: Uuid) -> Option<Topic> {
+        let plan = self.sessions.get(&session)?.state.plan.as_ref()?;
+        Some(self.trainings.get(&plan.training_id)?.topic())
     }
 
     /// The planned sessions of `training`.
@@ -208,6 +263,72 @@ mod tests {
             },
         );
         assert_eq!(index.overlapping(person, &schedule(), other), [session]);
+    }
+
+    #[test]
+    fn knows_who_attended_a_session_on_a_topic() {
+        let mut index = SessionIndex::default();
+        let created = |topic| TrainingEvent::TrainingCreated {
+            title: "T".into(),
+            topic,
+            audience: "tous".into(),
+            department: None,
+            description: String::new(),
+            gaia_reference: None,
+        };
+        index.note_training(Uuid::nil(), created(Topic::Mpp), chrono::Utc::now());
+        let mut with_a_slot = planned();
+        if let SessionEvent::SessionPlanned { schedule, .. } = &mut with_a_slot {
+            schedule.slots = vec![pharos_events::training::Slot {
+                starts_at: schedule.starts_at,
+                ends_at: schedule.ends_at,
+            }];
+        }
+        let session = Uuid::from_u128(1);
+        index.note(session, 1, &with_a_slot);
+        for (version, n) in [(2, 7), (3, 8)] {
+            index.note(
+                session,
+                version,
+                &SessionEvent::RegistrationConfirmed {
+                    registration_id: Uuid::from_u128(70 + n),
+                    registrant: registrant(n),
+                    mode: RegistrationMode::Designated,
+                },
+            );
+        }
+        for (version, n, status, minutes) in [
+            (
+                4,
+                7,
+                pharos_events::training::AttendanceStatus::Present,
+                480,
+            ),
+            (5, 8, pharos_events::training::AttendanceStatus::Absent, 0),
+        ] {
+            index.note(
+                session,
+                version,
+                &SessionEvent::AttendanceRecorded {
+                    registration_id: Uuid::from_u128(70 + n),
+                    slot_index: 0,
+                    status,
+                    minutes,
+                },
+            );
+        }
+        let other = Uuid::from_u128(2);
+        let attended = |n: u128, topic| index.attended(PersonId(Uuid::from_u128(n)), topic, other);
+        assert_eq!(attended(7, Topic::Mpp), [schedule().starts_at]);
+        assert!(attended(8, Topic::Mpp).is_empty(), "absent");
+        assert!(attended(7, Topic::Referents).is_empty(), "another topic");
+        assert!(
+            index
+                .attended(PersonId(Uuid::from_u128(7)), Topic::Mpp, session)
+                .is_empty(),
+            "the session registered to"
+        );
+        assert_eq!(index.topic_of(session), Some(Topic::Mpp));
     }
 
     #[test]

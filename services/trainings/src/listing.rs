@@ -4,6 +4,13 @@
 //! Who sees what: pole managers everything; a department referent and a school the
 //! trainings and sessions of their department and the academy-wide ones; a trainer the
 //! sessions they give and their trainings; other roles nothing (403).
+//!
+//! Filters: a school year keeps the sessions starting in it; a department the sessions
+//! held there and the academy-wide ones (open to every department). A training is
+//! listed for a school year when it has a session of it that the caller sees (and that
+//! the department asked keeps), or, with no session at all yet, when it was created in
+//! that school year; its `sessions` counts the sessions the caller sees and the filters
+//! keep.
 
 use axum::extract::State;
 use axum::response::IntoResponse;
@@ -173,13 +180,86 @@ pub struct Page<T> {
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TrainingFilter {
-    /// Seulement les formations ayant une session dont le début tombe dans cette année
-    /// scolaire.
+    /// Seulement les formations ayant, parmi les sessions que vous voyez, une session dont
+    /// le début tombe dans cette année scolaire (et dans le département demandé, s'il
+    /// l'est) ; une formation encore sans aucune session figure dans l'année scolaire où
+    /// elle a été créée.
     #[param(example = "2026-2027")]
     school_year: Option<String>,
-    /// Les formations de ce département et les formations académiques.
+    /// Les formations de ce département et les formations académiques ; leurs sessions
+    /// comptées sont celles qui se tiennent dans ce département et les sessions
+    /// académiques.
     #[param(example = "31")]
     department: Option<String>,
+}
+
+/// Les filtres du planning des sessions d'une formation.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SessionFilter {
+    /// Seulement les sessions dont le début tombe dans cette année scolaire.
+    #[param(example = "2026-2027")]
+    school_year: Option<String>,
+    /// Seulement les sessions qui se tiennent dans ce département, et les sessions
+    /// académiques (sans département), ouvertes à tous les départements.
+    #[param(example = "31")]
+    department: Option<String>,
+}
+
+/// The sessions the filters of a planning ask for.
+#[derive(Debug, Default)]
+struct Wanted {
+    school_year: Option<SchoolYear>,
+    /// The sessions held there and the academy-wide ones.
+    department: Option<DepartmentCode>,
+}
+
+impl Wanted {
+    /// Checks the filters as given.
+    fn parse(
+        trainings: &Trainings,
+        school_year: Option<&str>,
+        department: Option<&str>,
+    ) -> Result<Self, Problem> {
+        let school_year = match school_year.map(str::trim) {
+            None | Some("") => None,
+            Some(y) => Some(SchoolYear::parse(y).map_err(|e| {
+                Problem::from(Rejection::invalid(
+                    "invalid-school-year",
+                    "school_year",
+                    sentence(&e.0),
+                ))
+            })?),
+        };
+        let department = match department.map(str::trim) {
+            None | Some("") => None,
+            Some(d) => Some(trainings.target.access.academy.department(d).map_err(|e| {
+                Problem::from(Rejection::invalid(
+                    "invalid-department",
+                    "department",
+                    sentence(&e.0),
+                ))
+            })?),
+        };
+        Ok(Self {
+            school_year,
+            department,
+        })
+    }
+
+    /// Whether `session` starts in the school year asked and is held in the department
+    /// asked (or academy-wide).
+    fn session(&self, session: &Indexed) -> bool {
+        let Some((plan, _)) = session.planned() else {
+            return false;
+        };
+        self.school_year
+            .is_none_or(|year| SchoolYear::containing(plan.schedule.starts_at.date_naive()) == year)
+            && self
+                .department
+                .as_ref()
+                .is_none_or(|asked| plan.department.as_ref().is_none_or(|held| held == asked))
+    }
 }
 
 /// Une formation dans le planning.
@@ -196,14 +276,15 @@ pub struct TrainingSummary {
     department: Option<DepartmentCode>,
     /// Référence dans la plateforme nationale de formation (GAIA).
     gaia_reference: Option<String>,
-    /// Nombre de ses sessions que vous voyez (toutes années confondues).
+    /// Nombre de ses sessions que vous voyez et qui répondent aux filtres (année
+    /// scolaire, département) ; sans filtre, toutes années confondues.
     sessions: usize,
 }
 
 /// `GET /api/v1/trainings[?school_year=2026-2027&department=31&page=1&limit=50]`
 #[utoipa::path(operation_id = "trainings_training_list", get, path = "/api/v1/trainings", tag = "trainings",
     summary = "Lister les formations (planning, paginé)",
-    description = "Par intitulé. Le pôle voit tout ; un référent départemental et un établissement les formations de leur département et les formations académiques ; un formateur celles dont il donne une session. Pagination par numéro de page : `page` à partir de 1, `limit` de 1 à 100 (50 par défaut), `total` dans la réponse.",
+    description = "Par intitulé. Le pôle voit tout ; un référent départemental et un établissement les formations de leur département et les formations académiques ; un formateur celles dont il donne une session. Avec `school_year`, seules les formations ayant une session de cette année scolaire (parmi celles que vous voyez, dans le département demandé s'il l'est), ou sans aucune session et créées cette année scolaire-là ; `sessions` compte les sessions que vous voyez et qui répondent aux filtres. Pagination par numéro de page : `page` à partir de 1, `limit` de 1 à 100 (50 par défaut), `total` dans la réponse.",
     params(TrainingFilter, Paging),
     responses(
         (status = 200, description = "Une page de formations", body = Page<TrainingSummary>),
@@ -217,32 +298,17 @@ pub async fn trainings(
     Query(paging): Query<Paging>,
 ) -> Result<impl IntoResponse, Problem> {
     paging.checked()?;
-    let school_year = match filter.school_year.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(y) => Some(SchoolYear::parse(y).map_err(|e| {
-            Problem::from(Rejection::invalid(
-                "invalid-school-year",
-                "school_year",
-                sentence(&e.0),
-            ))
-        })?),
-    };
-    let department = match filter.department.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(d) => Some(trainings.target.access.academy.department(d).map_err(|e| {
-            Problem::from(Rejection::invalid(
-                "invalid-department",
-                "department",
-                sentence(&e.0),
-            ))
-        })?),
-    };
+    let wanted = Wanted::parse(
+        &trainings,
+        filter.school_year.as_deref(),
+        filter.department.as_deref(),
+    )?;
     let sees = Sees::of(&trainings, &actor).await?;
     let mut items = trainings.index.read(|index| {
         index
             .trainings
             .iter()
-            .filter_map(|(id, created)| {
+            .filter_map(|(id, training)| {
                 let TrainingEvent::TrainingCreated {
                     title,
                     topic,
@@ -250,29 +316,31 @@ pub async fn trainings(
                     department: own,
                     gaia_reference,
                     ..
-                } = created;
+                } = &training.created;
                 if !sees.training(index, *id, own.as_ref()) {
                     return None;
                 }
-                if department
+                if wanted
+                    .department
                     .as_ref()
                     .is_some_and(|d| own.as_ref().is_some_and(|own| own != d))
                 {
                     return None;
                 }
-                let visible: Vec<&Indexed> = index
+                // Counted: the sessions the caller sees that the filters ask for.
+                let counted = index
                     .sessions_of(*id)
-                    .map(|(_, s)| s)
-                    .filter(|s| sees.session(s))
-                    .collect();
-                if let Some(year) = school_year
-                    && !index.sessions_of(*id).any(|(_, s)| {
-                        s.planned().is_some_and(|(plan, _)| {
-                            SchoolYear::containing(plan.schedule.starts_at.date_naive()) == year
-                        })
-                    })
-                {
-                    return None;
+                    .filter(|(_, s)| sees.session(s) && wanted.session(s))
+                    .count();
+                if let Some(year) = wanted.school_year {
+                    // Listed for a school year with a session of it; with no session at
+                    // all yet, for the school year it was created in.
+                    let unplanned = index.sessions_of(*id).next().is_none();
+                    let created_then =
+                        SchoolYear::containing(training.created_at.date_naive()) == year;
+                    if counted == 0 && !(unplanned && created_then) {
+                        return None;
+                    }
                 }
                 Some(TrainingSummary {
                     id: *id,
@@ -281,7 +349,7 @@ pub async fn trainings(
                     audience: audience.clone(),
                     department: own.clone(),
                     gaia_reference: gaia_reference.clone(),
-                    sessions: visible.len(),
+                    sessions: counted,
                 })
             })
             .collect::<Vec<_>>()
@@ -318,28 +386,34 @@ pub struct SessionSummary {
     trainers: Vec<Uuid>,
 }
 
-/// `GET /api/v1/trainings/{id}/sessions[?page=1&limit=50]`
+/// `GET /api/v1/trainings/{id}/sessions[?school_year=2026-2027&department=31&page=1&limit=50]`
 #[utoipa::path(operation_id = "trainings_session_list", get, path = "/api/v1/trainings/{id}/sessions", tag = "trainings",
     summary = "Lister les sessions d'une formation (planning, paginé)",
-    description = "Par date de début, sans les inscrits. Le pôle voit tout ; un référent départemental et un établissement les sessions de leur département et les sessions académiques ; un formateur celles qu'il donne. Pagination par numéro de page : `page` à partir de 1, `limit` de 1 à 100 (50 par défaut), `total` dans la réponse.",
-    params(("id" = Uuid, Path, description = "Identifiant de la formation"), Paging),
+    description = "Par date de début, sans les inscrits. Le pôle voit tout ; un référent départemental et un établissement les sessions de leur département et les sessions académiques ; un formateur celles qu'il donne. `school_year` : les sessions qui commencent dans cette année scolaire ; `department` : celles qui se tiennent dans ce département, et les sessions académiques. Pagination par numéro de page : `page` à partir de 1, `limit` de 1 à 100 (50 par défaut), `total` dans la réponse.",
+    params(("id" = Uuid, Path, description = "Identifiant de la formation"), SessionFilter, Paging),
     responses(
         (status = 200, description = "Une page de sessions", body = Page<SessionSummary>),
         (status = 404, description = "Formation inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Page ou nombre par page invalide", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Page, nombre par page, année scolaire ou département invalide", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn sessions(
     State(trainings): State<Trainings>,
     actor: Actor,
     Path(id): Path<Uuid>,
+    Query(filter): Query<SessionFilter>,
     Query(paging): Query<Paging>,
 ) -> Result<impl IntoResponse, Problem> {
     paging.checked()?;
+    let wanted = Wanted::parse(
+        &trainings,
+        filter.school_year.as_deref(),
+        filter.department.as_deref(),
+    )?;
     let sees = Sees::of(&trainings, &actor).await?;
     let known = trainings.index.read(|index| {
-        index.trainings.get(&id).map(|created| {
-            let TrainingEvent::TrainingCreated { department, .. } = created;
+        index.trainings.get(&id).map(|training| {
+            let TrainingEvent::TrainingCreated { department, .. } = &training.created;
             department.clone()
         })
     });
@@ -368,7 +442,7 @@ pub async fn sessions(
     let mut items = trainings.index.read(|index| {
         index
             .sessions_of(id)
-            .filter(|(_, s)| sees.session(s))
+            .filter(|(_, s)| sees.session(s) && wanted.session(s))
             .filter_map(|(session, s)| {
                 let (plan, status) = s.planned()?;
                 let count = |wanted| {

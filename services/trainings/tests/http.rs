@@ -155,7 +155,8 @@ async fn a_session_runs_from_planning_to_archive_and_counts_hours(db: TestDb) {
         .await;
     assert_eq!(
         (status, &withdrawn["promoted"]),
-        (StatusCode::OK, &third["id"])
+        (StatusCode::OK, &json!([third["id"]])),
+        "a list, as after a change of capacity"
     );
     let (status, _) = manager
         .post(&format!("/api/v1/sessions/{id}/close"), Value::Null)
@@ -316,7 +317,7 @@ async fn fifty_simultaneous_registrations_fill_twenty_places_then_wait_in_order(
             Value::Null,
         )
         .await;
-    assert_eq!(withdrawn["promoted"], registrations[20]["id"]);
+    assert_eq!(withdrawn["promoted"], json!([registrations[20]["id"]]));
     app.finish().await;
 }
 
@@ -716,17 +717,36 @@ async fn every_role_in_and_out_of_scope_for_every_command(db: TestDb) {
                 assert_eq!(status, StatusCode::OK);
             }
         }
-        // Reading the session: managers and its trainer see every registrant; a school
-        // sees its own; the others are refused.
+        // Reading the session: managers and its trainer see every registrant; who may
+        // register people to it (a school, the referent of another department) sees
+        // their own; the others are refused.
         let (status, body) = client.get(&format!("/api/v1/sessions/{session}")).await;
         let expected = match *actor {
             "anonymous" => StatusCode::UNAUTHORIZED,
-            "pole_manager" | "referent_31" | "trainer_of_session" | "school_31" | "school_32" => {
-                StatusCode::OK
-            }
+            "pole_manager" | "referent_31" | "trainer_of_session" | "school_31" | "school_32"
+            | "referent_32" => StatusCode::OK,
             _ => StatusCode::FORBIDDEN,
         };
         assert_eq!(status, expected, "{actor}: read the session → {body}");
+        if status == StatusCode::OK {
+            let schools: Vec<&str> = body["registrations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["school_uai"].as_str().unwrap())
+                .collect();
+            let (ones, twos) = (
+                schools.iter().filter(|s| **s == UAI_31).count(),
+                schools.iter().filter(|s| **s == UAI_32).count(),
+            );
+            match *actor {
+                "school_31" => assert!(ones >= 1 && twos == 0, "{body}"),
+                "school_32" | "referent_32" => {
+                    assert!(ones == 0 && twos >= 1, "{actor}: {body}")
+                }
+                _ => assert!(ones >= 1, "{actor}: {body}"),
+            }
+        }
     }
     app.finish().await;
 }
@@ -1009,6 +1029,17 @@ async fn capacity_and_trainers_change_after_planning(db: TestDb) {
         (status, rule(&problem)),
         (StatusCode::UNPROCESSABLE_ENTITY, "unknown-trainer")
     );
+    assert_eq!(
+        problem["detail"],
+        "Le 1er compte de la liste n'est pas un compte actif de formateur ou formatrice."
+    );
+    let (_, problem) = manager
+        .put(&trainers, json!({"trainers": [trainer.id, uuid_like()]}))
+        .await;
+    assert_eq!(
+        problem["detail"],
+        "Le 2e compte de la liste n'est pas un compte actif de formateur ou formatrice."
+    );
     assert_eq!(app.events().await, before);
     app.set_now(instant(DURING));
     let mark = json!({"registration_id": registrations[0], "slot_index": 0, "status": "present"});
@@ -1219,7 +1250,8 @@ async fn a_past_session_is_recorded_with_its_attendance_and_closed_to_registrati
     let session = read_session(&manager, id).await;
     assert_eq!(
         (&session["status"], &session["recorded_after_the_fact"]),
-        (&json!("held"), &json!(true))
+        (&json!("attendance_locked"), &json!(true)),
+        "recorded after the fact, its attendance is history"
     );
     let minutes: Vec<u64> = session["registrations"]
         .as_array()
@@ -1253,13 +1285,39 @@ async fn a_past_session_is_recorded_with_its_attendance_and_closed_to_registrati
         "{problem}"
     );
     assert_eq!(app.events().await, before);
-    let (status, _) = manager
+    let (status, problem) = manager
         .post(
             &format!("/api/v1/sessions/{id}/lock-attendance"),
             Value::Null,
         )
         .await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (status, rule(&problem)),
+        (StatusCode::CONFLICT, "transition-not-allowed"),
+        "locked already: {problem}"
+    );
+    // A change is an audited correction, with its reason.
+    let absent = session["registrations"][1]["id"].clone();
+    let mark = json!({"registration_id": absent, "slot_index": 1, "status": "present"});
+    let (status, problem) = manager
+        .post(&format!("/api/v1/sessions/{id}/attendance"), mark.clone())
+        .await;
+    assert_eq!(
+        (status, rule(&problem)),
+        (StatusCode::CONFLICT, "attendance-locked"),
+        "{problem}"
+    );
+    let mut corrected = mark;
+    corrected["reason"] = json!("feuille d'émargement retrouvée");
+    let (status, body) = manager
+        .post(
+            &format!("/api/v1/sessions/{id}/attendance/corrections"),
+            corrected,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let session = read_session(&manager, id).await;
+    assert_eq!(session["registrations"][1]["attended_minutes"], 210);
     app.finish().await;
 }
 
@@ -1548,8 +1606,330 @@ async fn a_reschedule_moves_confirmed_peoples_time_and_never_double_books(db: Te
     app.finish().await;
 }
 
+/// `body` (a session's), moved to `day` (`2026-12-03` in it).
+fn on_day(body: Value, day: &str) -> Value {
+    serde_json::from_str(&body.to_string().replace("2026-12-03", day)).unwrap()
+}
+
+/// Records after the fact a session of `training` on `day`, held in `department`, with
+/// `registrants`; answers its id.
+async fn record_past_on(
+    client: &Client,
+    training: &str,
+    day: &str,
+    department: Option<&str>,
+    registrants: Value,
+) -> String {
+    let mut body = on_day(session_body(10, &[]), day);
+    body["department"] = json!(department);
+    body["registrants"] = registrants;
+    let (status, created) = client
+        .post(&format!("/api/v1/trainings/{training}/sessions/past"), body)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    created["id"].as_str().unwrap().to_owned()
+}
+
+/// The plannings follow the school year and the department asked: the sessions listed,
+/// the trainings listed and the sessions they count.
+async fn plannings_follow_the_school_year_and_the_department(db: TestDb) {
+    let (app, manager, referent_31) = start(db, async |app: &TestApp| {
+        app.user("department_referent", Some("31")).await
+    })
+    .await;
+    let academy = new_training(&manager, "Pilotes", None).await;
+    let november = record_past_on(&manager, &academy, "2025-11-05", Some("82"), json!([])).await;
+    let mut planned = Vec::new();
+    for (day, department) in [
+        ("2026-12-10", Some("82")),
+        ("2026-12-11", Some("31")),
+        ("2027-01-14", None),
+        ("2027-10-05", Some("82")),
+    ] {
+        let (status, body) = plan_on(&manager, &academy, day, department).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        planned.push(body["id"].as_str().unwrap().to_owned());
+    }
+    let of_31 = new_training(&manager, "MPP 31", Some("31")).await;
+    for day in ["2026-12-03", "2026-12-04"] {
+        let (status, body) = plan_on(&manager, &of_31, day, None).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let unplanned = new_training(&manager, "Parents 31", Some("31")).await;
+
+    // A training's sessions, by school year and department (academy-wide ones shown
+    // with a department's).
+    let sessions = async |client: &Client, query: &str| {
+        let (status, body) = client
+            .get(&format!("/api/v1/trainings/{academy}/sessions{query}"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{query}: {body}");
+        (ids(&body), body["total"].as_u64().unwrap() as usize)
+    };
+    let (all, total) = sessions(&manager, "").await;
+    assert_eq!((all.len(), total), (5, 5));
+    assert_eq!(all[0], november);
+    let (year, total) = sessions(&manager, "?school_year=2026-2027").await;
+    assert_eq!((year.clone(), total), (planned[..3].to_vec(), 3));
+    let (in_82, _) = sessions(&manager, "?school_year=2026-2027&department=82").await;
+    assert_eq!(in_82, [planned[0].clone(), planned[2].clone()]);
+    let (last_year, _) = sessions(&manager, "?school_year=2025-2026").await;
+    assert_eq!(last_year, [november]);
+    let (seen, _) = sessions(&referent_31, "?school_year=2026-2027").await;
+    assert_eq!(seen, [planned[1].clone(), planned[2].clone()]);
+    for (query, expected_rule) in [
+        ("?school_year=2026", "invalid-school-year"),
+        ("?department=75", "invalid-department"),
+    ] {
+        let (status, problem) = manager
+            .get(&format!("/api/v1/trainings/{academy}/sessions{query}"))
+            .await;
+        assert_eq!(
+            (status, rule(&problem)),
+            (StatusCode::UNPROCESSABLE_ENTITY, expected_rule),
+            "{problem}"
+        );
+    }
+
+    // The trainings listed for a school year, with the sessions matching the filters.
+    let trainings = async |client: &Client, query: &str| {
+        let (status, body) = client.get(&format!("/api/v1/trainings{query}")).await;
+        assert_eq!(status, StatusCode::OK, "{query}: {body}");
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["id"].as_str().unwrap().to_owned(),
+                    t["sessions"].as_u64().unwrap(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        trainings(&manager, "?school_year=2026-2027&department=82").await,
+        [(academy.clone(), 2)],
+        "the session in 82 and the academy-wide one of that year"
+    );
+    assert_eq!(
+        trainings(&manager, "?school_year=2026-2027").await,
+        [
+            (of_31.clone(), 2),
+            (unplanned.clone(), 0),
+            (academy.clone(), 3)
+        ],
+        "a training with no session yet shows in the school year it was created in"
+    );
+    assert_eq!(
+        trainings(&manager, "?school_year=2025-2026&department=31").await,
+        [],
+        "no session of 2025-2026 held in 31 or academy-wide"
+    );
+    assert_eq!(
+        trainings(&manager, "?school_year=2025-2026").await,
+        [(academy.clone(), 1)]
+    );
+    assert_eq!(
+        trainings(&manager, "?school_year=2027-2028").await,
+        [(academy.clone(), 1)]
+    );
+    assert_eq!(
+        trainings(&referent_31, "?school_year=2025-2026").await,
+        [],
+        "the session of 2025-2026 is in 82, out of the referent's sight"
+    );
+    assert_eq!(
+        trainings(&referent_31, "").await,
+        [(of_31.clone(), 2), (unplanned, 0), (academy.clone(), 2)],
+        "counted: the sessions seen, every year"
+    );
+    app.finish().await;
+}
+
+/// Who may register people to a session reads it, with the people they may register:
+/// a referent registering someone of their department in a session held elsewhere.
+async fn who_registers_to_a_session_reads_it_with_their_people(db: TestDb) {
+    let (app, manager, (referent_31, school_31, trainer)) = start(db, async |app: &TestApp| {
+        (
+            app.user("department_referent", Some("31")).await,
+            app.user("school", Some(UAI_31)).await,
+            app.user("trainer", None).await,
+        )
+    })
+    .await;
+    let in_32 = open_session(&manager, Some("32"), 10, &[]).await;
+    let (status, mine) = referent_31
+        .post(
+            &format!("/api/v1/sessions/{in_32}/registrations"),
+            person(1, Some(UAI_31)),
+        )
+        .await;
+    assert_eq!(
+        (status, mine["status"].as_str()),
+        (StatusCode::CREATED, Some("confirmed")),
+        "{mine}"
+    );
+    for body in [
+        person(2, Some(UAI_31B)),
+        person(3, Some(UAI_32)),
+        person(4, None),
+    ] {
+        let (status, body) = manager
+            .post(&format!("/api/v1/sessions/{in_32}/registrations"), body)
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let session = read_session(&referent_31, &in_32).await;
+    let shown: Vec<&str> = session["registrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["display_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(shown, ["Personne 1", "Personne 2"], "{session}");
+    assert_eq!(
+        (
+            session["capacity"].as_u64(),
+            session["confirmed"].as_u64(),
+            session["waitlisted"].as_u64()
+        ),
+        (Some(10), Some(4), Some(0)),
+        "with the session's public facts"
+    );
+    let session = read_session(&school_31, &in_32).await;
+    assert_eq!(session["registrations"].as_array().unwrap().len(), 1);
+    assert_eq!(session["registrations"][0]["id"], mine["id"]);
+    let (status, body) = trainer.get(&format!("/api/v1/sessions/{in_32}")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    app.finish().await;
+}
+
+/// Someone who already attended a session on the same topic is registered again, with a
+/// warning in French.
+async fn registering_someone_already_trained_warns(db: TestDb) {
+    let (app, manager, ()) = start(db, async |_: &TestApp| ()).await;
+    let before = new_training(&manager, "MPP 2025", Some("31")).await;
+    record_past_on(
+        &manager,
+        &before,
+        "2025-11-05",
+        None,
+        json!([
+            {"person": person(1, Some(UAI_31))["person"], "mode": "designated",
+             "attendance": [{"slot_index": 0, "status": "present"}]},
+            {"person": person(2, Some(UAI_31))["person"], "mode": "designated",
+             "attendance": [{"slot_index": 0, "status": "absent"}]}
+        ]),
+    )
+    .await;
+    let again = open_session(&manager, Some("31"), 10, &[]).await;
+    let register = async |session: &str, n: usize| {
+        let (status, body) = manager
+            .post(
+                &format!("/api/v1/sessions/{session}/registrations"),
+                person(n, Some(UAI_31)),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["warnings"].clone()
+    };
+    assert_eq!(
+        register(&again, 1).await,
+        json!([
+            "Cette personne a déjà suivi une formation « méthode de la préoccupation partagée » (le 05/11/2025)."
+        ])
+    );
+    assert_eq!(register(&again, 2).await, json!([]), "absent: not trained");
+    assert_eq!(register(&again, 3).await, json!([]));
+    let (status, other) = manager
+        .post(
+            "/api/v1/trainings",
+            json!({"title": "Référents", "topic": "referents", "audience": "référents", "department": "31"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{other}");
+    let (status, session) =
+        plan_on(&manager, other["id"].as_str().unwrap(), "2026-12-10", None).await;
+    assert_eq!(status, StatusCode::CREATED, "{session}");
+    assert_eq!(
+        register(session["id"].as_str().unwrap(), 1).await,
+        json!([]),
+        "another topic"
+    );
+    app.finish().await;
+}
+
+/// Refusals name the schools they cite, not only their UAI.
+async fn refusals_name_the_schools(db: TestDb) {
+    let (app, manager, school_31) = start(db, async |app: &TestApp| {
+        app.user("school", Some(UAI_31)).await
+    })
+    .await;
+    let (status, body) = manager
+        .post(
+            "/api/v1/schools",
+            json!({
+                "uai": "0822013T", "name": "Collège Jean Jaurès", "kind": "college",
+                "sector": "public", "department": "82", "commune": "Montauban"
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = open_session(&manager, Some("31"), 10, &[]).await;
+    let (status, problem) = school_31
+        .post(
+            &format!("/api/v1/sessions/{id}/registrations"),
+            person(1, Some("0822013T")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("l'établissement Collège Jean Jaurès (0822013T, département 82)")
+            && detail.contains(&format!("l'établissement Collège {UAI_31} ({UAI_31})")),
+        "{detail}"
+    );
+    let (status, body) = manager
+        .post(
+            "/api/v1/schools/0822013T/close",
+            json!({"closed_on": "2026-11-20"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The closing reaches the trainings' reference of schools by its subscription: asked
+    // of an unknown session (404 until then), the registration refuses nothing else.
+    let mut answer = (StatusCode::NOT_FOUND, Value::Null);
+    for _ in 0..100 {
+        answer = manager
+            .post(
+                &format!("/api/v1/sessions/{}/registrations", uuid_like()),
+                person(1, Some("0822013T")),
+            )
+            .await;
+        if answer.0 != StatusCode::NOT_FOUND {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (status, problem) = answer;
+    assert_eq!(
+        (status, problem["detail"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("L'établissement Collège Jean Jaurès (0822013T) est fermé.")
+        ),
+        "{problem}"
+    );
+    app.finish().await;
+}
+
 pharos_test_support::on_both_backends!(
     "pharos-trainings";
+    plannings_follow_the_school_year_and_the_department,
+    who_registers_to_a_session_reads_it_with_their_people,
+    registering_someone_already_trained_warns,
+    refusals_name_the_schools,
     a_reschedule_moves_confirmed_peoples_time_and_never_double_books,
     a_referent_with_grants_sees_each_department_and_session_they_hold,
     registrants_are_purged_two_school_years_after_their_session,

@@ -146,7 +146,7 @@ pub struct PastRegistrant {
 pub enum SessionCommand {
     Plan(PlanInput),
     /// A session that took place without being planned here: planned, held, its
-    /// registrants confirmed and their attendance recorded in one go.
+    /// registrants confirmed, their attendance recorded and locked in one go.
     RecordPast {
         plan: PlanInput,
         registrants: Vec<PastRegistrant>,
@@ -737,8 +737,10 @@ fn planned_event(input: &PlanInput, after_the_fact: bool) -> Result<SessionEvent
     })
 }
 
-/// A session over, recorded with its registrants (all confirmed) and their attendance;
-/// it is left `held`, so that attendance can still be completed, then locked.
+/// A session over, recorded with its registrants (all confirmed) and their attendance,
+/// then its attendance locked: recorded after the fact, it is history, and any later
+/// change is an audited correction (with a reason). Sessions recorded before this rule
+/// end at `SessionHeld` and read as held, to be locked as any other.
 fn record_past(
     input: &PlanInput,
     registrants: &[PastRegistrant],
@@ -817,6 +819,7 @@ fn record_past(
             events.push(recorded);
         }
     }
+    events.push(E::AttendanceLocked);
     Ok(events)
 }
 
@@ -1420,16 +1423,44 @@ mod tests {
                 mark(1, 1, present, 200),
                 confirmed(2),
                 mark(2, 0, AttendanceStatus::Absent, 0),
+                E::AttendanceLocked,
             ]
         );
         let state = given::<Session>(events.clone()).state().clone();
-        assert_eq!(state.status, Some(Status::Held));
+        assert_eq!(state.status, Some(Status::AttendanceLocked));
         assert_eq!(state.attended_minutes(Uuid::from_u128(1001)), 380);
         assert!(state.plan.is_some_and(|p| p.recorded_after_the_fact));
         given::<Session>(events.clone())
             .at(now(AFTER))
             .when(&register(3))
             .then_rejected("session-past");
+        // Its attendance is history: a change is a correction, with a reason.
+        let mark = |status| C::RecordAttendance {
+            registration_id: Uuid::from_u128(1002),
+            slot_index: 1,
+            status,
+            minutes: None,
+        };
+        given::<Session>(events.clone())
+            .at(now(AFTER))
+            .when(&mark(present))
+            .then_rejected("attendance-locked");
+        given::<Session>(events.clone())
+            .at(now(AFTER))
+            .when(&C::CorrectAttendance {
+                registration_id: Uuid::from_u128(1002),
+                slot_index: 1,
+                status: present,
+                minutes: None,
+                reason: "feuille d'émargement retrouvée".into(),
+            })
+            .events();
+        // Recorded before the lock was part of it: held, and locked as any other.
+        let old: Vec<SessionEvent> = events[..events.len() - 1].to_vec();
+        given::<Session>(old)
+            .at(now(AFTER))
+            .when(&C::LockAttendance)
+            .then(&[E::AttendanceLocked]);
 
         given::<Session>([])
             .at(now(DURING))

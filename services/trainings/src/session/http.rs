@@ -9,7 +9,7 @@ use chrono::{DateTime, FixedOffset};
 use pharos_access::{Action, Actor, Denied, IfMatch, SchoolRef, Subject};
 use pharos_decider::{Decider, Executed, Rejection, execute, execute_with, load, sentence};
 use pharos_events::training::{
-    AttendanceStatus, Registrant, RegistrationMode, Schedule, SessionEvent, Slot,
+    AttendanceStatus, Registrant, RegistrationMode, Schedule, SessionEvent, Slot, Topic,
 };
 use pharos_events::{DepartmentCode, Email, Role, Uai};
 use pharos_privacy::{PersonId, Personal};
@@ -229,14 +229,14 @@ pub struct PastSession {
 }
 
 /// `POST /api/v1/trainings/{id}/sessions/past`: a session over, with its registrants
-/// and attendance, marked `recorded_after_the_fact`; it is left held (attendance can be
-/// completed, then locked); nobody registers to it any more.
+/// and attendance, marked `recorded_after_the_fact`, its attendance locked (it is
+/// history: a later change is an audited correction); nobody registers to it any more.
 #[utoipa::path(operation_id = "trainings_session_record_past", post, path = "/api/v1/trainings/{id}/sessions/past", tag = "trainings",
     summary = "Enregistrer après coup une session passée, ses inscrits et leurs présences",
     request_body = PastSession,
     params(("id" = Uuid, Path, description = "Identifiant de la formation")),
     responses(
-        (status = 201, description = "Session enregistrée (tenue)", body = pharos_web::Created),
+        (status = 201, description = "Session enregistrée, présences verrouillées (toute modification ultérieure passe par une correction motivée)", body = pharos_web::Created),
         (status = 404, description = "Formation inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Session pas encore terminée, inscrit en double, présence invalide", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
@@ -333,14 +333,22 @@ async fn check_trainers(trainings: &Trainings, trainers: &[Uuid]) -> Result<(), 
                     "unknown-trainer",
                     "trainers",
                     format!(
-                        "Le compte n° {} de la liste n'est pas un compte actif de formateur ou formatrice.",
-                        i + 1
+                        "Le {} compte de la liste n'est pas un compte actif de formateur ou formatrice.",
+                        ordinal(i + 1)
                     ),
                 )));
             }
         }
     }
     Ok(())
+}
+
+/// A rank in French, abbreviated: « 1er », « 2e ».
+fn ordinal(rank: usize) -> String {
+    match rank {
+        1 => "1er".to_owned(),
+        n => format!("{n}e"),
+    }
 }
 
 /// The session, or 404.
@@ -739,6 +747,9 @@ pub struct RegistrationCreated {
     status: RegistrationStatus,
     /// Nouvelle version de la session.
     version: i64,
+    /// Avertissements, en français, qui n'empêchent pas l'inscription : par exemple une
+    /// personne qui a déjà suivi une formation sur le même thème. Vide sinon.
+    warnings: Vec<String>,
 }
 
 /// `200` après un retrait.
@@ -746,8 +757,10 @@ pub struct RegistrationCreated {
 pub struct Withdrawn {
     /// Nouvelle version de la session.
     version: i64,
-    /// L'inscription en attente qui a obtenu la place, s'il y en a une.
-    promoted: Option<Uuid>,
+    /// Les inscriptions en attente qui ont obtenu une place, dans l'ordre de la liste :
+    /// aucune, ou la première en attente quand le retrait libère une place confirmée
+    /// (comme après un changement de capacité).
+    promoted: Vec<Uuid>,
 }
 
 /// Où en est une session : `planned` (programmée), `open` (ouverte aux inscriptions),
@@ -863,21 +876,26 @@ pub struct SessionView {
 
 /// May `actor` register (or withdraw) someone of `school` to this session? Pole
 /// managers everywhere; a department referent for sessions of their department or
-/// people of its schools; a school for its own people.
+/// people of its schools; a school for its own people. A refusal names the schools it
+/// cites (`school` and `own`, the actor's: see `own_schools`) rather than their UAI only.
 fn may_register(
     actor: &Actor,
     department: Option<&DepartmentCode>,
     school: Option<&SchoolRef>,
+    own: &[SchoolRef],
 ) -> Result<(), Problem> {
     let session = Subject::Session {
         department,
         trainers: &[],
     };
+    let named = |Denied(text): Denied| {
+        Problem::from(Denied(named_schools(text, school.into_iter().chain(own))))
+    };
     let Err(denied) = actor.may(Action::RegisterToTraining, session) else {
         return Ok(());
     };
     let Some(school) = school else {
-        return Err(denied.into());
+        return Err(named(denied));
     };
     actor
         .may(
@@ -887,7 +905,52 @@ fn may_register(
                 department: &school.department,
             },
         )
-        .map_err(|d: Denied| d.into())
+        .map_err(named)
+}
+
+/// `text` with « l'établissement 0310001H » of each of `schools` said with its name:
+/// « l'établissement Collège Jean Jaurès (0310001H) ».
+fn named_schools<'a>(mut text: String, schools: impl Iterator<Item = &'a SchoolRef>) -> String {
+    for school in schools {
+        let (uai, name, department) = (&school.uai, &school.name, &school.department);
+        text = text
+            .replace(
+                &format!("l'établissement {uai} (département {department})"),
+                &format!("l'établissement {name} ({uai}, département {department})"),
+            )
+            .replace(
+                &format!("l'établissement {uai}"),
+                &format!("l'établissement {name} ({uai})"),
+            );
+    }
+    text
+}
+
+/// The schools the actor acts for, as the reference knows them (to name them).
+async fn own_schools(trainings: &Trainings, actor: &Actor) -> Result<Vec<SchoolRef>, Problem> {
+    let mut schools = Vec::new();
+    for uai in schools_held(actor) {
+        if let Some(school) = trainings.target.access.reference.school(uai).await? {
+            schools.push(school);
+        }
+    }
+    Ok(schools)
+}
+
+/// Whether the actor may register some people to some session, whatever its
+/// department: a school (its own people), a department referent (the people of their
+/// department's schools), the pole.
+fn registers_somewhere(actor: &Actor) -> bool {
+    actor.held().any(|(role, scope)| match scope {
+        pharos_access::Scope::Academy => actor
+            .may(Action::RegisterToTraining, Subject::Academy)
+            .is_ok(),
+        pharos_access::Scope::Department(d) => actor
+            .may(Action::RegisterToTraining, Subject::Department(d))
+            .is_ok(),
+        pharos_access::Scope::School(_) => role == Role::School,
+        _ => false,
+    })
 }
 
 /// A person to register, checked: who they are and their school, if any.
@@ -947,11 +1010,18 @@ async fn parsed(
     let school = match &school_uai {
         Some(uai) => match trainings.target.access.reference.school(uai).await? {
             Some(s) if !s.closed => Some(s),
-            _ => {
+            Some(s) => {
                 return Err(Problem::from(Rejection::invalid(
                     "school-unknown",
                     "person.school_uai",
-                    format!("L'établissement {uai} n'est pas enregistré, ou il est fermé."),
+                    format!("L'établissement {} ({uai}) est fermé.", s.name),
+                )));
+            }
+            None => {
+                return Err(Problem::from(Rejection::invalid(
+                    "school-unknown",
+                    "person.school_uai",
+                    format!("L'établissement {uai} n'est pas enregistré."),
                 )));
             }
         },
@@ -1133,7 +1203,7 @@ async fn claim_promoted(trainings: &Trainings, actor: &Actor, id: Uuid, promoted
     request_body = NewRegistration,
     params(("id" = Uuid, Path, description = "Identifiant de la session")),
     responses(
-        (status = 201, description = "Inscription enregistrée", body = RegistrationCreated),
+        (status = 201, description = "Inscription enregistrée, avec ses éventuels avertissements (personne déjà formée sur le même thème)", body = RegistrationCreated),
         (status = 404, description = "Session inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -1150,7 +1220,8 @@ pub async fn register(
         Some(department) => department,
         None => existing(&trainings, id).await?.1.department,
     };
-    may_register(&actor, department.as_ref(), school.as_ref())?;
+    let own = own_schools(&trainings, &actor).await?;
+    may_register(&actor, department.as_ref(), school.as_ref(), &own)?;
 
     let registration_id = Uuid::now_v7();
     let registrant = sealed(&trainings, person).await?;
@@ -1172,7 +1243,7 @@ pub async fn register(
         rounds += 1;
         if claimed.is_none() {
             let (session, plan) = existing(&trainings, id).await?;
-            may_register(&actor, plan.department.as_ref(), school.as_ref())?;
+            may_register(&actor, plan.department.as_ref(), school.as_ref(), &own)?;
             let now = trainings.target.clock.now();
             let predicted = Session::decide(&register(vec![]), &session, now)?;
             if matches!(
@@ -1185,7 +1256,7 @@ pub async fn register(
         // Set when a place became free after the prediction: claim, then try again.
         let mut unclaimed_place = false;
         let outcome = run(&trainings, &actor, id, None, |session, plan| {
-            may_register(&actor, plan.department.as_ref(), school.as_ref())?;
+            may_register(&actor, plan.department.as_ref(), school.as_ref(), &own)?;
             starts_at = starts_at.max(plan.schedule.starts_at.with_timezone(&chrono::Utc));
             if claimed.is_none() && session.confirmed() < plan.capacity as usize {
                 unclaimed_place = true;
@@ -1231,8 +1302,52 @@ pub async fn register(
             id: registration_id,
             status,
             version: done.version,
+            warnings: already_trained(&trainings, person, id)
+                .into_iter()
+                .collect(),
         }),
     ))
+}
+
+/// The warning when `person` already attended a session on the topic of session `id`
+/// (as this process's index knows): « Cette personne a déjà suivi une formation « … »
+/// (le 05/11/2025). »
+fn already_trained(trainings: &Trainings, person: PersonId, id: Uuid) -> Option<String> {
+    let (topic, attended) = trainings.index.read(|index| {
+        let topic = index.topic_of(id)?;
+        Some((topic, index.attended(person, topic, id)))
+    })?;
+    if attended.is_empty() {
+        return None;
+    }
+    let dates: Vec<String> = attended
+        .iter()
+        .map(|start| format!("le {}", start.format("%d/%m/%Y")))
+        .collect();
+    let dates = match dates.as_slice() {
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} et {last}", rest.join(", ")),
+        [] => String::new(),
+    };
+    Some(format!(
+        "Cette personne a déjà suivi une formation « {} » ({dates}).",
+        topic_label(topic)
+    ))
+}
+
+/// A training topic as the pole words it.
+fn topic_label(topic: Topic) -> &'static str {
+    match topic {
+        Topic::EquipeRessource => "équipe ressource",
+        Topic::Mpp => "méthode de la préoccupation partagée",
+        Topic::Pilotes => "pilotes pHARe",
+        Topic::Ambassadeurs => "élèves ambassadeurs",
+        Topic::Parents => "parents",
+        Topic::Referents => "référents",
+        Topic::TousPersonnels => "tous personnels",
+        Topic::Partenaires => "partenaires",
+        Topic::EnLigne => "en ligne",
+    }
 }
 
 /// The parameters of a registration's address, by name: a malformed one is named in
@@ -1269,7 +1384,8 @@ pub async fn withdraw(
         Some(uai) => trainings.target.access.reference.school(uai).await?,
         None => None,
     };
-    may_register(&actor, plan.department.as_ref(), school.as_ref())?;
+    let own = own_schools(&trainings, &actor).await?;
+    may_register(&actor, plan.department.as_ref(), school.as_ref(), &own)?;
     let done = run(&trainings, &actor, id, None, |session, plan| {
         Ok(SessionCommand::Withdraw {
             registration_id,
@@ -1280,11 +1396,15 @@ pub async fn withdraw(
     if let Some(registration) = session.registration(registration_id) {
         release(&trainings, &actor, registration.registrant.person, id).await;
     }
-    let promoted = done.events.iter().find_map(|e| match e {
-        SessionEvent::RegistrationPromoted { registration_id } => Some(*registration_id),
-        _ => None,
-    });
-    claim_promoted(&trainings, &actor, id, promoted.as_slice()).await;
+    let promoted: Vec<Uuid> = done
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            SessionEvent::RegistrationPromoted { registration_id } => Some(*registration_id),
+            _ => None,
+        })
+        .collect();
+    claim_promoted(&trainings, &actor, id, &promoted).await;
     Ok(axum::Json(Withdrawn {
         version: done.version,
         promoted,
@@ -1394,10 +1514,13 @@ pub struct RegistrationView {
 }
 
 /// `GET /api/v1/sessions/{id}`: the session with its registrations (a logged read of
-/// each registrant). Managers and the session's trainers see everyone; a school sees
-/// its own people.
+/// each registrant). Managers and the session's trainers see everyone; whoever may
+/// register people to it reads it too, with the registrations of the people they may
+/// register (a school its own people, a department referent the people of their
+/// department's schools), besides its public facts (capacity, counts).
 #[utoipa::path(operation_id = "trainings_session_get", get, path = "/api/v1/sessions/{id}", tag = "trainings",
     summary = "Lire une session et ses inscriptions",
+    description = "Le pôle, le référent du département de la session et ses formateurs voient toutes les inscriptions. Qui peut inscrire des personnes à la session la lit aussi, avec les inscriptions des personnes qu'il peut inscrire (un établissement les siennes, un référent départemental celles des établissements de son département), en plus des informations publiques de la session (places, nombre d'inscriptions confirmées et en attente).",
     params(("id" = Uuid, Path, description = "Identifiant de la session")),
     responses(
         (status = 200, description = "La session", body = SessionView),
@@ -1415,14 +1538,28 @@ pub async fn get(
     };
     let sees_all = actor.may(Action::ManageTrainings, managing(&plan)).is_ok()
         || actor.may(Action::RecordAttendance, given_by(&plan)).is_ok();
-    // Otherwise a school sees its own people (every school the actor holds).
-    let own_schools: Vec<Uai> = if sees_all {
-        Vec::new()
-    } else {
-        schools_held(&actor).cloned().collect()
-    };
-    if !sees_all && own_schools.is_empty() {
+    // Otherwise whoever may register people here reads it, with those people only.
+    if !sees_all && !registers_somewhere(&actor) {
         actor.may(Action::ManageTrainings, managing(&plan))?;
+    }
+    // Per school of a registrant: whether the actor may register its people.
+    let mut theirs: std::collections::HashMap<Uai, bool> = std::collections::HashMap::new();
+    if !sees_all {
+        for uai in session
+            .registrations
+            .iter()
+            .filter_map(|r| r.registrant.school_uai.as_ref())
+        {
+            if theirs.contains_key(uai) {
+                continue;
+            }
+            let school = trainings.target.access.reference.school(uai).await?;
+            let may = schools_held(&actor).any(|own| own == uai)
+                || school.as_ref().is_some_and(|school| {
+                    may_register(&actor, plan.department.as_ref(), Some(school), &[]).is_ok()
+                });
+            theirs.insert(uai.clone(), may);
+        }
     }
     let vault = &trainings.target.vault;
     let metadata = actor.metadata(NAME);
@@ -1438,7 +1575,7 @@ pub async fn get(
                 .registrant
                 .school_uai
                 .as_ref()
-                .is_some_and(|uai| own_schools.contains(uai))
+                .is_some_and(|uai| theirs.get(uai).copied().unwrap_or(false))
         {
             continue;
         }

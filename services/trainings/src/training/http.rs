@@ -79,18 +79,19 @@ pub async fn create(
             .map(|g| g.trim().to_owned())
             .filter(|g| !g.is_empty()),
     };
+    let now = trainings.target.clock.now();
     let done = execute::<Training, Problem>(
         &trainings.target.app.store,
         &stream(id)?,
         &created,
-        trainings.target.clock.now(),
+        now,
         None,
         &actor.metadata(NAME),
     )
     .await?;
     trainings
         .index
-        .update(|index| index.note_training(id, created));
+        .update(|index| index.note_training(id, created, now));
     Ok((
         StatusCode::CREATED,
         axum::Json(pharos_web::Created {
