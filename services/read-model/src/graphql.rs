@@ -597,6 +597,65 @@ pub struct Partner {
     archived: bool,
 }
 
+/// Une cohorte d'ambassadeurs (effectifs, sans noms).
+#[derive(sqlx::FromRow, SimpleObject)]
+pub struct Cohort {
+    id: String,
+    school_uai: String,
+    department: String,
+    school_year: String,
+    /// `eleves_college`, `eleves_lycee`, `petits_ambassadeurs` ou `parents`.
+    kind: String,
+    /// `draft`, `declared`, `trained`, `active` ou `closed`.
+    status: String,
+    /// Élèves ambassadeurs.
+    pupils: i64,
+    /// Parents ambassadeurs.
+    parents: i64,
+    /// Formations suivies enregistrées.
+    trainings: i64,
+}
+
+/// Une action de sensibilisation ou de prévention.
+#[derive(sqlx::FromRow, SimpleObject)]
+pub struct Action {
+    id: String,
+    school_year: String,
+    /// `national_day` ou `year_round`.
+    campaign: String,
+    /// L'établissement qui l'a déclarée.
+    school_uai: String,
+    department: String,
+    /// Date de l'action.
+    held_on: String,
+    /// Ses types, séparés par des virgules (`projection_debat`, `atelier`…).
+    types: String,
+    pupils_reached: i64,
+    adults_reached: i64,
+    /// Tenue (et non prévue).
+    held: bool,
+    /// `draft`, `submitted`, `returned`, `validated` ou `published`.
+    status: String,
+}
+
+/// Une participation au concours « Non au harcèlement » (un groupe, en effectifs).
+#[derive(sqlx::FromRow, SimpleObject)]
+pub struct Entry {
+    id: String,
+    contest_id: String,
+    school_uai: String,
+    department: String,
+    /// Catégorie de l'édition (niveau × support).
+    category: String,
+    title: String,
+    pupil_count: i64,
+    adult_count: i64,
+    /// Fichiers déposés.
+    files: i64,
+    /// `draft`, `submitted`, `withdrawn`, `admissible` ou `inadmissible`.
+    status: String,
+}
+
 /// L'appelant.
 #[derive(SimpleObject)]
 pub struct Me {
@@ -844,6 +903,159 @@ impl Query {
             "school_year DESC, department, school_uai, id",
             page(first, after)?,
             |l: Label| l,
+        )
+        .await
+    }
+
+    /// Les cohortes d'ambassadeurs que l'appelant voit.
+    #[graphql(
+        complexity = "first.unwrap_or(DEFAULT_FIRST).clamp(1, MAX_FIRST) as usize * child_complexity"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn cohorts(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        school_year: Option<String>,
+        department: Option<String>,
+        school_uai: Option<String>,
+        kind: Option<String>,
+        status: Option<String>,
+    ) -> Result<Page<Cohort>, Error> {
+        let seen = visibility(ctx)?;
+        let mut filter = Filter::default();
+        if !seen.all {
+            filter.any_of(&[
+                ("department", &seen.departments),
+                ("school_uai", &seen.schools),
+            ]);
+        }
+        filter.eq("school_year", year_filter(school_year)?);
+        filter.eq("department", department);
+        filter.eq("school_uai", school_uai.map(|u| u.trim().to_uppercase()));
+        filter.eq("kind", kind);
+        filter.eq("status", status);
+        connection(
+            tables(ctx)?,
+            "id, school_uai, department, school_year, kind, status, pupils, parents, trainings",
+            "rm_cohorts",
+            &filter,
+            "school_year DESC, department, school_uai, kind",
+            page(first, after)?,
+            |c: Cohort| c,
+        )
+        .await
+    }
+
+    /// Les actions de sensibilisation et de prévention que l'appelant voit (une action de
+    /// plusieurs établissements se voit depuis chacun d'eux), par date.
+    #[graphql(
+        complexity = "first.unwrap_or(DEFAULT_FIRST).clamp(1, MAX_FIRST) as usize * child_complexity"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn actions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        school_year: Option<String>,
+        department: Option<String>,
+        school_uai: Option<String>,
+        #[graphql(desc = "`national_day` ou `year_round`")] campaign: Option<String>,
+        status: Option<String>,
+    ) -> Result<Page<Action>, Error> {
+        let seen = visibility(ctx)?;
+        let mut filter = Filter::default();
+        // Conditions on the action's schools: one of them in scope, and the filters.
+        let mut conditions = Vec::new();
+        if !seen.all {
+            let mut alternatives = Vec::new();
+            for (column, values) in [
+                ("s.department", &seen.departments),
+                ("s.uai", &seen.schools),
+            ] {
+                if !values.is_empty() {
+                    let at: Vec<String> = values.iter().map(|v| filter.bind(v.clone())).collect();
+                    alternatives.push(format!("{column} IN ({})", at.join(", ")));
+                }
+            }
+            conditions.push(if alternatives.is_empty() {
+                "1 = 0".to_owned()
+            } else {
+                format!("({})", alternatives.join(" OR "))
+            });
+        }
+        if let Some(department) = department {
+            conditions.push(format!("s.department = {}", filter.bind(department)));
+        }
+        if let Some(uai) = school_uai {
+            conditions.push(format!(
+                "s.uai = {}",
+                filter.bind(uai.trim().to_uppercase())
+            ));
+        }
+        if !conditions.is_empty() {
+            filter.raw(&format!(
+                "EXISTS (SELECT 1 FROM rm_action_schools s WHERE s.action_id = rm_actions.id AND {})",
+                conditions.join(" AND ")
+            ));
+        }
+        filter.eq("school_year", year_filter(school_year)?);
+        filter.eq("campaign", campaign);
+        filter.eq("status", status);
+        connection(
+            tables(ctx)?,
+            "id, school_year, campaign, school_uai, department, held_on, types, pupils_reached, \
+             adults_reached, held, status",
+            "rm_actions",
+            &filter,
+            "held_on DESC, id",
+            page(first, after)?,
+            |a: Action| a,
+        )
+        .await
+    }
+
+    /// Les participations au concours que l'appelant voit (celles de ses établissements ou
+    /// de son département ; toutes pour le pôle).
+    #[graphql(
+        complexity = "first.unwrap_or(DEFAULT_FIRST).clamp(1, MAX_FIRST) as usize * child_complexity"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn entries(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        contest_id: Option<String>,
+        department: Option<String>,
+        school_uai: Option<String>,
+        category: Option<String>,
+        status: Option<String>,
+    ) -> Result<Page<Entry>, Error> {
+        let seen = visibility(ctx)?;
+        let mut filter = Filter::default();
+        if !seen.all {
+            filter.any_of(&[
+                ("department", &seen.departments),
+                ("school_uai", &seen.schools),
+            ]);
+        }
+        filter.eq("contest_id", contest_id.map(|id| id.trim().to_lowercase()));
+        filter.eq("department", department);
+        filter.eq("school_uai", school_uai.map(|u| u.trim().to_uppercase()));
+        filter.eq("category", category);
+        filter.eq("status", status);
+        connection(
+            tables(ctx)?,
+            "id, contest_id, school_uai, department, category, title, pupil_count, adult_count, \
+             files, status",
+            "rm_entries",
+            &filter,
+            "department, school_uai, title, id",
+            page(first, after)?,
+            |e: Entry| e,
         )
         .await
     }

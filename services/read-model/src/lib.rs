@@ -6,14 +6,16 @@
 //!   lease; a standby replica takes over when the holder stops), catching up then
 //!   following the log, each batch and its checkpoint in one transaction.
 //! - [`graphql`]: `me`, `schools`, `school`, `trainings` (with their `sessions`),
-//!   `session`, `deployments`, `labels`, `partners`; Relay pagination (`first` ≤ 100),
-//!   filters, each record's `history`; every list limited to the caller's scope
-//!   ([`scope`]). The tables lag the log by the projector's delay: a client that has just
-//!   written polls until the change shows.
+//!   `session`, `deployments`, `labels`, `partners`, `cohorts`, `actions`; Relay
+//!   pagination (`first` ≤ 100), filters, each record's `history`; every list limited to
+//!   the caller's scope ([`scope`]). The tables lag the log by the projector's delay: a
+//!   client that has just written polls until the change shows.
+//! - [`tables`]: generations of tables; [`rebuild`] fills the next one while the API
+//!   reads the live one, then switches. Definitions are versioned: tables built with
+//!   older ones are rebuilt by the projector before it follows them.
 //!
-//! Not built yet (see the README): cohorts, national-day actions and contest entries in
-//! the tables, the dashboard's indicators and `asOf`, rebuild by swap, exports,
-//! subscriptions, GraphiQL.
+//! Not built yet (see the README): contest entries in the tables, the dashboard's
+//! indicators and `asOf`, exports, subscriptions, GraphiQL.
 
 pub mod graphql;
 pub mod projector;
@@ -80,7 +82,7 @@ async fn project(store: EventStore, shutdown: CancellationToken) {
             }
         };
         while lease.is_held() && !shutdown.is_cancelled() {
-            let generation = match tables::live(&db).await {
+            let generation = match current(&store).await {
                 Ok(generation) => generation,
                 Err(e) => {
                     tracing::warn!(error = %e, "read-model tables unavailable; retrying");
@@ -93,8 +95,8 @@ async fn project(store: EventStore, shutdown: CancellationToken) {
             let switched = async {
                 loop {
                     tokio::time::sleep(Duration::from_secs(1)).await;
-                    if let Ok(Some((live, _))) = tables::generations(&db).await
-                        && live != generation
+                    if let Ok(Some((live, definition, _))) = tables::state(&db).await
+                        && (live != generation || definition != tables::DEFINITION)
                     {
                         return;
                     }
@@ -112,6 +114,28 @@ async fn project(store: EventStore, shutdown: CancellationToken) {
     }
 }
 
+/// The live generation, rebuilt first when it was built with other definitions than this
+/// release's (the API keeps reading it meanwhile).
+async fn current(
+    store: &EventStore,
+) -> Result<Generation, Box<dyn std::error::Error + Send + Sync>> {
+    let db = store.db();
+    let live = tables::live(&db).await?;
+    match tables::state(&db).await? {
+        Some((_, definition, _)) if definition != tables::DEFINITION => {
+            tracing::info!(
+                from = definition,
+                to = tables::DEFINITION,
+                "read-model definitions changed: rebuilding into a new generation"
+            );
+            let done = rebuild(store, Duration::from_secs(5), false, |_, _| {}).await?;
+            tracing::info!(events = done.events, elapsed = ?done.elapsed, "read model rebuilt");
+            Ok(done.live)
+        }
+        _ => Ok(live),
+    }
+}
+
 /// What a rebuild did.
 #[derive(Debug)]
 pub struct Rebuilt {
@@ -124,7 +148,8 @@ pub struct Rebuilt {
 /// Rebuilds the read model from the start of the log into the next generation of tables
 /// while the API reads the live one, then makes it live. `progress(applied, total)` is
 /// called after each batch (`total`: the events of the projected categories when it
-/// started). The previous generation is dropped after `grace` (requests reading it
+/// started). On PostgreSQL a read stops below a transaction still writing, so the new
+/// generation may go live a few events short: the live projector applies them next. The previous generation is dropped after `grace` (requests reading it
 /// finish first), or kept when `keep_previous` (to compare them).
 pub async fn rebuild(
     store: &EventStore,
@@ -162,10 +187,12 @@ pub async fn rebuild(
         progress(applied, total);
     }
     on_db!(&db, |pool| sqlx::query(
-        "UPDATE rm_generations SET live = $2, building = NULL WHERE projection = $1"
+        "UPDATE rm_generations SET live = $2, definition = $3, building = NULL \
+         WHERE projection = $1"
     )
     .bind(tables::PROJECTION)
     .bind(building.0)
+    .bind(tables::DEFINITION)
     .execute(pool)
     .await
     .map(|_| ()))?;

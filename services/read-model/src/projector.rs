@@ -11,24 +11,30 @@
 //! may hold newer events than this release knows.
 
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
+use pharos_events::cohort::{ClassLevel, CohortEvent};
+use pharos_events::contest::EntryEvent;
+use pharos_events::national_day::{ActionDetails, ActionEvent};
 use pharos_events::partner::{PartnerEvent, PartnerRecord};
 use pharos_events::phare::{DeploymentEvent, DeploymentOwner, LabelEvent};
 use pharos_events::school::{SchoolEvent, SchoolRecord};
 use pharos_events::training::{SessionEvent, TrainingEvent};
-use pharos_events::{decode, partner, phare, school, training};
+use pharos_events::{cohort, contest, decode, national_day, partner, phare, school, training};
 use pharos_eventstore::{Projection, ProjectionError, ProjectionTx, RecordedEvent, on_tx};
 use serde::Serialize;
 
 use crate::tables::Generation;
 
 /// The categories projected.
-pub const CATEGORIES: [&str; 6] = [
+pub const CATEGORIES: [&str; 9] = [
     school::CATEGORY,
     training::TRAINING_CATEGORY,
     training::SESSION_CATEGORY,
     phare::DEPLOYMENT_CATEGORY,
     phare::LABEL_CATEGORY,
     partner::CATEGORY,
+    cohort::CATEGORY,
+    national_day::ACTION_CATEGORY,
+    contest::ENTRY_CATEGORY,
 ];
 
 /// The read model's projection into the tables of one generation.
@@ -152,6 +158,21 @@ async fn apply(
         c if c == partner::CATEGORY => {
             if let Some(e) = decode::<PartnerEvent>(event) {
                 partner_event(tx, g, &key, e).await?;
+            }
+        }
+        c if c == cohort::CATEGORY => {
+            if let Some(e) = decode::<CohortEvent>(event) {
+                cohort_event(tx, g, &key, e).await?;
+            }
+        }
+        c if c == contest::ENTRY_CATEGORY => {
+            if let Some(e) = decode::<EntryEvent>(event) {
+                entry_event(tx, g, &key, e).await?;
+            }
+        }
+        c if c == national_day::ACTION_CATEGORY => {
+            if let Some(e) = decode::<ActionEvent>(event) {
+                action_event(tx, g, &key, e).await?;
             }
         }
         _ => {}
@@ -604,6 +625,264 @@ async fn partner_event(
     .bind(archived)
     .execute(c))?;
     Ok(())
+}
+
+async fn set_status(
+    tx: &mut ProjectionTx<'_>,
+    g: Generation,
+    table: &str,
+    key: &str,
+    status: &str,
+) -> Result<(), ProjectionError> {
+    let statement = format!("UPDATE {table} SET status = $2 WHERE id = $1");
+    on_tx!(tx, |c| sqlx::query(sql(g, &statement))
+        .bind(key)
+        .bind(status)
+        .execute(c))?;
+    Ok(())
+}
+
+async fn cohort_event(
+    tx: &mut ProjectionTx<'_>,
+    g: Generation,
+    key: &str,
+    event: CohortEvent,
+) -> Result<(), ProjectionError> {
+    let status = match event {
+        CohortEvent::CohortCreated {
+            school_uai,
+            department,
+            school_year,
+            kind,
+            ..
+        } => {
+            on_tx!(tx, |c| sqlx::query(sql(
+                g,
+                "INSERT INTO rm_cohorts (id, school_uai, department, school_year, kind, status, \
+                 pupils, parents, trainings) VALUES ($1, $2, $3, $4, $5, 'draft', 0, 0, 0) \
+                 ON CONFLICT (id) DO NOTHING"
+            ))
+            .bind(key)
+            .bind(school_uai.to_string())
+            .bind(department.to_string())
+            .bind(school_year.to_string())
+            .bind(ident(&kind))
+            .execute(c))?;
+            return Ok(());
+        }
+        CohortEvent::CountsSet { counts } => {
+            let parents: u32 = counts
+                .iter()
+                .filter(|(level, _)| **level == ClassLevel::Parents)
+                .map(|(_, n)| *n)
+                .sum();
+            let pupils: u32 = counts.values().sum::<u32>() - parents;
+            on_tx!(tx, |c| sqlx::query(sql(
+                g,
+                "UPDATE rm_cohorts SET pupils = $2, parents = $3 WHERE id = $1"
+            ))
+            .bind(key)
+            .bind(i64::from(pupils))
+            .bind(i64::from(parents))
+            .execute(c))?;
+            return Ok(());
+        }
+        CohortEvent::TrainingRecorded(_) => {
+            on_tx!(tx, |c| sqlx::query(sql(
+                g,
+                "UPDATE rm_cohorts SET trainings = trainings + 1, \
+                 status = CASE WHEN status = 'declared' THEN 'trained' ELSE status END \
+                 WHERE id = $1"
+            ))
+            .bind(key)
+            .execute(c))?;
+            return Ok(());
+        }
+        CohortEvent::CohortDeclared { .. } => {
+            // Declared with a training recorded while a draft: trained at once.
+            on_tx!(tx, |c| sqlx::query(sql(
+                g,
+                "UPDATE rm_cohorts SET status = CASE WHEN trainings > 0 THEN 'trained' \
+                 ELSE 'declared' END WHERE id = $1"
+            ))
+            .bind(key)
+            .execute(c))?;
+            return Ok(());
+        }
+        CohortEvent::CohortActivated { .. } => "active",
+        CohortEvent::CohortClosed { .. } => "closed",
+        CohortEvent::NamesSet { .. } => return Ok(()),
+    };
+    set_status(tx, g, "rm_cohorts", key, status).await
+}
+
+async fn action_details(
+    tx: &mut ProjectionTx<'_>,
+    g: Generation,
+    key: &str,
+    details: &ActionDetails,
+) -> Result<(), ProjectionError> {
+    let types = details
+        .types
+        .iter()
+        .map(ident)
+        .collect::<Vec<_>>()
+        .join(",");
+    let (uai, department) = details
+        .schools
+        .first()
+        .map(|s| (s.uai.to_string(), s.department.to_string()))
+        .unwrap_or_default();
+    on_tx!(tx, |c| sqlx::query(sql(
+        g,
+        "UPDATE rm_actions SET school_uai = $2, department = $3, held_on = $4, types = $5, \
+         pupils_reached = $6, adults_reached = $7, held = $8 WHERE id = $1"
+    ))
+    .bind(key)
+    .bind(&uai)
+    .bind(&department)
+    .bind(details.date.to_string())
+    .bind(&types)
+    .bind(i64::from(details.pupils_reached))
+    .bind(i64::from(details.adults_reached))
+    .bind(details.held)
+    .execute(c))?;
+    on_tx!(tx, |c| sqlx::query(sql(
+        g,
+        "DELETE FROM rm_action_schools WHERE action_id = $1"
+    ))
+    .bind(key)
+    .execute(c))?;
+    for school in &details.schools {
+        on_tx!(tx, |c| sqlx::query(sql(
+            g,
+            "INSERT INTO rm_action_schools (action_id, uai, department) VALUES ($1, $2, $3) \
+             ON CONFLICT (action_id, uai) DO NOTHING"
+        ))
+        .bind(key)
+        .bind(school.uai.to_string())
+        .bind(school.department.to_string())
+        .execute(c))?;
+    }
+    Ok(())
+}
+
+async fn action_event(
+    tx: &mut ProjectionTx<'_>,
+    g: Generation,
+    key: &str,
+    event: ActionEvent,
+) -> Result<(), ProjectionError> {
+    let status = match event {
+        ActionEvent::ActionDeclared {
+            school_year,
+            campaign,
+            details,
+        } => {
+            on_tx!(tx, |c| sqlx::query(sql(
+                g,
+                "INSERT INTO rm_actions (id, school_year, campaign, school_uai, department, \
+                 held_on, types, pupils_reached, adults_reached, held, status) \
+                 VALUES ($1, $2, $3, '', '', '', '', 0, 0, FALSE, 'draft') \
+                 ON CONFLICT (id) DO NOTHING"
+            ))
+            .bind(key)
+            .bind(school_year.to_string())
+            .bind(ident(&campaign))
+            .execute(c))?;
+            return action_details(tx, g, key, &details).await;
+        }
+        ActionEvent::ActionEdited { details } => return action_details(tx, g, key, &details).await,
+        ActionEvent::ActionSubmitted => "submitted",
+        ActionEvent::ActionReturned { .. } => "returned",
+        ActionEvent::ActionValidated => "validated",
+        ActionEvent::ActionPublished => "published",
+    };
+    set_status(tx, g, "rm_actions", key, status).await
+}
+
+async fn entry_event(
+    tx: &mut ProjectionTx<'_>,
+    g: Generation,
+    key: &str,
+    event: EntryEvent,
+) -> Result<(), ProjectionError> {
+    let status = match event {
+        EntryEvent::EntryCreated {
+            contest_id,
+            school_uai,
+            department,
+            details,
+            ..
+        } => {
+            on_tx!(tx, |c| sqlx::query(sql(
+                g,
+                "INSERT INTO rm_entries (id, contest_id, school_uai, department, category, title, \
+                 pupil_count, adult_count, files, status) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 'draft') ON CONFLICT (id) DO NOTHING"
+            ))
+            .bind(key)
+            .bind(contest_id.to_string())
+            .bind(school_uai.to_string())
+            .bind(department.to_string())
+            .bind(&details.category)
+            .bind(&details.title)
+            .bind(i64::from(details.group.pupil_count))
+            .bind(i64::from(details.group.adult_count))
+            .execute(c))?;
+            return Ok(());
+        }
+        EntryEvent::EntryEdited { details } => {
+            on_tx!(tx, |c| sqlx::query(sql(
+                g,
+                "UPDATE rm_entries SET category = $2, title = $3, pupil_count = $4, \
+                 adult_count = $5 WHERE id = $1"
+            ))
+            .bind(key)
+            .bind(&details.category)
+            .bind(&details.title)
+            .bind(i64::from(details.group.pupil_count))
+            .bind(i64::from(details.group.adult_count))
+            .execute(c))?;
+            return Ok(());
+        }
+        EntryEvent::FileAttached(_) | EntryEvent::FileRemoved { .. } => {
+            let change = if matches!(event, EntryEvent::FileAttached(_)) {
+                "files + 1"
+            } else {
+                "files - 1"
+            };
+            let statement = format!("UPDATE rm_entries SET files = {change} WHERE id = $1");
+            on_tx!(tx, |c| sqlx::query(sql(g, &statement)).bind(key).execute(c))?;
+            return Ok(());
+        }
+        EntryEvent::FilesDeleted { file_ids, .. } => {
+            let n = i64::try_from(file_ids.len()).unwrap_or(0);
+            on_tx!(tx, |c| sqlx::query(sql(
+                g,
+                "UPDATE rm_entries SET files = CASE WHEN files > $2 THEN files - $2 ELSE 0 END \
+                 WHERE id = $1"
+            ))
+            .bind(key)
+            .bind(n)
+            .execute(c))?;
+            return Ok(());
+        }
+        EntryEvent::EntrySubmitted { .. } => "submitted",
+        EntryEvent::EntryWithdrawn => "withdrawn",
+        EntryEvent::AdmissibilityDecided { admissible, .. } => {
+            if admissible {
+                "admissible"
+            } else {
+                "inadmissible"
+            }
+        }
+        EntryEvent::ResponsibleChanged { .. }
+        | EntryEvent::Attested(_)
+        | EntryEvent::JurorAssigned { .. }
+        | EntryEvent::EntryScored { .. } => return Ok(()),
+    };
+    set_status(tx, g, "rm_entries", key, status).await
 }
 
 #[cfg(test)]

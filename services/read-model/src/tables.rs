@@ -9,8 +9,13 @@ use pharos_eventstore::{Db, on_db};
 /// The projection's name in `rm_generations`, and the prefix of its checkpoints.
 pub const PROJECTION: &str = "read-model";
 
+/// The version of the definitions below and of what the projector writes in them: a
+/// change of either (a new table, a column, what counts) takes a new number, and the
+/// projector then rebuilds into a new generation before serving it.
+pub const DEFINITION: i64 = 2;
+
 /// The tables of one generation: name and columns.
-const TABLES: [(&str, &str); 8] = [
+const TABLES: [(&str, &str); 12] = [
     (
         "rm_schools",
         "uai TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, sector TEXT NOT NULL, \
@@ -56,16 +61,45 @@ const TABLES: [(&str, &str); 8] = [
         "id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, scope TEXT NOT NULL, \
          department TEXT, commune TEXT, archived BOOLEAN NOT NULL, search TEXT NOT NULL",
     ),
+    (
+        "rm_cohorts",
+        "id TEXT PRIMARY KEY, school_uai TEXT NOT NULL, department TEXT NOT NULL, \
+         school_year TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL, \
+         pupils BIGINT NOT NULL, parents BIGINT NOT NULL, trainings BIGINT NOT NULL",
+    ),
+    (
+        "rm_actions",
+        "id TEXT PRIMARY KEY, school_year TEXT NOT NULL, campaign TEXT NOT NULL, \
+         school_uai TEXT NOT NULL, department TEXT NOT NULL, held_on TEXT NOT NULL, \
+         types TEXT NOT NULL, pupils_reached BIGINT NOT NULL, adults_reached BIGINT NOT NULL, \
+         held BOOLEAN NOT NULL, status TEXT NOT NULL",
+    ),
+    (
+        "rm_entries",
+        "id TEXT PRIMARY KEY, contest_id TEXT NOT NULL, school_uai TEXT NOT NULL, \
+         department TEXT NOT NULL, category TEXT NOT NULL, title TEXT NOT NULL, \
+         pupil_count BIGINT NOT NULL, adult_count BIGINT NOT NULL, files BIGINT NOT NULL, \
+         status TEXT NOT NULL",
+    ),
+    (
+        "rm_action_schools",
+        "action_id TEXT NOT NULL, uai TEXT NOT NULL, department TEXT NOT NULL, \
+         PRIMARY KEY (action_id, uai)",
+    ),
 ];
 
 /// Indexes of one generation: table and columns.
-const INDEXES: [(&str, &str); 6] = [
+const INDEXES: [(&str, &str); 10] = [
     ("rm_schools", "department, name"),
     ("rm_sessions", "training_id, starts_at"),
     ("rm_registrations", "session_id, status"),
     ("rm_deployments", "school_year, department"),
     ("rm_team_members", "deployment_id"),
     ("rm_labels", "school_year, department"),
+    ("rm_cohorts", "school_year, department"),
+    ("rm_actions", "school_year, department"),
+    ("rm_action_schools", "uai"),
+    ("rm_entries", "contest_id, department"),
 ];
 
 /// The names of one generation's tables.
@@ -101,13 +135,20 @@ pub fn rename(generation: Generation, statement: &str) -> String {
 
 /// The live generation and the one being built, if any.
 pub async fn generations(db: &Db) -> Result<Option<(Generation, Option<Generation>)>, sqlx::Error> {
-    let found: Option<(i64, Option<i64>)> = on_db!(db, |pool| sqlx::query_as(
-        "SELECT live, building FROM rm_generations WHERE projection = $1"
+    Ok(state(db).await?.map(|(live, _, building)| (live, building)))
+}
+
+/// The live generation, the definition it was built with, and the one being built.
+pub async fn state(db: &Db) -> Result<Option<(Generation, i64, Option<Generation>)>, sqlx::Error> {
+    let found: Option<(i64, i64, Option<i64>)> = on_db!(db, |pool| sqlx::query_as(
+        "SELECT live, definition, building FROM rm_generations WHERE projection = $1"
     )
     .bind(PROJECTION)
     .fetch_optional(pool)
     .await)?;
-    Ok(found.map(|(live, building)| (Generation(live), building.map(Generation))))
+    Ok(found.map(|(live, definition, building)| {
+        (Generation(live), definition, building.map(Generation))
+    }))
 }
 
 /// The live generation, created (generation 1, empty) on first use. Safe when several
@@ -119,12 +160,14 @@ pub async fn live(db: &Db) -> Result<Generation, sqlx::Error> {
     create(db, Generation(1)).await?;
     on_db!(db, |pool| {
         sqlx::query(
-        "INSERT INTO rm_generations (projection, live) VALUES ($1, 1) ON CONFLICT (projection) DO NOTHING"
-    )
-    .bind(PROJECTION)
-    .execute(pool)
-    .await
-    .map(|_| ())
+            "INSERT INTO rm_generations (projection, live, definition) VALUES ($1, 1, $2) \
+         ON CONFLICT (projection) DO NOTHING",
+        )
+        .bind(PROJECTION)
+        .bind(DEFINITION)
+        .execute(pool)
+        .await
+        .map(|_| ())
     })?;
     Ok(generations(db)
         .await?
@@ -185,17 +228,14 @@ pub async fn checksums(
         let names: Vec<&str> = columns
             .split(',')
             .filter_map(|c| c.split_whitespace().next())
+            .filter(|c| *c != "PRIMARY" && !c.ends_with(')'))
             .collect();
         let text = names
             .iter()
             .map(|c| format!("COALESCE(CAST({c} AS TEXT), '∅')"))
             .collect::<Vec<_>>()
             .join(" || '|' || ");
-        let sql = format!(
-            "SELECT {text} FROM {} ORDER BY {}",
-            generation.table(name),
-            names[0]
-        );
+        let sql = format!("SELECT {text} FROM {} ORDER BY 1", generation.table(name));
         let rows: Vec<String> = on_db!(db, |pool| sqlx::query_scalar(sqlx::AssertSqlSafe(
             sql.clone()
         ))
