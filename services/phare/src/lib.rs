@@ -27,14 +27,17 @@
 //! Each aggregate is a module with a pure decider (`deployment::decider`,
 //! `label::decider`) and its routes (`deployment::http`, `label::http`); the compliance
 //! flags come from `pharos_domain::compliance`, shared with the read model and the
-//! reminders. Three in-memory projections follow the log: [`index`] (deployments and
+//! reminders. Four in-memory projections follow the log: [`index`] (deployments and
 //! labels by owner, for the lists), [`evidence`] (what people attended of the pHARe
-//! trainings, read from the `trainings` target's events) and [`ambassadors`] (each
+//! trainings, read from the `trainings` target's events), [`ambassadors`] (each
 //! school's pupil ambassadors of the year, read from the `cohorts` target's declared
-//! cohorts, for the deployment's « au moins 10 élèves ambassadeurs » flag).
+//! cohorts, for the deployment's « au moins 10 élèves ambassadeurs » flag) and
+//! [`contest`] (each school's submitted contest entries of the year, which meet the
+//! label's « participation au concours » without the pole's tick).
 
 pub mod ambassadors;
 mod answer;
+pub mod contest;
 pub mod criteria;
 pub mod deployment;
 pub mod evidence;
@@ -47,6 +50,7 @@ use chrono::NaiveDate;
 use pharos_access::{Projected, TargetState};
 use pharos_decider::Rejection;
 use pharos_events::cohort::CATEGORY as COHORT_CATEGORY;
+use pharos_events::contest::{EDITION_CATEGORY as CONTEST_CATEGORY, ENTRY_CATEGORY};
 use pharos_events::phare::SchoolYear;
 use pharos_events::phare::{DEPLOYMENT_CATEGORY, LABEL_CATEGORY};
 use pharos_events::training::{SESSION_CATEGORY, TRAINING_CATEGORY};
@@ -92,7 +96,16 @@ pub const TARGET: Target = Target {
                 context.shutdown.clone(),
             )
             .await?;
+            // Each school's contest entries, for the label's « participation au concours ».
+            let participation: contest::Participation = Projected::start(
+                &app.store,
+                &[CONTEST_CATEGORY, ENTRY_CATEGORY],
+                contest::ContestParticipation::apply,
+                context.shutdown.clone(),
+            )
+            .await?;
             let api = api()
+                .layer(axum::Extension(participation))
                 .layer(axum::Extension(index))
                 .layer(axum::Extension(evidence))
                 .layer(axum::Extension(ambassadors));

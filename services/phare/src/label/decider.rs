@@ -9,7 +9,7 @@
 //! pole has not started examining records the review's start and the decision in one
 //! batch, so `under_review` is always in the history. No HTTP here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use pharos_decider::{Decider, Rejection};
@@ -104,14 +104,16 @@ pub struct LabelState {
 }
 
 impl LabelState {
-    /// The criteria of `level` not (yet) met, in checklist order.
-    pub fn unmet(&self, level: LabelLevel) -> Vec<&CriterionSpec> {
+    /// The criteria of `level` not (yet) met, in checklist order: neither answered met
+    /// nor among `recorded`, the criteria a recorded fact meets (contest participation).
+    pub fn unmet(&self, level: LabelLevel, recorded: &BTreeSet<String>) -> Vec<&CriterionSpec> {
         self.application
             .as_ref()
             .and_then(|a| a.checklist(level))
             .unwrap_or_default()
             .iter()
             .filter(|c| !self.answers.get(&c.key).is_some_and(|a| a.met))
+            .filter(|c| !recorded.contains(&c.key))
             .collect()
     }
 }
@@ -138,11 +140,14 @@ pub enum LabelCommand {
     },
     Submit,
     Review,
-    /// `level`: for an award, the level awarded (the target when absent).
+    /// `level`: for an award, the level awarded (the target when absent). `recorded`:
+    /// the criteria a recorded fact meets (contest participation, from the contest's
+    /// events), whatever their answer.
     Decide {
         outcome: Outcome,
         level: Option<LabelLevel>,
         reason: String,
+        recorded: BTreeSet<String>,
     },
     /// The pole returns the application under review to the school.
     Return {
@@ -363,6 +368,7 @@ impl Decider for Label {
                 outcome,
                 level,
                 reason,
+                recorded,
             } => {
                 let mut events = match state.status {
                     LabelStatus::Draft => return Err(not_submitted()),
@@ -403,7 +409,7 @@ impl Decider for Label {
                                 ),
                             ));
                         }
-                        let unmet = state.unmet(level);
+                        let unmet = state.unmet(level, recorded);
                         if !unmet.is_empty() {
                             return Err(Rejection::conflict(
                                 "criteria-unmet",
@@ -585,6 +591,7 @@ mod tests {
             outcome,
             level,
             reason: reason.into(),
+            recorded: BTreeSet::new(),
         }
     }
 
@@ -849,6 +856,22 @@ mod tests {
             .when(&decide(Outcome::Awarded, None, "Bravo"))
             .then_rejected("criteria-unmet");
         assert!(error.message.contains("concours"), "{}", error.message);
+        // A submitted contest entry meets it without the pole's tick.
+        let events = given(level2.clone())
+            .when(&LabelCommand::Decide {
+                outcome: Outcome::Awarded,
+                level: None,
+                reason: "Bravo".into(),
+                recorded: BTreeSet::from(["participation_concours".to_owned()]),
+            })
+            .events();
+        assert!(matches!(
+            events.last(),
+            Some(LabelEvent::LabelAwarded {
+                level: LabelLevel::Approfondissement,
+                ..
+            })
+        ));
         let events = given(level2)
             .when(&decide(
                 Outcome::Awarded,

@@ -5,6 +5,7 @@
 //! it holds.
 
 use std::borrow::Cow;
+use std::collections::BTreeSet;
 
 use axum::Extension;
 use axum::extract::State;
@@ -31,6 +32,7 @@ use super::decider::{
     Application, Label, LabelCommand, LabelState, LabelStatus, Outcome, label_id, suggestions,
 };
 use crate::answer::{Failed, OwnerFilter, existing, page};
+use crate::contest::Participation;
 use crate::criteria::CriteriaConfig;
 use crate::deployment::decider::{Deployment, DeploymentState, deployment_id};
 use crate::deployment::http::{
@@ -816,6 +818,7 @@ pub struct DecisionInput {
     security(("bearer" = [])))]
 pub async fn decide(
     State(state): State<TargetState>,
+    Extension(participation): Extension<Participation>,
     actor: Actor,
     Path(id): Path<Uuid>,
     if_match: IfMatch,
@@ -833,6 +836,7 @@ pub async fn decide(
             outcome,
             level,
             reason: body.reason.clone(),
+            recorded: recorded(&participation, application),
         })
     })
     .await
@@ -1105,6 +1109,18 @@ async fn deployment_facts(
     }))
 }
 
+/// The criteria of `application` a recorded fact meets: contest participation, once the
+/// school submitted an entry to that year's edition.
+fn recorded(participation: &Participation, application: &Application) -> BTreeSet<String> {
+    let entries =
+        participation.read(|p| p.entries(&application.school_uai, application.school_year));
+    if entries > 0 {
+        BTreeSet::from([crate::contest::CRITERION.to_owned()])
+    } else {
+        BTreeSet::new()
+    }
+}
+
 /// `GET /api/v1/phare/labels/{id}`
 #[utoipa::path(get, path = "/api/v1/phare/labels/{id}", tag = "phare",
     operation_id = "phare_get_label",
@@ -1112,7 +1128,8 @@ async fn deployment_facts(
     description = "Chaque critère auquel répond un fait enregistré du déploiement pHARe de \
                    l'établissement pour la même année porte une réponse suggérée (suggested) et \
                    sa source (suggested_from) ; la réponse de l'établissement (met) reste celle \
-                   qui compte. La participation au concours reste cochée par le pôle.",
+                   qui compte. La participation au concours est remplie dès qu'une production de \
+                   l'établissement est déposée au concours de l'année ; sans cela, le pôle la coche.",
     params(("id" = Uuid, Path, description = "Identifiant de la candidature")),
     responses(
         (status = 200, description = "La candidature", body = LabelView),
@@ -1121,6 +1138,7 @@ async fn deployment_facts(
     security(("bearer" = [])))]
 pub async fn get(
     State(state): State<TargetState>,
+    Extension(participation): Extension<Participation>,
     actor: Actor,
     Path(id): Path<Uuid>,
 ) -> Result<impl IntoResponse, Problem> {
@@ -1128,6 +1146,7 @@ pub async fn get(
     let Some(application) = &label.application else {
         return Err(Problem::not_found());
     };
+    let recorded = recorded(&participation, application);
     let facts = deployment_facts(&state, application).await?;
     let suggested = facts
         .as_ref()
@@ -1139,12 +1158,23 @@ pub async fn get(
         .iter()
         .map(|c| {
             let answer = label.answers.get(&c.key);
+            // A recorded fact (contest participation) meets it whatever the tick.
+            let fact = recorded.contains(&c.key).then(|| {
+                format!(
+                    "Participation déposée au concours « Non au harcèlement » {}.",
+                    application.school_year
+                )
+            });
             CriterionView {
                 key: c.key.clone(),
                 label: c.label.clone(),
                 answered_by: c.answered_by,
-                met: answer.map(|a| a.met),
-                evidence: answer.and_then(|a| a.evidence.clone()),
+                met: if fact.is_some() {
+                    Some(true)
+                } else {
+                    answer.map(|a| a.met)
+                },
+                evidence: fact.or_else(|| answer.and_then(|a| a.evidence.clone())),
                 suggested: suggested.get(&c.key).map(|met| {
                     if *met {
                         Suggested::Met
@@ -1164,7 +1194,7 @@ pub async fn get(
     let levels_met = application
         .checklists
         .iter()
-        .filter(|c| label.unmet(c.level).is_empty())
+        .filter(|c| label.unmet(c.level, &recorded).is_empty())
         .map(|c| LevelView::from(c.level))
         .collect();
     Ok(axum::Json(LabelView {
