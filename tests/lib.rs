@@ -10,3 +10,5 @@ mod db;
 
 pub use app::{ADMIN, Client, PASSWORD, TestApp, TestAppBuilder, instant, rule};
 pub use db::{Served, TestDb};
+/// The settings a test may change before the application starts.
+pub use pharos::config::RawConfig;

@@ -69,9 +69,19 @@ impl Phare {
 
     /// The application serving `targets` (which include `phare`).
     async fn serving(db: TestDb, targets: &'static [&'static str]) -> Self {
+        Self::configured(db, targets, |_| {}).await
+    }
+
+    /// The same, with settings changed first.
+    async fn configured(
+        db: TestDb,
+        targets: &'static [&'static str],
+        change: impl FnOnce(&mut pharos_test_support::RawConfig),
+    ) -> Self {
         let app = TestApp::builder(db)
             .targets(targets)
             .at(instant(NOW))
+            .configure(change)
             .start()
             .await;
         let manager = app.user("pole_manager", None).await;
@@ -2315,8 +2325,130 @@ async fn the_pole_edits_a_years_label_criteria_and_new_applications_use_them(db:
     app.finish().await;
 }
 
+/// A school's contest entry, submitted to the year's edition, meets its label's
+/// « participation au concours »: the pole awards level 2 without ticking it.
+async fn a_submitted_contest_entry_meets_the_labels_contest_criterion(db: TestDb) {
+    let files = std::env::temp_dir().join(format!("pharos-phare-files-{}", uuid::Uuid::now_v7()));
+    let dir = files.display().to_string();
+    let app = Phare::configured(db, &["phare", "contests"], |raw| raw.files_dir = Some(dir)).await;
+    let college = app.places.college.clone();
+    let school = app.user("school", Some(&college)).await;
+    let manager = &app.manager();
+    // Level 1 this year.
+    let label = answered_label(&school, &college, YEAR, 1).await;
+    for (client, route, body) in [
+        (&school, "submit", json!({})),
+        (
+            manager,
+            "decision",
+            json!({"outcome": "awarded", "reason": "Niveau 1 acquis."}),
+        ),
+    ] {
+        let (status, answer) = client
+            .post(&format!("/api/v1/phare/labels/{label}/{route}"), body)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{route}: {answer}");
+    }
+
+    // Next year's contest: a poster submitted in November 2027.
+    app.set_now(instant("2027-11-20T10:00:00Z"));
+    let (status, contest) = manager
+        .post(
+            "/api/v1/contests",
+            json!({
+                "school_year": "2027-2028", "opens_at": "2027-11-02",
+                "submission_deadline": "2028-02-11T23:59", "jury_on": "2028-03-16",
+                "categories": [{"level": "college", "medium": "affiche"}],
+                "rules": {"media": ["affiche"], "max_file_bytes": 1048576, "file_types": ["png"],
+                          "max_entries_per_group": 1, "nominees_per_category": 1}
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{contest}");
+    let (status, entry) = school
+        .post(
+            &format!("/api/v1/contests/{}/entries", contest["id"].as_str().unwrap()),
+            json!({"school_uai": college, "category": "college_affiche", "title": "Briser le silence",
+                   "special_prizes": [],
+                   "group": {"label": "5e B", "levels": ["5e"], "pupil_count": 24, "adult_count": 2},
+                   "responsible": {"display_name": "Camille Martin", "email": "camille.martin@ac-toulouse.fr"},
+                   "project_sheet": "Une affiche."}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{entry}");
+    let entry = entry["id"].as_str().unwrap();
+    let mut png =
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89".to_vec();
+    png.extend_from_slice(b"\0\0\0\0IEND\xaeB`\x82");
+    let response = school
+        .request(
+            Method::POST,
+            &format!("/api/v1/entries/{entry}/files?name=affiche.png"),
+        )
+        .header("content-type", "image/png")
+        .body(png)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::CREATED,
+        "{:?}",
+        response.text().await
+    );
+    for (route, body) in [
+        (
+            "attestations",
+            json!({"image_rights": true, "third_party_rights": true, "republic_values": true,
+                   "rights_grant": true, "attested_by": "Principal du collège"}),
+        ),
+        ("submit", json!({})),
+    ] {
+        let (status, answer) = school
+            .post(&format!("/api/v1/entries/{entry}/{route}"), body)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{route}: {answer}");
+    }
+
+    // Level 2: the criterion shows met from the entry; no tick, and the award goes through.
+    let next = answered_label(&school, &college, "2027-2028", 2).await;
+    let view = label_view(&school, &next).await;
+    let criterion = criterion(&view, "participation_concours");
+    assert_eq!(criterion["met"], true, "{view}");
+    assert!(
+        criterion["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("2027-2028"),
+        "{view}"
+    );
+    let (status, body) = school
+        .post(&format!("/api/v1/phare/labels/{next}/submit"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for (route, body) in [
+        ("review", json!({})),
+        (
+            "decision",
+            json!({"outcome": "awarded", "reason": "Participation au concours."}),
+        ),
+    ] {
+        let (status, answer) = manager
+            .post(&format!("/api/v1/phare/labels/{next}/{route}"), body)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{route}: {answer}");
+    }
+    assert_eq!(
+        label_view(&school, &next).await["awarded_level"]["number"],
+        2
+    );
+    app.finish().await;
+    let _ = std::fs::remove_dir_all(files);
+}
+
 pharos_test_support::on_both_backends!(
     "pharos-phare";
+    a_submitted_contest_entry_meets_the_labels_contest_criterion,
     a_school_deploys_phare_to_full_compliance_and_the_pole_awards_its_labels,
     a_circonscription_deploys_with_the_staff_of_its_own_schools,
     every_role_in_and_out_of_scope,
