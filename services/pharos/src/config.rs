@@ -444,8 +444,12 @@ mod tests {
     fn a_retention_file_replaces_the_shipped_rules_and_must_cover_every_purpose() {
         let dir = std::env::temp_dir().join(format!("pharos-retention-{}", uuid::Uuid::now_v7()));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut rules: Vec<serde_json::Value> =
-            serde_json::from_str(include_str!("../../../shared/privacy/retention.json")).unwrap();
+        let shipped = RetentionRules::shipped().unwrap();
+        let mut rules: Vec<serde_json::Value> = shipped
+            .rules()
+            .iter()
+            .map(|r| serde_json::to_value(r).unwrap())
+            .collect();
         for rule in &mut rules {
             if rule["purpose"] == "session_registrant" {
                 rule["rule"] = serde_json::json!({ "school_years_after": 5 });
