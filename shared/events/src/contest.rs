@@ -136,7 +136,7 @@ impl Medium {
 #[schema(
     as = ContestClassLevel,
     description = "Niveau de classe : ps, ms, gs, cp, ce1, ce2, cm1, cm2 (école), 6e, 5e, 4e, 3e \
-                   (collège), 2nde, 1re, terminale, cap (lycée)."
+                   (collège), 2nde, 1re, tle (terminale), cap (lycée)."
 )]
 pub enum ClassLevel {
     #[serde(rename = "ps")]
@@ -167,7 +167,7 @@ pub enum ClassLevel {
     Seconde,
     #[serde(rename = "1re")]
     Premiere,
-    #[serde(rename = "terminale")]
+    #[serde(rename = "tle")]
     Terminale,
     #[serde(rename = "cap")]
     Cap,
@@ -208,7 +208,7 @@ impl ClassLevel {
             Self::Troisieme => "3e",
             Self::Seconde => "2nde",
             Self::Premiere => "1re",
-            Self::Terminale => "terminale",
+            Self::Terminale => "tle",
             Self::Cap => "cap",
         }
     }
