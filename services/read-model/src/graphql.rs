@@ -672,6 +672,27 @@ pub struct Me {
 
 // ---------------------------------------------------------------------------------
 
+/// A list of records owned by a school (deployments, labels, cohorts, entries): those in
+/// the caller's scope (its departments or its schools), then the filters asked.
+fn school_owned(
+    seen: &Visibility,
+    school_year: Option<String>,
+    department: Option<String>,
+    school_uai: Option<String>,
+) -> Result<Filter, Error> {
+    let mut filter = Filter::default();
+    if !seen.all {
+        filter.any_of(&[
+            ("department", &seen.departments),
+            ("school_uai", &seen.schools),
+        ]);
+    }
+    filter.eq("school_year", year_filter(school_year)?);
+    filter.eq("department", department);
+    filter.eq("school_uai", school_uai.map(|u| u.trim().to_uppercase()));
+    Ok(filter)
+}
+
 /// Sessions the caller sees: all, or the academy-wide ones and those of its departments.
 fn session_scope(filter: &mut Filter, seen: &Visibility) {
     if !seen.all {
@@ -844,17 +865,7 @@ impl Query {
         school_uai: Option<String>,
         circonscription: Option<String>,
     ) -> Result<Page<Deployment>, Error> {
-        let seen = visibility(ctx)?;
-        let mut filter = Filter::default();
-        if !seen.all {
-            filter.any_of(&[
-                ("department", &seen.departments),
-                ("school_uai", &seen.schools),
-            ]);
-        }
-        filter.eq("school_year", year_filter(school_year)?);
-        filter.eq("department", department);
-        filter.eq("school_uai", school_uai.map(|u| u.trim().to_uppercase()));
+        let mut filter = school_owned(visibility(ctx)?, school_year, department, school_uai)?;
         filter.eq("circonscription", circonscription);
         connection(
             tables(ctx)?,
@@ -883,17 +894,7 @@ impl Query {
         school_uai: Option<String>,
         status: Option<String>,
     ) -> Result<Page<Label>, Error> {
-        let seen = visibility(ctx)?;
-        let mut filter = Filter::default();
-        if !seen.all {
-            filter.any_of(&[
-                ("department", &seen.departments),
-                ("school_uai", &seen.schools),
-            ]);
-        }
-        filter.eq("school_year", year_filter(school_year)?);
-        filter.eq("department", department);
-        filter.eq("school_uai", school_uai.map(|u| u.trim().to_uppercase()));
+        let mut filter = school_owned(visibility(ctx)?, school_year, department, school_uai)?;
         filter.eq("status", status);
         connection(
             tables(ctx)?,
@@ -923,17 +924,7 @@ impl Query {
         kind: Option<String>,
         status: Option<String>,
     ) -> Result<Page<Cohort>, Error> {
-        let seen = visibility(ctx)?;
-        let mut filter = Filter::default();
-        if !seen.all {
-            filter.any_of(&[
-                ("department", &seen.departments),
-                ("school_uai", &seen.schools),
-            ]);
-        }
-        filter.eq("school_year", year_filter(school_year)?);
-        filter.eq("department", department);
-        filter.eq("school_uai", school_uai.map(|u| u.trim().to_uppercase()));
+        let mut filter = school_owned(visibility(ctx)?, school_year, department, school_uai)?;
         filter.eq("kind", kind);
         filter.eq("status", status);
         connection(
@@ -1034,17 +1025,8 @@ impl Query {
         category: Option<String>,
         status: Option<String>,
     ) -> Result<Page<Entry>, Error> {
-        let seen = visibility(ctx)?;
-        let mut filter = Filter::default();
-        if !seen.all {
-            filter.any_of(&[
-                ("department", &seen.departments),
-                ("school_uai", &seen.schools),
-            ]);
-        }
+        let mut filter = school_owned(visibility(ctx)?, None, department, school_uai)?;
         filter.eq("contest_id", contest_id.map(|id| id.trim().to_lowercase()));
-        filter.eq("department", department);
-        filter.eq("school_uai", school_uai.map(|u| u.trim().to_uppercase()));
         filter.eq("category", category);
         filter.eq("status", status);
         connection(
