@@ -312,6 +312,24 @@ impl EventStore {
         self.upcast_all(events)
     }
 
+    /// The position of the last event committed, readable or not yet (on PostgreSQL an
+    /// older transaction still open withholds it: [`Self::wait_readable`] waits for it).
+    /// `None` on an empty log.
+    pub async fn head(&self) -> Result<Option<GlobalPosition>, StoreError> {
+        let found: Option<(i64, i64)> = on_db!(&self.db(), |pool| {
+            sqlx::query_as(
+                "SELECT commit_id, position FROM events \
+                 ORDER BY commit_id DESC, position DESC LIMIT 1",
+            )
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(found.map(|(commit_id, position)| GlobalPosition {
+            commit_id,
+            position,
+        }))
+    }
+
     /// Waits until every event up to `position` (an append's result, say) is readable by
     /// `read_all` and subscribers, or `timeout` passes; returns whether it is. Readable
     /// events form a prefix of the global order, so one event after the position just

@@ -96,6 +96,7 @@ conformance! {
         the_event_log_refuses_updates_and_deletes,
         migrating_again_is_harmless,
         wait_readable_tells_when_an_append_can_be_read,
+        head_is_the_last_committed_event,
     ],
     sqlite_only: [
         the_database_runs_in_wal_mode_with_full_sync_and_a_busy_timeout,
@@ -1001,6 +1002,25 @@ impl HeldAppend {
             Self::Sqlite(tx) => tx.commit().await.unwrap(),
         }
     }
+}
+
+async fn head_is_the_last_committed_event(store: EventStore, _db: &TestDb) {
+    assert_eq!(store.head().await.unwrap(), None);
+    let mut last = None;
+    for name in ["order", "invoice"] {
+        let appended = store
+            .append(&stream(name), ExpectedVersion::NoStream, events(3), &meta())
+            .await
+            .unwrap();
+        last = Some(appended.position);
+        assert_eq!(store.head().await.unwrap(), last);
+    }
+    let all = store
+        .read_all(GlobalPosition::START, 100, &[])
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 6);
+    assert_eq!(all.last().map(|e| e.position), last);
 }
 
 async fn wait_readable_tells_when_an_append_can_be_read(store: EventStore, db: &TestDb) {
