@@ -91,6 +91,8 @@ pub struct EditionState {
     /// Awards by entry.
     pub awards: BTreeMap<Uuid, (String, BTreeSet<AwardKind>)>,
     pub palmares: Option<Vec<PalmaresLine>>,
+    /// The national round's results of nominated entries: national laureate or not.
+    pub national: BTreeMap<Uuid, bool>,
     pub closed: bool,
 }
 
@@ -128,9 +130,14 @@ impl EditionState {
             .unwrap_or_default()
     }
 
-    /// Whether the entry is a laureate or has a mention (its files survive the close).
+    /// Whether the entry holds an award (its files survive the close).
     pub fn distinguished(&self, entry: Uuid) -> bool {
         !self.awards_of(entry).is_empty()
+    }
+
+    /// The national round's result of a nominated entry, once recorded.
+    pub fn national_result(&self, entry: Uuid) -> Option<bool> {
+        self.national.get(&entry).copied()
     }
 }
 
@@ -169,6 +176,16 @@ pub enum EditionCommand {
     GrantAward {
         entry: AwardedEntry,
         kind: AwardKind,
+    },
+    /// A pole's mistake put right before publication.
+    RevokeAward {
+        entry_id: Uuid,
+        kind: AwardKind,
+    },
+    /// The national round's result of a nominated entry.
+    RecordNationalResult {
+        entry_id: Uuid,
+        awarded: bool,
     },
     /// `palmares`: computed by the caller from the entries (see `palmares`).
     PublishResults {
@@ -405,7 +422,7 @@ fn check_rules(rules: &ContestRules) -> Result<(), Rejection> {
         return Err(Rejection::invalid(
             "file-types-missing",
             "rules.file_types",
-            "Le règlement autorise au moins un type de fichier (png, jpeg, pdf, mp4).",
+            "Le règlement autorise au moins un type de fichier (png, jpeg, pdf, mp4, webm).",
         ));
     }
     if rules.max_file_bytes == 0 || rules.max_file_bytes > HARD_MAX_FILE_BYTES {
@@ -425,7 +442,7 @@ fn check_rules(rules: &ContestRules) -> Result<(), Rejection> {
                 "rules.file_types",
                 format!(
                     "Le support « {} » est autorisé mais aucun type de fichier ne lui correspond \
-                     (affiche : png, jpeg, pdf ; vidéo : mp4).",
+                     (affiche : png, jpeg, pdf ; vidéo : mp4, webm).",
                     medium.as_str()
                 ),
             ));
@@ -481,6 +498,16 @@ fn check_criteria(criteria: &[Criterion]) -> Result<(), Rejection> {
         }
     }
     Ok(())
+}
+
+fn not_held(kind: AwardKind) -> Rejection {
+    Rejection::conflict(
+        "award-not-held",
+        format!(
+            "Cette production n'a pas la distinction « {} » : il n'y a rien à retirer.",
+            kind.label()
+        ),
+    )
 }
 
 fn published(state: &EditionState) -> Result<(), Rejection> {
@@ -555,7 +582,18 @@ impl Decider for Edition {
                     .1
                     .insert(*kind);
             }
+            ContestEvent::AwardRevoked { entry_id, kind, .. } => {
+                if let Some((_, kinds)) = state.awards.get_mut(entry_id) {
+                    kinds.remove(kind);
+                    if kinds.is_empty() {
+                        state.awards.remove(entry_id);
+                    }
+                }
+            }
             ContestEvent::ResultsPublished { palmares } => state.palmares = Some(palmares.clone()),
+            ContestEvent::NationalResultRecorded { entry_id, awarded } => {
+                state.national.insert(*entry_id, *awarded);
+            }
             ContestEvent::CampaignClosed => state.closed = true,
         }
         state
@@ -729,6 +767,62 @@ impl Decider for Edition {
                     entry_id: entry.entry_id,
                     category: entry.category.clone(),
                     kind: *kind,
+                }])
+            }
+            EditionCommand::RevokeAward { entry_id, kind } => {
+                if state.published() {
+                    return Err(Rejection::conflict(
+                        "results-published",
+                        format!(
+                            "Le palmarès de cette édition est publié : il est figé, la \
+                             distinction « {} » ne se retire plus.",
+                            kind.label()
+                        ),
+                    ));
+                }
+                let Some((category, kinds)) = state.awards.get(entry_id) else {
+                    return Err(not_held(*kind));
+                };
+                if !kinds.contains(kind) {
+                    return Err(not_held(*kind));
+                }
+                Ok(vec![ContestEvent::AwardRevoked {
+                    entry_id: *entry_id,
+                    category: category.clone(),
+                    kind: *kind,
+                }])
+            }
+            EditionCommand::RecordNationalResult { entry_id, awarded } => {
+                if !state.published() {
+                    return Err(Rejection::conflict(
+                        "results-not-published",
+                        "Le résultat du concours national s'enregistre une fois le palmarès \
+                         académique publié.",
+                    ));
+                }
+                if state.closed {
+                    return Err(Rejection::conflict(
+                        "campaign-closed",
+                        "La campagne de cette édition est close : ses productions sont \
+                         archivées, leur résultat national ne change plus.",
+                    ));
+                }
+                if !state
+                    .awards_of(*entry_id)
+                    .contains(&AwardKind::NominatedNational)
+                {
+                    return Err(Rejection::conflict(
+                        "entry-not-nominated",
+                        "Cette production n'a pas été sélectionnée pour le concours national : \
+                         elle n'a pas de résultat national.",
+                    ));
+                }
+                if state.national_result(*entry_id) == Some(*awarded) {
+                    return Ok(vec![]);
+                }
+                Ok(vec![ContestEvent::NationalResultRecorded {
+                    entry_id: *entry_id,
+                    awarded: *awarded,
                 }])
             }
             EditionCommand::PublishResults { palmares } => {
@@ -1087,6 +1181,129 @@ pub(crate) mod tests {
         );
         given::<Edition>(history)
             .when(&EditionCommand::Close)
+            .then_rejected("campaign-closed");
+    }
+
+    /// `history` with the events `commands` add, each decided on what came before.
+    pub(crate) fn after(
+        mut history: Vec<ContestEvent>,
+        commands: &[EditionCommand],
+    ) -> Vec<ContestEvent> {
+        for command in commands {
+            history.extend(given::<Edition>(history.clone()).when(command).events());
+        }
+        history
+    }
+
+    fn revoke(entry: u128, kind: AwardKind) -> EditionCommand {
+        EditionCommand::RevokeAward {
+            entry_id: Uuid::from_u128(entry),
+            kind,
+        }
+    }
+
+    #[test]
+    fn an_award_is_revoked_before_publication_only_and_frees_its_place() {
+        let history = after(
+            created(),
+            &[
+                award(1, "college_video", true, AwardKind::Laureate),
+                award(1, "college_video", true, AwardKind::NominatedNational),
+            ],
+        );
+        given::<Edition>(history.clone())
+            .when(&revoke(1, AwardKind::Laureate))
+            .then(&[ContestEvent::AwardRevoked {
+                entry_id: Uuid::from_u128(1),
+                category: "college_video".into(),
+                kind: AwardKind::Laureate,
+            }]);
+        let error = given::<Edition>(history.clone())
+            .when(&revoke(1, AwardKind::Mention))
+            .then_rejected("award-not-held");
+        assert!(error.message.contains("« mention »"), "{error}");
+        given::<Edition>(history.clone())
+            .when(&revoke(2, AwardKind::Laureate))
+            .then_rejected("award-not-held");
+        // The category's laureate place is free again; the entry keeps its nomination.
+        let history = after(history, &[revoke(1, AwardKind::Laureate)]);
+        let state = given::<Edition>(history.clone())
+            .when(&award(2, "college_video", true, AwardKind::Laureate))
+            .state_after();
+        assert_eq!(
+            state.awards_of(Uuid::from_u128(1)),
+            [AwardKind::NominatedNational]
+        );
+        assert_eq!(state.awards_of(Uuid::from_u128(2)), [AwardKind::Laureate]);
+        // An entry without awards any more is not distinguished (its files go at the close).
+        let history = after(history, &[revoke(1, AwardKind::NominatedNational)]);
+        let state = given::<Edition>(history.clone()).state().clone();
+        assert!(!state.distinguished(Uuid::from_u128(1)));
+        given::<Edition>(history.clone())
+            .when(&EditionCommand::PublishResults { palmares: vec![] })
+            .then_rejected("palmares-empty");
+        let history = after(
+            history,
+            &[
+                award(1, "college_video", true, AwardKind::Mention),
+                EditionCommand::PublishResults { palmares: vec![] },
+            ],
+        );
+        let error = given::<Edition>(history)
+            .when(&revoke(1, AwardKind::Mention))
+            .then_rejected("results-published");
+        assert!(error.message.contains("figé"), "{error}");
+    }
+
+    fn national(entry: u128, awarded: bool) -> EditionCommand {
+        EditionCommand::RecordNationalResult {
+            entry_id: Uuid::from_u128(entry),
+            awarded,
+        }
+    }
+
+    #[test]
+    fn a_national_result_is_for_a_nominated_entry_between_publication_and_close() {
+        let awarded = after(
+            created(),
+            &[
+                award(1, "college_video", true, AwardKind::NominatedNational),
+                award(2, "college_video", true, AwardKind::Laureate),
+            ],
+        );
+        given::<Edition>(awarded.clone())
+            .when(&national(1, true))
+            .then_rejected("results-not-published");
+        let published = after(
+            awarded,
+            &[EditionCommand::PublishResults { palmares: vec![] }],
+        );
+        given::<Edition>(published.clone())
+            .when(&national(2, true))
+            .then_rejected("entry-not-nominated");
+        given::<Edition>(published.clone())
+            .when(&national(3, false))
+            .then_rejected("entry-not-nominated");
+        let recorded = after(published, &[national(1, false)]);
+        assert_eq!(
+            given::<Edition>(recorded.clone())
+                .state()
+                .national_result(Uuid::from_u128(1)),
+            Some(false)
+        );
+        // The same result again changes nothing; another corrects it.
+        given::<Edition>(recorded.clone())
+            .when(&national(1, false))
+            .then(&[]);
+        given::<Edition>(recorded.clone())
+            .when(&national(1, true))
+            .then(&[ContestEvent::NationalResultRecorded {
+                entry_id: Uuid::from_u128(1),
+                awarded: true,
+            }]);
+        let closed = after(recorded, &[EditionCommand::Close]);
+        given::<Edition>(closed)
+            .when(&national(1, true))
             .then_rejected("campaign-closed");
     }
 

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use pharos_decider::{Decider, Rejection};
 use pharos_events::contest::{
-    Attestations, ContestLevel, EntryDetails, EntryEvent, EntryFile, Responsible,
+    Attestations, AwardKind, ContestLevel, EntryDetails, EntryEvent, EntryFile, Responsible,
 };
 use pharos_events::{DepartmentCode, SchoolKind, Uai};
 use uuid::Uuid;
@@ -28,13 +28,20 @@ pub const SCORE_MAX: u8 = 20;
 /// Files per entry.
 pub const FILES_MAX: usize = 10;
 
-/// Where an entry stands.
+/// Where an entry stands. The entry's own stream takes it from `draft` to `under_jury`
+/// (or `withdrawn`); the states after the jury come from its edition (see
+/// [`EntryState::standing`]): the published palmarès (`laureate`, `mention`,
+/// `not_selected`, `nominated_national`), the national round's result
+/// (`national_laureate`, `not_awarded`), the campaign's close (`archived`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[schema(
     as = ContestEntryStatus,
     description = "État d'une production : brouillon, déposée, recevable, non recevable, \
-                   devant le jury (au moins un juré désigné), retirée."
+                   devant le jury (au moins un juré désigné), retirée ; une fois le palmarès \
+                   publié : lauréate, mention (ou coup de cœur), non retenue, sélectionnée \
+                   pour le concours national ; puis lauréate nationale ou non primée au \
+                   concours national ; archivée à la clôture de la campagne."
 )]
 pub enum EntryStatus {
     #[default]
@@ -44,6 +51,13 @@ pub enum EntryStatus {
     Inadmissible,
     UnderJury,
     Withdrawn,
+    Laureate,
+    Mention,
+    NotSelected,
+    NominatedNational,
+    NationalLaureate,
+    NotAwarded,
+    Archived,
 }
 
 impl EntryStatus {
@@ -55,12 +69,29 @@ impl EntryStatus {
             Self::Inadmissible => "non recevable",
             Self::UnderJury => "devant le jury",
             Self::Withdrawn => "retirée",
+            Self::Laureate => "lauréate",
+            Self::Mention => "distinguée d'une mention",
+            Self::NotSelected => "non retenue",
+            Self::NominatedNational => "sélectionnée pour le concours national",
+            Self::NationalLaureate => "lauréate du concours national",
+            Self::NotAwarded => "non primée au concours national",
+            Self::Archived => "archivée",
         }
     }
 
-    /// Admissible, with or without jurors yet.
+    /// Admissible: with or without jurors yet, or judged since.
     pub fn admissible(self) -> bool {
-        matches!(self, Self::Admissible | Self::UnderJury)
+        matches!(
+            self,
+            Self::Admissible
+                | Self::UnderJury
+                | Self::Laureate
+                | Self::Mention
+                | Self::NotSelected
+                | Self::NominatedNational
+                | Self::NationalLaureate
+                | Self::NotAwarded
+        )
     }
 }
 
@@ -79,13 +110,50 @@ pub struct EntryState {
     pub inadmissible_reason: Option<String>,
     pub jurors: Vec<Uuid>,
     pub scores: BTreeMap<Uuid, BTreeMap<String, u8>>,
-    /// Files deleted under a retention rule.
+    /// Files deleted under a retention rule or an erasure.
     pub files_deleted: bool,
+    /// Why, the last time: the `purpose` of `FilesDeleted`.
+    pub files_deleted_for: Option<String>,
+    /// The content (sha256) of every file deleted: what the store may still have to drop.
+    pub deleted_contents: Vec<String>,
 }
 
 impl EntryState {
     pub fn exists(&self) -> bool {
         self.contest_id.is_some()
+    }
+
+    /// Where the entry `id` stands, its edition's results and close included: archived
+    /// once the campaign is closed (withdrawn entries stay withdrawn); after publication,
+    /// an admissible entry is nominated (then national laureate or not awarded once the
+    /// national result is in), laureate, mention (a mention or a coup de cœur), or not
+    /// selected. Before publication nothing of the jury's outcome shows.
+    pub fn standing(&self, id: Uuid, edition: &EditionState) -> EntryStatus {
+        let own = self.status;
+        if own == EntryStatus::Withdrawn {
+            return own;
+        }
+        if edition.closed {
+            return EntryStatus::Archived;
+        }
+        if !edition.published() || !own.admissible() {
+            return own;
+        }
+        let awards = edition.awards_of(id);
+        if awards.contains(&AwardKind::NominatedNational) {
+            return match edition.national_result(id) {
+                Some(true) => EntryStatus::NationalLaureate,
+                Some(false) => EntryStatus::NotAwarded,
+                None => EntryStatus::NominatedNational,
+            };
+        }
+        if awards.contains(&AwardKind::Laureate) {
+            EntryStatus::Laureate
+        } else if awards.is_empty() {
+            EntryStatus::NotSelected
+        } else {
+            EntryStatus::Mention
+        }
     }
 }
 
@@ -120,7 +188,10 @@ pub enum EntryCommand {
         edition: Box<EditionState>,
         file: EntryFile,
     },
-    Attest(Attestations),
+    Attest {
+        edition: Box<EditionState>,
+        attestations: Attestations,
+    },
     Submit {
         edition: Box<EditionState>,
     },
@@ -308,6 +379,18 @@ fn draft(state: &EntryState) -> Result<(), Rejection> {
     }
 }
 
+/// Once the campaign is closed, its entries are archived: nothing changes them.
+fn not_archived(edition: &EditionState) -> Result<(), Rejection> {
+    if edition.closed {
+        return Err(Rejection::conflict(
+            "campaign-closed",
+            "La campagne de cette édition est close : la production est archivée, elle ne se \
+             modifie plus.",
+        ));
+    }
+    Ok(())
+}
+
 fn not_published(published: bool) -> Result<(), Rejection> {
     if published {
         return Err(Rejection::conflict(
@@ -365,9 +448,16 @@ impl Decider for Entry {
             EntryEvent::EntryScored { juror_id, scores } => {
                 state.scores.insert(*juror_id, scores.clone());
             }
-            EntryEvent::FilesDeleted { file_ids, .. } => {
-                state.files.retain(|f| !file_ids.contains(&f.file_id));
+            EntryEvent::FilesDeleted { file_ids, purpose } => {
+                let (deleted, kept): (Vec<EntryFile>, _) = std::mem::take(&mut state.files)
+                    .into_iter()
+                    .partition(|f| file_ids.contains(&f.file_id));
+                state.files = kept;
+                state
+                    .deleted_contents
+                    .extend(deleted.into_iter().map(|f| f.sha256));
                 state.files_deleted = true;
+                state.files_deleted_for = Some(purpose.clone());
             }
         }
         state
@@ -427,6 +517,7 @@ impl Decider for Entry {
                 same_group,
             } => {
                 draft(state)?;
+                not_archived(edition)?;
                 check_details(edition, *school_kind, details, *same_group)?;
                 let details = EntryDetails {
                     title: details.title.trim().to_owned(),
@@ -447,6 +538,7 @@ impl Decider for Entry {
             }
             EntryCommand::AttachFile { edition, file } => {
                 draft(state)?;
+                not_archived(edition)?;
                 let rules = edition.rules.as_ref().ok_or_else(|| {
                     Rejection::not_found("contest-unknown", "Cette édition n'existe pas.")
                 })?;
@@ -494,8 +586,12 @@ impl Decider for Entry {
                 }
                 Ok(vec![EntryEvent::FileAttached(file.clone())])
             }
-            EntryCommand::Attest(attestations) => {
+            EntryCommand::Attest {
+                edition,
+                attestations,
+            } => {
                 draft(state)?;
+                not_archived(edition)?;
                 let by = attestations.attested_by.trim();
                 if by.is_empty() || by.chars().count() > 200 {
                     return Err(Rejection::invalid(
@@ -1117,7 +1213,10 @@ mod tests {
             })
             .then_rejected("entry-not-draft");
         given::<Entry>(submitted())
-            .when(&EntryCommand::Attest(attested()))
+            .when(&EntryCommand::Attest {
+                edition: edition(),
+                attestations: attested(),
+            })
             .then_rejected("entry-not-draft");
         given::<Entry>(submitted())
             .at(at(OPEN))
@@ -1172,6 +1271,139 @@ mod tests {
                 published: true,
             })
             .then_rejected("results-published");
+    }
+
+    #[test]
+    fn after_the_jury_the_status_comes_from_the_editions_results_and_close() {
+        use crate::edition::tests::after;
+        use pharos_events::contest::AwardKind::*;
+        let award = |entry: u128, kind| EditionCommand::GrantAward {
+            entry: crate::edition::AwardedEntry {
+                entry_id: Uuid::from_u128(entry),
+                category: "college_affiche".into(),
+                admissible: true,
+            },
+            kind,
+        };
+        let edition_of = |history: &[pharos_events::contest::ContestEvent]| {
+            given::<Edition>(history.to_vec()).state().clone()
+        };
+        let judged = given::<Entry>(admissible()).state().clone();
+        let submitted = given::<Entry>(submitted()).state().clone();
+        let withdrawn = given::<Entry>(draft())
+            .at(at(OPEN))
+            .when(&EntryCommand::Withdraw { edition: edition() })
+            .state_after();
+        let status = |entry: u128, state: &EntryState, edition: &EditionState| {
+            state.standing(Uuid::from_u128(entry), edition)
+        };
+        let awarded = after(
+            created(),
+            &[
+                award(1, Laureate),
+                award(2, Mention),
+                award(3, CoupDeCoeur),
+                award(4, Mention),
+                award(4, NominatedNational),
+            ],
+        );
+        // Before publication, nothing of the outcome shows.
+        let before = edition_of(&awarded);
+        for entry in 1..=5 {
+            assert_eq!(status(entry, &judged, &before), EntryStatus::Admissible);
+        }
+        let published = after(
+            awarded,
+            &[EditionCommand::PublishResults { palmares: vec![] }],
+        );
+        let edition = edition_of(&published);
+        assert_eq!(status(1, &judged, &edition), EntryStatus::Laureate);
+        assert_eq!(status(2, &judged, &edition), EntryStatus::Mention);
+        assert_eq!(status(3, &judged, &edition), EntryStatus::Mention);
+        assert_eq!(status(4, &judged, &edition), EntryStatus::NominatedNational);
+        assert_eq!(status(5, &judged, &edition), EntryStatus::NotSelected);
+        // Never judged: as it was.
+        assert_eq!(status(5, &submitted, &edition), EntryStatus::Submitted);
+        let national = |awarded| EditionCommand::RecordNationalResult {
+            entry_id: Uuid::from_u128(4),
+            awarded,
+        };
+        let lost = edition_of(&after(published.clone(), &[national(false)]));
+        assert_eq!(status(4, &judged, &lost), EntryStatus::NotAwarded);
+        let won = after(published, &[national(true)]);
+        assert_eq!(
+            status(4, &judged, &edition_of(&won)),
+            EntryStatus::NationalLaureate
+        );
+        let closed = edition_of(&after(won, &[EditionCommand::Close]));
+        for (entry, state) in [(4, &judged), (5, &judged), (5, &submitted)] {
+            assert_eq!(status(entry, state, &closed), EntryStatus::Archived);
+        }
+        assert_eq!(status(6, &withdrawn, &closed), EntryStatus::Withdrawn);
+    }
+
+    #[test]
+    fn an_archived_draft_changes_no_more() {
+        let award = EditionCommand::GrantAward {
+            entry: crate::edition::AwardedEntry {
+                entry_id: Uuid::from_u128(1),
+                category: "college_affiche".into(),
+                admissible: true,
+            },
+            kind: pharos_events::contest::AwardKind::Mention,
+        };
+        let closed = edition_with(vec![
+            award,
+            EditionCommand::PublishResults { palmares: vec![] },
+            EditionCommand::Close,
+        ]);
+        let mut other = png();
+        other.sha256 = "cd".repeat(32);
+        for command in [
+            EntryCommand::Edit {
+                edition: closed.clone(),
+                school_kind: SchoolKind::College,
+                details: details("college_affiche", vec![ClassLevel::Quatrieme], 20),
+                responsible: None,
+                same_group: 0,
+            },
+            EntryCommand::AttachFile {
+                edition: closed.clone(),
+                file: other,
+            },
+            EntryCommand::Attest {
+                edition: closed.clone(),
+                attestations: attested(),
+            },
+        ] {
+            let error = given::<Entry>(draft())
+                .when(&command)
+                .then_rejected("campaign-closed");
+            assert!(error.message.contains("archivée"), "{error}");
+        }
+    }
+
+    #[test]
+    fn deleting_files_records_their_ids_and_why_once() {
+        let delete = EntryCommand::DeleteFiles {
+            purpose: "person_erased".into(),
+        };
+        given::<Entry>(submitted())
+            .when(&delete)
+            .then(&[EntryEvent::FilesDeleted {
+                file_ids: vec![png().file_id],
+                purpose: "person_erased".into(),
+            }]);
+        let state = given::<Entry>(submitted()).when(&delete).state_after();
+        assert!(state.files.is_empty());
+        assert_eq!(state.deleted_contents, [png().sha256]);
+        assert_eq!(state.files_deleted_for.as_deref(), Some("person_erased"));
+        let mut deleted = submitted();
+        deleted.push(EntryEvent::FilesDeleted {
+            file_ids: vec![png().file_id],
+            purpose: "person_erased".into(),
+        });
+        given::<Entry>(deleted).when(&delete).then(&[]);
     }
 
     fn juror(id: u128, school_uai: Option<&str>, department: Option<&str>) -> Juror {

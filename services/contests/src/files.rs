@@ -1,7 +1,8 @@
 //! The productions' files: received as a stream, spooled to a temporary file while its
 //! sha256 is computed and its size capped (never held whole in memory), its type read
 //! from its first bytes (magic numbers, the `infer` crate), a video's duration read from
-//! its MP4 container (`moov/mvhd`), then handed to a [`FileStore`] under its sha256.
+//! its container (MP4: `moov/mvhd`; WebM: `Segment/Info`), then handed to a
+//! [`FileStore`] under its sha256.
 //!
 //! The store is content-addressed: the same content is stored once, whoever sends it.
 //! [`DiskStore`] keeps files under `files_dir/sha256/<2 first hex digits>/<sha256>`,
@@ -23,7 +24,7 @@ use futures::StreamExt;
 use futures::future::BoxFuture;
 use pharos_events::contest::FileType;
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeek, AsyncSeekExt, AsyncWriteExt};
 use uuid::Uuid;
 
 /// How many first bytes the type is recognised from.
@@ -169,6 +170,7 @@ pub fn detect(head: &[u8]) -> Option<FileType> {
         "image/jpeg" => Some(FileType::Jpeg),
         "application/pdf" => Some(FileType::Pdf),
         "video/mp4" | "video/quicktime" | "video/x-m4v" => Some(FileType::Mp4),
+        "video/webm" => Some(FileType::Webm),
         _ => None,
     }
 }
@@ -252,6 +254,23 @@ async fn receive(
     })
 }
 
+/// The duration in whole seconds (rounded up) of a video of type `file_type`, read from
+/// its container: `None` when it is not a video, or its duration cannot be read.
+pub async fn video_duration_seconds(
+    path: &Path,
+    file_type: FileType,
+) -> std::io::Result<Option<u32>> {
+    match file_type {
+        FileType::Mp4 => mp4_duration_seconds(path).await,
+        FileType::Webm => {
+            let mut file = tokio::fs::File::open(path).await?;
+            let length = file.metadata().await?.len();
+            webm_duration_seconds(&mut file, length).await
+        }
+        FileType::Png | FileType::Jpeg | FileType::Pdf => Ok(None),
+    }
+}
+
 /// The duration in whole seconds (rounded up) of an MP4 (ISO base media) file, from the
 /// `mvhd` box of its `moov` box: `None` when there is none or it is malformed.
 ///
@@ -329,6 +348,210 @@ async fn find_box(
     Ok(None)
 }
 
+/// EBML identifiers (RFC 8794) of the Matroska elements (RFC 9559) the duration is read
+/// from; an identifier keeps its length-marker bit.
+const EBML_HEADER: u32 = 0x1A45_DFA3;
+const SEGMENT: u32 = 0x1853_8067;
+const INFO: u32 = 0x1549_A966;
+const CLUSTER: u32 = 0x1F43_B675;
+const TIMESTAMP_SCALE: u32 = 0x002A_D7B1;
+const DURATION: u32 = 0x4489;
+/// `TimestampScale` when absent: a tick is a millisecond.
+const DEFAULT_TIMESTAMP_SCALE: u64 = 1_000_000;
+/// Elements looked at on one level before giving up: `Info` comes among a segment's first
+/// few children (after `SeekHead`, maybe a `Void`), so a file of many tiny elements is
+/// refused instead of being walked through.
+const MAX_SIBLINGS: usize = 64;
+
+/// An element's header: its identifier and where its content lies.
+#[derive(Debug, Clone, Copy)]
+struct Element {
+    id: u32,
+    start: u64,
+    /// Where the content ends: the parent's end when the size is « unknown ».
+    end: u64,
+    unknown_size: bool,
+}
+
+/// An EBML variable-size integer at the start of `bytes`, at most `max` bytes long: its
+/// length is one plus the count of leading zeros of its first byte; answers the value
+/// with its marker bit (as identifiers are written) and the length.
+fn vint(bytes: &[u8], max: usize) -> Option<(u64, usize)> {
+    let first = *bytes.first()?;
+    let length = first.leading_zeros() as usize + 1;
+    if length > max || bytes.len() < length {
+        return None;
+    }
+    let value = bytes[..length]
+        .iter()
+        .fold(0u64, |value, b| (value << 8) | u64::from(*b));
+    Some((value, length))
+}
+
+/// The header of the element at `at`, whose content must end by `end`: `None` when there
+/// is none or it is malformed (an identifier over 4 bytes, a size over 8, a content
+/// running past its parent).
+async fn element<R: AsyncRead + AsyncSeek + Unpin>(
+    file: &mut R,
+    at: u64,
+    end: u64,
+) -> std::io::Result<Option<Element>> {
+    if at >= end {
+        return Ok(None);
+    }
+    let mut header = [0u8; 12];
+    let available = usize::try_from((end - at).min(12)).unwrap_or(12);
+    file.seek(SeekFrom::Start(at)).await?;
+    file.read_exact(&mut header[..available]).await?;
+    let header = &header[..available];
+    let Some((id, id_length)) = vint(header, 4) else {
+        return Ok(None);
+    };
+    let Some((size, size_length)) = vint(&header[id_length..], 8) else {
+        return Ok(None);
+    };
+    let value_bits = 7 * size_length as u32;
+    let size = size - (1u64 << value_bits);
+    let start = at + (id_length + size_length) as u64;
+    // All value bits set: the size is unknown (a live recording), the content runs to
+    // the parent's end.
+    let unknown_size = size == (1u64 << value_bits) - 1;
+    let end = if unknown_size {
+        end
+    } else {
+        match start.checked_add(size) {
+            Some(content_end) if content_end <= end => content_end,
+            _ => return Ok(None),
+        }
+    };
+    Ok(Some(Element {
+        id: u32::try_from(id).unwrap_or(0),
+        start,
+        end,
+        unknown_size,
+    }))
+}
+
+/// The first child `id` of the content from `start` to `end`, looking at no more than
+/// [`MAX_SIBLINGS`] elements and stopping at a `Cluster` (the media data: `Info` comes
+/// before it) or at an element of unknown size (it cannot be skipped).
+async fn find_element<R: AsyncRead + AsyncSeek + Unpin>(
+    file: &mut R,
+    start: u64,
+    end: u64,
+    id: u32,
+) -> std::io::Result<Option<Element>> {
+    let mut at = start;
+    for _ in 0..MAX_SIBLINGS {
+        let Some(found) = element(file, at, end).await? else {
+            return Ok(None);
+        };
+        if found.id == id {
+            return Ok(Some(found));
+        }
+        if found.id == CLUSTER || found.unknown_size {
+            return Ok(None);
+        }
+        at = found.end;
+    }
+    Ok(None)
+}
+
+/// The content of `element`, a number of at most 8 bytes (`None` when longer).
+async fn content<R: AsyncRead + AsyncSeek + Unpin>(
+    file: &mut R,
+    element: Element,
+) -> std::io::Result<Option<([u8; 8], usize)>> {
+    let Ok(length @ 0..=8) = usize::try_from(element.end - element.start) else {
+        return Ok(None);
+    };
+    if element.unknown_size {
+        return Ok(None);
+    }
+    let mut bytes = [0u8; 8];
+    file.seek(SeekFrom::Start(element.start)).await?;
+    file.read_exact(&mut bytes[..length]).await?;
+    Ok(Some((bytes, length)))
+}
+
+/// The duration in whole seconds of a WebM (Matroska) file of `length` bytes: `None` when
+/// it cannot be read.
+///
+/// The file is a tree of EBML elements, each `id` (a variable-size integer of 1 to 4
+/// bytes, marker kept) then `size` (1 to 8 bytes, marker dropped; all ones meaning
+/// « unknown », to the parent's end) then the content. The EBML header comes first, then
+/// the `Segment`, whose `Info` holds `TimestampScale` (an unsigned integer, nanoseconds
+/// per tick, 1,000,000 when absent) and `Duration` (a float of 4 or 8 bytes, in ticks,
+/// greater than 0). Only element headers and these two values are read, by seeking: the
+/// media data is never read. A file without `Duration` (some live recordings, as a
+/// browser's `MediaRecorder` writes them) is `None`. The duration is taken to the
+/// millisecond (a float's last digits are noise), then rounded up to the second.
+pub async fn webm_duration_seconds<R: AsyncRead + AsyncSeek + Unpin>(
+    file: &mut R,
+    length: u64,
+) -> std::io::Result<Option<u32>> {
+    let Some(header) = element(file, 0, length).await? else {
+        return Ok(None);
+    };
+    if header.id != EBML_HEADER || header.unknown_size {
+        return Ok(None);
+    }
+    let Some(segment) = find_element(file, header.end, length, SEGMENT).await? else {
+        return Ok(None);
+    };
+    let Some(info) = find_element(file, segment.start, segment.end, INFO).await? else {
+        return Ok(None);
+    };
+    let mut scale = DEFAULT_TIMESTAMP_SCALE;
+    let mut duration = None;
+    let mut at = info.start;
+    for _ in 0..MAX_SIBLINGS {
+        let Some(child) = element(file, at, info.end).await? else {
+            break;
+        };
+        if child.unknown_size {
+            return Ok(None);
+        }
+        match child.id {
+            TIMESTAMP_SCALE => {
+                let Some((bytes, length)) = content(file, child).await? else {
+                    return Ok(None);
+                };
+                scale = bytes[..length]
+                    .iter()
+                    .fold(0u64, |value, b| (value << 8) | u64::from(*b));
+            }
+            DURATION => {
+                duration = match content(file, child).await? {
+                    Some((bytes, 4)) => Some(f64::from(f32::from_be_bytes([
+                        bytes[0], bytes[1], bytes[2], bytes[3],
+                    ]))),
+                    Some((bytes, 8)) => Some(f64::from_be_bytes(bytes)),
+                    _ => return Ok(None),
+                };
+            }
+            _ => {}
+        }
+        at = child.end;
+    }
+    Ok(duration.and_then(|ticks| whole_seconds(ticks, scale)))
+}
+
+/// `ticks` of `scale` nanoseconds in whole seconds, rounded up from the millisecond.
+fn whole_seconds(ticks: f64, scale: u64) -> Option<u32> {
+    if scale == 0 {
+        return None;
+    }
+    #[allow(clippy::cast_precision_loss)] // a scale is far below 2^52
+    let milliseconds = (ticks * scale as f64 / 1e6).round();
+    if !(milliseconds > 0.0 && milliseconds <= f64::from(u32::MAX)) {
+        return None;
+    }
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // in range, checked
+    let milliseconds = milliseconds as u64;
+    u32::try_from(milliseconds.div_ceil(1000)).ok()
+}
+
 /// A minimal MP4 of `seconds` (an `ftyp`, an empty `mdat`, a `moov` holding an `mvhd`):
 /// for tests and documentation.
 pub fn tiny_mp4(seconds: u32) -> Vec<u8> {
@@ -389,6 +612,145 @@ mod tests {
         std::fs::write(&path, b"\0\0\0\x08ftyp\0\0\xff\xffmoov").unwrap();
         assert_eq!(mp4_duration_seconds(&path).await.unwrap(), None);
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A real WebM of 2 s (VP9, 32×32, made with ffmpeg: see `tests/http/webm.rs`).
+    const WEBM_2S: &[u8] = include_bytes!("../tests/fixtures/clip-2s.webm");
+    /// A real WebM of 121 s (VP9, 16×16, 1 image/s).
+    const WEBM_121S: &[u8] = include_bytes!("../tests/fixtures/clip-121s.webm");
+
+    async fn webm(bytes: &[u8]) -> Option<u32> {
+        let mut cursor = std::io::Cursor::new(bytes);
+        webm_duration_seconds(&mut cursor, bytes.len() as u64)
+            .await
+            .expect("a cursor never fails")
+    }
+
+    /// An EBML element: `id` (marker included, as written), a size of `size_length`
+    /// bytes, the content.
+    fn ebml(id: &[u8], content: &[u8]) -> Vec<u8> {
+        let mut out = id.to_vec();
+        out.push(0x01); // an 8-byte size, as muxers write a segment's
+        out.extend_from_slice(&(content.len() as u64).to_be_bytes()[1..]);
+        out.extend_from_slice(content);
+        out
+    }
+
+    /// A WebM skeleton: the EBML header, a segment holding `info` then a cluster.
+    fn skeleton(info: &[u8]) -> Vec<u8> {
+        let mut segment = ebml(&[0xEC], &[0; 16]); // a Void first, as muxers reserve
+        segment.extend(ebml(&[0x15, 0x49, 0xA9, 0x66], info));
+        segment.extend(ebml(&[0x1F, 0x43, 0xB6, 0x75], &[0; 32]));
+        let mut out = ebml(&[0x1A, 0x45, 0xDF, 0xA3], &ebml(&[0x42, 0x82], b"webm"));
+        out.extend(ebml(&[0x18, 0x53, 0x80, 0x67], &segment));
+        out
+    }
+
+    #[tokio::test]
+    async fn reads_a_webm_duration_from_its_segment_info() {
+        assert_eq!(detect(WEBM_2S), Some(FileType::Webm));
+        assert_eq!(webm(WEBM_2S).await, Some(2));
+        assert_eq!(webm(WEBM_121S).await, Some(121));
+        // Through the file, as an upload is read.
+        let dir = scratch();
+        let path = dir.join("v.webm");
+        std::fs::write(&path, WEBM_121S).unwrap();
+        assert_eq!(
+            video_duration_seconds(&path, FileType::Webm).await.unwrap(),
+            Some(121)
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+
+        let duration = |seconds: f64| ebml(&[0x44, 0x89], &(seconds * 1000.0).to_be_bytes());
+        // No TimestampScale: a tick is a millisecond; 90.2 s is 91 s begun.
+        assert_eq!(webm(&skeleton(&duration(90.2))).await, Some(91));
+        // 120 s written with a float's noise is 120 s, not 121.
+        let noisy = ebml(&[0x44, 0x89], &(120_000.000_000_1f64).to_be_bytes());
+        assert_eq!(webm(&skeleton(&noisy)).await, Some(120));
+        // A 4-byte float, ticks of 10 ms.
+        let mut info = ebml(&[0x2A, 0xD7, 0xB1], &10_000_000u32.to_be_bytes());
+        info.extend(ebml(&[0x44, 0x89], &1500f32.to_be_bytes()));
+        assert_eq!(webm(&skeleton(&info)).await, Some(15));
+    }
+
+    #[tokio::test]
+    async fn refuses_webm_without_a_readable_duration_and_never_panics() {
+        let duration = ebml(&[0x44, 0x89], &2000f64.to_be_bytes());
+        let scale = |scale: &[u8]| {
+            let mut info = ebml(&[0x2A, 0xD7, 0xB1], scale);
+            info.extend_from_slice(&duration);
+            info
+        };
+        for (case, bytes) in [
+            ("empty", Vec::new()),
+            (
+                "no Duration",
+                skeleton(&ebml(&[0x2A, 0xD7, 0xB1], &[0x0F, 0x42, 0x40])),
+            ),
+            ("zero scale", skeleton(&scale(&[0]))),
+            ("scale of 9 bytes", skeleton(&scale(&[1; 9]))),
+            (
+                "2-byte Duration",
+                skeleton(&ebml(&[0x44, 0x89], &[0x40, 0x00])),
+            ),
+            (
+                "negative",
+                skeleton(&ebml(&[0x44, 0x89], &(-5f64).to_be_bytes())),
+            ),
+            (
+                "NaN",
+                skeleton(&ebml(&[0x44, 0x89], &f64::NAN.to_be_bytes())),
+            ),
+            (
+                "infinite",
+                skeleton(&ebml(&[0x44, 0x89], &f64::INFINITY.to_be_bytes())),
+            ),
+            (
+                "huge",
+                skeleton(&ebml(&[0x44, 0x89], &1e300f64.to_be_bytes())),
+            ),
+            ("an MP4", tiny_mp4(3)),
+            ("zeros", vec![0; 64]),
+        ] {
+            assert_eq!(webm(&bytes).await, None, "{case}");
+        }
+        // Info after the first cluster, or a segment claiming more than the file holds.
+        let mut late = skeleton(&duration);
+        let info_at = late
+            .windows(4)
+            .position(|w| w == [0x15, 0x49, 0xA9, 0x66])
+            .unwrap();
+        late[info_at..info_at + 4].copy_from_slice(&[0x1F, 0x43, 0xB6, 0x75]);
+        assert_eq!(webm(&late).await, None, "Info after a cluster");
+        let mut oversized = skeleton(&duration);
+        let segment_at = oversized
+            .windows(4)
+            .position(|w| w == [0x18, 0x53, 0x80, 0x67])
+            .unwrap();
+        oversized[segment_at + 5] = 0x7F;
+        assert_eq!(webm(&oversized).await, None, "segment past the end");
+        // A segment of unknown size (a live recording) still has its Info read.
+        let mut live = skeleton(&duration);
+        live[segment_at + 4..segment_at + 12]
+            .copy_from_slice(&[0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]);
+        assert_eq!(webm(&live).await, Some(2), "unknown-size segment");
+        // Every truncation and every single-byte change of a real file: an answer, no
+        // panic, never an error; a truncated file has its duration only if its Info
+        // is whole.
+        for cut in 0..WEBM_2S.len() {
+            let answer = webm(&WEBM_2S[..cut]).await;
+            assert!(
+                answer.is_none() || answer == Some(2),
+                "cut at {cut}: {answer:?}"
+            );
+        }
+        for at in 0..WEBM_2S.len().min(400) {
+            for value in [0x00, 0x01, 0x7F, 0x80, 0xFF] {
+                let mut bytes = WEBM_2S.to_vec();
+                bytes[at] = value;
+                let _ = webm(&bytes).await;
+            }
+        }
     }
 
     #[tokio::test]

@@ -1,6 +1,7 @@
 //! Every entry, folded by the entry decider, in memory: for the lists, the count of a
-//! group's entries, the jury's progress, the palmarès and the close of a campaign. Fed by
-//! the `contest_entry` category and written through by this process's handlers.
+//! group's entries, the jury's progress, the palmarès, the close of a campaign and the
+//! entries of an erased person. Fed by the `contest_entry` category, written through by
+//! this process's handlers, read through by [`catch_up`].
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -8,7 +9,7 @@ use std::sync::Arc;
 use pharos_access::Projected;
 use pharos_decider::Decider;
 use pharos_events::contest::{ENTRY_CATEGORY, EntryEvent};
-use pharos_eventstore::RecordedEvent;
+use pharos_eventstore::{EventStore, GlobalPosition, RecordedEvent, StoreError};
 use uuid::Uuid;
 
 use crate::entry::{Entry, EntryState, EntryStatus};
@@ -20,10 +21,13 @@ pub type Index = Arc<Projected<Entries>>;
 #[derive(Debug, Default)]
 pub struct Entries {
     pub entries: BTreeMap<Uuid, (EntryState, i64)>,
+    /// The last event applied (written-through states aside).
+    pub position: GlobalPosition,
 }
 
 impl Entries {
     pub fn apply(&mut self, event: &RecordedEvent) {
+        self.position = self.position.max(event.position);
         let Some(id) = event
             .stream_id
             .strip_prefix(ENTRY_CATEGORY)
@@ -60,6 +64,26 @@ impl Entries {
             .map(|(id, (e, _))| (*id, e))
     }
 
+    /// The entries whose responsible adult is `person`.
+    pub fn of_responsible(&self, person: pharos_privacy::PersonId) -> Vec<Uuid> {
+        self.entries
+            .iter()
+            .filter(|(_, (e, _))| {
+                e.responsible
+                    .as_ref()
+                    .is_some_and(|r| r.email.person == person || r.display_name.person == person)
+            })
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Whether an entry still holds content `sha256` (stored once for all of them).
+    pub fn holds(&self, sha256: &str) -> bool {
+        self.entries
+            .values()
+            .any(|(e, _)| e.files.iter().any(|f| f.sha256 == sha256))
+    }
+
     /// How many entries of `school` in `contest` carry the group `label` (case and
     /// spaces aside), withdrawn ones and `except` aside.
     pub fn same_group(
@@ -86,5 +110,19 @@ impl Entries {
                     .is_some_and(|d| normal(&d.group.label) == label)
             })
             .count()
+    }
+}
+
+/// Applies the entries' events the subscription has not delivered yet: a worker acting on
+/// an event of another category (an erasure) then sees every entry written before it.
+pub async fn catch_up(index: &Index, store: &EventStore) -> Result<(), StoreError> {
+    let categories = [ENTRY_CATEGORY.to_owned()];
+    loop {
+        let after = index.read(|i| i.position);
+        let page = store.read_all(after, 1000, &categories).await?;
+        if page.is_empty() {
+            return Ok(());
+        }
+        index.apply_read(&page);
     }
 }

@@ -10,19 +10,24 @@
 //! | `GET /api/v1/contests/{id}/palmares` | anyone, without login, once published | — |
 //! | `POST /api/v1/contests/{id}/entries`, `PATCH /api/v1/entries/{id}`, `POST /api/v1/entries/{id}/files`, `/attestations`, `/submit`, `/withdraw` | the school, its department's referents, the pole | `EnterContest` |
 //! | `GET /api/v1/contests/{id}/entries`, `GET /api/v1/entries/{id}`, `GET /api/v1/entries/{id}/files/{file_id}` | the same; a juror, the admissible entries assigned to them | `EnterContest`, `JudgeContest` |
-//! | `POST /api/v1/entries/{id}/admissibility`, `/jurors`, `/awards` | the pole | `ManageContest` |
+//! | `POST /api/v1/entries/{id}/admissibility`, `/jurors`, `/awards`, `DELETE /api/v1/entries/{id}/awards/{kind}`, `POST /api/v1/entries/{id}/national-result` | the pole | `ManageContest` |
 //! | `POST /api/v1/entries/{id}/scores` | the juror the entry is assigned to | `JudgeContest` |
 //!
 //! Each aggregate is a pure decider: [`edition`] (one stream per school year; extensions,
-//! jurors, awards — decided there, where exclusivity and quotas see every award — and the
-//! palmarès frozen at publication) and [`entry`] (one stream per production; commands
-//! depending on the edition carry its state). Times are in Europe/Paris ([`paris`]). Files
-//! go through [`files`]: streamed to a spool file (sha256 computed, size capped while
-//! receiving), type recognised from the content, an MP4's duration read from `moov/mvhd`,
-//! then put in a content-addressed [`files::FileStore`] (on disk under `files_dir` now; an
+//! jurors, awards — decided there, where exclusivity and quotas see every award, and
+//! revoked there until publication — the palmarès frozen at publication, the national
+//! round's results, the close) and [`entry`] (one stream per production; commands
+//! depending on the edition carry its state). An entry's status after the jury
+//! (laureate… archived) is read from both ([`entry::EntryState::standing`]). Times are in
+//! Europe/Paris ([`paris`]). Files go through [`files`]: streamed to a spool file (sha256
+//! computed, size capped while receiving), type recognised from the content, a video's
+//! duration read from its container (MP4 `moov/mvhd`, WebM `Segment/Info`), then put in a
+//! content-addressed [`files::FileStore`] (on disk under `files_dir` now; an
 //! S3-compatible implementation plugs in behind the same trait). [`index`] keeps every
 //! entry folded in memory for the lists, group counts, the jury's progress and the
-//! palmarès; [`palmares`] ranks by weighted score, ties shown.
+//! palmarès; [`palmares`] ranks by weighted score, ties shown. [`purge`] deletes entries'
+//! files, at the close (entries without an award) and when the vault erases their
+//! responsible adult (a worker following `person_erased` from a checkpoint).
 //!
 //! Jurors' attachment (for recusal) is given by the pole when appointing them
 //! (`{user_id, school_uai?, department?}`): attached to a school, a juror never scores its
@@ -35,6 +40,7 @@ pub mod http;
 pub mod index;
 pub mod palmares;
 pub mod paris;
+pub mod purge;
 
 use std::sync::Arc;
 
@@ -64,10 +70,18 @@ pub const TARGET: Target = Target {
             .await?;
             // The embedded store; an S3-compatible one would be chosen here.
             let files: http::Files = Arc::new(files::DiskStore::open(&context.files_dir)?);
+            let erasures = purge::follow_erasures(
+                app.store.clone(),
+                index.clone(),
+                files.clone(),
+                context.state.clock.clone(),
+                context.shutdown.clone(),
+            );
             let api = api()
                 .layer(axum::Extension(index))
                 .layer(axum::Extension(files));
-            Ok(Started::new(NAME, api, context.state, app))
+            Ok(Started::new(NAME, api, context.state, app)
+                .with_worker(purge::ERASURE_FOLLOWER, erasures))
         })
     },
 };
@@ -96,6 +110,8 @@ fn api() -> OpenApiRouter<TargetState> {
         .routes(routes!(entries::assign_juror))
         .routes(routes!(entries::score_entry))
         .routes(routes!(entries::grant_award))
+        .routes(routes!(entries::revoke_award))
+        .routes(routes!(entries::record_national_result))
 }
 
 #[derive(utoipa::OpenApi)]
@@ -138,6 +154,7 @@ fn api() -> OpenApiRouter<TargetState> {
         http::entries::AssignmentInput,
         http::entries::ScoresInput,
         http::entries::AwardInput,
+        http::entries::NationalResultInput,
         http::entries::GroupView,
         http::entries::AttestationsView,
         http::entries::JurorScores,
@@ -165,7 +182,10 @@ mod tests {
         let text = serde_json::to_string(&document).unwrap();
         assert!(!text.to_lowercase().contains("sealed"), "{text}");
         for item in document.paths.paths.values() {
-            for operation in [&item.get, &item.post, &item.patch].into_iter().flatten() {
+            for operation in [&item.get, &item.post, &item.patch, &item.delete]
+                .into_iter()
+                .flatten()
+            {
                 let id = operation.operation_id.as_deref().unwrap_or_default();
                 assert!(id.starts_with("contests_"), "{id}");
             }

@@ -6,11 +6,17 @@
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
-use pharos_eventstore::on_db;
+use pharos_eventstore::{GlobalPosition, StreamId, on_db};
 use pharos_test_support::{Client, TestApp, TestDb, instant, rule};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[path = "http/webm.rs"]
+mod webm;
+
+#[path = "http/erasure.rs"]
+mod erasure;
 
 /// The instant the application's clock shows: the submission window is open.
 const NOW: &str = "2026-12-01T10:00:00+01:00";
@@ -1197,6 +1203,417 @@ async fn every_role_in_and_out_of_scope(db: TestDb) {
     app.finish().await;
 }
 
+/// Submits `entries`, then decides their admissibility: admissible but the last, refused
+/// for being off topic.
+async fn judged(app: &Contest, clients: &[(&Client, &str)]) {
+    for (client, id) in clients {
+        post(client, &format!("/api/v1/entries/{id}/submit"), Value::Null).await;
+    }
+    for (n, (_, id)) in clients.iter().enumerate() {
+        let decision = if n + 1 == clients.len() {
+            json!({"admissible": false, "reason": "Hors sujet"})
+        } else {
+            json!({"admissible": true})
+        };
+        post(
+            &app.manager,
+            &format!("/api/v1/entries/{id}/admissibility"),
+            decision,
+        )
+        .await;
+    }
+}
+
+async fn awards_are_revoked_until_publication_then_the_national_round_then_the_archive(db: TestDb) {
+    let app = Contest::start(db).await;
+    let manager = app.manager.clone();
+    let contest_path = format!("/api/v1/contests/{}", app.contest);
+    let school = app.user("school", Some(&app.college)).await;
+    let other = app.user("school", Some(&app.other_college)).await;
+    let gers = app.user("school", Some(&app.gers)).await;
+    let nominee = app.ready(&school, &app.college, "5e B", png(1)).await;
+    let runner = app.ready(&other, &app.other_college, "4e A", png(2)).await;
+    let refused = app.ready(&gers, &app.gers, "3e C", png(3)).await;
+    judged(
+        &app,
+        &[(&school, &nominee), (&other, &runner), (&gers, &refused)],
+    )
+    .await;
+    // A draft never submitted.
+    let unfinished = app
+        .entry(&school, &app.college, "college_affiche", "6e A")
+        .await;
+    let award = |id: &str| format!("/api/v1/entries/{id}/awards");
+    let revoke = |id: &str, kind: &str| format!("/api/v1/entries/{id}/awards/{kind}");
+    let national = |id: &str| format!("/api/v1/entries/{id}/national-result");
+    let status_of = |client: &Client, id: &str| {
+        let (client, path) = (client.clone(), format!("/api/v1/entries/{id}"));
+        async move { get(&client, &path).await["status"].clone() }
+    };
+
+    // A mistake: the runner made laureate. Only the pole takes it back, naming a known
+    // award; taken back, it is audited and frees the category's place.
+    post(&manager, &award(&runner), json!({"kind": "laureate"})).await;
+    let referent = app.user("department_referent", Some("31")).await;
+    let before = app.events().await;
+    for (who, client) in [("school", &other), ("referent", &referent)] {
+        let (status, body) = client.delete(&revoke(&runner, "laureate")).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{who}: {body}");
+    }
+    assert_eq!(app.events().await, before);
+    let answer = manager.delete(&revoke(&runner, "gagnant")).await;
+    app.refused(
+        answer,
+        StatusCode::NOT_FOUND,
+        "award-kind-unknown",
+        "« gagnant » n'est pas une distinction",
+        before,
+    )
+    .await;
+    let answer = manager.delete(&revoke(&runner, "mention")).await;
+    app.refused(
+        answer,
+        StatusCode::CONFLICT,
+        "award-not-held",
+        "rien à retirer",
+        before,
+    )
+    .await;
+    let (status, body) = manager.delete(&revoke(&runner, "laureate")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["version"].as_i64().is_some(), "{body}");
+    let metadata: Vec<String> = on_db!(app.store.db(), |pool| sqlx::query_scalar(
+        "SELECT CAST(metadata AS TEXT) FROM events WHERE event_type = 'award_revoked'"
+    )
+    .fetch_all(&pool)
+    .await)
+    .unwrap();
+    assert_eq!(metadata.len(), 1);
+    assert!(metadata[0].contains(&manager.id), "{metadata:?}");
+    let before = app.events().await;
+    let answer = manager.delete(&revoke(&runner, "laureate")).await;
+    app.refused(
+        answer,
+        StatusCode::CONFLICT,
+        "award-not-held",
+        "« lauréat »",
+        before,
+    )
+    .await;
+    assert_eq!(
+        get(&manager, &format!("/api/v1/entries/{runner}")).await["awards"],
+        json!([])
+    );
+    post(&manager, &award(&nominee), json!({"kind": "laureate"})).await;
+    post(
+        &manager,
+        &award(&nominee),
+        json!({"kind": "nominated_national"}),
+    )
+    .await;
+    post(&manager, &award(&runner), json!({"kind": "mention"})).await;
+
+    // No national result before the palmarès; no outcome shown before it either.
+    let before = app.events().await;
+    let answer = manager
+        .post(&national(&nominee), json!({"awarded": true}))
+        .await;
+    app.refused(
+        answer,
+        StatusCode::CONFLICT,
+        "results-not-published",
+        "palmarès académique publié",
+        before,
+    )
+    .await;
+    assert_eq!(status_of(&manager, &nominee).await, "admissible");
+    post(
+        &manager,
+        &format!("{contest_path}/publish-results"),
+        Value::Null,
+    )
+    .await;
+
+    // Published: the palmarès is frozen, each entry shows its outcome.
+    let before = app.events().await;
+    let answer = manager.delete(&revoke(&runner, "mention")).await;
+    app.refused(
+        answer,
+        StatusCode::CONFLICT,
+        "results-published",
+        "figé",
+        before,
+    )
+    .await;
+    assert_eq!(status_of(&school, &nominee).await, "nominated_national");
+    assert_eq!(status_of(&other, &runner).await, "mention");
+    assert_eq!(status_of(&gers, &refused).await, "inadmissible");
+    let listed = get(&manager, &format!("{contest_path}/entries")).await;
+    let statuses: Vec<(String, String)> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["id"].as_str().unwrap().to_owned(),
+                e["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        statuses.contains(&(runner.clone(), "mention".into())),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.contains(&(nominee.clone(), "nominated_national".into())),
+        "{statuses:?}"
+    );
+
+    // The national round: for the nominee only, by the pole.
+    let answer = manager
+        .post(&national(&runner), json!({"awarded": true}))
+        .await;
+    app.refused(
+        answer,
+        StatusCode::CONFLICT,
+        "entry-not-nominated",
+        "pas été sélectionnée pour le concours national",
+        before,
+    )
+    .await;
+    let answer = manager
+        .post(&national(&nominee), json!({"awarded": "oui"}))
+        .await;
+    app.refused(
+        answer,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid-body",
+        "awarded",
+        before,
+    )
+    .await;
+    let (status, body) = school
+        .post(&national(&nominee), json!({"awarded": true}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(app.events().await, before);
+    post(&manager, &national(&nominee), json!({"awarded": false})).await;
+    assert_eq!(status_of(&school, &nominee).await, "not_awarded");
+    // Corrected: the later result stands.
+    post(&manager, &national(&nominee), json!({"awarded": true})).await;
+    let seen = get(&school, &format!("/api/v1/entries/{nominee}")).await;
+    assert_eq!(seen["status"], "national_laureate", "{seen}");
+    assert_eq!(seen["national_laureate"], true, "{seen}");
+    assert!(get(&other, &format!("/api/v1/entries/{runner}")).await["national_laureate"].is_null());
+
+    // The close archives every entry; files go for the entry without an award only.
+    let closed = post(&manager, &format!("{contest_path}/close"), Value::Null).await;
+    assert_eq!(closed["entries_archived"], 4, "{closed}");
+    assert_eq!(closed["entries_purged"], 1, "{closed}");
+    assert_eq!(closed["files_deleted"], 1, "{closed}");
+    for (client, id) in [
+        (&school, &nominee),
+        (&other, &runner),
+        (&gers, &refused),
+        (&school, &unfinished),
+    ] {
+        assert_eq!(status_of(client, id).await, "archived", "{id}");
+    }
+    let archived = get(&school, &format!("/api/v1/entries/{nominee}")).await;
+    assert_eq!(archived["national_laureate"], true);
+    assert_eq!(
+        archived["awards"],
+        json!(["laureate", "nominated_national"])
+    );
+    assert_eq!(archived["files"].as_array().unwrap().len(), 1);
+    let purged = get(&gers, &format!("/api/v1/entries/{refused}")).await;
+    assert_eq!(purged["files_deleted"], true);
+    assert!(
+        purged["files_deleted_reason"]
+            .as_str()
+            .unwrap()
+            .contains("Clôture de la campagne"),
+        "{purged}"
+    );
+    let before = app.events().await;
+    let answer = manager
+        .post(&national(&nominee), json!({"awarded": false}))
+        .await;
+    app.refused(
+        answer,
+        StatusCode::CONFLICT,
+        "campaign-closed",
+        "archivées",
+        before,
+    )
+    .await;
+    // An archived draft changes no more, and keeps nothing sent to it.
+    let stored = app.on_disk();
+    let answer = school
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/entries/{unfinished}"),
+            json!({"title": "Trop tard"}),
+        )
+        .await;
+    app.refused(
+        answer,
+        StatusCode::CONFLICT,
+        "campaign-closed",
+        "archivée",
+        before,
+    )
+    .await;
+    let answer = upload(&school, &unfinished, "image/png", None, png(9)).await;
+    app.refused(
+        answer,
+        StatusCode::CONFLICT,
+        "campaign-closed",
+        "archivée",
+        before,
+    )
+    .await;
+    assert_eq!(app.on_disk(), stored);
+    app.finish().await;
+}
+
+/// Polls `entry` as `client` until `done` holds of it, for at most 20 s: the erasure
+/// follower acts on the vault's event after the erasure's answer.
+async fn eventually(client: &Client, entry: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let seen = get(client, &format!("/api/v1/entries/{entry}")).await;
+        if done(&seen) {
+            return seen;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never reached: {seen}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+async fn erasing_the_responsible_adult_deletes_their_entries_files(db: TestDb) {
+    let app = Contest::start(db).await;
+    let school = app.user("school", Some(&app.college)).await;
+    let other = app.user("school", Some(&app.other_college)).await;
+    // Camille Martin is responsible for two entries, one submitted; another adult's entry
+    // holds the same content as the first.
+    let first = app.ready(&school, &app.college, "5e B", png(1)).await;
+    let second = app.ready(&school, &app.college, "5e C", png(2)).await;
+    post(
+        &school,
+        &format!("/api/v1/entries/{first}/submit"),
+        Value::Null,
+    )
+    .await;
+    let mut body = entry_body(&app.other_college, "college_affiche", "4e A");
+    body["responsible"] =
+        json!({"display_name": "Dominique Petit", "email": "dominique.petit@ac-toulouse.fr"});
+    let (status, created) = other
+        .post(&format!("/api/v1/contests/{}/entries", app.contest), body)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let kept = created["id"].as_str().unwrap().to_owned();
+    let (status, shared) = upload(&other, &kept, "image/png", None, png(1)).await;
+    assert_eq!(status, StatusCode::CREATED, "{shared}");
+    let shared_sha = shared["sha256"].as_str().unwrap().to_owned();
+    let own_sha = get(&school, &format!("/api/v1/entries/{second}")).await["files"][0]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(app.on_disk(), (2, 0));
+
+    // The pole erases Camille (the directory's route).
+    let erased = post(
+        &app.manager,
+        "/api/v1/people/erase",
+        json!({"email": "camille.martin@ac-toulouse.fr", "reason": "Demande de l'intéressée"}),
+    )
+    .await;
+    assert_eq!(erased["erased"], true, "{erased}");
+    for entry in [&first, &second] {
+        let seen = eventually(&school, entry, |e| e["files_deleted"] == true).await;
+        assert_eq!(seen["files"], json!([]), "{seen}");
+        assert_eq!(seen["responsible"]["email"], "donnée effacée", "{seen}");
+        assert!(
+            seen["files_deleted_reason"]
+                .as_str()
+                .unwrap()
+                .contains("adulte responsable"),
+            "{seen}"
+        );
+    }
+    // Camille's own content is gone from disk; the content another entry holds stays.
+    assert!(!app.stored(&own_sha));
+    assert!(app.stored(&shared_sha));
+    assert_eq!(app.on_disk(), (1, 0));
+    let untouched = get(&other, &format!("/api/v1/entries/{kept}")).await;
+    assert_eq!(untouched["files_deleted"], false);
+    assert_eq!(untouched["files"].as_array().unwrap().len(), 1);
+    assert_eq!(untouched["responsible"]["display_name"], "Dominique Petit");
+    let response = other
+        .request(
+            Method::GET,
+            &format!(
+                "/api/v1/entries/{kept}/files/{}",
+                shared["file_id"].as_str().unwrap()
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.bytes().await.unwrap().to_vec(), png(1));
+
+    // Each entry's history shows the deletion, once, caused by the erasure and done in
+    // the name of its actor; the follower's checkpoint is past the erasure.
+    let erasures = app
+        .store
+        .read_all(GlobalPosition::START, 100, &["person".to_owned()])
+        .await
+        .unwrap();
+    let erasure = erasures
+        .iter()
+        .find(|e| e.event_type == "person_erased")
+        .unwrap();
+    for entry in [&first, &second] {
+        let stream = StreamId::new("contest_entry", entry).unwrap();
+        let history = app.store.read_stream(&stream, 1).await.unwrap();
+        let deletions: Vec<_> = history
+            .iter()
+            .filter(|e| e.event_type == "files_deleted")
+            .collect();
+        assert_eq!(deletions.len(), 1, "{history:?}");
+        let deletion = deletions[0];
+        assert_eq!(deletion.data["purpose"], "person_erased", "{deletion:?}");
+        assert_eq!(deletion.data["file_ids"].as_array().unwrap().len(), 1);
+        assert_eq!(deletion.metadata.causation_id, Some(erasure.event_id));
+        assert_eq!(
+            deletion.metadata.actor_id.as_deref(),
+            Some(app.manager.id.as_str())
+        );
+        assert!(deletion.position > erasure.position);
+    }
+    // The checkpoint moves once the batch's effects are done: polled.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while app
+        .store
+        .checkpoint(pharos_contests::purge::ERASURE_FOLLOWER)
+        .await
+        .unwrap()
+        < erasure.position
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "checkpoint never moved"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    app.finish().await;
+}
+
 pharos_test_support::on_both_backends!(
     "pharos-contests";
     the_full_path_from_edition_to_palmares,
@@ -1204,4 +1621,6 @@ pharos_test_support::on_both_backends!(
     submission_is_refused_a_minute_after_the_deadline_in_paris_unless_extended,
     entries_are_refused_for_a_single_pupil_a_wrong_level_or_a_full_group,
     every_role_in_and_out_of_scope,
+    awards_are_revoked_until_publication_then_the_national_round_then_the_archive,
+    erasing_the_responsible_adult_deletes_their_entries_files,
 );

@@ -5,8 +5,9 @@
 //! second edition of the same year collides on the stream itself. It holds the dates, the
 //! categories, special prizes, rules and scoring criteria, the deadline extensions granted
 //! to schools, the jurors appointed, the awards (decided there, where « one laureate per
-//! category » and the nomination quota are checked against every award of the edition),
-//! and the palmarès frozen at publication.
+//! category » and the nomination quota are checked against every award of the edition;
+//! revoked there until publication), the palmarès frozen at publication, the national
+//! round's results of the nominated entries, and the close that archives every entry.
 //!
 //! An entry is one stream per production, `contest_entry-<uuid v7>`. No pupil is named:
 //! the group is its class levels and counts. The responsible adult's name and e-mail are
@@ -232,17 +233,18 @@ impl ClassLevel {
 #[schema(
     as = ContestFileType,
     description = "Type de fichier, reconnu d'après son contenu (jamais d'après son extension) : \
-                   png, jpeg, pdf, mp4."
+                   png, jpeg, pdf, mp4, webm."
 )]
 pub enum FileType {
     Png,
     Jpeg,
     Pdf,
     Mp4,
+    Webm,
 }
 
 impl FileType {
-    pub const ALL: [Self; 4] = [Self::Png, Self::Jpeg, Self::Pdf, Self::Mp4];
+    pub const ALL: [Self; 5] = [Self::Png, Self::Jpeg, Self::Pdf, Self::Mp4, Self::Webm];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -250,6 +252,7 @@ impl FileType {
             Self::Jpeg => "jpeg",
             Self::Pdf => "pdf",
             Self::Mp4 => "mp4",
+            Self::Webm => "webm",
         }
     }
 
@@ -259,6 +262,7 @@ impl FileType {
             Self::Jpeg => "image/jpeg",
             Self::Pdf => "application/pdf",
             Self::Mp4 => "video/mp4",
+            Self::Webm => "video/webm",
         }
     }
 
@@ -269,6 +273,7 @@ impl FileType {
             "image/jpeg" | "image/jpg" => Some(Self::Jpeg),
             "application/pdf" => Some(Self::Pdf),
             "video/mp4" | "video/quicktime" => Some(Self::Mp4),
+            "video/webm" => Some(Self::Webm),
             _ => None,
         }
     }
@@ -281,6 +286,7 @@ impl FileType {
             "jpg" | "jpeg" => Some(Self::Jpeg),
             "pdf" => Some(Self::Pdf),
             "mp4" | "m4v" | "mov" => Some(Self::Mp4),
+            "webm" => Some(Self::Webm),
             _ => None,
         }
     }
@@ -289,7 +295,7 @@ impl FileType {
     /// PDF).
     pub fn medium(self) -> Medium {
         match self {
-            Self::Mp4 => Medium::Video,
+            Self::Mp4 | Self::Webm => Medium::Video,
             Self::Png | Self::Jpeg | Self::Pdf => Medium::Affiche,
         }
     }
@@ -452,9 +458,21 @@ pub enum ContestEvent {
         category: String,
         kind: AwardKind,
     },
+    /// The pole takes an award back before publication (a mistake put right; the actor
+    /// is in the metadata).
+    AwardRevoked {
+        entry_id: Uuid,
+        category: String,
+        kind: AwardKind,
+    },
     /// The palmarès as published: frozen.
     ResultsPublished { palmares: Vec<PalmaresLine> },
-    /// The campaign is over: files of non-laureate entries are deleted.
+    /// The national round's result for an entry nominated to it, recorded by the pole
+    /// after publication: `awarded` — national laureate, or not awarded. A later one for
+    /// the same entry corrects it.
+    NationalResultRecorded { entry_id: Uuid, awarded: bool },
+    /// The campaign is over: every entry of the edition is archived, and files of
+    /// entries without an award are deleted.
     CampaignClosed,
 }
 
@@ -554,7 +572,9 @@ pub enum EntryEvent {
         juror_id: Uuid,
         scores: BTreeMap<String, u8>,
     },
-    /// Files deleted from the store under a retention rule.
+    /// Files deleted from the store: under a retention rule (`purpose`:
+    /// `contest_file_non_laureate`), or because the responsible adult was erased
+    /// (`person_erased`).
     FilesDeleted {
         file_ids: Vec<Uuid>,
         purpose: String,

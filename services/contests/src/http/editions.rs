@@ -24,10 +24,10 @@ use super::{Files, edition, edition_stream, uai};
 use crate::edition::{
     Edition, EditionCommand, EditionState, FIRST_EDITION_YEAR, Juror, NewEdition, edition_id,
 };
-use crate::entry::{Entry, EntryCommand, EntryState, EntryStatus};
+use crate::entry::{EntryState, EntryStatus};
 use crate::index::Index;
 use crate::palmares::{Ranked, rank};
-use crate::{NAME, paris};
+use crate::{NAME, paris, purge};
 
 /// Une catégorie de l'édition : un niveau et un support.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -817,7 +817,7 @@ pub async fn jury_progress(
                         .as_ref()
                         .map(|d| d.title.clone())
                         .unwrap_or_default(),
-                    status: e.status,
+                    status: e.standing(*entry_id, &edition),
                     jurors: e.jurors.clone(),
                     scored_by: e.scores.keys().copied().collect(),
                     score: place
@@ -1024,11 +1024,13 @@ pub async fn palmares(
     }))
 }
 
-/// Ce que la clôture a effacé.
+/// Ce que la clôture a archivé et effacé.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ClosedCampaign {
     /// Version du flux de l'édition.
     pub version: i64,
+    /// Productions archivées (toutes celles de l'édition, sauf les retirées).
+    pub entries_archived: usize,
     /// Productions non distinguées dont les fichiers ont été effacés.
     pub entries_purged: usize,
     /// Fichiers effacés du stockage.
@@ -1039,10 +1041,12 @@ pub struct ClosedCampaign {
 #[utoipa::path(post, path = "/api/v1/contests/{id}/close", tag = "contests",
     operation_id = "contests_close_campaign",
     summary = "Clore la campagne",
-    description = "Une fois le palmarès publié : les fichiers des productions non distinguées \
-                   sont effacés (règle de conservation contest_file_non_laureate), ceux des \
-                   productions distinguées sont gardés pour l'exposition et le concours national. \
-                   Le pôle académique seul.",
+    description = "Une fois le palmarès publié (et les résultats du concours national \
+                   enregistrés : ils ne changent plus ensuite) : toutes les productions de \
+                   l'édition sont archivées (les retirées restent retirées) ; les fichiers des \
+                   productions non distinguées sont effacés (règle de conservation \
+                   contest_file_non_laureate), ceux des productions distinguées sont gardés pour \
+                   l'exposition. Le pôle académique seul.",
     params(("id" = Uuid, Path, description = "Identifiant de l'édition")),
     responses(
         (status = 200, description = "Campagne close", body = ClosedCampaign),
@@ -1069,56 +1073,33 @@ pub async fn close(
     )
     .await?;
     let (closed, _) = edition(&state, id).await?;
-    let purged: Vec<Uuid> = index.read(|index| {
-        index
+    let (archived, undistinguished): (usize, Vec<Uuid>) = index.read(|index| {
+        let archived = index
+            .of_contest(id)
+            .filter(|(entry_id, e)| e.standing(*entry_id, &closed) == EntryStatus::Archived)
+            .count();
+        let undistinguished = index
             .of_contest(id)
             .filter(|(entry_id, e)| !closed.distinguished(*entry_id) && !e.files.is_empty())
             .map(|(entry_id, _)| entry_id)
-            .collect()
+            .collect();
+        (archived, undistinguished)
     });
-    let mut hashes = Vec::new();
-    for entry_id in &purged {
-        let stream = super::entry_stream(*entry_id)?;
-        let (entry, _) = pharos_decider::load::<Entry>(&state.app.store, &stream).await?;
-        hashes.extend(entry.files.iter().map(|f| f.sha256.clone()));
-        execute::<Entry, Problem>(
-            &state.app.store,
-            &stream,
-            &EntryCommand::DeleteFiles {
-                purpose: "contest_file_non_laureate".into(),
-            },
-            state.clock.now(),
-            None,
-            &actor.metadata(NAME),
-        )
-        .await?;
-        let (after, version) = pharos_decider::load::<Entry>(&state.app.store, &stream).await?;
-        index.update(|index| index.note(*entry_id, after, version));
-    }
-    // Content is shared between entries (stored once): deleted when no entry keeps it.
-    let mut deleted = 0;
-    hashes.sort();
-    hashes.dedup();
-    for sha256 in hashes {
-        let kept = index.read(|index| {
-            index
-                .entries
-                .values()
-                .any(|(e, _)| e.files.iter().any(|f| f.sha256 == sha256))
-        });
-        if !kept
-            && files.delete(&sha256).await.map_err(|e| {
-                tracing::error!(error = %e, "contest file store: delete failed");
-                Problem::internal()
-            })?
-        {
-            deleted += 1;
-        }
-    }
+    let purged = purge::delete_files(
+        &state.app.store,
+        &index,
+        files.as_ref(),
+        &undistinguished,
+        purge::NON_LAUREATE,
+        state.clock.now(),
+        &actor.metadata(NAME),
+    )
+    .await?;
     Ok(axum::Json(ClosedCampaign {
         version: done.version,
-        entries_purged: purged.len(),
-        files_deleted: deleted,
+        entries_archived: archived,
+        entries_purged: purged.entries,
+        files_deleted: purged.files,
     }))
 }
 

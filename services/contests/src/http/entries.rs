@@ -24,11 +24,11 @@ use uuid::Uuid;
 
 use super::editions::{reference_date, unknown_school};
 use super::{Files, PersonInput, PersonView, edition, entry_stream, may_list, page, uai};
-use crate::NAME;
 use crate::edition::{AwardedEntry, Edition, EditionCommand, EditionState, type_allowed};
 use crate::entry::{Entry, EntryCommand, EntrySchool, EntryState, EntryStatus, score};
 use crate::files::{self, Refused};
 use crate::index::Index;
+use crate::{NAME, purge};
 
 fn school_subject<'a>(uai: &'a Uai, department: &'a DepartmentCode) -> Subject<'a> {
     Subject::School { uai, department }
@@ -375,7 +375,7 @@ pub struct EntryPatch {
         (status = 200, description = "Production modifiée (ou inchangée)", body = pharos_web::Versioned),
         (status = 403, description = "Hors du périmètre", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Production inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Production déposée (plus modifiable), ou version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Production déposée (plus modifiable), archivée (campagne close), ou version périmée (If-Match)", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Valeur refusée", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -513,13 +513,13 @@ fn store_failure(error: std::io::Error) -> Problem {
                    pendant la réception à la taille du règlement (413, rien de conservé). Le type \
                    est reconnu d'après le contenu et doit être accepté par le règlement ; un \
                    Content-Type ou un nom de fichier (name) qui ne correspond pas au contenu est \
-                   refusé. La durée d'une vidéo MP4 est lue dans son conteneur. Le contenu est \
+                   refusé. La durée d'une vidéo (MP4, WebM) est lue dans son conteneur. Le contenu est \
                    conservé une fois, sous son empreinte SHA-256. Brouillon seulement.",
     params(
         ("id" = Uuid, Path, description = "Identifiant de la production"),
         UploadQuery,
     ),
-    request_body(content = String, content_type = "application/octet-stream", description = "Le fichier (image PNG ou JPEG, PDF, vidéo MP4)"),
+    request_body(content = String, content_type = "application/octet-stream", description = "Le fichier (image PNG ou JPEG, PDF, vidéo MP4 ou WebM)"),
     responses(
         (status = 201, description = "Fichier déposé", body = FileView),
         (status = 403, description = "Hors du périmètre", body = pharos_web::Problem, content_type = "application/problem+json"),
@@ -582,7 +582,7 @@ pub async fn upload(
                 "file-type-not-allowed",
                 "Content-Type",
                 format!(
-                    "Le type {mime} n'est pas accepté (png, jpeg, pdf, mp4 ; ou \
+                    "Le type {mime} n'est pas accepté (png, jpeg, pdf, mp4, webm ; ou \
                      application/octet-stream)."
                 ),
             )
@@ -600,7 +600,7 @@ pub async fn upload(
                 "file-type-not-allowed",
                 "name",
                 format!(
-                    "L'extension du fichier « {name} » n'est pas acceptée (png, jpg, pdf, mp4)."
+                    "L'extension du fichier « {name} » n'est pas acceptée (png, jpg, pdf, mp4, webm)."
                 ),
             )
         })?;
@@ -629,7 +629,7 @@ pub async fn upload(
         Refused::UnknownType => Rejection::invalid(
             "file-type-unknown",
             "file",
-            "Le contenu du fichier n'est d'aucun type reconnu (png, jpeg, pdf, mp4).",
+            "Le contenu du fichier n'est d'aucun type reconnu (png, jpeg, pdf, mp4, webm).",
         )
         .into(),
         Refused::Mismatch { found, claimed } => Rejection::invalid(
@@ -659,8 +659,8 @@ pub async fn upload(
         ),
         Refused::Io(e) => store_failure(e),
     })?;
-    let duration_seconds = if spooled.file_type == FileType::Mp4 {
-        let seconds = files::mp4_duration_seconds(&spooled.path)
+    let duration_seconds = if spooled.file_type.medium() == Medium::Video {
+        let seconds = files::video_duration_seconds(&spooled.path, spooled.file_type)
             .await
             .ok()
             .flatten();
@@ -668,7 +668,8 @@ pub async fn upload(
             None => Some(Rejection::invalid(
                 "video-duration-unreadable",
                 "file",
-                "La durée de la vidéo est illisible (conteneur MP4 sans en-tête moov/mvhd).",
+                "La durée de la vidéo est illisible (MP4 sans en-tête moov/mvhd, ou WebM sans \
+                 durée dans Segment/Info) : réenregistrez-la ou convertissez-la.",
             )),
             Some(s) if s > rules.max_video_seconds => Some(Rejection::invalid(
                 "video-too-long",
@@ -721,11 +722,7 @@ pub async fn upload(
         Ok(done) => done,
         Err(problem) => {
             // Stored for nothing: removed unless another entry holds the same content.
-            let shared = index.read(|i| {
-                i.entries
-                    .values()
-                    .any(|(e, _)| e.files.iter().any(|f| f.sha256 == spooled.sha256))
-            });
+            let shared = index.read(|i| i.holds(&spooled.sha256));
             if new && !shared {
                 let _ = files.delete(&spooled.sha256).await;
             }
@@ -843,7 +840,7 @@ pub struct AttestationsInput {
         (status = 200, description = "Attestations enregistrées", body = pharos_web::Versioned),
         (status = 403, description = "Hors du périmètre", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Production inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Production déposée", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Production déposée, ou archivée (campagne close)", body = pharos_web::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Fonction de qui atteste manquante", body = pharos_web::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -862,8 +859,11 @@ pub async fn attest(
         rights_grant: body.rights_grant,
         attested_by: body.attested_by,
     };
-    run_school(&state, &index, &actor, id, if_match, |_, _| {
-        Ok(EntryCommand::Attest(attestations.clone()))
+    run_school(&state, &index, &actor, id, if_match, |_, edition| {
+        Ok(EntryCommand::Attest {
+            edition: Box::new(edition),
+            attestations: attestations.clone(),
+        })
     })
     .await
 }
@@ -1185,6 +1185,123 @@ pub async fn grant_award(
     })
 }
 
+/// The parameters of an award's address.
+#[derive(Debug, Deserialize)]
+pub struct AwardPath {
+    id: Uuid,
+    kind: String,
+}
+
+/// The award an address names: 404 naming the known ones otherwise.
+fn award_kind(text: &str) -> Result<AwardKind, Rejection> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned())).map_err(|_| {
+        Rejection::not_found(
+            "award-kind-unknown",
+            format!(
+                "« {text} » n'est pas une distinction : laureate, mention, coup_de_coeur ou \
+                 nominated_national."
+            ),
+        )
+    })
+}
+
+/// `DELETE /api/v1/entries/{id}/awards/{kind}`
+#[utoipa::path(delete, path = "/api/v1/entries/{id}/awards/{kind}", tag = "contests",
+    operation_id = "contests_revoke_award",
+    summary = "Retirer une distinction",
+    description = "Le pôle académique corrige une erreur avant la publication du palmarès : la \
+                   distinction est retirée de la production (consigné : qui, quand), ce qui \
+                   libère la place dans la catégorie (lauréat, coup de cœur) ou le quota \
+                   (sélection nationale). Une fois le palmarès publié, il est figé.",
+    params(
+        ("id" = Uuid, Path, description = "Identifiant de la production"),
+        ("kind" = AwardKind, Path, description = "Distinction à retirer"),
+    ),
+    responses(
+        (status = 200, description = "Distinction retirée (version du flux de l'édition)", body = pharos_web::Versioned),
+        (status = 403, description = "Réservé au pôle académique", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Production inconnue, ou distinction inconnue dans l'adresse", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "La production n'a pas cette distinction, ou palmarès publié", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn revoke_award(
+    State(state): State<TargetState>,
+    actor: Actor,
+    Path(AwardPath { id, kind }): Path<AwardPath>,
+) -> Result<impl IntoResponse, Problem> {
+    actor.may(Action::ManageContest, Subject::Academy)?;
+    let kind = award_kind(&kind)?;
+    let contest = contest_of(&state, id).await?;
+    let done = execute::<Edition, Problem>(
+        &state.app.store,
+        &super::edition_stream(contest)?,
+        &EditionCommand::RevokeAward { entry_id: id, kind },
+        state.clock.now(),
+        None,
+        &actor.metadata(NAME),
+    )
+    .await?;
+    Ok(Versioned {
+        version: done.version,
+    })
+}
+
+/// Le résultat du concours national pour une production sélectionnée.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct NationalResultInput {
+    /// Lauréate du concours national (true) ou non primée (false).
+    pub awarded: bool,
+}
+
+/// `POST /api/v1/entries/{id}/national-result`
+#[utoipa::path(post, path = "/api/v1/entries/{id}/national-result", tag = "contests",
+    operation_id = "contests_record_national_result",
+    summary = "Enregistrer le résultat du concours national",
+    description = "Le pôle académique, pour une production sélectionnée pour le concours \
+                   national, une fois le palmarès académique publié et avant la clôture de la \
+                   campagne : lauréate nationale ou non primée. Un nouveau résultat corrige le \
+                   précédent (consigné) ; le même redonné ne change rien.",
+    request_body = NationalResultInput,
+    params(("id" = Uuid, Path, description = "Identifiant de la production")),
+    responses(
+        (status = 200, description = "Résultat enregistré (version du flux de l'édition)", body = pharos_web::Versioned),
+        (status = 403, description = "Réservé au pôle académique", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Production inconnue", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Production non sélectionnée pour le concours national, palmarès pas encore publié, ou campagne close", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Corps invalide (awarded manquant ou non booléen)", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn record_national_result(
+    State(state): State<TargetState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    Json(body): Json<NationalResultInput>,
+) -> Result<impl IntoResponse, Problem> {
+    actor.may(Action::ManageContest, Subject::Academy)?;
+    let contest = contest_of(&state, id).await?;
+    let done = execute::<Edition, Problem>(
+        &state.app.store,
+        &super::edition_stream(contest)?,
+        &EditionCommand::RecordNationalResult {
+            entry_id: id,
+            awarded: body.awarded,
+        },
+        state.clock.now(),
+        None,
+        &actor.metadata(NAME),
+    )
+    .await?;
+    Ok(Versioned {
+        version: done.version,
+    })
+}
+
+/// The edition of an existing entry (404 for no entry).
+async fn contest_of(state: &TargetState, id: Uuid) -> Result<Uuid, Problem> {
+    let (entry, _) = load::<Entry>(&state.app.store, &entry_stream(id)?).await?;
+    entry.contest_id.ok_or_else(Problem::not_found)
+}
+
 /// Le groupe d'élèves, en effectifs.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[schema(as = ContestGroupView)]
@@ -1229,8 +1346,11 @@ pub struct EntryView {
     pub responsible: Option<PersonView>,
     pub project_sheet: String,
     pub files: Vec<FileView>,
-    /// Fichiers effacés à la clôture (production non distinguée).
+    /// Fichiers effacés : à la clôture (production non distinguée), ou avec les données
+    /// de l'adulte responsable.
     pub files_deleted: bool,
+    /// Pourquoi les fichiers ont été effacés, en clair.
+    pub files_deleted_reason: Option<String>,
     pub attestations: Option<AttestationsView>,
     pub status: EntryStatus,
     /// Motif de non-recevabilité.
@@ -1245,8 +1365,24 @@ pub struct EntryView {
     pub score: Option<f64>,
     /// Distinctions (pour l'établissement, une fois le palmarès publié).
     pub awards: Vec<AwardKind>,
+    /// Résultat du concours national d'une production sélectionnée : lauréate nationale
+    /// (true) ou non primée (false) ; absent tant qu'il n'est pas enregistré.
+    pub national_laureate: Option<bool>,
     /// Version du flux, pour If-Match.
     pub version: i64,
+}
+
+/// Why an entry's files were deleted, as users read it.
+fn deletion_reason(purpose: &str) -> String {
+    match purpose {
+        purge::NON_LAUREATE => {
+            "Clôture de la campagne : la production n'a pas été distinguée.".to_owned()
+        }
+        purge::RESPONSIBLE_ERASED => {
+            "Effacement des données de l'adulte responsable de la production.".to_owned()
+        }
+        other => format!("Règle de conservation « {other} »."),
+    }
 }
 
 /// `GET /api/v1/entries/{id}`
@@ -1321,6 +1457,7 @@ pub async fn get(
     } else {
         Vec::new()
     };
+    let status = entry.standing(id, &edition);
     Ok(axum::Json(EntryView {
         id,
         contest_id: contest,
@@ -1339,6 +1476,7 @@ pub async fn get(
         project_sheet: details.project_sheet.clone(),
         files: entry.files.iter().map(Into::into).collect(),
         files_deleted: entry.files_deleted,
+        files_deleted_reason: entry.files_deleted_for.as_deref().map(deletion_reason),
         attestations: entry.attestations.as_ref().map(|a| AttestationsView {
             image_rights: a.image_rights,
             third_party_rights: a.third_party_rights,
@@ -1346,7 +1484,7 @@ pub async fn get(
             rights_grant: a.rights_grant,
             attested_by: a.attested_by.clone(),
         }),
-        status: entry.status,
+        status,
         inadmissible_reason: entry.inadmissible_reason.clone(),
         submitted_under_extension_until: entry.submitted_late,
         jurors: if reader == Reader::Pole {
@@ -1359,6 +1497,7 @@ pub async fn get(
             .then(|| score(&edition.criteria, &entry))
             .flatten(),
         awards,
+        national_laureate: edition.national_result(id),
         version,
     }))
 }
@@ -1427,7 +1566,7 @@ pub async fn list(
     Path(contest): Path<Uuid>,
     Query(filter): Query<EntryFilter>,
 ) -> Result<impl IntoResponse, Problem> {
-    edition(&state, contest).await?;
+    let (edition, _) = edition(&state, contest).await?;
     let school = filter
         .school_uai
         .as_deref()
@@ -1488,7 +1627,7 @@ pub async fn list(
                     department: e.department.clone()?,
                     category: details.category.clone(),
                     title: details.title.clone(),
-                    status: e.status,
+                    status: e.standing(id, &edition),
                     pupil_count: details.group.pupil_count,
                     files: e.files.len(),
                 })

@@ -3,7 +3,8 @@
 //!
 //! - [`editions`]: editions, deadline extensions, jurors, publication, palmarès, close;
 //! - [`entries`]: entries, their files, attestations, submission, admissibility, the
-//!   jury's assignments and scores, awards.
+//!   jury's assignments and scores, awards (granted, revoked before publication), the
+//!   national round's results.
 
 pub mod editions;
 pub mod entries;
