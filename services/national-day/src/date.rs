@@ -1,89 +1,32 @@
 //! When the Journée nationale « Non au harcèlement » falls: the first Thursday on or
 //! after the day classes resume after the Toussaint holidays (a Monday, national, the
 //! same for every zone); when that Thursday is 11 November (a public holiday), the
-//! Thursday after. The return days are data, shipped in `toussaint.json` beside
-//! `Cargo.toml`; beyond them, the computation refuses and names the file to extend.
+//! Thursday after. The rule and the return days (`shared/domain/toussaint.json`) are in
+//! [`pharos_domain::national_day`], shared with the read model; here, beyond the data,
+//! the refusal that names the file to extend.
 //!
 //! Also the French spelling of dates (« jeudi 6 novembre 2025 », « 06/11/2025 »).
 
-use std::sync::LazyLock;
-
-use chrono::{Datelike, Duration, NaiveDate, Weekday};
+#[cfg(test)]
+use chrono::Weekday;
+use chrono::{Datelike, NaiveDate};
 use pharos_decider::Rejection;
 use pharos_events::phare::SchoolYear;
-use serde::Deserialize;
 
-/// Where the return days are, as people find it in the repository.
-pub const DATA_FILE: &str = "services/national-day/toussaint.json";
-
-const DATA: &str = include_str!("../toussaint.json");
-
-/// Days of the window before the national day, unless the pole says otherwise.
-pub const DEFAULT_DAYS_BEFORE: u32 = 30;
-/// Days of the window after the national day, unless the pole says otherwise.
-pub const DEFAULT_DAYS_AFTER: u32 = 30;
-/// Days after the national day schools have to report, unless the pole says otherwise.
-pub const DEFAULT_REPORT_DAYS: i64 = 21;
-
-/// The return day of one school year, as the data file gives it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct ToussaintReturn {
-    pub school_year: SchoolYear,
-    /// The day classes resume (a Monday; a Thursday in 2016).
-    pub classes_resume: NaiveDate,
-    /// Where the day comes from, or the assumption it rests on.
-    pub source: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct DataFile {
-    returns: Vec<ToussaintReturn>,
-}
-
-/// The shipped return days, in school-year order. The file is checked by the tests: a
-/// broken file leaves the list empty, and every year then answers « unknown ».
-static RETURNS: LazyLock<Vec<ToussaintReturn>> = LazyLock::new(|| {
-    let mut returns = serde_json::from_str::<DataFile>(DATA)
-        .map(|d| d.returns)
-        .unwrap_or_else(|e| {
-            tracing::error!(error = %e, file = DATA_FILE, "unreadable Toussaint return days");
-            Vec::new()
-        });
-    returns.sort_by_key(|r| r.school_year);
-    returns
-});
-
-/// Every shipped return day.
-pub fn toussaint_returns() -> &'static [ToussaintReturn] {
-    &RETURNS
-}
-
-/// The national day of a year whose classes resume on `classes_resume`: the first
-/// Thursday on or after it, unless that is 11 November, then the Thursday after.
-pub fn national_day_after(classes_resume: NaiveDate) -> NaiveDate {
-    let ahead = (7 + Weekday::Thu.num_days_from_monday()
-        - classes_resume.weekday().num_days_from_monday())
-        % 7;
-    let thursday = classes_resume + Duration::days(i64::from(ahead));
-    if thursday.month() == 11 && thursday.day() == 11 {
-        thursday + Duration::days(7)
-    } else {
-        thursday
-    }
-}
+pub use pharos_domain::national_day::{
+    DATA_FILE, DEFAULT_DAYS_AFTER, DEFAULT_DAYS_BEFORE, DEFAULT_REPORT_DAYS, ToussaintReturn,
+    known_national_days, national_day_after, toussaint_returns,
+};
 
 /// The computed national day of `year`, or why it cannot be computed (a year the data
 /// file does not cover), as a refusal naming the file to extend.
 pub fn national_day(year: SchoolYear) -> Result<NaiveDate, Rejection> {
-    RETURNS
-        .iter()
-        .find(|r| r.school_year == year)
-        .map(|r| national_day_after(r.classes_resume))
-        .ok_or_else(|| unknown_year(year))
+    pharos_domain::national_day::computed_national_day(year).ok_or_else(|| unknown_year(year))
 }
 
-fn unknown_year(year: SchoolYear) -> Rejection {
-    let covered = match (RETURNS.first(), RETURNS.last()) {
+pub(crate) fn unknown_year(year: SchoolYear) -> Rejection {
+    let returns = toussaint_returns();
+    let covered = match (returns.first(), returns.last()) {
         (Some(first), Some(last)) => {
             format!(
                 "années connues : {} à {}",
@@ -102,14 +45,6 @@ fn unknown_year(year: SchoolYear) -> Rejection {
              la date de cette année."
         ),
     )
-}
-
-/// Every school year the data covers, with its national day.
-pub fn known_national_days() -> Vec<(SchoolYear, NaiveDate)> {
-    RETURNS
-        .iter()
-        .map(|r| (r.school_year, national_day_after(r.classes_resume)))
-        .collect()
 }
 
 /// The lines `pharos national-day dates` prints: « 2025-2026 : jeudi 6 novembre 2025 ».

@@ -757,7 +757,7 @@ async fn bad_inputs_are_refused_naming_the_rule_and_change_nothing(db: TestDb) {
         body["detail"]
             .as_str()
             .unwrap()
-            .contains("services/national-day/toussaint.json"),
+            .contains("shared/domain/toussaint.json"),
         "{body}"
     );
     // Once the pole sets the date (the year being the next one), the year has its

@@ -4,3 +4,4 @@
 
 pub mod compliance;
 pub mod hours;
+pub mod national_day;

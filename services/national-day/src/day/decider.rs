@@ -1,32 +1,17 @@
 //! A year's national day as a decider: what the pole sets (date, window, report
 //! deadline), each absent value computed ([`crate::date`]). No HTTP here.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use pharos_decider::{Decider, Rejection};
 use pharos_events::national_day::NationalDayEvent;
 use pharos_events::phare::SchoolYear;
 
-use crate::date::{
-    DEFAULT_DAYS_AFTER, DEFAULT_DAYS_BEFORE, DEFAULT_REPORT_DAYS, national_day, short_date,
-};
+use crate::date::{short_date, unknown_year};
+use pharos_domain::national_day::NationalDayDates;
+pub use pharos_domain::national_day::Overrides;
 
 /// Longest window on either side of the national day.
 pub const MAX_WINDOW_DAYS: u32 = 120;
-
-/// What the pole set for a year; each `None` is computed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Overrides {
-    pub date: Option<NaiveDate>,
-    pub window_days_before: Option<u32>,
-    pub window_days_after: Option<u32>,
-    pub report_deadline: Option<NaiveDate>,
-}
-
-impl Overrides {
-    pub fn any(&self) -> bool {
-        *self != Self::default()
-    }
-}
 
 #[derive(Debug, Clone, Default)]
 pub struct NationalDayState {
@@ -53,26 +38,17 @@ impl Edition {
     /// The edition of `year` with `overrides`; refused when the date can be neither
     /// computed nor taken from the overrides.
     pub fn of(year: SchoolYear, overrides: &Overrides) -> Result<Self, Rejection> {
-        let computed = national_day(year);
-        let date = match (overrides.date, &computed) {
-            (Some(date), _) => date,
-            (None, Ok(date)) => *date,
-            (None, Err(rejection)) => return Err(rejection.clone()),
-        };
-        let before = overrides.window_days_before.unwrap_or(DEFAULT_DAYS_BEFORE);
-        let after = overrides.window_days_after.unwrap_or(DEFAULT_DAYS_AFTER);
+        let dates = NationalDayDates::of(year, overrides).ok_or_else(|| unknown_year(year))?;
         Ok(Self {
             school_year: year,
-            date,
-            computed: computed.ok(),
-            window_days_before: before,
-            window_days_after: after,
-            window_start: date - Duration::days(i64::from(before)),
-            window_end: date + Duration::days(i64::from(after)),
-            report_deadline: overrides
-                .report_deadline
-                .unwrap_or(date + Duration::days(DEFAULT_REPORT_DAYS)),
-            overridden: overrides.any(),
+            date: dates.date,
+            computed: dates.computed,
+            window_days_before: dates.window_days_before,
+            window_days_after: dates.window_days_after,
+            window_start: dates.window_start,
+            window_end: dates.window_end,
+            report_deadline: dates.report_deadline,
+            overridden: dates.overridden,
         })
     }
 
