@@ -9,7 +9,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use pharos_events::{Academy, DepartmentCode};
 use pharos_eventstore::{SqliteSync, StoreOptions};
-use pharos_kit::{FirstAdmin, Target};
+use pharos_kit::{FirstAdmin, MailSettings, Target};
 use pharos_privacy::{MasterKey, PrivacyError, RetentionRules};
 use pharos_web::HttpSettings;
 use serde::{Deserialize, Serialize};
@@ -19,7 +19,7 @@ use crate::targets::TARGETS;
 pub const DEFAULT_CONFIG_FILE: &str = "pharos.toml";
 
 /// The settings `PHAROS_<KEY>` may set.
-const KEYS: [&str; 20] = [
+const KEYS: [&str; 25] = [
     "database_url",
     "addr",
     "targets",
@@ -40,6 +40,11 @@ const KEYS: [&str; 20] = [
     "admin_password",
     "retention_file",
     "files_dir",
+    "smtp_url",
+    "mail_from",
+    "public_url",
+    "outbox_dir",
+    "reminders_interval_seconds",
 ];
 
 /// The settings as read, before checking.
@@ -89,6 +94,21 @@ pub struct RawConfig {
     /// Where uploaded files are kept (the contest's productions, content-addressed).
     /// Embedded mode: `files` beside the SQLite file; otherwise `data/files`.
     pub files_dir: Option<String>,
+    /// The SMTP server of outgoing mails: `smtp://host:25` (no TLS),
+    /// `smtp://host:587?tls=required` (STARTTLS), `smtps://user:password@host:465` (TLS).
+    /// Unset: mails are written to `outbox_dir`.
+    #[serde(skip_serializing)]
+    pub smtp_url: Option<String>,
+    /// The sender of outgoing mails.
+    pub mail_from: String,
+    /// The platform's address as users reach it, for the links in mails.
+    pub public_url: String,
+    /// Where mails are written without SMTP. Embedded mode: `outbox` beside the SQLite
+    /// file; otherwise `data/outbox`.
+    pub outbox_dir: Option<String>,
+    /// How often the reminder scheduler evaluates its rules; 0: never by itself (only
+    /// `pharos reminders run`).
+    pub reminders_interval_seconds: u64,
 }
 
 impl Default for RawConfig {
@@ -114,6 +134,11 @@ impl Default for RawConfig {
             admin_password: None,
             retention_file: None,
             files_dir: None,
+            smtp_url: None,
+            mail_from: "Pharos <pharos@localhost>".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+            outbox_dir: None,
+            reminders_interval_seconds: 60,
         }
     }
 }
@@ -157,6 +182,8 @@ pub struct Config {
     pub retention: RetentionRules,
     /// Where targets keep uploaded files.
     pub files_dir: PathBuf,
+    /// How mails leave the platform.
+    pub mail: MailSettings,
 }
 
 impl Config {
@@ -369,8 +396,10 @@ impl RawConfig {
                 .as_ref()
                 .map_or_else(|| PathBuf::from("data/files"), |dir| dir.join("files")),
         };
+        let mail = self.mail_settings(sqlite_dir.as_deref(), &mut errors);
         match addr {
             Ok(addr) if errors.is_empty() => Ok(Config {
+                mail,
                 files_dir,
                 master_key,
                 database_url: self.database_url,
@@ -395,6 +424,59 @@ impl RawConfig {
                 retention,
             }),
             _ => Err(errors),
+        }
+    }
+}
+
+impl RawConfig {
+    fn mail_settings(
+        &self,
+        sqlite_dir: Option<&std::path::Path>,
+        errors: &mut Vec<String>,
+    ) -> MailSettings {
+        let smtp_url = self
+            .smtp_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(str::to_owned);
+        if let Some(Err(reason)) = smtp_url
+            .as_deref()
+            .map(pharos_reminders::mail::check_smtp_url)
+        {
+            errors.push(format!("smtp_url : {reason}"));
+        }
+        if let Err(reason) = pharos_reminders::mail::check_sender(&self.mail_from) {
+            errors.push(format!("mail_from : {reason}"));
+        }
+        let public_url = self.public_url.trim().trim_end_matches('/').to_owned();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            errors.push(format!(
+                "public_url : « {public_url} » doit commencer par http:// ou https:// \
+                 (exemple : https://pharos.ac-toulouse.fr)"
+            ));
+        }
+        let outbox_dir = match self.outbox_dir.as_deref().map(str::trim) {
+            Some("") => {
+                errors.push("outbox_dir : un répertoire est attendu (ex. data/outbox)".into());
+                PathBuf::new()
+            }
+            Some(dir) => PathBuf::from(dir),
+            None => sqlite_dir.map_or_else(|| PathBuf::from("data/outbox"), |d| d.join("outbox")),
+        };
+        if self.reminders_interval_seconds > 24 * 3600 {
+            errors.push(format!(
+                "reminders_interval_seconds : {} est hors de l'intervalle 0 à 86400 (un jour)",
+                self.reminders_interval_seconds
+            ));
+        }
+        MailSettings {
+            smtp_url,
+            from: self.mail_from.trim().to_owned(),
+            public_url,
+            outbox_dir,
+            scheduler_interval: (self.reminders_interval_seconds > 0)
+                .then(|| Duration::from_secs(self.reminders_interval_seconds)),
         }
     }
 }
@@ -516,6 +598,33 @@ mod tests {
         assert!(errors.iter().any(|e| e.starts_with("addr :")));
         assert!(errors.iter().any(|e| e.contains("billing")));
         assert!(errors.iter().any(|e| e.starts_with("database_url :")));
+    }
+
+    #[test]
+    fn mail_goes_to_an_outbox_beside_the_database_unless_smtp_is_set() {
+        let config = RawConfig::default().check().unwrap();
+        assert_eq!(config.mail.smtp_url, None);
+        assert_eq!(config.mail.outbox_dir, PathBuf::from("data/outbox"));
+        assert!(config.mail.scheduler_interval.is_some());
+        let errors = RawConfig {
+            smtp_url: Some("imap://mail.example".into()),
+            mail_from: "pas une adresse".into(),
+            public_url: "pharos.example".into(),
+            ..RawConfig::default()
+        }
+        .check()
+        .unwrap_err();
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(errors[0].starts_with("smtp_url :"), "{errors:?}");
+        let config = RawConfig {
+            smtp_url: Some("smtps://pharos:s3cret@smtp.example:465".into()),
+            reminders_interval_seconds: 0,
+            ..RawConfig::default()
+        }
+        .check()
+        .unwrap();
+        assert_eq!(config.mail.scheduler_interval, None);
+        assert!(!format!("{:?}", config.mail).contains("s3cret"));
     }
 
     #[test]

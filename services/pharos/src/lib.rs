@@ -68,6 +68,7 @@ pub async fn assemble(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
             shutdown: shutdown.clone(),
             first_admin: config.first_admin.clone(),
             files_dir: config.files_dir.clone(),
+            mail: config.mail.clone(),
         })
         .await
         .with_context(|| format!("démarrage de la cible {} impossible", target.name))?;

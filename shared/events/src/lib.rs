@@ -11,6 +11,7 @@ pub mod contest;
 pub mod national_day;
 pub mod partner;
 pub mod phare;
+pub mod reminder;
 pub mod school;
 pub mod training;
 pub mod user;

@@ -52,6 +52,38 @@ pub struct Context {
     /// Where targets keep the files they are sent (`files_dir`: the contest's
     /// content-addressed store in the embedded mode).
     pub files_dir: std::path::PathBuf,
+    /// How mails leave the platform (the `reminders` target sends them).
+    pub mail: MailSettings,
+}
+
+/// How mails are sent: over SMTP when `smtp_url` is set, else written to `outbox_dir`.
+#[derive(Clone, Default)]
+pub struct MailSettings {
+    /// `smtp://host:port` (no TLS), `smtp://host:587?tls=required` (STARTTLS),
+    /// `smtps://host:465` (TLS); credentials as `smtps://user:password@host`.
+    pub smtp_url: Option<String>,
+    /// The sender address (`From`).
+    pub from: String,
+    /// The platform's address as its users reach it, for the links in mails.
+    pub public_url: String,
+    /// Where mails go without SMTP (one `.eml` file each).
+    pub outbox_dir: std::path::PathBuf,
+    /// How often the reminder scheduler evaluates the rules; `None`: never by itself
+    /// (`pharos reminders run` only).
+    pub scheduler_interval: Option<std::time::Duration>,
+}
+
+impl std::fmt::Debug for MailSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may hold the SMTP password.
+        f.debug_struct("MailSettings")
+            .field("smtp_url", &self.smtp_url.as_ref().map(|_| "***"))
+            .field("from", &self.from)
+            .field("public_url", &self.public_url)
+            .field("outbox_dir", &self.outbox_dir)
+            .field("scheduler_interval", &self.scheduler_interval)
+            .finish()
+    }
 }
 
 /// `PHAROS_ADMIN_EMAIL` and `PHAROS_ADMIN_PASSWORD`: without a password, one is generated

@@ -1,0 +1,876 @@
+//! Evaluating the rules at an instant, and delivering what is due.
+//!
+//! A reminder is due at the first instant its rule's schedule matches on or after its
+//! trigger date plus the rule's offset (in Paris). At an instant `at`, the reminders due
+//! in `(at − catch-up window, at]` are scheduled — older ones never are, so a rule
+//! created late does not blast old targets — each under its key (rule, recipient,
+//! target, occurrence = the trigger date). Scheduling appends `reminder_scheduled` to
+//! the key's own stream, which must not exist: of two schedulers racing, one appends and
+//! delivers, the other gets a conflict and moves on. A temporary failure is tried again
+//! on a later run after a growing pause; a reminder whose facts changed meanwhile (the
+//! session moved or was cancelled, the school reported) is cancelled or suppressed
+//! instead.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono_tz::Europe::Paris;
+use futures::StreamExt;
+use pharos_access::Projected;
+use pharos_events::phare::SchoolYear;
+use pharos_events::reminder::{
+    self, Audience, Condition, ReminderEvent, ReminderKey, RuleDefinition, SuppressionReason,
+    Trigger,
+};
+
+use pharos_events::{Uai, encode};
+use pharos_eventstore::{EventStore, ExpectedVersion, Metadata, StoreError, StreamId};
+use pharos_privacy::{PersonId, Personal, Vault};
+use uuid::Uuid;
+
+use crate::facts::{Facts, Status};
+use crate::mail::{Invitation, Mailer, Outcome};
+use crate::rules::{self, Schedule};
+use crate::templates::{
+    self, ContestFacts, MailContext, NationalDayFacts, SchoolFacts, SessionFacts,
+};
+
+/// Attempts before a temporary failure is given up as permanent.
+const MAX_ATTEMPTS: u32 = 12;
+/// A claimed attempt with no outcome for this long was lost with its process.
+const STALE_CLAIM_MINUTES: i64 = 15;
+/// Deliveries in flight at once.
+const CONCURRENCY: usize = 8;
+
+/// The pause before attempt `attempt + 1`: 5 minutes, doubling, at most 6 hours.
+pub fn backoff(attempt: u32) -> Duration {
+    let minutes = 5i64.saturating_mul(1i64 << attempt.saturating_sub(1).min(10));
+    Duration::minutes(minutes.min(6 * 60))
+}
+
+/// One reminder's target as the facts show it now.
+#[derive(Debug, Clone)]
+struct Target {
+    target: String,
+    occurrence: NaiveDate,
+    recipients: Vec<Uuid>,
+    context: MailContext,
+    session: Option<Uuid>,
+    /// A session's calendar invitation, its UID completed per recipient.
+    invitation: Option<Invitation>,
+    /// A notice due as soon as evaluated (a cancellation), until this instant, instead
+    /// of on its rule's schedule.
+    until: Option<DateTime<Utc>>,
+}
+
+/// What a run does with one key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Schedule and deliver (first attempt).
+    Send,
+    /// Deliver again after a temporary failure, or a claim lost with its process.
+    Retry {
+        attempt: u32,
+    },
+    Cancel {
+        reason: String,
+    },
+    Suppress {
+        reason: SuppressionReason,
+        detail: String,
+    },
+}
+
+/// A decision and why.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub key: ReminderKey,
+    pub due_at: DateTime<Utc>,
+    pub action: Action,
+    pub why: String,
+    context: Option<MailContext>,
+    invitation: Option<Invitation>,
+    session: Option<Uuid>,
+}
+
+/// What an evaluation found: decisions to carry out, and explanations of what it leaves.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub decisions: Vec<Decision>,
+    /// Per rule: what was not due, too old, already done, or not evaluated.
+    pub notes: Vec<String>,
+}
+
+/// What a run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub sent: usize,
+    pub failed: usize,
+    pub suppressed: usize,
+    pub cancelled: usize,
+    /// Keys another scheduler took first.
+    pub conflicts: usize,
+    /// Reminders the store could not record (taken up again by a later run).
+    pub errors: usize,
+}
+
+/// The reminder engine of one process.
+#[derive(Clone)]
+pub struct Engine {
+    pub store: EventStore,
+    vault: Arc<Vault>,
+    pub facts: Arc<Projected<Facts>>,
+    pub mailer: Mailer,
+    /// How far [`Engine::catch_up`] has read.
+    read_through: Arc<tokio::sync::Mutex<pharos_eventstore::GlobalPosition>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("mailer", &self.mailer)
+            .finish_non_exhaustive()
+    }
+}
+
+fn metadata() -> Metadata {
+    Metadata {
+        actor_id: Some("reminders-scheduler".into()),
+        source_target: Some(crate::NAME.into()),
+        ..Metadata::default()
+    }
+}
+
+/// The rules in force: the shipped defaults with what the pole changed, and the pole's
+/// own rules, by key.
+pub fn rules_in_force(facts: &Facts) -> Vec<(String, RuleDefinition)> {
+    let mut all: Vec<(String, RuleDefinition)> = rules::defaults()
+        .into_iter()
+        .map(|(k, r)| (k.to_owned(), facts.rules.get(k).cloned().unwrap_or(r)))
+        .collect();
+    let mut added: Vec<(String, RuleDefinition)> = facts
+        .rules
+        .iter()
+        .filter(|(k, _)| rules::default_of(k).is_none())
+        .map(|(k, r)| (k.clone(), r.clone()))
+        .collect();
+    added.sort_by(|a, b| a.0.cmp(&b.0));
+    all.extend(added);
+    all
+}
+
+fn paris_date(instant: DateTime<Utc>) -> NaiveDate {
+    instant.with_timezone(&Paris).date_naive()
+}
+
+impl Engine {
+    pub async fn start(
+        store: &EventStore,
+        vault: Arc<Vault>,
+        mailer: Mailer,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) -> Result<Self, StoreError> {
+        let facts =
+            Projected::start(store, crate::facts::CATEGORIES, Facts::apply, shutdown).await?;
+        let engine = Self {
+            store: store.clone(),
+            vault,
+            facts,
+            mailer,
+            read_through: Arc::default(),
+        };
+        // Moves the read-through position to the end now (everything read is applied
+        // already, so nothing changes), rather than at the first request.
+        engine.catch_up().await?;
+        Ok(engine)
+    }
+
+    /// Reads through what the subscription may not have delivered yet, so that a run or
+    /// a request right after a command of another process sees it. Only the events since
+    /// the last read-through are read.
+    pub async fn catch_up(&self) -> Result<(), StoreError> {
+        let categories: Vec<String> = crate::facts::CATEGORIES
+            .iter()
+            .map(|c| (*c).to_owned())
+            .collect();
+        // What committed before this call is readable first: on PostgreSQL an event is
+        // withheld while an older transaction of the cluster is open, so a run right
+        // after a command could miss it (a moved session, a submitted action).
+        if let Some(head) = self.store.head().await?
+            && !self
+                .store
+                .wait_readable(head, std::time::Duration::from_secs(10))
+                .await?
+        {
+            tracing::warn!(
+                "reminders: the latest events are not readable yet; evaluating without them"
+            );
+        }
+        let mut after = *self.read_through.lock().await;
+        loop {
+            let page = self.store.read_all(after, 1000, &categories).await?;
+            let Some(last) = page.last() else { break };
+            after = last.position;
+            self.facts.apply_read(&page);
+        }
+        *self.read_through.lock().await = after;
+        Ok(())
+    }
+
+    /// What is due at `at`, and why, on the facts as they are (call [`Engine::catch_up`]
+    /// first to include the latest events); changes nothing.
+    pub fn evaluate(&self, at: DateTime<Utc>) -> Plan {
+        self.facts.read(|facts| evaluate(facts, &self.mailer, at))
+    }
+
+    /// Evaluates at `at` and carries the decisions out.
+    pub async fn run(&self, at: DateTime<Utc>) -> Result<Report, StoreError> {
+        self.catch_up().await?;
+        let plan = self.evaluate(at);
+        Ok(self.execute(plan, at).await)
+    }
+
+    /// Carries out the decisions of `plan` (evaluated at `at`): a key another scheduler
+    /// took meanwhile is a conflict, skipped.
+    pub async fn execute(&self, plan: Plan, at: DateTime<Utc>) -> Report {
+        let mut report = Report::default();
+        let mut outcomes = futures::stream::iter(plan.decisions)
+            .map(|decision| self.carry_out(decision, at))
+            .buffer_unordered(CONCURRENCY);
+        while let Some(outcome) = outcomes.next().await {
+            // One store failure must not drop the deliveries in flight: their outcomes
+            // still get recorded; the failed one is taken up again by a later run.
+            let outcome = match outcome {
+                Ok(outcome) => outcome,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reminder not recorded; a later run takes it up");
+                    report.errors += 1;
+                    continue;
+                }
+            };
+            match outcome {
+                Done::Sent => report.sent += 1,
+                Done::Failed => report.failed += 1,
+                Done::Suppressed => report.suppressed += 1,
+                Done::Cancelled => report.cancelled += 1,
+                Done::Conflict => report.conflicts += 1,
+            }
+        }
+        report
+    }
+
+    async fn append(
+        &self,
+        key: &ReminderKey,
+        expected: ExpectedVersion,
+        event: ReminderEvent,
+        at: DateTime<Utc>,
+    ) -> Result<Option<i64>, StoreError> {
+        let stream = StreamId::new(reminder::CATEGORY, key.stream_id())?;
+        match self
+            .store
+            .append(&stream, expected, vec![encode(&event)], &metadata())
+            .await
+        {
+            Ok(done) => {
+                let id = key.id();
+                self.facts.update(|f| f.record(id, done.version, event, at));
+                Ok(Some(done.version))
+            }
+            Err(StoreError::WrongExpectedVersion { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn carry_out(&self, decision: Decision, at: DateTime<Utc>) -> Result<Done, StoreError> {
+        let key = decision.key.clone();
+        let current = || {
+            self.facts
+                .read(|f| f.ledger.get(&key.id()).map(|l| l.version))
+        };
+        let (version, attempt) = match &decision.action {
+            Action::Send => {
+                let scheduled = ReminderEvent::ReminderScheduled {
+                    key: key.clone(),
+                    due_at: decision.due_at,
+                    why: decision.why.clone(),
+                };
+                match self
+                    .append(&key, ExpectedVersion::NoStream, scheduled, at)
+                    .await?
+                {
+                    Some(version) => (version, 1),
+                    None => return Ok(Done::Conflict),
+                }
+            }
+            Action::Retry { attempt } => {
+                let Some(version) = current() else {
+                    return Ok(Done::Conflict);
+                };
+                let retried = ReminderEvent::ReminderRetried { attempt: *attempt };
+                match self
+                    .append(&key, ExpectedVersion::Exact(version), retried, at)
+                    .await?
+                {
+                    Some(version) => (version, *attempt),
+                    None => return Ok(Done::Conflict),
+                }
+            }
+            Action::Cancel { reason } => {
+                let Some(version) = current() else {
+                    return Ok(Done::Conflict);
+                };
+                let event = ReminderEvent::ReminderCancelled {
+                    reason: reason.clone(),
+                };
+                return Ok(
+                    match self
+                        .append(&key, ExpectedVersion::Exact(version), event, at)
+                        .await?
+                    {
+                        Some(_) => Done::Cancelled,
+                        None => Done::Conflict,
+                    },
+                );
+            }
+            Action::Suppress { reason, detail } => {
+                let Some(version) = current() else {
+                    return Ok(Done::Conflict);
+                };
+                return self.suppress(&key, version, *reason, detail, at).await;
+            }
+        };
+        self.deliver(decision, version, attempt, at).await
+    }
+
+    async fn suppress(
+        &self,
+        key: &ReminderKey,
+        version: i64,
+        reason: SuppressionReason,
+        detail: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Done, StoreError> {
+        let event = ReminderEvent::ReminderSuppressed {
+            reason,
+            detail: detail.to_owned(),
+        };
+        Ok(
+            match self
+                .append(key, ExpectedVersion::Exact(version), event, at)
+                .await?
+            {
+                Some(_) => Done::Suppressed,
+                None => Done::Conflict,
+            },
+        )
+    }
+
+    /// One attempt, claimed at `version`: the address unsealed now (an erased person
+    /// gets nothing), the mail rendered, sent, and its outcome recorded.
+    async fn deliver(
+        &self,
+        decision: Decision,
+        version: i64,
+        attempt: u32,
+        at: DateTime<Utc>,
+    ) -> Result<Done, StoreError> {
+        let key = &decision.key;
+        let address = self
+            .facts
+            .read(|f| f.email_of(key.recipient.0, decision.session));
+        let Some((sealed, active)) = address else {
+            return self
+                .suppress(
+                    key,
+                    version,
+                    SuppressionReason::RecipientInactive,
+                    "Destinataire inconnu.",
+                    at,
+                )
+                .await;
+        };
+        if !active {
+            return self
+                .suppress(
+                    key,
+                    version,
+                    SuppressionReason::RecipientInactive,
+                    "Compte désactivé ou inscription retirée.",
+                    at,
+                )
+                .await;
+        }
+        let email = match self.vault.unseal(&sealed).await {
+            Ok(Personal::Known(email)) => email,
+            Ok(Personal::Erased) => {
+                return self
+                    .suppress(
+                        key,
+                        version,
+                        SuppressionReason::RecipientErased,
+                        "Les données personnelles du destinataire ont été effacées.",
+                        at,
+                    )
+                    .await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "vault failure while unsealing a recipient");
+                return self
+                    .record_failure(
+                        key,
+                        version,
+                        attempt,
+                        format!("coffre illisible : {e}"),
+                        false,
+                        at,
+                    )
+                    .await;
+            }
+        };
+        let message_id = key.message_id(&self.mailer.domain);
+        let built = decision
+            .context
+            .as_ref()
+            .ok_or_else(|| "aucun contenu".to_owned())
+            .and_then(|context| {
+                let rule = self.facts.read(|f| {
+                    rules_in_force(f)
+                        .into_iter()
+                        .find(|(k, _)| *k == key.rule)
+                        .map(|(_, r)| r)
+                });
+                let rule = rule.ok_or_else(|| format!("règle {} introuvable", key.rule))?;
+                let rendered = templates::render(&rule.templates, context)
+                    .map_err(|e| format!("{} : {}", e.field, e.message))?;
+                self.mailer.message(
+                    &email,
+                    &message_id,
+                    at,
+                    &rendered,
+                    decision.invitation.as_ref(),
+                )
+            });
+        let message = match built {
+            Ok(message) => message,
+            Err(reason) => {
+                return self
+                    .record_failure(key, version, attempt, reason, true, at)
+                    .await;
+            }
+        };
+        match self
+            .mailer
+            .deliver(message, &key.id().simple().to_string())
+            .await
+        {
+            Outcome::Sent(answer) => {
+                let sent = ReminderEvent::ReminderSent {
+                    attempt,
+                    message_id,
+                    answer,
+                };
+                self.append(key, ExpectedVersion::Exact(version), sent, at)
+                    .await?;
+                Ok(Done::Sent)
+            }
+            Outcome::Temporary(answer) => {
+                self.record_failure(key, version, attempt, answer, false, at)
+                    .await
+            }
+            Outcome::Permanent(answer) => {
+                self.record_failure(key, version, attempt, answer, true, at)
+                    .await
+            }
+        }
+    }
+
+    async fn record_failure(
+        &self,
+        key: &ReminderKey,
+        version: i64,
+        attempt: u32,
+        answer: String,
+        permanent: bool,
+        at: DateTime<Utc>,
+    ) -> Result<Done, StoreError> {
+        let permanent = permanent || attempt >= MAX_ATTEMPTS;
+        tracing::warn!(rule = %key.rule, attempt, permanent, %answer, "reminder not delivered");
+        let failed = ReminderEvent::ReminderFailed {
+            attempt,
+            answer,
+            permanent,
+            retry_at: (!permanent).then(|| at + backoff(attempt)),
+        };
+        self.append(key, ExpectedVersion::Exact(version), failed, at)
+            .await?;
+        Ok(Done::Failed)
+    }
+}
+
+enum Done {
+    Sent,
+    Failed,
+    Suppressed,
+    Cancelled,
+    Conflict,
+}
+
+/// The decisions at `at` over `facts`.
+fn evaluate(facts: &Facts, mailer: &Mailer, at: DateTime<Utc>) -> Plan {
+    let mut plan = Plan::default();
+    let rules = rules_in_force(facts);
+    // Pending ledger entries (to retry or to drop), by rule.
+    let mut pending: HashMap<&str, Vec<(&crate::facts::Ledger, u32)>> = HashMap::new();
+    for ledger in facts.ledger.values() {
+        let attempt = match ledger.status {
+            Status::Failing { attempt, retry_at } if retry_at <= at => attempt + 1,
+            Status::Claimed {
+                attempt,
+                at: claimed,
+            } if claimed + Duration::minutes(STALE_CLAIM_MINUTES) <= at => attempt + 1,
+            _ => continue,
+        };
+        pending
+            .entry(ledger.key.rule.as_str())
+            .or_default()
+            .push((ledger, attempt));
+    }
+    for (key, rule) in &rules {
+        let retries = pending.remove(key.as_str()).unwrap_or_default();
+        if !rule.enabled && retries.is_empty() {
+            plan.notes.push(format!("{key} : règle désactivée"));
+            continue;
+        }
+        if !rules::evaluated(rule.trigger) {
+            let trigger = serde_json::to_value(rule.trigger).unwrap_or_default();
+            plan.notes.push(format!(
+                "{key} : déclencheur {} pas encore évalué (ses faits ne sont pas encore \
+                 enregistrés par Pharos)",
+                trigger.as_str().unwrap_or_default()
+            ));
+            continue;
+        }
+        let Ok(schedule) = Schedule::parse(&rule.schedule) else {
+            plan.notes.push(format!("{key} : expression cron invalide"));
+            continue;
+        };
+        let window = Duration::days(i64::from(rule.catch_up_days));
+        let targets = targets_of(facts, mailer, rule);
+        let (mut not_yet, mut too_old, mut done) = (0usize, 0usize, 0usize);
+        let mut current: HashMap<Uuid, (&Target, Uuid, DateTime<Utc>)> = HashMap::new();
+        for target in &targets {
+            let due_day = target.occurrence + Duration::days(i64::from(rule.offset_days));
+            let due_at = match target.until {
+                // Due now, or past its use once the session would have started.
+                Some(until) if at <= until => at,
+                Some(until) => until - window,
+                None => match schedule.first_on_or_after(due_day) {
+                    Some(due_at) => due_at,
+                    None => continue,
+                },
+            };
+            for recipient in &target.recipients {
+                let k = ReminderKey {
+                    rule: key.clone(),
+                    recipient: PersonId(*recipient),
+                    target: target.target.clone(),
+                    occurrence: target.occurrence,
+                };
+                current.insert(k.id(), (target, *recipient, due_at));
+                if !rule.enabled {
+                    continue;
+                }
+                if due_at > at {
+                    not_yet += 1;
+                } else if due_at <= at - window {
+                    too_old += 1;
+                } else if let Some(ledger) = facts.ledger.get(&k.id()) {
+                    done += 1;
+                    if matches!(ledger.status, Status::Sent) {
+                        continue;
+                    }
+                } else {
+                    plan.decisions.push(decision(
+                        k,
+                        due_at,
+                        Action::Send,
+                        format!(
+                            "{} : {} ({}), dû le {}",
+                            rule.label,
+                            target.target,
+                            templates::long_date(target.occurrence),
+                            templates::long_instant(&due_at)
+                        ),
+                        target,
+                        mailer,
+                        at,
+                        rule,
+                    ));
+                }
+            }
+        }
+        for (ledger, attempt) in retries {
+            let id = ledger.key.id();
+            match current.get(&id) {
+                Some((target, _, due_at)) if rule.enabled => {
+                    plan.decisions.push(decision(
+                        ledger.key.clone(),
+                        *due_at,
+                        Action::Retry { attempt },
+                        format!(
+                            "{} : nouvelle tentative ({attempt}) après un échec temporaire",
+                            rule.label
+                        ),
+                        target,
+                        mailer,
+                        at,
+                        rule,
+                    ));
+                }
+                _ => {
+                    let action = gone(facts, &ledger.key, rule.enabled);
+                    let why = match &action {
+                        Action::Cancel { reason } => reason.clone(),
+                        Action::Suppress { detail, .. } => detail.clone(),
+                        _ => String::new(),
+                    };
+                    plan.decisions.push(Decision {
+                        key: ledger.key.clone(),
+                        due_at: ledger.due_at,
+                        action,
+                        why,
+                        context: None,
+                        invitation: None,
+                        session: None,
+                    });
+                }
+            }
+        }
+        plan.notes.push(format!(
+            "{key} : {} cible(s), {not_yet} rappel(s) pas encore dus, {too_old} trop anciens \
+             (hors de la fenêtre de rattrapage de {} jour(s)), {done} déjà traités",
+            targets.len(),
+            rule.catch_up_days
+        ));
+    }
+    plan
+}
+
+/// Why a pending reminder no longer applies.
+fn gone(facts: &Facts, key: &ReminderKey, enabled: bool) -> Action {
+    if !enabled {
+        return Action::Cancel {
+            reason: "La règle a été désactivée.".into(),
+        };
+    }
+    if let Some(session) = key
+        .target
+        .strip_prefix("training_session-")
+        .and_then(|id| Uuid::parse_str(id).ok())
+        .and_then(|id| facts.sessions.get(&id))
+    {
+        if let Some(reason) = &session.cancelled {
+            return Action::Cancel {
+                reason: format!("Session annulée : {reason}"),
+            };
+        }
+        let now = session.starts_at.with_timezone(&Paris).date_naive();
+        if now != key.occurrence {
+            return Action::Cancel {
+                reason: format!("Session déplacée au {}.", templates::long_date(now)),
+            };
+        }
+        return Action::Suppress {
+            reason: SuppressionReason::RecipientInactive,
+            detail: "L'inscription n'est plus confirmée.".into(),
+        };
+    }
+    Action::Suppress {
+        reason: SuppressionReason::ConditionNoLongerTrue,
+        detail: "La condition de la règle n'est plus remplie, ou le destinataire n'est plus \
+                 concerné."
+            .into(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn decision(
+    key: ReminderKey,
+    due_at: DateTime<Utc>,
+    action: Action,
+    why: String,
+    target: &Target,
+    mailer: &Mailer,
+    at: DateTime<Utc>,
+    rule: &RuleDefinition,
+) -> Decision {
+    let mut context = target.context.clone();
+    context.rule.clone_from(&rule.label);
+    context.days_left = (target.occurrence - paris_date(at)).num_days();
+    // Only a convocation carries the invitation (not the trainers' attendance reminder).
+    let invitation = target
+        .invitation
+        .as_ref()
+        .filter(|_| rule.audience == Audience::Registrants)
+        .map(|invitation| Invitation {
+            uid: format!("{}-{}@{}", invitation.uid, key.recipient, mailer.domain),
+            ..invitation.clone()
+        });
+    Decision {
+        key,
+        due_at,
+        action,
+        why,
+        context: Some(context),
+        invitation,
+        session: target.session,
+    }
+}
+
+/// Every target of a rule's trigger, with its recipients (the rule's audience and
+/// condition applied), whatever its due date.
+fn targets_of(facts: &Facts, mailer: &Mailer, rule: &RuleDefinition) -> Vec<Target> {
+    let base = |link: String, occurrence: NaiveDate| MailContext {
+        trigger_date: templates::long_date(occurrence),
+        link,
+        platform_url: mailer.public_url.clone(),
+        ..MailContext::default()
+    };
+    let open_schools = || {
+        let mut schools: Vec<(&Uai, &crate::facts::School)> =
+            facts.schools.iter().filter(|(_, s)| !s.closed).collect();
+        schools.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+        schools
+    };
+    let mut targets = Vec::new();
+    match rule.trigger {
+        Trigger::SessionStart | Trigger::SessionCancelled => {
+            let cancellations = rule.trigger == Trigger::SessionCancelled;
+            for (id, session) in &facts.sessions {
+                if session.cancelled.is_some() != cancellations {
+                    continue;
+                }
+                let occurrence = session.starts_at.with_timezone(&Paris).date_naive();
+                let mut recipients: Vec<Uuid> = session
+                    .registrations
+                    .values()
+                    .filter(|r| r.confirmed)
+                    .map(|r| r.registrant.person.0)
+                    .collect();
+                recipients.sort_unstable();
+                let title = title_of(facts, session);
+                let mut context = base(format!("{}/sessions/{id}", mailer.public_url), occurrence);
+                context.session = Some(SessionFacts {
+                    training_title: title,
+                    starts_at: templates::long_instant(&session.starts_at),
+                    ends_at: templates::long_instant(&session.ends_at),
+                    location: session.location.clone().unwrap_or_default(),
+                    remote_url: session.remote_url.clone().unwrap_or_default(),
+                    cancellation_reason: session.cancelled.clone().unwrap_or_default(),
+                });
+                let invitation = Invitation {
+                    uid: format!("session-{id}"),
+                    sequence: u32::try_from(session.schedule_version).unwrap_or(u32::MAX),
+                    summary: title_of(facts, session),
+                    starts_at: session.starts_at.with_timezone(&Utc),
+                    ends_at: session.ends_at.with_timezone(&Utc),
+                    location: session
+                        .location
+                        .clone()
+                        .or_else(|| session.remote_url.clone()),
+                    url: context.link.clone(),
+                    cancelled: cancellations,
+                };
+                targets.push(Target {
+                    target: format!("training_session-{id}"),
+                    occurrence,
+                    recipients,
+                    context,
+                    session: Some(*id),
+                    invitation: Some(invitation),
+                    until: cancellations.then(|| session.starts_at.with_timezone(&Utc)),
+                });
+            }
+        }
+        Trigger::NationalDay => {
+            for dates in facts.national_day_dates() {
+                let (year, date, deadline) =
+                    (&dates.school_year, &dates.date, dates.report_deadline);
+                let reported = facts.schools_with_reported_action(*year);
+                for (uai, school) in open_schools() {
+                    if rule.condition == Condition::NoSubmittedAction && reported.contains(uai) {
+                        continue;
+                    }
+                    let mut context =
+                        base(format!("{}/national-days/{year}", mailer.public_url), *date);
+                    context.school = Some(SchoolFacts {
+                        name: school.name.clone(),
+                        uai: uai.to_string(),
+                    });
+                    context.national_day = Some(NationalDayFacts {
+                        school_year: year.to_string(),
+                        date: templates::long_date(*date),
+                        report_deadline: templates::long_date(deadline),
+                    });
+                    targets.push(Target {
+                        target: format!("school-{uai}:{year}"),
+                        occurrence: *date,
+                        recipients: facts.school_accounts(uai),
+                        context,
+                        session: None,
+                        invitation: None,
+                        until: None,
+                    });
+                }
+            }
+        }
+        Trigger::ContestDeadline => {
+            for (id, edition) in &facts.editions {
+                let drafts = facts.schools_with_draft_entry(*id);
+                let occurrence = paris_date(edition.deadline);
+                for (uai, school) in open_schools() {
+                    if rule.condition == Condition::DraftContestEntry && !drafts.contains(uai) {
+                        continue;
+                    }
+                    let mut context =
+                        base(format!("{}/contests/{id}", mailer.public_url), occurrence);
+                    context.school = Some(SchoolFacts {
+                        name: school.name.clone(),
+                        uai: uai.to_string(),
+                    });
+                    context.contest = Some(contest_facts(edition.school_year, edition));
+                    targets.push(Target {
+                        target: format!("contest-{id}:school-{uai}"),
+                        occurrence,
+                        recipients: facts.school_accounts(uai),
+                        context,
+                        session: None,
+                        invitation: None,
+                        until: None,
+                    });
+                }
+            }
+        }
+        _ => {}
+    }
+    targets
+}
+
+fn title_of(facts: &Facts, session: &crate::facts::Session) -> String {
+    facts
+        .trainings
+        .get(&session.training_id)
+        .cloned()
+        .unwrap_or_else(|| "Session de formation".into())
+}
+
+fn contest_facts(year: SchoolYear, edition: &crate::facts::Edition) -> ContestFacts {
+    ContestFacts {
+        school_year: year.to_string(),
+        edition: edition.edition,
+        opens_at: templates::long_date(paris_date(edition.opens_at)),
+        deadline: templates::long_instant(&edition.deadline),
+    }
+}
