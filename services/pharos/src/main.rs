@@ -3,6 +3,8 @@
 
 mod bench;
 mod bench_registrations;
+mod bench_reminders;
+mod bench_upload;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,22 +57,42 @@ enum Command {
     Openapi,
     /// Affiche le schéma GraphQL du modèle de lecture (copie de référence : schema/schema.graphql).
     GraphqlSchema,
-    /// Reconstruit le modèle de lecture depuis le début du journal dans de nouvelles tables,
-    /// pendant que l'API lit les anciennes, puis bascule (barre de progression).
+    /// Reconstruit les projections du modèle de lecture (toutes, ou une seule) depuis le
+    /// début du journal dans de nouvelles tables, pendant que l'API lit les anciennes, puis
+    /// bascule (barre de progression).
     Rebuild {
-        /// La projection à reconstruire (une seule pour l'instant : read-model).
-        #[arg(long, default_value = "read-model")]
-        projection: String,
+        /// La projection à reconstruire (`read-model` pour les listes, `indicator-…` pour un
+        /// groupe d'indicateurs) ; toutes sans cette option.
+        #[arg(long)]
+        projection: Option<String>,
     },
     /// Journée nationale « Non au harcèlement ».
     #[command(subcommand)]
     NationalDay(NationalDayCommand),
+    /// Rappels programmés.
+    #[command(subcommand)]
+    Reminders(RemindersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum RemindersCommand {
+    /// Évalue les règles de rappel à un instant et envoie ce qui est dû (une fois ; la cible
+    /// reminders le fait en continu), ou, avec --dry-run, affiche chaque décision et pourquoi
+    /// sans rien envoyer ni enregistrer.
+    Run {
+        /// Instant de l'évaluation, ex. 2026-03-15T09:00:00+01:00 (par défaut maintenant).
+        #[arg(long)]
+        at: Option<chrono::DateTime<chrono::FixedOffset>>,
+        /// Affiche les décisions sans rien envoyer.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 enum NationalDayCommand {
     /// Affiche la date de la Journée nationale de chaque année scolaire connue (d'après les
-    /// reprises après la Toussaint de services/national-day/toussaint.json).
+    /// reprises après la Toussaint de shared/domain/toussaint.json).
     Dates,
 }
 
@@ -170,6 +192,31 @@ enum BenchCommand {
     Import(ImportBenchArgs),
     /// Inscriptions aux sessions de formation par HTTP, comparées aux ajouts bruts du magasin.
     Registrations(RegistrationsBenchArgs),
+    /// Dépôt d'une vidéo au concours par HTTP (flux), comparé à `cp` ; mémoire pendant l'envoi.
+    Upload(UploadBenchArgs),
+    /// Rappels : chaque règle évaluée sur N établissements, puis les courriels dus envoyés
+    /// à un serveur SMTP local (secondes par évaluation, courriels par seconde).
+    Reminders(RemindersBenchArgs),
+}
+
+#[derive(Debug, Args)]
+struct RemindersBenchArgs {
+    /// sqlite : un fichier neuf ; postgres : une base neuve à côté de --database-url.
+    #[arg(long, value_enum, default_value = "sqlite")]
+    backend: BackendChoice,
+    /// Établissements générés, chacun avec son compte.
+    #[arg(long, default_value_t = 60_000)]
+    schools: usize,
+}
+
+#[derive(Debug, Args)]
+struct UploadBenchArgs {
+    /// sqlite : un fichier neuf ; postgres : une base neuve à côté de --database-url.
+    #[arg(long, value_enum, default_value = "sqlite")]
+    backend: BackendChoice,
+    /// Taille du fichier envoyé, en Mio (2048 au plus : la limite d'un fichier).
+    #[arg(long, default_value_t = 50)]
+    mib: u64,
 }
 
 #[derive(Debug, Args)]
@@ -288,6 +335,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 )
                 .await;
             }
+            BenchCommand::Upload(args) => {
+                return bench_upload::upload(
+                    args.backend == BackendChoice::Postgres,
+                    url,
+                    args.mib.clamp(1, 2048),
+                )
+                .await;
+            }
+            BenchCommand::Reminders(args) => {
+                return bench_reminders::reminders(
+                    args.backend == BackendChoice::Postgres,
+                    url,
+                    args.schools.max(10),
+                )
+                .await;
+            }
             BenchCommand::Import(args) => {
                 return bench::import(
                     args.backend == BackendChoice::Postgres,
@@ -326,14 +389,37 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve(_) => serve(config).await,
-        Command::Rebuild { projection } => rebuild(&config, &projection).await,
+        Command::Rebuild { projection } => rebuild(&config, projection.as_deref()).await,
         Command::Privacy(command) => privacy(&config, command).await,
         Command::Users(command) => users(&config, command).await,
         Command::Schools(SchoolsCommand::Import { file }) => import_schools(&config, &file).await,
+        Command::Reminders(RemindersCommand::Run { at, dry_run }) => {
+            reminders_run(&config, at, dry_run).await
+        }
         Command::Bench(_) | Command::Openapi | Command::GraphqlSchema | Command::NationalDay(_) => {
             Ok(())
         }
     }
+}
+
+async fn reminders_run(
+    config: &Config,
+    at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    let at = at.map_or_else(chrono::Utc::now, |at| at.with_timezone(&chrono::Utc));
+    let store = connect(config).await?;
+    let workers = CancellationToken::new();
+    let state = target_state(config, &store, &workers, Arc::new(SystemClock)).await?;
+    let engine = pharos_reminders::start_engine(&state, &config.mail, workers.clone()).await?;
+    println!("{}", engine.mailer.describe());
+    let lines = pharos_reminders::run_once(&engine, at, dry_run).await;
+    workers.cancel();
+    store.close().await;
+    for line in lines? {
+        println!("{line}");
+    }
+    Ok(())
 }
 
 async fn users(config: &Config, command: UsersCommand) -> anyhow::Result<()> {
@@ -405,46 +491,84 @@ async fn users(config: &Config, command: UsersCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `pharos rebuild`: the read model rebuilt into its next generation of tables, then
-/// made live; the previous one is dropped a few seconds later.
-async fn rebuild(config: &Config, projection: &str) -> anyhow::Result<()> {
-    if projection != pharos_read_model::tables::PROJECTION {
-        anyhow::bail!(
-            "projection inconnue « {projection} » (projections : {})",
-            pharos_read_model::tables::PROJECTION
-        );
-    }
-    let store = connect(config).await?;
-    let bar = indicatif::ProgressBar::new(0);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} événements — {per_sec}, reste {eta}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    let done = pharos_read_model::rebuild(
-        &store,
-        std::time::Duration::from_secs(5),
-        false,
-        |applied, total| {
-            bar.set_length(total.max(applied as u64));
-            bar.set_position(applied as u64);
+/// `pharos rebuild [--projection NAME]`: each projection (or the one named) rebuilt into
+/// its next generation of tables, then made live; the previous ones are dropped a few
+/// seconds after the last switch. The others are not touched.
+async fn rebuild(config: &Config, projection: Option<&str>) -> anyhow::Result<()> {
+    let all = pharos_read_model::tables::all();
+    let chosen = match projection {
+        None => all,
+        Some(name) => match pharos_read_model::tables::find(name) {
+            Some(found) => vec![found],
+            None => anyhow::bail!(
+                "projection inconnue « {name} » (projections : {})",
+                all.iter().map(|d| d.name).collect::<Vec<_>>().join(", ")
+            ),
         },
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("reconstruction interrompue : {e}"));
-    bar.finish_and_clear();
+    };
+    let store = connect(config).await?;
+    let mut replaced = Vec::new();
+    for projection in chosen {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{prefix} {bar:40} {pos}/{len} événements — {per_sec}, reste {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_prefix(projection.name);
+        let done = pharos_read_model::rebuild_of(
+            &store,
+            projection,
+            std::time::Duration::ZERO,
+            true,
+            |applied, total| {
+                bar.set_length(total.max(applied as u64));
+                bar.set_position(applied as u64);
+            },
+        )
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "reconstruction de « {} » interrompue : {e}",
+                projection.name
+            )
+        });
+        bar.finish_and_clear();
+        let done = match done {
+            Ok(done) => done,
+            Err(e) => {
+                store.close().await;
+                return Err(e);
+            }
+        };
+        let seconds = done.elapsed.as_secs_f64().max(0.001);
+        println!(
+            "« {} » (définition {}) reconstruite : {} événements en {:.1} s ({:.0} événements/s) ; les tables de la génération {} sont en service.",
+            projection.name,
+            projection.definition,
+            done.events,
+            seconds,
+            done.events as f64 / seconds,
+            done.live.0,
+        );
+        replaced.push((projection, done.previous));
+    }
+    // Requests still reading the previous tables finish first: one grace for all.
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    let db = store.db();
+    for (projection, previous) in replaced {
+        if let Err(e) = pharos_read_model::tables::drop_of(&db, projection, previous).await {
+            store.close().await;
+            anyhow::bail!(
+                "les anciennes tables de « {} » (génération {}) n'ont pas pu être supprimées : {e}",
+                projection.name,
+                previous.0
+            );
+        }
+    }
+    println!("Les tables des générations remplacées ont été supprimées.");
     store.close().await;
-    let done = done?;
-    let seconds = done.elapsed.as_secs_f64().max(0.001);
-    println!(
-        "Modèle de lecture reconstruit : {} événements en {:.1} s ({:.0} événements/s) ; les tables de la génération {} sont en service, celles de la génération {} ont été supprimées.",
-        done.events,
-        seconds,
-        done.events as f64 / seconds,
-        done.live.0,
-        done.previous.0
-    );
     Ok(())
 }
 

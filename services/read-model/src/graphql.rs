@@ -6,9 +6,8 @@
 //! before it runs, in French.
 
 use async_graphql::connection::{Connection, CursorType, Edge};
-use async_graphql::{
-    Context, EmptyMutation, EmptySubscription, Error, Object, Schema, SimpleObject,
-};
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, EmptyMutation, Error, Object, Schema, SimpleObject};
 use chrono::{Datelike, NaiveDate};
 use pharos_access::{Actor, TargetState};
 use pharos_events::phare::SchoolYear;
@@ -27,23 +26,31 @@ pub const MAX_COMPLEXITY: usize = 5_000;
 pub const MAX_FIRST: i32 = 100;
 const DEFAULT_FIRST: i32 = 20;
 
-pub type ReadSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type ReadSchema = Schema<Query, EmptyMutation, crate::subscription::Subscription>;
 
 /// The schema, holding the target's state; each request adds its [`Actor`] and
 /// [`Visibility`].
 pub fn schema(state: TargetState) -> ReadSchema {
-    Schema::build(Query, EmptyMutation, EmptySubscription)
-        .data(state)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .finish()
+    Schema::build(
+        Query::default(),
+        EmptyMutation,
+        crate::subscription::Subscription,
+    )
+    .data(state)
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    .finish()
 }
 
 /// The SDL, as `schema/schema.graphql` holds it.
 pub fn sdl() -> String {
-    Schema::build(Query, EmptyMutation, EmptySubscription)
-        .finish()
-        .sdl()
+    Schema::build(
+        Query::default(),
+        EmptyMutation,
+        crate::subscription::Subscription,
+    )
+    .finish()
+    .sdl()
 }
 
 /// Errors of the GraphQL engine a person may read, in French.
@@ -59,13 +66,13 @@ pub fn french(message: &str) -> Option<String> {
     })
 }
 
-fn internal(e: impl std::fmt::Display) -> Error {
+pub(crate) fn internal(e: impl std::fmt::Display) -> Error {
     tracing::error!(error = %e, "read model query failed");
     Error::new("Le modèle de lecture ne répond pas ; réessayez dans un instant.")
 }
 
 /// `(offset, first)` of a page, checked.
-fn page(first: Option<i32>, after: Option<String>) -> Result<(usize, usize), Error> {
+pub(crate) fn page(first: Option<i32>, after: Option<String>) -> Result<(usize, usize), Error> {
     let first = first.unwrap_or(DEFAULT_FIRST);
     if !(1..=MAX_FIRST).contains(&first) {
         return Err(Error::new(format!(
@@ -90,10 +97,10 @@ pub struct Total {
     total_count: i64,
 }
 
-type Page<T> = Connection<usize, T, Total>;
+pub(crate) type Page<T> = Connection<usize, T, Total>;
 
 /// One page of `select … from`, ordered by `order`, as a connection.
-async fn connection<R, T>(
+pub(crate) async fn connection<R, T>(
     (state, generation): (&TargetState, Generation),
     select: &str,
     from: &str,
@@ -145,16 +152,16 @@ where
     Ok(page)
 }
 
-fn visibility<'a>(ctx: &'a Context<'_>) -> Result<&'a Visibility, Error> {
+pub(crate) fn visibility<'a>(ctx: &'a Context<'_>) -> Result<&'a Visibility, Error> {
     ctx.data::<Visibility>()
 }
 
-fn state<'a>(ctx: &'a Context<'_>) -> Result<&'a TargetState, Error> {
+pub(crate) fn state<'a>(ctx: &'a Context<'_>) -> Result<&'a TargetState, Error> {
     ctx.data::<TargetState>()
 }
 
 /// The state and the generation of tables this request reads.
-fn tables<'a>(ctx: &'a Context<'_>) -> Result<(&'a TargetState, Generation), Error> {
+pub(crate) fn tables<'a>(ctx: &'a Context<'_>) -> Result<(&'a TargetState, Generation), Error> {
     Ok((state(ctx)?, *ctx.data::<Generation>()?))
 }
 
@@ -179,22 +186,22 @@ fn year_filter(year: Option<String>) -> Result<Option<String>, Error> {
 // ---------------------------------------------------------------------------------
 
 /// Une entrée de l'historique d'un enregistrement.
-#[derive(SimpleObject)]
+#[derive(SimpleObject, Clone)]
 pub struct HistoryEntry {
     /// Numéro de l'événement dans l'historique de l'enregistrement, à partir de 1.
-    version: i64,
+    pub(crate) version: i64,
     /// Quand il a été enregistré (UTC, RFC 3339).
-    at: String,
+    pub(crate) at: String,
     /// Son type, tel que le journal l'enregistre.
-    event_type: String,
+    pub(crate) event_type: String,
     /// Ce qui s'est passé, en français.
-    label: String,
+    pub(crate) label: String,
     /// Le rôle de qui l'a fait (absent pour un traitement automatique).
-    actor_role: Option<String>,
+    pub(crate) actor_role: Option<String>,
 }
 
 /// What happened, in French, for the event types the read model knows.
-fn event_label(event_type: &str) -> String {
+pub(crate) fn event_label(event_type: &str) -> String {
     let known = match event_type {
         "school_registered" => "Établissement enregistré",
         "school_updated" => "Fiche de l'établissement mise à jour",
@@ -243,26 +250,19 @@ fn event_label(event_type: &str) -> String {
     known.to_owned()
 }
 
-async fn history(ctx: &Context<'_>, category: &str, id: &str) -> Result<Vec<HistoryEntry>, Error> {
+/// A record's history: batched with the other records of the page ([`crate::loaders`]).
+pub(crate) async fn history(
+    ctx: &Context<'_>,
+    category: &str,
+    id: &str,
+) -> Result<Vec<HistoryEntry>, Error> {
     let stream = StreamId::new(category, id).map_err(internal)?;
-    let events = state(ctx)?
-        .app
-        .store
-        .read_stream(&stream, 1)
+    Ok(ctx
+        .data::<DataLoader<crate::loaders::HistoryLoader>>()?
+        .load_one(stream.as_str().to_owned())
         .await
-        .map_err(internal)?;
-    Ok(events
-        .into_iter()
-        .map(|e| HistoryEntry {
-            version: e.version,
-            at: e
-                .recorded_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            label: event_label(&e.event_type),
-            event_type: e.event_type,
-            actor_role: e.metadata.actor_role,
-        })
-        .collect())
+        .map_err(internal)?
+        .unwrap_or_default())
 }
 
 // ---------------------------------------------------------------------------------
@@ -370,19 +370,29 @@ impl Training {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Page<Session>, Error> {
-        let mut filter = Filter::default();
-        filter.eq("training_id", Some(self.id.clone()));
-        session_scope(&mut filter, visibility(ctx)?);
-        connection(
-            tables(ctx)?,
-            SESSION_COLUMNS,
-            "rm_sessions",
-            &filter,
-            "starts_at, id",
-            page(first, after)?,
-            |s: Session| s,
-        )
-        .await
+        // Batched with the other trainings of the page ([`crate::loaders`]).
+        let (offset, first) = page(first, after)?;
+        let (found, total) = ctx
+            .data::<DataLoader<crate::loaders::SessionsLoader>>()?
+            .load_one(crate::loaders::SessionsKey {
+                training_id: self.id.clone(),
+                offset,
+                first,
+            })
+            .await
+            .map_err(internal)?
+            .unwrap_or_default();
+        let has_next = found.len() > first;
+        let mut page =
+            Connection::with_additional_fields(offset > 0, has_next, Total { total_count: total });
+        page.edges.extend(
+            found
+                .into_iter()
+                .take(first)
+                .enumerate()
+                .map(|(i, session)| Edge::new(offset + i, session)),
+        );
+        Ok(page)
     }
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<HistoryEntry>, Error> {
         history(ctx, pharos_events::training::TRAINING_CATEGORY, &self.id).await
@@ -390,10 +400,10 @@ impl Training {
 }
 
 /// Une session de formation.
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, Clone)]
 pub struct Session {
     id: String,
-    training_id: String,
+    pub(crate) training_id: String,
     department: Option<String>,
     starts_at: String,
     ends_at: String,
@@ -406,7 +416,7 @@ pub struct Session {
     waitlisted: i64,
 }
 
-const SESSION_COLUMNS: &str = "id, training_id, department, starts_at, ends_at, status, capacity, \
+pub(crate) const SESSION_COLUMNS: &str = "id, training_id, department, starts_at, ends_at, status, capacity, \
      planned_minutes, location, recorded_after_the_fact, \
      (SELECT COUNT(*) FROM rm_registrations r WHERE r.session_id = rm_sessions.id AND r.status = 'confirmed') AS confirmed, \
      (SELECT COUNT(*) FROM rm_registrations r WHERE r.session_id = rm_sessions.id AND r.status = 'waitlisted') AS waitlisted";
@@ -674,7 +684,7 @@ pub struct Me {
 
 /// A list of records owned by a school (deployments, labels, cohorts, entries): those in
 /// the caller's scope (its departments or its schools), then the filters asked.
-fn school_owned(
+pub(crate) fn school_owned(
     seen: &Visibility,
     school_year: Option<String>,
     department: Option<String>,
@@ -701,10 +711,16 @@ fn session_scope(filter: &mut Filter, seen: &Visibility) {
     }
 }
 
-pub struct Query;
+/// The lists and records.
+#[derive(Default)]
+pub struct ListsQuery;
+
+/// The query root: the lists, and the dashboard ([`crate::dashboard`]).
+#[derive(async_graphql::MergedObject, Default)]
+pub struct Query(ListsQuery, crate::dashboard::DashboardQuery);
 
 #[Object]
-impl Query {
+impl ListsQuery {
     /// L'appelant : son rôle et son périmètre.
     async fn me(&self, ctx: &Context<'_>) -> Result<Me, Error> {
         let actor = ctx.data::<Actor>()?;
@@ -722,6 +738,51 @@ impl Query {
                 })
                 .collect(),
         })
+    }
+
+    /// Le journal des événements, du plus récent au plus ancien (pôle académique et
+    /// administrateurs) : `category` et `stream` (ex. `school-0310001H`) le filtrent.
+    #[graphql(
+        complexity = "first.unwrap_or(DEFAULT_FIRST).clamp(1, MAX_FIRST) as usize * child_complexity"
+    )]
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        category: Option<String>,
+        stream: Option<String>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<
+        Connection<
+            String,
+            crate::audit::LoggedEvent,
+            async_graphql::connection::EmptyFields,
+            async_graphql::connection::EmptyFields,
+        >,
+        Error,
+    > {
+        crate::audit::events(ctx, category, stream, first, after).await
+    }
+
+    /// Une édition du concours (ses dates, catégories et règles, et les participations
+    /// que l'appelant voit, par statut), si elle existe.
+    async fn contest(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+    ) -> Result<Option<crate::editions::Contest>, Error> {
+        crate::editions::contest(ctx, &id).await
+    }
+
+    /// La Journée nationale d'une année scolaire : sa date, sa fenêtre de campagne et
+    /// l'échéance des comptes rendus (absente si la date ne peut pas être calculée et que
+    /// le pôle ne l'a pas fixée).
+    async fn national_day(
+        &self,
+        ctx: &Context<'_>,
+        school_year: String,
+    ) -> Result<Option<crate::editions::NationalDay>, Error> {
+        crate::editions::national_day(ctx, &school_year).await
     }
 
     /// Les établissements que l'appelant voit, par nom.
@@ -829,6 +890,46 @@ impl Query {
             "title, id",
             page(first, after)?,
             |t: Training| t,
+        )
+        .await
+    }
+
+    /// Les sessions que l'appelant voit (académiques et celles de ses départements), par
+    /// date ; `schoolYear` : celles qui commencent cette année scolaire-là.
+    #[graphql(
+        complexity = "first.unwrap_or(DEFAULT_FIRST).clamp(1, MAX_FIRST) as usize * child_complexity"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn sessions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        training_id: Option<String>,
+        school_year: Option<String>,
+        department: Option<String>,
+        status: Option<String>,
+    ) -> Result<Page<Session>, Error> {
+        let mut filter = Filter::default();
+        session_scope(&mut filter, visibility(ctx)?);
+        filter.eq(
+            "training_id",
+            training_id.map(|id| id.trim().to_lowercase()),
+        );
+        filter.eq("department", department);
+        filter.eq("status", status);
+        if let Some(year) = school_year {
+            let (from, to) = school_year_span(&year)?;
+            filter.between("starts_at", from, to);
+        }
+        connection(
+            tables(ctx)?,
+            SESSION_COLUMNS,
+            "rm_sessions",
+            &filter,
+            "starts_at, id",
+            page(first, after)?,
+            |s: Session| s,
         )
         .await
     }

@@ -6,21 +6,42 @@
 //!   lease; a standby replica takes over when the holder stops), catching up then
 //!   following the log, each batch and its checkpoint in one transaction.
 //! - [`graphql`]: `me`, `schools`, `school`, `trainings` (with their `sessions`),
-//!   `session`, `deployments`, `labels`, `partners`, `cohorts`, `actions`; Relay
-//!   pagination (`first` ≤ 100), filters, each record's `history`; every list limited to
-//!   the caller's scope ([`scope`]). The tables lag the log by the projector's delay: a
-//!   client that has just written polls until the change shows.
-//! - [`tables`]: generations of tables; [`rebuild`] fills the next one while the API
-//!   reads the live one, then switches. Definitions are versioned: tables built with
-//!   older ones are rebuilt by the projector before it follows them.
+//!   `sessions`, `session`, `deployments`, `labels`, `partners`, `cohorts`, `actions`,
+//!   `entries`, `contest` and `nationalDay` ([`editions`]), `events` (the audit log,
+//!   [`audit`]); Relay pagination (`first` ≤ 100), filters, each record's `history`;
+//!   every list limited to the caller's scope ([`scope`]); per-row lookups batched
+//!   ([`loaders`]). The tables lag the log by the projector's delay: a client that has
+//!   just written polls, or subscribes to `dashboardChanged` over `/graphql/ws`
+//!   ([`subscription`], fed by [`notice`]).
+//! - [`graphiql`]: GraphiQL on `GET /graphql`, its assets embedded (no CDN).
+//! - [`exports`]: every list as CSV or XLSX, `GET /api/v1/exports/{name}.{csv|xlsx}`,
+//!   through the same query as GraphQL.
+//! - [`tables`]: projections (the lists, and each indicator group of [`indicators`]),
+//!   each with its generations of tables; [`rebuild_of`] fills a projection's next one
+//!   while the API reads the live one, then switches. Definitions are versioned per
+//!   projection: tables built with older ones are rebuilt by the projector before it
+//!   follows them, the other projections untouched.
+//! - [`dashboard`]: `dashboard(schoolYear, department, asOf)`, the indicators as they
+//!   stood at `asOf`, from rows with validity intervals (no replay).
 //!
-//! Not built yet (see the README): contest entries in the tables, the dashboard's
-//! indicators and `asOf`, exports, subscriptions, GraphiQL.
+//! Every projection's commit notifies `dashboardChanged` ([`notice`], published by
+//! [`tables::Runner`]).
+//!
+//! Not built yet (see the README): exports of the dashboard's tables.
 
+pub mod audit;
+pub mod dashboard;
+pub mod editions;
+pub mod exports;
+pub mod graphiql;
 pub mod graphql;
+pub mod indicators;
+pub mod loaders;
+pub mod notice;
 pub mod projector;
 pub mod scope;
 pub mod sql;
+pub mod subscription;
 pub mod tables;
 
 use axum::Extension;
@@ -35,7 +56,7 @@ use pharos_eventstore::{EventStore, on_db};
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
-pub use tables::Generation;
+pub use tables::{Descriptor, Generation};
 
 /// The name `pharos serve --target` takes.
 const NAME: &str = "read-model";
@@ -56,19 +77,24 @@ pub const TARGET: Target = Target {
             let schema = graphql::schema(context.state.clone());
             let store = app.store.clone();
             tables::live(&store.db()).await?;
-            let api = api().layer(Extension(schema));
+            // Notices of the projector's commits, for subscriptions ([`notice`]).
+            let (notices, _) = tokio::sync::broadcast::channel(256);
+            let listening =
+                notice::listen(store.clone(), notices.clone(), context.shutdown.clone());
+            let api = api().layer(Extension(schema)).layer(Extension(notices));
             Ok(Started::new(NAME, api, context.state, app)
-                .with_worker("read-model-projector", project(store, context.shutdown)))
+                .with_worker("read-model-projector", project(store, context.shutdown))
+                .with_worker("read-model-notices", listening))
         })
     },
 };
 
-/// Keeps the live generation's tables up to date while this process holds the lease; a
-/// standby waits for it, and takes over when the holder stops or loses it. When a rebuild
-/// makes another generation live, the projector follows it (from that generation's own
-/// checkpoint, where the rebuild left it).
+/// Keeps the live generation of every projection ([`tables::all`]: the lists and each
+/// indicator group) up to date while this process holds the lease; a standby waits for
+/// it, and takes over when the holder stops or loses it. Each projection follows its own
+/// generation: when a rebuild makes another one live, its projector follows it (from that
+/// generation's own checkpoint, where the rebuild left it), the others go on.
 async fn project(store: EventStore, shutdown: CancellationToken) {
-    let db = store.db();
     while !shutdown.is_cancelled() {
         let lease = match store.lease(LEASE, &shutdown).await {
             Ok(Some(lease)) => lease,
@@ -81,55 +107,73 @@ async fn project(store: EventStore, shutdown: CancellationToken) {
                 }
             }
         };
-        while lease.is_held() && !shutdown.is_cancelled() {
-            let generation = match current(&store).await {
-                Ok(generation) => generation,
-                Err(e) => {
-                    tracing::warn!(error = %e, "read-model tables unavailable; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
-                }
-            };
-            let projection = projector::ReadModel::new(generation);
-            let running = shutdown.child_token();
-            let switched = async {
-                loop {
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    if let Ok(Some((live, definition, _))) = tables::state(&db).await
-                        && (live != generation || definition != tables::DEFINITION)
-                    {
-                        return;
-                    }
-                }
-            };
-            tokio::select! {
-                () = store.run_projection(&projection, BATCH, running.clone()) => {}
-                () = switched => running.cancel(),
-                () = lease.lost() => {
-                    tracing::warn!("read-model lease lost; the projector waits to lead again");
-                    running.cancel();
+        let held = shutdown.child_token();
+        let all = tables::all()
+            .into_iter()
+            .map(|projection| follow(&store, projection, held.clone()));
+        tokio::select! {
+            _ = futures::future::join_all(all) => {}
+            () = lease.lost() => {
+                tracing::warn!("read-model lease lost; the projector waits to lead again");
+            }
+        }
+        held.cancel();
+    }
+}
+
+/// Runs one projection into its live generation until `running` is cancelled, moving to
+/// the new one when a rebuild switches it.
+async fn follow(store: &EventStore, projection: &'static Descriptor, running: CancellationToken) {
+    let db = store.db();
+    while !running.is_cancelled() {
+        let generation = match current(store, projection).await {
+            Ok(generation) => generation,
+            Err(e) => {
+                tracing::warn!(projection = projection.name, error = %e, "read-model tables unavailable; retrying");
+                tokio::select! {
+                    () = running.cancelled() => return,
+                    () = tokio::time::sleep(Duration::from_secs(1)) => continue,
                 }
             }
+        };
+        let runner = projection.projection(generation);
+        let this = running.child_token();
+        let switched = async {
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                if let Ok(Some((live, definition, _))) = tables::state_of(&db, projection).await
+                    && (live != generation || definition != projection.definition)
+                {
+                    return;
+                }
+            }
+        };
+        tokio::select! {
+            () = store.run_projection(&runner, BATCH, this.clone()) => {}
+            () = switched => this.cancel(),
         }
     }
 }
 
-/// The live generation, rebuilt first when it was built with other definitions than this
-/// release's (the API keeps reading it meanwhile).
+/// A projection's live generation, rebuilt first when it was built with another
+/// definition than this release's (the API keeps reading it meanwhile).
 async fn current(
     store: &EventStore,
+    projection: &'static Descriptor,
 ) -> Result<Generation, Box<dyn std::error::Error + Send + Sync>> {
     let db = store.db();
-    let live = tables::live(&db).await?;
-    match tables::state(&db).await? {
-        Some((_, definition, _)) if definition != tables::DEFINITION => {
+    let live = tables::live_of(&db, projection).await?;
+    match tables::state_of(&db, projection).await? {
+        Some((_, definition, _)) if definition != projection.definition => {
             tracing::info!(
+                projection = projection.name,
                 from = definition,
-                to = tables::DEFINITION,
-                "read-model definitions changed: rebuilding into a new generation"
+                to = projection.definition,
+                "definitions changed: rebuilding into a new generation"
             );
-            let done = rebuild(store, Duration::from_secs(5), false, |_, _| {}).await?;
-            tracing::info!(events = done.events, elapsed = ?done.elapsed, "read model rebuilt");
+            let done =
+                rebuild_of(store, projection, Duration::from_secs(5), false, |_, _| {}).await?;
+            tracing::info!(projection = projection.name, events = done.events, elapsed = ?done.elapsed, "projection rebuilt");
             Ok(done.live)
         }
         _ => Ok(live),
@@ -145,41 +189,53 @@ pub struct Rebuilt {
     pub elapsed: Duration,
 }
 
-/// Rebuilds the read model from the start of the log into the next generation of tables
-/// while the API reads the live one, then makes it live. `progress(applied, total)` is
-/// called after each batch (`total`: the events of the projected categories when it
-/// started). On PostgreSQL a read stops below a transaction still writing, so the new
-/// generation may go live a few events short: the live projector applies them next. The previous generation is dropped after `grace` (requests reading it
-/// finish first), or kept when `keep_previous` (to compare them).
+/// [`rebuild_of`] the lists projection.
 pub async fn rebuild(
     store: &EventStore,
+    grace: Duration,
+    keep_previous: bool,
+    progress: impl FnMut(usize, u64),
+) -> Result<Rebuilt, Box<dyn std::error::Error + Send + Sync>> {
+    rebuild_of(store, &tables::LISTS, grace, keep_previous, progress).await
+}
+
+/// Rebuilds one projection from the start of the log into its next generation of tables
+/// while the API reads the live one, then makes it live; the other projections are not
+/// touched. `progress(applied, total)` is called after each batch (`total`: the events
+/// of the categories it reads when it started). On PostgreSQL a read stops below a
+/// transaction still writing, so the new generation may go live a few events short: the
+/// live projector applies them next. The previous generation is dropped after `grace`
+/// (requests reading it finish first), or kept when `keep_previous` (to compare them).
+pub async fn rebuild_of(
+    store: &EventStore,
+    projection: &'static Descriptor,
     grace: Duration,
     keep_previous: bool,
     mut progress: impl FnMut(usize, u64),
 ) -> Result<Rebuilt, Box<dyn std::error::Error + Send + Sync>> {
     let db = store.db();
     let started = std::time::Instant::now();
-    let previous = tables::live(&db).await?;
-    let building = match tables::generations(&db).await? {
-        Some((_, Some(building))) if building.0 > previous.0 => Generation(building.0 + 1),
+    let previous = tables::live_of(&db, projection).await?;
+    let building = match tables::state_of(&db, projection).await? {
+        Some((_, _, Some(building))) if building.0 > previous.0 => Generation(building.0 + 1),
         _ => Generation(previous.0 + 1),
     };
     // A rebuild that stopped half-way left its tables: start them afresh.
-    tables::drop(&db, building).await?;
-    tables::create(&db, building).await?;
+    tables::drop_of(&db, projection, building).await?;
+    tables::create_of(&db, projection, building).await?;
     on_db!(&db, |pool| sqlx::query(
         "UPDATE rm_generations SET building = $2 WHERE projection = $1"
     )
-    .bind(tables::PROJECTION)
+    .bind(projection.name)
     .bind(building.0)
     .execute(pool)
     .await
     .map(|_| ()))?;
-    let total = count_events(store).await?;
-    let projection = projector::ReadModel::new(building);
+    let total = count_events(store, projection).await?;
+    let runner = projection.projection(building);
     let mut applied = 0;
     loop {
-        let n = store.project_batch(&projection, BATCH * 10).await?;
+        let n = store.project_batch(&runner, BATCH * 10).await?;
         if n == 0 {
             break;
         }
@@ -190,15 +246,15 @@ pub async fn rebuild(
         "UPDATE rm_generations SET live = $2, definition = $3, building = NULL \
          WHERE projection = $1"
     )
-    .bind(tables::PROJECTION)
+    .bind(projection.name)
     .bind(building.0)
-    .bind(tables::DEFINITION)
+    .bind(projection.definition)
     .execute(pool)
     .await
     .map(|_| ()))?;
     if !keep_previous {
         tokio::time::sleep(grace).await;
-        tables::drop(&db, previous).await?;
+        tables::drop_of(&db, projection, previous).await?;
     }
     Ok(Rebuilt {
         previous,
@@ -208,9 +264,10 @@ pub async fn rebuild(
     })
 }
 
-/// How many events of the projected categories the log holds.
-async fn count_events(store: &EventStore) -> Result<u64, sqlx::Error> {
-    let categories = projector::CATEGORIES
+/// How many events of the categories `projection` reads the log holds.
+async fn count_events(store: &EventStore, projection: &Descriptor) -> Result<u64, sqlx::Error> {
+    let categories = projection
+        .categories
         .iter()
         .map(|c| format!("'{c}'"))
         .collect::<Vec<_>>()
@@ -225,7 +282,12 @@ async fn count_events(store: &EventStore) -> Result<u64, sqlx::Error> {
 }
 
 fn api() -> OpenApiRouter<TargetState> {
-    OpenApiRouter::new().routes(routes!(query))
+    OpenApiRouter::new()
+        .routes(routes!(query))
+        .routes(routes!(graphiql::page))
+        .routes(routes!(graphiql::asset))
+        .routes(routes!(subscription::websocket))
+        .routes(routes!(exports::export))
 }
 
 /// Une requête GraphQL.
@@ -247,8 +309,10 @@ struct GraphqlRequest {
     operation_id = "read_model_graphql",
     summary = "Interroger le modèle de lecture (GraphQL)",
     description = "Listes et fiches du modèle de lecture, limitées au périmètre de l'appelant : `me`, \
-        `schools`, `school`, `trainings`, `session`, `deployments`, `labels`, `partners`. Pagination Relay \
-        (`first` de 1 à 100, `after`) ; `history` sur chaque fiche. Une requête trop profonde ou trop coûteuse \
+        `schools`, `school`, `trainings`, `sessions`, `session`, `deployments`, `labels`, `partners`, \
+        `cohorts`, `actions`, `entries`, `contest`, `nationalDay`, `dashboard` ; `events` (journal, pôle \
+        académique). Pagination Relay (`first` de 1 à 100, `after`) ; `history` sur chaque fiche. \
+        Explorateur : `GET /graphql` ; abonnements : `/graphql/ws`. Une requête trop profonde ou trop coûteuse \
         est refusée avant d'être exécutée. Le schéma complet est dans `schema/schema.graphql`.",
     request_body = GraphqlRequest,
     responses(
@@ -261,20 +325,42 @@ async fn query(
     actor: Actor,
     Json(request): Json<async_graphql::Request>,
 ) -> Result<Response, Problem> {
+    let response = execute(&state, &schema, actor, request).await?;
+    Ok(axum::Json(response).into_response())
+}
+
+/// Runs `request` as `actor`: its scope, the live tables, the request's loaders; the
+/// engine's errors in French. The query handler and the exports both go through it, so
+/// that an export holds exactly what the same query answers.
+pub(crate) async fn execute(
+    state: &TargetState,
+    schema: &graphql::ReadSchema,
+    actor: Actor,
+    request: async_graphql::Request,
+) -> Result<async_graphql::Response, Problem> {
     let seen = scope::Visibility::of(&actor, &state.access.reference).await;
-    let generation = tables::live(&state.app.store.db()).await.map_err(|e| {
+    let db = state.app.store.db();
+    let generation = tables::live(&db).await.map_err(|e| {
         tracing::error!(error = %e, "read model tables unavailable");
         Problem::unavailable("Le modèle de lecture ne répond pas ; réessayez dans un instant.")
     })?;
+    let (sessions, histories) = loaders::for_request(&db, generation, &seen);
     let mut response = schema
-        .execute(request.data(actor).data(seen).data(generation))
+        .execute(
+            request
+                .data(actor)
+                .data(seen)
+                .data(generation)
+                .data(sessions)
+                .data(histories),
+        )
         .await;
     for error in &mut response.errors {
         if let Some(french) = graphql::french(&error.message) {
             error.message = french;
         }
     }
-    Ok(axum::Json(response).into_response())
+    Ok(response)
 }
 
 #[cfg(test)]

@@ -4,9 +4,17 @@
 //! table. Identifiers, dates and instants are text (instants in UTC, RFC 3339, so that
 //! text order is time order): the definitions are the same on both backends.
 
+//!
+//! Projections are plural: each [`Descriptor`] (the lists of [`LISTS`], each indicator
+//! group of [`crate::indicators`]) has its own row in `rm_generations` (its live
+//! generation, the definition it was built with, the one being built), its own tables
+//! and its own checkpoint, so a changed definition rebuilds that projection only.
+
 use pharos_eventstore::{Db, on_db};
 
-/// The projection's name in `rm_generations`, and the prefix of its checkpoints.
+use crate::indicators;
+
+/// The lists projection's name in `rm_generations`, and the prefix of its checkpoints.
 pub const PROJECTION: &str = "read-model";
 
 /// The version of the definitions below and of what the projector writes in them: a
@@ -102,6 +110,114 @@ const INDEXES: [(&str, &str); 10] = [
     ("rm_entries", "contest_id, department"),
 ];
 
+/// The lists projection: schools, trainings, deployments… as the GraphQL lists read them.
+pub static LISTS: Descriptor = Descriptor {
+    name: PROJECTION,
+    definition: DEFINITION,
+    tables: &TABLES,
+    indexes: &INDEXES,
+    categories: &crate::projector::CATEGORIES,
+    kind: Kind::Lists,
+};
+
+/// What fills a projection's tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// [`crate::projector::ReadModel`].
+    Lists,
+    /// One indicator group ([`crate::indicators::Indicators`]).
+    Indicator(indicators::Group),
+}
+
+/// One projection: its name in `rm_generations` (and its checkpoints' prefix), the
+/// version of its definitions (a new number rebuilds its tables, and only its), its
+/// tables and indexes (unsuffixed names: `rm_<table>`), the categories it reads.
+#[derive(Debug)]
+pub struct Descriptor {
+    pub name: &'static str,
+    pub definition: i64,
+    pub tables: &'static [(&'static str, &'static str)],
+    pub indexes: &'static [(&'static str, &'static str)],
+    pub categories: &'static [&'static str],
+    pub kind: Kind,
+}
+
+impl Descriptor {
+    /// The checkpoint of the projector filling `generation` of this projection.
+    pub fn checkpoint(&self, generation: Generation) -> String {
+        format!("{}-g{}", self.name, generation.0)
+    }
+
+    /// `statement` on this projection's tables of `generation` (no table name is a part
+    /// of another's, a test checks it: a plain replacement is exact).
+    pub fn rename(&self, generation: Generation, statement: &str) -> String {
+        let mut text = statement.to_owned();
+        for (name, _) in self.tables {
+            text = text.replace(name, &generation.table(name));
+        }
+        text
+    }
+
+    /// The projection filling `generation`.
+    pub fn projection(&'static self, generation: Generation) -> Runner {
+        match self.kind {
+            Kind::Lists => Runner::Lists(crate::projector::ReadModel::new(generation)),
+            Kind::Indicator(group) => {
+                Runner::Indicator(indicators::Indicators::new(self, group, generation))
+            }
+        }
+    }
+}
+
+/// Every projection: the lists, then each indicator group.
+pub fn all() -> Vec<&'static Descriptor> {
+    let mut all = vec![&LISTS];
+    all.extend(indicators::DESCRIPTORS.iter().copied());
+    all
+}
+
+/// The projection named `name`.
+pub fn find(name: &str) -> Option<&'static Descriptor> {
+    all().into_iter().find(|d| d.name == name)
+}
+
+/// A projection of either kind, as the event store runs it.
+pub enum Runner {
+    Lists(crate::projector::ReadModel),
+    Indicator(indicators::Indicators),
+}
+
+impl pharos_eventstore::Projection for Runner {
+    fn name(&self) -> &str {
+        match self {
+            Self::Lists(p) => p.name(),
+            Self::Indicator(p) => p.name(),
+        }
+    }
+
+    fn categories(&self) -> &[String] {
+        match self {
+            Self::Lists(p) => p.categories(),
+            Self::Indicator(p) => p.categories(),
+        }
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut pharos_eventstore::ProjectionTx<'_>,
+        events: &[pharos_eventstore::RecordedEvent],
+    ) -> Result<(), pharos_eventstore::ProjectionError> {
+        match self {
+            Self::Lists(p) => p.apply(tx, events).await?,
+            Self::Indicator(p) => p.apply(tx, events).await?,
+        }
+        // Every projection's commit tells the subscribers, in its own transaction: an
+        // indicator's tables may move after the lists' (and some, the contest's editions,
+        // alone).
+        crate::notice::publish(tx, events).await
+    }
+}
+
 /// The names of one generation's tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Generation(pub i64);
@@ -112,9 +228,9 @@ impl Generation {
         format!("{name}_{}", self.0)
     }
 
-    /// The checkpoint of the projector filling this generation.
+    /// The checkpoint of the lists projector filling this generation.
     pub fn checkpoint(self) -> String {
-        format!("{PROJECTION}-g{}", self.0)
+        LISTS.checkpoint(self)
     }
 
     /// Every table of the generation, by its unsuffixed name.
@@ -133,17 +249,26 @@ pub fn rename(generation: Generation, statement: &str) -> String {
     text
 }
 
-/// The live generation and the one being built, if any.
+/// The live generation of the lists and the one being built, if any.
 pub async fn generations(db: &Db) -> Result<Option<(Generation, Option<Generation>)>, sqlx::Error> {
     Ok(state(db).await?.map(|(live, _, building)| (live, building)))
 }
 
-/// The live generation, the definition it was built with, and the one being built.
+/// The lists' live generation, the definition it was built with, and the one being built.
 pub async fn state(db: &Db) -> Result<Option<(Generation, i64, Option<Generation>)>, sqlx::Error> {
+    state_of(db, &LISTS).await
+}
+
+/// A projection's live generation, the definition it was built with, and the one being
+/// built.
+pub async fn state_of(
+    db: &Db,
+    projection: &Descriptor,
+) -> Result<Option<(Generation, i64, Option<Generation>)>, sqlx::Error> {
     let found: Option<(i64, i64, Option<i64>)> = on_db!(db, |pool| sqlx::query_as(
         "SELECT live, definition, building FROM rm_generations WHERE projection = $1"
     )
-    .bind(PROJECTION)
+    .bind(projection.name)
     .fetch_optional(pool)
     .await)?;
     Ok(found.map(|(live, definition, building)| {
@@ -151,32 +276,46 @@ pub async fn state(db: &Db) -> Result<Option<(Generation, i64, Option<Generation
     }))
 }
 
-/// The live generation, created (generation 1, empty) on first use. Safe when several
-/// processes start together.
+/// The lists' live generation, created (generation 1, empty) on first use.
 pub async fn live(db: &Db) -> Result<Generation, sqlx::Error> {
-    if let Some((live, _)) = generations(db).await? {
+    live_of(db, &LISTS).await
+}
+
+/// A projection's live generation, created (generation 1, empty) on first use. Safe
+/// when several processes start together.
+pub async fn live_of(db: &Db, projection: &Descriptor) -> Result<Generation, sqlx::Error> {
+    if let Some((live, _, _)) = state_of(db, projection).await? {
         return Ok(live);
     }
-    create(db, Generation(1)).await?;
+    create_of(db, projection, Generation(1)).await?;
     on_db!(db, |pool| {
         sqlx::query(
             "INSERT INTO rm_generations (projection, live, definition) VALUES ($1, 1, $2) \
          ON CONFLICT (projection) DO NOTHING",
         )
-        .bind(PROJECTION)
-        .bind(DEFINITION)
+        .bind(projection.name)
+        .bind(projection.definition)
         .execute(pool)
         .await
         .map(|_| ())
     })?;
-    Ok(generations(db)
+    Ok(state_of(db, projection)
         .await?
-        .map_or(Generation(1), |(live, _)| live))
+        .map_or(Generation(1), |(live, _, _)| live))
 }
 
-/// Creates the tables of `generation` (those missing).
+/// Creates the lists' tables of `generation` (those missing).
 pub async fn create(db: &Db, generation: Generation) -> Result<(), sqlx::Error> {
-    for (name, columns) in TABLES {
+    create_of(db, &LISTS, generation).await
+}
+
+/// Creates a projection's tables of `generation` (those missing).
+pub async fn create_of(
+    db: &Db,
+    projection: &Descriptor,
+    generation: Generation,
+) -> Result<(), sqlx::Error> {
+    for (name, columns) in projection.tables {
         let sql = format!(
             "CREATE TABLE IF NOT EXISTS {} ({columns})",
             generation.table(name)
@@ -186,7 +325,7 @@ pub async fn create(db: &Db, generation: Generation) -> Result<(), sqlx::Error> 
             .await
             .map(|_| ()))?;
     }
-    for (name, columns) in INDEXES {
+    for (name, columns) in projection.indexes {
         let table = generation.table(name);
         let sql = format!("CREATE INDEX IF NOT EXISTS {table}_idx ON {table} ({columns})");
         on_db!(db, |pool| sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
@@ -197,9 +336,18 @@ pub async fn create(db: &Db, generation: Generation) -> Result<(), sqlx::Error> 
     Ok(())
 }
 
-/// Drops the tables of `generation` and its checkpoint.
+/// Drops the lists' tables of `generation` and its checkpoint.
 pub async fn drop(db: &Db, generation: Generation) -> Result<(), sqlx::Error> {
-    for name in Generation::tables() {
+    drop_of(db, &LISTS, generation).await
+}
+
+/// Drops a projection's tables of `generation` and its checkpoint.
+pub async fn drop_of(
+    db: &Db,
+    projection: &Descriptor,
+    generation: Generation,
+) -> Result<(), sqlx::Error> {
+    for (name, _) in projection.tables {
         let sql = format!("DROP TABLE IF EXISTS {}", generation.table(name));
         on_db!(db, |pool| sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
             .execute(pool)
@@ -209,28 +357,41 @@ pub async fn drop(db: &Db, generation: Generation) -> Result<(), sqlx::Error> {
     on_db!(db, |pool| sqlx::query(
         "DELETE FROM checkpoints WHERE name = $1"
     )
-    .bind(generation.checkpoint())
+    .bind(projection.checkpoint(generation))
     .execute(pool)
     .await
     .map(|_| ()))?;
     Ok(())
 }
 
-/// A checksum of each table of `generation`: its rows, every column as text, in key
-/// order. Two generations built from the same log have the same checksums.
+/// The column names of a table definition (`name TYPE …, PRIMARY KEY (…)`).
+pub fn columns(definition: &str) -> Vec<&str> {
+    definition
+        .split(',')
+        .filter_map(|c| c.split_whitespace().next())
+        .filter(|c| *c != "PRIMARY" && !c.ends_with(')'))
+        .collect()
+}
+
+/// A checksum of each of the lists' tables of `generation`: its rows, every column as
+/// text, in key order. Two generations built from the same log have the same checksums.
 pub async fn checksums(
     db: &Db,
     generation: Generation,
 ) -> Result<Vec<(String, String)>, sqlx::Error> {
+    checksums_of(db, &LISTS, generation).await
+}
+
+/// [`checksums`] of any projection's tables.
+pub async fn checksums_of(
+    db: &Db,
+    projection: &Descriptor,
+    generation: Generation,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
     use sha2::{Digest, Sha256};
     let mut sums = Vec::new();
-    for (name, columns) in TABLES {
-        let names: Vec<&str> = columns
-            .split(',')
-            .filter_map(|c| c.split_whitespace().next())
-            .filter(|c| *c != "PRIMARY" && !c.ends_with(')'))
-            .collect();
-        let text = names
+    for (name, definition) in projection.tables {
+        let text = columns(definition)
             .iter()
             .map(|c| format!("COALESCE(CAST({c} AS TEXT), '∅')"))
             .collect::<Vec<_>>()
@@ -252,4 +413,26 @@ pub async fn checksums(
         ));
     }
     Ok(sums)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_table_name_is_a_part_of_another_and_projection_names_are_unique() {
+        let names: Vec<&str> = all()
+            .iter()
+            .flat_map(|d| d.tables.iter().map(|(name, _)| *name))
+            .collect();
+        for a in &names {
+            for b in &names {
+                assert!(a == b || !a.contains(b), "{a} contains {b}");
+            }
+        }
+        let mut projections: Vec<&str> = all().iter().map(|d| d.name).collect();
+        projections.sort_unstable();
+        projections.dedup();
+        assert_eq!(projections.len(), all().len());
+    }
 }

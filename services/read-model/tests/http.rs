@@ -6,7 +6,12 @@
 
 use std::time::{Duration, Instant};
 
+#[path = "http/dashboard.rs"]
+mod dashboard;
+
 use pharos_test_support::{Client, TestApp, TestDb};
+
+mod surface;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

@@ -1,0 +1,1308 @@
+//! The indicator projections of DOMAIN.md §Indicators: one [`Descriptor`] per group, each
+//! with its own definition version, its own tables (`rm_ind_*_<generation>`), the
+//! categories it needs only, and its own generation and checkpoint, so that a changed
+//! definition (what counts as « trained », say) rebuilds that group's tables only.
+//!
+//! Past states are kept, not recomputed: a *fact* table holds, for each subject (a
+//! deployment, a cohort, a label application, a session, a registration), one row per
+//! period its facts held — `valid_from` (the instant the event was recorded, UTC RFC 3339
+//! with microseconds, so that text order is time order) and `valid_to` (`NULL` while
+//! current). An event that changes a subject's facts closes its open row and opens a new
+//! one ([`change`]); the dashboard reads the rows valid at its `asOf` and aggregates them
+//! in SQL, with no replay. Side tables (`rm_ind_team_trained`, `rm_ind_registrations`…)
+//! hold the current state a fact is computed from; they are never read at an `asOf`.
+//!
+//! Rules come from the shared crates (`pharos_domain::compliance` for pHARe's thresholds
+//! and the charter's term), never from a service crate.
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use pharos_domain::compliance::CharterTerm;
+use pharos_events::cohort::{ClassLevel, CohortEvent};
+use pharos_events::contest::{AwardKind, ContestEvent, EntryEvent};
+use pharos_events::national_day::{ActionDetails, ActionEvent};
+use pharos_events::phare::{DeploymentEvent, DeploymentOwner, LabelEvent, SchoolYear};
+use pharos_events::reminder::{RULE_PREFIX, ReminderEvent};
+use pharos_events::training::{AttendanceStatus, SessionEvent, TrainingEvent};
+use pharos_events::{cohort, contest, decode, national_day, phare, reminder, training};
+use pharos_eventstore::{Projection, ProjectionError, ProjectionTx, RecordedEvent, on_tx};
+
+use crate::projector::ident;
+use crate::tables::{Descriptor, Generation, Kind};
+
+/// One indicator group of DOMAIN.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    /// 1. Resource teams with at least 5 trained members.
+    TrainedTeams,
+    /// 2. Pupil and parent ambassadors.
+    Ambassadors,
+    /// 3. Labels by level.
+    Labels,
+    /// 4. pHARe steps: charter, protocol, learning hours, parent workshop.
+    PhareSteps,
+    /// 5. Journée nationale: actions, types, pupils reached, reports.
+    NationalDay,
+    /// 6. Contest: entries, participation, inadmissible entries and why, laureates.
+    Contest,
+    /// 8. Reminders pending or failed (the rest of group 8 reads groups 1, 5 and 6).
+    Reminders,
+    /// 7. Trainings: sessions, hours, attendance, MPP, coverage.
+    Trainings,
+}
+
+/// The columns every fact table starts with.
+macro_rules! fact {
+    ($columns:literal) => {
+        concat!(
+            "subject TEXT NOT NULL, valid_from TEXT NOT NULL, valid_to TEXT, ",
+            $columns,
+            ", PRIMARY KEY (subject, valid_from)"
+        )
+    };
+}
+
+/// Group 1, trained resource teams: v1: a member counts when recorded as trained in pHARe
+/// (`trained`), as the deployment's own compliance flag counts them. v2: the team's size
+/// (`members`, trained or not) too, for group 8's undeclared teams.
+pub static TRAINED_TEAMS: Descriptor = Descriptor {
+    name: "indicator-trained-teams",
+    definition: 2,
+    tables: &[
+        (
+            "rm_ind_team_trained",
+            "member_id TEXT PRIMARY KEY, deployment_id TEXT NOT NULL, trained BOOLEAN NOT NULL",
+        ),
+        (
+            "rm_ind_teams",
+            fact!(
+                "school_year TEXT NOT NULL, school_uai TEXT, circonscription TEXT, \
+                 department TEXT NOT NULL, trained BIGINT NOT NULL, members BIGINT NOT NULL"
+            ),
+        ),
+    ],
+    indexes: &[
+        ("rm_ind_team_trained", "deployment_id"),
+        ("rm_ind_teams", "school_year, valid_from"),
+    ],
+    categories: &[phare::DEPLOYMENT_CATEGORY],
+    kind: Kind::Indicator(Group::TrainedTeams),
+};
+
+/// Group 2, ambassadors: v1: the counts of cohorts declared (a draft does not count), pupils
+/// (every class level) apart from parents.
+pub static AMBASSADORS: Descriptor = Descriptor {
+    name: "indicator-ambassadors",
+    definition: 1,
+    tables: &[(
+        "rm_ind_cohorts",
+        fact!(
+            "school_uai TEXT NOT NULL, department TEXT NOT NULL, school_year TEXT NOT NULL, \
+             kind TEXT NOT NULL, declared BOOLEAN NOT NULL, pupils BIGINT NOT NULL, \
+             parents BIGINT NOT NULL"
+        ),
+    )],
+    indexes: &[("rm_ind_cohorts", "school_year, valid_from")],
+    categories: &[cohort::CATEGORY],
+    kind: Kind::Indicator(Group::Ambassadors),
+};
+
+/// Group 3, labels: v1: applications with their status and the level awarded.
+pub static LABELS: Descriptor = Descriptor {
+    name: "indicator-labels",
+    definition: 1,
+    tables: &[(
+        "rm_ind_labels",
+        fact!(
+            "school_uai TEXT NOT NULL, department TEXT NOT NULL, school_year TEXT NOT NULL, \
+             target_level TEXT NOT NULL, status TEXT NOT NULL, awarded_level TEXT"
+        ),
+    )],
+    indexes: &[("rm_ind_labels", "school_year, valid_from")],
+    categories: &[phare::LABEL_CATEGORY],
+    kind: Kind::Indicator(Group::Labels),
+};
+
+/// Group 4, pHARe steps: v1: the charter's term (`CharterTerm`), the protocol's presentation
+/// day, the learning hours planned, the first parent workshop's day.
+pub static PHARE_STEPS: Descriptor = Descriptor {
+    name: "indicator-phare-steps",
+    definition: 1,
+    tables: &[(
+        "rm_ind_steps",
+        fact!(
+            "school_year TEXT NOT NULL, school_uai TEXT, circonscription TEXT, \
+             department TEXT NOT NULL, charter_signed_on TEXT, charter_ends_on TEXT, \
+             protocol_presented_on TEXT, learning_hours BIGINT, first_workshop_on TEXT"
+        ),
+    )],
+    indexes: &[("rm_ind_steps", "school_year, valid_from")],
+    categories: &[phare::DEPLOYMENT_CATEGORY],
+    kind: Kind::Indicator(Group::PhareSteps),
+};
+
+/// Group 7, trainings: v1: a registrant attended when at least one slot is recorded present;
+/// minutes delivered are the minutes credited to the attendees (slot by slot).
+pub static TRAININGS: Descriptor = Descriptor {
+    name: "indicator-trainings",
+    definition: 1,
+    tables: &[
+        (
+            "rm_ind_training_topics",
+            "id TEXT PRIMARY KEY, topic TEXT NOT NULL",
+        ),
+        (
+            "rm_ind_registrations",
+            "id TEXT PRIMARY KEY, session_id TEXT NOT NULL, status TEXT NOT NULL",
+        ),
+        (
+            "rm_ind_slots",
+            "registration_id TEXT NOT NULL, slot_index BIGINT NOT NULL, \
+             present BOOLEAN NOT NULL, minutes BIGINT NOT NULL, \
+             PRIMARY KEY (registration_id, slot_index)",
+        ),
+        (
+            "rm_ind_sessions",
+            fact!(
+                "school_year TEXT NOT NULL, department TEXT, topic TEXT NOT NULL, \
+                 status TEXT NOT NULL, planned_minutes BIGINT NOT NULL, \
+                 registered BIGINT NOT NULL, attendees BIGINT NOT NULL, minutes BIGINT NOT NULL"
+            ),
+        ),
+        (
+            "rm_ind_attendees",
+            fact!(
+                "session_id TEXT NOT NULL, person TEXT NOT NULL, school_uai TEXT, \
+                 minutes BIGINT NOT NULL"
+            ),
+        ),
+    ],
+    indexes: &[
+        ("rm_ind_registrations", "session_id"),
+        ("rm_ind_sessions", "school_year, valid_from"),
+        ("rm_ind_attendees", "session_id, valid_from"),
+    ],
+    categories: &[training::TRAINING_CATEGORY, training::SESSION_CATEGORY],
+    kind: Kind::Indicator(Group::Trainings),
+};
+
+/// Group 5, national day: v1: the actions of the national-day campaign, their schools
+/// (`,uai,` joined, so that SQL finds a school in them), types, pupils reached, whether
+/// held, and their status (a report is received once submitted).
+pub static NATIONAL_DAY: Descriptor = Descriptor {
+    name: "indicator-national-day",
+    definition: 1,
+    tables: &[(
+        "rm_ind_actions",
+        fact!(
+            "school_year TEXT NOT NULL, campaign TEXT NOT NULL, schools TEXT NOT NULL, \
+             types TEXT NOT NULL, pupils_reached BIGINT NOT NULL, held BOOLEAN NOT NULL, \
+             status TEXT NOT NULL"
+        ),
+    )],
+    indexes: &[("rm_ind_actions", "school_year, valid_from")],
+    categories: &[national_day::ACTION_CATEGORY],
+    kind: Kind::Indicator(Group::NationalDay),
+};
+
+/// Group 6, contest: v1: each edition's school year, submission deadline, whether its
+/// results are published and its campaign closed (`rm_ind_editions`); the deadline
+/// extensions granted to schools (`rm_ind_extensions`, from the instant granted); each
+/// entry's edition year, school, status (`draft`, `submitted`, `withdrawn`, `admissible`,
+/// `inadmissible`), the inadmissibility reason (trimmed) and whether it holds the
+/// laureate award (granted, not revoked).
+pub static CONTEST: Descriptor = Descriptor {
+    name: "indicator-contest",
+    definition: 1,
+    tables: &[
+        (
+            "rm_ind_editions",
+            fact!(
+                "school_year TEXT NOT NULL, submission_deadline TEXT NOT NULL, \
+                 published BOOLEAN NOT NULL, closed BOOLEAN NOT NULL"
+            ),
+        ),
+        (
+            "rm_ind_extensions",
+            "edition_id TEXT NOT NULL, school_uai TEXT NOT NULL, granted_at TEXT NOT NULL, \
+             until TEXT NOT NULL, PRIMARY KEY (edition_id, school_uai, granted_at)",
+        ),
+        (
+            "rm_ind_entries",
+            fact!(
+                "contest_id TEXT NOT NULL, school_year TEXT NOT NULL, school_uai TEXT NOT NULL, \
+                 department TEXT NOT NULL, status TEXT NOT NULL, reason TEXT, \
+                 laureate BOOLEAN NOT NULL"
+            ),
+        ),
+    ],
+    indexes: &[
+        ("rm_ind_editions", "school_year, valid_from"),
+        ("rm_ind_entries", "school_year, valid_from"),
+    ],
+    categories: &[contest::EDITION_CATEGORY, contest::ENTRY_CATEGORY],
+    kind: Kind::Indicator(Group::Contest),
+};
+
+/// Group 8's reminders: v1: each reminder of the ledger (`reminder-<id>`; the rules'
+/// streams are not reminders), its rule, the school year of its occurrence date, the
+/// school or the training session its target names (`school-<uai>…`,
+/// `contest-<id>:school-<uai>`, `training_session-<id>`), and its state: `pending`
+/// (scheduled, or failed for now and to be retried), `sent`, `failed` (for good),
+/// `suppressed` or `cancelled`.
+pub static REMINDERS: Descriptor = Descriptor {
+    name: "indicator-reminders",
+    definition: 1,
+    tables: &[(
+        "rm_ind_reminders",
+        fact!(
+            "rule TEXT NOT NULL, school_year TEXT NOT NULL, school_uai TEXT, session_id TEXT, \
+             state TEXT NOT NULL"
+        ),
+    )],
+    indexes: &[("rm_ind_reminders", "school_year, valid_from")],
+    categories: &[reminder::CATEGORY],
+    kind: Kind::Indicator(Group::Reminders),
+};
+
+/// Every indicator projection.
+pub static DESCRIPTORS: [&Descriptor; 8] = [
+    &TRAINED_TEAMS,
+    &AMBASSADORS,
+    &LABELS,
+    &PHARE_STEPS,
+    &NATIONAL_DAY,
+    &CONTEST,
+    &TRAININGS,
+    &REMINDERS,
+];
+
+/// The projection of one indicator group into the tables of one generation.
+pub struct Indicators {
+    descriptor: &'static Descriptor,
+    group: Group,
+    generation: Generation,
+    checkpoint: String,
+    categories: Vec<String>,
+}
+
+impl Indicators {
+    pub fn new(descriptor: &'static Descriptor, group: Group, generation: Generation) -> Self {
+        Self {
+            descriptor,
+            group,
+            generation,
+            checkpoint: descriptor.checkpoint(generation),
+            categories: descriptor
+                .categories
+                .iter()
+                .map(|c| (*c).to_owned())
+                .collect(),
+        }
+    }
+}
+
+impl Projection for Indicators {
+    fn name(&self) -> &str {
+        &self.checkpoint
+    }
+
+    fn categories(&self) -> &[String] {
+        &self.categories
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut ProjectionTx<'_>,
+        events: &[RecordedEvent],
+    ) -> Result<(), ProjectionError> {
+        for event in events {
+            let on = On {
+                tables: self.descriptor,
+                g: self.generation,
+                subject: stream_key(event).to_owned(),
+                at: instant(event.recorded_at),
+            };
+            match self.group {
+                Group::TrainedTeams | Group::PhareSteps => {
+                    if let Some(e) = decode::<DeploymentEvent>(event) {
+                        if self.group == Group::TrainedTeams {
+                            trained_teams(tx, &on, e).await?;
+                        } else {
+                            phare_steps(tx, &on, e).await?;
+                        }
+                    }
+                }
+                Group::Ambassadors => {
+                    if let Some(e) = decode::<CohortEvent>(event) {
+                        ambassadors(tx, &on, e).await?;
+                    }
+                }
+                // The category also holds each year's label criteria
+                // (`phare_label-criteria-<year>`): not an application.
+                Group::Labels if uuid::Uuid::parse_str(&on.subject).is_ok() => {
+                    if let Some(e) = decode::<LabelEvent>(event) {
+                        labels(tx, &on, e).await?;
+                    }
+                }
+                Group::Labels => {}
+                Group::NationalDay => {
+                    if let Some(e) = decode::<ActionEvent>(event) {
+                        national_day_action(tx, &on, e).await?;
+                    }
+                }
+                Group::Contest if event.category == contest::EDITION_CATEGORY => {
+                    if let Some(e) = decode::<ContestEvent>(event) {
+                        contest_edition(tx, &on, e).await?;
+                    }
+                }
+                Group::Contest => {
+                    if let Some(e) = decode::<EntryEvent>(event) {
+                        contest_entry(tx, &on, e).await?;
+                    }
+                }
+                Group::Reminders if on.subject.starts_with(RULE_PREFIX) => {}
+                Group::Reminders => {
+                    if let Some(e) = decode::<ReminderEvent>(event) {
+                        reminders(tx, &on, e).await?;
+                    }
+                }
+                Group::Trainings if event.category == training::TRAINING_CATEGORY => {
+                    if let Some(TrainingEvent::TrainingCreated { topic, .. }) = decode(event) {
+                        on.run(
+                            tx,
+                            "INSERT INTO rm_ind_training_topics (id, topic) VALUES ($1, $2) \
+                             ON CONFLICT (id) DO NOTHING",
+                            &[V::text(&on.subject), V::text(ident(&topic))],
+                        )
+                        .await?;
+                    }
+                }
+                Group::Trainings => {
+                    if let Some(e) = decode::<SessionEvent>(event) {
+                        trainings(tx, &on, e).await?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An instant as the indicator tables hold it (and as `asOf` is compared with them).
+pub fn instant(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// The id part of `category-id`.
+fn stream_key(event: &RecordedEvent) -> &str {
+    event
+        .stream_id
+        .get(event.category.len() + 1..)
+        .unwrap_or_default()
+}
+
+/// A value bound to a statement.
+enum V {
+    Text(Option<String>),
+    Int(Option<i64>),
+    Bool(bool),
+}
+
+impl V {
+    fn text(value: impl Into<String>) -> Self {
+        Self::Text(Some(value.into()))
+    }
+
+    fn date(value: Option<NaiveDate>) -> Self {
+        Self::Text(value.map(|d| d.to_string()))
+    }
+}
+
+/// The event being applied: its subject (the stream's id), its instant, and where its
+/// group's tables are.
+struct On {
+    tables: &'static Descriptor,
+    g: Generation,
+    subject: String,
+    at: String,
+}
+
+impl On {
+    /// `statement` on this generation's tables, with `binds` as `$1, $2…`.
+    async fn run(
+        &self,
+        tx: &mut ProjectionTx<'_>,
+        statement: &str,
+        binds: &[V],
+    ) -> Result<(), ProjectionError> {
+        let sql = self.tables.rename(self.g, statement);
+        on_tx!(tx, |c| {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+            for value in binds {
+                query = match value {
+                    V::Text(v) => query.bind(v.clone()),
+                    V::Int(v) => query.bind(*v),
+                    V::Bool(v) => query.bind(*v),
+                };
+            }
+            query.execute(c)
+        })?;
+        Ok(())
+    }
+
+    /// Opens the first row of this subject's facts in `table`: `columns` after the
+    /// subject and its validity, `values` their binds (from `$3`). An event replayed
+    /// changes nothing.
+    async fn open(
+        &self,
+        tx: &mut ProjectionTx<'_>,
+        table: &str,
+        columns: &str,
+        values: Vec<V>,
+    ) -> Result<(), ProjectionError> {
+        let placeholders = (0..values.len())
+            .map(|i| format!("${}", i + 3))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let statement = format!(
+            "INSERT INTO {table} (subject, valid_from, {columns}) \
+             VALUES ($1, $2, {placeholders}) ON CONFLICT (subject, valid_from) DO NOTHING"
+        );
+        let mut binds = vec![V::text(&self.subject), V::text(&self.at)];
+        binds.extend(values);
+        self.run(tx, &statement, &binds).await
+    }
+
+    /// A change of this subject's facts in `table` from this event's instant: the open
+    /// row is closed and a copy opened, then `set` (placeholders from `$2`, its values
+    /// `values`) applied to the copy. Several events of one instant change one row. `set`
+    /// must give values, not steps (`trained = (SELECT COUNT …)`, never `n = n + 1`),
+    /// so that the result does not depend on whether a copy was made.
+    async fn change(
+        &self,
+        tx: &mut ProjectionTx<'_>,
+        table: &str,
+        set: &str,
+        values: Vec<V>,
+    ) -> Result<(), ProjectionError> {
+        let definition = self
+            .tables
+            .tables
+            .iter()
+            .find(|(name, _)| *name == table)
+            .map(|(_, definition)| *definition)
+            .unwrap_or_default();
+        let rest: Vec<&str> = crate::tables::columns(definition)
+            .into_iter()
+            .filter(|c| !["subject", "valid_from", "valid_to"].contains(c))
+            .collect();
+        let rest = rest.join(", ");
+        let both = [V::text(&self.subject), V::text(&self.at)];
+        // A row opened earlier: copy it from now, close it. (A row opened at this very
+        // instant, or later — PostgreSQL stamps a transaction's start, so the log's order
+        // and the instants' may differ by a few milliseconds — is changed in place.)
+        self.run(
+            tx,
+            &format!(
+                "INSERT INTO {table} (subject, valid_from, valid_to, {rest}) \
+                 SELECT subject, $2, CAST(NULL AS TEXT), {rest} FROM {table} \
+                 WHERE subject = $1 AND valid_to IS NULL AND valid_from < $2"
+            ),
+            &both,
+        )
+        .await?;
+        self.run(
+            tx,
+            &format!(
+                "UPDATE {table} SET valid_to = $2 \
+                 WHERE subject = $1 AND valid_to IS NULL AND valid_from < $2"
+            ),
+            &both,
+        )
+        .await?;
+        let mut binds = vec![V::text(&self.subject)];
+        binds.extend(values);
+        self.run(
+            tx,
+            &format!("UPDATE {table} SET {set} WHERE subject = $1 AND valid_to IS NULL"),
+            &binds,
+        )
+        .await
+    }
+}
+
+/// The school or circonscription owning a deployment, and its department.
+fn owner(owner: &DeploymentOwner) -> (V, V, V) {
+    match owner {
+        DeploymentOwner::School { uai, .. } => (
+            V::text(uai.to_string()),
+            V::Text(None),
+            V::text(owner.department().to_string()),
+        ),
+        DeploymentOwner::Circonscription {
+            circonscription, ..
+        } => (
+            V::Text(None),
+            V::text(circonscription.clone()),
+            V::text(owner.department().to_string()),
+        ),
+    }
+}
+
+const COUNT_TRAINED: &str = "trained = (SELECT COUNT(*) FROM rm_ind_team_trained \
+     WHERE deployment_id = $1 AND trained), \
+     members = (SELECT COUNT(*) FROM rm_ind_team_trained WHERE deployment_id = $1)";
+
+async fn trained_teams(
+    tx: &mut ProjectionTx<'_>,
+    on: &On,
+    event: DeploymentEvent,
+) -> Result<(), ProjectionError> {
+    let (member, trained) = match event {
+        DeploymentEvent::DeploymentCreated {
+            owner: who,
+            school_year,
+        } => {
+            let (uai, circonscription, department) = owner(&who);
+            return on
+                .open(
+                    tx,
+                    "rm_ind_teams",
+                    "school_year, school_uai, circonscription, department, trained, members",
+                    vec![
+                        V::text(school_year.to_string()),
+                        uai,
+                        circonscription,
+                        department,
+                        V::Int(Some(0)),
+                        V::Int(Some(0)),
+                    ],
+                )
+                .await;
+        }
+        DeploymentEvent::TeamMemberAdded(member) => (member.member_id, Some(member.trained)),
+        DeploymentEvent::TeamMemberUpdated { member_id, details } => {
+            (member_id, Some(details.trained))
+        }
+        DeploymentEvent::TeamMemberRemoved { member_id } => (member_id, None),
+        _ => return Ok(()),
+    };
+    match trained {
+        Some(trained) => {
+            on.run(
+                tx,
+                "INSERT INTO rm_ind_team_trained (member_id, deployment_id, trained) \
+                 VALUES ($1, $2, $3) ON CONFLICT (member_id) DO UPDATE SET \
+                 trained = excluded.trained",
+                &[
+                    V::text(member.to_string()),
+                    V::text(&on.subject),
+                    V::Bool(trained),
+                ],
+            )
+            .await?;
+        }
+        None => {
+            on.run(
+                tx,
+                "DELETE FROM rm_ind_team_trained WHERE member_id = $1",
+                &[V::text(member.to_string())],
+            )
+            .await?;
+        }
+    }
+    on.change(tx, "rm_ind_teams", COUNT_TRAINED, vec![]).await
+}
+
+async fn phare_steps(
+    tx: &mut ProjectionTx<'_>,
+    on: &On,
+    event: DeploymentEvent,
+) -> Result<(), ProjectionError> {
+    match event {
+        DeploymentEvent::DeploymentCreated {
+            owner: who,
+            school_year,
+        } => {
+            let (uai, circonscription, department) = owner(&who);
+            on.open(
+                tx,
+                "rm_ind_steps",
+                "school_year, school_uai, circonscription, department",
+                vec![
+                    V::text(school_year.to_string()),
+                    uai,
+                    circonscription,
+                    department,
+                ],
+            )
+            .await
+        }
+        DeploymentEvent::CharterSigned { signed_on } => {
+            // The term depends on the deployment's year, which the row holds: both ends
+            // are computed here, by the domain's rule, once the year is read back.
+            let year = deployment_year(tx, on).await?;
+            let term = year.map(|year| CharterTerm::of(signed_on, year));
+            on.change(
+                tx,
+                "rm_ind_steps",
+                "charter_signed_on = $2, charter_ends_on = $3",
+                vec![V::date(Some(signed_on)), V::date(term.map(|t| t.ends_on))],
+            )
+            .await
+        }
+        DeploymentEvent::ProtocolRecorded { presented_on, .. } => {
+            on.change(
+                tx,
+                "rm_ind_steps",
+                "protocol_presented_on = $2",
+                vec![V::date(presented_on)],
+            )
+            .await
+        }
+        DeploymentEvent::LearningHoursPlanned { planned, hours } => {
+            on.change(
+                tx,
+                "rm_ind_steps",
+                "learning_hours = $2",
+                vec![V::Int(planned.then_some(i64::from(hours)))],
+            )
+            .await
+        }
+        DeploymentEvent::ParentWorkshopRecorded { held_on, .. } => {
+            // The earliest workshop: a later one recorded changes nothing it flags.
+            on.change(
+                tx,
+                "rm_ind_steps",
+                "first_workshop_on = CASE WHEN first_workshop_on IS NULL \
+                 OR first_workshop_on > $2 THEN $2 ELSE first_workshop_on END",
+                vec![V::date(Some(held_on))],
+            )
+            .await
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The one text `statement` (on this generation's tables) answers for `bind`, if any.
+async fn scalar(
+    tx: &mut ProjectionTx<'_>,
+    on: &On,
+    statement: &str,
+    bind: &str,
+) -> Result<Option<String>, ProjectionError> {
+    let sql = on.tables.rename(on.g, statement);
+    Ok(match tx {
+        ProjectionTx::Postgres(c) => {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .bind(bind)
+                .fetch_optional(&mut **c)
+                .await?
+        }
+        ProjectionTx::Sqlite(c) => {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .bind(bind)
+                .fetch_optional(&mut **c)
+                .await?
+        }
+    })
+}
+
+/// The school year of the deployment `on` is about, from its open row.
+async fn deployment_year(
+    tx: &mut ProjectionTx<'_>,
+    on: &On,
+) -> Result<Option<SchoolYear>, ProjectionError> {
+    let found = scalar(
+        tx,
+        on,
+        "SELECT school_year FROM rm_ind_steps WHERE subject = $1 AND valid_to IS NULL",
+        &on.subject,
+    )
+    .await?;
+    Ok(found.and_then(|text| SchoolYear::parse(&text).ok()))
+}
+
+async fn ambassadors(
+    tx: &mut ProjectionTx<'_>,
+    on: &On,
+    event: CohortEvent,
+) -> Result<(), ProjectionError> {
+    match event {
+        CohortEvent::CohortCreated {
+            school_uai,
+            department,
+            school_year,
+            kind,
+            ..
+        } => {
+            on.open(
+                tx,
+                "rm_ind_cohorts",
+                "school_uai, department, school_year, kind, declared, pupils, parents",
+                vec![
+                    V::text(school_uai.to_string()),
+                    V::text(department.to_string()),
+                    V::text(school_year.to_string()),
+                    V::text(ident(&kind)),
+                    V::Bool(false),
+                    V::Int(Some(0)),
+                    V::Int(Some(0)),
+                ],
+            )
+            .await
+        }
+        CohortEvent::CountsSet { counts } => {
+            let parents: u32 = counts
+                .iter()
+                .filter(|(level, _)| **level == ClassLevel::Parents)
+                .map(|(_, n)| *n)
+                .sum();
+            let pupils = counts.values().sum::<u32>() - parents;
+            on.change(
+                tx,
+                "rm_ind_cohorts",
+                "pupils = $2, parents = $3",
+                vec![
+                    V::Int(Some(i64::from(pupils))),
+                    V::Int(Some(i64::from(parents))),
+                ],
+            )
+            .await
+        }
+        CohortEvent::CohortDeclared { .. } | CohortEvent::CohortActivated { .. } => {
+            on.change(tx, "rm_ind_cohorts", "declared = $2", vec![V::Bool(true)])
+                .await
+        }
+        _ => Ok(()),
+    }
+}
+
+async fn labels(
+    tx: &mut ProjectionTx<'_>,
+    on: &On,
+    event: LabelEvent,
+) -> Result<(), ProjectionError> {
+    let status = match event {
+        LabelEvent::LabelDrafted {
+            school_uai,
+            department,
+            school_year,
+            target_level,
+            ..
+        } => {
+            return on
+                .open(
+                    tx,
+                    "rm_ind_labels",
+                    "school_uai, department, school_year, target_level, status",
+                    vec![
+                        V::text(school_uai.to_string()),
+                        V::text(department.to_string()),
+                        V::text(school_year.to_string()),
+                        V::text(ident(&target_level)),
+                        V::text("draft"),
+                    ],
+                )
+                .await;
+        }
+        LabelEvent::CriterionAnswered { .. } => return Ok(()),
+        LabelEvent::LabelSubmitted => "submitted",
+        LabelEvent::LabelReviewStarted => "under_review",
+        LabelEvent::LabelReturned { .. } => "returned",
+        LabelEvent::LabelNotAwarded { .. } => "not_awarded",
+        LabelEvent::LabelAwarded { level, .. } => {
+            return on
+                .change(
+                    tx,
+                    "rm_ind_labels",
+                    "status = 'awarded', awarded_level = $2",
+                    vec![V::text(ident(&level))],
+                )
+                .await;
+        }
+    };
+    on.change(tx, "rm_ind_labels", "status = $2", vec![V::text(status)])
+        .await
+}
+
+/// The session's figures, from its registrations and the slots attended.
+const SESSION_FIGURES: &str = "registered = (SELECT COUNT(*) FROM rm_ind_registrations \
+         WHERE session_id = $1 AND status = 'confirmed'), \
+     attendees = (SELECT COUNT(DISTINCT s.registration_id) FROM rm_ind_slots s \
+         JOIN rm_ind_registrations r ON r.id = s.registration_id \
+         WHERE r.session_id = $1 AND s.present), \
+     minutes = (SELECT COALESCE(SUM(s.minutes), 0) FROM rm_ind_slots s \
+         JOIN rm_ind_registrations r ON r.id = s.registration_id \
+         WHERE r.session_id = $1 AND s.present)";
+
+async fn trainings(
+    tx: &mut ProjectionTx<'_>,
+    on: &On,
+    event: SessionEvent,
+) -> Result<(), ProjectionError> {
+    let status = match event {
+        SessionEvent::SessionPlanned {
+            training_id,
+            department,
+            schedule,
+            planned_minutes,
+            recorded_after_the_fact,
+            ..
+        } => {
+            let year = SchoolYear::containing(schedule.starts_at.date_naive());
+            // A session recorded after the fact is held from the start.
+            let status = if recorded_after_the_fact {
+                "held"
+            } else {
+                "planned"
+            };
+            let topic = scalar(
+                tx,
+                on,
+                "SELECT topic FROM rm_ind_training_topics WHERE id = $1",
+                &training_id.to_string(),
+            )
+            .await?
+            .unwrap_or_default();
+            return on
+                .open(
+                    tx,
+                    "rm_ind_sessions",
+                    "school_year, department, topic, status, planned_minutes, registered, \
+                     attendees, minutes",
+                    vec![
+                        V::text(year.to_string()),
+                        V::Text(department.map(|d| d.to_string())),
+                        V::text(topic),
+                        V::text(status),
+                        V::Int(Some(i64::from(planned_minutes))),
+                        V::Int(Some(0)),
+                        V::Int(Some(0)),
+                        V::Int(Some(0)),
+                    ],
+                )
+                .await;
+        }
+        SessionEvent::SessionOpened => "open",
+        SessionEvent::SessionClosed => "closed",
+        SessionEvent::SessionHeld => "held",
+        SessionEvent::AttendanceLocked => "attendance_locked",
+        SessionEvent::SessionArchived => "archived",
+        SessionEvent::SessionCancelled { .. } => "cancelled",
+        SessionEvent::SessionRescheduled { schedule } => {
+            let year = SchoolYear::containing(schedule.starts_at.date_naive());
+            return on
+                .change(
+                    tx,
+                    "rm_ind_sessions",
+                    "school_year = $2",
+                    vec![V::text(year.to_string())],
+                )
+                .await;
+        }
+        SessionEvent::RegistrationConfirmed {
+            registration_id,
+            registrant,
+            ..
+        } => return register(tx, on, registration_id, &registrant, "confirmed").await,
+        SessionEvent::RegistrationWaitlisted {
+            registration_id,
+            registrant,
+            ..
+        } => return register(tx, on, registration_id, &registrant, "waitlisted").await,
+        SessionEvent::RegistrationPromoted { registration_id }
+        | SessionEvent::RegistrationWithdrawn { registration_id } => {
+            let status = if matches!(event, SessionEvent::RegistrationPromoted { .. }) {
+                "confirmed"
+            } else {
+                "withdrawn"
+            };
+            on.run(
+                tx,
+                "UPDATE rm_ind_registrations SET status = $2 WHERE id = $1",
+                &[V::text(registration_id.to_string()), V::text(status)],
+            )
+            .await?;
+            return on
+                .change(tx, "rm_ind_sessions", SESSION_FIGURES, vec![])
+                .await;
+        }
+        SessionEvent::AttendanceRecorded {
+            registration_id,
+            slot_index,
+            status,
+            minutes,
+        }
+        | SessionEvent::AttendanceCorrected {
+            registration_id,
+            slot_index,
+            status,
+            minutes,
+            ..
+        } => {
+            let present = status == AttendanceStatus::Present;
+            on.run(
+                tx,
+                "INSERT INTO rm_ind_slots (registration_id, slot_index, present, minutes) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (registration_id, slot_index) DO UPDATE \
+                 SET present = excluded.present, minutes = excluded.minutes",
+                &[
+                    V::text(registration_id.to_string()),
+                    V::Int(Some(i64::try_from(slot_index).unwrap_or(i64::MAX))),
+                    V::Bool(present),
+                    V::Int(Some(i64::from(minutes))),
+                ],
+            )
+            .await?;
+            let attendee = On {
+                subject: registration_id.to_string(),
+                at: on.at.clone(),
+                ..*on
+            };
+            attendee
+                .change(
+                    tx,
+                    "rm_ind_attendees",
+                    "minutes = (SELECT COALESCE(SUM(minutes), 0) FROM rm_ind_slots \
+                     WHERE registration_id = $1 AND present)",
+                    vec![],
+                )
+                .await?;
+            return on
+                .change(tx, "rm_ind_sessions", SESSION_FIGURES, vec![])
+                .await;
+        }
+        SessionEvent::SessionCapacityChanged { .. }
+        | SessionEvent::SessionTrainersChanged { .. } => {
+            return Ok(());
+        }
+    };
+    on.change(tx, "rm_ind_sessions", "status = $2", vec![V::text(status)])
+        .await
+}
+
+/// A registration to the session `on` is about, and its attendee row (no minutes yet).
+async fn register(
+    tx: &mut ProjectionTx<'_>,
+    on: &On,
+    registration_id: uuid::Uuid,
+    registrant: &pharos_events::training::Registrant,
+    status: &str,
+) -> Result<(), ProjectionError> {
+    on.run(
+        tx,
+        "INSERT INTO rm_ind_registrations (id, session_id, status) VALUES ($1, $2, $3) \
+         ON CONFLICT (id) DO NOTHING",
+        &[
+            V::text(registration_id.to_string()),
+            V::text(&on.subject),
+            V::text(status),
+        ],
+    )
+    .await?;
+    let attendee = On {
+        subject: registration_id.to_string(),
+        at: on.at.clone(),
+        ..*on
+    };
+    attendee
+        .open(
+            tx,
+            "rm_ind_attendees",
+            "session_id, person, school_uai, minutes",
+            vec![
+                V::text(&on.subject),
+                V::text(registrant.person.0.to_string()),
+                V::Text(registrant.school_uai.as_ref().map(ToString::to_string)),
+                V::Int(Some(0)),
+            ],
+        )
+        .await?;
+    on.change(tx, "rm_ind_sessions", SESSION_FIGURES, vec![])
+        .await
+}
+
+/// An action's details as its row holds them: schools (`,uai,uai,`), types (`,type,`),
+/// pupils reached, held.
+fn action_values(details: &ActionDetails) -> Vec<V> {
+    let joined = |items: Vec<String>| format!(",{},", items.join(","));
+    vec![
+        V::text(joined(
+            details.schools.iter().map(|s| s.uai.to_string()).collect(),
+        )),
+        V::text(joined(details.types.iter().map(ident).collect())),
+        V::Int(Some(i64::from(details.pupils_reached))),
+        V::Bool(details.held),
+    ]
+}
+
+async fn national_day_action(
+    tx: &mut ProjectionTx<'_>,
+    on: &On,
+    event: ActionEvent,
+) -> Result<(), ProjectionError> {
+    let status = match event {
+        ActionEvent::ActionDeclared {
+            school_year,
+            campaign,
+            details,
+        } => {
+            let mut values = vec![V::text(school_year.to_string()), V::text(ident(&campaign))];
+            values.extend(action_values(&details));
+            values.push(V::text("draft"));
+            return on
+                .open(
+                    tx,
+                    "rm_ind_actions",
+                    "school_year, campaign, schools, types, pupils_reached, held, status",
+                    values,
+                )
+                .await;
+        }
+        ActionEvent::ActionEdited { details } => {
+            return on
+                .change(
+                    tx,
+                    "rm_ind_actions",
+                    "schools = $2, types = $3, pupils_reached = $4, held = $5",
+                    action_values(&details),
+                )
+                .await;
+        }
+        ActionEvent::ActionSubmitted => "submitted",
+        ActionEvent::ActionReturned { .. } => "returned",
+        ActionEvent::ActionValidated => "validated",
+        ActionEvent::ActionPublished => "published",
+    };
+    on.change(tx, "rm_ind_actions", "status = $2", vec![V::text(status)])
+        .await
+}
+
+async fn contest_edition(
+    tx: &mut ProjectionTx<'_>,
+    on: &On,
+    event: ContestEvent,
+) -> Result<(), ProjectionError> {
+    match event {
+        ContestEvent::EditionCreated {
+            school_year,
+            submission_deadline,
+            ..
+        } => {
+            on.open(
+                tx,
+                "rm_ind_editions",
+                "school_year, submission_deadline, published, closed",
+                vec![
+                    V::text(school_year.to_string()),
+                    V::text(instant(submission_deadline)),
+                    V::Bool(false),
+                    V::Bool(false),
+                ],
+            )
+            .await
+        }
+        ContestEvent::DeadlineExtended {
+            school_uai, until, ..
+        } => {
+            on.run(
+                tx,
+                "INSERT INTO rm_ind_extensions (edition_id, school_uai, granted_at, until) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (edition_id, school_uai, granted_at) \
+                 DO UPDATE SET until = excluded.until",
+                &[
+                    V::text(&on.subject),
+                    V::text(school_uai.to_string()),
+                    V::text(&on.at),
+                    V::text(instant(until)),
+                ],
+            )
+            .await
+        }
+        ContestEvent::AwardGranted {
+            entry_id,
+            kind: AwardKind::Laureate,
+            ..
+        }
+        | ContestEvent::AwardRevoked {
+            entry_id,
+            kind: AwardKind::Laureate,
+            ..
+        } => {
+            let granted = matches!(event, ContestEvent::AwardGranted { .. });
+            let entry = On {
+                subject: entry_id.to_string(),
+                at: on.at.clone(),
+                ..*on
+            };
+            entry
+                .change(
+                    tx,
+                    "rm_ind_entries",
+                    "laureate = $2",
+                    vec![V::Bool(granted)],
+                )
+                .await
+        }
+        ContestEvent::ResultsPublished { .. } => {
+            on.change(tx, "rm_ind_editions", "published = $2", vec![V::Bool(true)])
+                .await
+        }
+        ContestEvent::CampaignClosed => {
+            on.change(tx, "rm_ind_editions", "closed = $2", vec![V::Bool(true)])
+                .await
+        }
+        _ => Ok(()),
+    }
+}
+
+async fn contest_entry(
+    tx: &mut ProjectionTx<'_>,
+    on: &On,
+    event: EntryEvent,
+) -> Result<(), ProjectionError> {
+    let status = match event {
+        EntryEvent::EntryCreated {
+            contest_id,
+            school_uai,
+            department,
+            ..
+        } => {
+            // The entry's year is its edition's, recorded before it in the log.
+            let year = scalar(
+                tx,
+                on,
+                "SELECT school_year FROM rm_ind_editions WHERE subject = $1 \
+                 AND valid_to IS NULL",
+                &contest_id.to_string(),
+            )
+            .await?
+            .unwrap_or_default();
+            return on
+                .open(
+                    tx,
+                    "rm_ind_entries",
+                    "contest_id, school_year, school_uai, department, status, reason, laureate",
+                    vec![
+                        V::text(contest_id.to_string()),
+                        V::text(year),
+                        V::text(school_uai.to_string()),
+                        V::text(department.to_string()),
+                        V::text("draft"),
+                        V::Text(None),
+                        V::Bool(false),
+                    ],
+                )
+                .await;
+        }
+        EntryEvent::EntrySubmitted { .. } => "submitted",
+        EntryEvent::EntryWithdrawn => "withdrawn",
+        EntryEvent::AdmissibilityDecided { admissible, reason } => {
+            let (status, reason) = if admissible {
+                ("admissible", None)
+            } else {
+                (
+                    "inadmissible",
+                    Some(reason.as_deref().unwrap_or_default().trim().to_owned()),
+                )
+            };
+            return on
+                .change(
+                    tx,
+                    "rm_ind_entries",
+                    "status = $2, reason = $3",
+                    vec![V::text(status), V::Text(reason)],
+                )
+                .await;
+        }
+        _ => return Ok(()),
+    };
+    on.change(
+        tx,
+        "rm_ind_entries",
+        "status = $2, reason = $3",
+        vec![V::text(status), V::Text(None)],
+    )
+    .await
+}
+
+/// The school and the training session a reminder's target names, if any.
+fn reminder_target(target: &str) -> (Option<String>, Option<String>) {
+    let session = target
+        .strip_prefix("training_session-")
+        .map(|id| id.split(':').next().unwrap_or_default().to_owned());
+    let school = target
+        .split(':')
+        .find_map(|part| part.strip_prefix("school-"))
+        .map(str::to_owned);
+    (school, session)
+}
+
+async fn reminders(
+    tx: &mut ProjectionTx<'_>,
+    on: &On,
+    event: ReminderEvent,
+) -> Result<(), ProjectionError> {
+    let state = match event {
+        ReminderEvent::ReminderScheduled { key, .. } => {
+            let (school, session) = reminder_target(&key.target);
+            let year = SchoolYear::containing(key.occurrence);
+            return on
+                .open(
+                    tx,
+                    "rm_ind_reminders",
+                    "rule, school_year, school_uai, session_id, state",
+                    vec![
+                        V::text(key.rule),
+                        V::text(year.to_string()),
+                        V::Text(school),
+                        V::Text(session),
+                        V::text("pending"),
+                    ],
+                )
+                .await;
+        }
+        ReminderEvent::ReminderSent { .. } => "sent",
+        ReminderEvent::ReminderFailed { permanent, .. } => {
+            if permanent {
+                "failed"
+            } else {
+                "pending"
+            }
+        }
+        ReminderEvent::ReminderRetried { .. } => "pending",
+        ReminderEvent::ReminderSuppressed { .. } => "suppressed",
+        ReminderEvent::ReminderCancelled { .. } => "cancelled",
+    };
+    on.change(tx, "rm_ind_reminders", "state = $2", vec![V::text(state)])
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reminder_target_names_its_school_or_session() {
+        let own = |(school, session): (Option<String>, Option<String>)| {
+            (school.unwrap_or_default(), session.unwrap_or_default())
+        };
+        assert_eq!(
+            own(reminder_target("school-0310001H:2026-2027")),
+            ("0310001H".into(), String::new())
+        );
+        assert_eq!(
+            own(reminder_target("contest-0193:school-0310001H")),
+            ("0310001H".into(), String::new())
+        );
+        assert_eq!(
+            own(reminder_target("training_session-0193")),
+            (String::new(), "0193".into())
+        );
+        assert_eq!(
+            own(reminder_target("contest-0193")),
+            (String::new(), String::new())
+        );
+    }
+}

@@ -1,0 +1,1312 @@
+//! The dashboard through the real application: commands through the REST APIs, then
+//! `dashboard` answers (polled with a deadline), per caller's scope; `asOf` before and
+//! after a change answers both states; a changed definition rebuilds its indicator's
+//! tables only; rebuilt indicator tables equal those built as events came.
+
+use std::time::{Duration, Instant};
+
+use chrono::{TimeDelta, Utc};
+use pharos_events::phare::SchoolYear;
+use pharos_read_model::indicators;
+use pharos_read_model::tables::{self, Descriptor};
+use pharos_test_support::{Client, TestApp, TestDb};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use super::surface::{open_socket, receive, send};
+use super::{COLLEGE_31, COLLEGE_32, LYCEE_31, graphql, until};
+
+/// An école of Haute-Garonne (circonscription « Toulouse Centre »): 310003 mod 23 = 9 → K.
+const ECOLE_31: &str = "0310003K";
+
+/// Today in the academy, and its school year: dated facts are recorded today, so that
+/// they hold on the dashboard's default instant (now) whatever day the test runs.
+fn today() -> (chrono::NaiveDate, SchoolYear) {
+    let today = Utc::now()
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .date_naive();
+    (today, SchoolYear::containing(today))
+}
+
+fn member(n: usize, trained: bool) -> Value {
+    json!({
+        "person": { "display_name": format!("Membre {n}"), "email": format!("membre{n}@ac-toulouse.fr") },
+        "function": "enseignant", "trained": trained, "training_minutes": 720, "mpp_trained": false
+    })
+}
+
+async fn created(client: &Client, path: &str, body: Value) -> String {
+    let (status, answer) = client.post(path, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{path}: {answer}");
+    answer["id"].as_str().unwrap().to_owned()
+}
+
+async fn ok(client: &Client, path: &str, body: Value) {
+    let (status, answer) = client.post(path, body).await;
+    assert_eq!(status, StatusCode::OK, "{path}: {answer}");
+}
+
+/// A deployment of `year` (`owner`: `school_uai` or circonscription fields) with
+/// `trained` trained members; their ids.
+async fn team(
+    client: &Client,
+    year: SchoolYear,
+    owner: Value,
+    trained: usize,
+) -> (String, Vec<String>) {
+    let mut body = json!({ "school_year": year.to_string() });
+    for (key, value) in owner.as_object().unwrap() {
+        body[key] = value.clone();
+    }
+    let id = created(client, "/api/v1/phare/deployments", body).await;
+    let mut members = Vec::new();
+    for n in 0..trained {
+        members.push(
+            created(
+                client,
+                &format!("/api/v1/phare/deployments/{id}/team-members"),
+                member(n, true),
+            )
+            .await,
+        );
+    }
+    (id, members)
+}
+
+fn dashboard(year: SchoolYear, department: Option<&str>, as_of: Option<&str>) -> String {
+    let department = department.map_or(String::new(), |d| format!(", department: \"{d}\""));
+    let as_of = as_of.map_or(String::new(), |a| format!(", asOf: \"{a}\""));
+    format!(
+        "{{ dashboard(schoolYear: \"{year}\"{department}{as_of}) {{ schoolYear asOf \
+         trainedTeams {{ definitionVersion schools {{ value count of byDepartment {{ key count of }} byKind {{ key count of }} }} \
+                         circonscriptions {{ value count of byCirconscription {{ key count of }} }} }} \
+         ambassadors {{ definitionVersion schools {{ count of }} pupils {{ total byDepartment {{ key total }} }} parents {{ total }} }} \
+         labels {{ definitionVersion byLevel {{ level count previousYear change }} labelled {{ count of }} }} \
+         pharesteps: phareSteps {{ definitionVersion charterInForce {{ value count of }} protocolPresented {{ count of }} \
+                      learningHoursPlanned {{ count of }} parentWorkshopHeld {{ count of }} }} }} }}"
+    )
+}
+
+fn figure<'a>(body: &'a Value, path: &str) -> &'a Value {
+    path.split('.')
+        .fold(&body["data"]["dashboard"], |value, key| &value[key])
+}
+
+async fn the_dashboard_counts_in_scope_and_as_of_answers_past_states(db: TestDb) {
+    let app = TestApp::builder(db)
+        .targets(&["read-model", "phare", "cohorts"])
+        .start()
+        .await;
+    let manager = app.user("pole_manager", None).await;
+    app.school(COLLEGE_31, "college", "31").await;
+    app.school(LYCEE_31, "lycee_gt", "31").await;
+    app.school(COLLEGE_32, "college", "32").await;
+    app.school(ECOLE_31, "ecole", "31").await;
+    let (today, year) = today();
+
+    let (deployment, members) = team(&manager, year, json!({"school_uai": COLLEGE_31}), 5).await;
+    let path = format!("/api/v1/phare/deployments/{deployment}");
+    ok(
+        &manager,
+        &format!("{path}/charter"),
+        json!({"signed_on": today}),
+    )
+    .await;
+    ok(
+        &manager,
+        &format!("{path}/protocol"),
+        json!({"formalised_on": today, "presented_on": today, "presented_to": "conseil_administration"}),
+    )
+    .await;
+    ok(
+        &manager,
+        &format!("{path}/learning-hours"),
+        json!({"planned": true, "hours": 10}),
+    )
+    .await;
+    team(
+        &manager,
+        year,
+        json!({"circonscription": "Toulouse Centre", "department": "31"}),
+        5,
+    )
+    .await;
+    team(&manager, year, json!({"school_uai": COLLEGE_32}), 2).await;
+    let cohort = created(
+        &manager,
+        "/api/v1/cohorts",
+        json!({"school_uai": COLLEGE_31, "school_year": year.to_string(), "kind": "eleves_college",
+               "referent": {"display_name": "Nora CPE", "email": "nora.cpe@ac-toulouse.fr"},
+               "counts": {"6e": 6, "5e": 5}}),
+    )
+    .await;
+    ok(
+        &manager,
+        &format!("/api/v1/cohorts/{cohort}/declare"),
+        Value::Null,
+    )
+    .await;
+
+    let query = dashboard(year, None, None);
+    let seen = until(&manager, &query, |b| {
+        figure(b, "trainedTeams.schools.count") == 1
+            && figure(b, "trainedTeams.circonscriptions.count") == 1
+            && figure(b, "pharesteps.learningHoursPlanned.count") == 1
+            && figure(b, "ambassadors.schools.count") == 1
+            && figure(b, "ambassadors.pupils.total") == 11
+            && figure(b, "pharesteps.charterInForce.count") == 1
+            && figure(b, "pharesteps.protocolPresented.count") == 1
+    })
+    .await;
+    assert!(seen["errors"].is_null(), "{seen}");
+    // Collèges and lycées: three open, one with a trained team.
+    assert_eq!(figure(&seen, "trainedTeams.schools.of"), 3, "{seen}");
+    let value = figure(&seen, "trainedTeams.schools.value")
+        .as_f64()
+        .unwrap();
+    assert!((value - 1.0 / 3.0).abs() < 1e-9, "{seen}");
+    assert_eq!(
+        figure(&seen, "trainedTeams.schools.byDepartment"),
+        &json!([{"key": "31", "count": 1, "of": 2}, {"key": "32", "count": 0, "of": 1}])
+    );
+    assert_eq!(
+        figure(&seen, "trainedTeams.schools.byKind"),
+        &json!([{"key": "college", "count": 1, "of": 2}, {"key": "lycee_gt", "count": 0, "of": 1}])
+    );
+    assert_eq!(
+        figure(&seen, "trainedTeams.circonscriptions.byCirconscription"),
+        &json!([{"key": "Toulouse Centre", "count": 1, "of": 1}])
+    );
+    // pHARe steps: over écoles, collèges and lycées (four open).
+    for step in [
+        "charterInForce",
+        "protocolPresented",
+        "learningHoursPlanned",
+    ] {
+        assert_eq!(
+            figure(&seen, &format!("pharesteps.{step}.count")),
+            1,
+            "{step}: {seen}"
+        );
+        assert_eq!(
+            figure(&seen, &format!("pharesteps.{step}.of")),
+            4,
+            "{step}: {seen}"
+        );
+    }
+    assert_eq!(
+        figure(&seen, "pharesteps.parentWorkshopHeld.count"),
+        0,
+        "{seen}"
+    );
+    assert_eq!(figure(&seen, "ambassadors.pupils.total"), 11, "{seen}");
+    assert_eq!(
+        figure(&seen, "trainedTeams.definitionVersion"),
+        indicators::TRAINED_TEAMS.definition,
+        "{seen}"
+    );
+    assert_eq!(
+        figure(&seen, "labels.byLevel").as_array().unwrap().len(),
+        3,
+        "{seen}"
+    );
+
+    // A member leaves: the team falls below 5. `asOf` an instant between answers the
+    // state before, now the state after; before anything was recorded, nothing.
+    let between = Utc::now();
+    let (status, body) = manager
+        .delete(&format!("{path}/team-members/{}", members[0]))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    until(&manager, &query, |b| {
+        figure(b, "trainedTeams.schools.count") == 0
+    })
+    .await;
+    let before = between.to_rfc3339();
+    let past = graphql(&manager, &dashboard(year, None, Some(&before))).await;
+    assert_eq!(figure(&past, "trainedTeams.schools.count"), 1, "{past}");
+    assert_eq!(
+        figure(&past, "asOf").as_str(),
+        Some(
+            between
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                .as_str()
+        )
+    );
+    let now = graphql(&manager, &dashboard(year, None, None)).await;
+    assert_eq!(figure(&now, "trainedTeams.schools.count"), 0, "{now}");
+    let long_ago = (between - TimeDelta::days(3650)).to_rfc3339();
+    let empty = graphql(&manager, &dashboard(year, None, Some(&long_ago))).await;
+    assert_eq!(
+        figure(&empty, "trainedTeams.circonscriptions.count"),
+        0,
+        "{empty}"
+    );
+    assert_eq!(figure(&empty, "ambassadors.pupils.total"), 0, "{empty}");
+    let refused = graphql(&manager, &dashboard(year, None, Some("hier"))).await;
+    assert_eq!(
+        refused["errors"][0]["message"],
+        "« asOf » : « hier » n'est pas un instant RFC 3339 (par exemple 2026-11-05T09:00:00+01:00).",
+        "{refused}"
+    );
+
+    // Scope: a referent sees its department; another asked is empty, not an error.
+    let referent = app.user("department_referent", Some("31")).await;
+    let mine = graphql(&referent, &dashboard(year, None, Some(&before))).await;
+    assert_eq!(figure(&mine, "trainedTeams.schools.count"), 1, "{mine}");
+    assert_eq!(figure(&mine, "trainedTeams.schools.of"), 2, "{mine}");
+    assert_eq!(
+        figure(&mine, "trainedTeams.schools.byDepartment"),
+        &json!([{"key": "31", "count": 1, "of": 2}])
+    );
+    let other = graphql(&referent, &dashboard(year, Some("32"), None)).await;
+    assert!(other["errors"].is_null(), "{other}");
+    assert_eq!(figure(&other, "trainedTeams.schools.of"), 0, "{other}");
+    assert!(
+        figure(&other, "trainedTeams.schools.value").is_null(),
+        "{other}"
+    );
+    assert_eq!(figure(&other, "ambassadors.pupils.total"), 0, "{other}");
+    let gers = app.user("department_referent", Some("32")).await;
+    let theirs = graphql(&gers, &dashboard(year, None, Some(&before))).await;
+    assert_eq!(figure(&theirs, "trainedTeams.schools.count"), 0, "{theirs}");
+    assert_eq!(figure(&theirs, "trainedTeams.schools.of"), 1, "{theirs}");
+    assert_eq!(
+        figure(&theirs, "pharesteps.charterInForce.of"),
+        1,
+        "{theirs}"
+    );
+    // The pole narrows to a department when it asks.
+    let narrowed = graphql(&manager, &dashboard(year, Some("32"), None)).await;
+    assert_eq!(
+        figure(&narrowed, "trainedTeams.schools.of"),
+        1,
+        "{narrowed}"
+    );
+    // A school sees its own figures; a trainer none.
+    let school = app.user("school", Some(COLLEGE_31)).await;
+    let own = graphql(&school, &dashboard(year, None, Some(&before))).await;
+    assert_eq!(figure(&own, "trainedTeams.schools.count"), 1, "{own}");
+    assert_eq!(figure(&own, "trainedTeams.schools.of"), 1, "{own}");
+    assert_eq!(figure(&own, "pharesteps.charterInForce.of"), 1, "{own}");
+    let trainer = app.user("trainer", None).await;
+    let none = graphql(&trainer, &dashboard(year, None, Some(&before))).await;
+    assert_eq!(figure(&none, "trainedTeams.schools.of"), 0, "{none}");
+    assert_eq!(figure(&none, "pharesteps.charterInForce.of"), 0, "{none}");
+    app.finish().await;
+}
+
+/// Sessions planned, held and cancelled, minutes delivered, attendance, MPP trained and
+/// school coverage, from the trainings' commands.
+async fn the_dashboard_counts_trainings(db: TestDb) {
+    let start = Utc::now() + TimeDelta::days(2);
+    let app = TestApp::builder(db)
+        .targets(&["read-model", "trainings"])
+        .start()
+        .await;
+    let manager = app.user("pole_manager", None).await;
+    app.school(COLLEGE_31, "college", "31").await;
+    app.school(LYCEE_31, "lycee_gt", "31").await;
+    let year = SchoolYear::containing(start.with_timezone(&chrono_tz::Europe::Paris).date_naive());
+    let training = created(
+        &manager,
+        "/api/v1/trainings",
+        json!({"title": "MPP", "topic": "mpp", "audience": "équipes", "department": "31"}),
+    )
+    .await;
+    let at = |minutes: i64| (start + TimeDelta::minutes(minutes)).to_rfc3339();
+    let session_body = json!({
+        "starts_at": at(0), "ends_at": at(480),
+        "slots": [{"starts_at": at(0), "ends_at": at(180)}],
+        "location": "Canopé", "capacity": 5, "planned_minutes": 180
+    });
+    let sessions = format!("/api/v1/trainings/{training}/sessions");
+    let held = created(&manager, &sessions, session_body.clone()).await;
+    let cancelled = created(&manager, &sessions, session_body.clone()).await;
+    created(&manager, &sessions, session_body).await;
+    ok(
+        &manager,
+        &format!("/api/v1/sessions/{cancelled}/cancel"),
+        json!({"reason": "Formateur absent"}),
+    )
+    .await;
+    ok(
+        &manager,
+        &format!("/api/v1/sessions/{held}/open"),
+        Value::Null,
+    )
+    .await;
+    let mut registrations = Vec::new();
+    for (n, school) in [(1, COLLEGE_31), (2, COLLEGE_31), (3, LYCEE_31)] {
+        registrations.push(
+            created(
+                &manager,
+                &format!("/api/v1/sessions/{held}/registrations"),
+                json!({"person": {"email": format!("p{n}@ac-toulouse.fr"), "display_name": format!("P {n}"),
+                                  "school_uai": school, "function": "CPE"}, "mode": "designated"}),
+            )
+            .await,
+        );
+    }
+    ok(
+        &manager,
+        &format!("/api/v1/sessions/{held}/close"),
+        Value::Null,
+    )
+    .await;
+    app.set_now(start + TimeDelta::minutes(200));
+    for (registration, status) in [
+        (&registrations[0], "present"),
+        (&registrations[1], "present"),
+        (&registrations[2], "absent"),
+    ] {
+        ok(
+            &manager,
+            &format!("/api/v1/sessions/{held}/attendance"),
+            json!({"registration_id": registration, "slot_index": 0, "status": status}),
+        )
+        .await;
+    }
+    app.set_now(start + TimeDelta::minutes(500));
+    ok(
+        &manager,
+        &format!("/api/v1/sessions/{held}/lock-attendance"),
+        Value::Null,
+    )
+    .await;
+
+    let query = format!(
+        "{{ dashboard(schoolYear: \"{year}\") {{ trainings {{ definitionVersion sessionsPlanned sessionsHeld \
+         sessionsCancelled minutesDelivered hoursDelivered attendanceRate {{ value count of }} mppTrained \
+         schoolCoverage {{ count of byKind {{ key count of }} }} }} }} }}"
+    );
+    let seen = until(&manager, &query, |b| {
+        b["data"]["dashboard"]["trainings"]["sessionsHeld"] == 1
+            && b["data"]["dashboard"]["trainings"]["mppTrained"] == 2
+    })
+    .await;
+    let trainings = &seen["data"]["dashboard"]["trainings"];
+    assert_eq!(trainings["sessionsPlanned"], 1, "{seen}");
+    assert_eq!(trainings["sessionsCancelled"], 1, "{seen}");
+    assert_eq!(trainings["minutesDelivered"], 360, "{seen}");
+    assert_eq!(trainings["hoursDelivered"], 6.0, "{seen}");
+    assert_eq!(trainings["attendanceRate"]["count"], 2, "{seen}");
+    assert_eq!(trainings["attendanceRate"]["of"], 3, "{seen}");
+    assert_eq!(trainings["mppTrained"], 2, "{seen}");
+    assert_eq!(
+        trainings["schoolCoverage"]["byKind"],
+        json!([{"key": "college", "count": 1, "of": 1}, {"key": "lycee_gt", "count": 0, "of": 1}]),
+        "{seen}"
+    );
+    // Another department's referent sees none of it.
+    let gers = app.user("department_referent", Some("32")).await;
+    let theirs = graphql(&gers, &query).await;
+    assert_eq!(
+        theirs["data"]["dashboard"]["trainings"]["sessionsHeld"], 0,
+        "{theirs}"
+    );
+    assert_eq!(
+        theirs["data"]["dashboard"]["trainings"]["mppTrained"], 0,
+        "{theirs}"
+    );
+    app.finish().await;
+}
+
+/// National-day actions: schools with an action, reports received, actions by type,
+/// pupils reached; a draft is no report; an action of two departments counts in both.
+async fn the_dashboard_counts_national_day_actions(db: TestDb) {
+    let app = TestApp::builder(db)
+        .targets(&["read-model", "national-day"])
+        .at(pharos_test_support::instant("2026-11-20T10:00:00+01:00"))
+        .start()
+        .await;
+    let manager = app.user("pole_manager", None).await;
+    app.school(COLLEGE_31, "college", "31").await;
+    app.school(LYCEE_31, "lycee_gt", "31").await;
+    app.school(COLLEGE_32, "college", "32").await;
+    let school = app.user("school", Some(COLLEGE_31)).await;
+    let action = created(
+        &school,
+        "/api/v1/national-days/2026-2027/actions",
+        json!({"school_uais": [COLLEGE_31, COLLEGE_32], "date": "2026-11-05", "types": ["atelier", "lecture"],
+               "audience_levels": ["6e"], "pupils_reached": 120, "adults_reached": 4,
+               "partners": [], "description": "Ateliers inter-établissements", "held": true}),
+    )
+    .await;
+    let query = "{ dashboard(schoolYear: \"2026-2027\") { nationalDay { definitionVersion actions pupilsReached \
+                 actionsByType { key total } schoolsWithAction { count of byDepartment { key count of } } \
+                 reports { count of } } } }";
+    // Drafted: no report yet.
+    let draft = until(&manager, query, |b| {
+        b["data"]["dashboard"]["nationalDay"]["actions"] == 0
+    })
+    .await;
+    assert_eq!(
+        draft["data"]["dashboard"]["nationalDay"]["reports"]["of"], 3,
+        "{draft}"
+    );
+    let before = Utc::now().to_rfc3339();
+    ok(
+        &school,
+        &format!("/api/v1/actions/{action}/submit"),
+        Value::Null,
+    )
+    .await;
+    // Every figure of the submitted action at once: the fields of one answer are read by
+    // separate statements, and the projector may commit between them.
+    let seen = until(&manager, query, |b| {
+        let day = &b["data"]["dashboard"]["nationalDay"];
+        day["actions"] == 1 && day["pupilsReached"] == 120 && day["reports"]["count"] == 2
+    })
+    .await;
+    let day = &seen["data"]["dashboard"]["nationalDay"];
+    assert_eq!(day["definitionVersion"], 1, "{seen}");
+    assert_eq!(day["pupilsReached"], 120, "{seen}");
+    assert_eq!(day["reports"]["count"], 2, "{seen}");
+    assert_eq!(
+        day["schoolsWithAction"],
+        json!({"count": 2, "of": 3, "byDepartment": [{"key": "31", "count": 1, "of": 2}, {"key": "32", "count": 1, "of": 1}]}),
+        "{seen}"
+    );
+    let types: Vec<(String, i64)> = day["actionsByType"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["total"] != 0)
+        .map(|t| {
+            (
+                t["key"].as_str().unwrap().to_owned(),
+                t["total"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        types,
+        [("atelier".to_owned(), 1), ("lecture".to_owned(), 1)],
+        "{seen}"
+    );
+    // Before the submission, at that instant: nothing reported.
+    let past = graphql(
+        &manager,
+        &query.replace(
+            "schoolYear: \"2026-2027\"",
+            &format!("schoolYear: \"2026-2027\", asOf: \"{before}\""),
+        ),
+    )
+    .await;
+    assert_eq!(
+        past["data"]["dashboard"]["nationalDay"]["actions"], 0,
+        "{past}"
+    );
+    // The Gers' referent sees it (one of its schools), another department does not.
+    let gers = app.user("department_referent", Some("32")).await;
+    let theirs = graphql(&gers, query).await;
+    assert_eq!(
+        theirs["data"]["dashboard"]["nationalDay"]["actions"], 1,
+        "{theirs}"
+    );
+    assert_eq!(
+        theirs["data"]["dashboard"]["nationalDay"]["schoolsWithAction"]["of"], 1,
+        "{theirs}"
+    );
+    let other = app.user("department_referent", Some("82")).await;
+    let none = graphql(&other, query).await;
+    assert_eq!(
+        none["data"]["dashboard"]["nationalDay"]["actions"], 0,
+        "{none}"
+    );
+    assert_eq!(
+        none["data"]["dashboard"]["nationalDay"]["pupilsReached"], 0,
+        "{none}"
+    );
+    app.finish().await;
+}
+
+/// Waits until `projection`'s live generation has applied the last event of its
+/// categories.
+async fn caught_up(app: &TestApp, projection: &Descriptor) -> tables::Generation {
+    let db = app.store.db();
+    let categories: Vec<String> = projection
+        .categories
+        .iter()
+        .map(|c| (*c).to_owned())
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let live = tables::live_of(&db, projection).await.unwrap();
+        let events = app
+            .store
+            .read_all(Default::default(), usize::MAX / 2, &categories)
+            .await
+            .unwrap();
+        let last = events.last().map(|e| e.position).unwrap_or_default();
+        if app
+            .store
+            .checkpoint(&projection.checkpoint(live))
+            .await
+            .unwrap()
+            >= last
+        {
+            return live;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} never caught up",
+            projection.name
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A changed definition of one indicator rebuilds its tables only (its generation moves,
+/// no other's), the dashboard says the version it answers from; indicator tables rebuilt
+/// from the log equal those built as events came.
+async fn a_changed_definition_rebuilds_its_indicator_only(db: TestDb) {
+    let app = TestApp::builder(db)
+        .targets(&["read-model", "phare"])
+        .start()
+        .await;
+    let manager = app.user("pole_manager", None).await;
+    app.school(COLLEGE_31, "college", "31").await;
+    let (today, year) = today();
+    let (deployment, members) = team(&manager, year, json!({"school_uai": COLLEGE_31}), 6).await;
+    let path = format!("/api/v1/phare/deployments/{deployment}");
+    ok(
+        &manager,
+        &format!("{path}/charter"),
+        json!({"signed_on": today}),
+    )
+    .await;
+    let (status, body) = manager
+        .delete(&format!("{path}/team-members/{}", members[5]))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    created(
+        &manager,
+        &format!("{path}/parent-workshops"),
+        json!({"held_on": today, "participants": 12}),
+    )
+    .await;
+    let query = dashboard(year, None, None);
+    until(&manager, &query, |b| {
+        figure(b, "trainedTeams.schools.count") == 1
+            && figure(b, "pharesteps.parentWorkshopHeld.count") == 1
+    })
+    .await;
+
+    // Rebuilt from the log, each indicator's tables equal those built as events came.
+    let db_ = app.store.db();
+    for projection in indicators::DESCRIPTORS {
+        let live = caught_up(&app, projection).await;
+        let built = tables::checksums_of(&db_, projection, live).await.unwrap();
+        let done =
+            pharos_read_model::rebuild_of(&app.store, projection, Duration::ZERO, true, |_, _| {})
+                .await
+                .unwrap();
+        assert_eq!(done.previous, live);
+        let target = app
+            .store
+            .checkpoint(&projection.checkpoint(live))
+            .await
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while app
+            .store
+            .checkpoint(&projection.checkpoint(done.live))
+            .await
+            .unwrap()
+            < target
+        {
+            assert!(
+                Instant::now() < deadline,
+                "{} never caught up",
+                projection.name
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let rebuilt = tables::checksums_of(&db_, projection, done.live)
+            .await
+            .unwrap();
+        assert_eq!(built, rebuilt, "{}", projection.name);
+    }
+    let teams = tables::checksums_of(
+        &db_,
+        &indicators::TRAINED_TEAMS,
+        tables::live_of(&db_, &indicators::TRAINED_TEAMS)
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    // Opened, six members added, one removed: a row per change, the last one open.
+    assert!(
+        teams
+            .iter()
+            .any(|(table, _)| table == "rm_ind_teams (8 lignes)"),
+        "{teams:?}"
+    );
+
+    // The trained-teams definition of the live tables is older than the code's: the
+    // projector rebuilds them, and them only.
+    let generations = |db: pharos_eventstore::Db| async move {
+        let mut all = Vec::new();
+        for projection in tables::all() {
+            let (live, definition, _) = tables::state_of(&db, projection).await.unwrap().unwrap();
+            all.push((projection.name, live, definition));
+        }
+        all
+    };
+    let before = generations(db_.clone()).await;
+    pharos_eventstore::on_db!(&db_, |pool| sqlx::query(
+        "UPDATE rm_generations SET definition = 0 WHERE projection = 'indicator-trained-teams'"
+    )
+    .execute(pool)
+    .await
+    .map(|_| ()))
+    .unwrap();
+    // Until the projector notices, the API answers from the old tables, and says so.
+    let recorded = |db: pharos_eventstore::Db| async move {
+        tables::state_of(&db, &indicators::TRAINED_TEAMS)
+            .await
+            .unwrap()
+            .unwrap()
+            .1
+    };
+    let was = recorded(db_.clone()).await;
+    let answer = graphql(&manager, &query).await;
+    if recorded(db_.clone()).await == was {
+        assert_eq!(
+            figure(&answer, "trainedTeams.definitionVersion"),
+            was,
+            "{answer}"
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let after = loop {
+        let after = generations(db_.clone()).await;
+        let teams = after
+            .iter()
+            .find(|(name, _, _)| *name == "indicator-trained-teams")
+            .unwrap();
+        if teams.2 == indicators::TRAINED_TEAMS.definition {
+            break after;
+        }
+        assert!(Instant::now() < deadline, "never rebuilt: {after:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    for ((name, was, _), (_, is, definition)) in before.iter().zip(&after) {
+        if *name == "indicator-trained-teams" {
+            assert_eq!(is.0, was.0 + 1, "{name}");
+            assert_eq!(*definition, indicators::TRAINED_TEAMS.definition);
+        } else {
+            assert_eq!(is, was, "{name} was rebuilt too");
+        }
+    }
+    let body = until(&manager, &query, |b| {
+        figure(b, "trainedTeams.schools.count") == 1
+    })
+    .await;
+    assert_eq!(
+        figure(&body, "trainedTeams.definitionVersion"),
+        indicators::TRAINED_TEAMS.definition,
+        "{body}"
+    );
+    assert_eq!(
+        figure(&body, "pharesteps.parentWorkshopHeld.count"),
+        1,
+        "{body}"
+    );
+    app.finish().await;
+}
+
+/// A PNG's opening (what the contest recognises the type from), made unique by `salt`.
+fn png(salt: u8) -> Vec<u8> {
+    let mut bytes =
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89".to_vec();
+    bytes.extend_from_slice(b"\0\0\0\0IEND\xaeB`\x82");
+    bytes.extend(std::iter::repeat_n(salt, 64));
+    bytes
+}
+
+/// An edition of `year` (`opens`, `deadline` in Paris time, the jury in March) with
+/// college and lycée posters.
+fn edition(year: &str, opens: &str, deadline: &str) -> Value {
+    let jury = format!("{}-03-18", &deadline[..4]);
+    json!({
+        "school_year": year, "opens_at": opens, "submission_deadline": deadline, "jury_on": jury,
+        "categories": [{"level": "college", "medium": "affiche"}, {"level": "lycee", "medium": "affiche"}],
+        "rules": {"media": ["affiche"], "max_file_bytes": 100000, "file_types": ["png"],
+                  "max_entries_per_group": 1, "nominees_per_category": 1}
+    })
+}
+
+/// A draft entry of `school` to `contest`: a poster of `category` by `group` (`level`).
+async fn draft(
+    client: &Client,
+    contest: &str,
+    school: &str,
+    category: &str,
+    group: &str,
+    level: &str,
+) -> String {
+    created(
+        client,
+        &format!("/api/v1/contests/{contest}/entries"),
+        json!({"school_uai": school, "category": category, "title": format!("Affiche {group}"),
+               "special_prizes": [],
+               "group": {"label": group, "levels": [level], "pupil_count": 20, "adult_count": 1},
+               "responsible": {"display_name": "Camille Martin", "email": "camille.martin@ac-toulouse.fr"},
+               "project_sheet": "Une affiche."}),
+    )
+    .await
+}
+
+/// A draft entry with its poster uploaded and its rights attested, then submitted.
+async fn submitted(
+    client: &Client,
+    contest: &str,
+    school: &str,
+    category: &str,
+    group: &str,
+    level: &str,
+    salt: u8,
+) -> String {
+    let id = draft(client, contest, school, category, group, level).await;
+    let response = client
+        .request(
+            reqwest::Method::POST,
+            &format!("/api/v1/entries/{id}/files?name=affiche.png"),
+        )
+        .header("content-type", "image/png")
+        .body(png(salt))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    ok(
+        client,
+        &format!("/api/v1/entries/{id}/attestations"),
+        json!({"image_rights": true, "third_party_rights": true, "republic_values": true,
+               "rights_grant": true, "attested_by": "Direction"}),
+    )
+    .await;
+    ok(client, &format!("/api/v1/entries/{id}/submit"), Value::Null).await;
+    id
+}
+
+fn contest_query(year: &str, as_of: Option<&str>) -> String {
+    let as_of = as_of.map_or(String::new(), |a| format!(", asOf: \"{a}\""));
+    format!(
+        "{{ dashboard(schoolYear: \"{year}\"{as_of}) {{ contest {{ definitionVersion \
+         entries {{ total byDepartment {{ key total }} }} \
+         participation {{ value count of byKind {{ key count of }} }} \
+         inadmissible {{ total }} inadmissibleReasons {{ reason count }} \
+         laureates {{ total byDepartment {{ key total }} }} \
+         trend {{ schoolYear asOf entries entriesChange participation {{ count of }} \
+                 inadmissible laureates laureatesChange }} }} \
+         overdue {{ reportDeadline missingReports {{ count of byDepartment {{ key count of }} }} \
+                    undeclaredTeams {{ count of }} undeclaredCirconscriptionTeams {{ count of }} \
+                    unfinishedEntries {{ total byDepartment {{ key total }} }} }} }} }}"
+    )
+}
+
+/// The contest's figures from its commands: entries submitted (a withdrawn one does not
+/// count), participation, inadmissible entries grouped by reason, laureates once
+/// published (a revoked award removed), the trend a year before; `asOf` before and after
+/// a submission; drafts past the deadline, missing national-day reports and undeclared
+/// teams overdue; an edition alone (no list reads it) notifies `dashboardChanged`; the
+/// contest's tables rebuilt from the log equal those built as events came.
+async fn the_dashboard_counts_the_contest_and_what_is_overdue(db: TestDb) {
+    let files = std::env::temp_dir().join(format!("pharos-rm-contest-{}", uuid::Uuid::now_v7()));
+    let dir = files.display().to_string();
+    let app = TestApp::builder(db)
+        .targets(&["read-model", "contests", "phare"])
+        .at(pharos_test_support::instant("2025-12-01T10:00:00+01:00"))
+        .configure(|raw| raw.files_dir = Some(dir))
+        .start()
+        .await;
+    let manager = app.user("pole_manager", None).await;
+    app.school(COLLEGE_31, "college", "31").await;
+    app.school(LYCEE_31, "lycee_gt", "31").await;
+    app.school(COLLEGE_32, "college", "32").await;
+    app.school(ECOLE_31, "ecole", "31").await;
+    let college = app.user("school", Some(COLLEGE_31)).await;
+    let lycee = app.user("school", Some(LYCEE_31)).await;
+    let gers = app.user("school", Some(COLLEGE_32)).await;
+
+    // Last year: one entry of the collège, submitted.
+    let last_year = created(
+        &manager,
+        "/api/v1/contests",
+        edition("2025-2026", "2025-11-03", "2026-02-13T23:59"),
+    )
+    .await;
+    submitted(
+        &college,
+        &last_year,
+        COLLEGE_31,
+        "college_affiche",
+        "5e A",
+        "5e",
+        1,
+    )
+    .await;
+    app.set_now(pharos_test_support::instant("2026-11-20T10:00:00+01:00"));
+
+    // This year's edition: no list reads editions, the contest's indicator alone commits
+    // it, and that commit notifies the subscribers of its year.
+    let mut socket = open_socket(&app).await;
+    send(
+        &mut socket,
+        json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {}", manager.token())}}),
+    )
+    .await;
+    let ack = receive(&mut socket, Duration::from_secs(5)).await;
+    assert_eq!(ack.unwrap().unwrap()["type"], "connection_ack");
+    send(
+        &mut socket,
+        json!({"id": "1", "type": "subscribe", "payload": {"query":
+            "subscription { dashboardChanged(schoolYear: \"2026-2027\") { position } }"}}),
+    )
+    .await;
+    // The subscription starts asynchronously: a school recorded until one is heard.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut n = 100;
+    'listening: loop {
+        assert!(Instant::now() < deadline, "no notice in time");
+        n += 1;
+        app.school(&super::surface::uai(31, n), "ecole", "31").await;
+        while let Some(message) = receive(&mut socket, Duration::from_secs(2)).await {
+            if message.unwrap()["type"] == "next" {
+                break 'listening;
+            }
+        }
+    }
+    let contest = created(
+        &manager,
+        "/api/v1/contests",
+        edition("2026-2027", "2026-11-02", "2027-02-12T23:59"),
+    )
+    .await;
+    let edition_position: i64 = pharos_eventstore::on_db!(app.store.db(), |pool| {
+        sqlx::query_scalar("SELECT MAX(position) FROM events WHERE category = 'contest'")
+            .fetch_one(&pool)
+            .await
+    })
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "the edition's commit notified no one"
+        );
+        let Some(message) = receive(&mut socket, Duration::from_secs(5)).await else {
+            continue;
+        };
+        let message = message.unwrap();
+        // Only a projection reading editions commits a batch ending at this position.
+        if message["payload"]["data"]["dashboardChanged"]["position"] == edition_position {
+            break;
+        }
+    }
+    drop(socket);
+
+    let query = contest_query("2026-2027", None);
+    let before = Utc::now().to_rfc3339();
+    let laureate = submitted(
+        &college,
+        &contest,
+        COLLEGE_31,
+        "college_affiche",
+        "5e B",
+        "5e",
+        2,
+    )
+    .await;
+    let off_topic = submitted(
+        &college,
+        &contest,
+        COLLEGE_31,
+        "college_affiche",
+        "4e A",
+        "4e",
+        3,
+    )
+    .await;
+    let revoked = submitted(
+        &gers,
+        &contest,
+        COLLEGE_32,
+        "college_affiche",
+        "3e C",
+        "3e",
+        4,
+    )
+    .await;
+    let also_off_topic = submitted(
+        &gers,
+        &contest,
+        COLLEGE_32,
+        "college_affiche",
+        "6e D",
+        "6e",
+        5,
+    )
+    .await;
+    let withdrawn = submitted(
+        &gers,
+        &contest,
+        COLLEGE_32,
+        "college_affiche",
+        "5e E",
+        "5e",
+        6,
+    )
+    .await;
+    let unreadable = submitted(
+        &lycee,
+        &contest,
+        LYCEE_31,
+        "lycee_affiche",
+        "2nde A",
+        "2nde",
+        7,
+    )
+    .await;
+    draft(&lycee, &contest, LYCEE_31, "lycee_affiche", "1re B", "1re").await;
+    // A team of five for the collège, of four for the Gers' one; none for the lycée.
+    let year = SchoolYear::parse("2026-2027").unwrap();
+    team(&manager, year, json!({"school_uai": COLLEGE_31}), 5).await;
+    team(&manager, year, json!({"school_uai": COLLEGE_32}), 4).await;
+    ok(
+        &gers,
+        &format!("/api/v1/entries/{withdrawn}/withdraw"),
+        Value::Null,
+    )
+    .await;
+    let decide = |id: &str| format!("/api/v1/entries/{id}/admissibility");
+    for (id, decision) in [
+        (&laureate, json!({"admissible": true})),
+        (&revoked, json!({"admissible": true})),
+        (
+            &off_topic,
+            json!({"admissible": false, "reason": "Hors sujet"}),
+        ),
+        (
+            &also_off_topic,
+            json!({"admissible": false, "reason": "Hors sujet "}),
+        ),
+        (
+            &unreadable,
+            json!({"admissible": false, "reason": "Fichier illisible"}),
+        ),
+    ] {
+        ok(&manager, &decide(id), decision).await;
+    }
+    // A laureate granted by mistake, taken back, then the right one.
+    let award = |id: &str| format!("/api/v1/entries/{id}/awards");
+    ok(&manager, &award(&revoked), json!({"kind": "laureate"})).await;
+    let (status, body) = manager
+        .delete(&format!("{}/laureate", award(&revoked)))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    ok(&manager, &award(&laureate), json!({"kind": "laureate"})).await;
+    let unpublished = until(&manager, &query, |b| {
+        figure(b, "contest.inadmissible.total") == 3
+    })
+    .await;
+    assert_eq!(
+        figure(&unpublished, "contest.laureates.total"),
+        0,
+        "{unpublished}"
+    );
+    let published_at = Utc::now().to_rfc3339();
+    ok(
+        &manager,
+        &format!("/api/v1/contests/{contest}/publish-results"),
+        Value::Null,
+    )
+    .await;
+    let seen = until(&manager, &query, |b| {
+        figure(b, "contest.laureates.total") == 1
+    })
+    .await;
+    assert!(seen["errors"].is_null(), "{seen}");
+    assert_eq!(figure(&seen, "contest.definitionVersion"), 1, "{seen}");
+    // Five submitted and not withdrawn: three of Haute-Garonne, two of the Gers.
+    assert_eq!(
+        figure(&seen, "contest.entries"),
+        &json!({"total": 5, "byDepartment": [{"key": "31", "total": 3}, {"key": "32", "total": 2}]}),
+        "{seen}"
+    );
+    // Three schools of the four (and the écoles recorded to listen) took part.
+    let participation = figure(&seen, "contest.participation");
+    assert_eq!(participation["count"], 3, "{seen}");
+    assert_eq!(
+        participation["byKind"],
+        json!([{"key": "college", "count": 2, "of": 2}, {"key": "ecole", "count": 0, "of": participation["of"].as_i64().unwrap() - 3}, {"key": "lycee_gt", "count": 1, "of": 1}]),
+        "{seen}"
+    );
+    assert_eq!(
+        figure(&seen, "contest.inadmissibleReasons"),
+        &json!([{"reason": "Hors sujet", "count": 2}, {"reason": "Fichier illisible", "count": 1}]),
+        "{seen}"
+    );
+    assert_eq!(
+        figure(&seen, "contest.laureates.byDepartment"),
+        &json!([{"key": "31", "total": 1}]),
+        "{seen}"
+    );
+    // A year ago, last year had nothing recorded yet (it was recorded just now).
+    assert_eq!(
+        figure(&seen, "contest.trend.schoolYear"),
+        "2025-2026",
+        "{seen}"
+    );
+    assert_eq!(figure(&seen, "contest.trend.entries"), 0, "{seen}");
+    assert_eq!(figure(&seen, "contest.trend.entriesChange"), 5, "{seen}");
+
+    // Before the first submission of the year: nothing; before publication: no laureate.
+    let past = graphql(&manager, &contest_query("2026-2027", Some(&before))).await;
+    assert_eq!(figure(&past, "contest.entries.total"), 0, "{past}");
+    assert_eq!(figure(&past, "contest.participation.count"), 0, "{past}");
+    let unpublished = graphql(&manager, &contest_query("2026-2027", Some(&published_at))).await;
+    assert_eq!(
+        figure(&unpublished, "contest.entries.total"),
+        5,
+        "{unpublished}"
+    );
+    assert_eq!(
+        figure(&unpublished, "contest.laureates.total"),
+        0,
+        "{unpublished}"
+    );
+
+    // A year from now: the trend reads last year as it is now.
+    let later = (Utc::now() + TimeDelta::days(366)).to_rfc3339();
+    // (The teams' projector commits on its own: waited for.)
+    let next = until(&manager, &contest_query("2026-2027", Some(&later)), |b| {
+        figure(b, "overdue.undeclaredTeams.count") == 2
+    })
+    .await;
+    assert_eq!(figure(&next, "contest.trend.entries"), 1, "{next}");
+    assert_eq!(figure(&next, "contest.trend.entriesChange"), 4, "{next}");
+    assert_eq!(
+        figure(&next, "contest.trend.participation.count"),
+        1,
+        "{next}"
+    );
+    assert_eq!(figure(&next, "contest.trend.laureatesChange"), 1, "{next}");
+    // Overdue then: the lycée's draft past the deadline; every school without a
+    // national-day report past its deadline; collèges and lycées without a team of 5.
+    assert_eq!(
+        figure(&next, "overdue.unfinishedEntries"),
+        &json!({"total": 1, "byDepartment": [{"key": "31", "total": 1}]}),
+        "{next}"
+    );
+    let missing = figure(&next, "overdue.missingReports");
+    assert_eq!(missing["count"], missing["of"], "{next}");
+    assert!(missing["of"].as_i64().unwrap() >= 4, "{next}");
+    assert_eq!(
+        figure(&next, "overdue.reportDeadline"),
+        "2026-11-26",
+        "{next}"
+    );
+    assert_eq!(
+        figure(&next, "overdue.undeclaredTeams"),
+        &json!({"count": 2, "of": 3}),
+        "{next}"
+    );
+    assert_eq!(
+        figure(&next, "overdue.undeclaredCirconscriptionTeams"),
+        &json!({"count": 1, "of": 1}),
+        "{next}"
+    );
+    // Now: the lycée's draft is overdue once the deadline has passed, not before.
+    let passed = Utc::now() > pharos_test_support::instant("2027-02-12T23:59:00+01:00");
+    assert_eq!(
+        figure(&seen, "overdue.unfinishedEntries.total"),
+        i64::from(passed),
+        "{seen}"
+    );
+    // Next year's reports are not due yet (or its date is unknown): none missing.
+    let (_, current) = today();
+    let ahead = graphql(&manager, &contest_query(&current.next().to_string(), None)).await;
+    assert_eq!(figure(&ahead, "overdue.missingReports.count"), 0, "{ahead}");
+    assert!(
+        figure(&ahead, "overdue.missingReports.of")
+            .as_i64()
+            .unwrap()
+            >= 4,
+        "{ahead}"
+    );
+
+    // A referent sees its department's entries, reasons and laureates only.
+    let referent = app.user("department_referent", Some("32")).await;
+    let theirs = graphql(&referent, &query).await;
+    assert_eq!(figure(&theirs, "contest.entries.total"), 2, "{theirs}");
+    assert_eq!(
+        figure(&theirs, "contest.inadmissibleReasons"),
+        &json!([{"reason": "Hors sujet", "count": 1}]),
+        "{theirs}"
+    );
+    assert_eq!(figure(&theirs, "contest.laureates.total"), 0, "{theirs}");
+    let refused = graphql(
+        &manager,
+        "{ dashboard(schoolYear: \"2026-2027\") { contest { inadmissibleReasons(first: 0) { reason } } } }",
+    )
+    .await;
+    assert_eq!(
+        refused["errors"][0]["message"], "« first » : entre 1 et 50 motifs (0 demandés).",
+        "{refused}"
+    );
+
+    // Rebuilt from the log, the contest's tables equal those built as events came.
+    let built = rebuilt_equals_built(&app, &indicators::CONTEST).await;
+    // Eight entries, each opened and changed (submitted, withdrawn, judged, awarded…):
+    // more rows than entries; two editions, the second published.
+    assert!(
+        built
+            .iter()
+            .any(|(table, _)| table == "rm_ind_editions (3 lignes)"),
+        "{built:?}"
+    );
+    app.finish().await;
+    let _ = std::fs::remove_dir_all(files);
+}
+
+/// Rebuilds `projection` from the log once it has caught up, and checks that its new
+/// tables equal those built as events came (row checksums); those checksums.
+async fn rebuilt_equals_built(
+    app: &TestApp,
+    projection: &'static Descriptor,
+) -> Vec<(String, String)> {
+    let db = app.store.db();
+    let live = caught_up(app, projection).await;
+    let built = tables::checksums_of(&db, projection, live).await.unwrap();
+    let done =
+        pharos_read_model::rebuild_of(&app.store, projection, Duration::ZERO, true, |_, _| {})
+            .await
+            .unwrap();
+    let target = app
+        .store
+        .checkpoint(&projection.checkpoint(live))
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app
+        .store
+        .checkpoint(&projection.checkpoint(done.live))
+        .await
+        .unwrap()
+        < target
+    {
+        assert!(
+            Instant::now() < deadline,
+            "{} never caught up",
+            projection.name
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let rebuilt = tables::checksums_of(&db, projection, done.live)
+        .await
+        .unwrap();
+    assert_eq!(built, rebuilt, "{}", projection.name);
+    built
+}
+
+/// Reminders the target could not deliver (its mail server is down: a temporary failure,
+/// retried later) are pending on the dashboard of their year, in their session's
+/// department only; none failed for good.
+async fn the_dashboard_counts_reminders_pending(db: TestDb) {
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let app = TestApp::builder(db)
+        .targets(&["read-model", "trainings", "reminders"])
+        .at(pharos_test_support::instant("2026-02-01T10:00:00+01:00"))
+        .configure(|raw| {
+            raw.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+            raw.mail_from = "pharos@ac-toulouse.fr".into();
+            raw.reminders_interval_seconds = 1;
+        })
+        .start()
+        .await;
+    let manager = app.user("pole_manager", None).await;
+    let training = created(
+        &manager,
+        "/api/v1/trainings",
+        json!({"title": "MPP", "topic": "mpp", "audience": "équipes", "department": "31"}),
+    )
+    .await;
+    let session = created(
+        &manager,
+        &format!("/api/v1/trainings/{training}/sessions"),
+        json!({
+            "starts_at": "2026-03-10T09:00:00+01:00", "ends_at": "2026-03-10T17:00:00+01:00",
+            "slots": [{"starts_at": "2026-03-10T09:00:00+01:00", "ends_at": "2026-03-10T17:00:00+01:00"}],
+            "location": "Canopé", "capacity": 30, "planned_minutes": 420
+        }),
+    )
+    .await;
+    ok(
+        &manager,
+        &format!("/api/v1/sessions/{session}/open"),
+        Value::Null,
+    )
+    .await;
+    for n in 0..2 {
+        created(
+            &manager,
+            &format!("/api/v1/sessions/{session}/registrations"),
+            json!({"person": {"email": format!("stagiaire{n}@ac-toulouse.fr"),
+                              "display_name": format!("Stagiaire {n}"), "function": "CPE"},
+                   "mode": "designated"}),
+        )
+        .await;
+    }
+    let query =
+        "{ dashboard(schoolYear: \"2025-2026\") { overdue { remindersPending remindersFailed } } }";
+    let nothing = graphql(&manager, query).await;
+    assert_eq!(figure(&nothing, "overdue.remindersPending"), 0, "{nothing}");
+    // Two days before: the convocations are due, and cannot go.
+    app.set_now(pharos_test_support::instant("2026-03-08T09:00:00+01:00"));
+    let seen = until(&manager, query, |b| {
+        figure(b, "overdue.remindersPending") == 2
+    })
+    .await;
+    assert_eq!(figure(&seen, "overdue.remindersFailed"), 0, "{seen}");
+    let mine = graphql(&app.user("department_referent", Some("31")).await, query).await;
+    assert_eq!(figure(&mine, "overdue.remindersPending"), 2, "{mine}");
+    let theirs = graphql(&app.user("department_referent", Some("32")).await, query).await;
+    assert_eq!(figure(&theirs, "overdue.remindersPending"), 0, "{theirs}");
+    let other_year = graphql(&manager, &query.replace("2025-2026", "2026-2027")).await;
+    assert_eq!(
+        figure(&other_year, "overdue.remindersPending"),
+        0,
+        "{other_year}"
+    );
+    // Rebuilt from the log, the reminders' table equals the one built as events came.
+    let built = rebuilt_equals_built(&app, &indicators::REMINDERS).await;
+    assert!(
+        built
+            .iter()
+            .any(|(table, _)| table.starts_with("rm_ind_reminders (")
+                && !table.starts_with("rm_ind_reminders (0 ")),
+        "{built:?}"
+    );
+    app.finish().await;
+}
+
+pharos_test_support::on_both_backends!(
+    "pharos-read-model-dashboard";
+    the_dashboard_counts_in_scope_and_as_of_answers_past_states,
+    the_dashboard_counts_trainings,
+    the_dashboard_counts_national_day_actions,
+    a_changed_definition_rebuilds_its_indicator_only,
+    the_dashboard_counts_the_contest_and_what_is_overdue,
+    the_dashboard_counts_reminders_pending,
+);
