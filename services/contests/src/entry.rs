@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use pharos_decider::{Decider, Rejection};
 use pharos_events::contest::{
-    Attestations, AwardKind, ContestLevel, EntryDetails, EntryEvent, EntryFile, Responsible,
+    Attestations, ContestLevel, EntryDetails, EntryEvent, EntryFile, Responsible,
 };
 use pharos_events::{DepartmentCode, SchoolKind, Uai};
 use uuid::Uuid;
@@ -28,72 +28,7 @@ pub const SCORE_MAX: u8 = 20;
 /// Files per entry.
 pub const FILES_MAX: usize = 10;
 
-/// Where an entry stands. The entry's own stream takes it from `draft` to `under_jury`
-/// (or `withdrawn`); the states after the jury come from its edition (see
-/// [`EntryState::standing`]): the published palmarès (`laureate`, `mention`,
-/// `not_selected`, `nominated_national`), the national round's result
-/// (`national_laureate`, `not_awarded`), the campaign's close (`archived`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-#[schema(
-    as = ContestEntryStatus,
-    description = "État d'une production : brouillon, déposée, recevable, non recevable, \
-                   devant le jury (au moins un juré désigné), retirée ; une fois le palmarès \
-                   publié : lauréate, mention (ou coup de cœur), non retenue, sélectionnée \
-                   pour le concours national ; puis lauréate nationale ou non primée au \
-                   concours national ; archivée à la clôture de la campagne."
-)]
-pub enum EntryStatus {
-    #[default]
-    Draft,
-    Submitted,
-    Admissible,
-    Inadmissible,
-    UnderJury,
-    Withdrawn,
-    Laureate,
-    Mention,
-    NotSelected,
-    NominatedNational,
-    NationalLaureate,
-    NotAwarded,
-    Archived,
-}
-
-impl EntryStatus {
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Draft => "brouillon",
-            Self::Submitted => "déposée",
-            Self::Admissible => "recevable",
-            Self::Inadmissible => "non recevable",
-            Self::UnderJury => "devant le jury",
-            Self::Withdrawn => "retirée",
-            Self::Laureate => "lauréate",
-            Self::Mention => "distinguée d'une mention",
-            Self::NotSelected => "non retenue",
-            Self::NominatedNational => "sélectionnée pour le concours national",
-            Self::NationalLaureate => "lauréate du concours national",
-            Self::NotAwarded => "non primée au concours national",
-            Self::Archived => "archivée",
-        }
-    }
-
-    /// Admissible: with or without jurors yet, or judged since.
-    pub fn admissible(self) -> bool {
-        matches!(
-            self,
-            Self::Admissible
-                | Self::UnderJury
-                | Self::Laureate
-                | Self::Mention
-                | Self::NotSelected
-                | Self::NominatedNational
-                | Self::NationalLaureate
-                | Self::NotAwarded
-        )
-    }
-}
+pub use pharos_events::contest::EntryStatus;
 
 /// An entry as its events leave it.
 #[derive(Debug, Clone, Default)]
@@ -129,31 +64,12 @@ impl EntryState {
     /// national result is in), laureate, mention (a mention or a coup de cœur), or not
     /// selected. Before publication nothing of the jury's outcome shows.
     pub fn standing(&self, id: Uuid, edition: &EditionState) -> EntryStatus {
-        let own = self.status;
-        if own == EntryStatus::Withdrawn {
-            return own;
-        }
-        if edition.closed {
-            return EntryStatus::Archived;
-        }
-        if !edition.published() || !own.admissible() {
-            return own;
-        }
-        let awards = edition.awards_of(id);
-        if awards.contains(&AwardKind::NominatedNational) {
-            return match edition.national_result(id) {
-                Some(true) => EntryStatus::NationalLaureate,
-                Some(false) => EntryStatus::NotAwarded,
-                None => EntryStatus::NominatedNational,
-            };
-        }
-        if awards.contains(&AwardKind::Laureate) {
-            EntryStatus::Laureate
-        } else if awards.is_empty() {
-            EntryStatus::NotSelected
-        } else {
-            EntryStatus::Mention
-        }
+        self.status.standing(
+            edition.closed,
+            edition.published(),
+            &edition.awards_of(id),
+            edition.national_result(id),
+        )
     }
 }
 

@@ -662,7 +662,10 @@ pub struct Entry {
     adult_count: i64,
     /// Fichiers déposés.
     files: i64,
-    /// `draft`, `submitted`, `withdrawn`, `admissible` ou `inadmissible`.
+    /// Où elle en est : `draft`, `submitted`, `withdrawn`, `admissible`, `inadmissible`,
+    /// `under_jury` ; une fois le palmarès publié, `laureate`, `mention`, `not_selected` ou
+    /// `nominated_national`, puis `national_laureate` ou `not_awarded` ; `archived` à la
+    /// clôture de la campagne (la règle du concours, appliquée aux événements de l'édition).
     status: String,
 }
 

@@ -12,7 +12,7 @@
 
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use pharos_events::cohort::{ClassLevel, CohortEvent};
-use pharos_events::contest::EntryEvent;
+use pharos_events::contest::{AwardKind, ContestEvent, EntryEvent, EntryStatus};
 use pharos_events::national_day::{ActionDetails, ActionEvent};
 use pharos_events::partner::{PartnerEvent, PartnerRecord};
 use pharos_events::phare::{DeploymentEvent, DeploymentOwner, LabelEvent};
@@ -25,7 +25,7 @@ use serde::Serialize;
 use crate::tables::Generation;
 
 /// The categories projected.
-pub const CATEGORIES: [&str; 9] = [
+pub const CATEGORIES: [&str; 10] = [
     school::CATEGORY,
     training::TRAINING_CATEGORY,
     training::SESSION_CATEGORY,
@@ -35,6 +35,7 @@ pub const CATEGORIES: [&str; 9] = [
     cohort::CATEGORY,
     national_day::ACTION_CATEGORY,
     contest::ENTRY_CATEGORY,
+    contest::EDITION_CATEGORY,
 ];
 
 /// The read model's projection into the tables of one generation.
@@ -168,6 +169,11 @@ async fn apply(
         c if c == contest::ENTRY_CATEGORY => {
             if let Some(e) = decode::<EntryEvent>(event) {
                 entry_event(tx, g, &key, e).await?;
+            }
+        }
+        c if c == contest::EDITION_CATEGORY => {
+            if let Some(e) = decode::<ContestEvent>(event) {
+                contest_event(tx, g, &key, e).await?;
             }
         }
         c if c == national_day::ACTION_CATEGORY => {
@@ -818,8 +824,9 @@ async fn entry_event(
             on_tx!(tx, |c| sqlx::query(sql(
                 g,
                 "INSERT INTO rm_entries (id, contest_id, school_uai, department, category, title, \
-                 pupil_count, adult_count, files, status) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 'draft') ON CONFLICT (id) DO NOTHING"
+                 pupil_count, adult_count, files, status, own_status, awards) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 'draft', 'draft', '') \
+                 ON CONFLICT (id) DO NOTHING"
             ))
             .bind(key)
             .bind(contest_id.to_string())
@@ -877,12 +884,158 @@ async fn entry_event(
                 "inadmissible"
             }
         }
+        // The first juror takes an admissible entry before the jury.
+        EntryEvent::JurorAssigned { .. } => {
+            on_tx!(tx, |c| sqlx::query(sql(
+                g,
+                "UPDATE rm_entries SET own_status = 'under_jury' \
+                 WHERE id = $1 AND own_status = 'admissible'"
+            ))
+            .bind(key)
+            .execute(c))?;
+            return restand(tx, g, "id", key).await;
+        }
         EntryEvent::ResponsibleChanged { .. }
         | EntryEvent::Attested(_)
-        | EntryEvent::JurorAssigned { .. }
         | EntryEvent::EntryScored { .. } => return Ok(()),
     };
-    set_status(tx, g, "rm_entries", key, status).await
+    on_tx!(tx, |c| sqlx::query(sql(
+        g,
+        "UPDATE rm_entries SET own_status = $2 WHERE id = $1"
+    ))
+    .bind(key)
+    .bind(status)
+    .execute(c))?;
+    restand(tx, g, "id", key).await
+}
+
+/// An edition's events that change where its entries stand: awards (shown once the
+/// palmarès is published), publication, the national round's result, the close.
+async fn contest_event(
+    tx: &mut ProjectionTx<'_>,
+    g: Generation,
+    key: &str,
+    event: ContestEvent,
+) -> Result<(), ProjectionError> {
+    match event {
+        ContestEvent::EditionCreated { .. } => {
+            on_tx!(tx, |c| sqlx::query(sql(
+                g,
+                "INSERT INTO rm_contests (id, published, closed) VALUES ($1, FALSE, FALSE) \
+                 ON CONFLICT (id) DO NOTHING"
+            ))
+            .bind(key)
+            .execute(c))?;
+            Ok(())
+        }
+        ContestEvent::AwardGranted { entry_id, kind, .. }
+        | ContestEvent::AwardRevoked { entry_id, kind, .. } => {
+            let granted = matches!(event, ContestEvent::AwardGranted { .. });
+            let entry = entry_id.to_string();
+            let query = sql(g, "SELECT awards FROM rm_entries WHERE id = $1");
+            let held: Option<String> = match tx {
+                ProjectionTx::Postgres(c) => {
+                    sqlx::query_scalar(query)
+                        .bind(&entry)
+                        .fetch_optional(&mut **c)
+                        .await?
+                }
+                ProjectionTx::Sqlite(c) => {
+                    sqlx::query_scalar(query)
+                        .bind(&entry)
+                        .fetch_optional(&mut **c)
+                        .await?
+                }
+            };
+            let mut awards = parse_awards(held.as_deref().unwrap_or_default());
+            awards.retain(|k| *k != kind);
+            if granted {
+                awards.push(kind);
+            }
+            let text = awards.iter().map(ident).collect::<Vec<_>>().join(",");
+            on_tx!(tx, |c| sqlx::query(sql(
+                g,
+                "UPDATE rm_entries SET awards = $2 WHERE id = $1"
+            ))
+            .bind(&entry)
+            .bind(text)
+            .execute(c))?;
+            restand(tx, g, "id", &entry).await
+        }
+        ContestEvent::NationalResultRecorded { entry_id, awarded } => {
+            let entry = entry_id.to_string();
+            on_tx!(tx, |c| sqlx::query(sql(
+                g,
+                "UPDATE rm_entries SET national = $2 WHERE id = $1"
+            ))
+            .bind(&entry)
+            .bind(awarded)
+            .execute(c))?;
+            restand(tx, g, "id", &entry).await
+        }
+        ContestEvent::ResultsPublished { .. } | ContestEvent::CampaignClosed => {
+            let column = if matches!(event, ContestEvent::CampaignClosed) {
+                "closed"
+            } else {
+                "published"
+            };
+            let statement = format!("UPDATE rm_contests SET {column} = TRUE WHERE id = $1");
+            on_tx!(tx, |c| sqlx::query(sql(g, &statement)).bind(key).execute(c))?;
+            restand(tx, g, "contest_id", key).await
+        }
+        ContestEvent::DeadlineExtended { .. } | ContestEvent::JurorAppointed { .. } => Ok(()),
+    }
+}
+
+fn parse_awards(text: &str) -> Vec<AwardKind> {
+    text.split(',')
+        .filter_map(|k| serde_json::from_value(serde_json::Value::String(k.to_owned())).ok())
+        .collect()
+}
+
+/// Recomputes `status` — where an entry stands, as the contest's own rule says
+/// ([`EntryStatus::standing`]) — of the entries whose `column` is `value`.
+async fn restand(
+    tx: &mut ProjectionTx<'_>,
+    g: Generation,
+    column: &str,
+    value: &str,
+) -> Result<(), ProjectionError> {
+    let statement = format!(
+        "SELECT e.id, e.own_status, e.awards, e.national, \
+         COALESCE(c.published, FALSE), COALESCE(c.closed, FALSE) \
+         FROM rm_entries e LEFT JOIN rm_contests c ON c.id = e.contest_id WHERE e.{column} = $1"
+    );
+    type Row = (String, String, String, Option<bool>, bool, bool);
+    let query = sql(g, &statement);
+    let rows: Vec<Row> = match tx {
+        ProjectionTx::Postgres(c) => {
+            sqlx::query_as(query)
+                .bind(value)
+                .fetch_all(&mut **c)
+                .await?
+        }
+        ProjectionTx::Sqlite(c) => {
+            sqlx::query_as(query)
+                .bind(value)
+                .fetch_all(&mut **c)
+                .await?
+        }
+    };
+    for (id, own, awards, national, published, closed) in rows {
+        let Ok(own) = serde_json::from_value::<EntryStatus>(serde_json::Value::String(own)) else {
+            continue;
+        };
+        let standing = own.standing(closed, published, &parse_awards(&awards), national);
+        on_tx!(tx, |c| sqlx::query(sql(
+            g,
+            "UPDATE rm_entries SET status = $2 WHERE id = $1"
+        ))
+        .bind(&id)
+        .bind(ident(&standing))
+        .execute(c))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -20,10 +20,10 @@ pub const PROJECTION: &str = "read-model";
 /// The version of the definitions below and of what the projector writes in them: a
 /// change of either (a new table, a column, what counts) takes a new number, and the
 /// projector then rebuilds into a new generation before serving it.
-pub const DEFINITION: i64 = 2;
+pub const DEFINITION: i64 = 3;
 
 /// The tables of one generation: name and columns.
-const TABLES: [(&str, &str); 12] = [
+const TABLES: [(&str, &str); 13] = [
     (
         "rm_schools",
         "uai TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, sector TEXT NOT NULL, \
@@ -87,7 +87,11 @@ const TABLES: [(&str, &str); 12] = [
         "id TEXT PRIMARY KEY, contest_id TEXT NOT NULL, school_uai TEXT NOT NULL, \
          department TEXT NOT NULL, category TEXT NOT NULL, title TEXT NOT NULL, \
          pupil_count BIGINT NOT NULL, adult_count BIGINT NOT NULL, files BIGINT NOT NULL, \
-         status TEXT NOT NULL",
+         status TEXT NOT NULL, own_status TEXT NOT NULL, awards TEXT NOT NULL, national BOOLEAN",
+    ),
+    (
+        "rm_contests",
+        "id TEXT PRIMARY KEY, published BOOLEAN NOT NULL, closed BOOLEAN NOT NULL",
     ),
     (
         "rm_action_schools",

@@ -532,6 +532,110 @@ impl Attestations {
     }
 }
 
+/// Where an entry stands. The entry's own stream takes it from `draft` to `under_jury`
+/// (or `withdrawn`); the states after the jury come from its edition (see
+/// [`EntryStatus::standing`]): the published palmarès (`laureate`, `mention`,
+/// `not_selected`, `nominated_national`), the national round's result
+/// (`national_laureate`, `not_awarded`), the campaign's close (`archived`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(
+    as = ContestEntryStatus,
+    description = "État d'une production : brouillon, déposée, recevable, non recevable, \
+                   devant le jury (au moins un juré désigné), retirée ; une fois le palmarès \
+                   publié : lauréate, mention (ou coup de cœur), non retenue, sélectionnée \
+                   pour le concours national ; puis lauréate nationale ou non primée au \
+                   concours national ; archivée à la clôture de la campagne."
+)]
+pub enum EntryStatus {
+    #[default]
+    Draft,
+    Submitted,
+    Admissible,
+    Inadmissible,
+    UnderJury,
+    Withdrawn,
+    Laureate,
+    Mention,
+    NotSelected,
+    NominatedNational,
+    NationalLaureate,
+    NotAwarded,
+    Archived,
+}
+
+impl EntryStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Draft => "brouillon",
+            Self::Submitted => "déposée",
+            Self::Admissible => "recevable",
+            Self::Inadmissible => "non recevable",
+            Self::UnderJury => "devant le jury",
+            Self::Withdrawn => "retirée",
+            Self::Laureate => "lauréate",
+            Self::Mention => "distinguée d'une mention",
+            Self::NotSelected => "non retenue",
+            Self::NominatedNational => "sélectionnée pour le concours national",
+            Self::NationalLaureate => "lauréate du concours national",
+            Self::NotAwarded => "non primée au concours national",
+            Self::Archived => "archivée",
+        }
+    }
+
+    /// Admissible: with or without jurors yet, or judged since.
+    pub fn admissible(self) -> bool {
+        matches!(
+            self,
+            Self::Admissible
+                | Self::UnderJury
+                | Self::Laureate
+                | Self::Mention
+                | Self::NotSelected
+                | Self::NominatedNational
+                | Self::NationalLaureate
+                | Self::NotAwarded
+        )
+    }
+
+    /// Where an entry whose own stream left it at `self` stands, given its edition:
+    /// archived once the campaign is closed (withdrawn entries stay withdrawn); after
+    /// publication, an admissible entry is nominated (then national laureate or not
+    /// awarded once the national result is in), laureate, mention (a mention or a coup de
+    /// cœur), or not selected. Before publication nothing of the jury's outcome shows.
+    pub fn standing(
+        self,
+        closed: bool,
+        published: bool,
+        awards: &[AwardKind],
+        national_result: Option<bool>,
+    ) -> Self {
+        if self == Self::Withdrawn {
+            return self;
+        }
+        if closed {
+            return Self::Archived;
+        }
+        if !published || !self.admissible() {
+            return self;
+        }
+        if awards.contains(&AwardKind::NominatedNational) {
+            return match national_result {
+                Some(true) => Self::NationalLaureate,
+                Some(false) => Self::NotAwarded,
+                None => Self::NominatedNational,
+            };
+        }
+        if awards.contains(&AwardKind::Laureate) {
+            Self::Laureate
+        } else if awards.is_empty() {
+            Self::NotSelected
+        } else {
+            Self::Mention
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EntryEvent {

@@ -1033,6 +1033,29 @@ async fn the_dashboard_counts_the_contest_and_what_is_overdue(db: TestDb) {
     .await;
     assert!(seen["errors"].is_null(), "{seen}");
     assert_eq!(figure(&seen, "contest.definitionVersion"), 1, "{seen}");
+    // The lists say where each entry stands, as the contest's rule does once published.
+    let statuses = format!(
+        "{{ entries(contestId: \"{contest}\", first: 20) {{ edges {{ node {{ id status }} }} }} }}"
+    );
+    let status_of = |b: &Value, id: &str| {
+        b["data"]["entries"]["edges"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|e| e["node"]["id"] == id)
+            .map(|e| e["node"]["status"].clone())
+    };
+    let listed = until(&manager, &statuses, |b| {
+        status_of(b, &laureate) == Some(json!("laureate"))
+    })
+    .await;
+    for (id, expected) in [
+        (&revoked, "not_selected"),
+        (&off_topic, "inadmissible"),
+        (&withdrawn, "withdrawn"),
+    ] {
+        assert_eq!(status_of(&listed, id), Some(json!(expected)), "{listed}");
+    }
     // Five submitted and not withdrawn: three of Haute-Garonne, two of the Gers.
     assert_eq!(
         figure(&seen, "contest.entries"),
