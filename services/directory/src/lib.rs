@@ -127,6 +127,7 @@ fn api(upload_limit: usize) -> OpenApiRouter<Directory> {
         .routes(routes!(auth::me))
         .routes(routes!(auth::change_password))
         .routes(routes!(users::reset::reset))
+        .routes(routes!(users::reset::request))
         .routes(routes!(users::http::create_handler, users::list::list))
         .routes(routes!(users::bulk::create_school_accounts))
         .routes(routes!(users::http::get))
@@ -285,6 +286,6 @@ mod tests {
                 checked += 1;
             }
         }
-        assert_eq!(checked, 27);
+        assert_eq!(checked, 28);
     }
 }

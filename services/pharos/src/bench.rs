@@ -105,7 +105,7 @@ async fn import_passes(store: &EventStore, lines: usize) -> anyhow::Result<Value
 
 /// A national-directory export of `lines` schools of the académie de Toulouse, with
 /// valid UAIs; every tenth name gets `suffix`.
-fn national_file(lines: usize, suffix: &str) -> String {
+pub(crate) fn national_file(lines: usize, suffix: &str) -> String {
     const DEPARTMENTS: [u32; 8] = [9, 12, 31, 32, 46, 65, 81, 82];
     let mut file = String::from(
         "Identifiant_de_l_etablissement;Nom_etablissement;Type_etablissement;Statut_public_prive;\

@@ -17,14 +17,14 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Europe::Paris;
 use futures::StreamExt;
-use pharos_access::Projected;
+use pharos_access::{Projected, RESET_PAGE, RESET_TOKEN_TTL, TokenKeys};
 use pharos_events::phare::SchoolYear;
 use pharos_events::reminder::{
     self, Audience, Condition, ReminderEvent, ReminderKey, RuleDefinition, SuppressionReason,
     Trigger,
 };
 
-use pharos_events::{Uai, encode};
+use pharos_events::{Role, Uai, encode};
 use pharos_eventstore::{EventStore, ExpectedVersion, Metadata, StoreError, StreamId};
 use pharos_privacy::{PersonId, Personal, Vault};
 use uuid::Uuid;
@@ -33,7 +33,7 @@ use crate::facts::{Facts, Status};
 use crate::mail::{Invitation, Mailer, Outcome};
 use crate::rules::{self, Schedule};
 use crate::templates::{
-    self, ContestFacts, MailContext, NationalDayFacts, SchoolFacts, SessionFacts,
+    self, AccountFacts, ContestFacts, MailContext, NationalDayFacts, SchoolFacts, SessionFacts,
 };
 
 /// Attempts before a temporary failure is given up as permanent.
@@ -62,6 +62,10 @@ struct Target {
     /// A notice due as soon as evaluated (a cancellation), until this instant, instead
     /// of on its rule's schedule.
     until: Option<DateTime<Utc>>,
+    /// Such a notice's event: not due before it happened.
+    since: Option<DateTime<Utc>>,
+    /// The account a set-password link is minted for, when the mail is built.
+    reset_for: Option<Uuid>,
 }
 
 /// What a run does with one key.
@@ -92,13 +96,14 @@ pub struct Decision {
     context: Option<MailContext>,
     invitation: Option<Invitation>,
     session: Option<Uuid>,
+    reset_for: Option<Uuid>,
 }
 
 /// What an evaluation found: decisions to carry out, and explanations of what it leaves.
 #[derive(Debug, Default)]
 pub struct Plan {
     pub decisions: Vec<Decision>,
-    /// Per rule: what was not due, too old, already done, or not evaluated.
+    /// Per rule: what was not due, too old, or already done.
     pub notes: Vec<String>,
 }
 
@@ -120,6 +125,10 @@ pub struct Report {
 pub struct Engine {
     pub store: EventStore,
     vault: Arc<Vault>,
+    /// Mints the set-password links of invitations and reset mails, with the key every
+    /// target derives from the vault's master key: the token exists only in the mail,
+    /// never in the log.
+    tokens: TokenKeys,
     pub facts: Arc<Projected<Facts>>,
     pub mailer: Mailer,
     /// How far [`Engine::catch_up`] has read.
@@ -168,6 +177,7 @@ impl Engine {
     pub async fn start(
         store: &EventStore,
         vault: Arc<Vault>,
+        tokens: TokenKeys,
         mailer: Mailer,
         shutdown: tokio_util::sync::CancellationToken,
     ) -> Result<Self, StoreError> {
@@ -176,6 +186,7 @@ impl Engine {
         let engine = Self {
             store: store.clone(),
             vault,
+            tokens,
             facts,
             mailer,
             read_through: Arc::default(),
@@ -430,8 +441,21 @@ impl Engine {
             }
         };
         let message_id = key.message_id(&self.mailer.domain);
-        let built = decision
-            .context
+        let mut context = decision.context.clone();
+        if let (Some(account), Some(context)) = (decision.reset_for, context.as_mut()) {
+            // Bound to the account's version now: setting the password, or any change of
+            // the account, voids it (see `pharos_access::TokenKeys::issue_reset`).
+            let stream = StreamId::new(pharos_events::user::CATEGORY, account.to_string())?;
+            let version = self.store.stream_version(&stream).await?;
+            let (token, expires_at) =
+                self.tokens
+                    .issue_reset(account, version, at, RESET_TOKEN_TTL);
+            context.link = format!("{}{RESET_PAGE}{token}", self.mailer.public_url);
+            if let Some(facts) = context.account.as_mut() {
+                facts.link_expires_at = templates::long_instant(&expires_at);
+            }
+        }
+        let built = context
             .as_ref()
             .ok_or_else(|| "aucun contenu".to_owned())
             .and_then(|context| {
@@ -543,34 +567,35 @@ fn evaluate(facts: &Facts, mailer: &Mailer, at: DateTime<Utc>) -> Plan {
             plan.notes.push(format!("{key} : règle désactivée"));
             continue;
         }
-        if !rules::evaluated(rule.trigger) {
-            let trigger = serde_json::to_value(rule.trigger).unwrap_or_default();
-            plan.notes.push(format!(
-                "{key} : déclencheur {} pas encore évalué (ses faits ne sont pas encore \
-                 enregistrés par Pharos)",
-                trigger.as_str().unwrap_or_default()
-            ));
-            continue;
-        }
         let Ok(schedule) = Schedule::parse(&rule.schedule) else {
             plan.notes.push(format!("{key} : expression cron invalide"));
             continue;
         };
         let window = Duration::days(i64::from(rule.catch_up_days));
-        let targets = targets_of(facts, mailer, rule);
+        let targets = targets_of(facts, mailer, rule, at, retries.is_empty());
         let (mut not_yet, mut too_old, mut done) = (0usize, 0usize, 0usize);
         let mut current: HashMap<Uuid, (&Target, Uuid, DateTime<Utc>)> = HashMap::new();
         for target in &targets {
             let due_day = target.occurrence + Duration::days(i64::from(rule.offset_days));
             let due_at = match target.until {
                 // Due now, or past its use once the session would have started.
-                Some(until) if at <= until => at,
+                Some(until) if at <= until => target.since.map_or(at, |since| since.max(at)),
                 Some(until) => until - window,
                 None => match schedule.first_on_or_after(due_day) {
                     Some(due_at) => due_at,
                     None => continue,
                 },
             };
+            let due = due_at <= at && due_at > at - window;
+            // Keys (a SHA-1 each) only where needed: a due reminder, or a retry to match.
+            if !due && retries.is_empty() {
+                if rule.enabled && due_at > at {
+                    not_yet += target.recipients.len();
+                } else if rule.enabled {
+                    too_old += target.recipients.len();
+                }
+                continue;
+            }
             for recipient in &target.recipients {
                 let k = ReminderKey {
                     rule: key.clone(),
@@ -644,6 +669,7 @@ fn evaluate(facts: &Facts, mailer: &Mailer, at: DateTime<Utc>) -> Plan {
                         context: None,
                         invitation: None,
                         session: None,
+                        reset_for: None,
                     });
                 }
             }
@@ -676,7 +702,10 @@ fn gone(facts: &Facts, key: &ReminderKey, enabled: bool) -> Action {
                 reason: format!("Session annulée : {reason}"),
             };
         }
-        let now = session.starts_at.with_timezone(&Paris).date_naive();
+        let starts = session.starts_at.with_timezone(&Paris).date_naive();
+        let ends = session.ends_at.with_timezone(&Paris).date_naive();
+        // The attendance reminder counts from the end, the convocations from the start.
+        let now = if key.occurrence == ends { ends } else { starts };
         if now != key.occurrence {
             return Action::Cancel {
                 reason: format!("Session déplacée au {}.", templates::long_date(now)),
@@ -726,12 +755,32 @@ fn decision(
         context: Some(context),
         invitation,
         session: target.session,
+        reset_for: target.reset_for,
     }
 }
 
 /// Every target of a rule's trigger, with its recipients (the rule's audience and
 /// condition applied), whatever its due date.
-fn targets_of(facts: &Facts, mailer: &Mailer, rule: &RuleDefinition) -> Vec<Target> {
+/// (`at` only bounds the school years of the September and June milestones: the year
+/// of `at` and those either side.)
+fn targets_of(
+    facts: &Facts,
+    mailer: &Mailer,
+    rule: &RuleDefinition,
+    at: DateTime<Utc>,
+    skip_far: bool,
+) -> Vec<Target> {
+    // With no retry to match, the occurrences of the rules sent to every school are
+    // built only near `at` (due by tomorrow, and less than a year plus the window ago:
+    // a schedule matches at least once a year): over 60,000 schools, the other years'
+    // national days are most of the work, and none of them can be due.
+    let today = paris_date(at);
+    let near = |occurrence: NaiveDate| {
+        let due_day = occurrence + Duration::days(i64::from(rule.offset_days));
+        !skip_far
+            || (due_day <= today + Duration::days(1)
+                && due_day + Duration::days(366 + i64::from(rule.catch_up_days)) >= today)
+    };
     let base = |link: String, occurrence: NaiveDate| MailContext {
         trigger_date: templates::long_date(occurrence),
         link,
@@ -744,22 +793,42 @@ fn targets_of(facts: &Facts, mailer: &Mailer, rule: &RuleDefinition) -> Vec<Targ
         schools.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
         schools
     };
+    // A rule about schools goes to their accounts, or to their department's referents
+    // (one mail per school concerned).
+    let accounts = facts.accounts_by_scope();
+    let about_school = |uai: &Uai, school: &crate::facts::School| {
+        let key = if rule.audience == Audience::DepartmentReferents {
+            (Role::DepartmentReferent, school.department.as_str())
+        } else {
+            (Role::School, uai.as_str())
+        };
+        accounts.get(&key).cloned().unwrap_or_default()
+    };
+    // Who a session's rule goes to.
+    let of_session = |session: &crate::facts::Session| {
+        let mut recipients: Vec<Uuid> = if rule.audience == Audience::Trainers {
+            session.trainers.clone()
+        } else {
+            session
+                .registrations
+                .values()
+                .filter(|r| r.confirmed)
+                .map(|r| r.registrant.person.0)
+                .collect()
+        };
+        recipients.sort_unstable();
+        recipients
+    };
     let mut targets = Vec::new();
     match rule.trigger {
-        Trigger::SessionStart | Trigger::SessionCancelled => {
+        Trigger::SessionStart | Trigger::SessionCancelled | Trigger::RegistrationConfirmed => {
             let cancellations = rule.trigger == Trigger::SessionCancelled;
             for (id, session) in &facts.sessions {
                 if session.cancelled.is_some() != cancellations {
                     continue;
                 }
                 let occurrence = session.starts_at.with_timezone(&Paris).date_naive();
-                let mut recipients: Vec<Uuid> = session
-                    .registrations
-                    .values()
-                    .filter(|r| r.confirmed)
-                    .map(|r| r.registrant.person.0)
-                    .collect();
-                recipients.sort_unstable();
+                let recipients = of_session(session);
                 let title = title_of(facts, session);
                 let mut context = base(format!("{}/sessions/{id}", mailer.public_url), occurrence);
                 context.session = Some(SessionFacts {
@@ -783,7 +852,7 @@ fn targets_of(facts: &Facts, mailer: &Mailer, rule: &RuleDefinition) -> Vec<Targ
                     url: context.link.clone(),
                     cancelled: cancellations,
                 };
-                targets.push(Target {
+                let target = Target {
                     target: format!("training_session-{id}"),
                     occurrence,
                     recipients,
@@ -791,13 +860,37 @@ fn targets_of(facts: &Facts, mailer: &Mailer, rule: &RuleDefinition) -> Vec<Targ
                     session: Some(*id),
                     invitation: Some(invitation),
                     until: cancellations.then(|| session.starts_at.with_timezone(&Utc)),
-                });
+                    since: None,
+                    reset_for: None,
+                };
+                if rule.trigger != Trigger::RegistrationConfirmed {
+                    targets.push(target);
+                    continue;
+                }
+                // Each confirmation is due from when it happened, within the window and
+                // before the session starts.
+                let window = Duration::days(i64::from(rule.catch_up_days));
+                let starts = session.starts_at.with_timezone(&Utc);
+                for r in session.registrations.values().filter(|r| r.confirmed) {
+                    let Some(confirmed_at) = r.confirmed_at else {
+                        continue;
+                    };
+                    targets.push(Target {
+                        recipients: vec![r.registrant.person.0],
+                        until: Some((confirmed_at + window).min(starts)),
+                        since: Some(confirmed_at),
+                        ..target.clone()
+                    });
+                }
             }
         }
         Trigger::NationalDay => {
             for dates in facts.national_day_dates() {
                 let (year, date, deadline) =
                     (&dates.school_year, &dates.date, dates.report_deadline);
+                if !near(*date) {
+                    continue;
+                }
                 let reported = facts.schools_with_reported_action(*year);
                 for (uai, school) in open_schools() {
                     if rule.condition == Condition::NoSubmittedAction && reported.contains(uai) {
@@ -817,21 +910,33 @@ fn targets_of(facts: &Facts, mailer: &Mailer, rule: &RuleDefinition) -> Vec<Targ
                     targets.push(Target {
                         target: format!("school-{uai}:{year}"),
                         occurrence: *date,
-                        recipients: facts.school_accounts(uai),
+                        recipients: about_school(uai, school),
                         context,
                         session: None,
                         invitation: None,
                         until: None,
+                        since: None,
+                        reset_for: None,
                     });
                 }
             }
         }
-        Trigger::ContestDeadline => {
+        Trigger::ContestOpening | Trigger::ContestDeadline => {
+            let opening = rule.trigger == Trigger::ContestOpening;
             for (id, edition) in &facts.editions {
                 let drafts = facts.schools_with_draft_entry(*id);
-                let occurrence = paris_date(edition.deadline);
                 for (uai, school) in open_schools() {
                     if rule.condition == Condition::DraftContestEntry && !drafts.contains(uai) {
+                        continue;
+                    }
+                    // A school the pole gave more time has its own deadline: a moved
+                    // date, a new occurrence.
+                    let deadline = facts
+                        .extensions
+                        .get(&(*id, uai.clone()))
+                        .map_or(edition.deadline, |until| edition.deadline.max(*until));
+                    let occurrence = paris_date(if opening { edition.opens_at } else { deadline });
+                    if !near(occurrence) {
                         continue;
                     }
                     let mut context =
@@ -840,20 +945,187 @@ fn targets_of(facts: &Facts, mailer: &Mailer, rule: &RuleDefinition) -> Vec<Targ
                         name: school.name.clone(),
                         uai: uai.to_string(),
                     });
-                    context.contest = Some(contest_facts(edition.school_year, edition));
+                    let mut contest = contest_facts(edition.school_year, edition);
+                    contest.deadline = templates::long_instant(&deadline);
+                    context.contest = Some(contest);
                     targets.push(Target {
                         target: format!("contest-{id}:school-{uai}"),
                         occurrence,
-                        recipients: facts.school_accounts(uai),
+                        recipients: about_school(uai, school),
                         context,
                         session: None,
                         invitation: None,
                         until: None,
+                        since: None,
+                        reset_for: None,
                     });
                 }
             }
         }
-        _ => {}
+        Trigger::JuryDate => {
+            for (id, edition) in &facts.editions {
+                let Some(jury_on) = edition.jury_on else {
+                    continue;
+                };
+                let mut recipients: Vec<Uuid> = facts
+                    .jurors
+                    .get(id)
+                    .into_iter()
+                    .flatten()
+                    .copied()
+                    .collect();
+                recipients.sort_unstable();
+                let mut context = base(format!("{}/contests/{id}", mailer.public_url), jury_on);
+                context.contest = Some(contest_facts(edition.school_year, edition));
+                targets.push(Target {
+                    target: format!("contest-{id}:jury"),
+                    occurrence: jury_on,
+                    recipients,
+                    context,
+                    session: None,
+                    invitation: None,
+                    until: None,
+                    since: None,
+                    reset_for: None,
+                });
+            }
+        }
+        Trigger::SessionEnd => {
+            for (id, session) in &facts.sessions {
+                if session.cancelled.is_some() {
+                    continue;
+                }
+                let occurrence = session.ends_at.with_timezone(&Paris).date_naive();
+                let recipients = of_session(session);
+                let mut context = base(format!("{}/sessions/{id}", mailer.public_url), occurrence);
+                context.session = Some(SessionFacts {
+                    training_title: title_of(facts, session),
+                    starts_at: templates::long_instant(&session.starts_at),
+                    ends_at: templates::long_instant(&session.ends_at),
+                    location: session.location.clone().unwrap_or_default(),
+                    remote_url: session.remote_url.clone().unwrap_or_default(),
+                    cancellation_reason: String::new(),
+                });
+                targets.push(Target {
+                    target: format!("training_session-{id}"),
+                    occurrence,
+                    recipients,
+                    context,
+                    session: Some(*id),
+                    invitation: None,
+                    until: None,
+                    since: None,
+                    reset_for: None,
+                });
+            }
+        }
+        Trigger::SchoolYearStart | Trigger::SchoolYearEnd => {
+            let current = SchoolYear::containing(paris_date(at));
+            let years = [
+                SchoolYear::starting(current.start_year() - 1),
+                Some(current),
+                SchoolYear::starting(current.start_year() + 1),
+            ];
+            let start = rule.trigger == Trigger::SchoolYearStart;
+            for year in years.into_iter().flatten() {
+                // 1 September, or 30 June.
+                let occurrence = if start {
+                    year.first_day()
+                } else {
+                    NaiveDate::from_ymd_opt(year.start_year() + 1, 6, 30).unwrap_or(NaiveDate::MAX)
+                };
+                let milestone = if start { "rentree" } else { "bilan" };
+                if !near(occurrence) {
+                    continue;
+                }
+                for (uai, school) in open_schools() {
+                    let mut context = base(
+                        format!("{}/schools/{uai}/phare", mailer.public_url),
+                        occurrence,
+                    );
+                    context.school = Some(SchoolFacts {
+                        name: school.name.clone(),
+                        uai: uai.to_string(),
+                    });
+                    targets.push(Target {
+                        target: format!("school-{uai}:{year}:{milestone}"),
+                        occurrence,
+                        recipients: about_school(uai, school),
+                        context,
+                        session: None,
+                        invitation: None,
+                        until: None,
+                        since: None,
+                        reset_for: None,
+                    });
+                }
+            }
+        }
+        Trigger::CharterEnd => {
+            let ends = facts.charter_ends();
+            for (uai, school) in open_schools() {
+                let Some(ends_on) = ends.get(uai).filter(|end| near(**end)) else {
+                    continue;
+                };
+                let mut context = base(
+                    format!("{}/schools/{uai}/phare", mailer.public_url),
+                    *ends_on,
+                );
+                context.school = Some(SchoolFacts {
+                    name: school.name.clone(),
+                    uai: uai.to_string(),
+                });
+                targets.push(Target {
+                    target: format!("school-{uai}:charter"),
+                    occurrence: *ends_on,
+                    recipients: about_school(uai, school),
+                    context,
+                    session: None,
+                    invitation: None,
+                    until: None,
+                    since: None,
+                    reset_for: None,
+                });
+            }
+        }
+        Trigger::AccountCreated | Trigger::PasswordResetRequested => {
+            let window = Duration::days(i64::from(rule.catch_up_days));
+            let mut accounts: Vec<(&Uuid, &crate::facts::Account)> =
+                facts.accounts.iter().filter(|(_, a)| a.active).collect();
+            accounts.sort_by_key(|(id, _)| **id);
+            for (id, account) in accounts {
+                let events: Vec<(String, DateTime<Utc>)> =
+                    if rule.trigger == Trigger::AccountCreated {
+                        vec![(format!("user-{id}"), account.created_at)]
+                    } else {
+                        account
+                            .reset_requests
+                            .iter()
+                            .map(|(version, at)| (format!("user-{id}:reset-{version}"), *at))
+                            .collect()
+                    };
+                for (target, happened) in events {
+                    let occurrence = paris_date(happened);
+                    let mut context = base(mailer.public_url.clone(), occurrence);
+                    context.account = Some(AccountFacts {
+                        role: account.role.label().to_owned(),
+                        scope: account.scope.clone().unwrap_or_default(),
+                        link_expires_at: String::new(),
+                    });
+                    targets.push(Target {
+                        target,
+                        occurrence,
+                        recipients: vec![*id],
+                        context,
+                        session: None,
+                        invitation: None,
+                        until: Some(happened + window),
+                        since: Some(happened),
+                        reset_for: Some(*id),
+                    });
+                }
+            }
+        }
     }
     targets
 }

@@ -7,10 +7,11 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use pharos_domain::compliance::CharterTerm;
 use pharos_domain::national_day::{NationalDayDates, Overrides, known_national_days};
 use pharos_events::contest::{self, ContestEvent, EntryEvent};
 use pharos_events::national_day::{self, ActionEvent, Campaign, NationalDayEvent};
-use pharos_events::phare::SchoolYear;
+use pharos_events::phare::{self, DeploymentEvent, DeploymentOwner, SchoolYear};
 use pharos_events::reminder::{self, ReminderEvent, ReminderKey, RuleDefinition, RuleEvent};
 use pharos_events::school::{self, SchoolEvent};
 use pharos_events::training::{self, Registrant, SessionEvent, TrainingEvent};
@@ -30,6 +31,7 @@ pub const CATEGORIES: &[&str] = &[
     national_day::ACTION_CATEGORY,
     contest::EDITION_CATEGORY,
     contest::ENTRY_CATEGORY,
+    phare::DEPLOYMENT_CATEGORY,
     reminder::CATEGORY,
 ];
 
@@ -53,15 +55,22 @@ pub struct Session {
 pub struct Registration {
     pub registrant: Registrant,
     pub confirmed: bool,
+    /// When it was confirmed (recorded), directly or from the waiting list.
+    pub confirmed_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Account {
     pub email: Sealed,
+    pub display_name: Sealed,
     pub role: Role,
     pub scope: Option<String>,
     pub grants: Vec<(Role, Option<String>)>,
     pub active: bool,
+    /// When it was recorded (the invitation's window counts from it).
+    pub created_at: DateTime<Utc>,
+    /// « Mot de passe oublié » requests: the stream version of each, and when.
+    pub reset_requests: Vec<(i64, DateTime<Utc>)>,
     version: i64,
 }
 
@@ -111,6 +120,13 @@ pub struct Entry {
     version: i64,
 }
 
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    pub school: Uai,
+    pub school_year: SchoolYear,
+    pub charter_ends_on: Option<NaiveDate>,
+}
+
 /// Where one reminder stands in its ledger.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
@@ -149,12 +165,19 @@ pub struct Ledger {
     pub due_at: DateTime<Utc>,
     pub status: Status,
     pub version: i64,
+    /// Why it was scheduled, then the last outcome's reason (the SMTP answer, why it
+    /// was suppressed or cancelled), in French.
+    pub reason: String,
+    pub scheduled_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 /// Everything the engine reads.
 #[derive(Debug, Default)]
 pub struct Facts {
     pub trainings: HashMap<Uuid, String>,
+    /// The department of a departmental training (absent: academy-wide).
+    pub training_departments: HashMap<Uuid, DepartmentCode>,
     pub sessions: HashMap<Uuid, Session>,
     pub accounts: HashMap<Uuid, Account>,
     pub schools: HashMap<Uai, School>,
@@ -165,6 +188,11 @@ pub struct Facts {
     /// Jurors appointed, per edition.
     pub jurors: HashMap<Uuid, HashSet<Uuid>>,
     pub entries: HashMap<Uuid, Entry>,
+    /// Per-school contest deadline extensions: (edition, school) → until.
+    pub extensions: HashMap<(Uuid, Uai), DateTime<Utc>>,
+    /// A school deployment's owner and year, and its charter's end when signed, by
+    /// deployment stream.
+    pub deployments: HashMap<Uuid, Deployment>,
     /// What the pole set of the rules (the shipped defaults apply to the others).
     pub rules: HashMap<String, RuleDefinition>,
     pub ledger: HashMap<Uuid, Ledger>,
@@ -212,16 +240,24 @@ impl Facts {
             national_day::ACTION_CATEGORY => self.action(event),
             contest::EDITION_CATEGORY => self.edition(event),
             contest::ENTRY_CATEGORY => self.entry(event),
+            phare::DEPLOYMENT_CATEGORY => self.deployment(event),
             reminder::CATEGORY => self.reminder(event),
             _ => {}
         }
     }
 
     fn training(&mut self, event: &RecordedEvent) {
-        if let (Some(id), Some(TrainingEvent::TrainingCreated { title, .. })) =
-            (stream_uuid(event), decode(event))
+        if let (
+            Some(id),
+            Some(TrainingEvent::TrainingCreated {
+                title, department, ..
+            }),
+        ) = (stream_uuid(event), decode(event))
         {
             self.trainings.insert(id, title);
+            if let Some(department) = department {
+                self.training_departments.insert(id, department);
+            }
         }
     }
 
@@ -281,6 +317,7 @@ impl Facts {
                     Registration {
                         registrant,
                         confirmed: true,
+                        confirmed_at: Some(event.recorded_at),
                     },
                 );
             }
@@ -294,12 +331,14 @@ impl Facts {
                     Registration {
                         registrant,
                         confirmed: false,
+                        confirmed_at: None,
                     },
                 );
             }
             SessionEvent::RegistrationPromoted { registration_id } => {
                 if let Some(r) = session.registrations.get_mut(&registration_id) {
                     r.confirmed = true;
+                    r.confirmed_at = Some(event.recorded_at);
                 }
             }
             SessionEvent::RegistrationWithdrawn { registration_id } => {
@@ -315,17 +354,24 @@ impl Facts {
             return;
         };
         if let UserEvent::UserCreated {
-            email, role, scope, ..
+            email,
+            display_name,
+            role,
+            scope,
+            ..
         } = e
         {
             self.accounts.insert(
                 id,
                 Account {
                     email,
+                    display_name,
                     role,
                     scope,
                     grants: Vec::new(),
                     active: true,
+                    created_at: event.recorded_at,
+                    reset_requests: Vec::new(),
                     version: event.version,
                 },
             );
@@ -343,6 +389,9 @@ impl Facts {
             UserEvent::UserDeactivated { .. } => account.active = false,
             UserEvent::UserGrantsChanged { grants } => {
                 account.grants = grants.into_iter().map(|g| (g.role, g.scope)).collect();
+            }
+            UserEvent::PasswordResetRequested { requested_at } => {
+                account.reset_requests.push((event.version, requested_at));
             }
             _ => {}
         }
@@ -437,6 +486,11 @@ impl Facts {
             Some(ContestEvent::JurorAppointed { juror_id, .. }) => {
                 self.jurors.entry(id).or_default().insert(juror_id);
             }
+            Some(ContestEvent::DeadlineExtended {
+                school_uai, until, ..
+            }) => {
+                self.extensions.insert((id, school_uai), until);
+            }
             _ => {}
         }
     }
@@ -474,6 +528,45 @@ impl Facts {
         }
     }
 
+    fn deployment(&mut self, event: &RecordedEvent) {
+        let Some(id) = stream_uuid(event) else { return };
+        match decode::<DeploymentEvent>(event) {
+            // Only a school's deployment has accounts to remind (a circonscription's
+            // resource team has none of its own).
+            Some(DeploymentEvent::DeploymentCreated {
+                owner: DeploymentOwner::School { uai, .. },
+                school_year,
+            }) => {
+                self.deployments.insert(
+                    id,
+                    Deployment {
+                        school: uai,
+                        school_year,
+                        charter_ends_on: None,
+                    },
+                );
+            }
+            Some(DeploymentEvent::CharterSigned { signed_on }) => {
+                if let Some(d) = self.deployments.get_mut(&id) {
+                    d.charter_ends_on = Some(CharterTerm::of(signed_on, d.school_year).ends_on);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The end of each school's charter in force: the latest of its deployments'.
+    pub fn charter_ends(&self) -> HashMap<&Uai, NaiveDate> {
+        let mut ends: HashMap<&Uai, NaiveDate> = HashMap::new();
+        for d in self.deployments.values() {
+            if let Some(end) = d.charter_ends_on {
+                let latest = ends.entry(&d.school).or_insert(end);
+                *latest = (*latest).max(end);
+            }
+        }
+        ends
+    }
+
     fn reminder(&mut self, event: &RecordedEvent) {
         let id = &event.stream_id[reminder::CATEGORY.len() + 1..];
         if let Some(key) = id.strip_prefix(reminder::RULE_PREFIX) {
@@ -504,7 +597,7 @@ impl Facts {
     }
 
     fn ledger_event(&mut self, id: Uuid, version: i64, e: ReminderEvent, at: DateTime<Utc>) {
-        if let ReminderEvent::ReminderScheduled { key, due_at, .. } = e {
+        if let ReminderEvent::ReminderScheduled { key, due_at, why } = e {
             self.ledger.insert(
                 id,
                 Ledger {
@@ -512,6 +605,9 @@ impl Facts {
                     due_at,
                     status: Status::Claimed { attempt: 1, at },
                     version,
+                    reason: why,
+                    scheduled_at: at,
+                    updated_at: at,
                 },
             );
             return;
@@ -520,6 +616,14 @@ impl Facts {
             return;
         };
         ledger.version = version;
+        ledger.updated_at = at;
+        match &e {
+            ReminderEvent::ReminderSent { answer, .. }
+            | ReminderEvent::ReminderFailed { answer, .. } => ledger.reason.clone_from(answer),
+            ReminderEvent::ReminderSuppressed { detail, .. } => ledger.reason.clone_from(detail),
+            ReminderEvent::ReminderCancelled { reason } => ledger.reason.clone_from(reason),
+            ReminderEvent::ReminderScheduled { .. } | ReminderEvent::ReminderRetried { .. } => {}
+        }
         ledger.status = match e {
             ReminderEvent::ReminderScheduled { .. } => return,
             ReminderEvent::ReminderSent { .. } => Status::Sent,
@@ -571,6 +675,91 @@ impl Facts {
         self.accounts
             .get(&person)
             .map(|a| (a.email.clone(), a.active))
+    }
+
+    /// The sealed name of a reminder's recipient: their registration's for a session's
+    /// reminder, else their account's.
+    pub fn name_of(&self, person: Uuid, target: &str) -> Option<Sealed> {
+        let registration = target
+            .strip_prefix("training_session-")
+            .and_then(|id| Uuid::parse_str(id).ok())
+            .and_then(|id| self.sessions.get(&id))
+            .and_then(|session| {
+                session
+                    .registrations
+                    .values()
+                    .find(|r| r.registrant.person.0 == person)
+            });
+        if let Some(r) = registration {
+            return Some(r.registrant.display_name.clone());
+        }
+        if let Some(a) = self.accounts.get(&person) {
+            return Some(a.display_name.clone());
+        }
+        // A registrant whose registration was withdrawn since: any session's.
+        self.sessions
+            .values()
+            .flat_map(|s| s.registrations.values())
+            .find(|r| r.registrant.person.0 == person)
+            .map(|r| r.registrant.display_name.clone())
+    }
+
+    /// The school and the department a reminder's target belongs to, when it belongs to
+    /// one (an academy-wide training belongs to none).
+    pub fn place_of(&self, target: &str) -> (Option<Uai>, Option<DepartmentCode>) {
+        let school = target
+            .split(':')
+            .find_map(|part| part.strip_prefix("school-"))
+            .and_then(|uai| Uai::parse(uai).ok());
+        if let Some(uai) = school {
+            let department = self.schools.get(&uai).map(|s| s.department.clone());
+            return (Some(uai), department);
+        }
+        if let Some(session) = target
+            .strip_prefix("training_session-")
+            .and_then(|id| Uuid::parse_str(id).ok())
+            .and_then(|id| self.sessions.get(&id))
+        {
+            let department = self.training_departments.get(&session.training_id).cloned();
+            return (None, department);
+        }
+        let account = target
+            .strip_prefix("user-")
+            .and_then(|rest| rest.split(':').next())
+            .and_then(|id| Uuid::parse_str(id).ok())
+            .and_then(|id| self.accounts.get(&id));
+        match account.and_then(|a| Some((a.role, a.scope.clone()?))) {
+            Some((Role::School, uai)) => match Uai::parse(&uai) {
+                Ok(uai) => {
+                    let department = self.schools.get(&uai).map(|s| s.department.clone());
+                    (Some(uai), department)
+                }
+                Err(_) => (None, None),
+            },
+            Some((Role::DepartmentReferent, code)) => (None, DepartmentCode::parse(&code).ok()),
+            _ => (None, None),
+        }
+    }
+
+    /// The active accounts holding each (role, scope), primary or granted, each list
+    /// sorted: built once per rule evaluated, rather than a scan of every account per
+    /// school (60,000 schools would make that quadratic).
+    pub fn accounts_by_scope(&self) -> HashMap<(Role, &str), Vec<Uuid>> {
+        let mut index: HashMap<(Role, &str), Vec<Uuid>> = HashMap::new();
+        for (id, account) in self.accounts.iter().filter(|(_, a)| a.active) {
+            let held = std::iter::once((account.role, account.scope.as_deref()))
+                .chain(account.grants.iter().map(|(r, s)| (*r, s.as_deref())));
+            for (role, scope) in held {
+                if let Some(scope) = scope {
+                    index.entry((role, scope)).or_default().push(*id);
+                }
+            }
+        }
+        for ids in index.values_mut() {
+            ids.sort_unstable();
+            ids.dedup();
+        }
+        index
     }
 
     /// The active accounts of a school.

@@ -52,9 +52,6 @@ pub struct RuleView {
     pub html: String,
     /// Règle livrée avec Pharos (modifiable), sinon ajoutée par le pôle.
     pub shipped: bool,
-    /// Cette version de Pharos évalue ce déclencheur (les faits des autres ne sont pas
-    /// encore enregistrés).
-    pub evaluated: bool,
 }
 
 impl RuleView {
@@ -62,7 +59,6 @@ impl RuleView {
         Self {
             key: key.to_owned(),
             shipped: rules::default_of(key).is_some(),
-            evaluated: rules::evaluated(rule.trigger),
             label: rule.label,
             enabled: rule.enabled,
             trigger: rule.trigger,

@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | `GET /api/v1/reminder-rules` | the pole | the rules in force |
 //! | `PUT /api/v1/reminder-rules/{key}` | the pole | change a rule, or add one |
+//! | `GET /api/v1/reminders?target=` / `?recipient=` | the pole, a referent, a school (their own) | the ledger |
 //!
 //! The scheduler ([`engine::Engine::run`]) runs continuously in one process at a time
 //! (a leader lease), and once from `pharos reminders run --at INSTANT [--dry-run]`.
@@ -14,6 +15,7 @@
 pub mod engine;
 pub mod facts;
 pub mod http;
+pub mod ledger;
 pub mod mail;
 pub mod rules;
 pub mod templates;
@@ -70,7 +72,14 @@ pub async fn start_engine(
     shutdown: CancellationToken,
 ) -> anyhow::Result<Engine> {
     let mailer = Mailer::new(mail)?;
-    Ok(Engine::start(&state.app.store, state.vault.clone(), mailer, shutdown).await?)
+    Ok(Engine::start(
+        &state.app.store,
+        state.vault.clone(),
+        state.access.tokens.clone(),
+        mailer,
+        shutdown,
+    )
+    .await?)
 }
 
 /// Evaluates and delivers every `every`, while this process holds the scheduler's lease;
@@ -166,6 +175,7 @@ fn api() -> OpenApiRouter<TargetState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(http::list))
         .routes(routes!(http::put))
+        .routes(routes!(ledger::list))
 }
 
 #[derive(utoipa::OpenApi)]
@@ -176,6 +186,8 @@ fn api() -> OpenApiRouter<TargetState> {
         pharos_web::FieldError,
         http::RuleView,
         http::RuleInput,
+        ledger::ReminderView,
+        ledger::ReminderPage,
         pharos_events::reminder::Trigger,
         pharos_events::reminder::Audience,
         pharos_events::reminder::Condition,

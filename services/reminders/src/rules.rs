@@ -234,6 +234,18 @@ pub fn defaults() -> Vec<(&'static str, RuleDefinition)> {
             ),
         ),
         (
+            "session_registration_convocation",
+            rule(
+                "Formation : convocation dès l'inscription confirmée",
+                RegistrationConfirmed,
+                0,
+                Registrants,
+                NONE,
+                "Inscription confirmée : {{ session.training_title }}, {{ session.starts_at }}",
+                "Votre inscription à la session « {{ session.training_title }} » du {{ session.starts_at }} au {{ session.ends_at }} est confirmée{% if session.location %}, lieu : {{ session.location }}{% endif %}{% if session.remote_url %}, à distance : {{ session.remote_url }}{% endif %}. L'invitation à ajouter à votre agenda est jointe ; elle sera mise à jour si la session change.",
+            ),
+        ),
+        (
             "session_cancellation_notice",
             rule(
                 "Formation : avis d'annulation",
@@ -293,7 +305,64 @@ pub fn defaults() -> Vec<(&'static str, RuleDefinition)> {
                 "L'année scolaire s'achève : complétez l'auto-évaluation du label pHARe et le bilan annuel de {{ school.name }}.",
             ),
         ),
+        (
+            "account_invitation",
+            transactional(
+                "Compte : invitation et choix du mot de passe",
+                AccountCreated,
+                7,
+                "Votre compte Pharos est ouvert",
+                "Un compte Pharos ({{ account.role }}{% if account.scope %}, {{ account.scope }}{% endif %}) a été ouvert à cette adresse pour la plateforme du pôle académique de lutte contre le harcèlement.\n\nChoisissez votre mot de passe avec ce lien, à usage unique, valable jusqu'au {{ account.link_expires_at }} :",
+                "Passé ce délai, demandez un nouveau lien depuis la page de connexion (« mot de passe oublié »).",
+            ),
+        ),
+        (
+            "password_reset",
+            transactional(
+                "Compte : lien de réinitialisation du mot de passe",
+                PasswordResetRequested,
+                1,
+                "Réinitialisation de votre mot de passe Pharos",
+                "Une réinitialisation du mot de passe de votre compte Pharos a été demandée.\n\nChoisissez un nouveau mot de passe avec ce lien, à usage unique, valable jusqu'au {{ account.link_expires_at }} :",
+                "Si vous n'êtes pas à l'origine de cette demande, ignorez ce courriel : votre mot de passe reste inchangé.",
+            ),
+        ),
     ]
+}
+
+/// A transactional mail's rule: sent at the next evaluation after its event, within
+/// `catch_up_days`, to the account itself; `link` is the set-password link.
+fn transactional(
+    label: &str,
+    trigger: Trigger,
+    catch_up_days: u32,
+    subject: &str,
+    before: &str,
+    after: &str,
+) -> RuleDefinition {
+    let text = format!(
+        "Bonjour,\n\n{before}\n{{{{ link }}}}\n\n{after}\n\n-- \nPharos, pôle académique de lutte contre le harcèlement\n"
+    );
+    let html = format!(
+        "<p>Bonjour,</p>\n<p>{}</p>\n<p><a href=\"{{{{ link }}}}\">Choisir mon mot de passe</a></p>\n<p>{after}</p>\n<p>— Pharos, pôle académique de lutte contre le harcèlement</p>\n",
+        before.replace("\n\n", "</p>\n<p>")
+    );
+    RuleDefinition {
+        label: label.into(),
+        enabled: true,
+        trigger,
+        offset_days: 0,
+        audience: Audience::Account,
+        condition: Condition::None,
+        // Unused: these mails go at the first evaluation after their event.
+        schedule: DEFAULT_SCHEDULE.into(),
+        catch_up_days,
+        templates: Templates {
+            subject: subject.into(),
+            text,
+            html,
+        },
+    }
 }
 
 /// The shipped default of `key`.
@@ -302,18 +371,6 @@ pub fn default_of(key: &str) -> Option<RuleDefinition> {
         .into_iter()
         .find(|(k, _)| *k == key)
         .map(|(_, r)| r)
-}
-
-/// Whether this build evaluates a trigger (the facts of the others are not recorded
-/// as events yet).
-pub fn evaluated(trigger: Trigger) -> bool {
-    matches!(
-        trigger,
-        Trigger::NationalDay
-            | Trigger::ContestDeadline
-            | Trigger::SessionStart
-            | Trigger::SessionCancelled
-    )
 }
 
 /// A rule key: lower-case letters, digits and `_`, 3 to 60 of them.
@@ -390,8 +447,13 @@ pub fn check(rule: &RuleDefinition) -> Result<(), Rejection> {
         Trigger::SessionStart | Trigger::SessionEnd => {
             matches!(rule.audience, Audience::Registrants | Audience::Trainers)
         }
-        Trigger::SessionCancelled => rule.audience == Audience::Registrants,
+        Trigger::SessionCancelled | Trigger::RegistrationConfirmed => {
+            rule.audience == Audience::Registrants
+        }
         Trigger::JuryDate => rule.audience == Audience::Jurors,
+        Trigger::AccountCreated | Trigger::PasswordResetRequested => {
+            rule.audience == Audience::Account
+        }
         _ => matches!(
             rule.audience,
             Audience::Schools | Audience::DepartmentReferents
@@ -402,7 +464,9 @@ pub fn check(rule: &RuleDefinition) -> Result<(), Rejection> {
             "audience-does-not-fit-trigger",
             "audience",
             "Ces destinataires ne s'appliquent pas à ce déclencheur : registrants ou trainers \
-             pour une session (registrants seuls pour une annulation), jurors pour le jury, schools ou department_referents sinon.",
+             pour une session (registrants seuls pour une annulation), jurors pour le jury, account \
+             pour la création d'un compte et le mot de passe oublié, schools ou \
+             department_referents sinon.",
         ));
     }
     templates::check(&rule.templates, rule.trigger)

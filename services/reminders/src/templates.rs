@@ -29,6 +29,20 @@ pub struct MailContext {
     pub national_day: Option<NationalDayFacts>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contest: Option<ContestFacts>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<AccountFacts>,
+}
+
+/// An account's invitation or reset link: `link` is then the set-password link, minted
+/// when the mail is built.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountFacts {
+    /// The account's role, in French (« établissement », « référent départemental »).
+    pub role: String,
+    /// Its scope (a department code, a UAI), empty if none.
+    pub scope: String,
+    /// When the link expires (« vendredi 6 mars 2026 à 10 h 00 »).
+    pub link_expires_at: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -185,7 +199,10 @@ pub fn sample(trigger: Trigger) -> MailContext {
         uai: "0310001A".into(),
     };
     match trigger {
-        Trigger::SessionStart | Trigger::SessionEnd | Trigger::SessionCancelled => {
+        Trigger::SessionStart
+        | Trigger::SessionEnd
+        | Trigger::SessionCancelled
+        | Trigger::RegistrationConfirmed => {
             context.session = Some(SessionFacts {
                 training_title: "Méthode de la préoccupation partagée".into(),
                 starts_at: "mardi 17 mars 2026 à 09 h 00".into(),
@@ -208,7 +225,10 @@ pub fn sample(trigger: Trigger) -> MailContext {
             });
         }
         Trigger::ContestOpening | Trigger::ContestDeadline | Trigger::JuryDate => {
-            context.school = Some(school);
+            // The jury's convocation goes to jurors, not about a school.
+            if trigger != Trigger::JuryDate {
+                context.school = Some(school);
+            }
             context.contest = Some(ContestFacts {
                 school_year: "2025-2026".into(),
                 edition: 13,
@@ -218,6 +238,15 @@ pub fn sample(trigger: Trigger) -> MailContext {
         }
         Trigger::CharterEnd | Trigger::SchoolYearStart | Trigger::SchoolYearEnd => {
             context.school = Some(school);
+        }
+        Trigger::AccountCreated | Trigger::PasswordResetRequested => {
+            context.link =
+                "https://pharos.example/reinitialiser-mot-de-passe#jeton=eyJ0eXAiOiJKV1Qi".into();
+            context.account = Some(AccountFacts {
+                role: "établissement".into(),
+                scope: "0310001A".into(),
+                link_expires_at: "vendredi 6 mars 2026 à 10 h 00".into(),
+            });
         }
     }
     context

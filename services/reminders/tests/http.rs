@@ -636,6 +636,589 @@ async fn the_target_schedules_by_itself_under_its_lease(db: TestDb) {
     app.finish().await;
 }
 
+/// The token of the set-password link in a mail's plain text.
+fn reset_token(text: &str) -> String {
+    let start = text
+        .find("https://pharos.ac-toulouse.fr/reinitialiser-mot-de-passe#jeton=")
+        .unwrap_or_else(|| panic!("a set-password link in {text}"));
+    text[start..]
+        .split_once("#jeton=")
+        .unwrap()
+        .1
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// Every event of the log, as text (to look for a secret in it).
+async fn whole_log(app: &TestApp) -> String {
+    let head = app.store.head().await.unwrap().expect("events in the log");
+    assert!(
+        app.store
+            .wait_readable(head, Duration::from_secs(10))
+            .await
+            .unwrap()
+    );
+    let events = app
+        .store
+        .read_all(pharos_eventstore::GlobalPosition::START, 100_000, &[])
+        .await
+        .unwrap();
+    assert!(!events.is_empty());
+    serde_json::to_string(
+        &events
+            .iter()
+            .map(|e| (&e.data, &e.metadata))
+            .collect::<Vec<_>>(),
+    )
+    .unwrap()
+}
+
+async fn new_accounts_get_an_invitation_with_a_set_password_link_once(db: TestDb) {
+    let port = free_port();
+    let mut smtp = Smtp::start(port).await;
+    // On the real clock: an account's invitation counts from when it was recorded.
+    let app = TestApp::builder(db)
+        .targets(&["reminders"])
+        .configure(|raw| {
+            raw.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+            raw.mail_from = FROM.into();
+            raw.public_url = "https://pharos.ac-toulouse.fr".into();
+            raw.reminders_interval_seconds = 0;
+        })
+        .start()
+        .await;
+    let admin = app.admin().await;
+    app.school(UAI_A, "college", "31").await;
+    let (status, created) = admin
+        .post(
+            "/api/v1/users",
+            json!({"email": "referente.31@ac-toulouse.fr", "display_name": "Claire Martin",
+                   "role": "department_referent", "scope": "31"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (status, report) = admin.post("/api/v1/users/schools", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["created"], 1, "{report}");
+
+    let scheduler = engine(&app, port).await;
+    // The administrator, the pole manager app.school made, the referent, the school.
+    let report = scheduler.run(Utc::now()).await.unwrap();
+    assert_eq!(report.sent, 4, "{report:?}");
+    let mails: Vec<Mail> = smtp.received(4).await.iter().map(|m| parse(m)).collect();
+    assert_eq!(scheduler.run(Utc::now()).await.unwrap(), Report::default());
+    smtp.nothing_more();
+    let mut to: Vec<&str> = mails.iter().map(|m| m.to.as_str()).collect();
+    to.sort_unstable();
+    assert!(to.contains(&"ce.0310001h@ac-toulouse.fr"), "{to:?}");
+    assert!(to.contains(&"referente.31@ac-toulouse.fr"), "{to:?}");
+    let school = mails
+        .iter()
+        .find(|m| m.to == "ce.0310001h@ac-toulouse.fr")
+        .unwrap();
+    assert_eq!(school.subject, "Votre compte Pharos est ouvert");
+    assert!(
+        school.text.contains("(établissement, 0310001H)"),
+        "{}",
+        school.text
+    );
+    assert!(school.text.contains("valable jusqu'au"), "{}", school.text);
+    let token = reset_token(&school.text);
+    assert!(school.html.contains(&token), "{}", school.html);
+
+    // The link sets the school's first password, once; the token is nowhere in the log.
+    assert!(!whole_log(&app).await.contains(&token));
+    let (status, body) = app
+        .anonymous()
+        .post(
+            "/api/v1/password-reset",
+            json!({"token": token, "password": "un mot de passe solide"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    app.login("ce.0310001h@ac-toulouse.fr", "un mot de passe solide")
+        .await;
+    let (status, problem) = app
+        .anonymous()
+        .post(
+            "/api/v1/password-reset",
+            json!({"token": token, "password": "un autre mot de passe"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(rule(&problem), "reset-token-invalid");
+    app.finish().await;
+}
+
+async fn a_forgotten_password_request_mails_a_link_and_says_nothing_of_the_address(db: TestDb) {
+    let port = free_port();
+    let mut smtp = Smtp::start(port).await;
+    let app = app(db, port, "2026-03-02T10:00:00+01:00").await;
+    let referent = app.user("department_referent", Some("31")).await;
+    let scheduler = engine(&app, port).await;
+    let anonymous = app.anonymous();
+
+    // Known, unknown: the same answer.
+    let (known, known_body) = anonymous
+        .post(
+            "/api/v1/auth/password-reset",
+            json!({"email": referent.email}),
+        )
+        .await;
+    let (unknown, unknown_body) = anonymous
+        .post(
+            "/api/v1/auth/password-reset",
+            json!({"email": "personne@ac-toulouse.fr"}),
+        )
+        .await;
+    assert_eq!(
+        (known, unknown),
+        (StatusCode::ACCEPTED, StatusCode::ACCEPTED)
+    );
+    assert_eq!(known_body, unknown_body);
+    let (status, problem) = anonymous
+        .post(
+            "/api/v1/auth/password-reset",
+            json!({"email": "pas une adresse"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "email", "{problem}");
+
+    // The request is recorded after the answer: the next runs send its link, once.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let report = run(&scheduler, "2026-03-02T10:01:00+01:00").await;
+        if report.sent == 1 {
+            break;
+        }
+        assert_eq!(report, Report::default());
+        assert!(tokio::time::Instant::now() < deadline, "no reset mail");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mail = parse(&smtp.received(1).await[0]);
+    assert_eq!(mail.to, referent.email);
+    assert_eq!(
+        mail.subject,
+        "Réinitialisation de votre mot de passe Pharos"
+    );
+    assert!(
+        mail.text.contains("jeudi 5 mars 2026 à 10 h 01"),
+        "72 hours: {}",
+        mail.text
+    );
+    let token = reset_token(&mail.text);
+
+    // The token is in the mail only; the log holds the request, not it.
+    assert!(!whole_log(&app).await.contains(&token));
+    let requests = app
+        .store
+        .read_all(
+            pharos_eventstore::GlobalPosition::START,
+            100_000,
+            &["user".to_owned()],
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event_type == "password_reset_requested")
+        .count();
+    assert_eq!(requests, 1);
+
+    // Expired after 72 hours; good before.
+    app.set_now(instant("2026-03-05T10:02:00+01:00"));
+    let (status, problem) = anonymous
+        .post(
+            "/api/v1/password-reset",
+            json!({"token": token, "password": "un mot de passe solide"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(rule(&problem), "reset-token-expired");
+    app.set_now(instant("2026-03-05T10:00:00+01:00"));
+    let (status, body) = anonymous
+        .post(
+            "/api/v1/password-reset",
+            json!({"token": token, "password": "un mot de passe solide"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    app.login(&referent.email, "un mot de passe solide").await;
+    app.finish().await;
+}
+
+async fn the_ledger_of_a_target_is_read_within_the_readers_scope(db: TestDb) {
+    const UAI_C: &str = "0320001C";
+    let port = free_port();
+    let mut smtp = Smtp::start(port).await;
+    let app = app(db, port, "2025-10-01T10:00:00+02:00").await;
+    app.school(UAI_A, "college", "31").await;
+    app.school(UAI_C, "college", "32").await;
+    let manager = app.user("pole_manager", None).await;
+    let school_a = app.user("school", Some(UAI_A)).await;
+    let school_c = app.user("school", Some(UAI_C)).await;
+    let referent_31 = app.user("department_referent", Some("31")).await;
+    let referent_32 = app.user("department_referent", Some("32")).await;
+    let trainer = app.user("trainer", None).await;
+    let (status, body) = manager
+        .put(
+            "/api/v1/national-days/2025-2026",
+            json!({"date": "2025-11-06"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let scheduler = engine(&app, port).await;
+    let report = run(&scheduler, "2025-11-13T09:00:00+01:00").await;
+    assert_eq!(report.sent, 2, "{report:?}");
+    smtp.received(2).await;
+
+    let target = format!("/api/v1/reminders?target=school-{UAI_A}:2025-2026");
+    let (status, page) = manager.get(&target).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["total"], 1, "{page}");
+    let item = &page["items"][0];
+    assert_eq!(item["rule"], "national_day_report_j7", "{item}");
+    assert_eq!(
+        item["rule_label"],
+        "Journée nationale : bilan des actions (J+7)"
+    );
+    assert_eq!(item["recipient"], school_a.id.as_str());
+    assert_eq!(item["recipient_name"], school_a.email.as_str());
+    assert_eq!(item["occurrence"], "2025-11-06");
+    assert_eq!(item["due_at"], "2025-11-13T07:00:00Z");
+    assert_eq!(
+        (item["status"].as_str(), item["status_label"].as_str()),
+        (Some("sent"), Some("envoyé"))
+    );
+    assert!(
+        item["reason"].as_str().unwrap().starts_with("250"),
+        "{item}"
+    );
+
+    // In scope: the referent of its department, the school itself; else absent.
+    for (reader, expected) in [
+        (&referent_31, 1),
+        (&school_a, 1),
+        (&referent_32, 0),
+        (&school_c, 0),
+    ] {
+        let (status, page) = reader.get(&target).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert_eq!(page["total"], expected, "{} {page}", reader.email);
+    }
+    let (status, problem) = trainer.get(&target).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    let recipient = format!("/api/v1/reminders?recipient={}", school_c.id);
+    let (status, problem) = referent_32.get(&recipient).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    let (status, page) = manager.get(&recipient).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(
+        page["items"][0]["target"],
+        format!("school-{UAI_C}:2025-2026")
+    );
+    let (status, problem) = manager.get("/api/v1/reminders").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "target", "{problem}");
+    let (status, page) = manager.get(&format!("{target}&offset=1&limit=10")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(
+        (
+            page["total"].as_u64(),
+            page["items"].as_array().map(Vec::len)
+        ),
+        (Some(1), Some(0))
+    );
+
+    // Erased: the ledger stays, the name goes.
+    let vault = &app.pharos.state.vault;
+    let person = vault.find_person(&school_a.email).await.unwrap().unwrap();
+    vault
+        .erase(
+            &app.store,
+            person,
+            "demande de la personne",
+            &pharos_eventstore::Metadata::default(),
+        )
+        .await
+        .unwrap();
+    let (status, page) = manager.get(&target).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(
+        page["items"][0]["recipient_name"], "donnée effacée",
+        "{page}"
+    );
+    app.finish().await;
+}
+
+/// Posts and expects success; the answer.
+async fn ok(client: &Client, path: &str, body: Value) -> Value {
+    let (status, answer) = client.post(path, body).await;
+    assert!(status.is_success(), "{path}: {status} {answer}");
+    answer
+}
+
+/// Runs at `at`: exactly one mail, to `to`; a second run sends nothing more.
+async fn one_mail(scheduler: &Engine, smtp: &mut Smtp, at: &str, to: &str) -> Mail {
+    let report = run(scheduler, at).await;
+    assert_eq!(report.sent, 1, "{at}: {report:?}");
+    assert_eq!(run(scheduler, at).await, Report::default());
+    let mail = parse(&smtp.received(1).await[0]);
+    smtp.nothing_more();
+    assert_eq!(mail.to, to, "{at}");
+    mail
+}
+
+async fn the_contest_opening_jury_attendance_and_charter_reminders_go_on_their_day(db: TestDb) {
+    let port = free_port();
+    let mut smtp = Smtp::start(port).await;
+    let app = TestApp::builder(db)
+        .targets(&["trainings", "contests", "phare", "reminders"])
+        .at(instant("2026-09-25T10:00:00+02:00"))
+        .configure(|raw| {
+            raw.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+            raw.mail_from = FROM.into();
+            raw.public_url = "https://pharos.ac-toulouse.fr".into();
+            raw.reminders_interval_seconds = 0;
+        })
+        .start()
+        .await;
+    app.school(UAI_A, "college", "31").await;
+    let manager = app.user("pole_manager", None).await;
+    // The accounts' invitations count from the wall clock: out of this scenario.
+    let (status, body) = manager
+        .put(
+            "/api/v1/reminder-rules/account_invitation",
+            json!({"enabled": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let school = app.user("school", Some(UAI_A)).await;
+    let juror = app.user("juror", None).await;
+    let trainer = app.user("trainer", None).await;
+
+    // A contest edition open on 2 November, its jury on 18 March, one juror.
+    let edition = ok(
+        &manager,
+        "/api/v1/contests",
+        json!({
+            "school_year": "2026-2027", "opens_at": "2026-11-02",
+            "submission_deadline": "2027-02-12T23:59", "jury_on": "2027-03-18",
+            "national_submission_on": "2027-03-31",
+            "exhibition_from": "2027-05-10", "exhibition_to": "2027-05-28",
+            "categories": [{"level": "college", "medium": "affiche"}],
+            "rules": {"media": ["affiche"], "max_video_seconds": 120, "max_file_bytes": 100000,
+                      "file_types": ["png", "pdf"], "max_entries_per_group": 1,
+                      "nominees_per_category": 1}
+        }),
+    )
+    .await;
+    let contest = edition["id"].as_str().unwrap();
+    ok(
+        &manager,
+        &format!("/api/v1/contests/{contest}/jurors"),
+        json!({"user_id": juror.id}),
+    )
+    .await;
+    // A session on 14 January 2027 with its trainer.
+    let training = ok(
+        &manager,
+        "/api/v1/trainings",
+        json!({"title": "Méthode de la préoccupation partagée", "topic": "mpp",
+               "audience": "équipes ressources des collèges", "department": "31"}),
+    )
+    .await;
+    ok(
+        &manager,
+        &format!("/api/v1/trainings/{}/sessions", training["id"].as_str().unwrap()),
+        json!({
+            "starts_at": "2027-01-14T09:00:00+01:00", "ends_at": "2027-01-14T17:00:00+01:00",
+            "slots": [{"starts_at": "2027-01-14T09:00:00+01:00", "ends_at": "2027-01-14T17:00:00+01:00"}],
+            "location": "Atelier Canopé, Toulouse", "capacity": 30, "planned_minutes": 420,
+            "trainers": [trainer.id]
+        }),
+    )
+    .await;
+    // The school's pHARe charter, signed on 20 September 2026: in force until 31 August 2028.
+    let deployment = ok(
+        &school,
+        "/api/v1/phare/deployments",
+        json!({"school_year": "2026-2027", "school_uai": UAI_A}),
+    )
+    .await;
+    ok(
+        &school,
+        &format!(
+            "/api/v1/phare/deployments/{}/charter",
+            deployment["id"].as_str().unwrap()
+        ),
+        json!({"signed_on": "2026-09-20"}),
+    )
+    .await;
+    let scheduler = engine(&app, port).await;
+
+    // The day before each: nothing.
+    for at in [
+        "2026-11-01T09:00:00+01:00",
+        "2027-01-15T09:00:00+01:00",
+        "2027-03-03T09:00:00+01:00",
+        "2027-06-29T09:00:00+02:00",
+        "2027-09-14T09:00:00+02:00",
+        "2028-07-01T09:00:00+02:00",
+    ] {
+        assert_eq!(run(&scheduler, at).await, Report::default(), "{at}");
+    }
+    let opening = one_mail(
+        &scheduler,
+        &mut smtp,
+        "2026-11-02T08:00:00+01:00",
+        &school.email,
+    )
+    .await;
+    assert_eq!(
+        opening.subject,
+        "Le concours « Non au harcèlement » est ouvert"
+    );
+    assert!(
+        opening.text.contains("vendredi 12 février 2027 à 23 h 59"),
+        "{}",
+        opening.text
+    );
+    assert!(
+        opening
+            .html
+            .contains(&format!("https://pharos.ac-toulouse.fr/contests/{contest}")),
+        "{}",
+        opening.html
+    );
+    let attendance = one_mail(
+        &scheduler,
+        &mut smtp,
+        "2027-01-16T08:00:00+01:00",
+        &trainer.email,
+    )
+    .await;
+    assert_eq!(
+        attendance.subject,
+        "Présences à saisir : Méthode de la préoccupation partagée"
+    );
+    assert!(attendance.ics.is_none(), "no invitation for the trainer");
+    let jury = one_mail(
+        &scheduler,
+        &mut smtp,
+        "2027-03-04T08:00:00+01:00",
+        &juror.email,
+    )
+    .await;
+    assert_eq!(
+        jury.subject,
+        "Convocation au jury académique du concours « Non au harcèlement »"
+    );
+    assert!(jury.text.contains("jeudi 18 mars 2027"), "{}", jury.text);
+    // June: the label self-assessment and yearly report; September: the declarations.
+    let june = one_mail(
+        &scheduler,
+        &mut smtp,
+        "2027-06-30T08:00:00+02:00",
+        &school.email,
+    )
+    .await;
+    assert_eq!(
+        june.subject,
+        "pHARe : auto-évaluation du label et bilan de l'année"
+    );
+    let september = one_mail(
+        &scheduler,
+        &mut smtp,
+        "2027-09-15T08:00:00+02:00",
+        &school.email,
+    )
+    .await;
+    assert_eq!(
+        september.subject,
+        "pHARe : équipe ressource et élèves ambassadeurs de l'année"
+    );
+    assert!(
+        september.text.contains(&format!("Établissement {UAI_A}")),
+        "{}",
+        september.text
+    );
+    let charter = one_mail(
+        &scheduler,
+        &mut smtp,
+        "2028-07-02T08:00:00+02:00",
+        &school.email,
+    )
+    .await;
+    assert_eq!(
+        charter.subject,
+        "pHARe : votre charte d'engagement arrive à échéance"
+    );
+    assert!(
+        charter.text.contains("jeudi 31 août 2028"),
+        "{}",
+        charter.text
+    );
+    assert!(
+        charter.text.contains(&format!("Établissement {UAI_A}")),
+        "{}",
+        charter.text
+    );
+    app.finish().await;
+}
+
+async fn a_confirmed_registration_gets_its_convocation_at_once_with_the_invitation(db: TestDb) {
+    let port = free_port();
+    let mut smtp = Smtp::start(port).await;
+    // On the real clock: a confirmation counts from when it was recorded.
+    let app = TestApp::builder(db)
+        .targets(&["trainings", "reminders"])
+        .configure(|raw| {
+            raw.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+            raw.mail_from = FROM.into();
+            raw.public_url = "https://pharos.ac-toulouse.fr".into();
+            raw.reminders_interval_seconds = 0;
+        })
+        .start()
+        .await;
+    let manager = app.user("pole_manager", None).await;
+    let (status, body) = manager
+        .put(
+            "/api/v1/reminder-rules/account_invitation",
+            json!({"enabled": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // A session in 40 days: no J−14 or J−2 yet.
+    let day = (Utc::now() + chrono::Duration::days(40))
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .date_naive()
+        .to_string();
+    let id = session(&manager, &day, 2).await;
+    let scheduler = engine(&app, port).await;
+    let report = scheduler.run(Utc::now()).await.unwrap();
+    assert_eq!(report.sent, 2, "{report:?}");
+    let mut mails: Vec<Mail> = smtp.received(2).await.iter().map(|m| parse(m)).collect();
+    assert_eq!(scheduler.run(Utc::now()).await.unwrap(), Report::default());
+    smtp.nothing_more();
+    mails.sort_by(|a, b| a.to.cmp(&b.to));
+    assert_eq!(mails[0].to, "stagiaire0@ac-toulouse.fr");
+    assert!(
+        mails[0]
+            .subject
+            .starts_with("Inscription confirmée : Méthode de la préoccupation partagée"),
+        "{}",
+        mails[0].subject
+    );
+    let (uid, _, method) = invitation(mails[0].ics.as_deref().expect("an invitation"));
+    assert_eq!(method, "REQUEST");
+    assert!(uid.starts_with(&format!("session-{id}-")), "{uid}");
+    assert_ne!(mails[0].message_id, mails[1].message_id);
+    app.finish().await;
+}
+
 pharos_test_support::on_both_backends!(
     "reminders";
     a_moved_session_sends_its_convocation_once_on_the_new_day_and_updates_the_invitation,
@@ -644,4 +1227,9 @@ pharos_test_support::on_both_backends!(
     an_smtp_outage_delays_reminders_and_loses_none,
     two_schedulers_racing_send_each_reminder_once,
     the_target_schedules_by_itself_under_its_lease,
+    new_accounts_get_an_invitation_with_a_set_password_link_once,
+    a_forgotten_password_request_mails_a_link_and_says_nothing_of_the_address,
+    the_ledger_of_a_target_is_read_within_the_readers_scope,
+    the_contest_opening_jury_attendance_and_charter_reminders_go_on_their_day,
+    a_confirmed_registration_gets_its_convocation_at_once_with_the_invitation,
 );

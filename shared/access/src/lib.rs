@@ -24,7 +24,9 @@ pub use limiter::FailureLimiter;
 pub use policy::{Action, Actor, Denied, Scope, Subject};
 pub use projected::Projected;
 pub use reference::{Reference, SchoolRef, UserRef};
-pub use token::{InvalidResetToken, InvalidToken, ResetToken, TokenKeys};
+pub use token::{
+    InvalidResetToken, InvalidToken, RESET_PAGE, RESET_TOKEN_TTL, ResetToken, TokenKeys,
+};
 
 /// The cookie browsers carry the session token in.
 pub const SESSION_COOKIE: &str = "pharos_session";

@@ -17,6 +17,13 @@ const ISSUER: &str = "pharos";
 const RESET_PURPOSE: &str = "pharos password reset tokens v1";
 const RESET_AUDIENCE: &str = "pharos-password-reset";
 
+/// How long a password-reset link stays good.
+pub const RESET_TOKEN_TTL: Duration = Duration::hours(72);
+
+/// The path of the page a reset link opens, the token in its fragment (never sent to a
+/// server, so never in an access log): the page posts it to `POST /api/v1/password-reset`.
+pub const RESET_PAGE: &str = "/reinitialiser-mot-de-passe#jeton=";
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Claims {
     sub: Uuid,

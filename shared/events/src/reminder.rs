@@ -78,7 +78,11 @@ impl ReminderKey {
                    session_end (fin d'une session : saisie des présences), session_cancelled \
                    (annulation d'une session : l'avis part au passage suivant, jusqu'au début \
                    prévu), charter_end (fin de la charte pHARe), school_year_start (rentrée, 1er septembre), school_year_end \
-                   (fin d'année, 30 juin)."
+                   (fin d'année, 30 juin), account_created (création d'un compte : l'invitation \
+                   part au passage suivant, avec un lien pour choisir son mot de passe), \
+                   password_reset_requested (demande « mot de passe oublié » : le lien part au \
+                   passage suivant), registration_confirmed (inscription confirmée à une session : \
+                   la convocation part au passage suivant, avant le début de la session)."
 )]
 pub enum Trigger {
     NationalDay,
@@ -93,6 +97,16 @@ pub enum Trigger {
     CharterEnd,
     SchoolYearStart,
     SchoolYearEnd,
+    /// An account was created: its invitation, with a set-password link minted at send
+    /// time, goes at the next evaluation (within the catch-up window).
+    AccountCreated,
+    /// A « mot de passe oublié » request was recorded: the link goes at the next
+    /// evaluation (within the catch-up window).
+    PasswordResetRequested,
+    /// A registration to a session was confirmed (directly or from the waiting list):
+    /// its convocation goes at the next evaluation, within the catch-up window and
+    /// before the session starts.
+    RegistrationConfirmed,
 }
 
 /// Who receives a rule's reminders.
@@ -103,7 +117,8 @@ pub enum Trigger {
     description = "Destinataires : schools (comptes des établissements concernés), \
                    department_referents (référents des départements concernés), \
                    registrants (inscrits confirmés d'une session), trainers (formateurs d'une \
-                   session), jurors (jurés de l'édition)."
+                   session), jurors (jurés de l'édition), account (le compte concerné, pour \
+                   l'invitation et la réinitialisation du mot de passe)."
 )]
 pub enum Audience {
     Schools,
@@ -111,6 +126,8 @@ pub enum Audience {
     Registrants,
     Trainers,
     Jurors,
+    /// The account an account event is about.
+    Account,
 }
 
 /// What must still hold, at the instant of sending, for a reminder to go.

@@ -2,6 +2,7 @@
 //! (an account is a person of the vault, so one e-mail holds at most one account).
 //! Names, e-mails and password hashes are sealed in the person's vault entry.
 
+use chrono::{DateTime, Utc};
 use pharos_privacy::Sealed;
 use serde::{Deserialize, Serialize};
 
@@ -41,6 +42,14 @@ pub enum UserEvent {
     /// referent who also trains, a referent of two departments).
     UserGrantsChanged {
         grants: Vec<Grant>,
+    },
+    /// Someone asked for a password-reset link for this account (the public « mot de
+    /// passe oublié » request): `reminders` mails the link. Nothing secret is recorded:
+    /// the token is minted when the mail is sent. Moving the account's version, it voids
+    /// the links issued before it.
+    PasswordResetRequested {
+        /// On the domain's clock.
+        requested_at: DateTime<Utc>,
     },
 }
 

@@ -71,7 +71,13 @@ pub struct AccountState {
     /// The roles held besides the primary one, each with its scope.
     pub grants: Vec<Grant>,
     pub deactivated: bool,
+    /// The last « mot de passe oublié » request recorded (a newer one within
+    /// [`RESET_REQUEST_INTERVAL`] records nothing: no mail bombing).
+    pub reset_requested_at: Option<DateTime<Utc>>,
 }
+
+/// The least time between two recorded password-reset requests of one account.
+pub const RESET_REQUEST_INTERVAL: chrono::Duration = chrono::Duration::minutes(15);
 
 impl AccountState {
     /// Every role the account holds: the primary one, then the grants'.
@@ -113,6 +119,9 @@ pub enum AccountCommand {
     Deactivate {
         reason: Option<String>,
     },
+    /// A public « mot de passe oublié » request: recorded (and mailed by `reminders`)
+    /// for an active account, at most once per [`RESET_REQUEST_INTERVAL`].
+    RequestPasswordReset,
 }
 
 /// The account aggregate.
@@ -154,6 +163,9 @@ impl Decider for Account {
             }
             UserEvent::UserGrantsChanged { grants } => state.grants.clone_from(grants),
             UserEvent::UserDeactivated { .. } => state.deactivated = true,
+            UserEvent::PasswordResetRequested { requested_at } => {
+                state.reset_requested_at = Some(*requested_at);
+            }
         }
         state
     }
@@ -161,7 +173,7 @@ impl Decider for Account {
     fn decide(
         command: &AccountCommand,
         state: &AccountState,
-        _now: DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> Result<Vec<UserEvent>, Rejection> {
         let Some(current) = &state.created else {
             return match command {
@@ -183,6 +195,8 @@ impl Decider for Account {
                 "user-exists",
                 "Un compte existe déjà pour cette adresse électronique.",
             )),
+            // Answered like any other request (nothing tells the account's state).
+            AccountCommand::RequestPasswordReset if state.deactivated => Ok(vec![]),
             _ if state.deactivated => Err(Rejection::conflict(
                 "user-deactivated",
                 "Ce compte est désactivé : il ne peut plus être modifié.",
@@ -230,6 +244,18 @@ impl Decider for Account {
             AccountCommand::Deactivate { reason } => Ok(vec![UserEvent::UserDeactivated {
                 reason: reason.clone(),
             }]),
+            AccountCommand::RequestPasswordReset => {
+                let recent = state
+                    .reset_requested_at
+                    .is_some_and(|last| now < last + RESET_REQUEST_INTERVAL);
+                if recent {
+                    Ok(vec![])
+                } else {
+                    Ok(vec![UserEvent::PasswordResetRequested {
+                        requested_at: now,
+                    }])
+                }
+            }
         }
     }
 }
@@ -354,6 +380,31 @@ mod tests {
         given::<Account>([user_created()])
             .when(&AccountCommand::Create(created()))
             .then_rejected("user-exists");
+    }
+
+    #[test]
+    fn a_reset_request_is_recorded_at_most_once_per_quarter_hour_and_never_when_deactivated() {
+        let at = |t: &str| t.parse::<DateTime<Utc>>().unwrap();
+        let first = UserEvent::PasswordResetRequested {
+            requested_at: at("2026-03-02T09:00:00Z"),
+        };
+        given::<Account>([user_created()])
+            .at(at("2026-03-02T09:00:00Z"))
+            .when(&AccountCommand::RequestPasswordReset)
+            .then(std::slice::from_ref(&first));
+        given::<Account>([user_created(), first.clone()])
+            .at(at("2026-03-02T09:14:59Z"))
+            .when(&AccountCommand::RequestPasswordReset)
+            .then(&[]);
+        given::<Account>([user_created(), first])
+            .at(at("2026-03-02T09:15:00Z"))
+            .when(&AccountCommand::RequestPasswordReset)
+            .then(&[UserEvent::PasswordResetRequested {
+                requested_at: at("2026-03-02T09:15:00Z"),
+            }]);
+        given::<Account>([user_created(), UserEvent::UserDeactivated { reason: None }])
+            .when(&AccountCommand::RequestPasswordReset)
+            .then(&[]);
     }
 
     #[test]

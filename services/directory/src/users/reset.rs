@@ -19,7 +19,7 @@ use std::time::Instant;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use pharos_access::{Actor, InvalidResetToken};
 use pharos_decider::{Rejection, execute_with, load};
 use pharos_eventstore::Metadata;
@@ -34,12 +34,9 @@ use super::{Account, AccountCommand, stream};
 use crate::auth::ClientAddr;
 use crate::{Directory, NAME};
 
-/// How long a reset link stays good.
-pub const RESET_TOKEN_TTL: Duration = Duration::hours(72);
-
-/// The path of the page a reset link opens, the token in its fragment (never sent to a
-/// server, so never in an access log): the page posts it to `POST /api/v1/password-reset`.
-const RESET_PAGE: &str = "/reinitialiser-mot-de-passe#jeton=";
+use pharos_access::RESET_PAGE;
+/// How long a reset link stays good (the same for the links `reminders` mails).
+pub use pharos_access::RESET_TOKEN_TTL;
 
 /// Un lien de réinitialisation du mot de passe, montré cette seule fois.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -103,8 +100,9 @@ async fn issue_for(
     description = "Émet, pour un compte actif, un jeton de réinitialisation à usage unique valable 72 heures, \
         rendu cette seule fois avec le chemin du lien : à transmettre à la personne, qui choisit son mot de passe \
         par `POST /api/v1/password-reset` sans être connectée. C'est ainsi que les comptes des établissements créés \
-        sans mot de passe (`POST /api/v1/users/schools`) en reçoivent un. L'envoi par courriel sera assuré par la \
-        cible reminders ; d'ici là, transmettez le lien vous-même. Le jeton ne vaut que tant que le compte n'a pas \
+        sans mot de passe (`POST /api/v1/users/schools`) en reçoivent un. La cible reminders envoie déjà un tel lien \
+        par courriel à la création de chaque compte (invitation) et à chaque demande « mot de passe oublié » \
+        (`POST /api/v1/auth/password-reset`) ; cette route en émet un à transmettre soi-même. Le jeton ne vaut que tant que le compte n'a pas \
         changé : définir le mot de passe l'épuise, et tout autre changement du compte (rôle, attributions, mot de \
         passe, désactivation) l'annule ; il faut alors en émettre un autre. Rien n'est enregistré dans le journal.",
     params(("id" = Uuid, Path, description = "Identifiant du compte")),
@@ -275,4 +273,93 @@ pub async fn reset(
     Ok(Versioned {
         version: done.version,
     })
+}
+
+/// Une demande de lien de réinitialisation (« mot de passe oublié »).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetRequest {
+    /// L'adresse électronique du compte.
+    #[schema(example = "principal.0310001a@ac-toulouse.fr")]
+    email: String,
+}
+
+/// `POST /api/v1/auth/password-reset`
+#[utoipa::path(operation_id = "directory_auth_request_password_reset", post, path = "/api/v1/auth/password-reset", tag = "directory",
+    summary = "Demander un lien de réinitialisation du mot de passe (mot de passe oublié)",
+    description = "Route publique. Si l'adresse est celle d'un compte actif, la demande est enregistrée et la cible \
+        reminders envoie à cette adresse un lien de réinitialisation à usage unique valable 72 heures (le jeton est \
+        créé au moment de l'envoi, jamais enregistré). La réponse est la même, dans le même délai, que l'adresse soit \
+        connue ou non : elle ne dit rien de l'existence d'un compte. Une nouvelle demande annule les liens émis \
+        avant elle ; pour un même compte, une demande moins de 15 minutes après la précédente n'envoie rien de plus. \
+        Les demandes comptent avec les échecs de connexion, par adresse du client.",
+    request_body = PasswordResetRequest,
+    responses(
+        (status = 202, description = "Demande reçue : un courriel part si l'adresse est celle d'un compte actif"),
+        (status = 422, description = "Adresse électronique mal formée (`invalid-email`)", body = pharos_web::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Trop de demandes ; réessayer après le délai de l'en-tête Retry-After", body = pharos_web::Problem, content_type = "application/problem+json"),
+    ),
+    security(()))]
+pub async fn request(
+    State(directory): State<Directory>,
+    ClientAddr(addr): ClientAddr,
+    Json(input): Json<PasswordResetRequest>,
+) -> Result<impl IntoResponse, Problem> {
+    let email = pharos_events::Email::parse(&input.email).map_err(|e| {
+        Problem::from(Rejection::invalid(
+            "invalid-email",
+            "email",
+            crate::labels::sentence(&e.0),
+        ))
+    })?;
+    let limits = &directory.logins;
+    let started = Instant::now();
+    if let Some(wait) = limits.per_address.retry_after(&addr, started) {
+        return Err(rate_limited(wait));
+    }
+    // Every request counts, known address or not: a client cannot probe addresses, nor
+    // have mails sent, faster than it could try passwords.
+    limits.per_address.record_failure(&addr, started);
+    // Looked up and recorded after the answer, so that its timing tells nothing either.
+    tokio::spawn(async move {
+        if let Err(e) = record_request(&directory, &email.to_string()).await {
+            tracing::warn!(error = ?e, "password reset request not recorded");
+        }
+    });
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Records the request of an existing account (the decider records nothing for a
+/// deactivated account, nor within 15 minutes of the last request).
+async fn record_request(directory: &Directory, email: &str) -> Result<(), Problem> {
+    let Some(person) = directory
+        .target
+        .vault
+        .find_person(email)
+        .await
+        .map_err(Problem::from)?
+    else {
+        return Ok(());
+    };
+    let account_stream = stream(person.0)?;
+    let (account, _) = load::<Account>(&directory.target.app.store, &account_stream).await?;
+    if account.created.is_none() {
+        return Ok(());
+    }
+    let metadata = Metadata {
+        actor_id: Some(person.0.to_string()),
+        source_target: Some(NAME.into()),
+        ..Metadata::default()
+    };
+    pharos_decider::execute::<Account, Problem>(
+        &directory.target.app.store,
+        &account_stream,
+        &AccountCommand::RequestPasswordReset,
+        directory.target.clock.now(),
+        None,
+        &metadata,
+    )
+    .await?;
+    tracing::info!(account = %person.0, "password reset requested");
+    Ok(())
 }
