@@ -1018,7 +1018,12 @@ async fn head_is_the_last_committed_event(store: EventStore, _db: &TestDb) {
     // The head is committed, but on PostgreSQL another database's open transaction may
     // still withhold it from readers of the log.
     let head = last.unwrap();
-    assert!(store.wait_readable(head, Duration::from_secs(10)).await.unwrap());
+    assert!(
+        store
+            .wait_readable(head, Duration::from_secs(10))
+            .await
+            .unwrap()
+    );
     let all = store
         .read_all(GlobalPosition::START, 100, &[])
         .await
