@@ -29,6 +29,8 @@ const NAME: &str = "directory";
 const FAILURES_PER_ACCOUNT: usize = 5;
 const FAILURES_PER_ADDRESS: usize = 20;
 const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// How long a request folding the log waits for the writes acknowledged before it.
+const SETTLE: Duration = Duration::from_secs(2);
 
 /// The failed-login limits of this process.
 #[derive(Debug)]

@@ -208,11 +208,10 @@ impl Engine {
         // What committed before this call is readable first: on PostgreSQL an event is
         // withheld while an older transaction of the cluster is open, so a run right
         // after a command could miss it (a moved session, a submitted action).
-        if let Some(head) = self.store.head().await?
-            && !self
-                .store
-                .wait_readable(head, std::time::Duration::from_secs(10))
-                .await?
+        if !self
+            .store
+            .settle(std::time::Duration::from_secs(10))
+            .await?
         {
             tracing::warn!(
                 "reminders: the latest events are not readable yet; evaluating without them"

@@ -158,13 +158,7 @@ fn invitation(ics: &str) -> (String, u32, String) {
 /// Every event of the `reminder` category, once all committed ones are readable (on
 /// PostgreSQL an open transaction elsewhere in the cluster holds newer ones back).
 async fn reminder_events(app: &TestApp) -> Vec<pharos_eventstore::RecordedEvent> {
-    let head = app.store.head().await.unwrap().expect("events in the log");
-    assert!(
-        app.store
-            .wait_readable(head, Duration::from_secs(10))
-            .await
-            .unwrap()
-    );
+    assert!(app.store.settle(Duration::from_secs(10)).await.unwrap());
     app.store
         .read_all(
             pharos_eventstore::GlobalPosition::START,
@@ -653,13 +647,7 @@ fn reset_token(text: &str) -> String {
 
 /// Every event of the log, as text (to look for a secret in it).
 async fn whole_log(app: &TestApp) -> String {
-    let head = app.store.head().await.unwrap().expect("events in the log");
-    assert!(
-        app.store
-            .wait_readable(head, Duration::from_secs(10))
-            .await
-            .unwrap()
-    );
+    assert!(app.store.settle(Duration::from_secs(10)).await.unwrap());
     let events = app
         .store
         .read_all(pharos_eventstore::GlobalPosition::START, 100_000, &[])

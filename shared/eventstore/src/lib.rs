@@ -330,6 +330,17 @@ impl EventStore {
         }))
     }
 
+    /// Waits until every event committed before this call is readable (at most
+    /// `timeout`; returns whether it is): what a reader folding the log on a request calls
+    /// first, so that it sees the writes acknowledged before it, a command just answered
+    /// included. On SQLite it returns at once.
+    pub async fn settle(&self, timeout: Duration) -> Result<bool, StoreError> {
+        match self.head().await? {
+            Some(head) => self.wait_readable(head, timeout).await,
+            None => Ok(true),
+        }
+    }
+
     /// Waits until every event up to `position` (an append's result, say) is readable by
     /// `read_all` and subscribers, or `timeout` passes; returns whether it is. Readable
     /// events form a prefix of the global order, so one event after the position just

@@ -96,7 +96,7 @@ conformance! {
         the_event_log_refuses_updates_and_deletes,
         migrating_again_is_harmless,
         wait_readable_tells_when_an_append_can_be_read,
-        head_is_the_last_committed_event,
+        head_is_the_last_committed_event_and_settle_waits_for_it,
     ],
     sqlite_only: [
         the_database_runs_in_wal_mode_with_full_sync_and_a_busy_timeout,
@@ -1004,8 +1004,9 @@ impl HeldAppend {
     }
 }
 
-async fn head_is_the_last_committed_event(store: EventStore, _db: &TestDb) {
+async fn head_is_the_last_committed_event_and_settle_waits_for_it(store: EventStore, _db: &TestDb) {
     assert_eq!(store.head().await.unwrap(), None);
+    assert!(store.settle(Duration::from_millis(1)).await.unwrap());
     let mut last = None;
     for name in ["order", "invoice"] {
         let appended = store
@@ -1016,14 +1017,8 @@ async fn head_is_the_last_committed_event(store: EventStore, _db: &TestDb) {
         assert_eq!(store.head().await.unwrap(), last);
     }
     // The head is committed, but on PostgreSQL another database's open transaction may
-    // still withhold it from readers of the log.
-    let head = last.unwrap();
-    assert!(
-        store
-            .wait_readable(head, Duration::from_secs(10))
-            .await
-            .unwrap()
-    );
+    // still withhold it from readers of the log: `settle` waits for it.
+    assert!(store.settle(Duration::from_secs(10)).await.unwrap());
     let all = store
         .read_all(GlobalPosition::START, 100, &[])
         .await

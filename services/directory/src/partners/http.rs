@@ -790,6 +790,9 @@ pub async fn list(
     let mut partners: std::collections::BTreeMap<Uuid, PartnerState> = Default::default();
     let store = &directory.target.app.store;
     let categories = [CATEGORY.to_owned()];
+    // What was acknowledged before this request is read (PostgreSQL may withhold it a
+    // moment while an older transaction of the cluster is open).
+    store.settle(crate::SETTLE).await?;
     let mut after = GlobalPosition::START;
     loop {
         let page = store.read_all(after, 1000, &categories).await?;

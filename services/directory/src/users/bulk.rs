@@ -92,6 +92,9 @@ async fn registry(directory: &Directory) -> Result<BTreeMap<String, SchoolState>
     let store = &directory.target.app.store;
     let categories = [SCHOOL_CATEGORY.to_owned()];
     let mut schools: BTreeMap<String, SchoolState> = BTreeMap::new();
+    // What was acknowledged before this request is read (PostgreSQL may withhold it a
+    // moment while an older transaction of the cluster is open).
+    store.settle(crate::SETTLE).await?;
     let mut after = GlobalPosition::START;
     loop {
         let page = store.read_all(after, 1000, &categories).await?;

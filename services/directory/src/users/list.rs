@@ -131,6 +131,9 @@ async fn accounts(directory: &Directory) -> Result<BTreeMap<Uuid, Folded>, Probl
     let store = &directory.target.app.store;
     let categories = [CATEGORY.to_owned()];
     let mut accounts: BTreeMap<Uuid, Folded> = BTreeMap::new();
+    // What was acknowledged before this request is read (PostgreSQL may withhold it a
+    // moment while an older transaction of the cluster is open).
+    store.settle(crate::SETTLE).await?;
     let mut after = GlobalPosition::START;
     loop {
         let page = store.read_all(after, 1000, &categories).await?;

@@ -830,8 +830,9 @@ async fn a_page_costs_a_bounded_number_of_queries(db: TestDb) {
     let histories = ran.iter().filter(|s| s.contains("stream_id IN (")).count();
     // Without batching: a count and a page per training (12), a history per record (12).
     assert_eq!(sessions, 1, "{ran:#?}");
-    // The trainings' histories, then their sessions' (one level deeper, one batch each).
-    assert_eq!(histories, 2, "{ran:#?}");
+    // The trainings' histories, then their sessions' (one level deeper): one batch each,
+    // or one for both when the loader gathers them in the same window.
+    assert!((1..=2).contains(&histories), "{ran:#?}");
     app.finish().await;
 }
 
