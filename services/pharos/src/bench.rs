@@ -106,14 +106,30 @@ async fn import_passes(store: &EventStore, lines: usize) -> anyhow::Result<Value
 /// A national-directory export of `lines` schools of the académie de Toulouse, with
 /// valid UAIs; every tenth name gets `suffix`.
 pub(crate) fn national_file(lines: usize, suffix: &str) -> String {
-    const DEPARTMENTS: [u32; 8] = [9, 12, 31, 32, 46, 65, 81, 82];
+    national_file_of(
+        lines,
+        suffix,
+        &["09", "12", "31", "32", "46", "65", "81", "82"],
+    )
+}
+
+/// [`national_file`] over `departments` (as `DepartmentCode` spells them: `09`, `2A`,
+/// `971`), the schools dealt to them in turn; each department's UAIs start with its
+/// code (`620`/`720` for Corsica, as the national directory numbers them).
+pub(crate) fn national_file_of(lines: usize, suffix: &str, departments: &[&str]) -> String {
     let mut file = String::from(
         "Identifiant_de_l_etablissement;Nom_etablissement;Type_etablissement;Statut_public_prive;\
          Nom_commune;Code_departement;Appartenance_Education_Prioritaire;code_nature;nom_circonscription\n",
     );
     for i in 0..lines {
-        let department = DEPARTMENTS[i % DEPARTMENTS.len()];
-        let digits = format!("{department:03}{:04}", i / DEPARTMENTS.len());
+        let department = departments[i % departments.len()];
+        let (prefix, code) = match department {
+            "2A" => ("620".to_owned(), "02A".to_owned()),
+            "2B" => ("720".to_owned(), "02B".to_owned()),
+            d if d.len() == 3 => (d.to_owned(), d.to_owned()),
+            d => (format!("0{d}"), format!("0{d}")),
+        };
+        let digits = format!("{prefix}{:04}", i / departments.len());
         let letter = pharos_events::Uai::check_letter(&digits) as char;
         let (kind, nature, circonscription) = match i % 20 {
             0..=12 => ("Ecole", "151", format!("Circonscription {}", i % 7)),
@@ -122,8 +138,9 @@ pub(crate) fn national_file(lines: usize, suffix: &str) -> String {
         };
         let suffix = if i % 10 == 0 { suffix } else { "" };
         let priority = ["", "", "", "REP", "", "REP+"][i % 6];
+        let commune = department.trim_start_matches('0');
         file.push_str(&format!(
-            "{digits}{letter};{kind} n° {i}{suffix};{kind};Public;Commune {department};0{department:02};{priority};{nature};{circonscription}\n"
+            "{digits}{letter};{kind} n° {i}{suffix};{kind};Public;Commune {commune};{code};{priority};{nature};{circonscription}\n"
         ));
     }
     file

@@ -2,6 +2,7 @@
 //! in the crates.
 
 mod bench;
+mod bench_read_model;
 mod bench_registrations;
 mod bench_reminders;
 mod bench_upload;
@@ -197,6 +198,27 @@ enum BenchCommand {
     /// Rappels : chaque règle évaluée sur N établissements, puis les courriels dus envoyés
     /// à un serveur SMTP local (secondes par évaluation, courriels par seconde).
     Reminders(RemindersBenchArgs),
+    /// Modèle de lecture à l'échelle nationale : journal généré (établissements de 101
+    /// départements, formations, pHARe, cohortes, Journée nationale, concours), reconstruction
+    /// de chaque projection, puis tableau de bord et recherche d'établissements par HTTP
+    /// (latences p50/p99) ; mémoire de pointe.
+    ReadModel(ReadModelBenchArgs),
+}
+
+#[derive(Debug, Args)]
+struct ReadModelBenchArgs {
+    /// sqlite : un fichier neuf ; postgres : une base neuve à côté de --database-url.
+    #[arg(long, value_enum, default_value = "sqlite")]
+    backend: BackendChoice,
+    /// Établissements générés, répartis sur les 101 départements.
+    #[arg(long, default_value_t = 60_000)]
+    schools: usize,
+    /// Événements du journal généré, environ (établissements compris).
+    #[arg(long, default_value_t = 10_000_000)]
+    events: usize,
+    /// Clients HTTP simultanés interrogeant le tableau de bord.
+    #[arg(long, default_value_t = 16)]
+    clients: usize,
 }
 
 #[derive(Debug, Args)]
@@ -348,6 +370,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     args.backend == BackendChoice::Postgres,
                     url,
                     args.schools.max(10),
+                )
+                .await;
+            }
+            BenchCommand::ReadModel(args) => {
+                return bench_read_model::read_model(
+                    args.backend == BackendChoice::Postgres,
+                    url,
+                    bench_read_model::Sizes {
+                        schools: args.schools.max(202),
+                        events: args.events.max(10_000),
+                        clients: args.clients.clamp(1, 64),
+                    },
                 )
                 .await;
             }

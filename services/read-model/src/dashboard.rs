@@ -8,9 +8,24 @@
 //! Each ratio is computed down to (department, circonscription, kind) cells in one
 //! statement; its total and breakdowns add the cells up.
 //!
+//! Figures about schools are broken down by department, circonscription, kind, sector and
+//! priority education, and filtered by department, sector and priority education (the
+//! facts carry the UAI; the schools' attributes are joined). Figures about sessions
+//! concern no school: they are neither broken down nor filtered by a school's attributes.
+//!
+//! One snapshot per request ([`Snapshot`]): every statement of a dashboard — all its
+//! groups, the previous year's figures, the projections' live generations — runs in one
+//! read transaction (`REPEATABLE READ` on PostgreSQL; on SQLite, WAL, one deferred
+//! transaction whose snapshot is taken by its first read), so that a projector's commit
+//! in the middle of a request cannot make two groups disagree. The statements of one
+//! request take turns on its one connection.
+//!
 //! Group 8 (overdue) reads groups 1, 5 and 6's tables (and the national day's dates from
-//! its stream); only its reminders have a projection of their own. The contest's trend reads the same
-//! tables for the previous year, a year before `asOf`.
+//! its stream); only its reminders have a projection of their own.
+//!
+//! Year on year, one rule ([`a_year_before`]): every trend (labels by level, the
+//! contest's) reads the previous school year a year before `asOf` in Paris time — the
+//! same point of its calendar — a 29 February becoming the 28th.
 //!
 //! Scope, as the lists ([`crate::scope`]): the pole sees the academy (or the department
 //! it asks); a referent sees its department — asking another answers empty figures, not
@@ -22,16 +37,20 @@ use std::collections::BTreeMap;
 use async_graphql::{
     Context, Error, InputValueResult, Object, Scalar, ScalarType, SimpleObject, Value,
 };
-use chrono::{DateTime, Months, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, Months, NaiveDate, SecondsFormat, TimeDelta, TimeZone, Utc};
+use chrono_tz::Europe::Paris;
 use pharos_access::TargetState;
 use pharos_domain::compliance::{LEARNING_HOURS_REQUIRED, TRAINED_MEMBERS_REQUIRED};
 use pharos_events::national_day::ActionType;
 use pharos_events::phare::{LabelLevel, SchoolYear};
+use pharos_events::{PriorityEducation, Sector};
 use pharos_eventstore::{Db, EventStore};
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
 
 use crate::indicators::{self, instant};
 use crate::scope::Visibility;
-use crate::sql::{Filter, rows};
+use crate::sql::Filter;
 use crate::tables::{Descriptor, Generation, live_of};
 
 /// Collèges and lycées: groups 1 and 2.
@@ -69,8 +88,11 @@ impl DashboardQuery {
     /// `asOf` (maintenant par défaut), limités au périmètre de l'appelant : un référent
     /// voit son département (un autre département demandé donne des indicateurs vides),
     /// un établissement ses propres chiffres, le pôle toute l'académie ou le département
-    /// demandé. Les attributs des établissements (département, circonscription, type)
-    /// sont ceux d'aujourd'hui.
+    /// demandé. Les attributs des établissements (département, circonscription, type,
+    /// secteur, éducation prioritaire) sont ceux d'aujourd'hui. Tous les groupes d'une
+    /// même requête sont lus dans un seul instantané de la base : ils concordent entre eux.
+    /// Les évolutions sur un an lisent toutes l'année scolaire précédente un an avant
+    /// `asOf` (même moment de son calendrier, heure de Paris ; un 29 février devient le 28).
     async fn dashboard(
         &self,
         ctx: &Context<'_>,
@@ -82,6 +104,19 @@ impl DashboardQuery {
             desc = "L'instant auquel lire les indicateurs (RFC 3339) ; maintenant par défaut."
         )]
         as_of: Option<Instant>,
+        #[graphql(
+            desc = "Un secteur (`public`, `prive_sous_contrat`) : les seuls chiffres de ses \
+                    établissements. Les chiffres des sessions de formation (prévues, tenues, \
+                    heures, assiduité, personnes formées à la MPP) et les rappels qui ne portent \
+                    sur aucun établissement ne relèvent d'aucun secteur : ils ne sont pas filtrés."
+        )]
+        sector: Option<String>,
+        #[graphql(
+            desc = "Un classement d'éducation prioritaire (`none`, `rep`, `rep_plus`) : les seuls \
+                    chiffres de ses établissements (les chiffres des sessions ne sont pas filtrés, \
+                    comme pour `sector`)."
+        )]
+        priority_education: Option<String>,
     ) -> Result<Dashboard, Error> {
         let year = SchoolYear::parse(&school_year)
             .map_err(|e| Error::new(format!("« schoolYear » : {}.", e.0)))?;
@@ -96,44 +131,143 @@ impl DashboardQuery {
                 })?
                 .with_timezone(&Utc),
         };
+        let sector = sector
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| Sector::parse(&s).map_err(|e| Error::new(format!("« sector » : {}", e.0))))
+            .transpose()?;
+        let priority = priority_education
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| {
+                PriorityEducation::parse(&s)
+                    .map_err(|e| Error::new(format!("« priorityEducation » : {}", e.0)))
+            })
+            .transpose()?;
         let state = ctx.data::<TargetState>()?;
         let seen = ctx.data::<Visibility>()?.clone();
-        let lists = *ctx.data::<Generation>()?;
         let db = state.app.store.db();
-        // Every projection's live generation in one statement; one not created yet (the
-        // projector has not started) is created empty.
-        let found: Vec<(String, i64, i64)> = pharos_eventstore::on_db!(&db, |pool| {
-            sqlx::query_as("SELECT projection, live, definition FROM rm_generations")
+        // A projection not created yet (the projector has not started) is created empty,
+        // before the snapshot: on SQLite a table created after it would not be in it.
+        let known: Vec<String> = pharos_eventstore::on_db!(&db, |pool| {
+            sqlx::query_scalar("SELECT projection FROM rm_generations")
                 .fetch_all(pool)
                 .await
         })
         .map_err(internal)?;
+        for descriptor in indicators::DESCRIPTORS {
+            if !known.iter().any(|name| name == descriptor.name) {
+                live_of(&db, descriptor).await.map_err(internal)?;
+            }
+        }
+        // Every projection's live generation, read in the snapshot the figures are read in.
+        let snapshot = Snapshot::begin(&db).await.map_err(internal)?;
+        let found: Vec<(String, i64, i64)> = snapshot
+            .rows(
+                "SELECT projection, live, definition FROM rm_generations",
+                &[],
+            )
+            .await
+            .map_err(internal)?;
+        let lists = found
+            .iter()
+            .find(|(name, _, _)| name == crate::tables::LISTS.name)
+            .map_or(*ctx.data::<Generation>()?, |(_, generation, _)| {
+                Generation(*generation)
+            });
         let mut live = BTreeMap::new();
         for descriptor in indicators::DESCRIPTORS {
             let known = found
                 .iter()
                 .find(|(name, _, _)| name == descriptor.name)
-                .map(|(_, generation, definition)| (Generation(*generation), *definition));
-            let known = match known {
-                Some(known) => known,
-                None => (
-                    live_of(&db, descriptor).await.map_err(internal)?,
-                    descriptor.definition,
-                ),
-            };
+                .map_or(
+                    (Generation(1), descriptor.definition),
+                    |(_, generation, definition)| (Generation(*generation), *definition),
+                );
             live.insert(descriptor.name, known);
         }
         Ok(Dashboard {
             year,
             department,
+            sector,
+            priority,
             at,
-            day: at.with_timezone(&chrono_tz::Europe::Paris).date_naive(),
+            day: at.with_timezone(&Paris).date_naive(),
             seen,
             lists,
             live,
-            db,
+            snapshot: std::sync::Arc::new(snapshot),
             store: state.app.store.clone(),
         })
+    }
+}
+
+/// The instant the previous school year is read at, for every trend: a year before `at`
+/// in the academy's time (Europe/Paris), the same point of that year's calendar; a 29
+/// February becomes the 28th, and a local time that did not exist that day (the spring
+/// change of hour) the first one after it.
+pub fn a_year_before(at: DateTime<Utc>) -> DateTime<Utc> {
+    let local = at.with_timezone(&Paris).naive_local();
+    let Some(then) = local.checked_sub_months(Months::new(12)) else {
+        return at;
+    };
+    Paris
+        .from_local_datetime(&then)
+        .earliest()
+        .or_else(|| {
+            Paris
+                .from_local_datetime(&(then + TimeDelta::hours(1)))
+                .earliest()
+        })
+        .map_or(at, |t| t.with_timezone(&Utc))
+}
+
+/// The one read transaction every statement of a request's dashboard runs in.
+pub struct Snapshot(tokio::sync::Mutex<Tx>, bool);
+
+enum Tx {
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+}
+
+impl Snapshot {
+    /// Begins it: on PostgreSQL `REPEATABLE READ` (the snapshot of the first statement
+    /// holds to the end), read only; on SQLite a deferred transaction, whose first read
+    /// takes the snapshot (WAL) that its later reads see.
+    /// Whether it runs on PostgreSQL (for the few statements whose SQL differs).
+    pub fn is_postgres(&self) -> bool {
+        self.1
+    }
+
+    pub async fn begin(db: &Db) -> Result<Self, sqlx::Error> {
+        let tx = match db {
+            Db::Postgres(pool) => Tx::Postgres(
+                pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await?,
+            ),
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+        };
+        let postgres = matches!(tx, Tx::Postgres(_));
+        Ok(Self(tokio::sync::Mutex::new(tx), postgres))
+    }
+
+    /// Rows of `sql` (tables named as they are), with `binds`.
+    pub async fn rows<R>(&self, sql: &str, binds: &[String]) -> Result<Vec<R>, sqlx::Error>
+    where
+        R: for<'r> sqlx::FromRow<'r, PgRow> + for<'r> sqlx::FromRow<'r, SqliteRow> + Send + Unpin,
+    {
+        let mut tx = self.0.lock().await;
+        macro_rules! fetch {
+            ($tx:expr) => {{
+                let mut query = sqlx::query_as::<_, R>(sqlx::AssertSqlSafe(sql.to_owned()));
+                for value in binds {
+                    query = query.bind(value.clone());
+                }
+                query.fetch_all(&mut **$tx).await
+            }};
+        }
+        match &mut *tx {
+            Tx::Postgres(tx) => fetch!(tx),
+            Tx::Sqlite(tx) => fetch!(tx),
+        }
     }
 }
 
@@ -146,6 +280,8 @@ fn internal(e: impl std::fmt::Display) -> Error {
 pub struct Dashboard {
     year: SchoolYear,
     department: Option<String>,
+    sector: Option<Sector>,
+    priority: Option<PriorityEducation>,
     at: DateTime<Utc>,
     /// `at`'s day in the academy (Europe/Paris): dated facts (a charter's term, a
     /// protocol's presentation) count from their day.
@@ -154,7 +290,8 @@ pub struct Dashboard {
     lists: Generation,
     /// Each indicator projection's live generation and the definition it was built with.
     live: BTreeMap<&'static str, (Generation, i64)>,
-    db: Db,
+    /// Where every statement runs, shared with the previous year's dashboard.
+    snapshot: std::sync::Arc<Snapshot>,
     /// The log, for the national day's dates (group 8).
     store: EventStore,
 }
@@ -181,7 +318,8 @@ impl IndicatorRatio {
 /// Une part pour une valeur d'une dimension.
 #[derive(SimpleObject, Debug, Clone)]
 pub struct IndicatorRatioPart {
-    /// Le département, la circonscription ou le type d'établissement.
+    /// Le département, la circonscription, le type d'établissement, le secteur ou le
+    /// classement d'éducation prioritaire.
     key: String,
     /// `count / of` ; nulle quand `of` vaut 0.
     value: Option<f64>,
@@ -192,7 +330,8 @@ pub struct IndicatorRatioPart {
 }
 
 /// Un indicateur en part d'établissements (ou de circonscriptions), avec sa
-/// ventilation par département, circonscription et type d'établissement.
+/// ventilation par département, circonscription, type d'établissement, secteur et
+/// éducation prioritaire.
 #[derive(SimpleObject, Debug, Clone, Default)]
 pub struct IndicatorShare {
     /// `count / of` ; nulle quand `of` vaut 0.
@@ -207,19 +346,25 @@ pub struct IndicatorShare {
     by_circonscription: Vec<IndicatorRatioPart>,
     /// Par type d'établissement (`ecole`, `college`, `lycee_gt`…).
     by_kind: Vec<IndicatorRatioPart>,
+    /// Par secteur (`public`, `prive_sous_contrat`) ; vide pour les circonscriptions.
+    by_sector: Vec<IndicatorRatioPart>,
+    /// Par classement d'éducation prioritaire (`none`, `rep`, `rep_plus`) ; vide pour les
+    /// circonscriptions.
+    by_priority_education: Vec<IndicatorRatioPart>,
 }
 
 /// Un total pour une valeur d'une dimension.
 #[derive(SimpleObject, Debug, Clone)]
 pub struct IndicatorTotalPart {
-    /// Le département, la circonscription ou le type d'établissement.
+    /// Le département, la circonscription, le type d'établissement, le secteur, le
+    /// classement d'éducation prioritaire ou le type d'action.
     key: String,
     /// Le total.
     total: i64,
 }
 
-/// Un total, avec sa ventilation par département, circonscription et type
-/// d'établissement.
+/// Un total, avec sa ventilation par département, circonscription, type
+/// d'établissement, secteur et éducation prioritaire.
 #[derive(SimpleObject, Debug, Clone, Default)]
 pub struct IndicatorTotal {
     /// Le total.
@@ -230,11 +375,20 @@ pub struct IndicatorTotal {
     by_circonscription: Vec<IndicatorTotalPart>,
     /// Par type d'établissement.
     by_kind: Vec<IndicatorTotalPart>,
+    /// Par secteur.
+    by_sector: Vec<IndicatorTotalPart>,
+    /// Par classement d'éducation prioritaire.
+    by_priority_education: Vec<IndicatorTotalPart>,
 }
 
-/// One cell: department, circonscription (empty when none), kind, numerator,
-/// denominator (a total: the numerator alone).
-type Cell = (String, String, String, i64, i64);
+/// One cell: department, circonscription (empty when none), kind, sector, priority
+/// education (empty for a circonscription), numerator, denominator (a total: the
+/// numerator alone).
+type Cell = (String, String, String, String, String, i64, i64);
+
+/// The dimensions of a cell, in its order: what `SELECT` and `GROUP BY` name.
+const DIMENSIONS: &str = "s.department, COALESCE(s.circonscription, ''), s.kind, s.sector, \
+                          s.priority_education";
 
 fn share(cells: &[Cell]) -> IndicatorShare {
     let parts = |key: fn(&Cell) -> &str| {
@@ -245,8 +399,8 @@ fn share(cells: &[Cell]) -> IndicatorShare {
                 continue;
             }
             let sum = sums.entry(k.to_owned()).or_default();
-            sum.0 += cell.3;
-            sum.1 += cell.4;
+            sum.0 += cell.5;
+            sum.1 += cell.6;
         }
         sums.into_iter()
             .map(|(key, (count, of))| {
@@ -261,8 +415,8 @@ fn share(cells: &[Cell]) -> IndicatorShare {
             .collect()
     };
     let IndicatorRatio { value, count, of } = IndicatorRatio::new(
-        cells.iter().map(|c| c.3).sum(),
-        cells.iter().map(|c| c.4).sum(),
+        cells.iter().map(|c| c.5).sum(),
+        cells.iter().map(|c| c.6).sum(),
     );
     IndicatorShare {
         value,
@@ -271,6 +425,8 @@ fn share(cells: &[Cell]) -> IndicatorShare {
         by_department: parts(|c| &c.0),
         by_circonscription: parts(|c| &c.1),
         by_kind: parts(|c| &c.2),
+        by_sector: parts(|c| &c.3),
+        by_priority_education: parts(|c| &c.4),
     }
 }
 
@@ -279,7 +435,7 @@ fn total(cells: &[Cell]) -> IndicatorTotal {
         let mut sums: BTreeMap<String, i64> = BTreeMap::new();
         for cell in cells {
             if !key(cell).is_empty() {
-                *sums.entry(key(cell).to_owned()).or_default() += cell.3;
+                *sums.entry(key(cell).to_owned()).or_default() += cell.5;
             }
         }
         sums.into_iter()
@@ -287,10 +443,12 @@ fn total(cells: &[Cell]) -> IndicatorTotal {
             .collect()
     };
     IndicatorTotal {
-        total: cells.iter().map(|c| c.3).sum(),
+        total: cells.iter().map(|c| c.5).sum(),
         by_department: parts(|c| &c.0),
         by_circonscription: parts(|c| &c.1),
         by_kind: parts(|c| &c.2),
+        by_sector: parts(|c| &c.3),
+        by_priority_education: parts(|c| &c.4),
     }
 }
 
@@ -301,6 +459,26 @@ fn valid(t: &str, at: &str) -> String {
 
 impl Dashboard {
     /// `table` of the indicator projection `descriptor`, in its live generation.
+    /// The schools a row's `,uai,uai,` list names, one row each, and the column holding
+    /// the UAI: so that a statement joins each action to its few schools through the
+    /// schools' key, instead of testing every school against every action's list.
+    fn each_school(&self, list: &str) -> (String, &'static str) {
+        if self.snapshot.is_postgres() {
+            (
+                format!("unnest(string_to_array(trim(both ',' from {list}), ',')) AS u(uai)"),
+                "u.uai",
+            )
+        } else {
+            // A table-valued function may read the row before it (no LATERAL in SQLite).
+            (
+                format!(
+                    "json_each('[\"' || replace(trim({list}, ','), ',', '\",\"') || '\"]') AS u"
+                ),
+                "u.value",
+            )
+        }
+    }
+
     fn table(&self, descriptor: &Descriptor, table: &str) -> String {
         let (generation, _) = self
             .live
@@ -316,7 +494,8 @@ impl Dashboard {
             .map_or(descriptor.definition, |(_, definition)| *definition)
     }
 
-    /// The schools `s` in the caller's scope (and the department asked).
+    /// The schools `s` in the caller's scope (and the department asked), of the sector
+    /// and priority education asked.
     fn school_scope(&self, filter: &mut Filter) {
         if !self.seen.all {
             filter.any_of(&[
@@ -325,6 +504,16 @@ impl Dashboard {
             ]);
         }
         filter.eq("s.department", self.department.clone());
+        self.school_attributes(filter);
+    }
+
+    /// The schools `s` of the sector and priority education asked.
+    fn school_attributes(&self, filter: &mut Filter) {
+        filter.eq("s.sector", self.sector.map(|s| s.as_str().to_owned()));
+        filter.eq(
+            "s.priority_education",
+            self.priority.map(|p| p.as_str().to_owned()),
+        );
     }
 
     /// The schools `s` open on the day asked (its placeholder).
@@ -332,11 +521,24 @@ impl Dashboard {
         filter.raw(&format!("(s.closed_on IS NULL OR s.closed_on > {day})"));
     }
 
-    /// Rows of `sql` (the lists' tables unsuffixed, the indicators' named).
+    /// Rows of `sql` (the lists' tables unsuffixed, the indicators' named), in the
+    /// request's snapshot.
+    async fn rows<R>(&self, sql: &str, binds: &[String]) -> Result<Vec<R>, Error>
+    where
+        R: for<'r> sqlx::FromRow<'r, PgRow> + for<'r> sqlx::FromRow<'r, SqliteRow> + Send + Unpin,
+    {
+        let sql = crate::tables::rename(self.lists, sql);
+        self.snapshot.rows(&sql, binds).await.map_err(internal)
+    }
+
+    /// The one number `sql` answers (a `COUNT(*)` or a `SUM`).
+    async fn count(&self, sql: &str, binds: &[String]) -> Result<i64, Error> {
+        let found: Vec<(i64,)> = self.rows(sql, binds).await?;
+        Ok(found.first().map_or(0, |(n,)| *n))
+    }
+
     async fn cells(&self, sql: &str, filter: &Filter) -> Result<Vec<Cell>, Error> {
-        rows::<Cell>(&self.db, self.lists, sql, &filter.binds)
-            .await
-            .map_err(internal)
+        self.rows::<Cell>(sql, &filter.binds).await
     }
 
     /// Of the open schools of `kinds` in scope, those `flagged` names (a query of one
@@ -355,33 +557,33 @@ impl Dashboard {
         Self::open(&mut filter, &day);
         self.school_scope(&mut filter);
         let sql = format!(
-            "SELECT s.department, COALESCE(s.circonscription, ''), s.kind, \
+            "SELECT {DIMENSIONS}, \
              CAST(SUM(CASE WHEN f.uai IS NULL THEN 0 ELSE 1 END) AS BIGINT), \
              CAST(COUNT(*) AS BIGINT) \
              FROM rm_schools s LEFT JOIN (SELECT DISTINCT uai FROM ({flagged}) x) f \
              ON f.uai = s.uai{} \
-             GROUP BY s.department, COALESCE(s.circonscription, ''), s.kind",
+             GROUP BY {DIMENSIONS}",
             filter.sql()
         );
         Ok(share(&self.cells(&sql, &filter).await?))
     }
 
-    /// The same dashboard for the year before, read a year before `asOf` (the same
-    /// moment of that year's calendar): what a trend compares with.
+    /// The same dashboard for the year before, read at [`a_year_before`] `asOf` (the
+    /// same moment of that year's calendar), in the same snapshot: what every trend
+    /// compares with.
     fn a_year_before(&self) -> Self {
-        let at = self
-            .at
-            .checked_sub_months(Months::new(12))
-            .unwrap_or(self.at);
+        let at = a_year_before(self.at);
         Self {
             year: self.year.previous(),
             department: self.department.clone(),
+            sector: self.sector,
+            priority: self.priority,
             at,
-            day: at.with_timezone(&chrono_tz::Europe::Paris).date_naive(),
+            day: at.with_timezone(&Paris).date_naive(),
             seen: self.seen.clone(),
             lists: self.lists,
             live: self.live.clone(),
-            db: self.db.clone(),
+            snapshot: self.snapshot.clone(),
             store: self.store.clone(),
         }
     }
@@ -398,7 +600,7 @@ impl Dashboard {
         Self::open(&mut filter, &day);
         self.school_scope(&mut filter);
         let sql = format!(
-            "SELECT c.department, c.circonscription, 'ecole', \
+            "SELECT c.department, c.circonscription, 'ecole', '', '', \
              CAST(SUM(CASE WHEN EXISTS (SELECT 1 FROM {teams} t \
                  WHERE t.circonscription = c.circonscription AND t.department = c.department \
                  AND t.school_year = {year} AND {} AND {condition}) \
@@ -424,10 +626,10 @@ impl Dashboard {
         filter.raw(&condition);
         self.school_scope(&mut filter);
         let sql = format!(
-            "SELECT s.department, COALESCE(s.circonscription, ''), s.kind, \
+            "SELECT {DIMENSIONS}, \
              CAST(COALESCE(SUM({sum}), 0) AS BIGINT), CAST(0 AS BIGINT) \
              FROM {table} f JOIN rm_schools s ON s.uai = f.school_uai{} \
-             GROUP BY s.department, COALESCE(s.circonscription, ''), s.kind",
+             GROUP BY {DIMENSIONS}",
             filter.sql()
         );
         Ok(total(&self.cells(&sql, &filter).await?))
@@ -451,6 +653,23 @@ impl Dashboard {
         Instant(self.at.to_rfc3339_opts(SecondsFormat::Secs, true))
     }
 
+    /// Le secteur demandé, s'il y en a un.
+    async fn sector(&self) -> Option<&str> {
+        self.sector.map(Sector::as_str)
+    }
+
+    /// Le classement d'éducation prioritaire demandé, s'il y en a un.
+    async fn priority_education(&self) -> Option<&str> {
+        self.priority.map(PriorityEducation::as_str)
+    }
+
+    /// L'instant auquel toutes les évolutions sur un an (labels par niveau, concours)
+    /// lisent l'année scolaire précédente : un an avant `asOf`, au même moment de son
+    /// calendrier (heure de Paris ; un 29 février devient le 28) (UTC).
+    async fn previous_as_of(&self) -> Instant {
+        Instant(a_year_before(self.at).to_rfc3339_opts(SecondsFormat::Secs, true))
+    }
+
     /// 1. Équipes ressources d'au moins 5 membres formés.
     async fn trained_teams(&self) -> TrainedTeamsIndicators<'_> {
         TrainedTeamsIndicators(self)
@@ -461,7 +680,7 @@ impl Dashboard {
         AmbassadorsIndicators(self)
     }
 
-    /// 3. LabelsIndicators pHARe par niveau, et leur évolution sur un an.
+    /// 3. Labels pHARe par niveau, et leur évolution sur un an.
     async fn labels(&self) -> LabelsIndicators<'_> {
         LabelsIndicators(self)
     }
@@ -587,7 +806,7 @@ impl AmbassadorsIndicators<'_> {
     }
 }
 
-/// 3. LabelsIndicators (définition versionnée).
+/// 3. Labels (définition versionnée).
 pub struct LabelsIndicators<'a>(&'a Dashboard);
 
 /// Les labels décernés à un niveau.
@@ -597,9 +816,10 @@ pub struct LabelLevelCount {
     level: String,
     /// Le niveau en chiffre : 1, 2 ou 3.
     number: i32,
-    /// LabelsIndicators décernés à ce niveau pour l'année.
+    /// Labels décernés à ce niveau pour l'année.
     count: i64,
-    /// LabelsIndicators décernés à ce niveau l'année précédente (lus au même instant).
+    /// Labels décernés à ce niveau l'année précédente, lus un an avant l'instant demandé
+    /// (`previousAsOf` du tableau de bord : la règle de toutes les évolutions).
     previous_year: i64,
     /// `count - previousYear`.
     change: i64,
@@ -612,10 +832,11 @@ impl LabelsIndicators<'_> {
         self.0.version(&indicators::LABELS)
     }
 
-    /// LabelsIndicators décernés par niveau, et l'évolution depuis l'année précédente.
+    /// Labels décernés par niveau, et l'évolution depuis l'année précédente (lue un an
+    /// avant l'instant demandé, comme toutes les évolutions).
     async fn by_level(&self) -> Result<Vec<LabelLevelCount>, Error> {
-        let current = self.awarded(self.0.year).await?;
-        let previous = self.awarded(self.0.year.previous()).await?;
+        let current = Self::awarded(self.0).await?;
+        let previous = Self::awarded(&self.0.a_year_before()).await?;
         Ok(LabelLevel::ALL
             .iter()
             .map(|level| {
@@ -650,12 +871,11 @@ impl LabelsIndicators<'_> {
 }
 
 impl LabelsIndicators<'_> {
-    /// LabelsIndicators awarded in `year`, by level, at the dashboard's instant.
-    async fn awarded(&self, year: SchoolYear) -> Result<BTreeMap<String, i64>, Error> {
-        let d = self.0;
+    /// Labels awarded in `d`'s year, by level, at its instant.
+    async fn awarded(d: &Dashboard) -> Result<BTreeMap<String, i64>, Error> {
         let labels = d.table(&indicators::LABELS, "rm_ind_labels");
         let mut filter = Filter::default();
-        let year = filter.bind(year.to_string());
+        let year = filter.bind(d.year.to_string());
         let at = filter.bind(instant(d.at));
         filter.raw(&format!(
             "f.school_year = {year} AND {} AND f.status = 'awarded'",
@@ -668,9 +888,7 @@ impl LabelsIndicators<'_> {
              GROUP BY COALESCE(f.awarded_level, '')",
             filter.sql()
         );
-        let found: Vec<(String, i64)> = rows(&d.db, d.lists, &sql, &filter.binds)
-            .await
-            .map_err(internal)?;
+        let found: Vec<(String, i64)> = d.rows(&sql, &filter.binds).await?;
         Ok(found.into_iter().collect())
     }
 }
@@ -776,9 +994,7 @@ impl TrainingsIndicators<'_> {
              FROM {sessions} se{} GROUP BY se.status",
             filter.sql()
         );
-        let found: Vec<(String, i64, i64, i64, i64)> = rows(&d.db, d.lists, &sql, &filter.binds)
-            .await
-            .map_err(internal)?;
+        let found: Vec<(String, i64, i64, i64, i64)> = d.rows(&sql, &filter.binds).await?;
         let mut figures = SessionFigures::default();
         for (status, n, registered, attendees, minutes) in found {
             match status.as_str() {
@@ -862,9 +1078,7 @@ impl TrainingsIndicators<'_> {
              JOIN {sessions} se ON se.subject = a.session_id{}",
             filter.sql()
         );
-        crate::sql::count(&d.db, d.lists, &sql, &filter.binds)
-            .await
-            .map_err(internal)
+        d.count(&sql, &filter.binds).await
     }
 
     /// Couverture : part des établissements ouverts du périmètre dont au moins une
@@ -904,11 +1118,11 @@ impl NationalDayIndicators<'_> {
     /// meeting `condition` (on the row `a`).
     async fn schools(&self, condition: &str) -> Result<IndicatorShare, Error> {
         let actions = self.0.table(&indicators::NATIONAL_DAY, "rm_ind_actions");
+        let (each, uai) = self.0.each_school("a.schools");
         self.0
             .school_share(EVERY_KIND, |year, at, _| {
                 format!(
-                    "SELECT s2.uai AS uai FROM rm_schools s2 JOIN {actions} a \
-                     ON a.schools LIKE '%,' || s2.uai || ',%' \
+                    "SELECT DISTINCT {uai} AS uai FROM {actions} a CROSS JOIN {each} \
                      WHERE a.school_year = {year} AND {} AND a.campaign = 'national_day' \
                      AND {condition}",
                     valid("a", at)
@@ -930,13 +1144,12 @@ impl NationalDayIndicators<'_> {
         scope.binds = filter.binds.clone();
         d.school_scope(&mut scope);
         let schools = scope.sql();
+        let (each, uai) = d.each_school("a.schools");
         let sql = format!(
             "FROM {actions} a WHERE a.school_year = {year} AND {} \
              AND a.campaign = 'national_day' AND a.status IN {REPORTED} \
-             AND EXISTS (SELECT 1 FROM rm_schools s{}{} a.schools LIKE '%,' || s.uai || ',%')",
+             AND EXISTS (SELECT 1 FROM {each} JOIN rm_schools s ON s.uai = {uai}{schools})",
             valid("a", &at),
-            schools,
-            if schools.is_empty() { " WHERE" } else { " AND" },
         );
         (sql, scope)
     }
@@ -966,18 +1179,14 @@ impl NationalDayIndicators<'_> {
     async fn actions(&self) -> Result<i64, Error> {
         let (from, filter) = self.reported();
         let sql = format!("SELECT CAST(COUNT(*) AS BIGINT) {from}");
-        crate::sql::count(&self.0.db, self.0.lists, &sql, &filter.binds)
-            .await
-            .map_err(internal)
+        self.0.count(&sql, &filter.binds).await
     }
 
     /// Élèves touchés par ces actions.
     async fn pupils_reached(&self) -> Result<i64, Error> {
         let (from, filter) = self.reported();
         let sql = format!("SELECT CAST(COALESCE(SUM(a.pupils_reached), 0) AS BIGINT) {from}");
-        crate::sql::count(&self.0.db, self.0.lists, &sql, &filter.binds)
-            .await
-            .map_err(internal)
+        self.0.count(&sql, &filter.binds).await
     }
 
     /// Ces actions par type (une action de plusieurs types compte dans chacun).
@@ -991,9 +1200,7 @@ impl NationalDayIndicators<'_> {
             })
             .collect::<Vec<_>>()
             .join(" UNION ALL ");
-        let found: Vec<(String, i64)> = rows(&self.0.db, self.0.lists, &sql, &filter.binds)
-            .await
-            .map_err(internal)?;
+        let found: Vec<(String, i64)> = self.0.rows(&sql, &filter.binds).await?;
         Ok(found
             .into_iter()
             .map(|(key, total)| IndicatorTotalPart { key, total })
@@ -1133,9 +1340,7 @@ impl ContestIndicators<'_> {
              GROUP BY COALESCE(f.reason, '') ORDER BY 2 DESC, 1 LIMIT {first}",
             filter.sql()
         );
-        let found: Vec<(String, i64)> = rows(&d.db, d.lists, &sql, &filter.binds)
-            .await
-            .map_err(internal)?;
+        let found: Vec<(String, i64)> = d.rows(&sql, &filter.binds).await?;
         Ok(found
             .into_iter()
             .map(|(reason, count)| ContestReasonCount { reason, count })
@@ -1149,7 +1354,8 @@ impl ContestIndicators<'_> {
     }
 
     /// L'évolution : les mêmes chiffres pour l'année précédente, lus un an avant
-    /// l'instant demandé (au même moment de sa campagne).
+    /// l'instant demandé (au même moment de sa campagne ; `previousAsOf` du tableau de
+    /// bord, la règle de toutes les évolutions).
     async fn trend(&self) -> ContestTrend<'_> {
         ContestTrend {
             current: self.0,
@@ -1171,7 +1377,8 @@ impl ContestTrend<'_> {
         self.previous.year.to_string()
     }
 
-    /// L'instant auquel elle est lue : un an avant celui du tableau de bord (UTC).
+    /// L'instant auquel elle est lue : un an avant celui du tableau de bord, au même
+    /// moment de son calendrier (`previousAsOf` du tableau de bord) (UTC).
     async fn as_of(&self) -> Instant {
         Instant(self.previous.at.to_rfc3339_opts(SecondsFormat::Secs, true))
     }
@@ -1240,6 +1447,8 @@ fn complement(share: IndicatorShare) -> IndicatorShare {
         by_department: share.by_department.into_iter().map(part).collect(),
         by_circonscription: share.by_circonscription.into_iter().map(part).collect(),
         by_kind: share.by_kind.into_iter().map(part).collect(),
+        by_sector: share.by_sector.into_iter().map(part).collect(),
+        by_priority_education: share.by_priority_education.into_iter().map(part).collect(),
     }
 }
 
@@ -1256,6 +1465,8 @@ fn none_of(share: IndicatorShare) -> IndicatorShare {
         by_department: share.by_department.into_iter().map(part).collect(),
         by_circonscription: share.by_circonscription.into_iter().map(part).collect(),
         by_kind: share.by_kind.into_iter().map(part).collect(),
+        by_sector: share.by_sector.into_iter().map(part).collect(),
+        by_priority_education: share.by_priority_education.into_iter().map(part).collect(),
         ..share
     }
 }
@@ -1288,15 +1499,23 @@ impl OverdueIndicators<'_> {
                 "(s.department = {department} OR se.department = {department})"
             ));
         }
+        // A reminder about a school counts when its school is of the sector and priority
+        // education asked; the others concern no school, and are not filtered by them.
+        let mut attributes = Filter::default();
+        attributes.binds = std::mem::take(&mut filter.binds);
+        d.school_attributes(&mut attributes);
+        let attributes_sql = attributes.sql();
+        filter.binds = attributes.binds;
+        if let Some(clause) = attributes_sql.strip_prefix(" WHERE ") {
+            filter.raw(&format!("(s.uai IS NULL OR ({clause}))"));
+        }
         let sql = format!(
             "SELECT CAST(COUNT(*) AS BIGINT) FROM {reminders} r \
              LEFT JOIN rm_schools s ON s.uai = r.school_uai \
              LEFT JOIN rm_sessions se ON se.id = r.session_id{}",
             filter.sql()
         );
-        crate::sql::count(&d.db, d.lists, &sql, &filter.binds)
-            .await
-            .map_err(internal)
+        d.count(&sql, &filter.binds).await
     }
 
     /// The year's national-day reporting deadline, as it stood at the instant.
@@ -1389,5 +1608,46 @@ impl OverdueIndicators<'_> {
             )
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_year_before_is_the_same_paris_moment_of_the_year_before() {
+        // The same Paris time, summer then winter.
+        assert_eq!(
+            a_year_before(utc("2027-03-28T10:00:00+02:00")),
+            utc("2026-03-28T10:00:00+01:00")
+        );
+        // 29 February: the 28th.
+        assert_eq!(
+            a_year_before(utc("2028-02-29T23:30:00+01:00")),
+            utc("2027-02-28T23:30:00+01:00")
+        );
+        // A Paris hour that did not exist a year before (the spring change): the first
+        // one after it.
+        assert_eq!(
+            a_year_before(utc("2027-03-29T02:30:00+02:00")),
+            utc("2026-03-29T03:30:00+02:00")
+        );
+        // An hour that came twice (the autumn change): the first of them.
+        assert_eq!(
+            a_year_before(utc("2027-10-25T02:30:00+02:00")),
+            utc("2026-10-25T02:30:00+02:00")
+        );
+        // New Year's Day in Paris (still the 31 December in UTC): the 1 January before.
+        assert_eq!(
+            a_year_before(utc("2026-12-31T23:30:00Z")),
+            utc("2025-12-31T23:30:00Z")
+        );
     }
 }

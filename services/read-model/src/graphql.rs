@@ -467,6 +467,16 @@ impl Session {
     async fn waitlisted(&self) -> i64 {
         self.waitlisted
     }
+    /// Les inscrits, nommément : tous pour le pôle et les référents du département de la
+    /// session, ses propres personnels pour un établissement, aucun pour les autres.
+    /// Chaque personne montrée fait l'objet d'une lecture nominative consignée ; une
+    /// personne effacée se lit « donnée effacée ».
+    async fn registrants(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<crate::people::SessionRegistrant>, Error> {
+        crate::people::registrants(ctx, &self.id, self.department.as_deref()).await
+    }
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<HistoryEntry>, Error> {
         history(ctx, pharos_events::training::SESSION_CATEGORY, &self.id).await
     }
@@ -541,6 +551,19 @@ impl Deployment {
     /// Membres de l'équipe ressource déclarés formés.
     async fn trained_members(&self) -> i64 {
         self.trained_members
+    }
+    /// L'équipe ressource, nommément (lecture nominative consignée ; « donnée effacée »
+    /// pour une personne effacée).
+    async fn team(&self, ctx: &Context<'_>) -> Result<Vec<crate::people::TeamMember>, Error> {
+        crate::people::team(ctx, &self.id).await
+    }
+    /// Le coordonnateur ou la coordonnatrice désigné, nommément (lecture nominative
+    /// consignée).
+    async fn coordinator_person(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<crate::people::Person>, Error> {
+        crate::people::one(ctx, crate::people::kind::COORDINATOR, &self.id).await
     }
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<HistoryEntry>, Error> {
         history(ctx, pharos_events::phare::DEPLOYMENT_CATEGORY, &self.id).await
@@ -650,6 +673,7 @@ pub struct Action {
 
 /// Une participation au concours « Non au harcèlement » (un groupe, en effectifs).
 #[derive(sqlx::FromRow, SimpleObject)]
+#[graphql(complex)]
 pub struct Entry {
     id: String,
     contest_id: String,
@@ -667,6 +691,15 @@ pub struct Entry {
     /// `nominated_national`, puis `national_laureate` ou `not_awarded` ; `archived` à la
     /// clôture de la campagne (la règle du concours, appliquée aux événements de l'édition).
     status: String,
+}
+
+#[async_graphql::ComplexObject]
+impl Entry {
+    /// L'adulte responsable de la participation, nommément (lecture nominative
+    /// consignée ; « donnée effacée » pour une personne effacée).
+    async fn responsible(&self, ctx: &Context<'_>) -> Result<Option<crate::people::Person>, Error> {
+        crate::people::one(ctx, crate::people::kind::RESPONSIBLE, &self.id).await
+    }
 }
 
 /// L'appelant.
@@ -1142,6 +1175,51 @@ impl ListsQuery {
             "department, school_uai, title, id",
             page(first, after)?,
             |e: Entry| e,
+        )
+        .await
+    }
+
+    /// Les comptes que l'appelant voit (tous pour le pôle et les administrateurs, ceux
+    /// de ses départements pour un référent, les siens pour un établissement), par rôle,
+    /// avec le nom et l'adresse de leur titulaire (lecture nominative consignée ;
+    /// « donnée effacée » pour une personne effacée).
+    #[graphql(
+        complexity = "first.unwrap_or(DEFAULT_FIRST).clamp(1, MAX_FIRST) as usize * child_complexity"
+    )]
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        role: Option<String>,
+        department: Option<String>,
+        #[graphql(desc = "Inclure les comptes désactivés", default = false)] include_inactive: bool,
+    ) -> Result<Page<crate::people::Account>, Error> {
+        crate::people::accounts(ctx, first, after, role, department, include_inactive).await
+    }
+
+    /// Le registre des rappels que l'appelant voit (tous pour le pôle, ceux des
+    /// établissements et des sessions de ses départements pour un référent, les siens
+    /// pour un établissement), du plus récent au plus ancien : la règle, le destinataire,
+    /// l'occurrence, l'état et pourquoi.
+    #[graphql(
+        complexity = "first.unwrap_or(DEFAULT_FIRST).clamp(1, MAX_FIRST) as usize * child_complexity"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn reminders(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        rule: Option<String>,
+        #[graphql(desc = "`sending`, `sent`, `failing`, `failed`, `suppressed` ou `cancelled`")]
+        status: Option<String>,
+        target: Option<String>,
+        department: Option<String>,
+        school_uai: Option<String>,
+    ) -> Result<Page<crate::reminders::Reminder>, Error> {
+        crate::reminders::list(
+            ctx, first, after, rule, status, target, department, school_uai,
         )
         .await
     }

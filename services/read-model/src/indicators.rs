@@ -24,8 +24,9 @@ use pharos_events::phare::{DeploymentEvent, DeploymentOwner, LabelEvent, SchoolY
 use pharos_events::reminder::{RULE_PREFIX, ReminderEvent};
 use pharos_events::training::{AttendanceStatus, SessionEvent, TrainingEvent};
 use pharos_events::{cohort, contest, decode, national_day, phare, reminder, training};
-use pharos_eventstore::{Projection, ProjectionError, ProjectionTx, RecordedEvent, on_tx};
+use pharos_eventstore::{Projection, ProjectionError, ProjectionTx, RecordedEvent};
 
+use crate::batch::{Batch, Value as V};
 use crate::projector::ident;
 use crate::tables::{Descriptor, Generation, Kind};
 
@@ -315,10 +316,12 @@ impl Projection for Indicators {
         tx: &mut ProjectionTx<'_>,
         events: &[RecordedEvent],
     ) -> Result<(), ProjectionError> {
+        let (tables, g) = (self.descriptor, self.generation);
+        let mut batch = Batch::new(tx, move |statement| tables.rename(g, statement));
+        let b = &mut batch;
         for event in events {
             let on = On {
                 tables: self.descriptor,
-                g: self.generation,
                 subject: stream_key(event).to_owned(),
                 at: instant(event.recorded_at),
             };
@@ -326,64 +329,71 @@ impl Projection for Indicators {
                 Group::TrainedTeams | Group::PhareSteps => {
                     if let Some(e) = decode::<DeploymentEvent>(event) {
                         if self.group == Group::TrainedTeams {
-                            trained_teams(tx, &on, e).await?;
+                            trained_teams(b, &on, e).await?;
                         } else {
-                            phare_steps(tx, &on, e).await?;
+                            phare_steps(b, &on, e).await?;
                         }
                     }
                 }
                 Group::Ambassadors => {
                     if let Some(e) = decode::<CohortEvent>(event) {
-                        ambassadors(tx, &on, e).await?;
+                        ambassadors(b, &on, e).await?;
                     }
                 }
                 // The category also holds each year's label criteria
                 // (`phare_label-criteria-<year>`): not an application.
                 Group::Labels if uuid::Uuid::parse_str(&on.subject).is_ok() => {
                     if let Some(e) = decode::<LabelEvent>(event) {
-                        labels(tx, &on, e).await?;
+                        labels(b, &on, e).await?;
                     }
                 }
                 Group::Labels => {}
                 Group::NationalDay => {
                     if let Some(e) = decode::<ActionEvent>(event) {
-                        national_day_action(tx, &on, e).await?;
+                        national_day_action(b, &on, e).await?;
                     }
                 }
                 Group::Contest if event.category == contest::EDITION_CATEGORY => {
                     if let Some(e) = decode::<ContestEvent>(event) {
-                        contest_edition(tx, &on, e).await?;
+                        contest_edition(b, &on, e).await?;
                     }
                 }
                 Group::Contest => {
                     if let Some(e) = decode::<EntryEvent>(event) {
-                        contest_entry(tx, &on, e).await?;
+                        contest_entry(b, &on, e).await?;
                     }
                 }
                 Group::Reminders if on.subject.starts_with(RULE_PREFIX) => {}
                 Group::Reminders => {
                     if let Some(e) = decode::<ReminderEvent>(event) {
-                        reminders(tx, &on, e).await?;
+                        reminders(b, &on, e).await?;
                     }
                 }
                 Group::Trainings if event.category == training::TRAINING_CATEGORY => {
                     if let Some(TrainingEvent::TrainingCreated { topic, .. }) = decode(event) {
                         on.run(
-                            tx,
+                            b,
                             "INSERT INTO rm_ind_training_topics (id, topic) VALUES ($1, $2) \
                              ON CONFLICT (id) DO NOTHING",
-                            &[V::text(&on.subject), V::text(ident(&topic))],
+                            vec![V::text(&on.subject), V::text(ident(&topic))],
                         )
                         .await?;
                     }
                 }
                 Group::Trainings => {
                     if let Some(e) = decode::<SessionEvent>(event) {
-                        trainings(tx, &on, e).await?;
+                        trainings(b, &on, e).await?;
                     }
                 }
             }
         }
+        batch.flush().await?;
+        tracing::trace!(
+            projection = self.descriptor.name,
+            events = events.len(),
+            statements = batch.sent(),
+            "indicator batch written"
+        );
         Ok(())
     }
 }
@@ -401,53 +411,33 @@ fn stream_key(event: &RecordedEvent) -> &str {
         .unwrap_or_default()
 }
 
-/// A value bound to a statement.
-enum V {
-    Text(Option<String>),
-    Int(Option<i64>),
-    Bool(bool),
-}
-
-impl V {
-    fn text(value: impl Into<String>) -> Self {
-        Self::Text(Some(value.into()))
-    }
-
-    fn date(value: Option<NaiveDate>) -> Self {
-        Self::Text(value.map(|d| d.to_string()))
-    }
+/// A day as the tables hold it.
+fn date(value: Option<NaiveDate>) -> V {
+    V::Text(value.map(|d| d.to_string()))
 }
 
 /// The event being applied: its subject (the stream's id), its instant, and where its
 /// group's tables are.
 struct On {
     tables: &'static Descriptor,
-    g: Generation,
     subject: String,
     at: String,
 }
 
 impl On {
-    /// `statement` on this generation's tables, with `binds` as `$1, $2…`.
+    /// `statement` on this generation's tables, with `binds` as `$1, $2…`: queued when it
+    /// is an upsert ([`Batch`]).
     async fn run(
         &self,
-        tx: &mut ProjectionTx<'_>,
+        b: &mut Batch<'_, '_>,
         statement: &str,
-        binds: &[V],
+        binds: Vec<V>,
     ) -> Result<(), ProjectionError> {
-        let sql = self.tables.rename(self.g, statement);
-        on_tx!(tx, |c| {
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
-            for value in binds {
-                query = match value {
-                    V::Text(v) => query.bind(v.clone()),
-                    V::Int(v) => query.bind(*v),
-                    V::Bool(v) => query.bind(*v),
-                };
-            }
-            query.execute(c)
-        })?;
-        Ok(())
+        if statement.starts_with("INSERT INTO ") && statement.contains(" VALUES (") {
+            b.upsert(statement, binds).await
+        } else {
+            b.execute(statement, binds).await
+        }
     }
 
     /// Opens the first row of this subject's facts in `table`: `columns` after the
@@ -455,7 +445,7 @@ impl On {
     /// changes nothing.
     async fn open(
         &self,
-        tx: &mut ProjectionTx<'_>,
+        b: &mut Batch<'_, '_>,
         table: &str,
         columns: &str,
         values: Vec<V>,
@@ -470,7 +460,7 @@ impl On {
         );
         let mut binds = vec![V::text(&self.subject), V::text(&self.at)];
         binds.extend(values);
-        self.run(tx, &statement, &binds).await
+        self.run(b, &statement, binds).await
     }
 
     /// A change of this subject's facts in `table` from this event's instant: the open
@@ -480,7 +470,7 @@ impl On {
     /// so that the result does not depend on whether a copy was made.
     async fn change(
         &self,
-        tx: &mut ProjectionTx<'_>,
+        b: &mut Batch<'_, '_>,
         table: &str,
         set: &str,
         values: Vec<V>,
@@ -502,30 +492,30 @@ impl On {
         // instant, or later — PostgreSQL stamps a transaction's start, so the log's order
         // and the instants' may differ by a few milliseconds — is changed in place.)
         self.run(
-            tx,
+            b,
             &format!(
                 "INSERT INTO {table} (subject, valid_from, valid_to, {rest}) \
                  SELECT subject, $2, CAST(NULL AS TEXT), {rest} FROM {table} \
                  WHERE subject = $1 AND valid_to IS NULL AND valid_from < $2"
             ),
-            &both,
+            both.to_vec(),
         )
         .await?;
         self.run(
-            tx,
+            b,
             &format!(
                 "UPDATE {table} SET valid_to = $2 \
                  WHERE subject = $1 AND valid_to IS NULL AND valid_from < $2"
             ),
-            &both,
+            both.to_vec(),
         )
         .await?;
         let mut binds = vec![V::text(&self.subject)];
         binds.extend(values);
         self.run(
-            tx,
+            b,
             &format!("UPDATE {table} SET {set} WHERE subject = $1 AND valid_to IS NULL"),
-            &binds,
+            binds,
         )
         .await
     }
@@ -554,7 +544,7 @@ const COUNT_TRAINED: &str = "trained = (SELECT COUNT(*) FROM rm_ind_team_trained
      members = (SELECT COUNT(*) FROM rm_ind_team_trained WHERE deployment_id = $1)";
 
 async fn trained_teams(
-    tx: &mut ProjectionTx<'_>,
+    b: &mut Batch<'_, '_>,
     on: &On,
     event: DeploymentEvent,
 ) -> Result<(), ProjectionError> {
@@ -566,7 +556,7 @@ async fn trained_teams(
             let (uai, circonscription, department) = owner(&who);
             return on
                 .open(
-                    tx,
+                    b,
                     "rm_ind_teams",
                     "school_year, school_uai, circonscription, department, trained, members",
                     vec![
@@ -590,11 +580,11 @@ async fn trained_teams(
     match trained {
         Some(trained) => {
             on.run(
-                tx,
+                b,
                 "INSERT INTO rm_ind_team_trained (member_id, deployment_id, trained) \
                  VALUES ($1, $2, $3) ON CONFLICT (member_id) DO UPDATE SET \
                  trained = excluded.trained",
-                &[
+                vec![
                     V::text(member.to_string()),
                     V::text(&on.subject),
                     V::Bool(trained),
@@ -604,18 +594,18 @@ async fn trained_teams(
         }
         None => {
             on.run(
-                tx,
+                b,
                 "DELETE FROM rm_ind_team_trained WHERE member_id = $1",
-                &[V::text(member.to_string())],
+                vec![V::text(member.to_string())],
             )
             .await?;
         }
     }
-    on.change(tx, "rm_ind_teams", COUNT_TRAINED, vec![]).await
+    on.change(b, "rm_ind_teams", COUNT_TRAINED, vec![]).await
 }
 
 async fn phare_steps(
-    tx: &mut ProjectionTx<'_>,
+    b: &mut Batch<'_, '_>,
     on: &On,
     event: DeploymentEvent,
 ) -> Result<(), ProjectionError> {
@@ -626,7 +616,7 @@ async fn phare_steps(
         } => {
             let (uai, circonscription, department) = owner(&who);
             on.open(
-                tx,
+                b,
                 "rm_ind_steps",
                 "school_year, school_uai, circonscription, department",
                 vec![
@@ -641,28 +631,28 @@ async fn phare_steps(
         DeploymentEvent::CharterSigned { signed_on } => {
             // The term depends on the deployment's year, which the row holds: both ends
             // are computed here, by the domain's rule, once the year is read back.
-            let year = deployment_year(tx, on).await?;
+            let year = deployment_year(b, on).await?;
             let term = year.map(|year| CharterTerm::of(signed_on, year));
             on.change(
-                tx,
+                b,
                 "rm_ind_steps",
                 "charter_signed_on = $2, charter_ends_on = $3",
-                vec![V::date(Some(signed_on)), V::date(term.map(|t| t.ends_on))],
+                vec![date(Some(signed_on)), date(term.map(|t| t.ends_on))],
             )
             .await
         }
         DeploymentEvent::ProtocolRecorded { presented_on, .. } => {
             on.change(
-                tx,
+                b,
                 "rm_ind_steps",
                 "protocol_presented_on = $2",
-                vec![V::date(presented_on)],
+                vec![date(presented_on)],
             )
             .await
         }
         DeploymentEvent::LearningHoursPlanned { planned, hours } => {
             on.change(
-                tx,
+                b,
                 "rm_ind_steps",
                 "learning_hours = $2",
                 vec![V::Int(planned.then_some(i64::from(hours)))],
@@ -672,11 +662,11 @@ async fn phare_steps(
         DeploymentEvent::ParentWorkshopRecorded { held_on, .. } => {
             // The earliest workshop: a later one recorded changes nothing it flags.
             on.change(
-                tx,
+                b,
                 "rm_ind_steps",
                 "first_workshop_on = CASE WHEN first_workshop_on IS NULL \
                  OR first_workshop_on > $2 THEN $2 ELSE first_workshop_on END",
-                vec![V::date(Some(held_on))],
+                vec![date(Some(held_on))],
             )
             .await
         }
@@ -686,36 +676,20 @@ async fn phare_steps(
 
 /// The one text `statement` (on this generation's tables) answers for `bind`, if any.
 async fn scalar(
-    tx: &mut ProjectionTx<'_>,
-    on: &On,
+    b: &mut Batch<'_, '_>,
     statement: &str,
     bind: &str,
 ) -> Result<Option<String>, ProjectionError> {
-    let sql = on.tables.rename(on.g, statement);
-    Ok(match tx {
-        ProjectionTx::Postgres(c) => {
-            sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                .bind(bind)
-                .fetch_optional(&mut **c)
-                .await?
-        }
-        ProjectionTx::Sqlite(c) => {
-            sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                .bind(bind)
-                .fetch_optional(&mut **c)
-                .await?
-        }
-    })
+    b.text(statement, bind).await
 }
 
 /// The school year of the deployment `on` is about, from its open row.
 async fn deployment_year(
-    tx: &mut ProjectionTx<'_>,
+    b: &mut Batch<'_, '_>,
     on: &On,
 ) -> Result<Option<SchoolYear>, ProjectionError> {
     let found = scalar(
-        tx,
-        on,
+        b,
         "SELECT school_year FROM rm_ind_steps WHERE subject = $1 AND valid_to IS NULL",
         &on.subject,
     )
@@ -724,7 +698,7 @@ async fn deployment_year(
 }
 
 async fn ambassadors(
-    tx: &mut ProjectionTx<'_>,
+    b: &mut Batch<'_, '_>,
     on: &On,
     event: CohortEvent,
 ) -> Result<(), ProjectionError> {
@@ -737,7 +711,7 @@ async fn ambassadors(
             ..
         } => {
             on.open(
-                tx,
+                b,
                 "rm_ind_cohorts",
                 "school_uai, department, school_year, kind, declared, pupils, parents",
                 vec![
@@ -760,7 +734,7 @@ async fn ambassadors(
                 .sum();
             let pupils = counts.values().sum::<u32>() - parents;
             on.change(
-                tx,
+                b,
                 "rm_ind_cohorts",
                 "pupils = $2, parents = $3",
                 vec![
@@ -771,18 +745,14 @@ async fn ambassadors(
             .await
         }
         CohortEvent::CohortDeclared { .. } | CohortEvent::CohortActivated { .. } => {
-            on.change(tx, "rm_ind_cohorts", "declared = $2", vec![V::Bool(true)])
+            on.change(b, "rm_ind_cohorts", "declared = $2", vec![V::Bool(true)])
                 .await
         }
         _ => Ok(()),
     }
 }
 
-async fn labels(
-    tx: &mut ProjectionTx<'_>,
-    on: &On,
-    event: LabelEvent,
-) -> Result<(), ProjectionError> {
+async fn labels(b: &mut Batch<'_, '_>, on: &On, event: LabelEvent) -> Result<(), ProjectionError> {
     let status = match event {
         LabelEvent::LabelDrafted {
             school_uai,
@@ -793,7 +763,7 @@ async fn labels(
         } => {
             return on
                 .open(
-                    tx,
+                    b,
                     "rm_ind_labels",
                     "school_uai, department, school_year, target_level, status",
                     vec![
@@ -814,7 +784,7 @@ async fn labels(
         LabelEvent::LabelAwarded { level, .. } => {
             return on
                 .change(
-                    tx,
+                    b,
                     "rm_ind_labels",
                     "status = 'awarded', awarded_level = $2",
                     vec![V::text(ident(&level))],
@@ -822,7 +792,7 @@ async fn labels(
                 .await;
         }
     };
-    on.change(tx, "rm_ind_labels", "status = $2", vec![V::text(status)])
+    on.change(b, "rm_ind_labels", "status = $2", vec![V::text(status)])
         .await
 }
 
@@ -837,7 +807,7 @@ const SESSION_FIGURES: &str = "registered = (SELECT COUNT(*) FROM rm_ind_registr
          WHERE r.session_id = $1 AND s.present)";
 
 async fn trainings(
-    tx: &mut ProjectionTx<'_>,
+    b: &mut Batch<'_, '_>,
     on: &On,
     event: SessionEvent,
 ) -> Result<(), ProjectionError> {
@@ -858,8 +828,7 @@ async fn trainings(
                 "planned"
             };
             let topic = scalar(
-                tx,
-                on,
+                b,
                 "SELECT topic FROM rm_ind_training_topics WHERE id = $1",
                 &training_id.to_string(),
             )
@@ -867,7 +836,7 @@ async fn trainings(
             .unwrap_or_default();
             return on
                 .open(
-                    tx,
+                    b,
                     "rm_ind_sessions",
                     "school_year, department, topic, status, planned_minutes, registered, \
                      attendees, minutes",
@@ -894,7 +863,7 @@ async fn trainings(
             let year = SchoolYear::containing(schedule.starts_at.date_naive());
             return on
                 .change(
-                    tx,
+                    b,
                     "rm_ind_sessions",
                     "school_year = $2",
                     vec![V::text(year.to_string())],
@@ -905,12 +874,12 @@ async fn trainings(
             registration_id,
             registrant,
             ..
-        } => return register(tx, on, registration_id, &registrant, "confirmed").await,
+        } => return register(b, on, registration_id, &registrant, "confirmed").await,
         SessionEvent::RegistrationWaitlisted {
             registration_id,
             registrant,
             ..
-        } => return register(tx, on, registration_id, &registrant, "waitlisted").await,
+        } => return register(b, on, registration_id, &registrant, "waitlisted").await,
         SessionEvent::RegistrationPromoted { registration_id }
         | SessionEvent::RegistrationWithdrawn { registration_id } => {
             let status = if matches!(event, SessionEvent::RegistrationPromoted { .. }) {
@@ -919,13 +888,13 @@ async fn trainings(
                 "withdrawn"
             };
             on.run(
-                tx,
+                b,
                 "UPDATE rm_ind_registrations SET status = $2 WHERE id = $1",
-                &[V::text(registration_id.to_string()), V::text(status)],
+                vec![V::text(registration_id.to_string()), V::text(status)],
             )
             .await?;
             return on
-                .change(tx, "rm_ind_sessions", SESSION_FIGURES, vec![])
+                .change(b, "rm_ind_sessions", SESSION_FIGURES, vec![])
                 .await;
         }
         SessionEvent::AttendanceRecorded {
@@ -943,11 +912,11 @@ async fn trainings(
         } => {
             let present = status == AttendanceStatus::Present;
             on.run(
-                tx,
+                b,
                 "INSERT INTO rm_ind_slots (registration_id, slot_index, present, minutes) \
                  VALUES ($1, $2, $3, $4) ON CONFLICT (registration_id, slot_index) DO UPDATE \
                  SET present = excluded.present, minutes = excluded.minutes",
-                &[
+                vec![
                     V::text(registration_id.to_string()),
                     V::Int(Some(i64::try_from(slot_index).unwrap_or(i64::MAX))),
                     V::Bool(present),
@@ -962,7 +931,7 @@ async fn trainings(
             };
             attendee
                 .change(
-                    tx,
+                    b,
                     "rm_ind_attendees",
                     "minutes = (SELECT COALESCE(SUM(minutes), 0) FROM rm_ind_slots \
                      WHERE registration_id = $1 AND present)",
@@ -970,7 +939,7 @@ async fn trainings(
                 )
                 .await?;
             return on
-                .change(tx, "rm_ind_sessions", SESSION_FIGURES, vec![])
+                .change(b, "rm_ind_sessions", SESSION_FIGURES, vec![])
                 .await;
         }
         SessionEvent::SessionCapacityChanged { .. }
@@ -978,23 +947,23 @@ async fn trainings(
             return Ok(());
         }
     };
-    on.change(tx, "rm_ind_sessions", "status = $2", vec![V::text(status)])
+    on.change(b, "rm_ind_sessions", "status = $2", vec![V::text(status)])
         .await
 }
 
 /// A registration to the session `on` is about, and its attendee row (no minutes yet).
 async fn register(
-    tx: &mut ProjectionTx<'_>,
+    b: &mut Batch<'_, '_>,
     on: &On,
     registration_id: uuid::Uuid,
     registrant: &pharos_events::training::Registrant,
     status: &str,
 ) -> Result<(), ProjectionError> {
     on.run(
-        tx,
+        b,
         "INSERT INTO rm_ind_registrations (id, session_id, status) VALUES ($1, $2, $3) \
          ON CONFLICT (id) DO NOTHING",
-        &[
+        vec![
             V::text(registration_id.to_string()),
             V::text(&on.subject),
             V::text(status),
@@ -1008,7 +977,7 @@ async fn register(
     };
     attendee
         .open(
-            tx,
+            b,
             "rm_ind_attendees",
             "session_id, person, school_uai, minutes",
             vec![
@@ -1019,7 +988,7 @@ async fn register(
             ],
         )
         .await?;
-    on.change(tx, "rm_ind_sessions", SESSION_FIGURES, vec![])
+    on.change(b, "rm_ind_sessions", SESSION_FIGURES, vec![])
         .await
 }
 
@@ -1038,7 +1007,7 @@ fn action_values(details: &ActionDetails) -> Vec<V> {
 }
 
 async fn national_day_action(
-    tx: &mut ProjectionTx<'_>,
+    b: &mut Batch<'_, '_>,
     on: &On,
     event: ActionEvent,
 ) -> Result<(), ProjectionError> {
@@ -1053,7 +1022,7 @@ async fn national_day_action(
             values.push(V::text("draft"));
             return on
                 .open(
-                    tx,
+                    b,
                     "rm_ind_actions",
                     "school_year, campaign, schools, types, pupils_reached, held, status",
                     values,
@@ -1063,7 +1032,7 @@ async fn national_day_action(
         ActionEvent::ActionEdited { details } => {
             return on
                 .change(
-                    tx,
+                    b,
                     "rm_ind_actions",
                     "schools = $2, types = $3, pupils_reached = $4, held = $5",
                     action_values(&details),
@@ -1075,12 +1044,12 @@ async fn national_day_action(
         ActionEvent::ActionValidated => "validated",
         ActionEvent::ActionPublished => "published",
     };
-    on.change(tx, "rm_ind_actions", "status = $2", vec![V::text(status)])
+    on.change(b, "rm_ind_actions", "status = $2", vec![V::text(status)])
         .await
 }
 
 async fn contest_edition(
-    tx: &mut ProjectionTx<'_>,
+    b: &mut Batch<'_, '_>,
     on: &On,
     event: ContestEvent,
 ) -> Result<(), ProjectionError> {
@@ -1091,7 +1060,7 @@ async fn contest_edition(
             ..
         } => {
             on.open(
-                tx,
+                b,
                 "rm_ind_editions",
                 "school_year, submission_deadline, published, closed",
                 vec![
@@ -1107,11 +1076,11 @@ async fn contest_edition(
             school_uai, until, ..
         } => {
             on.run(
-                tx,
+                b,
                 "INSERT INTO rm_ind_extensions (edition_id, school_uai, granted_at, until) \
                  VALUES ($1, $2, $3, $4) ON CONFLICT (edition_id, school_uai, granted_at) \
                  DO UPDATE SET until = excluded.until",
-                &[
+                vec![
                     V::text(&on.subject),
                     V::text(school_uai.to_string()),
                     V::text(&on.at),
@@ -1137,20 +1106,15 @@ async fn contest_edition(
                 ..*on
             };
             entry
-                .change(
-                    tx,
-                    "rm_ind_entries",
-                    "laureate = $2",
-                    vec![V::Bool(granted)],
-                )
+                .change(b, "rm_ind_entries", "laureate = $2", vec![V::Bool(granted)])
                 .await
         }
         ContestEvent::ResultsPublished { .. } => {
-            on.change(tx, "rm_ind_editions", "published = $2", vec![V::Bool(true)])
+            on.change(b, "rm_ind_editions", "published = $2", vec![V::Bool(true)])
                 .await
         }
         ContestEvent::CampaignClosed => {
-            on.change(tx, "rm_ind_editions", "closed = $2", vec![V::Bool(true)])
+            on.change(b, "rm_ind_editions", "closed = $2", vec![V::Bool(true)])
                 .await
         }
         _ => Ok(()),
@@ -1158,7 +1122,7 @@ async fn contest_edition(
 }
 
 async fn contest_entry(
-    tx: &mut ProjectionTx<'_>,
+    b: &mut Batch<'_, '_>,
     on: &On,
     event: EntryEvent,
 ) -> Result<(), ProjectionError> {
@@ -1171,8 +1135,7 @@ async fn contest_entry(
         } => {
             // The entry's year is its edition's, recorded before it in the log.
             let year = scalar(
-                tx,
-                on,
+                b,
                 "SELECT school_year FROM rm_ind_editions WHERE subject = $1 \
                  AND valid_to IS NULL",
                 &contest_id.to_string(),
@@ -1181,7 +1144,7 @@ async fn contest_entry(
             .unwrap_or_default();
             return on
                 .open(
-                    tx,
+                    b,
                     "rm_ind_entries",
                     "contest_id, school_year, school_uai, department, status, reason, laureate",
                     vec![
@@ -1209,7 +1172,7 @@ async fn contest_entry(
             };
             return on
                 .change(
-                    tx,
+                    b,
                     "rm_ind_entries",
                     "status = $2, reason = $3",
                     vec![V::text(status), V::Text(reason)],
@@ -1219,7 +1182,7 @@ async fn contest_entry(
         _ => return Ok(()),
     };
     on.change(
-        tx,
+        b,
         "rm_ind_entries",
         "status = $2, reason = $3",
         vec![V::text(status), V::Text(None)],
@@ -1240,7 +1203,7 @@ fn reminder_target(target: &str) -> (Option<String>, Option<String>) {
 }
 
 async fn reminders(
-    tx: &mut ProjectionTx<'_>,
+    b: &mut Batch<'_, '_>,
     on: &On,
     event: ReminderEvent,
 ) -> Result<(), ProjectionError> {
@@ -1250,7 +1213,7 @@ async fn reminders(
             let year = SchoolYear::containing(key.occurrence);
             return on
                 .open(
-                    tx,
+                    b,
                     "rm_ind_reminders",
                     "rule, school_year, school_uai, session_id, state",
                     vec![
@@ -1275,7 +1238,7 @@ async fn reminders(
         ReminderEvent::ReminderSuppressed { .. } => "suppressed",
         ReminderEvent::ReminderCancelled { .. } => "cancelled",
     };
-    on.change(tx, "rm_ind_reminders", "state = $2", vec![V::text(state)])
+    on.change(b, "rm_ind_reminders", "state = $2", vec![V::text(state)])
         .await
 }
 

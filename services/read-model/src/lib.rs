@@ -26,10 +26,9 @@
 //!
 //! Every projection's commit notifies `dashboardChanged` ([`notice`], published by
 //! [`tables::Runner`]).
-//!
-//! Not built yet (see the README): exports of the dashboard's tables.
 
 pub mod audit;
+pub mod batch;
 pub mod dashboard;
 pub mod editions;
 pub mod exports;
@@ -38,7 +37,9 @@ pub mod graphql;
 pub mod indicators;
 pub mod loaders;
 pub mod notice;
+pub mod people;
 pub mod projector;
+pub mod reminders;
 pub mod scope;
 pub mod sql;
 pub mod subscription;
@@ -345,9 +346,11 @@ pub(crate) async fn execute(
         Problem::unavailable("Le modèle de lecture ne répond pas ; réessayez dans un instant.")
     })?;
     let (sessions, histories) = loaders::for_request(&db, generation, &seen);
+    let people = people::PeopleLoader::for_request(state, &actor, generation);
     let mut response = schema
         .execute(
             request
+                .data(people)
                 .data(actor)
                 .data(seen)
                 .data(generation)

@@ -16,16 +16,21 @@ use pharos_events::contest::{AwardKind, ContestEvent, EntryEvent, EntryStatus};
 use pharos_events::national_day::{ActionDetails, ActionEvent};
 use pharos_events::partner::{PartnerEvent, PartnerRecord};
 use pharos_events::phare::{DeploymentEvent, DeploymentOwner, LabelEvent};
+use pharos_events::reminder::{RULE_PREFIX, ReminderEvent};
 use pharos_events::school::{SchoolEvent, SchoolRecord};
 use pharos_events::training::{SessionEvent, TrainingEvent};
-use pharos_events::{cohort, contest, decode, national_day, partner, phare, school, training};
-use pharos_eventstore::{Projection, ProjectionError, ProjectionTx, RecordedEvent, on_tx};
+use pharos_events::user::UserEvent;
+use pharos_events::{
+    cohort, contest, decode, national_day, partner, phare, reminder, school, training, user,
+};
+use pharos_eventstore::{Projection, ProjectionError, ProjectionTx, RecordedEvent};
 use serde::Serialize;
 
+use crate::batch::{Batch, Value as V};
 use crate::tables::Generation;
 
 /// The categories projected.
-pub const CATEGORIES: [&str; 10] = [
+pub const CATEGORIES: [&str; 12] = [
     school::CATEGORY,
     training::TRAINING_CATEGORY,
     training::SESSION_CATEGORY,
@@ -36,6 +41,8 @@ pub const CATEGORIES: [&str; 10] = [
     national_day::ACTION_CATEGORY,
     contest::ENTRY_CATEGORY,
     contest::EDITION_CATEGORY,
+    user::CATEGORY,
+    reminder::CATEGORY,
 ];
 
 /// The read model's projection into the tables of one generation.
@@ -55,11 +62,6 @@ impl ReadModel {
     }
 }
 
-/// `statement` on the tables of generation `g`.
-fn sql(g: Generation, statement: &str) -> sqlx::AssertSqlSafe<String> {
-    sqlx::AssertSqlSafe(crate::tables::rename(g, statement))
-}
-
 impl Projection for ReadModel {
     fn name(&self) -> &str {
         &self.checkpoint
@@ -74,9 +76,17 @@ impl Projection for ReadModel {
         tx: &mut ProjectionTx<'_>,
         events: &[RecordedEvent],
     ) -> Result<(), ProjectionError> {
+        let g = self.generation;
+        let mut batch = Batch::new(tx, move |statement| crate::tables::rename(g, statement));
         for event in events {
-            apply(tx, self.generation, event).await?;
+            apply(&mut batch, event).await?;
         }
+        batch.flush().await?;
+        tracing::trace!(
+            events = events.len(),
+            statements = batch.sent(),
+            "read model batch written"
+        );
         Ok(())
     }
 }
@@ -122,63 +132,73 @@ fn utc(instant: DateTime<FixedOffset>) -> String {
         .to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-async fn apply(
-    tx: &mut ProjectionTx<'_>,
-    g: Generation,
-    event: &RecordedEvent,
-) -> Result<(), ProjectionError> {
+async fn apply(b: &mut Batch<'_, '_>, event: &RecordedEvent) -> Result<(), ProjectionError> {
     let key = stream_key(event).to_owned();
     match event.category.as_str() {
         c if c == school::CATEGORY => {
             if let Some(e) = decode::<SchoolEvent>(event) {
-                school_event(tx, g, &key, e).await?;
+                school_event(b, &key, e).await?;
             }
         }
         c if c == training::TRAINING_CATEGORY => {
             if let Some(e) = decode::<TrainingEvent>(event) {
-                training_event(tx, g, &key, e).await?;
+                training_event(b, &key, e).await?;
             }
         }
         c if c == training::SESSION_CATEGORY => {
             if let Some(e) = decode::<SessionEvent>(event) {
-                session_event(tx, g, &key, e).await?;
+                crate::people::session_event(b, &key, &e).await?;
+                session_event(b, &key, e).await?;
             }
         }
         c if c == phare::DEPLOYMENT_CATEGORY => {
             if let Some(e) = decode::<DeploymentEvent>(event) {
-                deployment_event(tx, g, &key, e).await?;
+                crate::people::deployment_event(b, &key, &e).await?;
+                deployment_event(b, &key, e).await?;
             }
         }
         // The same category holds the label criteria of each year
         // (`phare_label-criteria-<year>`): not an application, not decoded as one.
         c if c == phare::LABEL_CATEGORY && uuid::Uuid::parse_str(&key).is_ok() => {
             if let Some(e) = decode::<LabelEvent>(event) {
-                label_event(tx, g, &key, e).await?;
+                label_event(b, &key, e).await?;
             }
         }
         c if c == partner::CATEGORY => {
             if let Some(e) = decode::<PartnerEvent>(event) {
-                partner_event(tx, g, &key, e).await?;
+                partner_event(b, &key, e).await?;
             }
         }
         c if c == cohort::CATEGORY => {
             if let Some(e) = decode::<CohortEvent>(event) {
-                cohort_event(tx, g, &key, e).await?;
+                cohort_event(b, &key, e).await?;
             }
         }
         c if c == contest::ENTRY_CATEGORY => {
             if let Some(e) = decode::<EntryEvent>(event) {
-                entry_event(tx, g, &key, e).await?;
+                crate::people::entry_event(b, &key, &e).await?;
+                entry_event(b, &key, e).await?;
             }
         }
         c if c == contest::EDITION_CATEGORY => {
             if let Some(e) = decode::<ContestEvent>(event) {
-                contest_event(tx, g, &key, e).await?;
+                contest_event(b, &key, e).await?;
             }
         }
         c if c == national_day::ACTION_CATEGORY => {
             if let Some(e) = decode::<ActionEvent>(event) {
-                action_event(tx, g, &key, e).await?;
+                action_event(b, &key, e).await?;
+            }
+        }
+        c if c == user::CATEGORY => {
+            if let Some(e) = decode::<UserEvent>(event) {
+                crate::people::user_event(b, &key, &e).await?;
+            }
+        }
+        // The same category holds the rules (`reminder-rule.<key>`): not reminders.
+        c if c == reminder::CATEGORY && !key.starts_with(RULE_PREFIX) => {
+            if let Some(e) = decode::<ReminderEvent>(event) {
+                crate::reminders::reminder_event(b, &key, event, e).await?;
             }
         }
         _ => {}
@@ -194,8 +214,7 @@ const UPSERT_SCHOOL: &str = "INSERT INTO rm_schools (uai, name, kind, sector, de
      priority_education = excluded.priority_education, search = excluded.search";
 
 async fn school_event(
-    tx: &mut ProjectionTx<'_>,
-    g: Generation,
+    b: &mut Batch<'_, '_>,
     key: &str,
     event: SchoolEvent,
 ) -> Result<(), ProjectionError> {
@@ -212,38 +231,42 @@ async fn school_event(
                 priority_education,
             } = record;
             let search = fold(&format!("{name} {commune} {uai}"));
-            on_tx!(tx, |c| sqlx::query(sql(g, UPSERT_SCHOOL))
-                .bind(uai.to_string())
-                .bind(&name)
-                .bind(ident(&kind))
-                .bind(ident(&sector))
-                .bind(department.to_string())
-                .bind(&commune)
-                .bind(&circonscription)
-                .bind(ident(&priority_education))
-                .bind(&search)
-                .execute(c))?;
+            b.upsert(
+                UPSERT_SCHOOL,
+                vec![
+                    V::from(uai.to_string()),
+                    V::from(&name),
+                    V::from(ident(&kind)),
+                    V::from(ident(&sector)),
+                    V::from(department.to_string()),
+                    V::from(&commune),
+                    V::from(&circonscription),
+                    V::from(ident(&priority_education)),
+                    V::from(&search),
+                ],
+            )
+            .await?;
         }
         SchoolEvent::SchoolClosed {
             closed_on,
             successor_uai,
         } => {
-            on_tx!(tx, |c| sqlx::query(sql(
-                g,
-                "UPDATE rm_schools SET closed_on = $2, successor_uai = $3 WHERE uai = $1"
-            ))
-            .bind(key)
-            .bind(closed_on.to_string())
-            .bind(successor_uai.map(|u| u.to_string()))
-            .execute(c))?;
+            b.execute(
+                "UPDATE rm_schools SET closed_on = $2, successor_uai = $3 WHERE uai = $1",
+                vec![
+                    V::from(key),
+                    V::from(closed_on.to_string()),
+                    V::from(successor_uai.map(|u| u.to_string())),
+                ],
+            )
+            .await?;
         }
     }
     Ok(())
 }
 
 async fn training_event(
-    tx: &mut ProjectionTx<'_>,
-    g: Generation,
+    b: &mut Batch<'_, '_>,
     key: &str,
     event: TrainingEvent,
 ) -> Result<(), ProjectionError> {
@@ -255,56 +278,50 @@ async fn training_event(
         ..
     } = event;
     let search = fold(&format!("{title} {audience}"));
-    on_tx!(tx, |c| sqlx::query(sql(
-        g,
+    b.upsert(
         "INSERT INTO rm_trainings (id, title, topic, audience, department, search) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING"
-    ))
-    .bind(key)
-    .bind(&title)
-    .bind(ident(&topic))
-    .bind(&audience)
-    .bind(department.map(|d| d.to_string()))
-    .bind(&search)
-    .execute(c))?;
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
+        vec![
+            V::from(key),
+            V::from(&title),
+            V::from(ident(&topic)),
+            V::from(&audience),
+            V::from(department.map(|d| d.to_string())),
+            V::from(&search),
+        ],
+    )
+    .await?;
     Ok(())
 }
 
 async fn set_session_status(
-    tx: &mut ProjectionTx<'_>,
-    g: Generation,
+    b: &mut Batch<'_, '_>,
     key: &str,
     status: &str,
 ) -> Result<(), ProjectionError> {
-    on_tx!(tx, |c| sqlx::query(sql(
-        g,
-        "UPDATE rm_sessions SET status = $2 WHERE id = $1"
-    ))
-    .bind(key)
-    .bind(status)
-    .execute(c))?;
+    b.execute(
+        "UPDATE rm_sessions SET status = $2 WHERE id = $1",
+        vec![V::from(key), V::from(status)],
+    )
+    .await?;
     Ok(())
 }
 
 async fn set_registration(
-    tx: &mut ProjectionTx<'_>,
-    g: Generation,
+    b: &mut Batch<'_, '_>,
     id: uuid::Uuid,
     status: &str,
 ) -> Result<(), ProjectionError> {
-    on_tx!(tx, |c| sqlx::query(sql(
-        g,
-        "UPDATE rm_registrations SET status = $2 WHERE id = $1"
-    ))
-    .bind(id.to_string())
-    .bind(status)
-    .execute(c))?;
+    b.execute(
+        "UPDATE rm_registrations SET status = $2 WHERE id = $1",
+        vec![V::from(id.to_string()), V::from(status)],
+    )
+    .await?;
     Ok(())
 }
 
 async fn session_event(
-    tx: &mut ProjectionTx<'_>,
-    g: Generation,
+    b: &mut Batch<'_, '_>,
     key: &str,
     event: SessionEvent,
 ) -> Result<(), ProjectionError> {
@@ -325,52 +342,48 @@ async fn session_event(
             } else {
                 "planned"
             };
-            on_tx!(tx, |c| sqlx::query(sql(
-                g,
+            b.upsert(
                 "INSERT INTO rm_sessions (id, training_id, department, starts_at, ends_at, \
                  status, capacity, planned_minutes, location, recorded_after_the_fact) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING"
-            ))
-            .bind(key)
-            .bind(training_id.to_string())
-            .bind(department.map(|d| d.to_string()))
-            .bind(utc(schedule.starts_at))
-            .bind(utc(schedule.ends_at))
-            .bind(status)
-            .bind(i64::from(capacity))
-            .bind(i64::from(planned_minutes))
-            .bind(&location)
-            .bind(recorded_after_the_fact)
-            .execute(c))?;
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING",
+                vec![
+                    V::from(key),
+                    V::from(training_id.to_string()),
+                    V::from(department.map(|d| d.to_string())),
+                    V::from(utc(schedule.starts_at)),
+                    V::from(utc(schedule.ends_at)),
+                    V::from(status),
+                    V::from(i64::from(capacity)),
+                    V::from(i64::from(planned_minutes)),
+                    V::from(&location),
+                    V::from(recorded_after_the_fact),
+                ],
+            )
+            .await?;
         }
-        SessionEvent::SessionOpened => set_session_status(tx, g, key, "open").await?,
-        SessionEvent::SessionClosed => set_session_status(tx, g, key, "closed").await?,
-        SessionEvent::SessionHeld => set_session_status(tx, g, key, "held").await?,
-        SessionEvent::AttendanceLocked => {
-            set_session_status(tx, g, key, "attendance_locked").await?
-        }
-        SessionEvent::SessionArchived => set_session_status(tx, g, key, "archived").await?,
-        SessionEvent::SessionCancelled { .. } => {
-            set_session_status(tx, g, key, "cancelled").await?
-        }
+        SessionEvent::SessionOpened => set_session_status(b, key, "open").await?,
+        SessionEvent::SessionClosed => set_session_status(b, key, "closed").await?,
+        SessionEvent::SessionHeld => set_session_status(b, key, "held").await?,
+        SessionEvent::AttendanceLocked => set_session_status(b, key, "attendance_locked").await?,
+        SessionEvent::SessionArchived => set_session_status(b, key, "archived").await?,
+        SessionEvent::SessionCancelled { .. } => set_session_status(b, key, "cancelled").await?,
         SessionEvent::SessionRescheduled { schedule } => {
-            on_tx!(tx, |c| sqlx::query(sql(
-                g,
-                "UPDATE rm_sessions SET starts_at = $2, ends_at = $3 WHERE id = $1"
-            ))
-            .bind(key)
-            .bind(utc(schedule.starts_at))
-            .bind(utc(schedule.ends_at))
-            .execute(c))?;
+            b.execute(
+                "UPDATE rm_sessions SET starts_at = $2, ends_at = $3 WHERE id = $1",
+                vec![
+                    V::from(key),
+                    V::from(utc(schedule.starts_at)),
+                    V::from(utc(schedule.ends_at)),
+                ],
+            )
+            .await?;
         }
         SessionEvent::SessionCapacityChanged { capacity } => {
-            on_tx!(tx, |c| sqlx::query(sql(
-                g,
-                "UPDATE rm_sessions SET capacity = $2 WHERE id = $1"
-            ))
-            .bind(key)
-            .bind(i64::from(capacity))
-            .execute(c))?;
+            b.execute(
+                "UPDATE rm_sessions SET capacity = $2 WHERE id = $1",
+                vec![V::from(key), V::from(i64::from(capacity))],
+            )
+            .await?;
         }
         SessionEvent::RegistrationConfirmed {
             registration_id,
@@ -378,7 +391,7 @@ async fn session_event(
             ..
         } => {
             let school = registrant.school_uai.map(|u| u.to_string());
-            add_registration(tx, g, key, registration_id, school, "confirmed").await?;
+            add_registration(b, key, registration_id, school, "confirmed").await?;
         }
         SessionEvent::RegistrationWaitlisted {
             registration_id,
@@ -386,13 +399,13 @@ async fn session_event(
             ..
         } => {
             let school = registrant.school_uai.map(|u| u.to_string());
-            add_registration(tx, g, key, registration_id, school, "waitlisted").await?;
+            add_registration(b, key, registration_id, school, "waitlisted").await?;
         }
         SessionEvent::RegistrationPromoted { registration_id } => {
-            set_registration(tx, g, registration_id, "confirmed").await?;
+            set_registration(b, registration_id, "confirmed").await?;
         }
         SessionEvent::RegistrationWithdrawn { registration_id } => {
-            set_registration(tx, g, registration_id, "withdrawn").await?;
+            set_registration(b, registration_id, "withdrawn").await?;
         }
         SessionEvent::SessionTrainersChanged { .. }
         | SessionEvent::AttendanceRecorded { .. }
@@ -402,29 +415,28 @@ async fn session_event(
 }
 
 async fn add_registration(
-    tx: &mut ProjectionTx<'_>,
-    g: Generation,
+    b: &mut Batch<'_, '_>,
     session: &str,
     id: uuid::Uuid,
     school: Option<String>,
     status: &str,
 ) -> Result<(), ProjectionError> {
-    on_tx!(tx, |c| sqlx::query(sql(
-        g,
+    b.upsert(
         "INSERT INTO rm_registrations (id, session_id, status, school_uai) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING"
-    ))
-    .bind(id.to_string())
-    .bind(session)
-    .bind(status)
-    .bind(&school)
-    .execute(c))?;
+         VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
+        vec![
+            V::from(id.to_string()),
+            V::from(session),
+            V::from(status),
+            V::from(&school),
+        ],
+    )
+    .await?;
     Ok(())
 }
 
 async fn deployment_event(
-    tx: &mut ProjectionTx<'_>,
-    g: Generation,
+    b: &mut Batch<'_, '_>,
     key: &str,
     event: DeploymentEvent,
 ) -> Result<(), ProjectionError> {
@@ -436,92 +448,86 @@ async fn deployment_event(
                     circonscription, ..
                 } => (None, Some(circonscription.clone())),
             };
-            on_tx!(tx, |c| sqlx::query(sql(
-                g,
+            b.upsert(
                 "INSERT INTO rm_deployments (id, school_year, school_uai, circonscription, \
                  department, coordinator, parent_workshops) \
-                 VALUES ($1, $2, $3, $4, $5, FALSE, 0) ON CONFLICT (id) DO NOTHING"
-            ))
-            .bind(key)
-            .bind(school_year.to_string())
-            .bind(&uai)
-            .bind(&circonscription)
-            .bind(owner.department().to_string())
-            .execute(c))?;
+                 VALUES ($1, $2, $3, $4, $5, FALSE, 0) ON CONFLICT (id) DO NOTHING",
+                vec![
+                    V::from(key),
+                    V::from(school_year.to_string()),
+                    V::from(&uai),
+                    V::from(&circonscription),
+                    V::from(owner.department().to_string()),
+                ],
+            )
+            .await?;
         }
         DeploymentEvent::CharterSigned { signed_on } => {
-            on_tx!(tx, |c| sqlx::query(sql(
-                g,
-                "UPDATE rm_deployments SET charter_signed_on = $2 WHERE id = $1"
-            ))
-            .bind(key)
-            .bind(signed_on.to_string())
-            .execute(c))?;
+            b.execute(
+                "UPDATE rm_deployments SET charter_signed_on = $2 WHERE id = $1",
+                vec![V::from(key), V::from(signed_on.to_string())],
+            )
+            .await?;
         }
         DeploymentEvent::TeamMemberAdded(member) => {
-            on_tx!(tx, |c| sqlx::query(sql(
-                g,
+            b.upsert(
                 "INSERT INTO rm_team_members (id, deployment_id, trained, mpp_trained) \
                  VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET \
-                 trained = excluded.trained, mpp_trained = excluded.mpp_trained"
-            ))
-            .bind(member.member_id.to_string())
-            .bind(key)
-            .bind(member.trained)
-            .bind(member.mpp_trained)
-            .execute(c))?;
+                 trained = excluded.trained, mpp_trained = excluded.mpp_trained",
+                vec![
+                    V::from(member.member_id.to_string()),
+                    V::from(key),
+                    V::from(member.trained),
+                    V::from(member.mpp_trained),
+                ],
+            )
+            .await?;
         }
         DeploymentEvent::TeamMemberUpdated { member_id, details } => {
-            on_tx!(tx, |c| sqlx::query(sql(
-                g,
-                "UPDATE rm_team_members SET trained = $2, mpp_trained = $3 WHERE id = $1"
-            ))
-            .bind(member_id.to_string())
-            .bind(details.trained)
-            .bind(details.mpp_trained)
-            .execute(c))?;
+            b.execute(
+                "UPDATE rm_team_members SET trained = $2, mpp_trained = $3 WHERE id = $1",
+                vec![
+                    V::from(member_id.to_string()),
+                    V::from(details.trained),
+                    V::from(details.mpp_trained),
+                ],
+            )
+            .await?;
         }
         DeploymentEvent::TeamMemberRemoved { member_id } => {
-            on_tx!(tx, |c| sqlx::query(sql(
-                g,
-                "DELETE FROM rm_team_members WHERE id = $1"
-            ))
-            .bind(member_id.to_string())
-            .execute(c))?;
+            b.execute(
+                "DELETE FROM rm_team_members WHERE id = $1",
+                vec![V::from(member_id.to_string())],
+            )
+            .await?;
         }
         DeploymentEvent::CoordinatorNamed { .. } => {
-            on_tx!(tx, |c| sqlx::query(sql(
-                g,
-                "UPDATE rm_deployments SET coordinator = TRUE WHERE id = $1"
-            ))
-            .bind(key)
-            .execute(c))?;
+            b.execute(
+                "UPDATE rm_deployments SET coordinator = TRUE WHERE id = $1",
+                vec![V::from(key)],
+            )
+            .await?;
         }
         DeploymentEvent::ProtocolRecorded { presented_on, .. } => {
-            on_tx!(tx, |c| sqlx::query(sql(
-                g,
-                "UPDATE rm_deployments SET protocol_presented_on = $2 WHERE id = $1"
-            ))
-            .bind(key)
-            .bind(presented_on.map(|d| d.to_string()))
-            .execute(c))?;
+            b.execute(
+                "UPDATE rm_deployments SET protocol_presented_on = $2 WHERE id = $1",
+                vec![V::from(key), V::from(presented_on.map(|d| d.to_string()))],
+            )
+            .await?;
         }
         DeploymentEvent::LearningHoursPlanned { planned, hours } => {
-            on_tx!(tx, |c| sqlx::query(sql(
-                g,
-                "UPDATE rm_deployments SET learning_hours = $2 WHERE id = $1"
-            ))
-            .bind(key)
-            .bind(planned.then_some(i64::from(hours)))
-            .execute(c))?;
+            b.execute(
+                "UPDATE rm_deployments SET learning_hours = $2 WHERE id = $1",
+                vec![V::from(key), V::from(planned.then_some(i64::from(hours)))],
+            )
+            .await?;
         }
         DeploymentEvent::ParentWorkshopRecorded { .. } => {
-            on_tx!(tx, |c| sqlx::query(sql(
-                g,
-                "UPDATE rm_deployments SET parent_workshops = parent_workshops + 1 WHERE id = $1"
-            ))
-            .bind(key)
-            .execute(c))?;
+            b.execute(
+                "UPDATE rm_deployments SET parent_workshops = parent_workshops + 1 WHERE id = $1",
+                vec![V::from(key)],
+            )
+            .await?;
         }
         DeploymentEvent::CarryOverConfirmed => {}
     }
@@ -529,8 +535,7 @@ async fn deployment_event(
 }
 
 async fn label_event(
-    tx: &mut ProjectionTx<'_>,
-    g: Generation,
+    b: &mut Batch<'_, '_>,
     key: &str,
     event: LabelEvent,
 ) -> Result<(), ProjectionError> {
@@ -542,17 +547,18 @@ async fn label_event(
             target_level,
             ..
         } => {
-            on_tx!(tx, |c| sqlx::query(sql(
-                g,
+            b.upsert(
                 "INSERT INTO rm_labels (id, school_uai, department, school_year, target_level, \
-                 status) VALUES ($1, $2, $3, $4, $5, 'draft') ON CONFLICT (id) DO NOTHING"
-            ))
-            .bind(key)
-            .bind(school_uai.to_string())
-            .bind(department.to_string())
-            .bind(school_year.to_string())
-            .bind(ident(&target_level))
-            .execute(c))?;
+                 status) VALUES ($1, $2, $3, $4, $5, 'draft') ON CONFLICT (id) DO NOTHING",
+                vec![
+                    V::from(key),
+                    V::from(school_uai.to_string()),
+                    V::from(department.to_string()),
+                    V::from(school_year.to_string()),
+                    V::from(ident(&target_level)),
+                ],
+            )
+            .await?;
             return Ok(());
         }
         LabelEvent::CriterionAnswered { .. } => return Ok(()),
@@ -561,23 +567,19 @@ async fn label_event(
         LabelEvent::LabelReturned { .. } => "returned",
         LabelEvent::LabelNotAwarded { .. } => "not_awarded",
         LabelEvent::LabelAwarded { level, .. } => {
-            on_tx!(tx, |c| sqlx::query(sql(
-                g,
-                "UPDATE rm_labels SET status = 'awarded', awarded_level = $2 WHERE id = $1"
-            ))
-            .bind(key)
-            .bind(ident(&level))
-            .execute(c))?;
+            b.execute(
+                "UPDATE rm_labels SET status = 'awarded', awarded_level = $2 WHERE id = $1",
+                vec![V::from(key), V::from(ident(&level))],
+            )
+            .await?;
             return Ok(());
         }
     };
-    on_tx!(tx, |c| sqlx::query(sql(
-        g,
-        "UPDATE rm_labels SET status = $2 WHERE id = $1"
-    ))
-    .bind(key)
-    .bind(status)
-    .execute(c))?;
+    b.execute(
+        "UPDATE rm_labels SET status = $2 WHERE id = $1",
+        vec![V::from(key), V::from(status)],
+    )
+    .await?;
     Ok(())
 }
 
@@ -587,8 +589,7 @@ const UPSERT_PARTNER: &str = "INSERT INTO rm_partners (id, name, kind, scope, de
      department = excluded.department, commune = excluded.commune, search = excluded.search";
 
 async fn partner_event(
-    tx: &mut ProjectionTx<'_>,
-    g: Generation,
+    b: &mut Batch<'_, '_>,
     key: &str,
     event: PartnerEvent,
 ) -> Result<(), ProjectionError> {
@@ -608,49 +609,47 @@ async fn partner_event(
                 "{name} {} {description}",
                 commune.as_deref().unwrap_or_default()
             ));
-            on_tx!(tx, |c| sqlx::query(sql(g, UPSERT_PARTNER))
-                .bind(key)
-                .bind(&name)
-                .bind(ident(&kind))
-                .bind(ident(&scope))
-                .bind(department.as_ref().map(ToString::to_string))
-                .bind(&commune)
-                .bind(&search)
-                .execute(c))?;
+            b.upsert(
+                UPSERT_PARTNER,
+                vec![
+                    V::from(key),
+                    V::from(&name),
+                    V::from(ident(&kind)),
+                    V::from(ident(&scope)),
+                    V::from(department.as_ref().map(ToString::to_string)),
+                    V::from(&commune),
+                    V::from(&search),
+                ],
+            )
+            .await?;
             return Ok(());
         }
         PartnerEvent::PartnerVerified { .. } => return Ok(()),
         PartnerEvent::PartnerArchived { .. } => true,
         PartnerEvent::PartnerUnarchived {} => false,
     };
-    on_tx!(tx, |c| sqlx::query(sql(
-        g,
-        "UPDATE rm_partners SET archived = $2 WHERE id = $1"
-    ))
-    .bind(key)
-    .bind(archived)
-    .execute(c))?;
+    b.execute(
+        "UPDATE rm_partners SET archived = $2 WHERE id = $1",
+        vec![V::from(key), V::from(archived)],
+    )
+    .await?;
     Ok(())
 }
 
 async fn set_status(
-    tx: &mut ProjectionTx<'_>,
-    g: Generation,
+    b: &mut Batch<'_, '_>,
     table: &str,
     key: &str,
     status: &str,
 ) -> Result<(), ProjectionError> {
     let statement = format!("UPDATE {table} SET status = $2 WHERE id = $1");
-    on_tx!(tx, |c| sqlx::query(sql(g, &statement))
-        .bind(key)
-        .bind(status)
-        .execute(c))?;
+    b.execute(&statement, vec![V::from(key), V::from(status)])
+        .await?;
     Ok(())
 }
 
 async fn cohort_event(
-    tx: &mut ProjectionTx<'_>,
-    g: Generation,
+    b: &mut Batch<'_, '_>,
     key: &str,
     event: CohortEvent,
 ) -> Result<(), ProjectionError> {
@@ -662,18 +661,19 @@ async fn cohort_event(
             kind,
             ..
         } => {
-            on_tx!(tx, |c| sqlx::query(sql(
-                g,
+            b.upsert(
                 "INSERT INTO rm_cohorts (id, school_uai, department, school_year, kind, status, \
                  pupils, parents, trainings) VALUES ($1, $2, $3, $4, $5, 'draft', 0, 0, 0) \
-                 ON CONFLICT (id) DO NOTHING"
-            ))
-            .bind(key)
-            .bind(school_uai.to_string())
-            .bind(department.to_string())
-            .bind(school_year.to_string())
-            .bind(ident(&kind))
-            .execute(c))?;
+                 ON CONFLICT (id) DO NOTHING",
+                vec![
+                    V::from(key),
+                    V::from(school_uai.to_string()),
+                    V::from(department.to_string()),
+                    V::from(school_year.to_string()),
+                    V::from(ident(&kind)),
+                ],
+            )
+            .await?;
             return Ok(());
         }
         CohortEvent::CountsSet { counts } => {
@@ -683,48 +683,46 @@ async fn cohort_event(
                 .map(|(_, n)| *n)
                 .sum();
             let pupils: u32 = counts.values().sum::<u32>() - parents;
-            on_tx!(tx, |c| sqlx::query(sql(
-                g,
-                "UPDATE rm_cohorts SET pupils = $2, parents = $3 WHERE id = $1"
-            ))
-            .bind(key)
-            .bind(i64::from(pupils))
-            .bind(i64::from(parents))
-            .execute(c))?;
+            b.execute(
+                "UPDATE rm_cohorts SET pupils = $2, parents = $3 WHERE id = $1",
+                vec![
+                    V::from(key),
+                    V::from(i64::from(pupils)),
+                    V::from(i64::from(parents)),
+                ],
+            )
+            .await?;
             return Ok(());
         }
         CohortEvent::TrainingRecorded(_) => {
-            on_tx!(tx, |c| sqlx::query(sql(
-                g,
+            b.execute(
                 "UPDATE rm_cohorts SET trainings = trainings + 1, \
                  status = CASE WHEN status = 'declared' THEN 'trained' ELSE status END \
-                 WHERE id = $1"
-            ))
-            .bind(key)
-            .execute(c))?;
+                 WHERE id = $1",
+                vec![V::from(key)],
+            )
+            .await?;
             return Ok(());
         }
         CohortEvent::CohortDeclared { .. } => {
             // Declared with a training recorded while a draft: trained at once.
-            on_tx!(tx, |c| sqlx::query(sql(
-                g,
+            b.execute(
                 "UPDATE rm_cohorts SET status = CASE WHEN trainings > 0 THEN 'trained' \
-                 ELSE 'declared' END WHERE id = $1"
-            ))
-            .bind(key)
-            .execute(c))?;
+                 ELSE 'declared' END WHERE id = $1",
+                vec![V::from(key)],
+            )
+            .await?;
             return Ok(());
         }
         CohortEvent::CohortActivated { .. } => "active",
         CohortEvent::CohortClosed { .. } => "closed",
         CohortEvent::NamesSet { .. } => return Ok(()),
     };
-    set_status(tx, g, "rm_cohorts", key, status).await
+    set_status(b, "rm_cohorts", key, status).await
 }
 
 async fn action_details(
-    tx: &mut ProjectionTx<'_>,
-    g: Generation,
+    b: &mut Batch<'_, '_>,
     key: &str,
     details: &ActionDetails,
 ) -> Result<(), ProjectionError> {
@@ -739,43 +737,43 @@ async fn action_details(
         .first()
         .map(|s| (s.uai.to_string(), s.department.to_string()))
         .unwrap_or_default();
-    on_tx!(tx, |c| sqlx::query(sql(
-        g,
+    b.execute(
         "UPDATE rm_actions SET school_uai = $2, department = $3, held_on = $4, types = $5, \
-         pupils_reached = $6, adults_reached = $7, held = $8 WHERE id = $1"
-    ))
-    .bind(key)
-    .bind(&uai)
-    .bind(&department)
-    .bind(details.date.to_string())
-    .bind(&types)
-    .bind(i64::from(details.pupils_reached))
-    .bind(i64::from(details.adults_reached))
-    .bind(details.held)
-    .execute(c))?;
-    on_tx!(tx, |c| sqlx::query(sql(
-        g,
-        "DELETE FROM rm_action_schools WHERE action_id = $1"
-    ))
-    .bind(key)
-    .execute(c))?;
+         pupils_reached = $6, adults_reached = $7, held = $8 WHERE id = $1",
+        vec![
+            V::from(key),
+            V::from(&uai),
+            V::from(&department),
+            V::from(details.date.to_string()),
+            V::from(&types),
+            V::from(i64::from(details.pupils_reached)),
+            V::from(i64::from(details.adults_reached)),
+            V::from(details.held),
+        ],
+    )
+    .await?;
+    b.execute(
+        "DELETE FROM rm_action_schools WHERE action_id = $1",
+        vec![V::from(key)],
+    )
+    .await?;
     for school in &details.schools {
-        on_tx!(tx, |c| sqlx::query(sql(
-            g,
+        b.upsert(
             "INSERT INTO rm_action_schools (action_id, uai, department) VALUES ($1, $2, $3) \
-             ON CONFLICT (action_id, uai) DO NOTHING"
-        ))
-        .bind(key)
-        .bind(school.uai.to_string())
-        .bind(school.department.to_string())
-        .execute(c))?;
+             ON CONFLICT (action_id, uai) DO NOTHING",
+            vec![
+                V::from(key),
+                V::from(school.uai.to_string()),
+                V::from(school.department.to_string()),
+            ],
+        )
+        .await?;
     }
     Ok(())
 }
 
 async fn action_event(
-    tx: &mut ProjectionTx<'_>,
-    g: Generation,
+    b: &mut Batch<'_, '_>,
     key: &str,
     event: ActionEvent,
 ) -> Result<(), ProjectionError> {
@@ -785,31 +783,31 @@ async fn action_event(
             campaign,
             details,
         } => {
-            on_tx!(tx, |c| sqlx::query(sql(
-                g,
+            b.upsert(
                 "INSERT INTO rm_actions (id, school_year, campaign, school_uai, department, \
                  held_on, types, pupils_reached, adults_reached, held, status) \
                  VALUES ($1, $2, $3, '', '', '', '', 0, 0, FALSE, 'draft') \
-                 ON CONFLICT (id) DO NOTHING"
-            ))
-            .bind(key)
-            .bind(school_year.to_string())
-            .bind(ident(&campaign))
-            .execute(c))?;
-            return action_details(tx, g, key, &details).await;
+                 ON CONFLICT (id) DO NOTHING",
+                vec![
+                    V::from(key),
+                    V::from(school_year.to_string()),
+                    V::from(ident(&campaign)),
+                ],
+            )
+            .await?;
+            return action_details(b, key, &details).await;
         }
-        ActionEvent::ActionEdited { details } => return action_details(tx, g, key, &details).await,
+        ActionEvent::ActionEdited { details } => return action_details(b, key, &details).await,
         ActionEvent::ActionSubmitted => "submitted",
         ActionEvent::ActionReturned { .. } => "returned",
         ActionEvent::ActionValidated => "validated",
         ActionEvent::ActionPublished => "published",
     };
-    set_status(tx, g, "rm_actions", key, status).await
+    set_status(b, "rm_actions", key, status).await
 }
 
 async fn entry_event(
-    tx: &mut ProjectionTx<'_>,
-    g: Generation,
+    b: &mut Batch<'_, '_>,
     key: &str,
     event: EntryEvent,
 ) -> Result<(), ProjectionError> {
@@ -821,36 +819,38 @@ async fn entry_event(
             details,
             ..
         } => {
-            on_tx!(tx, |c| sqlx::query(sql(
-                g,
+            b.upsert(
                 "INSERT INTO rm_entries (id, contest_id, school_uai, department, category, title, \
                  pupil_count, adult_count, files, status, own_status, awards) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 'draft', 'draft', '') \
-                 ON CONFLICT (id) DO NOTHING"
-            ))
-            .bind(key)
-            .bind(contest_id.to_string())
-            .bind(school_uai.to_string())
-            .bind(department.to_string())
-            .bind(&details.category)
-            .bind(&details.title)
-            .bind(i64::from(details.group.pupil_count))
-            .bind(i64::from(details.group.adult_count))
-            .execute(c))?;
+                 ON CONFLICT (id) DO NOTHING",
+                vec![
+                    V::from(key),
+                    V::from(contest_id.to_string()),
+                    V::from(school_uai.to_string()),
+                    V::from(department.to_string()),
+                    V::from(&details.category),
+                    V::from(&details.title),
+                    V::from(i64::from(details.group.pupil_count)),
+                    V::from(i64::from(details.group.adult_count)),
+                ],
+            )
+            .await?;
             return Ok(());
         }
         EntryEvent::EntryEdited { details } => {
-            on_tx!(tx, |c| sqlx::query(sql(
-                g,
+            b.execute(
                 "UPDATE rm_entries SET category = $2, title = $3, pupil_count = $4, \
-                 adult_count = $5 WHERE id = $1"
-            ))
-            .bind(key)
-            .bind(&details.category)
-            .bind(&details.title)
-            .bind(i64::from(details.group.pupil_count))
-            .bind(i64::from(details.group.adult_count))
-            .execute(c))?;
+                 adult_count = $5 WHERE id = $1",
+                vec![
+                    V::from(key),
+                    V::from(&details.category),
+                    V::from(&details.title),
+                    V::from(i64::from(details.group.pupil_count)),
+                    V::from(i64::from(details.group.adult_count)),
+                ],
+            )
+            .await?;
             return Ok(());
         }
         EntryEvent::FileAttached(_) | EntryEvent::FileRemoved { .. } => {
@@ -860,19 +860,17 @@ async fn entry_event(
                 "files - 1"
             };
             let statement = format!("UPDATE rm_entries SET files = {change} WHERE id = $1");
-            on_tx!(tx, |c| sqlx::query(sql(g, &statement)).bind(key).execute(c))?;
+            b.execute(&statement, vec![V::from(key)]).await?;
             return Ok(());
         }
         EntryEvent::FilesDeleted { file_ids, .. } => {
             let n = i64::try_from(file_ids.len()).unwrap_or(0);
-            on_tx!(tx, |c| sqlx::query(sql(
-                g,
+            b.execute(
                 "UPDATE rm_entries SET files = CASE WHEN files > $2 THEN files - $2 ELSE 0 END \
-                 WHERE id = $1"
-            ))
-            .bind(key)
-            .bind(n)
-            .execute(c))?;
+                 WHERE id = $1",
+                vec![V::from(key), V::from(n)],
+            )
+            .await?;
             return Ok(());
         }
         EntryEvent::EntrySubmitted { .. } => "submitted",
@@ -886,92 +884,71 @@ async fn entry_event(
         }
         // The first juror takes an admissible entry before the jury.
         EntryEvent::JurorAssigned { .. } => {
-            on_tx!(tx, |c| sqlx::query(sql(
-                g,
+            b.execute(
                 "UPDATE rm_entries SET own_status = 'under_jury' \
-                 WHERE id = $1 AND own_status = 'admissible'"
-            ))
-            .bind(key)
-            .execute(c))?;
-            return restand(tx, g, "id", key).await;
+                 WHERE id = $1 AND own_status = 'admissible'",
+                vec![V::from(key)],
+            )
+            .await?;
+            return restand(b, "id", key).await;
         }
         EntryEvent::ResponsibleChanged { .. }
         | EntryEvent::Attested(_)
         | EntryEvent::EntryScored { .. } => return Ok(()),
     };
-    on_tx!(tx, |c| sqlx::query(sql(
-        g,
-        "UPDATE rm_entries SET own_status = $2 WHERE id = $1"
-    ))
-    .bind(key)
-    .bind(status)
-    .execute(c))?;
-    restand(tx, g, "id", key).await
+    b.execute(
+        "UPDATE rm_entries SET own_status = $2 WHERE id = $1",
+        vec![V::from(key), V::from(status)],
+    )
+    .await?;
+    restand(b, "id", key).await
 }
 
 /// An edition's events that change where its entries stand: awards (shown once the
 /// palmarès is published), publication, the national round's result, the close.
 async fn contest_event(
-    tx: &mut ProjectionTx<'_>,
-    g: Generation,
+    b: &mut Batch<'_, '_>,
     key: &str,
     event: ContestEvent,
 ) -> Result<(), ProjectionError> {
     match event {
         ContestEvent::EditionCreated { .. } => {
-            on_tx!(tx, |c| sqlx::query(sql(
-                g,
+            b.upsert(
                 "INSERT INTO rm_contests (id, published, closed) VALUES ($1, FALSE, FALSE) \
-                 ON CONFLICT (id) DO NOTHING"
-            ))
-            .bind(key)
-            .execute(c))?;
+                 ON CONFLICT (id) DO NOTHING",
+                vec![V::from(key)],
+            )
+            .await?;
             Ok(())
         }
         ContestEvent::AwardGranted { entry_id, kind, .. }
         | ContestEvent::AwardRevoked { entry_id, kind, .. } => {
             let granted = matches!(event, ContestEvent::AwardGranted { .. });
             let entry = entry_id.to_string();
-            let query = sql(g, "SELECT awards FROM rm_entries WHERE id = $1");
-            let held: Option<String> = match tx {
-                ProjectionTx::Postgres(c) => {
-                    sqlx::query_scalar(query)
-                        .bind(&entry)
-                        .fetch_optional(&mut **c)
-                        .await?
-                }
-                ProjectionTx::Sqlite(c) => {
-                    sqlx::query_scalar(query)
-                        .bind(&entry)
-                        .fetch_optional(&mut **c)
-                        .await?
-                }
-            };
+            let held = b
+                .text("SELECT awards FROM rm_entries WHERE id = $1", &entry)
+                .await?;
             let mut awards = parse_awards(held.as_deref().unwrap_or_default());
             awards.retain(|k| *k != kind);
             if granted {
                 awards.push(kind);
             }
             let text = awards.iter().map(ident).collect::<Vec<_>>().join(",");
-            on_tx!(tx, |c| sqlx::query(sql(
-                g,
-                "UPDATE rm_entries SET awards = $2 WHERE id = $1"
-            ))
-            .bind(&entry)
-            .bind(text)
-            .execute(c))?;
-            restand(tx, g, "id", &entry).await
+            b.execute(
+                "UPDATE rm_entries SET awards = $2 WHERE id = $1",
+                vec![V::from(&entry), V::from(text)],
+            )
+            .await?;
+            restand(b, "id", &entry).await
         }
         ContestEvent::NationalResultRecorded { entry_id, awarded } => {
             let entry = entry_id.to_string();
-            on_tx!(tx, |c| sqlx::query(sql(
-                g,
-                "UPDATE rm_entries SET national = $2 WHERE id = $1"
-            ))
-            .bind(&entry)
-            .bind(awarded)
-            .execute(c))?;
-            restand(tx, g, "id", &entry).await
+            b.execute(
+                "UPDATE rm_entries SET national = $2 WHERE id = $1",
+                vec![V::from(&entry), V::from(awarded)],
+            )
+            .await?;
+            restand(b, "id", &entry).await
         }
         ContestEvent::ResultsPublished { .. } | ContestEvent::CampaignClosed => {
             let column = if matches!(event, ContestEvent::CampaignClosed) {
@@ -980,8 +957,8 @@ async fn contest_event(
                 "published"
             };
             let statement = format!("UPDATE rm_contests SET {column} = TRUE WHERE id = $1");
-            on_tx!(tx, |c| sqlx::query(sql(g, &statement)).bind(key).execute(c))?;
-            restand(tx, g, "contest_id", key).await
+            b.execute(&statement, vec![V::from(key)]).await?;
+            restand(b, "contest_id", key).await
         }
         ContestEvent::DeadlineExtended { .. } | ContestEvent::JurorAppointed { .. } => Ok(()),
     }
@@ -995,19 +972,15 @@ fn parse_awards(text: &str) -> Vec<AwardKind> {
 
 /// Recomputes `status` — where an entry stands, as the contest's own rule says
 /// ([`EntryStatus::standing`]) — of the entries whose `column` is `value`.
-async fn restand(
-    tx: &mut ProjectionTx<'_>,
-    g: Generation,
-    column: &str,
-    value: &str,
-) -> Result<(), ProjectionError> {
+async fn restand(b: &mut Batch<'_, '_>, column: &str, value: &str) -> Result<(), ProjectionError> {
     let statement = format!(
         "SELECT e.id, e.own_status, e.awards, e.national, \
          COALESCE(c.published, FALSE), COALESCE(c.closed, FALSE) \
          FROM rm_entries e LEFT JOIN rm_contests c ON c.id = e.contest_id WHERE e.{column} = $1"
     );
     type Row = (String, String, String, Option<bool>, bool, bool);
-    let query = sql(g, &statement);
+    let (tx, query) = b.before_read(&statement).await?;
+    let query = sqlx::AssertSqlSafe(query);
     let rows: Vec<Row> = match tx {
         ProjectionTx::Postgres(c) => {
             sqlx::query_as(query)
@@ -1027,13 +1000,11 @@ async fn restand(
             continue;
         };
         let standing = own.standing(closed, published, &parse_awards(&awards), national);
-        on_tx!(tx, |c| sqlx::query(sql(
-            g,
-            "UPDATE rm_entries SET status = $2 WHERE id = $1"
-        ))
-        .bind(&id)
-        .bind(ident(&standing))
-        .execute(c))?;
+        b.execute(
+            "UPDATE rm_entries SET status = $2 WHERE id = $1",
+            vec![V::from(&id), V::from(ident(&standing))],
+        )
+        .await?;
     }
     Ok(())
 }

@@ -20,10 +20,10 @@ pub const PROJECTION: &str = "read-model";
 /// The version of the definitions below and of what the projector writes in them: a
 /// change of either (a new table, a column, what counts) takes a new number, and the
 /// projector then rebuilds into a new generation before serving it.
-pub const DEFINITION: i64 = 3;
+pub const DEFINITION: i64 = 4;
 
 /// The tables of one generation: name and columns.
-const TABLES: [(&str, &str); 13] = [
+const TABLES: [(&str, &str); 16] = [
     (
         "rm_schools",
         "uai TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, sector TEXT NOT NULL, \
@@ -98,10 +98,30 @@ const TABLES: [(&str, &str); 13] = [
         "action_id TEXT NOT NULL, uai TEXT NOT NULL, department TEXT NOT NULL, \
          PRIMARY KEY (action_id, uai)",
     ),
+    // People named in the records, their fields sealed as the events carry them
+    // (unsealed when read: see `crate::people`).
+    (
+        "rm_people",
+        "kind TEXT NOT NULL, subject TEXT NOT NULL, owner TEXT NOT NULL, \
+         person_id TEXT NOT NULL, display_name TEXT NOT NULL, email TEXT NOT NULL, detail TEXT, \
+         PRIMARY KEY (kind, subject)",
+    ),
+    (
+        "rm_accounts",
+        "id TEXT PRIMARY KEY, role TEXT NOT NULL, scope TEXT, department TEXT, \
+         active BOOLEAN NOT NULL",
+    ),
+    (
+        "rm_reminders",
+        "id TEXT PRIMARY KEY, rule TEXT NOT NULL, recipient TEXT NOT NULL, target TEXT NOT NULL, \
+         occurrence TEXT NOT NULL, due_at TEXT NOT NULL, why TEXT NOT NULL, status TEXT NOT NULL, \
+         reason TEXT NOT NULL, attempts BIGINT NOT NULL, retry_at TEXT, scheduled_at TEXT NOT NULL, \
+         updated_at TEXT NOT NULL, school_uai TEXT, session_id TEXT, department TEXT",
+    ),
 ];
 
 /// Indexes of one generation: table and columns.
-const INDEXES: [(&str, &str); 10] = [
+const INDEXES: [(&str, &str); 13] = [
     ("rm_schools", "department, name"),
     ("rm_sessions", "training_id, starts_at"),
     ("rm_registrations", "session_id, status"),
@@ -112,6 +132,9 @@ const INDEXES: [(&str, &str); 10] = [
     ("rm_actions", "school_year, department"),
     ("rm_action_schools", "uai"),
     ("rm_entries", "contest_id, department"),
+    ("rm_people", "owner"),
+    ("rm_accounts", "department, role"),
+    ("rm_reminders", "department, updated_at"),
 ];
 
 /// The lists projection: schools, trainings, deployments… as the GraphQL lists read them.

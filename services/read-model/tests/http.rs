@@ -6,8 +6,14 @@
 
 use std::time::{Duration, Instant};
 
+#[path = "http/batch.rs"]
+mod batch;
 #[path = "http/dashboard.rs"]
 mod dashboard;
+#[path = "http/dashboard_exports.rs"]
+mod dashboard_exports;
+#[path = "http/people.rs"]
+mod people;
 
 use pharos_test_support::{Client, TestApp, TestDb};
 

@@ -33,7 +33,8 @@ use crate::facts::{Facts, Status};
 use crate::mail::{Invitation, Mailer, Outcome};
 use crate::rules::{self, Schedule};
 use crate::templates::{
-    self, AccountFacts, ContestFacts, MailContext, NationalDayFacts, SchoolFacts, SessionFacts,
+    self, AccountFacts, ContestFacts, MailContext, NationalDayFacts, SchoolFacts, SchoolLine,
+    SessionFacts,
 };
 
 /// Attempts before a temporary failure is given up as permanent.
@@ -66,6 +67,11 @@ struct Target {
     since: Option<DateTime<Utc>>,
     /// The account a set-password link is minted for, when the mail is built.
     reset_for: Option<Uuid>,
+    /// Its line in a department referent's digest.
+    line: Option<SchoolLine>,
+    /// Why the rule's condition no longer holds for it (the attendance was entered): a
+    /// reminder due is then recorded as suppressed, with this, instead of sent.
+    unmet: Option<String>,
 }
 
 /// What a run does with one key.
@@ -84,6 +90,11 @@ pub enum Action {
         reason: SuppressionReason,
         detail: String,
     },
+    /// Due, but its condition no longer holds: recorded (`scheduled`, then
+    /// `suppressed` with the reason), so the ledger says why it did not go.
+    Withhold {
+        detail: String,
+    },
 }
 
 /// A decision and why.
@@ -93,6 +104,9 @@ pub struct Decision {
     pub due_at: DateTime<Utc>,
     pub action: Action,
     pub why: String,
+    /// Delivered in its recipient's digest of the rule and occurrence.
+    pub digest: bool,
+    line: Option<SchoolLine>,
     context: Option<MailContext>,
     invitation: Option<Invitation>,
     session: Option<Uuid>,
@@ -110,7 +124,10 @@ pub struct Plan {
 /// What a run did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Report {
+    /// Reminders sent (each school of a digest counts).
     pub sent: usize,
+    /// Digest mails sent (to department referents, each listing several reminders).
+    pub digests: usize,
     pub failed: usize,
     pub suppressed: usize,
     pub cancelled: usize,
@@ -242,29 +259,55 @@ impl Engine {
     }
 
     /// Carries out the decisions of `plan` (evaluated at `at`): a key another scheduler
-    /// took meanwhile is a conflict, skipped.
+    /// took meanwhile is a conflict, skipped. The reminders of a digest rule due to one
+    /// recipient for one occurrence go together, in one mail.
     pub async fn execute(&self, plan: Plan, at: DateTime<Utc>) -> Report {
-        let mut report = Report::default();
-        let mut outcomes = futures::stream::iter(plan.decisions)
-            .map(|decision| self.carry_out(decision, at))
-            .buffer_unordered(CONCURRENCY);
-        while let Some(outcome) = outcomes.next().await {
-            // One store failure must not drop the deliveries in flight: their outcomes
-            // still get recorded; the failed one is taken up again by a later run.
-            let outcome = match outcome {
-                Ok(outcome) => outcome,
-                Err(e) => {
-                    tracing::warn!(error = %e, "reminder not recorded; a later run takes it up");
-                    report.errors += 1;
-                    continue;
+        let mut units: Vec<Vec<Decision>> = Vec::new();
+        let mut digests: HashMap<(String, Uuid, NaiveDate), usize> = HashMap::new();
+        for decision in plan.decisions {
+            let delivered = matches!(decision.action, Action::Send | Action::Retry { .. });
+            if !(decision.digest && delivered) {
+                units.push(vec![decision]);
+                continue;
+            }
+            let group = (
+                decision.key.rule.clone(),
+                decision.key.recipient.0,
+                decision.key.occurrence,
+            );
+            match digests.get(&group) {
+                Some(&unit) => units[unit].push(decision),
+                None => {
+                    digests.insert(group, units.len());
+                    units.push(vec![decision]);
                 }
-            };
-            match outcome {
-                Done::Sent => report.sent += 1,
-                Done::Failed => report.failed += 1,
-                Done::Suppressed => report.suppressed += 1,
-                Done::Cancelled => report.cancelled += 1,
-                Done::Conflict => report.conflicts += 1,
+            }
+        }
+        let mut report = Report::default();
+        let mut outcomes = futures::stream::iter(units)
+            .map(|unit| self.carry_out(unit, at))
+            .buffer_unordered(CONCURRENCY);
+        while let Some(carried) = outcomes.next().await {
+            report.digests += usize::from(carried.digest_sent);
+            for outcome in carried.outcomes {
+                // One store failure must not drop the deliveries in flight: their
+                // outcomes still get recorded; the failed one is taken up again by a
+                // later run.
+                let outcome = match outcome {
+                    Ok(outcome) => outcome,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reminder not recorded; a later run takes it up");
+                        report.errors += 1;
+                        continue;
+                    }
+                };
+                match outcome {
+                    Done::Sent => report.sent += 1,
+                    Done::Failed => report.failed += 1,
+                    Done::Suppressed => report.suppressed += 1,
+                    Done::Cancelled => report.cancelled += 1,
+                    Done::Conflict => report.conflicts += 1,
+                }
             }
         }
         report
@@ -293,30 +336,57 @@ impl Engine {
         }
     }
 
-    async fn carry_out(&self, decision: Decision, at: DateTime<Utc>) -> Result<Done, StoreError> {
+    /// One unit: a single decision, or the reminders of one digest. Each key is
+    /// claimed on its own stream; those claimed are delivered together.
+    async fn carry_out(&self, unit: Vec<Decision>, at: DateTime<Utc>) -> Carried {
+        let mut carried = Carried::default();
+        let mut claims = Vec::with_capacity(unit.len());
+        for decision in unit {
+            match self.claim(decision, at).await {
+                Ok(Claimed::Delivering(claim)) => claims.push(*claim),
+                Ok(Claimed::Done(done)) => carried.outcomes.push(Ok(done)),
+                Err(e) => carried.outcomes.push(Err(e)),
+            }
+        }
+        if !claims.is_empty() {
+            let (outcomes, digest_sent) = self.deliver(claims, at).await;
+            carried.outcomes.extend(outcomes);
+            carried.digest_sent = digest_sent;
+        }
+        carried
+    }
+
+    /// Records a decision: a delivery attempt claimed, or what it came to.
+    async fn claim(&self, decision: Decision, at: DateTime<Utc>) -> Result<Claimed, StoreError> {
         let key = decision.key.clone();
         let current = || {
             self.facts
                 .read(|f| f.ledger.get(&key.id()).map(|l| l.version))
         };
         let (version, attempt) = match &decision.action {
-            Action::Send => {
+            Action::Send | Action::Withhold { .. } => {
                 let scheduled = ReminderEvent::ReminderScheduled {
                     key: key.clone(),
                     due_at: decision.due_at,
                     why: decision.why.clone(),
                 };
-                match self
+                let Some(version) = self
                     .append(&key, ExpectedVersion::NoStream, scheduled, at)
                     .await?
-                {
-                    Some(version) => (version, 1),
-                    None => return Ok(Done::Conflict),
+                else {
+                    return Ok(Claimed::Done(Done::Conflict));
+                };
+                if let Action::Withhold { detail } = &decision.action {
+                    let reason = SuppressionReason::ConditionNoLongerTrue;
+                    return Ok(Claimed::Done(
+                        self.suppress(&key, version, reason, detail, at).await?,
+                    ));
                 }
+                (version, 1)
             }
             Action::Retry { attempt } => {
                 let Some(version) = current() else {
-                    return Ok(Done::Conflict);
+                    return Ok(Claimed::Done(Done::Conflict));
                 };
                 let retried = ReminderEvent::ReminderRetried { attempt: *attempt };
                 match self
@@ -324,17 +394,17 @@ impl Engine {
                     .await?
                 {
                     Some(version) => (version, *attempt),
-                    None => return Ok(Done::Conflict),
+                    None => return Ok(Claimed::Done(Done::Conflict)),
                 }
             }
             Action::Cancel { reason } => {
                 let Some(version) = current() else {
-                    return Ok(Done::Conflict);
+                    return Ok(Claimed::Done(Done::Conflict));
                 };
                 let event = ReminderEvent::ReminderCancelled {
                     reason: reason.clone(),
                 };
-                return Ok(
+                return Ok(Claimed::Done(
                     match self
                         .append(&key, ExpectedVersion::Exact(version), event, at)
                         .await?
@@ -342,16 +412,22 @@ impl Engine {
                         Some(_) => Done::Cancelled,
                         None => Done::Conflict,
                     },
-                );
+                ));
             }
             Action::Suppress { reason, detail } => {
                 let Some(version) = current() else {
-                    return Ok(Done::Conflict);
+                    return Ok(Claimed::Done(Done::Conflict));
                 };
-                return self.suppress(&key, version, *reason, detail, at).await;
+                return Ok(Claimed::Done(
+                    self.suppress(&key, version, *reason, detail, at).await?,
+                ));
             }
         };
-        self.deliver(decision, version, attempt, at).await
+        Ok(Claimed::Delivering(Box::new(Claim {
+            decision,
+            version,
+            attempt,
+        })))
     }
 
     async fn suppress(
@@ -377,71 +453,188 @@ impl Engine {
         )
     }
 
-    /// One attempt, claimed at `version`: the address unsealed now (an erased person
-    /// gets nothing), the mail rendered, sent, and its outcome recorded.
+    /// Every claim of a unit suppressed alike.
+    async fn suppress_all(
+        &self,
+        claims: &[Claim],
+        reason: SuppressionReason,
+        detail: &str,
+        at: DateTime<Utc>,
+    ) -> Vec<Result<Done, StoreError>> {
+        let mut outcomes = Vec::with_capacity(claims.len());
+        for claim in claims {
+            outcomes.push(
+                self.suppress(&claim.decision.key, claim.version, reason, detail, at)
+                    .await,
+            );
+        }
+        outcomes
+    }
+
+    /// Every claim of a unit failed alike.
+    async fn fail_all(
+        &self,
+        claims: &[Claim],
+        answer: &str,
+        permanent: bool,
+        at: DateTime<Utc>,
+    ) -> Vec<Result<Done, StoreError>> {
+        let mut outcomes = Vec::with_capacity(claims.len());
+        for claim in claims {
+            outcomes.push(
+                self.record_failure(
+                    &claim.decision.key,
+                    claim.version,
+                    claim.attempt,
+                    answer.to_owned(),
+                    permanent,
+                    at,
+                )
+                .await,
+            );
+        }
+        outcomes
+    }
+
+    /// One attempt for the claims of one unit (one recipient): the address unsealed now
+    /// (an erased person gets nothing), the mail rendered — one reminder's, or a digest
+    /// listing each claim's school — sent once, and its outcome recorded on every key.
+    /// Returns the outcomes, and whether a digest went.
     async fn deliver(
         &self,
-        decision: Decision,
-        version: i64,
-        attempt: u32,
+        claims: Vec<Claim>,
         at: DateTime<Utc>,
-    ) -> Result<Done, StoreError> {
-        let key = &decision.key;
-        let address = self
-            .facts
-            .read(|f| f.email_of(key.recipient.0, decision.session));
+    ) -> (Vec<Result<Done, StoreError>>, bool) {
+        let first = &claims[0].decision;
+        let (recipient, session) = (first.key.recipient.0, first.session);
+        let address = self.facts.read(|f| f.email_of(recipient, session));
         let Some((sealed, active)) = address else {
-            return self
-                .suppress(
-                    key,
-                    version,
-                    SuppressionReason::RecipientInactive,
-                    "Destinataire inconnu.",
-                    at,
-                )
-                .await;
+            let reason = SuppressionReason::RecipientInactive;
+            return (
+                self.suppress_all(&claims, reason, "Destinataire inconnu.", at)
+                    .await,
+                false,
+            );
         };
         if !active {
-            return self
-                .suppress(
-                    key,
-                    version,
-                    SuppressionReason::RecipientInactive,
-                    "Compte désactivé ou inscription retirée.",
-                    at,
-                )
-                .await;
+            let detail = "Compte désactivé ou inscription retirée.";
+            let reason = SuppressionReason::RecipientInactive;
+            return (self.suppress_all(&claims, reason, detail, at).await, false);
         }
         let email = match self.vault.unseal(&sealed).await {
             Ok(Personal::Known(email)) => email,
             Ok(Personal::Erased) => {
-                return self
-                    .suppress(
-                        key,
-                        version,
-                        SuppressionReason::RecipientErased,
-                        "Les données personnelles du destinataire ont été effacées.",
-                        at,
-                    )
-                    .await;
+                let detail = "Les données personnelles du destinataire ont été effacées.";
+                let reason = SuppressionReason::RecipientErased;
+                return (self.suppress_all(&claims, reason, detail, at).await, false);
             }
             Err(e) => {
                 tracing::error!(error = %e, "vault failure while unsealing a recipient");
-                return self
-                    .record_failure(
-                        key,
-                        version,
-                        attempt,
-                        format!("coffre illisible : {e}"),
-                        false,
-                        at,
-                    )
-                    .await;
+                let answer = format!("coffre illisible : {e}");
+                return (self.fail_all(&claims, &answer, false, at).await, false);
             }
         };
-        let message_id = key.message_id(&self.mailer.domain);
-        let mut context = decision.context.clone();
-        if let (Some(account), Some(context)) = (decision.reset_for, context.as_mut()) {
+        let digest = first.digest;
+        let message_id = if digest {
+            reminder::digest_message_id(claims.iter().map(|c| &c.decision.key), &self.mailer.domain)
+        } else {
+            first.key.message_id(&self.mailer.domain)
+        };
+        let context = match self.context_of(&claims, at).await {
+            Ok(context) => context,
+            // Only an account's mail reads the store here: a unit of one, left claimed
+            // (a later run takes it up once the claim is stale).
+            Err(e) => return (vec![Err(e)], false),
+        };
+        let rule_key = first.key.rule.clone();
+        let built = context
+            .as_ref()
+            .ok_or_else(|| "aucun contenu".to_owned())
+            .and_then(|context| {
+                let rule = self.facts.read(|f| {
+                    rules_in_force(f)
+                        .into_iter()
+                        .find(|(k, _)| *k == rule_key)
+                        .map(|(_, r)| r)
+                });
+                let rule = rule.ok_or_else(|| format!("règle {rule_key} introuvable"))?;
+                let rendered = templates::render(&rule.templates, context)
+                    .map_err(|e| format!("{} : {}", e.field, e.message))?;
+                self.mailer.message(
+                    &email,
+                    &message_id,
+                    at,
+                    &rendered,
+                    first.invitation.as_ref(),
+                )
+            });
+        let message = match built {
+            Ok(message) => message,
+            Err(reason) => return (self.fail_all(&claims, &reason, true, at).await, false),
+        };
+        // The outbox file is named after the mail: the key's id, or the digest's.
+        let file_name = message_id
+            .trim_start_matches('<')
+            .split('@')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        match self.mailer.deliver(message, &file_name).await {
+            Outcome::Sent(answer) => {
+                let listed = u32::try_from(claims.len()).unwrap_or(u32::MAX);
+                let mut outcomes = Vec::with_capacity(claims.len());
+                for claim in &claims {
+                    let sent = ReminderEvent::ReminderSent {
+                        attempt: claim.attempt,
+                        message_id: message_id.clone(),
+                        answer: answer.clone(),
+                        digest_of: digest.then_some(listed),
+                    };
+                    outcomes.push(
+                        self.append(
+                            &claim.decision.key,
+                            ExpectedVersion::Exact(claim.version),
+                            sent,
+                            at,
+                        )
+                        .await
+                        .map(|_| Done::Sent),
+                    );
+                }
+                (outcomes, digest)
+            }
+            Outcome::Temporary(answer) => (self.fail_all(&claims, &answer, false, at).await, false),
+            Outcome::Permanent(answer) => (self.fail_all(&claims, &answer, true, at).await, false),
+        }
+    }
+
+    /// The values the mail of a unit is rendered with: its reminder's (a set-password
+    /// link minted now for an account's mail), or a digest's listing each school.
+    async fn context_of(
+        &self,
+        claims: &[Claim],
+        at: DateTime<Utc>,
+    ) -> Result<Option<MailContext>, StoreError> {
+        let first = &claims[0].decision;
+        let Some(mut context) = first.context.clone() else {
+            return Ok(None);
+        };
+        if first.digest {
+            let lines: Vec<SchoolLine> = claims
+                .iter()
+                .filter_map(|c| c.decision.line.clone())
+                .collect();
+            // One link for the whole digest when its schools share it (a national
+            // day's, an edition's), else the platform's.
+            let shared = claims
+                .iter()
+                .all(|c| c.decision.context.as_ref().map(|x| &x.link) == Some(&context.link));
+            if !shared {
+                context.link.clone_from(&context.platform_url);
+            }
+            return Ok(Some(templates::digest_of(context, lines)));
+        }
+        if let Some(account) = first.reset_for {
             // Bound to the account's version now: setting the password, or any change of
             // the account, voids it (see `pharos_access::TokenKeys::issue_reset`).
             let stream = StreamId::new(pharos_events::user::CATEGORY, account.to_string())?;
@@ -454,59 +647,7 @@ impl Engine {
                 facts.link_expires_at = templates::long_instant(&expires_at);
             }
         }
-        let built = context
-            .as_ref()
-            .ok_or_else(|| "aucun contenu".to_owned())
-            .and_then(|context| {
-                let rule = self.facts.read(|f| {
-                    rules_in_force(f)
-                        .into_iter()
-                        .find(|(k, _)| *k == key.rule)
-                        .map(|(_, r)| r)
-                });
-                let rule = rule.ok_or_else(|| format!("règle {} introuvable", key.rule))?;
-                let rendered = templates::render(&rule.templates, context)
-                    .map_err(|e| format!("{} : {}", e.field, e.message))?;
-                self.mailer.message(
-                    &email,
-                    &message_id,
-                    at,
-                    &rendered,
-                    decision.invitation.as_ref(),
-                )
-            });
-        let message = match built {
-            Ok(message) => message,
-            Err(reason) => {
-                return self
-                    .record_failure(key, version, attempt, reason, true, at)
-                    .await;
-            }
-        };
-        match self
-            .mailer
-            .deliver(message, &key.id().simple().to_string())
-            .await
-        {
-            Outcome::Sent(answer) => {
-                let sent = ReminderEvent::ReminderSent {
-                    attempt,
-                    message_id,
-                    answer,
-                };
-                self.append(key, ExpectedVersion::Exact(version), sent, at)
-                    .await?;
-                Ok(Done::Sent)
-            }
-            Outcome::Temporary(answer) => {
-                self.record_failure(key, version, attempt, answer, false, at)
-                    .await
-            }
-            Outcome::Permanent(answer) => {
-                self.record_failure(key, version, attempt, answer, true, at)
-                    .await
-            }
-        }
+        Ok(Some(context))
     }
 
     async fn record_failure(
@@ -530,6 +671,25 @@ impl Engine {
             .await?;
         Ok(Done::Failed)
     }
+}
+
+/// A delivery attempt claimed on one key's stream.
+struct Claim {
+    decision: Decision,
+    version: i64,
+    attempt: u32,
+}
+
+enum Claimed {
+    Delivering(Box<Claim>),
+    Done(Done),
+}
+
+/// What came of one unit.
+#[derive(Default)]
+struct Carried {
+    outcomes: Vec<Result<Done, StoreError>>,
+    digest_sent: bool,
 }
 
 enum Done {
@@ -616,28 +776,48 @@ fn evaluate(facts: &Facts, mailer: &Mailer, at: DateTime<Utc>) -> Plan {
                         continue;
                     }
                 } else {
-                    plan.decisions.push(decision(
-                        k,
-                        due_at,
-                        Action::Send,
-                        format!(
-                            "{} : {} ({}), dû le {}",
-                            rule.label,
-                            target.target,
-                            templates::long_date(target.occurrence),
-                            templates::long_instant(&due_at)
+                    let why = format!(
+                        "{} : {} ({}), dû le {}",
+                        rule.label,
+                        target.target,
+                        templates::long_date(target.occurrence),
+                        templates::long_instant(&due_at)
+                    );
+                    let (action, why) = match &target.unmet {
+                        Some(detail) => (
+                            Action::Withhold {
+                                detail: detail.clone(),
+                            },
+                            format!("{why} ; écarté : {detail}"),
                         ),
-                        target,
-                        mailer,
-                        at,
-                        rule,
-                    ));
+                        None => (Action::Send, why),
+                    };
+                    plan.decisions
+                        .push(decision(k, due_at, action, why, target, mailer, at, rule));
                 }
             }
         }
         for (ledger, attempt) in retries {
             let id = ledger.key.id();
             match current.get(&id) {
+                Some((target, _, due_at)) if rule.enabled && target.unmet.is_some() => {
+                    let detail = target.unmet.clone().unwrap_or_default();
+                    plan.decisions.push(Decision {
+                        key: ledger.key.clone(),
+                        due_at: *due_at,
+                        action: Action::Suppress {
+                            reason: SuppressionReason::ConditionNoLongerTrue,
+                            detail: detail.clone(),
+                        },
+                        why: detail,
+                        digest: false,
+                        line: None,
+                        context: None,
+                        invitation: None,
+                        session: None,
+                        reset_for: None,
+                    });
+                }
                 Some((target, _, due_at)) if rule.enabled => {
                     plan.decisions.push(decision(
                         ledger.key.clone(),
@@ -654,7 +834,7 @@ fn evaluate(facts: &Facts, mailer: &Mailer, at: DateTime<Utc>) -> Plan {
                     ));
                 }
                 _ => {
-                    let action = gone(facts, &ledger.key, rule.enabled);
+                    let action = gone(facts, &ledger.key, rule);
                     let why = match &action {
                         Action::Cancel { reason } => reason.clone(),
                         Action::Suppress { detail, .. } => detail.clone(),
@@ -665,6 +845,8 @@ fn evaluate(facts: &Facts, mailer: &Mailer, at: DateTime<Utc>) -> Plan {
                         due_at: ledger.due_at,
                         action,
                         why,
+                        digest: false,
+                        line: None,
                         context: None,
                         invitation: None,
                         session: None,
@@ -684,8 +866,8 @@ fn evaluate(facts: &Facts, mailer: &Mailer, at: DateTime<Utc>) -> Plan {
 }
 
 /// Why a pending reminder no longer applies.
-fn gone(facts: &Facts, key: &ReminderKey, enabled: bool) -> Action {
-    if !enabled {
+fn gone(facts: &Facts, key: &ReminderKey, rule: &RuleDefinition) -> Action {
+    if !rule.enabled {
         return Action::Cancel {
             reason: "La règle a été désactivée.".into(),
         };
@@ -704,7 +886,11 @@ fn gone(facts: &Facts, key: &ReminderKey, enabled: bool) -> Action {
         let starts = session.starts_at.with_timezone(&Paris).date_naive();
         let ends = session.ends_at.with_timezone(&Paris).date_naive();
         // The attendance reminder counts from the end, the convocations from the start.
-        let now = if key.occurrence == ends { ends } else { starts };
+        let now = if rule.trigger == Trigger::SessionEnd {
+            ends
+        } else {
+            starts
+        };
         if now != key.occurrence {
             return Action::Cancel {
                 reason: format!("Session déplacée au {}.", templates::long_date(now)),
@@ -712,8 +898,59 @@ fn gone(facts: &Facts, key: &ReminderKey, enabled: bool) -> Action {
         }
         return Action::Suppress {
             reason: SuppressionReason::RecipientInactive,
-            detail: "L'inscription n'est plus confirmée.".into(),
+            detail: if rule.audience == Audience::Registrants {
+                "L'inscription n'est plus confirmée.".into()
+            } else {
+                "Le destinataire n'est plus chargé de cette session.".into()
+            },
         };
+    }
+    if let (Some(uai), department) = facts.place_of(&key.target) {
+        let school = facts.schools.get(&uai);
+        if school.is_none_or(|s| s.closed) {
+            return Action::Suppress {
+                reason: SuppressionReason::ConditionNoLongerTrue,
+                detail: format!("L'établissement {uai} est fermé."),
+            };
+        }
+        let (role, scope) = if rule.audience == Audience::DepartmentReferents {
+            (
+                Role::DepartmentReferent,
+                department
+                    .map(|d| d.as_str().to_owned())
+                    .unwrap_or_default(),
+            )
+        } else {
+            (Role::School, uai.as_str().to_owned())
+        };
+        let still = facts
+            .accounts
+            .get(&key.recipient.0)
+            .is_some_and(|a| a.active && a.holds(role, &scope));
+        if !still {
+            return Action::Suppress {
+                reason: SuppressionReason::RecipientInactive,
+                detail: "Le destinataire n'a plus de compte actif pour cet établissement ou \
+                         ce département."
+                    .into(),
+            };
+        }
+        let detail = match rule.condition {
+            Condition::NoSubmittedAction => Some(format!(
+                "L'établissement {uai} a transmis une action de la Journée nationale."
+            )),
+            Condition::DraftContestEntry => Some(format!(
+                "L'établissement {uai} n'a plus de participation en brouillon (déposée ou \
+                 retirée)."
+            )),
+            Condition::None | Condition::AttendanceNotEntered => None,
+        };
+        if let Some(detail) = detail {
+            return Action::Suppress {
+                reason: SuppressionReason::ConditionNoLongerTrue,
+                detail,
+            };
+        }
     }
     Action::Suppress {
         reason: SuppressionReason::ConditionNoLongerTrue,
@@ -751,6 +988,8 @@ fn decision(
         due_at,
         action,
         why,
+        digest: rules::digests(rule),
+        line: target.line.clone(),
         context: Some(context),
         invitation,
         session: target.session,
@@ -793,8 +1032,22 @@ fn targets_of(
         schools
     };
     // A rule about schools goes to their accounts, or to their department's referents
-    // (one mail per school concerned).
+    // (one digest per referent listing the schools concerned: each school a line).
     let accounts = facts.accounts_by_scope();
+    let digest = rules::digests(rule);
+    let line_of = |uai: &Uai, school: &crate::facts::School, link: &str, missing: String| {
+        digest.then(|| SchoolLine {
+            uai: uai.to_string(),
+            name: school.name.clone(),
+            missing,
+            // The school's own page when the link is not one already.
+            link: if link.contains(uai.as_str()) {
+                link.to_owned()
+            } else {
+                format!("{link}?school={uai}")
+            },
+        })
+    };
     let about_school = |uai: &Uai, school: &crate::facts::School| {
         let key = if rule.audience == Audience::DepartmentReferents {
             (Role::DepartmentReferent, school.department.as_str())
@@ -803,10 +1056,25 @@ fn targets_of(
         };
         accounts.get(&key).cloned().unwrap_or_default()
     };
-    // Who a session's rule goes to.
+    // Who a session's rule goes to. The attendance of a session without trainers is
+    // its department's referents' to enter.
+    let referents_of = |session: &crate::facts::Session| {
+        session
+            .department
+            .as_ref()
+            .and_then(|d| accounts.get(&(Role::DepartmentReferent, d.as_str())))
+            .cloned()
+            .unwrap_or_default()
+    };
     let of_session = |session: &crate::facts::Session| {
-        let mut recipients: Vec<Uuid> = if rule.audience == Audience::Trainers {
-            session.trainers.clone()
+        let mut recipients: Vec<Uuid> = if rule.audience == Audience::DepartmentReferents {
+            referents_of(session)
+        } else if rule.audience == Audience::Trainers {
+            if session.trainers.is_empty() && rule.trigger == Trigger::SessionEnd {
+                referents_of(session)
+            } else {
+                session.trainers.clone()
+            }
         } else {
             session
                 .registrations
@@ -861,6 +1129,8 @@ fn targets_of(
                     until: cancellations.then(|| session.starts_at.with_timezone(&Utc)),
                     since: None,
                     reset_for: None,
+                    line: None,
+                    unmet: None,
                 };
                 if rule.trigger != Trigger::RegistrationConfirmed {
                     targets.push(target);
@@ -897,6 +1167,12 @@ fn targets_of(
                     }
                     let mut context =
                         base(format!("{}/national-days/{year}", mailer.public_url), *date);
+                    let missing = if rule.condition == Condition::NoSubmittedAction {
+                        "aucune action de la Journée nationale transmise".to_owned()
+                    } else {
+                        format!("Journée nationale du {}", templates::long_date(*date))
+                    };
+                    let line = line_of(uai, school, &context.link, missing);
                     context.school = Some(SchoolFacts {
                         name: school.name.clone(),
                         uai: uai.to_string(),
@@ -916,6 +1192,8 @@ fn targets_of(
                         until: None,
                         since: None,
                         reset_for: None,
+                        line,
+                        unmet: None,
                     });
                 }
             }
@@ -946,6 +1224,15 @@ fn targets_of(
                     });
                     let mut contest = contest_facts(edition.school_year, edition);
                     contest.deadline = templates::long_instant(&deadline);
+                    let missing = if rule.condition == Condition::DraftContestEntry {
+                        format!(
+                            "participation encore en brouillon (date limite : {})",
+                            contest.deadline
+                        )
+                    } else {
+                        format!("concours ouvert jusqu'au {}", contest.deadline)
+                    };
+                    let line = line_of(uai, school, &context.link, missing);
                     context.contest = Some(contest);
                     targets.push(Target {
                         target: format!("contest-{id}:school-{uai}"),
@@ -957,6 +1244,8 @@ fn targets_of(
                         until: None,
                         since: None,
                         reset_for: None,
+                        line,
+                        unmet: None,
                     });
                 }
             }
@@ -986,6 +1275,8 @@ fn targets_of(
                     until: None,
                     since: None,
                     reset_for: None,
+                    line: None,
+                    unmet: None,
                 });
             }
         }
@@ -1005,6 +1296,17 @@ fn targets_of(
                     remote_url: session.remote_url.clone().unwrap_or_default(),
                     cancellation_reason: String::new(),
                 });
+                let unmet = (rule.condition == Condition::AttendanceNotEntered
+                    && session.attendance_entered())
+                .then(|| {
+                    if session.attendance_locked {
+                        "Les présences de la session sont saisies et verrouillées.".to_owned()
+                    } else {
+                        "Les présences de la session sont saisies pour chaque inscrit et chaque \
+                         créneau."
+                            .to_owned()
+                    }
+                });
                 targets.push(Target {
                     target: format!("training_session-{id}"),
                     occurrence,
@@ -1015,6 +1317,8 @@ fn targets_of(
                     until: None,
                     since: None,
                     reset_for: None,
+                    line: None,
+                    unmet,
                 });
             }
         }
@@ -1046,6 +1350,12 @@ fn targets_of(
                         name: school.name.clone(),
                         uai: uai.to_string(),
                     });
+                    let missing = if start {
+                        "déclarations de rentrée (équipe ressource, élèves ambassadeurs)"
+                    } else {
+                        "auto-évaluation du label pHARe et bilan annuel"
+                    };
+                    let line = line_of(uai, school, &context.link, missing.to_owned());
                     targets.push(Target {
                         target: format!("school-{uai}:{year}:{milestone}"),
                         occurrence,
@@ -1056,6 +1366,8 @@ fn targets_of(
                         until: None,
                         since: None,
                         reset_for: None,
+                        line,
+                        unmet: None,
                     });
                 }
             }
@@ -1074,6 +1386,11 @@ fn targets_of(
                     name: school.name.clone(),
                     uai: uai.to_string(),
                 });
+                let missing = format!(
+                    "charte pHARe à renouveler (échéance : {})",
+                    templates::long_date(*ends_on)
+                );
+                let line = line_of(uai, school, &context.link, missing);
                 targets.push(Target {
                     target: format!("school-{uai}:charter"),
                     occurrence: *ends_on,
@@ -1084,6 +1401,8 @@ fn targets_of(
                     until: None,
                     since: None,
                     reset_for: None,
+                    line,
+                    unmet: None,
                 });
             }
         }
@@ -1121,6 +1440,8 @@ fn targets_of(
                         until: Some(happened + window),
                         since: Some(happened),
                         reset_for: Some(*id),
+                        line: None,
+                        unmet: None,
                     });
                 }
             }

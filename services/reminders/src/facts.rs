@@ -48,7 +48,31 @@ pub struct Session {
     /// the `SEQUENCE` of its calendar invitations.
     pub schedule_version: i64,
     pub registrations: HashMap<Uuid, Registration>,
+    /// Where it is held (its own, else its training's; `None`: academy-wide).
+    pub department: Option<DepartmentCode>,
+    /// Its slots: attendance is recorded per registration and slot.
+    pub slots: usize,
+    /// The (registration, slot) pairs whose attendance is recorded.
+    pub attendance: HashSet<(Uuid, usize)>,
+    pub attendance_locked: bool,
     version: i64,
+}
+
+impl Session {
+    /// Whether its attendance is entered: locked, or recorded for every slot of every
+    /// confirmed registration (a session nobody attended still needs its lock).
+    pub fn attendance_entered(&self) -> bool {
+        let mut confirmed = self
+            .registrations
+            .iter()
+            .filter(|(_, r)| r.confirmed)
+            .peekable();
+        self.attendance_locked
+            || (confirmed.peek().is_some()
+                && confirmed.all(|(id, _)| {
+                    (0..self.slots.max(1)).all(|slot| self.attendance.contains(&(*id, slot)))
+                }))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -268,6 +292,7 @@ impl Facts {
         };
         if let SessionEvent::SessionPlanned {
             training_id,
+            department,
             schedule,
             location,
             remote_url,
@@ -275,6 +300,9 @@ impl Facts {
             ..
         } = &e
         {
+            let department = department
+                .clone()
+                .or_else(|| self.training_departments.get(training_id).cloned());
             self.sessions.insert(
                 id,
                 Session {
@@ -287,6 +315,10 @@ impl Facts {
                     cancelled: None,
                     schedule_version: event.version,
                     registrations: HashMap::new(),
+                    department,
+                    slots: schedule.slots.len(),
+                    attendance: HashSet::new(),
+                    attendance_locked: false,
                     version: event.version,
                 },
             );
@@ -300,8 +332,22 @@ impl Facts {
             SessionEvent::SessionRescheduled { schedule } => {
                 session.starts_at = schedule.starts_at;
                 session.ends_at = schedule.ends_at;
+                session.slots = schedule.slots.len();
                 session.schedule_version = event.version;
             }
+            SessionEvent::AttendanceRecorded {
+                registration_id,
+                slot_index,
+                ..
+            }
+            | SessionEvent::AttendanceCorrected {
+                registration_id,
+                slot_index,
+                ..
+            } => {
+                session.attendance.insert((registration_id, slot_index));
+            }
+            SessionEvent::AttendanceLocked => session.attendance_locked = true,
             SessionEvent::SessionCancelled { reason } => {
                 session.cancelled = Some(reason);
                 session.schedule_version = event.version;
@@ -720,8 +766,7 @@ impl Facts {
             .and_then(|id| Uuid::parse_str(id).ok())
             .and_then(|id| self.sessions.get(&id))
         {
-            let department = self.training_departments.get(&session.training_id).cloned();
-            return (None, department);
+            return (None, session.department.clone());
         }
         let account = target
             .strip_prefix("user-")

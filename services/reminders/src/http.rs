@@ -140,7 +140,9 @@ fn missing(field: &'static str) -> Problem {
                    règle sous une nouvelle clé. L'expression cron et les trois modèles sont \
                    vérifiés avant l'enregistrement : un modèle qui ne se compile pas, ou qui \
                    utilise une valeur que le déclencheur n'offre pas, est refusé en nommant \
-                   son champ.",
+                   son champ. Une règle adressée aux référents départementaux au sujet \
+                   d'établissements envoie un récapitulatif : ses modèles reçoivent la liste \
+                   `schools` (uai, name, missing, link) au lieu de `school`.",
     request_body = RuleInput,
     params(("key" = String, Path, description = "Clé de la règle (ex. session_convocation_j2)")),
     responses(

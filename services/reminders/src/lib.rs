@@ -136,6 +136,12 @@ pub async fn run_once(
             engine::Action::Retry { attempt } => format!("nouvelle tentative ({attempt})"),
             engine::Action::Cancel { .. } => "à annuler".to_owned(),
             engine::Action::Suppress { .. } => "à écarter".to_owned(),
+            engine::Action::Withhold { .. } => "à écarter (condition plus remplie)".to_owned(),
+        };
+        let what = if decision.digest {
+            format!("{what} dans le récapitulatif du destinataire")
+        } else {
+            what
         };
         lines.push(format!(
             "{what} — règle {}, destinataire {}, cible {}, occurrence {} : {}",
@@ -157,10 +163,12 @@ pub async fn run_once(
     }
     let report = engine.run(at).await?;
     lines.push(format!(
-        "Rappels au {} — envoyés : {} ; en échec : {} ; écartés : {} ; annulés : {} ; déjà pris \
-         par un autre planificateur : {} ; non enregistrés (repris au passage suivant) : {}.",
+        "Rappels au {} — envoyés : {} (courriels récapitulatifs aux référents : {}) ; en échec : {} ; \
+         écartés : {} ; annulés : {} ; déjà pris par un autre planificateur : {} ; non \
+         enregistrés (repris au passage suivant) : {}.",
         at.to_rfc3339(),
         report.sent,
+        report.digests,
         report.failed,
         report.suppressed,
         report.cancelled,

@@ -14,6 +14,25 @@ use crate::templates;
 /// When a reminder goes by default: 08:00 in Paris, every day.
 pub const DEFAULT_SCHEDULE: &str = "0 0 8 * * *";
 
+/// 08:00 in Paris on weekdays: the attendance reminder waits for a working day.
+pub const WEEKDAYS_SCHEDULE: &str = "0 0 8 * * Mon-Fri";
+
+/// Whether a rule's reminders go as digests: to department referents about schools, one
+/// mail per (rule, referent, occurrence) listing every school concerned, each school
+/// still a reminder of its own in the ledger.
+pub fn digests(rule: &RuleDefinition) -> bool {
+    rule.audience == Audience::DepartmentReferents
+        && matches!(
+            rule.trigger,
+            Trigger::NationalDay
+                | Trigger::ContestOpening
+                | Trigger::ContestDeadline
+                | Trigger::CharterEnd
+                | Trigger::SchoolYearStart
+                | Trigger::SchoolYearEnd
+        )
+}
+
 /// A rule's schedule, parsed.
 #[derive(Debug, Clone)]
 pub struct Schedule(cron::Schedule);
@@ -84,10 +103,44 @@ fn rule(
     }
 }
 
+/// A department referent's digest rule: `intro` then the list of the schools concerned,
+/// each with what it has not done and its link.
+fn digest(
+    label: &str,
+    trigger: Trigger,
+    offset_days: i32,
+    condition: Condition,
+    subject: &str,
+    intro: &str,
+) -> RuleDefinition {
+    let text = format!(
+        "Bonjour,\n\n{intro}\n\n{{% for s in schools %}}- {{{{ s.name }}}} ({{{{ s.uai }}}}) : {{{{ s.missing }}}}\n  {{{{ s.link }}}}\n{{% endfor %}}\nVous recevez ce récapitulatif en tant que référent(e) départemental(e) ; chaque établissement reçoit aussi son propre rappel.\n\n-- \nPharos, pôle académique de lutte contre le harcèlement\n"
+    );
+    let html = format!(
+        "<p>Bonjour,</p>\n<p>{intro}</p>\n<ul>\n{{% for s in schools %}}<li><a href=\"{{{{ s.link }}}}\">{{{{ s.name }}}}</a> ({{{{ s.uai }}}}) : {{{{ s.missing }}}}</li>\n{{% endfor %}}</ul>\n<p>Vous recevez ce récapitulatif en tant que référent(e) départemental(e) ; chaque établissement reçoit aussi son propre rappel.</p>\n<p>— Pharos, pôle académique de lutte contre le harcèlement</p>\n"
+    );
+    RuleDefinition {
+        templates: Templates {
+            subject: subject.into(),
+            text,
+            html,
+        },
+        ..rule(
+            label,
+            trigger,
+            offset_days,
+            Audience::DepartmentReferents,
+            condition,
+            subject,
+            "",
+        )
+    }
+}
+
 /// The rules Pharos ships (DOMAIN.md §6), each editable by the pole.
 pub fn defaults() -> Vec<(&'static str, RuleDefinition)> {
     use Audience::*;
-    use Condition::{DraftContestEntry, NoSubmittedAction};
+    use Condition::{AttendanceNotEntered, DraftContestEntry, NoSubmittedAction};
     use Trigger::*;
     const NONE: Condition = Condition::None;
     let nd = "la Journée nationale « Non au harcèlement » du {{ national_day.date }}";
@@ -132,6 +185,19 @@ pub fn defaults() -> Vec<(&'static str, RuleDefinition)> {
                 "Journée nationale : transmettez le bilan de vos actions",
                 &format!(
                     "{nd_first} est passée et {{{{ school.name }}}} n'a encore transmis aucune action. Le bilan est attendu au plus tard le {{{{ national_day.report_deadline }}}}."
+                ),
+            ),
+        ),
+        (
+            "national_day_report_j7_referents",
+            digest(
+                "Journée nationale : établissements sans bilan (J+7, référents)",
+                NationalDay,
+                7,
+                NoSubmittedAction,
+                "Journée nationale : {{ schools|length }} établissement(s) sans action transmise",
+                &format!(
+                    "{nd_first} est passée. Voici les établissements de votre département qui n'ont encore transmis aucune action ; le bilan est attendu au plus tard le {{{{ national_day.report_deadline }}}}."
                 ),
             ),
         ),
@@ -183,6 +249,17 @@ pub fn defaults() -> Vec<(&'static str, RuleDefinition)> {
                 DraftContestEntry,
                 "Concours « Non au harcèlement » : plus qu'une semaine",
                 "{{ school.name }} a une participation au concours encore en brouillon. La date limite de dépôt est le {{ contest.deadline }}.",
+            ),
+        ),
+        (
+            "contest_deadline_j7_referents",
+            digest(
+                "Concours : participations en brouillon J−7 (référents)",
+                ContestDeadline,
+                -7,
+                DraftContestEntry,
+                "Concours « Non au harcèlement » : {{ schools|length }} participation(s) encore en brouillon",
+                "La date limite de dépôt du concours « Non au harcèlement » approche. Voici les établissements de votre département dont une participation est encore en brouillon.",
             ),
         ),
         (
@@ -259,15 +336,18 @@ pub fn defaults() -> Vec<(&'static str, RuleDefinition)> {
         ),
         (
             "session_attendance_j2",
-            rule(
-                "Formation : saisie des présences (J+2)",
-                SessionEnd,
-                2,
-                Trainers,
-                NONE,
-                "Présences à saisir : {{ session.training_title }}",
-                "La session « {{ session.training_title }} » du {{ session.starts_at }} est terminée : saisissez les présences de chaque demi-journée.",
-            ),
+            RuleDefinition {
+                schedule: WEEKDAYS_SCHEDULE.into(),
+                ..rule(
+                    "Formation : présences non saisies (J+2)",
+                    SessionEnd,
+                    2,
+                    Trainers,
+                    AttendanceNotEntered,
+                    "Présences à saisir : {{ session.training_title }}",
+                    "La session « {{ session.training_title }} » du {{ session.starts_at }} est terminée et ses présences ne sont pas encore saisies : saisissez-les pour chaque demi-journée, puis verrouillez-les.",
+                )
+            },
         ),
         (
             "charter_renewal_j60",
@@ -434,19 +514,26 @@ pub fn check(rule: &RuleDefinition) -> Result<(), Rejection> {
                 Trigger::ContestOpening | Trigger::ContestDeadline
             )
         }
+        Condition::AttendanceNotEntered => rule.trigger == Trigger::SessionEnd,
     };
     if !fits {
         return Err(Rejection::invalid(
             "condition-does-not-fit-trigger",
             "condition",
             "Cette condition ne s'applique pas à ce déclencheur : no_submitted_action va avec \
-             national_day, draft_contest_entry avec contest_opening ou contest_deadline.",
+             national_day, draft_contest_entry avec contest_opening ou contest_deadline, \
+             attendance_not_entered avec session_end.",
         ));
     }
     let audience_fits = match rule.trigger {
-        Trigger::SessionStart | Trigger::SessionEnd => {
+        Trigger::SessionStart => {
             matches!(rule.audience, Audience::Registrants | Audience::Trainers)
         }
+        // The attendance is the trainers' to enter, or the department's referents'.
+        Trigger::SessionEnd => matches!(
+            rule.audience,
+            Audience::Registrants | Audience::Trainers | Audience::DepartmentReferents
+        ),
         Trigger::SessionCancelled | Trigger::RegistrationConfirmed => {
             rule.audience == Audience::Registrants
         }
@@ -464,12 +551,13 @@ pub fn check(rule: &RuleDefinition) -> Result<(), Rejection> {
             "audience-does-not-fit-trigger",
             "audience",
             "Ces destinataires ne s'appliquent pas à ce déclencheur : registrants ou trainers \
-             pour une session (registrants seuls pour une annulation), jurors pour le jury, account \
+             pour une session (registrants seuls pour une annulation ; department_referents aussi \
+             pour la fin d'une session), jurors pour le jury, account \
              pour la création d'un compte et le mot de passe oublié, schools ou \
              department_referents sinon.",
         ));
     }
-    templates::check(&rule.templates, rule.trigger)
+    templates::check(&rule.templates, rule.trigger, digests(rule))
         .map_err(|e| Rejection::invalid("invalid-template", e.field, e.message))
 }
 

@@ -31,6 +31,20 @@ pub struct MailContext {
     pub contest: Option<ContestFacts>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub account: Option<AccountFacts>,
+    /// A department referent's digest: every school concerned, by UAI (`school` is then
+    /// absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schools: Option<Vec<SchoolLine>>,
+}
+
+/// One school of a referent's digest: who, what is missing, where to see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SchoolLine {
+    pub uai: String,
+    pub name: String,
+    /// What the school has not done yet, in French (« aucune action transmise »).
+    pub missing: String,
+    pub link: String,
 }
 
 /// An account's invitation or reset link: `link` is then the set-password link, minted
@@ -179,9 +193,39 @@ fn describe(field: &str, error: &minijinja::Error) -> String {
     format!("{what} du modèle contient {reason}{line}{detail}.")
 }
 
-/// Checks the templates against a sample of what `trigger` offers.
-pub fn check(templates: &Templates, trigger: Trigger) -> Result<(), TemplateError> {
-    render(templates, &sample(trigger)).map(|_| ())
+/// Checks the templates against a sample of what `trigger` offers, as one school's mail
+/// or, for `digest`, as a referent's digest of schools.
+pub fn check(templates: &Templates, trigger: Trigger, digest: bool) -> Result<(), TemplateError> {
+    let mut context = sample(trigger);
+    if digest {
+        context = digest_of(
+            context,
+            vec![
+                SchoolLine {
+                    uai: "0310001A".into(),
+                    name: "Collège Exemple".into(),
+                    missing: "aucune action transmise".into(),
+                    link: "https://pharos.example/national-days/2025-2026?school=0310001A".into(),
+                },
+                SchoolLine {
+                    uai: "0310002B".into(),
+                    name: "Lycée Exemple".into(),
+                    missing: "aucune action transmise".into(),
+                    link: "https://pharos.example/national-days/2025-2026?school=0310002B".into(),
+                },
+            ],
+        );
+    }
+    render(templates, &context).map(|_| ())
+}
+
+/// A digest's context: the values of one of its reminders, its school replaced by the
+/// list of every school it covers.
+pub fn digest_of(mut context: MailContext, mut schools: Vec<SchoolLine>) -> MailContext {
+    schools.sort_by(|a, b| a.uai.cmp(&b.uai));
+    context.school = None;
+    context.schools = Some(schools);
+    context
 }
 
 /// Every value a trigger offers, with plausible content.
@@ -317,15 +361,62 @@ mod tests {
         let error = check(
             &templates("Convocation {{ sesion.starts_at }}"),
             Trigger::SessionStart,
+            false,
         )
         .unwrap_err();
         assert_eq!(error.field, "subject");
         assert!(error.message.contains("variable inconnue"), "{error:?}");
-        let error = check(&templates("{% if %}"), Trigger::SessionStart).unwrap_err();
+        let error = check(&templates("{% if %}"), Trigger::SessionStart, false).unwrap_err();
         assert!(error.message.contains("syntaxe"), "{error:?}");
         // A session's values are not a national day's.
-        assert!(check(&templates("Rappel"), Trigger::NationalDay).is_err());
-        assert!(check(&templates("Rappel"), Trigger::SessionStart).is_ok());
+        assert!(check(&templates("Rappel"), Trigger::NationalDay, false).is_err());
+        assert!(check(&templates("Rappel"), Trigger::SessionStart, false).is_ok());
+    }
+
+    #[test]
+    fn a_digest_lists_schools_and_has_no_single_school() {
+        let digest = Templates {
+            subject: "{{ schools|length }} établissements".into(),
+            text: "{% for s in schools %}{{ s.uai }} {{ s.name }} : {{ s.missing }} {{ s.link }}\n{% endfor %}"
+                .into(),
+            html: "<ul>{% for s in schools %}<li>{{ s.name }}</li>{% endfor %}</ul>".into(),
+        };
+        assert!(check(&digest, Trigger::NationalDay, true).is_ok());
+        // A single school's values are not a digest's, nor the reverse.
+        assert!(check(&digest, Trigger::NationalDay, false).is_err());
+        let single = Templates {
+            subject: "{{ school.name }}".into(),
+            text: String::new(),
+            html: String::new(),
+        };
+        let error = check(&single, Trigger::NationalDay, true).unwrap_err();
+        assert_eq!(error.field, "subject");
+        let rendered = render(
+            &digest,
+            &digest_of(
+                sample(Trigger::NationalDay),
+                vec![
+                    SchoolLine {
+                        uai: "0310002J".into(),
+                        name: "B".into(),
+                        missing: "rien".into(),
+                        link: "l2".into(),
+                    },
+                    SchoolLine {
+                        uai: "0310001H".into(),
+                        name: "A".into(),
+                        missing: "rien".into(),
+                        link: "l1".into(),
+                    },
+                ],
+            ),
+        )
+        .unwrap();
+        assert_eq!(rendered.subject, "2 établissements");
+        assert_eq!(
+            rendered.text,
+            "0310001H A : rien l1\n0310002J B : rien l2\n"
+        );
     }
 
     #[test]

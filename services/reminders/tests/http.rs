@@ -858,15 +858,25 @@ async fn the_ledger_of_a_target_is_read_within_the_readers_scope(db: TestDb) {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let scheduler = engine(&app, port).await;
+    // Each school its mail, each referent a digest of her school.
     let report = run(&scheduler, "2025-11-13T09:00:00+01:00").await;
-    assert_eq!(report.sent, 2, "{report:?}");
-    smtp.received(2).await;
+    assert_eq!((report.sent, report.digests), (4, 2), "{report:?}");
+    smtp.received(4).await;
+    let of_school = |page: &Value| {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["rule"] == "national_day_report_j7")
+            .cloned()
+            .unwrap_or_else(|| panic!("{page}"))
+    };
 
     let target = format!("/api/v1/reminders?target=school-{UAI_A}:2025-2026");
     let (status, page) = manager.get(&target).await;
     assert_eq!(status, StatusCode::OK, "{page}");
-    assert_eq!(page["total"], 1, "{page}");
-    let item = &page["items"][0];
+    assert_eq!(page["total"], 2, "{page}");
+    let item = &of_school(&page);
     assert_eq!(item["rule"], "national_day_report_j7", "{item}");
     assert_eq!(
         item["rule_label"],
@@ -887,8 +897,8 @@ async fn the_ledger_of_a_target_is_read_within_the_readers_scope(db: TestDb) {
 
     // In scope: the referent of its department, the school itself; else absent.
     for (reader, expected) in [
-        (&referent_31, 1),
-        (&school_a, 1),
+        (&referent_31, 2),
+        (&school_a, 2),
         (&referent_32, 0),
         (&school_c, 0),
     ] {
@@ -917,7 +927,7 @@ async fn the_ledger_of_a_target_is_read_within_the_readers_scope(db: TestDb) {
             page["total"].as_u64(),
             page["items"].as_array().map(Vec::len)
         ),
-        (Some(1), Some(0))
+        (Some(2), Some(1))
     );
 
     // Erased: the ledger stays, the name goes.
@@ -935,7 +945,8 @@ async fn the_ledger_of_a_target_is_read_within_the_readers_scope(db: TestDb) {
     let (status, page) = manager.get(&target).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert_eq!(
-        page["items"][0]["recipient_name"], "donnée effacée",
+        of_school(&page)["recipient_name"],
+        "donnée effacée",
         "{page}"
     );
     app.finish().await;
@@ -1081,10 +1092,15 @@ async fn the_contest_opening_jury_attendance_and_charter_reminders_go_on_their_d
         "{}",
         opening.html
     );
+    // J+2 is a Saturday: the attendance reminder waits for Monday.
+    assert_eq!(
+        run(&scheduler, "2027-01-16T08:00:00+01:00").await,
+        Report::default()
+    );
     let attendance = one_mail(
         &scheduler,
         &mut smtp,
-        "2027-01-16T08:00:00+01:00",
+        "2027-01-18T08:00:00+01:00",
         &trainer.email,
     )
     .await;
@@ -1207,6 +1223,377 @@ async fn a_confirmed_registration_gets_its_convocation_at_once_with_the_invitati
     app.finish().await;
 }
 
+/// Turns a rule off (the accounts' invitations count from the wall clock: out of these
+/// scenarios).
+async fn disable(manager: &Client, rule: &str) {
+    let (status, body) = manager
+        .put(
+            &format!("/api/v1/reminder-rules/{rule}"),
+            json!({"enabled": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// A school account declares and submits a national-day action of `year` on `date`.
+async fn report_action(school: &Client, uai: &str, year: &str, date: &str) {
+    let action = ok(
+        school,
+        &format!("/api/v1/national-days/{year}/actions"),
+        json!({
+            "school_uai": uai, "date": date, "types": ["projection_debat"],
+            "audience_levels": ["6e"], "pupils_reached": 120, "held": true,
+            "description": "Projection puis débat."
+        }),
+    )
+    .await;
+    ok(
+        school,
+        &format!("/api/v1/actions/{}/submit", action["id"].as_str().unwrap()),
+        Value::Null,
+    )
+    .await;
+}
+
+async fn a_referent_gets_one_digest_of_her_lagging_schools_per_occurrence(db: TestDb) {
+    const UAI_C: &str = "0310003K";
+    const UAI_D: &str = "0310004L";
+    const UAI_X: &str = "0320001C";
+    let port = free_port();
+    let mut smtp = Smtp::start(port).await;
+    let app = app(db, port, "2025-10-01T10:00:00+02:00").await;
+    let manager = app.user("pole_manager", None).await;
+    disable(&manager, "account_invitation").await;
+    for uai in [UAI_A, UAI_B, UAI_C, UAI_D] {
+        app.school(uai, "college", "31").await;
+    }
+    // Another department's school, lagging too: not the referent's.
+    app.school(UAI_X, "college", "32").await;
+    let referent = app.user("department_referent", Some("31")).await;
+    let mut schools = Vec::new();
+    for uai in [UAI_A, UAI_B, UAI_C, UAI_D] {
+        schools.push(app.user("school", Some(uai)).await);
+    }
+    for (year, date) in [("2025-2026", "2025-11-06"), ("2026-2027", "2026-11-05")] {
+        let (status, body) = manager
+            .put(
+                &format!("/api/v1/national-days/{year}"),
+                json!({ "date": date }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    // The first year, only D reports.
+    app.set_now(instant("2025-11-10T10:00:00+01:00"));
+    report_action(&schools[3], UAI_D, "2025-2026", "2025-11-06").await;
+    let scheduler = engine(&app, port).await;
+
+    // J+7: each lagging school its own mail, and the referent one digest of the three.
+    let report = run(&scheduler, "2025-11-13T08:00:00+01:00").await;
+    assert_eq!((report.sent, report.digests), (6, 1), "{report:?}");
+    let mails: Vec<Mail> = smtp.received(4).await.iter().map(|m| parse(m)).collect();
+    // Re-evaluated, the same day and later: nothing more.
+    for at in ["2025-11-13T08:00:00+01:00", "2025-11-13T18:00:00+01:00"] {
+        assert_eq!(run(&scheduler, at).await, Report::default(), "{at}");
+    }
+    smtp.nothing_more();
+    let mut to_schools: Vec<&str> = mails
+        .iter()
+        .filter(|m| m.to != referent.email)
+        .map(|m| m.to.as_str())
+        .collect();
+    to_schools.sort_unstable();
+    let mut expected: Vec<&str> = schools[..3].iter().map(|s| s.email.as_str()).collect();
+    expected.sort_unstable();
+    assert_eq!(to_schools, expected, "each lagging school its own mail");
+    let digest = mails
+        .iter()
+        .find(|m| m.to == referent.email)
+        .expect("a digest");
+    assert_eq!(
+        digest.subject,
+        "Journée nationale : 3 établissement(s) sans action transmise"
+    );
+    for uai in [UAI_A, UAI_B, UAI_C] {
+        assert!(
+            digest.text.contains(&format!(
+                "- Établissement {uai} ({uai}) : aucune action de la Journée nationale transmise"
+            )),
+            "{}",
+            digest.text
+        );
+        let link = format!("https://pharos.ac-toulouse.fr/national-days/2025-2026?school={uai}");
+        assert!(digest.text.contains(&link), "{}", digest.text);
+        assert!(
+            digest.html.contains(&format!("<a href=\"{link}\">")),
+            "{}",
+            digest.html
+        );
+    }
+    for absent in [UAI_D, UAI_X] {
+        assert!(!digest.text.contains(absent), "{absent}: {}", digest.text);
+    }
+    assert!(
+        digest.text.contains("jeudi 27 novembre 2025"),
+        "{}",
+        digest.text
+    );
+    assert!(
+        digest.message_id.starts_with("digest.") && digest.message_id.ends_with("@ac-toulouse.fr"),
+        "{}",
+        digest.message_id
+    );
+    // The ledger keeps one reminder per school, each `sent` naming the digest.
+    let sent: Vec<_> = reminder_events(&app)
+        .await
+        .into_iter()
+        .filter(|e| e.event_type == "reminder_sent" && e.data["digest_of"] == 3)
+        .collect();
+    assert_eq!(sent.len(), 3);
+    assert!(
+        sent.iter()
+            .all(|e| e.data["message_id"] == format!("<{}>", digest.message_id)),
+        "{sent:?}"
+    );
+    let (status, page) = manager
+        .get(&format!("/api/v1/reminders?recipient={}", referent.id))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let mut targets: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            assert_eq!(i["status"], "sent", "{i}");
+            assert_eq!(i["rule"], "national_day_report_j7_referents", "{i}");
+            i["target"].as_str().unwrap()
+        })
+        .collect();
+    targets.sort_unstable();
+    assert_eq!(
+        targets,
+        [UAI_A, UAI_B, UAI_C].map(|u| format!("school-{u}:2025-2026"))
+    );
+
+    // The next year, A, B and C report, D does not: the next digest lists D only.
+    app.set_now(instant("2026-11-06T10:00:00+01:00"));
+    for (school, uai) in schools[..3].iter().zip([UAI_A, UAI_B, UAI_C]) {
+        report_action(school, uai, "2026-2027", "2026-11-05").await;
+    }
+    let report = run(&scheduler, "2026-11-12T08:00:00+01:00").await;
+    assert_eq!((report.sent, report.digests), (2, 1), "{report:?}");
+    let mails: Vec<Mail> = smtp.received(2).await.iter().map(|m| parse(m)).collect();
+    assert_eq!(
+        run(&scheduler, "2026-11-12T09:00:00+01:00").await,
+        Report::default()
+    );
+    smtp.nothing_more();
+    let next = mails
+        .iter()
+        .find(|m| m.to == referent.email)
+        .expect("a digest");
+    assert!(mails.iter().any(|m| m.to == schools[3].email));
+    assert_eq!(
+        next.subject,
+        "Journée nationale : 1 établissement(s) sans action transmise"
+    );
+    assert!(next.text.contains(UAI_D), "{}", next.text);
+    for absent in [UAI_A, UAI_B, UAI_C, UAI_X] {
+        assert!(!next.text.contains(absent), "{absent}: {}", next.text);
+    }
+    assert_ne!(next.message_id, digest.message_id);
+    app.finish().await;
+}
+
+async fn a_digest_school_that_catches_up_before_a_retry_is_suppressed_with_its_reason(db: TestDb) {
+    let port = free_port();
+    let app = app(db, port, "2025-10-01T10:00:00+02:00").await;
+    let manager = app.user("pole_manager", None).await;
+    disable(&manager, "account_invitation").await;
+    app.school(UAI_A, "college", "31").await;
+    app.school(UAI_B, "college", "31").await;
+    let referent = app.user("department_referent", Some("31")).await;
+    let school_a = app.user("school", Some(UAI_A)).await;
+    let (status, body) = manager
+        .put(
+            "/api/v1/national-days/2025-2026",
+            json!({"date": "2025-11-06"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    disable(&manager, "national_day_report_j7").await;
+    let scheduler = engine(&app, port).await;
+
+    // No server yet: the digest of A and B fails, for both.
+    let report = run(&scheduler, "2025-11-13T08:00:00+01:00").await;
+    assert_eq!((report.sent, report.failed), (0, 2), "{report:?}");
+    // A reports meanwhile; the retry lists B only, and A's reminder says why not.
+    app.set_now(instant("2025-11-13T08:02:00+01:00"));
+    report_action(&school_a, UAI_A, "2025-2026", "2025-11-06").await;
+    let mut smtp = Smtp::start(port).await;
+    let report = run(&scheduler, "2025-11-13T08:06:00+01:00").await;
+    assert_eq!(
+        (report.sent, report.suppressed, report.digests),
+        (1, 1, 1),
+        "{report:?}"
+    );
+    let mail = parse(&smtp.received(1).await[0]);
+    smtp.nothing_more();
+    assert_eq!(mail.to, referent.email);
+    assert!(mail.text.contains(UAI_B), "{}", mail.text);
+    assert!(!mail.text.contains(UAI_A), "{}", mail.text);
+    let (status, page) = manager
+        .get(&format!(
+            "/api/v1/reminders?target=school-{UAI_A}:2025-2026"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let item = &page["items"][0];
+    assert_eq!(item["status"], "suppressed", "{item}");
+    assert_eq!(
+        item["reason"],
+        format!("L'établissement {UAI_A} a transmis une action de la Journée nationale."),
+        "{item}"
+    );
+    assert_eq!(
+        run(&scheduler, "2025-11-13T12:00:00+01:00").await,
+        Report::default()
+    );
+    app.finish().await;
+}
+
+/// A session on `day` (9:00–17:00) of a training of department 31, given by `trainers`,
+/// with one confirmed registrant `person`; its id and the registration's.
+async fn session_given_by(
+    manager: &Client,
+    day: &str,
+    trainers: &[&str],
+    person: &str,
+) -> (String, String) {
+    let training = ok(
+        manager,
+        "/api/v1/trainings",
+        json!({"title": "Méthode de la préoccupation partagée", "topic": "mpp",
+               "audience": "équipes ressources des collèges", "department": "31"}),
+    )
+    .await;
+    let session = ok(
+        manager,
+        &format!("/api/v1/trainings/{}/sessions", training["id"].as_str().unwrap()),
+        json!({
+            "starts_at": format!("{day}T09:00:00+01:00"), "ends_at": format!("{day}T17:00:00+01:00"),
+            "slots": [{"starts_at": format!("{day}T09:00:00+01:00"), "ends_at": format!("{day}T17:00:00+01:00")}],
+            "location": "Atelier Canopé, Toulouse", "capacity": 30, "planned_minutes": 420,
+            "trainers": trainers
+        }),
+    )
+    .await;
+    let id = session["id"].as_str().unwrap().to_owned();
+    ok(manager, &format!("/api/v1/sessions/{id}/open"), Value::Null).await;
+    let registration = ok(
+        manager,
+        &format!("/api/v1/sessions/{id}/registrations"),
+        json!({
+            "person": {"email": format!("{person}@ac-toulouse.fr"),
+                       "display_name": person, "function": "CPE"},
+            "mode": "designated"
+        }),
+    )
+    .await;
+    assert_eq!(registration["status"], "confirmed", "{registration}");
+    (id, registration["id"].as_str().unwrap().to_owned())
+}
+
+async fn the_attendance_reminder_goes_only_where_attendance_is_not_entered(db: TestDb) {
+    let port = free_port();
+    let mut smtp = Smtp::start(port).await;
+    let app = app(db, port, "2026-02-01T10:00:00+01:00").await;
+    let manager = app.user("pole_manager", None).await;
+    disable(&manager, "account_invitation").await;
+    let entered_by = app.user("trainer", None).await;
+    let forgetful = app.user("trainer", None).await;
+    let referent = app.user("department_referent", Some("31")).await;
+    // Three sessions ending on Tuesday 10 March: one whose trainer enters the attendance
+    // that evening, one whose trainer does not, one without trainer.
+    let (entered, registration) =
+        session_given_by(&manager, "2026-03-10", &[&entered_by.id], "stagiaire-a").await;
+    let (missing, _) =
+        session_given_by(&manager, "2026-03-10", &[&forgetful.id], "stagiaire-b").await;
+    let (orphan, _) = session_given_by(&manager, "2026-03-10", &[], "stagiaire-c").await;
+    app.set_now(instant("2026-03-10T18:00:00+01:00"));
+    ok(
+        &entered_by,
+        &format!("/api/v1/sessions/{entered}/attendance"),
+        json!({"registration_id": registration, "slot_index": 0, "status": "present"}),
+    )
+    .await;
+    let scheduler = engine(&app, port).await;
+
+    // J+1: not yet.
+    assert_eq!(
+        run(&scheduler, "2026-03-11T08:00:00+01:00").await,
+        Report::default()
+    );
+    // J+2, Thursday 8:00: the forgetful trainer and the referent (for the session
+    // without trainer), once each; the entered session's reminder is suppressed.
+    let report = run(&scheduler, "2026-03-12T08:00:00+01:00").await;
+    assert_eq!((report.sent, report.suppressed), (2, 1), "{report:?}");
+    let mut mails: Vec<Mail> = smtp.received(2).await.iter().map(|m| parse(m)).collect();
+    for at in ["2026-03-12T08:30:00+01:00", "2026-03-13T08:00:00+01:00"] {
+        assert_eq!(run(&scheduler, at).await, Report::default(), "{at}");
+    }
+    smtp.nothing_more();
+    mails.sort_by_key(|m| m.to != forgetful.email);
+    assert_eq!(mails[0].to, forgetful.email);
+    assert_eq!(mails[1].to, referent.email);
+    for (mail, session) in mails.iter().zip([&missing, &orphan]) {
+        assert_eq!(
+            mail.subject,
+            "Présences à saisir : Méthode de la préoccupation partagée"
+        );
+        assert!(
+            mail.text
+                .contains("ses présences ne sont pas encore saisies"),
+            "{}",
+            mail.text
+        );
+        assert!(
+            mail.html
+                .contains(&format!("https://pharos.ac-toulouse.fr/sessions/{session}")),
+            "{}",
+            mail.html
+        );
+        // No registrant's name in a trainer's reminder.
+        assert!(!mail.text.contains("stagiaire"), "{}", mail.text);
+    }
+    let (status, page) = manager
+        .get(&format!(
+            "/api/v1/reminders?target=training_session-{entered}"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["total"], 1, "{page}");
+    let item = &page["items"][0];
+    assert_eq!(
+        (item["status"].as_str(), item["recipient"].as_str()),
+        (Some("suppressed"), Some(entered_by.id.as_str())),
+        "{item}"
+    );
+    assert_eq!(
+        item["reason"],
+        "Les présences de la session sont saisies pour chaque inscrit et chaque créneau.",
+        "{item}"
+    );
+    let suppressed = reminder_events(&app)
+        .await
+        .into_iter()
+        .find(|e| e.event_type == "reminder_suppressed")
+        .unwrap();
+    assert_eq!(suppressed.data["reason"], "condition_no_longer_true");
+    assert_eq!(count(&app, "reminder_sent").await, 2);
+    app.finish().await;
+}
+
 pharos_test_support::on_both_backends!(
     "reminders";
     a_moved_session_sends_its_convocation_once_on_the_new_day_and_updates_the_invitation,
@@ -1220,4 +1607,7 @@ pharos_test_support::on_both_backends!(
     the_ledger_of_a_target_is_read_within_the_readers_scope,
     the_contest_opening_jury_attendance_and_charter_reminders_go_on_their_day,
     a_confirmed_registration_gets_its_convocation_at_once_with_the_invitation,
+    a_referent_gets_one_digest_of_her_lagging_schools_per_occurrence,
+    a_digest_school_that_catches_up_before_a_retry_is_suppressed_with_its_reason,
+    the_attendance_reminder_goes_only_where_attendance_is_not_entered,
 );

@@ -67,6 +67,25 @@ impl ReminderKey {
     }
 }
 
+/// The `Message-ID` of a digest: one mail to one recipient listing several reminders of
+/// one rule and occurrence (a department referent's schools). Derived from the keys it
+/// lists, in any order: the same digest tried again keeps its id; each key's
+/// `reminder_sent` carries it, so the keys a digest listed are found by it.
+pub fn digest_message_id<'a>(
+    keys: impl IntoIterator<Item = &'a ReminderKey>,
+    domain: &str,
+) -> String {
+    let mut ids: Vec<Uuid> = keys.into_iter().map(ReminderKey::id).collect();
+    ids.sort_unstable();
+    let mut canonical = String::from("digest");
+    for id in ids {
+        canonical.push('\u{1f}');
+        canonical.push_str(&id.simple().to_string());
+    }
+    let id = Uuid::new_v5(&KEY_NAMESPACE, canonical.as_bytes());
+    format!("<digest.{}@{domain}>", id.simple())
+}
+
 /// The date a rule counts from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -115,9 +134,13 @@ pub enum Trigger {
 #[schema(
     as = ReminderAudience,
     description = "Destinataires : schools (comptes des établissements concernés), \
-                   department_referents (référents des départements concernés), \
+                   department_referents (référents des départements concernés : pour une \
+                   règle sur des établissements, un seul courriel récapitulatif par règle et \
+                   occurrence listant tous leurs établissements concernés ; pour la fin d'une \
+                   session, les référents du département de la session), \
                    registrants (inscrits confirmés d'une session), trainers (formateurs d'une \
-                   session), jurors (jurés de l'édition), account (le compte concerné, pour \
+                   session ; pour la fin d'une session sans formateur, les référents de son \
+                   département), jurors (jurés de l'édition), account (le compte concerné, pour \
                    l'invitation et la réinitialisation du mot de passe)."
 )]
 pub enum Audience {
@@ -139,13 +162,19 @@ pub enum Audience {
     as = ReminderCondition,
     description = "Condition : none (aucune), no_submitted_action (l'établissement n'a soumis \
                    aucune action de la Journée nationale de l'année), draft_contest_entry \
-                   (l'établissement a une participation au concours encore en brouillon)."
+                   (l'établissement a une participation au concours encore en brouillon), \
+                   attendance_not_entered (la session est terminée sans que ses présences \
+                   soient saisies ni verrouillées ; avec session_end)."
 )]
 pub enum Condition {
     #[default]
     None,
     NoSubmittedAction,
     DraftContestEntry,
+    /// The session ended and its attendance is neither locked nor recorded for every
+    /// confirmed registrant and slot. Entered before the reminder is due, the reminder
+    /// is recorded as suppressed, with the reason.
+    AttendanceNotEntered,
 }
 
 /// A rule's French mail, as minijinja templates.
@@ -220,9 +249,15 @@ pub enum ReminderEvent {
     },
     ReminderSent {
         attempt: u32,
+        /// The mail's `Message-ID`: the key's own, or the digest's that listed it
+        /// ([`digest_message_id`]), shared by every key of that digest.
         message_id: String,
         /// The SMTP server's answer (or where the file outbox wrote it).
         answer: String,
+        /// Sent within a digest listing this many reminders (this one included);
+        /// absent for a mail of its own.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        digest_of: Option<u32>,
     },
     ReminderFailed {
         attempt: u32,
@@ -265,6 +300,21 @@ mod tests {
             key("2026-03-10").message_id("ac-toulouse.fr"),
             key("2026-03-10").message_id("ac-toulouse.fr")
         );
+    }
+
+    #[test]
+    fn a_digest_id_depends_on_its_keys_not_their_order() {
+        let (a, b) = (key("2026-03-10"), key("2026-03-17"));
+        let domain = "ac-toulouse.fr";
+        assert_eq!(
+            digest_message_id([&a, &b], domain),
+            digest_message_id([&b, &a], domain)
+        );
+        assert_ne!(
+            digest_message_id([&a, &b], domain),
+            digest_message_id([&a], domain)
+        );
+        assert_ne!(digest_message_id([&a], domain), a.message_id(domain));
     }
 
     #[test]

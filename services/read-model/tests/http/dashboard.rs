@@ -17,38 +17,38 @@ use super::surface::{open_socket, receive, send};
 use super::{COLLEGE_31, COLLEGE_32, LYCEE_31, graphql, until};
 
 /// An école of Haute-Garonne (circonscription « Toulouse Centre »): 310003 mod 23 = 9 → K.
-const ECOLE_31: &str = "0310003K";
+pub(crate) const ECOLE_31: &str = "0310003K";
 
 /// Today in the academy, and its school year: dated facts are recorded today, so that
 /// they hold on the dashboard's default instant (now) whatever day the test runs.
-fn today() -> (chrono::NaiveDate, SchoolYear) {
+pub(crate) fn today() -> (chrono::NaiveDate, SchoolYear) {
     let today = Utc::now()
         .with_timezone(&chrono_tz::Europe::Paris)
         .date_naive();
     (today, SchoolYear::containing(today))
 }
 
-fn member(n: usize, trained: bool) -> Value {
+pub(crate) fn member(n: usize, trained: bool) -> Value {
     json!({
         "person": { "display_name": format!("Membre {n}"), "email": format!("membre{n}@ac-toulouse.fr") },
         "function": "enseignant", "trained": trained, "training_minutes": 720, "mpp_trained": false
     })
 }
 
-async fn created(client: &Client, path: &str, body: Value) -> String {
+pub(crate) async fn created(client: &Client, path: &str, body: Value) -> String {
     let (status, answer) = client.post(path, body).await;
     assert_eq!(status, StatusCode::CREATED, "{path}: {answer}");
     answer["id"].as_str().unwrap().to_owned()
 }
 
-async fn ok(client: &Client, path: &str, body: Value) {
+pub(crate) async fn ok(client: &Client, path: &str, body: Value) {
     let (status, answer) = client.post(path, body).await;
     assert_eq!(status, StatusCode::OK, "{path}: {answer}");
 }
 
 /// A deployment of `year` (`owner`: `school_uai` or circonscription fields) with
 /// `trained` trained members; their ids.
-async fn team(
+pub(crate) async fn team(
     client: &Client,
     year: SchoolYear,
     owner: Value,
@@ -87,7 +87,7 @@ fn dashboard(year: SchoolYear, department: Option<&str>, as_of: Option<&str>) ->
     )
 }
 
-fn figure<'a>(body: &'a Value, path: &str) -> &'a Value {
+pub(crate) fn figure<'a>(body: &'a Value, path: &str) -> &'a Value {
     path.split('.')
         .fold(&body["data"]["dashboard"], |value, key| &value[key])
 }
@@ -1324,6 +1324,338 @@ async fn the_dashboard_counts_reminders_pending(db: TestDb) {
     app.finish().await;
 }
 
+/// One request reads one snapshot: while trained members arrive school after school (each
+/// a commit of the teams' projection), every answer's groups agree — the trained teams of
+/// group 1 and the undeclared ones of group 8 (every member is trained, so a school is in
+/// exactly one of them), and each repeated figure with itself.
+async fn the_groups_of_one_answer_read_one_snapshot(db: TestDb) {
+    let app = TestApp::builder(db)
+        .targets(&["read-model", "phare"])
+        .start()
+        .await;
+    let manager = app.user("pole_manager", None).await;
+    const SCHOOLS: u32 = 8;
+    let uais: Vec<String> = (1..=SCHOOLS)
+        .map(|n| super::surface::uai(31, 500 + n))
+        .collect();
+    for uai in &uais {
+        app.school(uai, "college", "31").await;
+    }
+    let (_, year) = today();
+    let mut deployments = Vec::new();
+    for uai in &uais {
+        deployments.push(
+            created(
+                &manager,
+                "/api/v1/phare/deployments",
+                json!({"school_year": year.to_string(), "school_uai": uai}),
+            )
+            .await,
+        );
+    }
+    const COPIES: usize = 6;
+    let fields: String = (0..COPIES)
+        .map(|i| {
+            format!(
+                "t{i}: trainedTeams {{ schools {{ count of }} }} \
+                 u{i}: overdue {{ undeclaredTeams {{ count of }} }} "
+            )
+        })
+        .collect();
+    let query = format!("{{ dashboard(schoolYear: \"{year}\") {{ {fields} }} }}");
+    let of = i64::from(SCHOOLS);
+    until(&manager, &query, |b| {
+        figure(b, "u0.undeclaredTeams.count") == of
+    })
+    .await;
+
+    // Five trained members for each school, one at a time, while the dashboard is read.
+    let writer = manager.clone();
+    let adding = tokio::spawn(async move {
+        for deployment in deployments {
+            for n in 0..5 {
+                created(
+                    &writer,
+                    &format!("/api/v1/phare/deployments/{deployment}/team-members"),
+                    member(n, true),
+                )
+                .await;
+            }
+        }
+    });
+    let mut answers = 0;
+    let mut seen = std::collections::BTreeSet::new();
+    loop {
+        let done = adding.is_finished();
+        let body = graphql(&manager, &query).await;
+        assert!(body["errors"].is_null(), "{body}");
+        let trained = figure(&body, "t0.schools.count").as_i64().unwrap();
+        for i in 0..COPIES {
+            assert_eq!(
+                figure(&body, &format!("t{i}.schools.count")),
+                trained,
+                "{body}"
+            );
+            assert_eq!(figure(&body, &format!("t{i}.schools.of")), of, "{body}");
+            assert_eq!(
+                figure(&body, &format!("u{i}.undeclaredTeams.count")),
+                of - trained,
+                "groups 1 and 8 disagree: {body}"
+            );
+        }
+        seen.insert(trained);
+        answers += 1;
+        if done && trained == of {
+            break;
+        }
+        assert!(answers < 10_000, "never caught up: {body}");
+    }
+    adding.await.unwrap();
+    // The answers saw the figures move (they were read while the events came).
+    assert!(seen.len() > 2, "{seen:?} in {answers} answers");
+    app.finish().await;
+}
+
+/// Registers a school with its sector and priority education, as the pole would.
+pub(crate) async fn school_of(
+    app: &TestApp,
+    uai: &str,
+    department: &str,
+    sector: &str,
+    priority: &str,
+) {
+    let manager = app.user("pole_manager", None).await;
+    let (status, body) = manager
+        .post(
+            "/api/v1/schools",
+            json!({"uai": uai, "name": format!("Collège {uai}"), "kind": "college", "sector": sector,
+                   "department": department, "commune": "Toulouse", "priority_education": priority}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+/// Figures about schools are broken down by sector and priority education, and filtered
+/// by them; session figures are not; a value that is neither is refused in French.
+async fn the_dashboard_breaks_down_and_filters_by_sector_and_priority_education(db: TestDb) {
+    let app = TestApp::builder(db)
+        .targets(&["read-model", "phare", "cohorts"])
+        .start()
+        .await;
+    let manager = app.user("pole_manager", None).await;
+    let private = super::surface::uai(31, 600);
+    let rep_plus = super::surface::uai(32, 601);
+    app.school(COLLEGE_31, "college", "31").await;
+    school_of(&app, &private, "31", "prive_sous_contrat", "none").await;
+    school_of(&app, &rep_plus, "32", "public", "rep_plus").await;
+    let (_, year) = today();
+    team(&manager, year, json!({"school_uai": COLLEGE_31}), 5).await;
+    team(&manager, year, json!({"school_uai": rep_plus}), 5).await;
+    let cohort = created(
+        &manager,
+        "/api/v1/cohorts",
+        json!({"school_uai": private, "school_year": year.to_string(), "kind": "eleves_college",
+               "referent": {"display_name": "Nora CPE", "email": "nora.cpe@ac-toulouse.fr"},
+               "counts": {"6e": 6, "5e": 5}}),
+    )
+    .await;
+    ok(
+        &manager,
+        &format!("/api/v1/cohorts/{cohort}/declare"),
+        Value::Null,
+    )
+    .await;
+    let query = |filters: &str| {
+        format!(
+            "{{ dashboard(schoolYear: \"{year}\"{filters}) {{ sector priorityEducation \
+             trainedTeams {{ schools {{ count of bySector {{ key count of }} \
+                 byPriorityEducation {{ key count of }} }} }} \
+             ambassadors {{ pupils {{ total bySector {{ key total }} byPriorityEducation {{ key total }} }} }} \
+             overdue {{ undeclaredTeams {{ count of bySector {{ key count of }} }} }} }} }}"
+        )
+    };
+    let all = until(&manager, &query(""), |b| {
+        figure(b, "trainedTeams.schools.count") == 2 && figure(b, "ambassadors.pupils.total") == 11
+    })
+    .await;
+    assert_eq!(
+        figure(&all, "trainedTeams.schools.bySector"),
+        &json!([{"key": "prive_sous_contrat", "count": 0, "of": 1}, {"key": "public", "count": 2, "of": 2}]),
+        "{all}"
+    );
+    assert_eq!(
+        figure(&all, "trainedTeams.schools.byPriorityEducation"),
+        &json!([{"key": "none", "count": 1, "of": 2}, {"key": "rep_plus", "count": 1, "of": 1}]),
+        "{all}"
+    );
+    assert_eq!(
+        figure(&all, "ambassadors.pupils"),
+        &json!({"total": 11, "bySector": [{"key": "prive_sous_contrat", "total": 11}],
+                "byPriorityEducation": [{"key": "none", "total": 11}]}),
+        "{all}"
+    );
+    assert_eq!(
+        figure(&all, "overdue.undeclaredTeams.bySector"),
+        &json!([{"key": "prive_sous_contrat", "count": 1, "of": 1}, {"key": "public", "count": 0, "of": 2}]),
+        "{all}"
+    );
+    // Filtered: the public schools, those of REP+, the private ones.
+    let public = graphql(&manager, &query(", sector: \"public\"")).await;
+    assert_eq!(figure(&public, "sector"), "public", "{public}");
+    assert_eq!(figure(&public, "trainedTeams.schools.count"), 2, "{public}");
+    assert_eq!(figure(&public, "trainedTeams.schools.of"), 2, "{public}");
+    assert_eq!(figure(&public, "ambassadors.pupils.total"), 0, "{public}");
+    let rep = graphql(&manager, &query(", priorityEducation: \"rep_plus\"")).await;
+    assert_eq!(figure(&rep, "trainedTeams.schools.count"), 1, "{rep}");
+    assert_eq!(figure(&rep, "trainedTeams.schools.of"), 1, "{rep}");
+    assert_eq!(figure(&rep, "overdue.undeclaredTeams.count"), 0, "{rep}");
+    let both = graphql(
+        &manager,
+        &query(", sector: \"prive_sous_contrat\", priorityEducation: \"none\""),
+    )
+    .await;
+    assert_eq!(figure(&both, "trainedTeams.schools.of"), 1, "{both}");
+    assert_eq!(figure(&both, "trainedTeams.schools.count"), 0, "{both}");
+    assert_eq!(figure(&both, "ambassadors.pupils.total"), 11, "{both}");
+    assert_eq!(figure(&both, "overdue.undeclaredTeams.count"), 1, "{both}");
+    // With the scope: the Gers' referent, REP+ asked, sees its one school.
+    let gers = app.user("department_referent", Some("32")).await;
+    let theirs = graphql(&gers, &query(", priorityEducation: \"rep_plus\"")).await;
+    assert_eq!(figure(&theirs, "trainedTeams.schools.of"), 1, "{theirs}");
+    let theirs = graphql(&gers, &query(", sector: \"prive_sous_contrat\"")).await;
+    assert_eq!(figure(&theirs, "trainedTeams.schools.of"), 0, "{theirs}");
+    let refused = graphql(&manager, &query(", sector: \"prive\"")).await;
+    assert_eq!(
+        refused["errors"][0]["message"],
+        "« sector » : « prive » n'est pas un secteur reconnu ; valeurs acceptées : public, prive_sous_contrat.",
+        "{refused}"
+    );
+    let refused = graphql(&manager, &query(", priorityEducation: \"REP\"")).await;
+    assert!(
+        refused["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("« priorityEducation » : « REP » n'est pas"),
+        "{refused}"
+    );
+    app.finish().await;
+}
+
+/// A label of `year` for `school`, every criterion answered met, submitted and awarded at
+/// level 1 by the pole.
+async fn awarded_label(school: &Client, manager: &Client, uai: &str, year: SchoolYear) {
+    let label = created(
+        school,
+        "/api/v1/phare/labels",
+        json!({"school_uai": uai, "school_year": year.to_string(), "target_level": 1}),
+    )
+    .await;
+    let (status, view) = school.get(&format!("/api/v1/phare/labels/{label}")).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    for criterion in view["criteria"].as_array().unwrap() {
+        if criterion["answered_by"] == "school" {
+            ok(
+                school,
+                &format!("/api/v1/phare/labels/{label}/criteria"),
+                json!({"criterion": criterion["key"], "met": true, "evidence": "Bilan annuel"}),
+            )
+            .await;
+        }
+    }
+    ok(
+        school,
+        &format!("/api/v1/phare/labels/{label}/submit"),
+        json!({}),
+    )
+    .await;
+    ok(
+        manager,
+        &format!("/api/v1/phare/labels/{label}/decision"),
+        json!({"outcome": "awarded", "reason": "Dossier complet."}),
+    )
+    .await;
+}
+
+/// Every trend reads the previous school year a year before `asOf`: a label of last
+/// year awarded just now is not in the labels' previous year now (a year ago it did not
+/// exist), and is a year from now; the labels' and the contest's trends say the same
+/// instant, `previousAsOf`.
+async fn every_trend_reads_the_previous_year_a_year_before(db: TestDb) {
+    let app = TestApp::builder(db)
+        .targets(&["read-model", "phare", "contests"])
+        .start()
+        .await;
+    let manager = app.user("pole_manager", None).await;
+    app.school(COLLEGE_31, "college", "31").await;
+    let school = app.user("school", Some(COLLEGE_31)).await;
+    let (_, year) = today();
+    awarded_label(&school, &manager, COLLEGE_31, year.previous()).await;
+    let query = |as_of: Option<&str>| {
+        let as_of = as_of.map_or(String::new(), |a| format!(", asOf: \"{a}\""));
+        format!(
+            "{{ dashboard(schoolYear: \"{year}\"{as_of}) {{ asOf previousAsOf \
+             labels {{ byLevel {{ level count previousYear change }} }} \
+             contest {{ trend {{ schoolYear asOf }} }} }} }}"
+        )
+    };
+    let last_year = format!(
+        "{{ dashboard(schoolYear: \"{}\") {{ labels {{ byLevel {{ level count }} }} }} }}",
+        year.previous()
+    );
+    until(&manager, &last_year, |b| {
+        figure(b, "labels.byLevel")[0]["count"] == 1
+    })
+    .await;
+    let now = graphql(&manager, &query(None)).await;
+    assert_eq!(
+        &figure(&now, "labels.byLevel")[0],
+        &json!({"level": "engagement", "count": 0, "previousYear": 0, "change": 0}),
+        "{now}"
+    );
+    assert_eq!(
+        figure(&now, "previousAsOf"),
+        figure(&now, "contest.trend.asOf"),
+        "{now}"
+    );
+    let later = (Utc::now() + TimeDelta::days(366)).to_rfc3339();
+    let then = graphql(&manager, &query(Some(&later))).await;
+    assert_eq!(
+        &figure(&then, "labels.byLevel")[0],
+        &json!({"level": "engagement", "count": 0, "previousYear": 1, "change": -1}),
+        "{then}"
+    );
+    assert_eq!(
+        figure(&then, "contest.trend.schoolYear"),
+        year.previous().to_string().as_str(),
+        "{then}"
+    );
+    assert_eq!(
+        figure(&then, "previousAsOf"),
+        figure(&then, "contest.trend.asOf"),
+        "{then}"
+    );
+    // A year before, in Paris time: 29 February becomes the 28th, the hour kept.
+    let leap = graphql(&manager, &query(Some("2028-02-29T10:30:00+01:00"))).await;
+    assert_eq!(
+        figure(&leap, "previousAsOf"),
+        "2027-02-28T09:30:00Z",
+        "{leap}"
+    );
+    assert_eq!(
+        figure(&leap, "contest.trend.asOf"),
+        "2027-02-28T09:30:00Z",
+        "{leap}"
+    );
+    // Summer time then, winter time a year before: the same Paris hour.
+    let summer = graphql(&manager, &query(Some("2027-03-28T10:00:00+02:00"))).await;
+    assert_eq!(
+        figure(&summer, "previousAsOf"),
+        "2026-03-28T09:00:00Z",
+        "{summer}"
+    );
+    app.finish().await;
+}
+
 pharos_test_support::on_both_backends!(
     "pharos-read-model-dashboard";
     the_dashboard_counts_in_scope_and_as_of_answers_past_states,
@@ -1332,4 +1664,7 @@ pharos_test_support::on_both_backends!(
     a_changed_definition_rebuilds_its_indicator_only,
     the_dashboard_counts_the_contest_and_what_is_overdue,
     the_dashboard_counts_reminders_pending,
+    the_groups_of_one_answer_read_one_snapshot,
+    the_dashboard_breaks_down_and_filters_by_sector_and_priority_education,
+    every_trend_reads_the_previous_year_a_year_before,
 );

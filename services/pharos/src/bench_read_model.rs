@@ -1,0 +1,1908 @@
+//! `pharos bench read-model`: the read model at a country's scale. A fresh database gets
+//! `schools` schools over the 101 departments (the national-directory import), then about
+//! `events` domain events of every category the read model projects (trainings and
+//! sessions with registrations and attendance, pHARe deployments and labels, ambassador
+//! cohorts, national-day actions, contest editions and entries), built with the event
+//! contract's types and appended as the services append them, from a fixed seed. Then:
+//! every projection rebuilt from the start of the log (as `pharos rebuild` does), timed;
+//! the assembled application served on a local port, and `dashboard` asked over HTTP by
+//! `clients` concurrent clients for one department at a time and for the whole set, then
+//! a paginated `schools` search; the process's peak memory. Prints one line per figure
+//! on stderr, then every figure as JSON on stdout.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
+use pharos::config::{KeySource, RawConfig};
+use pharos_decider::SystemClock;
+use pharos_events::cohort::{ClassLevel, CohortEvent, CohortKind, CohortTraining, Referent};
+use pharos_events::contest::{
+    self, Attestations, AwardKind, ContestCategory, ContestEvent, ContestLevel, ContestRules,
+    Criterion, EditionDates, EntryDetails, EntryEvent, EntryFile, FileType, Group, Medium,
+    Responsible,
+};
+use pharos_events::national_day::{
+    ActionDetails, ActionEvent, ActionSchool, ActionType, AudienceLevel, Campaign,
+};
+use pharos_events::phare::{
+    CriterionSpec, DeploymentEvent, DeploymentOwner, LabelEvent, LabelLevel, LevelChecklist,
+    MemberDetails, ProtocolBody, SchoolYear, StaffPerson, TeamFunction, TeamMember,
+};
+use pharos_events::training::{
+    AttendanceStatus, Registrant, RegistrationMode, Schedule, SessionEvent, Slot, Topic,
+    TrainingEvent,
+};
+use pharos_events::{
+    Academy, DepartmentCode, SchoolKind, Uai, cohort, encode, national_day, phare, training,
+};
+use pharos_eventstore::{
+    EventStore, ExpectedVersion, Metadata, NewEvent, SqliteSync, StoreOptions, StreamId, on_db,
+};
+use pharos_privacy::{MasterKey, PersonId, Sealed, Vault};
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+use crate::bench::Scratch;
+
+/// The departments of France, as `DepartmentCode` spells them.
+const DEPARTMENTS: [&str; 101] = [
+    "01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12", "13", "14", "15", "16",
+    "17", "18", "19", "2A", "2B", "21", "22", "23", "24", "25", "26", "27", "28", "29", "30", "31",
+    "32", "33", "34", "35", "36", "37", "38", "39", "40", "41", "42", "43", "44", "45", "46", "47",
+    "48", "49", "50", "51", "52", "53", "54", "55", "56", "57", "58", "59", "60", "61", "62", "63",
+    "64", "65", "66", "67", "68", "69", "70", "71", "72", "73", "74", "75", "76", "77", "78", "79",
+    "80", "81", "82", "83", "84", "85", "86", "87", "88", "89", "90", "91", "92", "93", "94", "95",
+    "971", "972", "973", "974", "976",
+];
+const SEED: u64 = 0x5048_4152_4f53;
+const ADMIN: &str = "admin@bench.education.fr";
+const MANAGER: &str = "pole@bench.education.fr";
+const PASSWORD: &str = "mot-de-passe-de-mesure";
+/// Dashboard requests per client, for one department at a time and for the whole set.
+const DEPARTMENT_ROUNDS: usize = 8;
+const WHOLE_ROUNDS: usize = 4;
+/// Pages of one search walked at most.
+const SEARCH_PAGES: usize = 20;
+const SEARCHES: [&str; 6] = [
+    "college",
+    "lycee n° 1",
+    "ecole n° 2",
+    "commune 31",
+    "commune 2a",
+    "n° 4",
+];
+/// Concurrent appends while generating (SQLite groups them in one commit).
+const APPENDERS: usize = 32;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Sizes {
+    pub schools: usize,
+    pub events: usize,
+    pub clients: usize,
+}
+
+pub async fn read_model(postgres: bool, url: Option<String>, sizes: Sizes) -> anyhow::Result<()> {
+    let scratch = Scratch::new(postgres, url).await?;
+    let result = run(&scratch, sizes).await;
+    scratch.remove().await;
+    let figures = result?;
+    println!("{figures}");
+    Ok(())
+}
+
+async fn run(scratch: &Scratch, sizes: Sizes) -> anyhow::Result<Value> {
+    let key = MasterKey::generate();
+    let store = EventStore::connect(
+        scratch.url(),
+        StoreOptions {
+            max_connections: APPENDERS as u32 + 8,
+            // Seeding only: what is measured reads the data, whatever the fsyncs.
+            sqlite_synchronous: SqliteSync::Normal,
+            ..StoreOptions::default()
+        },
+    )
+    .await
+    .context("connexion à la base de mesure")?;
+    store.migrate().await?;
+    let backend = store.backend_name();
+    eprintln!(
+        "bench read-model — backend {backend}, {} schools over {} departments, ~{} events, {} clients",
+        sizes.schools,
+        DEPARTMENTS.len(),
+        sizes.events,
+        sizes.clients
+    );
+    let generated = generate(&store, &key, sizes).await;
+    let generated = match generated {
+        Ok(g) => g,
+        Err(e) => {
+            store.close().await;
+            return Err(e);
+        }
+    };
+    let hwm_generation = peak_rss_kib();
+    let rebuilt = rebuild(&store).await;
+    store.close().await;
+    let rebuilt = rebuilt?;
+    let hwm_rebuild = peak_rss_kib();
+    let served = serve_and_query(scratch, key, sizes.clients, &generated).await?;
+    let hwm = peak_rss_kib();
+    eprintln!(
+        "peak RSS (VmHWM): {:.0} MiB (after generation {:.0} MiB, after rebuild {:.0} MiB)",
+        hwm as f64 / 1024.0,
+        hwm_generation as f64 / 1024.0,
+        hwm_rebuild as f64 / 1024.0
+    );
+    Ok(json!({
+        "backend": backend,
+        "build": if cfg!(debug_assertions) { "debug" } else { "release" },
+        "schools": sizes.schools,
+        "departments": DEPARTMENTS.len(),
+        "clients": sizes.clients,
+        "generation": generated.figures,
+        "rebuild": rebuilt,
+        "http": served,
+        "peak_rss_mib": (hwm as f64 / 1024.0).round(),
+        "peak_rss_after_generation_mib": (hwm_generation as f64 / 1024.0).round(),
+        "peak_rss_after_rebuild_mib": (hwm_rebuild as f64 / 1024.0).round(),
+    }))
+}
+
+/// The process's peak resident memory (`VmHWM`), in KiB.
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+// ---------------------------------------------------------------------------------------
+// Generation
+
+/// splitmix64: small, fast, and the same sequence on every machine.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    fn range(&mut self, low: u32, high: u32) -> u32 {
+        low + (self.next() % u64::from(high - low + 1)) as u32
+    }
+
+    fn chance(&mut self, p: f64) -> bool {
+        ((self.next() >> 11) as f64 / (1u64 << 53) as f64) < p
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+
+    fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            items.swap(i, self.below(i + 1));
+        }
+    }
+}
+
+struct School {
+    uai: Uai,
+    department: usize,
+    kind: SchoolKind,
+    circonscription: Option<String>,
+}
+
+struct Person {
+    id: PersonId,
+    name: Sealed,
+    email: Sealed,
+}
+
+struct Training {
+    id: Uuid,
+    department: Option<usize>,
+}
+
+struct Edition {
+    id: Uuid,
+}
+
+/// Who a deployment belongs to: a school, or a circonscription of a department.
+#[derive(Clone)]
+enum Owner {
+    School(usize),
+    Circonscription(usize, String),
+}
+
+/// What was generated, and the figures the dashboard must find again.
+struct Generated {
+    figures: Value,
+    year: SchoolYear,
+    /// Sessions of the current year held (held, attendance locked, archived).
+    sessions_held: i64,
+    /// Contest entries of the current year submitted and not withdrawn.
+    entries_submitted: i64,
+    /// Labels of the current year awarded.
+    labels_awarded: i64,
+    /// Pupils of the current year's declared cohorts.
+    pupils_declared: i64,
+}
+
+/// The kinds of units generated, with the share of the events each should take.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Session,
+    Deployment,
+    Label,
+    Cohort,
+    Action,
+    Entry,
+}
+
+const KINDS: [(Kind, f64); 6] = [
+    (Kind::Session, 0.50),
+    (Kind::Deployment, 0.15),
+    (Kind::Label, 0.05),
+    (Kind::Cohort, 0.05),
+    (Kind::Action, 0.13),
+    (Kind::Entry, 0.12),
+];
+
+/// One stream's events, appended in one call.
+struct Unit {
+    stream: StreamId,
+    expected: ExpectedVersion,
+    events: Vec<NewEvent>,
+    metadata: Metadata,
+}
+
+struct World {
+    schools: Vec<School>,
+    by_department: Vec<Vec<usize>>,
+    departments: Vec<DepartmentCode>,
+    people: Vec<Person>,
+    trainings: Vec<Training>,
+    editions: Vec<Edition>,
+    /// The year before last, last year, this year.
+    years: [SchoolYear; 3],
+    today: NaiveDate,
+}
+
+struct Generator {
+    rng: Rng,
+    ids: u64,
+    base_ms: u64,
+    /// Per year: deployment owners, label schools and cohort schools not used yet.
+    owners: Vec<Vec<Owner>>,
+    label_schools: Vec<Vec<usize>>,
+    cohort_schools: Vec<Vec<usize>>,
+    produced: [usize; 6],
+    exhausted: [bool; 6],
+    /// Admissible entries per edition and category, the first few: the awards.
+    admissible: Vec<Vec<(Uuid, String)>>,
+    sessions_held: i64,
+    entries_submitted: i64,
+    labels_awarded: i64,
+    pupils_declared: i64,
+}
+
+fn metadata(role: &str, target: &str) -> Metadata {
+    Metadata {
+        actor_id: Some(format!("bench-{role}")),
+        actor_role: Some(role.to_owned()),
+        source_target: Some(target.to_owned()),
+        ..Metadata::default()
+    }
+}
+
+fn day(year: i32, month: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(year, month, d).unwrap_or_default()
+}
+
+/// 09:00 (+01:00) on `day`, plus `hours`.
+fn at(on: NaiveDate, hours: u32) -> DateTime<FixedOffset> {
+    let offset = FixedOffset::east_opt(3600).unwrap_or(chrono::Offset::fix(&chrono::Utc));
+    offset
+        .from_local_datetime(&on.and_hms_opt(9 + hours, 0, 0).unwrap_or_default())
+        .single()
+        .unwrap_or_default()
+}
+
+impl Generator {
+    fn uuid(&mut self) -> Uuid {
+        self.ids += 1;
+        let mut random = [0u8; 10];
+        random[..8].copy_from_slice(&self.rng.next().to_le_bytes());
+        random[8..].copy_from_slice(&self.rng.next().to_le_bytes()[..2]);
+        uuid::Builder::from_unix_timestamp_millis(self.base_ms + self.ids / 16, &random).into_uuid()
+    }
+
+    /// A school year: this one half of the time, else one of the two before.
+    fn year_index(&mut self) -> usize {
+        match self.rng.below(10) {
+            0..=4 => 2,
+            5..=7 => 1,
+            _ => 0,
+        }
+    }
+
+    /// A day of `year` up to `today` (from September to June).
+    fn day_in(&mut self, w: &World, year: SchoolYear) -> NaiveDate {
+        let first = year.first_day() + chrono::Days::new(1);
+        let last = (year.first_day() + chrono::Days::new(300)).min(w.today);
+        let span = (last - first).num_days().max(1) as usize;
+        first + chrono::Days::new(self.rng.below(span) as u64)
+    }
+
+    fn person<'w>(&mut self, w: &'w World) -> &'w Person {
+        self.rng.pick(&w.people)
+    }
+
+    fn school_of(&mut self, w: &World, department: usize) -> usize {
+        let schools = &w.by_department[department];
+        if schools.is_empty() {
+            self.rng.below(w.schools.len())
+        } else {
+            *self.rng.pick(schools)
+        }
+    }
+
+    /// The kind furthest behind its share of the events.
+    fn next_kind(&self) -> Option<Kind> {
+        KINDS
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !self.exhausted[*i])
+            .min_by(|(i, (_, a)), (j, (_, b))| {
+                let x = self.produced[*i] as f64 / a;
+                let y = self.produced[*j] as f64 / b;
+                x.total_cmp(&y)
+            })
+            .map(|(_, (kind, _))| *kind)
+    }
+
+    fn unit(&mut self, w: &World) -> Option<Unit> {
+        loop {
+            let kind = self.next_kind()?;
+            let index = KINDS.iter().position(|(k, _)| *k == kind).unwrap_or(0);
+            let unit = match kind {
+                Kind::Session => Some(self.session(w)),
+                Kind::Deployment => self.deployment(w),
+                Kind::Label => self.label(w),
+                Kind::Cohort => self.cohort(w),
+                Kind::Action => Some(self.action(w)),
+                Kind::Entry => Some(self.entry(w)),
+            };
+            match unit {
+                Some(unit) => {
+                    self.produced[index] += unit.events.len();
+                    return Some(unit);
+                }
+                None => self.exhausted[index] = true,
+            }
+        }
+    }
+
+    /// A session of a training: planned, opened, registrations (the last ones
+    /// waitlisted), then cancelled, still to come, or held with one withdrawal and a
+    /// promotion, attendance per slot, locked (and archived in a past year).
+    fn session(&mut self, w: &World) -> Unit {
+        let training = self.rng.pick(&w.trainings);
+        let training_id = training.id;
+        let department = training
+            .department
+            .unwrap_or_else(|| self.rng.below(w.departments.len()));
+        let y = self.year_index();
+        let year = w.years[y];
+        // This year, a quarter of the sessions are still to come.
+        let upcoming = y == 2 && self.rng.chance(0.25);
+        let on = if upcoming {
+            w.today + chrono::Days::new(1 + self.rng.below(150) as u64)
+        } else {
+            self.day_in(w, year)
+        };
+        let slots = vec![
+            Slot {
+                starts_at: at(on, 0),
+                ends_at: at(on, 3),
+            },
+            Slot {
+                starts_at: at(on, 5),
+                ends_at: at(on, 8),
+            },
+        ];
+        let capacity = self.rng.range(20, 30);
+        let mut events = vec![SessionEvent::SessionPlanned {
+            training_id,
+            department: Some(w.departments[department].clone()),
+            schedule: Schedule {
+                starts_at: at(on, 0),
+                ends_at: at(on, 8),
+                slots,
+            },
+            location: Some(format!("Salle {}", self.rng.range(1, 40))),
+            remote_url: None,
+            capacity,
+            planned_minutes: 360,
+            trainers: vec![],
+            recorded_after_the_fact: false,
+        }];
+        events.push(SessionEvent::SessionOpened);
+        let cancelled = self.rng.chance(0.07);
+        let registrations = if cancelled {
+            self.rng.below(capacity as usize)
+        } else {
+            capacity as usize + self.rng.below(5)
+        };
+        let mut confirmed = Vec::new();
+        let mut waitlisted = Vec::new();
+        for k in 0..registrations {
+            let registration_id = self.uuid();
+            let person = self.person(w);
+            let school = self.rng.chance(0.85).then(|| {
+                let s = self.school_of(w, department);
+                w.schools[s].uai.clone()
+            });
+            let registrant = Registrant {
+                person: person.id,
+                display_name: person.name.clone(),
+                email: person.email.clone(),
+                school_uai: school,
+                function: (*self
+                    .rng
+                    .pick(&["Enseignant", "CPE", "AED", "Infirmier", "Direction"]))
+                .to_owned(),
+            };
+            let mode = if self.rng.chance(0.6) {
+                RegistrationMode::Designated
+            } else {
+                RegistrationMode::Volunteer
+            };
+            if k < capacity as usize {
+                confirmed.push(registration_id);
+                events.push(SessionEvent::RegistrationConfirmed {
+                    registration_id,
+                    registrant,
+                    mode,
+                });
+            } else {
+                waitlisted.push(registration_id);
+                events.push(SessionEvent::RegistrationWaitlisted {
+                    registration_id,
+                    registrant,
+                    mode,
+                });
+            }
+        }
+        if cancelled {
+            events.push(SessionEvent::SessionCancelled {
+                reason: "Formateur indisponible".into(),
+            });
+        } else if !upcoming {
+            if let (Some(&gone), Some(&next)) = (confirmed.first(), waitlisted.first()) {
+                events.push(SessionEvent::RegistrationWithdrawn {
+                    registration_id: gone,
+                });
+                events.push(SessionEvent::RegistrationPromoted {
+                    registration_id: next,
+                });
+                confirmed.remove(0);
+                confirmed.push(next);
+            }
+            events.push(SessionEvent::SessionClosed);
+            events.push(SessionEvent::SessionHeld);
+            for &registration_id in &confirmed {
+                for slot_index in 0..2 {
+                    let present = self.rng.chance(0.88);
+                    events.push(SessionEvent::AttendanceRecorded {
+                        registration_id,
+                        slot_index,
+                        status: if present {
+                            AttendanceStatus::Present
+                        } else {
+                            AttendanceStatus::Absent
+                        },
+                        minutes: if present { 180 } else { 0 },
+                    });
+                }
+            }
+            events.push(SessionEvent::AttendanceLocked);
+            if y < 2 {
+                events.push(SessionEvent::SessionArchived);
+            }
+            if y == 2 {
+                self.sessions_held += 1;
+            }
+        }
+        let id = self.uuid();
+        unit(
+            training::SESSION_CATEGORY,
+            id,
+            &events,
+            metadata("department_referent", "trainings"),
+        )
+    }
+
+    fn deployment(&mut self, w: &World) -> Option<Unit> {
+        let (y, owner) = self.take(|g| &mut g.owners)?;
+        let year = w.years[y];
+        let start = year.start_year();
+        let owner = match owner {
+            Owner::School(s) => DeploymentOwner::School {
+                uai: w.schools[s].uai.clone(),
+                department: w.departments[w.schools[s].department].clone(),
+            },
+            Owner::Circonscription(d, circonscription) => DeploymentOwner::Circonscription {
+                circonscription,
+                department: w.departments[d].clone(),
+            },
+        };
+        let primary = matches!(owner, DeploymentOwner::Circonscription { .. });
+        let mut events = vec![DeploymentEvent::DeploymentCreated {
+            owner,
+            school_year: year,
+        }];
+        if self.rng.chance(0.9) {
+            events.push(DeploymentEvent::CharterSigned {
+                signed_on: day(start, 6, self.rng.range(10, 30)),
+            });
+        }
+        let mut members = Vec::new();
+        for _ in 0..self.rng.range(3, 9) {
+            let person = self.person(w);
+            let trained = self.rng.chance(0.8);
+            let member_id = self.uuid();
+            members.push(member_id);
+            events.push(DeploymentEvent::TeamMemberAdded(TeamMember {
+                member_id,
+                person: StaffPerson {
+                    display_name: person.name.clone(),
+                    email: person.email.clone(),
+                },
+                function: *self.rng.pick(&[
+                    TeamFunction::Enseignant,
+                    TeamFunction::Cpe,
+                    TeamFunction::Infirmier,
+                    TeamFunction::Psyen,
+                    TeamFunction::Direction,
+                    TeamFunction::AssistantSocial,
+                ]),
+                trained,
+                training_minutes: if trained { 720 } else { 0 },
+                mpp_trained: self.rng.chance(0.35),
+                school_uai: None,
+                function_label: None,
+                carried_over: false,
+            }));
+        }
+        if self.rng.chance(0.2)
+            && let Some(&member_id) = members.first()
+        {
+            events.push(DeploymentEvent::TeamMemberUpdated {
+                member_id,
+                details: MemberDetails {
+                    function: TeamFunction::Cpe,
+                    function_label: None,
+                    trained: true,
+                    training_minutes: 720,
+                    mpp_trained: true,
+                },
+            });
+        }
+        if self.rng.chance(0.85) {
+            let person = self.person(w);
+            events.push(DeploymentEvent::CoordinatorNamed {
+                person: StaffPerson {
+                    display_name: person.name.clone(),
+                    email: person.email.clone(),
+                },
+                carried_over: false,
+            });
+        }
+        if self.rng.chance(0.75) {
+            events.push(DeploymentEvent::ProtocolRecorded {
+                formalised_on: day(start, 9, self.rng.range(10, 28)),
+                presented_on: self
+                    .rng
+                    .chance(0.85)
+                    .then(|| day(start, 10, self.rng.range(1, 20))),
+                presented_to: if primary {
+                    ProtocolBody::ConseilEcole
+                } else {
+                    ProtocolBody::ConseilAdministration
+                },
+                carried_over: false,
+            });
+        }
+        if self.rng.chance(0.8) {
+            events.push(DeploymentEvent::LearningHoursPlanned {
+                planned: true,
+                hours: if self.rng.chance(0.8) { 10 } else { 6 },
+            });
+        }
+        for _ in 0..self.rng.below(3) {
+            let workshop_id = self.uuid();
+            events.push(DeploymentEvent::ParentWorkshopRecorded {
+                workshop_id,
+                held_on: day(start, 11, self.rng.range(2, 28)),
+                participants: Some(self.rng.range(8, 40)),
+            });
+        }
+        let id = self.uuid();
+        Some(unit(
+            phare::DEPLOYMENT_CATEGORY,
+            id,
+            &events,
+            metadata("school", "phare"),
+        ))
+    }
+
+    /// A year and an item of `lists` (per year) not used yet; `None` once all are used.
+    fn take<T>(&mut self, lists: impl Fn(&mut Self) -> &mut Vec<Vec<T>>) -> Option<(usize, T)> {
+        let first = self.year_index();
+        for y in [first, 2, 1, 0] {
+            if let Some(item) = lists(self)[y].pop() {
+                return Some((y, item));
+            }
+        }
+        None
+    }
+
+    fn label(&mut self, w: &World) -> Option<Unit> {
+        let (y, s) = self.take(|g| &mut g.label_schools)?;
+        let school = &w.schools[s];
+        let year = w.years[y];
+        let target_level = *self.rng.pick(&LabelLevel::ALL);
+        let checklists = LabelLevel::ALL
+            .iter()
+            .map(|level| LevelChecklist {
+                level: *level,
+                criteria: (1..=5)
+                    .map(|n| CriterionSpec {
+                        key: format!("{}_{n}", level.as_str()),
+                        label: format!("Critère {n} du niveau {}", level.number()),
+                        answered_by: Default::default(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        let mut events = vec![LabelEvent::LabelDrafted {
+            school_uai: school.uai.clone(),
+            department: w.departments[school.department].clone(),
+            school_year: year,
+            target_level,
+            checklists,
+        }];
+        for n in 1..=5 {
+            events.push(LabelEvent::CriterionAnswered {
+                criterion: format!("{}_{n}", target_level.as_str()),
+                met: self.rng.chance(0.9),
+                evidence: None,
+            });
+        }
+        if !(y == 2 && self.rng.chance(0.15)) {
+            events.push(LabelEvent::LabelSubmitted);
+            events.push(LabelEvent::LabelReviewStarted);
+            match self.rng.below(10) {
+                0..=5 => {
+                    events.push(LabelEvent::LabelAwarded {
+                        level: target_level,
+                        reason: "Critères remplis".into(),
+                    });
+                    if y == 2 {
+                        self.labels_awarded += 1;
+                    }
+                }
+                6 | 7 => events.push(LabelEvent::LabelNotAwarded {
+                    reason: "Protocole non présenté".into(),
+                }),
+                _ => events.push(LabelEvent::LabelReturned {
+                    reason: "Pièces manquantes".into(),
+                }),
+            }
+        }
+        let id = self.uuid();
+        Some(unit(
+            phare::LABEL_CATEGORY,
+            id,
+            &events,
+            metadata("school", "phare"),
+        ))
+    }
+
+    fn cohort(&mut self, w: &World) -> Option<Unit> {
+        let (y, s) = self.take(|g| &mut g.cohort_schools)?;
+        let school = &w.schools[s];
+        let year = w.years[y];
+        let start = year.start_year();
+        let kind = CohortKind::for_school(school.kind)[0];
+        let person = self.person(w);
+        let mut events = vec![CohortEvent::CohortCreated {
+            school_uai: school.uai.clone(),
+            department: w.departments[school.department].clone(),
+            school_year: year,
+            kind,
+            referent: Referent {
+                display_name: person.name.clone(),
+                email: person.email.clone(),
+            },
+        }];
+        let counts: std::collections::BTreeMap<ClassLevel, u32> = kind
+            .levels()
+            .iter()
+            .map(|level| (*level, self.rng.range(2, 6)))
+            .collect();
+        let total: u32 = counts.values().sum();
+        events.push(CohortEvent::CountsSet { counts });
+        if self.rng.chance(0.85) {
+            events.push(CohortEvent::CohortDeclared {
+                declared_on: day(start, 10, self.rng.range(1, 28)),
+            });
+            if y == 2 && kind.is_pupils() {
+                self.pupils_declared += i64::from(total);
+            }
+            if self.rng.chance(0.6) {
+                let entry_id = self.uuid();
+                events.push(CohortEvent::TrainingRecorded(CohortTraining {
+                    entry_id,
+                    session_id: None,
+                    held_on: day(start, 11, self.rng.range(2, 20)),
+                    minutes: 180,
+                    title: "Formation des ambassadeurs".into(),
+                    referent_minutes: None,
+                }));
+            }
+            if self.rng.chance(0.5) {
+                events.push(CohortEvent::CohortActivated {
+                    activated_on: day(start, 11, 25),
+                });
+            }
+        }
+        let id = self.uuid();
+        Some(unit(
+            cohort::CATEGORY,
+            id,
+            &events,
+            metadata("school", "cohorts"),
+        ))
+    }
+
+    fn action(&mut self, w: &World) -> Unit {
+        let y = self.year_index();
+        let year = w.years[y];
+        let first = self.rng.below(w.schools.len());
+        let department = w.schools[first].department;
+        let mut schools = vec![first];
+        if self.rng.chance(0.1) {
+            let other = self.school_of(w, department);
+            if other != first {
+                schools.push(other);
+            }
+        }
+        let campaign = if self.rng.chance(0.8) {
+            Campaign::NationalDay
+        } else {
+            Campaign::YearRound
+        };
+        let date = match campaign {
+            Campaign::NationalDay => day(year.start_year(), 11, self.rng.range(5, 9)),
+            Campaign::YearRound => self.day_in(w, year),
+        };
+        let mut types: Vec<ActionType> = (0..self.rng.range(1, 3))
+            .map(|_| *self.rng.pick(ActionType::ALL))
+            .collect();
+        types.sort();
+        types.dedup();
+        let details = ActionDetails {
+            schools: schools
+                .iter()
+                .map(|&s| ActionSchool {
+                    uai: w.schools[s].uai.clone(),
+                    department: w.departments[department].clone(),
+                })
+                .collect(),
+            date,
+            types,
+            audience_levels: vec![*self.rng.pick(AudienceLevel::ALL)],
+            pupils_reached: self.rng.range(20, 400),
+            adults_reached: self.rng.range(0, 30),
+            partners: vec![],
+            description: "Action de sensibilisation au harcèlement".into(),
+            held: self.rng.chance(0.9),
+        };
+        let mut events = vec![ActionEvent::ActionDeclared {
+            school_year: year,
+            campaign,
+            details,
+        }];
+        if self.rng.chance(0.9) {
+            events.push(ActionEvent::ActionSubmitted);
+            if self.rng.chance(0.75) {
+                events.push(ActionEvent::ActionValidated);
+                if self.rng.chance(0.6) {
+                    events.push(ActionEvent::ActionPublished);
+                }
+            }
+        }
+        let id = self.uuid();
+        unit(
+            national_day::ACTION_CATEGORY,
+            id,
+            &events,
+            metadata("school", "national-day"),
+        )
+    }
+
+    fn entry(&mut self, w: &World) -> Unit {
+        let y = self.year_index();
+        let edition = &w.editions[y];
+        let s = self.rng.below(w.schools.len());
+        let school = &w.schools[s];
+        let level = ContestLevel::of_school(school.kind);
+        let medium = if self.rng.chance(0.6) {
+            Medium::Affiche
+        } else {
+            Medium::Video
+        };
+        let category = format!("{}_{}", level.as_str(), medium.as_str());
+        let person = self.person(w);
+        let pupils = self.rng.range(2, 28);
+        let mut events = vec![EntryEvent::EntryCreated {
+            contest_id: edition.id,
+            school_uai: school.uai.clone(),
+            department: w.departments[school.department].clone(),
+            details: EntryDetails {
+                category: category.clone(),
+                special_prizes: vec![],
+                title: format!("Ensemble contre le harcèlement n° {}", self.ids),
+                group: Group {
+                    label: "Classe".into(),
+                    levels: vec![],
+                    pupil_count: pupils,
+                    adult_count: self.rng.range(1, 3),
+                },
+                project_sheet: "Une production réalisée en classe.".into(),
+            },
+            responsible: Responsible {
+                display_name: person.name.clone(),
+                email: person.email.clone(),
+            },
+        }];
+        let file_id = self.uuid();
+        let file_type = if medium == Medium::Video {
+            FileType::Mp4
+        } else {
+            FileType::Pdf
+        };
+        events.push(EntryEvent::FileAttached(EntryFile {
+            file_id,
+            sha256: format!(
+                "{:016x}{:016x}{:016x}{:016x}",
+                self.rng.next(),
+                self.rng.next(),
+                self.rng.next(),
+                self.rng.next()
+            ),
+            bytes: self.rng.next() % 50_000_000,
+            file_type,
+            duration_seconds: (medium == Medium::Video).then(|| self.rng.range(30, 180)),
+        }));
+        events.push(EntryEvent::Attested(Attestations {
+            image_rights: true,
+            third_party_rights: true,
+            republic_values: true,
+            rights_grant: true,
+            attested_by: "Responsable du groupe".into(),
+        }));
+        // A few drafts never submitted, a few entries withdrawn.
+        if !self.rng.chance(0.08) {
+            events.push(EntryEvent::EntrySubmitted {
+                extended_until: None,
+            });
+            if self.rng.chance(0.03) {
+                events.push(EntryEvent::EntryWithdrawn);
+            } else {
+                if y == 2 {
+                    self.entries_submitted += 1;
+                }
+                if self.rng.chance(0.9) {
+                    let admissible = self.rng.chance(0.85);
+                    events.push(EntryEvent::AdmissibilityDecided {
+                        admissible,
+                        reason: (!admissible).then(|| {
+                            (*self.rng.pick(&[
+                                "Fichier illisible",
+                                "Fichier illisible ",
+                                "Vidéo trop longue",
+                                "Droits à l'image non attestés",
+                                "Hors sujet",
+                            ]))
+                            .to_owned()
+                        }),
+                    });
+                    if admissible {
+                        for _ in 0..2 {
+                            let juror_id = self.uuid();
+                            events.push(EntryEvent::JurorAssigned { juror_id });
+                            events.push(EntryEvent::EntryScored {
+                                juror_id,
+                                scores: [("message", 14u8), ("originalite", 12), ("forme", 15)]
+                                    .iter()
+                                    .map(|(k, v)| ((*k).to_owned(), *v))
+                                    .collect(),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        let id = self.uuid();
+        let admissible = events.iter().any(|e| {
+            matches!(
+                e,
+                EntryEvent::AdmissibilityDecided {
+                    admissible: true,
+                    ..
+                }
+            )
+        });
+        if admissible
+            && self.admissible[y]
+                .iter()
+                .filter(|(_, c)| *c == category)
+                .count()
+                < 3
+        {
+            self.admissible[y].push((id, category));
+        }
+        unit(
+            contest::ENTRY_CATEGORY,
+            id,
+            &events,
+            metadata("school", "contests"),
+        )
+    }
+
+    /// The juries' work on the past editions: a laureate and mentions per category, the
+    /// results published; the oldest campaign closed.
+    fn awards(&mut self, w: &World) -> Vec<Unit> {
+        let mut units = Vec::new();
+        for (y, edition) in w.editions.iter().enumerate().take(2) {
+            let mut events = Vec::new();
+            let mut laureate_of = std::collections::HashSet::new();
+            for (entry_id, category) in &self.admissible[y] {
+                let kind = if laureate_of.insert(category.clone()) {
+                    AwardKind::Laureate
+                } else {
+                    AwardKind::Mention
+                };
+                events.push(ContestEvent::AwardGranted {
+                    entry_id: *entry_id,
+                    category: category.clone(),
+                    kind,
+                });
+            }
+            events.push(ContestEvent::ResultsPublished { palmares: vec![] });
+            if y == 0 {
+                events.push(ContestEvent::CampaignClosed);
+            }
+            units.push(Unit {
+                stream: StreamId::new(contest::EDITION_CATEGORY, edition.id)
+                    .expect("a valid stream id"),
+                expected: ExpectedVersion::Any,
+                events: events.iter().map(encode).collect(),
+                metadata: metadata("pole_manager", "contests"),
+            });
+        }
+        units
+    }
+}
+
+fn unit<E: Serialize>(category: &str, id: Uuid, events: &[E], metadata: Metadata) -> Unit {
+    Unit {
+        stream: StreamId::new(category, id).expect("a valid stream id"),
+        expected: ExpectedVersion::NoStream,
+        events: events.iter().map(encode).collect(),
+        metadata,
+    }
+}
+
+/// Appends `units`, `APPENDERS` at a time; counts the events in `done`.
+struct Appender {
+    store: EventStore,
+    running: JoinSet<anyhow::Result<()>>,
+    done: Arc<AtomicUsize>,
+}
+
+impl Appender {
+    async fn push(&mut self, unit: Unit) -> anyhow::Result<()> {
+        while self.running.len() >= APPENDERS {
+            if let Some(finished) = self.running.join_next().await {
+                finished??;
+            }
+        }
+        let (store, done) = (self.store.clone(), self.done.clone());
+        self.running.spawn(async move {
+            let n = unit.events.len();
+            store
+                .append(&unit.stream, unit.expected, unit.events, &unit.metadata)
+                .await
+                .with_context(|| format!("ajout au flux {}", unit.stream))?;
+            done.fetch_add(n, Ordering::Relaxed);
+            Ok(())
+        });
+        Ok(())
+    }
+
+    async fn finish(&mut self) -> anyhow::Result<()> {
+        while let Some(finished) = self.running.join_next().await {
+            finished??;
+        }
+        Ok(())
+    }
+}
+
+async fn generate(store: &EventStore, key: &MasterKey, sizes: Sizes) -> anyhow::Result<Generated> {
+    let started = Instant::now();
+    let today = Utc::now()
+        .with_timezone(&chrono_offset_paris())
+        .date_naive();
+    let current = SchoolYear::containing(today);
+    let years = [current.previous().previous(), current.previous(), current];
+
+    // Schools, through the national-directory import as the directory imports them.
+    let departments: Vec<DepartmentCode> = DEPARTMENTS
+        .iter()
+        .map(|d| DepartmentCode::parse(d))
+        .collect::<Result<_, _>>()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let academy = Academy {
+        name: "France".into(),
+        departments: departments.clone(),
+    };
+    let file = crate::bench::national_file_of(sizes.schools, "", &DEPARTMENTS);
+    let parsed =
+        pharos_directory::import::parse(file.as_bytes()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut schools = Vec::with_capacity(sizes.schools);
+    for line in &parsed.lines {
+        let record = line
+            .input
+            .clone()
+            .map_err(|e| anyhow::anyhow!("ligne {} : {e}", line.number))?
+            .check(&academy)
+            .map_err(|e| anyhow::anyhow!("ligne {} : {e:?}", line.number))?;
+        let department = departments
+            .iter()
+            .position(|d| *d == record.department)
+            .context("département inconnu")?;
+        schools.push(School {
+            uai: record.uai,
+            department,
+            kind: record.kind,
+            circonscription: record.circonscription,
+        });
+    }
+    let report =
+        pharos_directory::import::run(store, &academy, parsed, &pharos::operator("bench"), || {})
+            .await;
+    if report.imported != sizes.schools {
+        bail!(
+            "{} établissements importés sur {} (refus : {:?})",
+            report.imported,
+            sizes.schools,
+            report.refused.first()
+        );
+    }
+    let schools_seconds = started.elapsed().as_secs_f64();
+    eprintln!(
+        "schools: {} imported in {schools_seconds:.1} s ({:.0}/s)",
+        sizes.schools,
+        sizes.schools as f64 / schools_seconds.max(1e-9)
+    );
+    let mut by_department = vec![Vec::new(); departments.len()];
+    for (i, school) in schools.iter().enumerate() {
+        by_department[school.department].push(i);
+    }
+
+    // People: registrants, team members, referents, each with a key in the vault; their
+    // name and address sealed once and carried by every event naming them.
+    let started_people = Instant::now();
+    let vault = Arc::new(Vault::open(store, key.clone()).await?);
+    let people_count = (sizes.events / 200).clamp(100, 50_000);
+    let ids: Vec<PersonId> = {
+        use futures::StreamExt;
+        futures::stream::iter(0..people_count)
+            .map(|i| {
+                let vault = vault.clone();
+                async move {
+                    vault
+                        .person(&format!("personne.{i}@bench.education.fr"))
+                        .await
+                }
+            })
+            .buffered(16)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<_, _>>()?
+    };
+    let mut people = Vec::with_capacity(people_count);
+    for chunk in ids.chunks(500) {
+        let names: Vec<(String, String)> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, _)| {
+                (
+                    format!("Personne {}", people.len() + i),
+                    format!("personne.{}@bench.education.fr", people.len() + i),
+                )
+            })
+            .collect();
+        let fields: Vec<(PersonId, &str)> = chunk
+            .iter()
+            .zip(&names)
+            .flat_map(|(p, (name, email))| [(*p, name.as_str()), (*p, email.as_str())])
+            .collect();
+        let sealed = vault.seal_all(&fields).await?;
+        for (p, pair) in chunk.iter().zip(sealed.chunks(2)) {
+            people.push(Person {
+                id: *p,
+                name: pair[0].clone(),
+                email: pair[1].clone(),
+            });
+        }
+    }
+    eprintln!(
+        "people: {people_count} in the vault in {:.1} s",
+        started_people.elapsed().as_secs_f64()
+    );
+
+    let mut g = Generator {
+        rng: Rng(SEED),
+        ids: 0,
+        base_ms: u64::try_from(
+            Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+                .single()
+                .map_or(0, |t| t.timestamp_millis()),
+        )
+        .unwrap_or(0),
+        owners: Vec::new(),
+        label_schools: Vec::new(),
+        cohort_schools: Vec::new(),
+        produced: [0; 6],
+        exhausted: [false; 6],
+        admissible: vec![Vec::new(); 3],
+        sessions_held: 0,
+        entries_submitted: 0,
+        labels_awarded: 0,
+        pupils_declared: 0,
+    };
+    let mut owners: Vec<Owner> = (0..schools.len()).map(Owner::School).collect();
+    let mut circonscriptions: Vec<(usize, String)> = schools
+        .iter()
+        .filter_map(|s| s.circonscription.clone().map(|c| (s.department, c)))
+        .collect();
+    circonscriptions.sort();
+    circonscriptions.dedup();
+    owners.extend(
+        circonscriptions
+            .into_iter()
+            .map(|(d, c)| Owner::Circonscription(d, c)),
+    );
+    for _ in 0..3 {
+        let mut list = owners.clone();
+        g.rng.shuffle(&mut list);
+        g.owners.push(list);
+        let mut list: Vec<usize> = (0..schools.len()).collect();
+        g.rng.shuffle(&mut list);
+        g.label_schools.push(list);
+        let mut list: Vec<usize> = (0..schools.len()).collect();
+        g.rng.shuffle(&mut list);
+        g.cohort_schools.push(list);
+    }
+
+    // Trainings (about 15 sessions each) and the contest's editions come first: sessions
+    // read their training's topic, entries their edition's year.
+    let sessions_expected = (sizes.events as f64 * KINDS[0].1 / 85.0) as usize;
+    let trainings_count = (sessions_expected / 15).max(10);
+    let mut trainings = Vec::with_capacity(trainings_count);
+    let done = Arc::new(AtomicUsize::new(sizes.schools));
+    let mut appender = Appender {
+        store: store.clone(),
+        running: JoinSet::new(),
+        done: done.clone(),
+    };
+    const TOPICS: [(Topic, &str); 6] = [
+        (Topic::Mpp, "Méthode de la préoccupation partagée"),
+        (Topic::EquipeRessource, "Formation des équipes ressources"),
+        (Topic::TousPersonnels, "Prévenir le harcèlement"),
+        (Topic::Ambassadeurs, "Former les ambassadeurs"),
+        (Topic::Referents, "Référents harcèlement"),
+        (Topic::Parents, "Associer les parents"),
+    ];
+    for i in 0..trainings_count {
+        let id = g.uuid();
+        let (topic, title) = TOPICS[i % TOPICS.len()];
+        // One in ten academy-wide (its sessions in every department).
+        let department = (i % 10 != 0).then(|| g.rng.below(departments.len()));
+        trainings.push(Training { id, department });
+        appender
+            .push(unit(
+                training::TRAINING_CATEGORY,
+                id,
+                &[TrainingEvent::TrainingCreated {
+                    title: format!("{title} — groupe {i}"),
+                    topic,
+                    audience: "Personnels des établissements".into(),
+                    department: department.map(|d| departments[d].clone()),
+                    description: String::new(),
+                    gaia_reference: None,
+                }],
+                metadata("department_referent", "trainings"),
+            ))
+            .await?;
+    }
+    let mut editions = Vec::new();
+    for (n, year) in years.iter().enumerate() {
+        let id = g.uuid();
+        let start = year.start_year();
+        let mut listed = Vec::new();
+        for level in [
+            ContestLevel::Ecole,
+            ContestLevel::College,
+            ContestLevel::Lycee,
+            ContestLevel::Periscolaire,
+        ] {
+            for medium in [Medium::Affiche, Medium::Video] {
+                let category = ContestCategory {
+                    level,
+                    medium,
+                    label: format!("{} — {}", level.label(), medium.as_str()),
+                };
+                listed.push(category);
+            }
+        }
+        let utc =
+            |on: NaiveDate| Utc.from_utc_datetime(&on.and_hms_opt(22, 59, 0).unwrap_or_default());
+        appender
+            .push(unit(
+                contest::EDITION_CATEGORY,
+                id,
+                &[ContestEvent::EditionCreated {
+                    school_year: *year,
+                    edition: 13 + n as u32,
+                    opens_at: utc(day(start, 9, 15)),
+                    submission_deadline: utc(day(start + 1, 3, 15)),
+                    dates: EditionDates {
+                        jury_on: Some(day(start + 1, 4, 10)),
+                        ..EditionDates::default()
+                    },
+                    categories: listed,
+                    special_prizes: vec![],
+                    rules: ContestRules {
+                        media: vec![Medium::Affiche, Medium::Video],
+                        max_video_seconds: 180,
+                        max_file_bytes: 200_000_000,
+                        file_types: FileType::ALL.to_vec(),
+                        max_entries_per_group: 1,
+                        nominees_per_category: 2,
+                    },
+                    criteria: vec![
+                        Criterion {
+                            key: "message".into(),
+                            label: "Message".into(),
+                            weight: 2,
+                        },
+                        Criterion {
+                            key: "originalite".into(),
+                            label: "Originalité".into(),
+                            weight: 1,
+                        },
+                        Criterion {
+                            key: "forme".into(),
+                            label: "Forme".into(),
+                            weight: 1,
+                        },
+                    ],
+                }],
+                metadata("pole_manager", "contests"),
+            ))
+            .await?;
+        editions.push(Edition { id });
+    }
+    appender.finish().await?;
+    let world = World {
+        schools,
+        by_department,
+        departments,
+        people,
+        trainings,
+        editions,
+        years,
+        today,
+    };
+
+    // The rest of the log, with a progress line every few seconds.
+    let target = sizes.events;
+    let started_units = Instant::now();
+    let base = done.load(Ordering::Relaxed);
+    let progress = {
+        let done = done.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                let now = done.load(Ordering::Relaxed);
+                let elapsed = started_units.elapsed().as_secs_f64();
+                eprintln!(
+                    "  generating: {now}/{target} events ({:.0}%), {:.0} events/s",
+                    now as f64 * 100.0 / target as f64,
+                    (now - base) as f64 / elapsed.max(1e-9)
+                );
+            }
+        })
+    };
+    let mut queued = base;
+    let mut failed = None;
+    while queued < target {
+        let Some(unit) = g.unit(&world) else { break };
+        queued += unit.events.len();
+        if let Err(e) = appender.push(unit).await {
+            failed = Some(e);
+            break;
+        }
+    }
+    if failed.is_none() {
+        for unit in g.awards(&world) {
+            if let Err(e) = appender.push(unit).await {
+                failed = Some(e);
+                break;
+            }
+        }
+    }
+    let finished = appender.finish().await;
+    progress.abort();
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    finished?;
+    let appended = done.load(Ordering::Relaxed);
+    let units_seconds = started_units.elapsed().as_secs_f64();
+    // PostgreSQL: every append readable before the rebuild reads the log.
+    if !store.settle(Duration::from_secs(60)).await? {
+        bail!("les événements ajoutés ne sont pas devenus lisibles en 60 s");
+    }
+    if store.backend_name() == "postgres" {
+        // A production log has planner statistics; one loaded a minute ago has none.
+        on_db!(&store.db(), |pool| sqlx::query("ANALYZE events")
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let by_kind: serde_json::Map<String, Value> = KINDS
+        .iter()
+        .zip(g.produced)
+        .map(|((kind, _), n)| {
+            let name = match kind {
+                Kind::Session => "sessions",
+                Kind::Deployment => "deployments",
+                Kind::Label => "labels",
+                Kind::Cohort => "cohorts",
+                Kind::Action => "actions",
+                Kind::Entry => "entries",
+            };
+            (name.to_owned(), json!(n))
+        })
+        .collect();
+    let rate = (appended - base) as f64 / units_seconds.max(1e-9);
+    eprintln!(
+        "generation: {appended} events in {seconds:.1} s (domain events {rate:.0} events/s over {APPENDERS} concurrent appends); \
+         current year {current}: {} sessions held, {} entries submitted, {} labels awarded",
+        g.sessions_held, g.entries_submitted, g.labels_awarded
+    );
+    Ok(Generated {
+        figures: json!({
+            "events": appended,
+            "people": people_count,
+            "trainings": trainings_count,
+            "events_by_kind": by_kind,
+            "seconds": seconds,
+            "events_per_s": rate.round(),
+        }),
+        year: current,
+        sessions_held: g.sessions_held,
+        entries_submitted: g.entries_submitted,
+        labels_awarded: g.labels_awarded,
+        pupils_declared: g.pupils_declared,
+    })
+}
+
+/// Paris in winter: the day a bench runs is the academy's (a few hours' error at most
+/// around midnight, which moves nothing the bench checks).
+fn chrono_offset_paris() -> FixedOffset {
+    FixedOffset::east_opt(3600).unwrap_or(chrono::Offset::fix(&chrono::Utc))
+}
+
+// ---------------------------------------------------------------------------------------
+// Rebuild
+
+/// Every projection rebuilt from the start of the log, one after the other, as
+/// `pharos rebuild` does; the empty first generations dropped at once.
+async fn rebuild(store: &EventStore) -> anyhow::Result<Value> {
+    let log: i64 = on_db!(&store.db(), |pool| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM events"
+    )
+    .fetch_one(pool)
+    .await)?;
+    eprintln!("rebuild: {log} events in the log");
+    let started = Instant::now();
+    let mut projections = serde_json::Map::new();
+    for projection in pharos_read_model::tables::all() {
+        let mut last = Instant::now();
+        let name = projection.name;
+        let done = pharos_read_model::rebuild_of(
+            store,
+            projection,
+            Duration::ZERO,
+            false,
+            |applied, total| {
+                if last.elapsed() >= Duration::from_secs(5) {
+                    last = Instant::now();
+                    eprintln!("  {name}: {applied}/{total} events");
+                }
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("reconstruction de « {name} » : {e}"))?;
+        let seconds = done.elapsed.as_secs_f64();
+        let rate = done.events as f64 / seconds.max(1e-9);
+        eprintln!(
+            "rebuild {name}: {} events in {seconds:.2} s ({rate:.0} events/s)",
+            done.events
+        );
+        projections.insert(
+            name.to_owned(),
+            json!({ "events": done.events, "seconds": seconds, "events_per_s": rate.round() }),
+        );
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let rate = log as f64 / seconds.max(1e-9);
+    eprintln!(
+        "rebuild of every projection: {seconds:.1} s, {rate:.0} events/s (events in the log / seconds)"
+    );
+    Ok(json!({
+        "log_events": log,
+        "seconds": seconds,
+        "events_per_s": rate.round(),
+        "projections": projections,
+    }))
+}
+
+// ---------------------------------------------------------------------------------------
+// HTTP
+
+const DASHBOARD: &str = "query($y: String!, $d: String, $at: DateTime) {
+  dashboard(schoolYear: $y, department: $d, asOf: $at) {
+    trainedTeams { definitionVersion schools { value count of byDepartment { key count of } byKind { key count of } } circonscriptions { count of } }
+    ambassadors { schools { count of } pupils { total byDepartment { key total } } parents { total } }
+    labels { byLevel { level count previousYear change } labelled { value count of byKind { key count of } } }
+    phareSteps { charterInForce { count of } protocolPresented { count of } learningHoursPlanned { count of } parentWorkshopHeld { count of byDepartment { key count of } } }
+    nationalDay { schoolsWithAction { value count of byDepartment { key count of } } reports { count of } actions pupilsReached actionsByType { key total } }
+    contest { entries { total byDepartment { key total } byKind { key total } } participation { count of } inadmissible { total } inadmissibleReasons(first: 5) { reason count } laureates { total } trend { entries entriesChange participation { count of } laureates } }
+    trainings { sessionsPlanned sessionsHeld sessionsCancelled minutesDelivered hoursDelivered attendanceRate { value count of } mppTrained schoolCoverage { count of byDepartment { key count of } } }
+    overdue { reportDeadline missingReports { count of } undeclaredTeams { count of } undeclaredCirconscriptionTeams { count of } remindersPending remindersFailed unfinishedEntries { total } }
+  }
+}";
+
+const SCHOOLS: &str = "query($s: String!, $after: String) {
+  schools(search: $s, first: 50, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } nodes { uai name kind department circonscription }
+  }
+}";
+
+/// The groups the generator fed: the path of a count in the dashboard, that must not
+/// be zero.
+const FED: [(&str, &[&str]); 8] = [
+    ("trainedTeams", &["trainedTeams", "schools", "count"]),
+    ("ambassadors", &["ambassadors", "pupils", "total"]),
+    ("labels", &["labels", "labelled", "count"]),
+    ("phareSteps", &["phareSteps", "charterInForce", "count"]),
+    (
+        "nationalDay",
+        &["nationalDay", "schoolsWithAction", "count"],
+    ),
+    ("contest", &["contest", "entries", "total"]),
+    ("trainings", &["trainings", "sessionsHeld"]),
+    ("trainings.mppTrained", &["trainings", "mppTrained"]),
+];
+
+fn count_at(dashboard: &Value, path: &[&str]) -> i64 {
+    path.iter()
+        .fold(dashboard, |v, k| &v[*k])
+        .as_i64()
+        .unwrap_or(0)
+}
+
+#[derive(Clone)]
+struct Client {
+    http: reqwest::Client,
+    url: String,
+    token: String,
+}
+
+impl Client {
+    /// A GraphQL request: its `data`, or an error when the answer is not 200 or carries
+    /// `errors`.
+    async fn graphql(&self, query: &str, variables: Value) -> anyhow::Result<Value> {
+        let response = self
+            .http
+            .post(&self.url)
+            .bearer_auth(&self.token)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await?;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            bail!("POST /graphql : {status} {body}");
+        }
+        if body
+            .get("errors")
+            .and_then(Value::as_array)
+            .is_some_and(|e| !e.is_empty())
+        {
+            bail!("POST /graphql a répondu des erreurs : {}", body["errors"]);
+        }
+        Ok(body["data"].clone())
+    }
+}
+
+struct Latencies(Vec<Duration>);
+
+impl Latencies {
+    fn quantile(&self, q: f64) -> f64 {
+        let mut sorted = self.0.clone();
+        sorted.sort_unstable();
+        let rank = ((sorted.len() as f64 * q).ceil() as usize).saturating_sub(1);
+        sorted.get(rank).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    }
+
+    fn figures(&self) -> Value {
+        let mean = self.0.iter().map(Duration::as_secs_f64).sum::<f64>() * 1000.0
+            / self.0.len().max(1) as f64;
+        json!({
+            "requests": self.0.len(),
+            "p50_ms": (self.quantile(0.50) * 100.0).round() / 100.0,
+            "p99_ms": (self.quantile(0.99) * 100.0).round() / 100.0,
+            "max_ms": (self.quantile(1.0) * 100.0).round() / 100.0,
+            "mean_ms": (mean * 100.0).round() / 100.0,
+        })
+    }
+}
+
+/// `total` requests `call(n)` from `clients` concurrent clients: each answer and its time.
+async fn concurrently<F, Fut>(
+    clients: usize,
+    total: usize,
+    call: F,
+) -> anyhow::Result<(Latencies, Vec<(usize, Value)>)>
+where
+    F: Fn(usize) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<Value>> + Send + 'static,
+{
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = JoinSet::new();
+    for _ in 0..clients {
+        let (next, call) = (next.clone(), call.clone());
+        tasks.spawn(async move {
+            let mut found = Vec::new();
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= total {
+                    return anyhow::Ok(found);
+                }
+                let t0 = Instant::now();
+                let answer = call(n).await?;
+                found.push((t0.elapsed(), n, answer));
+            }
+        });
+    }
+    let mut latencies = Vec::with_capacity(total);
+    let mut answers = Vec::with_capacity(total);
+    while let Some(done) = tasks.join_next().await {
+        for (elapsed, n, answer) in done?? {
+            latencies.push(elapsed);
+            answers.push((n, answer));
+        }
+    }
+    Ok((Latencies(latencies), answers))
+}
+
+async fn serve_and_query(
+    scratch: &Scratch,
+    key: MasterKey,
+    clients: usize,
+    generated: &Generated,
+) -> anyhow::Result<Value> {
+    let raw = RawConfig {
+        database_url: scratch.url().to_owned(),
+        targets: "directory,read-model".into(),
+        max_connections: (clients as u32 * 2 + 8).min(100),
+        admin_email: Some(ADMIN.into()),
+        admin_password: Some(PASSWORD.into()),
+        academy_name: "France".into(),
+        academy_departments: DEPARTMENTS.join(","),
+        // A slow dashboard is measured, not cut off.
+        request_timeout_seconds: 600,
+        ..RawConfig::default()
+    };
+    let mut config = raw
+        .check()
+        .map_err(|errors| anyhow::anyhow!("{}", errors.join(" ; ")))?;
+    config.master_key = KeySource::Value(key);
+    let started = Instant::now();
+    let pharos = pharos::assemble(&config, Arc::new(SystemClock))
+        .await
+        .context("assemblage de l'application de mesure")?;
+    eprintln!(
+        "application assembled (directory, read-model) in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let result = query(&pharos, clients, generated).await;
+    pharos.stop().await;
+    result
+}
+
+async fn query(
+    pharos: &pharos::Pharos,
+    clients: usize,
+    generated: &Generated,
+) -> anyhow::Result<Value> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let router = pharos.router.clone();
+    // The server ends with the process: the bench exits right after printing.
+    tokio::spawn(async move {
+        let served = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await;
+        if let Err(e) = served {
+            eprintln!("bench server: {e}");
+        }
+    });
+    let http = reqwest::Client::new();
+    let post = |path: &str, token: Option<&str>, body: Value| {
+        let mut request = http.post(format!("{base}{path}")).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        async move {
+            let response = request.send().await?;
+            let status = response.status();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            if !status.is_success() {
+                bail!("{status}: {body}");
+            }
+            anyhow::Ok(body)
+        }
+    };
+    let admin = post(
+        "/api/v1/auth/login",
+        None,
+        json!({ "email": ADMIN, "password": PASSWORD }),
+    )
+    .await?;
+    let admin = admin["token"].as_str().unwrap_or_default().to_owned();
+    post(
+        "/api/v1/users",
+        Some(&admin),
+        json!({ "email": MANAGER, "display_name": "Pôle", "role": "pole_manager", "password": PASSWORD }),
+    )
+    .await?;
+    let login = post(
+        "/api/v1/auth/login",
+        None,
+        json!({ "email": MANAGER, "password": PASSWORD }),
+    )
+    .await?;
+    let client = Client {
+        http: http.clone(),
+        url: format!("{base}/graphql"),
+        token: login["token"]
+            .as_str()
+            .context("pas de jeton à la connexion du pôle")?
+            .to_owned(),
+    };
+    let year = generated.year.to_string();
+    let as_of = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+
+    // The whole set once, checked against what was generated.
+    let t0 = Instant::now();
+    let first = client
+        .graphql(DASHBOARD, json!({ "y": year, "at": as_of }))
+        .await?;
+    let first_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    let board = &first["dashboard"];
+    for (group, path) in FED {
+        if count_at(board, path) == 0 {
+            bail!(
+                "le tableau de bord de l'ensemble indique 0 pour « {group} » ({path:?}) : des données ont pourtant été générées pour ce groupe"
+            );
+        }
+    }
+    let held_labels: i64 = board["labels"]["byLevel"]
+        .as_array()
+        .map(|levels| {
+            levels
+                .iter()
+                .map(|l| l["count"].as_i64().unwrap_or(0))
+                .sum()
+        })
+        .unwrap_or(0);
+    let checks = [
+        (
+            "trainings.sessionsHeld",
+            count_at(board, &["trainings", "sessionsHeld"]),
+            generated.sessions_held,
+        ),
+        (
+            "contest.entries.total",
+            count_at(board, &["contest", "entries", "total"]),
+            generated.entries_submitted,
+        ),
+        (
+            "labels.byLevel (somme)",
+            held_labels,
+            generated.labels_awarded,
+        ),
+        (
+            "ambassadors.pupils.total (cohortes d'élèves)",
+            count_at(board, &["ambassadors", "pupils", "total"]),
+            generated.pupils_declared,
+        ),
+    ];
+    for (what, found, expected) in checks {
+        if found != expected {
+            bail!("tableau de bord de l'ensemble : {what} = {found}, {expected} générés");
+        }
+    }
+    eprintln!(
+        "dashboard (whole set, first request): {first_ms:.0} ms — {} sessions held, {} entries, {} labels awarded, {} schools with a national-day action, as generated",
+        generated.sessions_held,
+        generated.entries_submitted,
+        generated.labels_awarded,
+        count_at(board, &["nationalDay", "schoolsWithAction", "count"]),
+    );
+
+    // One department at a time, every department in turn.
+    let departments: Vec<String> = DEPARTMENTS.iter().map(|d| (*d).to_owned()).collect();
+    let (by_department, answers) = {
+        let (client, year, as_of, departments) = (
+            client.clone(),
+            year.clone(),
+            as_of.clone(),
+            departments.clone(),
+        );
+        concurrently(clients, clients * DEPARTMENT_ROUNDS, move |n| {
+            let (client, year, as_of) = (client.clone(), year.clone(), as_of.clone());
+            let department = departments[n % departments.len()].clone();
+            async move {
+                client
+                    .graphql(
+                        DASHBOARD,
+                        json!({ "y": year, "d": department, "at": as_of }),
+                    )
+                    .await
+            }
+        })
+        .await?
+    };
+    for (group, path) in FED {
+        if answers
+            .iter()
+            .all(|(_, a)| count_at(&a["dashboard"], path) == 0)
+        {
+            bail!(
+                "aucun des tableaux de bord d'un département n'indique autre chose que 0 pour « {group} » ({path:?})"
+            );
+        }
+    }
+    eprintln!(
+        "dashboard, one department ({clients} clients, {} requests): p50 {:.1} ms, p99 {:.1} ms",
+        by_department.0.len(),
+        by_department.quantile(0.5),
+        by_department.quantile(0.99)
+    );
+    let (whole, answers) = {
+        let (client, year, as_of) = (client.clone(), year.clone(), as_of.clone());
+        concurrently(clients, clients * WHOLE_ROUNDS, move |_| {
+            let (client, year, as_of) = (client.clone(), year.clone(), as_of.clone());
+            async move {
+                client
+                    .graphql(DASHBOARD, json!({ "y": year, "at": as_of }))
+                    .await
+            }
+        })
+        .await?
+    };
+    if answers.iter().any(|(_, a)| a != &first) {
+        bail!(
+            "le tableau de bord de l'ensemble a changé d'une requête à l'autre au même instant asOf"
+        );
+    }
+    eprintln!(
+        "dashboard, whole set ({clients} clients, {} requests): p50 {:.1} ms, p99 {:.1} ms",
+        whole.0.len(),
+        whole.quantile(0.5),
+        whole.quantile(0.99)
+    );
+
+    // A search walked page after page with the cursors.
+    let mut tasks = JoinSet::new();
+    for c in 0..clients {
+        let client = client.clone();
+        tasks.spawn(async move {
+            let search = SEARCHES[c % SEARCHES.len()];
+            let mut after: Option<String> = None;
+            let mut latencies = Vec::new();
+            let mut seen = 0;
+            let mut total = 0;
+            for _ in 0..SEARCH_PAGES {
+                let t0 = Instant::now();
+                let data = client
+                    .graphql(SCHOOLS, json!({ "s": search, "after": after }))
+                    .await?;
+                latencies.push(t0.elapsed());
+                let page = &data["schools"];
+                total = page["totalCount"].as_i64().unwrap_or(0);
+                seen += page["nodes"].as_array().map_or(0, Vec::len);
+                if page["pageInfo"]["hasNextPage"] != Value::Bool(true) {
+                    break;
+                }
+                after = page["pageInfo"]["endCursor"].as_str().map(str::to_owned);
+            }
+            if total == 0 || seen == 0 {
+                bail!("la recherche « {search} » ne trouve aucun établissement");
+            }
+            anyhow::Ok(latencies)
+        });
+    }
+    let mut pages = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        pages.extend(done??);
+    }
+    let search = Latencies(pages);
+    eprintln!(
+        "schools search (first: 50, pages via after, {clients} clients, {} pages): p50 {:.1} ms, p99 {:.1} ms",
+        search.0.len(),
+        search.quantile(0.5),
+        search.quantile(0.99)
+    );
+    Ok(json!({
+        "dashboard_first_whole_ms": first_ms.round(),
+        "dashboard_department": by_department.figures(),
+        "dashboard_whole": whole.figures(),
+        "schools_search": search.figures(),
+    }))
+}

@@ -1,0 +1,793 @@
+//! The writes of one batch of events ([`Batch`]), sent in as few statements as keep their
+//! effects those of the statements run one by one, in the events' order.
+//!
+//! - An upsert (`INSERT INTO t (…) VALUES (…) ON CONFLICT (key) …`, one row) is queued.
+//!   The rows queued for one table by the same statement go out as one multi-row INSERT,
+//!   within the backend's bind-parameter limit. A second statement on that table, or a
+//!   key already queued (PostgreSQL refuses to affect a row twice in one statement, and
+//!   the order of the two matters), sends what is queued for the table first.
+//! - Any other statement (an UPDATE, a DELETE, a read) first sends what is queued for the
+//!   tables it names, then runs. Rows queued for other tables wait: statements on
+//!   different tables commute (the read model has no trigger, no foreign key, no view),
+//!   and a statement reads no table it does not name.
+//! - [`Batch::flush`] sends everything: the projection calls it at the end of its batch,
+//!   before the checkpoint's transaction commits.
+//!
+//! Statements are given with the unsuffixed table names (`rm_schools`); the batch renames
+//! them to the generation's tables once per statement text.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use pharos_eventstore::{ProjectionError, ProjectionTx};
+
+/// PostgreSQL's limit on a statement's bind parameters (a 16-bit count on the wire).
+pub const POSTGRES_PARAMETERS: usize = 65_535;
+/// SQLite's (`SQLITE_MAX_VARIABLE_NUMBER`, 32,766 since SQLite 3.32).
+pub const SQLITE_PARAMETERS: usize = 32_766;
+
+/// Whether every statement goes out on its own, as before batching: for measurements
+/// comparing the two in one run (`tests/batch.rs`), never set in service.
+static ONE_BY_ONE: AtomicBool = AtomicBool::new(false);
+
+/// Sends every statement on its own (`true`) or batched (`false`, the default), in
+/// every projection of this process. For measurements only.
+#[doc(hidden)]
+pub fn one_by_one(on: bool) {
+    ONE_BY_ONE.store(on, Ordering::Relaxed);
+}
+
+/// A value bound to a statement.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Value {
+    Text(Option<String>),
+    Int(Option<i64>),
+    Bool(bool),
+}
+
+impl Value {
+    pub fn text(value: impl Into<String>) -> Self {
+        Self::Text(Some(value.into()))
+    }
+}
+
+impl From<String> for Value {
+    fn from(value: String) -> Self {
+        Self::Text(Some(value))
+    }
+}
+
+impl From<&str> for Value {
+    fn from(value: &str) -> Self {
+        Self::text(value)
+    }
+}
+
+impl From<&String> for Value {
+    fn from(value: &String) -> Self {
+        Self::text(value.as_str())
+    }
+}
+
+impl From<Option<String>> for Value {
+    fn from(value: Option<String>) -> Self {
+        Self::Text(value)
+    }
+}
+
+impl From<&Option<String>> for Value {
+    fn from(value: &Option<String>) -> Self {
+        Self::Text(value.clone())
+    }
+}
+
+impl From<i64> for Value {
+    fn from(value: i64) -> Self {
+        Self::Int(Some(value))
+    }
+}
+
+impl From<Option<i64>> for Value {
+    fn from(value: Option<i64>) -> Self {
+        Self::Int(value)
+    }
+}
+
+impl From<bool> for Value {
+    fn from(value: bool) -> Self {
+        Self::Bool(value)
+    }
+}
+
+/// Binds `values` in order to a query of either backend.
+macro_rules! bound {
+    ($query:expr, $values:expr) => {{
+        let mut query = $query;
+        for value in $values {
+            query = match value {
+                Value::Text(v) => query.bind(v.as_deref()),
+                Value::Int(v) => query.bind(*v),
+                Value::Bool(v) => query.bind(*v),
+            };
+        }
+        query
+    }};
+}
+
+/// A part of an upsert's row: text, or the placeholder of one of its values (from 0).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece {
+    Text(String),
+    Value(usize),
+}
+
+/// A one-row upsert, taken apart so that rows can be added to it.
+#[derive(Debug, PartialEq, Eq)]
+struct Upsert {
+    /// The table written.
+    table: String,
+    /// `INSERT INTO t (…) VALUES `.
+    head: String,
+    /// `(…)`, its placeholders numbered from 0.
+    row: Vec<Piece>,
+    /// ` ON CONFLICT (…) …`.
+    tail: String,
+    /// How many values a row binds.
+    values: usize,
+    /// The values of the conflict key's columns (those that are placeholders).
+    key: Vec<usize>,
+}
+
+impl Upsert {
+    /// `statement` taken apart, if it is a one-row `INSERT … VALUES (…) ON CONFLICT (…)`
+    /// whose placeholders are `$1`…`$n`, each used once.
+    fn parse(statement: &str) -> Option<Self> {
+        let rest = statement.strip_prefix("INSERT INTO ")?;
+        let table = rest
+            .split(|c: char| c.is_whitespace() || c == '(')
+            .next()?
+            .to_owned();
+        let at = statement.find(" VALUES (")? + " VALUES ".len();
+        let head = &statement[..at];
+        let columns: Vec<&str> = inside(head)?.split(',').map(str::trim).collect();
+        let after = &statement[at..];
+        let end = closing(after)?;
+        let row = &after[..=end];
+        let tail = &after[end + 1..];
+        let target: Vec<&str> = inside(tail.trim_start().strip_prefix("ON CONFLICT ")?)?
+            .split(',')
+            .map(str::trim)
+            .collect();
+        let expressions = split_top(&row[1..row.len() - 1]);
+        if expressions.len() != columns.len() {
+            return None;
+        }
+        let pieces = placeholders(row)?;
+        let mut used: Vec<usize> = pieces
+            .iter()
+            .filter_map(|p| match p {
+                Piece::Value(n) => Some(*n),
+                Piece::Text(_) => None,
+            })
+            .collect();
+        let values = used.len();
+        used.sort_unstable();
+        used.dedup();
+        if used.len() != values || used.last().is_some_and(|n| *n + 1 != values) {
+            return None;
+        }
+        let key = target
+            .iter()
+            .map(|column| {
+                let at = columns.iter().position(|c| c == column)?;
+                Some(
+                    expressions[at]
+                        .trim()
+                        .strip_prefix('$')
+                        .and_then(|n| n.parse::<usize>().ok())
+                        .map(|n| n - 1),
+                )
+            })
+            .collect::<Option<Vec<Option<usize>>>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+        Some(Self {
+            table,
+            head: head.to_owned(),
+            row: pieces,
+            tail: tail.to_owned(),
+            values,
+            key,
+        })
+    }
+
+    /// The statement for `rows` rows.
+    fn text(&self, rows: usize) -> String {
+        let mut text = String::with_capacity(self.head.len() + self.tail.len() + rows * 64);
+        text.push_str(&self.head);
+        for r in 0..rows {
+            if r > 0 {
+                text.push_str(", ");
+            }
+            for piece in &self.row {
+                match piece {
+                    Piece::Text(t) => text.push_str(t),
+                    Piece::Value(n) => {
+                        text.push('$');
+                        text.push_str(&(r * self.values + n + 1).to_string());
+                    }
+                }
+            }
+        }
+        text.push_str(&self.tail);
+        text
+    }
+}
+
+/// What is between the first `(` of `text` and its `)`.
+fn inside(text: &str) -> Option<&str> {
+    let open = text.find('(')?;
+    let close = open + closing(&text[open..])?;
+    Some(&text[open + 1..close])
+}
+
+/// Where the parenthesis `text` starts with closes (quoted text skipped).
+fn closing(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut quoted = false;
+    for (i, c) in text.char_indices() {
+        match c {
+            '\'' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `text` split at its commas outside parentheses and quotes.
+fn split_top(text: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut quoted, mut from) = (0usize, false, 0);
+    for (i, c) in text.char_indices() {
+        match c {
+            '\'' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => depth = depth.saturating_sub(1),
+            ',' if !quoted && depth == 0 => {
+                parts.push(&text[from..i]);
+                from = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&text[from..]);
+    parts
+}
+
+/// `text` as text and placeholders (`$n` outside quotes, numbered from 0).
+fn placeholders(text: &str) -> Option<Vec<Piece>> {
+    let mut pieces = Vec::new();
+    let mut plain = String::new();
+    let mut quoted = false;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c == '\'' {
+            quoted = !quoted;
+        }
+        if c != '$' || quoted {
+            plain.push(c);
+            continue;
+        }
+        let mut end = i + 1;
+        while let Some((j, d)) = chars.peek().copied()
+            && d.is_ascii_digit()
+        {
+            end = j + 1;
+            chars.next();
+        }
+        let n: usize = text[i + 1..end].parse().ok()?;
+        pieces.push(Piece::Text(std::mem::take(&mut plain)));
+        pieces.push(Piece::Value(n.checked_sub(1)?));
+    }
+    pieces.push(Piece::Text(plain));
+    pieces.retain(|p| *p != Piece::Text(String::new()));
+    Some(pieces)
+}
+
+/// Whether `statement` names `table` (as a whole identifier).
+fn names(statement: &str, table: &str) -> bool {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    statement.match_indices(table).any(|(at, _)| {
+        !statement[..at].chars().next_back().is_some_and(word)
+            && !statement[at + table.len()..]
+                .chars()
+                .next()
+                .is_some_and(word)
+    })
+}
+
+/// The rows queued for one table by one upsert.
+struct Queued {
+    upsert: Arc<Upsert>,
+    statement: Arc<str>,
+    rows: Vec<Value>,
+    keys: HashSet<Vec<Value>>,
+}
+
+/// A statement as given, renamed to the generation's tables, and taken apart when it
+/// is an upsert.
+struct Known {
+    text: Arc<str>,
+    upsert: Option<Arc<Upsert>>,
+}
+
+/// The writes of one batch, inside its transaction.
+pub struct Batch<'t, 'c> {
+    tx: &'t mut ProjectionTx<'c>,
+    rename: Box<dyn Fn(&str) -> String + Send + Sync>,
+    limit: usize,
+    known: HashMap<String, Known>,
+    queued: Vec<Queued>,
+    /// Statements sent, for the tests and the logs.
+    sent: usize,
+}
+
+impl<'t, 'c> Batch<'t, 'c> {
+    /// The writes of a batch in `tx`, on the tables `rename` gives for a statement.
+    pub fn new(
+        tx: &'t mut ProjectionTx<'c>,
+        rename: impl Fn(&str) -> String + Send + Sync + 'static,
+    ) -> Self {
+        let limit = match tx {
+            _ if ONE_BY_ONE.load(Ordering::Relaxed) => 0,
+            ProjectionTx::Postgres(_) => POSTGRES_PARAMETERS,
+            ProjectionTx::Sqlite(_) => SQLITE_PARAMETERS,
+        };
+        Self {
+            tx,
+            rename: Box::new(rename),
+            limit,
+            known: HashMap::new(),
+            queued: Vec::new(),
+            sent: 0,
+        }
+    }
+
+    /// At most `limit` bind parameters per statement (the tests' smaller batches).
+    #[cfg(test)]
+    fn with_limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// How many statements went to the database.
+    pub fn sent(&self) -> usize {
+        self.sent
+    }
+
+    fn know(&mut self, statement: &str) -> (Arc<str>, Option<Arc<Upsert>>) {
+        if let Some(known) = self.known.get(statement) {
+            return (known.text.clone(), known.upsert.clone());
+        }
+        let text: Arc<str> = (self.rename)(statement).into();
+        let upsert = Upsert::parse(&text).map(Arc::new);
+        self.known.insert(
+            statement.to_owned(),
+            Known {
+                text: text.clone(),
+                upsert: upsert.clone(),
+            },
+        );
+        (text, upsert)
+    }
+
+    /// Queues a one-row upsert (`INSERT INTO t (…) VALUES ($1, …) ON CONFLICT (…) …`);
+    /// any other statement runs as [`Batch::execute`] does.
+    pub async fn upsert(
+        &mut self,
+        statement: &str,
+        values: Vec<Value>,
+    ) -> Result<(), ProjectionError> {
+        let (text, upsert) = self.know(statement);
+        let Some(upsert) = upsert.filter(|u| u.values == values.len() && u.values > 0) else {
+            return self.execute(statement, values).await;
+        };
+        let key: Vec<Value> = upsert.key.iter().map(|n| values[*n].clone()).collect();
+        if let Some(at) = self
+            .queued
+            .iter()
+            .position(|q| q.upsert.table == upsert.table)
+        {
+            let queued = &self.queued[at];
+            let full = queued.rows.len() + values.len() > self.limit;
+            if queued.statement != text || queued.keys.contains(&key) || full {
+                let queued = self.queued.remove(at);
+                self.send(queued).await?;
+            }
+        }
+        match self
+            .queued
+            .iter_mut()
+            .find(|q| q.upsert.table == upsert.table)
+        {
+            Some(queued) => {
+                queued.rows.extend(values);
+                queued.keys.insert(key);
+            }
+            None => self.queued.push(Queued {
+                upsert,
+                statement: text,
+                rows: values,
+                keys: HashSet::from([key]),
+            }),
+        }
+        Ok(())
+    }
+
+    /// Runs `statement` after what is queued for the tables it names.
+    pub async fn execute(
+        &mut self,
+        statement: &str,
+        values: Vec<Value>,
+    ) -> Result<(), ProjectionError> {
+        let text = self.prepare(statement).await?;
+        self.sent += 1;
+        run(self.tx, text, &values, true).await?;
+        Ok(())
+    }
+
+    /// Sends what is queued for the tables `statement` names, and gives the transaction
+    /// to read with it (the statement renamed).
+    pub async fn before_read(
+        &mut self,
+        statement: &str,
+    ) -> Result<(&mut ProjectionTx<'c>, Arc<str>), ProjectionError> {
+        let text = self.prepare(statement).await?;
+        self.sent += 1;
+        Ok((&mut *self.tx, text))
+    }
+
+    /// The one text `statement` answers for `bind` (its `$1`), if any, once what is
+    /// queued for the tables it reads is written.
+    pub async fn text(
+        &mut self,
+        statement: &str,
+        bind: &str,
+    ) -> Result<Option<String>, ProjectionError> {
+        let (tx, text) = self.before_read(statement).await?;
+        Ok(match tx {
+            ProjectionTx::Postgres(c) => {
+                sqlx::query_scalar(sqlx::AssertSqlSafe(text))
+                    .bind(bind)
+                    .fetch_optional(&mut **c)
+                    .await?
+            }
+            ProjectionTx::Sqlite(c) => {
+                sqlx::query_scalar(sqlx::AssertSqlSafe(text))
+                    .bind(bind)
+                    .fetch_optional(&mut **c)
+                    .await?
+            }
+        })
+    }
+
+    /// `statement` renamed, once what is queued for the tables it names is written.
+    async fn prepare(&mut self, statement: &str) -> Result<Arc<str>, ProjectionError> {
+        let (text, _) = self.know(statement);
+        let mut at = 0;
+        while at < self.queued.len() {
+            if names(&text, &self.queued[at].upsert.table) {
+                let queued = self.queued.remove(at);
+                self.send(queued).await?;
+            } else {
+                at += 1;
+            }
+        }
+        Ok(text)
+    }
+
+    /// Sends everything queued.
+    pub async fn flush(&mut self) -> Result<(), ProjectionError> {
+        for queued in std::mem::take(&mut self.queued) {
+            self.send(queued).await?;
+        }
+        Ok(())
+    }
+
+    /// The rows of `queued` as few statements as the parameter limit allows.
+    async fn send(&mut self, queued: Queued) -> Result<(), ProjectionError> {
+        let width = queued.upsert.values;
+        let per_statement = (self.limit / width).max(1);
+        for chunk in queued.rows.chunks(per_statement * width) {
+            let rows = chunk.len() / width;
+            let text: Arc<str> = if rows == 1 {
+                queued.statement.clone()
+            } else {
+                queued.upsert.text(rows).into()
+            };
+            // One-row statements are the common ones: prepared once per connection.
+            // Multi-row ones vary in length: not kept in the statement cache.
+            self.sent += 1;
+            run(self.tx, text, chunk, rows == 1).await?;
+        }
+        Ok(())
+    }
+}
+
+async fn run(
+    tx: &mut ProjectionTx<'_>,
+    text: Arc<str>,
+    values: &[Value],
+    persistent: bool,
+) -> Result<(), sqlx::Error> {
+    match tx {
+        ProjectionTx::Postgres(c) => {
+            let query = sqlx::query(sqlx::AssertSqlSafe(text)).persistent(persistent);
+            bound!(query, values).execute(&mut **c).await?;
+        }
+        ProjectionTx::Sqlite(c) => {
+            let query = sqlx::query(sqlx::AssertSqlSafe(text)).persistent(persistent);
+            bound!(query, values).execute(&mut **c).await?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const UPSERT: &str = "INSERT INTO rm_things (id, name, size, kind) VALUES ($1, $2, $3, 'x') \
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, size = excluded.size";
+
+    #[test]
+    fn an_upsert_is_taken_apart_and_grows_rows() {
+        let upsert = Upsert::parse(UPSERT).unwrap();
+        assert_eq!(upsert.table, "rm_things");
+        assert_eq!(upsert.values, 3);
+        assert_eq!(upsert.key, vec![0]);
+        assert_eq!(
+            upsert.text(2),
+            "INSERT INTO rm_things (id, name, size, kind) VALUES ($1, $2, $3, 'x'), \
+             ($4, $5, $6, 'x') ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
+             size = excluded.size"
+        );
+        let two = Upsert::parse(
+            "INSERT INTO rm_pairs (a, b, c) VALUES ($2, $1, 'it''s ($9)') \
+             ON CONFLICT (a, b) DO NOTHING",
+        )
+        .unwrap();
+        assert_eq!(two.key, vec![1, 0]);
+        assert_eq!(
+            two.text(2),
+            "INSERT INTO rm_pairs (a, b, c) VALUES ($2, $1, 'it''s ($9)'), \
+             ($4, $3, 'it''s ($9)') ON CONFLICT (a, b) DO NOTHING"
+        );
+        // Not upserts, or not of one row: run as they are.
+        for other in [
+            "UPDATE rm_things SET name = $2 WHERE id = $1",
+            "INSERT INTO rm_things (id) VALUES ($1)",
+            "INSERT INTO rm_things (id, name) SELECT id, $2 FROM rm_things WHERE id = $1 \
+             ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO rm_things (id, name) VALUES ($1, $1) ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO rm_things (id, name) VALUES ($1, $3) ON CONFLICT (id) DO NOTHING",
+        ] {
+            assert_eq!(Upsert::parse(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn a_statement_names_whole_tables_only() {
+        assert!(names("UPDATE rm_things_3 SET a = 1", "rm_things_3"));
+        assert!(names("SELECT (SELECT 1 FROM rm_things_3)", "rm_things_3"));
+        assert!(!names("UPDATE rm_things_31 SET a = 1", "rm_things_3"));
+        assert!(!names("UPDATE rm_ind_things_3 SET a = 1", "rm_things_3"));
+    }
+
+    /// A connection to a scratch database of either backend, with a table.
+    enum Conn {
+        Postgres(sqlx::PgConnection),
+        Sqlite(sqlx::SqliteConnection),
+    }
+
+    const TABLES: [&str; 2] = [
+        "CREATE TABLE rm_things (id TEXT PRIMARY KEY, name TEXT, size BIGINT, kind TEXT NOT NULL, \
+         done BOOLEAN)",
+        "CREATE TABLE rm_others (id TEXT PRIMARY KEY, n BIGINT NOT NULL)",
+    ];
+
+    async fn connect(db: &pharos_test_support::TestDb) -> Conn {
+        use sqlx::Connection;
+        let mut conn = if db.url.starts_with("postgres") {
+            Conn::Postgres(sqlx::PgConnection::connect(&db.url).await.unwrap())
+        } else {
+            let options: sqlx::sqlite::SqliteConnectOptions = db.url.parse().unwrap();
+            Conn::Sqlite(
+                sqlx::SqliteConnection::connect_with(&options.create_if_missing(true))
+                    .await
+                    .unwrap(),
+            )
+        };
+        for table in TABLES {
+            match &mut conn {
+                Conn::Postgres(c) => sqlx::query(table).execute(c).await.map(|_| ()),
+                Conn::Sqlite(c) => sqlx::query(table).execute(c).await.map(|_| ()),
+            }
+            .unwrap();
+        }
+        conn
+    }
+
+    async fn rows(conn: &mut Conn, table: &str) -> Vec<String> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT id || '|' || COALESCE(CAST(name AS TEXT), '-') || '|' \
+             || COALESCE(CAST(size AS TEXT), '-') FROM {table} ORDER BY id"
+        ));
+        match conn {
+            Conn::Postgres(c) => sqlx::query_scalar(sql).fetch_all(c).await,
+            Conn::Sqlite(c) => sqlx::query_scalar(sql).fetch_all(c).await,
+        }
+        .unwrap()
+    }
+
+    /// Runs `work` on a batch in a transaction of `conn`, commits, and returns how many
+    /// statements the batch sent.
+    macro_rules! in_batch {
+        ($conn:expr, $limit:expr, |$batch:ident| $work:expr) => {{
+            use sqlx::Connection;
+            macro_rules! go {
+                ($c:expr, $variant:ident) => {{
+                    let mut t = $c.begin().await.unwrap();
+                    let mut tx = ProjectionTx::$variant(&mut t);
+                    let mut $batch = Batch::new(&mut tx, |s: &str| s.to_owned()).with_limit($limit);
+                    $work;
+                    $batch.flush().await.unwrap();
+                    let sent = $batch.sent();
+                    t.commit().await.unwrap();
+                    sent
+                }};
+            }
+            match $conn {
+                Conn::Postgres(c) => go!(c, Postgres),
+                Conn::Sqlite(c) => go!(c, Sqlite),
+            }
+        }};
+    }
+
+    fn thing(id: &str, name: &str, size: i64) -> Vec<Value> {
+        vec![Value::text(id), Value::text(name), Value::Int(Some(size))]
+    }
+
+    async fn rows_of_one_upsert_go_out_together(db: pharos_test_support::TestDb) {
+        let mut conn = connect(&db).await;
+        let limit = match conn {
+            Conn::Postgres(_) => POSTGRES_PARAMETERS,
+            Conn::Sqlite(_) => SQLITE_PARAMETERS,
+        };
+        // 1,000 rows, then 1,000 others interleaved with them on another table: one
+        // statement per table.
+        let sent = in_batch!(&mut conn, limit, |batch| {
+            for n in 0..1_000 {
+                batch
+                    .upsert(UPSERT, thing(&format!("a{n:04}"), "A", n))
+                    .await
+                    .unwrap();
+                batch
+                    .upsert(
+                        "INSERT INTO rm_others (id, n) VALUES ($1, $2) ON CONFLICT (id) \
+                         DO UPDATE SET n = excluded.n",
+                        vec![Value::text(format!("o{n:04}")), Value::Int(Some(n))],
+                    )
+                    .await
+                    .unwrap();
+            }
+        });
+        assert_eq!(sent, 2);
+        let things = rows(&mut conn, "rm_things").await;
+        assert_eq!(things.len(), 1_000);
+        assert_eq!(things[999], "a0999|A|999");
+        // More rows than one statement may bind: split at the backend's real limit.
+        let many = limit / 3 + 10;
+        let sent = in_batch!(&mut conn, limit, |batch| {
+            for n in 0..many {
+                let n = i64::try_from(n).unwrap();
+                batch
+                    .upsert(UPSERT, thing(&format!("b{n:05}"), "B", n))
+                    .await
+                    .unwrap();
+            }
+        });
+        assert_eq!(sent, 2);
+        assert_eq!(rows(&mut conn, "rm_things").await.len(), 1_000 + many);
+        // And at a smaller one: 10 rows of 3 values, 9 values a statement.
+        let sent = in_batch!(&mut conn, 9, |batch| {
+            for n in 0..10 {
+                batch
+                    .upsert(UPSERT, thing(&format!("c{n}"), "C", n))
+                    .await
+                    .unwrap();
+            }
+        });
+        assert_eq!(sent, 4);
+        assert_eq!(rows(&mut conn, "rm_things").await.len(), 1_010 + many);
+        db.finish().await;
+    }
+
+    async fn order_of_effects_is_the_statements_order(db: pharos_test_support::TestDb) {
+        let mut conn = connect(&db).await;
+        let ignore = "INSERT INTO rm_things (id, name, size, kind) VALUES ($1, $2, $3, 'y') \
+             ON CONFLICT (id) DO NOTHING";
+        let sent = in_batch!(&mut conn, 1_000, |batch| {
+            // A key queued twice: the first row goes out before the second, which wins.
+            batch.upsert(UPSERT, thing("k1", "first", 1)).await.unwrap();
+            batch.upsert(UPSERT, thing("k2", "first", 2)).await.unwrap();
+            batch
+                .upsert(UPSERT, thing("k1", "second", 3))
+                .await
+                .unwrap();
+            // DO NOTHING after it: the row stays as the upsert left it.
+            batch
+                .upsert(ignore, thing("k1", "ignored", 4))
+                .await
+                .unwrap();
+            batch.upsert(ignore, thing("k3", "third", 5)).await.unwrap();
+            // An UPDATE sees the rows queued before it, and the rows queued after it
+            // come after it.
+            batch
+                .execute(
+                    "UPDATE rm_things SET size = size * 10 WHERE id IN ($1, $2)",
+                    vec![Value::text("k1"), Value::text("k3")],
+                )
+                .await
+                .unwrap();
+            batch
+                .upsert(UPSERT, thing("k3", "fourth", 6))
+                .await
+                .unwrap();
+            // A read sees what was queued for its table.
+            let read = batch
+                .text("SELECT name FROM rm_things WHERE id = $1", "k3")
+                .await
+                .unwrap();
+            assert_eq!(read.as_deref(), Some("fourth"));
+            batch.upsert(UPSERT, thing("k4", "fifth", 7)).await.unwrap();
+            // An UPDATE of another table leaves the rows queued here waiting.
+            batch
+                .execute(
+                    "UPDATE rm_others SET n = 0 WHERE id = $1",
+                    vec![Value::text("k4")],
+                )
+                .await
+                .unwrap();
+            batch.upsert(UPSERT, thing("k5", "sixth", 8)).await.unwrap();
+        });
+        // [k1 k2] [k1] [k1 k3] UPDATE [k3] SELECT UPDATE(others) [k4 k5]
+        assert_eq!(sent, 8);
+        assert_eq!(
+            rows(&mut conn, "rm_things").await,
+            [
+                "k1|second|30",
+                "k2|first|2",
+                "k3|fourth|6",
+                "k4|fifth|7",
+                "k5|sixth|8"
+            ]
+        );
+        db.finish().await;
+    }
+
+    pharos_test_support::on_both_backends!(
+        "pharos-rm-batch";
+        rows_of_one_upsert_go_out_together,
+        order_of_effects_is_the_statements_order,
+    );
+}

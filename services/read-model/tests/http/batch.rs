@@ -1,0 +1,456 @@
+//! The projections' writes go out batched (multi-row statements, `src/batch.rs`): tables
+//! built from a generated log one event per transaction equal those built in large
+//! batches, for every projection, on SQLite and on PostgreSQL. An ignored test times a
+//! rebuild of a larger log (`PHAROS_BENCH_SCHOOLS`, default 2,000 schools).
+
+use std::time::{Duration, Instant};
+
+use pharos_eventstore::{EventStore, ExpectedVersion, Metadata, NewEvent, StoreOptions, StreamId};
+use pharos_read_model::tables::{self, Generation};
+use pharos_test_support::TestDb;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// A deterministic pseudo-random sequence (xorshift), so that a failure replays.
+struct Dice(u64);
+
+impl Dice {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+
+    fn uuid(&mut self) -> Uuid {
+        let hi = u128::from(self.below(u64::MAX));
+        let lo = u128::from(self.below(u64::MAX));
+        uuid::Builder::from_random_bytes(((hi << 64) | lo).to_be_bytes()).into_uuid()
+    }
+}
+
+/// A stream and its events (type, data), in order.
+type Stream = (String, Vec<(&'static str, Value)>);
+
+fn sealed(person: Uuid) -> Value {
+    json!({"person": person.to_string(), "sealed": "AAAA"})
+}
+
+/// A national-looking log for `schools` schools: each school's record (some updated
+/// twice, a few closed), its pHARe deployment (team members added, updated, removed; the
+/// steps), a cohort, a label application, a partner; a training with a session every ten
+/// schools (registrations confirmed, waitlisted, promoted, withdrawn; attendance
+/// recorded and corrected).
+fn national(schools: usize, dice: &mut Dice) -> Vec<Stream> {
+    let mut streams: Vec<Stream> = Vec::new();
+    let mut training = Uuid::nil();
+    for n in 0..schools {
+        let department = format!("{:02}", 1 + (n % 95));
+        let number = 1_000 + n;
+        let uai = uai(&department, number);
+        let record = |name: &str| {
+            json!({"uai": uai, "name": name, "kind": "college", "sector": "public",
+                   "department": department, "commune": format!("Commune {n}"),
+                   "priority_education": "none"})
+        };
+        let mut school = vec![("school_registered", record(&format!("Collège {n}")))];
+        if dice.below(3) == 0 {
+            school.push(("school_updated", record(&format!("Collège Émile {n}"))));
+            school.push(("school_updated", record(&format!("Collège Émile-Zola {n}"))));
+        }
+        if dice.below(20) == 0 {
+            school.push(("school_closed", json!({"closed_on": "2027-06-30"})));
+        }
+        streams.push((format!("school-{uai}"), school));
+
+        let deployment = dice.uuid();
+        let mut events = vec![(
+            "deployment_created",
+            json!({"owner": {"kind": "school", "uai": uai, "department": department},
+                   "school_year": "2026-2027"}),
+        )];
+        let mut members = Vec::new();
+        for _ in 0..(3 + dice.below(6)) {
+            let member = dice.uuid();
+            let person = dice.uuid();
+            members.push(member);
+            events.push((
+                "team_member_added",
+                json!({"member_id": member, "person": {"display_name": sealed(person), "email": sealed(person)},
+                       "function": "cpe", "trained": dice.below(2) == 0, "training_minutes": 60,
+                       "mpp_trained": dice.below(2) == 0}),
+            ));
+        }
+        for member in members.iter().take(2) {
+            events.push((
+                "team_member_updated",
+                json!({"member_id": member, "details": {"function": "aed", "trained": true,
+                       "training_minutes": 120, "mpp_trained": dice.below(2) == 0}}),
+            ));
+        }
+        if dice.below(4) == 0 {
+            events.push(("team_member_removed", json!({"member_id": members[0]})));
+        }
+        events.push(("charter_signed", json!({"signed_on": "2026-10-01"})));
+        events.push((
+            "protocol_recorded",
+            json!({"formalised_on": "2026-10-10", "presented_on": "2026-11-05",
+                   "presented_to": "conseil_administration"}),
+        ));
+        events.push((
+            "learning_hours_planned",
+            json!({"planned": true, "hours": 10}),
+        ));
+        for day in ["2027-01-20", "2026-12-02"] {
+            events.push((
+                "parent_workshop_recorded",
+                json!({"workshop_id": dice.uuid(), "held_on": day}),
+            ));
+        }
+        events.push((
+            "coordinator_named",
+            json!({"person": {"display_name": sealed(deployment), "email": sealed(deployment)}}),
+        ));
+        streams.push((format!("phare_deployment-{deployment}"), events));
+
+        let person = dice.uuid();
+        streams.push((
+            format!("ambassador_cohort-{}", dice.uuid()),
+            vec![
+                (
+                    "cohort_created",
+                    json!({"school_uai": uai, "department": department, "school_year": "2026-2027",
+                           "kind": "eleves_college",
+                           "referent": {"display_name": sealed(person), "email": sealed(person)}}),
+                ),
+                ("counts_set", json!({"counts": {"6e": 3, "5e": 2}})),
+                ("counts_set", json!({"counts": {"6e": 4, "5e": 2}})),
+                ("cohort_declared", json!({"declared_on": "2026-11-01"})),
+                ("cohort_activated", json!({"activated_on": "2026-11-15"})),
+            ],
+        ));
+
+        streams.push((
+            format!("phare_label-{}", dice.uuid()),
+            vec![
+                (
+                    "label_drafted",
+                    json!({"school_uai": uai, "department": department, "school_year": "2026-2027",
+                           "target_level": "engagement", "checklists": []}),
+                ),
+                ("label_submitted", json!({})),
+                ("label_review_started", json!({})),
+                (
+                    "label_awarded",
+                    json!({"level": "engagement", "reason": "Bien"}),
+                ),
+            ],
+        ));
+
+        let partner = json!({"name": format!("Association {n}"), "kind": "association",
+            "scope": "department", "department": department, "description": "Aide",
+            "verified_on": "2026-09-01"});
+        streams.push((
+            format!("partner-{}", dice.uuid()),
+            vec![
+                ("partner_registered", partner),
+                ("partner_archived", json!({"reason": "Fin"})),
+                ("partner_unarchived", json!({})),
+            ],
+        ));
+
+        if n % 10 == 0 {
+            training = dice.uuid();
+            streams.push((
+                format!("training-{training}"),
+                vec![(
+                    "training_created",
+                    json!({"title": format!("MPP {n}"), "topic": "mpp", "audience": "équipes",
+                           "department": department}),
+                )],
+            ));
+        }
+        if n % 10 == 5 {
+            let starts = "2027-01-14T09:00:00+01:00";
+            let ends = "2027-01-14T12:00:00+01:00";
+            let mut events = vec![
+                (
+                    "session_planned",
+                    json!({"training_id": training, "department": department, "starts_at": starts,
+                           "ends_at": ends, "slots": [{"starts_at": starts, "ends_at": ends}],
+                           "location": "Canopé", "capacity": 20, "planned_minutes": 180}),
+                ),
+                ("session_opened", json!({})),
+            ];
+            let mut registrations = Vec::new();
+            for r in 0..25 {
+                let id = dice.uuid();
+                let person = dice.uuid();
+                registrations.push(id);
+                let kind = if r < 20 {
+                    "registration_confirmed"
+                } else {
+                    "registration_waitlisted"
+                };
+                events.push((
+                    kind,
+                    json!({"registration_id": id, "person": person, "display_name": sealed(person),
+                           "email": sealed(person), "school_uai": uai, "function": "CPE",
+                           "mode": "designated"}),
+                ));
+            }
+            events.push((
+                "registration_withdrawn",
+                json!({"registration_id": registrations[0]}),
+            ));
+            events.push((
+                "registration_promoted",
+                json!({"registration_id": registrations[20]}),
+            ));
+            events.push(("session_capacity_changed", json!({"capacity": 22})));
+            events.push(("session_held", json!({})));
+            for id in &registrations[1..21] {
+                let present = dice.below(5) != 0;
+                events.push((
+                    "attendance_recorded",
+                    json!({"registration_id": id, "slot_index": 0,
+                           "status": if present { "present" } else { "absent" },
+                           "minutes": if present { 180 } else { 0 }}),
+                ));
+            }
+            events.push((
+                "attendance_corrected",
+                json!({"registration_id": registrations[1], "slot_index": 0, "status": "present",
+                       "minutes": 150, "reason": "Retard"}),
+            ));
+            events.push(("attendance_locked", json!({})));
+            streams.push((format!("training_session-{}", dice.uuid()), events));
+        }
+    }
+    streams
+}
+
+/// A UAI with its check letter (the number mod 23).
+fn uai(department: &str, number: usize) -> String {
+    let digits = format!("{department:0>3}{number:04}");
+    let value: u64 = digits.parse().unwrap();
+    let letters = "ABCDEFGHJKLMNPRSTUVWXYZ".as_bytes();
+    format!("{digits}{}", letters[(value % 23) as usize] as char)
+}
+
+/// A stream being appended: its id, the events left, its version.
+type Open = (StreamId, std::vec::IntoIter<(&'static str, Value)>, i64);
+
+/// Appends the streams interleaved as a busy platform would: a few events of one
+/// stream, then of another.
+async fn append(store: &EventStore, streams: Vec<Stream>, dice: &mut Dice) -> usize {
+    let mut open: Vec<Open> = streams
+        .into_iter()
+        .map(|(id, events)| (StreamId::parse(id).unwrap(), events.into_iter(), 0))
+        .collect();
+    let mut appended = 0;
+    let window = 64;
+    while !open.is_empty() {
+        let at = usize::try_from(dice.below(open.len().min(window) as u64)).unwrap();
+        let take = 1 + usize::try_from(dice.below(4)).unwrap();
+        let (stream, events, version) = &mut open[at];
+        let chunk: Vec<NewEvent> = events
+            .by_ref()
+            .take(take)
+            .map(|(kind, data)| NewEvent::new(kind, data))
+            .collect();
+        if chunk.is_empty() {
+            open.swap_remove(at);
+            continue;
+        }
+        let n = chunk.len();
+        let expected = if *version == 0 {
+            ExpectedVersion::NoStream
+        } else {
+            ExpectedVersion::Exact(*version)
+        };
+        store
+            .append(stream, expected, chunk, &Metadata::default())
+            .await
+            .unwrap();
+        *version += i64::try_from(n).unwrap();
+        appended += n;
+    }
+    appended
+}
+
+async fn store(db: &TestDb) -> EventStore {
+    let store = EventStore::connect(
+        &db.url,
+        StoreOptions {
+            sqlite_synchronous: pharos_eventstore::SqliteSync::Normal,
+            ..StoreOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    store.migrate().await.unwrap();
+    store
+}
+
+/// Applies the whole log to `generation` of `projection`, `batch` events per transaction.
+async fn build(
+    store: &EventStore,
+    projection: &'static tables::Descriptor,
+    generation: Generation,
+    batch: usize,
+) {
+    let db = store.db();
+    tables::drop_of(&db, projection, generation).await.unwrap();
+    tables::create_of(&db, projection, generation)
+        .await
+        .unwrap();
+    let runner = projection.projection(generation);
+    while store.project_batch(&runner, batch).await.unwrap() > 0 {}
+}
+
+/// Every projection's tables are the same whether its events were applied one per
+/// transaction (each statement on its own, as before batching) or in batches of 7 or of
+/// the whole log.
+async fn batched_writes_build_the_tables_events_one_by_one_build(db: TestDb) {
+    let store = store(&db).await;
+    let mut dice = Dice(0x5eed);
+    let streams = national(40, &mut dice);
+    let events = append(&store, streams, &mut dice).await;
+    assert!(events > 1_000, "{events}");
+    // PostgreSQL: every append readable before the projections read the log.
+    store.settle(Duration::from_secs(10)).await.unwrap();
+    for projection in tables::all() {
+        build(&store, projection, Generation(101), 1).await;
+        let one_by_one = tables::checksums_of(&store.db(), projection, Generation(101))
+            .await
+            .unwrap();
+        for (n, batch) in [(102, 7), (103, 100_000)] {
+            build(&store, projection, Generation(n), batch).await;
+            let batched = tables::checksums_of(&store.db(), projection, Generation(n))
+                .await
+                .unwrap();
+            assert_eq!(
+                one_by_one, batched,
+                "{} in batches of {batch}",
+                projection.name
+            );
+        }
+        // The log fills the tables it has events for (none left undecoded).
+        let filled = [
+            "rm_schools",
+            "rm_deployments",
+            "rm_team_members",
+            "rm_cohorts",
+            "rm_labels",
+            "rm_partners",
+            "rm_sessions",
+            "rm_registrations",
+            "rm_ind_teams",
+            "rm_ind_cohorts",
+            "rm_ind_labels",
+            "rm_ind_steps",
+            "rm_ind_sessions",
+            "rm_ind_attendees",
+        ];
+        for (table, _) in &one_by_one {
+            assert!(
+                !(filled.iter().any(|f| table.starts_with(&format!("{f} ")))
+                    && table.contains("(0 lignes)")),
+                "{} left {table} empty",
+                projection.name
+            );
+        }
+    }
+    store.close().await;
+    db.finish().await;
+}
+
+/// How fast every projection rebuilds a generated log (`PHAROS_BENCH_SCHOOLS` schools,
+/// 2,000 by default): `cargo nextest run -p pharos-read-model --run-ignored only
+/// rebuild_speed --no-capture`.
+async fn rebuild_speed(db: TestDb) {
+    let store = store(&db).await;
+    let schools = std::env::var("PHAROS_BENCH_SCHOOLS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(2_000);
+    let mut dice = Dice(0xbe7c4);
+    let started = Instant::now();
+    let events = append(&store, national(schools, &mut dice), &mut dice).await;
+    eprintln!(
+        "{}: {events} events appended in {:?}",
+        store.backend_name(),
+        started.elapsed()
+    );
+    // The same log, each statement sent on its own (as before batching), then batched.
+    for one_by_one in [true, false] {
+        pharos_read_model::batch::one_by_one(one_by_one);
+        let mode = if one_by_one { "one by one" } else { "batched" };
+        eprintln!("{}, {mode}:", store.backend_name());
+        rebuild_all(&store, events).await;
+    }
+    pharos_read_model::batch::one_by_one(false);
+    store.close().await;
+    db.finish().await;
+}
+
+async fn rebuild_all(store: &EventStore, events: usize) {
+    let mut total = (0, Duration::ZERO);
+    for projection in tables::all() {
+        let done =
+            pharos_read_model::rebuild_of(store, projection, Duration::ZERO, false, |_, _| {})
+                .await
+                .unwrap();
+        eprintln!(
+            "{:>28}: {:>7} events in {:>8.2?} = {:>8.0} events/s",
+            projection.name,
+            done.events,
+            done.elapsed,
+            done.events as f64 / done.elapsed.as_secs_f64()
+        );
+        total.0 += done.events;
+        total.1 += done.elapsed;
+    }
+    eprintln!(
+        "{}: {} projected events in {:.2?}: {:.0} events/s applied; the log's {events} events rebuilt at {:.0} events/s",
+        store.backend_name(),
+        total.0,
+        total.1,
+        total.0 as f64 / total.1.as_secs_f64(),
+        events as f64 / total.1.as_secs_f64()
+    );
+}
+
+mod sqlite {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn batched_writes_build_the_tables_events_one_by_one_build() {
+        super::batched_writes_build_the_tables_events_one_by_one_build(super::TestDb::sqlite(
+            "pharos-rm-batch",
+        ))
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "a measurement: run it on its own"]
+    async fn rebuild_speed() {
+        super::rebuild_speed(super::TestDb::sqlite("pharos-rm-bench")).await;
+    }
+}
+
+mod postgres {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn batched_writes_build_the_tables_events_one_by_one_build() {
+        if let Some(db) = super::TestDb::postgres("pharos_rm_batch").await {
+            super::batched_writes_build_the_tables_events_one_by_one_build(db).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "a measurement: run it on its own"]
+    async fn rebuild_speed() {
+        if let Some(db) = super::TestDb::postgres("pharos_rm_bench").await {
+            super::rebuild_speed(db).await;
+        }
+    }
+}
