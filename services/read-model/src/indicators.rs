@@ -28,6 +28,7 @@ use pharos_eventstore::{Projection, ProjectionError, ProjectionTx, RecordedEvent
 
 use crate::batch::{Batch, Value as V};
 use crate::projector::ident;
+use crate::reminders::target_parts;
 use crate::tables::{Descriptor, Generation, Kind};
 
 /// One indicator group of DOMAIN.md.
@@ -1190,18 +1191,6 @@ async fn contest_entry(
     .await
 }
 
-/// The school and the training session a reminder's target names, if any.
-fn reminder_target(target: &str) -> (Option<String>, Option<String>) {
-    let session = target
-        .strip_prefix("training_session-")
-        .map(|id| id.split(':').next().unwrap_or_default().to_owned());
-    let school = target
-        .split(':')
-        .find_map(|part| part.strip_prefix("school-"))
-        .map(str::to_owned);
-    (school, session)
-}
-
 async fn reminders(
     b: &mut Batch<'_, '_>,
     on: &On,
@@ -1209,7 +1198,7 @@ async fn reminders(
 ) -> Result<(), ProjectionError> {
     let state = match event {
         ReminderEvent::ReminderScheduled { key, .. } => {
-            let (school, session) = reminder_target(&key.target);
+            let (school, session) = target_parts(&key.target);
             let year = SchoolYear::containing(key.occurrence);
             return on
                 .open(
@@ -1252,19 +1241,19 @@ mod tests {
             (school.unwrap_or_default(), session.unwrap_or_default())
         };
         assert_eq!(
-            own(reminder_target("school-0310001H:2026-2027")),
+            own(target_parts("school-0310001H:2026-2027")),
             ("0310001H".into(), String::new())
         );
         assert_eq!(
-            own(reminder_target("contest-0193:school-0310001H")),
+            own(target_parts("contest-0193:school-0310001H")),
             ("0310001H".into(), String::new())
         );
         assert_eq!(
-            own(reminder_target("training_session-0193")),
+            own(target_parts("training_session-0193")),
             (String::new(), "0193".into())
         );
         assert_eq!(
-            own(reminder_target("contest-0193")),
+            own(target_parts("contest-0193")),
             (String::new(), String::new())
         );
     }
