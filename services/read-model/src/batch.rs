@@ -18,7 +18,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use pharos_eventstore::{ProjectionError, ProjectionTx};
 
@@ -26,17 +25,6 @@ use pharos_eventstore::{ProjectionError, ProjectionTx};
 pub const POSTGRES_PARAMETERS: usize = 65_535;
 /// SQLite's (`SQLITE_MAX_VARIABLE_NUMBER`, 32,766 since SQLite 3.32).
 pub const SQLITE_PARAMETERS: usize = 32_766;
-
-/// Whether every statement goes out on its own, as before batching: for measurements
-/// comparing the two in one run (`tests/batch.rs`), never set in service.
-static ONE_BY_ONE: AtomicBool = AtomicBool::new(false);
-
-/// Sends every statement on its own (`true`) or batched (`false`, the default), in
-/// every projection of this process. For measurements only.
-#[doc(hidden)]
-pub fn one_by_one(on: bool) {
-    ONE_BY_ONE.store(on, Ordering::Relaxed);
-}
 
 /// A value bound to a statement.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -348,7 +336,6 @@ impl<'t, 'c> Batch<'t, 'c> {
         rename: impl Fn(&str) -> String + Send + Sync + 'static,
     ) -> Self {
         let limit = match tx {
-            _ if ONE_BY_ONE.load(Ordering::Relaxed) => 0,
             ProjectionTx::Postgres(_) => POSTGRES_PARAMETERS,
             ProjectionTx::Sqlite(_) => SQLITE_PARAMETERS,
         };

@@ -1,9 +1,9 @@
 //! The projections' writes go out batched (multi-row statements, `src/batch.rs`): tables
 //! built from a generated log one event per transaction equal those built in large
-//! batches, for every projection, on SQLite and on PostgreSQL. An ignored test times a
-//! rebuild of a larger log (`PHAROS_BENCH_SCHOOLS`, default 2,000 schools).
+//! batches, for every projection, on SQLite and on PostgreSQL. The rebuild's speed is
+//! measured by `pharos bench read-model`, not here.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use pharos_eventstore::{EventStore, ExpectedVersion, Metadata, NewEvent, StoreOptions, StreamId};
 use pharos_read_model::tables::{self, Generation};
@@ -366,62 +366,6 @@ async fn batched_writes_build_the_tables_events_one_by_one_build(db: TestDb) {
     db.finish().await;
 }
 
-/// How fast every projection rebuilds a generated log (`PHAROS_BENCH_SCHOOLS` schools,
-/// 2,000 by default): `cargo nextest run -p pharos-read-model --run-ignored only
-/// rebuild_speed --no-capture`.
-async fn rebuild_speed(db: TestDb) {
-    let store = store(&db).await;
-    let schools = std::env::var("PHAROS_BENCH_SCHOOLS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(2_000);
-    let mut dice = Dice(0xbe7c4);
-    let started = Instant::now();
-    let events = append(&store, national(schools, &mut dice), &mut dice).await;
-    eprintln!(
-        "{}: {events} events appended in {:?}",
-        store.backend_name(),
-        started.elapsed()
-    );
-    // The same log, each statement sent on its own (as before batching), then batched.
-    for one_by_one in [true, false] {
-        pharos_read_model::batch::one_by_one(one_by_one);
-        let mode = if one_by_one { "one by one" } else { "batched" };
-        eprintln!("{}, {mode}:", store.backend_name());
-        rebuild_all(&store, events).await;
-    }
-    pharos_read_model::batch::one_by_one(false);
-    store.close().await;
-    db.finish().await;
-}
-
-async fn rebuild_all(store: &EventStore, events: usize) {
-    let mut total = (0, Duration::ZERO);
-    for projection in tables::all() {
-        let done =
-            pharos_read_model::rebuild_of(store, projection, Duration::ZERO, false, |_, _| {})
-                .await
-                .unwrap();
-        eprintln!(
-            "{:>28}: {:>7} events in {:>8.2?} = {:>8.0} events/s",
-            projection.name,
-            done.events,
-            done.elapsed,
-            done.events as f64 / done.elapsed.as_secs_f64()
-        );
-        total.0 += done.events;
-        total.1 += done.elapsed;
-    }
-    eprintln!(
-        "{}: {} projected events in {:.2?}: {:.0} events/s applied; the log's {events} events rebuilt at {:.0} events/s",
-        store.backend_name(),
-        total.0,
-        total.1,
-        total.0 as f64 / total.1.as_secs_f64(),
-        events as f64 / total.1.as_secs_f64()
-    );
-}
-
 mod sqlite {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn batched_writes_build_the_tables_events_one_by_one_build() {
@@ -430,12 +374,6 @@ mod sqlite {
         ))
         .await;
     }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[ignore = "a measurement: run it on its own"]
-    async fn rebuild_speed() {
-        super::rebuild_speed(super::TestDb::sqlite("pharos-rm-bench")).await;
-    }
 }
 
 mod postgres {
@@ -443,14 +381,6 @@ mod postgres {
     async fn batched_writes_build_the_tables_events_one_by_one_build() {
         if let Some(db) = super::TestDb::postgres("pharos_rm_batch").await {
             super::batched_writes_build_the_tables_events_one_by_one_build(db).await;
-        }
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[ignore = "a measurement: run it on its own"]
-    async fn rebuild_speed() {
-        if let Some(db) = super::TestDb::postgres("pharos_rm_bench").await {
-            super::rebuild_speed(db).await;
         }
     }
 }
