@@ -76,7 +76,16 @@ impl TestAppBuilder {
             uuid::Uuid::now_v7().simple(),
             uuid::Uuid::now_v7().simple()
         );
+        // Bound first: the web pages call the API at this very address.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        // Files and mails in a folder of the test's own, not in the crate's `data/`.
+        let scratch = std::env::temp_dir().join(format!("pharos-app-{}", uuid::Uuid::now_v7()));
+        let within = |name: &str| Some(scratch.join(name).display().to_string());
         let raw = RawConfig {
+            api_url: self.raw.api_url.clone().or_else(|| Some(base.clone())),
+            files_dir: self.raw.files_dir.clone().or_else(|| within("files")),
+            outbox_dir: self.raw.outbox_dir.clone().or_else(|| within("outbox")),
             database_url: self.db.url.clone(),
             master_key: Some(master_key),
             targets: targets.join(","),
@@ -89,8 +98,6 @@ impl TestAppBuilder {
         let config = raw.check().unwrap();
         let clock = Arc::new(ManualClock::new(self.now));
         let pharos = pharos::assemble(&config, clock.clone()).await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
         let stop = CancellationToken::new();
         let router = pharos.router.clone();
         let stopped = stop.clone();
@@ -112,6 +119,7 @@ impl TestAppBuilder {
             stop,
             server,
             db: self.db,
+            scratch,
             accounts: AtomicUsize::new(0),
             manager: tokio::sync::OnceCell::new(),
         }
@@ -130,6 +138,8 @@ pub struct TestApp {
     stop: CancellationToken,
     server: tokio::task::JoinHandle<()>,
     db: TestDb,
+    /// The folder of its files and mails, removed at the end.
+    scratch: std::path::PathBuf,
     accounts: AtomicUsize,
     /// The pole manager the harness registers schools as.
     manager: tokio::sync::OnceCell<Client>,
@@ -152,6 +162,7 @@ impl TestApp {
         let _ = self.server.await;
         self.pharos.stop().await;
         self.db.finish().await;
+        let _ = std::fs::remove_dir_all(&self.scratch);
     }
 
     /// Sets the manual clock.

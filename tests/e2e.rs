@@ -1,11 +1,18 @@
 //! The `pharos` binary as separate processes: two targets against one PostgreSQL
 //! database, and the event store benchmark's output; and the schema fuzz of the
-//! whole API (`fuzz.rs`).
+//! whole API (`fuzz.rs`); the web pages in a real browser (`browser.rs`).
 //!
 //! The binary is the one `cargo nextest run --workspace` builds for the `pharos`
 //! package's own integration tests (`target/<profile>/pharos`).
 #![allow(clippy::unwrap_used)]
 
+mod browser;
+mod browser_juror;
+mod browser_phare;
+mod browser_pole;
+mod browser_referent;
+mod browser_school;
+mod browser_trainings;
 mod fuzz;
 
 use std::path::PathBuf;

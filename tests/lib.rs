@@ -7,6 +7,7 @@
 
 mod app;
 mod db;
+pub mod seed;
 
 pub use app::{ADMIN, Client, PASSWORD, TestApp, TestAppBuilder, instant, rule};
 pub use db::{Served, TestDb};

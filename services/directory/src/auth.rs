@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
-use pharos_access::{Actor, SESSION_COOKIE};
+use pharos_access::{Actor, session_cookie};
 use pharos_decider::{Rejection, execute, load};
 use pharos_events::{Email, Role};
 use pharos_privacy::Personal;
@@ -100,14 +100,6 @@ pub struct CurrentAccount {
     /// Attributions supplémentaires : autres rôles détenus, chacun avec son périmètre.
     grants: Vec<GrantView>,
     version: i64,
-}
-
-/// The session cookie: out of scripts' reach, never sent by other sites.
-fn session_cookie(token: &str, max_age_seconds: i64, secure: bool) -> String {
-    format!(
-        "{SESSION_COOKIE}={token}; Path=/; Max-Age={max_age_seconds}; HttpOnly; SameSite=Strict{}",
-        if secure { "; Secure" } else { "" }
-    )
 }
 
 fn wrong_credentials() -> Problem {

@@ -19,7 +19,7 @@ use crate::targets::TARGETS;
 pub const DEFAULT_CONFIG_FILE: &str = "pharos.toml";
 
 /// The settings `PHAROS_<KEY>` may set.
-const KEYS: [&str; 25] = [
+const KEYS: [&str; 26] = [
     "database_url",
     "addr",
     "targets",
@@ -45,6 +45,7 @@ const KEYS: [&str; 25] = [
     "public_url",
     "outbox_dir",
     "reminders_interval_seconds",
+    "api_url",
 ];
 
 /// The settings as read, before checking.
@@ -109,6 +110,10 @@ pub struct RawConfig {
     /// How often the reminder scheduler evaluates its rules; 0: never by itself (only
     /// `pharos reminders run`).
     pub reminders_interval_seconds: u64,
+    /// Where the web pages reach the public API (GraphQL and the commands). Unset: this
+    /// process's own address (`addr`), which serves it when it runs every target; set
+    /// it to the reverse proxy's internal address when the targets run apart.
+    pub api_url: Option<String>,
 }
 
 impl Default for RawConfig {
@@ -139,6 +144,7 @@ impl Default for RawConfig {
             public_url: "http://127.0.0.1:8080".into(),
             outbox_dir: None,
             reminders_interval_seconds: 60,
+            api_url: None,
         }
     }
 }
@@ -184,6 +190,8 @@ pub struct Config {
     pub files_dir: PathBuf,
     /// How mails leave the platform.
     pub mail: MailSettings,
+    /// Where the web pages reach the public API.
+    pub api_url: String,
 }
 
 impl Config {
@@ -397,8 +405,22 @@ impl RawConfig {
                 .map_or_else(|| PathBuf::from("data/files"), |dir| dir.join("files")),
         };
         let mail = self.mail_settings(sqlite_dir.as_deref(), &mut errors);
+        let api_url = match self.api_url.as_deref().map(str::trim) {
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                Some(url.trim_end_matches('/').to_owned())
+            }
+            Some(url) => {
+                errors.push(format!(
+                    "api_url : « {url} » doit commencer par http:// ou https:// \
+                     (exemple : http://127.0.0.1:8080)"
+                ));
+                None
+            }
+            None => None,
+        };
         match addr {
             Ok(addr) if errors.is_empty() => Ok(Config {
+                api_url: api_url.unwrap_or_else(|| own_url(addr)),
                 mail,
                 files_dir,
                 master_key,
@@ -479,6 +501,17 @@ impl RawConfig {
                 .then(|| Duration::from_secs(self.reminders_interval_seconds)),
         }
     }
+}
+
+/// This process's own address, as its pages call it: an unspecified IP (`0.0.0.0`, `::`)
+/// is reached on the loopback.
+fn own_url(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => std::net::Ipv4Addr::LOCALHOST.into(),
+        ip if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
 }
 
 impl Config {

@@ -69,6 +69,7 @@ pub async fn assemble(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
             first_admin: config.first_admin.clone(),
             files_dir: config.files_dir.clone(),
             mail: config.mail.clone(),
+            api_url: config.api_url.clone(),
         })
         .await
         .with_context(|| format!("démarrage de la cible {} impossible", target.name))?;

@@ -13,6 +13,7 @@ pub const TARGETS: &[Target] = &[
     pharos_phare::TARGET,
     pharos_read_model::TARGET,
     pharos_reminders::TARGET,
+    pharos_pages::TARGET,
 ];
 
 /// The names of every target.

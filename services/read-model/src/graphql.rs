@@ -245,6 +245,26 @@ pub(crate) fn event_label(event_type: &str) -> String {
         "partner_verified" => "Fiche du partenaire vérifiée",
         "partner_archived" => "Partenaire archivé",
         "partner_unarchived" => "Partenaire désarchivé",
+        "user_created" => "Compte créé",
+        "user_role_changed" => "Rôle du compte modifié",
+        "user_password_set" => "Mot de passe défini",
+        "user_deactivated" => "Compte désactivé",
+        "user_grants_changed" => "Rôles supplémentaires modifiés",
+        "password_reset_requested" => "Réinitialisation du mot de passe demandée",
+        "reminder_rule_defined" => "Règle de rappel définie",
+        "reminder_rule_changed" => "Règle de rappel modifiée",
+        "reminder_scheduled" => "Rappel programmé",
+        "reminder_sent" => "Rappel envoyé",
+        "reminder_failed" => "Échec de l'envoi d'un rappel",
+        "reminder_retried" => "Nouvel essai d'envoi d'un rappel",
+        "reminder_suppressed" => "Rappel écarté",
+        "reminder_cancelled" => "Rappel annulé",
+        "action_declared" => "Action déclarée",
+        "action_edited" => "Action modifiée",
+        "action_submitted" => "Action transmise au référent",
+        "action_returned" => "Action renvoyée à l'établissement",
+        "action_validated" => "Action validée",
+        "action_published" => "Action publiée",
         other => return other.replace('_', " "),
     };
     known.to_owned()
@@ -651,6 +671,7 @@ pub struct Cohort {
 
 /// Une action de sensibilisation ou de prévention.
 #[derive(sqlx::FromRow, SimpleObject)]
+#[graphql(complex)]
 pub struct Action {
     id: String,
     school_year: String,
@@ -669,6 +690,61 @@ pub struct Action {
     held: bool,
     /// `draft`, `submitted`, `returned`, `validated` ou `published`.
     status: String,
+}
+
+#[async_graphql::ComplexObject]
+impl Action {
+    /// Son historique : déclarée, transmise, renvoyée, validée, publiée — par qui, quand.
+    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<HistoryEntry>, Error> {
+        history(ctx, pharos_events::national_day::ACTION_CATEGORY, &self.id).await
+    }
+}
+
+/// The columns of [`Action`].
+const ACTION_COLUMNS: &str = "id, school_year, campaign, school_uai, department, held_on, types, \
+     pupils_reached, adults_reached, held, status";
+
+/// Keeps the actions one of whose schools is in the caller's scope, and, when given, in
+/// `department` or of `school_uai`.
+fn action_scope(
+    filter: &mut Filter,
+    seen: &crate::scope::Visibility,
+    department: Option<String>,
+    school_uai: Option<String>,
+) {
+    let mut conditions = Vec::new();
+    if !seen.all {
+        let mut alternatives = Vec::new();
+        for (column, values) in [
+            ("s.department", &seen.departments),
+            ("s.uai", &seen.schools),
+        ] {
+            if !values.is_empty() {
+                let at: Vec<String> = values.iter().map(|v| filter.bind(v.clone())).collect();
+                alternatives.push(format!("{column} IN ({})", at.join(", ")));
+            }
+        }
+        conditions.push(if alternatives.is_empty() {
+            "1 = 0".to_owned()
+        } else {
+            format!("({})", alternatives.join(" OR "))
+        });
+    }
+    if let Some(department) = department {
+        conditions.push(format!("s.department = {}", filter.bind(department)));
+    }
+    if let Some(uai) = school_uai {
+        conditions.push(format!(
+            "s.uai = {}",
+            filter.bind(uai.trim().to_uppercase())
+        ));
+    }
+    if !conditions.is_empty() {
+        filter.raw(&format!(
+            "EXISTS (SELECT 1 FROM rm_action_schools s WHERE s.action_id = rm_actions.id AND {})",
+            conditions.join(" AND ")
+        ));
+    }
 }
 
 /// Une participation au concours « Non au harcèlement » (un groupe, en effectifs).
@@ -970,6 +1046,24 @@ impl ListsQuery {
         .await
     }
 
+    /// Une action, si l'appelant la voit (l'un de ses établissements est dans son
+    /// périmètre).
+    async fn action(&self, ctx: &Context<'_>, id: String) -> Result<Option<Action>, Error> {
+        let mut filter = Filter::default();
+        filter.eq("id", Some(id.trim().to_lowercase()));
+        action_scope(&mut filter, visibility(ctx)?, None, None);
+        let (state, g) = tables(ctx)?;
+        let found: Vec<Action> = rows(
+            &state.app.store.db(),
+            g,
+            &format!("SELECT {ACTION_COLUMNS} FROM rm_actions{}", filter.sql()),
+            &filter.binds,
+        )
+        .await
+        .map_err(internal)?;
+        Ok(found.into_iter().next())
+    }
+
     /// Une session, si l'appelant la voit.
     async fn session(&self, ctx: &Context<'_>, id: String) -> Result<Option<Session>, Error> {
         let mut filter = Filter::default();
@@ -1095,47 +1189,13 @@ impl ListsQuery {
     ) -> Result<Page<Action>, Error> {
         let seen = visibility(ctx)?;
         let mut filter = Filter::default();
-        // Conditions on the action's schools: one of them in scope, and the filters.
-        let mut conditions = Vec::new();
-        if !seen.all {
-            let mut alternatives = Vec::new();
-            for (column, values) in [
-                ("s.department", &seen.departments),
-                ("s.uai", &seen.schools),
-            ] {
-                if !values.is_empty() {
-                    let at: Vec<String> = values.iter().map(|v| filter.bind(v.clone())).collect();
-                    alternatives.push(format!("{column} IN ({})", at.join(", ")));
-                }
-            }
-            conditions.push(if alternatives.is_empty() {
-                "1 = 0".to_owned()
-            } else {
-                format!("({})", alternatives.join(" OR "))
-            });
-        }
-        if let Some(department) = department {
-            conditions.push(format!("s.department = {}", filter.bind(department)));
-        }
-        if let Some(uai) = school_uai {
-            conditions.push(format!(
-                "s.uai = {}",
-                filter.bind(uai.trim().to_uppercase())
-            ));
-        }
-        if !conditions.is_empty() {
-            filter.raw(&format!(
-                "EXISTS (SELECT 1 FROM rm_action_schools s WHERE s.action_id = rm_actions.id AND {})",
-                conditions.join(" AND ")
-            ));
-        }
+        action_scope(&mut filter, seen, department, school_uai);
         filter.eq("school_year", year_filter(school_year)?);
         filter.eq("campaign", campaign);
         filter.eq("status", status);
         connection(
             tables(ctx)?,
-            "id, school_year, campaign, school_uai, department, held_on, types, pupils_reached, \
-             adults_reached, held, status",
+            ACTION_COLUMNS,
             "rm_actions",
             &filter,
             "held_on DESC, id",

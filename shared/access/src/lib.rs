@@ -31,6 +31,15 @@ pub use token::{
 /// The cookie browsers carry the session token in.
 pub const SESSION_COOKIE: &str = "pharos_session";
 
+/// The `Set-Cookie` value of a session: out of scripts' reach, never sent by other sites,
+/// `Secure` behind TLS. An empty token with a zero age forgets the session.
+pub fn session_cookie(token: &str, max_age_seconds: i64, secure: bool) -> String {
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/; Max-Age={max_age_seconds}; HttpOnly; SameSite=Strict{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
 /// The access layer of a process: token keys, the academy, the reference projection.
 #[derive(Debug, Clone)]
 pub struct Access {

@@ -54,6 +54,9 @@ pub struct Context {
     pub files_dir: std::path::PathBuf,
     /// How mails leave the platform (the `reminders` target sends them).
     pub mail: MailSettings,
+    /// Where the web pages (the `pages` target) reach the public API, without a
+    /// trailing slash: this process, or the reverse proxy in front of the targets.
+    pub api_url: String,
 }
 
 /// How mails are sent: over SMTP when `smtp_url` is set, else written to `outbox_dir`.

@@ -3,6 +3,7 @@
 //! `/metrics`, graceful shutdown.
 
 pub mod api;
+pub mod browser;
 pub mod idempotency;
 mod json;
 mod path;
@@ -97,7 +98,9 @@ pub fn app(state: AppState, targets: Vec<Router>) -> Router {
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             with_timeout(timeout, req, next)
         }))
+        .layer(middleware::from_fn(browser::same_origin_for_cookies))
         .layer(middleware::from_fn(record_metrics))
+        .layer(middleware::from_fn(browser::security_headers))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("handler panicked");
             Problem::internal().into_response()

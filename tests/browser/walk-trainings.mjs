@@ -1,0 +1,129 @@
+// The department referent's trainings walk: signs in, opens « Formations », a session of
+// her department (two confirmed, one waiting), ticks who is present at the first slot and
+// saves it, then opens the sign-in sheet and looks at it as printed (print media: no
+// header, menu, footer nor buttons). axe and screenshots (role `referent`, names
+// `formations-…`) at 1280 and 320 px.
+//
+// Driven by the Rust test `tests/browser_trainings.rs`, which starts Pharos, seeds it and
+// sets its clock within the session's first slot:
+//   PHAROS_BASE_URL, PHAROS_REFERENT_EMAIL, PHAROS_REFERENT_PASSWORD: the referent of 31;
+//   PHAROS_SESSION_ID: the session.
+import {
+  checkAxe, expect, launch, requireEnv, screenshot, step, summary, watchPage,
+} from './lib.mjs';
+
+const base = requireEnv('PHAROS_BASE_URL').replace(/\/+$/, '');
+const email = requireEnv('PHAROS_REFERENT_EMAIL');
+const password = requireEnv('PHAROS_REFERENT_PASSWORD');
+const session = requireEnv('PHAROS_SESSION_ID');
+
+const DESKTOP = { width: 1280, height: 800 };
+const MOBILE = { width: 320, height: 640 };
+
+async function looksRight(page, name) {
+  await checkAxe(page, name);
+  await page.setViewportSize(DESKTOP);
+  await screenshot(page, 'referent', `formations-${name}-1280`);
+  await page.setViewportSize(MOBILE);
+  await screenshot(page, 'referent', `formations-${name}-320`);
+  // Wide tables scroll in their own region: the page itself never does.
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  expect(width <= MOBILE.width, `${name} is ${width} px wide at 320 px`);
+  await checkAxe(page, `${name} at 320 px`);
+  await page.setViewportSize(DESKTOP);
+}
+
+const browser = await launch();
+try {
+  const context = await browser.newContext({ viewport: DESKTOP, locale: 'fr-FR' });
+  const page = await context.newPage();
+  const watch = watchPage(page);
+  const sessionLink = page.locator(`a[href="/formations/sessions/${session}"]`);
+
+  const listed = await step('the referent signs in and opens « Formations »', async () => {
+    await page.goto(`${base}/connexion`);
+    await page.locator('[name="email"]').fill(email);
+    await page.locator('[name="password"]').fill(password);
+    await Promise.all([
+      page.waitForURL((url) => url.pathname === '/tableau-de-bord'),
+      page.getByRole('button', { name: 'Se connecter' }).click(),
+    ]);
+    await Promise.all([
+      page.waitForURL((url) => url.pathname === '/formations'),
+      page.getByRole('navigation', { name: 'Menu principal' }).getByRole('link', { name: 'Formations' }).click(),
+    ]);
+    const h1 = await page.locator('h1').innerText();
+    expect(h1 === 'Formations', `h1 is "${h1}"`);
+    // The read model follows the log: the session may take a moment to be listed.
+    for (let i = 0; i < 50 && await sessionLink.count() === 0; i += 1) {
+      await page.waitForTimeout(200);
+      await page.reload();
+    }
+    expect(await sessionLink.count() === 1, 'the session is not listed');
+    const row = await page.locator('tbody tr').first().innerText();
+    expect(row.includes('1 en liste d\'attente'), `the session row reads "${row}"`);
+    await looksRight(page, 'liste');
+    watch.assertClean('trainings list');
+  });
+
+  if (listed) {
+    await step('she opens the session: registrants and waitlist', async () => {
+      await Promise.all([
+        page.waitForURL((url) => url.pathname === `/formations/sessions/${session}`),
+        sessionLink.click(),
+      ]);
+      const state = (await page.locator('#etat-session').textContent()).trim();
+      expect(state === 'Inscriptions ouvertes', `state "${state}"`);
+      const waiting = await page.getByRole('region', { name: 'Liste d\'attente' }).innerText();
+      expect(waiting.includes('Lou Bernard'), `waitlist "${waiting}"`);
+      const confirmed = await page.getByRole('region', { name: 'Inscriptions confirmées' }).innerText();
+      expect(confirmed.includes('Camille Martin') && confirmed.includes('Sacha Durand'), `confirmed "${confirmed}"`);
+      await looksRight(page, 'session');
+      watch.assertClean('session page');
+    });
+
+    await step('she records the first slot on the attendance sheet', async () => {
+      await Promise.all([
+        page.waitForURL((url) => url.pathname === `/formations/sessions/${session}/presences`),
+        page.getByRole('link', { name: 'Feuille de présence' }).click(),
+      ]);
+      expect(await page.getByRole('button', { name: 'Enregistrer le créneau 2' }).count() === 0,
+        'the second slot has not begun');
+      await page.getByLabel('Présent : Camille Martin, créneau 1').check({ force: true });
+      await looksRight(page, 'presences');
+      await Promise.all([
+        page.waitForURL((url) => url.searchParams.get('succes') === '0'),
+        page.getByRole('button', { name: 'Enregistrer le créneau 1' }).click(),
+      ]);
+      const alert = await page.locator('.fr-alert--success').innerText();
+      expect(alert.includes('Présences du créneau 1 enregistrées.'), `alert "${alert}"`);
+      expect(await page.getByLabel('Présent : Camille Martin, créneau 1').isChecked(), 'Camille is not ticked any more');
+      expect(!(await page.getByLabel('Présent : Sacha Durand, créneau 1').isChecked()), 'Sacha is ticked');
+      await looksRight(page, 'presences-enregistrees');
+      watch.assertClean('attendance sheet');
+    });
+
+    await step('she opens the sign-in sheet and sees it as printed', async () => {
+      await Promise.all([
+        page.waitForURL((url) => url.pathname === `/formations/sessions/${session}/emargement`),
+        page.getByRole('link', { name: 'Feuille d\'émargement' }).click(),
+      ]);
+      const notice = await page.locator('.fr-notice').innerText();
+      expect(notice.includes('Utilisez la commande Imprimer de votre navigateur'), `notice "${notice}"`);
+      const rows = await page.locator('.pharos-sign-in tbody tr').count();
+      expect(rows === 2, `${rows} rows: the two confirmed registrants sign`);
+      await looksRight(page, 'emargement');
+      await page.emulateMedia({ media: 'print' });
+      expect(!(await page.locator('header.fr-header').isVisible()), 'the header is printed');
+      expect(!(await page.locator('footer.fr-footer').isVisible()), 'the footer is printed');
+      expect(!(await page.locator('.fr-notice').isVisible()), 'the print notice is printed');
+      expect(await page.locator('.pharos-sign-in table').isVisible(), 'the table is not printed');
+      await screenshot(page, 'referent', 'formations-emargement-impression');
+      await page.emulateMedia({ media: 'screen' });
+      watch.assertClean('sign-in sheet');
+    });
+  }
+} finally {
+  await browser.close();
+  summary();
+}
