@@ -227,7 +227,10 @@ async fn the_referent_validates_one_action_and_returns_another_with_a_reason(db:
     assert!(!page.body.contains("/valider\""), "nothing more to decide");
     // Its history, from the read model once it has caught up: who did what, when.
     let page = super::until(&mut browser, &detail, "<strong>Action validée</strong>").await;
-    assert!(page.body.contains("<strong>Action transmise au référent</strong>"));
+    assert!(
+        page.body
+            .contains("<strong>Action transmise au référent</strong>")
+    );
     assert!(page.body.contains("<strong>Action déclarée</strong>"));
     assert_eq!(
         status_of(&referent, &s.college).await["status"],
