@@ -15,6 +15,7 @@ use serde_json::json;
 
 use crate::Pages;
 use crate::api::ApiError;
+use crate::common::me;
 use crate::home::Me;
 use crate::session::{Session, anonymous_csrf, anonymous_form_is_ours, keep_anonymous_csrf};
 
@@ -77,18 +78,6 @@ fn place(errors: &mut Errors, detail: String, fields: Vec<(String, String)>) {
 #[derive(Deserialize)]
 struct Done {
     fait: Option<String>,
-}
-
-async fn me(pages: &Pages, session: &Session) -> Result<Me, ApiError> {
-    #[derive(Deserialize)]
-    struct Data {
-        me: Me,
-    }
-    Ok(pages
-        .api
-        .graphql::<Data>(&session.token, &format!("{{ {} }}", Me::FIELDS), json!({}))
-        .await?
-        .me)
 }
 
 fn account_page(

@@ -20,14 +20,16 @@ use axum_extra::extract::CookieJar;
 use chrono::NaiveDate;
 use chrono_tz::Europe::Paris;
 use minijinja::value::Serde;
-use pharos_events::phare::SchoolYear;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::Pages;
 use crate::api::ApiError;
-use crate::home::Me;
+use crate::common::{
+    MANAGERS, asked_year, department_label, encode, french_date, history, recent_years,
+    school_names, signed_in_as,
+};
 use crate::session::Session;
 
 pub fn routes() -> Router<Pages> {
@@ -85,27 +87,15 @@ fn campaign_label(code: &str) -> String {
         .map_or_else(|| code.to_owned(), |c| c.2.to_owned())
 }
 
-/// `2025-11-06` → `06/11/2025`; anything else as it is.
-fn french_date(day: &str) -> String {
-    NaiveDate::parse_from_str(day, "%Y-%m-%d")
-        .map_or_else(|_| day.to_owned(), |d| d.format("%d/%m/%Y").to_string())
-}
-
-/// The roles of these pages: the referents and the pole (the administrators read the
-/// list; the API keeps the decisions to the referents and the pole).
-fn allowed(me: &Me) -> bool {
-    me.sees_dashboard()
-}
-
-fn reserved(pages: &Pages) -> Response {
-    pages.templates.error(
-        StatusCode::FORBIDDEN,
-        "Actions réservées",
-        "Les actions transmises par les établissements sont suivies par les référents \
-         départementaux et le pôle académique. Revenez à l'accueil pour les pages de \
-         votre espace.",
-    )
-}
+/// The refusal of the roles these pages are not for: the referents and the pole read
+/// them (the administrators too; the API keeps the decisions to the referents and the
+/// pole).
+const REFUSAL: (&str, &str) = (
+    "Actions réservées",
+    "Les actions transmises par les établissements sont suivies par les référents \
+     départementaux et le pôle académique. Revenez à l'accueil pour les pages de votre \
+     espace.",
+);
 
 // --- The list ------------------------------------------------------------------------
 
@@ -167,18 +157,7 @@ fn check(
 ) -> (Chosen, FieldErrors) {
     let mut errors = FieldErrors::default();
     let mut chosen = Chosen::default();
-    let current = SchoolYear::containing(today).to_string();
-    chosen.school_year = match filters.annee.trim() {
-        "" => current,
-        year if valid_year(year) => year.to_owned(),
-        year => {
-            errors.annee = Some(format!(
-                "« {year} » n'est pas une année scolaire : deux années qui se suivent, \
-                 par exemple {current}."
-            ));
-            current
-        }
-    };
+    (chosen.school_year, errors.annee) = asked_year(&filters.annee, today);
     // A referent comes to validate: the actions waiting for her, unless she asks for more.
     let default = if referent { "a-valider" } else { ALL_STATUSES };
     let etat = filters.etat.as_deref().map_or(default, str::trim);
@@ -230,16 +209,6 @@ fn check(
     (chosen, errors)
 }
 
-fn valid_year(year: &str) -> bool {
-    match year.split_once('-') {
-        Some((a, b)) => match (a.parse::<i32>(), b.parse::<i32>()) {
-            (Ok(a), Ok(b)) => (2000..2100).contains(&a) && b == a + 1,
-            _ => false,
-        },
-        None => false,
-    }
-}
-
 /// The page's parameters, without the cursor (the next page adds its own).
 fn filters_query(chosen: &Chosen) -> String {
     let mut pairs = vec![
@@ -258,20 +227,9 @@ fn filters_query(chosen: &Chosen) -> String {
     }
     pairs
         .into_iter()
-        .map(|(k, v)| format!("{k}={}", url_encode(&v)))
+        .map(|(k, v)| format!("{k}={}", encode(&v)))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-fn url_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 const LIST_QUERY: &str = r"
@@ -338,16 +296,10 @@ pub async fn list(
     jar: CookieJar,
     Query(filters): Query<Filters>,
 ) -> Response {
-    let Some(session) = Session::of(&jar) else {
-        return crate::session::to_login("/actions");
+    let (session, me) = match signed_in_as(&pages, &jar, "/actions", MANAGERS, REFUSAL).await {
+        Ok(found) => found,
+        Err(response) => return response,
     };
-    let me = match me(&pages, &session).await {
-        Ok(me) => me,
-        Err(error) => return pages.templates.api_error(error, "/actions"),
-    };
-    if !allowed(&me) {
-        return reserved(&pages);
-    }
     let referent = me.role == "department_referent";
     let today = pages.clock.now().with_timezone(&Paris).date_naive();
     let departments: Vec<String> = pages
@@ -417,7 +369,7 @@ pub async fn list(
                 .page_info
                 .end_cursor
                 .filter(|_| actions.page_info.has_next_page)
-                .map(|cursor| format!("/actions?{query}&apres={}", url_encode(&cursor)));
+                .map(|cursor| format!("/actions?{query}&apres={}", encode(&cursor)));
             (rows, actions.total_count, next)
         }
         None => (Vec::new(), 0, None),
@@ -450,95 +402,16 @@ pub async fn list(
             listed => !errors.any(),
             pole => !referent,
             scope_label,
-            years => recent_years(today),
+            years => recent_years(today, 0),
             statuses => STATUSES.iter().map(|s| (s.0, s.2)).collect::<Vec<_>>(),
             campaigns => CAMPAIGNS.iter().map(|c| (c.0, c.2)).collect::<Vec<_>>(),
-            departments => departments.iter().map(|d| (d.clone(), department_label(d))).collect::<Vec<_>>(),
+            departments => crate::common::departments(&pages),
             rows => Serde(&rows),
             total,
             next,
             first_page => (!filters.apres.trim().is_empty()).then(|| format!("/actions?{query}")),
         },
     )
-}
-
-fn department_label(code: &str) -> String {
-    match crate::departments::name(code) {
-        Some(name) => format!("{code} – {name}"),
-        None => code.to_owned(),
-    }
-}
-
-/// The current school year and the three before it, newest first.
-fn recent_years(today: NaiveDate) -> Vec<String> {
-    let current = SchoolYear::containing(today).to_string();
-    let start: i32 = current
-        .split('-')
-        .next()
-        .and_then(|y| y.parse().ok())
-        .unwrap_or(2026);
-    (0..4)
-        .map(|back| format!("{}-{}", start - back, start - back + 1))
-        .collect()
-}
-
-async fn me(pages: &Pages, session: &Session) -> Result<Me, ApiError> {
-    #[derive(Deserialize)]
-    struct Data {
-        me: Me,
-    }
-    pages
-        .api
-        .graphql::<Data>(&session.token, &format!("{{ {} }}", Me::FIELDS), json!({}))
-        .await
-        .map(|d| d.me)
-}
-
-/// The names of `uais`' schools, in one query (an alias per school). A name is a help to
-/// the reader, not the page's subject: without it, the UAI is shown alone.
-async fn school_names(pages: &Pages, token: &str, uais: &[String]) -> HashMap<String, String> {
-    let mut distinct: Vec<&String> = uais.iter().collect();
-    distinct.sort();
-    distinct.dedup();
-    if distinct.is_empty() {
-        return HashMap::new();
-    }
-    let params: Vec<String> = (0..distinct.len())
-        .map(|i| format!("$u{i}: String!"))
-        .collect();
-    let fields: Vec<String> = (0..distinct.len())
-        .map(|i| format!("s{i}: school(uai: $u{i}) {{ uai name }}"))
-        .collect();
-    let query = format!(
-        "query Names({}) {{ {} }}",
-        params.join(", "),
-        fields.join(" ")
-    );
-    let variables: serde_json::Map<String, Value> = distinct
-        .iter()
-        .enumerate()
-        .map(|(i, uai)| (format!("u{i}"), json!(uai)))
-        .collect();
-    match pages
-        .api
-        .graphql::<HashMap<String, Option<Value>>>(token, &query, Value::Object(variables))
-        .await
-    {
-        Ok(found) => found
-            .into_values()
-            .flatten()
-            .filter_map(|s| {
-                Some((
-                    s["uai"].as_str()?.to_owned(),
-                    s["name"].as_str()?.to_owned(),
-                ))
-            })
-            .collect(),
-        Err(error) => {
-            tracing::warn!(?error, "school names unavailable for the actions list");
-            HashMap::new()
-        }
-    }
 }
 
 /// The French labels of the action types (`projection_debat` → `Projection-débat`);
@@ -587,14 +460,6 @@ struct Outcome {
     reason_error: Option<String>,
 }
 
-/// An entry of the action's history, as the template reads it.
-#[derive(Debug, Serialize)]
-struct Event {
-    at: String,
-    label: String,
-    who: String,
-}
-
 /// `GET /actions/{id}`.
 pub async fn detail(
     State(pages): State<Pages>,
@@ -628,17 +493,11 @@ async fn show(
     status: StatusCode,
     outcome: Outcome,
 ) -> Response {
-    let here = format!("/actions/{}", url_encode(id));
-    let Some(session) = Session::of(jar) else {
-        return crate::session::to_login(&here);
+    let here = format!("/actions/{}", encode(id));
+    let (session, me) = match signed_in_as(pages, jar, &here, MANAGERS, REFUSAL).await {
+        Ok(found) => found,
+        Err(response) => return response,
     };
-    let me = match me(pages, &session).await {
-        Ok(me) => me,
-        Err(error) => return pages.templates.api_error(error, &here),
-    };
-    if !allowed(&me) {
-        return reserved(pages);
-    }
     if uuid::Uuid::parse_str(id).is_err() {
         return unknown(pages);
     }
@@ -653,7 +512,7 @@ async fn show(
         }
         Err(error) => return pages.templates.api_error(error, &here),
     };
-    let history = history(pages, &session.token, id).await;
+    let history = history(pages, &session.token, "action", id, role_label).await;
     let code = action["status"].as_str().unwrap_or_default().to_owned();
     let schools: Vec<Value> = action["schools"].as_array().cloned().unwrap_or_default();
     // A referent decides on an action of her department only; one across two
@@ -711,61 +570,6 @@ fn unknown(pages: &Pages) -> Response {
     )
 }
 
-const HISTORY_QUERY: &str = r"
-query History($id: String!) {
-  action(id: $id) { history { at label actorRole } }
-}
-";
-
-/// The action's history, newest first, from the read model's `action(id).history` (its
-/// labels are the read model's). While the projector has not caught up with the action,
-/// the page shows the facts and the last return reason without the history.
-async fn history(pages: &Pages, token: &str, id: &str) -> Option<Vec<Event>> {
-    #[derive(Deserialize)]
-    struct Data {
-        action: Option<Entries>,
-    }
-    #[derive(Deserialize)]
-    struct Entries {
-        history: Vec<Entry>,
-    }
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Entry {
-        at: String,
-        label: String,
-        actor_role: Option<String>,
-    }
-    let data = pages
-        .api
-        .graphql::<Data>(token, HISTORY_QUERY, json!({ "id": id }))
-        .await
-        .inspect_err(|error| tracing::debug!(?error, "no action history from the read model"))
-        .ok()?;
-    let mut events: Vec<Event> = data
-        .action?
-        .history
-        .into_iter()
-        .map(|e| Event {
-            at: chrono::DateTime::parse_from_rfc3339(&e.at).map_or_else(
-                |_| e.at.clone(),
-                |t| {
-                    t.with_timezone(&Paris)
-                        .format("%d/%m/%Y à %H:%M")
-                        .to_string()
-                },
-            ),
-            label: e.label,
-            who: e
-                .actor_role
-                .as_deref()
-                .map_or_else(|| "Traitement automatique".to_owned(), role_label),
-        })
-        .collect();
-    events.reverse();
-    Some(events)
-}
-
 fn role_label(role: &str) -> String {
     match role {
         "school" => "L'établissement",
@@ -797,7 +601,7 @@ fn signed(
     let Some(session) = Session::of(jar) else {
         return Err(Box::new(crate::session::to_login(&format!(
             "/actions/{}",
-            url_encode(id)
+            encode(id)
         ))));
     };
     if !session.accepts(&form.csrf) {
@@ -821,9 +625,7 @@ async fn decided(
     reason: String,
 ) -> Response {
     match result {
-        Ok(_) => {
-            Redirect::to(&format!("/actions/{}?succes={success}", url_encode(id))).into_response()
-        }
+        Ok(_) => Redirect::to(&format!("/actions/{}?succes={success}", encode(id))).into_response(),
         Err(ApiError::Refused {
             status,
             detail,
@@ -854,7 +656,7 @@ async fn decided(
         }
         Err(error) => pages
             .templates
-            .api_error(error, &format!("/actions/{}", url_encode(id))),
+            .api_error(error, &format!("/actions/{}", encode(id))),
     }
 }
 

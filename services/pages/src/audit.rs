@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::Pages;
-use crate::partners::{is_pole, paris_time, query, signed_in, with_query};
+use crate::common::{POLE, join, next_page, nodes, paris_time, query, signed_in_as, with_query};
 
 pub fn routes() -> Router<Pages> {
     Router::new().route("/journal", get(list))
@@ -114,7 +114,7 @@ fn row(node: &Value) -> Row {
         at: paris_time(&text("at")),
         category: category_label(&text("category")),
         stream: text("stream"),
-        stream_query: crate::partners::encode(&text("stream")),
+        stream_query: crate::common::encode(&text("stream")),
         version: node["version"].as_i64().unwrap_or(0),
         event_type: text("eventType"),
         label: text("label"),
@@ -130,30 +130,19 @@ async fn list(
     Query(filters): Query<Filters>,
 ) -> Response {
     let filter_query = query(&[("categorie", &filters.categorie), ("flux", &filters.flux)]);
-    let join = |a: &str, b: &str| {
-        [a, b]
-            .iter()
-            .filter(|q| !q.is_empty())
-            .copied()
-            .collect::<Vec<_>>()
-            .join("&")
-    };
     let here = with_query(
         "/journal",
         &join(&filter_query, &query(&[("apres", &filters.apres)])),
     );
-    let (session, me) = match signed_in(&pages, &jar, &here).await {
+    let refusal = (
+        "Journal réservé",
+        "Le journal des événements est réservé au pôle académique et aux administrateurs. \
+         Revenez à l'accueil pour les pages de votre espace.",
+    );
+    let (session, me) = match signed_in_as(&pages, &jar, &here, POLE, refusal).await {
         Ok(found) => found,
         Err(response) => return response,
     };
-    if !is_pole(&me) {
-        return pages.templates.error(
-            StatusCode::FORBIDDEN,
-            "Journal réservé",
-            "Le journal des événements est réservé au pôle académique et aux \
-             administrateurs. Revenez à l'accueil pour les pages de votre espace.",
-        );
-    }
     let mut errors = FieldErrors::default();
     let category = match filters.categorie.trim() {
         "" => None,
@@ -201,23 +190,8 @@ async fn list(
             Err(error) => return pages.templates.api_error(error, &here),
         }
     };
-    let rows: Vec<Row> = log
-        .as_ref()
-        .and_then(|l| l["nodes"].as_array())
-        .into_iter()
-        .flatten()
-        .map(row)
-        .collect();
-    let next = log
-        .as_ref()
-        .filter(|l| l["pageInfo"]["hasNextPage"].as_bool() == Some(true))
-        .and_then(|l| l["pageInfo"]["endCursor"].as_str())
-        .map(|cursor| {
-            with_query(
-                "/journal",
-                &join(&filter_query, &query(&[("apres", cursor)])),
-            )
-        });
+    let rows: Vec<Row> = nodes(log.as_ref()).map(row).collect();
+    let next = next_page(log.as_ref(), "/journal", &filter_query);
     pages.templates.render(
         if invalid {
             StatusCode::UNPROCESSABLE_ENTITY

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use minijinja::value::Serde;
@@ -25,12 +25,11 @@ use serde_json::{Value, json};
 
 use crate::Pages;
 use crate::api::ApiError;
+use crate::common::encode;
 use crate::home::Me;
 use crate::phare::{
-    Outcome, back_to, client_status, current_year, forged, me, reserved, school, target_uai,
-    url_encode, value,
+    Outcome, after, back_to, current_year, school, school_form, school_page, value,
 };
-use crate::session::Session;
 
 pub fn routes() -> Router<Pages> {
     Router::new()
@@ -154,15 +153,17 @@ async fn show(
     status: StatusCode,
     outcome: Outcome,
 ) -> Response {
-    let Some(session) = Session::of(jar) else {
-        return crate::session::to_login("/cohortes");
-    };
-    let me = match me(pages, &session).await {
-        Ok(me) => me,
-        Err(error) => return pages.templates.api_error(error, "/cohortes"),
-    };
-    let Some(uai) = target_uai(&me, asked) else {
-        return reserved(pages, "Les cohortes d'ambassadeurs");
+    let (session, me, uai) = match school_page(
+        pages,
+        jar,
+        "/cohortes",
+        asked,
+        "Les cohortes d'ambassadeurs",
+    )
+    .await
+    {
+        Ok(found) => found,
+        Err(response) => return response,
     };
     let is_school = me.role == "school";
     let here = back_to("/cohortes", &uai, is_school, None);
@@ -175,7 +176,7 @@ async fn show(
     if !uai.is_empty() {
         let path = format!(
             "/api/v1/cohorts?school_uai={}&school_year={year}",
-            url_encode(&uai)
+            encode(&uai)
         );
         match pages.api.get(&session.token, &path).await {
             Ok(list) => {
@@ -284,26 +285,6 @@ fn row(id: &str, detail: &Value) -> Row {
     }
 }
 
-/// The signed session, the user and the school of a form; else the answer.
-async fn signed(
-    pages: &Pages,
-    jar: &CookieJar,
-    form: &HashMap<String, String>,
-) -> Result<(Session, Me, String), Box<Response>> {
-    let Some(session) = Session::of(jar) else {
-        return Err(Box::new(crate::session::to_login("/cohortes")));
-    };
-    if !session.accepts(value(form, "csrf")) {
-        return Err(Box::new(forged(pages)));
-    }
-    let me = me(pages, &session)
-        .await
-        .map_err(|error| Box::new(pages.templates.api_error(error, "/cohortes")))?;
-    let uai = target_uai(&me, value(form, "uai"))
-        .ok_or_else(|| Box::new(reserved(pages, "Les cohortes d'ambassadeurs")))?;
-    Ok((session, me, uai))
-}
-
 /// After a command: the page with its success (Post/Redirect/Get), or with the refusal
 /// next to the form.
 async fn done(
@@ -311,31 +292,20 @@ async fn done(
     jar: &CookieJar,
     me: &Me,
     uai: &str,
-    (form_key, success): (&str, &str),
+    keys: (&str, &str),
     result: Result<Value, ApiError>,
     form: HashMap<String, String>,
 ) -> Response {
-    let is_school = me.role == "school";
-    match result {
-        Ok(_) => Redirect::to(&back_to("/cohortes", uai, is_school, Some(success))).into_response(),
-        Err(ApiError::Refused {
-            status,
-            detail,
-            fields,
-        }) => {
-            show(
-                pages,
-                jar,
-                if is_school { "" } else { uai },
-                client_status(status),
-                Outcome::refused(form_key, detail, fields, form),
-            )
-            .await
-        }
-        Err(error) => pages
-            .templates
-            .api_error(error, &back_to("/cohortes", uai, is_school, None)),
-    }
+    let place = ("/cohortes", uai, me.role == "school");
+    after(
+        pages,
+        place,
+        keys,
+        result,
+        form,
+        |asked, status, outcome| async move { show(pages, jar, &asked, status, outcome).await },
+    )
+    .await
 }
 
 /// `POST /cohortes/creer`: a cohort of the current year, in draft, with its adult
@@ -345,7 +315,15 @@ pub async fn create(
     jar: CookieJar,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let (session, me, uai) = match signed(&pages, &jar, &form).await {
+    let (session, me, uai) = match school_form(
+        &pages,
+        &jar,
+        "/cohortes",
+        &form,
+        "Les cohortes d'ambassadeurs",
+    )
+    .await
+    {
         Ok(found) => found,
         Err(response) => return *response,
     };
@@ -373,7 +351,15 @@ pub async fn counts(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let (session, me, uai) = match signed(&pages, &jar, &form).await {
+    let (session, me, uai) = match school_form(
+        &pages,
+        &jar,
+        "/cohortes",
+        &form,
+        "Les cohortes d'ambassadeurs",
+    )
+    .await
+    {
         Ok(found) => found,
         Err(response) => return *response,
     };
@@ -437,7 +423,15 @@ pub async fn transition(
     Path((id, action)): Path<(String, String)>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let (session, me, uai) = match signed(&pages, &jar, &form).await {
+    let (session, me, uai) = match school_form(
+        &pages,
+        &jar,
+        "/cohortes",
+        &form,
+        "Les cohortes d'ambassadeurs",
+    )
+    .await
+    {
         Ok(found) => found,
         Err(response) => return *response,
     };

@@ -33,6 +33,7 @@ use uuid::Uuid;
 
 use crate::Pages;
 use crate::api::ApiError;
+use crate::common::{MONTHS, WEEKDAYS};
 use crate::home::Me;
 use crate::session::{Session, to_login};
 
@@ -79,29 +80,11 @@ const LEVELS: [(&str, Levels); 3] = [
     ),
 ];
 
-const FRENCH_DAYS: [&str; 7] = [
-    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
-];
-const FRENCH_MONTHS: [&str; 12] = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-];
-
 /// `2027-02-12T22:59Z` → `vendredi 12 février 2027 à 23 h 59`.
 fn paris_label(at: DateTime<Utc>) -> String {
     let local = at.with_timezone(&Paris);
-    let day = FRENCH_DAYS[local.weekday().num_days_from_monday() as usize];
-    let month = FRENCH_MONTHS[local.month0() as usize];
+    let day = WEEKDAYS[local.weekday().num_days_from_monday() as usize];
+    let month = MONTHS[local.month0() as usize];
     format!(
         "{day} {} {month} {} à {} h {}",
         local.day(),
@@ -330,21 +313,7 @@ async fn school(
     jar: &CookieJar,
     here: &str,
 ) -> Result<(Session, Me, String), Response> {
-    let Some(session) = Session::of(jar) else {
-        return Err(to_login(here));
-    };
-    #[derive(Deserialize)]
-    struct Data {
-        me: Me,
-    }
-    let me = match pages
-        .api
-        .graphql::<Data>(&session.token, &format!("{{ {} }}", Me::FIELDS), json!({}))
-        .await
-    {
-        Ok(data) => data.me,
-        Err(error) => return Err(pages.templates.api_error(error, here)),
-    };
+    let (session, me) = crate::common::signed_in(pages, jar, here).await?;
     match (me.role.as_str(), me.scope.clone()) {
         ("school", Some(uai)) => Ok((session, me, uai)),
         _ => Err(pages.templates.error(

@@ -13,11 +13,11 @@ use axum_extra::extract::CookieJar;
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Europe::Paris;
 use minijinja::value::Serde;
-use pharos_events::phare::SchoolYear;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::Pages;
+use crate::common::{asked_year, department_label, recent_years};
 use crate::home::Me;
 use crate::session::Session;
 
@@ -90,18 +90,8 @@ const KINDS: [(&str, &str); 7] = [
 
 fn check(filters: &Filters, today: NaiveDate, departments: &[String]) -> (Chosen, FieldErrors) {
     let mut errors = FieldErrors::default();
-    let current = SchoolYear::containing(today).to_string();
-    let school_year = match filters.annee.trim() {
-        "" => current,
-        year if valid_year(year) => year.to_owned(),
-        year => {
-            errors.annee = Some(format!(
-                "« {year} » n'est pas une année scolaire : deux années qui se suivent, \
-                 par exemple {current}."
-            ));
-            current
-        }
-    };
+    let (school_year, annee) = asked_year(&filters.annee, today);
+    errors.annee = annee;
     let department = match filters.departement.trim() {
         "" => None,
         code if departments.iter().any(|d| d == code) => Some(code.to_owned()),
@@ -158,16 +148,6 @@ fn check(filters: &Filters, today: NaiveDate, departments: &[String]) -> (Chosen
         },
         errors,
     )
-}
-
-fn valid_year(year: &str) -> bool {
-    match year.split_once('-') {
-        Some((a, b)) => match (a.parse::<i32>(), b.parse::<i32>()) {
-            (Ok(a), Ok(b)) => (2000..2100).contains(&a) && b == a + 1,
-            _ => false,
-        },
-        None => false,
-    }
 }
 
 fn pick(
@@ -299,13 +279,6 @@ fn count(label: &str, n: i64) -> Figure {
         count: n,
         of: None,
         note: None,
-    }
-}
-
-fn department_label(code: &str) -> String {
-    match crate::departments::name(code) {
-        Some(name) => format!("{code} – {name}"),
-        None => code.to_owned(),
     }
 }
 
@@ -720,11 +693,7 @@ pub async fn indicators(
 
 async fn render(pages: &Pages, jar: &CookieJar, filters: Filters, template: &str) -> Response {
     let query = page_query(&filters);
-    let here = if query.is_empty() {
-        "/tableau-de-bord".to_owned()
-    } else {
-        format!("/tableau-de-bord?{query}")
-    };
+    let here = crate::common::with_query("/tableau-de-bord", &query);
     let Some(session) = Session::of(jar) else {
         return crate::session::to_login(&here);
     };
@@ -800,7 +769,7 @@ async fn render(pages: &Pages, jar: &CookieJar, filters: Filters, template: &str
     } else {
         StatusCode::OK
     };
-    let years = recent_years(today);
+    let years = recent_years(today, 0);
     let scope_label = match (&chosen.department, me.role.as_str()) {
         (Some(d), _) => department_label(d),
         (None, "department_referent") => me
@@ -821,7 +790,7 @@ async fn render(pages: &Pages, jar: &CookieJar, filters: Filters, template: &str
             chosen => Serde(&chosen),
             scope_label,
             years,
-            departments => departments.iter().map(|d| (d.clone(), department_label(d))).collect::<Vec<_>>(),
+            departments => crate::common::departments(pages),
             pole => me.role != "department_referent",
             sectors => Serde(SECTORS),
             priority_education => Serde(PRIORITY_EDUCATION),
@@ -840,19 +809,6 @@ async fn render(pages: &Pages, jar: &CookieJar, filters: Filters, template: &str
             today_label => today.format("%d/%m/%Y").to_string(),
         },
     )
-}
-
-/// The current school year and the three before it, newest first.
-fn recent_years(today: NaiveDate) -> Vec<String> {
-    let current = SchoolYear::containing(today).to_string();
-    let start: i32 = current
-        .split('-')
-        .next()
-        .and_then(|y| y.parse().ok())
-        .unwrap_or(2026);
-    (0..4)
-        .map(|back| format!("{}-{}", start - back, start - back + 1))
-        .collect()
 }
 
 #[cfg(test)]

@@ -6,7 +6,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::Pages;
 use crate::session::Session;
@@ -39,16 +38,8 @@ pub async fn home(State(pages): State<Pages>, jar: CookieJar) -> Response {
     let Some(session) = Session::of(&jar) else {
         return Redirect::to("/connexion").into_response();
     };
-    #[derive(Deserialize)]
-    struct Data {
-        me: Me,
-    }
-    let me = match pages
-        .api
-        .graphql::<Data>(&session.token, &format!("{{ {} }}", Me::FIELDS), json!({}))
-        .await
-    {
-        Ok(data) => data.me,
+    let me = match crate::common::me(&pages, &session).await {
+        Ok(me) => me,
         Err(error) => return pages.templates.api_error(error, "/"),
     };
     if me.sees_dashboard() {

@@ -38,28 +38,12 @@ const MARKS: std::ops::RangeInclusive<i64> = 0..=20;
 
 /// The signed-in juror, or the page that says why not.
 async fn juror(pages: &Pages, jar: &CookieJar, here: &str) -> Result<(Session, Me), Response> {
-    let Some(session) = Session::of(jar) else {
-        return Err(crate::session::to_login(here));
-    };
-    #[derive(Deserialize)]
-    struct Data {
-        me: Me,
-    }
-    let me = pages
-        .api
-        .graphql::<Data>(&session.token, &format!("{{ {} }}", Me::FIELDS), json!({}))
-        .await
-        .map_err(|e| pages.templates.api_error(e, here))?
-        .me;
-    if me.role != "juror" {
-        return Err(pages.templates.error(
-            StatusCode::FORBIDDEN,
-            "Pages du jury",
-            "Ces pages sont celles des jurés du concours « Non au harcèlement ». Revenez à \
-             l'accueil pour les pages de votre espace.",
-        ));
-    }
-    Ok((session, me))
+    let refusal = (
+        "Pages du jury",
+        "Ces pages sont celles des jurés du concours « Non au harcèlement ». Revenez à \
+         l'accueil pour les pages de votre espace.",
+    );
+    crate::common::signed_in_as(pages, jar, here, &["juror"], refusal).await
 }
 
 /// One entry in the juror's list.

@@ -30,6 +30,7 @@ mod api;
 mod assets;
 mod audit;
 mod cohorts;
+mod common;
 mod contest;
 mod dashboard;
 mod departments;

@@ -8,9 +8,6 @@
 //! The entries are the API's `GET /api/v1/partners` (the read model's `partners` lacks the
 //! numbers, addresses and hours people call with). That list answers every signed-in
 //! user; the page asks it for a referent's own department only, as the read model would.
-//!
-//! Also the helpers the other manager pages share: who is signed in, the French time of
-//! an instant, and URL queries.
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -18,114 +15,22 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum_extra::extract::CookieJar;
-use chrono::{DateTime, NaiveDate};
+use chrono::NaiveDate;
 use chrono_tz::Europe::Paris;
 use minijinja::value::Serde;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::Pages;
 use crate::api::ApiError;
-use crate::home::Me;
-use crate::session::{Session, to_login};
+use crate::common::{
+    MANAGERS, department_label, departments, encode, is_pole, query, signed_in_as, with_query,
+};
+use crate::session::Session;
 
 pub fn routes() -> Router<Pages> {
     Router::new()
         .route("/annuaire", get(list))
         .route("/annuaire/fiche/{department}", get(sheet))
-}
-
-// ----------------------------------------------------------------------------------------
-// Shared by the manager pages (`reminders`, `users`, `audit`).
-
-/// The signed-in user and her session; else the page to show instead (sign-in).
-pub(crate) async fn signed_in(
-    pages: &Pages,
-    jar: &CookieJar,
-    here: &str,
-) -> Result<(Session, Me), Response> {
-    let Some(session) = Session::of(jar) else {
-        return Err(to_login(here));
-    };
-    #[derive(Deserialize)]
-    struct Data {
-        me: Me,
-    }
-    match pages
-        .api
-        .graphql::<Data>(&session.token, &format!("{{ {} }}", Me::FIELDS), json!({}))
-        .await
-    {
-        Ok(data) => Ok((session, data.me)),
-        Err(error) => Err(pages.templates.api_error(error, here)),
-    }
-}
-
-/// Whether `me` manages the academy (the pole, the administrators).
-pub(crate) fn is_pole(me: &Me) -> bool {
-    matches!(me.role.as_str(), "admin" | "pole_manager")
-}
-
-/// `value` with every byte but the unreserved ones percent-encoded, for a URL query.
-pub(crate) fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// `k1=v1&k2=v2`, without the empty values.
-pub(crate) fn query(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .filter(|(_, v)| !v.trim().is_empty())
-        .map(|(k, v)| format!("{k}={}", encode(v.trim())))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-/// `path?query`, or `path` alone.
-pub(crate) fn with_query(path: &str, query: &str) -> String {
-    if query.is_empty() {
-        path.to_owned()
-    } else {
-        format!("{path}?{query}")
-    }
-}
-
-/// An RFC 3339 instant as Paris reads it (`02/12/2026 à 14 h 05`); the text itself if
-/// it is not one.
-pub(crate) fn paris_time(text: &str) -> String {
-    match DateTime::parse_from_rfc3339(text) {
-        Ok(at) => at
-            .with_timezone(&Paris)
-            .format("%d/%m/%Y à %H h %M")
-            .to_string(),
-        Err(_) => text.to_owned(),
-    }
-}
-
-/// `31` → `31 – Haute-Garonne`.
-pub(crate) fn department_label(code: &str) -> String {
-    match crate::departments::name(code) {
-        Some(name) => format!("{code} – {name}"),
-        None => code.to_owned(),
-    }
-}
-
-/// The academy's departments, with their labels.
-pub(crate) fn departments(pages: &Pages) -> Vec<(String, String)> {
-    pages
-        .academy
-        .departments
-        .iter()
-        .map(|d| (d.as_str().to_owned(), department_label(d.as_str())))
-        .collect()
 }
 
 // ----------------------------------------------------------------------------------------
@@ -308,14 +213,11 @@ struct FieldErrors {
 }
 
 /// Only the pole and the referents use the directory's pages.
-fn refused(pages: &Pages) -> Response {
-    pages.templates.error(
-        StatusCode::FORBIDDEN,
-        "Annuaire réservé",
-        "L'annuaire d'orientation est celui du pôle académique et des référents \
-         départementaux. Revenez à l'accueil pour les pages de votre espace.",
-    )
-}
+const REFUSAL: (&str, &str) = (
+    "Annuaire réservé",
+    "L'annuaire d'orientation est celui du pôle académique et des référents \
+     départementaux. Revenez à l'accueil pour les pages de votre espace.",
+);
 
 async fn partners(
     pages: &Pages,
@@ -348,13 +250,10 @@ async fn list(
         ("a_revoir", &filters.a_revoir),
     ]);
     let here = with_query("/annuaire", &page_query);
-    let (session, me) = match signed_in(&pages, &jar, &here).await {
+    let (session, me) = match signed_in_as(&pages, &jar, &here, MANAGERS, REFUSAL).await {
         Ok(found) => found,
         Err(response) => return response,
     };
-    if !me.sees_dashboard() {
-        return refused(&pages);
-    }
     let pole = is_pole(&me);
     let departments = departments(&pages);
     let mut errors = FieldErrors::default();
@@ -488,13 +387,10 @@ async fn sheet(
     Path(department): Path<String>,
 ) -> Response {
     let here = format!("/annuaire/fiche/{}", encode(&department));
-    let (session, me) = match signed_in(&pages, &jar, &here).await {
+    let (session, me) = match signed_in_as(&pages, &jar, &here, MANAGERS, REFUSAL).await {
         Ok(found) => found,
         Err(response) => return response,
     };
-    if !me.sees_dashboard() {
-        return refused(&pages);
-    }
     if !pages
         .academy
         .departments
@@ -564,25 +460,5 @@ mod tests {
         assert_eq!(dial("+32 56 39 16 20"), "+3256391620");
         assert_eq!(dial("0 800 235 236"), "0800235236");
         assert_eq!(dial("3018"), "3018");
-    }
-
-    #[test]
-    fn queries_leave_out_empty_values_and_encode_the_rest() {
-        assert_eq!(
-            query(&[
-                ("q", "planning familial"),
-                ("kind", ""),
-                ("commune", "Mouscron")
-            ]),
-            "q=planning%20familial&commune=Mouscron"
-        );
-        assert_eq!(with_query("/annuaire", ""), "/annuaire");
-    }
-
-    #[test]
-    fn instants_read_in_paris_time() {
-        assert_eq!(paris_time("2026-12-02T13:05:00Z"), "02/12/2026 à 14 h 05");
-        assert_eq!(paris_time("2026-07-02T13:05:00Z"), "02/07/2026 à 15 h 05");
-        assert_eq!(paris_time("hier"), "hier");
     }
 }

@@ -28,6 +28,7 @@ use serde_json::{Value, json};
 
 use crate::Pages;
 use crate::api::ApiError;
+use crate::common::{encode, french_date, me, signed_in};
 use crate::home::Me;
 use crate::session::Session;
 
@@ -85,19 +86,6 @@ fn function_label(code: &str) -> String {
 
 // --- Shared with the cohorts page ------------------------------------------------------
 
-/// The signed-in user.
-pub(crate) async fn me(pages: &Pages, session: &Session) -> Result<Me, ApiError> {
-    #[derive(Deserialize)]
-    struct Data {
-        me: Me,
-    }
-    pages
-        .api
-        .graphql::<Data>(&session.token, &format!("{{ {} }}", Me::FIELDS), json!({}))
-        .await
-        .map(|d| d.me)
-}
-
 /// A school as the directory gives it: its name and kind (`college`, `ecole`…); `None`
 /// when the API does not give it.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -112,7 +100,7 @@ pub(crate) async fn school(pages: &Pages, token: &str, uai: &str) -> Option<Scho
     // registered yet.
     let found = pages
         .api
-        .get(token, &format!("/api/v1/schools/{}", url_encode(uai)))
+        .get(token, &format!("/api/v1/schools/{}", encode(uai)))
         .await
         .inspect_err(|error| tracing::debug!(?error, "school unavailable to the pages"))
         .ok()?;
@@ -135,28 +123,11 @@ pub(crate) fn current_year(pages: &Pages) -> SchoolYear {
     SchoolYear::containing(pages.clock.now().with_timezone(&Paris).date_naive())
 }
 
-/// `2026-09-20` → `20/09/2026`; anything else as it is.
-pub(crate) fn french_date(day: &str) -> String {
-    NaiveDate::parse_from_str(day, "%Y-%m-%d")
-        .map_or_else(|_| day.to_owned(), |d| d.format("%d/%m/%Y").to_string())
-}
-
-pub(crate) fn url_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// `base`, with `?uai=` for a referent's view of a school, and the success flag.
 pub(crate) fn back_to(base: &str, uai: &str, me_is_school: bool, success: Option<&str>) -> String {
     let mut pairs = Vec::new();
     if !me_is_school && !uai.is_empty() {
-        pairs.push(format!("uai={}", url_encode(uai)));
+        pairs.push(format!("uai={}", encode(uai)));
     }
     if let Some(success) = success {
         pairs.push(format!("succes={success}"));
@@ -206,6 +177,37 @@ impl Outcome {
             values,
             success: None,
         }
+    }
+}
+
+/// After a command: back to `base` with its success (Post/Redirect/Get), or the page
+/// `show` renders (for the school asked) with the API's refusal next to the form.
+pub(crate) async fn after<Fut: std::future::Future<Output = Response>>(
+    pages: &Pages,
+    (base, uai, is_school): (&str, &str, bool),
+    (form_key, success): (&str, &str),
+    result: Result<Value, ApiError>,
+    form: HashMap<String, String>,
+    show: impl FnOnce(String, StatusCode, Outcome) -> Fut,
+) -> Response {
+    match result {
+        Ok(_) => Redirect::to(&back_to(base, uai, is_school, Some(success))).into_response(),
+        Err(ApiError::Refused {
+            status,
+            detail,
+            fields,
+        }) => {
+            let asked = if is_school { "" } else { uai };
+            show(
+                asked.to_owned(),
+                client_status(status),
+                Outcome::refused(form_key, detail, fields, form),
+            )
+            .await
+        }
+        Err(error) => pages
+            .templates
+            .api_error(error, &back_to(base, uai, is_school, None)),
     }
 }
 
@@ -312,16 +314,11 @@ async fn show(
     status: StatusCode,
     outcome: Outcome,
 ) -> Response {
-    let Some(session) = Session::of(jar) else {
-        return crate::session::to_login("/phare");
-    };
-    let me = match me(pages, &session).await {
-        Ok(me) => me,
-        Err(error) => return pages.templates.api_error(error, "/phare"),
-    };
-    let Some(uai) = target_uai(&me, asked) else {
-        return reserved(pages, "Les déploiements pHARe");
-    };
+    let (session, me, uai) =
+        match school_page(pages, jar, "/phare", asked, "Les déploiements pHARe").await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     let is_school = me.role == "school";
     let here = back_to("/phare", &uai, is_school, None);
     let year = current_year(pages);
@@ -333,7 +330,7 @@ async fn show(
     if !uai.is_empty() {
         let path = format!(
             "/api/v1/phare/deployments?school_uai={}&school_year={year}",
-            url_encode(&uai)
+            encode(&uai)
         );
         match pages.api.get(&session.token, &path).await {
             Ok(list) => {
@@ -570,6 +567,39 @@ fn plural(n: u64) -> &'static str {
     if n > 1 { "s" } else { "" }
 }
 
+/// The signed-in user and the school the page is about ([`target_uai`]); else the
+/// answer: `what` names the page's subject in the refusal.
+pub(crate) async fn school_page(
+    pages: &Pages,
+    jar: &CookieJar,
+    here: &str,
+    asked: &str,
+    what: &str,
+) -> Result<(Session, Me, String), Response> {
+    let (session, me) = signed_in(pages, jar, here).await?;
+    match target_uai(&me, asked) {
+        Some(uai) => Ok((session, me, uai)),
+        None => Err(reserved(pages, what)),
+    }
+}
+
+/// The signed session, the user and the school of a form, once its CSRF token is
+/// checked; else the answer.
+pub(crate) async fn school_form(
+    pages: &Pages,
+    jar: &CookieJar,
+    here: &str,
+    form: &HashMap<String, String>,
+    what: &str,
+) -> Result<(Session, Me, String), Box<Response>> {
+    let session = signed(pages, jar, here, form)?;
+    let me = me(pages, &session)
+        .await
+        .map_err(|error| Box::new(pages.templates.api_error(error, here)))?;
+    let uai = target_uai(&me, value(form, "uai")).ok_or_else(|| Box::new(reserved(pages, what)))?;
+    Ok((session, me, uai))
+}
+
 /// The session of a form, once its CSRF token is checked; else the answer.
 fn signed(
     pages: &Pages,
@@ -593,17 +623,11 @@ pub async fn start(
     jar: CookieJar,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let session = match signed(&pages, &jar, "/phare", &form) {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
-    let me = match me(&pages, &session).await {
-        Ok(me) => me,
-        Err(error) => return pages.templates.api_error(error, "/phare"),
-    };
-    let Some(uai) = target_uai(&me, value(&form, "uai")) else {
-        return reserved(&pages, "Les déploiements pHARe");
-    };
+    let (session, me, uai) =
+        match school_form(&pages, &jar, "/phare", &form, "Les déploiements pHARe").await {
+            Ok(found) => found,
+            Err(response) => return *response,
+        };
     let body = json!({
         "school_year": current_year(&pages).to_string(),
         "school_uai": uai,
@@ -641,32 +665,20 @@ async fn done(
     jar: &CookieJar,
     me: &Me,
     uai: &str,
-    (form_key, success): (&str, &str),
+    keys: (&str, &str),
     result: Result<Value, ApiError>,
     form: HashMap<String, String>,
 ) -> Response {
-    let is_school = me.role == "school";
-    match result {
-        Ok(_) => Redirect::to(&back_to("/phare", uai, is_school, Some(success))).into_response(),
-        Err(ApiError::Refused {
-            status,
-            detail,
-            fields,
-        }) => {
-            let asked = if is_school { "" } else { uai };
-            show(
-                pages,
-                jar,
-                asked,
-                client_status(status),
-                Outcome::refused(form_key, detail, fields, form),
-            )
-            .await
-        }
-        Err(error) => pages
-            .templates
-            .api_error(error, &back_to("/phare", uai, is_school, None)),
-    }
+    let place = ("/phare", uai, me.role == "school");
+    after(
+        pages,
+        place,
+        keys,
+        result,
+        form,
+        |asked, status, outcome| async move { show(pages, jar, &asked, status, outcome).await },
+    )
+    .await
 }
 
 /// `POST /phare/deploiements/{id}/{step}`: one of the deployment's commands, its fields
@@ -870,16 +882,11 @@ async fn show_label(
     status: StatusCode,
     outcome: Outcome,
 ) -> Response {
-    let Some(session) = Session::of(jar) else {
-        return crate::session::to_login("/phare/label");
-    };
-    let me = match me(pages, &session).await {
-        Ok(me) => me,
-        Err(error) => return pages.templates.api_error(error, "/phare/label"),
-    };
-    let Some(uai) = target_uai(&me, asked) else {
-        return reserved(pages, "Les labels pHARe");
-    };
+    let (session, me, uai) =
+        match school_page(pages, jar, "/phare/label", asked, "Les labels pHARe").await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     let is_school = me.role == "school";
     let here = back_to("/phare/label", &uai, is_school, None);
     let year = current_year(pages);
@@ -899,7 +906,7 @@ async fn show_label(
     if !uai.is_empty() && criteria.is_some() {
         let path = format!(
             "/api/v1/phare/labels?school_uai={}&school_year={year}",
-            url_encode(&uai)
+            encode(&uai)
         );
         match pages.api.get(&session.token, &path).await {
             Ok(list) => {
@@ -978,49 +985,15 @@ async fn label_done(
     jar: &CookieJar,
     me: &Me,
     uai: &str,
-    (form_key, success): (&str, &str),
+    keys: (&str, &str),
     result: Result<Value, ApiError>,
     form: HashMap<String, String>,
 ) -> Response {
-    let is_school = me.role == "school";
-    match result {
-        Ok(_) => {
-            Redirect::to(&back_to("/phare/label", uai, is_school, Some(success))).into_response()
-        }
-        Err(ApiError::Refused {
-            status,
-            detail,
-            fields,
-        }) => {
-            let asked = if is_school { "" } else { uai };
-            show_label(
-                pages,
-                jar,
-                asked,
-                client_status(status),
-                Outcome::refused(form_key, detail, fields, form),
-            )
-            .await
-        }
-        Err(error) => pages
-            .templates
-            .api_error(error, &back_to("/phare/label", uai, is_school, None)),
-    }
-}
-
-/// The signed session, the user and the school of a label form; else the answer.
-async fn label_form(
-    pages: &Pages,
-    jar: &CookieJar,
-    form: &HashMap<String, String>,
-) -> Result<(Session, Me, String), Box<Response>> {
-    let session = signed(pages, jar, "/phare/label", form)?;
-    let me = me(pages, &session)
-        .await
-        .map_err(|error| Box::new(pages.templates.api_error(error, "/phare/label")))?;
-    let uai = target_uai(&me, value(form, "uai"))
-        .ok_or_else(|| Box::new(reserved(pages, "Les labels pHARe")))?;
-    Ok((session, me, uai))
+    let place = ("/phare/label", uai, me.role == "school");
+    after(pages, place, keys, result, form, |asked, status, outcome| async move {
+        show_label(pages, jar, &asked, status, outcome).await
+    })
+    .await
 }
 
 /// `POST /phare/label/demarrer`: a label request of the current year at the level chosen.
@@ -1029,10 +1002,11 @@ pub async fn label_start(
     jar: CookieJar,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let (session, me, uai) = match label_form(&pages, &jar, &form).await {
-        Ok(found) => found,
-        Err(response) => return *response,
-    };
+    let (session, me, uai) =
+        match school_form(&pages, &jar, "/phare/label", &form, "Les labels pHARe").await {
+            Ok(found) => found,
+            Err(response) => return *response,
+        };
     let body = json!({
         "school_uai": uai,
         "school_year": current_year(&pages).to_string(),
@@ -1052,10 +1026,11 @@ pub async fn label_answer(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let (session, me, uai) = match label_form(&pages, &jar, &form).await {
-        Ok(found) => found,
-        Err(response) => return *response,
-    };
+    let (session, me, uai) =
+        match school_form(&pages, &jar, "/phare/label", &form, "Les labels pHARe").await {
+            Ok(found) => found,
+            Err(response) => return *response,
+        };
     if uuid::Uuid::parse_str(&id).is_err() {
         return unknown(&pages);
     }
@@ -1104,10 +1079,11 @@ pub async fn label_submit(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let (session, me, uai) = match label_form(&pages, &jar, &form).await {
-        Ok(found) => found,
-        Err(response) => return *response,
-    };
+    let (session, me, uai) =
+        match school_form(&pages, &jar, "/phare/label", &form, "Les labels pHARe").await {
+            Ok(found) => found,
+            Err(response) => return *response,
+        };
     if uuid::Uuid::parse_str(&id).is_err() {
         return unknown(&pages);
     }

@@ -17,8 +17,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::Pages;
+use crate::common::{
+    MANAGERS, department_label, departments, is_pole, join, next_page, nodes, paris_time, query,
+    signed_in_as, with_query,
+};
 use crate::home::Me;
-use crate::partners::{department_label, departments, is_pole, paris_time, query, with_query};
 
 pub fn routes() -> Router<Pages> {
     Router::new().route("/rappels", get(list))
@@ -168,25 +171,17 @@ async fn list(
     ]);
     let here = with_query(
         "/rappels",
-        &query(&[
-            ("etat", &filters.etat),
-            ("regle", &filters.regle),
-            ("departement", &filters.departement),
-            ("apres", &filters.apres),
-        ]),
+        &join(&filter_query, &query(&[("apres", &filters.apres)])),
     );
-    let (session, me) = match crate::partners::signed_in(&pages, &jar, &here).await {
+    let refusal = (
+        "Rappels réservés",
+        "Le registre des rappels est celui du pôle académique et des référents \
+         départementaux. Revenez à l'accueil pour les pages de votre espace.",
+    );
+    let (session, me) = match signed_in_as(&pages, &jar, &here, MANAGERS, refusal).await {
         Ok(found) => found,
         Err(response) => return response,
     };
-    if !me.sees_dashboard() {
-        return pages.templates.error(
-            StatusCode::FORBIDDEN,
-            "Rappels réservés",
-            "Le registre des rappels est celui du pôle académique et des référents \
-             départementaux. Revenez à l'accueil pour les pages de votre espace.",
-        );
-    }
     let pole = is_pole(&me);
     // The rules' names: the pole's to read; a referent filters by the key she sees.
     let rules: Vec<Rule> = if pole {
@@ -263,28 +258,8 @@ async fn list(
             Err(error) => return pages.templates.api_error(error, &here),
         }
     };
-    let rows: Vec<Row> = ledger
-        .as_ref()
-        .and_then(|l| l["nodes"].as_array())
-        .into_iter()
-        .flatten()
-        .map(|n| row(n, &rules))
-        .collect();
-    let next = ledger
-        .as_ref()
-        .filter(|l| l["pageInfo"]["hasNextPage"].as_bool() == Some(true))
-        .and_then(|l| l["pageInfo"]["endCursor"].as_str())
-        .map(|cursor| {
-            with_query(
-                "/rappels",
-                &[filter_query.as_str(), &query(&[("apres", cursor)])]
-                    .iter()
-                    .filter(|q| !q.is_empty())
-                    .copied()
-                    .collect::<Vec<_>>()
-                    .join("&"),
-            )
-        });
+    let rows: Vec<Row> = nodes(ledger.as_ref()).map(|n| row(n, &rules)).collect();
+    let next = next_page(ledger.as_ref(), "/rappels", &filter_query);
     // The exports take the read model's filters, in snake case.
     let export = query(&[
         ("rule", rule.as_deref().unwrap_or_default()),

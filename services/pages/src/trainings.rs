@@ -25,13 +25,16 @@ use axum_extra::extract::CookieJar;
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Timelike, Utc};
 use chrono_tz::Europe::Paris;
 use minijinja::value::Serde;
-use pharos_events::phare::SchoolYear;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::Pages;
 use crate::api::ApiError;
+use crate::common::{
+    MONTHS, WEEKDAYS, asked_year, day_number, department_label, encode, history, is_pole, paris,
+    recent_years, school_names, signed_in_as,
+};
 use crate::home::Me;
 use crate::session::Session;
 
@@ -99,60 +102,14 @@ fn topic_label(topic: &str) -> String {
     .to_owned()
 }
 
-fn department_label(code: &str) -> String {
-    match crate::departments::name(code) {
-        Some(name) => format!("{code} – {name}"),
-        None => code.to_owned(),
-    }
-}
-
-fn url_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 // --- French dates --------------------------------------------------------------------
-
-const WEEKDAYS: [&str; 7] = [
-    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
-];
-const MONTHS: [&str; 12] = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-];
-
-fn paris(text: &str) -> Option<DateTime<chrono_tz::Tz>> {
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.with_timezone(&Paris))
-}
 
 /// `jeudi 3 décembre 2026`.
 fn long_day(day: NaiveDate) -> String {
     format!(
         "{} {} {} {}",
         WEEKDAYS[day.weekday().num_days_from_monday() as usize],
-        if day.day() == 1 {
-            "1er".to_owned()
-        } else {
-            day.day().to_string()
-        },
+        day_number(&day),
         MONTHS[day.month0() as usize],
         day.year()
     )
@@ -193,78 +150,20 @@ fn duration(minutes: i64) -> String {
     }
 }
 
-/// The school years the filter offers: the next one, the current one and the two before.
-fn recent_years(today: NaiveDate) -> Vec<String> {
-    let current = SchoolYear::containing(today).to_string();
-    let start: i32 = current
-        .split('-')
-        .next()
-        .and_then(|y| y.parse().ok())
-        .unwrap_or(2026);
-    // Next year first: trainings are planned ahead.
-    (-1..3)
-        .map(|back| format!("{}-{}", start - back, start - back + 1))
-        .collect()
-}
-
-fn valid_year(year: &str) -> bool {
-    match year.split_once('-') {
-        Some((a, b)) => match (a.parse::<i32>(), b.parse::<i32>()) {
-            (Ok(a), Ok(b)) => (2000..2100).contains(&a) && b == a + 1,
-            _ => false,
-        },
-        None => false,
-    }
-}
-
 // --- Who ------------------------------------------------------------------------------
 
 /// The roles of these pages: the pole, the department referents and the trainers.
-fn allowed(me: &Me) -> bool {
-    matches!(
-        me.role.as_str(),
-        "admin" | "pole_manager" | "department_referent" | "trainer"
-    )
-}
+const ROLES: &[&str] = &["admin", "pole_manager", "department_referent", "trainer"];
 
-fn pole(me: &Me) -> bool {
-    matches!(me.role.as_str(), "admin" | "pole_manager")
-}
-
-fn reserved(pages: &Pages) -> Response {
-    pages.templates.error(
-        StatusCode::FORBIDDEN,
+/// The signed-in user of these pages, or the answer to give instead.
+async fn signed_in(pages: &Pages, jar: &CookieJar, here: &str) -> Result<(Session, Me), Response> {
+    let refusal = (
         "Formations réservées",
         "Le planning des formations et les feuilles de présence sont tenus par le pôle \
          académique, les référents départementaux et les formateurs. Revenez à l'accueil \
          pour les pages de votre espace.",
-    )
-}
-
-async fn me(pages: &Pages, session: &Session) -> Result<Me, ApiError> {
-    #[derive(Deserialize)]
-    struct Data {
-        me: Me,
-    }
-    pages
-        .api
-        .graphql::<Data>(&session.token, &format!("{{ {} }}", Me::FIELDS), json!({}))
-        .await
-        .map(|d| d.me)
-}
-
-/// The signed-in user of these pages, or the answer to give instead.
-async fn signed_in(pages: &Pages, jar: &CookieJar, here: &str) -> Result<(Session, Me), Response> {
-    let Some(session) = Session::of(jar) else {
-        return Err(crate::session::to_login(here));
-    };
-    let me = me(pages, &session)
-        .await
-        .map_err(|error| pages.templates.api_error(error, here))?;
-    if !allowed(&me) {
-        return Err(reserved(pages));
-    }
-    Ok((session, me))
+    );
+    signed_in_as(pages, jar, here, ROLES, refusal).await
 }
 
 // --- The list -------------------------------------------------------------------------
@@ -313,18 +212,7 @@ fn check(
 ) -> (Chosen, FieldErrors) {
     let mut errors = FieldErrors::default();
     let mut chosen = Chosen::default();
-    let current = SchoolYear::containing(today).to_string();
-    chosen.school_year = match filters.annee.trim() {
-        "" => current,
-        year if valid_year(year) => year.to_owned(),
-        year => {
-            errors.annee = Some(format!(
-                "« {year} » n'est pas une année scolaire : deux années qui se suivent, \
-                 par exemple {current}."
-            ));
-            current
-        }
-    };
+    (chosen.school_year, errors.annee) = asked_year(&filters.annee, today);
     match filters.etat.trim() {
         "" => {}
         word => match STATUSES.iter().find(|s| s.0 == word) {
@@ -363,7 +251,7 @@ fn filters_query(chosen: &Chosen) -> String {
     }
     pairs
         .into_iter()
-        .map(|(k, v)| format!("{k}={}", url_encode(&v)))
+        .map(|(k, v)| format!("{k}={}", encode(&v)))
         .collect::<Vec<_>>()
         .join("&")
 }
@@ -591,7 +479,7 @@ async fn from_planning(
         total: i64,
     }
     let page: i64 = page.trim().parse().unwrap_or(1).max(1);
-    let year = url_encode(&chosen.school_year);
+    let year = encode(&chosen.school_year);
     let answer = pages
         .api
         .get(
@@ -608,7 +496,7 @@ async fn from_planning(
                 token,
                 &format!(
                     "/api/v1/trainings/{}/sessions?school_year={year}&limit=100",
-                    url_encode(&training.id)
+                    encode(&training.id)
                 ),
             )
             .await?;
@@ -654,7 +542,7 @@ pub async fn list(
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    let pole = pole(&me);
+    let pole = is_pole(&me);
     let today = pages.clock.now().with_timezone(&Paris).date_naive();
     let departments: Vec<String> = pages
         .academy
@@ -682,7 +570,7 @@ pub async fn list(
             l.rows,
             l.total,
             l.next
-                .map(|after| format!("/formations?{query}&apres={}", url_encode(&after))),
+                .map(|after| format!("/formations?{query}&apres={}", encode(&after))),
         ),
         None => (Vec::new(), 0, None),
     };
@@ -715,9 +603,9 @@ pub async fn list(
             listed => !errors.any(),
             pole,
             scope_label,
-            years => recent_years(today),
+            years => recent_years(today, 1),
             statuses => STATUSES.iter().map(|s| (s.0, s.2)).collect::<Vec<_>>(),
-            departments => departments.iter().map(|d| (d.clone(), department_label(d))).collect::<Vec<_>>(),
+            departments => crate::common::departments(&pages),
             rows => Serde(&rows),
             total,
             next,
@@ -830,57 +718,12 @@ impl SessionView {
     }
 }
 
-/// The names of the registrants' schools, in one query (an alias per school). A name is
-/// a help to the reader: without it (a trainer reads no school), the UAI is shown alone.
-async fn school_names(
-    pages: &Pages,
-    token: &str,
-    session: &SessionView,
-) -> HashMap<String, String> {
-    let mut uais: Vec<&String> = session
+/// The registrants' schools.
+fn registrant_uais(session: &SessionView) -> impl Iterator<Item = &String> {
+    session
         .registrations
         .iter()
         .filter_map(|r| r.school_uai.as_ref())
-        .collect();
-    uais.sort();
-    uais.dedup();
-    if uais.is_empty() {
-        return HashMap::new();
-    }
-    let params: Vec<String> = (0..uais.len()).map(|i| format!("$u{i}: String!")).collect();
-    let fields: Vec<String> = (0..uais.len())
-        .map(|i| format!("s{i}: school(uai: $u{i}) {{ uai name }}"))
-        .collect();
-    let query = format!(
-        "query Names({}) {{ {} }}",
-        params.join(", "),
-        fields.join(" ")
-    );
-    let variables: serde_json::Map<String, Value> = uais
-        .iter()
-        .enumerate()
-        .map(|(i, uai)| (format!("u{i}"), json!(uai)))
-        .collect();
-    match pages
-        .api
-        .graphql::<HashMap<String, Option<Value>>>(token, &query, Value::Object(variables))
-        .await
-    {
-        Ok(found) => found
-            .into_values()
-            .flatten()
-            .filter_map(|s| {
-                Some((
-                    s["uai"].as_str()?.to_owned(),
-                    s["name"].as_str()?.to_owned(),
-                ))
-            })
-            .collect(),
-        Err(error) => {
-            tracing::debug!(?error, "school names unavailable for a session");
-            HashMap::new()
-        }
-    }
 }
 
 fn mode_label(mode: &str) -> &'static str {
@@ -973,7 +816,7 @@ async fn load(
         .api
         .get(
             token,
-            &format!("/api/v1/trainings/{}", url_encode(&session.training_id)),
+            &format!("/api/v1/trainings/{}", encode(&session.training_id)),
         )
         .await
         .unwrap_or(Value::Null);
@@ -1095,63 +938,6 @@ fn offered(session: &SessionView, now: DateTime<Utc>) -> Vec<Value> {
         .collect()
 }
 
-#[derive(Debug, Serialize)]
-struct Event {
-    at: String,
-    label: String,
-    who: String,
-}
-
-const HISTORY_QUERY: &str = r"
-query History($id: String!) {
-  session(id: $id) { history { at label actorRole } }
-}
-";
-
-/// The session's history, newest first, from the read model; none when it does not show
-/// the session to this user (a trainer's department session).
-async fn history(pages: &Pages, token: &str, id: &str) -> Option<Vec<Event>> {
-    #[derive(Deserialize)]
-    struct Data {
-        session: Option<Entries>,
-    }
-    #[derive(Deserialize)]
-    struct Entries {
-        history: Vec<Entry>,
-    }
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Entry {
-        at: String,
-        label: String,
-        actor_role: Option<String>,
-    }
-    let data = pages
-        .api
-        .graphql::<Data>(token, HISTORY_QUERY, json!({ "id": id }))
-        .await
-        .inspect_err(|error| tracing::debug!(?error, "no session history from the read model"))
-        .ok()?;
-    let mut events: Vec<Event> = data
-        .session?
-        .history
-        .into_iter()
-        .map(|e| Event {
-            at: paris(&e.at).map_or_else(
-                || e.at.clone(),
-                |t| t.format("%d/%m/%Y à %H:%M").to_string(),
-            ),
-            label: e.label,
-            who: e
-                .actor_role
-                .as_deref()
-                .map_or_else(|| "Traitement automatique".to_owned(), role_label),
-        })
-        .collect();
-    events.reverse();
-    Some(events)
-}
-
 fn role_label(role: &str) -> String {
     match role {
         "school" => "Un établissement",
@@ -1177,7 +963,7 @@ async fn trainer_names(pages: &Pages, token: &str, me: &Me, trainers: &[String])
         if me.role == "pole_manager" || me.role == "admin" {
             name = pages
                 .api
-                .get(token, &format!("/api/v1/users/{}", url_encode(id)))
+                .get(token, &format!("/api/v1/users/{}", encode(id)))
                 .await
                 .ok()
                 .and_then(|account| account["display_name"].as_str().map(str::to_owned));
@@ -1218,7 +1004,7 @@ async fn show(
     status: StatusCode,
     outcome: Outcome,
 ) -> Response {
-    let here = format!("/formations/sessions/{}", url_encode(id));
+    let here = format!("/formations/sessions/{}", encode(id));
     let (session, me) = match signed_in(pages, jar, &here).await {
         Ok(signed) => signed,
         Err(response) => return response,
@@ -1236,7 +1022,7 @@ async fn show(
         .enumerate()
         .map(|(i, s)| s.label(i, several_days))
         .collect();
-    let names = school_names(pages, &session.token, &view).await;
+    let names = school_names(pages, &session.token, registrant_uais(&view)).await;
     let school_name =
         |r: &RegistrationView| r.school_uai.as_ref().and_then(|u| names.get(u)).cloned();
     let registrant = |r: &RegistrationView| {
@@ -1265,7 +1051,7 @@ async fn show(
         .map(registrant)
         .collect();
     let trainers = trainer_names(pages, &session.token, &me, &view.trainers).await;
-    let history = history(pages, &session.token, id).await;
+    let history = history(pages, &session.token, "session", id, role_label).await;
     let steps = if powers.manage {
         offered(&view, now)
     } else {
@@ -1326,7 +1112,7 @@ pub async fn take_step(
     Path((id, word)): Path<(String, String)>,
     Form(form): Form<StepForm>,
 ) -> Response {
-    let here = format!("/formations/sessions/{}", url_encode(&id));
+    let here = format!("/formations/sessions/{}", encode(&id));
     let Some(session) = Session::of(&jar) else {
         return crate::session::to_login(&here);
     };
@@ -1470,7 +1256,7 @@ async fn show_sheet(
     status: StatusCode,
     sheet: Sheet,
 ) -> Response {
-    let here = format!("/formations/sessions/{}/presences", url_encode(id));
+    let here = format!("/formations/sessions/{}/presences", encode(id));
     let (session, me) = match signed_in(pages, jar, &here).await {
         Ok(signed) => signed,
         Err(response) => return response,
@@ -1492,7 +1278,7 @@ async fn show_sheet(
     let several_days = view.several_days();
     let editable = view.recording();
     let slot_minutes: Vec<i64> = view.slots.iter().map(SlotView::minutes).collect();
-    let names = school_names(pages, &session.token, &view).await;
+    let names = school_names(pages, &session.token, registrant_uais(&view)).await;
     let slots: Vec<Value> = view
         .slots
         .iter()
@@ -1575,7 +1361,7 @@ pub async fn record_attendance(
     Path(id): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
-    let here = format!("/formations/sessions/{}/presences", url_encode(&id));
+    let here = format!("/formations/sessions/{}/presences", encode(&id));
     let Some(session) = Session::of(&jar) else {
         return crate::session::to_login(&here);
     };
@@ -1700,7 +1486,7 @@ pub async fn sign_in_sheet(
     jar: CookieJar,
     Path(id): Path<String>,
 ) -> Response {
-    let here = format!("/formations/sessions/{}/emargement", url_encode(&id));
+    let here = format!("/formations/sessions/{}/emargement", encode(&id));
     let (session, me) = match signed_in(&pages, &jar, &here).await {
         Ok(signed) => signed,
         Err(response) => return response,
@@ -1724,7 +1510,7 @@ pub async fn sign_in_sheet(
         .enumerate()
         .map(|(i, s)| s.label(i, several_days))
         .collect();
-    let names = school_names(&pages, &session.token, &view).await;
+    let names = school_names(&pages, &session.token, registrant_uais(&view)).await;
     let rows: Vec<Value> = view
         .confirmed()
         .into_iter()

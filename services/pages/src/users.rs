@@ -22,8 +22,8 @@ use serde_json::{Value, json};
 
 use crate::Pages;
 use crate::api::ApiError;
+use crate::common::{POLE, departments, join, next_page, nodes, query, signed_in_as, with_query};
 use crate::home::Me;
-use crate::partners::{departments, is_pole, query, signed_in, with_query};
 use crate::session::Session;
 
 pub fn routes() -> Router<Pages> {
@@ -57,23 +57,14 @@ query Users($first: Int, $after: String, $role: String, $department: String,
   }
 }";
 
-fn refused(pages: &Pages) -> Response {
-    pages.templates.error(
-        StatusCode::FORBIDDEN,
+/// The pole or an administrator; else the page to show instead.
+async fn manager(pages: &Pages, jar: &CookieJar, here: &str) -> Result<(Session, Me), Response> {
+    let refusal = (
         "Comptes réservés",
         "Les comptes sont gérés par le pôle académique et les administrateurs. Revenez à \
          l'accueil pour les pages de votre espace.",
-    )
-}
-
-/// The pole or an administrator; else the page to show instead.
-async fn manager(pages: &Pages, jar: &CookieJar, here: &str) -> Result<(Session, Me), Response> {
-    let (session, me) = signed_in(pages, jar, here).await?;
-    if is_pole(&me) {
-        Ok((session, me))
-    } else {
-        Err(refused(pages))
-    }
+    );
+    signed_in_as(pages, jar, here, POLE, refusal).await
 }
 
 /// The roles `me` may give: only an administrator makes administrators.
@@ -154,12 +145,7 @@ async fn list(
     ]);
     let here = with_query(
         "/comptes",
-        &[filter_query.as_str(), &query(&[("apres", &filters.apres)])]
-            .iter()
-            .filter(|q| !q.is_empty())
-            .copied()
-            .collect::<Vec<_>>()
-            .join("&"),
+        &join(&filter_query, &query(&[("apres", &filters.apres)])),
     );
     let (session, me) = match manager(&pages, &jar, &here).await {
         Ok(found) => found,
@@ -209,28 +195,8 @@ async fn list(
             Err(error) => return pages.templates.api_error(error, &here),
         }
     };
-    let rows: Vec<Row> = accounts
-        .as_ref()
-        .and_then(|a| a["nodes"].as_array())
-        .into_iter()
-        .flatten()
-        .map(row)
-        .collect();
-    let next = accounts
-        .as_ref()
-        .filter(|a| a["pageInfo"]["hasNextPage"].as_bool() == Some(true))
-        .and_then(|a| a["pageInfo"]["endCursor"].as_str())
-        .map(|cursor| {
-            with_query(
-                "/comptes",
-                &[filter_query.as_str(), &query(&[("apres", cursor)])]
-                    .iter()
-                    .filter(|q| !q.is_empty())
-                    .copied()
-                    .collect::<Vec<_>>()
-                    .join("&"),
-            )
-        });
+    let rows: Vec<Row> = nodes(accounts.as_ref()).map(row).collect();
+    let next = next_page(accounts.as_ref(), "/comptes", &filter_query);
     pages.templates.render(
         if invalid {
             StatusCode::UNPROCESSABLE_ENTITY
