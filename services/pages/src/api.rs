@@ -85,6 +85,19 @@ impl Api {
         response.json().await.map_err(unreadable)
     }
 
+    /// [`Api::get`], read into `T`.
+    pub async fn get_as<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        path: &str,
+    ) -> Result<T, ApiError> {
+        let value = self.get(token, path).await?;
+        serde_json::from_value(value).map_err(|error| {
+            tracing::warn!(%error, path, "API answer unreadable by the pages");
+            ApiError::Unavailable
+        })
+    }
+
     /// A command (`POST`, `PUT`…) as `token`'s user, with a JSON body; the JSON answer.
     pub async fn command(
         &self,

@@ -325,18 +325,6 @@ async fn school(
     }
 }
 
-async fn get_json<T: serde::de::DeserializeOwned>(
-    pages: &Pages,
-    session: &Session,
-    path: &str,
-) -> Result<T, ApiError> {
-    let value = pages.api.get(&session.token, path).await?;
-    serde_json::from_value(value).map_err(|error| {
-        tracing::warn!(%error, path, "API answer unreadable by the contest pages");
-        ApiError::Unavailable
-    })
-}
-
 fn forged(pages: &Pages) -> Response {
     pages.templates.error(
         StatusCode::FORBIDDEN,
@@ -377,24 +365,26 @@ pub async fn list(State(pages): State<Pages>, jar: CookieJar) -> Response {
     };
     let now = pages.clock.now();
     let year = SchoolYear::containing(now.with_timezone(&Paris).date_naive()).to_string();
-    let editions: EditionList = match get_json(
-        &pages,
-        &session,
-        &format!("/api/v1/contests?school_year={year}"),
-    )
-    .await
+    let editions: EditionList = match pages
+        .api
+        .get_as(
+            &session.token,
+            &format!("/api/v1/contests?school_year={year}"),
+        )
+        .await
     {
         Ok(list) => list,
         Err(error) => return pages.templates.api_error(error, here),
     };
     let mut blocks = Vec::new();
     for edition in editions.items.into_iter().filter(|e| !e.closed) {
-        let entries: SummaryList = match get_json(
-            &pages,
-            &session,
-            &format!("/api/v1/contests/{}/entries?school_uai={uai}", edition.id),
-        )
-        .await
+        let entries: SummaryList = match pages
+            .api
+            .get_as(
+                &session.token,
+                &format!("/api/v1/contests/{}/entries?school_uai={uai}", edition.id),
+            )
+            .await
         {
             Ok(list) => list,
             Err(error) => return pages.templates.api_error(error, here),
@@ -504,7 +494,10 @@ fn count(text: &str, field: &str, errors: &mut HashMap<String, String>, min: u32
 }
 
 async fn edition_of(pages: &Pages, session: &Session, id: Uuid) -> Result<Edition, ApiError> {
-    get_json(pages, session, &format!("/api/v1/contests/{id}")).await
+    pages
+        .api
+        .get_as(&session.token, &format!("/api/v1/contests/{id}"))
+        .await
 }
 
 #[allow(clippy::too_many_arguments)] // the page and everything it shows again
@@ -695,7 +688,11 @@ async fn render_entry(
         Ok(who) => who,
         Err(page) => return page,
     };
-    let entry: EntryView = match get_json(pages, &session, &format!("/api/v1/entries/{id}")).await {
+    let entry: EntryView = match pages
+        .api
+        .get_as(&session.token, &format!("/api/v1/entries/{id}"))
+        .await
+    {
         Ok(entry) => entry,
         Err(error) => return pages.templates.api_error(error, &here),
     };

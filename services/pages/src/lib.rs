@@ -14,6 +14,7 @@
 //! | `GET /` | anyone: the sign-in page, or the signed-in user's first page |
 //! | `GET`, `POST /connexion`; `POST /deconnexion` | anyone |
 //! | `GET /tableau-de-bord` (`/tableau-de-bord/indicateurs`: the indicators alone, for live refresh) | the pole, the department referents |
+//! | `GET /concours/pole`, `/concours/pole/{contest_id}` (admissibility, jurors, assignments), `…/palmares` | the pole |
 //! | `GET /jury`, `GET /jury/participations/{id}`, `POST …/notes` | jurors |
 //! | `GET`, `POST /compte` (password change) | anyone signed in |
 //! | `GET`, `POST /mot-de-passe-oublie`, `/reinitialiser-mot-de-passe` (the reset mails' link) | anyone |
@@ -32,6 +33,7 @@ mod audit;
 mod cohorts;
 mod common;
 mod contest;
+mod contest_pole;
 mod dashboard;
 mod departments;
 mod home;
@@ -97,6 +99,7 @@ fn router(pages: Pages) -> Router {
         .merge(account::routes())
         .merge(actions::routes())
         .merge(contest::routes())
+        .merge(contest_pole::routes())
         .merge(jury::routes())
         .merge(audit::routes())
         .merge(cohorts::routes())

@@ -12,6 +12,8 @@ mod audit;
 mod cohorts;
 #[path = "http/contest.rs"]
 mod contest;
+#[path = "http/contest_pole.rs"]
+mod contest_pole;
 #[path = "http/jury.rs"]
 mod jury;
 #[path = "http/partners.rs"]

@@ -505,7 +505,7 @@ impl RawConfig {
 
 /// This process's own address, as its pages call it: an unspecified IP (`0.0.0.0`, `::`)
 /// is reached on the loopback.
-fn own_url(addr: SocketAddr) -> String {
+pub fn own_url(addr: SocketAddr) -> String {
     let ip = match addr.ip() {
         ip if ip.is_unspecified() && ip.is_ipv4() => std::net::Ipv4Addr::LOCALHOST.into(),
         ip if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),

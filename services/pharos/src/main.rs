@@ -762,13 +762,17 @@ async fn privacy(config: &Config, command: PrivacyCommand) -> anyhow::Result<()>
     Ok(())
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+async fn serve(mut config: Config) -> anyhow::Result<()> {
     pharos_web::install_metrics();
-    let pharos = pharos::assemble(&config, Arc::new(SystemClock)).await?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("impossible d'écouter sur {}", config.addr))?;
     let addr = listener.local_addr()?;
+    // A port the system picked (`:0`) is known only once bound; the pages call it.
+    if config.api_url == pharos::config::own_url(config.addr) {
+        config.api_url = pharos::config::own_url(addr);
+    }
+    let pharos = pharos::assemble(&config, Arc::new(SystemClock)).await?;
     let shutdown = pharos_web::shutdown_signal();
     let names = pharos::targets::names_of(&config.targets);
     let backend = pharos.store.backend_name();

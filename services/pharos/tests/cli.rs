@@ -133,7 +133,7 @@ async fn serves_every_target_on_embedded_sqlite_and_stops_on_sigterm() {
     assert_eq!(get("/healthz").await.unwrap().status(), 200);
     let ready: serde_json::Value = get("/readyz").await.unwrap().json().await.unwrap();
     assert_eq!(ready["backend"], "sqlite");
-    assert_eq!(ready["targets"].as_array().unwrap().len(), 8);
+    assert_eq!(ready["targets"].as_array().unwrap().len(), 9);
     for target in [
         "directory",
         "trainings",
@@ -143,6 +143,7 @@ async fn serves_every_target_on_embedded_sqlite_and_stops_on_sigterm() {
         "phare",
         "read-model",
         "reminders",
+        "pages",
     ] {
         let status: serde_json::Value = get(&format!("/api/v1/targets/{target}"))
             .await
@@ -154,6 +155,35 @@ async fn serves_every_target_on_embedded_sqlite_and_stops_on_sigterm() {
     }
     let metrics = get("/metrics").await.unwrap().text().await.unwrap();
     assert!(metrics.contains("pharos_http_requests_total"));
+    // The pages call the API at the port the system picked (`--addr 127.0.0.1:0`): a
+    // sign-in with a wrong password goes through it and comes back refused, in French.
+    let form = get("/connexion").await.unwrap();
+    let cookie = form.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let csrf = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("pharos_csrf=")
+        .to_owned();
+    let refused = client
+        .post(format!("{base}/connexion"))
+        .header("cookie", format!("pharos_csrf={csrf}"))
+        .form(&[
+            ("email", "personne@ac-toulouse.fr"),
+            ("password", "pas le bon"),
+            ("csrf", &csrf),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("mot de passe incorrect")
+    );
     assert!(
         dir.join("data/pharos.db").exists(),
         "the default database is created on first start"
