@@ -22,10 +22,10 @@ async fn ok(client: &Client, path: &str, body: Value) -> Value {
     answer
 }
 
-/// An edition of 2026-2027 (criteria by default), a submitted and admissible entry of
-/// each of two collèges, and a juror appointed and assigned both; the juror and the
-/// entries' ids.
-pub async fn judged_contest(app: &TestApp) -> (Client, String, String) {
+/// An edition of 2026-2027 (criteria by default) with a submitted entry of each of two
+/// collèges (a poster, attested), nothing decided yet; the pole manager, the edition's id
+/// and the entries' ids.
+pub async fn submitted_contest(app: &TestApp) -> (Client, String, Vec<String>) {
     let manager = app.user("pole_manager", None).await;
     app.school(COLLEGE_31, "college", "31").await;
     app.school(COLLEGE_32, "college", "32").await;
@@ -46,13 +46,6 @@ pub async fn judged_contest(app: &TestApp) -> (Client, String, String) {
         .as_str()
         .unwrap()
         .to_owned();
-    let juror = app.user("juror", None).await;
-    ok(
-        &manager,
-        &format!("/api/v1/contests/{contest}/jurors"),
-        json!({ "user_id": juror.id }),
-    )
-    .await;
     let mut ids = Vec::new();
     for (uai, title) in [
         (COLLEGE_31, "Briser le silence"),
@@ -97,6 +90,23 @@ pub async fn judged_contest(app: &TestApp) -> (Client, String, String) {
             Value::Null,
         )
         .await;
+        ids.push(id);
+    }
+    (manager, contest, ids)
+}
+
+/// The edition of [`submitted_contest`] with both entries admissible, and a juror
+/// appointed and assigned both; the juror and the entries' ids.
+pub async fn judged_contest(app: &TestApp) -> (Client, String, String) {
+    let (manager, contest, mut ids) = submitted_contest(app).await;
+    let juror = app.user("juror", None).await;
+    ok(
+        &manager,
+        &format!("/api/v1/contests/{contest}/jurors"),
+        json!({ "user_id": juror.id }),
+    )
+    .await;
+    for id in &ids {
         ok(
             &manager,
             &format!("/api/v1/entries/{id}/admissibility"),
@@ -109,7 +119,6 @@ pub async fn judged_contest(app: &TestApp) -> (Client, String, String) {
             json!({ "juror_id": juror.id }),
         )
         .await;
-        ids.push(id);
     }
     (juror, ids.remove(0), ids.remove(0))
 }

@@ -1,15 +1,14 @@
 //! The pole's contest pages: the editions, an edition's entries with their admissibility,
 //! the jurors appointed and assigned (recusal refused in French), the jury's progress.
 
-use pharos_test_support::seed::{CONTEST_NOW as NOW, judged_contest as judged, png};
+use pharos_test_support::seed::{
+    CONTEST_NOW as NOW, judged_contest as judged, submitted_contest as submitted,
+};
 use pharos_test_support::{Client, TestApp, TestDb, instant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use super::{Browser, assert_strict_page, until};
-
-const COLLEGE_31: &str = "0310001H";
-const COLLEGE_32: &str = "0320001C";
 
 async fn app_with_files(db: TestDb, name: &str) -> (TestApp, std::path::PathBuf) {
     let files = std::env::temp_dir().join(format!("pharos-pages-{name}-{}", uuid::Uuid::now_v7()));
@@ -27,76 +26,6 @@ async fn ok(client: &Client, path: &str, body: Value) -> Value {
     let (status, answer) = client.post(path, body).await;
     assert!(status.is_success(), "{path}: {status} {answer}");
     answer
-}
-
-/// An edition of 2026-2027 with a submitted entry of each of two collèges, nothing
-/// decided; the pole manager, the edition and the entries.
-async fn submitted(app: &TestApp) -> (Client, String, Vec<String>) {
-    let manager = app.user("pole_manager", None).await;
-    app.school(COLLEGE_31, "college", "31").await;
-    app.school(COLLEGE_32, "college", "32").await;
-    let contest = ok(
-        &manager,
-        "/api/v1/contests",
-        json!({
-            "school_year": "2026-2027", "opens_at": "2026-11-02",
-            "submission_deadline": "2027-02-12T23:59", "jury_on": "2027-03-18",
-            "categories": [{"level": "college", "medium": "affiche"}],
-            "rules": {"media": ["affiche"], "max_video_seconds": 120, "max_file_bytes": 100_000,
-                      "file_types": ["png", "pdf"], "max_entries_per_group": 1, "nominees_per_category": 1}
-        }),
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let mut ids = Vec::new();
-    for (uai, title) in [
-        (COLLEGE_31, "Briser le silence"),
-        (COLLEGE_32, "Tous différents"),
-    ] {
-        let school = app.user("school", Some(uai)).await;
-        let id = ok(
-            &school,
-            &format!("/api/v1/contests/{contest}/entries"),
-            json!({
-                "school_uai": uai, "category": "college_affiche", "title": title,
-                "group": {"label": "5e A", "levels": ["5e"], "pupil_count": 24, "adult_count": 2},
-                "responsible": {"display_name": "Camille Martin", "email": "camille.martin@ac-toulouse.fr"},
-                "project_sheet": "Une affiche réalisée en classe de 5e."
-            }),
-        )
-        .await["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let response = school
-            .request(
-                reqwest::Method::POST,
-                &format!("/api/v1/entries/{id}/files?name=affiche.png"),
-            )
-            .header("content-type", "image/png")
-            .body(png())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::CREATED);
-        ok(
-            &school,
-            &format!("/api/v1/entries/{id}/attestations"),
-            json!({"image_rights": true, "third_party_rights": true, "republic_values": true,
-                   "rights_grant": true, "attested_by": "Principal du collège"}),
-        )
-        .await;
-        ok(
-            &school,
-            &format!("/api/v1/entries/{id}/submit"),
-            Value::Null,
-        )
-        .await;
-        ids.push(id);
-    }
-    (manager, contest, ids)
 }
 
 async fn the_pole_decides_admissibility_appoints_and_assigns_jurors_and_follows_the_jury(
