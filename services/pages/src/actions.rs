@@ -64,23 +64,23 @@ const STATUSES: [(&str, &str, &str, &str); 5] = [
 /// The word of the status filter for every state.
 const ALL_STATUSES: &str = "tous";
 
-const CAMPAIGNS: [(&str, &str, &str); 2] = [
+pub(crate) const CAMPAIGNS: [(&str, &str, &str); 2] = [
     ("journee-nationale", "national_day", "Journée nationale"),
     ("annee", "year_round", "Au cours de l'année"),
 ];
 
-fn status_label(code: &str) -> String {
+pub(crate) fn status_label(code: &str) -> String {
     STATUSES
         .iter()
         .find(|s| s.1 == code)
         .map_or_else(|| code.to_owned(), |s| s.2.to_owned())
 }
 
-fn status_badge(code: &str) -> &'static str {
+pub(crate) fn status_badge(code: &str) -> &'static str {
     STATUSES.iter().find(|s| s.1 == code).map_or("", |s| s.3)
 }
 
-fn campaign_label(code: &str) -> String {
+pub(crate) fn campaign_label(code: &str) -> String {
     CAMPAIGNS
         .iter()
         .find(|c| c.1 == code)
@@ -416,7 +416,7 @@ pub async fn list(
 
 /// The French labels of the action types (`projection_debat` → `Projection-débat`);
 /// without them, the codes are shown.
-async fn type_labels(pages: &Pages, token: &str) -> HashMap<String, String> {
+pub(crate) async fn type_labels(pages: &Pages, token: &str) -> HashMap<String, String> {
     match pages
         .api
         .get(token, "/api/v1/national-days/vocabulary")
@@ -562,7 +562,7 @@ async fn show(
     )
 }
 
-fn unknown(pages: &Pages) -> Response {
+pub(crate) fn unknown(pages: &Pages) -> Response {
     pages.templates.error(
         StatusCode::NOT_FOUND,
         "Action introuvable",
@@ -570,7 +570,7 @@ fn unknown(pages: &Pages) -> Response {
     )
 }
 
-fn role_label(role: &str) -> String {
+pub(crate) fn role_label(role: &str) -> String {
     match role {
         "school" => "L'établissement",
         "department_referent" => "Le référent départemental",

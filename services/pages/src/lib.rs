@@ -16,6 +16,7 @@
 //! | `GET /tableau-de-bord` (`/tableau-de-bord/indicateurs`: the indicators alone, for live refresh) | the pole, the department referents |
 //! | `GET /concours/pole`, `/concours/pole/{contest_id}` (admissibility, jurors, assignments), `…/palmares` | the pole |
 //! | `GET /jury`, `GET /jury/participations/{id}`, `POST …/notes` | jurors |
+//! | `GET /mes-actions`, `GET`, `POST /mes-actions/nouvelle`, `GET /mes-actions/{id}`, `POST …/modifier`, `…/transmettre` | schools |
 //! | `GET`, `POST /compte` (password change) | anyone signed in |
 //! | `GET`, `POST /mot-de-passe-oublie`, `/reinitialiser-mot-de-passe` (the reset mails' link) | anyone |
 //! | `GET /assets/{digest}/{path}` | anyone: the embedded style sheets, scripts, fonts and icons |
@@ -42,6 +43,7 @@ mod page;
 mod partners;
 mod phare;
 mod reminders;
+mod school_actions;
 mod session;
 mod trainings;
 mod users;
@@ -106,6 +108,7 @@ fn router(pages: Pages) -> Router {
         .merge(partners::routes())
         .merge(phare::routes())
         .merge(reminders::routes())
+        .merge(school_actions::routes())
         .merge(trainings::routes())
         .merge(users::routes())
         .with_state(pages)

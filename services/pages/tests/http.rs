@@ -22,6 +22,8 @@ mod partners;
 mod phare;
 #[path = "http/reminders.rs"]
 mod reminders;
+#[path = "http/school_actions.rs"]
+mod school_actions;
 #[path = "http/trainings.rs"]
 mod trainings;
 #[path = "http/users.rs"]
