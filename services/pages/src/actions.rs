@@ -485,6 +485,34 @@ pub async fn detail(
     .await
 }
 
+/// `GET /api/v1/actions/{id}` as the user; an answer of `unknown_on` (not found, or
+/// out of the user's sight) is the 404 page, another refusal the API's error page.
+pub(crate) async fn fetch_action(
+    pages: &Pages,
+    token: &str,
+    id: &str,
+    here: &str,
+    unknown_on: &[StatusCode],
+) -> Result<Value, Response> {
+    match pages.api.get(token, &format!("/api/v1/actions/{id}")).await {
+        Ok(action) => Ok(action),
+        Err(ApiError::Refused { status, .. }) if unknown_on.contains(&status) => {
+            Err(unknown(pages))
+        }
+        Err(error) => Err(pages.templates.api_error(error, here)),
+    }
+}
+
+/// The `field` of each item of a list of the action (its types' and audiences' labels,
+/// its partners' names).
+pub(crate) fn names(list: &Value, field: &str) -> Vec<String> {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t[field].as_str().map(str::to_owned))
+        .collect()
+}
+
 /// The action page with `outcome` (a success, or a refusal and what was typed).
 async fn show(
     pages: &Pages,
@@ -501,17 +529,11 @@ async fn show(
     if uuid::Uuid::parse_str(id).is_err() {
         return unknown(pages);
     }
-    let action = match pages
-        .api
-        .get(&session.token, &format!("/api/v1/actions/{id}"))
-        .await
-    {
-        Ok(action) => action,
-        Err(ApiError::Refused { status, .. }) if status == StatusCode::NOT_FOUND => {
-            return unknown(pages);
-        }
-        Err(error) => return pages.templates.api_error(error, &here),
-    };
+    let action =
+        match fetch_action(pages, &session.token, id, &here, &[StatusCode::NOT_FOUND]).await {
+            Ok(action) => action,
+            Err(page) => return page,
+        };
     let history = history(pages, &session.token, "action", id, role_label).await;
     let code = action["status"].as_str().unwrap_or_default().to_owned();
     let schools: Vec<Value> = action["schools"].as_array().cloned().unwrap_or_default();
@@ -522,20 +544,8 @@ async fn show(
             .iter()
             .all(|s| s["department"].as_str() == me.scope.as_deref());
     let may_decide = matches!(me.role.as_str(), "department_referent" | "pole_manager");
-    let terms = |key: &str| -> Vec<String> {
-        action[key]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|t| t["label"].as_str().map(str::to_owned))
-            .collect()
-    };
-    let partners: Vec<String> = action["partners"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|p| p["name"].as_str().map(str::to_owned))
-        .collect();
+    let terms = |key: &str| names(&action[key], "label");
+    let partners = names(&action["partners"], "name");
     pages.templates.render(
         status,
         "actions_detail.html",

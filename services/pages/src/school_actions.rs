@@ -26,7 +26,8 @@ use serde_json::{Value, json};
 
 use crate::Pages;
 use crate::actions::{
-    CAMPAIGNS, campaign_label, role_label, status_badge, status_label, type_labels, unknown,
+    CAMPAIGNS, campaign_label, fetch_action, names, role_label, status_badge, status_label,
+    type_labels, unknown,
 };
 use crate::api::ApiError;
 use crate::common::{asked_year, encode, french_date, history, query, signed_in_as, with_query};
@@ -531,19 +532,10 @@ async fn show(
     if uuid::Uuid::parse_str(id).is_err() {
         return unknown(pages);
     }
-    let action = match pages
-        .api
-        .get(&session.token, &format!("/api/v1/actions/{id}"))
-        .await
-    {
+    let unknown_on = [StatusCode::NOT_FOUND, StatusCode::FORBIDDEN];
+    let action = match fetch_action(pages, &session.token, id, &here, &unknown_on).await {
         Ok(action) => action,
-        Err(ApiError::Refused {
-            status: StatusCode::NOT_FOUND | StatusCode::FORBIDDEN,
-            ..
-        }) => {
-            return unknown(pages);
-        }
-        Err(error) => return pages.templates.api_error(error, &here),
+        Err(page) => return page,
     };
     let code = action["status"].as_str().unwrap_or_default().to_owned();
     let editable = matches!(code.as_str(), "draft" | "returned");
@@ -556,20 +548,8 @@ async fn show(
         Value::Null
     };
     let history = history(pages, &session.token, "action", id, role_label).await;
-    let labels = |key: &str| -> Vec<String> {
-        action[key]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|t| t["label"].as_str().map(str::to_owned))
-            .collect()
-    };
-    let partners: Vec<String> = action["partners"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|p| p["name"].as_str().map(str::to_owned))
-        .collect();
+    let labels = |key: &str| names(&action[key], "label");
+    let partners = names(&action["partners"], "name");
     let typed = outcome.typed.unwrap_or_else(|| Typed::from_action(&action));
     pages.templates.render(
         status,
