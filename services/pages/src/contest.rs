@@ -34,6 +34,7 @@ use uuid::Uuid;
 use crate::Pages;
 use crate::api::ApiError;
 use crate::common::{MONTHS, WEEKDAYS};
+use crate::contest_api::{Edition, EditionList, SummaryList};
 use crate::home::Me;
 use crate::session::{Session, to_login};
 
@@ -142,59 +143,6 @@ fn status_badge(status: EntryStatus) -> &'static str {
 // What the API answers.
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
-struct Category {
-    key: String,
-    label: String,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-struct Rules {
-    max_file_bytes: u64,
-    file_types: Vec<String>,
-    max_video_seconds: u32,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct Extension {
-    school_uai: String,
-    until: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct Edition {
-    id: Uuid,
-    school_year: String,
-    edition: u32,
-    opens_at: DateTime<Utc>,
-    submission_deadline: DateTime<Utc>,
-    categories: Vec<Category>,
-    rules: Rules,
-    closed: bool,
-    #[serde(default)]
-    extensions: Vec<Extension>,
-}
-
-#[derive(Debug, Deserialize)]
-struct EditionList {
-    items: Vec<Edition>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Summary {
-    id: Uuid,
-    category: String,
-    title: String,
-    status: EntryStatus,
-    pupil_count: u32,
-    files: usize,
-}
-
-#[derive(Debug, Deserialize)]
-struct SummaryList {
-    items: Vec<Summary>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
 struct GroupView {
     label: String,
     levels: Vec<String>,
@@ -256,13 +204,6 @@ impl Edition {
             Some(until) if until > self.submission_deadline => (until, true),
             _ => (self.submission_deadline, false),
         }
-    }
-
-    fn category_label(&self, key: &str) -> String {
-        self.categories
-            .iter()
-            .find(|c| c.key == key)
-            .map_or_else(|| key.to_owned(), |c| c.label.clone())
     }
 }
 

@@ -32,6 +32,7 @@ use crate::common::{
     POLE, department_label, departments, forbidden, french_date, paris_time, query, school_names,
     signed_in_as, with_query,
 };
+use crate::contest_api::{Edition, EditionList, Summary, SummaryList};
 use crate::home::Me;
 use crate::session::Session;
 
@@ -127,66 +128,6 @@ fn score_label(score: Option<f64>) -> String {
 
 // ----------------------------------------------------------------------------------------
 // What the API answers.
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-struct Category {
-    key: String,
-    label: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct Juror {
-    user_id: Uuid,
-    school_uai: Option<String>,
-    department: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct Edition {
-    id: Uuid,
-    school_year: String,
-    edition: u32,
-    opens_at: String,
-    submission_deadline: String,
-    jury_on: Option<String>,
-    categories: Vec<Category>,
-    #[serde(default)]
-    special_prizes: Vec<Category>,
-    results_published: bool,
-    closed: bool,
-    #[serde(default)]
-    jurors: Vec<Juror>,
-}
-
-impl Edition {
-    fn category_label(&self, key: &str) -> String {
-        self.categories
-            .iter()
-            .find(|c| c.key == key)
-            .map_or_else(|| key.to_owned(), |c| c.label.clone())
-    }
-}
-
-#[derive(Debug, Deserialize)]
-struct EditionList {
-    items: Vec<Edition>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Summary {
-    id: Uuid,
-    school_uai: String,
-    department: String,
-    category: String,
-    title: String,
-    status: EntryStatus,
-    files: usize,
-}
-
-#[derive(Debug, Deserialize)]
-struct SummaryList {
-    items: Vec<Summary>,
-}
 
 #[derive(Debug, Default, Deserialize)]
 struct JurorProgress {
@@ -304,8 +245,8 @@ pub async fn list(State(pages): State<Pages>, jar: CookieJar) -> Response {
         let row = EditionRow {
             id: edition.id,
             edition: edition.edition,
-            opens: paris_time(&edition.opens_at),
-            deadline: paris_time(&edition.submission_deadline),
+            opens: paris_time(&edition.opens_at.to_rfc3339()),
+            deadline: paris_time(&edition.submission_deadline.to_rfc3339()),
             jury_on: edition.jury_on.as_deref().map(french_date),
             published: edition.results_published,
             closed: edition.closed,
@@ -611,8 +552,8 @@ async fn render_edition(
             contest_id => contest_id.to_string(),
             edition => edition.edition,
             school_year => &edition.school_year,
-            opens => paris_time(&edition.opens_at),
-            deadline => paris_time(&edition.submission_deadline),
+            opens => paris_time(&edition.opens_at.to_rfc3339()),
+            deadline => paris_time(&edition.submission_deadline.to_rfc3339()),
             jury_on => edition.jury_on.as_deref().map(french_date),
             published => edition.results_published,
             closed => edition.closed,

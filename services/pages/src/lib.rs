@@ -34,6 +34,7 @@ mod audit;
 mod cohorts;
 mod common;
 mod contest;
+mod contest_api;
 mod contest_pole;
 mod dashboard;
 mod departments;
