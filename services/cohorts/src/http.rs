@@ -190,6 +190,19 @@ pub async fn create(
     }
     let referent = body.referent.seal(&state.vault).await?;
     let person = referent.email.person;
+    // The referent is held from the cohort's school year (from now, when later), before
+    // the append: a process killed in between leaves a hold with a deadline (the data is
+    // purged in time), never a recorded cohort whose referent nothing holds (kept forever).
+    state
+        .vault
+        .hold(
+            person,
+            &format!("{CATEGORY}-{id}"),
+            "cohort_referent",
+            Some(now.max(start_of(school_year))),
+        )
+        .await
+        .map_err(Problem::from)?;
     let done = match execute::<Cohort, Failed>(
         &state.app.store,
         &stream,
@@ -204,17 +217,6 @@ pub async fn create(
         Err(Failed::Rejected(rejection)) => return Err(refused(rejection, id)),
         Err(Failed::Problem(problem)) => return Err(problem),
     };
-    // The referent is held from the cohort's school year (from now, when later).
-    state
-        .vault
-        .hold(
-            person,
-            &format!("{CATEGORY}-{id}"),
-            "cohort_referent",
-            Some(now.max(start_of(school_year))),
-        )
-        .await
-        .map_err(Problem::from)?;
     index.update(|index| index.note_all(id, done.version, &done.events));
     Ok(Created {
         id,

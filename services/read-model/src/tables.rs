@@ -342,25 +342,43 @@ pub async fn create_of(
     projection: &Descriptor,
     generation: Generation,
 ) -> Result<(), sqlx::Error> {
+    let mut statements = Vec::new();
     for (name, columns) in projection.tables {
-        let sql = format!(
+        statements.push(format!(
             "CREATE TABLE IF NOT EXISTS {} ({columns})",
             generation.table(name)
-        );
-        on_db!(db, |pool| sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
+        ));
     }
     for (name, columns) in projection.indexes {
         let table = generation.table(name);
-        let sql = format!("CREATE INDEX IF NOT EXISTS {table}_idx ON {table} ({columns})");
-        on_db!(db, |pool| sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
+        statements.push(format!(
+            "CREATE INDEX IF NOT EXISTS {table}_idx ON {table} ({columns})"
+        ));
     }
-    Ok(())
+    match db {
+        // Two replicas starting at once on a new database: PostgreSQL's `IF NOT EXISTS`
+        // does not make concurrent creations of one name safe (a duplicate key in its
+        // catalogue), so they take turns on a transaction-scoped advisory lock.
+        Db::Postgres(pool) => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext('pharos-read-model-ddl'))")
+                .execute(&mut *tx)
+                .await?;
+            for sql in statements {
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await
+        }
+        // SQLite runs one write at a time: `IF NOT EXISTS` is enough.
+        Db::Sqlite(pool) => {
+            for sql in statements {
+                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await?;
+            }
+            Ok(())
+        }
+    }
 }
 
 /// Drops the lists' tables of `generation` and its checkpoint.

@@ -3,7 +3,8 @@ use uuid::Uuid;
 use crate::ExpectedVersion;
 
 /// Everything an event store call can refuse or fail with. Every variant but
-/// `Database` and `Closed` means nothing was written.
+/// `Database`, `Outage` with [`Outage::Unreachable`] (a connection cut during a commit)
+/// and `Closed` means nothing was written.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("wrong expected version on {stream_id}: expected {expected}, actual {actual}")]
@@ -62,10 +63,65 @@ pub enum StoreError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The database cannot serve: unreachable, restarting, or out of space. The caller
+    /// may retry later; it is not the request's fault. (A string, not the `sqlx::Error`:
+    /// the SQLite writer answers every job of a failed group with it.)
+    #[error("database unavailable ({outage:?}): {reason}")]
+    Outage { outage: Outage, reason: String },
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Why the database cannot serve at the moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outage {
+    /// The connection failed or was cut, the pool found none in time, or the server is
+    /// starting up or shutting down.
+    Unreachable,
+    /// The disk is full (SQLite's SQLITE_FULL, PostgreSQL's 53100): the write was undone.
+    StorageFull,
+}
+
+impl Outage {
+    /// The outage `error` reveals, if it reveals one (a refused statement does not).
+    pub fn of(error: &sqlx::Error) -> Option<Self> {
+        match error {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => Some(Self::Unreachable),
+            sqlx::Error::Database(e) => match e.code().as_deref() {
+                // SQLite's primary result code (extended codes keep it in the low byte).
+                Some(code) if code.parse::<i32>().is_ok_and(|c| c & 0xff == 13) => {
+                    Some(Self::StorageFull)
+                }
+                Some("53100") => Some(Self::StorageFull),
+                // Connection exceptions; admin or crash shutdown; starting up.
+                Some(code)
+                    if code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03") =>
+                {
+                    Some(Self::Unreachable)
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        match Outage::of(&error) {
+            Some(outage) => Self::Outage {
+                outage,
+                reason: error.to_string(),
+            },
+            None => Self::Database(error),
+        }
+    }
 }
 
 impl StoreError {

@@ -27,7 +27,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use error::StoreError;
+pub use error::{Outage, StoreError};
 pub use lease::Lease;
 pub use projection::{Projection, ProjectionError, ProjectionTx};
 pub use subscription::Subscription;

@@ -152,26 +152,36 @@ impl EventStore {
                     .execute(&b.pool)
                     .await?;
                 let mut conn = b.pool.acquire().await?;
-                // IMMEDIATE: take the write lock now, so the busy timeout applies instead
-                // of a failed upgrade from a read transaction.
-                let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-                let advanced = sqlx::query(ADVANCE)
-                    .bind(name)
-                    .bind(to.commit_id)
-                    .bind(to.position)
-                    .bind(now)
-                    .bind(from.commit_id)
-                    .bind(from.position)
-                    .execute(&mut *tx)
-                    .await?;
-                if advanced.rows_affected() != 1 {
-                    return Err(moved());
+                let applied = async {
+                    // IMMEDIATE: take the write lock now, so the busy timeout applies
+                    // instead of a failed upgrade from a read transaction.
+                    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+                    let advanced = sqlx::query(ADVANCE)
+                        .bind(name)
+                        .bind(to.commit_id)
+                        .bind(to.position)
+                        .bind(now)
+                        .bind(from.commit_id)
+                        .bind(from.position)
+                        .execute(&mut *tx)
+                        .await?;
+                    if advanced.rows_affected() != 1 {
+                        return Err(moved());
+                    }
+                    projection
+                        .apply(&mut ProjectionTx::Sqlite(&mut tx), events)
+                        .await
+                        .map_err(failed)?;
+                    tx.commit().await?;
+                    Ok(())
                 }
-                projection
-                    .apply(&mut ProjectionTx::Sqlite(&mut tx), events)
-                    .await
-                    .map_err(failed)?;
-                tx.commit().await?;
+                .await;
+                if applied.is_err() {
+                    // A failed COMMIT (a full disk) can leave the connection inside its
+                    // transaction: the next batch must not get it back from the pool.
+                    conn.close_on_drop();
+                }
+                applied?;
             }
         }
         metrics::counter!("pharos_projection_events_total", "projection" => name.to_owned())

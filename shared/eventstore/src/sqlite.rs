@@ -347,9 +347,16 @@ async fn append_group(
 }
 
 fn nothing_written(e: &StoreError) -> StoreError {
-    StoreError::Database(sqlx::Error::Protocol(format!(
-        "append failed, nothing written: {e}"
-    )))
+    match e {
+        // Kept as such: the caller answers « try again later », not an internal error.
+        StoreError::Outage { outage, reason } => StoreError::Outage {
+            outage: *outage,
+            reason: format!("append failed, nothing written: {reason}"),
+        },
+        _ => StoreError::Database(sqlx::Error::Protocol(format!(
+            "append failed, nothing written: {e}"
+        ))),
+    }
 }
 
 fn fail_all(n: usize, e: &StoreError) -> Vec<Result<AppendResult, StoreError>> {
@@ -466,7 +473,9 @@ async fn append_checked(
     }
     let result = append_one(conn, job).await;
     match &result {
-        Err(StoreError::Database(_)) => return Err(result.err().unwrap_or(StoreError::Closed)),
+        Err(StoreError::Database(_) | StoreError::Outage { .. }) => {
+            return Err(result.err().unwrap_or(StoreError::Closed));
+        }
         Err(_) if savepoint => {
             sqlx::query("ROLLBACK TO job").execute(&mut *conn).await?;
             sqlx::query("RELEASE job").execute(&mut *conn).await?;

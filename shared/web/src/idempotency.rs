@@ -104,10 +104,7 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
             .with_retry_after(1)
             .into_response();
         }
-        Err(e) => {
-            tracing::error!(error = %e, "idempotency store failure");
-            return Problem::internal().into_response();
-        }
+        Err(e) => return Problem::database(&e).into_response(),
     }
 
     let response = next

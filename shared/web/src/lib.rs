@@ -123,10 +123,21 @@ async fn healthz() -> impl IntoResponse {
     axum::Json(json!({ "status": "ok" }))
 }
 
+/// How long `/readyz` waits for the database.
+const READY_PING: Duration = Duration::from_secs(2);
+
 async fn readyz(State(state): State<AppState>) -> Response {
-    if let Err(e) = state.store.ping().await {
-        tracing::warn!(error = %e, "readiness: store unreachable");
-        return Problem::unavailable("La base de données ne répond pas.").into_response();
+    // Bounded: a probe reads the outage within its own timeout, not the pool's (10 s).
+    match tokio::time::timeout(READY_PING, state.store.ping()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness: store unreachable");
+            return Problem::unavailable("La base de données ne répond pas.").into_response();
+        }
+        Err(_) => {
+            tracing::warn!("readiness: store did not answer within {READY_PING:?}");
+            return Problem::unavailable("La base de données ne répond pas.").into_response();
+        }
     }
     match state.store.pending_migrations().await {
         Ok(0) => axum::Json(json!({

@@ -3,7 +3,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use pharos_decider::{Rejection, RejectionKind};
-use pharos_eventstore::StoreError;
+use pharos_eventstore::{Outage, StoreError};
 use pharos_privacy::PrivacyError;
 use serde::Serialize;
 
@@ -148,6 +148,45 @@ impl Problem {
         )
     }
 
+    /// The database cannot serve: 503, with when to try again. Nothing was written,
+    /// except, when a connection was cut during a commit, perhaps the whole command (an
+    /// `Idempotency-Key` makes the retry safe).
+    pub fn outage(outage: Outage) -> Self {
+        match outage {
+            Outage::Unreachable => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database-unavailable",
+                "Base de données injoignable",
+                "La base de données est momentanément injoignable ; la demande n'a pas été \
+                 traitée. Réessayez dans un instant.",
+            )
+            .with_retry_after(5),
+            Outage::StorageFull => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage-full",
+                "Espace disque plein",
+                "L'espace disque du serveur est plein : rien n'a été enregistré. Réessayez plus \
+                 tard.",
+            )
+            .with_retry_after(60),
+        }
+    }
+
+    /// A database error outside the event store's calls: 503 for an outage, else 500
+    /// (logged).
+    pub fn database(error: &sqlx::Error) -> Self {
+        match Outage::of(error) {
+            Some(outage) => {
+                tracing::warn!(?outage, %error, "database unavailable");
+                Self::outage(outage)
+            }
+            None => {
+                tracing::error!(%error, "database failure");
+                Self::internal()
+            }
+        }
+    }
+
     pub fn payload_too_large(limit: usize) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -215,6 +254,10 @@ impl From<StoreError> for Problem {
             ),
             StoreError::Closed => {
                 Self::unavailable("Le service s'arrête ; réessayez dans un instant.")
+            }
+            StoreError::Outage { outage, reason } => {
+                tracing::warn!(?outage, %reason, "database unavailable");
+                Self::outage(outage)
             }
             other => {
                 tracing::error!(error = %other, source = ?std::error::Error::source(&other), "event store failure");
