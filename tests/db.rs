@@ -11,7 +11,17 @@ pub struct Served {
     /// `http://127.0.0.1:<port>`, read from the line the server prints once it listens.
     pub base: String,
     /// What the process writes on stderr (its log), gathered until it exits.
-    stderr: std::thread::JoinHandle<String>,
+    stderr: Option<std::thread::JoinHandle<String>>,
+}
+
+/// A test that fails before stopping its processes does not leave them running.
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }
 
 impl Served {
@@ -32,16 +42,39 @@ impl Served {
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        let base = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
-            .to_owned();
+        let Some(base) = line.split_whitespace().find(|w| w.starts_with("http://")) else {
+            // It stopped before listening: its log says why.
+            let _ = child.wait();
+            let log = stderr.join().unwrap_or_default();
+            panic!("pharos did not start (no address in {line:?}):\n{log}");
+        };
+        let base = base.to_owned();
         Self {
             child,
             base,
-            stderr,
+            stderr: Some(stderr),
         }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL, as a crash or the OOM killer stops a process: no clean-up runs. Returns
+    /// what it logged.
+    pub fn kill(mut self) -> String {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        self.log()
+    }
+
+    /// What the process logged, once it has exited.
+    fn log(&mut self) -> String {
+        self.stderr
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default()
     }
 
     /// Sends SIGTERM and expects a clean exit within 10 s, with no warning or error
@@ -53,7 +86,7 @@ impl Served {
             .unwrap();
         for _ in 0..100 {
             if let Some(status) = self.child.try_wait().unwrap() {
-                let log = self.stderr.join().unwrap_or_default();
+                let log = self.log();
                 assert!(
                     status.success(),
                     "pharos exited with {status} on SIGTERM:\n{log}"

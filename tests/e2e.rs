@@ -1,6 +1,9 @@
 //! The `pharos` binary as separate processes: two targets against one PostgreSQL
-//! database, and the event store benchmark's output; and the schema fuzz of the
-//! whole API (`fuzz.rs`); the web pages in a real browser (`browser.rs`).
+//! database, and the event store benchmark's output; the schema fuzz of the whole API
+//! (`fuzz.rs`); the web pages in a real browser (`browser*.rs`); the multi-process layout
+//! behind nginx and `deploy/` (`deploy.rs`); a school year end to end in both shapes
+//! (`year.rs`); faults: processes killed (`faults.rs`), PostgreSQL restarted and a full
+//! disk (`faults_infra.rs`).
 //!
 //! The binary is the one `cargo nextest run --workspace` builds for the `pharos`
 //! package's own integration tests (`target/<profile>/pharos`).
@@ -13,66 +16,18 @@ mod browser_pole;
 mod browser_referent;
 mod browser_school;
 mod browser_trainings;
+mod deploy;
+mod faults;
+mod faults_infra;
 mod fuzz;
+mod year;
 
-use std::path::PathBuf;
 use std::process::Command;
 
-use pharos_test_support::{Served, TestDb};
+use pharos_test_support::TestDb;
+use pharos_test_support::process::{ADMIN, PASSWORD, binary, database_url, login, serve};
 
 use sqlx::Connection;
-
-fn binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    // target/<profile>/deps/e2e-<hash> → target/<profile>/pharos
-    let path = exe.parent().unwrap().parent().unwrap().join("pharos");
-    assert!(
-        path.exists(),
-        "{} is missing: build it with `cargo build -p pharos` (cargo nextest run --workspace does)",
-        path.display()
-    );
-    path
-}
-
-fn database_url() -> Option<String> {
-    match std::env::var("DATABASE_URL") {
-        Ok(url) => Some(url),
-        Err(_) => {
-            assert!(std::env::var_os("CI").is_none(), "CI must set DATABASE_URL");
-            eprintln!("DATABASE_URL unset: PostgreSQL end-to-end test skipped");
-            None
-        }
-    }
-}
-
-/// The master key both processes share, as production gives it to every target.
-const MASTER_KEY: &str = "8f1b2c3d4e5f60718293a4b5c6d7e8f90112233445566778899aabbccddeeff0";
-
-const ADMIN: &str = "admin@ac-toulouse.fr";
-const PASSWORD: &str = "mot-de-passe-e2e-solide";
-
-fn serve(target: &str, database_url: &str) -> Served {
-    let mut command = Command::new(binary());
-    command
-        .args(["serve", "--addr", "127.0.0.1:0", "--target", target])
-        .args(["--database-url", database_url])
-        .env("PHAROS_MASTER_KEY", MASTER_KEY)
-        .env("PHAROS_ADMIN_EMAIL", ADMIN)
-        .env("PHAROS_ADMIN_PASSWORD", PASSWORD);
-    Served::start(command)
-}
-
-async fn login(client: &reqwest::Client, base: &str, email: &str, password: &str) -> String {
-    let response = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&serde_json::json!({ "email": email, "password": password }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let body: serde_json::Value = response.json().await.unwrap();
-    body["token"].as_str().unwrap().to_owned()
-}
 
 /// Two replicas of `directory`: both bootstrap at once (one administrator results), a
 /// token issued by one is accepted by the other without any call between them, and a

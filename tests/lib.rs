@@ -7,7 +7,10 @@
 
 mod app;
 mod db;
+pub mod layout;
+pub mod process;
 pub mod seed;
+pub mod smtp;
 
 pub use app::{ADMIN, Client, PASSWORD, TestApp, TestAppBuilder, instant, rule};
 pub use db::{Served, TestDb};
