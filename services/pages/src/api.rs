@@ -106,12 +106,27 @@ impl Api {
         path: &str,
         body: &Value,
     ) -> Result<Value, ApiError> {
-        self.send(Some(token), method, path, body).await
+        self.send(Some(token), method, path, body, None).await
+    }
+
+    /// [`Api::command`] on the version the page showed (`If-Match`): the API refuses
+    /// with 409 when the record changed since.
+    pub async fn command_at(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+        version: i64,
+    ) -> Result<Value, ApiError> {
+        self.send(Some(token), method, path, body, Some(version))
+            .await
     }
 
     /// A `POST` of the public routes (a forgotten password, a reset link), without a token.
     pub async fn public_post(&self, path: &str, body: &Value) -> Result<Value, ApiError> {
-        self.send(None, reqwest::Method::POST, path, body).await
+        self.send(None, reqwest::Method::POST, path, body, None)
+            .await
     }
 
     async fn send(
@@ -120,6 +135,7 @@ impl Api {
         method: reqwest::Method,
         path: &str,
         body: &Value,
+        version: Option<i64>,
     ) -> Result<Value, ApiError> {
         let mut request = self
             .http
@@ -127,6 +143,9 @@ impl Api {
             .json(body);
         if let Some(token) = token {
             request = request.bearer_auth(token);
+        }
+        if let Some(version) = version {
+            request = request.header(reqwest::header::IF_MATCH, format!("\"{version}\""));
         }
         let response = request.send().await.map_err(unreachable)?;
         let status = response.status();

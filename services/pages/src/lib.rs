@@ -15,6 +15,7 @@
 //! | `GET`, `POST /connexion`; `POST /deconnexion` | anyone |
 //! | `GET /tableau-de-bord` (`/tableau-de-bord/indicateurs`: the indicators alone, for live refresh) | the pole, the department referents |
 //! | `GET /concours/pole`, `/concours/pole/{contest_id}` (admissibility, jurors, assignments), `…/palmares` | the pole |
+//! | `GET /labels`, `GET /labels/{id}`, `POST …/examen`, `…/renvoi`, `…/decision`, `…/critere` | the pole (decisions), the department referents (reading) |
 //! | `GET /jury`, `GET /jury/participations/{id}`, `POST …/notes` | jurors |
 //! | `GET /mes-actions`, `GET`, `POST /mes-actions/nouvelle`, `GET /mes-actions/{id}`, `POST …/modifier`, `…/transmettre` | schools |
 //! | `GET`, `POST /compte` (password change) | anyone signed in |
@@ -40,6 +41,7 @@ mod dashboard;
 mod departments;
 mod home;
 mod jury;
+mod labels;
 mod page;
 mod partners;
 mod phare;
@@ -104,6 +106,7 @@ fn router(pages: Pages) -> Router {
         .merge(contest::routes())
         .merge(contest_pole::routes())
         .merge(jury::routes())
+        .merge(labels::routes())
         .merge(audit::routes())
         .merge(cohorts::routes())
         .merge(partners::routes())

@@ -16,6 +16,8 @@ mod contest;
 mod contest_pole;
 #[path = "http/jury.rs"]
 mod jury;
+#[path = "http/labels.rs"]
+mod labels;
 #[path = "http/partners.rs"]
 mod partners;
 #[path = "http/phare.rs"]
