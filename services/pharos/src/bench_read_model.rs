@@ -1500,7 +1500,7 @@ async fn rebuild(store: &EventStore) -> anyhow::Result<Value> {
 // ---------------------------------------------------------------------------------------
 // HTTP
 
-const DASHBOARD: &str = "query($y: String!, $d: String, $at: DateTime) {
+pub(crate) const DASHBOARD: &str = "query($y: String!, $d: String, $at: DateTime) {
   dashboard(schoolYear: $y, department: $d, asOf: $at) {
     trainedTeams { definitionVersion schools { value count of byDepartment { key count of } byKind { key count of } } circonscriptions { count of } }
     ambassadors { schools { count of } pupils { total byDepartment { key total } } parents { total } }
@@ -1513,7 +1513,7 @@ const DASHBOARD: &str = "query($y: String!, $d: String, $at: DateTime) {
   }
 }";
 
-const SCHOOLS: &str = "query($s: String!, $after: String) {
+pub(crate) const SCHOOLS: &str = "query($s: String!, $after: String) {
   schools(search: $s, first: 50, after: $after) {
     totalCount pageInfo { hasNextPage endCursor } nodes { uai name kind department circonscription }
   }

@@ -2,6 +2,7 @@
 //! in the crates.
 
 mod bench;
+mod bench_load;
 mod bench_read_model;
 mod bench_registrations;
 mod bench_reminders;
@@ -203,6 +204,32 @@ enum BenchCommand {
     /// de chaque projection, puis tableau de bord et recherche d'établissements par HTTP
     /// (latences p50/p99) ; mémoire de pointe.
     ReadModel(ReadModelBenchArgs),
+    /// Charge réaliste contre une installation en marche (binaire unique ou un processus
+    /// par cible derrière nginx) : 80 % de lectures (GraphQL, pages), 20 % de commandes
+    /// (inscriptions) ; débit, p50/p99, erreurs, mémoire de chaque processus.
+    Load(LoadBenchArgs),
+}
+
+#[derive(Debug, Args)]
+struct LoadBenchArgs {
+    /// L'adresse publique de l'installation, ex. http://127.0.0.1:8080.
+    #[arg(long)]
+    url: String,
+    /// L'administrateur avec lequel préparer les données (aussi PHAROS_ADMIN_EMAIL).
+    #[arg(long, env = "PHAROS_ADMIN_EMAIL")]
+    admin_email: String,
+    /// Son mot de passe (aussi PHAROS_ADMIN_PASSWORD).
+    #[arg(long, env = "PHAROS_ADMIN_PASSWORD", hide_env_values = true)]
+    admin_password: String,
+    /// Durée de la mesure, en secondes.
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+    /// Clients simultanés.
+    #[arg(long, default_value_t = 16)]
+    clients: usize,
+    /// Le nom de l'installation mesurée dans les résultats.
+    #[arg(long, default_value = "installation")]
+    label: String,
 }
 
 #[derive(Debug, Args)]
@@ -348,6 +375,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .or_else(|| std::env::var("DATABASE_URL").ok());
         let args = match command {
             BenchCommand::Eventstore(args) => args,
+            BenchCommand::Load(args) => {
+                return bench_load::load(bench_load::LoadArgs {
+                    url: args.url.clone(),
+                    admin_email: args.admin_email.clone(),
+                    admin_password: args.admin_password.clone(),
+                    seconds: args.seconds.max(1),
+                    clients: args.clients.clamp(1, 256),
+                    label: args.label.clone(),
+                })
+                .await;
+            }
             BenchCommand::Registrations(args) => {
                 return bench_registrations::registrations(
                     args.backend == BackendChoice::Postgres,
