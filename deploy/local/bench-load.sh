@@ -38,6 +38,8 @@ done
 [ -x "$bin" ] || { echo "$bin is missing: cargo build --release -p pharos, or --bin" >&2; exit 1; }
 
 work="$(mktemp -d)"
+# run.sh's PostgreSQL runs as the postgres user: it must reach its directory inside.
+chmod 755 "$work"
 server=""
 scratch=""
 cleanup() {

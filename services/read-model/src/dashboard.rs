@@ -159,7 +159,14 @@ impl DashboardQuery {
             }
         }
         // Every projection's live generation, read in the snapshot the figures are read in.
-        let snapshot = Snapshot::begin(&db).await.map_err(internal)?;
+        let slot = ctx
+            .data::<SnapshotSlots>()?
+            .0
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(internal)?;
+        let snapshot = Snapshot::begin(&db, slot).await.map_err(internal)?;
         let found: Vec<(String, i64, i64)> = snapshot
             .rows(
                 "SELECT projection, live, definition FROM rm_generations",
@@ -220,8 +227,32 @@ pub fn a_year_before(at: DateTime<Utc>) -> DateTime<Utc> {
         .map_or(at, |t| t.with_timezone(&Utc))
 }
 
-/// The one read transaction every statement of a request's dashboard runs in.
-pub struct Snapshot(tokio::sync::Mutex<Tx>, bool);
+/// The one read transaction every statement of a request's dashboard runs in, and the
+/// slot it holds while it lives.
+pub struct Snapshot(
+    tokio::sync::Mutex<Tx>,
+    bool,
+    #[allow(dead_code)] // held, not read: dropped with the snapshot
+    tokio::sync::OwnedSemaphorePermit,
+);
+
+/// How many dashboards may hold a snapshot at once: half the pool. A snapshot keeps one
+/// connection for the whole request while its resolvers take others from the same pool
+/// (the log, the caller's scope); unbounded, as many dashboards as connections would
+/// each hold one and wait for a second until the pool's timeout.
+pub struct SnapshotSlots(pub std::sync::Arc<tokio::sync::Semaphore>);
+
+impl SnapshotSlots {
+    pub fn for_db(db: &Db) -> Self {
+        let size = match db {
+            Db::Postgres(pool) => pool.options().get_max_connections(),
+            Db::Sqlite(pool) => pool.options().get_max_connections(),
+        };
+        Self(std::sync::Arc::new(tokio::sync::Semaphore::new(
+            (size as usize / 2).max(1),
+        )))
+    }
+}
 
 enum Tx {
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
@@ -237,7 +268,10 @@ impl Snapshot {
         self.1
     }
 
-    pub async fn begin(db: &Db) -> Result<Self, sqlx::Error> {
+    pub async fn begin(
+        db: &Db,
+        slot: tokio::sync::OwnedSemaphorePermit,
+    ) -> Result<Self, sqlx::Error> {
         let tx = match db {
             Db::Postgres(pool) => Tx::Postgres(
                 pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
@@ -246,7 +280,7 @@ impl Snapshot {
             Db::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
         };
         let postgres = matches!(tx, Tx::Postgres(_));
-        Ok(Self(tokio::sync::Mutex::new(tx), postgres))
+        Ok(Self(tokio::sync::Mutex::new(tx), postgres, slot))
     }
 
     /// Rows of `sql` (tables named as they are), with `binds`.

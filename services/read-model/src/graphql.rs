@@ -36,6 +36,9 @@ pub fn schema(state: TargetState) -> ReadSchema {
         EmptyMutation,
         crate::subscription::Subscription,
     )
+    .data(crate::dashboard::SnapshotSlots::for_db(
+        &state.app.store.db(),
+    ))
     .data(state)
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)

@@ -290,6 +290,7 @@ impl From<PrivacyError> for Problem {
     fn from(error: PrivacyError) -> Self {
         match error {
             PrivacyError::Store(e) => e.into(),
+            PrivacyError::Database(e) => Self::database(&e),
             other => {
                 tracing::error!(error = %other, "vault failure");
                 Self::internal()

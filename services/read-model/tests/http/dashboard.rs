@@ -1656,6 +1656,32 @@ async fn every_trend_reads_the_previous_year_a_year_before(db: TestDb) {
     app.finish().await;
 }
 
+/// Twice as many dashboards at once as the pool has connections (20 in tests) all
+/// answer. A snapshot keeps one connection for the whole request while its resolvers
+/// take others (the log, for the national day's dates); unbounded, every connection was
+/// held by a snapshot waiting for a second one until the pool's timeout.
+async fn twice_as_many_dashboards_as_connections_all_answer(db: TestDb) {
+    let app = TestApp::builder(db).targets(&["read-model"]).start().await;
+    let manager = app.user("pole_manager", None).await;
+    let (_, year) = today();
+    let query = format!(
+        "{{ dashboard(schoolYear: \"{year}\") {{ trainedTeams {{ schools {{ count of }} }} \
+         nationalDay {{ schoolsWithAction {{ count of }} }} \
+         overdue {{ reportDeadline missingReports {{ count of }} remindersPending }} }} }}"
+    );
+    // A starved request waits out the pool's timeout, then answers an error.
+    let answers = futures::future::join_all(
+        (0..40).map(|_| manager.post("/graphql", json!({ "query": query }))),
+    )
+    .await;
+    for (status, body) in answers {
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.get("errors").is_none(), "{body}");
+        assert!(body["data"]["dashboard"]["overdue"].is_object(), "{body}");
+    }
+    app.finish().await;
+}
+
 pharos_test_support::on_both_backends!(
     "pharos-read-model-dashboard";
     the_dashboard_counts_in_scope_and_as_of_answers_past_states,
@@ -1667,4 +1693,5 @@ pharos_test_support::on_both_backends!(
     the_groups_of_one_answer_read_one_snapshot,
     the_dashboard_breaks_down_and_filters_by_sector_and_priority_education,
     every_trend_reads_the_previous_year_a_year_before,
+    twice_as_many_dashboards_as_connections_all_answer,
 );
