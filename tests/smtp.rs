@@ -56,6 +56,15 @@ impl Smtp {
         self.received_within(n, Duration::from_secs(10)).await
     }
 
+    /// Nothing else arrived (every mail of a run is received before the run returns:
+    /// the server answered each one).
+    pub fn nothing_more(&mut self) {
+        assert!(
+            self.handle.rx.try_recv().is_err(),
+            "an unexpected extra mail"
+        );
+    }
+
     /// Every mail received so far and not yet taken, raw.
     pub fn drain(&mut self) -> Vec<Vec<u8>> {
         let mut mails = Vec::new();

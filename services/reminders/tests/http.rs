@@ -1,7 +1,7 @@
 //! The reminders target through the assembled application (beside `trainings` and
 //! `national-day`, whose events its rules count from), on SQLite and on PostgreSQL, with
-//! a manual clock and a real SMTP server receiving over TCP (mailcrab, in-process): the
-//! mails are read back and parsed.
+//! a manual clock and a real SMTP server receiving over TCP (`pharos_test_support::smtp`:
+//! mailcrab, in-process): the mails are read back and parsed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use mail_parser::{MessageParser, MimeHeaders};
 use pharos_kit::MailSettings;
 use pharos_reminders::{Engine, Report};
+use pharos_test_support::smtp::{Smtp, free_port};
 use pharos_test_support::{Client, TestApp, TestDb, instant, rule};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -18,63 +19,6 @@ use tokio_util::sync::CancellationToken;
 const UAI_A: &str = "0310001H";
 const UAI_B: &str = "0310002J";
 const FROM: &str = "Pharos <pharos@ac-toulouse.fr>";
-
-/// A free local port (for a server started now, or later to end an outage).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A real SMTP server on `port`, accepting once this returns.
-struct Smtp {
-    handle: mailcrab::TestMailServerHandle,
-}
-
-impl Smtp {
-    async fn start(port: u16) -> Self {
-        let handle = mailcrab::development_mail_server([127, 0, 0, 1], port).await;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_err()
-        {
-            assert!(tokio::time::Instant::now() < deadline, "SMTP server not up");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        Self { handle }
-    }
-
-    /// The next `n` mails, raw; fails after a deadline.
-    async fn received(&mut self, n: usize) -> Vec<Vec<u8>> {
-        let mut mails = Vec::new();
-        while mails.len() < n {
-            let mail = tokio::time::timeout(Duration::from_secs(10), self.handle.rx.recv())
-                .await
-                .expect("a mail within 10 s")
-                .unwrap();
-            mails.push(mail.raw_bytes().unwrap());
-        }
-        mails
-    }
-
-    /// Nothing else arrived (every mail of a run is received before the run returns:
-    /// the server answered each one).
-    fn nothing_more(&mut self) {
-        assert!(
-            self.handle.rx.try_recv().is_err(),
-            "an unexpected extra mail"
-        );
-    }
-}
-
-impl Drop for Smtp {
-    fn drop(&mut self) {
-        self.handle.token.cancel();
-    }
-}
 
 fn settings(port: u16) -> MailSettings {
     MailSettings {
