@@ -3,6 +3,7 @@
 //! accounts and schools that lets any target check a school's department without
 //! calling `directory`.
 
+mod hs256;
 mod limiter;
 mod policy;
 mod projected;

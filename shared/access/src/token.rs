@@ -91,6 +91,7 @@ pub struct InvalidToken(#[from] jsonwebtoken::errors::Error);
 
 impl TokenKeys {
     pub fn new(master: &MasterKey, ttl: Duration) -> Self {
+        crate::hs256::install();
         let secret = master.derive(PURPOSE);
         let reset = master.derive(RESET_PURPOSE);
         Self {
