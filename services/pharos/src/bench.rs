@@ -193,8 +193,20 @@ async fn run(store: &EventStore, sizes: Sizes) -> anyhow::Result<Value> {
     // and may get a sort-based plan for category reads.
     analyze(&store.db()).await?;
 
-    let replay_memory = replay_to_memory(store, sizes.replay_events).await?;
+    // The store's replay against the floor of a plain ordered SELECT of the same rows,
+    // alternated twice each so that neither gets the quieter moment of the machine.
+    fill_floor_table(&store.db()).await?;
+    let (mut replay_run, mut floor_run) = (Run::default(), Run::default());
+    for _ in 0..2 {
+        replay_run += replay_to_memory(store, sizes.replay_events).await?;
+        floor_run += read_floor(&store.db(), sizes.replay_events).await?;
+    }
+    let (replay_memory, read_floor) = (replay_run.rate(), floor_run.rate());
+    let replay_floor_ratio = replay_memory / read_floor;
     println!("replay_memory: {replay_memory:.0} events/s");
+    println!(
+        "read_floor (plain ordered SELECT into structs): {read_floor:.0} rows/s — ratio replay_memory/read_floor = {replay_floor_ratio:.2}"
+    );
     let replay_table = replay_to_table(store, sizes.replay_events).await?;
     println!("replay_table (checkpointed upsert projection): {replay_table:.0} events/s");
 
@@ -247,6 +259,8 @@ async fn run(store: &EventStore, sizes: Sizes) -> anyhow::Result<Value> {
         "hot_stream": hot_stream.round(),
         "hot_stream_p99_ms": (hot_p99 * 100.0).round() / 100.0,
         "replay_memory": replay_memory.round(),
+        "read_floor": read_floor.round(),
+        "replay_floor_ratio": (replay_floor_ratio * 1000.0).round() / 1000.0,
         "replay_table": replay_table.round(),
         "events": sizes.events,
         "replay_events": sizes.replay_events,
@@ -614,7 +628,7 @@ async fn seed(store: &EventStore, total: usize) -> anyhow::Result<GlobalPosition
     Ok(last)
 }
 
-async fn replay_to_memory(store: &EventStore, expected: usize) -> anyhow::Result<f64> {
+async fn replay_to_memory(store: &EventStore, expected: usize) -> anyhow::Result<Run> {
     let started = Instant::now();
     let mut events: Vec<RecordedEvent> = Vec::with_capacity(expected);
     let mut pages = store.read_ahead(GlobalPosition::START, REPLAY_PAGE, Vec::new());
@@ -625,7 +639,78 @@ async fn replay_to_memory(store: &EventStore, expected: usize) -> anyhow::Result
     if events.len() != expected {
         bail!("replay read {} events, {expected} expected", events.len());
     }
-    Ok(rate(events.len(), elapsed))
+    // Freed outside the measure.
+    drop(events);
+    Ok(Run {
+        events: expected,
+        elapsed,
+    })
+}
+
+/// A row of the floor table, decoded into the same Rust types as a [`RecordedEvent`].
+#[derive(sqlx::FromRow)]
+#[allow(dead_code)] // Read only to be decoded.
+struct FloorRow {
+    position: i64,
+    commit_id: i64,
+    stream_id: String,
+    category: String,
+    version: i64,
+    event_id: Uuid,
+    event_type: String,
+    schema_version: i32,
+    data: sqlx::types::Json<Value>,
+    metadata: sqlx::types::Json<Metadata>,
+    recorded_at: chrono::DateTime<chrono::Utc>,
+}
+
+const FLOOR_COLUMNS: &str = "position, commit_id, stream_id, category, version, event_id, \
+     event_type, schema_version, data, metadata, recorded_at";
+
+/// Copies the seeded log into `bench_floor`: the same rows and columns in a plain table
+/// (a primary key on position, no other index, no trigger, no visibility filter).
+async fn fill_floor_table(db: &Db) -> anyhow::Result<()> {
+    let copy = format!(
+        "INSERT INTO bench_floor ({FLOOR_COLUMNS}) SELECT {FLOOR_COLUMNS} FROM events \
+         ORDER BY commit_id, position"
+    );
+    match db {
+        Db::Postgres(pool) => {
+            sqlx::query(sqlx::AssertSqlSafe(copy)).execute(pool).await?;
+            // Both tables vacuumed alike (hint bits set, visibility map), as autovacuum
+            // leaves an insert-only table.
+            sqlx::query("VACUUM (ANALYZE) bench_floor")
+                .execute(pool)
+                .await?;
+            sqlx::query("VACUUM (ANALYZE) events").execute(pool).await?;
+        }
+        Db::Sqlite(pool) => {
+            sqlx::query(sqlx::AssertSqlSafe(copy)).execute(pool).await?;
+            sqlx::query("ANALYZE bench_floor").execute(pool).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The floor of a replay: one plain ordered SELECT of the whole floor table, every row
+/// decoded by sqlx into a struct of the store's own column types.
+async fn read_floor(db: &Db, expected: usize) -> anyhow::Result<Run> {
+    let sql = format!("SELECT {FLOOR_COLUMNS} FROM bench_floor ORDER BY position");
+    let started = Instant::now();
+    let rows: Vec<FloorRow> = on_db!(db, |pool| {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+            .fetch_all(pool)
+            .await?
+    });
+    let elapsed = started.elapsed();
+    if rows.len() != expected {
+        bail!("read_floor read {} rows, {expected} expected", rows.len());
+    }
+    drop(rows);
+    Ok(Run {
+        events: expected,
+        elapsed,
+    })
 }
 
 /// Per stream: how many events and the last version, as a dashboard table would keep.
@@ -730,6 +815,14 @@ async fn create_bench_tables(db: &Db) -> anyhow::Result<()> {
             )
             .execute(pool)
             .await?;
+            sqlx::query(
+                "CREATE TABLE bench_floor (position BIGINT PRIMARY KEY, commit_id BIGINT NOT NULL, \
+                 stream_id TEXT NOT NULL, category TEXT NOT NULL, version BIGINT NOT NULL, \
+                 event_id UUID NOT NULL, event_type TEXT NOT NULL, schema_version INTEGER NOT NULL, \
+                 data JSON NOT NULL, metadata JSON NOT NULL, recorded_at TIMESTAMPTZ NOT NULL)",
+            )
+            .execute(pool)
+            .await?;
         }
         Db::Sqlite(pool) => {
             sqlx::query(
@@ -742,6 +835,14 @@ async fn create_bench_tables(db: &Db) -> anyhow::Result<()> {
             .await?;
             sqlx::query(
                 "CREATE TABLE bench_stream_stats (stream_id TEXT PRIMARY KEY, events INTEGER NOT NULL, version INTEGER NOT NULL)",
+            )
+            .execute(pool)
+            .await?;
+            sqlx::query(
+                "CREATE TABLE bench_floor (position INTEGER PRIMARY KEY, commit_id INTEGER NOT NULL, \
+                 stream_id TEXT NOT NULL, category TEXT NOT NULL, version INTEGER NOT NULL, \
+                 event_id BLOB NOT NULL, event_type TEXT NOT NULL, schema_version INTEGER NOT NULL, \
+                 data TEXT NOT NULL, metadata TEXT NOT NULL, recorded_at TEXT NOT NULL)",
             )
             .execute(pool)
             .await?;

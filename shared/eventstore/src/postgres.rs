@@ -6,6 +6,7 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::TryStreamExt;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions, PgRow};
 use sqlx::types::Json;
 use sqlx::{PgPool, Row};
@@ -49,11 +50,15 @@ impl KnownVersions {
 
     fn saw(&self, stream: &str, version: i64) {
         if let Ok(mut versions) = self.versions.lock() {
-            if versions.len() >= Self::CAPACITY && !versions.contains_key(stream) {
+            // Every append passes here: no key allocated for a stream already known.
+            if let Some(known) = versions.get_mut(stream) {
+                *known = (*known).max(version);
+                return;
+            }
+            if versions.len() >= Self::CAPACITY {
                 versions.clear();
             }
-            let known = versions.entry(stream.to_owned()).or_insert(version);
-            *known = (*known).max(version);
+            versions.insert(stream.to_owned(), version);
         }
     }
 }
@@ -325,16 +330,24 @@ impl PgBackend {
         } else {
             sqlx::query(BY_CATEGORY)
         };
-        let rows = query
+        // Each row is decoded as it arrives: the server keeps sending the page meanwhile,
+        // where collecting the page first left it idle during the decoding.
+        let mut rows = query
             .bind(after.commit_id)
             .bind(after.position)
             .bind(limit)
             .bind(categories)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(decode).collect()
+            .fetch(&self.pool);
+        let mut events = Vec::with_capacity(usize::try_from(limit).unwrap_or(0).min(PAGE_CAPACITY));
+        while let Some(row) = rows.try_next().await? {
+            events.push(decode(&row)?);
+        }
+        Ok(events)
     }
 }
+
+/// Most rows a read reserves room for before it sees them.
+const PAGE_CAPACITY: usize = 10_000;
 
 /// Columns in the order of `COLUMNS`; read by index, the hot path of every replay.
 fn decode(row: &PgRow) -> Result<RecordedEvent, StoreError> {
