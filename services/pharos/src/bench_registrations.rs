@@ -1,17 +1,25 @@
 //! `pharos bench registrations`: registrations to training sessions through the whole
 //! HTTP stack (token check, vault, decide, append), against the bare store's append
-//! with as many callers in the same run and the same database.
+//! with as many callers in the same run and the same database; then the same steps
+//! again without HTTP, each timed, for each step's share of a registration's time.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use pharos::Pharos;
 use pharos::config::{KeySource, RawConfig};
-use pharos_decider::SystemClock;
+use pharos_decider::{Decider, SystemClock, execute, execute_with, load};
+use pharos_events::training::{Registrant, RegistrationMode, SessionEvent};
+use pharos_eventstore::Metadata;
 use pharos_privacy::MasterKey;
+use pharos_trainings::schedule::{Schedule as PersonSchedule, ScheduleCommand, Span};
+use pharos_trainings::session::{Session, SessionCommand};
+use pharos_web::Problem;
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 use crate::bench::{Scratch, append};
 
@@ -34,6 +42,8 @@ pub async fn registrations(
         max_connections: (callers as u32 * 2 + 4).min(100),
         admin_email: Some(ADMIN.into()),
         admin_password: Some(PASSWORD.into()),
+        // Required with PostgreSQL; replaced below by a key of this run.
+        master_key: Some("00".repeat(32)),
         ..RawConfig::default()
     };
     let mut config = raw
@@ -117,43 +127,55 @@ async fn run(pharos: &Pharos, total: usize, callers: usize) -> anyhow::Result<Va
     )
     .await?;
     let training = training["id"].as_str().unwrap_or_default().to_owned();
+    let open_sessions = |first_day: usize, count: usize| {
+        let (call, manager, training) = (call.clone(), manager.clone(), training.clone());
+        async move {
+            let mut sessions = Vec::with_capacity(count);
+            for i in first_day..first_day + count {
+                // One day each, from a month ahead: no person is in two overlapping sessions.
+                let day = chrono::Utc::now().date_naive() + chrono::Days::new(30 + i as u64);
+                let at = |h: u32| format!("{day}T{h:02}:00:00+01:00");
+                let session = call(
+                    format!("/api/v1/trainings/{training}/sessions"),
+                    Some(manager.clone()),
+                    json!({
+                        "starts_at": at(9), "ends_at": at(17),
+                        "slots": [{"starts_at": at(9), "ends_at": at(12)}, {"starts_at": at(14), "ends_at": at(17)}],
+                        "location": "Toulouse", "capacity": CAPACITY, "planned_minutes": 360
+                    }),
+                )
+                .await?;
+                let id = session["id"].as_str().unwrap_or_default().to_owned();
+                call(
+                    format!("/api/v1/sessions/{id}/open"),
+                    Some(manager.clone()),
+                    Value::Null,
+                )
+                .await?;
+                sessions.push(id);
+            }
+            anyhow::Ok(sessions)
+        }
+    };
     let sessions_needed = total.div_ceil(PER_SESSION);
-    let mut sessions = Vec::with_capacity(sessions_needed);
-    for i in 0..sessions_needed {
-        // One day each, from a month ahead: no person is in two overlapping sessions.
-        let day = chrono::Utc::now().date_naive() + chrono::Days::new(30 + i as u64);
-        let at = |h: u32| format!("{day}T{h:02}:00:00+01:00");
-        let session = call(
-            format!("/api/v1/trainings/{training}/sessions"),
-            Some(manager.clone()),
-            json!({
-                "starts_at": at(9), "ends_at": at(17),
-                "slots": [{"starts_at": at(9), "ends_at": at(12)}, {"starts_at": at(14), "ends_at": at(17)}],
-                "location": "Toulouse", "capacity": CAPACITY, "planned_minutes": 360
-            }),
-        )
-        .await?;
-        let id = session["id"].as_str().unwrap_or_default().to_owned();
-        call(
-            format!("/api/v1/sessions/{id}/open"),
-            Some(manager.clone()),
-            Value::Null,
-        )
-        .await?;
-        sessions.push(id);
-    }
-    let sessions = Arc::new(sessions);
+    let sessions = Arc::new(open_sessions(0, sessions_needed).await?);
+    // The timed steps' own sessions, on later days, so that no one overlaps.
+    let instrumented = (total / 4).max(PER_SESSION);
+    let step_sessions = open_sessions(sessions_needed, instrumented.div_ceil(PER_SESSION)).await?;
 
     let next = Arc::new(AtomicUsize::new(0));
     let confirmed = Arc::new(AtomicUsize::new(0));
+    // Sum of the registrations' response times, in microseconds.
+    let waited = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..callers {
-        let (next, confirmed, sessions, manager) = (
+        let (next, confirmed, sessions, manager, waited) = (
             next.clone(),
             confirmed.clone(),
             sessions.clone(),
             manager.clone(),
+            waited.clone(),
         );
         let call = call.clone();
         workers.push(tokio::spawn(async move {
@@ -163,6 +185,7 @@ async fn run(pharos: &Pharos, total: usize, callers: usize) -> anyhow::Result<Va
                     return anyhow::Ok(());
                 }
                 let session = &sessions[n % sessions.len()];
+                let sent = Instant::now();
                 let body = call(
                     format!("/api/v1/sessions/{session}/registrations"),
                     Some(manager.clone()),
@@ -173,6 +196,7 @@ async fn run(pharos: &Pharos, total: usize, callers: usize) -> anyhow::Result<Va
                     }),
                 )
                 .await?;
+                waited.fetch_add(sent.elapsed().as_micros() as u64, Ordering::Relaxed);
                 if body["status"] == "confirmed" {
                     confirmed.fetch_add(1, Ordering::Relaxed);
                 }
@@ -184,6 +208,7 @@ async fn run(pharos: &Pharos, total: usize, callers: usize) -> anyhow::Result<Va
     }
     let elapsed = started.elapsed();
     let registrations_per_s = total as f64 / elapsed.as_secs_f64();
+    let http_latency = Duration::from_micros(waited.load(Ordering::Relaxed) / total as u64);
     let confirmed = confirmed.load(Ordering::Relaxed);
     let expected = (0..sessions.len())
         .map(|i| {
@@ -203,6 +228,20 @@ async fn run(pharos: &Pharos, total: usize, callers: usize) -> anyhow::Result<Va
     println!(
         "bare store append ({callers} callers, same run): {bare:.0} events/s — ratio {ratio:.2}"
     );
+    let steps = timed_steps(pharos, &manager, &step_sessions, instrumented, callers).await?;
+    let shares = shares(&steps, http_latency);
+    println!(
+        "share of a registration's {:.2} ms ({callers} callers), by step: {}",
+        http_latency.as_secs_f64() * 1000.0,
+        shares
+            .iter()
+            .map(|(step, share)| format!("{step} {:.0} %", share * 100.0))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let mean_ms = |total: Duration, count: usize| {
+        (total.as_secs_f64() * 1000.0 / count.max(1) as f64 * 1000.0).round() / 1000.0
+    };
     Ok(json!({
         "backend": store.backend_name(),
         "registrations": total,
@@ -210,5 +249,233 @@ async fn run(pharos: &Pharos, total: usize, callers: usize) -> anyhow::Result<Va
         "registrations_per_s": registrations_per_s.round(),
         "append_same_callers": bare.round(),
         "ratio": (ratio * 1000.0).round() / 1000.0,
+        "registration_ms": mean_ms(http_latency, 1),
+        "steps_ms": steps.iter().map(|s| (s.name.to_owned(), json!(mean_ms(s.total, s.count)))).collect::<serde_json::Map<_, _>>(),
+        "shares": shares.iter().map(|(step, share)| (step.to_string(), json!((share * 1000.0).round() / 1000.0))).collect::<serde_json::Map<_, _>>(),
+        "timed_registrations": instrumented,
     }))
+}
+
+/// One step of a registration: its total time over the timed registrations, and how
+/// many ran it (the schedule claim runs for confirmed places only).
+#[derive(Clone)]
+struct Step {
+    name: &'static str,
+    total: Duration,
+    count: usize,
+}
+
+/// The steps, in the order the registration handler runs them.
+const STEPS: [&str; 8] = [
+    "token_check",
+    "vault_person",
+    "key_read_and_seal",
+    "stream_load",
+    "decide",
+    "schedule_claim",
+    "session_append",
+    "vault_hold",
+];
+
+/// Each step's share of a registration's response time through HTTP, its mean time
+/// (over every registration: a step some skip weighs less) over that response time;
+/// `http_and_rest` is what the steps leave (routing, JSON, the department lookup in
+/// memory). The steps, timed without HTTP, may sum above the response time under
+/// load: then their sum is the whole.
+fn shares(steps: &[Step], http_latency: Duration) -> Vec<(&'static str, f64)> {
+    let registrations = steps.first().map_or(1, |s| s.count.max(1)) as f64;
+    let means: Vec<(&'static str, f64)> = steps
+        .iter()
+        .map(|s| (s.name, s.total.as_secs_f64() / registrations))
+        .collect();
+    let sum: f64 = means.iter().map(|(_, mean)| mean).sum();
+    let whole = http_latency.as_secs_f64().max(sum).max(1e-9);
+    let mut shares: Vec<_> = means.into_iter().map(|(n, m)| (n, m / whole)).collect();
+    shares.push(("http_and_rest", (whole - sum) / whole));
+    shares
+}
+
+/// Registers `count` new people to `sessions` with `callers` at once, through the
+/// steps the registration handler runs (services/trainings, `register`), each timed.
+async fn timed_steps(
+    pharos: &Pharos,
+    token: &str,
+    sessions: &[String],
+    count: usize,
+    callers: usize,
+) -> anyhow::Result<Vec<Step>> {
+    let totals = Arc::new(Mutex::new(
+        STEPS
+            .iter()
+            .map(|name| Step {
+                name,
+                total: Duration::ZERO,
+                count: 0,
+            })
+            .collect::<Vec<_>>(),
+    ));
+    let sessions: Arc<Vec<Uuid>> = Arc::new(
+        sessions
+            .iter()
+            .map(|s| Uuid::parse_str(s))
+            .collect::<Result<_, _>>()?,
+    );
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut workers = Vec::new();
+    for _ in 0..callers {
+        let (state, token, sessions, next, totals) = (
+            pharos.state.clone(),
+            token.to_owned(),
+            sessions.clone(),
+            next.clone(),
+            totals.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= count {
+                    return anyhow::Ok(());
+                }
+                let id = sessions[n % sessions.len()];
+                let times = register_timed(&state, &token, id, n)
+                    .await
+                    .map_err(|p| anyhow::anyhow!("inscription mesurée : {p:?}"))?;
+                if let Ok(mut totals) = totals.lock() {
+                    for (step, time) in totals.iter_mut().zip(times) {
+                        if let Some(time) = time {
+                            step.total += time;
+                            step.count += 1;
+                        }
+                    }
+                }
+            }
+        }));
+    }
+    for worker in workers {
+        worker.await??;
+    }
+    let steps = totals
+        .lock()
+        .map_err(|_| anyhow::anyhow!("mesure des étapes interrompue"))?
+        .clone();
+    Ok(steps)
+}
+
+/// One registration through the handler's steps, without HTTP: each step's time, in
+/// [`STEPS`] order (`None`: not run).
+async fn register_timed(
+    state: &pharos_access::TargetState,
+    token: &str,
+    id: Uuid,
+    n: usize,
+) -> Result<[Option<Duration>; 8], Problem> {
+    let mut laps = Laps {
+        times: [None; 8],
+        since: Instant::now(),
+    };
+    let store = &state.app.store;
+    let user_id = state
+        .access
+        .tokens
+        .verify(token)
+        .map_err(|_| Problem::internal())?;
+    let user = state
+        .access
+        .reference
+        .user(user_id)
+        .await?
+        .ok_or_else(Problem::internal)?;
+    let metadata = Metadata {
+        actor_id: Some(user_id.to_string()),
+        actor_role: Some(user.role.to_string()),
+        source_target: Some("trainings".into()),
+        ..Metadata::default()
+    };
+    laps.lap(0);
+    let email = format!("mesure.{n}@ac-toulouse.fr");
+    let name = format!("Mesure {n}");
+    let person = state.vault.person(&email).await?;
+    laps.lap(1);
+    let mut sealed = state
+        .vault
+        .seal_all(&[(person, name.as_str()), (person, email.as_str())])
+        .await?
+        .into_iter();
+    let (Some(display_name), Some(email)) = (sealed.next(), sealed.next()) else {
+        return Err(Problem::internal());
+    };
+    let registrant = Registrant {
+        person,
+        display_name,
+        email,
+        school_uai: None,
+        function: "CPE".into(),
+    };
+    laps.lap(2);
+    let stream = pharos_trainings::session::stream(id)?;
+    let (session, _) = load::<Session>(store, &stream).await?;
+    let plan = session.plan.clone().ok_or_else(Problem::not_found)?;
+    laps.lap(3);
+    let now = state.clock.now();
+    let command = SessionCommand::Register {
+        registration_id: Uuid::now_v7(),
+        registrant,
+        mode: RegistrationMode::Designated,
+        overlapping: vec![],
+    };
+    let predicted = Session::decide(&command, &session, now)?;
+    laps.lap(4);
+    if matches!(
+        predicted.first(),
+        Some(SessionEvent::RegistrationConfirmed { .. })
+    ) {
+        let span = Span {
+            starts_at: plan.schedule.starts_at,
+            ends_at: plan.schedule.ends_at,
+        };
+        execute_with::<PersonSchedule, Problem>(
+            store,
+            &pharos_trainings::schedule::stream(person)?,
+            now,
+            None,
+            &metadata,
+            |_| {
+                Ok(Cow::Owned(ScheduleCommand::Claim {
+                    session_id: id,
+                    span,
+                    vacated: vec![],
+                }))
+            },
+        )
+        .await?;
+        laps.lap(5);
+    }
+    execute::<Session, Problem>(store, &stream, &command, now, None, &metadata).await?;
+    laps.lap(6);
+    let starts_at = plan.schedule.starts_at.with_timezone(&chrono::Utc).max(now);
+    state
+        .vault
+        .hold(
+            person,
+            &format!("training_session-{id}"),
+            "session_registrant",
+            Some(starts_at),
+        )
+        .await?;
+    laps.lap(7);
+    Ok(laps.times)
+}
+
+/// Each step's time, from the end of the step before.
+struct Laps {
+    times: [Option<Duration>; 8],
+    since: Instant,
+}
+
+impl Laps {
+    fn lap(&mut self, step: usize) {
+        let now = Instant::now();
+        self.times[step] = Some(now - self.since);
+        self.since = now;
+    }
 }

@@ -6,12 +6,18 @@
 //!
 //! Domain code handles [`Sealed`] values in events and [`Personal`] values once
 //! unsealed; it never touches keys or ciphers.
+//!
+//! Each process keeps the data keys it unwrapped for at most [`KEY_CACHE_AGE`] (5 s):
+//! an erasure holds at once in the process that erased, and in every other process
+//! within that bound.
 
 mod master;
 mod retention;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -40,6 +46,12 @@ pub const CATEGORY: &str = "person";
 pub const PERSON_ERASED: &str = "person_erased";
 /// The event recording an erasure by a retention rule.
 pub const PERSONAL_DATA_PURGED: &str = "personal_data_purged";
+
+/// How long a process uses a data key it read without reading it again: the bound
+/// within which an erasure in another process holds in this one.
+pub const KEY_CACHE_AGE: Duration = Duration::from_secs(5);
+/// Most data keys a process keeps (32 bytes each, plus the map's own).
+const KEY_CACHE_CAPACITY: usize = 50_000;
 
 const NONCE_LEN: usize = 24;
 const KEY_CHECK: &[u8] = b"pharos personal-data vault";
@@ -109,11 +121,53 @@ pub enum PrivacyError {
 }
 
 /// Seals and unseals personal fields; erases people.
+///
+/// Unwrapped data keys are kept in memory for [`KEY_CACHE_AGE`] from the moment the
+/// database was asked for them (a new person's from its creation): a registration
+/// seals without reading the key it just created, a list unseals without a query per
+/// page. An erasure drops the key here at once; another process, whose copy it cannot
+/// reach, stops using it within that bound. Never cached: absent keys, and the e-mail
+/// index (`find_person`, `person` always ask the database).
 pub struct Vault {
     db: Db,
     master: MasterKey,
     index_key: Zeroizing<[u8; 32]>,
     rules: RetentionRules,
+    keys: Mutex<KeyCache>,
+}
+
+/// Data keys unwrapped by this process, with when the database was asked for each.
+#[derive(Default)]
+struct KeyCache {
+    keys: HashMap<Uuid, (Zeroizing<Vec<u8>>, Instant)>,
+    /// Bumped by every erasure here: keys read before it are returned, not kept.
+    generation: u64,
+}
+
+impl KeyCache {
+    fn fresh(&self, person: &Uuid, now: Instant) -> Option<&Zeroizing<Vec<u8>>> {
+        self.keys
+            .get(person)
+            .filter(|(_, asked)| now.saturating_duration_since(*asked) < KEY_CACHE_AGE)
+            .map(|(key, _)| key)
+    }
+
+    fn keep(&mut self, person: Uuid, key: Zeroizing<Vec<u8>>, asked: Instant) {
+        if self.keys.len() >= KEY_CACHE_CAPACITY && !self.keys.contains_key(&person) {
+            let now = Instant::now();
+            self.keys
+                .retain(|_, (_, at)| now.saturating_duration_since(*at) < KEY_CACHE_AGE);
+            if self.keys.len() >= KEY_CACHE_CAPACITY {
+                self.keys.clear();
+            }
+        }
+        self.keys.insert(person, (key, asked));
+    }
+
+    fn forget(&mut self, person: Uuid) {
+        self.generation = self.generation.wrapping_add(1);
+        self.keys.remove(&person);
+    }
 }
 
 impl fmt::Debug for Vault {
@@ -153,6 +207,7 @@ impl Vault {
             master,
             index_key,
             rules: RetentionRules::shipped()?,
+            keys: Mutex::new(KeyCache::default()),
         })
     }
 
@@ -165,6 +220,13 @@ impl Vault {
     /// The retention rules in force.
     pub fn rules(&self) -> &RetentionRules {
         &self.rules
+    }
+
+    /// The key cache; a panic while it was held left nothing half-written in it.
+    fn key_cache(&self) -> MutexGuard<'_, KeyCache> {
+        self.keys
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Whether a vault was already created in this database (with some master key).
@@ -203,39 +265,57 @@ impl Vault {
             return Ok(person);
         }
         let person = PersonId(Uuid::now_v7());
-        let data_key = XChaCha20Poly1305::generate_key(&mut OsRng);
+        let data_key = Zeroizing::new(XChaCha20Poly1305::generate_key(&mut OsRng).to_vec());
         let wrapped = seal_bytes(self.master.key(), &data_key, person.0.as_bytes());
         let mac = self.email_mac(email);
-        // Key and index in one transaction (one commit, one fsync on SQLite): a losing
-        // race leaves nothing behind to shred.
-        let indexed = on_db!(&self.db, |pool| async {
-            let mut tx = pool.begin().await?;
-            sqlx::query(
-                "INSERT INTO person_keys (person_id, wrapped_key, created_at) VALUES ($1, $2, $3)",
-            )
-            .bind(person.0)
-            .bind(&wrapped)
-            .bind(Utc::now())
-            .execute(&mut *tx)
-            .await?;
-            let indexed = sqlx::query(
-                "INSERT INTO person_index (email_mac, person_id) VALUES ($1, $2) \
-                 ON CONFLICT (email_mac) DO NOTHING",
+        // Key and index in one commit: a losing race leaves nothing behind to shred.
+        let indexed = match &self.db {
+            // One statement: the key is inserted only with the index row.
+            Db::Postgres(pool) => sqlx::query(
+                "WITH indexed AS (INSERT INTO person_index (email_mac, person_id) \
+                   VALUES ($1, $2) ON CONFLICT (email_mac) DO NOTHING RETURNING person_id) \
+                 INSERT INTO person_keys (person_id, wrapped_key, created_at) \
+                 SELECT person_id, $3, $4 FROM indexed",
             )
             .bind(&mac)
             .bind(person.0)
-            .execute(&mut *tx)
+            .bind(&wrapped)
+            .bind(Utc::now())
+            .execute(pool)
             .await?
-            .rows_affected();
-            if indexed == 1 {
-                tx.commit().await?;
-            } else {
-                tx.rollback().await?;
+            .rows_affected(),
+            Db::Sqlite(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query(
+                    "INSERT INTO person_keys (person_id, wrapped_key, created_at) \
+                     VALUES ($1, $2, $3)",
+                )
+                .bind(person.0)
+                .bind(&wrapped)
+                .bind(Utc::now())
+                .execute(&mut *tx)
+                .await?;
+                let indexed = sqlx::query(
+                    "INSERT INTO person_index (email_mac, person_id) VALUES ($1, $2) \
+                     ON CONFLICT (email_mac) DO NOTHING",
+                )
+                .bind(&mac)
+                .bind(person.0)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if indexed == 1 {
+                    tx.commit().await?;
+                } else {
+                    tx.rollback().await?;
+                }
+                indexed
             }
-            Ok::<_, sqlx::Error>(indexed)
-        }
-        .await)?;
+        };
         if indexed == 1 {
+            // Its fields are sealed next: with this key, without reading it back.
+            let created = Instant::now();
+            self.key_cache().keep(person.0, data_key, created);
             return Ok(person);
         }
         // Another request registered this e-mail meanwhile: keep theirs.
@@ -256,13 +336,32 @@ impl Vault {
         values.pop().ok_or(PrivacyError::Tampered)
     }
 
-    /// The data keys of these people (absent: erased), in one query.
+    /// The data keys of these people (absent: erased): those this process read less
+    /// than [`KEY_CACHE_AGE`] ago, the others in one query.
     async fn keys_of(
         &self,
         people: impl IntoIterator<Item = PersonId>,
     ) -> Result<HashMap<Uuid, Zeroizing<Vec<u8>>>, PrivacyError> {
         let people: HashSet<Uuid> = people.into_iter().map(|p| p.0).collect();
-        let people: Vec<Uuid> = people.into_iter().collect();
+        let asked = Instant::now();
+        let mut keys = HashMap::with_capacity(people.len());
+        let mut missing = Vec::new();
+        let generation = {
+            let cache = self.key_cache();
+            for person in people {
+                match cache.fresh(&person, asked) {
+                    Some(key) => {
+                        keys.insert(person, key.clone());
+                    }
+                    None => missing.push(person),
+                }
+            }
+            cache.generation
+        };
+        if missing.is_empty() {
+            return Ok(keys);
+        }
+        let people = missing;
         let wrapped: Vec<(Uuid, Vec<u8>)> = match &self.db {
             Db::Postgres(pool) => {
                 sqlx::query_as(
@@ -283,11 +382,20 @@ impl Vault {
                 .await?
             }
         };
-        let mut keys = HashMap::with_capacity(wrapped.len());
+        let mut read = Vec::with_capacity(wrapped.len());
         for (person, wrapped) in wrapped {
             let key = open_bytes(self.master.key(), &wrapped, person.as_bytes())
                 .ok_or(PrivacyError::Tampered)?;
-            keys.insert(person, Zeroizing::new(key));
+            read.push((person, Zeroizing::new(key)));
+        }
+        let mut cache = self.key_cache();
+        // An erasure here since the query: its key may be among these, so none is kept.
+        let keep = cache.generation == generation;
+        for (person, key) in read {
+            if keep {
+                cache.keep(person, key.clone(), asked);
+            }
+            keys.insert(person, key);
         }
         Ok(keys)
     }
@@ -463,6 +571,7 @@ impl Vault {
     }
 
     async fn shred(&self, person: PersonId) -> Result<(), PrivacyError> {
+        self.key_cache().forget(person.0);
         for statement in [
             "DELETE FROM person_index WHERE person_id = $1",
             "DELETE FROM person_holds WHERE person_id = $1",
@@ -473,13 +582,17 @@ impl Vault {
                 .await
                 .map(|_| ()))?;
         }
-        on_db!(&self.db, |pool| sqlx::query(
+        let deleted = on_db!(&self.db, |pool| sqlx::query(
             "DELETE FROM person_keys WHERE person_id = $1"
         )
         .bind(person.0)
         .execute(pool)
         .await
-        .map(|_| ()))?;
+        .map(|_| ()));
+        // Again once the key is gone: a read that found it meanwhile was not kept (the
+        // generation moved), or is dropped now.
+        self.key_cache().forget(person.0);
+        deleted?;
         Ok(())
     }
 

@@ -8,7 +8,8 @@ use pharos_eventstore::{
     Db, EventStore, ExpectedVersion, GlobalPosition, Metadata, NewEvent, StoreOptions, StreamId,
 };
 use pharos_privacy::{
-    ERASED_LABEL, MasterKey, PERSON_ERASED, PERSONAL_DATA_PURGED, Personal, PrivacyError, Vault,
+    ERASED_LABEL, KEY_CACHE_AGE, MasterKey, PERSON_ERASED, PERSONAL_DATA_PURGED, Personal,
+    PrivacyError, Vault,
 };
 use pharos_test_support::TestDb;
 use serde_json::json;
@@ -520,8 +521,55 @@ async fn export_returns_everything_held_then_nothing_after_erasure(db: TestDb) {
     finish(db, store).await;
 }
 
+/// Each process keeps the keys it read for at most `KEY_CACHE_AGE`: an erasure holds at
+/// once in the process that erases, and within that bound in another one (its own store
+/// and vault on the same database), which had the key in memory.
+async fn an_erasure_holds_at_once_here_and_within_the_bound_in_another_process(db: TestDb) {
+    let store = store(&db).await;
+    let key = MasterKey::generate();
+    let here = Vault::open(&store, key.clone()).await.unwrap();
+    let other_store = EventStore::connect(&db.url, StoreOptions::default())
+        .await
+        .unwrap();
+    let there = Vault::open(&other_store, key).await.unwrap();
+    let person = here.person("lea.fontaine@ac-toulouse.fr").await.unwrap();
+    let name = here.seal(person, "Léa Fontaine").await.unwrap();
+    let known = Personal::Known("Léa Fontaine".to_owned());
+    // The other process reads the key now: the bound runs from this question.
+    let asked = std::time::Instant::now();
+    assert_eq!(there.unseal(&name).await.unwrap(), known);
+    assert_eq!(here.unseal(&name).await.unwrap(), known);
+
+    here.erase(&store, person, "demande", &pole_manager())
+        .await
+        .unwrap()
+        .expect("an erasure is recorded");
+    assert_eq!(here.unseal(&name).await.unwrap(), Personal::Erased);
+    assert!(matches!(
+        here.seal(person, "x").await,
+        Err(PrivacyError::NoKey(_))
+    ));
+
+    // Polled: the margin covers one poll and one query on a loaded machine.
+    let deadline = asked + KEY_CACHE_AGE + std::time::Duration::from_millis(500);
+    while there.unseal(&name).await.unwrap() != Personal::Erased {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "readable in another process past the bound"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(matches!(
+        there.seal(person, "x").await,
+        Err(PrivacyError::NoKey(_))
+    ));
+    other_store.close().await;
+    finish(db, store).await;
+}
+
 pharos_test_support::on_both_backends!(
     "pharos-vault";
+    an_erasure_holds_at_once_here_and_within_the_bound_in_another_process,
     erasure_leaves_the_log_whole_and_the_person_unreadable,
     a_wrong_master_key_is_refused_and_never_decrypts,
     concurrent_registrations_of_one_email_make_one_person,
