@@ -86,19 +86,90 @@ pub struct Sizes {
     pub clients: usize,
 }
 
+/// Set: the generated database is kept (its URL printed) for a later run to reuse.
+const KEEP: &str = "PHAROS_BENCH_KEEP";
+/// The URL of a database a kept run generated: no generation, the rest measured on it.
+const REUSE: &str = "PHAROS_BENCH_REUSE";
+/// Set with [`REUSE`]: the projections are not rebuilt first.
+const NO_REBUILD: &str = "PHAROS_BENCH_NO_REBUILD";
+
 pub async fn read_model(postgres: bool, url: Option<String>, sizes: Sizes) -> anyhow::Result<()> {
+    if let Ok(reused) = std::env::var(REUSE) {
+        let figures = run(&reused, true, sizes).await?;
+        println!("{figures}");
+        return Ok(());
+    }
     let scratch = Scratch::new(postgres, url).await?;
-    let result = run(&scratch, sizes).await;
-    scratch.remove().await;
+    let result = run(scratch.url(), false, sizes).await;
+    if std::env::var_os(KEEP).is_some() {
+        eprintln!("database kept: {REUSE}={}", scratch.url());
+    } else {
+        scratch.remove().await;
+    }
     let figures = result?;
     println!("{figures}");
     Ok(())
 }
 
-async fn run(scratch: &Scratch, sizes: Sizes) -> anyhow::Result<Value> {
-    let key = MasterKey::generate();
+/// What a kept run generated, stored beside its log for a run reusing it.
+async fn keep_generated(
+    store: &EventStore,
+    key: &MasterKey,
+    generated: &Generated,
+) -> anyhow::Result<()> {
+    let kept = json!({
+        "key": key.to_hex().as_str(),
+        "figures": generated.figures,
+        "year": generated.year.to_string(),
+        "sessions_held": generated.sessions_held,
+        "entries_submitted": generated.entries_submitted,
+        "labels_awarded": generated.labels_awarded,
+        "pupils_declared": generated.pupils_declared,
+    })
+    .to_string();
+    on_db!(&store.db(), |pool| {
+        sqlx::query("CREATE TABLE bench_generated (kept TEXT NOT NULL)")
+            .execute(pool)
+            .await?;
+        sqlx::query("INSERT INTO bench_generated (kept) VALUES ($1)")
+            .bind(&kept)
+            .execute(pool)
+            .await
+            .map(|_| ())
+    })?;
+    Ok(())
+}
+
+/// What the kept run generated, and its key.
+async fn kept_generated(store: &EventStore) -> anyhow::Result<(MasterKey, Generated)> {
+    let kept: String = on_db!(&store.db(), |pool| sqlx::query_scalar(
+        "SELECT kept FROM bench_generated"
+    )
+    .fetch_one(pool)
+    .await)
+    .context("pas de bench_generated : base générée sans PHAROS_BENCH_KEEP ?")?;
+    let kept: Value = serde_json::from_str(&kept)?;
+    let key = MasterKey::from_hex(kept["key"].as_str().unwrap_or_default())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let year = SchoolYear::parse(kept["year"].as_str().unwrap_or_default())
+        .map_err(|e| anyhow::anyhow!("{}", e.0))?;
+    let n = |k: &str| kept[k].as_i64().unwrap_or(0);
+    Ok((
+        key,
+        Generated {
+            figures: kept["figures"].clone(),
+            year,
+            sessions_held: n("sessions_held"),
+            entries_submitted: n("entries_submitted"),
+            labels_awarded: n("labels_awarded"),
+            pupils_declared: n("pupils_declared"),
+        },
+    ))
+}
+
+async fn run(url: &str, reused: bool, sizes: Sizes) -> anyhow::Result<Value> {
     let store = EventStore::connect(
-        scratch.url(),
+        url,
         StoreOptions {
             max_connections: APPENDERS as u32 + 8,
             // Seeding only: what is measured reads the data, whatever the fsyncs.
@@ -117,8 +188,19 @@ async fn run(scratch: &Scratch, sizes: Sizes) -> anyhow::Result<Value> {
         sizes.events,
         sizes.clients
     );
-    let generated = generate(&store, &key, sizes).await;
-    let generated = match generated {
+    let generated = if reused {
+        kept_generated(&store).await
+    } else {
+        let key = MasterKey::generate();
+        match generate(&store, &key, sizes).await {
+            Ok(g) if std::env::var_os(KEEP).is_some() => {
+                keep_generated(&store, &key, &g).await.map(|()| (key, g))
+            }
+            Ok(g) => Ok((key, g)),
+            Err(e) => Err(e),
+        }
+    };
+    let (key, generated) = match generated {
         Ok(g) => g,
         Err(e) => {
             store.close().await;
@@ -126,11 +208,16 @@ async fn run(scratch: &Scratch, sizes: Sizes) -> anyhow::Result<Value> {
         }
     };
     let hwm_generation = peak_rss_kib();
-    let rebuilt = rebuild(&store).await;
+    // Reusing a database whose projections are built already: the dashboard alone.
+    let rebuilt = if reused && std::env::var_os(NO_REBUILD).is_some() {
+        Ok(Value::Null)
+    } else {
+        rebuild(&store).await
+    };
     store.close().await;
     let rebuilt = rebuilt?;
     let hwm_rebuild = peak_rss_kib();
-    let served = serve_and_query(scratch, key, sizes.clients, &generated).await?;
+    let served = serve_and_query(url, key, sizes.clients, &generated).await?;
     let hwm = peak_rss_kib();
     eprintln!(
         "peak RSS (VmHWM): {:.0} MiB (after generation {:.0} MiB, after rebuild {:.0} MiB)",
@@ -1638,19 +1725,21 @@ where
 }
 
 async fn serve_and_query(
-    scratch: &Scratch,
+    url: &str,
     key: MasterKey,
     clients: usize,
     generated: &Generated,
 ) -> anyhow::Result<Value> {
     let raw = RawConfig {
-        database_url: scratch.url().to_owned(),
+        database_url: url.to_owned(),
         targets: "directory,read-model".into(),
         max_connections: (clients as u32 * 2 + 8).min(100),
         admin_email: Some(ADMIN.into()),
         admin_password: Some(PASSWORD.into()),
         academy_name: "France".into(),
         academy_departments: DEPARTMENTS.join(","),
+        // PostgreSQL asks for the key in the configuration (every process shares it).
+        master_key: Some(key.to_hex().as_str().to_owned()),
         // A slow dashboard is measured, not cut off.
         request_timeout_seconds: 600,
         ..RawConfig::default()

@@ -356,6 +356,11 @@ impl<'t, 'c> Batch<'t, 'c> {
         self
     }
 
+    /// Whether the batch writes to PostgreSQL (for the few statements whose SQL differs).
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.tx, ProjectionTx::Postgres(_))
+    }
+
     /// How many statements went to the database.
     pub fn sent(&self) -> usize {
         self.sent

@@ -203,6 +203,7 @@ impl DashboardQuery {
             live,
             snapshot: std::sync::Arc::new(snapshot),
             store: state.app.store.clone(),
+            memo: Memo::default(),
         })
     }
 }
@@ -328,7 +329,18 @@ pub struct Dashboard {
     snapshot: std::sync::Arc<Snapshot>,
     /// The log, for the national day's dates (group 8).
     store: EventStore,
+    /// The cells already read in the snapshot, shared with the previous year's dashboard.
+    memo: Memo,
 }
+
+/// The cells of each statement a request runs, read once: several fields show the same
+/// figures (a trend and its change, group 8's complements of groups 1 and 5), and they
+/// read one snapshot, so the second asking gets the first's answer.
+type Memo = std::sync::Arc<
+    std::sync::Mutex<
+        BTreeMap<(String, Vec<String>), std::sync::Arc<tokio::sync::OnceCell<Vec<Cell>>>>,
+    >,
+>;
 
 /// Une part : `count` sur `of`, et `value` = `count / of` (nulle quand `of` vaut 0).
 #[derive(SimpleObject, Debug, Clone, Default)]
@@ -572,7 +584,15 @@ impl Dashboard {
     }
 
     async fn cells(&self, sql: &str, filter: &Filter) -> Result<Vec<Cell>, Error> {
-        self.rows::<Cell>(sql, &filter.binds).await
+        let once = {
+            let mut memo = self.memo.lock().map_err(internal)?;
+            memo.entry((sql.to_owned(), filter.binds.clone()))
+                .or_default()
+                .clone()
+        };
+        once.get_or_try_init(|| self.rows::<Cell>(sql, &filter.binds))
+            .await
+            .cloned()
     }
 
     /// Of the open schools of `kinds` in scope, those `flagged` names (a query of one
@@ -580,6 +600,23 @@ impl Dashboard {
     async fn school_share(
         &self,
         kinds: &str,
+        flagged: impl FnOnce(&str, &str, &str) -> String,
+    ) -> Result<IndicatorShare, Error> {
+        self.school_share_by(kinds, true, flagged).await
+    }
+
+    /// Whether the schools in scope are a department's or a caller's few, not the whole
+    /// academy's.
+    fn narrow(&self) -> bool {
+        self.department.is_some() || !self.seen.all
+    }
+
+    /// [`Self::school_share`]; `by_school`: `flagged` finds a school's facts through an
+    /// index on their school (its `uai` column is a school column of its rows).
+    async fn school_share_by(
+        &self,
+        kinds: &str,
+        by_school: bool,
         flagged: impl FnOnce(&str, &str, &str) -> String,
     ) -> Result<IndicatorShare, Error> {
         let mut filter = Filter::default();
@@ -590,15 +627,29 @@ impl Dashboard {
         filter.raw(&format!("s.kind IN {kinds}"));
         Self::open(&mut filter, &day);
         self.school_scope(&mut filter);
-        let sql = format!(
-            "SELECT {DIMENSIONS}, \
-             CAST(SUM(CASE WHEN f.uai IS NULL THEN 0 ELSE 1 END) AS BIGINT), \
-             CAST(COUNT(*) AS BIGINT) \
-             FROM rm_schools s LEFT JOIN (SELECT DISTINCT uai FROM ({flagged}) x) f \
-             ON f.uai = s.uai{} \
-             GROUP BY {DIMENSIONS}",
-            filter.sql()
-        );
+        let sql = if by_school && self.narrow() {
+            // A department's schools, each looked up in the facts by its UAI, rather
+            // than every fact of the year read to keep a few.
+            format!(
+                "SELECT {DIMENSIONS}, \
+                 CAST(SUM(CASE WHEN EXISTS (SELECT 1 FROM ({flagged}) x WHERE x.uai = s.uai) \
+                 THEN 1 ELSE 0 END) AS BIGINT), \
+                 CAST(COUNT(*) AS BIGINT) \
+                 FROM rm_schools s{} \
+                 GROUP BY {DIMENSIONS}",
+                filter.sql()
+            )
+        } else {
+            format!(
+                "SELECT {DIMENSIONS}, \
+                 CAST(SUM(CASE WHEN f.uai IS NULL THEN 0 ELSE 1 END) AS BIGINT), \
+                 CAST(COUNT(*) AS BIGINT) \
+                 FROM rm_schools s LEFT JOIN (SELECT DISTINCT uai FROM ({flagged}) x) f \
+                 ON f.uai = s.uai{} \
+                 GROUP BY {DIMENSIONS}",
+                filter.sql()
+            )
+        };
         Ok(share(&self.cells(&sql, &filter).await?))
     }
 
@@ -619,6 +670,7 @@ impl Dashboard {
             live: self.live.clone(),
             snapshot: self.snapshot.clone(),
             store: self.store.clone(),
+            memo: self.memo.clone(),
         }
     }
 
@@ -728,7 +780,7 @@ impl Dashboard {
     /// 5. Journée nationale « Non au harcèlement » : établissements ayant mené une
     /// action, actions par type, élèves touchés, bilans reçus.
     async fn national_day(&self) -> NationalDayIndicators<'_> {
-        NationalDayIndicators(self)
+        NationalDayIndicators(self, tokio::sync::OnceCell::new())
     }
 
     /// 6. Concours « Non au harcèlement » : participations déposées, taux de
@@ -1145,7 +1197,15 @@ const EVERY_KIND: &str =
 const REPORTED: &str = "('submitted', 'validated', 'published')";
 
 /// 5. Journée nationale (définition versionnée).
-pub struct NationalDayIndicators<'a>(&'a Dashboard);
+pub struct NationalDayIndicators<'a>(&'a Dashboard, tokio::sync::OnceCell<Reported>);
+
+/// The reported actions' figures, read in one statement for the fields that show them.
+#[derive(Debug, Default)]
+struct Reported {
+    actions: i64,
+    pupils: i64,
+    by_type: Vec<IndicatorTotalPart>,
+}
 
 impl NationalDayIndicators<'_> {
     /// Of the open schools in scope, those named by a national-day action of the year
@@ -1153,8 +1213,9 @@ impl NationalDayIndicators<'_> {
     async fn schools(&self, condition: &str) -> Result<IndicatorShare, Error> {
         let actions = self.0.table(&indicators::NATIONAL_DAY, "rm_ind_actions");
         let (each, uai) = self.0.each_school("a.schools");
+        // An action's schools are a list in its row, no index finds a school's actions.
         self.0
-            .school_share(EVERY_KIND, |year, at, _| {
+            .school_share_by(EVERY_KIND, false, |year, at, _| {
                 format!(
                     "SELECT DISTINCT {uai} AS uai FROM {actions} a CROSS JOIN {each} \
                      WHERE a.school_year = {year} AND {} AND a.campaign = 'national_day' \
@@ -1187,6 +1248,50 @@ impl NationalDayIndicators<'_> {
         );
         (sql, scope)
     }
+
+    async fn figures(&self) -> Result<&Reported, Error> {
+        self.1.get_or_try_init(|| self.read_reported()).await
+    }
+
+    /// How many reported actions, their pupils, and how many of each type (an action of
+    /// several types counts in each), from one reading of the actions.
+    async fn read_reported(&self) -> Result<Reported, Error> {
+        let (from, filter) = self.reported();
+        let by_type: String = ActionType::ALL
+            .iter()
+            .map(|t| {
+                let t = t.as_str();
+                format!(
+                    " UNION ALL SELECT '{t}', CAST(COUNT(*) AS BIGINT), CAST(0 AS BIGINT) \
+                     FROM r WHERE r.types LIKE '%,{t},%'"
+                )
+            })
+            .collect();
+        let sql = format!(
+            "WITH r AS (SELECT a.types AS types, a.pupils_reached AS pupils {from}) \
+             SELECT '', CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(r.pupils), 0) AS BIGINT) \
+             FROM r{by_type}"
+        );
+        let found: BTreeMap<String, (i64, i64)> = self
+            .0
+            .rows::<(String, i64, i64)>(&sql, &filter.binds)
+            .await?
+            .into_iter()
+            .map(|(key, n, pupils)| (key, (n, pupils)))
+            .collect();
+        let (actions, pupils) = found.get("").copied().unwrap_or_default();
+        Ok(Reported {
+            actions,
+            pupils,
+            by_type: ActionType::ALL
+                .iter()
+                .map(|t| IndicatorTotalPart {
+                    key: t.as_str().to_owned(),
+                    total: found.get(t.as_str()).map_or(0, |(n, _)| *n),
+                })
+                .collect(),
+        })
+    }
 }
 
 #[Object]
@@ -1211,34 +1316,17 @@ impl NationalDayIndicators<'_> {
 
     /// Actions transmises de l'année dont un établissement est dans le périmètre.
     async fn actions(&self) -> Result<i64, Error> {
-        let (from, filter) = self.reported();
-        let sql = format!("SELECT CAST(COUNT(*) AS BIGINT) {from}");
-        self.0.count(&sql, &filter.binds).await
+        Ok(self.figures().await?.actions)
     }
 
     /// Élèves touchés par ces actions.
     async fn pupils_reached(&self) -> Result<i64, Error> {
-        let (from, filter) = self.reported();
-        let sql = format!("SELECT CAST(COALESCE(SUM(a.pupils_reached), 0) AS BIGINT) {from}");
-        self.0.count(&sql, &filter.binds).await
+        Ok(self.figures().await?.pupils)
     }
 
     /// Ces actions par type (une action de plusieurs types compte dans chacun).
     async fn actions_by_type(&self) -> Result<Vec<IndicatorTotalPart>, Error> {
-        let (from, filter) = self.reported();
-        let sql = ActionType::ALL
-            .iter()
-            .map(|t| {
-                let t = t.as_str();
-                format!("SELECT '{t}', CAST(COUNT(*) AS BIGINT) {from} AND a.types LIKE '%,{t},%'")
-            })
-            .collect::<Vec<_>>()
-            .join(" UNION ALL ");
-        let found: Vec<(String, i64)> = self.0.rows(&sql, &filter.binds).await?;
-        Ok(found
-            .into_iter()
-            .map(|(key, total)| IndicatorTotalPart { key, total })
-            .collect())
+        Ok(self.figures().await?.by_type.clone())
     }
 }
 
@@ -1575,7 +1663,7 @@ impl OverdueIndicators<'_> {
     /// établissements ouverts du périmètre sans aucune action transmise (les bilans reçus
     /// du groupe 5, retournés), sur tous ceux du périmètre ; aucun avant l'échéance.
     async fn missing_reports(&self) -> Result<IndicatorShare, Error> {
-        let received = NationalDayIndicators(self.0)
+        let received = NationalDayIndicators(self.0, tokio::sync::OnceCell::new())
             .schools(&format!("a.status IN {REPORTED}"))
             .await?;
         Ok(match self.deadline().await? {

@@ -85,6 +85,9 @@ pub static TRAINED_TEAMS: Descriptor = Descriptor {
     indexes: &[
         ("rm_ind_team_trained", "deployment_id"),
         ("rm_ind_teams", "school_year, valid_from"),
+        // The dashboard's lookups: a school's team, a circonscription's.
+        ("rm_ind_teams", "school_uai, school_year"),
+        ("rm_ind_teams", "circonscription, school_year"),
     ],
     categories: &[phare::DEPLOYMENT_CATEGORY],
     kind: Kind::Indicator(Group::TrainedTeams),
@@ -103,7 +106,10 @@ pub static AMBASSADORS: Descriptor = Descriptor {
              parents BIGINT NOT NULL"
         ),
     )],
-    indexes: &[("rm_ind_cohorts", "school_year, valid_from")],
+    indexes: &[
+        ("rm_ind_cohorts", "school_year, valid_from"),
+        ("rm_ind_cohorts", "school_uai, school_year"),
+    ],
     categories: &[cohort::CATEGORY],
     kind: Kind::Indicator(Group::Ambassadors),
 };
@@ -119,7 +125,10 @@ pub static LABELS: Descriptor = Descriptor {
              target_level TEXT NOT NULL, status TEXT NOT NULL, awarded_level TEXT"
         ),
     )],
-    indexes: &[("rm_ind_labels", "school_year, valid_from")],
+    indexes: &[
+        ("rm_ind_labels", "school_year, valid_from"),
+        ("rm_ind_labels", "school_uai, school_year"),
+    ],
     categories: &[phare::LABEL_CATEGORY],
     kind: Kind::Indicator(Group::Labels),
 };
@@ -137,7 +146,10 @@ pub static PHARE_STEPS: Descriptor = Descriptor {
              protocol_presented_on TEXT, learning_hours BIGINT, first_workshop_on TEXT"
         ),
     )],
-    indexes: &[("rm_ind_steps", "school_year, valid_from")],
+    indexes: &[
+        ("rm_ind_steps", "school_year, valid_from"),
+        ("rm_ind_steps", "school_uai, school_year"),
+    ],
     categories: &[phare::DEPLOYMENT_CATEGORY],
     kind: Kind::Indicator(Group::PhareSteps),
 };
@@ -182,6 +194,8 @@ pub static TRAININGS: Descriptor = Descriptor {
         ("rm_ind_registrations", "session_id"),
         ("rm_ind_sessions", "school_year, valid_from"),
         ("rm_ind_attendees", "session_id, valid_from"),
+        ("rm_ind_sessions", "department, school_year"),
+        ("rm_ind_attendees", "school_uai"),
     ],
     categories: &[training::TRAINING_CATEGORY, training::SESSION_CATEGORY],
     kind: Kind::Indicator(Group::Trainings),
@@ -240,6 +254,7 @@ pub static CONTEST: Descriptor = Descriptor {
     indexes: &[
         ("rm_ind_editions", "school_year, valid_from"),
         ("rm_ind_entries", "school_year, valid_from"),
+        ("rm_ind_entries", "school_uai, school_year"),
     ],
     categories: &[contest::EDITION_CATEGORY, contest::ENTRY_CATEGORY],
     kind: Kind::Indicator(Group::Contest),
@@ -261,7 +276,11 @@ pub static REMINDERS: Descriptor = Descriptor {
              state TEXT NOT NULL"
         ),
     )],
-    indexes: &[("rm_ind_reminders", "school_year, valid_from")],
+    indexes: &[
+        ("rm_ind_reminders", "school_year, valid_from"),
+        ("rm_ind_reminders", "school_uai"),
+        ("rm_ind_reminders", "session_id"),
+    ],
     categories: &[reminder::CATEGORY],
     kind: Kind::Indicator(Group::Reminders),
 };
@@ -492,25 +511,41 @@ impl On {
         // A row opened earlier: copy it from now, close it. (A row opened at this very
         // instant, or later — PostgreSQL stamps a transaction's start, so the log's order
         // and the instants' may differ by a few milliseconds — is changed in place.)
-        self.run(
-            b,
-            &format!(
-                "INSERT INTO {table} (subject, valid_from, valid_to, {rest}) \
-                 SELECT subject, $2, CAST(NULL AS TEXT), {rest} FROM {table} \
-                 WHERE subject = $1 AND valid_to IS NULL AND valid_from < $2"
-            ),
-            both.to_vec(),
-        )
-        .await?;
-        self.run(
-            b,
-            &format!(
-                "UPDATE {table} SET valid_to = $2 \
-                 WHERE subject = $1 AND valid_to IS NULL AND valid_from < $2"
-            ),
-            both.to_vec(),
-        )
-        .await?;
+        if b.is_postgres() {
+            // One statement for both: the row closed gives its copy's values.
+            self.run(
+                b,
+                &format!(
+                    "WITH closed AS (UPDATE {table} SET valid_to = $2 \
+                     WHERE subject = $1 AND valid_to IS NULL AND valid_from < $2 \
+                     RETURNING subject, {rest}) \
+                     INSERT INTO {table} (subject, valid_from, valid_to, {rest}) \
+                     SELECT subject, $2, CAST(NULL AS TEXT), {rest} FROM closed"
+                ),
+                both.to_vec(),
+            )
+            .await?;
+        } else {
+            self.run(
+                b,
+                &format!(
+                    "INSERT INTO {table} (subject, valid_from, valid_to, {rest}) \
+                     SELECT subject, $2, CAST(NULL AS TEXT), {rest} FROM {table} \
+                     WHERE subject = $1 AND valid_to IS NULL AND valid_from < $2"
+                ),
+                both.to_vec(),
+            )
+            .await?;
+            self.run(
+                b,
+                &format!(
+                    "UPDATE {table} SET valid_to = $2 \
+                     WHERE subject = $1 AND valid_to IS NULL AND valid_from < $2"
+                ),
+                both.to_vec(),
+            )
+            .await?;
+        }
         let mut binds = vec![V::text(&self.subject)];
         binds.extend(values);
         self.run(
@@ -797,15 +832,17 @@ async fn labels(b: &mut Batch<'_, '_>, on: &On, event: LabelEvent) -> Result<(),
         .await
 }
 
-/// The session's figures, from its registrations and the slots attended.
+/// The session's figures, from its registrations and the slots attended: each
+/// registration's slots read through their key (a subquery per registration, which no
+/// planner turns into a scan of every slot), never the slots of every session.
 const SESSION_FIGURES: &str = "registered = (SELECT COUNT(*) FROM rm_ind_registrations \
          WHERE session_id = $1 AND status = 'confirmed'), \
-     attendees = (SELECT COUNT(DISTINCT s.registration_id) FROM rm_ind_slots s \
-         JOIN rm_ind_registrations r ON r.id = s.registration_id \
-         WHERE r.session_id = $1 AND s.present), \
-     minutes = (SELECT COALESCE(SUM(s.minutes), 0) FROM rm_ind_slots s \
-         JOIN rm_ind_registrations r ON r.id = s.registration_id \
-         WHERE r.session_id = $1 AND s.present)";
+     attendees = (SELECT COUNT((SELECT 1 FROM rm_ind_slots s \
+             WHERE s.registration_id = r.id AND s.present LIMIT 1)) \
+         FROM rm_ind_registrations r WHERE r.session_id = $1), \
+     minutes = (SELECT COALESCE(SUM((SELECT SUM(s.minutes) FROM rm_ind_slots s \
+             WHERE s.registration_id = r.id AND s.present)), 0) \
+         FROM rm_ind_registrations r WHERE r.session_id = $1)";
 
 async fn trainings(
     b: &mut Batch<'_, '_>,

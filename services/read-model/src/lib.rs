@@ -177,7 +177,12 @@ async fn current(
             tracing::info!(projection = projection.name, events = done.events, elapsed = ?done.elapsed, "projection rebuilt");
             Ok(done.live)
         }
-        _ => Ok(live),
+        _ => {
+            // The indexes this release adds to tables built by an earlier one (indexes
+            // change no row: no rebuild for them).
+            tables::create_of(&db, projection, live).await?;
+            Ok(live)
+        }
     }
 }
 
@@ -242,6 +247,18 @@ pub async fn rebuild_of(
         }
         applied += n;
         progress(applied, total);
+    }
+    // Filled in one go, the tables have no planner statistics yet (the autovacuum comes
+    // later): the dashboard's plans need them from its first request.
+    if let pharos_eventstore::Db::Postgres(pool) = &db {
+        for (name, _) in projection.tables {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "ANALYZE {}",
+                building.table(name)
+            )))
+            .execute(pool)
+            .await?;
+        }
     }
     on_db!(&db, |pool| sqlx::query(
         "UPDATE rm_generations SET live = $2, definition = $3, building = NULL \

@@ -349,10 +349,18 @@ pub async fn create_of(
             generation.table(name)
         ));
     }
-    for (name, columns) in projection.indexes {
+    for (i, (name, columns)) in projection.indexes.iter().enumerate() {
         let table = generation.table(name);
+        // A table's first index keeps the name it always had; the others are numbered
+        // by their place in the list, so that each gets made (`IF NOT EXISTS` by name).
+        let first = projection.indexes.iter().position(|(n, _)| n == name) == Some(i);
+        let index = if first {
+            format!("{table}_idx")
+        } else {
+            format!("{table}_idx{i}")
+        };
         statements.push(format!(
-            "CREATE INDEX IF NOT EXISTS {table}_idx ON {table} ({columns})"
+            "CREATE INDEX IF NOT EXISTS {index} ON {table} ({columns})"
         ));
     }
     match db {
