@@ -117,10 +117,17 @@ try {
           }).observe(bar, { attributes: true });
         });
         await page.locator('#fichier').setInputFiles({ name: 'affiche.png', mimeType: 'image/png', buffer: poster() });
-        await Promise.all([
+        const isUpload = (url) => url.includes('/files?name=affiche.png');
+        const [uploaded] = await Promise.all([
+          page.waitForResponse((res) => isUpload(res.url()) && res.request().method() === 'POST'),
           page.waitForURL((url) => url.searchParams.has('fichier')),
           page.getByRole('button', { name: 'Envoyer le fichier' }).click(),
         ]);
+        expect(uploaded.status() === 201 || uploaded.status() === 200, `the upload answered ${uploaded.status()}`);
+        // The page leaves on the request's load event; on a busy machine Chromium may then
+        // report that answered request as aborted. Only that one report is forgiven.
+        const aborted = watch.problems.findIndex((p) => p.startsWith('request failed: ') && isUpload(p) && p.endsWith('(net::ERR_ABORTED)'));
+        if (aborted >= 0) watch.problems.splice(aborted, 1);
         const seen = JSON.parse(await page.evaluate(() => sessionStorage.getItem('pharos-progress') || '[]'));
         expect(seen.some((s) => !s.hidden), `the bar was never shown: ${JSON.stringify(seen)}`);
         expect(seen.length > 0 && seen[seen.length - 1].value === 100, `the bar did not reach the end: ${JSON.stringify(seen)}`);

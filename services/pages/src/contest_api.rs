@@ -24,6 +24,9 @@ pub(crate) struct Rules {
 pub(crate) struct Extension {
     pub(crate) school_uai: String,
     pub(crate) until: DateTime<Utc>,
+    /// The pole's reason (given to the pole and to the school concerned).
+    #[serde(default)]
+    pub(crate) reason: String,
 }
 
 /// A juror appointed to an edition, with what they are attached to (for recusal).

@@ -1,12 +1,15 @@
 //! The « Non au harcèlement » contest, for the pole: the editions and their entries, the
 //! admissibility of the submitted entries, the jurors appointed and the entries assigned
-//! to them, the jury's progress, and the palmarès.
+//! to them, the jury's progress, the schools' deadline extensions, the edition's history;
+//! the palmarès: the awards granted and taken back before the publication, the
+//! publication, then the national round's results.
 //!
 //! | page | who |
 //! |---|---|
 //! | `GET /concours/pole` | the pole |
 //! | `GET /concours/pole/{contest_id}`; `POST …/jures`, `…/participations/{id}/recevabilite`, `…/participations/{id}/jure` | the pole |
-//! | `GET /concours/pole/{contest_id}/palmares` | the pole |
+//! | `GET /concours/pole/{contest_id}/palmares`; `POST …/palmares/publier`, `…/participations/{id}/distinctions`, `…/distinctions/retrait`, `…/participations/{id}/national` | the pole |
+//! | `POST /concours/pole/{contest_id}/prolongations` (a school's deadline extension) | the pole |
 //!
 //! Everything is read from the REST API: the page shown after a command must show it,
 //! and the jury's progress is only there.
@@ -29,8 +32,8 @@ use uuid::Uuid;
 use crate::Pages;
 use crate::api::ApiError;
 use crate::common::{
-    POLE, department_label, departments, forbidden, french_date, paris_time, query, school_names,
-    signed_in_as, with_query,
+    POLE, department_label, departments, forbidden, french_date, history, paris_time, query,
+    school_names, signed_in_as, with_query,
 };
 use crate::contest_api::{Edition, EditionList, Summary, SummaryList};
 use crate::home::Me;
@@ -50,6 +53,23 @@ pub fn routes() -> Router<Pages> {
             post(assign),
         )
         .route("/concours/pole/{contest_id}/palmares", get(palmares))
+        .route(
+            "/concours/pole/{contest_id}/palmares/publier",
+            post(publish),
+        )
+        .route(
+            "/concours/pole/{contest_id}/participations/{entry_id}/distinctions",
+            post(grant_award),
+        )
+        .route(
+            "/concours/pole/{contest_id}/participations/{entry_id}/distinctions/retrait",
+            post(revoke_award),
+        )
+        .route(
+            "/concours/pole/{contest_id}/participations/{entry_id}/national",
+            post(national_result),
+        )
+        .route("/concours/pole/{contest_id}/prolongations", post(extend))
 }
 
 const REFUSAL: (&str, &str) = (
@@ -288,6 +308,7 @@ pub struct Filters {
     recevabilite: Option<String>,
     jure: Option<String>,
     attribution: Option<String>,
+    prolongation: Option<String>,
 }
 
 /// A refused form of the edition's page: which one (`appoint`, `admissibility-{id}`,
@@ -328,6 +349,14 @@ struct JurorRow {
     scored: usize,
 }
 
+/// A school's later deadline, as the pole granted it.
+#[derive(Debug, Serialize)]
+struct ExtensionRow {
+    school: String,
+    until: String,
+    reason: String,
+}
+
 #[derive(Debug, Serialize)]
 struct ProgressRow {
     title: String,
@@ -347,6 +376,8 @@ fn success_of(filters: &Filters) -> Option<&'static str> {
         Some("Juré nommé pour l'édition : attribuez-lui maintenant des productions recevables.")
     } else if filters.attribution.is_some() {
         Some("Production attribuée au juré.")
+    } else if filters.prolongation.is_some() {
+        Some("Prolongation accordée : l'établissement peut déposer jusqu'à sa nouvelle limite.")
     } else {
         None
     }
@@ -443,7 +474,39 @@ async fn render_edition(
             .cloned()
             .unwrap_or_else(|| format!("Juré {}", &id.to_string()[..8]))
     };
-    let schools = school_names(pages, &session.token, entries.iter().map(|e| &e.school_uai)).await;
+    let schools = school_names(
+        pages,
+        &session.token,
+        entries
+            .iter()
+            .map(|e| &e.school_uai)
+            .chain(edition.extensions.iter().map(|x| &x.school_uai)),
+    )
+    .await;
+    let named = |uai: &String| {
+        schools
+            .get(uai)
+            .map_or_else(|| uai.clone(), |name| format!("{name} ({uai})"))
+    };
+    let mut extensions: Vec<&crate::contest_api::Extension> = edition.extensions.iter().collect();
+    extensions.sort_by(|a, b| (a.until, &a.school_uai).cmp(&(b.until, &b.school_uai)));
+    let extensions: Vec<ExtensionRow> = extensions
+        .into_iter()
+        .map(|x| ExtensionRow {
+            school: named(&x.school_uai),
+            until: paris_time(&x.until.to_rfc3339()),
+            reason: x.reason.clone(),
+        })
+        .collect();
+    let history = history(
+        pages,
+        &session.token,
+        "contest",
+        &contest_id.to_string(),
+        crate::actions::role_label,
+    )
+    .await
+    .unwrap_or_default();
     let assigned: HashMap<Uuid, &Vec<Uuid>> = progress
         .entries
         .iter()
@@ -469,10 +532,7 @@ async fn render_edition(
             };
             EntryRow {
                 id: e.id,
-                school: schools.get(&e.school_uai).map_or_else(
-                    || e.school_uai.clone(),
-                    |name| format!("{name} ({})", e.school_uai),
-                ),
+                school: named(&e.school_uai),
                 department: department_label(&e.department),
                 category: edition.category_label(&e.category),
                 title: e.title.clone(),
@@ -574,6 +634,8 @@ async fn render_edition(
             scored,
             expected,
             total_notes => notes_label(scored, expected),
+            extensions => Serde(&extensions),
+            history => Serde(&history),
             success => if refusal.form.is_empty() { success_of(filters) } else { None },
             refusal => Serde(&refusal),
         },
@@ -852,11 +914,99 @@ pub async fn assign(
     .await
 }
 
+#[derive(Debug, Deserialize)]
+pub struct ExtensionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    school_uai: String,
+    #[serde(default)]
+    until: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// A later deadline for a school, with its reason (`POST …/deadline-extensions`).
+pub async fn extend(
+    State(pages): State<Pages>,
+    jar: CookieJar,
+    Path(contest_id): Path<Uuid>,
+    Form(form): Form<ExtensionForm>,
+) -> Response {
+    let here = format!("/concours/pole/{contest_id}");
+    let (session, me) = match signed_in_as(&pages, &jar, &here, POLE, REFUSAL).await {
+        Ok(who) => who,
+        Err(page) => return page,
+    };
+    if !session.accepts(&form.csrf) {
+        return forbidden(&pages, FORGED);
+    }
+    let (uai, until, reason) = (
+        form.school_uai.trim().to_uppercase(),
+        form.until.trim().to_owned(),
+        form.reason.trim().to_owned(),
+    );
+    let values = HashMap::from([
+        ("school_uai".to_owned(), uai.clone()),
+        ("until".to_owned(), until.clone()),
+        ("reason".to_owned(), reason.clone()),
+    ]);
+    let mut errors = HashMap::new();
+    if uai.is_empty() {
+        errors.insert(
+            "school_uai".to_owned(),
+            "Indiquez l'UAI de l'établissement, par exemple 0310001H.".to_owned(),
+        );
+    }
+    if until.is_empty() {
+        errors.insert(
+            "until".to_owned(),
+            "Indiquez la nouvelle date limite : le jour et l'heure, heure de Paris.".to_owned(),
+        );
+    }
+    if reason.is_empty() {
+        errors.insert(
+            "reason".to_owned(),
+            "Indiquez le motif de la prolongation : il est consigné.".to_owned(),
+        );
+    }
+    if !errors.is_empty() {
+        let refusal = Refusal {
+            form: "extension".into(),
+            detail: "La prolongation n'a pas été accordée : un champ est à corriger.".into(),
+            errors,
+            values,
+        };
+        return render_edition(
+            &pages,
+            (&session, &me),
+            contest_id,
+            &Filters::default(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            refusal,
+        )
+        .await;
+    }
+    run(
+        &pages,
+        (&session, &me),
+        contest_id,
+        &format!("/api/v1/contests/{contest_id}/deadline-extensions"),
+        &json!({ "school_uai": uai, "until": until, "reason": reason }),
+        "extension".into(),
+        values,
+        "prolongation",
+    )
+    .await
+}
+
 // ----------------------------------------------------------------------------------------
-// `GET /concours/pole/{contest_id}/palmares`
+// `GET /concours/pole/{contest_id}/palmares`, and its forms: the awards before the
+// publication, the publication, the national round's results after it.
 
 #[derive(Debug, Deserialize)]
 struct PalmaresEntry {
+    entry_id: Uuid,
     title: String,
     school_uai: String,
     school_name: String,
@@ -884,6 +1034,7 @@ struct PalmaresView {
 
 #[derive(Debug, Serialize)]
 struct RankRow {
+    id: Uuid,
     rank: String,
     tied: bool,
     title: String,
@@ -891,6 +1042,10 @@ struct RankRow {
     pupils: Option<u32>,
     score: String,
     awards: Vec<String>,
+    /// The awards it holds, to take back before the publication: (kind, label).
+    held: Vec<Choice>,
+    /// The awards it may still be granted: (kind, label).
+    grantable: Vec<Choice>,
 }
 
 #[derive(Debug, Serialize)]
@@ -899,16 +1054,97 @@ struct RankCategory {
     entries: Vec<RankRow>,
 }
 
+/// An entry selected for the national round, with its result if recorded.
+#[derive(Debug, Serialize)]
+struct NationalRow {
+    id: Uuid,
+    title: String,
+    school: String,
+    category: String,
+    status: &'static str,
+    badge: &'static str,
+    /// `laureate`, `non_primee`, or empty while the result is awaited.
+    result: &'static str,
+}
+
+const AWARDS: [AwardKind; 4] = [
+    AwardKind::Laureate,
+    AwardKind::Mention,
+    AwardKind::CoupDeCoeur,
+    AwardKind::NominatedNational,
+];
+
+/// `coup_de_coeur`: the award as the API spells it.
+fn award_key(kind: AwardKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn award_of(key: &str) -> Option<AwardKind> {
+    AWARDS.iter().copied().find(|k| award_key(*k) == key.trim())
+}
+
+/// Which command of the palmarès page succeeded (`?distinction=1`…).
+#[derive(Debug, Default, Deserialize)]
+pub struct PalmaresFlags {
+    distinction: Option<String>,
+    retrait: Option<String>,
+    publication: Option<String>,
+    national: Option<String>,
+}
+
+impl PalmaresFlags {
+    fn success(&self) -> Option<&'static str> {
+        if self.distinction.is_some() {
+            Some("Distinction attribuée.")
+        } else if self.retrait.is_some() {
+            Some("Distinction retirée : la place est de nouveau libre dans la catégorie.")
+        } else if self.publication.is_some() {
+            Some(
+                "Palmarès publié : il est figé et lisible de tous. Enregistrez ici les résultats \
+                 du concours national dès qu'ils sont connus.",
+            )
+        } else if self.national.is_some() {
+            Some("Résultat du concours national enregistré.")
+        } else {
+            None
+        }
+    }
+}
+
 pub async fn palmares(
     State(pages): State<Pages>,
     jar: CookieJar,
     Path(contest_id): Path<Uuid>,
+    Query(flags): Query<PalmaresFlags>,
 ) -> Response {
     let here = format!("/concours/pole/{contest_id}/palmares");
     let (session, me) = match signed_in_as(&pages, &jar, &here, POLE, REFUSAL).await {
         Ok(who) => who,
         Err(page) => return page,
     };
+    render_palmares(
+        &pages,
+        (&session, &me),
+        contest_id,
+        flags.success(),
+        StatusCode::OK,
+        Refusal::default(),
+    )
+    .await
+}
+
+async fn render_palmares(
+    pages: &Pages,
+    (session, me): (&Session, &Me),
+    contest_id: Uuid,
+    success: Option<&str>,
+    status: StatusCode,
+    refusal: Refusal,
+) -> Response {
+    let here = format!("/concours/pole/{contest_id}/palmares");
     let edition: Edition = match pages
         .api
         .get_as(&session.token, &format!("/api/v1/contests/{contest_id}"))
@@ -917,6 +1153,7 @@ pub async fn palmares(
         Ok(edition) => edition,
         Err(error) => return pages.templates.api_error(error, &here),
     };
+    let open = !edition.results_published && !edition.closed;
     let categories: Vec<RankCategory> = if edition.results_published {
         let view: PalmaresView = match pages
             .api
@@ -937,6 +1174,7 @@ pub async fn palmares(
                     .entries
                     .into_iter()
                     .map(|e| RankRow {
+                        id: e.entry_id,
                         rank: rank_label(e.rank, e.tied),
                         tied: e.tied,
                         school: if e.school_name.is_empty() {
@@ -960,12 +1198,15 @@ pub async fn palmares(
                                 format!("prix spécial « {label} »")
                             }))
                             .collect(),
+                        held: Vec::new(),
+                        grantable: Vec::new(),
                     })
                     .collect(),
             })
             .collect()
     } else {
-        // Before publication: the jury's ranking so far, from its progress.
+        // Before publication: the jury's ranking so far, from its progress, with the
+        // awards granted meanwhile (each can be taken back until the publication).
         let progress: JuryProgress = match pages
             .api
             .get_as(
@@ -998,6 +1239,7 @@ pub async fn palmares(
                     entries: entries
                         .into_iter()
                         .map(|e| RankRow {
+                            id: e.entry_id,
                             rank: rank_label(e.rank, e.tied),
                             tied: e.tied,
                             title: e.title.clone(),
@@ -1005,27 +1247,352 @@ pub async fn palmares(
                             pupils: None,
                             score: score_label(e.score),
                             awards: e.awards.iter().map(|a| a.label().to_owned()).collect(),
+                            held: e
+                                .awards
+                                .iter()
+                                .map(|a| (award_key(*a), a.label().to_owned()))
+                                .collect(),
+                            grantable: AWARDS
+                                .iter()
+                                .filter(|a| !e.awards.contains(a))
+                                .map(|a| (award_key(*a), a.label().to_owned()))
+                                .collect(),
                         })
                         .collect(),
                 })
             })
             .collect()
     };
+    // After the publication: the entries selected for the national round.
+    let national: Vec<NationalRow> = if edition.results_published {
+        let entries = match entries_of(pages, session, contest_id, "").await {
+            Ok(entries) => entries,
+            Err(error) => return pages.templates.api_error(error, &here),
+        };
+        let selected: Vec<&Summary> = entries
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e.status,
+                    EntryStatus::NominatedNational
+                        | EntryStatus::NationalLaureate
+                        | EntryStatus::NotAwarded
+                )
+            })
+            .collect();
+        let schools = school_names(
+            pages,
+            &session.token,
+            selected.iter().map(|e| &e.school_uai),
+        )
+        .await;
+        selected
+            .into_iter()
+            .map(|e| NationalRow {
+                id: e.id,
+                title: e.title.clone(),
+                school: schools.get(&e.school_uai).map_or_else(
+                    || e.school_uai.clone(),
+                    |name| format!("{name} ({})", e.school_uai),
+                ),
+                category: edition.category_label(&e.category),
+                status: e.status.label(),
+                badge: status_badge(e.status),
+                result: match e.status {
+                    EntryStatus::NationalLaureate => "laureate",
+                    EntryStatus::NotAwarded => "non_primee",
+                    _ => "",
+                },
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let history = history(
+        pages,
+        &session.token,
+        "contest",
+        &contest_id.to_string(),
+        crate::actions::role_label,
+    )
+    .await
+    .unwrap_or_default();
+    let awarded = categories
+        .iter()
+        .flat_map(|c| &c.entries)
+        .any(|e| !e.awards.is_empty());
     pages.templates.render(
-        StatusCode::OK,
+        status,
         "contest_pole_palmares.html",
         minijinja::context! {
             title => format!("Palmarès : édition {} ({})", edition.edition, edition.school_year),
             active => "contest_pole",
-            me => Serde(&me),
+            me => Serde(me),
             csrf => session.csrf(),
             contest_id => contest_id.to_string(),
             edition => edition.edition,
             school_year => &edition.school_year,
             published => edition.results_published,
+            closed => edition.closed,
+            open,
+            awarded,
             categories => Serde(&categories),
+            national => Serde(&national),
+            history => Serde(&history),
+            success => if refusal.form.is_empty() { success } else { None },
+            refusal => Serde(&refusal),
         },
     )
+}
+
+/// A command of the palmarès page: sent, then back to the page with `flag`; refused,
+/// the page again with the API's detail (and its field messages) on `form`.
+#[allow(clippy::too_many_arguments)] // the page and the form shown again
+async fn run_palmares(
+    pages: &Pages,
+    who: (&Session, &Me),
+    contest_id: Uuid,
+    (method, path, body): (Method, &str, &Value),
+    form: String,
+    values: HashMap<String, String>,
+    flag: &str,
+) -> Response {
+    let here = format!("/concours/pole/{contest_id}/palmares");
+    match pages.api.command(&who.0.token, method, path, body).await {
+        Ok(_) => Redirect::to(&format!("{here}?{flag}=1")).into_response(),
+        Err(ApiError::Refused {
+            status,
+            detail,
+            fields,
+        }) if status.is_client_error() => {
+            let refusal = Refusal {
+                form,
+                detail,
+                errors: fields.into_iter().collect(),
+                values,
+            };
+            render_palmares(pages, who, contest_id, None, status, refusal).await
+        }
+        Err(error) => pages.templates.api_error(error, &here),
+    }
+}
+
+/// The palmarès page again, with `message` next to `field` of `form`: nothing was sent.
+async fn palmares_invalid(
+    pages: &Pages,
+    who: (&Session, &Me),
+    contest_id: Uuid,
+    form: String,
+    (field, message): (&str, &str),
+    values: HashMap<String, String>,
+) -> Response {
+    let refusal = Refusal {
+        form,
+        detail: "Rien n'a été enregistré : un champ est à corriger.".into(),
+        errors: HashMap::from([(field.to_owned(), message.to_owned())]),
+        values,
+    };
+    render_palmares(
+        pages,
+        who,
+        contest_id,
+        None,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        refusal,
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AwardForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    kind: String,
+}
+
+pub async fn grant_award(
+    State(pages): State<Pages>,
+    jar: CookieJar,
+    Path((contest_id, entry_id)): Path<(Uuid, Uuid)>,
+    Form(form): Form<AwardForm>,
+) -> Response {
+    award_command(pages, jar, (contest_id, entry_id), form, true).await
+}
+
+pub async fn revoke_award(
+    State(pages): State<Pages>,
+    jar: CookieJar,
+    Path((contest_id, entry_id)): Path<(Uuid, Uuid)>,
+    Form(form): Form<AwardForm>,
+) -> Response {
+    award_command(pages, jar, (contest_id, entry_id), form, false).await
+}
+
+/// Grant (`POST …/awards`) or take back (`DELETE …/awards/{kind}`) an award.
+async fn award_command(
+    pages: Pages,
+    jar: CookieJar,
+    (contest_id, entry_id): (Uuid, Uuid),
+    form: AwardForm,
+    grant: bool,
+) -> Response {
+    let here = format!("/concours/pole/{contest_id}/palmares");
+    let (session, me) = match signed_in_as(&pages, &jar, &here, POLE, REFUSAL).await {
+        Ok(who) => who,
+        Err(page) => return page,
+    };
+    if !session.accepts(&form.csrf) {
+        return forbidden(&pages, FORGED);
+    }
+    let key = format!("award-{entry_id}");
+    let values = HashMap::from([("kind".to_owned(), form.kind.clone())]);
+    let Some(kind) = award_of(&form.kind) else {
+        return palmares_invalid(
+            &pages,
+            (&session, &me),
+            contest_id,
+            key,
+            ("kind", "Choisissez une distinction de la liste."),
+            values,
+        )
+        .await;
+    };
+    let (method, path, body, flag) = if grant {
+        (
+            Method::POST,
+            format!("/api/v1/entries/{entry_id}/awards"),
+            json!({ "kind": kind }),
+            "distinction",
+        )
+    } else {
+        (
+            Method::DELETE,
+            format!("/api/v1/entries/{entry_id}/awards/{}", award_key(kind)),
+            Value::Null,
+            "retrait",
+        )
+    };
+    run_palmares(
+        &pages,
+        (&session, &me),
+        contest_id,
+        (method, &path, &body),
+        key,
+        values,
+        flag,
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PublishForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+pub async fn publish(
+    State(pages): State<Pages>,
+    jar: CookieJar,
+    Path(contest_id): Path<Uuid>,
+    Form(form): Form<PublishForm>,
+) -> Response {
+    let here = format!("/concours/pole/{contest_id}/palmares");
+    let (session, me) = match signed_in_as(&pages, &jar, &here, POLE, REFUSAL).await {
+        Ok(who) => who,
+        Err(page) => return page,
+    };
+    if !session.accepts(&form.csrf) {
+        return forbidden(&pages, FORGED);
+    }
+    if form.confirm != "oui" {
+        return palmares_invalid(
+            &pages,
+            (&session, &me),
+            contest_id,
+            "publish".into(),
+            (
+                "confirm",
+                "Cochez la case pour confirmer : une fois publié, le palmarès ne change plus.",
+            ),
+            HashMap::new(),
+        )
+        .await;
+    }
+    run_palmares(
+        &pages,
+        (&session, &me),
+        contest_id,
+        (
+            Method::POST,
+            &format!("/api/v1/contests/{contest_id}/publish-results"),
+            &Value::Null,
+        ),
+        "publish".into(),
+        HashMap::new(),
+        "publication",
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NationalForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    result: String,
+}
+
+pub async fn national_result(
+    State(pages): State<Pages>,
+    jar: CookieJar,
+    Path((contest_id, entry_id)): Path<(Uuid, Uuid)>,
+    Form(form): Form<NationalForm>,
+) -> Response {
+    let here = format!("/concours/pole/{contest_id}/palmares");
+    let (session, me) = match signed_in_as(&pages, &jar, &here, POLE, REFUSAL).await {
+        Ok(who) => who,
+        Err(page) => return page,
+    };
+    if !session.accepts(&form.csrf) {
+        return forbidden(&pages, FORGED);
+    }
+    let key = format!("national-{entry_id}");
+    let values = HashMap::from([("result".to_owned(), form.result.clone())]);
+    let awarded = match form.result.as_str() {
+        "laureate" => true,
+        "non_primee" => false,
+        _ => {
+            return palmares_invalid(
+                &pages,
+                (&session, &me),
+                contest_id,
+                key,
+                (
+                    "result",
+                    "Choisissez « Lauréate du concours national » ou « Non primée ».",
+                ),
+                values,
+            )
+            .await;
+        }
+    };
+    run_palmares(
+        &pages,
+        (&session, &me),
+        contest_id,
+        (
+            Method::POST,
+            &format!("/api/v1/entries/{entry_id}/national-result"),
+            &json!({ "awarded": awarded }),
+        ),
+        key,
+        values,
+        "national",
+    )
+    .await
 }
 
 #[cfg(test)]

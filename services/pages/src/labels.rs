@@ -9,7 +9,6 @@
 //! with the user's token: the API keeps the decisions to the pole (`DecideLabel`), the
 //! referents read.
 
-use std::cmp::Reverse;
 use std::collections::HashMap;
 
 use axum::Router;
@@ -116,12 +115,9 @@ pub struct Filters {
     departement: String,
     #[serde(default)]
     uai: String,
-    /// Where the page starts in the first state's list (the awaiting filter reads two
-    /// lists, one per state, merged: `apres2` is the second's).
+    /// Where the page starts: the cursor of the previous page's last application.
     #[serde(default)]
     apres: String,
-    #[serde(default)]
-    apres2: String,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -146,8 +142,8 @@ impl FieldErrors {
 struct Chosen {
     school_year: String,
     etat: String,
-    /// One read-model list per state asked; `None`: every state.
-    statuses: Vec<Option<String>>,
+    /// The states asked, as the read model spells them; `None`: every state.
+    statuses: Option<Vec<String>>,
     department: Option<String>,
     uai: String,
 }
@@ -165,19 +161,16 @@ fn check(
     match etat {
         "" | ALL_STATUSES => {
             chosen.etat = ALL_STATUSES.to_owned();
-            chosen.statuses = vec![None];
+            chosen.statuses = None;
         }
         AWAITING => {
             chosen.etat = AWAITING.to_owned();
-            chosen.statuses = AWAITING_CODES
-                .iter()
-                .map(|c| Some((*c).to_owned()))
-                .collect();
+            chosen.statuses = Some(AWAITING_CODES.iter().map(|c| (*c).to_owned()).collect());
         }
         word => match STATUSES.iter().find(|s| s.0 == word) {
             Some(s) => {
                 chosen.etat = s.0.to_owned();
-                chosen.statuses = vec![Some(s.1.to_owned())];
+                chosen.statuses = Some(vec![s.1.to_owned()]);
             }
             None => {
                 chosen.etat = AWAITING.to_owned();
@@ -223,58 +216,26 @@ fn filters_query(chosen: &Chosen) -> String {
     ])
 }
 
-/// The cursor parameter of the `i`-th list.
-fn cursor_key(i: usize) -> String {
-    if i == 0 {
-        "apres".to_owned()
-    } else {
-        format!("apres{}", i + 1)
-    }
-}
-
-/// One list per state asked, as one query (an alias per list).
-fn list_query(lists: usize) -> String {
-    let mut params = vec![
-        "$first: Int".to_owned(),
-        "$schoolYear: String".to_owned(),
-        "$department: String".to_owned(),
-        "$schoolUai: String".to_owned(),
-    ];
-    let mut fields = Vec::new();
-    for i in 0..lists {
-        params.push(format!("$a{i}: String, $s{i}: String"));
-        fields.push(format!(
-            "c{i}: labels(first: $first, after: $a{i}, schoolYear: $schoolYear, \
-             department: $department, schoolUai: $schoolUai, status: $s{i}) {{ totalCount \
-             pageInfo {{ hasNextPage }} edges {{ cursor node {{ id schoolUai department \
-             schoolYear targetLevel status awardedLevel }} }} }}"
-        ));
-    }
-    format!(
-        "query Labels({}) {{ {} }}",
-        params.join(", "),
-        fields.join(" ")
-    )
-}
+/// The applications of the filters, in one of the states asked (`statuses`).
+const LIST_QUERY: &str = "query Labels($first: Int, $after: String, $schoolYear: String, \
+     $department: String, $schoolUai: String, $statuses: [String!]) { labels(first: $first, \
+     after: $after, schoolYear: $schoolYear, department: $department, schoolUai: $schoolUai, \
+     statuses: $statuses) { totalCount pageInfo { hasNextPage endCursor } nodes { id \
+     schoolUai department schoolYear targetLevel status awardedLevel } } }";
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Connection {
     total_count: i64,
     page_info: PageInfo,
-    edges: Vec<Edge>,
+    nodes: Vec<Node>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct PageInfo {
     has_next_page: bool,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct Edge {
-    cursor: String,
-    node: Node,
+    end_cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -283,53 +244,9 @@ struct Node {
     id: String,
     school_uai: String,
     department: String,
-    school_year: String,
     target_level: String,
     status: String,
     awarded_level: Option<String>,
-}
-
-/// A page of the lists merged in the read model's order (the newest year first, then by
-/// department, school and id), `size` at most; each list was read `size` long after its
-/// cursor `after`. Also the total, and the cursors of the next page (each list's last
-/// node shown, or its cursor unchanged), if there is one.
-fn merge(lists: &[(Connection, String)], size: usize) -> (Vec<Node>, i64, Option<Vec<String>>) {
-    let key = |n: &Node| {
-        (
-            Reverse(n.school_year.clone()),
-            n.department.clone(),
-            n.school_uai.clone(),
-            n.id.clone(),
-        )
-    };
-    let mut taken = vec![0; lists.len()];
-    let mut page = Vec::new();
-    while page.len() < size {
-        let next = lists
-            .iter()
-            .enumerate()
-            .filter_map(|(i, (c, _))| c.edges.get(taken[i]).map(|e| (i, key(&e.node))))
-            .min_by(|a, b| a.1.cmp(&b.1));
-        let Some((i, _)) = next else { break };
-        page.push(lists[i].0.edges[taken[i]].node.clone());
-        taken[i] += 1;
-    }
-    let total = lists.iter().map(|(c, _)| c.total_count).sum();
-    let more = lists
-        .iter()
-        .enumerate()
-        .any(|(i, (c, _))| taken[i] < c.edges.len() || c.page_info.has_next_page);
-    let cursors = more.then(|| {
-        lists
-            .iter()
-            .enumerate()
-            .map(|(i, (c, after))| match taken[i] {
-                0 => after.clone(),
-                n => c.edges[n - 1].cursor.clone(),
-            })
-            .collect()
-    });
-    (page, total, cursors)
 }
 
 /// A row of the table, as the template reads it.
@@ -372,54 +289,39 @@ pub async fn list(
     let mut total = 0;
     let mut next = None;
     if !errors.any() {
-        let afters: Vec<String> = (0..chosen.statuses.len())
-            .map(|i| match i {
-                0 => filters.apres.trim().to_owned(),
-                _ => filters.apres2.trim().to_owned(),
-            })
-            .collect();
-        let mut variables = json!({
+        let after = Some(filters.apres.trim()).filter(|a| !a.is_empty());
+        let variables = json!({
             "first": PAGE_SIZE,
+            "after": after,
             "schoolYear": chosen.school_year,
             "department": chosen.department,
             "schoolUai": Some(chosen.uai.as_str()).filter(|u| !u.is_empty()),
+            "statuses": chosen.statuses,
         });
-        for (i, status) in chosen.statuses.iter().enumerate() {
-            variables[format!("a{i}")] = json!(Some(afters[i].as_str()).filter(|a| !a.is_empty()));
-            variables[format!("s{i}")] = json!(status);
+        #[derive(Deserialize)]
+        struct Data {
+            labels: Connection,
         }
         let found = match pages
             .api
-            .graphql::<HashMap<String, Connection>>(
-                &session.token,
-                &list_query(afters.len()),
-                variables,
-            )
+            .graphql::<Data>(&session.token, LIST_QUERY, variables)
             .await
         {
-            Ok(found) => found,
+            Ok(found) => found.labels,
             Err(error) => return pages.templates.api_error(error, &here),
         };
-        let lists: Vec<(Connection, String)> = (0..afters.len())
-            .filter_map(|i| Some((found.get(&format!("c{i}"))?.clone(), afters[i].clone())))
-            .collect();
-        let (nodes, count, cursors) = merge(&lists, PAGE_SIZE);
-        total = count;
-        next = cursors.map(|cursors| {
-            let pairs: Vec<(String, String)> = cursors
-                .into_iter()
-                .enumerate()
-                .map(|(i, c)| (cursor_key(i), c))
-                .collect();
-            let pairs: Vec<(&str, &str)> = pairs
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            format!(
-                "/labels?{}",
-                crate::common::join(&query, &crate::common::query(&pairs))
-            )
-        });
+        total = found.total_count;
+        next = found
+            .page_info
+            .end_cursor
+            .filter(|_| found.page_info.has_next_page)
+            .map(|cursor| {
+                format!(
+                    "/labels?{}",
+                    crate::common::join(&query, &crate::common::query(&[("apres", &cursor)]))
+                )
+            });
+        let nodes = found.nodes;
         let uais: Vec<String> = nodes.iter().map(|n| n.school_uai.clone()).collect();
         let names = school_names(&pages, &session.token, &uais).await;
         rows = nodes
@@ -453,7 +355,7 @@ pub async fn list(
     };
     let mut statuses = vec![(AWAITING, "À décider (déposées ou en cours d'examen)")];
     statuses.extend(STATUSES.iter().map(|s| (s.0, s.2)));
-    let paged = !filters.apres.trim().is_empty() || !filters.apres2.trim().is_empty();
+    let paged = !filters.apres.trim().is_empty();
     pages.templates.render(
         status,
         "labels.html",
@@ -555,6 +457,56 @@ async fn fetch_label(pages: &Pages, token: &str, id: &str, here: &str) -> Result
         }
         Err(error) => Err(pages.templates.api_error(error, here)),
     }
+}
+
+/// An application as the read model lists it, shaped as the API's answer without the
+/// answers to the criteria; none when the read model does not list it (unknown, or not
+/// projected yet).
+async fn admin_view(pages: &Pages, token: &str, id: &str) -> Result<Option<Value>, ApiError> {
+    const QUERY: &str = "query Find($after: String) { labels(first: 100, after: $after) { \
+                         pageInfo { hasNextPage endCursor } nodes { id schoolUai department \
+                         schoolYear targetLevel status awardedLevel } } }";
+    let number = |level: &Value| {
+        let level = level.as_str().unwrap_or_default();
+        LEVELS
+            .iter()
+            .find(|(n, name)| *name == level || n.to_string() == level)
+            .map(|(n, _)| *n)
+    };
+    let mut after: Option<String> = None;
+    // 100 pages of 100: more applications than an academy holds in years.
+    for _ in 0..100 {
+        let data: Value = pages
+            .api
+            .graphql(token, QUERY, json!({ "after": after }))
+            .await?;
+        let connection = &data["labels"];
+        if let Some(node) = connection["nodes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|n| n["id"].as_str() == Some(id))
+        {
+            return Ok(Some(json!({
+                "id": id,
+                "school_uai": node["schoolUai"],
+                "school_year": node["schoolYear"],
+                "department": node["department"],
+                "status": node["status"],
+                "target_level": { "number": number(&node["targetLevel"]) },
+                "awarded_level": { "number": number(&node["awardedLevel"]) },
+                "levels_met": [],
+                "criteria": [],
+            })));
+        }
+        match connection["pageInfo"]["endCursor"].as_str() {
+            Some(cursor) if connection["pageInfo"]["hasNextPage"].as_bool() == Some(true) => {
+                after = Some(cursor.to_owned());
+            }
+            _ => return Ok(None),
+        }
+    }
+    Ok(None)
 }
 
 /// The application's history from the read model (there is no `label(id)` query: the
@@ -674,9 +626,20 @@ async fn show(
     if uuid::Uuid::parse_str(id).is_err() {
         return unknown(pages);
     }
-    let label = match fetch_label(pages, &session.token, id, &here).await {
-        Ok(label) => label,
-        Err(page) => return page,
+    // An administrator is not among those the API shows an application's answers to
+    // (`ApplyForLabel`): she reads what the read model gives, the state and the history.
+    let admin = me.role == "admin";
+    let label = if admin {
+        match admin_view(pages, &session.token, id).await {
+            Ok(Some(label)) => label,
+            Ok(None) => return unknown(pages),
+            Err(error) => return pages.templates.api_error(error, &here),
+        }
+    } else {
+        match fetch_label(pages, &session.token, id, &here).await {
+            Ok(label) => label,
+            Err(page) => return page,
+        }
     };
     let uai = label["school_uai"].as_str().unwrap_or_default().to_owned();
     let year = label["school_year"].as_str().unwrap_or_default().to_owned();
@@ -747,6 +710,7 @@ async fn show(
             history => history.as_ref().map(Serde),
             outcome => Serde(&outcome),
             reason_max => REASON_MAX,
+            summary_only => admin,
         },
     )
 }
@@ -1109,10 +1073,7 @@ mod tests {
         assert_eq!(chosen.school_year, "2026-2027");
         assert_eq!(
             chosen.statuses,
-            vec![
-                Some("submitted".to_owned()),
-                Some("under_review".to_owned())
-            ]
+            Some(vec!["submitted".to_owned(), "under_review".to_owned()])
         );
         let every = Filters {
             etat: Some("tous".into()),
@@ -1120,7 +1081,7 @@ mod tests {
             ..Filters::default()
         };
         let (chosen, _) = check(&every, today(), true, &departments());
-        assert_eq!(chosen.statuses, vec![None]);
+        assert_eq!(chosen.statuses, None);
         assert_eq!(
             filters_query(&chosen),
             "annee=2026-2027&etat=tous&departement=32"
@@ -1143,54 +1104,5 @@ mod tests {
             "Niveau 2 — approfondissement"
         );
         assert_eq!(level_label("1"), "Niveau 1 — engagement");
-    }
-
-    fn connection(department_uais: &[(&str, &str)], first_offset: usize, more: bool) -> Connection {
-        Connection {
-            total_count: 0,
-            page_info: PageInfo {
-                has_next_page: more,
-            },
-            edges: department_uais
-                .iter()
-                .enumerate()
-                .map(|(i, (department, uai))| Edge {
-                    cursor: (first_offset + i).to_string(),
-                    node: Node {
-                        id: format!("id-{uai}"),
-                        school_uai: (*uai).to_owned(),
-                        department: (*department).to_owned(),
-                        school_year: "2026-2027".to_owned(),
-                        target_level: "engagement".to_owned(),
-                        status: "submitted".to_owned(),
-                        awarded_level: None,
-                    },
-                })
-                .collect(),
-        }
-    }
-
-    #[test]
-    fn two_lists_merge_into_pages_in_the_read_models_order() {
-        // Submitted: A, C, E (and more after); under review: B, D.
-        let submitted = connection(&[("31", "A"), ("31", "C"), ("32", "E")], 0, true);
-        let review = connection(&[("31", "B"), ("32", "D")], 0, false);
-        let (page, _, next) = merge(&[(submitted, String::new()), (review, String::new())], 3);
-        let uais: Vec<&str> = page.iter().map(|n| n.school_uai.as_str()).collect();
-        assert_eq!(uais, ["A", "B", "C"]);
-        // The next page starts after C in the first list, after B in the second.
-        assert_eq!(next, Some(vec!["1".to_owned(), "0".to_owned()]));
-
-        // A list not reached keeps its cursor; the last page has no next.
-        let submitted = connection(&[("31", "F")], 5, false);
-        let review = connection(&[], 2, false);
-        let (page, _, next) = merge(&[(submitted, "4".into()), (review, "1".into())], 3);
-        assert_eq!(page.len(), 1);
-        assert_eq!(next, None);
-        let submitted = connection(&[("31", "F"), ("31", "G")], 5, false);
-        let review = connection(&[("32", "H")], 2, true);
-        let (page, _, next) = merge(&[(submitted, "4".into()), (review, "1".into())], 2);
-        assert_eq!(page.len(), 2);
-        assert_eq!(next, Some(vec!["6".to_owned(), "1".to_owned()]));
     }
 }

@@ -14,8 +14,9 @@
 //! | `GET /` | anyone: the sign-in page, or the signed-in user's first page |
 //! | `GET`, `POST /connexion`; `POST /deconnexion` | anyone |
 //! | `GET /tableau-de-bord` (`/tableau-de-bord/indicateurs`: the indicators alone, for live refresh) | the pole, the department referents |
-//! | `GET /concours/pole`, `/concours/pole/{contest_id}` (admissibility, jurors, assignments), `…/palmares` | the pole |
+//! | `GET /concours/pole`, `/concours/pole/{contest_id}` (admissibility, jurors, assignments, deadline extensions, history), `…/palmares` (awards, publication, national round) | the pole |
 //! | `GET /labels`, `GET /labels/{id}`, `POST …/examen`, `…/renvoi`, `…/decision`, `…/critere` | the pole (decisions), the department referents (reading) |
+//! | `GET /retards` (schools lagging behind, with their contacts) | the pole, the department referents |
 //! | `GET /jury`, `GET /jury/participations/{id}`, `POST …/notes` | jurors |
 //! | `GET /mes-actions`, `GET`, `POST /mes-actions/nouvelle`, `GET /mes-actions/{id}`, `POST …/modifier`, `…/transmettre` | schools |
 //! | `GET`, `POST /compte` (password change) | anyone signed in |
@@ -42,6 +43,7 @@ mod departments;
 mod home;
 mod jury;
 mod labels;
+mod lagging;
 mod page;
 mod partners;
 mod phare;
@@ -107,6 +109,7 @@ fn router(pages: Pages) -> Router {
         .merge(contest_pole::routes())
         .merge(jury::routes())
         .merge(labels::routes())
+        .merge(lagging::routes())
         .merge(audit::routes())
         .merge(cohorts::routes())
         .merge(partners::routes())

@@ -18,6 +18,8 @@ mod contest_pole;
 mod jury;
 #[path = "http/labels.rs"]
 mod labels;
+#[path = "http/lagging.rs"]
+mod lagging;
 #[path = "http/partners.rs"]
 mod partners;
 #[path = "http/phare.rs"]

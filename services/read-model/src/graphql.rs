@@ -268,6 +268,14 @@ pub(crate) fn event_label(event_type: &str) -> String {
         "action_returned" => "Action renvoyée à l'établissement",
         "action_validated" => "Action validée",
         "action_published" => "Action publiée",
+        "edition_created" => "Édition du concours créée",
+        "deadline_extended" => "Date limite prolongée pour un établissement",
+        "juror_appointed" => "Juré nommé",
+        "award_granted" => "Distinction attribuée",
+        "award_revoked" => "Distinction retirée",
+        "results_published" => "Palmarès publié",
+        "national_result_recorded" => "Résultat du concours national enregistré",
+        "campaign_closed" => "Campagne close",
         other => return other.replace('_', " "),
     };
     known.to_owned()
@@ -1127,9 +1135,17 @@ impl ListsQuery {
         department: Option<String>,
         school_uai: Option<String>,
         status: Option<String>,
+        #[graphql(
+            desc = "Plusieurs statuts : les demandes dans l'un d'eux (aucune pour une \
+                          liste vide)"
+        )]
+        statuses: Option<Vec<String>>,
     ) -> Result<Page<Label>, Error> {
         let mut filter = school_owned(visibility(ctx)?, school_year, department, school_uai)?;
         filter.eq("status", status);
+        if let Some(statuses) = statuses {
+            filter.any_of(&[("status", &statuses)]);
+        }
         connection(
             tables(ctx)?,
             LABEL_COLUMNS,

@@ -724,8 +724,40 @@ async fn the_awaiting_list_goes_on_page_after_page_across_both_states(db: TestDb
     app.finish().await;
 }
 
+async fn an_administrator_reads_an_application_without_its_answers(db: TestDb) {
+    let s = seed(db).await;
+    let (mut admin, _) = browser(&s.app, "admin", None).await;
+    // The awaiting list: both states in one list.
+    let page = until(&mut admin, "/labels", &s.gers).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body
+            .contains(&format!("href=\"/labels/{}\"", s.college))
+    );
+    let path = format!("/labels/{}", s.college);
+    let page = until(&mut admin, &path, "Demande de label déposée").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_strict_page(&page);
+    assert!(page.body.contains("Candidature au label pHARe 2026-2027"));
+    assert!(page.body.contains("Niveau 1 — engagement"));
+    assert!(page.body.contains(">Déposée</span>"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("un compte administrateur voit l'état de la candidature")
+    );
+    assert!(!page.body.contains("Réponses de l'établissement"));
+    assert!(!has_form(&page, &s.college, "examen") && !has_form(&page, &s.college, "decision"));
+    // An application that does not exist: the 404 page.
+    let missing = admin
+        .get("/labels/0190a0b0-0000-7000-8000-000000000000")
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    s.app.finish().await;
+}
+
 pharos_test_support::on_both_backends!(
     "labels";
+    an_administrator_reads_an_application_without_its_answers,
     the_pole_and_a_referent_list_the_applications_of_their_scope,
     the_pole_reviews_returns_then_awards_an_application,
     a_referent_reads_an_application_and_the_pole_alone_decides,
