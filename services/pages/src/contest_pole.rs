@@ -725,13 +725,10 @@ pub async fn admissibility(
     Form(form): Form<AdmissibilityForm>,
 ) -> Response {
     let here = format!("/concours/pole/{contest_id}");
-    let (session, me) = match signed_in_as(&pages, &jar, &here, POLE, REFUSAL).await {
+    let (session, me) = match pole_form(&pages, &jar, &here, &form.csrf).await {
         Ok(who) => who,
         Err(page) => return page,
     };
-    if !session.accepts(&form.csrf) {
-        return forbidden(&pages, FORGED);
-    }
     let reason = form.reason.trim();
     let values = HashMap::from([("reason".to_owned(), reason.to_owned())]);
     let key = format!("admissibility-{entry_id}");
@@ -802,13 +799,10 @@ pub async fn appoint(
     Form(form): Form<AppointForm>,
 ) -> Response {
     let here = format!("/concours/pole/{contest_id}");
-    let (session, me) = match signed_in_as(&pages, &jar, &here, POLE, REFUSAL).await {
+    let (session, me) = match pole_form(&pages, &jar, &here, &form.csrf).await {
         Ok(who) => who,
         Err(page) => return page,
     };
-    if !session.accepts(&form.csrf) {
-        return forbidden(&pages, FORGED);
-    }
     let values = HashMap::from([
         ("user_id".to_owned(), form.user_id.clone()),
         ("school_uai".to_owned(), form.school_uai.trim().to_owned()),
@@ -857,6 +851,22 @@ pub async fn appoint(
     .await
 }
 
+/// The pole member posting one of these forms, its CSRF token checked; else the page to
+/// show instead (sign-in, the 403 for another role, or the forged-form refusal).
+async fn pole_form(
+    pages: &Pages,
+    jar: &CookieJar,
+    here: &str,
+    csrf: &str,
+) -> Result<(Session, Me), Response> {
+    let (session, me) = signed_in_as(pages, jar, here, POLE, REFUSAL).await?;
+    if session.accepts(csrf) {
+        Ok((session, me))
+    } else {
+        Err(forbidden(pages, FORGED))
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub struct AssignForm {
     #[serde(default)]
@@ -872,13 +882,10 @@ pub async fn assign(
     Form(form): Form<AssignForm>,
 ) -> Response {
     let here = format!("/concours/pole/{contest_id}");
-    let (session, me) = match signed_in_as(&pages, &jar, &here, POLE, REFUSAL).await {
+    let (session, me) = match pole_form(&pages, &jar, &here, &form.csrf).await {
         Ok(who) => who,
         Err(page) => return page,
     };
-    if !session.accepts(&form.csrf) {
-        return forbidden(&pages, FORGED);
-    }
     let key = format!("assign-{entry_id}");
     let values = HashMap::from([("juror_id".to_owned(), form.juror_id.clone())]);
     let Ok(juror_id) = form.juror_id.trim().parse::<Uuid>() else {
@@ -934,13 +941,10 @@ pub async fn extend(
     Form(form): Form<ExtensionForm>,
 ) -> Response {
     let here = format!("/concours/pole/{contest_id}");
-    let (session, me) = match signed_in_as(&pages, &jar, &here, POLE, REFUSAL).await {
+    let (session, me) = match pole_form(&pages, &jar, &here, &form.csrf).await {
         Ok(who) => who,
         Err(page) => return page,
     };
-    if !session.accepts(&form.csrf) {
-        return forbidden(&pages, FORGED);
-    }
     let (uai, until, reason) = (
         form.school_uai.trim().to_uppercase(),
         form.until.trim().to_owned(),
@@ -1438,13 +1442,10 @@ async fn award_command(
     grant: bool,
 ) -> Response {
     let here = format!("/concours/pole/{contest_id}/palmares");
-    let (session, me) = match signed_in_as(&pages, &jar, &here, POLE, REFUSAL).await {
+    let (session, me) = match pole_form(&pages, &jar, &here, &form.csrf).await {
         Ok(who) => who,
         Err(page) => return page,
     };
-    if !session.accepts(&form.csrf) {
-        return forbidden(&pages, FORGED);
-    }
     let key = format!("award-{entry_id}");
     let values = HashMap::from([("kind".to_owned(), form.kind.clone())]);
     let Some(kind) = award_of(&form.kind) else {
@@ -1500,13 +1501,10 @@ pub async fn publish(
     Form(form): Form<PublishForm>,
 ) -> Response {
     let here = format!("/concours/pole/{contest_id}/palmares");
-    let (session, me) = match signed_in_as(&pages, &jar, &here, POLE, REFUSAL).await {
+    let (session, me) = match pole_form(&pages, &jar, &here, &form.csrf).await {
         Ok(who) => who,
         Err(page) => return page,
     };
-    if !session.accepts(&form.csrf) {
-        return forbidden(&pages, FORGED);
-    }
     if form.confirm != "oui" {
         return palmares_invalid(
             &pages,
@@ -1552,13 +1550,10 @@ pub async fn national_result(
     Form(form): Form<NationalForm>,
 ) -> Response {
     let here = format!("/concours/pole/{contest_id}/palmares");
-    let (session, me) = match signed_in_as(&pages, &jar, &here, POLE, REFUSAL).await {
+    let (session, me) = match pole_form(&pages, &jar, &here, &form.csrf).await {
         Ok(who) => who,
         Err(page) => return page,
     };
-    if !session.accepts(&form.csrf) {
-        return forbidden(&pages, FORGED);
-    }
     let key = format!("national-{entry_id}");
     let values = HashMap::from([("result".to_owned(), form.result.clone())]);
     let awarded = match form.result.as_str() {
