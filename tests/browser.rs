@@ -123,7 +123,7 @@ async fn the_manager_watches_the_dashboard_change_live_then_reads_it_as_it_was()
         ],
     )
     .await;
-    assert!(stdout.contains("6 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("7 passed, 0 failed"), "{stdout}");
 
     // The export the manager downloaded is a workbook with the indicators, stamped.
     let xlsx = std::fs::read_dir(&downloads)

@@ -124,3 +124,24 @@ export function requireEnv(name) {
 export function expect(condition, message) {
   if (!condition) throw new Error(message);
 }
+
+/**
+ * What loading `url` costs a browser with an empty cache (the first visit): the bytes
+ * received for the page and everything it loads (headers and bodies as they came over the
+ * wire, compressed), once the network is idle. Opens its own context with the cookies of
+ * `context`, so the session is the same and the cache is not. Returns `{ bytes, requests }`.
+ */
+export async function coldWeight(browser, context, url) {
+  const cold = await browser.newContext({ storageState: await context.storageState() });
+  try {
+    const page = await cold.newPage();
+    const finished = [];
+    page.on('requestfinished', (request) => finished.push(request.sizes()));
+    await page.goto(url, { waitUntil: 'networkidle' });
+    const sizes = await Promise.all(finished);
+    const bytes = sizes.reduce((sum, s) => sum + s.responseHeadersSize + s.responseBodySize, 0);
+    return { bytes, requests: sizes.length };
+  } finally {
+    await cold.close();
+  }
+}

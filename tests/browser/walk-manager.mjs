@@ -9,7 +9,7 @@
 //   PHAROS_DOWNLOAD_DIR: where the XLSX export is saved, for the Rust side to open.
 import { join } from 'node:path';
 import {
-  checkAxe, expect, launch, requireEnv, screenshot, step, summary, watchPage,
+  checkAxe, coldWeight, expect, launch, requireEnv, screenshot, step, summary, watchPage,
 } from './lib.mjs';
 
 const base = requireEnv('PHAROS_BASE_URL').replace(/\/+$/, '');
@@ -85,6 +85,13 @@ try {
       const status = await page.locator('#etat-direct').innerText();
       expect(status.includes('mis à jour'), `the live status reads "${status}"`);
       watch.assertClean('live refresh');
+    });
+
+    await step('the dashboard, the heaviest page, weighs under 500 KB on a first visit', async () => {
+      // It alone adds the charts (DSFRChart.js: Vue and Chart.js) to what every page loads.
+      const { bytes, requests } = await coldWeight(browser, context, `${base}/tableau-de-bord`);
+      console.log(`# page weight: /tableau-de-bord ${bytes} bytes in ${requests} requests`);
+      expect(bytes < 500_000, `the dashboard weighs ${bytes} bytes on a first visit`);
     });
 
     await step('the manager moves the date back and sees the earlier figure', async () => {

@@ -43,6 +43,11 @@ while IFS= read -r css; do
     grep -v -E '^(data:|#|https?:|/)' | sed -E 's/[?#].*$//' | sort -u)
 done < <(find vendor -name '*.css')
 
+# Brotli at its best quality, once here rather than per request: the style sheets and
+# scripts are most of a page's weight (src/assets.rs serves `<file>.br` to browsers that
+# accept it).
+node ./compress.mjs vendor
+
 cp node_modules/@gouvfr/dsfr/LICENSE.md LICENSE.dsfr
 cp node_modules/@gouvfr/dsfr-chart/LICENSE LICENSE.dsfr-chart
 cp node_modules/htmx.org/LICENSE LICENSE.htmx

@@ -7,7 +7,8 @@
 //! every projection rebuilt from the start of the log (as `pharos rebuild` does), timed;
 //! the assembled application served on a local port, and `dashboard` asked over HTTP by
 //! `clients` concurrent clients for one department at a time and for the whole set, then
-//! a paginated `schools` search; the process's peak memory. Prints one line per figure
+//! a paginated `schools` search; the pole's dashboard page the same way, and its weight;
+//! the process's peak memory. Prints one line per figure
 //! on stderr, then every figure as JSON on stdout.
 
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use pharos::config::{KeySource, RawConfig};
+use pharos_access::SESSION_COOKIE;
 use pharos_decider::SystemClock;
 use pharos_events::cohort::{ClassLevel, CohortEvent, CohortKind, CohortTraining, Referent};
 use pharos_events::contest::{
@@ -76,6 +78,8 @@ const SEARCHES: [&str; 6] = [
     "commune 2a",
     "n° 4",
 ];
+/// What Chromium sends.
+const ACCEPT_ENCODING: &str = "gzip, deflate, br, zstd";
 /// Concurrent appends while generating (SQLite groups them in one commit).
 const APPENDERS: usize = 32;
 
@@ -1730,9 +1734,13 @@ async fn serve_and_query(
     clients: usize,
     generated: &Generated,
 ) -> anyhow::Result<Value> {
+    // Bound first: the pages ask the API at this address.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
     let raw = RawConfig {
         database_url: url.to_owned(),
-        targets: "directory,read-model".into(),
+        targets: "directory,read-model,pages".into(),
+        api_url: Some(base.clone()),
         max_connections: (clients as u32 * 2 + 8).min(100),
         admin_email: Some(ADMIN.into()),
         admin_password: Some(PASSWORD.into()),
@@ -1753,21 +1761,21 @@ async fn serve_and_query(
         .await
         .context("assemblage de l'application de mesure")?;
     eprintln!(
-        "application assembled (directory, read-model) in {:.1} s",
+        "application assembled (directory, read-model, pages) in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    let result = query(&pharos, clients, generated).await;
+    let result = query(&pharos, listener, base, clients, generated).await;
     pharos.stop().await;
     result
 }
 
 async fn query(
     pharos: &pharos::Pharos,
+    listener: tokio::net::TcpListener,
+    base: String,
     clients: usize,
     generated: &Generated,
 ) -> anyhow::Result<Value> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
     let router = pharos.router.clone();
     // The server ends with the process: the bench exits right after printing.
     tokio::spawn(async move {
@@ -1803,12 +1811,18 @@ async fn query(
     )
     .await?;
     let admin = admin["token"].as_str().unwrap_or_default().to_owned();
-    post(
+    let created = post(
         "/api/v1/users",
         Some(&admin),
         json!({ "email": MANAGER, "display_name": "Pôle", "role": "pole_manager", "password": PASSWORD }),
     )
-    .await?;
+    .await;
+    // A reused database has its pole manager from the first run.
+    if let Err(e) = created
+        && !e.to_string().starts_with("409")
+    {
+        return Err(e);
+    }
     let login = post(
         "/api/v1/auth/login",
         None,
@@ -1988,10 +2002,173 @@ async fn query(
         search.quantile(0.5),
         search.quantile(0.99)
     );
+    let page = DashboardPage {
+        http: http.clone(),
+        base: base.clone(),
+        cookie: format!("{SESSION_COOKIE}={}", client.token),
+        year: year.clone(),
+    };
+    let pages = page.figures(clients).await?;
     Ok(json!({
         "dashboard_first_whole_ms": first_ms.round(),
         "dashboard_department": by_department.figures(),
         "dashboard_whole": whole.figures(),
         "schools_search": search.figures(),
+        "dashboard_page": pages,
     }))
+}
+
+/// The pole's dashboard page (`GET /tableau-de-bord`) as a signed-in browser asks it.
+#[derive(Clone)]
+struct DashboardPage {
+    http: reqwest::Client,
+    base: String,
+    /// The session cookie the pages read (the API's token).
+    cookie: String,
+    year: String,
+}
+
+impl DashboardPage {
+    /// The page of one department (`Some`) or of the whole set, compressed as a browser
+    /// takes it: its bytes on the wire.
+    async fn get(&self, department: Option<&str>) -> anyhow::Result<usize> {
+        let mut url = format!("{}/tableau-de-bord?annee={}", self.base, self.year);
+        if let Some(d) = department {
+            url.push_str(&format!("&departement={d}"));
+        }
+        let response = self
+            .http
+            .get(&url)
+            .header(reqwest::header::COOKIE, &self.cookie)
+            .header(reqwest::header::ACCEPT_ENCODING, ACCEPT_ENCODING)
+            .send()
+            .await?;
+        let status = response.status();
+        let body = response.bytes().await?;
+        if status != reqwest::StatusCode::OK {
+            bail!("GET {url} : {status}");
+        }
+        Ok(body.len())
+    }
+
+    /// Server time of the page (p50/p99 under `clients` concurrent clients, one department
+    /// at a time then the whole set), and the weight of the whole set's page: its HTML and
+    /// every style sheet and script it links, compressed as Chromium accepts them. Fonts are
+    /// not counted here: which faces a browser fetches depends on the text it renders (the
+    /// browser walks measure them).
+    async fn figures(&self, clients: usize) -> anyhow::Result<Value> {
+        let (by_department, _) = {
+            let page = self.clone();
+            concurrently(clients, clients * DEPARTMENT_ROUNDS, move |n| {
+                let page = page.clone();
+                async move {
+                    let department = DEPARTMENTS[n % DEPARTMENTS.len()];
+                    page.get(Some(department)).await.map(Value::from)
+                }
+            })
+            .await?
+        };
+        eprintln!(
+            "dashboard page, one department ({clients} clients, {} pages): p50 {:.1} ms, p99 {:.1} ms",
+            by_department.0.len(),
+            by_department.quantile(0.5),
+            by_department.quantile(0.99)
+        );
+        let (whole, _) = {
+            let page = self.clone();
+            concurrently(clients, clients * WHOLE_ROUNDS, move |_| {
+                let page = page.clone();
+                async move { page.get(None).await.map(Value::from) }
+            })
+            .await?
+        };
+        eprintln!(
+            "dashboard page, whole set ({clients} clients, {} pages): p50 {:.1} ms, p99 {:.1} ms",
+            whole.0.len(),
+            whole.quantile(0.5),
+            whole.quantile(0.99)
+        );
+        let weight = self.weight().await?;
+        Ok(json!({
+            "department": by_department.figures(),
+            "whole": whole.figures(),
+            "weight": weight,
+        }))
+    }
+
+    async fn weight(&self) -> anyhow::Result<Value> {
+        let url = format!("{}/tableau-de-bord?annee={}", self.base, self.year);
+        let response = self
+            .http
+            .get(&url)
+            .header(reqwest::header::COOKIE, &self.cookie)
+            .header(reqwest::header::ACCEPT_ENCODING, ACCEPT_ENCODING)
+            .send()
+            .await?;
+        let encoding = response
+            .headers()
+            .get(reqwest::header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("identity")
+            .to_owned();
+        let packed = response.bytes().await?;
+        // The links are read from the plain HTML.
+        let plain = self
+            .http
+            .get(&url)
+            .header(reqwest::header::COOKIE, &self.cookie)
+            .send()
+            .await?
+            .text()
+            .await?;
+        let mut assets = 0;
+        let mut linked = Vec::new();
+        // Each tag's own text: a `nomodule` script is one a module-aware browser skips.
+        for tag in plain
+            .split('<')
+            .filter(|t| t.starts_with("script") || t.starts_with("link"))
+        {
+            let tag = tag.split('>').next().unwrap_or_default();
+            if tag.contains("nomodule") {
+                continue;
+            }
+            for piece in tag.split('"').skip(1).step_by(2) {
+                if piece.starts_with("/assets/")
+                    && (piece.ends_with(".css") || piece.ends_with(".js"))
+                {
+                    linked.push(piece.to_owned());
+                }
+            }
+        }
+        linked.sort();
+        linked.dedup();
+        for path in &linked {
+            let response = self
+                .http
+                .get(format!("{}{path}", self.base))
+                .header(reqwest::header::ACCEPT_ENCODING, ACCEPT_ENCODING)
+                .send()
+                .await?;
+            if !response.status().is_success() {
+                bail!("GET {path} : {}", response.status());
+            }
+            assets += response.bytes().await?.len();
+        }
+        eprintln!(
+            "dashboard page weight (whole set): HTML {} bytes as {encoding} ({} plain) + {} style sheets and scripts {} bytes = {:.0} KB, fonts not counted",
+            packed.len(),
+            plain.len(),
+            linked.len(),
+            assets,
+            (packed.len() + assets) as f64 / 1000.0
+        );
+        Ok(json!({
+            "html_bytes": packed.len(),
+            "html_encoding": encoding,
+            "html_plain_bytes": plain.len(),
+            "assets": linked.len(),
+            "assets_bytes": assets,
+            "total_kb_without_fonts": ((packed.len() + assets) as f64 / 1000.0).round(),
+        }))
+    }
 }

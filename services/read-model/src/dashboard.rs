@@ -1237,13 +1237,21 @@ impl NationalDayIndicators<'_> {
         let mut scope = Filter::default();
         // The schools' scope, its placeholders numbered after the year's and the instant's.
         scope.binds = filter.binds.clone();
-        d.school_scope(&mut scope);
-        let schools = scope.sql();
-        let (each, uai) = d.each_school("a.schools");
+        let in_scope = if d.snapshot.is_postgres() {
+            // The schools' key probed with the action's list: PostgreSQL, guessing ten
+            // elements to an unnested list, would hash-join every school per action.
+            scope.raw("s.uai = ANY(string_to_array(trim(both ',' from a.schools), ','))");
+            d.school_scope(&mut scope);
+            format!("rm_schools s{}", scope.sql())
+        } else {
+            d.school_scope(&mut scope);
+            let (each, uai) = d.each_school("a.schools");
+            format!("{each} JOIN rm_schools s ON s.uai = {uai}{}", scope.sql())
+        };
         let sql = format!(
             "FROM {actions} a WHERE a.school_year = {year} AND {} \
              AND a.campaign = 'national_day' AND a.status IN {REPORTED} \
-             AND EXISTS (SELECT 1 FROM {each} JOIN rm_schools s ON s.uai = {uai}{schools})",
+             AND EXISTS (SELECT 1 FROM {in_scope})",
             valid("a", &at),
         );
         (sql, scope)

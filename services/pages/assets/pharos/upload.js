@@ -2,6 +2,8 @@
 // the raw request body (`POST /api/v1/entries/{id}/files`, its own Content-Type), sent by
 // XMLHttpRequest, whose upload.onprogress reports the bytes sent (fetch cannot). Same
 // origin: the session cookie authenticates, the Origin header passes the API's check.
+// Progressive enhancement: without this script the same form posts the file to the pages
+// (multipart), which forward it to the API; with it, the submit is intercepted here.
 (function () {
   'use strict';
 
@@ -16,6 +18,15 @@
     var button = form.querySelector('button[type="submit"]');
     var max = Number(form.getAttribute('data-max-bytes')) || 0;
 
+    // The refusal of a previous post without this script, next to the field.
+    function clearServerError() {
+      var previous = document.getElementById('fichier-erreur');
+      if (!previous) { return; }
+      previous.remove();
+      document.getElementById('fichier-groupe').classList.remove('fr-upload-group--error');
+      input.setAttribute('aria-describedby', 'envoi-etat');
+    }
+
     function fail(text) {
       alert.querySelector('p').textContent = text;
       alert.hidden = false;
@@ -27,6 +38,7 @@
     form.addEventListener('submit', function (event) {
       event.preventDefault();
       alert.hidden = true;
+      clearServerError();
       var file = input.files && input.files[0];
       if (!file) { fail('Choisissez d\'abord un fichier.'); return; }
       // The API refuses it too (413, nothing kept): saying so spares a long upload.
