@@ -1,6 +1,7 @@
 //! The department referent's trainings in a real browser: « Formations », a session with
-//! its waitlist, the attendance of its first slot recorded through the sheet, and the
-//! sign-in sheet as printed (`tests/browser/walk-trainings.mjs`).
+//! its waitlist, the attendance of its first slot recorded through the sheet, the
+//! sign-in sheet as printed, and a person registered to the next session through its
+//! form, whose withdrawal she opens and declines (`tests/browser/walk-trainings.mjs`).
 
 use pharos_test_support::{Client, PASSWORD, TestApp, TestDb, instant};
 use reqwest::StatusCode;
@@ -75,6 +76,24 @@ async fn the_referent_records_a_slot_and_prints_the_sign_in_sheet() {
             .await,
         );
     }
+    // The next session, a week later: open, nobody registered yet.
+    let next = created(
+        &manager,
+        &format!("/api/v1/trainings/{training}/sessions"),
+        json!({
+            "starts_at": "2026-12-10T09:00:00+01:00", "ends_at": "2026-12-10T12:00:00+01:00",
+            "slots": [
+                {"starts_at": "2026-12-10T09:00:00+01:00", "ends_at": "2026-12-10T12:00:00+01:00"}
+            ],
+            "location": "Atelier Canopé, Toulouse", "capacity": 12, "planned_minutes": 180,
+            "trainers": []
+        }),
+    )
+    .await;
+    let (status, body) = manager
+        .post(&format!("/api/v1/sessions/{next}/open"), Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     app.set_now(instant(DURING));
 
     let stdout = crate::browser::walk(
@@ -84,10 +103,11 @@ async fn the_referent_records_a_slot_and_prints_the_sign_in_sheet() {
             ("PHAROS_REFERENT_EMAIL", referent.email.as_str()),
             ("PHAROS_REFERENT_PASSWORD", PASSWORD),
             ("PHAROS_SESSION_ID", session.as_str()),
+            ("PHAROS_NEXT_SESSION_ID", next.as_str()),
         ],
     )
     .await;
-    assert!(stdout.contains("4 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("6 passed, 0 failed"), "{stdout}");
 
     // What she ticked is what the API holds: Camille present at the first slot (3 h),
     // Sacha absent.
@@ -102,5 +122,16 @@ async fn the_referent_records_a_slot_and_prints_the_sign_in_sheet() {
     };
     assert_eq!(minutes(&registrations[0]), Some(180), "{read}");
     assert_eq!(minutes(&registrations[1]), Some(0), "{read}");
+
+    // The person she registered through the form: confirmed, as a volunteer, at the
+    // school she gave.
+    let (_, read) = manager.get(&format!("/api/v1/sessions/{next}")).await;
+    let registered = &read["registrations"][0];
+    assert_eq!(registered["display_name"], "Alex Petit", "{read}");
+    assert_eq!(registered["email"], "alex.petit@ac-toulouse.fr", "{read}");
+    assert_eq!(registered["school_uai"], COLLEGE_31, "{read}");
+    assert_eq!(registered["function"], "CPE", "{read}");
+    assert_eq!(registered["mode"], "volunteer", "{read}");
+    assert_eq!(registered["status"], "confirmed", "{read}");
     app.finish().await;
 }

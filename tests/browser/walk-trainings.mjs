@@ -1,13 +1,16 @@
 // The department referent's trainings walk: signs in, opens « Formations », a session of
 // her department (two confirmed, one waiting), ticks who is present at the first slot and
 // saves it, then opens the sign-in sheet and looks at it as printed (print media: no
-// header, menu, footer nor buttons). axe and screenshots (role `referent`, names
-// `formations-…`) at 1280 and 320 px.
+// header, menu, footer nor buttons); last, on the next session (registrations open), she
+// registers a person through the form « Inscrire une personne » (first without an
+// address: the error next to its field) and sees them listed, then opens the withdrawal's
+// confirmation page and keeps the registration. axe and screenshots (role `referent`,
+// names `formations-…`) at 1280 and 320 px.
 //
 // Driven by the Rust test `tests/browser_trainings.rs`, which starts Pharos, seeds it and
 // sets its clock within the session's first slot:
 //   PHAROS_BASE_URL, PHAROS_REFERENT_EMAIL, PHAROS_REFERENT_PASSWORD: the referent of 31;
-//   PHAROS_SESSION_ID: the session.
+//   PHAROS_SESSION_ID: the session; PHAROS_NEXT_SESSION_ID: a later one, open, empty.
 import {
   checkAxe, expect, launch, requireEnv, screenshot, step, summary, watchPage,
 } from './lib.mjs';
@@ -16,6 +19,7 @@ const base = requireEnv('PHAROS_BASE_URL').replace(/\/+$/, '');
 const email = requireEnv('PHAROS_REFERENT_EMAIL');
 const password = requireEnv('PHAROS_REFERENT_PASSWORD');
 const session = requireEnv('PHAROS_SESSION_ID');
+const nextSession = requireEnv('PHAROS_NEXT_SESSION_ID');
 
 const DESKTOP = { width: 1280, height: 800 };
 const MOBILE = { width: 320, height: 640 };
@@ -123,6 +127,67 @@ try {
       watch.assertClean('sign-in sheet');
     });
   }
+
+  await step('she registers a person to the next session through its form', async () => {
+    const path = `/formations/sessions/${nextSession}`;
+    await page.goto(`${base}${path}`);
+    const submit = page.getByRole('button', { name: 'Inscrire la personne' });
+    expect(await submit.count() === 1, 'no registration form');
+    // Without an address: refused, the error next to its field and tied to it.
+    await page.locator('#inscription-nom').fill('Alex Petit');
+    await page.locator('#inscription-fonction').selectOption('cpe');
+    await Promise.all([
+      page.waitForURL((url) => url.pathname === `${path}/inscriptions`),
+      submit.click(),
+    ]);
+    const described = await page.locator('#inscription-courriel').getAttribute('aria-describedby');
+    expect(described === 'inscription-courriel-erreur', `the address is described by "${described}"`);
+    const error = await page.locator('#inscription-courriel-erreur').innerText();
+    expect(error.includes('Indiquez l\'adresse électronique'), `error "${error}"`);
+    const kept = await page.locator('#inscription-nom').inputValue();
+    expect(kept === 'Alex Petit', `the name became "${kept}"`);
+    await looksRight(page, 'inscription-refusee');
+    // The refusal is the page's 422, expected here; anything else is a problem.
+    const unexpected = watch.problems.splice(0).filter((p) => !(p.includes('422') && p.includes('/inscriptions')));
+    expect(unexpected.length === 0, `problems: ${unexpected.join('; ')}`);
+
+    await page.locator('#inscription-courriel').fill('alex.petit@ac-toulouse.fr');
+    await page.locator('#inscription-uai').fill('0310001H');
+    await page.locator('#inscription-mode-volunteer').check({ force: true });
+    await Promise.all([
+      page.waitForURL((url) => url.pathname === path && url.searchParams.get('succes') === 'inscrite'),
+      page.getByRole('button', { name: 'Inscrire la personne' }).click(),
+    ]);
+    const alert = await page.locator('.fr-alert--success').innerText();
+    expect(alert.includes('Inscription enregistrée pour Alex Petit : la personne est inscrite'), `alert "${alert}"`);
+    const confirmed = await page.getByRole('region', { name: 'Inscriptions confirmées' }).innerText();
+    expect(confirmed.includes('Alex Petit') && confirmed.includes('Volontariat'), `confirmed "${confirmed}"`);
+    expect(await page.getByRole('link', { name: 'Retirer : Alex Petit' }).count() === 1,
+      'no « Retirer » for Alex Petit');
+    await looksRight(page, 'inscription');
+    watch.assertClean('registration');
+  });
+
+  await step('she opens the withdrawal of that registration, then keeps it', async () => {
+    const path = `/formations/sessions/${nextSession}`;
+    await Promise.all([
+      page.waitForURL((url) => url.pathname.startsWith(`${path}/inscriptions/`) && url.pathname.endsWith('/retrait')),
+      page.getByRole('link', { name: 'Retirer : Alex Petit' }).click(),
+    ]);
+    const h1 = await page.locator('h1').innerText();
+    expect(h1 === 'Retirer une inscription : Alex Petit', `h1 is "${h1}"`);
+    const callout = await page.locator('.fr-callout').innerText();
+    expect(callout.includes('Sa place est libérée'), `callout "${callout}"`);
+    expect(await page.getByRole('button', { name: 'Je confirme le retrait' }).count() === 1, 'no confirmation button');
+    await looksRight(page, 'retrait');
+    await Promise.all([
+      page.waitForURL((url) => url.pathname === path),
+      page.getByRole('link', { name: 'Garder l\'inscription' }).click(),
+    ]);
+    const confirmed = await page.getByRole('region', { name: 'Inscriptions confirmées' }).innerText();
+    expect(confirmed.includes('Alex Petit'), `confirmed "${confirmed}"`);
+    watch.assertClean('withdrawal page');
+  });
 } finally {
   await browser.close();
   summary();

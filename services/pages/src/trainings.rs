@@ -3,8 +3,13 @@
 //! slots, trainers, registrations and history, with the steps its managers may take
 //! (open, close, hold, lock attendance, cancel with a reason);
 //! `GET`, `POST /formations/sessions/{id}/presences`: the attendance sheet, one slot
-//! saved at a time; `GET /formations/sessions/{id}/emargement`: the printable sign-in
-//! sheet.
+//! saved at a time; `POST /formations/sessions/{id}/presences/corrections`: once the
+//! attendance is locked, one registrant's slot corrected with a reason;
+//! `GET /formations/sessions/{id}/emargement`: the printable sign-in sheet;
+//! `POST /formations/sessions/{id}/inscriptions`: a person registered (confirmed, or
+//! waitlisted when the session is full); `GET`, `POST
+//! /formations/sessions/{id}/inscriptions/{registration}/retrait`: a registration's
+//! withdrawal, confirmed on its own page (no script), the waitlist promoted in order.
 //!
 //! The list is the read model's `trainings` and `sessions` queries for the pole and the
 //! referents; a trainer's sessions are absent from the read model (a trainer's scope is
@@ -46,7 +51,19 @@ pub fn routes() -> Router<Pages> {
             "/formations/sessions/{id}/presences",
             get(attendance).post(record_attendance),
         )
+        .route(
+            "/formations/sessions/{id}/presences/corrections",
+            post(correct_attendance),
+        )
         .route("/formations/sessions/{id}/emargement", get(sign_in_sheet))
+        .route(
+            "/formations/sessions/{id}/inscriptions",
+            post(register_person),
+        )
+        .route(
+            "/formations/sessions/{id}/inscriptions/{registration}/retrait",
+            get(withdrawal).post(withdraw),
+        )
         .route("/formations/sessions/{id}/{step}", post(take_step))
 }
 
@@ -716,6 +733,33 @@ impl SessionView {
     fn recording(&self) -> bool {
         matches!(self.status.as_str(), "open" | "closed" | "held")
     }
+
+    fn started(&self, now: DateTime<Utc>) -> bool {
+        DateTime::parse_from_rfc3339(&self.starts_at).is_ok_and(|t| t <= now)
+    }
+
+    /// Whether people are registered now: planned (designated only) or open, and not
+    /// begun (the API's rule).
+    fn registering(&self, now: DateTime<Utc>) -> bool {
+        matches!(self.status.as_str(), "planned" | "open") && !self.started(now)
+    }
+
+    /// Whether registrations are withdrawn now: planned, open or closed, and not begun.
+    fn withdrawing(&self, now: DateTime<Utc>) -> bool {
+        matches!(self.status.as_str(), "planned" | "open" | "closed") && !self.started(now)
+    }
+
+    /// Whether a change of attendance is a correction now (the API corrects only a
+    /// locked session's, not an archived one's).
+    fn correcting(&self) -> bool {
+        self.status == "attendance_locked"
+    }
+
+    fn registration(&self, id: &str) -> Option<&RegistrationView> {
+        self.registrations
+            .iter()
+            .find(|r| !id.is_empty() && r.id == id)
+    }
 }
 
 /// The registrants' schools.
@@ -765,10 +809,14 @@ fn attended_slots(slot_minutes: &[i64], attended: i64) -> Option<Vec<bool>> {
 }
 
 /// What a session page may do: its managers (the pole, the referent of its department)
-/// take its steps; they and its trainers record attendance.
+/// take its steps; they and its trainers record attendance; the pole and the department
+/// referents register people and withdraw them (the API's `RegisterToTraining`: a
+/// referent registers anyone to her department's sessions, and the people of her
+/// department's schools to the others; she reads only those registrations there).
 struct Powers {
     manage: bool,
     record: bool,
+    register: bool,
 }
 
 fn powers(me: &Me, session: &SessionView) -> Powers {
@@ -777,7 +825,12 @@ fn powers(me: &Me, session: &SessionView) -> Powers {
             && session.department.is_some()
             && me.scope == session.department);
     let record = manage || (!me.id.is_empty() && session.trainers.contains(&me.id));
-    Powers { manage, record }
+    let register = matches!(me.role.as_str(), "pole_manager" | "department_referent");
+    Powers {
+        manage,
+        record,
+        register,
+    }
 }
 
 fn unknown(pages: &Pages) -> Response {
@@ -846,19 +899,247 @@ fn facts(session: &SessionView, training: &Value) -> Value {
     })
 }
 
+/// The URL's word for what was just done, and the registrations it was done to.
 #[derive(Debug, Default, Deserialize)]
 pub struct Flash {
     #[serde(default)]
     succes: String,
+    /// The registration just made or withdrawn.
+    #[serde(default)]
+    inscription: String,
+    /// The registration promoted from the waitlist by a withdrawal.
+    #[serde(default)]
+    promue: String,
 }
 
-/// What the step forms show again after a refusal.
+impl Flash {
+    /// The success message, with the names and ranks of the session as read now.
+    fn message(&self, view: &SessionView) -> Option<String> {
+        let named = |what: &str| {
+            view.registration(&self.inscription).map_or_else(
+                || format!("{what} enregistrée"),
+                |r| format!("{what} enregistrée pour {}", r.display_name),
+            )
+        };
+        match self.succes.as_str() {
+            "inscrite" => Some(format!(
+                "{} : la personne est inscrite, sa place est confirmée.",
+                named("Inscription")
+            )),
+            "attente" => {
+                let rank = view
+                    .registration(&self.inscription)
+                    .and_then(|r| r.waitlist_position)
+                    .map(|rank| format!(", rang {rank}"))
+                    .unwrap_or_default();
+                Some(format!(
+                    "{} : la session est complète, la personne est placée en liste d'attente{rank}.",
+                    named("Inscription")
+                ))
+            }
+            "retiree" => {
+                let mut text = view.registration(&self.inscription).map_or_else(
+                    || "Inscription retirée.".to_owned(),
+                    |r| format!("Inscription retirée : {}.", r.display_name),
+                );
+                if let Some(promoted) = view.registration(&self.promue) {
+                    text.push_str(&format!(
+                        " La place libérée va à {}, la première personne de la liste \
+                         d'attente : sa place est confirmée.",
+                        promoted.display_name
+                    ));
+                }
+                Some(text)
+            }
+            word => STEPS
+                .iter()
+                .find(|s| s.done_word == word)
+                .map(|s| s.done.to_owned()),
+        }
+    }
+}
+
+/// What the session's forms show again after a refusal.
 #[derive(Debug, Default, Serialize)]
 struct Outcome {
-    success: Option<&'static str>,
+    success: Option<String>,
     error: Option<String>,
     reason: String,
     reason_error: Option<String>,
+    /// The registration form as sent, and its errors.
+    person: PersonForm,
+    person_errors: PersonErrors,
+    #[serde(skip)]
+    flash: Flash,
+}
+
+/// The longest name and the longest « other » function the page sends.
+const NAME_MAX: usize = 200;
+const FUNCTION_MAX: usize = 100;
+
+/// The functions offered for a registrant: the form's value, the text the API records
+/// (a free text there, « CPE » in the existing registrations), and the label.
+const FUNCTIONS: [(&str, &str, &str); 12] = [
+    ("enseignant", "Enseignant", "Enseignant ou enseignante"),
+    (
+        "cpe",
+        "CPE",
+        "Conseiller ou conseillère principal(e) d'éducation (CPE)",
+    ),
+    ("aed", "AED", "Assistant ou assistante d'éducation (AED)"),
+    ("infirmier", "Infirmier", "Infirmier ou infirmière"),
+    (
+        "assistant_social",
+        "Assistant social",
+        "Assistant ou assistante de service social",
+    ),
+    (
+        "psyen",
+        "Psy-EN",
+        "Psychologue de l'Éducation nationale (Psy-EN)",
+    ),
+    (
+        "direction",
+        "Direction",
+        "Direction (chef d'établissement, adjoint, directeur d'école)",
+    ),
+    (
+        "conseiller_pedagogique",
+        "Conseiller pédagogique",
+        "Conseiller ou conseillère pédagogique",
+    ),
+    (
+        "ien",
+        "IEN",
+        "Inspecteur ou inspectrice de l'Éducation nationale (IEN)",
+    ),
+    ("medecin_scolaire", "Médecin scolaire", "Médecin scolaire"),
+    (
+        "aesh",
+        "AESH",
+        "Accompagnant ou accompagnante d'élèves en situation de handicap (AESH)",
+    ),
+    ("autre", "", "Autre fonction (à préciser)"),
+];
+
+/// The registration form, as sent (and shown again after a refusal).
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+pub struct PersonForm {
+    #[serde(default, skip_serializing)]
+    csrf: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    school_uai: String,
+    #[serde(default)]
+    function: String,
+    #[serde(default)]
+    function_other: String,
+    #[serde(default)]
+    mode: String,
+}
+
+/// The registration form's errors, next to their fields.
+#[derive(Debug, Default, Serialize)]
+struct PersonErrors {
+    display_name: Option<String>,
+    email: Option<String>,
+    school_uai: Option<String>,
+    function: Option<String>,
+    function_other: Option<String>,
+    mode: Option<String>,
+}
+
+impl PersonErrors {
+    fn any(&self) -> bool {
+        self.display_name.is_some()
+            || self.email.is_some()
+            || self.school_uai.is_some()
+            || self.function.is_some()
+            || self.function_other.is_some()
+            || self.mode.is_some()
+    }
+
+    /// The API's error on `field`, next to its input: `false` when the form has none.
+    fn set(&mut self, field: &str, message: String) -> bool {
+        let slot = match field {
+            "person.display_name" => &mut self.display_name,
+            "person.email" => &mut self.email,
+            "person.school_uai" => &mut self.school_uai,
+            "person.function" => &mut self.function,
+            "mode" => &mut self.mode,
+            _ => return false,
+        };
+        *slot = Some(message);
+        true
+    }
+}
+
+/// The registration `form` asks for (the API's body), or its errors.
+fn person_body(form: &PersonForm) -> Result<Value, Box<PersonErrors>> {
+    let mut errors = PersonErrors::default();
+    let name = form.display_name.trim();
+    if name.is_empty() {
+        errors.display_name = Some("Indiquez le nom et le prénom de la personne.".into());
+    } else if name.chars().count() > NAME_MAX {
+        errors.display_name = Some(format!(
+            "Le nom compte {} caractères : {NAME_MAX} au plus.",
+            name.chars().count()
+        ));
+    }
+    let email = form.email.trim();
+    if email.is_empty() {
+        errors.email = Some(
+            "Indiquez l'adresse électronique de la personne (format nom@ac-toulouse.fr).".into(),
+        );
+    } else if !email.contains('@') {
+        errors.email = Some(format!(
+            "« {email} » n'est pas une adresse électronique : format attendu nom@ac-toulouse.fr."
+        ));
+    }
+    let uai = form.school_uai.trim().to_uppercase();
+    let other = form.function_other.trim();
+    let function = match FUNCTIONS.iter().find(|f| f.0 == form.function) {
+        Some(("autre", _, _)) if other.is_empty() => {
+            errors.function_other =
+                Some("Précisez la fonction de la personne (« Autre fonction »).".into());
+            String::new()
+        }
+        Some(("autre", _, _)) if other.chars().count() > FUNCTION_MAX => {
+            errors.function_other = Some(format!(
+                "La fonction compte {} caractères : {FUNCTION_MAX} au plus.",
+                other.chars().count()
+            ));
+            String::new()
+        }
+        Some(("autre", _, _)) => other.to_owned(),
+        Some((_, recorded, _)) => (*recorded).to_owned(),
+        None if form.function.trim().is_empty() => {
+            errors.function = Some("Choisissez la fonction de la personne.".into());
+            String::new()
+        }
+        None => {
+            errors.function = Some("Choisissez une fonction de la liste.".into());
+            String::new()
+        }
+    };
+    if !matches!(form.mode.as_str(), "designated" | "volunteer") {
+        errors.mode = Some("Choisissez le mode d'inscription : désignation ou volontariat.".into());
+    }
+    if errors.any() {
+        return Err(Box::new(errors));
+    }
+    Ok(json!({
+        "person": {
+            "display_name": name,
+            "email": email,
+            "school_uai": Some(uai).filter(|u| !u.is_empty()),
+            "function": function,
+        },
+        "mode": form.mode,
+    }))
 }
 
 /// The steps of a session: the URL's word, the API's command, the button, what it does,
@@ -980,17 +1261,13 @@ pub async fn detail(
     Path(id): Path<String>,
     Query(flash): Query<Flash>,
 ) -> Response {
-    let success = STEPS
-        .iter()
-        .find(|s| s.done_word == flash.succes)
-        .map(|s| s.done);
     show(
         &pages,
         &jar,
         &id,
         StatusCode::OK,
         Outcome {
-            success,
+            flash,
             ..Outcome::default()
         },
     )
@@ -1002,7 +1279,7 @@ async fn show(
     jar: &CookieJar,
     id: &str,
     status: StatusCode,
-    outcome: Outcome,
+    mut outcome: Outcome,
 ) -> Response {
     let here = format!("/formations/sessions/{}", encode(id));
     let (session, me) = match signed_in(pages, jar, &here).await {
@@ -1027,6 +1304,7 @@ async fn show(
         |r: &RegistrationView| r.school_uai.as_ref().and_then(|u| names.get(u)).cloned();
     let registrant = |r: &RegistrationView| {
         json!({
+            "id": r.id,
             "name": r.display_name,
             "school": r.school_uai,
             "school_name": school_name(r),
@@ -1062,6 +1340,15 @@ async fn show(
         .into_iter()
         .filter(|s| s["word"] != "annuler")
         .collect();
+    if outcome.success.is_none() {
+        outcome.success = outcome.flash.message(&view);
+    }
+    if outcome.person.mode.is_empty() {
+        outcome.person.mode = "designated".into();
+    }
+    // A referent registers the people of her department's schools to the sessions of
+    // other departments (and academic ones): their school is then needed.
+    let school_needed = me.role == "department_referent" && me.scope != view.department;
     pages.templates.render(
         status,
         "session.html",
@@ -1084,6 +1371,13 @@ async fn show(
             sign_in_sheet => powers.record && view.status != "cancelled",
             outcome => Serde(&outcome),
             reason_max => REASON_MAX,
+            register => powers.register && view.registering(now),
+            volunteers => view.status == "open",
+            school_needed,
+            withdraw => powers.register && view.withdrawing(now),
+            functions => FUNCTIONS.iter().map(|f| (f.0, f.2)).collect::<Vec<_>>(),
+            name_max => NAME_MAX,
+            function_max => FUNCTION_MAX,
         },
     )
 }
@@ -1203,6 +1497,242 @@ pub async fn take_step(
     }
 }
 
+// --- Registrations ----------------------------------------------------------------------
+
+/// `POST /formations/sessions/{id}/inscriptions`: registers a person (the API confirms
+/// them, or puts them on the waitlist of a full session).
+pub async fn register_person(
+    State(pages): State<Pages>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+    Form(form): Form<PersonForm>,
+) -> Response {
+    let here = format!("/formations/sessions/{}", encode(&id));
+    let Some(session) = Session::of(&jar) else {
+        return crate::session::to_login(&here);
+    };
+    if !session.accepts(&form.csrf) {
+        return forged(&pages);
+    }
+    if uuid::Uuid::parse_str(&id).is_err() {
+        return unknown(&pages);
+    }
+    let refused = |error: &str, person_errors| Outcome {
+        error: Some(error.to_owned()),
+        person: form.clone(),
+        person_errors,
+        ..Outcome::default()
+    };
+    let body = match person_body(&form) {
+        Ok(body) => body,
+        Err(errors) => {
+            let outcome = refused(
+                "La personne n'a pas été inscrite : voyez les champs signalés du formulaire.",
+                *errors,
+            );
+            return show(&pages, &jar, &id, StatusCode::UNPROCESSABLE_ENTITY, outcome).await;
+        }
+    };
+    let result = pages
+        .api
+        .command(
+            &session.token,
+            Method::POST,
+            &format!("/api/v1/sessions/{id}/registrations"),
+            &body,
+        )
+        .await;
+    match result {
+        Ok(answer) => {
+            let word = if answer["status"] == "waitlisted" {
+                "attente"
+            } else {
+                "inscrite"
+            };
+            let registration = answer["id"].as_str().unwrap_or_default();
+            Redirect::to(&format!(
+                "{here}?succes={word}&inscription={}",
+                encode(registration)
+            ))
+            .into_response()
+        }
+        Err(ApiError::Refused {
+            status,
+            detail,
+            fields,
+        }) => {
+            let mut errors = PersonErrors::default();
+            let mut placed = false;
+            for (field, message) in fields {
+                placed |= errors.set(&field, message);
+            }
+            let error = if placed {
+                "La personne n'a pas été inscrite : voyez les champs signalés du formulaire."
+            } else {
+                detail.as_str()
+            };
+            let outcome = refused(error, errors);
+            show(&pages, &jar, &id, client_error(status), outcome).await
+        }
+        Err(error) => pages.templates.api_error(error, &here),
+    }
+}
+
+/// `GET /formations/sessions/{id}/inscriptions/{registration}/retrait`: what withdrawing
+/// this registration does, and the button that does it.
+pub async fn withdrawal(
+    State(pages): State<Pages>,
+    jar: CookieJar,
+    Path((id, registration)): Path<(String, String)>,
+) -> Response {
+    confirm_withdrawal(&pages, &jar, &id, &registration, StatusCode::OK, None).await
+}
+
+async fn confirm_withdrawal(
+    pages: &Pages,
+    jar: &CookieJar,
+    id: &str,
+    registration: &str,
+    status: StatusCode,
+    error: Option<String>,
+) -> Response {
+    let here = format!(
+        "/formations/sessions/{}/inscriptions/{}/retrait",
+        encode(id),
+        encode(registration)
+    );
+    let (session, me) = match signed_in(pages, jar, &here).await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    let (view, training) = match load(pages, &session.token, id, &here).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    if !powers(&me, &view).register {
+        return pages.templates.error(
+            StatusCode::FORBIDDEN,
+            "Retrait réservé",
+            "Les inscriptions d'une session sont retirées par le pôle académique et les \
+             référents départementaux.",
+        );
+    }
+    let Some(found) = view
+        .registration(registration)
+        .filter(|r| r.status != "withdrawn")
+    else {
+        if let Some(error) = error {
+            // Refused, and withdrawn meanwhile: the session says how it stands.
+            let outcome = Outcome {
+                error: Some(error),
+                ..Outcome::default()
+            };
+            return show(pages, jar, id, status, outcome).await;
+        }
+        return pages.templates.error(
+            StatusCode::NOT_FOUND,
+            "Inscription introuvable",
+            "Cette inscription n'existe pas ou a déjà été retirée. Revenez à la session pour \
+             voir ses inscriptions.",
+        );
+    };
+    let names = school_names(pages, &session.token, found.school_uai.iter()).await;
+    // The first waiting person gets a confirmed place freed (the API's order).
+    let next = (found.status == "confirmed")
+        .then(|| {
+            view.registrations
+                .iter()
+                .filter(|r| r.status == "waitlisted")
+                .min_by_key(|r| r.waitlist_position.unwrap_or(i64::MAX))
+        })
+        .flatten();
+    let registrant = json!({
+        "id": found.id,
+        "name": found.display_name,
+        "school": found.school_uai,
+        "school_name": found.school_uai.as_ref().and_then(|u| names.get(u)),
+        "function": found.function,
+        "mode": mode_label(&found.mode),
+        "confirmed": found.status == "confirmed",
+        "rank": found.waitlist_position,
+    });
+    pages.templates.render(
+        status,
+        "session_withdraw.html",
+        minijinja::context! {
+            title => "Retirer une inscription",
+            active => "trainings",
+            me => Serde(&me),
+            csrf => session.csrf(),
+            id => view.id.clone(),
+            facts => Serde(&facts(&view, &training)),
+            registrant => Serde(&registrant),
+            next => next.map(|r| r.display_name.clone()),
+            waiting => view.waitlisted,
+            open => view.withdrawing(pages.clock.now()),
+            error,
+        },
+    )
+}
+
+/// `POST /formations/sessions/{id}/inscriptions/{registration}/retrait`: withdraws the
+/// registration (a confirmed place goes to the first waiting person).
+pub async fn withdraw(
+    State(pages): State<Pages>,
+    jar: CookieJar,
+    Path((id, registration)): Path<(String, String)>,
+    Form(form): Form<StepForm>,
+) -> Response {
+    let here = format!(
+        "/formations/sessions/{}/inscriptions/{}/retrait",
+        encode(&id),
+        encode(&registration)
+    );
+    let Some(session) = Session::of(&jar) else {
+        return crate::session::to_login(&here);
+    };
+    if !session.accepts(&form.csrf) {
+        return forged(&pages);
+    }
+    if uuid::Uuid::parse_str(&id).is_err() || uuid::Uuid::parse_str(&registration).is_err() {
+        return unknown(&pages);
+    }
+    let result = pages
+        .api
+        .command(
+            &session.token,
+            Method::POST,
+            &format!("/api/v1/sessions/{id}/registrations/{registration}/withdraw"),
+            &json!({}),
+        )
+        .await;
+    match result {
+        Ok(answer) => {
+            let mut to = format!(
+                "/formations/sessions/{}?succes=retiree&inscription={}",
+                encode(&id),
+                encode(&registration)
+            );
+            if let Some(promoted) = answer["promoted"].get(0).and_then(Value::as_str) {
+                to.push_str(&format!("&promue={}", encode(promoted)));
+            }
+            Redirect::to(&to).into_response()
+        }
+        Err(ApiError::Refused { status, detail, .. }) => {
+            confirm_withdrawal(
+                &pages,
+                &jar,
+                &id,
+                &registration,
+                client_error(status),
+                Some(detail),
+            )
+            .await
+        }
+        Err(error) => pages.templates.api_error(error, &here),
+    }
+}
+
 fn client_error(status: StatusCode) -> StatusCode {
     if status.is_client_error() {
         status
@@ -1218,6 +1748,14 @@ pub struct AttendanceFlash {
     /// The slot just saved (from 0).
     #[serde(default)]
     succes: Option<usize>,
+    /// `1` when a correction was just recorded (for `inscription` at `creneau`).
+    #[serde(default)]
+    corrigee: String,
+    /// The registration and slot the correction form starts with.
+    #[serde(default)]
+    inscription: String,
+    #[serde(default)]
+    creneau: String,
 }
 
 /// What the sheet shows again after a refusal: the boxes as ticked, and the errors.
@@ -1225,12 +1763,126 @@ pub struct AttendanceFlash {
 struct Sheet {
     success: Option<String>,
     error: Option<String>,
+    /// The alert's title when `error` is a correction's.
+    correction_refused: bool,
     /// The slot the user saved.
     slot: Option<usize>,
     /// `(slot, registration)` ticked, when the sheet comes back from a form.
     ticked: Option<HashSet<(usize, String)>>,
     /// Per registration, the API's refusal.
     row_errors: HashMap<String, String>,
+    /// The correction form as sent (or as chosen by a row's link), and its errors.
+    correction: CorrectionForm,
+    correction_errors: CorrectionErrors,
+}
+
+/// The correction form of a locked sheet.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+pub struct CorrectionForm {
+    #[serde(default, skip_serializing)]
+    csrf: String,
+    #[serde(default)]
+    registration_id: String,
+    #[serde(default)]
+    slot_index: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    minutes: String,
+    #[serde(default)]
+    reason: String,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct CorrectionErrors {
+    registration_id: Option<String>,
+    slot_index: Option<String>,
+    status: Option<String>,
+    minutes: Option<String>,
+    reason: Option<String>,
+}
+
+impl CorrectionErrors {
+    fn any(&self) -> bool {
+        self.registration_id.is_some()
+            || self.slot_index.is_some()
+            || self.status.is_some()
+            || self.minutes.is_some()
+            || self.reason.is_some()
+    }
+
+    /// The API's error on `field`, next to its input: `false` when the form has none.
+    fn set(&mut self, field: &str, message: String) -> bool {
+        let slot = match field {
+            "registration_id" => &mut self.registration_id,
+            "slot_index" => &mut self.slot_index,
+            "status" => &mut self.status,
+            "minutes" => &mut self.minutes,
+            "reason" => &mut self.reason,
+            _ => return false,
+        };
+        *slot = Some(message);
+        true
+    }
+}
+
+/// The attendance statuses a correction records: the API's code and the label.
+const MARKS: [(&str, &str); 3] = [
+    ("present", "Présent ou présente"),
+    ("absent", "Absent ou absente"),
+    ("excused", "Absence excusée"),
+];
+
+/// The correction `form` asks for (the API's body), or its errors.
+fn correction_body(form: &CorrectionForm) -> Result<Value, CorrectionErrors> {
+    let mut errors = CorrectionErrors::default();
+    if uuid::Uuid::parse_str(form.registration_id.trim()).is_err() {
+        errors.registration_id =
+            Some("Choisissez la personne dont la présence est à corriger.".into());
+    }
+    let slot = form.slot_index.trim().parse::<usize>().ok();
+    if slot.is_none() {
+        errors.slot_index = Some("Choisissez le créneau à corriger.".into());
+    }
+    if !MARKS.iter().any(|m| m.0 == form.status) {
+        errors.status = Some("Choisissez la présence à enregistrer.".into());
+    }
+    let minutes = match form.minutes.trim() {
+        "" => None,
+        text => match text.parse::<i64>() {
+            Ok(minutes) if minutes >= 0 => Some(minutes),
+            _ => {
+                errors.minutes = Some(format!(
+                    "« {text} » n'est pas un nombre entier de minutes : indiquez par exemple \
+                     90, ou laissez le champ vide."
+                ));
+                None
+            }
+        },
+    };
+    let reason = form.reason.trim();
+    if reason.is_empty() {
+        errors.reason = Some(
+            "Indiquez le motif de la correction : une correction après verrouillage est \
+             motivée et tracée."
+                .into(),
+        );
+    } else if reason.chars().count() > REASON_MAX {
+        errors.reason = Some(format!(
+            "Le motif compte {} caractères : {REASON_MAX} au plus.",
+            reason.chars().count()
+        ));
+    }
+    if errors.any() {
+        return Err(errors);
+    }
+    Ok(json!({
+        "registration_id": form.registration_id.trim(),
+        "slot_index": slot,
+        "status": form.status,
+        "minutes": minutes,
+        "reason": reason,
+    }))
 }
 
 /// `GET /formations/sessions/{id}/presences`.
@@ -1244,17 +1896,26 @@ pub async fn attendance(
         success: flash
             .succes
             .map(|slot| format!("Présences du créneau {} enregistrées.", slot + 1)),
+        correction: CorrectionForm {
+            registration_id: flash.inscription,
+            slot_index: flash.creneau,
+            ..CorrectionForm::default()
+        },
         ..Sheet::default()
     };
-    show_sheet(&pages, &jar, &id, StatusCode::OK, sheet).await
+    let corrected = !flash.corrigee.is_empty();
+    show_sheet(&pages, &jar, &id, StatusCode::OK, sheet, corrected).await
 }
 
+/// The attendance sheet; `corrected` when a correction was just recorded (for the
+/// registration and slot of `sheet.correction`).
 async fn show_sheet(
     pages: &Pages,
     jar: &CookieJar,
     id: &str,
     status: StatusCode,
-    sheet: Sheet,
+    mut sheet: Sheet,
+    corrected: bool,
 ) -> Response {
     let here = format!("/formations/sessions/{}/presences", encode(id));
     let (session, me) = match signed_in(pages, jar, &here).await {
@@ -1313,6 +1974,11 @@ async fn show_sheet(
                         "checked": checked,
                         "known": known.as_ref().map(|k| k[i]),
                         "editable": editable && s.started(now),
+                        "correct": format!(
+                            "/formations/sessions/{}/presences?inscription={}&creneau={i}#correction",
+                            encode(&view.id),
+                            encode(&r.id)
+                        ),
                     })
                 })
                 .collect();
@@ -1330,6 +1996,35 @@ async fn show_sheet(
         })
         .collect();
     let any_editable = slots.iter().any(|s| s["editable"] == true);
+    let correct = view.correcting();
+    if corrected {
+        let who = view
+            .registration(&sheet.correction.registration_id)
+            .map(|r| format!(" pour {}", r.display_name))
+            .unwrap_or_default();
+        let slot = sheet
+            .correction
+            .slot_index
+            .parse::<usize>()
+            .map(|slot| format!(", créneau {}", slot + 1))
+            .unwrap_or_default();
+        sheet.success = Some(format!(
+            "Correction enregistrée{who}{slot} : son motif est tracé, elle figure dans \
+             l'historique de la session."
+        ));
+    }
+    let people: Vec<(String, String)> = view
+        .confirmed()
+        .into_iter()
+        .map(|r| (r.id.clone(), r.display_name.clone()))
+        .collect();
+    let slot_choices: Vec<(String, String)> = view
+        .slots
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (i.to_string(), s.label(i, several_days)))
+        .collect();
+    let history = history(pages, &session.token, "session", id, role_label).await;
     pages.templates.render(
         status,
         "session_attendance.html",
@@ -1347,9 +2042,107 @@ async fn show_sheet(
             not_yet => editable && !any_editable,
             success => sheet.success,
             error => sheet.error,
+            error_title => if sheet.correction_refused {
+                "Correction non enregistrée"
+            } else {
+                "Présences non enregistrées"
+            },
             error_slot => sheet.slot,
+            correct,
+            correction => Serde(&sheet.correction),
+            correction_errors => Serde(&sheet.correction_errors),
+            people,
+            slot_choices,
+            marks => MARKS.to_vec(),
+            reason_max => REASON_MAX,
+            history => history.as_ref().map(Serde),
         },
     )
+}
+
+/// `POST /formations/sessions/{id}/presences/corrections`: a locked session's attendance
+/// changed for one registration at one slot, with its reason (the API traces it).
+pub async fn correct_attendance(
+    State(pages): State<Pages>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+    Form(form): Form<CorrectionForm>,
+) -> Response {
+    let here = format!("/formations/sessions/{}/presences", encode(&id));
+    let Some(session) = Session::of(&jar) else {
+        return crate::session::to_login(&here);
+    };
+    if !session.accepts(&form.csrf) {
+        return forged(&pages);
+    }
+    if uuid::Uuid::parse_str(&id).is_err() {
+        return unknown(&pages);
+    }
+    let refused = |error: String, correction_errors| Sheet {
+        error: Some(error),
+        correction_refused: true,
+        correction: form.clone(),
+        correction_errors,
+        ..Sheet::default()
+    };
+    let body = match correction_body(&form) {
+        Ok(body) => body,
+        Err(errors) => {
+            let sheet = refused(
+                "La correction n'a pas été enregistrée : voyez les champs signalés du \
+                 formulaire."
+                    .into(),
+                errors,
+            );
+            return show_sheet(
+                &pages,
+                &jar,
+                &id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                sheet,
+                false,
+            )
+            .await;
+        }
+    };
+    let result = pages
+        .api
+        .command(
+            &session.token,
+            Method::POST,
+            &format!("/api/v1/sessions/{id}/attendance/corrections"),
+            &body,
+        )
+        .await;
+    match result {
+        Ok(_) => Redirect::to(&format!(
+            "{here}?corrigee=1&inscription={}&creneau={}",
+            encode(form.registration_id.trim()),
+            encode(form.slot_index.trim())
+        ))
+        .into_response(),
+        Err(ApiError::Refused {
+            status,
+            detail,
+            fields,
+        }) => {
+            let mut errors = CorrectionErrors::default();
+            let mut placed = false;
+            for (field, message) in fields {
+                placed |= errors.set(&field, message);
+            }
+            let error = if placed {
+                "La correction n'a pas été enregistrée : voyez les champs signalés du \
+                 formulaire."
+                    .to_owned()
+            } else {
+                detail
+            };
+            let sheet = refused(error, errors);
+            show_sheet(&pages, &jar, &id, client_error(status), sheet, false).await
+        }
+        Err(error) => pages.templates.api_error(error, &here),
+    }
 }
 
 /// `POST /formations/sessions/{id}/presences`: the slot `creneau` of every confirmed
@@ -1393,7 +2186,15 @@ pub async fn record_attendance(
             ticked: Some(ticked),
             ..Sheet::default()
         };
-        return show_sheet(&pages, &jar, &id, StatusCode::UNPROCESSABLE_ENTITY, sheet).await;
+        return show_sheet(
+            &pages,
+            &jar,
+            &id,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            sheet,
+            false,
+        )
+        .await;
     };
     let answer = match pages
         .api
@@ -1420,7 +2221,15 @@ pub async fn record_attendance(
             ticked: Some(ticked),
             ..Sheet::default()
         };
-        return show_sheet(&pages, &jar, &id, StatusCode::UNPROCESSABLE_ENTITY, sheet).await;
+        return show_sheet(
+            &pages,
+            &jar,
+            &id,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            sheet,
+            false,
+        )
+        .await;
     }
     let mut row_errors = HashMap::new();
     let mut refused: Option<(StatusCode, String)> = None;
@@ -1473,7 +2282,7 @@ pub async fn record_attendance(
                 row_errors,
                 ..Sheet::default()
             };
-            show_sheet(&pages, &jar, &id, client_error(status), sheet).await
+            show_sheet(&pages, &jar, &id, client_error(status), sheet, false).await
         }
     }
 }
@@ -1587,6 +2396,67 @@ mod tests {
         assert_eq!(duration(210), "3 h 30");
         assert_eq!(duration(180), "3 h");
         assert_eq!(duration(45), "45 min");
+    }
+
+    #[test]
+    fn a_registration_form_names_its_missing_fields_and_sends_the_recorded_function() {
+        let Err(errors) = person_body(&PersonForm::default()) else {
+            panic!("an empty form is sent");
+        };
+        assert!(errors.display_name.is_some() && errors.email.is_some());
+        assert!(errors.function.is_some() && errors.mode.is_some());
+        let form = PersonForm {
+            display_name: " Alex Petit ".into(),
+            email: "alex.petit@ac-toulouse.fr".into(),
+            school_uai: "0310001h".into(),
+            function: "autre".into(),
+            mode: "volunteer".into(),
+            ..PersonForm::default()
+        };
+        let Err(errors) = person_body(&form) else {
+            panic!("« autre » without its name is sent");
+        };
+        assert!(errors.function_other.is_some() && errors.display_name.is_none());
+        let form = PersonForm {
+            function: "cpe".into(),
+            ..form
+        };
+        let body = person_body(&form).unwrap_or_default();
+        assert_eq!(
+            body,
+            json!({"person": {"display_name": "Alex Petit", "email": "alex.petit@ac-toulouse.fr",
+                              "school_uai": "0310001H", "function": "CPE"}, "mode": "volunteer"})
+        );
+        let mut errors = PersonErrors::default();
+        assert!(errors.set("person.school_uai", "non".into()));
+        assert!(!errors.set("version", "non".into()));
+    }
+
+    #[test]
+    fn a_correction_needs_its_reason_and_whole_minutes() {
+        let form = CorrectionForm {
+            registration_id: "0190f0a0-0000-7000-8000-000000000001".into(),
+            slot_index: "1".into(),
+            status: "present".into(),
+            minutes: "1 h".into(),
+            reason: "  ".into(),
+            ..CorrectionForm::default()
+        };
+        let Err(errors) = correction_body(&form) else {
+            panic!("a correction without reason is sent");
+        };
+        assert!(errors.reason.is_some() && errors.minutes.is_some());
+        assert!(errors.registration_id.is_none() && errors.slot_index.is_none());
+        let form = CorrectionForm {
+            minutes: String::new(),
+            reason: "Feuille retrouvée".into(),
+            ..form
+        };
+        assert_eq!(
+            correction_body(&form).unwrap_or_default(),
+            json!({"registration_id": "0190f0a0-0000-7000-8000-000000000001", "slot_index": 1,
+                   "status": "present", "minutes": null, "reason": "Feuille retrouvée"})
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `/formations`: the trainings of a referent's department with their sessions, a session
-//! with its registrants and waitlist and its steps, the attendance sheet (one slot saved
-//! at a time, through the API's command) and the printable sign-in sheet.
+//! with its registrants and waitlist and its steps, people registered and withdrawn
+//! through its forms, the attendance sheet (one slot saved at a time, through the API's
+//! command; corrected with a reason once locked) and the printable sign-in sheet.
 
 use pharos_test_support::{Client, TestApp, TestDb, instant};
 use reqwest::StatusCode;
@@ -29,6 +30,10 @@ struct Seeded {
     /// The registrations of « Personne 1 », « Personne 2 » (confirmed).
     first: String,
     second: String,
+    /// « Personne 3 », first on the waitlist.
+    third: String,
+    /// The Gers's session: two places, nobody registered.
+    gers: String,
 }
 
 /// A training of `department` and a session of it on 2026-12-03, opened.
@@ -97,8 +102,8 @@ async fn seed(db: TestDb) -> Seeded {
     let id = session(&manager, MPP, "mpp", "31", &[&trainer.id]).await;
     let first = register(&manager, &id, 1, COLLEGE_31).await;
     let second = register(&manager, &id, 2, COLLEGE_31).await;
-    register(&manager, &id, 3, COLLEGE_31).await;
-    session(&manager, GERS, "pilotes", "32", &[]).await;
+    let third = register(&manager, &id, 3, COLLEGE_31).await;
+    let gers = session(&manager, GERS, "pilotes", "32", &[]).await;
     Seeded {
         app,
         referent,
@@ -108,6 +113,8 @@ async fn seed(db: TestDb) -> Seeded {
         session: id,
         first,
         second,
+        third,
+        gers,
     }
 }
 
@@ -117,8 +124,10 @@ async fn the_referent_sees_her_department_and_moves_a_session_on(db: TestDb) {
     let mut referent = Browser::new(&seeded.app);
     referent.sign_in(&seeded.referent.email).await;
 
-    // Her department's training and its session; not the Gers's.
-    let list = until(&mut referent, "/formations", MPP).await;
+    // Her department's training and its session; not the Gers's. Waited for until the
+    // read model has the last registration (the waitlisted one), not only the training.
+    let list = until(&mut referent, "/formations", "1 en liste d'attente").await;
+    assert!(list.body.contains(MPP), "{}", list.body);
     assert_eq!(list.status, StatusCode::OK);
     assert_strict_page(&list);
     assert!(!list.body.contains(GERS), "{}", list.body);
@@ -375,8 +384,491 @@ async fn the_trainer_records_a_slot_through_the_sheet_and_prints_the_sign_in_she
     seeded.app.finish().await;
 }
 
+/// The registration rows of the session as the API holds them: `(name, status, rank)`.
+async fn registrations(manager: &Client, session: &str) -> Vec<(String, String, Option<i64>)> {
+    let (status, read) = manager.get(&format!("/api/v1/sessions/{session}")).await;
+    assert_eq!(status, StatusCode::OK, "{read}");
+    read["registrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["display_name"].as_str().unwrap().to_owned(),
+                r["status"].as_str().unwrap().to_owned(),
+                r["waitlist_position"].as_i64(),
+            )
+        })
+        .collect()
+}
+
+async fn the_referent_registers_people_and_withdraws_them_through_the_session_page(db: TestDb) {
+    let seeded = seed(db).await;
+    let id = &seeded.session;
+    let path = format!("/formations/sessions/{id}");
+    let mut referent = Browser::new(&seeded.app);
+    referent.sign_in(&seeded.referent.email).await;
+
+    // Registrations open: the form, every field labelled; a « Retirer » per registrant.
+    let page = referent.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_strict_page(&page);
+    assert!(
+        page.body
+            .contains("<h2 class=\"fr-mt-4w\" id=\"inscrire\">Inscrire une personne</h2>")
+    );
+    assert!(page.body.contains(&format!(
+        "action=\"/formations/sessions/{id}/inscriptions\""
+    )));
+    for input in [
+        "inscription-nom",
+        "inscription-courriel",
+        "inscription-uai",
+        "inscription-fonction",
+        "inscription-mode-designated",
+        "inscription-mode-volunteer",
+    ] {
+        assert!(page.body.contains(&format!("for=\"{input}\"")), "{input}");
+    }
+    for registration in [&seeded.first, &seeded.second, &seeded.third] {
+        assert!(
+            page.body.contains(&format!(
+                "href=\"/formations/sessions/{id}/inscriptions/{registration}/retrait\""
+            )),
+            "{}",
+            page.body
+        );
+    }
+    let csrf = page.hidden("csrf");
+    let person = |name: &'static str, email: &'static str, uai: &'static str| {
+        vec![
+            ("display_name", name),
+            ("email", email),
+            ("school_uai", uai),
+            ("function", "cpe"),
+            ("function_other", ""),
+            ("mode", "designated"),
+        ]
+    };
+
+    // A forged form registers nobody.
+    let before = seeded.app.events().await;
+    let forged = referent
+        .post_form(
+            &format!("{path}/inscriptions"),
+            &person("Alex Petit", "alex.petit@ac-toulouse.fr", COLLEGE_31),
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(forged.body.contains("Formulaire refusé"));
+    assert_eq!(seeded.app.events().await, before);
+
+    // Fields missing: named next to their inputs, the values kept, nothing sent.
+    let mut empty = vec![("csrf", csrf.as_str())];
+    empty.extend(person("Alex Petit", "", COLLEGE_31));
+    empty.retain(|(k, _)| *k != "function");
+    let refused = referent
+        .post_form(&format!("{path}/inscriptions"), &empty)
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused
+            .body
+            .contains("aria-describedby=\"inscription-courriel-erreur\"")
+    );
+    assert!(
+        refused
+            .body
+            .contains("id=\"inscription-courriel-erreur\">Indiquez l&#x27;adresse")
+    );
+    assert!(
+        refused
+            .body
+            .contains("id=\"inscription-fonction-erreur\">Choisissez la fonction")
+    );
+    assert!(refused.body.contains("value=\"Alex Petit\""));
+    assert_eq!(seeded.app.events().await, before);
+
+    // The API's refusal of the school, next to its field; nothing appended.
+    let mut wrong = vec![("csrf", csrf.as_str())];
+    wrong.extend(person("Alex Petit", "alex.petit@ac-toulouse.fr", "031000"));
+    let refused = referent
+        .post_form(&format!("{path}/inscriptions"), &wrong)
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused
+            .body
+            .contains("aria-describedby=\"inscription-uai-erreur\""),
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused
+            .body
+            .contains("id=\"inscription-uai-erreur\">« 031000 » n&#x27;est pas un UAI")
+    );
+    assert!(refused.body.contains("value=\"alex.petit@ac-toulouse.fr\""));
+    assert!(refused.body.contains("<option value=\"cpe\" selected>"));
+    assert_eq!(seeded.app.events().await, before);
+
+    // To the Gers's empty session, a person of her department's school: confirmed.
+    let gers = format!("/formations/sessions/{}", seeded.gers);
+    let page = referent.get(&gers).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body
+            .contains("Un établissement de votre département : cette session n&#x27;est pas"),
+        "{}",
+        page.body
+    );
+    let mut sam = vec![("csrf", csrf.as_str())];
+    sam.extend(person("Sam Roux", "sam.roux@ac-toulouse.fr", COLLEGE_31));
+    let done = referent
+        .post_form(&format!("{gers}/inscriptions"), &sam)
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert!(
+        done.location()
+            .starts_with(&format!("{gers}?succes=inscrite&inscription="))
+    );
+    let page = referent.get(done.location()).await;
+    assert!(
+        page.body.contains(
+            "Inscription enregistrée pour Sam Roux : la personne est inscrite, sa place est confirmée."
+        ),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        registrations(&seeded.manager, &seeded.gers).await,
+        vec![("Sam Roux".to_owned(), "confirmed".to_owned(), None)]
+    );
+
+    // Her department's session is full: the next person waits, second in line.
+    let mut alex = vec![("csrf", csrf.as_str())];
+    alex.extend(person("Alex Petit", "alex.petit@ac-toulouse.fr", ""));
+    alex.retain(|(k, _)| *k != "mode");
+    alex.push(("mode", "volunteer"));
+    let done = referent
+        .post_form(&format!("{path}/inscriptions"), &alex)
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert!(
+        done.location()
+            .starts_with(&format!("{path}?succes=attente&inscription="))
+    );
+    let alex_id = done.location().rsplit('=').next().unwrap().to_owned();
+    let page = referent.get(done.location()).await;
+    assert!(
+        page.body.contains(
+            "Inscription enregistrée pour Alex Petit : la session est complète, la personne est \
+             placée en liste d&#x27;attente, rang 2."
+        ),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("<td>2</td><td>Alex Petit</td>"),
+        "{}",
+        page.body
+    );
+
+    // Withdrawing Personne 1: a confirmation page first, which says who gets the place.
+    let confirm = format!("{path}/inscriptions/{}/retrait", seeded.first);
+    let page = referent.get(&confirm).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_strict_page(&page);
+    assert!(
+        page.body
+            .contains("<h1>Retirer une inscription : Personne 1</h1>")
+    );
+    assert!(
+        page.body
+            .contains("première personne de la liste d'attente, Personne 3")
+    );
+    assert!(page.body.contains("Je confirme le retrait"));
+    let forged = referent.post_form(&confirm, &[("csrf", "0")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let done = referent.post_form(&confirm, &[("csrf", &csrf)]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(
+        done.location(),
+        format!(
+            "{path}?succes=retiree&inscription={}&promue={}",
+            seeded.first, seeded.third
+        )
+    );
+    let page = referent.get(done.location()).await;
+    assert!(
+        page.body.contains(
+            "Inscription retirée : Personne 1. La place libérée va à Personne 3, la première \
+             personne de la liste d&#x27;attente : sa place est confirmée."
+        ),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("<td>1</td><td>Alex Petit</td>"),
+        "{}",
+        page.body
+    );
+    let rows = registrations(&seeded.manager, id).await;
+    let of = |name: &str| rows.iter().find(|r| r.0 == name).cloned().unwrap();
+    assert_eq!(of("Personne 1").1, "withdrawn");
+    assert_eq!(of("Personne 3").1, "confirmed");
+    assert_eq!(
+        of("Alex Petit"),
+        ("Alex Petit".to_owned(), "waitlisted".to_owned(), Some(1))
+    );
+
+    // Withdrawn already: the page for it is gone; the API's refusal is said.
+    let again = referent.post_form(&confirm, &[("csrf", &csrf)]).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    assert!(
+        again.body.contains("Cette inscription est déjà retirée."),
+        "{}",
+        again.body
+    );
+    assert_eq!(referent.get(&confirm).await.status, StatusCode::NOT_FOUND);
+
+    // Alex leaves the waitlist: nobody is promoted.
+    let done = referent
+        .post_form(
+            &format!("{path}/inscriptions/{alex_id}/retrait"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(
+        done.location(),
+        format!("{path}?succes=retiree&inscription={alex_id}")
+    );
+
+    // Once the session has begun, neither the form nor the buttons are offered.
+    seeded.app.set_now(instant(DURING));
+    let page = referent.get(&path).await;
+    assert!(!page.body.contains("Inscrire une personne"));
+    assert!(!page.body.contains("/retrait\""));
+    // A trainer registers nobody.
+    let mut trainer = Browser::new(&seeded.app);
+    trainer.sign_in(&seeded.trainer.email).await;
+    seeded.app.set_now(instant(BEFORE));
+    let page = trainer.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains("Inscrire une personne"));
+    assert!(!page.body.contains("/retrait\""));
+    seeded.app.finish().await;
+}
+
+async fn the_referent_corrects_a_locked_attendance_with_its_reason(db: TestDb) {
+    let seeded = seed(db).await;
+    let id = &seeded.session;
+    let path = format!("/formations/sessions/{id}/presences");
+    seeded.app.set_now(instant(AFTER));
+    let mut referent = Browser::new(&seeded.app);
+    referent.sign_in(&seeded.referent.email).await;
+
+    // Before the lock: no correction form, the sheet is the way.
+    let sheet = referent.get(&path).await;
+    assert!(!sheet.body.contains("Corriger une présence"));
+    let csrf = sheet.hidden("csrf");
+    let locked = referent
+        .post_form(
+            &format!("/formations/sessions/{id}/verrouiller"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(locked.status, StatusCode::SEE_OTHER, "{}", locked.body);
+
+    // Locked: a « Corriger » link per registrant and slot, and the form.
+    let sheet = referent.get(&path).await;
+    assert_eq!(sheet.status, StatusCode::OK, "{}", sheet.body);
+    assert_strict_page(&sheet);
+    assert!(
+        sheet
+            .body
+            .contains("<h2 class=\"fr-mt-4w\" id=\"correction\">Corriger une présence</h2>")
+    );
+    let link = format!(
+        "/formations/sessions/{id}/presences?inscription={}&amp;creneau=1#correction",
+        seeded.first
+    );
+    assert!(
+        sheet.body.contains(&format!("href=\"{link}\"")),
+        "{}",
+        sheet.body
+    );
+    for input in [
+        "correction-inscription",
+        "correction-creneau",
+        "correction-statut",
+        "correction-minutes",
+        "correction-motif",
+    ] {
+        assert!(sheet.body.contains(&format!("for=\"{input}\"")), "{input}");
+    }
+    assert!(sheet.body.contains("maxlength=\"2000\""));
+    // The link chooses its person and slot.
+    let chosen = referent
+        .get(&format!("{path}?inscription={}&creneau=1", seeded.first))
+        .await;
+    assert!(
+        chosen.body.contains(&format!(
+            "<option value=\"{}\" selected>Personne 1</option>",
+            seeded.first
+        )),
+        "{}",
+        chosen.body
+    );
+    assert!(
+        chosen
+            .body
+            .contains("<option value=\"1\" selected>Créneau 2")
+    );
+
+    let corrections = format!("/formations/sessions/{id}/presences/corrections");
+    let first = seeded.first.as_str();
+    let before = seeded.app.events().await;
+
+    // Forged: refused.
+    let forged = referent
+        .post_form(
+            &corrections,
+            &[
+                ("registration_id", first),
+                ("slot_index", "0"),
+                ("status", "present"),
+                ("reason", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
+    // Without a reason: named next to the field, the choices kept, nothing recorded.
+    let refused = referent
+        .post_form(
+            &corrections,
+            &[
+                ("csrf", &csrf),
+                ("registration_id", first),
+                ("slot_index", "0"),
+                ("status", "present"),
+                ("minutes", ""),
+                ("reason", "   "),
+            ],
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("Correction non enregistrée"));
+    assert!(
+        refused
+            .body
+            .contains("aria-describedby=\"correction-motif-erreur\"")
+    );
+    assert!(
+        refused
+            .body
+            .contains("id=\"correction-motif-erreur\">Indiquez le motif de la correction")
+    );
+    assert!(refused.body.contains("<option value=\"present\" selected>"));
+    assert_eq!(seeded.app.events().await, before);
+
+    // More minutes than the slot: the API's refusal, next to the minutes.
+    let refused = referent
+        .post_form(
+            &corrections,
+            &[
+                ("csrf", &csrf),
+                ("registration_id", first),
+                ("slot_index", "0"),
+                ("status", "present"),
+                ("minutes", "500"),
+                ("reason", "Feuille d'émargement retrouvée"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body.contains("id=\"correction-minutes-erreur\""),
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused
+            .body
+            .contains("Feuille d&#x27;émargement retrouvée</textarea>")
+    );
+    assert_eq!(seeded.app.events().await, before);
+
+    // With its reason: recorded, said, and in the history.
+    let done = referent
+        .post_form(
+            &corrections,
+            &[
+                ("csrf", &csrf),
+                ("registration_id", first),
+                ("slot_index", "0"),
+                ("status", "present"),
+                ("minutes", ""),
+                ("reason", "Feuille d'émargement retrouvée"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(
+        done.location(),
+        format!("{path}?corrigee=1&inscription={first}&creneau=0")
+    );
+    let page = referent.get(done.location()).await;
+    assert!(
+        page.body
+            .contains("Correction enregistrée pour Personne 1, créneau 1"),
+        "{}",
+        page.body
+    );
+    let (_, read) = seeded.manager.get(&format!("/api/v1/sessions/{id}")).await;
+    let minutes = read["registrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == first)
+        .map(|r| r["attended_minutes"].as_i64().unwrap());
+    assert_eq!(minutes, Some(180), "{read}");
+    until(&mut referent, &path, "Présence corrigée").await;
+    until(
+        &mut referent,
+        &format!("/formations/sessions/{id}"),
+        "Présence corrigée",
+    )
+    .await;
+    seeded.app.finish().await;
+}
+
 pharos_test_support::on_both_backends!(
     "trainings";
     the_referent_sees_her_department_and_moves_a_session_on,
     the_trainer_records_a_slot_through_the_sheet_and_prints_the_sign_in_sheet,
+    the_referent_registers_people_and_withdraws_them_through_the_session_page,
+    the_referent_corrects_a_locked_attendance_with_its_reason,
 );
