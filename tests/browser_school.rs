@@ -1,5 +1,7 @@
-//! The school's walk in a real browser: « Concours », a participation created, its file
-//! uploaded with the progress bar, its rights attested, then submitted.
+//! The school's walk in a real browser: « Concours », a participation created, a file
+//! uploaded without JavaScript (the form posted to the pages) and another with the
+//! progress bar, its rights attested, then submitted; « Actions » (`/mes-actions`) with
+//! the school's action of the year.
 
 use pharos_test_support::{PASSWORD, TestApp, TestDb, instant};
 use reqwest::StatusCode;
@@ -48,6 +50,26 @@ async fn the_school_enters_the_contest_and_submits_its_entry() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let school = app.user("school", Some(COLLEGE_31)).await;
+    // An action of the year (no campaign window), sent to the referent: /mes-actions lists it.
+    let (status, action) = school
+        .post(
+            "/api/v1/national-days/2026-2027/actions",
+            json!({
+                "school_uai": COLLEGE_31, "campaign": "year_round", "date": "2026-11-20",
+                "types": ["questionnaire"], "audience_levels": ["5e"],
+                "pupils_reached": 60, "adults_reached": 3, "partners": [],
+                "description": "Questionnaire sur le climat scolaire.", "held": true
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{action}");
+    let (status, submitted) = school
+        .post(
+            &format!("/api/v1/actions/{}/submit", action["id"].as_str().unwrap()),
+            serde_json::Value::Null,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{submitted}");
 
     let stdout = crate::browser::walk(
         "walk-school.mjs",
@@ -58,9 +80,9 @@ async fn the_school_enters_the_contest_and_submits_its_entry() {
         ],
     )
     .await;
-    assert!(stdout.contains("7 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("9 passed, 0 failed"), "{stdout}");
 
-    // What the browser did, as the API reads it: one entry, submitted, with its file.
+    // What the browser did, as the API reads it: one entry, submitted, with its two files.
     let (status, list) = school
         .get(&format!(
             "/api/v1/contests/{}/entries",
@@ -70,7 +92,7 @@ async fn the_school_enters_the_contest_and_submits_its_entry() {
     assert_eq!(status, StatusCode::OK, "{list}");
     assert_eq!(list["total"], 1, "{list}");
     assert_eq!(list["items"][0]["status"], "submitted", "{list}");
-    assert_eq!(list["items"][0]["files"], 1, "{list}");
+    assert_eq!(list["items"][0]["files"], 2, "{list}");
     app.finish().await;
     let _ = std::fs::remove_dir_all(files);
 }

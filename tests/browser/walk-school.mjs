@@ -1,10 +1,13 @@
 // The school's walk: signs in, opens « Concours », creates a participation (once with a
-// field missing), uploads its file and watches the progress bar reach the end, attests
-// the rights, submits, and finds it « déposée » in the list. axe and screenshots at 1280
-// and 320 px on every page; any console error, exception or unexpected HTTP error fails.
+// field missing), uploads a file without JavaScript (the form posted to the pages), then
+// another with it and watches the progress bar reach the end, attests the rights,
+// submits, and finds it « déposée » in the list; then « Actions » (/mes-actions) lists its
+// action of the year. axe and screenshots at 1280 and 320 px on every page; any console
+// error, exception or unexpected HTTP error fails.
 //
 // Driven by `tests/browser_school.rs`, which serves Pharos (clock inside the 2026-2027
-// submission window), creates the edition and the school's account:
+// submission window), creates the edition, the school's account and one action of the
+// year, submitted:
 //   PHAROS_BASE_URL, PHAROS_SCHOOL_EMAIL, PHAROS_SCHOOL_PASSWORD.
 import {
   checkAxe, expect, launch, requireEnv, screenshot, step, summary, watchPage,
@@ -27,6 +30,25 @@ async function looksRight(page, name) {
   await page.setViewportSize(DESKTOP);
 }
 
+/** A PNG of `size` bytes: its signature, then padding of `fill`. */
+function png(size, fill) {
+  const head = Buffer.from(
+    '89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000049454e44ae426082',
+    'hex',
+  );
+  return Buffer.concat([head, Buffer.alloc(size - head.length, fill)]);
+}
+
+async function signIn(page) {
+  await page.goto(`${base}/connexion?suite=/`);
+  await page.locator('[name="email"]').fill(email);
+  await page.locator('[name="password"]').fill(password);
+  await Promise.all([
+    page.waitForURL((url) => url.pathname === '/'),
+    page.getByRole('button', { name: 'Se connecter' }).click(),
+  ]);
+}
+
 /** A PNG of about 1.5 MB: its signature is what the API recognises; the rest pads it so
  *  that the upload reports its progress several times. */
 function poster() {
@@ -44,13 +66,7 @@ try {
   const watch = watchPage(page);
 
   const signedIn = await step('the school signs in and opens « Concours »', async () => {
-    await page.goto(`${base}/connexion?suite=/`);
-    await page.locator('[name="email"]').fill(email);
-    await page.locator('[name="password"]').fill(password);
-    await Promise.all([
-      page.waitForURL((url) => url.pathname === '/'),
-      page.getByRole('button', { name: 'Se connecter' }).click(),
-    ]);
+    await signIn(page);
     await Promise.all([
       page.waitForURL((url) => url.pathname === '/concours'),
       page.getByRole('link', { name: 'Concours', exact: true }).click(),
@@ -105,6 +121,33 @@ try {
     });
 
     if (created) {
+      await step('without JavaScript, the file goes through the form and is listed', async () => {
+        const entry = new URL(page.url());
+        entry.search = '';
+        const plain = await browser.newContext({ viewport: DESKTOP, locale: 'fr-FR', javaScriptEnabled: false });
+        try {
+          const nojs = await plain.newPage();
+          const nojsWatch = watchPage(nojs);
+          await signIn(nojs);
+          await nojs.goto(entry.href);
+          const form = nojs.locator('#televersement');
+          expect(await form.getAttribute('enctype') === 'multipart/form-data', 'the form is not multipart');
+          await nojs.locator('#fichier').setInputFiles({ name: 'affiche-sans-js.png', mimeType: 'image/png', buffer: png(20_000, 3) });
+          await Promise.all([
+            nojs.waitForURL((url) => url.pathname === entry.pathname && url.searchParams.has('fichier')),
+            nojs.getByRole('button', { name: 'Envoyer le fichier' }).click(),
+          ]);
+          expect((await nojs.locator('.fr-alert--success').innerText()).includes('Fichier déposé'), 'no success alert');
+          const files = await nojs.locator('#fichiers').innerText();
+          expect(files.includes('PNG, 20 Ko') || files.includes('PNG, 20\u00a0Ko'), `files: "${files}"`);
+          // axe runs in the page's JavaScript, off here: the same page is checked with it
+          // after the next upload.
+          nojsWatch.assertClean('upload without JavaScript');
+        } finally {
+          await plain.close();
+        }
+      });
+
       await step('the file uploads with its progress bar and is listed', async () => {
         // The bar's value, kept across the reload that follows the upload.
         await page.evaluate(() => {
@@ -175,6 +218,24 @@ try {
         watch.assertClean('contest list after submission');
       });
     }
+
+    await step('« Actions » lists the school\'s action of the year', async () => {
+      await Promise.all([
+        page.waitForURL((url) => url.pathname === '/mes-actions'),
+        page.getByRole('navigation', { name: 'Menu principal' }).getByRole('link', { name: 'Actions' }).click(),
+      ]);
+      const h1 = await page.locator('h1').innerText();
+      expect(h1 === 'Mes actions de sensibilisation', `h1 is "${h1}"`);
+      const lead = await page.locator('.fr-text--lead').innerText();
+      expect(lead.includes('année scolaire 2026-2027'), `lead: "${lead}"`);
+      const row = await page.locator('tbody tr').first().innerText();
+      expect(row.includes('20/11/2026') && row.includes('Au cours de l\'année'), `row: "${row}"`);
+      expect(row.includes('Questionnaire') && row.includes('60'), `row: "${row}"`);
+      expect(row.toLowerCase().includes('transmise, à valider'), `row: "${row}"`);
+      expect(await page.locator('tbody tr').count() === 1, 'one action expected');
+      await looksRight(page, 'mes-actions');
+      watch.assertClean('school actions');
+    });
   }
 } finally {
   await browser.close();

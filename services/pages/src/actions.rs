@@ -2,7 +2,7 @@
 //! nationale « Non au harcèlement » and the rest of the year), for the department
 //! referents (their department) and the pole (the academy); `GET /actions/{id}`: one
 //! action, with the referent's two decisions on a submitted one — validate it, or return
-//! it to the school with a reason.
+//! it to the school with a reason — and, once validated, its publication.
 //!
 //! The list is the read model's `actions` query (Relay pagination); the detail is the
 //! API's `GET /api/v1/actions/{id}` (the schools' names, the labelled types and audiences,
@@ -38,6 +38,7 @@ pub fn routes() -> Router<Pages> {
         .route("/actions/{id}", get(detail))
         .route("/actions/{id}/valider", post(validate))
         .route("/actions/{id}/renvoyer", post(return_to_school))
+        .route("/actions/{id}/publier", post(publish))
 }
 
 /// Actions per page.
@@ -444,7 +445,7 @@ pub(crate) async fn type_labels(pages: &Pages, token: &str) -> HashMap<String, S
 
 #[derive(Debug, Default, Deserialize)]
 pub struct DetailQuery {
-    /// `validee` or `renvoyee`: the decision just recorded (Post/Redirect/Get).
+    /// `validee`, `renvoyee` or `publiee`: the decision just recorded (Post/Redirect/Get).
     #[serde(default)]
     succes: String,
 }
@@ -470,6 +471,7 @@ pub async fn detail(
     let success = match query.succes.as_str() {
         "validee" => Some("Action validée."),
         "renvoyee" => Some("Action renvoyée à l'établissement."),
+        "publiee" => Some("Action publiée."),
         _ => None,
     };
     show(
@@ -564,7 +566,8 @@ async fn show(
             status_label => status_label(&code),
             badge => status_badge(&code),
             decide => may_decide && own && code == "submitted",
-            across => may_decide && !own && code == "submitted",
+            across => may_decide && !own && matches!(code.as_str(), "submitted" | "validated"),
+            publish => may_decide && own && code == "validated",
             history => history.as_ref().map(Serde),
             outcome => Serde(&outcome),
             reason_max => REASON_MAX,
@@ -694,6 +697,33 @@ pub async fn validate(
         )
         .await;
     decided(&pages, &jar, &id, result, "validee", String::new()).await
+}
+
+/// `POST /actions/{id}/publier`: a validated action becomes published (the API refuses
+/// any other state, in French).
+pub async fn publish(
+    State(pages): State<Pages>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+    Form(form): Form<DecisionForm>,
+) -> Response {
+    let session = match signed(&pages, &jar, &id, &form) {
+        Ok(session) => session,
+        Err(response) => return *response,
+    };
+    if uuid::Uuid::parse_str(&id).is_err() {
+        return unknown(&pages);
+    }
+    let result = pages
+        .api
+        .command(
+            &session.token,
+            Method::POST,
+            &format!("/api/v1/actions/{id}/publish"),
+            &json!({}),
+        )
+        .await;
+    decided(&pages, &jar, &id, result, "publiee", String::new()).await
 }
 
 /// `POST /actions/{id}/renvoyer`: the reason is required, and checked here before

@@ -123,6 +123,35 @@ impl Api {
             .await
     }
 
+    /// `POST path` as `token`'s user with `body` streamed as the request body, of
+    /// `content_type` (a contest entry's file, forwarded as it arrives: never held whole
+    /// in memory); the JSON answer.
+    pub async fn upload(
+        &self,
+        token: &str,
+        path: &str,
+        content_type: &str,
+        body: reqwest::Body,
+    ) -> Result<Value, ApiError> {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let status = response.status();
+        if status == StatusCode::UNAUTHORIZED {
+            return Err(ApiError::SignedOut);
+        }
+        if !status.is_success() {
+            return Err(refusal(status, response).await);
+        }
+        response.json().await.map_err(unreadable)
+    }
+
     /// A `POST` of the public routes (a forgotten password, a reset link), without a token.
     pub async fn public_post(&self, path: &str, body: &Value) -> Result<Value, ApiError> {
         self.send(None, reqwest::Method::POST, path, body, None)

@@ -1,13 +1,17 @@
 //! The « Non au harcèlement » contest, for a school: the open edition of the school year
 //! and its deadline, the school's entries, the draft form, and an entry's page (its
-//! files uploaded with a progress bar by `upload.js`, straight to the API; its
-//! attestations; its submission).
+//! files; its attestations; its submission).
+//!
+//! The file form works without JavaScript: a multipart form posted to `…/fichier`, which
+//! checks the CSRF token and forwards the file to the API as it arrives (bounded by the
+//! edition's limit, never held whole in memory). When JavaScript runs, `upload.js`
+//! intercepts the same form and sends the file straight to the API with a progress bar.
 //!
 //! | page | who |
 //! |---|---|
 //! | `GET /concours` | a school account |
 //! | `GET`, `POST /concours/{contest_id}/participations/nouvelle` | a school account |
-//! | `GET /concours/participations/{id}`; `POST …/attestations`, `…/depot` | a school account |
+//! | `GET /concours/participations/{id}`; `POST …/fichier`, `…/attestations`, `…/depot` | a school account |
 //!
 //! Everything is read from the REST API rather than the read model: a page shown right
 //! after a command (Post/Redirect/Get) must show it, and the commands answer once the
@@ -16,13 +20,17 @@
 use std::collections::HashMap;
 
 use axum::Router;
-use axum::extract::{Form, Path, Query, State};
-use axum::http::StatusCode;
+use axum::body::Bytes;
+use axum::extract::multipart::{Field, MultipartRejection};
+use axum::extract::{DefaultBodyLimit, Form, Multipart, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Europe::Paris;
+use futures::SinkExt;
+use futures::channel::mpsc;
 use minijinja::value::Serde;
 use pharos_events::contest::EntryStatus;
 use pharos_events::phare::SchoolYear;
@@ -33,7 +41,7 @@ use uuid::Uuid;
 
 use crate::Pages;
 use crate::api::ApiError;
-use crate::common::{MONTHS, WEEKDAYS};
+use crate::common::{MONTHS, WEEKDAYS, encode};
 use crate::contest_api::{Edition, EditionList, SummaryList};
 use crate::home::Me;
 use crate::session::{Session, to_login};
@@ -46,6 +54,12 @@ pub fn routes() -> Router<Pages> {
             get(new_form).post(create),
         )
         .route("/concours/participations/{id}", get(entry_page))
+        // The body is bounded by the edition's limit, checked by the handler (the default
+        // limit is that of the other forms).
+        .route(
+            "/concours/participations/{id}/fichier",
+            post(upload).layer(DefaultBodyLimit::disable()),
+        )
         .route("/concours/participations/{id}/attestations", post(attest))
         .route("/concours/participations/{id}/depot", post(submit))
 }
@@ -601,7 +615,7 @@ pub struct Flags {
 /// A refused form of the entry's page, shown on it.
 #[derive(Debug, Default, Serialize)]
 struct Refusal {
-    /// `attestations` or `submit`: which form it was.
+    /// `upload`, `attestations` or `submit`: which form it was.
     form: &'static str,
     detail: String,
     errors: HashMap<String, String>,
@@ -726,6 +740,284 @@ pub async fn entry_page(
         None
     };
     render_entry(&pages, &jar, id, StatusCode::OK, success, None, None).await
+}
+
+// ----------------------------------------------------------------------------------------
+// `POST /concours/participations/{id}/fichier`: the file form without JavaScript.
+
+/// What the multipart form adds to the file itself: its boundaries, its parts' headers
+/// and the CSRF token.
+const MULTIPART_SLACK: u64 = 64 * 1024;
+
+/// The longest CSRF token read from the form.
+const CSRF_MAX: usize = 256;
+
+/// What is still read (and dropped) of a form refused before its end, so that the
+/// browser reads the answer rather than a connection cut short; beyond, it is left.
+const DRAIN_MAX: u64 = 4 * 1024 * 1024;
+
+const NO_FILE: &str = "Choisissez d'abord un fichier.";
+
+const INTERRUPTED: &str = "Le fichier n'a pas été reçu en entier : rien n'a été conservé ; \
+                           recommencez.";
+
+/// How the forwarding of a file ended, as the pages saw it.
+enum Pumped {
+    /// Every byte forwarded.
+    Done,
+    /// Over the edition's limit: the forwarding was cut.
+    TooLarge,
+    /// The API stopped reading (it answered before the end: a refusal).
+    Stopped,
+    /// The browser's body broke off.
+    Broken,
+}
+
+/// The text of a short field (the CSRF token), at most `max` bytes; else `None`.
+async fn short_text(mut field: Field<'_>, max: usize) -> Option<String> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.ok()? {
+        if bytes.len() + chunk.len() > max {
+            return None;
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes).ok()
+}
+
+/// Forwards the file field to `sender`, the body of the API's request, chunk by chunk;
+/// beyond `limit` bytes, the request is cut. What the API no longer reads is discarded,
+/// up to [`DRAIN_MAX`].
+async fn pump(
+    mut field: Field<'_>,
+    mut sender: mpsc::Sender<Result<Bytes, std::io::Error>>,
+    limit: u64,
+) -> Pumped {
+    let mut read: u64 = 0;
+    let mut ended: Option<Pumped> = None;
+    loop {
+        let chunk = match field.chunk().await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => return ended.unwrap_or(Pumped::Done),
+            Err(error) => {
+                tracing::info!(%error, "contest file form broken off");
+                let _ = sender
+                    .send(Err(std::io::Error::other("the form's body broke off")))
+                    .await;
+                return ended.unwrap_or(Pumped::Broken);
+            }
+        };
+        read = read.saturating_add(chunk.len() as u64);
+        if let Some(outcome) = ended {
+            if read > limit.saturating_add(DRAIN_MAX) {
+                return outcome;
+            }
+            ended = Some(outcome);
+        } else if read > limit {
+            let _ = sender
+                .send(Err(std::io::Error::other("file over the edition's limit")))
+                .await;
+            sender.close_channel();
+            ended = Some(Pumped::TooLarge);
+        } else if sender.send(Ok(chunk)).await.is_err() {
+            ended = Some(Pumped::Stopped);
+        }
+    }
+}
+
+/// Reads and drops what is left of the form, up to [`DRAIN_MAX`] bytes: the browser then
+/// reads the refusal rather than a connection cut short.
+async fn discard(multipart: &mut Multipart) {
+    let mut read: u64 = 0;
+    while let Ok(Some(mut field)) = multipart.next_field().await {
+        while let Ok(Some(chunk)) = field.chunk().await {
+            read = read.saturating_add(chunk.len() as u64);
+            if read > DRAIN_MAX {
+                return;
+            }
+        }
+    }
+}
+
+/// The entry's page with the file form's refusal next to its field.
+async fn upload_refused(
+    pages: &Pages,
+    jar: &CookieJar,
+    id: Uuid,
+    status: StatusCode,
+    message: String,
+) -> Response {
+    let refusal = Refusal {
+        form: "upload",
+        detail: "Le fichier n'a pas été déposé.".to_owned(),
+        errors: HashMap::from([("fichier".to_owned(), message)]),
+    };
+    render_entry(pages, jar, id, status, None, Some(refusal), None).await
+}
+
+pub async fn upload(
+    State(pages): State<Pages>,
+    jar: CookieJar,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Response {
+    let here = format!("/concours/participations/{id}");
+    let Some(session) = Session::of(&jar) else {
+        return to_login(&here);
+    };
+    let Ok(mut multipart) = multipart else {
+        return upload_refused(
+            &pages,
+            &jar,
+            id,
+            StatusCode::BAD_REQUEST,
+            "Le fichier n'a pas été reçu : envoyez-le depuis le formulaire de la participation."
+                .to_owned(),
+        )
+        .await;
+    };
+    // The token first (the form puts it before the file): nothing more is read without it.
+    let csrf = match multipart.next_field().await {
+        Ok(Some(field)) if field.name() == Some("csrf") => short_text(field, CSRF_MAX).await,
+        _ => None,
+    };
+    if !csrf.is_some_and(|csrf| session.accepts(&csrf)) {
+        return forged(&pages);
+    }
+    // The API's limit, the edition's: a longer body is refused before it is read.
+    let entry: EntryView = match pages
+        .api
+        .get_as(&session.token, &format!("/api/v1/entries/{id}"))
+        .await
+    {
+        Ok(entry) => entry,
+        Err(error) => return pages.templates.api_error(error, &here),
+    };
+    let edition = match edition_of(&pages, &session, entry.contest_id).await {
+        Ok(edition) => edition,
+        Err(error) => return pages.templates.api_error(error, &here),
+    };
+    let limit = edition.rules.max_file_bytes;
+    let too_large = || {
+        format!(
+            "Le fichier dépasse la taille maximale du règlement ({}) : rien n'a été conservé. \
+             Choisissez un fichier plus léger.",
+            size_label(limit)
+        )
+    };
+    // A browser always says how long its form is; without it the body is not bounded.
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        None => {
+            return upload_refused(
+                &pages,
+                &jar,
+                id,
+                StatusCode::LENGTH_REQUIRED,
+                "La taille de l'envoi n'est pas indiquée : envoyez le fichier depuis le \
+                 formulaire de la participation."
+                    .to_owned(),
+            )
+            .await;
+        }
+        Some(length) if length > limit.saturating_add(MULTIPART_SLACK) => {
+            discard(&mut multipart).await;
+            return upload_refused(&pages, &jar, id, StatusCode::PAYLOAD_TOO_LARGE, too_large())
+                .await;
+        }
+        Some(_) => {}
+    }
+    let field = match multipart.next_field().await {
+        Ok(Some(field)) if field.name() == Some("fichier") => field,
+        Ok(_) => {
+            return upload_refused(
+                &pages,
+                &jar,
+                id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                NO_FILE.to_owned(),
+            )
+            .await;
+        }
+        Err(error) => {
+            tracing::info!(%error, "contest file form unreadable");
+            return upload_refused(
+                &pages,
+                &jar,
+                id,
+                StatusCode::BAD_REQUEST,
+                INTERRUPTED.to_owned(),
+            )
+            .await;
+        }
+    };
+    // No file chosen: the browser sends the part with an empty name.
+    let name = field.file_name().unwrap_or_default().trim().to_owned();
+    if name.is_empty() {
+        drop(field);
+        discard(&mut multipart).await;
+        return upload_refused(
+            &pages,
+            &jar,
+            id,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            NO_FILE.to_owned(),
+        )
+        .await;
+    }
+    let content_type = field
+        .content_type()
+        .unwrap_or("application/octet-stream")
+        .to_owned();
+    let (sender, receiver) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    let path = format!("/api/v1/entries/{id}/files?name={}", encode(&name));
+    let forwarded = pages.api.upload(
+        &session.token,
+        &path,
+        &content_type,
+        reqwest::Body::wrap_stream(receiver),
+    );
+    let (answer, pumped) = futures::future::join(forwarded, pump(field, sender, limit)).await;
+    match (answer, pumped) {
+        (Ok(_), _) => Redirect::to(&format!("{here}?fichier=1")).into_response(),
+        (_, Pumped::TooLarge) => {
+            upload_refused(&pages, &jar, id, StatusCode::PAYLOAD_TOO_LARGE, too_large()).await
+        }
+        (
+            Err(ApiError::Refused {
+                status,
+                detail,
+                fields,
+            }),
+            _,
+        ) if status.is_client_error()
+            && status != StatusCode::FORBIDDEN
+            && status != StatusCode::NOT_FOUND =>
+        {
+            // The field at fault is the file (its content, its name, its type): its
+            // message, else the problem's.
+            let message = fields
+                .into_iter()
+                .find(|(field, _)| matches!(field.as_str(), "file" | "name" | "Content-Type"))
+                .map_or(detail, |(_, message)| message);
+            upload_refused(&pages, &jar, id, status, message).await
+        }
+        (_, Pumped::Broken) => {
+            upload_refused(
+                &pages,
+                &jar,
+                id,
+                StatusCode::BAD_REQUEST,
+                INTERRUPTED.to_owned(),
+            )
+            .await
+        }
+        (Err(error), _) => pages.templates.api_error(error, &here),
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,5 +1,6 @@
 //! `/actions`: the referent's list of the actions of her department, and her decisions on
-//! a submitted one (validate, return with a reason), through the forms.
+//! a submitted one (validate, return with a reason) and on a validated one (publish),
+//! through the forms.
 
 use pharos_test_support::{Client, TestApp, TestDb, instant};
 use reqwest::StatusCode;
@@ -299,6 +300,107 @@ async fn the_referent_validates_one_action_and_returns_another_with_a_reason(db:
     s.app.finish().await;
 }
 
+async fn the_referent_publishes_a_validated_action_and_only_a_validated_one(db: TestDb) {
+    let s = seed(db).await;
+    let referent = s.app.user("department_referent", Some("31")).await;
+    let mut browser = Browser::new(&s.app);
+    browser.sign_in(&referent.email).await;
+    until(&mut browser, "/actions", &s.lycee).await;
+    let detail = format!("/actions/{}", s.college);
+    let publish = format!("{detail}/publier");
+
+    // A submitted action is not offered for publication yet.
+    let page = browser.get(&detail).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(!page.body.contains(&format!("action=\"{publish}\"")));
+    let csrf = page.hidden("csrf");
+    // Published before it is validated: the API's refusal, in French, nothing appended.
+    let events = s.app.events().await;
+    let early = browser.post_form(&publish, &[("csrf", &csrf)]).await;
+    assert_eq!(early.status, StatusCode::CONFLICT, "{}", early.body);
+    assert!(early.body.contains("Décision non enregistrée"));
+    assert!(
+        early
+            .body
+            .contains("L&#x27;action est déposée : seule une action validée se publie."),
+        "{}",
+        early.body
+    );
+    assert_eq!(s.app.events().await, events, "nothing appended");
+    // A draft neither.
+    let draft = browser
+        .post_form(&format!("/actions/{}/publier", s.draft), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(draft.status, StatusCode::CONFLICT, "{}", draft.body);
+    assert!(draft.body.contains("seule une action validée se publie"));
+    assert_eq!(s.app.events().await, events, "nothing appended");
+    assert_eq!(
+        status_of(&referent, &s.college).await["status"],
+        "submitted"
+    );
+
+    // Validated: the page now offers the publication, and says what it does.
+    let done = browser
+        .post_form(&format!("{detail}/valider"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page = browser.get(&detail).await;
+    assert_strict_page(&page);
+    assert!(page.body.contains(&format!("action=\"{publish}\"")));
+    assert!(page.body.contains("Publier l'action</button>"));
+    assert!(page.body.contains("La publication est définitive"));
+    let csrf = page.hidden("csrf");
+
+    // Without the form's token: refused, nothing appended.
+    let events = s.app.events().await;
+    let forged = browser.post_form(&publish, &[("csrf", "forgé")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(forged.body.contains("Formulaire refusé"));
+    assert_eq!(s.app.events().await, events, "nothing appended");
+    assert_eq!(
+        status_of(&referent, &s.college).await["status"],
+        "validated"
+    );
+
+    // Published: back to the action, which reads « Publiée », with nothing more to decide.
+    let done = browser.post_form(&publish, &[("csrf", &csrf)]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(done.location(), format!("{detail}?succes=publiee"));
+    let page = browser.get(done.location()).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Action publiée."));
+    assert!(
+        page.body
+            .contains("fr-badge--info fr-badge--no-icon\" id=\"etat-action\">Publiée"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("/publier\""), "nothing more to decide");
+    assert!(!page.body.contains("/valider\""));
+    assert_eq!(
+        status_of(&referent, &s.college).await["status"],
+        "published"
+    );
+    // Its history and the list follow, once the read model has caught up.
+    until(&mut browser, &detail, "<strong>Action publiée</strong>").await;
+    let page = until(&mut browser, "/actions?etat=publiee", &s.college).await;
+    assert!(!page.body.contains(&s.lycee));
+
+    // A school may not publish: the page refuses its form before the API is asked.
+    let mut school = Browser::new(&s.app);
+    school.sign_in(&s.school_31.email).await;
+    let page = school.get("/mes-actions").await;
+    let school_csrf = page.hidden("csrf");
+    let refused = school
+        .post_form(
+            &format!("/actions/{}/publier", s.lycee),
+            &[("csrf", &school_csrf)],
+        )
+        .await;
+    assert!(refused.status.is_client_error(), "{}", refused.body);
+    s.app.finish().await;
+}
+
 async fn the_list_goes_on_page_after_page(db: TestDb) {
     let app = TestApp::builder(db)
         .targets(&["all"])
@@ -348,5 +450,6 @@ pharos_test_support::on_both_backends!(
     "actions";
     the_referent_lists_the_actions_of_her_department_by_state,
     the_referent_validates_one_action_and_returns_another_with_a_reason,
+    the_referent_publishes_a_validated_action_and_only_a_validated_one,
     the_list_goes_on_page_after_page,
 );

@@ -1,6 +1,6 @@
 //! The school's contest pages: the open edition and its deadline, the draft form with the
-//! API's field errors, an entry's page (upload as `upload.js` sends it, attestations,
-//! submission), the refusals.
+//! API's field errors, an entry's page (upload as `upload.js` sends it, and as the form
+//! posts it without JavaScript; attestations, submission), the refusals.
 
 use pharos_test_support::{TestApp, TestDb, instant, on_both_backends};
 use reqwest::StatusCode;
@@ -359,8 +359,267 @@ async fn forms_without_their_token_other_roles_and_late_entries_are_refused(db: 
     let _ = std::fs::remove_dir_all(files);
 }
 
+/// The file form as a browser without JavaScript posts it: multipart, the CSRF token
+/// first, then the file.
+async fn post_file(
+    browser: &mut Browser,
+    path: &str,
+    csrf: &str,
+    name: &str,
+    mime: &str,
+    bytes: Vec<u8>,
+) -> super::Page {
+    let part = reqwest::multipart::Part::bytes(bytes)
+        .file_name(name.to_owned())
+        .mime_str(mime)
+        .unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.to_owned())
+        .part("fichier", part);
+    let request = browser
+        .http
+        .post(format!("{}{path}", browser.base))
+        .header(header::ORIGIN, browser.base.clone())
+        .multipart(form);
+    browser.send(request).await
+}
+
+/// A PNG of `size` bytes: its opening, then padding.
+fn png_of(size: usize) -> Vec<u8> {
+    let mut bytes = png();
+    bytes.resize(size, 7);
+    bytes
+}
+
+async fn without_javascript_the_file_form_posts_the_file_through_the_pages(db: TestDb) {
+    let (app, contest, files) = start(db).await;
+    let school = app.user("school", Some(COLLEGE_31)).await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&school.email).await;
+    let new = format!("/concours/{contest}/participations/nouvelle");
+    let csrf = browser.get(&new).await.hidden("csrf");
+    let created = browser
+        .post_form(&new, &draft(&csrf, "Briser le silence"))
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let here = created.location().trim_end_matches("?cree=1").to_owned();
+    let id = here
+        .trim_start_matches("/concours/participations/")
+        .to_owned();
+    let post = format!("{here}/fichier");
+
+    // The form works without the script: a multipart post to the pages, its token first.
+    let page = browser.get(&here).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains(&format!(
+            "method=\"post\" action=\"{post}\" enctype=\"multipart/form-data\""
+        )),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("<noscript>"), "{}", page.body);
+    let form = &page.body[page.body.find("id=\"televersement\"").unwrap()..];
+    assert!(
+        form.find("name=\"csrf\"").unwrap() < form.find("name=\"fichier\"").unwrap(),
+        "the token before the file"
+    );
+    let csrf = page.hidden("csrf");
+
+    // Without the session's token: refused, nothing appended.
+    let before = app.events().await;
+    let forged = post_file(
+        &mut browser,
+        &post,
+        "pas-le-bon",
+        "affiche.png",
+        "image/png",
+        png(),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
+    assert!(forged.body.contains("Formulaire refusé"));
+    assert_eq!(app.events().await, before, "nothing appended");
+
+    // A type the rules do not take: the API's French reason next to the field.
+    let wrong = post_file(
+        &mut browser,
+        &post,
+        &csrf,
+        "notes.txt",
+        "text/plain",
+        b"Quelques notes".to_vec(),
+    )
+    .await;
+    assert_eq!(
+        wrong.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        wrong.body
+    );
+    assert!(
+        wrong.body.contains("fr-upload-group--error"),
+        "{}",
+        wrong.body
+    );
+    assert!(
+        wrong
+            .body
+            .contains("<p class=\"fr-error-text\" id=\"fichier-erreur\">"),
+        "{}",
+        wrong.body
+    );
+    assert!(
+        wrong
+            .body
+            .contains("aria-describedby=\"fichier-erreur envoi-etat\"")
+    );
+    assert!(
+        wrong.body.contains("n&#x27;est pas accepté") || wrong.body.contains("n'est pas accepté"),
+        "{}",
+        wrong.body
+    );
+    // Content that says it is a PNG and is not: refused from its bytes.
+    let fake = post_file(
+        &mut browser,
+        &post,
+        &csrf,
+        "affiche.png",
+        "image/png",
+        b"not a picture at all".to_vec(),
+    )
+    .await;
+    assert_eq!(
+        fake.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        fake.body
+    );
+    assert!(
+        fake.body.contains(
+            "id=\"fichier-erreur\">Le contenu du fichier n&#x27;est d&#x27;aucun type reconnu"
+        ),
+        "{}",
+        fake.body
+    );
+    // Over the edition's 100 Ko: refused while it is forwarded (its form's length is
+    // within the slack), and before it is read when the form says it is longer.
+    for size in [150_000, 400_000] {
+        let big = post_file(
+            &mut browser,
+            &post,
+            &csrf,
+            "affiche.png",
+            "image/png",
+            png_of(size),
+        )
+        .await;
+        assert_eq!(big.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", big.body);
+        assert!(
+            big.body.contains(
+                "id=\"fichier-erreur\">Le fichier dépasse la taille maximale du règlement \
+                 (100\u{a0}Ko) : rien n&#x27;a été conservé."
+            ),
+            "{}",
+            big.body
+        );
+    }
+    // No file chosen: the browser sends an empty part without a name.
+    let none = post_file(
+        &mut browser,
+        &post,
+        &csrf,
+        "",
+        "application/octet-stream",
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(
+        none.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        none.body
+    );
+    assert!(
+        none.body
+            .contains("id=\"fichier-erreur\">Choisissez d&#x27;abord un fichier.</p>"),
+        "{}",
+        none.body
+    );
+    assert_eq!(app.events().await, before, "nothing appended");
+
+    // The file: stored, back to the entry with the success.
+    let uploaded = post_file(
+        &mut browser,
+        &post,
+        &csrf,
+        "affiche.png",
+        "image/png",
+        png_of(60_000),
+    )
+    .await;
+    assert_eq!(uploaded.status, StatusCode::SEE_OTHER, "{}", uploaded.body);
+    assert_eq!(uploaded.location(), format!("{here}?fichier=1"));
+    let page = browser.get(uploaded.location()).await;
+    assert!(page.body.contains("Fichier déposé."));
+    assert!(page.body.contains("<ul id=\"fichiers\">"), "{}", page.body);
+    assert!(page.body.contains("PNG, 60\u{a0}Ko"), "{}", page.body);
+    let (status, entry) = school.get(&format!("/api/v1/entries/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "{entry}");
+    assert_eq!(entry["files"].as_array().map(Vec::len), Some(1), "{entry}");
+    assert_eq!(entry["files"][0]["bytes"], 60_000, "{entry}");
+
+    // Once the entry is submitted, the API refuses any file: said on the page.
+    let attested = browser
+        .post_form(
+            &format!("{here}/attestations"),
+            &[
+                ("csrf", &csrf),
+                ("image_rights", "oui"),
+                ("third_party_rights", "oui"),
+                ("republic_values", "oui"),
+                ("rights_grant", "oui"),
+                ("attested_by", "Principal du collège"),
+            ],
+        )
+        .await;
+    assert_eq!(attested.status, StatusCode::SEE_OTHER, "{}", attested.body);
+    let submitted = browser
+        .post_form(&format!("{here}/depot"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(
+        submitted.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        submitted.body
+    );
+    let late = post_file(
+        &mut browser,
+        &post,
+        &csrf,
+        "affiche.png",
+        "image/png",
+        png_of(2_000),
+    )
+    .await;
+    assert_eq!(late.status, StatusCode::CONFLICT, "{}", late.body);
+    assert!(
+        late.body.contains("Le fichier n'a pas été déposé"),
+        "{}",
+        late.body
+    );
+    assert!(
+        late.body.contains("elle ne se modifie plus"),
+        "{}",
+        late.body
+    );
+    app.finish().await;
+    let _ = std::fs::remove_dir_all(files);
+}
+
 on_both_backends!(
     "pages_contest";
     a_school_creates_uploads_attests_and_submits_its_entry,
     forms_without_their_token_other_roles_and_late_entries_are_refused,
+    without_javascript_the_file_form_posts_the_file_through_the_pages,
 );
