@@ -680,23 +680,7 @@ pub async fn validate(
     Path(id): Path<String>,
     Form(form): Form<DecisionForm>,
 ) -> Response {
-    let session = match signed(&pages, &jar, &id, &form) {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
-    if uuid::Uuid::parse_str(&id).is_err() {
-        return unknown(&pages);
-    }
-    let result = pages
-        .api
-        .command(
-            &session.token,
-            Method::POST,
-            &format!("/api/v1/actions/{id}/validate"),
-            &json!({}),
-        )
-        .await;
-    decided(&pages, &jar, &id, result, "validee", String::new()).await
+    decide_plainly(&pages, &jar, &id, &form, "validate", "validee").await
 }
 
 /// `POST /actions/{id}/publier`: a validated action becomes published (the API refuses
@@ -707,23 +691,36 @@ pub async fn publish(
     Path(id): Path<String>,
     Form(form): Form<DecisionForm>,
 ) -> Response {
-    let session = match signed(&pages, &jar, &id, &form) {
+    decide_plainly(&pages, &jar, &id, &form, "publish", "publiee").await
+}
+
+/// A decision without a reason: the API's `command` on the action, then the page with
+/// `done` (the success flash) or the refusal.
+async fn decide_plainly(
+    pages: &Pages,
+    jar: &CookieJar,
+    id: &str,
+    form: &DecisionForm,
+    command: &str,
+    done: &str,
+) -> Response {
+    let session = match signed(pages, jar, id, form) {
         Ok(session) => session,
         Err(response) => return *response,
     };
-    if uuid::Uuid::parse_str(&id).is_err() {
-        return unknown(&pages);
+    if uuid::Uuid::parse_str(id).is_err() {
+        return unknown(pages);
     }
     let result = pages
         .api
         .command(
             &session.token,
             Method::POST,
-            &format!("/api/v1/actions/{id}/publish"),
+            &format!("/api/v1/actions/{id}/{command}"),
             &json!({}),
         )
         .await;
-    decided(&pages, &jar, &id, result, "publiee", String::new()).await
+    decided(pages, jar, id, result, done, String::new()).await
 }
 
 /// `POST /actions/{id}/renvoyer`: the reason is required, and checked here before

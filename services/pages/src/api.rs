@@ -75,13 +75,7 @@ impl Api {
             .send()
             .await
             .map_err(unreachable)?;
-        let status = response.status();
-        if status == StatusCode::UNAUTHORIZED {
-            return Err(ApiError::SignedOut);
-        }
-        if !status.is_success() {
-            return Err(refusal(status, response).await);
-        }
+        let response = accepted(response).await?;
         response.json().await.map_err(unreadable)
     }
 
@@ -142,13 +136,7 @@ impl Api {
             .send()
             .await
             .map_err(unreachable)?;
-        let status = response.status();
-        if status == StatusCode::UNAUTHORIZED {
-            return Err(ApiError::SignedOut);
-        }
-        if !status.is_success() {
-            return Err(refusal(status, response).await);
-        }
+        let response = accepted(response).await?;
         response.json().await.map_err(unreadable)
     }
 
@@ -213,13 +201,7 @@ impl Api {
             .send()
             .await
             .map_err(unreachable)?;
-        let status = response.status();
-        if status == StatusCode::UNAUTHORIZED {
-            return Err(ApiError::SignedOut);
-        }
-        if !status.is_success() {
-            return Err(refusal(status, response).await);
-        }
+        let response = accepted(response).await?;
         #[derive(Deserialize)]
         struct Answer<T> {
             data: Option<T>,
@@ -244,6 +226,19 @@ impl Api {
             }
         }
     }
+}
+
+/// A signed-in request's answer when it is a success; else the user signed out (401) or
+/// the API's refusal.
+async fn accepted(response: reqwest::Response) -> Result<reqwest::Response, ApiError> {
+    let status = response.status();
+    if status == StatusCode::UNAUTHORIZED {
+        return Err(ApiError::SignedOut);
+    }
+    if !status.is_success() {
+        return Err(refusal(status, response).await);
+    }
+    Ok(response)
 }
 
 fn unreachable(error: reqwest::Error) -> ApiError {

@@ -93,11 +93,8 @@ fn file(path: &str, brotli: bool) -> Response {
         None
     };
     let encoded = packed.is_some();
-    let mut response = packed
-        .unwrap_or(file.clone())
-        .data
-        .into_owned()
-        .into_response();
+    let body = packed.map_or_else(|| file.data.clone(), |packed| packed.data);
+    let mut response = body.into_owned().into_response();
     let headers = response.headers_mut();
     if let Ok(mime) = HeaderValue::from_str(file.metadata.mimetype()) {
         headers.insert(header::CONTENT_TYPE, mime);
