@@ -48,6 +48,7 @@ use pharos_eventstore::{Db, EventStore};
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 
+use crate::answers::{AnswerCache, State};
 use crate::indicators::{self, instant};
 use crate::scope::Visibility;
 use crate::sql::Filter;
@@ -120,17 +121,18 @@ impl DashboardQuery {
     ) -> Result<Dashboard, Error> {
         let year = SchoolYear::parse(&school_year)
             .map_err(|e| Error::new(format!("« schoolYear » : {}.", e.0)))?;
-        let at = match as_of {
-            None => Utc::now(),
-            Some(Instant(text)) => DateTime::parse_from_rfc3339(&text)
-                .map_err(|_| {
-                    Error::new(format!(
-                        "« asOf » : « {text} » n'est pas un instant RFC 3339 \
-                         (par exemple 2026-11-05T09:00:00+01:00)."
-                    ))
-                })?
-                .with_timezone(&Utc),
-        };
+        let as_of = as_of
+            .map(|Instant(text)| {
+                DateTime::parse_from_rfc3339(&text)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(|_| {
+                        Error::new(format!(
+                            "« asOf » : « {text} » n'est pas un instant RFC 3339 \
+                             (par exemple 2026-11-05T09:00:00+01:00)."
+                        ))
+                    })
+            })
+            .transpose()?;
         let sector = sector
             .filter(|s| !s.trim().is_empty())
             .map(|s| Sector::parse(&s).map_err(|e| Error::new(format!("« sector » : {}", e.0))))
@@ -191,6 +193,31 @@ impl DashboardQuery {
                 );
             live.insert(descriptor.name, known);
         }
+        // The checkpoints of those generations, in the same snapshot: what the answers
+        // of this request's statements depend on.
+        let checkpoints: Vec<(String, i64, i64)> = snapshot
+            .rows("SELECT name, commit_id, position FROM checkpoints", &[])
+            .await
+            .map_err(internal)?;
+        let read = std::iter::once((lists.checkpoint(), 0)).chain(
+            indicators::DESCRIPTORS.iter().map(|descriptor| {
+                let (generation, definition) = live[descriptor.name];
+                (descriptor.checkpoint(generation), definition)
+            }),
+        );
+        let tables_state = State::of(
+            &read
+                .map(|(name, definition)| {
+                    let (commit, position) = checkpoints
+                        .iter()
+                        .find(|(found, _, _)| *found == name)
+                        .map_or((0, 0), |(_, commit, position)| (*commit, *position));
+                    (name, definition, commit, position)
+                })
+                .collect::<Vec<_>>(),
+        );
+        let answers = ctx.data::<std::sync::Arc<AnswerCache>>()?.clone();
+        let at = as_of.unwrap_or_else(|| answers.now(&tables_state));
         Ok(Dashboard {
             year,
             department,
@@ -203,7 +230,8 @@ impl DashboardQuery {
             live,
             snapshot: std::sync::Arc::new(snapshot),
             store: state.app.store.clone(),
-            memo: Memo::default(),
+            answers,
+            state: tables_state,
         })
     }
 }
@@ -329,18 +357,13 @@ pub struct Dashboard {
     snapshot: std::sync::Arc<Snapshot>,
     /// The log, for the national day's dates (group 8).
     store: EventStore,
-    /// The cells already read in the snapshot, shared with the previous year's dashboard.
-    memo: Memo,
+    /// Statements' answers, reused at the same state: by this request's fields that show
+    /// the same figures (a trend and its change, group 8's complements of groups 1 and
+    /// 5), and by other requests.
+    answers: std::sync::Arc<AnswerCache>,
+    /// The state of the projections this request's snapshot reads.
+    state: State,
 }
-
-/// The cells of each statement a request runs, read once: several fields show the same
-/// figures (a trend and its change, group 8's complements of groups 1 and 5), and they
-/// read one snapshot, so the second asking gets the first's answer.
-type Memo = std::sync::Arc<
-    std::sync::Mutex<
-        BTreeMap<(String, Vec<String>), std::sync::Arc<tokio::sync::OnceCell<Vec<Cell>>>>,
-    >,
->;
 
 /// Une part : `count` sur `of`, et `value` = `count / of` (nulle quand `of` vaut 0).
 #[derive(SimpleObject, Debug, Clone, Default)]
@@ -571,10 +594,19 @@ impl Dashboard {
     /// request's snapshot.
     async fn rows<R>(&self, sql: &str, binds: &[String]) -> Result<Vec<R>, Error>
     where
-        R: for<'r> sqlx::FromRow<'r, PgRow> + for<'r> sqlx::FromRow<'r, SqliteRow> + Send + Unpin,
+        R: for<'r> sqlx::FromRow<'r, PgRow>
+            + for<'r> sqlx::FromRow<'r, SqliteRow>
+            + Clone
+            + Send
+            + Sync
+            + Unpin
+            + 'static,
     {
         let sql = crate::tables::rename(self.lists, sql);
-        self.snapshot.rows(&sql, binds).await.map_err(internal)
+        self.answers
+            .rows(&self.state, &sql, binds, self.snapshot.rows(&sql, binds))
+            .await
+            .map_err(internal)
     }
 
     /// The one number `sql` answers (a `COUNT(*)` or a `SUM`).
@@ -584,15 +616,7 @@ impl Dashboard {
     }
 
     async fn cells(&self, sql: &str, filter: &Filter) -> Result<Vec<Cell>, Error> {
-        let once = {
-            let mut memo = self.memo.lock().map_err(internal)?;
-            memo.entry((sql.to_owned(), filter.binds.clone()))
-                .or_default()
-                .clone()
-        };
-        once.get_or_try_init(|| self.rows::<Cell>(sql, &filter.binds))
-            .await
-            .cloned()
+        self.rows::<Cell>(sql, &filter.binds).await
     }
 
     /// Of the open schools of `kinds` in scope, those `flagged` names (a query of one
@@ -670,7 +694,8 @@ impl Dashboard {
             live: self.live.clone(),
             snapshot: self.snapshot.clone(),
             store: self.store.clone(),
-            memo: self.memo.clone(),
+            answers: self.answers.clone(),
+            state: self.state.clone(),
         }
     }
 

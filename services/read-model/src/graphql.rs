@@ -39,6 +39,7 @@ pub fn schema(state: TargetState) -> ReadSchema {
     .data(crate::dashboard::SnapshotSlots::for_db(
         &state.app.store.db(),
     ))
+    .data(std::sync::Arc::new(crate::answers::AnswerCache::default()))
     .data(state)
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)

@@ -27,6 +27,7 @@
 //! Every projection's commit notifies `dashboardChanged` ([`notice`], published by
 //! [`tables::Runner`]).
 
+pub mod answers;
 pub mod audit;
 pub mod batch;
 pub mod dashboard;
