@@ -80,7 +80,7 @@ async fn the_school_enters_the_contest_and_submits_its_entry() {
         ],
     )
     .await;
-    assert!(stdout.contains("9 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("10 passed, 0 failed"), "{stdout}");
 
     // What the browser did, as the API reads it: one entry, submitted, with its two files.
     let (status, list) = school

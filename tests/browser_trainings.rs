@@ -1,7 +1,8 @@
 //! The department referent's trainings in a real browser: « Formations », a session with
 //! its waitlist, the attendance of its first slot recorded through the sheet, the
 //! sign-in sheet as printed, and a person registered to the next session through its
-//! form, whose withdrawal she opens and declines (`tests/browser/walk-trainings.mjs`).
+//! form, whose withdrawal she opens and declines, and a correction of a locked
+//! attendance with its reason (`tests/browser/walk-trainings.mjs`).
 
 use pharos_test_support::{Client, PASSWORD, TestApp, TestDb, instant};
 use reqwest::StatusCode;
@@ -13,6 +14,8 @@ const COLLEGE_31: &str = "0310001H";
 const BEFORE: &str = "2026-11-21T10:00:00+01:00";
 /// During the session's first slot (9 h 00 – 12 h 00).
 const DURING: &str = "2026-12-03T10:30:00+01:00";
+/// After the earlier session, the day it was held: its attendance is locked then.
+const LOCKED_AFTER: &str = "2026-11-26T18:00:00+01:00";
 
 async fn created(client: &Client, path: &str, body: Value) -> String {
     let (status, answer) = client.post(path, body).await;
@@ -94,6 +97,42 @@ async fn the_referent_records_a_slot_and_prints_the_sign_in_sheet() {
         .post(&format!("/api/v1/sessions/{next}/open"), Value::Null)
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    // An earlier session, held and locked: Noa Petit registered, nobody ticked.
+    let locked = created(
+        &manager,
+        &format!("/api/v1/trainings/{training}/sessions"),
+        json!({
+            "starts_at": "2026-11-26T09:00:00+01:00", "ends_at": "2026-11-26T12:00:00+01:00",
+            "slots": [
+                {"starts_at": "2026-11-26T09:00:00+01:00", "ends_at": "2026-11-26T12:00:00+01:00"}
+            ],
+            "location": "Atelier Canopé, Toulouse", "capacity": 12, "planned_minutes": 180,
+            "trainers": []
+        }),
+    )
+    .await;
+    let (status, body) = manager
+        .post(&format!("/api/v1/sessions/{locked}/open"), Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    created(
+        &manager,
+        &format!("/api/v1/sessions/{locked}/registrations"),
+        json!({
+            "person": {"email": "noa.petit@ac-toulouse.fr", "display_name": "Noa Petit",
+                       "school_uai": COLLEGE_31, "function": "CPE"},
+            "mode": "designated"
+        }),
+    )
+    .await;
+    app.set_now(instant(LOCKED_AFTER));
+    let (status, body) = manager
+        .post(
+            &format!("/api/v1/sessions/{locked}/lock-attendance"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     app.set_now(instant(DURING));
 
     let stdout = crate::browser::walk(
@@ -104,10 +143,11 @@ async fn the_referent_records_a_slot_and_prints_the_sign_in_sheet() {
             ("PHAROS_REFERENT_PASSWORD", PASSWORD),
             ("PHAROS_SESSION_ID", session.as_str()),
             ("PHAROS_NEXT_SESSION_ID", next.as_str()),
+            ("PHAROS_LOCKED_SESSION_ID", locked.as_str()),
         ],
     )
     .await;
-    assert!(stdout.contains("6 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("7 passed, 0 failed"), "{stdout}");
 
     // What she ticked is what the API holds: Camille present at the first slot (3 h),
     // Sacha absent.

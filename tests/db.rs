@@ -92,8 +92,15 @@ impl Served {
                     "pharos exited with {status} on SIGTERM:\n{log}"
                 );
                 let stopping = log.split("shutting down").nth(1).unwrap_or_default();
+                // sqlx's note that a connection took long to come (begun during an outage
+                // a test caused, ended after the signal) says nothing of the stop itself.
+                let faults = stopping
+                    .lines()
+                    .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+                    .filter(|l| !l.contains("time to acquire exceeded slow threshold"))
+                    .count();
                 assert!(
-                    !stopping.contains("WARN") && !stopping.contains("ERROR"),
+                    faults == 0,
                     "pharos logged a fault while stopping:\n{stopping}"
                 );
                 return;

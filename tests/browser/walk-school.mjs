@@ -2,7 +2,7 @@
 // field missing), uploads a file without JavaScript (the form posted to the pages), then
 // another with it and watches the progress bar reach the end, attests the rights,
 // submits, and finds it « déposée » in the list; then « Actions » (/mes-actions) lists its
-// action of the year. axe and screenshots at 1280 and 320 px on every page; any console
+// action of the year, and « Formations » opens the planning. axe and screenshots at 1280 and 320 px on every page; any console
 // error, exception or unexpected HTTP error fails.
 //
 // Driven by `tests/browser_school.rs`, which serves Pharos (clock inside the 2026-2027
@@ -235,6 +235,17 @@ try {
       expect(await page.locator('tbody tr').count() === 1, 'one action expected');
       await looksRight(page, 'mes-actions');
       watch.assertClean('school actions');
+    });
+
+    await step('« Formations » opens the planning the school registers its staff to', async () => {
+      await Promise.all([
+        page.waitForURL((url) => url.pathname === '/formations'),
+        page.getByRole('navigation', { name: 'Menu principal' }).getByRole('link', { name: 'Formations' }).click(),
+      ]);
+      const h1 = await page.locator('h1').innerText();
+      expect(h1 === 'Formations', `h1 is "${h1}"`);
+      await looksRight(page, 'formations');
+      watch.assertClean('school trainings');
     });
   }
 } finally {

@@ -4,13 +4,15 @@
 // header, menu, footer nor buttons); last, on the next session (registrations open), she
 // registers a person through the form « Inscrire une personne » (first without an
 // address: the error next to its field) and sees them listed, then opens the withdrawal's
-// confirmation page and keeps the registration. axe and screenshots (role `referent`,
-// names `formations-…`) at 1280 and 320 px.
+// confirmation page and keeps the registration; last, on an earlier session whose
+// attendance is locked, she follows « Corriger » and records a correction with its
+// reason. axe and screenshots (role `referent`, names `formations-…`) at 1280 and 320 px.
 //
 // Driven by the Rust test `tests/browser_trainings.rs`, which starts Pharos, seeds it and
 // sets its clock within the session's first slot:
 //   PHAROS_BASE_URL, PHAROS_REFERENT_EMAIL, PHAROS_REFERENT_PASSWORD: the referent of 31;
-//   PHAROS_SESSION_ID: the session; PHAROS_NEXT_SESSION_ID: a later one, open, empty.
+//   PHAROS_SESSION_ID: the session; PHAROS_NEXT_SESSION_ID: a later one, open, empty;
+//   PHAROS_LOCKED_SESSION_ID: an earlier one, its attendance locked, Noa Petit registered.
 import {
   checkAxe, expect, launch, requireEnv, screenshot, step, summary, watchPage,
 } from './lib.mjs';
@@ -20,6 +22,7 @@ const email = requireEnv('PHAROS_REFERENT_EMAIL');
 const password = requireEnv('PHAROS_REFERENT_PASSWORD');
 const session = requireEnv('PHAROS_SESSION_ID');
 const nextSession = requireEnv('PHAROS_NEXT_SESSION_ID');
+const lockedSession = requireEnv('PHAROS_LOCKED_SESSION_ID');
 
 const DESKTOP = { width: 1280, height: 800 };
 const MOBILE = { width: 320, height: 640 };
@@ -64,7 +67,7 @@ try {
       await page.reload();
     }
     expect(await sessionLink.count() === 1, 'the session is not listed');
-    const row = await page.locator('tbody tr').first().innerText();
+    const row = await page.locator('tbody tr', { has: sessionLink }).innerText();
     expect(row.includes('1 en liste d\'attente'), `the session row reads "${row}"`);
     await looksRight(page, 'liste');
     watch.assertClean('trainings list');
@@ -187,6 +190,30 @@ try {
     const confirmed = await page.getByRole('region', { name: 'Inscriptions confirmées' }).innerText();
     expect(confirmed.includes('Alex Petit'), `confirmed "${confirmed}"`);
     watch.assertClean('withdrawal page');
+  });
+
+  await step('she corrects an attendance of a locked session, with its reason', async () => {
+    const path = `/formations/sessions/${lockedSession}/presences`;
+    await page.goto(`${base}${path}`);
+    const main = await page.locator('main').innerText();
+    expect(main.includes('Les présences sont verrouillées'), 'the sheet does not say it is locked');
+    await Promise.all([
+      page.waitForURL((url) => url.searchParams.get('creneau') === '0'),
+      page.getByRole('link', { name: 'Corriger la présence de Noa Petit, créneau 1' }).click(),
+    ]);
+    const chosen = await page.locator('#correction-inscription option:checked').innerText();
+    expect(chosen === 'Noa Petit', `the link chose "${chosen}"`);
+    await page.locator('#correction-statut').selectOption('present');
+    await page.locator('#correction-motif').fill('Feuille d\'émargement retrouvée');
+    await looksRight(page, 'correction');
+    await Promise.all([
+      page.waitForURL((url) => url.searchParams.get('corrigee') === '1'),
+      page.getByRole('button', { name: 'Enregistrer la correction' }).click(),
+    ]);
+    const alert = await page.locator('.fr-alert--success').innerText();
+    expect(alert.includes('Correction enregistrée pour Noa Petit, créneau 1'), `alert "${alert}"`);
+    await looksRight(page, 'correction-enregistree');
+    watch.assertClean('attendance correction');
   });
 } finally {
   await browser.close();

@@ -39,6 +39,9 @@ pub struct SignedIn {
     pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 
+/// The longest a file's forwarding may take in all (a large video over a slow line).
+const UPLOAD_CEILING: Duration = Duration::from_secs(4 * 3600);
+
 impl Api {
     pub fn new(base: &str) -> anyhow::Result<Self> {
         Ok(Self {
@@ -130,6 +133,9 @@ impl Api {
         let response = self
             .http
             .post(format!("{}{path}", self.base))
+            // Not the client's 30 s: the browser's request bounds it, cut by the page's
+            // deadline once its bytes stop coming (pharos-web), not while they come.
+            .timeout(UPLOAD_CEILING)
             .bearer_auth(token)
             .header(reqwest::header::CONTENT_TYPE, content_type)
             .body(body)

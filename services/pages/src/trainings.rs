@@ -169,16 +169,24 @@ fn duration(minutes: i64) -> String {
 
 // --- Who ------------------------------------------------------------------------------
 
-/// The roles of these pages: the pole, the department referents and the trainers.
-const ROLES: &[&str] = &["admin", "pole_manager", "department_referent", "trainer"];
+/// The roles of these pages: the pole, the department referents, the trainers, and the
+/// schools (registering their staff; the sheets stay their trainers', referent's and
+/// the pole's).
+const ROLES: &[&str] = &[
+    "admin",
+    "pole_manager",
+    "department_referent",
+    "trainer",
+    "school",
+];
 
 /// The signed-in user of these pages, or the answer to give instead.
 async fn signed_in(pages: &Pages, jar: &CookieJar, here: &str) -> Result<(Session, Me), Response> {
     let refusal = (
         "Formations réservées",
-        "Le planning des formations et les feuilles de présence sont tenus par le pôle \
-         académique, les référents départementaux et les formateurs. Revenez à l'accueil \
-         pour les pages de votre espace.",
+        "Le planning des formations est tenu par le pôle académique et les référents \
+         départementaux ; les formateurs et les établissements y ont accès. Revenez à \
+         l'accueil pour les pages de votre espace.",
     );
     signed_in_as(pages, jar, here, ROLES, refusal).await
 }
@@ -597,6 +605,7 @@ pub async fn list(
             |d| format!("{} et formations académiques", department_label(d)),
         ),
         "trainer" => "Les sessions que vous animez".to_owned(),
+        "school" => "Les formations de votre département et de l'académie".to_owned(),
         _ => chosen.department.as_deref().map_or_else(
             || format!("Académie de {}", pages.academy.name),
             department_label,
@@ -809,10 +818,11 @@ fn attended_slots(slot_minutes: &[i64], attended: i64) -> Option<Vec<bool>> {
 }
 
 /// What a session page may do: its managers (the pole, the referent of its department)
-/// take its steps; they and its trainers record attendance; the pole and the department
-/// referents register people and withdraw them (the API's `RegisterToTraining`: a
-/// referent registers anyone to her department's sessions, and the people of her
-/// department's schools to the others; she reads only those registrations there).
+/// take its steps; they and its trainers record attendance; the pole, the department
+/// referents and the schools register people and withdraw them (the API's
+/// `RegisterToTraining`: a referent registers anyone to her department's sessions, and
+/// the people of her department's schools to the others; she reads only those
+/// registrations there; a school registers its own staff, and reads only theirs).
 struct Powers {
     manage: bool,
     record: bool,
@@ -825,7 +835,10 @@ fn powers(me: &Me, session: &SessionView) -> Powers {
             && session.department.is_some()
             && me.scope == session.department);
     let record = manage || (!me.id.is_empty() && session.trainers.contains(&me.id));
-    let register = matches!(me.role.as_str(), "pole_manager" | "department_referent");
+    let register = matches!(
+        me.role.as_str(),
+        "pole_manager" | "department_referent" | "school"
+    );
     Powers {
         manage,
         record,
@@ -910,9 +923,22 @@ pub struct Flash {
     /// The registration promoted from the waitlist by a withdrawal.
     #[serde(default)]
     promue: String,
+    /// Set when the API warned that the person registered already attended a session on
+    /// the same topic (a fixed text is shown: a URL never carries the words a page shows).
+    #[serde(default)]
+    deja: String,
 }
 
 impl Flash {
+    /// The warning that goes with the success message, if the API gave one.
+    fn warning(&self) -> Option<&'static str> {
+        let registered = matches!(self.succes.as_str(), "inscrite" | "attente");
+        (registered && self.deja == "1").then_some(
+            "Attention : cette personne a déjà suivi une session sur le même thème. \
+             Vérifiez que cette nouvelle inscription est voulue ; sinon, retirez-la.",
+        )
+    }
+
     /// The success message, with the names and ranks of the session as read now.
     fn message(&self, view: &SessionView) -> Option<String> {
         let named = |what: &str| {
@@ -963,6 +989,7 @@ impl Flash {
 #[derive(Debug, Default, Serialize)]
 struct Outcome {
     success: Option<String>,
+    warning: Option<&'static str>,
     error: Option<String>,
     reason: String,
     reason_error: Option<String>,
@@ -1342,6 +1369,7 @@ async fn show(
         .collect();
     if outcome.success.is_none() {
         outcome.success = outcome.flash.message(&view);
+        outcome.warning = outcome.flash.warning();
     }
     if outcome.person.mode.is_empty() {
         outcome.person.mode = "designated".into();
@@ -1550,9 +1578,11 @@ pub async fn register_person(
                 "inscrite"
             };
             let registration = answer["id"].as_str().unwrap_or_default();
+            let warned = answer["warnings"].as_array().is_some_and(|w| !w.is_empty());
             Redirect::to(&format!(
-                "{here}?succes={word}&inscription={}",
-                encode(registration)
+                "{here}?succes={word}&inscription={}{}",
+                encode(registration),
+                if warned { "&deja=1" } else { "" }
             ))
             .into_response()
         }

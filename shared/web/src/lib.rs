@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod browser;
+mod deadline;
 pub mod idempotency;
 mod json;
 mod path;
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderName, StatusCode, header};
+use axum::http::{HeaderName, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -38,6 +39,8 @@ pub struct HttpSettings {
     pub body_limit_bytes: usize,
     /// Limit of file uploads (the school directory import).
     pub upload_limit_bytes: usize,
+    /// How long a request may take, counted from its start or from the last bytes of its
+    /// body, whichever is later (an upload is not cut while its bytes keep coming).
     pub request_timeout: Duration,
     /// Mark the session cookie `Secure` (HTTPS deployments).
     pub secure_cookies: bool,
@@ -96,7 +99,7 @@ pub fn app(state: AppState, targets: Vec<Router>) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), idempotency::middleware))
         .layer(DefaultBodyLimit::max(state.settings.body_limit_bytes))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
-            with_timeout(timeout, req, next)
+            deadline::with_deadline(timeout, req, next)
         }))
         .layer(middleware::from_fn(browser::same_origin_for_cookies))
         .layer(middleware::from_fn(record_metrics))
@@ -193,23 +196,6 @@ async fn record_metrics(request: Request, next: Next) -> Response {
     metrics::histogram!("pharos_http_request_duration_seconds", "method" => method, "route" => route)
         .record(started.elapsed().as_secs_f64());
     response
-}
-
-async fn with_timeout(limit: Duration, request: Request, next: Next) -> Response {
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "timeout",
-            "Délai dépassé",
-            format!(
-                "La requête n'a pas abouti en {} s ; réessayez plus tard.",
-                limit.as_secs()
-            ),
-        )
-        .with_retry_after(5)
-        .into_response(),
-    }
 }
 
 /// Resolves on SIGTERM or SIGINT (Ctrl-C). The handlers are installed when this is

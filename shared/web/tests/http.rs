@@ -54,6 +54,11 @@ async fn slow() -> &'static str {
     "late"
 }
 
+/// An upload: answers how many bytes it read.
+async fn drip(body: axum::body::Bytes) -> String {
+    body.len().to_string()
+}
+
 async fn boom() -> &'static str {
     panic!("handler bug")
 }
@@ -84,6 +89,7 @@ impl TestApp {
         let routes = Router::new()
             .route("/api/v1/notes", post(create_note))
             .route("/api/v1/slow", post(slow))
+            .route("/api/v1/drip", post(drip))
             .route("/api/v1/boom", post(boom))
             .with_state(state.clone());
         let app = pharos_web::app(state, vec![routes]);
@@ -281,6 +287,65 @@ async fn health_readiness_metrics_and_errors(app: TestApp) {
     app.finish().await;
 }
 
+/// `POST /api/v1/drip` over a plain socket: `declared` bytes announced, `chunks` sent
+/// as `(bytes, pause before them)`; the status and body of the answer.
+async fn dripped(app: &TestApp, declared: usize, chunks: &[(usize, u64)]) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/drip HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/octet-stream\r\n\
+         content-length: {declared}\r\nconnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    for (bytes, pause) in chunks {
+        tokio::time::sleep(Duration::from_millis(*pause)).await;
+        stream.write_all(&vec![b'a'; *bytes]).await.unwrap();
+    }
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+async fn an_upload_is_cut_when_its_bytes_stop_not_while_they_come(app: TestApp) {
+    // Six pieces 400 ms apart: 2.4 s in all, over the 1 s limit, never 1 s without bytes.
+    let started = std::time::Instant::now();
+    let (status, body) = dripped(
+        &app,
+        3000,
+        &[
+            (500, 0),
+            (500, 400),
+            (500, 400),
+            (500, 400),
+            (500, 400),
+            (500, 400),
+        ],
+    )
+    .await;
+    assert_eq!((status, body.as_str()), (200, "3000"), "{body}");
+    assert!(started.elapsed() > Duration::from_secs(2));
+
+    // Half the body, then nothing: cut about 1 s after the last byte.
+    let started = std::time::Instant::now();
+    let (status, body) = dripped(&app, 3000, &[(500, 0), (500, 400)]).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("/problems/timeout"), "{body}");
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(1400), "cut after {took:?}");
+    app.finish().await;
+}
+
 async fn readiness_fails_while_migrations_are_pending(app: TestApp) {
     // A database without migrations: the store connects but is not ready.
     let url = format!(
@@ -347,5 +412,6 @@ on_both_backends!(
     concurrent_requests_with_one_key_run_once,
     bad_bodies_get_problems_and_append_nothing,
     health_readiness_metrics_and_errors,
+    an_upload_is_cut_when_its_bytes_stop_not_while_they_come,
     readiness_fails_while_migrations_are_pending,
 );

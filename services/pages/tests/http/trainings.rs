@@ -239,19 +239,100 @@ async fn the_referent_sees_her_department_and_moves_a_session_on(db: TestDb) {
     assert!(wrong.body.contains("id=\"departement-erreur\""));
     assert!(wrong.body.contains("id=\"etat-erreur\""));
 
-    // A school has no trainings pages.
+    // A school reads the planning and the session, not its sheets.
     let mut school = Browser::new(&seeded.app);
     school.sign_in(&seeded.school.email).await;
-    for path in [
-        "/formations".to_owned(),
-        format!("/formations/sessions/{id}"),
-        format!("/formations/sessions/{id}/presences"),
-        format!("/formations/sessions/{id}/emargement"),
+    let list = school.get("/formations").await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    assert!(
+        list.body
+            .contains("href=\"/formations\" aria-current=\"page\"")
+    );
+    assert!(list.body.contains(MPP), "{}", list.body);
+    assert!(
+        list.body
+            .contains("y inscrire des personnels de votre établissement")
+    );
+    let page = school.get(&format!("/formations/sessions/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    for (path, refusal) in [
+        ("presences", "Feuille de présence réservée"),
+        ("emargement", "Feuille d&#x27;émargement réservée"),
     ] {
-        let page = school.get(&path).await;
+        let page = school
+            .get(&format!("/formations/sessions/{id}/{path}"))
+            .await;
         assert_eq!(page.status, StatusCode::FORBIDDEN, "{path}");
-        assert!(page.body.contains("Formations réservées"), "{path}");
+        assert!(page.body.contains(refusal), "{path}: {}", page.body);
     }
+    seeded.app.finish().await;
+}
+
+async fn a_school_registers_its_own_staff_and_is_warned_of_a_second_training(db: TestDb) {
+    let seeded = seed(db).await;
+    let gers = format!("/formations/sessions/{}", seeded.gers);
+    let mut school = Browser::new(&seeded.app);
+    school.sign_in(&seeded.school.email).await;
+
+    // Its form has no school field: the person is its own staff.
+    let page = school.get(&gers).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_strict_page(&page);
+    assert!(
+        page.body
+            .contains("id=\"inscrire\">Inscrire une personne</h2>")
+    );
+    assert!(!page.body.contains("for=\"inscription-uai\""));
+    assert!(
+        page.body
+            .contains("La personne est inscrite au titre de votre établissement.")
+    );
+    let csrf = page.hidden("csrf");
+    let form = |name: &'static str, email: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("display_name", name.to_owned()),
+            ("email", email.to_owned()),
+            ("function", "cpe".to_owned()),
+            ("mode", "designated".to_owned()),
+        ]
+    };
+    let sent = form("Dominique Sol", "dominique.sol@ac-toulouse.fr");
+    let sent: Vec<(&str, &str)> = sent.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let done = school
+        .post_form(&format!("{gers}/inscriptions"), &sent)
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert!(
+        done.location()
+            .starts_with(&format!("{gers}?succes=inscrite&inscription=")),
+        "{}",
+        done.location()
+    );
+    assert!(!done.location().contains("deja="), "{}", done.location());
+    let (status, read) = seeded
+        .manager
+        .get(&format!("/api/v1/sessions/{}", seeded.gers))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{read}");
+    assert_eq!(read["registrations"][0]["school_uai"], COLLEGE_31, "{read}");
+
+    // The API's warning (already trained on the topic) comes back from the redirect as
+    // a flag, shown as a fixed text beside the success message (and only after a
+    // registration).
+    let page = school
+        .get(&format!("{gers}?succes=inscrite&inscription=x&deja=1"))
+        .await;
+    assert!(
+        page.body
+            .contains("Attention : cette personne a déjà suivi une session sur le même thème."),
+        "{}",
+        page.body
+    );
+    let page = school
+        .get(&format!("{gers}?succes=retiree&inscription=x&deja=1"))
+        .await;
+    assert!(!page.body.contains("Attention : cette personne"));
     seeded.app.finish().await;
 }
 
@@ -871,4 +952,5 @@ pharos_test_support::on_both_backends!(
     the_trainer_records_a_slot_through_the_sheet_and_prints_the_sign_in_sheet,
     the_referent_registers_people_and_withdraws_them_through_the_session_page,
     the_referent_corrects_a_locked_attendance_with_its_reason,
+    a_school_registers_its_own_staff_and_is_warned_of_a_second_training,
 );
