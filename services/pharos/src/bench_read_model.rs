@@ -2106,7 +2106,7 @@ impl DashboardPage {
             .await?
         };
         eprintln!(
-            "dashboard page, whole set, now (one computation per read-model state and 5 s, reused by the others; {clients} clients, {} pages): p50 {:.1} ms, p99 {:.1} ms",
+            "dashboard page, whole set, now (one computation per read-model state and minute, reused by the others; {clients} clients, {} pages): p50 {:.1} ms, p99 {:.1} ms",
             whole.0.len(),
             whole.quantile(0.5),
             whole.quantile(0.99)

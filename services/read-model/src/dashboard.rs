@@ -461,13 +461,14 @@ const DIMENSIONS: &str = "s.department, COALESCE(s.circonscription, ''), s.kind,
 
 fn share(cells: &[Cell]) -> IndicatorShare {
     let parts = |key: fn(&Cell) -> &str| {
-        let mut sums: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+        // Keys borrowed from the cells: a string is made per part, not per cell.
+        let mut sums: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
         for cell in cells {
             let k = key(cell);
             if k.is_empty() {
                 continue;
             }
-            let sum = sums.entry(k.to_owned()).or_default();
+            let sum = sums.entry(k).or_default();
             sum.0 += cell.5;
             sum.1 += cell.6;
         }
@@ -475,7 +476,7 @@ fn share(cells: &[Cell]) -> IndicatorShare {
             .map(|(key, (count, of))| {
                 let IndicatorRatio { value, count, of } = IndicatorRatio::new(count, of);
                 IndicatorRatioPart {
-                    key,
+                    key: key.to_owned(),
                     value,
                     count,
                     of,
@@ -501,14 +502,17 @@ fn share(cells: &[Cell]) -> IndicatorShare {
 
 fn total(cells: &[Cell]) -> IndicatorTotal {
     let parts = |key: fn(&Cell) -> &str| {
-        let mut sums: BTreeMap<String, i64> = BTreeMap::new();
+        let mut sums: BTreeMap<&str, i64> = BTreeMap::new();
         for cell in cells {
             if !key(cell).is_empty() {
-                *sums.entry(key(cell).to_owned()).or_default() += cell.5;
+                *sums.entry(key(cell)).or_default() += cell.5;
             }
         }
         sums.into_iter()
-            .map(|(key, total)| IndicatorTotalPart { key, total })
+            .map(|(key, total)| IndicatorTotalPart {
+                key: key.to_owned(),
+                total,
+            })
             .collect()
     };
     IndicatorTotal {
@@ -591,8 +595,26 @@ impl Dashboard {
     }
 
     /// Rows of `sql` (the lists' tables unsuffixed, the indicators' named), in the
-    /// request's snapshot.
+    /// request's snapshot: a copy, for the statements of a few rows.
     async fn rows<R>(&self, sql: &str, binds: &[String]) -> Result<Vec<R>, Error>
+    where
+        R: for<'r> sqlx::FromRow<'r, PgRow>
+            + for<'r> sqlx::FromRow<'r, SqliteRow>
+            + Clone
+            + Send
+            + Sync
+            + Unpin
+            + 'static,
+    {
+        Ok(self.shared_rows(sql, binds).await?.as_ref().clone())
+    }
+
+    /// [`Self::rows`], shared with the other requests that ask them (not copied).
+    async fn shared_rows<R>(
+        &self,
+        sql: &str,
+        binds: &[String],
+    ) -> Result<std::sync::Arc<Vec<R>>, Error>
     where
         R: for<'r> sqlx::FromRow<'r, PgRow>
             + for<'r> sqlx::FromRow<'r, SqliteRow>
@@ -615,8 +637,8 @@ impl Dashboard {
         Ok(found.first().map_or(0, |(n,)| *n))
     }
 
-    async fn cells(&self, sql: &str, filter: &Filter) -> Result<Vec<Cell>, Error> {
-        self.rows::<Cell>(sql, &filter.binds).await
+    async fn cells(&self, sql: &str, filter: &Filter) -> Result<std::sync::Arc<Vec<Cell>>, Error> {
+        self.shared_rows::<Cell>(sql, &filter.binds).await
     }
 
     /// Of the open schools of `kinds` in scope, those `flagged` names (a query of one
