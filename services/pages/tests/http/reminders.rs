@@ -66,11 +66,14 @@ async fn a_referent_reads_why_her_schools_were_reminded(db: TestDb) {
     assert!(!page.body.contains(COLLEGE_32), "{}", page.body);
     // She filters by the rule's key (the rules' names are the pole's) and by state.
     assert!(page.body.contains("id=\"regle\" name=\"regle\" value=\"\""));
-    let page = browser
-        .get("/rappels?etat=sent&regle=national_day_report_j7")
-        .await;
+    // The sent state is projected after the send: the list may need a moment.
+    let page = until(
+        &mut browser,
+        "/rappels?etat=sent&regle=national_day_report_j7",
+        "Établissement 0310001H",
+    )
+    .await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.body.contains("Établissement 0310001H"));
     assert!(
         page.body.contains(
             "href=\"/api/v1/exports/reminders.csv?rule=national_day_report_j7&amp;status=sent\""
