@@ -115,7 +115,7 @@ impl AnswerCache {
         compute: F,
     ) -> Result<Arc<Vec<R>>, E>
     where
-        R: Clone + Send + Sync + 'static,
+        R: Send + Sync + 'static,
         F: Future<Output = Result<Vec<R>, E>>,
     {
         let key: Key = (

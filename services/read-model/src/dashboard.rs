@@ -339,6 +339,30 @@ fn internal(e: impl std::fmt::Display) -> Error {
     Error::new("Le modèle de lecture ne répond pas ; réessayez dans un instant.")
 }
 
+/// A row a dashboard statement answers: read from either backend, kept in the
+/// [`AnswerCache`] across requests.
+trait AnswerRow:
+    for<'r> sqlx::FromRow<'r, PgRow>
+    + for<'r> sqlx::FromRow<'r, SqliteRow>
+    + Clone
+    + Send
+    + Sync
+    + Unpin
+    + 'static
+{
+}
+
+impl<R> AnswerRow for R where
+    R: for<'r> sqlx::FromRow<'r, PgRow>
+        + for<'r> sqlx::FromRow<'r, SqliteRow>
+        + Clone
+        + Send
+        + Sync
+        + Unpin
+        + 'static
+{
+}
+
 /// The dashboard of one request: what it asks, who asks, which tables it reads.
 pub struct Dashboard {
     year: SchoolYear,
@@ -598,13 +622,7 @@ impl Dashboard {
     /// request's snapshot: a copy, for the statements of a few rows.
     async fn rows<R>(&self, sql: &str, binds: &[String]) -> Result<Vec<R>, Error>
     where
-        R: for<'r> sqlx::FromRow<'r, PgRow>
-            + for<'r> sqlx::FromRow<'r, SqliteRow>
-            + Clone
-            + Send
-            + Sync
-            + Unpin
-            + 'static,
+        R: AnswerRow,
     {
         Ok(self.shared_rows(sql, binds).await?.as_ref().clone())
     }
@@ -616,13 +634,7 @@ impl Dashboard {
         binds: &[String],
     ) -> Result<std::sync::Arc<Vec<R>>, Error>
     where
-        R: for<'r> sqlx::FromRow<'r, PgRow>
-            + for<'r> sqlx::FromRow<'r, SqliteRow>
-            + Clone
-            + Send
-            + Sync
-            + Unpin
-            + 'static,
+        R: AnswerRow,
     {
         let sql = crate::tables::rename(self.lists, sql);
         self.answers
