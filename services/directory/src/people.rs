@@ -304,8 +304,10 @@ pub(crate) async fn purge_job(
             Ok(None) => return,
             Err(e) => {
                 tracing::warn!(error = %e, "purge lease unavailable; retrying");
-                tokio::time::sleep(std::time::Duration::from_secs(10)).await;
-                continue;
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(std::time::Duration::from_secs(10)) => continue,
+                }
             }
         };
         while lease.is_held() {

@@ -16,8 +16,12 @@ use pharos_kit::Context;
 use pharos_privacy::{MasterKey, PrivacyError, Vault};
 use pharos_web::AppState;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::config::{Config, KeySource};
+
+/// How long [`Pharos::stop`] waits for the workers to end their current job.
+const WORKERS_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The application built from a configuration: its store, the state every target's
 /// handlers reach, and the HTTP router of the targets chosen, their workers running.
@@ -27,6 +31,8 @@ pub struct Pharos {
     pub state: TargetState,
     pub router: Router,
     shutdown: CancellationToken,
+    /// The targets' workers: [`Pharos::stop`] lets them end before the store closes.
+    workers: TaskTracker,
 }
 
 impl Pharos {
@@ -49,8 +55,18 @@ impl Pharos {
     }
 
     /// Stops the workers and followers, waits for them, then closes the store.
+    ///
+    /// Workers end first: one caught mid-job (a retention purge between two appends)
+    /// finishes it while the store still writes, rather than meeting a stopped writer.
     pub async fn stop(&self) {
         self.shutdown.cancel();
+        self.workers.close();
+        if tokio::time::timeout(WORKERS_GRACE, self.workers.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("workers still running after {WORKERS_GRACE:?}; closing the store");
+        }
         self.store.close().await;
     }
 }
@@ -60,6 +76,7 @@ impl Pharos {
 pub async fn assemble(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Pharos> {
     let store = connect(config).await?;
     let shutdown = CancellationToken::new();
+    let workers = TaskTracker::new();
     let state = target_state(config, &store, &shutdown, clock).await?;
     let mut routers = Vec::with_capacity(config.targets.len() + 1);
     for target in &config.targets {
@@ -75,7 +92,9 @@ pub async fn assemble(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         .with_context(|| format!("démarrage de la cible {} impossible", target.name))?;
         for worker in started.workers {
             tracing::debug!(target = target.name, worker = worker.name, "worker started");
-            store.spawn(worker.task);
+            // Spawned by the store too, so that one still running when it closes stops
+            // at its next await instead of meeting a closed pool.
+            store.spawn(workers.track_future(worker.task));
         }
         routers.push(started.router);
     }
@@ -98,6 +117,7 @@ pub async fn assemble(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         state,
         router,
         shutdown,
+        workers,
     })
 }
 
