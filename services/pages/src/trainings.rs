@@ -11,8 +11,9 @@
 //! /formations/sessions/{id}/inscriptions/{registration}/retrait`: a registration's
 //! withdrawal, confirmed on its own page (no script), the waitlist promoted in order.
 //!
-//! The list is the read model's `trainings` and `sessions` queries for the pole and the
-//! referents; a trainer's sessions are absent from the read model (a trainer's scope is
+//! The list is the read model's `trainings` and `sessions` queries for the pole, the
+//! referents and the schools (a school may narrow them to the sessions where its own staff
+//! are registered: `registeredFrom`); a trainer's sessions are absent from the read model (a trainer's scope is
 //! the sessions they give, which it does not follow), so a trainer's list is the API's
 //! planning (`GET /api/v1/trainings`, `…/{id}/sessions`). A session is the API's
 //! `GET /api/v1/sessions/{id}` (its slots, trainers and registrations, as of the last
@@ -202,6 +203,9 @@ pub struct Filters {
     etat: String,
     #[serde(default)]
     departement: String,
+    /// `1`: a school's sessions with its own staff registered only.
+    #[serde(default)]
+    inscrits: String,
     /// The cursor of the page's first training (read model), or the page number (a
     /// trainer's planning).
     #[serde(default)]
@@ -227,16 +231,23 @@ struct Chosen {
     etat: String,
     status: Option<String>,
     department: Option<String>,
+    /// The school (UAI) whose registered staff the sessions must have.
+    registered_from: Option<String>,
 }
 
 fn check(
     filters: &Filters,
     today: NaiveDate,
-    pole: bool,
+    me: &Me,
     departments: &[String],
 ) -> (Chosen, FieldErrors) {
+    let pole = is_pole(me);
     let mut errors = FieldErrors::default();
     let mut chosen = Chosen::default();
+    // Any other value than `1` reads as unticked, as a checkbox sends nothing then.
+    if me.role == "school" && filters.inscrits.trim() == "1" {
+        chosen.registered_from.clone_from(&me.scope);
+    }
     (chosen.school_year, errors.annee) = asked_year(&filters.annee, today);
     match filters.etat.trim() {
         "" => {}
@@ -273,6 +284,9 @@ fn filters_query(chosen: &Chosen) -> String {
     }
     if let Some(department) = &chosen.department {
         pairs.push(("departement", department.clone()));
+    }
+    if chosen.registered_from.is_some() {
+        pairs.push(("inscrits", "1".to_owned()));
     }
     pairs
         .into_iter()
@@ -381,8 +395,8 @@ struct Listed {
 }
 
 const TRAININGS_QUERY: &str = r"
-query Trainings($first: Int, $after: String, $schoolYear: String, $department: String) {
-  trainings(first: $first, after: $after, schoolYear: $schoolYear, department: $department) {
+query Trainings($first: Int, $after: String, $schoolYear: String, $department: String, $registeredFrom: String) {
+  trainings(first: $first, after: $after, schoolYear: $schoolYear, department: $department, registeredFrom: $registeredFrom) {
     totalCount
     pageInfo { hasNextPage endCursor }
     nodes { id title topic audience department }
@@ -431,6 +445,7 @@ async fn from_read_model(
                 "after": Some(after.trim()).filter(|a| !a.is_empty()),
                 "schoolYear": chosen.school_year,
                 "department": chosen.department,
+                "registeredFrom": chosen.registered_from,
             }),
         )
         .await?;
@@ -444,13 +459,13 @@ async fn from_read_model(
             .map(|i| {
                 format!(
                     "s{i}: sessions(trainingId: $t{i}, schoolYear: $y, department: $d, \
-                     status: $st, first: {SESSIONS_SHOWN}) {{ totalCount nodes {{ id startsAt \
+                     status: $st, registeredFrom: $rf, first: {SESSIONS_SHOWN}) {{ totalCount nodes {{ id startsAt \
                      endsAt status capacity location confirmed waitlisted }} }}"
                 )
             })
             .collect();
         let query = format!(
-            "query Sessions($y: String, $d: String, $st: String, {}) {{ {} }}",
+            "query Sessions($y: String, $d: String, $st: String, $rf: String, {}) {{ {} }}",
             params.join(", "),
             fields.join(" ")
         );
@@ -458,6 +473,7 @@ async fn from_read_model(
         variables.insert("y".into(), json!(chosen.school_year));
         variables.insert("d".into(), json!(chosen.department));
         variables.insert("st".into(), json!(chosen.status));
+        variables.insert("rf".into(), json!(chosen.registered_from));
         for (i, node) in trainings.nodes.iter().enumerate() {
             variables.insert(format!("t{i}"), json!(node.id));
         }
@@ -575,7 +591,7 @@ pub async fn list(
         .iter()
         .map(|d| d.as_str().to_owned())
         .collect();
-    let (chosen, errors) = check(&filters, today, pole, &departments);
+    let (chosen, errors) = check(&filters, today, &me, &departments);
     let query = filters_query(&chosen);
     let here = format!("/formations?{query}");
     let mut listed = None;
@@ -2388,9 +2404,20 @@ mod tests {
         NaiveDate::from_ymd_opt(2026, 11, 20).unwrap_or_default()
     }
 
+    fn someone(role: &str, scope: Option<&str>) -> Me {
+        Me {
+            id: String::new(),
+            role: role.to_owned(),
+            role_label: String::new(),
+            scope: scope.map(str::to_owned),
+        }
+    }
+
     #[test]
     fn filters_default_to_this_school_year_and_name_their_errors() {
-        let (chosen, errors) = check(&Filters::default(), today(), true, &["31".into()]);
+        let pole = someone("pole_manager", None);
+        let referent = someone("department_referent", Some("31"));
+        let (chosen, errors) = check(&Filters::default(), today(), &pole, &["31".into()]);
         assert!(!errors.any());
         assert_eq!(chosen.school_year, "2026-2027");
         assert_eq!(filters_query(&chosen), "annee=2026-2027");
@@ -2398,19 +2425,50 @@ mod tests {
             annee: "2026".into(),
             etat: "perdue".into(),
             departement: "75".into(),
-            apres: String::new(),
+            ..Filters::default()
         };
-        let (_, errors) = check(&wrong, today(), true, &["31".into()]);
+        let (_, errors) = check(&wrong, today(), &pole, &["31".into()]);
         assert!(errors.annee.is_some() && errors.etat.is_some() && errors.departement.is_some());
         // A referent has no department filter: her department is her scope.
-        let (chosen, errors) = check(&wrong, today(), false, &["31".into()]);
+        let (chosen, errors) = check(&wrong, today(), &referent, &["31".into()]);
         assert!(errors.departement.is_none() && chosen.department.is_none());
         let open = Filters {
             etat: "ouverte".into(),
             ..Filters::default()
         };
-        let (chosen, _) = check(&open, today(), false, &[]);
+        let (chosen, _) = check(&open, today(), &referent, &[]);
         assert_eq!(chosen.status.as_deref(), Some("open"));
+    }
+
+    #[test]
+    fn only_a_school_narrows_the_list_to_its_own_registrants() {
+        let ticked = Filters {
+            inscrits: "1".into(),
+            ..Filters::default()
+        };
+        let school = someone("school", Some("0310001A"));
+        let (chosen, errors) = check(&ticked, today(), &school, &[]);
+        assert!(!errors.any());
+        assert_eq!(chosen.registered_from.as_deref(), Some("0310001A"));
+        assert_eq!(filters_query(&chosen), "annee=2026-2027&inscrits=1");
+        // Another role's URL carrying it (or a school's with another value) lists all.
+        let referent = someone("department_referent", Some("31"));
+        assert!(
+            check(&ticked, today(), &referent, &[])
+                .0
+                .registered_from
+                .is_none()
+        );
+        let other = Filters {
+            inscrits: "oui".into(),
+            ..Filters::default()
+        };
+        assert!(
+            check(&other, today(), &school, &[])
+                .0
+                .registered_from
+                .is_none()
+        );
     }
 
     #[test]

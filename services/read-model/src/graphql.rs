@@ -401,6 +401,12 @@ impl Training {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        #[graphql(
+            desc = "Seulement celles où des personnels de cet établissement (UAI) \
+                          sont inscrits ou en liste d'attente (les siens seulement pour \
+                          un établissement)."
+        )]
+        registered_from: Option<String>,
     ) -> Result<Page<Session>, Error> {
         // Batched with the other trainings of the page ([`crate::loaders`]).
         let (offset, first) = page(first, after)?;
@@ -410,6 +416,7 @@ impl Training {
                 training_id: self.id.clone(),
                 offset,
                 first,
+                registered_from: registered_from.map(|uai| uai.trim().to_uppercase()),
             })
             .await
             .map_err(internal)?
@@ -835,6 +842,27 @@ fn session_scope(filter: &mut Filter, seen: &Visibility) {
     }
 }
 
+/// The condition "the session `session` (an SQL expression) has registrants of the school
+/// `uai`, confirmed or waitlisted". A caller who sees neither the whole academy nor a
+/// department asks of their own schools only: another school's gives nothing, as data
+/// out of scope is absent.
+pub(crate) fn registrants_from(
+    filter: &mut Filter,
+    seen: &Visibility,
+    uai: &str,
+    session: &str,
+) -> String {
+    let uai = uai.trim().to_uppercase();
+    if !seen.all && seen.departments.is_empty() && !seen.schools.contains(&uai) {
+        return "1 = 0".to_owned();
+    }
+    let uai = filter.bind(uai);
+    format!(
+        "EXISTS (SELECT 1 FROM rm_registrations r WHERE r.session_id = {session} \
+         AND r.school_uai = {uai} AND r.status IN ('confirmed', 'waitlisted'))"
+    )
+}
+
 /// The lists and records.
 #[derive(Default)]
 pub struct ListsQuery;
@@ -975,7 +1003,10 @@ impl ListsQuery {
     }
 
     /// Les formations que l'appelant voit (académiques et celles de ses départements),
-    /// par titre ; `schoolYear` : celles qui ont une session cette année-là.
+    /// par titre ; `schoolYear` : celles qui ont une session cette année-là ;
+    /// `registeredFrom` (UAI) : celles dont une session compte des personnels de cet
+    /// établissement inscrits ou en liste d'attente (les siens seulement pour un
+    /// établissement).
     #[graphql(
         complexity = "first.unwrap_or(DEFAULT_FIRST).clamp(1, MAX_FIRST) as usize * child_complexity"
     )]
@@ -989,6 +1020,7 @@ impl ListsQuery {
         department: Option<String>,
         topic: Option<String>,
         search: Option<String>,
+        registered_from: Option<String>,
     ) -> Result<Page<Training>, Error> {
         let seen = visibility(ctx)?;
         let mut filter = Filter::default();
@@ -998,12 +1030,21 @@ impl ListsQuery {
         filter.eq("department", department);
         filter.eq("topic", topic);
         filter.contains("search", search.map(|s| fold(&s)));
+        // One session must meet both: of the year, with the school's registrants.
+        let mut session = Vec::new();
         if let Some(year) = school_year {
             let (from, to) = school_year_span(&year)?;
             let (from, to) = (filter.bind(from), filter.bind(to));
+            session.push(format!("s.starts_at >= {from} AND s.starts_at < {to}"));
+        }
+        if let Some(uai) = registered_from {
+            session.push(registrants_from(&mut filter, seen, &uai, "s.id"));
+        }
+        if !session.is_empty() {
             filter.raw(&format!(
                 "EXISTS (SELECT 1 FROM rm_sessions s WHERE s.training_id = rm_trainings.id \
-                 AND s.starts_at >= {from} AND s.starts_at < {to})"
+                 AND {})",
+                session.join(" AND ")
             ));
         }
         connection(
@@ -1019,7 +1060,9 @@ impl ListsQuery {
     }
 
     /// Les sessions que l'appelant voit (académiques et celles de ses départements), par
-    /// date ; `schoolYear` : celles qui commencent cette année scolaire-là.
+    /// date ; `schoolYear` : celles qui commencent cette année scolaire-là ;
+    /// `registeredFrom` (UAI) : celles où des personnels de cet établissement sont
+    /// inscrits ou en liste d'attente (les siens seulement pour un établissement).
     #[graphql(
         complexity = "first.unwrap_or(DEFAULT_FIRST).clamp(1, MAX_FIRST) as usize * child_complexity"
     )]
@@ -1033,9 +1076,15 @@ impl ListsQuery {
         school_year: Option<String>,
         department: Option<String>,
         status: Option<String>,
+        registered_from: Option<String>,
     ) -> Result<Page<Session>, Error> {
         let mut filter = Filter::default();
-        session_scope(&mut filter, visibility(ctx)?);
+        let seen = visibility(ctx)?;
+        session_scope(&mut filter, seen);
+        if let Some(uai) = registered_from {
+            let clause = registrants_from(&mut filter, seen, &uai, "rm_sessions.id");
+            filter.raw(&clause);
+        }
         filter.eq(
             "training_id",
             training_id.map(|id| id.trim().to_lowercase()),

@@ -26,6 +26,8 @@ pub struct SessionsKey {
     pub training_id: String,
     pub offset: usize,
     pub first: usize,
+    /// Only the sessions with registrants of this school (UAI).
+    pub registered_from: Option<String>,
 }
 
 /// The sessions of a page of trainings the caller sees, by training.
@@ -54,20 +56,18 @@ impl Loader<SessionsKey> for SessionsLoader {
     ) -> Result<HashMap<SessionsKey, Self::Value>, Self::Error> {
         let mut found = HashMap::new();
         // Keys of one page of trainings share their window; one query per window.
-        let mut windows: HashMap<(usize, usize), Vec<&SessionsKey>> = HashMap::new();
+        type Window<'k> = (usize, usize, Option<&'k str>);
+        let mut windows: HashMap<Window<'_>, Vec<&SessionsKey>> = HashMap::new();
         for key in keys {
             windows
-                .entry((key.offset, key.first))
+                .entry((key.offset, key.first, key.registered_from.as_deref()))
                 .or_default()
                 .push(key);
         }
-        for ((offset, first), keys) in windows {
-            let mut filter = Filter::default();
+        for ((offset, first, registered_from), keys) in windows {
+            let mut filter = self.scope(registered_from);
             let ids: Vec<String> = keys.iter().map(|k| k.training_id.clone()).collect();
             filter.any_of(&[("training_id", &ids)]);
-            if !self.seen.all {
-                filter.null_or_in("department", &self.seen.planning_departments());
-            }
             let sql = format!(
                 "SELECT * FROM (SELECT {SESSION_COLUMNS}, \
                  ROW_NUMBER() OVER (PARTITION BY training_id ORDER BY starts_at, id) AS training_rank, \
@@ -89,6 +89,7 @@ impl Loader<SessionsKey> for SessionsLoader {
                     training_id: row.session.training_id.clone(),
                     offset,
                     first,
+                    registered_from: registered_from.map(str::to_owned),
                 };
                 if let Some((sessions, total)) = found.get_mut(&key) {
                     *total = row.training_total;
@@ -99,16 +100,21 @@ impl Loader<SessionsKey> for SessionsLoader {
             let missing: Vec<String> = found
                 .iter()
                 .filter(|(k, (sessions, _))| {
-                    k.offset == offset && k.first == first && sessions.is_empty() && offset > 0
+                    k.offset == offset
+                        && k.first == first
+                        && k.registered_from.as_deref() == registered_from
+                        && sessions.is_empty()
+                        && offset > 0
                 })
                 .map(|(k, _)| k.training_id.clone())
                 .collect();
             for id in missing {
-                let total = self.count(&id).await?;
+                let total = self.count(&id, registered_from).await?;
                 if let Some(entry) = found.get_mut(&SessionsKey {
                     training_id: id,
                     offset,
                     first,
+                    registered_from: registered_from.map(str::to_owned),
                 }) {
                     entry.1 = total;
                 }
@@ -119,13 +125,28 @@ impl Loader<SessionsKey> for SessionsLoader {
 }
 
 impl SessionsLoader {
-    /// The sessions of one training the caller sees (a page past the last one).
-    async fn count(&self, training_id: &str) -> Result<i64, Arc<sqlx::Error>> {
+    /// The sessions the caller sees, with registrants of `registered_from` when given.
+    fn scope(&self, registered_from: Option<&str>) -> Filter {
         let mut filter = Filter::default();
-        filter.eq("training_id", Some(training_id.to_owned()));
         if !self.seen.all {
             filter.null_or_in("department", &self.seen.planning_departments());
         }
+        if let Some(uai) = registered_from {
+            let clause =
+                crate::graphql::registrants_from(&mut filter, &self.seen, uai, "rm_sessions.id");
+            filter.raw(&clause);
+        }
+        filter
+    }
+
+    /// The sessions of one training the caller sees (a page past the last one).
+    async fn count(
+        &self,
+        training_id: &str,
+        registered_from: Option<&str>,
+    ) -> Result<i64, Arc<sqlx::Error>> {
+        let mut filter = self.scope(registered_from);
+        filter.eq("training_id", Some(training_id.to_owned()));
         crate::sql::count(
             &self.db,
             self.generation,

@@ -253,6 +253,29 @@ async fn the_referent_sees_her_department_and_moves_a_session_on(db: TestDb) {
         list.body
             .contains("y inscrire des personnels de votre établissement")
     );
+    // Ticked, « seulement les sessions où des personnels de l'établissement sont
+    // inscrits »: MPP (three of them), not a training of the department without any.
+    const OTHER: &str = "Équipe ressource, seconde vague";
+    session(&seeded.manager, OTHER, "equipe_ressource", "31", &[]).await;
+    until(&mut school, "/formations", OTHER).await;
+    let own = school.get("/formations?inscrits=1").await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.body);
+    assert_strict_page(&own);
+    assert!(own.body.contains(MPP), "{}", own.body);
+    assert!(!own.body.contains(OTHER), "{}", own.body);
+    assert!(
+        own.body
+            .contains("id=\"inscrits\" name=\"inscrits\" value=\"1\" checked")
+    );
+    // None registered in another school year: the empty state says what to do.
+    let none = school.get("/formations?inscrits=1&annee=2024-2025").await;
+    assert_eq!(none.status, StatusCode::OK, "{}", none.body);
+    assert!(
+        none.body
+            .contains("Aucun personnel de l'établissement n'est inscrit"),
+        "{}",
+        none.body
+    );
     let page = school.get(&format!("/formations/sessions/{id}")).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     for (path, refusal) in [

@@ -299,6 +299,9 @@ async fn trainings_with_their_sessions(db: TestDb) {
         .await;
     let manager = app.user("pole_manager", None).await;
     let referent = app.user("department_referent", Some("31")).await;
+    app.school(COLLEGE_31, "college", "31").await;
+    app.school(COLLEGE_32, "college", "32").await;
+    let mut planned = Vec::new();
     for (title, department, sessions) in [
         ("A 31", Some("31"), 3),
         ("B académie", None, 1),
@@ -328,6 +331,7 @@ async fn trainings_with_their_sessions(db: TestDb) {
                 )
                 .await;
             assert_eq!(status, StatusCode::CREATED, "{session}");
+            planned.push(session["id"].as_str().unwrap().to_owned());
         }
     }
     let query = "{ trainings(first: 10) { edges { node { title sessions(first: 2) { totalCount \
@@ -404,6 +408,48 @@ async fn trainings_with_their_sessions(db: TestDb) {
         theirs["data"]["trainings"]["edges"][0]["node"]["sessions"]["totalCount"], 3,
         "{theirs}"
     );
+
+    // A collège's staff registered to A's third session: the collège finds it alone,
+    // among the trainings and among their sessions.
+    let (status, body) = manager
+        .post(
+            &format!("/api/v1/sessions/{}/registrations", planned[2]),
+            json!({"person": {"email": "jeanne.martin@ac-toulouse.fr", "display_name": "Jeanne Martin",
+                              "school_uai": COLLEGE_31, "function": "CPE"}, "mode": "designated"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let college = app.user("school", Some(COLLEGE_31)).await;
+    let registered = |uai: &str| {
+        format!(
+            "{{ trainings(first: 10, registeredFrom: \"{uai}\") {{ edges {{ node {{ title \
+             sessions(first: 10, registeredFrom: \"{uai}\") {{ totalCount edges {{ node {{ startsAt }} }} }} }} }} }} }}"
+        )
+    };
+    let own = until(&college, &registered(COLLEGE_31), |b| {
+        b["data"]["trainings"]["edges"]
+            .as_array()
+            .is_some_and(|e| e.len() == 1)
+    })
+    .await;
+    let a = &own["data"]["trainings"]["edges"][0]["node"];
+    assert_eq!(a["title"], "A 31", "{own}");
+    assert_eq!(a["sessions"]["totalCount"], 1, "{own}");
+    assert_eq!(
+        a["sessions"]["edges"][0]["node"]["startsAt"], "2027-01-12T08:00:00Z",
+        "{own}"
+    );
+    // The department's referent may ask it of the collège; the collège may not ask it of
+    // another school (nothing, as data out of scope is absent); none registered, none.
+    let asked = graphql(&referent, &registered(COLLEGE_31)).await;
+    assert_eq!(
+        asked["data"]["trainings"]["edges"][0]["node"]["sessions"]["totalCount"], 1,
+        "{asked}"
+    );
+    let other = graphql(&college, &registered(COLLEGE_32)).await;
+    assert_eq!(other["data"]["trainings"]["edges"], json!([]), "{other}");
+    let none = graphql(&manager, &registered(COLLEGE_32)).await;
+    assert_eq!(none["data"]["trainings"]["edges"], json!([]), "{none}");
     app.finish().await;
 }
 
