@@ -83,11 +83,13 @@ const ACCEPT_ENCODING: &str = "gzip, deflate, br, zstd";
 /// Concurrent appends while generating (SQLite groups them in one commit).
 const APPENDERS: usize = 32;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Sizes {
     pub schools: usize,
     pub events: usize,
     pub clients: usize,
+    /// One rebuild of every projection per value, that many at a time.
+    pub rebuild_jobs: Vec<usize>,
 }
 
 /// Set: the generated database is kept (its URL printed) for a later run to reuse.
@@ -196,7 +198,7 @@ async fn run(url: &str, reused: bool, sizes: Sizes) -> anyhow::Result<Value> {
         kept_generated(&store).await
     } else {
         let key = MasterKey::generate();
-        match generate(&store, &key, sizes).await {
+        match generate(&store, &key, &sizes).await {
             Ok(g) if std::env::var_os(KEEP).is_some() => {
                 keep_generated(&store, &key, &g).await.map(|()| (key, g))
             }
@@ -216,7 +218,21 @@ async fn run(url: &str, reused: bool, sizes: Sizes) -> anyhow::Result<Value> {
     let rebuilt = if reused && std::env::var_os(NO_REBUILD).is_some() {
         Ok(Value::Null)
     } else {
-        rebuild(&store).await
+        let mut runs = Vec::new();
+        let mut failed = None;
+        for &jobs in &sizes.rebuild_jobs {
+            match rebuild(&store, jobs).await {
+                Ok(run) => runs.push(run),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(rebuild_runs(runs)),
+        }
     };
     store.close().await;
     let rebuilt = rebuilt?;
@@ -255,6 +271,32 @@ fn peak_rss_kib() -> u64 {
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// CPU seconds (user + system) spent so far by this process, and by the processes of a
+/// PostgreSQL server on this machine (with the children they reaped): what bounds a
+/// rebuild, when set against its wall time. Read from `/proc` (Linux; zero elsewhere).
+fn cpu_seconds() -> (f64, f64) {
+    // `utime stime cutime cstime`: fields 14 to 17 of `stat`, in USER_HZ (100 on Linux).
+    fn ticks(stat: &str, children: bool) -> u64 {
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest.split_whitespace().collect())
+            .unwrap_or_default();
+        let wanted = if children { 11..15 } else { 11..13 };
+        wanted
+            .filter_map(|i| fields.get(i).and_then(|f| f.parse::<u64>().ok()))
+            .sum()
+    }
+    let own = std::fs::read_to_string("/proc/self/stat").map_or(0, |s| ticks(&s, false));
+    let mut postgres = 0;
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let path = entry.path();
+        if std::fs::read_to_string(path.join("comm")).is_ok_and(|c| c.trim() == "postgres") {
+            postgres += std::fs::read_to_string(path.join("stat")).map_or(0, |s| ticks(&s, true));
+        }
+    }
+    (own as f64 / 100.0, postgres as f64 / 100.0)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1152,7 +1194,7 @@ impl Appender {
     }
 }
 
-async fn generate(store: &EventStore, key: &MasterKey, sizes: Sizes) -> anyhow::Result<Generated> {
+async fn generate(store: &EventStore, key: &MasterKey, sizes: &Sizes) -> anyhow::Result<Generated> {
     let started = Instant::now();
     let today = Utc::now()
         .with_timezone(&chrono_offset_paris())
@@ -1536,34 +1578,42 @@ fn chrono_offset_paris() -> FixedOffset {
 // ---------------------------------------------------------------------------------------
 // Rebuild
 
-/// Every projection rebuilt from the start of the log, one after the other, as
-/// `pharos rebuild` does; the empty first generations dropped at once.
-async fn rebuild(store: &EventStore) -> anyhow::Result<Value> {
+/// Every projection rebuilt from the start of the log, `jobs` at a time, as `pharos
+/// rebuild --jobs` does; the previous generations dropped at once.
+async fn rebuild(store: &EventStore, jobs: usize) -> anyhow::Result<Value> {
+    use futures::StreamExt as _;
     let log: i64 = on_db!(&store.db(), |pool| sqlx::query_scalar(
         "SELECT COUNT(*) FROM events"
     )
     .fetch_one(pool)
     .await)?;
-    eprintln!("rebuild: {log} events in the log");
+    eprintln!("rebuild, {jobs} at a time: {log} events in the log");
     let started = Instant::now();
+    let cpu_before = cpu_seconds();
+    let last = std::sync::Mutex::new(Instant::now());
+    let progress =
+        |projection: &'static pharos_read_model::Descriptor, applied: usize, total: u64| {
+            let mut last = last
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if last.elapsed() >= Duration::from_secs(5) {
+                *last = Instant::now();
+                eprintln!("  {}: {applied}/{total} events", projection.name);
+            }
+        };
     let mut projections = serde_json::Map::new();
-    for projection in pharos_read_model::tables::all() {
-        let mut last = Instant::now();
+    let rebuilds = pharos_read_model::rebuild_each(
+        store,
+        pharos_read_model::tables::all(),
+        jobs,
+        false,
+        &progress,
+    )
+    .await?;
+    let mut rebuilds = std::pin::pin!(rebuilds);
+    while let Some((projection, done)) = rebuilds.next().await {
         let name = projection.name;
-        let done = pharos_read_model::rebuild_of(
-            store,
-            projection,
-            Duration::ZERO,
-            false,
-            |applied, total| {
-                if last.elapsed() >= Duration::from_secs(5) {
-                    last = Instant::now();
-                    eprintln!("  {name}: {applied}/{total} events");
-                }
-            },
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("reconstruction de « {name} » : {e}"))?;
+        let done = done.map_err(|e| anyhow::anyhow!("reconstruction de « {name} » : {e}"))?;
         let seconds = done.elapsed.as_secs_f64();
         let rate = done.events as f64 / seconds.max(1e-9);
         eprintln!(
@@ -1576,16 +1626,47 @@ async fn rebuild(store: &EventStore) -> anyhow::Result<Value> {
         );
     }
     let seconds = started.elapsed().as_secs_f64();
+    let cpu_after = cpu_seconds();
+    let (own, postgres) = (cpu_after.0 - cpu_before.0, cpu_after.1 - cpu_before.1);
     let rate = log as f64 / seconds.max(1e-9);
     eprintln!(
-        "rebuild of every projection: {seconds:.1} s, {rate:.0} events/s (events in the log / seconds)"
+        "rebuild of every projection, {jobs} at a time: {seconds:.1} s, {rate:.0} events/s (events in the log / seconds); \
+         CPU: this process {own:.1} s, PostgreSQL on this machine {postgres:.1} s, \
+         {:.2} cores busy of {}",
+        (own + postgres) / seconds.max(1e-9),
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
     );
     Ok(json!({
+        "jobs": jobs,
         "log_events": log,
         "seconds": seconds,
         "events_per_s": rate.round(),
+        "cpu_seconds": { "pharos": own, "postgres_local": postgres },
         "projections": projections,
     }))
+}
+
+/// One rebuild as it was; several with each one's speed against the first's, measured in
+/// the same run.
+fn rebuild_runs(mut runs: Vec<Value>) -> Value {
+    if runs.len() == 1 {
+        return runs.remove(0);
+    }
+    let first = runs
+        .first()
+        .and_then(|r| r["seconds"].as_f64())
+        .unwrap_or(0.0);
+    let first_jobs = runs.first().map(|r| r["jobs"].clone()).unwrap_or_default();
+    for run in &mut runs {
+        let seconds = run["seconds"].as_f64().unwrap_or(0.0);
+        let speedup = first / seconds.max(1e-9);
+        eprintln!(
+            "rebuild, {} at a time: {speedup:.2}x the speed of {first_jobs} at a time",
+            run["jobs"]
+        );
+        run["speedup_vs_first"] = json!((speedup * 100.0).round() / 100.0);
+    }
+    Value::Array(runs)
 }
 
 // ---------------------------------------------------------------------------------------

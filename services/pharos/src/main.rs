@@ -67,6 +67,10 @@ enum Command {
         /// groupe d'indicateurs) ; toutes sans cette option.
         #[arg(long)]
         projection: Option<String>,
+        /// Combien de projections reconstruire à la fois (chacune a ses tables : elles
+        /// avancent côte à côte, comme le projecteur en service).
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=16))]
+        jobs: u16,
     },
     /// Journée nationale « Non au harcèlement ».
     #[command(subcommand)]
@@ -246,6 +250,12 @@ struct ReadModelBenchArgs {
     /// Clients HTTP simultanés interrogeant le tableau de bord.
     #[arg(long, default_value_t = 16)]
     clients: usize,
+    /// Projections reconstruites à la fois, comme `pharos rebuild --jobs` ; plusieurs
+    /// valeurs (`1,3`) reconstruisent une fois par valeur, dans la même exécution, pour
+    /// les comparer.
+    #[arg(long, value_delimiter = ',', default_value = "3",
+          value_parser = clap::value_parser!(u16).range(1..=16))]
+    rebuild_jobs: Vec<u16>,
 }
 
 #[derive(Debug, Args)]
@@ -419,6 +429,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         schools: args.schools.max(202),
                         events: args.events.max(10_000),
                         clients: args.clients.clamp(1, 64),
+                        rebuild_jobs: args.rebuild_jobs.iter().copied().map(usize::from).collect(),
                     },
                 )
                 .await;
@@ -461,7 +472,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve(_) => serve(config).await,
-        Command::Rebuild { projection } => rebuild(&config, projection.as_deref()).await,
+        Command::Rebuild { projection, jobs } => {
+            rebuild(&config, projection.as_deref(), usize::from(jobs)).await
+        }
         Command::Privacy(command) => privacy(&config, command).await,
         Command::Users(command) => users(&config, command).await,
         Command::Schools(SchoolsCommand::Import { file }) => import_schools(&config, &file).await,
@@ -563,10 +576,12 @@ async fn users(config: &Config, command: UsersCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `pharos rebuild [--projection NAME]`: each projection (or the one named) rebuilt into
-/// its next generation of tables, then made live; the previous ones are dropped a few
-/// seconds after the last switch. The others are not touched.
-async fn rebuild(config: &Config, projection: Option<&str>) -> anyhow::Result<()> {
+/// `pharos rebuild [--projection NAME] [--jobs N]`: each projection (or the one named)
+/// rebuilt into its next generation of tables, `jobs` at a time, each made live as it
+/// ends; the previous ones are dropped a few seconds after the last switch. The others
+/// are not touched.
+async fn rebuild(config: &Config, projection: Option<&str>, jobs: usize) -> anyhow::Result<()> {
+    use futures::StreamExt as _;
     let all = pharos_read_model::tables::all();
     let chosen = match projection {
         None => all,
@@ -579,69 +594,88 @@ async fn rebuild(config: &Config, projection: Option<&str>) -> anyhow::Result<()
         },
     };
     let store = connect(config).await?;
-    let mut replaced = Vec::new();
-    for projection in chosen {
-        let bar = indicatif::ProgressBar::new(0);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{prefix} {bar:40} {pos}/{len} événements — {per_sec}, reste {eta}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar.set_prefix(projection.name);
-        let done = pharos_read_model::rebuild_of(
-            &store,
-            projection,
-            std::time::Duration::ZERO,
-            true,
-            |applied, total| {
+    let bars = indicatif::MultiProgress::new();
+    let style = indicatif::ProgressStyle::with_template(
+        "{prefix:32} {bar:30} {pos}/{len} événements — {per_sec}, reste {eta}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    let bar_of: std::collections::HashMap<&str, indicatif::ProgressBar> = chosen
+        .iter()
+        .map(|projection| {
+            let bar = bars.add(indicatif::ProgressBar::new(0));
+            bar.set_style(style.clone());
+            bar.set_prefix(projection.name);
+            (projection.name, bar)
+        })
+        .collect();
+    let progress =
+        |projection: &'static pharos_read_model::Descriptor, applied: usize, total: u64| {
+            if let Some(bar) = bar_of.get(projection.name) {
                 bar.set_length(total.max(applied as u64));
                 bar.set_position(applied as u64);
-            },
-        )
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "reconstruction de « {} » interrompue : {e}",
-                projection.name
-            )
-        });
-        bar.finish_and_clear();
-        let done = match done {
-            Ok(done) => done,
-            Err(e) => {
-                store.close().await;
-                return Err(e);
             }
         };
-        let seconds = done.elapsed.as_secs_f64().max(0.001);
-        println!(
-            "« {} » (définition {}) reconstruite : {} événements en {:.1} s ({:.0} événements/s) ; les tables de la génération {} sont en service.",
-            projection.name,
-            projection.definition,
-            done.events,
-            seconds,
-            done.events as f64 / seconds,
-            done.live.0,
-        );
-        replaced.push((projection, done.previous));
+    let mut replaced = Vec::new();
+    let mut failed = None;
+    match pharos_read_model::rebuild_each(&store, chosen, jobs, true, &progress).await {
+        Err(e) => failed = Some(anyhow::anyhow!("lecture du journal impossible : {e}")),
+        Ok(rebuilds) => {
+            let mut rebuilds = std::pin::pin!(rebuilds);
+            while let Some((projection, done)) = rebuilds.next().await {
+                if let Some(bar) = bar_of.get(projection.name) {
+                    bar.finish_and_clear();
+                }
+                match done {
+                    Ok(done) => {
+                        let seconds = done.elapsed.as_secs_f64().max(0.001);
+                        let _ = bars.println(format!(
+                            "« {} » (définition {}) reconstruite : {} événements en {:.1} s ({:.0} événements/s) ; les tables de la génération {} sont en service.",
+                            projection.name,
+                            projection.definition,
+                            done.events,
+                            seconds,
+                            done.events as f64 / seconds,
+                            done.live.0,
+                        ));
+                        replaced.push((projection, done.previous));
+                    }
+                    Err(e) => {
+                        // The others under way stop with the stream; their tables are
+                        // started afresh by the next rebuild.
+                        failed = Some(anyhow::anyhow!(
+                            "reconstruction de « {} » interrompue : {e}",
+                            projection.name
+                        ));
+                        break;
+                    }
+                }
+            }
+        }
     }
-    // Requests still reading the previous tables finish first: one grace for all.
-    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    bars.clear().ok();
+    // Those rebuilt are live even when another failed: their old tables go too. Requests
+    // still reading them finish first: one grace for all.
+    if !replaced.is_empty() {
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    }
     let db = store.db();
     for (projection, previous) in replaced {
         if let Err(e) = pharos_read_model::tables::drop_of(&db, projection, previous).await {
-            store.close().await;
-            anyhow::bail!(
+            failed.get_or_insert(anyhow::anyhow!(
                 "les anciennes tables de « {} » (génération {}) n'ont pas pu être supprimées : {e}",
                 projection.name,
                 previous.0
-            );
+            ));
         }
     }
-    println!("Les tables des générations remplacées ont été supprimées.");
     store.close().await;
-    Ok(())
+    match failed {
+        Some(e) => Err(e),
+        None => {
+            println!("Les tables des générations remplacées ont été supprimées.");
+            Ok(())
+        }
+    }
 }
 
 async fn reset_password(config: &Config, email: &str) -> anyhow::Result<()> {

@@ -502,50 +502,70 @@ impl On {
             .find(|(name, _)| *name == table)
             .map(|(_, definition)| *definition)
             .unwrap_or_default();
-        let rest: Vec<&str> = crate::tables::columns(definition)
+        let rest_columns: Vec<&str> = crate::tables::columns(definition)
             .into_iter()
             .filter(|c| !["subject", "valid_from", "valid_to"].contains(c))
             .collect();
-        let rest = rest.join(", ");
+        let rest = rest_columns.join(", ");
         let both = [V::text(&self.subject), V::text(&self.at)];
         // A row opened earlier: copy it from now, close it. (A row opened at this very
         // instant, or later — PostgreSQL stamps a transaction's start, so the log's order
         // and the instants' may differ by a few milliseconds — is changed in place.)
         if b.is_postgres() {
-            // One statement for both: the row closed gives its copy's values.
-            self.run(
-                b,
-                &format!(
-                    "WITH closed AS (UPDATE {table} SET valid_to = $2 \
-                     WHERE subject = $1 AND valid_to IS NULL AND valid_from < $2 \
-                     RETURNING subject, {rest}) \
-                     INSERT INTO {table} (subject, valid_from, valid_to, {rest}) \
-                     SELECT subject, $2, CAST(NULL AS TEXT), {rest} FROM closed"
-                ),
-                both.to_vec(),
-            )
-            .await?;
-        } else {
-            self.run(
-                b,
-                &format!(
-                    "INSERT INTO {table} (subject, valid_from, valid_to, {rest}) \
-                     SELECT subject, $2, CAST(NULL AS TEXT), {rest} FROM {table} \
-                     WHERE subject = $1 AND valid_to IS NULL AND valid_from < $2"
-                ),
-                both.to_vec(),
-            )
-            .await?;
-            self.run(
-                b,
-                &format!(
-                    "UPDATE {table} SET valid_to = $2 \
-                     WHERE subject = $1 AND valid_to IS NULL AND valid_from < $2"
-                ),
-                both.to_vec(),
-            )
-            .await?;
+            // One statement, one round trip: the row closed gives its copy, written with
+            // `set` applied (its expressions read the closed row as the UPDATE's would
+            // read the open one); a row opened at this instant or later is updated. The
+            // two never meet one row, so the statement's single snapshot is enough.
+            let assignments = assignments(set);
+            let copied = rest_columns
+                .iter()
+                .map(|column| {
+                    assignments
+                        .iter()
+                        .find(|(name, _)| name == column)
+                        .map_or_else(|| (*column).to_owned(), |(_, value)| shift(value))
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut binds = both.to_vec();
+            binds.extend(values);
+            return self
+                .run(
+                    b,
+                    &format!(
+                        "WITH closed AS (UPDATE {table} SET valid_to = $2 \
+                         WHERE subject = $1 AND valid_to IS NULL AND valid_from < $2 \
+                         RETURNING subject, {rest}), \
+                         copied AS (INSERT INTO {table} (subject, valid_from, valid_to, {rest}) \
+                         SELECT subject, $2, CAST(NULL AS TEXT), {copied} FROM closed) \
+                         UPDATE {table} SET {set} \
+                         WHERE subject = $1 AND valid_to IS NULL AND valid_from >= $2",
+                        set = shift(set),
+                    ),
+                    binds,
+                )
+                .await;
         }
+        // SQLite: the copy, the close, then `set`.
+        self.run(
+            b,
+            &format!(
+                "INSERT INTO {table} (subject, valid_from, valid_to, {rest}) \
+                 SELECT subject, $2, CAST(NULL AS TEXT), {rest} FROM {table} \
+                 WHERE subject = $1 AND valid_to IS NULL AND valid_from < $2"
+            ),
+            both.to_vec(),
+        )
+        .await?;
+        self.run(
+            b,
+            &format!(
+                "UPDATE {table} SET valid_to = $2 \
+                 WHERE subject = $1 AND valid_to IS NULL AND valid_from < $2"
+            ),
+            both.to_vec(),
+        )
+        .await?;
         let mut binds = vec![V::text(&self.subject)];
         binds.extend(values);
         self.run(
@@ -555,6 +575,55 @@ impl On {
         )
         .await
     }
+}
+
+/// The `column = value` pairs of an UPDATE's `SET` list, split at its top-level commas.
+fn assignments(set: &str) -> Vec<(String, String)> {
+    let mut parts = Vec::new();
+    let (mut depth, mut quoted, mut start) = (0_i32, false, 0);
+    for (i, c) in set.char_indices() {
+        match c {
+            '\'' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => depth -= 1,
+            ',' if !quoted && depth == 0 => {
+                parts.push(&set[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&set[start..]);
+    parts
+        .into_iter()
+        .filter_map(|part| {
+            let (column, value) = part.split_once('=')?;
+            Some((column.trim().to_owned(), value.trim().to_owned()))
+        })
+        .collect()
+}
+
+/// `sql` with its placeholders from `$2` moved one up, for a statement whose `$2` is the
+/// instant (`$1`, the subject, stays).
+fn shift(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 4);
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c != '$' {
+            continue;
+        }
+        let mut digits = String::new();
+        while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+            digits.push(*d);
+            chars.next();
+        }
+        match digits.parse::<u32>() {
+            Ok(n) if n >= 2 => out.push_str(&(n + 1).to_string()),
+            _ => out.push_str(&digits),
+        }
+    }
+    out
 }
 
 /// The school or circonscription owning a deployment, and its department.
@@ -1271,6 +1340,34 @@ async fn reminders(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_set_list_splits_at_its_top_level_commas_only() {
+        assert_eq!(
+            assignments("status = 'a, b', reason = $3"),
+            [
+                ("status".to_owned(), "'a, b'".to_owned()),
+                ("reason".to_owned(), "$3".to_owned())
+            ]
+        );
+        let figures = assignments(SESSION_FIGURES);
+        let names: Vec<&str> = figures.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["registered", "attendees", "minutes"]);
+        assert!(
+            figures[2]
+                .1
+                .starts_with("(SELECT COALESCE(SUM((SELECT SUM(s.minutes)")
+        );
+        assert!(figures[2].1.ends_with("WHERE r.session_id = $1)"));
+    }
+
+    #[test]
+    fn placeholders_after_the_subject_move_one_up() {
+        assert_eq!(
+            shift("a = $2, b = $10 WHERE s = $1 AND c = '$'"),
+            "a = $3, b = $11 WHERE s = $1 AND c = '$'"
+        );
+    }
 
     #[test]
     fn a_reminder_target_names_its_school_or_session() {

@@ -283,6 +283,51 @@ pub async fn rebuild_of(
     })
 }
 
+/// [`rebuild_of`] each of `projections`, `jobs` of them at a time (at least one), each
+/// answered as it ends: its own tables, generation and checkpoint make them independent,
+/// as the live projector runs them side by side. Their statements wait on round trips
+/// more than on either side's CPU, so a few at once keep both the database and this
+/// process busy. Those reading the most events start first, so that the last to end is
+/// not a long one started late. `progress(projection, applied, total)` follows each.
+///
+/// Dropping the stream stops the rebuilds under way between two batches' transactions;
+/// their half-filled generations are started afresh by the next rebuild.
+pub async fn rebuild_each<'a>(
+    store: &'a EventStore,
+    mut projections: Vec<&'static Descriptor>,
+    jobs: usize,
+    keep_previous: bool,
+    progress: &'a (dyn Fn(&'static Descriptor, usize, u64) + Sync),
+) -> Result<
+    impl futures::Stream<
+        Item = (
+            &'static Descriptor,
+            Result<Rebuilt, Box<dyn std::error::Error + Send + Sync>>,
+        ),
+    > + 'a,
+    sqlx::Error,
+> {
+    use futures::StreamExt as _;
+    let mut sizes = std::collections::HashMap::new();
+    for projection in &projections {
+        sizes.insert(projection.name, count_events(store, projection).await?);
+    }
+    projections.sort_by_key(|p| std::cmp::Reverse(sizes[p.name]));
+    Ok(futures::stream::iter(projections)
+        .map(move |projection| async move {
+            let done = rebuild_of(
+                store,
+                projection,
+                Duration::ZERO,
+                keep_previous,
+                |applied, total| progress(projection, applied, total),
+            )
+            .await;
+            (projection, done)
+        })
+        .buffer_unordered(jobs.max(1)))
+}
+
 /// How many events of the categories `projection` reads the log holds.
 async fn count_events(store: &EventStore, projection: &Descriptor) -> Result<u64, sqlx::Error> {
     let categories = projection
