@@ -340,18 +340,71 @@ async fn a_school_registers_its_own_staff_and_is_warned_of_a_second_training(db:
     assert_eq!(status, StatusCode::OK, "{read}");
     assert_eq!(read["registrations"][0]["school_uai"], COLLEGE_31, "{read}");
 
-    // The API's warning (already trained on the topic) comes back from the redirect as
-    // a flag, shown as a fixed text beside the success message (and only after a
-    // registration).
-    let page = school
-        .get(&format!("{gers}?succes=inscrite&inscription=x&deja=1"))
+    // Personne 1 attends the MPP session's first slot; registered to another MPP session
+    // later, the API warns (already trained on the topic): the redirect carries it as a
+    // flag, and the page says it beside the success message.
+    seeded.app.set_now(instant(DURING));
+    let (status, body) = seeded
+        .manager
+        .post(
+            &format!("/api/v1/sessions/{}/attendance", seeded.session),
+            json!({"registration_id": seeded.first, "slot_index": 0, "status": "present"}),
+        )
         .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let training = created(
+        &seeded.manager,
+        "/api/v1/trainings",
+        json!({ "title": "MPP, seconde vague", "topic": "mpp",
+                "audience": "équipes ressources des collèges", "department": "31" }),
+    )
+    .await;
+    let later = created(
+        &seeded.manager,
+        &format!("/api/v1/trainings/{training}/sessions"),
+        json!({
+            "starts_at": "2026-12-17T09:00:00+01:00", "ends_at": "2026-12-17T12:00:00+01:00",
+            "slots": [{"starts_at": "2026-12-17T09:00:00+01:00", "ends_at": "2026-12-17T12:00:00+01:00"}],
+            "location": "Atelier Canopé, Toulouse", "capacity": 10, "planned_minutes": 180
+        }),
+    )
+    .await;
+    let (status, body) = seeded
+        .manager
+        .post(&format!("/api/v1/sessions/{later}/open"), Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let later = format!("/formations/sessions/{later}");
+    let page = school.get(&later).await;
+    let again = vec![
+        ("csrf", page.hidden("csrf")),
+        ("display_name", "Personne 1".to_owned()),
+        ("email", "personne1@ac-toulouse.fr".to_owned()),
+        ("function", "cpe".to_owned()),
+        ("mode", "designated".to_owned()),
+    ];
+    let again: Vec<(&str, &str)> = again.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let warned = school
+        .post_form(&format!("{later}/inscriptions"), &again)
+        .await;
+    assert_eq!(warned.status, StatusCode::SEE_OTHER, "{}", warned.body);
+    assert!(
+        warned
+            .location()
+            .starts_with(&format!("{later}?succes=inscrite&inscription="))
+            && warned.location().ends_with("&deja=1"),
+        "{}",
+        warned.location()
+    );
+    let page = school.get(warned.location()).await;
     assert!(
         page.body
             .contains("Attention : cette personne a déjà suivi une session sur le même thème."),
         "{}",
         page.body
     );
+
+    // The flag is only a flag: after a withdrawal it says nothing.
     let page = school
         .get(&format!("{gers}?succes=retiree&inscription=x&deja=1"))
         .await;
