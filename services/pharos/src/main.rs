@@ -860,7 +860,10 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
 
 fn init_tracing(json: bool) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("PHAROS_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    // PostgreSQL's notices (« table … does not exist, skipping » for each `DROP TABLE IF
+    // EXISTS` of a rebuild) say nothing an operator acts on.
+    let filter = EnvFilter::try_from_env("PHAROS_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx::postgres::notice=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

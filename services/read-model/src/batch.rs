@@ -331,7 +331,7 @@ pub struct Batch<'t, 'c> {
 
 impl<'t, 'c> Batch<'t, 'c> {
     /// The writes of a batch in `tx`, on the tables `rename` gives for a statement.
-    pub fn new(
+    fn new(
         tx: &'t mut ProjectionTx<'c>,
         rename: impl Fn(&str) -> String + Send + Sync + 'static,
     ) -> Self {
@@ -347,6 +347,20 @@ impl<'t, 'c> Batch<'t, 'c> {
             queued: Vec::new(),
             sent: 0,
         }
+    }
+
+    /// [`Batch::new`], its transaction first told (PostgreSQL) not to JIT-compile: the
+    /// planner guesses high costs on the tables a rebuild fills (no statistics yet), and
+    /// compiling each small statement past `jit_above_cost` took tens of milliseconds, a
+    /// rebuild's batch minutes instead of seconds.
+    pub async fn begin(
+        tx: &'t mut ProjectionTx<'c>,
+        rename: impl Fn(&str) -> String + Send + Sync + 'static,
+    ) -> Result<Self, ProjectionError> {
+        if let ProjectionTx::Postgres(c) = tx {
+            sqlx::query("SET LOCAL jit = off").execute(&mut **c).await?;
+        }
+        Ok(Self::new(tx, rename))
     }
 
     /// At most `limit` bind parameters per statement (the tests' smaller batches).

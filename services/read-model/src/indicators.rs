@@ -337,7 +337,7 @@ impl Projection for Indicators {
         events: &[RecordedEvent],
     ) -> Result<(), ProjectionError> {
         let (tables, g) = (self.descriptor, self.generation);
-        let mut batch = Batch::new(tx, move |statement| tables.rename(g, statement));
+        let mut batch = Batch::begin(tx, move |statement| tables.rename(g, statement)).await?;
         let b = &mut batch;
         for event in events {
             let on = On {

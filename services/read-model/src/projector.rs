@@ -77,7 +77,8 @@ impl Projection for ReadModel {
         events: &[RecordedEvent],
     ) -> Result<(), ProjectionError> {
         let g = self.generation;
-        let mut batch = Batch::new(tx, move |statement| crate::tables::rename(g, statement));
+        let mut batch =
+            Batch::begin(tx, move |statement| crate::tables::rename(g, statement)).await?;
         for event in events {
             apply(&mut batch, event).await?;
         }
