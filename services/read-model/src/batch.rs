@@ -242,7 +242,7 @@ fn closing(text: &str) -> Option<usize> {
 }
 
 /// `text` split at its commas outside parentheses and quotes.
-fn split_top(text: &str) -> Vec<&str> {
+pub(crate) fn split_top(text: &str) -> Vec<&str> {
     let mut parts = Vec::new();
     let (mut depth, mut quoted, mut from) = (0usize, false, 0);
     for (i, c) in text.char_indices() {

@@ -579,22 +579,7 @@ impl On {
 
 /// The `column = value` pairs of an UPDATE's `SET` list, split at its top-level commas.
 fn assignments(set: &str) -> Vec<(String, String)> {
-    let mut parts = Vec::new();
-    let (mut depth, mut quoted, mut start) = (0_i32, false, 0);
-    for (i, c) in set.char_indices() {
-        match c {
-            '\'' => quoted = !quoted,
-            '(' if !quoted => depth += 1,
-            ')' if !quoted => depth -= 1,
-            ',' if !quoted && depth == 0 => {
-                parts.push(&set[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    parts.push(&set[start..]);
-    parts
+    crate::batch::split_top(set)
         .into_iter()
         .filter_map(|part| {
             let (column, value) = part.split_once('=')?;

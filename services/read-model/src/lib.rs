@@ -218,6 +218,19 @@ pub async fn rebuild_of(
     projection: &'static Descriptor,
     grace: Duration,
     keep_previous: bool,
+    progress: impl FnMut(usize, u64),
+) -> Result<Rebuilt, Box<dyn std::error::Error + Send + Sync>> {
+    let total = count_events(store, projection).await?;
+    rebuild_counted(store, projection, total, grace, keep_previous, progress).await
+}
+
+/// [`rebuild_of`], the events it will read counted already (`total`).
+async fn rebuild_counted(
+    store: &EventStore,
+    projection: &'static Descriptor,
+    total: u64,
+    grace: Duration,
+    keep_previous: bool,
     mut progress: impl FnMut(usize, u64),
 ) -> Result<Rebuilt, Box<dyn std::error::Error + Send + Sync>> {
     let db = store.db();
@@ -238,7 +251,6 @@ pub async fn rebuild_of(
     .execute(pool)
     .await
     .map(|_| ()))?;
-    let total = count_events(store, projection).await?;
     let runner = projection.projection(building);
     let mut applied = 0;
     loop {
@@ -314,16 +326,20 @@ pub async fn rebuild_each<'a>(
     }
     projections.sort_by_key(|p| std::cmp::Reverse(sizes[p.name]));
     Ok(futures::stream::iter(projections)
-        .map(move |projection| async move {
-            let done = rebuild_of(
-                store,
-                projection,
-                Duration::ZERO,
-                keep_previous,
-                |applied, total| progress(projection, applied, total),
-            )
-            .await;
-            (projection, done)
+        .map(move |projection| {
+            let total = sizes[projection.name];
+            async move {
+                let done = rebuild_counted(
+                    store,
+                    projection,
+                    total,
+                    Duration::ZERO,
+                    keep_previous,
+                    |applied, total| progress(projection, applied, total),
+                )
+                .await;
+                (projection, done)
+            }
         })
         .buffer_unordered(jobs.max(1)))
 }
