@@ -21,6 +21,10 @@ use std::sync::Arc;
 
 use pharos_eventstore::{ProjectionError, ProjectionTx};
 
+mod facts;
+
+pub use facts::FactRow;
+
 /// PostgreSQL's limit on a statement's bind parameters (a 16-bit count on the wire).
 pub const POSTGRES_PARAMETERS: usize = 65_535;
 /// SQLite's (`SQLITE_MAX_VARIABLE_NUMBER`, 32,766 since SQLite 3.32).
@@ -325,6 +329,8 @@ pub struct Batch<'t, 'c> {
     limit: usize,
     known: HashMap<String, Known>,
     queued: Vec<Queued>,
+    /// Fact periods changed in memory ([`Batch::change_fact`]).
+    facts: facts::Facts,
     /// Statements sent, for the tests and the logs.
     sent: usize,
 }
@@ -345,6 +351,7 @@ impl<'t, 'c> Batch<'t, 'c> {
             limit,
             known: HashMap::new(),
             queued: Vec::new(),
+            facts: facts::Facts::default(),
             sent: 0,
         }
     }
@@ -407,6 +414,16 @@ impl<'t, 'c> Batch<'t, 'c> {
         let Some(upsert) = upsert.filter(|u| u.values == values.len() && u.values > 0) else {
             return self.execute(statement, values).await;
         };
+        self.enqueue(text, upsert, values).await
+    }
+
+    /// Queues a row of `upsert` (whose renamed text is `text`).
+    async fn enqueue(
+        &mut self,
+        text: Arc<str>,
+        upsert: Arc<Upsert>,
+        values: Vec<Value>,
+    ) -> Result<(), ProjectionError> {
         let key: Vec<Value> = upsert.key.iter().map(|n| values[*n].clone()).collect();
         if let Some(at) = self
             .queued
@@ -486,23 +503,36 @@ impl<'t, 'c> Batch<'t, 'c> {
         })
     }
 
-    /// `statement` renamed, once what is queued for the tables it names is written.
+    /// `statement` renamed, once what is queued or held in memory for the tables it
+    /// names is written.
     async fn prepare(&mut self, statement: &str) -> Result<Arc<str>, ProjectionError> {
         let (text, _) = self.know(statement);
+        for table in self.facts.named(&text) {
+            self.emit_facts(table).await?;
+        }
+        self.send_named(&text).await?;
+        Ok(text)
+    }
+
+    /// Sends what is queued for the tables `statement` (renamed) names.
+    async fn send_named(&mut self, statement: &str) -> Result<(), ProjectionError> {
         let mut at = 0;
         while at < self.queued.len() {
-            if names(&text, &self.queued[at].upsert.table) {
+            if names(statement, &self.queued[at].upsert.table) {
                 let queued = self.queued.remove(at);
                 self.send(queued).await?;
             } else {
                 at += 1;
             }
         }
-        Ok(text)
+        Ok(())
     }
 
-    /// Sends everything queued.
+    /// Sends everything queued or held in memory.
     pub async fn flush(&mut self) -> Result<(), ProjectionError> {
+        for table in self.facts.tables() {
+            self.emit_facts(table).await?;
+        }
         for queued in std::mem::take(&mut self.queued) {
             self.send(queued).await?;
         }
@@ -605,7 +635,14 @@ mod tests {
         Sqlite(sqlx::SqliteConnection),
     }
 
-    const TABLES: [&str; 2] = [
+    const FACT: &str = "subject TEXT NOT NULL, valid_from TEXT NOT NULL, valid_to TEXT, \
+         status TEXT NOT NULL, n BIGINT NOT NULL, done BOOLEAN NOT NULL, \
+         PRIMARY KEY (subject, valid_from)";
+
+    const TABLES: [&str; 3] = [
+        "CREATE TABLE rm_facts (subject TEXT NOT NULL, valid_from TEXT NOT NULL, \
+         valid_to TEXT, status TEXT NOT NULL, n BIGINT NOT NULL, done BOOLEAN NOT NULL, \
+         PRIMARY KEY (subject, valid_from))",
         "CREATE TABLE rm_things (id TEXT PRIMARY KEY, name TEXT, size BIGINT, kind TEXT NOT NULL, \
          done BOOLEAN)",
         "CREATE TABLE rm_others (id TEXT PRIMARY KEY, n BIGINT NOT NULL)",
@@ -791,9 +828,111 @@ mod tests {
         db.finish().await;
     }
 
+    async fn fact_periods(conn: &mut Conn) -> Vec<String> {
+        let sql = "SELECT subject || '|' || valid_from || '|' || COALESCE(valid_to, '-') \
+             || '|' || status || '|' || CAST(n AS TEXT) || '|' \
+             || CASE WHEN done THEN 'done' ELSE 'todo' END FROM rm_facts \
+             ORDER BY subject, valid_from";
+        match conn {
+            Conn::Postgres(c) => sqlx::query_scalar(sql).fetch_all(c).await,
+            Conn::Sqlite(c) => sqlx::query_scalar(sql).fetch_all(c).await,
+        }
+        .unwrap()
+    }
+
+    const OPEN: &str = "INSERT INTO rm_facts (subject, valid_from, status, n, done) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (subject, valid_from) DO NOTHING";
+
+    fn opened(subject: &str, at: &str) -> Vec<Value> {
+        vec![
+            Value::text(subject),
+            Value::text(at),
+            Value::text("new"),
+            Value::Int(Some(0)),
+            Value::Bool(false),
+        ]
+    }
+
+    /// Periods changed in memory are written as the SQL change writes them: the open one
+    /// closed at the change, its successor opened with the new values; a change at the
+    /// open period's instant (or before it) changes it in place; a subject without an
+    /// open row is left alone; a read of the table sees what memory holds.
+    async fn facts_changed_in_memory_are_written_as_periods(db: pharos_test_support::TestDb) {
+        let mut conn = connect(&db).await;
+        in_batch!(&mut conn, 1_000, |batch| {
+            batch.upsert(OPEN, opened("a", "t1")).await.unwrap();
+            batch.upsert(OPEN, opened("b", "t1")).await.unwrap();
+        });
+        let sent = in_batch!(&mut conn, 1_000, |batch| {
+            for (at, n) in [("t2", 1), ("t3", 2), ("t3", 3)] {
+                batch
+                    .change_fact("rm_facts", FACT, "a", at, |row| {
+                        row.set("n", Value::Int(Some(n)));
+                    })
+                    .await
+                    .unwrap();
+            }
+            batch
+                .change_fact("rm_facts", FACT, "b", "t2", |row| {
+                    row.set("status", Value::text("open"));
+                    row.set("done", Value::Bool(true));
+                })
+                .await
+                .unwrap();
+            batch
+                .change_fact("rm_facts", FACT, "nobody", "t2", |row| {
+                    row.set("n", Value::Int(Some(9)));
+                })
+                .await
+                .unwrap();
+            // A subject opened in this batch, then changed.
+            batch.upsert(OPEN, opened("c", "t2")).await.unwrap();
+            batch
+                .change_fact("rm_facts", FACT, "c", "t4", |row| {
+                    row.set("n", Value::Int(Some(4)));
+                })
+                .await
+                .unwrap();
+            let read = batch
+                .text(
+                    "SELECT CAST(n AS TEXT) FROM rm_facts WHERE subject = $1 \
+                     AND valid_to IS NULL",
+                    "a",
+                )
+                .await
+                .unwrap();
+            assert_eq!(read.as_deref(), Some("3"));
+            // Changed again after the read: read back from the table, then changed.
+            batch
+                .change_fact("rm_facts", FACT, "a", "t5", |row| {
+                    row.set("status", Value::text("done"));
+                })
+                .await
+                .unwrap();
+        });
+        // Reads of a, b, nobody; c's open; c's read; the read's flush; the read; a's read;
+        // the final flush.
+        assert!(sent <= 10, "{sent} statements");
+        assert_eq!(
+            fact_periods(&mut conn).await,
+            [
+                "a|t1|t2|new|0|todo",
+                "a|t2|t3|new|1|todo",
+                "a|t3|t5|new|3|todo",
+                "a|t5|-|done|3|todo",
+                "b|t1|t2|new|0|todo",
+                "b|t2|-|open|0|done",
+                "c|t2|t4|new|0|todo",
+                "c|t4|-|new|4|todo",
+            ]
+        );
+        db.finish().await;
+    }
+
     pharos_test_support::on_both_backends!(
         "pharos-rm-batch";
         rows_of_one_upsert_go_out_together,
         order_of_effects_is_the_statements_order,
+        facts_changed_in_memory_are_written_as_periods,
     );
 }

@@ -26,7 +26,9 @@ use pharos_events::training::{AttendanceStatus, SessionEvent, TrainingEvent};
 use pharos_events::{cohort, contest, decode, national_day, phare, reminder, training};
 use pharos_eventstore::{Projection, ProjectionError, ProjectionTx, RecordedEvent};
 
-use crate::batch::{Batch, Value as V};
+use std::collections::HashMap;
+
+use crate::batch::{Batch, FactRow, Value as V};
 use crate::projector::ident;
 use crate::reminders::target_parts;
 use crate::tables::{Descriptor, Generation, Kind};
@@ -339,6 +341,7 @@ impl Projection for Indicators {
         let (tables, g) = (self.descriptor, self.generation);
         let mut batch = Batch::begin(tx, move |statement| tables.rename(g, statement)).await?;
         let b = &mut batch;
+        let mut sessions = Sessions::new();
         for event in events {
             let on = On {
                 tables: self.descriptor,
@@ -402,7 +405,7 @@ impl Projection for Indicators {
                 }
                 Group::Trainings => {
                     if let Some(e) = decode::<SessionEvent>(event) {
-                        trainings(b, &on, e).await?;
+                        trainings(b, &on, e, &mut sessions).await?;
                     }
                 }
             }
@@ -480,6 +483,7 @@ impl On {
         );
         let mut binds = vec![V::text(&self.subject), V::text(&self.at)];
         binds.extend(values);
+        b.forget_fact(table, &self.subject).await?;
         self.run(b, &statement, binds).await
     }
 
@@ -495,13 +499,25 @@ impl On {
         set: &str,
         values: Vec<V>,
     ) -> Result<(), ProjectionError> {
-        let definition = self
+        let Some((table, definition)) = self
             .tables
             .tables
             .iter()
             .find(|(name, _)| *name == table)
-            .map(|(_, definition)| *definition)
-            .unwrap_or_default();
+            .copied()
+        else {
+            return Err(format!("{table} is not a table of {}", self.tables.name).into());
+        };
+        // Values, not expressions: changed in memory (`Batch::change_fact`).
+        if let Some(given) = given_values(set, &values) {
+            return b
+                .change_fact(table, definition, &self.subject, &self.at, |row| {
+                    for (column, value) in given {
+                        row.set(&column, value);
+                    }
+                })
+                .await;
+        }
         let rest_columns: Vec<&str> = crate::tables::columns(definition)
             .into_iter()
             .filter(|c| !["subject", "valid_from", "valid_to"].contains(c))
@@ -584,6 +600,26 @@ fn assignments(set: &str) -> Vec<(String, String)> {
         .filter_map(|part| {
             let (column, value) = part.split_once('=')?;
             Some((column.trim().to_owned(), value.trim().to_owned()))
+        })
+        .collect()
+}
+
+/// The values `set` gives its columns, when each is a bind (`$n`, `values[n - 2]`) or a
+/// plain text literal; `None` when one is an expression.
+fn given_values(set: &str, values: &[V]) -> Option<Vec<(String, V)>> {
+    assignments(set)
+        .into_iter()
+        .map(|(column, value)| {
+            let given = if let Some(n) = value.strip_prefix('$') {
+                values.get(n.parse::<usize>().ok()?.checked_sub(2)?)?.clone()
+            } else {
+                let text = value.strip_prefix('\'')?.strip_suffix('\'')?;
+                if text.contains('\'') {
+                    return None;
+                }
+                V::text(text)
+            };
+            Some((column, given))
         })
         .collect()
 }
@@ -886,22 +922,152 @@ async fn labels(b: &mut Batch<'_, '_>, on: &On, event: LabelEvent) -> Result<(),
         .await
 }
 
-/// The session's figures, from its registrations and the slots attended: each
-/// registration's slots read through their key (a subquery per registration, which no
-/// planner turns into a scan of every slot), never the slots of every session.
-const SESSION_FIGURES: &str = "registered = (SELECT COUNT(*) FROM rm_ind_registrations \
-         WHERE session_id = $1 AND status = 'confirmed'), \
-     attendees = (SELECT COUNT((SELECT 1 FROM rm_ind_slots s \
-             WHERE s.registration_id = r.id AND s.present LIMIT 1)) \
-         FROM rm_ind_registrations r WHERE r.session_id = $1), \
-     minutes = (SELECT COALESCE(SUM((SELECT SUM(s.minutes) FROM rm_ind_slots s \
-             WHERE s.registration_id = r.id AND s.present)), 0) \
-         FROM rm_ind_registrations r WHERE r.session_id = $1)";
+/// A session's registrations and the slots recorded for them, as `rm_ind_registrations`
+/// and `rm_ind_slots` hold them: read once per batch, then kept as the batch's events
+/// change them, so that the session's figures are counted in memory.
+#[derive(Debug, Default)]
+struct Registrations(HashMap<String, Registration>);
+
+#[derive(Debug)]
+struct Registration {
+    status: String,
+    /// Slot index → (present, minutes).
+    slots: HashMap<i64, (bool, i64)>,
+}
+
+impl Registration {
+    /// The minutes of the slots attended.
+    fn minutes(&self) -> i64 {
+        self.slots
+            .values()
+            .filter(|(present, _)| *present)
+            .map(|(_, minutes)| minutes)
+            .sum()
+    }
+}
+
+impl Registrations {
+    /// Registered (confirmed), attendees (one slot attended at least, whatever the
+    /// registration's status now), minutes credited.
+    fn figures(&self) -> (i64, i64, i64) {
+        let registered = self.0.values().filter(|r| r.status == "confirmed").count();
+        let attendees = self
+            .0
+            .values()
+            .filter(|r| r.slots.values().any(|(present, _)| *present))
+            .count();
+        let minutes = self.0.values().map(Registration::minutes).sum();
+        (
+            i64::try_from(registered).unwrap_or(i64::MAX),
+            i64::try_from(attendees).unwrap_or(i64::MAX),
+            minutes,
+        )
+    }
+}
+
+/// The sessions of a batch whose registrations are in memory.
+type Sessions = HashMap<String, Registrations>;
+
+const REGISTRATION: &str = "INSERT INTO rm_ind_registrations (id, session_id, status) \
+     VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET status = excluded.status";
+
+/// The definition of the fact table `table` of group 7.
+fn trainings_table(table: &str) -> &'static str {
+    TRAININGS
+        .tables
+        .iter()
+        .find(|(name, _)| *name == table)
+        .map(|(_, definition)| *definition)
+        .unwrap_or_default()
+}
+
+/// The registrations of the session `on` is about, read on its first event of the batch
+/// (with its attendees' open rows).
+async fn registrations<'s>(
+    b: &mut Batch<'_, '_>,
+    sessions: &'s mut Sessions,
+    session: &str,
+) -> Result<&'s mut Registrations, ProjectionError> {
+    if !sessions.contains_key(session) {
+        let statement = "SELECT r.id, r.status, s.slot_index, s.present, s.minutes \
+             FROM rm_ind_registrations r LEFT JOIN rm_ind_slots s ON s.registration_id = r.id \
+             WHERE r.session_id = $1";
+        type Read = (String, String, Option<i64>, Option<bool>, Option<i64>);
+        let (tx, text) = b.before_read(statement).await?;
+        let rows: Vec<Read> = match tx {
+            ProjectionTx::Postgres(c) => {
+                sqlx::query_as(sqlx::AssertSqlSafe(text))
+                    .bind(session)
+                    .fetch_all(&mut **c)
+                    .await?
+            }
+            ProjectionTx::Sqlite(c) => {
+                sqlx::query_as(sqlx::AssertSqlSafe(text))
+                    .bind(session)
+                    .fetch_all(&mut **c)
+                    .await?
+            }
+        };
+        let mut read = Registrations::default();
+        for (id, status, slot, present, minutes) in rows {
+            let registration = read.0.entry(id).or_insert_with(|| Registration {
+                status,
+                slots: HashMap::new(),
+            });
+            if let (Some(slot), Some(present), Some(minutes)) = (slot, present, minutes) {
+                registration.slots.insert(slot, (present, minutes));
+            }
+        }
+        b.load_facts(
+            "rm_ind_attendees",
+            trainings_table("rm_ind_attendees"),
+            "session_id",
+            session,
+        )
+        .await?;
+        sessions.insert(session.to_owned(), read);
+    }
+    Ok(sessions.entry(session.to_owned()).or_default())
+}
+
+/// A change of the session's facts, in memory.
+async fn session_change(
+    b: &mut Batch<'_, '_>,
+    on: &On,
+    set: impl FnOnce(&mut FactRow<'_>),
+) -> Result<(), ProjectionError> {
+    b.change_fact(
+        "rm_ind_sessions",
+        trainings_table("rm_ind_sessions"),
+        &on.subject,
+        &on.at,
+        set,
+    )
+    .await
+}
+
+/// The session's figures counted again from its registrations.
+async fn session_figures(
+    b: &mut Batch<'_, '_>,
+    on: &On,
+    sessions: &mut Sessions,
+) -> Result<(), ProjectionError> {
+    let (registered, attendees, minutes) = registrations(b, sessions, &on.subject)
+        .await?
+        .figures();
+    session_change(b, on, |row| {
+        row.set("registered", V::Int(Some(registered)));
+        row.set("attendees", V::Int(Some(attendees)));
+        row.set("minutes", V::Int(Some(minutes)));
+    })
+    .await
+}
 
 async fn trainings(
     b: &mut Batch<'_, '_>,
     on: &On,
     event: SessionEvent,
+    sessions: &mut Sessions,
 ) -> Result<(), ProjectionError> {
     let status = match event {
         SessionEvent::SessionPlanned {
@@ -952,26 +1118,23 @@ async fn trainings(
         SessionEvent::SessionArchived => "archived",
         SessionEvent::SessionCancelled { .. } => "cancelled",
         SessionEvent::SessionRescheduled { schedule } => {
-            let year = SchoolYear::containing(schedule.starts_at.date_naive());
-            return on
-                .change(
-                    b,
-                    "rm_ind_sessions",
-                    "school_year = $2",
-                    vec![V::text(year.to_string())],
-                )
-                .await;
+            let year = SchoolYear::containing(schedule.starts_at.date_naive()).to_string();
+            return session_change(b, on, |row| row.set("school_year", V::text(year))).await;
         }
         SessionEvent::RegistrationConfirmed {
             registration_id,
             registrant,
             ..
-        } => return register(b, on, registration_id, &registrant, "confirmed").await,
+        } => {
+            return register(b, on, registration_id, &registrant, "confirmed", sessions).await;
+        }
         SessionEvent::RegistrationWaitlisted {
             registration_id,
             registrant,
             ..
-        } => return register(b, on, registration_id, &registrant, "waitlisted").await,
+        } => {
+            return register(b, on, registration_id, &registrant, "waitlisted", sessions).await;
+        }
         SessionEvent::RegistrationPromoted { registration_id }
         | SessionEvent::RegistrationWithdrawn { registration_id } => {
             let status = if matches!(event, SessionEvent::RegistrationPromoted { .. }) {
@@ -979,15 +1142,18 @@ async fn trainings(
             } else {
                 "withdrawn"
             };
-            on.run(
-                b,
-                "UPDATE rm_ind_registrations SET status = $2 WHERE id = $1",
-                vec![V::text(registration_id.to_string()), V::text(status)],
-            )
-            .await?;
-            return on
-                .change(b, "rm_ind_sessions", SESSION_FIGURES, vec![])
-                .await;
+            let id = registration_id.to_string();
+            let known = registrations(b, sessions, &on.subject).await?;
+            if let Some(registration) = known.0.get_mut(&id) {
+                registration.status = status.to_owned();
+                on.run(
+                    b,
+                    REGISTRATION,
+                    vec![V::text(id), V::text(&on.subject), V::text(status)],
+                )
+                .await?;
+            }
+            return session_figures(b, on, sessions).await;
         }
         SessionEvent::AttendanceRecorded {
             registration_id,
@@ -1003,67 +1169,77 @@ async fn trainings(
             ..
         } => {
             let present = status == AttendanceStatus::Present;
+            let (id, slot) = (
+                registration_id.to_string(),
+                i64::try_from(slot_index).unwrap_or(i64::MAX),
+            );
+            let minutes = i64::from(minutes);
             on.run(
                 b,
                 "INSERT INTO rm_ind_slots (registration_id, slot_index, present, minutes) \
                  VALUES ($1, $2, $3, $4) ON CONFLICT (registration_id, slot_index) DO UPDATE \
                  SET present = excluded.present, minutes = excluded.minutes",
                 vec![
-                    V::text(registration_id.to_string()),
-                    V::Int(Some(i64::try_from(slot_index).unwrap_or(i64::MAX))),
+                    V::text(&id),
+                    V::Int(Some(slot)),
                     V::Bool(present),
-                    V::Int(Some(i64::from(minutes))),
+                    V::Int(Some(minutes)),
                 ],
             )
             .await?;
-            let attendee = On {
-                subject: registration_id.to_string(),
-                at: on.at.clone(),
-                ..*on
-            };
-            attendee
-                .change(
-                    b,
+            // A slot of a registration the session does not hold changes no figure.
+            let known = registrations(b, sessions, &on.subject).await?;
+            if let Some(registration) = known.0.get_mut(&id) {
+                registration.slots.insert(slot, (present, minutes));
+                let attended = registration.minutes();
+                b.change_fact(
                     "rm_ind_attendees",
-                    "minutes = (SELECT COALESCE(SUM(minutes), 0) FROM rm_ind_slots \
-                     WHERE registration_id = $1 AND present)",
-                    vec![],
+                    trainings_table("rm_ind_attendees"),
+                    &id,
+                    &on.at,
+                    |row| row.set("minutes", V::Int(Some(attended))),
                 )
                 .await?;
-            return on
-                .change(b, "rm_ind_sessions", SESSION_FIGURES, vec![])
-                .await;
+            }
+            return session_figures(b, on, sessions).await;
         }
         SessionEvent::SessionCapacityChanged { .. }
         | SessionEvent::SessionTrainersChanged { .. } => {
             return Ok(());
         }
     };
-    on.change(b, "rm_ind_sessions", "status = $2", vec![V::text(status)])
-        .await
+    session_change(b, on, |row| row.set("status", V::text(status))).await
 }
 
 /// A registration to the session `on` is about, and its attendee row (no minutes yet).
+/// A registration already recorded (an event applied again) changes nothing.
 async fn register(
     b: &mut Batch<'_, '_>,
     on: &On,
     registration_id: uuid::Uuid,
     registrant: &pharos_events::training::Registrant,
     status: &str,
+    sessions: &mut Sessions,
 ) -> Result<(), ProjectionError> {
-    on.run(
-        b,
-        "INSERT INTO rm_ind_registrations (id, session_id, status) VALUES ($1, $2, $3) \
-         ON CONFLICT (id) DO NOTHING",
-        vec![
-            V::text(registration_id.to_string()),
-            V::text(&on.subject),
-            V::text(status),
-        ],
-    )
-    .await?;
+    let id = registration_id.to_string();
+    let known = registrations(b, sessions, &on.subject).await?;
+    if !known.0.contains_key(&id) {
+        known.0.insert(
+            id.clone(),
+            Registration {
+                status: status.to_owned(),
+                slots: HashMap::new(),
+            },
+        );
+        on.run(
+            b,
+            REGISTRATION,
+            vec![V::text(&id), V::text(&on.subject), V::text(status)],
+        )
+        .await?;
+    }
     let attendee = On {
-        subject: registration_id.to_string(),
+        subject: id,
         at: on.at.clone(),
         ..*on
     };
@@ -1080,8 +1256,7 @@ async fn register(
             ],
         )
         .await?;
-    on.change(b, "rm_ind_sessions", SESSION_FIGURES, vec![])
-        .await
+    session_figures(b, on, sessions).await
 }
 
 /// An action's details as its row holds them: schools (`,uai,uai,`), types (`,type,`),
@@ -1335,15 +1510,34 @@ mod tests {
                 ("reason".to_owned(), "$3".to_owned())
             ]
         );
-        let figures = assignments(SESSION_FIGURES);
+        let figures = assignments(COUNT_TRAINED);
         let names: Vec<&str> = figures.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names, ["registered", "attendees", "minutes"]);
-        assert!(
-            figures[2]
-                .1
-                .starts_with("(SELECT COALESCE(SUM((SELECT SUM(s.minutes)")
+        assert_eq!(names, ["trained", "members"]);
+        assert!(figures[0].1.starts_with("(SELECT COUNT(*)"));
+        assert!(figures[0].1.ends_with("WHERE deployment_id = $1 AND trained)"));
+    }
+
+    #[test]
+    fn a_set_list_of_values_is_changed_in_memory_and_one_of_expressions_in_sql() {
+        let values = [V::text("held"), V::Int(Some(3))];
+        assert_eq!(
+            given_values("status = $2, level = 'or', n = $3", &values),
+            Some(vec![
+                ("status".to_owned(), V::text("held")),
+                ("level".to_owned(), V::text("or")),
+                ("n".to_owned(), V::Int(Some(3))),
+            ])
         );
-        assert!(figures[2].1.ends_with("WHERE r.session_id = $1)"));
+        for expression in [
+            COUNT_TRAINED,
+            "a = CASE WHEN a IS NULL THEN $2 ELSE a END",
+            "a = $4",
+            "a = $1",
+            "a = 'it''s'",
+            "a = NULL",
+        ] {
+            assert_eq!(given_values(expression, &values), None, "{expression}");
+        }
     }
 
     #[test]
