@@ -341,7 +341,7 @@ impl Projection for Indicators {
         let (tables, g) = (self.descriptor, self.generation);
         let mut batch = Batch::begin(tx, move |statement| tables.rename(g, statement)).await?;
         let b = &mut batch;
-        let mut sessions = Sessions::new();
+        let (mut sessions, mut teams) = (Sessions::new(), Teams::new());
         for event in events {
             let on = On {
                 tables: self.descriptor,
@@ -352,7 +352,7 @@ impl Projection for Indicators {
                 Group::TrainedTeams | Group::PhareSteps => {
                     if let Some(e) = decode::<DeploymentEvent>(event) {
                         if self.group == Group::TrainedTeams {
-                            trained_teams(b, &on, e).await?;
+                            trained_teams(b, &on, e, &mut teams).await?;
                         } else {
                             phare_steps(b, &on, e).await?;
                         }
@@ -611,7 +611,9 @@ fn given_values(set: &str, values: &[V]) -> Option<Vec<(String, V)>> {
         .into_iter()
         .map(|(column, value)| {
             let given = if let Some(n) = value.strip_prefix('$') {
-                values.get(n.parse::<usize>().ok()?.checked_sub(2)?)?.clone()
+                values
+                    .get(n.parse::<usize>().ok()?.checked_sub(2)?)?
+                    .clone()
             } else {
                 let text = value.strip_prefix('\'')?.strip_suffix('\'')?;
                 if text.contains('\'') {
@@ -665,14 +667,47 @@ fn owner(owner: &DeploymentOwner) -> (V, V, V) {
     }
 }
 
-const COUNT_TRAINED: &str = "trained = (SELECT COUNT(*) FROM rm_ind_team_trained \
-     WHERE deployment_id = $1 AND trained), \
-     members = (SELECT COUNT(*) FROM rm_ind_team_trained WHERE deployment_id = $1)";
+/// The members of the teams of a batch's deployments (member → trained), as
+/// `rm_ind_team_trained` holds them: read once per batch, then kept as the batch's
+/// events change them, so that a team's figures are counted in memory.
+type Teams = HashMap<String, HashMap<String, bool>>;
+
+/// The members of the deployment `on` is about.
+async fn team<'t>(
+    b: &mut Batch<'_, '_>,
+    teams: &'t mut Teams,
+    deployment: &str,
+) -> Result<&'t mut HashMap<String, bool>, ProjectionError> {
+    if !teams.contains_key(deployment) {
+        let (tx, text) = b
+            .before_read(
+                "SELECT member_id, trained FROM rm_ind_team_trained WHERE deployment_id = $1",
+            )
+            .await?;
+        let rows: Vec<(String, bool)> = match tx {
+            ProjectionTx::Postgres(c) => {
+                sqlx::query_as(sqlx::AssertSqlSafe(text))
+                    .bind(deployment)
+                    .fetch_all(&mut **c)
+                    .await?
+            }
+            ProjectionTx::Sqlite(c) => {
+                sqlx::query_as(sqlx::AssertSqlSafe(text))
+                    .bind(deployment)
+                    .fetch_all(&mut **c)
+                    .await?
+            }
+        };
+        teams.insert(deployment.to_owned(), rows.into_iter().collect());
+    }
+    Ok(teams.entry(deployment.to_owned()).or_default())
+}
 
 async fn trained_teams(
     b: &mut Batch<'_, '_>,
     on: &On,
     event: DeploymentEvent,
+    teams: &mut Teams,
 ) -> Result<(), ProjectionError> {
     let (member, trained) = match event {
         DeploymentEvent::DeploymentCreated {
@@ -703,31 +738,48 @@ async fn trained_teams(
         DeploymentEvent::TeamMemberRemoved { member_id } => (member_id, None),
         _ => return Ok(()),
     };
+    let id = member.to_string();
+    let members = team(b, teams, &on.subject).await?;
     match trained {
         Some(trained) => {
+            members.insert(id.clone(), trained);
             on.run(
                 b,
                 "INSERT INTO rm_ind_team_trained (member_id, deployment_id, trained) \
                  VALUES ($1, $2, $3) ON CONFLICT (member_id) DO UPDATE SET \
                  trained = excluded.trained",
-                vec![
-                    V::text(member.to_string()),
-                    V::text(&on.subject),
-                    V::Bool(trained),
-                ],
+                vec![V::text(id), V::text(&on.subject), V::Bool(trained)],
             )
             .await?;
         }
         None => {
+            members.remove(&id);
             on.run(
                 b,
                 "DELETE FROM rm_ind_team_trained WHERE member_id = $1",
-                vec![V::text(member.to_string())],
+                vec![V::text(id)],
             )
             .await?;
         }
     }
-    on.change(b, "rm_ind_teams", COUNT_TRAINED, vec![]).await
+    let members = team(b, teams, &on.subject).await?;
+    let count = |n: usize| V::Int(Some(i64::try_from(n).unwrap_or(i64::MAX)));
+    let (trained, all) = (
+        count(members.values().filter(|t| **t).count()),
+        count(members.len()),
+    );
+    // Member ids are the deployment's own: its rows are all its members.
+    b.change_fact(
+        "rm_ind_teams",
+        definition(&TRAINED_TEAMS, "rm_ind_teams"),
+        &on.subject,
+        &on.at,
+        |row| {
+            row.set("trained", trained);
+            row.set("members", all);
+        },
+    )
+    .await
 }
 
 async fn phare_steps(
@@ -971,9 +1023,9 @@ type Sessions = HashMap<String, Registrations>;
 const REGISTRATION: &str = "INSERT INTO rm_ind_registrations (id, session_id, status) \
      VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET status = excluded.status";
 
-/// The definition of the fact table `table` of group 7.
-fn trainings_table(table: &str) -> &'static str {
-    TRAININGS
+/// The definition of `table`, one of `group`'s.
+fn definition(group: &'static Descriptor, table: &str) -> &'static str {
+    group
         .tables
         .iter()
         .find(|(name, _)| *name == table)
@@ -1020,7 +1072,7 @@ async fn registrations<'s>(
         }
         b.load_facts(
             "rm_ind_attendees",
-            trainings_table("rm_ind_attendees"),
+            definition(&TRAININGS, "rm_ind_attendees"),
             "session_id",
             session,
         )
@@ -1038,7 +1090,7 @@ async fn session_change(
 ) -> Result<(), ProjectionError> {
     b.change_fact(
         "rm_ind_sessions",
-        trainings_table("rm_ind_sessions"),
+        definition(&TRAININGS, "rm_ind_sessions"),
         &on.subject,
         &on.at,
         set,
@@ -1052,9 +1104,7 @@ async fn session_figures(
     on: &On,
     sessions: &mut Sessions,
 ) -> Result<(), ProjectionError> {
-    let (registered, attendees, minutes) = registrations(b, sessions, &on.subject)
-        .await?
-        .figures();
+    let (registered, attendees, minutes) = registrations(b, sessions, &on.subject).await?.figures();
     session_change(b, on, |row| {
         row.set("registered", V::Int(Some(registered)));
         row.set("attendees", V::Int(Some(attendees)));
@@ -1194,7 +1244,7 @@ async fn trainings(
                 let attended = registration.minutes();
                 b.change_fact(
                     "rm_ind_attendees",
-                    trainings_table("rm_ind_attendees"),
+                    definition(&TRAININGS, "rm_ind_attendees"),
                     &id,
                     &on.at,
                     |row| row.set("minutes", V::Int(Some(attended))),
@@ -1501,6 +1551,12 @@ async fn reminders(
 mod tests {
     use super::*;
 
+    /// A SET list of expressions (the SQL change of group 1 before it was counted in
+    /// memory).
+    const COUNT_TRAINED: &str = "trained = (SELECT COUNT(*) FROM rm_ind_team_trained \
+         WHERE deployment_id = $1 AND trained), \
+         members = (SELECT COUNT(*) FROM rm_ind_team_trained WHERE deployment_id = $1)";
+
     #[test]
     fn a_set_list_splits_at_its_top_level_commas_only() {
         assert_eq!(
@@ -1514,7 +1570,11 @@ mod tests {
         let names: Vec<&str> = figures.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["trained", "members"]);
         assert!(figures[0].1.starts_with("(SELECT COUNT(*)"));
-        assert!(figures[0].1.ends_with("WHERE deployment_id = $1 AND trained)"));
+        assert!(
+            figures[0]
+                .1
+                .ends_with("WHERE deployment_id = $1 AND trained)")
+        );
     }
 
     #[test]

@@ -136,24 +136,20 @@ impl Batch<'_, '_> {
         self.send_named(&renamed).await?;
         self.sent += 1;
         let read: Vec<(String, Period)> = match &mut *self.tx {
-            ProjectionTx::Postgres(c) => {
-                sqlx::query(sqlx::AssertSqlSafe(select))
-                    .bind(value)
-                    .fetch_all(&mut **c)
-                    .await?
-                    .iter()
-                    .map(|row| period(row, &types))
-                    .collect::<Result<_, sqlx::Error>>()?
-            }
-            ProjectionTx::Sqlite(c) => {
-                sqlx::query(sqlx::AssertSqlSafe(select))
-                    .bind(value)
-                    .fetch_all(&mut **c)
-                    .await?
-                    .iter()
-                    .map(|row| period(row, &types))
-                    .collect::<Result<_, sqlx::Error>>()?
-            }
+            ProjectionTx::Postgres(c) => sqlx::query(sqlx::AssertSqlSafe(select))
+                .bind(value)
+                .fetch_all(&mut **c)
+                .await?
+                .iter()
+                .map(|row| period(row, &types))
+                .collect::<Result<_, sqlx::Error>>()?,
+            ProjectionTx::Sqlite(c) => sqlx::query(sqlx::AssertSqlSafe(select))
+                .bind(value)
+                .fetch_all(&mut **c)
+                .await?
+                .iter()
+                .map(|row| period(row, &types))
+                .collect::<Result<_, sqlx::Error>>()?,
         };
         let subjects = &mut self.fact_table(table, definition).subjects;
         if column == "subject" && read.is_empty() {
@@ -220,7 +216,11 @@ impl Batch<'_, '_> {
     /// Before a statement writes `subject`'s rows of `table` itself: its periods in
     /// memory are queued and forgotten (read again at its next change).
     pub async fn forget_fact(&mut self, table: &str, subject: &str) -> Result<(), ProjectionError> {
-        let Some((name, t)) = self.facts.tables.iter_mut().find(|(name, _)| **name == table)
+        let Some((name, t)) = self
+            .facts
+            .tables
+            .iter_mut()
+            .find(|(name, _)| **name == table)
         else {
             return Ok(());
         };
