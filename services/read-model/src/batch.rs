@@ -22,6 +22,7 @@ use std::sync::Arc;
 use pharos_eventstore::{ProjectionError, ProjectionTx};
 
 mod facts;
+mod rows;
 
 pub use facts::FactRow;
 
@@ -36,6 +37,8 @@ pub enum Value {
     Text(Option<String>),
     Int(Option<i64>),
     Bool(bool),
+    /// A boolean column's NULL (read back from a nullable column).
+    NullableBool(Option<bool>),
 }
 
 impl Value {
@@ -101,6 +104,7 @@ macro_rules! bound {
                 Value::Text(v) => query.bind(v.as_deref()),
                 Value::Int(v) => query.bind(*v),
                 Value::Bool(v) => query.bind(*v),
+                Value::NullableBool(v) => query.bind(*v),
             };
         }
         query
@@ -320,6 +324,7 @@ struct Queued {
 struct Known {
     text: Arc<str>,
     upsert: Option<Arc<Upsert>>,
+    update: Option<Arc<rows::Update>>,
 }
 
 /// The writes of one batch, inside its transaction.
@@ -331,6 +336,8 @@ pub struct Batch<'t, 'c> {
     queued: Vec<Queued>,
     /// Fact periods changed in memory ([`Batch::change_fact`]).
     facts: facts::Facts,
+    /// Rows updated in memory ([`Batch::with_rows`]).
+    rows: rows::Rows,
     /// Statements sent, for the tests and the logs.
     sent: usize,
 }
@@ -352,6 +359,7 @@ impl<'t, 'c> Batch<'t, 'c> {
             known: HashMap::new(),
             queued: Vec::new(),
             facts: facts::Facts::default(),
+            rows: rows::Rows::default(),
             sent: 0,
         }
     }
@@ -368,6 +376,13 @@ impl<'t, 'c> Batch<'t, 'c> {
             sqlx::query("SET LOCAL jit = off").execute(&mut **c).await?;
         }
         Ok(Self::new(tx, rename))
+    }
+
+    /// UPDATEs by key of `tables` (name, definition) run in memory, their rows written
+    /// once per batch (see `rows`).
+    pub fn with_rows(mut self, tables: &'static [(&'static str, &'static str)]) -> Self {
+        self.rows = rows::Rows::new(tables);
+        self
     }
 
     /// At most `limit` bind parameters per statement (the tests' smaller batches).
@@ -388,19 +403,21 @@ impl<'t, 'c> Batch<'t, 'c> {
     }
 
     fn know(&mut self, statement: &str) -> (Arc<str>, Option<Arc<Upsert>>) {
-        if let Some(known) = self.known.get(statement) {
-            return (known.text.clone(), known.upsert.clone());
+        let known = self.known_of(statement);
+        (known.text.clone(), known.upsert.clone())
+    }
+
+    fn known_of(&mut self, statement: &str) -> &Known {
+        if !self.known.contains_key(statement) {
+            let text: Arc<str> = (self.rename)(statement).into();
+            let known = Known {
+                upsert: Upsert::parse(&text).map(Arc::new),
+                update: self.rows.parse(statement).map(Arc::new),
+                text,
+            };
+            self.known.insert(statement.to_owned(), known);
         }
-        let text: Arc<str> = (self.rename)(statement).into();
-        let upsert = Upsert::parse(&text).map(Arc::new);
-        self.known.insert(
-            statement.to_owned(),
-            Known {
-                text: text.clone(),
-                upsert: upsert.clone(),
-            },
-        );
-        (text, upsert)
+        &self.known[statement]
     }
 
     /// Queues a one-row upsert (`INSERT INTO t (…) VALUES ($1, …) ON CONFLICT (…) …`);
@@ -414,6 +431,12 @@ impl<'t, 'c> Batch<'t, 'c> {
         let Some(upsert) = upsert.filter(|u| u.values == values.len() && u.values > 0) else {
             return self.execute(statement, values).await;
         };
+        // A row of that key held in memory goes first.
+        if let [key] = upsert.key[..]
+            && let Some((table, key)) = self.rows.holds(&upsert.table, &values[key])
+        {
+            self.emit_rows(table, Some(&key)).await?;
+        }
         self.enqueue(text, upsert, values).await
     }
 
@@ -462,6 +485,11 @@ impl<'t, 'c> Batch<'t, 'c> {
         statement: &str,
         values: Vec<Value>,
     ) -> Result<(), ProjectionError> {
+        if let Some(update) = self.known_of(statement).update.clone()
+            && update.values() == values.len()
+        {
+            return self.update_row(&update, values).await;
+        }
         let text = self.prepare(statement).await?;
         self.sent += 1;
         run(self.tx, text, &values, true).await?;
@@ -510,6 +538,9 @@ impl<'t, 'c> Batch<'t, 'c> {
         for table in self.facts.named(&text) {
             self.emit_facts(table).await?;
         }
+        for table in self.rows.named(&text) {
+            self.emit_rows(table, None).await?;
+        }
         self.send_named(&text).await?;
         Ok(text)
     }
@@ -532,6 +563,9 @@ impl<'t, 'c> Batch<'t, 'c> {
     pub async fn flush(&mut self) -> Result<(), ProjectionError> {
         for table in self.facts.tables() {
             self.emit_facts(table).await?;
+        }
+        for table in self.rows.tables() {
+            self.emit_rows(table, None).await?;
         }
         for queued in std::mem::take(&mut self.queued) {
             self.send(queued).await?;
@@ -685,13 +719,18 @@ mod tests {
     /// Runs `work` on a batch in a transaction of `conn`, commits, and returns how many
     /// statements the batch sent.
     macro_rules! in_batch {
-        ($conn:expr, $limit:expr, |$batch:ident| $work:expr) => {{
+        ($conn:expr, $limit:expr, |$batch:ident| $work:expr) => {
+            in_batch!($conn, $limit, &[], |$batch| $work)
+        };
+        ($conn:expr, $limit:expr, $held:expr, |$batch:ident| $work:expr) => {{
             use sqlx::Connection;
             macro_rules! go {
                 ($c:expr, $variant:ident) => {{
                     let mut t = $c.begin().await.unwrap();
                     let mut tx = ProjectionTx::$variant(&mut t);
-                    let mut $batch = Batch::new(&mut tx, |s: &str| s.to_owned()).with_limit($limit);
+                    let mut $batch = Batch::new(&mut tx, |s: &str| s.to_owned())
+                        .with_limit($limit)
+                        .with_rows($held);
                     $work;
                     $batch.flush().await.unwrap();
                     let sent = $batch.sent();
@@ -929,8 +968,86 @@ mod tests {
         db.finish().await;
     }
 
+    /// The tables of `rows_updated_in_memory_…`, as a projection declares them.
+    static HELD: [(&str, &str); 1] = [(
+        "rm_things",
+        "id TEXT PRIMARY KEY, name TEXT, size BIGINT, kind TEXT NOT NULL, done BOOLEAN",
+    )];
+
+    /// UPDATEs by key held in memory end as they would have run one by one: a key
+    /// without a row stays without, `NULL + 1` stays `NULL`, a NULL boolean stays NULL, a
+    /// read sees them, an upsert of the same key comes after them.
+    async fn rows_updated_in_memory_end_as_the_updates_would(db: pharos_test_support::TestDb) {
+        let mut conn = connect(&db).await;
+        in_batch!(&mut conn, 1_000, |batch| {
+            batch.upsert(UPSERT, thing("r1", "one", 1)).await.unwrap();
+            batch.upsert(UPSERT, thing("r2", "two", 2)).await.unwrap();
+            batch
+                .execute(
+                    "UPDATE rm_things SET size = NULL WHERE id = $1",
+                    vec![Value::text("r2")],
+                )
+                .await
+                .unwrap();
+        });
+        let sent = in_batch!(&mut conn, 1_000, &HELD, |batch| {
+            for (key, name) in [("r1", "uno"), ("r2", "dos"), ("r9", "none")] {
+                batch
+                    .execute(
+                        "UPDATE rm_things SET name = $2, size = size + 1 WHERE id = $1",
+                        vec![Value::text(key), Value::text(name)],
+                    )
+                    .await
+                    .unwrap();
+            }
+            batch
+                .execute(
+                    "UPDATE rm_things SET kind = 'z', size = size + $2 WHERE id = $1",
+                    vec![Value::text("r1"), Value::Int(Some(10))],
+                )
+                .await
+                .unwrap();
+            let read = batch
+                .text("SELECT name FROM rm_things WHERE id = $1", "r1")
+                .await
+                .unwrap();
+            assert_eq!(read.as_deref(), Some("uno"));
+            batch
+                .execute(
+                    "UPDATE rm_things SET name = $2 WHERE id = $1",
+                    vec![Value::text("r1"), Value::text("eins")],
+                )
+                .await
+                .unwrap();
+            // The same key upserted: after the UPDATE held.
+            batch.upsert(UPSERT, thing("r1", "last", 7)).await.unwrap();
+            batch
+                .execute(
+                    "UPDATE rm_things SET name = $2 WHERE id = $1",
+                    vec![Value::text("r2"), Value::text("zwei")],
+                )
+                .await
+                .unwrap();
+        });
+        assert!(sent <= 10, "{sent} statements");
+        assert_eq!(
+            rows(&mut conn, "rm_things").await,
+            ["r1|last|7", "r2|zwei|-"]
+        );
+        let kinds = "SELECT id || '|' || kind || '|' || COALESCE(CAST(done AS TEXT), 'null') \
+             FROM rm_things ORDER BY id";
+        let kinds: Vec<String> = match &mut conn {
+            Conn::Postgres(c) => sqlx::query_scalar(kinds).fetch_all(c).await,
+            Conn::Sqlite(c) => sqlx::query_scalar(kinds).fetch_all(c).await,
+        }
+        .unwrap();
+        assert_eq!(kinds, ["r1|z|null", "r2|x|null"]);
+        db.finish().await;
+    }
+
     pharos_test_support::on_both_backends!(
         "pharos-rm-batch";
+        rows_updated_in_memory_end_as_the_updates_would,
         rows_of_one_upsert_go_out_together,
         order_of_effects_is_the_statements_order,
         facts_changed_in_memory_are_written_as_periods,

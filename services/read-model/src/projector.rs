@@ -77,8 +77,9 @@ impl Projection for ReadModel {
         events: &[RecordedEvent],
     ) -> Result<(), ProjectionError> {
         let g = self.generation;
-        let mut batch =
-            Batch::begin(tx, move |statement| crate::tables::rename(g, statement)).await?;
+        let mut batch = Batch::begin(tx, move |statement| crate::tables::rename(g, statement))
+            .await?
+            .with_rows(crate::tables::LISTS.tables);
         for event in events {
             apply(&mut batch, event).await?;
         }

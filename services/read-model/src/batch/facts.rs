@@ -17,7 +17,7 @@ use super::{Batch, Value, split_top};
 
 /// How a fact column is read back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Type {
+pub(super) enum Type {
     Text,
     Int,
     Bool,
@@ -81,8 +81,8 @@ impl FactRow<'_> {
     }
 }
 
-/// The columns of a fact table's `definition` after `subject, valid_from, valid_to`.
-fn columns(definition: &str) -> Vec<(String, Type)> {
+/// The typed columns of a table's `definition`.
+pub(super) fn columns_of(definition: &str) -> Vec<(String, Type)> {
     split_top(definition)
         .into_iter()
         .filter_map(|part| {
@@ -96,6 +96,13 @@ fn columns(definition: &str) -> Vec<(String, Type)> {
             };
             Some((name.to_owned(), kind))
         })
+        .collect()
+}
+
+/// The columns of a fact table's `definition` after `subject, valid_from, valid_to`.
+fn columns(definition: &str) -> Vec<(String, Type)> {
+    columns_of(definition)
+        .into_iter()
         .filter(|(name, _)| !["subject", "valid_from", "valid_to"].contains(&name.as_str()))
         .collect()
 }
@@ -287,23 +294,43 @@ where
     for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
-    let mut values = Vec::with_capacity(types.len());
-    for (i, kind) in types.iter().enumerate() {
-        values.push(match kind {
-            Type::Text => Value::Text(row.try_get(i + 2)?),
-            Type::Int => Value::Int(row.try_get(i + 2)?),
-            Type::Bool => Value::Bool(row.try_get::<Option<bool>, _>(i + 2)?.unwrap_or(false)),
-        });
-    }
     Ok((
         row.try_get(0)?,
         Period {
             valid_from: row.try_get(1)?,
             valid_to: None,
-            values,
+            values: decode_values(row, types, 2)?,
             changed: false,
         },
     ))
+}
+
+/// The columns of `row` from `from` on, of `types`.
+pub(super) fn decode_values<R: Row>(
+    row: &R,
+    types: &[Type],
+    from: usize,
+) -> Result<Vec<Value>, sqlx::Error>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    types
+        .iter()
+        .enumerate()
+        .map(|(i, kind)| {
+            Ok(match kind {
+                Type::Text => Value::Text(row.try_get(i + from)?),
+                Type::Int => Value::Int(row.try_get(i + from)?),
+                Type::Bool => match row.try_get::<Option<bool>, _>(i + from)? {
+                    Some(value) => Value::Bool(value),
+                    None => Value::NullableBool(None),
+                },
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
