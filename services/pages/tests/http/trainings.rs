@@ -376,7 +376,7 @@ async fn a_school_registers_its_own_staff_and_is_warned_of_a_second_training(db:
     assert_eq!(status, StatusCode::OK, "{body}");
     let later = format!("/formations/sessions/{later}");
     let page = school.get(&later).await;
-    let again = vec![
+    let again = [
         ("csrf", page.hidden("csrf")),
         ("display_name", "Personne 1".to_owned()),
         ("email", "personne1@ac-toulouse.fr".to_owned()),
