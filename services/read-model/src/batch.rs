@@ -133,6 +133,8 @@ struct Upsert {
     values: usize,
     /// The values of the conflict key's columns (those that are placeholders).
     key: Vec<usize>,
+    /// Each column given by a placeholder, and its value's index.
+    binds: Vec<(String, usize)>,
 }
 
 impl Upsert {
@@ -173,6 +175,14 @@ impl Upsert {
         if used.len() != values || used.last().is_some_and(|n| *n + 1 != values) {
             return None;
         }
+        let binds = columns
+            .iter()
+            .zip(&expressions)
+            .filter_map(|(column, expression)| {
+                let n: usize = expression.trim().strip_prefix('$')?.parse().ok()?;
+                Some(((*column).to_owned(), n.checked_sub(1)?))
+            })
+            .collect();
         let key = target
             .iter()
             .map(|column| {
@@ -196,7 +206,16 @@ impl Upsert {
             tail: tail.to_owned(),
             values,
             key,
+            binds,
         })
+    }
+
+    /// The index in a row's values of `column`'s, when a placeholder gives it.
+    fn bind_of(&self, column: &str) -> Option<usize> {
+        self.binds
+            .iter()
+            .find(|(name, _)| name == column)
+            .map(|(_, n)| *n)
     }
 
     /// The statement for `rows` rows.
@@ -297,6 +316,17 @@ fn placeholders(text: &str) -> Option<Vec<Piece>> {
     pieces.push(Piece::Text(plain));
     pieces.retain(|p| *p != Piece::Text(String::new()));
     Some(pieces)
+}
+
+/// The table and column of `DELETE FROM t WHERE c = $1`, exactly that.
+fn delete_by(statement: &str) -> Option<(&str, &str)> {
+    let (table, filter) = statement
+        .strip_prefix("DELETE FROM ")?
+        .split_once(" WHERE ")?;
+    let (column, bind) = filter.split_once('=')?;
+    let (table, column) = (table.trim(), column.trim());
+    let word = |t: &str| !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    (bind.trim() == "$1" && word(table) && word(column)).then_some((table, column))
 }
 
 /// Whether `statement` names `table` (as a whole identifier).
@@ -490,7 +520,7 @@ impl<'t, 'c> Batch<'t, 'c> {
         {
             return self.update_row(&update, values).await;
         }
-        let text = self.prepare(statement).await?;
+        let text = self.prepare_with(statement, Some(&values)).await?;
         self.sent += 1;
         run(self.tx, text, &values, true).await?;
         Ok(())
@@ -534,6 +564,16 @@ impl<'t, 'c> Batch<'t, 'c> {
     /// `statement` renamed, once what is queued or held in memory for the tables it
     /// names is written.
     async fn prepare(&mut self, statement: &str) -> Result<Arc<str>, ProjectionError> {
+        self.prepare_with(statement, None).await
+    }
+
+    /// [`Batch::prepare`] of a statement binding `values`: a `DELETE FROM t WHERE c = $1`
+    /// leaves queued the rows of `t` whose `c` is another value (they commute with it).
+    async fn prepare_with(
+        &mut self,
+        statement: &str,
+        values: Option<&[Value]>,
+    ) -> Result<Arc<str>, ProjectionError> {
         let (text, _) = self.know(statement);
         for table in self.facts.named(&text) {
             self.emit_facts(table).await?;
@@ -541,7 +581,26 @@ impl<'t, 'c> Batch<'t, 'c> {
         for table in self.rows.named(&text) {
             self.emit_rows(table, None).await?;
         }
-        self.send_named(&text).await?;
+        let by = delete_by(&text).zip(values.and_then(|v| v.first()));
+        let mut at = 0;
+        while at < self.queued.len() {
+            let queued = &self.queued[at];
+            let apart = by.as_ref().is_some_and(|((table, column), value)| {
+                *table == queued.upsert.table
+                    && queued.upsert.bind_of(column).is_some_and(|n| {
+                        queued
+                            .rows
+                            .chunks(queued.upsert.values)
+                            .all(|row| row[n] != **value)
+                    })
+            });
+            if names(&text, &queued.upsert.table) && !apart {
+                let queued = self.queued.remove(at);
+                self.send(queued).await?;
+            } else {
+                at += 1;
+            }
+        }
         Ok(text)
     }
 
@@ -599,6 +658,12 @@ async fn run(
     values: &[Value],
     persistent: bool,
 ) -> Result<(), sqlx::Error> {
+    // Which statements a batch sends, and how many values each: what bounds a rebuild.
+    tracing::trace!(
+        target: "pharos_read_model::statements",
+        values = values.len(),
+        statement = text.get(..72).unwrap_or(&text),
+    );
     match tx {
         ProjectionTx::Postgres(c) => {
             let query = sqlx::query(sqlx::AssertSqlSafe(text)).persistent(persistent);
@@ -652,6 +717,22 @@ mod tests {
             "INSERT INTO rm_things (id, name) VALUES ($1, $3) ON CONFLICT (id) DO NOTHING",
         ] {
             assert_eq!(Upsert::parse(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn a_delete_by_one_column_is_known() {
+        assert_eq!(
+            delete_by("DELETE FROM rm_action_schools_3 WHERE action_id = $1"),
+            Some(("rm_action_schools_3", "action_id"))
+        );
+        for other in [
+            "DELETE FROM rm_things WHERE a = $1 AND b = $2",
+            "DELETE FROM rm_things WHERE a = $2",
+            "DELETE FROM rm_things WHERE a IN (SELECT a FROM rm_others WHERE b = $1)",
+            "DELETE FROM rm_things",
+        ] {
+            assert_eq!(delete_by(other), None, "{other}");
         }
     }
 
@@ -1019,6 +1100,16 @@ mod tests {
                 )
                 .await
                 .unwrap();
+            // A condition besides the key: r1's kind is no longer 'x', r2's is.
+            for key in ["r1", "r2"] {
+                batch
+                    .execute(
+                        "UPDATE rm_things SET kind = 'y' WHERE id = $1 AND kind = 'x'",
+                        vec![Value::text(key)],
+                    )
+                    .await
+                    .unwrap();
+            }
             // The same key upserted: after the UPDATE held.
             batch.upsert(UPSERT, thing("r1", "last", 7)).await.unwrap();
             batch
@@ -1041,12 +1132,43 @@ mod tests {
             Conn::Sqlite(c) => sqlx::query_scalar(kinds).fetch_all(c).await,
         }
         .unwrap();
-        assert_eq!(kinds, ["r1|z|null", "r2|x|null"]);
+        assert_eq!(kinds, ["r1|z|null", "r2|y|null"]);
+        db.finish().await;
+    }
+
+    /// A DELETE by one column waits for no queued row of another value of it, and
+    /// follows those of its value.
+    async fn a_delete_by_a_column_commutes_with_rows_of_other_values(
+        db: pharos_test_support::TestDb,
+    ) {
+        let mut conn = connect(&db).await;
+        let delete = "DELETE FROM rm_things WHERE id = $1";
+        let sent = in_batch!(&mut conn, 1_000, |batch| {
+            batch.upsert(UPSERT, thing("d1", "one", 1)).await.unwrap();
+            batch.upsert(UPSERT, thing("d2", "two", 2)).await.unwrap();
+            batch
+                .execute(delete, vec![Value::text("d9")])
+                .await
+                .unwrap();
+            assert_eq!(batch.sent(), 1, "the rows stay queued");
+            batch.upsert(UPSERT, thing("d3", "three", 3)).await.unwrap();
+            batch
+                .execute(delete, vec![Value::text("d2")])
+                .await
+                .unwrap();
+            assert_eq!(batch.sent(), 3, "the rows went first");
+        });
+        assert_eq!(sent, 3);
+        assert_eq!(
+            rows(&mut conn, "rm_things").await,
+            ["d1|one|1", "d3|three|3"]
+        );
         db.finish().await;
     }
 
     pharos_test_support::on_both_backends!(
         "pharos-rm-batch";
+        a_delete_by_a_column_commutes_with_rows_of_other_values,
         rows_updated_in_memory_end_as_the_updates_would,
         rows_of_one_upsert_go_out_together,
         order_of_effects_is_the_statements_order,

@@ -35,6 +35,8 @@ pub(super) struct Update {
     table: &'static str,
     /// (column index, value) of each assignment.
     sets: Vec<(usize, Given)>,
+    /// (column index, value) the row must hold besides its key (`AND c = …`).
+    only_if: Vec<(usize, Given)>,
     /// How many values the statement binds.
     values: usize,
 }
@@ -44,6 +46,18 @@ pub(super) struct Update {
 struct Shape {
     columns: Vec<(String, Type)>,
     key: usize,
+}
+
+/// A literal's value: `TRUE`, `FALSE`, an integer, a text without quotes inside.
+fn literal(value: &str) -> Option<Value> {
+    if value == "TRUE" || value == "FALSE" {
+        return Some(Value::Bool(value == "TRUE"));
+    }
+    if let Ok(n) = value.parse::<i64>() {
+        return Some(Value::Int(Some(n)));
+    }
+    let text = value.strip_prefix('\'')?.strip_suffix('\'')?;
+    (!text.contains('\'')).then(|| Value::text(text))
 }
 
 impl Update {
@@ -104,7 +118,8 @@ impl Rows {
         let (table, rest) = rest.split_once(" SET ")?;
         let (&table, shape) = self.shapes.get_key_value(table.trim())?;
         let (sets, filter) = rest.rsplit_once(" WHERE ")?;
-        let (column, bind) = filter.split_once('=')?;
+        let mut filter = filter.split(" AND ");
+        let (column, bind) = filter.next()?.split_once('=')?;
         if column.trim() != shape.columns[shape.key].0 || bind.trim() != "$1" {
             return None;
         }
@@ -112,8 +127,21 @@ impl Rows {
             let n: usize = text.strip_prefix('$')?.parse().ok()?;
             (n >= 2).then_some(n - 1)
         };
-        let mut parsed = Vec::new();
         let mut highest = 1;
+        let mut only_if = Vec::new();
+        for condition in filter {
+            let (name, value) = condition.split_once('=')?;
+            let at = shape.columns.iter().position(|(c, _)| c == name.trim())?;
+            let given = match literal(value.trim()) {
+                Some(value) => Given::Literal(value),
+                None => Given::Bind(bind(value.trim())?),
+            };
+            if let Given::Bind(n) = given {
+                highest = highest.max(n + 1);
+            }
+            only_if.push((at, given));
+        }
+        let mut parsed = Vec::new();
         for part in split_top(sets) {
             let (name, value) = part.split_once('=')?;
             let (name, value) = (name.trim(), value.trim());
@@ -129,16 +157,8 @@ impl Rows {
                     Some(n) => Given::AddBind(n),
                     None => Given::Add(added.parse().ok()?),
                 }
-            } else if value == "TRUE" || value == "FALSE" {
-                Given::Literal(Value::Bool(value == "TRUE"))
-            } else if let Ok(n) = value.parse::<i64>() {
-                Given::Literal(Value::Int(Some(n)))
             } else {
-                let text = value.strip_prefix('\'')?.strip_suffix('\'')?;
-                if text.contains('\'') {
-                    return None;
-                }
-                Given::Literal(Value::text(text))
+                Given::Literal(literal(value)?)
             };
             if let Given::Bind(n) | Given::AddBind(n) = given {
                 highest = highest.max(n + 1);
@@ -147,6 +167,7 @@ impl Rows {
         }
         Some(Update {
             table,
+            only_if,
             sets: parsed,
             values: highest,
         })
@@ -202,6 +223,21 @@ impl Batch<'_, '_> {
         let Some(Some(row)) = held.rows.get_mut(&key) else {
             return Ok(());
         };
+        // `c = x` holds when both are the same value, never for a NULL.
+        let holds = update.only_if.iter().all(|(at, given)| {
+            let wanted = match given {
+                Given::Bind(n) => &values[*n],
+                Given::Literal(value) => value,
+                Given::Add(_) | Given::AddBind(_) => return false,
+            };
+            !matches!(
+                wanted,
+                Value::Text(None) | Value::Int(None) | Value::NullableBool(None)
+            ) && row.values[*at] == *wanted
+        });
+        if !holds {
+            return Ok(());
+        }
         let add = |old: &Value, n: Option<i64>| match (old, n) {
             (Value::Int(Some(old)), Some(n)) => Value::Int(old.checked_add(n)),
             _ => Value::Int(None),
@@ -347,6 +383,7 @@ mod tests {
             rows.parse("UPDATE rm_things SET status = $2, n = n + 1, done = TRUE WHERE id = $1"),
             Some(Update {
                 table: "rm_things",
+                only_if: vec![],
                 sets: vec![
                     (1, Given::Bind(1)),
                     (2, Given::Add(1)),
@@ -366,10 +403,16 @@ mod tests {
                 3
             ))
         );
+        assert_eq!(
+            rows.parse("UPDATE rm_things SET status = 'held' WHERE id = $1 AND status = 'open'")
+                .map(|u| (u.only_if, u.values)),
+            Some((vec![(1, Given::Literal(Value::text("open")))], 1))
+        );
         for other in [
-            // Not by its key, or with a condition more.
+            // Not by its key, or with a condition other than an equality.
             "UPDATE rm_things SET status = $2 WHERE status = $1",
-            "UPDATE rm_things SET status = $2 WHERE id = $1 AND status = 'open'",
+            "UPDATE rm_things SET status = $2 WHERE id = $1 AND n > 3",
+            "UPDATE rm_things SET status = $2 WHERE id = $1 OR status = 'open'",
             // Expressions.
             "UPDATE rm_things SET status = CASE WHEN n > 0 THEN 'a' ELSE 'b' END WHERE id = $1",
             "UPDATE rm_things SET n = COALESCE($2, n) WHERE id = $1",
