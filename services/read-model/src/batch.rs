@@ -517,6 +517,7 @@ impl<'t, 'c> Batch<'t, 'c> {
     ) -> Result<(), ProjectionError> {
         if let Some(update) = self.known_of(statement).update.clone()
             && update.values() == values.len()
+            && matches!(values.first(), Some(Value::Text(Some(_))))
         {
             return self.update_row(&update, values).await;
         }

@@ -205,6 +205,7 @@ impl Batch<'_, '_> {
         update: &Update,
         values: Vec<Value>,
     ) -> Result<(), ProjectionError> {
+        // `execute` sends here the UPDATEs whose key is a text only.
         let Some(Value::Text(Some(key))) = values.first() else {
             return Err("an UPDATE held in memory needs a text key".into());
         };
