@@ -679,25 +679,12 @@ async fn team<'t>(
     deployment: &str,
 ) -> Result<&'t mut HashMap<String, bool>, ProjectionError> {
     if !teams.contains_key(deployment) {
-        let (tx, text) = b
-            .before_read(
+        let rows: Vec<(String, bool)> = b
+            .read_all(
                 "SELECT member_id, trained FROM rm_ind_team_trained WHERE deployment_id = $1",
+                deployment,
             )
             .await?;
-        let rows: Vec<(String, bool)> = match tx {
-            ProjectionTx::Postgres(c) => {
-                sqlx::query_as(sqlx::AssertSqlSafe(text))
-                    .bind(deployment)
-                    .fetch_all(&mut **c)
-                    .await?
-            }
-            ProjectionTx::Sqlite(c) => {
-                sqlx::query_as(sqlx::AssertSqlSafe(text))
-                    .bind(deployment)
-                    .fetch_all(&mut **c)
-                    .await?
-            }
-        };
         teams.insert(deployment.to_owned(), rows.into_iter().collect());
     }
     Ok(teams.entry(deployment.to_owned()).or_default())
@@ -1045,21 +1032,7 @@ async fn registrations<'s>(
              FROM rm_ind_registrations r LEFT JOIN rm_ind_slots s ON s.registration_id = r.id \
              WHERE r.session_id = $1";
         type Read = (String, String, Option<i64>, Option<bool>, Option<i64>);
-        let (tx, text) = b.before_read(statement).await?;
-        let rows: Vec<Read> = match tx {
-            ProjectionTx::Postgres(c) => {
-                sqlx::query_as(sqlx::AssertSqlSafe(text))
-                    .bind(session)
-                    .fetch_all(&mut **c)
-                    .await?
-            }
-            ProjectionTx::Sqlite(c) => {
-                sqlx::query_as(sqlx::AssertSqlSafe(text))
-                    .bind(session)
-                    .fetch_all(&mut **c)
-                    .await?
-            }
-        };
+        let rows: Vec<Read> = b.read_all(statement, session).await?;
         let mut read = Registrations::default();
         for (id, status, slot, present, minutes) in rows {
             let registration = read.0.entry(id).or_insert_with(|| Registration {

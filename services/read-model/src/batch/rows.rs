@@ -266,7 +266,10 @@ impl Batch<'_, '_> {
         let Some(shape) = self.rows.shapes.get(table).cloned() else {
             return Ok(());
         };
-        let renamed = (self.rename)(table);
+        let renamed = match self.rows.held.get(table) {
+            Some(held) => held.renamed.clone(),
+            None => (self.rename)(table),
+        };
         let names: Vec<&str> = shape.columns.iter().map(|(c, _)| c.as_str()).collect();
         let select = format!(
             "SELECT {} FROM {renamed} WHERE {} = $1",
