@@ -613,6 +613,26 @@ impl Dashboard {
         );
     }
 
+    /// On PostgreSQL, for a department's or a caller's few schools: a condition true when
+    /// the `,uai,uai,` list `list` names one of the schools in scope, their UAIs gathered
+    /// once into an array (its binds added to `filter`). The national-day actions' GIN
+    /// index on that expression finds the rows, where probing the schools from each
+    /// row of the year re-split every list once per school.
+    fn names_a_school_in_scope(&self, filter: &mut Filter, list: &str) -> Option<String> {
+        if !self.snapshot.is_postgres() || !self.narrow() {
+            return None;
+        }
+        let mut scope = Filter::default();
+        scope.binds = std::mem::take(&mut filter.binds);
+        self.school_scope(&mut scope);
+        filter.binds = std::mem::take(&mut scope.binds);
+        Some(format!(
+            "string_to_array(trim(both ',' from {list}), ',') && \
+             (SELECT array_agg(s.uai) FROM rm_schools s{})",
+            scope.sql()
+        ))
+    }
+
     /// The schools `s` open on the day asked (its placeholder).
     fn open(filter: &mut Filter, day: &str) {
         filter.raw(&format!("(s.closed_on IS NULL OR s.closed_on > {day})"));
@@ -660,7 +680,8 @@ impl Dashboard {
         kinds: &str,
         flagged: impl FnOnce(&str, &str, &str) -> String,
     ) -> Result<IndicatorShare, Error> {
-        self.school_share_by(kinds, true, flagged).await
+        self.school_share_by(kinds, true, |_, year, at, day| flagged(year, at, day))
+            .await
     }
 
     /// Whether the schools in scope are a department's or a caller's few, not the whole
@@ -670,18 +691,19 @@ impl Dashboard {
     }
 
     /// [`Self::school_share`]; `by_school`: `flagged` finds a school's facts through an
-    /// index on their school (its `uai` column is a school column of its rows).
+    /// index on their school (its `uai` column is a school column of its rows). `flagged`
+    /// may bind values of its own in the filter it is given.
     async fn school_share_by(
         &self,
         kinds: &str,
         by_school: bool,
-        flagged: impl FnOnce(&str, &str, &str) -> String,
+        flagged: impl FnOnce(&mut Filter, &str, &str, &str) -> String,
     ) -> Result<IndicatorShare, Error> {
         let mut filter = Filter::default();
         let year = filter.bind(self.year.to_string());
         let at = filter.bind(instant(self.at));
         let day = filter.bind(self.day.to_string());
-        let flagged = flagged(&year, &at, &day);
+        let flagged = flagged(&mut filter, &year, &at, &day);
         filter.raw(&format!("s.kind IN {kinds}"));
         Self::open(&mut filter, &day);
         self.school_scope(&mut filter);
@@ -1274,11 +1296,17 @@ impl NationalDayIndicators<'_> {
         let (each, uai) = self.0.each_school("a.schools");
         // An action's schools are a list in its row, no index finds a school's actions.
         self.0
-            .school_share_by(EVERY_KIND, false, |year, at, _| {
+            .school_share_by(EVERY_KIND, false, |filter, year, at, _| {
+                // A department's share: the actions naming one of its schools only.
+                let narrowed = self
+                    .0
+                    .names_a_school_in_scope(filter, "a.schools")
+                    .map(|c| format!(" AND {c}"))
+                    .unwrap_or_default();
                 format!(
                     "SELECT DISTINCT {uai} AS uai FROM {actions} a CROSS JOIN {each} \
                      WHERE a.school_year = {year} AND {} AND a.campaign = 'national_day' \
-                     AND {condition}",
+                     AND {condition}{narrowed}",
                     valid("a", at)
                 )
             })
@@ -1293,27 +1321,39 @@ impl NationalDayIndicators<'_> {
         let mut filter = Filter::default();
         let year = filter.bind(d.year.to_string());
         let at = filter.bind(instant(d.at));
-        let mut scope = Filter::default();
-        // The schools' scope, its placeholders numbered after the year's and the instant's.
-        scope.binds = filter.binds.clone();
-        let in_scope = if d.snapshot.is_postgres() {
-            // The schools' key probed with the action's list: PostgreSQL, guessing ten
-            // elements to an unnested list, would hash-join every school per action.
-            scope.raw("s.uai = ANY(string_to_array(trim(both ',' from a.schools), ','))");
-            d.school_scope(&mut scope);
-            format!("rm_schools s{}", scope.sql())
+        let in_scope = if let Some(narrowed) = d.names_a_school_in_scope(&mut filter, "a.schools") {
+            narrowed
         } else {
+            let mut scope = Filter::default();
+            // The schools' scope, its placeholders numbered after the year's and the
+            // instant's.
+            scope.binds = std::mem::take(&mut filter.binds);
             d.school_scope(&mut scope);
-            let (each, uai) = d.each_school("a.schools");
-            format!("{each} JOIN rm_schools s ON s.uai = {uai}{}", scope.sql())
+            let condition = if scope.is_empty() {
+                // Every school of the directory is in scope, and an action names only
+                // schools of the directory (the national-day target checks them).
+                "1 = 1".to_owned()
+            } else if d.snapshot.is_postgres() {
+                // The schools' key probed with the action's list: PostgreSQL, guessing ten
+                // elements to an unnested list, would hash-join every school per action.
+                scope.raw("s.uai = ANY(string_to_array(trim(both ',' from a.schools), ','))");
+                format!("EXISTS (SELECT 1 FROM rm_schools s{})", scope.sql())
+            } else {
+                let (each, uai) = d.each_school("a.schools");
+                format!(
+                    "EXISTS (SELECT 1 FROM {each} JOIN rm_schools s ON s.uai = {uai}{})",
+                    scope.sql()
+                )
+            };
+            filter.binds = scope.binds;
+            condition
         };
         let sql = format!(
             "FROM {actions} a WHERE a.school_year = {year} AND {} \
-             AND a.campaign = 'national_day' AND a.status IN {REPORTED} \
-             AND EXISTS (SELECT 1 FROM {in_scope})",
+             AND a.campaign = 'national_day' AND a.status IN {REPORTED} AND {in_scope}",
             valid("a", &at),
         );
-        (sql, scope)
+        (sql, filter)
     }
 
     async fn figures(&self) -> Result<&Reported, Error> {

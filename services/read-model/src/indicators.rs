@@ -217,7 +217,15 @@ pub static NATIONAL_DAY: Descriptor = Descriptor {
              status TEXT NOT NULL"
         ),
     )],
-    indexes: &[("rm_ind_actions", "school_year, valid_from")],
+    indexes: &[
+        ("rm_ind_actions", "school_year, valid_from"),
+        // A department's actions: those whose list overlaps its schools' UAIs (the
+        // dashboard's `&&`, the same expression).
+        (
+            "rm_ind_actions",
+            "USING gin ((string_to_array(trim(both ',' from schools), ',')))",
+        ),
+    ],
     categories: &[national_day::ACTION_CATEGORY],
     kind: Kind::Indicator(Group::NationalDay),
 };

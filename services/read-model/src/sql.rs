@@ -87,6 +87,11 @@ impl Filter {
         }
     }
 
+    /// Whether no clause was added.
+    pub fn is_empty(&self) -> bool {
+        self.clauses.is_empty()
+    }
+
     /// ` WHERE …`, or nothing.
     pub fn sql(&self) -> String {
         if self.clauses.is_empty() {

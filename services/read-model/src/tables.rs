@@ -158,7 +158,8 @@ pub enum Kind {
 
 /// One projection: its name in `rm_generations` (and its checkpoints' prefix), the
 /// version of its definitions (a new number rebuilds its tables, and only its), its
-/// tables and indexes (unsuffixed names: `rm_<table>`), the categories it reads.
+/// tables and indexes (unsuffixed names: `rm_<table>`; an index given as `USING …` is
+/// made on PostgreSQL only), the categories it reads.
 #[derive(Debug)]
 pub struct Descriptor {
     pub name: &'static str,
@@ -350,6 +351,11 @@ pub async fn create_of(
         ));
     }
     for (i, (name, columns)) in projection.indexes.iter().enumerate() {
+        // An index of PostgreSQL's own kinds (`USING gin (…)`): SQLite goes without it.
+        let method = columns.starts_with("USING ");
+        if method && !matches!(db, Db::Postgres(_)) {
+            continue;
+        }
         let table = generation.table(name);
         // A table's first index keeps the name it always had; the others are numbered
         // by their place in the list, so that each gets made (`IF NOT EXISTS` by name).
@@ -359,9 +365,11 @@ pub async fn create_of(
         } else {
             format!("{table}_idx{i}")
         };
-        statements.push(format!(
-            "CREATE INDEX IF NOT EXISTS {index} ON {table} ({columns})"
-        ));
+        statements.push(if method {
+            format!("CREATE INDEX IF NOT EXISTS {index} ON {table} {columns}")
+        } else {
+            format!("CREATE INDEX IF NOT EXISTS {index} ON {table} ({columns})")
+        });
     }
     match db {
         // Two replicas starting at once on a new database: PostgreSQL's `IF NOT EXISTS`

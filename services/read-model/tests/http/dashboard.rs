@@ -505,10 +505,25 @@ async fn the_dashboard_counts_national_day_actions(db: TestDb) {
         theirs["data"]["dashboard"]["nationalDay"]["actions"], 1,
         "{theirs}"
     );
+    // Its own school only: the action's other school is another department's.
+    let theirs_day = &theirs["data"]["dashboard"]["nationalDay"];
     assert_eq!(
-        theirs["data"]["dashboard"]["nationalDay"]["schoolsWithAction"]["of"], 1,
+        theirs_day["schoolsWithAction"],
+        json!({"count": 1, "of": 1, "byDepartment": [{"key": "32", "count": 1, "of": 1}]}),
         "{theirs}"
     );
+    assert_eq!(
+        theirs_day["reports"],
+        json!({"count": 1, "of": 1}),
+        "{theirs}"
+    );
+    assert_eq!(theirs_day["pupilsReached"], 120, "{theirs}");
+    // A school sees the action through its own school, and nothing of the other one.
+    let school_32 = app.user("school", Some(COLLEGE_32)).await;
+    let its = graphql(&school_32, query).await;
+    let its_day = &its["data"]["dashboard"]["nationalDay"];
+    assert_eq!(its_day["actions"], 1, "{its}");
+    assert_eq!(its_day["reports"], json!({"count": 1, "of": 1}), "{its}");
     let other = app.user("department_referent", Some("82")).await;
     let none = graphql(&other, query).await;
     assert_eq!(
@@ -517,6 +532,10 @@ async fn the_dashboard_counts_national_day_actions(db: TestDb) {
     );
     assert_eq!(
         none["data"]["dashboard"]["nationalDay"]["pupilsReached"], 0,
+        "{none}"
+    );
+    assert_eq!(
+        none["data"]["dashboard"]["nationalDay"]["schoolsWithAction"]["count"], 0,
         "{none}"
     );
     app.finish().await;
