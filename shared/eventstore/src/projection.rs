@@ -67,6 +67,21 @@ const INIT: &str = "INSERT INTO checkpoints (name, commit_id, position, updated_
 const ADVANCE: &str = "UPDATE checkpoints SET commit_id = $2, position = $3, updated_at = $4 \
      WHERE name = $1 AND commit_id = $5 AND position = $6";
 const READ: &str = "SELECT commit_id, position FROM checkpoints WHERE name = $1";
+/// The last position of the whole log below the line where nothing can commit any more,
+/// when no event of the categories `$3` lies between `($1, $2)` and it: one statement,
+/// so one snapshot sees both.
+const IDLE_HORIZON_PG: &str = "WITH line AS \
+     (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin) \
+     SELECT h.commit_id, h.position FROM line CROSS JOIN LATERAL \
+     (SELECT commit_id, position FROM events WHERE commit_id < line.xmin \
+      ORDER BY commit_id DESC, position DESC LIMIT 1) h \
+     WHERE NOT EXISTS (SELECT 1 FROM events e WHERE (e.commit_id, e.position) > ($1, $2) \
+       AND e.commit_id < line.xmin AND e.category = ANY($3))";
+/// The same on SQLite, where commits are serialised (`commit_id` is always 0).
+const IDLE_HORIZON_SQLITE: &str = "SELECT 0, max(position) FROM events \
+     WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.position > $2 \
+       AND e.category IN (SELECT value FROM json_each($3))) \
+     HAVING max(position) IS NOT NULL";
 
 impl EventStore {
     /// Where the named projection stands.
@@ -82,6 +97,70 @@ impl EventStore {
                 }
             }),
         )
+    }
+
+    /// Where a reader of `categories` (some, not all) standing at `after` may move without
+    /// reading anything: the last position of the whole log that can no longer be
+    /// preceded by a late commit, when no event of those categories lies in between.
+    /// `None` when one does (or the log is empty).
+    pub async fn idle_horizon(
+        &self,
+        after: GlobalPosition,
+        categories: &[String],
+    ) -> Result<Option<GlobalPosition>, StoreError> {
+        let found: Option<(i64, i64)> = match &self.inner.backend {
+            Backend::Postgres(b) => {
+                sqlx::query_as(IDLE_HORIZON_PG)
+                    .bind(after.commit_id)
+                    .bind(after.position)
+                    .bind(categories)
+                    .fetch_optional(&b.pool)
+                    .await?
+            }
+            Backend::Sqlite(b) => {
+                sqlx::query_as(IDLE_HORIZON_SQLITE)
+                    .bind(after.commit_id)
+                    .bind(after.position)
+                    .bind(serde_json::to_string(categories).unwrap_or_else(|_| "[]".into()))
+                    .fetch_optional(&b.pool)
+                    .await?
+            }
+        };
+        Ok(found.map(|(commit_id, position)| GlobalPosition {
+            commit_id,
+            position,
+        }))
+    }
+
+    /// Moves the projection's checkpoint from `from` to `to` over events of other
+    /// categories only (see [`Self::idle_horizon`]), so that its next reads start there
+    /// instead of scanning them again. Compare-and-set, like a batch.
+    async fn skip_to(
+        &self,
+        name: &str,
+        from: GlobalPosition,
+        to: GlobalPosition,
+    ) -> Result<(), StoreError> {
+        let now = Utc::now();
+        let advanced = crate::on_db!(&self.db(), |pool| {
+            sqlx::query(INIT).bind(name).bind(now).execute(pool).await?;
+            sqlx::query(ADVANCE)
+                .bind(name)
+                .bind(to.commit_id)
+                .bind(to.position)
+                .bind(now)
+                .bind(from.commit_id)
+                .bind(from.position)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        if advanced != 1 {
+            return Err(StoreError::CheckpointMoved {
+                name: name.to_owned(),
+            });
+        }
+        Ok(())
     }
 
     /// Applies the next batch of at most `limit` events; returns how many were applied
@@ -206,6 +285,16 @@ impl EventStore {
                 from = last.position;
             }
             applied += page.len();
+        }
+        // Up to date: past the other categories' events too, or a projection of a rare
+        // category would scan every event after its last one at each wake-up, a scan
+        // that grows with the log.
+        let categories = projection.categories();
+        if !categories.is_empty()
+            && let Some(to) = self.idle_horizon(from, categories).await?
+            && to > from
+        {
+            self.skip_to(projection.name(), from, to).await?;
         }
         Ok(applied)
     }

@@ -86,6 +86,7 @@ conformance! {
         a_subscriber_never_skips_an_event_that_commits_late_with_a_lower_position,
         a_subscriber_gets_its_categories_history_then_live_events,
         a_projection_killed_mid_run_resumes_from_its_checkpoint,
+        an_idle_projection_moves_past_other_categories_never_past_a_late_commit,
         a_failing_projection_batch_applies_nothing_and_succeeds_on_retry,
         two_runners_of_one_projection_never_apply_an_event_twice,
         old_schema_versions_are_upcast_on_read_and_never_rewritten,
@@ -1387,6 +1388,85 @@ async fn applied(store: &EventStore, projection: &str) -> Vec<Uuid> {
     }
     .unwrap();
     rows.iter().map(|id| id.parse().unwrap()).collect()
+}
+
+/// An up-to-date projection of rare categories moves its checkpoint past the other
+/// categories' events (its next reads no longer scan them), also when none of its events
+/// exists yet; never past an event of its own that commits late; and it still applies
+/// every event of its own, once.
+async fn an_idle_projection_moves_past_other_categories_never_past_a_late_commit(
+    store: EventStore,
+    db: &TestDb,
+) {
+    create_applied_table(&store).await;
+    let first = events(2);
+    let mut own = new_ids(&first);
+    store
+        .append(&stream("order"), NoStream, first, &meta())
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        store
+            .append(&stream("noise"), NoStream, events(3), &meta())
+            .await
+            .unwrap();
+    }
+    settle(&store).await;
+    let orders = Recorder::new("orders", &["order"]);
+    let rare = Recorder::new("rare", &["rare"]);
+    let head = store.head().await.unwrap().unwrap();
+    // Other tests' transactions on the server may hold the readable line back a while.
+    eventually("both checkpoints are at the head", || async {
+        store.catch_up(&orders, 10).await.unwrap();
+        store.catch_up(&rare, 10).await.unwrap();
+        store.checkpoint("orders").await.unwrap() == head
+            && store.checkpoint("rare").await.unwrap() == head
+    })
+    .await;
+    assert_eq!(applied(&store, "orders").await, own);
+
+    if db.is_postgres() {
+        // An order held open, then noise committed after it at higher positions.
+        let late = events(1).remove(0);
+        let late_id = late.event_id;
+        let (held, held_position) = HeldAppend::begin(&store, db, &stream("order"), &late).await;
+        for _ in 0..3 {
+            store
+                .append(&stream("noise"), NoStream, events(2), &meta())
+                .await
+                .unwrap();
+        }
+        store.catch_up(&orders, 10).await.unwrap();
+        let stands = store.checkpoint("orders").await.unwrap();
+        assert!(
+            stands < held_position,
+            "the checkpoint moved to {stands:?}, past the order still to commit at {held_position:?}"
+        );
+        held.commit().await;
+        own.push(late_id);
+        eventually("the late order is applied", || async {
+            store.catch_up(&orders, 10).await.unwrap();
+            applied(&store, "orders").await == own
+        })
+        .await;
+    }
+
+    let next = events(1);
+    own.extend(new_ids(&next));
+    store
+        .append(&stream("order"), NoStream, next, &meta())
+        .await
+        .unwrap();
+    eventually("the next order is applied", || async {
+        store.catch_up(&orders, 10).await.unwrap();
+        applied(&store, "orders").await == own
+    })
+    .await;
+    assert_eq!(
+        applied(&store, "orders").await,
+        own,
+        "each order once, in order"
+    );
 }
 
 async fn a_projection_killed_mid_run_resumes_from_its_checkpoint(store: EventStore, db: &TestDb) {
