@@ -232,7 +232,9 @@ async fn moved(
         .read_all(before, span.min(MAX_READ), &categories)
         .await
     {
-        Ok(events) if span <= MAX_READ => Notice {
+        // A short read reached the end of the log: every event of the categories up to
+        // `now` is in it (a checkpoint moved over other categories' events reads none).
+        Ok(events) if span <= MAX_READ || events.len() < MAX_READ => Notice {
             position: now.position,
             ..Notice::of(
                 &events

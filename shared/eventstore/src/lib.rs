@@ -64,6 +64,10 @@ pub struct StoreOptions {
     /// How long an SQLite lease lasts without renewal (PostgreSQL leases end with
     /// their connection).
     pub lease_ttl: Duration,
+    /// An up-to-date projection moves its checkpoint past the other categories' events
+    /// once the log's head is this many positions beyond it: its rescans stay bounded,
+    /// while its checkpoint (which keys the read model's reused answers) moves rarely.
+    pub idle_skip: i64,
     pub upcasters: Upcasters,
 }
 
@@ -74,6 +78,7 @@ impl Default for StoreOptions {
             sqlite_synchronous: SqliteSync::Full,
             poll_interval: Duration::from_millis(500),
             lease_ttl: Duration::from_secs(10),
+            idle_skip: 10_000,
             upcasters: Upcasters::new(),
         }
     }

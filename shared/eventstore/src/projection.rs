@@ -286,11 +286,13 @@ impl EventStore {
             }
             applied += page.len();
         }
-        // Up to date: past the other categories' events too, or a projection of a rare
-        // category would scan every event after its last one at each wake-up, a scan
-        // that grows with the log.
+        // Up to date: past the other categories' events too, once they are many, or a
+        // projection of a rare category would scan every event after its last one at each
+        // wake-up, a scan that grows with the log.
         let categories = projection.categories();
         if !categories.is_empty()
+            && let Some(head) = self.head().await?
+            && head.position - from.position >= self.options().idle_skip
             && let Some(to) = self.idle_horizon(from, categories).await?
             && to > from
         {
