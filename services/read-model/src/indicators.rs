@@ -220,10 +220,13 @@ pub static NATIONAL_DAY: Descriptor = Descriptor {
     indexes: &[
         ("rm_ind_actions", "school_year, valid_from"),
         // A department's actions: those whose list overlaps its schools' UAIs (the
-        // dashboard's `&&`, the same expression).
+        // dashboard's `&&`, the same expression). Without `fastupdate`: rows written go
+        // into the index at once, where the pending list a rebuild left behind was read
+        // whole by every lookup (313 ms instead of 3.6 ms at 86,000 rows).
         (
             "rm_ind_actions",
-            "USING gin ((string_to_array(trim(both ',' from schools), ',')))",
+            "USING gin ((string_to_array(trim(both ',' from schools), ','))) \
+             WITH (fastupdate = off)",
         ),
     ],
     categories: &[national_day::ACTION_CATEGORY],
