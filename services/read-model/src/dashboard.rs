@@ -1294,7 +1294,8 @@ impl NationalDayIndicators<'_> {
     async fn schools(&self, condition: &str) -> Result<IndicatorShare, Error> {
         let actions = self.0.table(&indicators::NATIONAL_DAY, "rm_ind_actions");
         let (each, uai) = self.0.each_school("a.schools");
-        // An action's schools are a list in its row, no index finds a school's actions.
+        // An action's schools are a list in its row: only PostgreSQL's GIN index finds a
+        // school's actions, for a narrow scope; the whole set reads the year's actions.
         self.0
             .school_share_by(EVERY_KIND, false, |filter, year, at, _| {
                 // A department's share: the actions naming one of its schools only.
