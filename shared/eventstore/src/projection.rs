@@ -3,7 +3,7 @@
 
 use std::future::Future;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sqlx::{Connection, PgConnection, SqliteConnection};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -83,6 +83,27 @@ const IDLE_HORIZON_SQLITE: &str = "SELECT 0, max(position) FROM events \
        AND e.category IN (SELECT value FROM json_each($3))) \
      HAVING max(position) IS NOT NULL";
 
+/// The compare-and-set ([`ADVANCE`]) moving `name`'s checkpoint from `from` to `to`.
+fn advance<DB: sqlx::Database>(
+    name: &str,
+    from: GlobalPosition,
+    to: GlobalPosition,
+    now: DateTime<Utc>,
+) -> sqlx::query::Query<'static, DB, DB::Arguments>
+where
+    for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> DateTime<Utc>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    sqlx::query(ADVANCE)
+        .bind(name.to_owned())
+        .bind(to.commit_id)
+        .bind(to.position)
+        .bind(now)
+        .bind(from.commit_id)
+        .bind(from.position)
+}
+
 impl EventStore {
     /// Where the named projection stands.
     pub async fn checkpoint(&self, name: &str) -> Result<GlobalPosition, StoreError> {
@@ -144,13 +165,7 @@ impl EventStore {
         let now = Utc::now();
         let advanced = crate::on_db!(&self.db(), |pool| {
             sqlx::query(INIT).bind(name).bind(now).execute(pool).await?;
-            sqlx::query(ADVANCE)
-                .bind(name)
-                .bind(to.commit_id)
-                .bind(to.position)
-                .bind(now)
-                .bind(from.commit_id)
-                .bind(from.position)
+            advance(name, from, to, now)
                 .execute(pool)
                 .await?
                 .rows_affected()
@@ -206,15 +221,7 @@ impl EventStore {
                     .await?;
                 let mut conn = b.pool.acquire().await?;
                 let mut tx = conn.begin().await?;
-                let advanced = sqlx::query(ADVANCE)
-                    .bind(name)
-                    .bind(to.commit_id)
-                    .bind(to.position)
-                    .bind(now)
-                    .bind(from.commit_id)
-                    .bind(from.position)
-                    .execute(&mut *tx)
-                    .await?;
+                let advanced = advance(name, from, to, now).execute(&mut *tx).await?;
                 if advanced.rows_affected() != 1 {
                     return Err(moved());
                 }
@@ -235,15 +242,7 @@ impl EventStore {
                     // IMMEDIATE: take the write lock now, so the busy timeout applies
                     // instead of a failed upgrade from a read transaction.
                     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-                    let advanced = sqlx::query(ADVANCE)
-                        .bind(name)
-                        .bind(to.commit_id)
-                        .bind(to.position)
-                        .bind(now)
-                        .bind(from.commit_id)
-                        .bind(from.position)
-                        .execute(&mut *tx)
-                        .await?;
+                    let advanced = advance(name, from, to, now).execute(&mut *tx).await?;
                     if advanced.rows_affected() != 1 {
                         return Err(moved());
                     }
