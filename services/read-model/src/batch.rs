@@ -355,6 +355,7 @@ struct Known {
     text: Arc<str>,
     upsert: Option<Arc<Upsert>>,
     update: Option<Arc<rows::Update>>,
+    insert: Option<Arc<rows::Insert>>,
 }
 
 /// The writes of one batch, inside its transaction.
@@ -443,6 +444,7 @@ impl<'t, 'c> Batch<'t, 'c> {
             let known = Known {
                 upsert: Upsert::parse(&text).map(Arc::new),
                 update: self.rows.parse(statement).map(Arc::new),
+                insert: self.rows.parse_insert(statement).map(Arc::new),
                 text,
             };
             self.known.insert(statement.to_owned(), known);
@@ -457,6 +459,13 @@ impl<'t, 'c> Batch<'t, 'c> {
         statement: &str,
         values: Vec<Value>,
     ) -> Result<(), ProjectionError> {
+        // An insert of a key whose row memory holds (or knows absent) is made there.
+        if let Some(insert) = self.known_of(statement).insert.clone()
+            && insert.values() == values.len()
+            && self.insert_row(&insert, &values)
+        {
+            return Ok(());
+        }
         let (text, upsert) = self.know(statement);
         let Some(upsert) = upsert.filter(|u| u.values == values.len() && u.values > 0) else {
             return self.execute(statement, values).await;
@@ -1167,6 +1176,61 @@ mod tests {
         db.finish().await;
     }
 
+    /// Inserts of keys whose rows a batch read at once ([`Batch::preload`]) are made in
+    /// memory and end as they would have run: `DO NOTHING` keeps a row there was,
+    /// `DO UPDATE` sets its columns only, a column not named is NULL; an insert of a key
+    /// not read runs as before.
+    async fn inserts_of_preloaded_keys_end_as_the_inserts_would(db: pharos_test_support::TestDb) {
+        let mut conn = connect(&db).await;
+        let keep = "INSERT INTO rm_things (id, name, size, kind) VALUES ($1, $2, $3, 'x') \
+             ON CONFLICT (id) DO NOTHING";
+        in_batch!(&mut conn, 1_000, |batch| {
+            batch.upsert(UPSERT, thing("r1", "one", 1)).await.unwrap();
+            batch.upsert(UPSERT, thing("r2", "two", 2)).await.unwrap();
+        });
+        let sent = in_batch!(&mut conn, 1_000, &HELD, |batch| {
+            batch
+                .preload("rm_things", ["r1", "r3", "r4", "r1"].map(String::from))
+                .await
+                .unwrap();
+            assert_eq!(batch.sent(), 1, "one read for every key");
+            batch.upsert(keep, thing("r1", "nope", 9)).await.unwrap();
+            batch.upsert(keep, thing("r3", "three", 3)).await.unwrap();
+            batch
+                .execute(
+                    "UPDATE rm_things SET size = size + 1 WHERE id = $1",
+                    vec![Value::text("r3")],
+                )
+                .await
+                .unwrap();
+            batch.upsert(UPSERT, thing("r4", "four", 4)).await.unwrap();
+            batch.upsert(UPSERT, thing("r4", "vier", 5)).await.unwrap();
+            assert_eq!(batch.sent(), 1, "made in memory");
+            assert_eq!(
+                batch
+                    .row("rm_things", "r3", &["name", "size", "kind", "done"])
+                    .await
+                    .unwrap(),
+                Some(vec![
+                    Value::text("three"),
+                    Value::Int(Some(4)),
+                    Value::text("x"),
+                    Value::NullableBool(None)
+                ])
+            );
+            // Not read: queued as an upsert, and a key without a row reads as none.
+            batch.upsert(UPSERT, thing("r2", "deux", 2)).await.unwrap();
+            assert_eq!(batch.row("rm_things", "r9", &["name"]).await.unwrap(), None);
+        });
+        // The read, r2's queued upsert sent before r9's read, r9's read, the rows held.
+        assert_eq!(sent, 4);
+        assert_eq!(
+            rows(&mut conn, "rm_things").await,
+            ["r1|one|1", "r2|deux|2", "r3|three|4", "r4|vier|5"]
+        );
+        db.finish().await;
+    }
+
     /// A DELETE by one column waits for no queued row of another value of it, and
     /// follows those of its value.
     async fn a_delete_by_a_column_commutes_with_rows_of_other_values(
@@ -1200,6 +1264,7 @@ mod tests {
     pharos_test_support::on_both_backends!(
         "pharos-rm-batch";
         a_delete_by_a_column_commutes_with_rows_of_other_values,
+        inserts_of_preloaded_keys_end_as_the_inserts_would,
         rows_updated_in_memory_end_as_the_updates_would,
         rows_of_one_upsert_go_out_together,
         order_of_effects_is_the_statements_order,

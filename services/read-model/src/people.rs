@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use crate::batch::{Batch, Value};
 use crate::graphql::{internal, state};
-use crate::projector::ident;
+use crate::projector::{ident, school_department};
 use crate::tables::Generation;
 
 /// The read model's name in the read log.
@@ -120,10 +120,7 @@ async fn account_role(
 ) -> Result<(), ProjectionError> {
     let department = match (role, scope) {
         (Role::DepartmentReferent, Some(code)) => Some(code.to_owned()),
-        (Role::School, Some(uai)) => {
-            b.text("SELECT department FROM rm_schools WHERE uai = $1", uai)
-                .await?
-        }
+        (Role::School, Some(uai)) => school_department(b, uai).await?,
         _ => None,
     };
     // Not the upsert of a whole row: `active` stays as it is on a role change.

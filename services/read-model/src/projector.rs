@@ -10,6 +10,8 @@
 //! a few columns). Events of categories or types it does not know are skipped: the log
 //! may hold newer events than this release knows.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use pharos_events::cohort::{ClassLevel, CohortEvent};
 use pharos_events::contest::{AwardKind, ContestEvent, EntryEvent, EntryStatus};
@@ -80,6 +82,19 @@ impl Projection for ReadModel {
         let mut batch = Batch::begin(tx, move |statement| crate::tables::rename(g, statement))
             .await?
             .with_rows(crate::tables::LISTS.tables);
+        // The rows of the batch's streams, read in one statement per table: most events
+        // then change a row in memory, and a stream created in the batch costs no read.
+        let mut keys: HashMap<&'static str, Vec<String>> = HashMap::new();
+        for event in events {
+            if let Some(table) = table_of(&event.category) {
+                keys.entry(table)
+                    .or_default()
+                    .push(stream_key(event).to_owned());
+            }
+        }
+        for (table, keys) in keys {
+            batch.preload(table, keys).await?;
+        }
         for event in events {
             apply(&mut batch, event).await?;
         }
@@ -91,6 +106,25 @@ impl Projection for ReadModel {
         );
         Ok(())
     }
+}
+
+/// The list table whose key is the stream's id, for the streams of `category`.
+fn table_of(category: &str) -> Option<&'static str> {
+    Some(match category {
+        c if c == school::CATEGORY => "rm_schools",
+        c if c == training::TRAINING_CATEGORY => "rm_trainings",
+        c if c == training::SESSION_CATEGORY => "rm_sessions",
+        c if c == phare::DEPLOYMENT_CATEGORY => "rm_deployments",
+        c if c == phare::LABEL_CATEGORY => "rm_labels",
+        c if c == partner::CATEGORY => "rm_partners",
+        c if c == cohort::CATEGORY => "rm_cohorts",
+        c if c == national_day::ACTION_CATEGORY => "rm_actions",
+        c if c == contest::ENTRY_CATEGORY => "rm_entries",
+        c if c == contest::EDITION_CATEGORY => "rm_contests",
+        c if c == user::CATEGORY => "rm_accounts",
+        c if c == reminder::CATEGORY => "rm_reminders",
+        _ => return None,
+    })
 }
 
 /// The id part of `category-id`.
@@ -698,9 +732,12 @@ async fn cohort_event(
         }
         CohortEvent::TrainingRecorded(_) => {
             b.execute(
-                "UPDATE rm_cohorts SET trainings = trainings + 1, \
-                 status = CASE WHEN status = 'declared' THEN 'trained' ELSE status END \
-                 WHERE id = $1",
+                "UPDATE rm_cohorts SET trainings = trainings + 1 WHERE id = $1",
+                vec![V::from(key)],
+            )
+            .await?;
+            b.execute(
+                "UPDATE rm_cohorts SET status = 'trained' WHERE id = $1 AND status = 'declared'",
                 vec![V::from(key)],
             )
             .await?;
@@ -708,13 +745,11 @@ async fn cohort_event(
         }
         CohortEvent::CohortDeclared { .. } => {
             // Declared with a training recorded while a draft: trained at once.
-            b.execute(
-                "UPDATE rm_cohorts SET status = CASE WHEN trainings > 0 THEN 'trained' \
-                 ELSE 'declared' END WHERE id = $1",
-                vec![V::from(key)],
-            )
-            .await?;
-            return Ok(());
+            match b.row("rm_cohorts", key, &["trainings"]).await?.as_deref() {
+                Some([V::Int(Some(n))]) if *n > 0 => "trained",
+                Some(_) => "declared",
+                None => return Ok(()),
+            }
         }
         CohortEvent::CohortActivated { .. } => "active",
         CohortEvent::CohortClosed { .. } => "closed",
@@ -723,10 +758,12 @@ async fn cohort_event(
     set_status(b, "rm_cohorts", key, status).await
 }
 
+/// Writes an action's details; `declared`: its first (no school of it recorded yet).
 async fn action_details(
     b: &mut Batch<'_, '_>,
     key: &str,
     details: &ActionDetails,
+    declared: bool,
 ) -> Result<(), ProjectionError> {
     let types = details
         .types
@@ -754,11 +791,13 @@ async fn action_details(
         ],
     )
     .await?;
-    b.execute(
-        "DELETE FROM rm_action_schools WHERE action_id = $1",
-        vec![V::from(key)],
-    )
-    .await?;
+    if !declared {
+        b.execute(
+            "DELETE FROM rm_action_schools WHERE action_id = $1",
+            vec![V::from(key)],
+        )
+        .await?;
+    }
     for school in &details.schools {
         b.upsert(
             "INSERT INTO rm_action_schools (action_id, uai, department) VALUES ($1, $2, $3) \
@@ -797,9 +836,11 @@ async fn action_event(
                 ],
             )
             .await?;
-            return action_details(b, key, &details).await;
+            return action_details(b, key, &details, true).await;
         }
-        ActionEvent::ActionEdited { details } => return action_details(b, key, &details).await,
+        ActionEvent::ActionEdited { details } => {
+            return action_details(b, key, &details, false).await;
+        }
         ActionEvent::ActionSubmitted => "submitted",
         ActionEvent::ActionReturned { .. } => "returned",
         ActionEvent::ActionValidated => "validated",
@@ -867,12 +908,17 @@ async fn entry_event(
         }
         EntryEvent::FilesDeleted { file_ids, .. } => {
             let n = i64::try_from(file_ids.len()).unwrap_or(0);
-            b.execute(
-                "UPDATE rm_entries SET files = CASE WHEN files > $2 THEN files - $2 ELSE 0 END \
-                 WHERE id = $1",
-                vec![V::from(key), V::from(n)],
-            )
-            .await?;
+            if let Some([V::Int(files)]) = b.row("rm_entries", key, &["files"]).await?.as_deref() {
+                // As `CASE WHEN files > n THEN files - n ELSE 0 END` would.
+                let left = files
+                    .filter(|files| *files > n)
+                    .map_or(0, |files| files - n);
+                b.execute(
+                    "UPDATE rm_entries SET files = $2 WHERE id = $1",
+                    vec![V::from(key), V::from(left)],
+                )
+                .await?;
+            }
             return Ok(());
         }
         EntryEvent::EntrySubmitted { .. } => "submitted",
@@ -892,7 +938,7 @@ async fn entry_event(
                 vec![V::from(key)],
             )
             .await?;
-            return restand(b, "id", key).await;
+            return restand_entry(b, key).await;
         }
         EntryEvent::ResponsibleChanged { .. }
         | EntryEvent::Attested(_)
@@ -903,7 +949,7 @@ async fn entry_event(
         vec![V::from(key), V::from(status)],
     )
     .await?;
-    restand(b, "id", key).await
+    restand_entry(b, key).await
 }
 
 /// An edition's events that change where its entries stand: awards (shown once the
@@ -927,9 +973,10 @@ async fn contest_event(
         | ContestEvent::AwardRevoked { entry_id, kind, .. } => {
             let granted = matches!(event, ContestEvent::AwardGranted { .. });
             let entry = entry_id.to_string();
-            let held = b
-                .text("SELECT awards FROM rm_entries WHERE id = $1", &entry)
-                .await?;
+            let held = b.row("rm_entries", &entry, &["awards"]).await?;
+            let Some([V::Text(held)]) = held.as_deref() else {
+                return Ok(());
+            };
             let mut awards = parse_awards(held.as_deref().unwrap_or_default());
             awards.retain(|k| *k != kind);
             if granted {
@@ -941,7 +988,7 @@ async fn contest_event(
                 vec![V::from(&entry), V::from(text)],
             )
             .await?;
-            restand(b, "id", &entry).await
+            restand_entry(b, &entry).await
         }
         ContestEvent::NationalResultRecorded { entry_id, awarded } => {
             let entry = entry_id.to_string();
@@ -950,7 +997,7 @@ async fn contest_event(
                 vec![V::from(&entry), V::from(awarded)],
             )
             .await?;
-            restand(b, "id", &entry).await
+            restand_entry(b, &entry).await
         }
         ContestEvent::ResultsPublished { .. } | ContestEvent::CampaignClosed => {
             let column = if matches!(event, ContestEvent::CampaignClosed) {
@@ -960,7 +1007,7 @@ async fn contest_event(
             };
             let statement = format!("UPDATE rm_contests SET {column} = TRUE WHERE id = $1");
             b.execute(&statement, vec![V::from(key)]).await?;
-            restand(b, "contest_id", key).await
+            restand(b, key).await
         }
         ContestEvent::DeadlineExtended { .. } | ContestEvent::JurorAppointed { .. } => Ok(()),
     }
@@ -973,30 +1020,91 @@ fn parse_awards(text: &str) -> Vec<AwardKind> {
 }
 
 /// Recomputes `status` — where an entry stands, as the contest's own rule says
-/// ([`EntryStatus::standing`]) — of the entries whose `column` is `value`.
-async fn restand(b: &mut Batch<'_, '_>, column: &str, value: &str) -> Result<(), ProjectionError> {
-    let statement = format!(
-        "SELECT e.id, e.own_status, e.awards, e.national, \
+/// ([`EntryStatus::standing`]) — of the entry `id`, from its row and its edition's as
+/// the batch holds them.
+async fn restand_entry(b: &mut Batch<'_, '_>, id: &str) -> Result<(), ProjectionError> {
+    let entry = b
+        .row(
+            "rm_entries",
+            id,
+            &["own_status", "awards", "national", "contest_id"],
+        )
+        .await?;
+    let Some(
+        [
+            V::Text(Some(own)),
+            V::Text(awards),
+            national,
+            V::Text(Some(contest)),
+        ],
+    ) = entry.as_deref()
+    else {
+        return Ok(());
+    };
+    let national = match national {
+        V::Bool(b) | V::NullableBool(Some(b)) => Some(*b),
+        _ => None,
+    };
+    let Ok(own) = serde_json::from_value::<EntryStatus>(serde_json::Value::String(own.clone()))
+    else {
+        return Ok(());
+    };
+    // An entry of an edition not (yet) known: neither published nor closed.
+    let edition = b
+        .row("rm_contests", contest, &["published", "closed"])
+        .await?;
+    let (published, closed) = match edition.as_deref() {
+        Some([V::Bool(published), V::Bool(closed)]) => (*published, *closed),
+        _ => (false, false),
+    };
+    let awards = parse_awards(awards.as_deref().unwrap_or_default());
+    let standing = own.standing(closed, published, &awards, national);
+    b.execute(
+        "UPDATE rm_entries SET status = $2 WHERE id = $1",
+        vec![V::from(id), V::from(ident(&standing))],
+    )
+    .await
+}
+
+/// The department of the school `uai`, as the lists hold it.
+pub(crate) async fn school_department(
+    b: &mut Batch<'_, '_>,
+    uai: &str,
+) -> Result<Option<String>, ProjectionError> {
+    Ok(
+        match b.row("rm_schools", uai, &["department"]).await?.as_deref() {
+            Some([V::Text(department)]) => department.clone(),
+            _ => None,
+        },
+    )
+}
+
+/// [`restand_entry`] of every entry of the edition `contest` (one statement).
+async fn restand(b: &mut Batch<'_, '_>, contest: &str) -> Result<(), ProjectionError> {
+    let statement = "SELECT e.id, e.own_status, e.awards, e.national, \
          COALESCE(c.published, FALSE), COALESCE(c.closed, FALSE) \
-         FROM rm_entries e LEFT JOIN rm_contests c ON c.id = e.contest_id WHERE e.{column} = $1"
-    );
+         FROM rm_entries e LEFT JOIN rm_contests c ON c.id = e.contest_id \
+         WHERE e.contest_id = $1";
     type Row = (String, String, String, Option<bool>, bool, bool);
-    let (tx, query) = b.before_read(&statement).await?;
+    let (tx, query) = b.before_read(statement).await?;
     let query = sqlx::AssertSqlSafe(query);
     let rows: Vec<Row> = match tx {
         ProjectionTx::Postgres(c) => {
             sqlx::query_as(query)
-                .bind(value)
+                .bind(contest)
                 .fetch_all(&mut **c)
                 .await?
         }
         ProjectionTx::Sqlite(c) => {
             sqlx::query_as(query)
-                .bind(value)
+                .bind(contest)
                 .fetch_all(&mut **c)
                 .await?
         }
     };
+    // Their rows, to be changed in memory: one read for all.
+    b.preload("rm_entries", rows.iter().map(|row| row.0.clone()))
+        .await?;
     for (id, own, awards, national, published, closed) in rows {
         let Ok(own) = serde_json::from_value::<EntryStatus>(serde_json::Value::String(own)) else {
             continue;

@@ -10,6 +10,7 @@ use pharos_eventstore::{ProjectionError, RecordedEvent};
 
 use crate::batch::{Batch, Value};
 use crate::graphql::{Page, connection, page, tables, visibility};
+use crate::projector::school_department;
 use crate::sql::Filter;
 
 fn utc(at: DateTime<Utc>) -> String {
@@ -57,17 +58,19 @@ pub(crate) async fn reminder_event(
             // The department it concerns: its school's, or its session's (none for an
             // academy-wide session).
             let department = match (&school, &session) {
-                (Some(uai), _) => {
-                    b.text("SELECT department FROM rm_schools WHERE uai = $1", uai)
+                (Some(uai), _) => school_department(b, uai).await?,
+                (None, Some(session)) => {
+                    match b
+                        .row("rm_sessions", session, &["department"])
                         .await?
+                        .as_deref()
+                    {
+                        Some([Value::Text(department)]) => {
+                            department.clone().filter(|d| !d.is_empty())
+                        }
+                        _ => None,
+                    }
                 }
-                (None, Some(session)) => b
-                    .text(
-                        "SELECT COALESCE(department, '') FROM rm_sessions WHERE id = $1",
-                        session,
-                    )
-                    .await?
-                    .filter(|d| !d.is_empty()),
                 (None, None) => None,
             };
             b.upsert(

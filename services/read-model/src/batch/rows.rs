@@ -7,6 +7,11 @@
 //!
 //! The effect is the UPDATE's: a key without a row is left without one, `NULL + n` stays
 //! `NULL`, and no other statement sees the table before the rows are written.
+//!
+//! A batch may read the rows of many keys at once ([`Batch::preload`]: the projector reads
+//! those of its events' streams in one statement per table). An insert of a key whose
+//! row (or whose absence) memory holds is then made in memory too ([`Insert`]), and a
+//! stream created and changed within one batch costs no round trip at all.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -41,11 +46,59 @@ pub(super) struct Update {
     values: usize,
 }
 
-/// A table's columns, its key's index among them.
+/// An `INSERT INTO t (…) VALUES (…) ON CONFLICT (key) DO NOTHING` (or `DO UPDATE SET
+/// c = excluded.c, …`) of a held table, taken apart: what it gives each column.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct Insert {
+    table: &'static str,
+    /// Each column's value, in the table's order (a column not named: its NULL).
+    row: Vec<Given>,
+    /// The columns a conflict sets to the new row's (none: `DO NOTHING`).
+    on_conflict: Vec<usize>,
+    /// How many values the statement binds.
+    values: usize,
+}
+
+impl Insert {
+    /// How many values the statement binds.
+    pub(super) fn values(&self) -> usize {
+        self.values
+    }
+}
+
+/// A table's columns, its key's index among them, which columns may be NULL.
 #[derive(Debug)]
 struct Shape {
     columns: Vec<(String, Type)>,
     key: usize,
+    nullable: Vec<bool>,
+}
+
+/// Whether `value` can be held in a column of `kind`, as [`decode_values`] reads one back.
+fn fits(value: &Value, kind: Type) -> bool {
+    matches!(
+        (value, kind),
+        (Value::Text(_), Type::Text)
+            | (Value::Int(_), Type::Int)
+            | (Value::Bool(_) | Value::NullableBool(_), Type::Bool)
+    )
+}
+
+/// `value` as a column of `kind` reads it back: a boolean given is never a nullable one.
+fn as_read(value: &Value) -> Value {
+    match value {
+        Value::NullableBool(Some(b)) => Value::Bool(*b),
+        other => other.clone(),
+    }
+}
+
+/// A column of `kind`'s NULL, as [`decode_values`] reads it back.
+fn null(kind: Type) -> Value {
+    match kind {
+        Type::Text => Value::Text(None),
+        Type::Int => Value::Int(None),
+        Type::Bool => Value::NullableBool(None),
+    }
 }
 
 /// A literal's value: `TRUE`, `FALSE`, an integer, a text without quotes inside.
@@ -103,7 +156,24 @@ impl Rows {
                 let [key] = keyed[..] else { return None };
                 let word = split_top(definition)[key].split_whitespace().next()?;
                 let key = columns.iter().position(|(name, _)| name == word)?;
-                Some((*name, Arc::new(Shape { columns, key })))
+                let nullable = columns
+                    .iter()
+                    .map(|(name, _)| {
+                        split_top(definition).iter().any(|part| {
+                            part.split_whitespace().next() == Some(name.as_str())
+                                && !part.contains("NOT NULL")
+                                && !part.contains("PRIMARY KEY")
+                        })
+                    })
+                    .collect();
+                Some((
+                    *name,
+                    Arc::new(Shape {
+                        columns,
+                        key,
+                        nullable,
+                    }),
+                ))
             })
             .collect();
         Self {
@@ -170,6 +240,81 @@ impl Rows {
             only_if,
             sets: parsed,
             values: highest,
+        })
+    }
+
+    /// `statement` taken apart, if it is an insert these rows can take: its conflict
+    /// target the table's key, given as a bind; each value a bind or a literal; every
+    /// column not named nullable; on a conflict nothing, or columns set to the new row's.
+    pub(super) fn parse_insert(&self, statement: &str) -> Option<Insert> {
+        let rest = statement.strip_prefix("INSERT INTO ")?;
+        let (table, _) = rest.split_once(" (")?;
+        let (&table, shape) = self.shapes.get_key_value(table.trim())?;
+        let at = statement.find(" VALUES (")? + " VALUES ".len();
+        let names: Vec<&str> = super::inside(&statement[..at])?
+            .split(',')
+            .map(str::trim)
+            .collect();
+        let after = &statement[at..];
+        let end = super::closing(after)?;
+        let expressions = split_top(&after[1..end]);
+        let (target, action) = after[end + 1..]
+            .trim()
+            .strip_prefix("ON CONFLICT (")?
+            .split_once(')')?;
+        if target.trim() != shape.columns[shape.key].0 || names.len() != expressions.len() {
+            return None;
+        }
+        let column = |name: &str| shape.columns.iter().position(|(c, _)| c == name);
+        let action = action.trim();
+        let on_conflict = if action == "DO NOTHING" {
+            Vec::new()
+        } else {
+            split_top(action.strip_prefix("DO UPDATE SET ")?)
+                .into_iter()
+                .map(|part| {
+                    let (name, value) = part.split_once('=')?;
+                    let name = name.trim();
+                    (value.trim().strip_prefix("excluded.")? == name).then_some(())?;
+                    column(name).filter(|at| *at != shape.key)
+                })
+                .collect::<Option<Vec<_>>>()?
+        };
+        let mut row: Vec<Option<Given>> = vec![None; shape.columns.len()];
+        let mut values = 0;
+        for (name, expression) in names.iter().zip(&expressions) {
+            let at = column(name)?;
+            let expression = expression.trim();
+            let given = match expression.strip_prefix('$') {
+                Some(n) => {
+                    let n: usize = n.parse().ok()?;
+                    values = values.max(n);
+                    Given::Bind(n.checked_sub(1)?)
+                }
+                None => {
+                    let value = literal(expression)?;
+                    fits(&value, shape.columns[at].1).then_some(Given::Literal(value))?
+                }
+            };
+            if row[at].replace(given).is_some() {
+                return None;
+            }
+        }
+        let row = row
+            .into_iter()
+            .enumerate()
+            .map(|(at, given)| {
+                given.or_else(|| {
+                    shape.nullable[at].then(|| Given::Literal(null(shape.columns[at].1)))
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        matches!(row[shape.key], Given::Bind(_)).then_some(())?;
+        Some(Insert {
+            table,
+            row,
+            on_conflict,
+            values,
         })
     }
 
@@ -261,21 +406,118 @@ impl Batch<'_, '_> {
         Ok(())
     }
 
+    /// Makes `insert` in memory, if memory holds the row of its key or its absence
+    /// (whether it was taken).
+    pub(super) fn insert_row(&mut self, insert: &Insert, values: &[Value]) -> bool {
+        let Some(held) = self.rows.held.get_mut(insert.table) else {
+            return false;
+        };
+        let Given::Bind(key) = insert.row[held.shape.key] else {
+            return false;
+        };
+        let Some(Value::Text(Some(key))) = values.get(key) else {
+            return false;
+        };
+        let Some(slot) = held.rows.get_mut(key) else {
+            return false;
+        };
+        let mut new = Vec::with_capacity(insert.row.len());
+        for (given, (_, kind)) in insert.row.iter().zip(&held.shape.columns) {
+            let value = match given {
+                Given::Bind(n) => as_read(&values[*n]),
+                Given::Literal(value) => value.clone(),
+                Given::Add(_) | Given::AddBind(_) => return false,
+            };
+            if !fits(&value, *kind) {
+                return false;
+            }
+            new.push(value);
+        }
+        match slot {
+            None => {
+                *slot = Some(Row {
+                    values: new,
+                    changed: true,
+                });
+            }
+            Some(row) => {
+                for at in &insert.on_conflict {
+                    row.values[*at] = new[*at].clone();
+                }
+                row.changed |= !insert.on_conflict.is_empty();
+            }
+        }
+        true
+    }
+
+    /// The `columns` of the row of `table` with `key` (`None`: no row has it), read into
+    /// memory unless held.
+    pub async fn row(
+        &mut self,
+        table: &'static str,
+        key: &str,
+        columns: &[&str],
+    ) -> Result<Option<Vec<Value>>, ProjectionError> {
+        if !self
+            .rows
+            .held
+            .get(table)
+            .is_some_and(|h| h.rows.contains_key(key))
+        {
+            self.load_row(table, key).await?;
+        }
+        let Some(held) = self.rows.held.get(table) else {
+            return Err(format!("{table} is not a table whose rows are held").into());
+        };
+        let Some(Some(row)) = held.rows.get(key) else {
+            return Ok(None);
+        };
+        columns
+            .iter()
+            .map(|name| {
+                held.shape
+                    .columns
+                    .iter()
+                    .position(|(c, _)| c == name)
+                    .map(|at| row.values[at].clone())
+                    .ok_or_else(|| format!("{table} has no column {name}").into())
+            })
+            .collect::<Result<Vec<_>, ProjectionError>>()
+            .map(Some)
+    }
+
     /// Reads the row of `table` with `key` into memory (or notes that there is none).
     async fn load_row(&mut self, table: &'static str, key: &str) -> Result<(), ProjectionError> {
+        self.preload(table, [key.to_owned()]).await
+    }
+
+    /// Reads into memory, in one statement, the rows of `table` with `keys` that it does
+    /// not hold yet, and notes the keys that have none: the inserts and updates of those
+    /// keys then cost no round trip until the batch writes them.
+    pub async fn preload(
+        &mut self,
+        table: &'static str,
+        keys: impl IntoIterator<Item = String>,
+    ) -> Result<(), ProjectionError> {
         let Some(shape) = self.rows.shapes.get(table).cloned() else {
             return Ok(());
         };
-        let renamed = match self.rows.held.get(table) {
+        let held = self.rows.held.get(table);
+        let mut keys: Vec<String> = keys
+            .into_iter()
+            .filter(|k| !held.is_some_and(|h| h.rows.contains_key(k)))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let renamed = match held {
             Some(held) => held.renamed.clone(),
             None => (self.rename)(table),
         };
         let names: Vec<&str> = shape.columns.iter().map(|(c, _)| c.as_str()).collect();
-        let select = format!(
-            "SELECT {} FROM {renamed} WHERE {} = $1",
-            names.join(", "),
-            names[shape.key]
-        );
+        let key = names[shape.key];
         let types: Vec<Type> = shape.columns.iter().map(|(_, t)| *t).collect();
         // What is queued for the table first; facts held of it too (none are: a list
         // table is no fact table, but the rule is the batch's).
@@ -284,36 +526,58 @@ impl Batch<'_, '_> {
         }
         self.send_named(&renamed).await?;
         self.sent += 1;
-        let row = match &mut *self.tx {
-            ProjectionTx::Postgres(c) => sqlx::query(sqlx::AssertSqlSafe(select))
-                .bind(key)
-                .fetch_optional(&mut **c)
-                .await?
-                .map(|row| decode_values(&row, &types, 0))
-                .transpose()?,
-            ProjectionTx::Sqlite(c) => sqlx::query(sqlx::AssertSqlSafe(select))
-                .bind(key)
-                .fetch_optional(&mut **c)
-                .await?
-                .map(|row| decode_values(&row, &types, 0))
-                .transpose()?,
+        let columns = names.join(", ");
+        let found = match &mut *self.tx {
+            ProjectionTx::Postgres(c) => {
+                let select = format!("SELECT {columns} FROM {renamed} WHERE {key} = ANY($1)");
+                sqlx::query(sqlx::AssertSqlSafe(select))
+                    .bind(&keys)
+                    .fetch_all(&mut **c)
+                    .await?
+                    .iter()
+                    .map(|row| decode_values(row, &types, 0))
+                    .collect::<Result<Vec<_>, _>>()?
+            }
+            // One bind whatever the count: the keys as a JSON array.
+            ProjectionTx::Sqlite(c) => {
+                let select = format!(
+                    "SELECT {columns} FROM {renamed} \
+                     WHERE {key} IN (SELECT value FROM json_each($1))"
+                );
+                let keys = serde_json::to_string(&keys).map_err(|e| e.to_string())?;
+                sqlx::query(sqlx::AssertSqlSafe(select))
+                    .bind(keys)
+                    .fetch_all(&mut **c)
+                    .await?
+                    .iter()
+                    .map(|row| decode_values(row, &types, 0))
+                    .collect::<Result<Vec<_>, _>>()?
+            }
         };
-        self.rows
+        let held = &mut self
+            .rows
             .held
             .entry(table)
             .or_insert_with(|| Held {
                 renamed,
-                shape,
+                shape: shape.clone(),
                 rows: HashMap::new(),
             })
-            .rows
-            .insert(
-                key.to_owned(),
-                row.map(|values| Row {
-                    values,
-                    changed: false,
-                }),
-            );
+            .rows;
+        for key in keys {
+            held.insert(key, None);
+        }
+        for values in found {
+            if let Value::Text(Some(key)) = &values[shape.key] {
+                held.insert(
+                    key.clone(),
+                    Some(Row {
+                        values,
+                        changed: false,
+                    }),
+                );
+            }
+        }
         Ok(())
     }
 
@@ -427,6 +691,57 @@ mod tests {
             "UPDATE rm_others SET n = $2 WHERE id = $1",
         ] {
             assert_eq!(rows.parse(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn inserts_of_binds_and_literals_by_key_are_taken_and_others_left_to_sql() {
+        let rows = Rows::new(&TABLES);
+        assert_eq!(
+            rows.parse_insert(
+                "INSERT INTO rm_things (id, status, done) VALUES ($1, 'open', $2) \
+                 ON CONFLICT (id) DO NOTHING"
+            ),
+            Some(Insert {
+                table: "rm_things",
+                row: vec![
+                    Given::Bind(0),
+                    Given::Literal(Value::text("open")),
+                    Given::Literal(Value::Int(None)),
+                    Given::Bind(1),
+                ],
+                on_conflict: vec![],
+                values: 2,
+            })
+        );
+        assert_eq!(
+            rows.parse_insert(
+                "INSERT INTO rm_things (id, status, n, done) VALUES ($1, $2, 0, FALSE) \
+                 ON CONFLICT (id) DO UPDATE SET status = excluded.status, n = excluded.n"
+            )
+            .map(|i| (i.on_conflict, i.values)),
+            Some((vec![1, 2], 2))
+        );
+        for other in [
+            // A NOT NULL column not given, a literal of another type, an expression.
+            "INSERT INTO rm_things (id, n) VALUES ($1, 0) ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO rm_things (id, status, done) VALUES ($1, 3, TRUE) \
+             ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO rm_things (id, status, done) VALUES ($1, lower($2), TRUE) \
+             ON CONFLICT (id) DO NOTHING",
+            // A key given as a literal, a conflict on another column, an update of
+            // another kind, no conflict clause.
+            "INSERT INTO rm_things (id, status, done) VALUES ('k', $1, TRUE) \
+             ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO rm_things (id, status, done) VALUES ($1, $2, TRUE) \
+             ON CONFLICT (status) DO NOTHING",
+            "INSERT INTO rm_things (id, status, done) VALUES ($1, $2, TRUE) \
+             ON CONFLICT (id) DO UPDATE SET n = rm_things.n + 1",
+            "INSERT INTO rm_things (id, status, done) VALUES ($1, $2, TRUE)",
+            // A table of two-column key.
+            "INSERT INTO rm_pairs (a, b) VALUES ($1, $2) ON CONFLICT (a, b) DO NOTHING",
+        ] {
+            assert_eq!(rows.parse_insert(other), None, "{other}");
         }
     }
 }

@@ -38,12 +38,28 @@ fn sealed(person: Uuid) -> Value {
 
 /// A national-looking log for `schools` schools: each school's record (some updated
 /// twice, a few closed), its pHARe deployment (team members added, updated, removed; the
-/// steps), a cohort, a label application, a partner; a training with a session every ten
-/// schools (registrations confirmed, waitlisted, promoted, withdrawn; attendance
-/// recorded and corrected).
+/// steps), a cohort (trained before or after its declaration), a label application, a
+/// partner, a national-day action (edited, validated), a contest entry (files, judged,
+/// awarded); a training with a session every ten schools (registrations confirmed,
+/// waitlisted, promoted, withdrawn; attendance recorded and corrected); one contest
+/// edition, its awards granted and revoked, published, then closed.
 fn national(schools: usize, dice: &mut Dice) -> Vec<Stream> {
     let mut streams: Vec<Stream> = Vec::new();
     let mut training = Uuid::nil();
+    let edition = dice.uuid();
+    let mut edition_events = vec![(
+        "edition_created",
+        json!({"school_year": "2026-2027", "edition": 14,
+               "opens_at": "2026-09-15T00:00:00Z", "submission_deadline": "2027-03-15T22:59:00Z",
+               "dates": {"jury_on": "2027-04-10"},
+               "categories": [{"level": "college", "medium": "affiche", "label": "Collège — affiche"}],
+               "special_prizes": [],
+               "rules": {"media": ["affiche"], "max_video_seconds": 180, "max_file_bytes": 200000000,
+                         "file_types": ["pdf", "png"], "max_entries_per_group": 1,
+                         "nominees_per_category": 2},
+               "criteria": [{"key": "message", "label": "Message", "weight": 1}]}),
+    )];
+    let mut awarded = Vec::new();
     for n in 0..schools {
         let department = format!("{:02}", 1 + (n % 95));
         let number = 1_000 + n;
@@ -125,10 +141,92 @@ fn national(schools: usize, dice: &mut Dice) -> Vec<Stream> {
                 ),
                 ("counts_set", json!({"counts": {"6e": 3, "5e": 2}})),
                 ("counts_set", json!({"counts": {"6e": 4, "5e": 2}})),
+                cohort_training(dice),
                 ("cohort_declared", json!({"declared_on": "2026-11-01"})),
+                cohort_training(dice),
                 ("cohort_activated", json!({"activated_on": "2026-11-15"})),
             ],
         ));
+        let person = dice.uuid();
+        let mut cohort = vec![(
+            "cohort_created",
+            json!({"school_uai": uai, "department": department, "school_year": "2026-2027",
+                   "kind": "parents",
+                   "referent": {"display_name": sealed(person), "email": sealed(person)}}),
+        )];
+        cohort.push(("cohort_declared", json!({"declared_on": "2026-11-01"})));
+        if dice.below(2) == 0 {
+            cohort.push(cohort_training(dice));
+        }
+        streams.push((format!("ambassador_cohort-{}", dice.uuid()), cohort));
+
+        let other = self::uai(&department, 5_000 + n);
+        let details = |schools: &[&str], pupils: u32| {
+            json!({"schools": schools.iter().map(|s| json!({"uai": s, "department": department}))
+                       .collect::<Vec<_>>(),
+                   "date": "2026-11-06", "types": ["atelier", "lecture"], "pupils_reached": pupils,
+                   "adults_reached": 3, "held": true})
+        };
+        let mut action = vec![("action_declared", {
+            let mut declared = details(&[&uai, &other], 120);
+            declared["school_year"] = json!("2026-2027");
+            declared["campaign"] = json!("national_day");
+            declared
+        })];
+        if dice.below(2) == 0 {
+            action.push(("action_edited", details(&[&uai], 90)));
+        }
+        action.push(("action_submitted", json!({})));
+        action.push(if dice.below(3) == 0 {
+            ("action_returned", json!({"reason": "Préciser"}))
+        } else {
+            ("action_validated", json!({}))
+        });
+        streams.push((format!("awareness_action-{}", dice.uuid()), action));
+
+        let entry = dice.uuid();
+        let responsible = dice.uuid();
+        let file = |id: Uuid| {
+            json!({"file_id": id, "sha256": format!("{:064}", 0), "bytes": 1000,
+                   "file_type": "pdf"})
+        };
+        let (first, second) = (dice.uuid(), dice.uuid());
+        let mut events = vec![
+            (
+                "entry_created",
+                json!({"contest_id": edition, "school_uai": uai, "department": department,
+                       "details": {"category": "college_affiche", "special_prizes": [],
+                                   "title": format!("Affiche {n}"),
+                                   "group": {"label": "Classe", "levels": [], "pupil_count": 20,
+                                             "adult_count": 1},
+                                   "project_sheet": "Une affiche."},
+                       "responsible": {"display_name": sealed(responsible),
+                                       "email": sealed(responsible)}}),
+            ),
+            ("file_attached", file(first)),
+            ("file_attached", file(second)),
+            ("file_removed", json!({"file_id": second})),
+        ];
+        match dice.below(4) {
+            0 => {}
+            1 => {
+                events.push(("entry_submitted", json!({})));
+                events.push(("entry_withdrawn", json!({})));
+            }
+            _ => {
+                events.push(("entry_submitted", json!({})));
+                events.push(("admissibility_decided", json!({"admissible": true})));
+                events.push(("juror_assigned", json!({"juror_id": dice.uuid()})));
+                awarded.push(entry);
+            }
+        }
+        if dice.below(5) == 0 {
+            events.push((
+                "files_deleted",
+                json!({"file_ids": [first], "purpose": "contest_file_non_laureate"}),
+            ));
+        }
+        streams.push((format!("contest_entry-{entry}"), events));
 
         streams.push((
             format!("phare_label-{}", dice.uuid()),
@@ -227,7 +325,33 @@ fn national(schools: usize, dice: &mut Dice) -> Vec<Stream> {
             streams.push((format!("training_session-{}", dice.uuid()), events));
         }
     }
+    for (n, entry) in awarded.iter().enumerate() {
+        let kind = ["laureate", "mention", "nominated_national"][n % 3];
+        let award = json!({"entry_id": entry, "category": "college_affiche", "kind": kind});
+        edition_events.push(("award_granted", award.clone()));
+        if n % 4 == 1 {
+            edition_events.push(("award_revoked", award));
+        }
+    }
+    edition_events.push(("results_published", json!({"palmares": []})));
+    for entry in awarded.iter().step_by(3) {
+        edition_events.push((
+            "national_result_recorded",
+            json!({"entry_id": entry, "awarded": dice.below(2) == 0}),
+        ));
+    }
+    edition_events.push(("campaign_closed", json!({})));
+    streams.push((format!("contest-{edition}"), edition_events));
     streams
+}
+
+/// A training recorded for a cohort.
+fn cohort_training(dice: &mut Dice) -> (&'static str, Value) {
+    (
+        "training_recorded",
+        json!({"entry_id": dice.uuid(), "held_on": "2026-10-20", "minutes": 120,
+               "title": "Formation des ambassadeurs"}),
+    )
 }
 
 /// A UAI with its check letter (the number mod 23).
@@ -346,6 +470,10 @@ async fn batched_writes_build_the_tables_events_one_by_one_build(db: TestDb) {
             "rm_partners",
             "rm_sessions",
             "rm_registrations",
+            "rm_actions",
+            "rm_action_schools",
+            "rm_entries",
+            "rm_contests",
             "rm_ind_teams",
             "rm_ind_cohorts",
             "rm_ind_labels",
