@@ -353,6 +353,14 @@ impl Projection for Indicators {
         let mut batch = Batch::begin(tx, move |statement| tables.rename(g, statement)).await?;
         let b = &mut batch;
         let (mut sessions, mut teams) = (Sessions::new(), Teams::new());
+        if self.group == Group::Trainings {
+            let keys = events
+                .iter()
+                .filter(|e| e.category == training::SESSION_CATEGORY)
+                .map(|e| stream_key(e).to_owned())
+                .collect();
+            read_sessions(b, &mut sessions, keys).await?;
+        }
         for event in events {
             let on = On {
                 tables: self.descriptor,
@@ -1032,38 +1040,76 @@ fn definition(group: &'static Descriptor, table: &str) -> &'static str {
 }
 
 /// The registrations of the session `on` is about, read on its first event of the batch
-/// (with its attendees' open rows).
+/// (with its attendees' open rows) unless the batch read them first.
 async fn registrations<'s>(
     b: &mut Batch<'_, '_>,
     sessions: &'s mut Sessions,
     session: &str,
 ) -> Result<&'s mut Registrations, ProjectionError> {
     if !sessions.contains_key(session) {
-        let statement = "SELECT r.id, r.status, s.slot_index, s.present, s.minutes \
-             FROM rm_ind_registrations r LEFT JOIN rm_ind_slots s ON s.registration_id = r.id \
-             WHERE r.session_id = $1";
-        type Read = (String, String, Option<i64>, Option<bool>, Option<i64>);
-        let rows: Vec<Read> = b.read_all(statement, session).await?;
-        let mut read = Registrations::default();
-        for (id, status, slot, present, minutes) in rows {
-            let registration = read.0.entry(id).or_insert_with(|| Registration {
-                status,
-                slots: HashMap::new(),
-            });
-            if let (Some(slot), Some(present), Some(minutes)) = (slot, present, minutes) {
-                registration.slots.insert(slot, (present, minutes));
-            }
-        }
-        b.load_facts(
-            "rm_ind_attendees",
-            definition(&TRAININGS, "rm_ind_attendees"),
-            "session_id",
-            session,
-        )
-        .await?;
-        sessions.insert(session.to_owned(), read);
+        read_sessions(b, sessions, vec![session.to_owned()]).await?;
     }
     Ok(sessions.entry(session.to_owned()).or_default())
+}
+
+/// Reads into memory, in three statements for them all, the registrations of the
+/// sessions `keys` (with their slots), their attendees' open rows and their own: a
+/// batch's events then count the sessions' figures without a round trip each.
+async fn read_sessions(
+    b: &mut Batch<'_, '_>,
+    sessions: &mut Sessions,
+    mut keys: Vec<String>,
+) -> Result<(), ProjectionError> {
+    keys.sort_unstable();
+    keys.dedup();
+    keys.retain(|key| !sessions.contains_key(key));
+    if keys.is_empty() {
+        return Ok(());
+    }
+    // Two reads of one table each, not a join: on a table a rebuild is filling (no
+    // planner statistics yet) a join of lists may be planned as a nested loop over a
+    // sequential scan, which cost minutes where one table's index scan costs milliseconds.
+    let registrations: Vec<(String, String, String)> = b
+        .read_all_of(
+            "SELECT session_id, id, status FROM rm_ind_registrations WHERE session_id = ANY($1)",
+            &keys,
+        )
+        .await?;
+    let ids: Vec<String> = registrations.iter().map(|(_, id, _)| id.clone()).collect();
+    let slots: Vec<(String, i64, bool, i64)> = b
+        .read_all_of(
+            "SELECT registration_id, slot_index, present, minutes FROM rm_ind_slots \
+             WHERE registration_id = ANY($1)",
+            &ids,
+        )
+        .await?;
+    let mut slots_of: HashMap<String, HashMap<i64, (bool, i64)>> = HashMap::new();
+    for (id, slot, present, minutes) in slots {
+        slots_of
+            .entry(id)
+            .or_default()
+            .insert(slot, (present, minutes));
+    }
+    for key in &keys {
+        sessions.entry(key.clone()).or_default();
+    }
+    for (session, id, status) in registrations {
+        let slots = slots_of.remove(&id).unwrap_or_default();
+        sessions
+            .entry(session)
+            .or_default()
+            .0
+            .entry(id)
+            .or_insert(Registration { status, slots });
+    }
+    for (table, column) in [
+        ("rm_ind_attendees", "session_id"),
+        ("rm_ind_sessions", "subject"),
+    ] {
+        b.load_facts_of(table, definition(&TRAININGS, table), column, &keys)
+            .await?;
+    }
+    Ok(())
 }
 
 /// A change of the session's facts, in memory.

@@ -126,11 +126,26 @@ impl Batch<'_, '_> {
         column: &str,
         value: &str,
     ) -> Result<(), ProjectionError> {
+        self.load_facts_of(table, definition, column, &[value.to_owned()])
+            .await
+    }
+
+    /// [`Batch::load_facts`] of every value of `values`, in one statement.
+    pub async fn load_facts_of(
+        &mut self,
+        table: &'static str,
+        definition: &str,
+        column: &str,
+        values: &[String],
+    ) -> Result<(), ProjectionError> {
+        if values.is_empty() {
+            return Ok(());
+        }
         let t = self.fact_table(table, definition);
         let renamed = t.renamed.clone();
         let types: Vec<Type> = t.columns.iter().map(|(_, kind)| *kind).collect();
         let select = format!(
-            "SELECT subject, valid_from, {} FROM {renamed} WHERE {column} = $1 \
+            "SELECT subject, valid_from, {} FROM {renamed} WHERE {column} = ANY($1) \
              AND valid_to IS NULL ORDER BY subject, valid_from",
             t.columns
                 .iter()
@@ -143,27 +158,33 @@ impl Batch<'_, '_> {
         self.send_named(&renamed).await?;
         self.sent += 1;
         let read: Vec<(String, Period)> = match &mut *self.tx {
-            ProjectionTx::Postgres(c) => sqlx::query(sqlx::AssertSqlSafe(select))
-                .bind(value)
+            ProjectionTx::Postgres(c) => super::any_pg(&select, values)
                 .fetch_all(&mut **c)
                 .await?
                 .iter()
                 .map(|row| period(row, &types))
                 .collect::<Result<_, sqlx::Error>>()?,
-            ProjectionTx::Sqlite(c) => sqlx::query(sqlx::AssertSqlSafe(select))
-                .bind(value)
-                .fetch_all(&mut **c)
-                .await?
-                .iter()
-                .map(|row| period(row, &types))
-                .collect::<Result<_, sqlx::Error>>()?,
+            ProjectionTx::Sqlite(c) => {
+                let (select, list) = super::any_sqlite(&select, values)?;
+                sqlx::query(sqlx::AssertSqlSafe(select))
+                    .bind(list)
+                    .fetch_all(&mut **c)
+                    .await?
+                    .iter()
+                    .map(|row| period(row, &types))
+                    .collect::<Result<_, sqlx::Error>>()?
+            }
         };
         let subjects = &mut self.fact_table(table, definition).subjects;
-        if column == "subject" && read.is_empty() {
-            subjects.entry(value.to_owned()).or_default();
-        }
         // Several open rows of one subject (none is ever made): the latest holds.
         let read: HashMap<String, Period> = read.into_iter().collect();
+        if column == "subject" {
+            for value in values {
+                if !read.contains_key(value) {
+                    subjects.entry(value.clone()).or_default();
+                }
+            }
+        }
         for (subject, open) in read {
             subjects.entry(subject).or_insert_with(|| vec![open]);
         }

@@ -526,27 +526,21 @@ impl Batch<'_, '_> {
         }
         self.send_named(&renamed).await?;
         self.sent += 1;
-        let columns = names.join(", ");
+        let select = format!(
+            "SELECT {} FROM {renamed} WHERE {key} = ANY($1)",
+            names.join(", ")
+        );
         let found = match &mut *self.tx {
-            ProjectionTx::Postgres(c) => {
-                let select = format!("SELECT {columns} FROM {renamed} WHERE {key} = ANY($1)");
-                sqlx::query(sqlx::AssertSqlSafe(select))
-                    .bind(&keys)
-                    .fetch_all(&mut **c)
-                    .await?
-                    .iter()
-                    .map(|row| decode_values(row, &types, 0))
-                    .collect::<Result<Vec<_>, _>>()?
-            }
-            // One bind whatever the count: the keys as a JSON array.
+            ProjectionTx::Postgres(c) => super::any_pg(&select, &keys)
+                .fetch_all(&mut **c)
+                .await?
+                .iter()
+                .map(|row| decode_values(row, &types, 0))
+                .collect::<Result<Vec<_>, _>>()?,
             ProjectionTx::Sqlite(c) => {
-                let select = format!(
-                    "SELECT {columns} FROM {renamed} \
-                     WHERE {key} IN (SELECT value FROM json_each($1))"
-                );
-                let keys = serde_json::to_string(&keys).map_err(|e| e.to_string())?;
+                let (select, list) = super::any_sqlite(&select, &keys)?;
                 sqlx::query(sqlx::AssertSqlSafe(select))
-                    .bind(keys)
+                    .bind(list)
                     .fetch_all(&mut **c)
                     .await?
                     .iter()
