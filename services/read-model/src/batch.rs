@@ -601,36 +601,6 @@ impl<'t, 'c> Batch<'t, 'c> {
         })
     }
 
-    /// The rows `statement` answers for `bind` (its `$1`), once what is queued or held
-    /// for the tables it reads is written.
-    pub async fn read_all<T>(
-        &mut self,
-        statement: &str,
-        bind: &str,
-    ) -> Result<Vec<T>, ProjectionError>
-    where
-        T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
-            + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
-            + Send
-            + Unpin,
-    {
-        let (tx, text) = self.before_read(statement).await?;
-        Ok(match tx {
-            ProjectionTx::Postgres(c) => {
-                sqlx::query_as(sqlx::AssertSqlSafe(text))
-                    .bind(bind)
-                    .fetch_all(&mut **c)
-                    .await?
-            }
-            ProjectionTx::Sqlite(c) => {
-                sqlx::query_as(sqlx::AssertSqlSafe(text))
-                    .bind(bind)
-                    .fetch_all(&mut **c)
-                    .await?
-            }
-        })
-    }
-
     /// The rows `statement` answers for the list `keys`, once what is queued or held for
     /// the tables it reads is written: `statement` compares with `= ANY($1)`, which
     /// SQLite reads as `IN` the keys sent as one JSON array ([`any_pg`], [`any_sqlite`]).

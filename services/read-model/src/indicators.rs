@@ -699,9 +699,9 @@ async fn team<'t>(
 ) -> Result<&'t mut HashMap<String, bool>, ProjectionError> {
     if !teams.contains_key(deployment) {
         let rows: Vec<(String, bool)> = b
-            .read_all(
-                "SELECT member_id, trained FROM rm_ind_team_trained WHERE deployment_id = $1",
-                deployment,
+            .read_all_of(
+                "SELECT member_id, trained FROM rm_ind_team_trained WHERE deployment_id = ANY($1)",
+                &[deployment.to_owned()],
             )
             .await?;
         teams.insert(deployment.to_owned(), rows.into_iter().collect());
