@@ -3,9 +3,12 @@
 //!
 //! - An upsert (`INSERT INTO t (…) VALUES (…) ON CONFLICT (key) …`, one row) is queued.
 //!   The rows queued for one table by the same statement go out as one multi-row INSERT,
-//!   within the backend's bind-parameter limit. A second statement on that table, or a
-//!   key already queued (PostgreSQL refuses to affect a row twice in one statement, and
-//!   the order of the two matters), sends what is queued for the table first.
+//!   within the backend's bind-parameter limit. A key the same statement has queued
+//!   already is folded into its row when the conflict action allows (`DO NOTHING`, or
+//!   `DO UPDATE SET c = excluded.c, …`: [`Fold`]). A second statement on that table, or
+//!   a key queued that cannot be folded (PostgreSQL refuses to affect a row twice in one
+//!   statement, and the order of the two matters), sends what is queued for the table
+//!   first.
 //! - Any other statement (an UPDATE, a DELETE, a read) first sends what is queued for the
 //!   tables it names, then runs. Rows queued for other tables wait: statements on
 //!   different tables commute (the read model has no trigger, no foreign key, no view),
@@ -16,7 +19,7 @@
 //! Statements are given with the unsuffixed table names (`rm_schools`); the batch renames
 //! them to the generation's tables once per statement text.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use pharos_eventstore::{ProjectionError, ProjectionTx};
@@ -135,6 +138,49 @@ struct Upsert {
     key: Vec<usize>,
     /// Each column given by a placeholder, and its value's index.
     binds: Vec<(String, usize)>,
+    /// How a row of a key already queued by this statement folds into the queued row,
+    /// when the conflict action allows it.
+    fold: Option<Fold>,
+}
+
+/// What a second row of a key queued folds to, its effect being the two rows' in turn.
+#[derive(Debug, PartialEq, Eq)]
+enum Fold {
+    /// `DO NOTHING`: the second row changes nothing (the first is inserted, or the row
+    /// there is kept by both).
+    KeepFirst,
+    /// `DO UPDATE SET c = excluded.c, …`: the second row's values of these (value
+    /// indexes) replace the first's. The row inserted is the first with the second's
+    /// values set; a row there gets the second's values, as the two in turn would give.
+    Overwrite(Vec<usize>),
+}
+
+impl Fold {
+    /// The fold of the conflict `action` (after its target) of an upsert of `columns`
+    /// given by `expressions`: none when a set column's value is an expression of the
+    /// row's placeholders or of the row there, or when the action has a condition.
+    fn parse(action: &str, columns: &[&str], expressions: &[&str]) -> Option<Self> {
+        let action = action.trim();
+        if action == "DO NOTHING" {
+            return Some(Self::KeepFirst);
+        }
+        let mut overwritten = Vec::new();
+        for part in split_top(action.strip_prefix("DO UPDATE SET ")?) {
+            let (name, value) = part.split_once('=')?;
+            let name = name.trim();
+            if value.trim().strip_prefix("excluded.")? != name {
+                return None;
+            }
+            let expression = expressions[columns.iter().position(|c| *c == name)?].trim();
+            match expression.strip_prefix('$') {
+                Some(n) => overwritten.push(n.parse::<usize>().ok()?.checked_sub(1)?),
+                // The same constant in both rows.
+                None if !expression.contains('$') => {}
+                None => return None,
+            }
+        }
+        Some(Self::Overwrite(overwritten))
+    }
 }
 
 impl Upsert {
@@ -183,6 +229,12 @@ impl Upsert {
                 Some(((*column).to_owned(), n.checked_sub(1)?))
             })
             .collect();
+        let action = tail
+            .trim_start()
+            .strip_prefix("ON CONFLICT ")
+            .and_then(|t| t.split_once(')'))
+            .map(|(_, action)| action);
+        let fold = action.and_then(|action| Fold::parse(action, &columns, &expressions));
         let key = target
             .iter()
             .map(|column| {
@@ -207,6 +259,7 @@ impl Upsert {
             values,
             key,
             binds,
+            fold,
         })
     }
 
@@ -376,7 +429,8 @@ struct Queued {
     upsert: Arc<Upsert>,
     statement: Arc<str>,
     rows: Vec<Value>,
-    keys: HashSet<Vec<Value>>,
+    /// The keys of the rows queued, and each one's row.
+    keys: HashMap<Vec<Value>, usize>,
 }
 
 /// A statement as given, renamed to the generation's tables, and taken apart when it
@@ -522,9 +576,21 @@ impl<'t, 'c> Batch<'t, 'c> {
             .iter()
             .position(|q| q.upsert.table == upsert.table)
         {
-            let queued = &self.queued[at];
+            let queued = &mut self.queued[at];
+            // A key queued by the same statement: folded into its row when the conflict
+            // action allows, else its row goes out first.
+            if queued.statement == text
+                && let (Some(&row), Some(fold)) = (queued.keys.get(&key), &upsert.fold)
+            {
+                if let Fold::Overwrite(overwritten) = fold {
+                    for &n in overwritten {
+                        queued.rows[row * upsert.values + n] = values[n].clone();
+                    }
+                }
+                return Ok(());
+            }
             let full = queued.rows.len() + values.len() > self.limit;
-            if queued.statement != text || queued.keys.contains(&key) || full {
+            if queued.statement != text || queued.keys.contains_key(&key) || full {
                 let queued = self.queued.remove(at);
                 self.send(queued).await?;
             }
@@ -535,14 +601,15 @@ impl<'t, 'c> Batch<'t, 'c> {
             .find(|q| q.upsert.table == upsert.table)
         {
             Some(queued) => {
+                let row = queued.rows.len() / upsert.values.max(1);
                 queued.rows.extend(values);
-                queued.keys.insert(key);
+                queued.keys.insert(key, row);
             }
             None => self.queued.push(Queued {
                 upsert,
                 statement: text,
                 rows: values,
-                keys: HashSet::from([key]),
+                keys: HashMap::from([(key, 0)]),
             }),
         }
         Ok(())
@@ -779,6 +846,22 @@ mod tests {
             "INSERT INTO rm_pairs (a, b, c) VALUES ($2, $1, 'it''s ($9)'), \
              ($4, $3, 'it''s ($9)') ON CONFLICT (a, b) DO NOTHING"
         );
+        assert_eq!(upsert.fold, Some(Fold::Overwrite(vec![1, 2])));
+        assert_eq!(two.fold, Some(Fold::KeepFirst));
+        // A conflict action that reads the row there, or sets an expression of the row's
+        // values, or has a condition: rows of one key are not folded.
+        for unfolded in [
+            "INSERT INTO rm_things (id, size) VALUES ($1, $2) \
+             ON CONFLICT (id) DO UPDATE SET size = rm_things.size + excluded.size",
+            "INSERT INTO rm_things (id, name) VALUES ($1, LOWER($2)) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+            "INSERT INTO rm_things (id, name) VALUES ($1, $2) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name WHERE rm_things.size > 0",
+            "INSERT INTO rm_things (id, name) VALUES ($1, $2) \
+             ON CONFLICT (id) DO UPDATE SET size = excluded.name",
+        ] {
+            assert_eq!(Upsert::parse(unfolded).unwrap().fold, None, "{unfolded}");
+        }
         // Not upserts, or not of one row: run as they are.
         for other in [
             "UPDATE rm_things SET name = $2 WHERE id = $1",
@@ -962,7 +1045,7 @@ mod tests {
         let ignore = "INSERT INTO rm_things (id, name, size, kind) VALUES ($1, $2, $3, 'y') \
              ON CONFLICT (id) DO NOTHING";
         let sent = in_batch!(&mut conn, 1_000, |batch| {
-            // A key queued twice: the first row goes out before the second, which wins.
+            // A key queued twice by one statement: the second row wins.
             batch.upsert(UPSERT, thing("k1", "first", 1)).await.unwrap();
             batch.upsert(UPSERT, thing("k2", "first", 2)).await.unwrap();
             batch
@@ -1005,8 +1088,8 @@ mod tests {
                 .unwrap();
             batch.upsert(UPSERT, thing("k5", "sixth", 8)).await.unwrap();
         });
-        // [k1 k2] [k1] [k1 k3] UPDATE [k3] SELECT UPDATE(others) [k4 k5]
-        assert_eq!(sent, 8);
+        // [k1 k2] (the second k1 folded in) [k1 k3] UPDATE [k3] SELECT UPDATE(others) [k4 k5]
+        assert_eq!(sent, 7);
         assert_eq!(
             rows(&mut conn, "rm_things").await,
             [
@@ -1293,8 +1376,115 @@ mod tests {
         db.finish().await;
     }
 
+    /// A row of a key its statement has queued is folded into the queued row, and the
+    /// table ends as the two rows in turn would leave it: with a row there before and
+    /// without, for `DO UPDATE` of every column or some, and `DO NOTHING`. An action that
+    /// reads the row there is not folded.
+    async fn a_key_queued_again_folds_into_its_row(db: pharos_test_support::TestDb) {
+        let mut conn = connect(&db).await;
+        let some = "INSERT INTO rm_things (id, name, size, kind) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (id) DO UPDATE SET size = excluded.size";
+        let keep = "INSERT INTO rm_things (id, name, size, kind) VALUES ($1, $2, $3, 'k') \
+             ON CONFLICT (id) DO NOTHING";
+        let add = "INSERT INTO rm_others (id, n) VALUES ($1, $2) \
+             ON CONFLICT (id) DO UPDATE SET n = rm_others.n + excluded.n";
+        let with_kind = |id: &str, name: &str, size: i64, kind: &str| {
+            let mut values = thing(id, name, size);
+            values.push(Value::text(kind));
+            values
+        };
+        in_batch!(&mut conn, 1_000, |batch| {
+            batch
+                .upsert(UPSERT, thing("there", "old", 0))
+                .await
+                .unwrap();
+            batch.upsert(keep, thing("kept", "old", 0)).await.unwrap();
+            batch
+                .upsert(some, with_kind("partly", "old", 0, "p"))
+                .await
+                .unwrap();
+        });
+        let sent = in_batch!(&mut conn, 1_000, |batch| {
+            for (id, name, size) in [
+                ("there", "first", 1),
+                ("new", "first", 1),
+                ("there", "second", 2),
+                ("new", "second", 2),
+            ] {
+                batch.upsert(UPSERT, thing(id, name, size)).await.unwrap();
+            }
+            for (id, name, size, kind) in [
+                ("partly", "first", 1, "a"),
+                ("partial", "first", 1, "a"),
+                ("partly", "second", 2, "b"),
+                ("partial", "second", 2, "b"),
+            ] {
+                batch
+                    .upsert(some, with_kind(id, name, size, kind))
+                    .await
+                    .unwrap();
+            }
+            for (id, name) in [
+                ("kept", "first"),
+                ("none", "first"),
+                ("kept", "second"),
+                ("none", "second"),
+            ] {
+                batch.upsert(keep, thing(id, name, 1)).await.unwrap();
+            }
+            for n in [1, 2] {
+                batch
+                    .upsert(add, vec![Value::text("sum"), Value::Int(Some(n))])
+                    .await
+                    .unwrap();
+            }
+        });
+        // One statement per statement text, but the two additions to one key.
+        assert_eq!(sent, 5);
+        assert_eq!(
+            rows(&mut conn, "rm_things").await,
+            [
+                "kept|old|0",
+                "new|second|2",
+                "none|first|1",
+                "partial|first|2",
+                "partly|old|2",
+                "there|second|2",
+            ]
+        );
+        let kinds = "SELECT id || '|' || kind FROM rm_things ORDER BY id";
+        let kinds: Vec<String> = match &mut conn {
+            Conn::Postgres(c) => sqlx::query_scalar(kinds).fetch_all(c).await,
+            Conn::Sqlite(c) => sqlx::query_scalar(kinds).fetch_all(c).await,
+        }
+        .unwrap();
+        assert_eq!(
+            kinds,
+            [
+                "kept|k",
+                "new|x",
+                "none|k",
+                "partial|a",
+                "partly|p",
+                "there|x"
+            ]
+        );
+        assert_eq!(rows_of_others(&mut conn).await, ["sum|3"]);
+        db.finish().await;
+    }
+
+    async fn rows_of_others(conn: &mut Conn) -> Vec<String> {
+        let sql = "SELECT id || '|' || CAST(n AS TEXT) FROM rm_others ORDER BY id";
+        match conn {
+            Conn::Postgres(c) => sqlx::query_scalar(sql).fetch_all(c).await,
+            Conn::Sqlite(c) => sqlx::query_scalar(sql).fetch_all(c).await,
+        }
+        .unwrap()
+    }
+
     pharos_test_support::on_both_backends!(
         "pharos-rm-batch";
+        a_key_queued_again_folds_into_its_row,
         a_delete_by_a_column_commutes_with_rows_of_other_values,
         inserts_of_preloaded_keys_end_as_the_inserts_would,
         rows_updated_in_memory_end_as_the_updates_would,

@@ -500,10 +500,26 @@ impl On {
             "INSERT INTO {table} (subject, valid_from, {columns}) \
              VALUES ($1, $2, {placeholders}) ON CONFLICT (subject, valid_from) DO NOTHING"
         );
+        // In memory when the batch knows the subject has no row yet.
+        if let Some((table, definition)) = self.table(table) {
+            let names: Vec<&str> = columns.split(',').map(str::trim).collect();
+            if b.open_fact(table, definition, &self.subject, &self.at, &names, &values) {
+                return Ok(());
+            }
+        }
         let mut binds = vec![V::text(&self.subject), V::text(&self.at)];
         binds.extend(values);
         b.forget_fact(table, &self.subject).await?;
         self.run(b, &statement, binds).await
+    }
+
+    /// `table` of this group, with its definition.
+    fn table(&self, table: &str) -> Option<(&'static str, &'static str)> {
+        self.tables
+            .tables
+            .iter()
+            .find(|(name, _)| *name == table)
+            .copied()
     }
 
     /// A change of this subject's facts in `table` from this event's instant: the open
@@ -518,13 +534,7 @@ impl On {
         set: &str,
         values: Vec<V>,
     ) -> Result<(), ProjectionError> {
-        let Some((table, definition)) = self
-            .tables
-            .tables
-            .iter()
-            .find(|(name, _)| *name == table)
-            .copied()
-        else {
+        let Some((table, definition)) = self.table(table) else {
             return Err(format!("{table} is not a table of {}", self.tables.name).into());
         };
         // Values, not expressions: changed in memory (`Batch::change_fact`).
@@ -1304,6 +1314,13 @@ async fn register(
     let id = registration_id.to_string();
     let known = registrations(b, sessions, &on.subject).await?;
     if !known.0.contains_key(&id) {
+        // A registration its session does not hold is new (its id is unique to it): its
+        // attendee has no row, and opens in memory.
+        b.note_no_facts(
+            "rm_ind_attendees",
+            definition(&TRAININGS, "rm_ind_attendees"),
+            &id,
+        );
         known.0.insert(
             id.clone(),
             Registration {

@@ -191,6 +191,75 @@ impl Batch<'_, '_> {
         Ok(())
     }
 
+    /// Notes that `subject` has no row in fact `table`, where the caller knows it (a
+    /// subject new to the log), so that its first period opens in memory
+    /// ([`Batch::open_fact`]). A subject already held is left as it is.
+    pub fn note_no_facts(&mut self, table: &'static str, definition: &str, subject: &str) {
+        self.fact_table(table, definition)
+            .subjects
+            .entry(subject.to_owned())
+            .or_default();
+    }
+
+    /// Opens `subject`'s first period in `table` at `at`, in memory, when memory knows
+    /// the subject has no open row: `columns` name every column after the validity, and
+    /// `values` are theirs, of the columns' types. Answers whether it did; if not, nothing
+    /// changed and the caller writes the row with SQL.
+    ///
+    /// The SQL open is `INSERT … ON CONFLICT (subject, valid_from) DO NOTHING`; a subject
+    /// without an open row has no row at all (a period is only ever closed by opening
+    /// its successor), so that insert would insert, as this does.
+    pub fn open_fact(
+        &mut self,
+        table: &'static str,
+        definition: &str,
+        subject: &str,
+        at: &str,
+        columns: &[&str],
+        values: &[Value],
+    ) -> bool {
+        let t = self.fact_table(table, definition);
+        if columns.len() != t.columns.len() || values.len() != columns.len() {
+            return false;
+        }
+        let Some(periods) = t.subjects.get(subject) else {
+            return false;
+        };
+        if !periods.is_empty() {
+            return false;
+        }
+        let mut row = Vec::with_capacity(t.columns.len());
+        for (name, kind) in &t.columns {
+            let Some(value) = columns
+                .iter()
+                .position(|column| column == name)
+                .map(|at| &values[at])
+            else {
+                return false;
+            };
+            let typed = matches!(
+                (kind, value),
+                (Type::Text, Value::Text(_))
+                    | (Type::Int, Value::Int(_))
+                    | (Type::Bool, Value::Bool(_) | Value::NullableBool(_))
+            );
+            if !typed {
+                return false;
+            }
+            row.push(value.clone());
+        }
+        t.subjects.insert(
+            subject.to_owned(),
+            vec![Period {
+                valid_from: at.to_owned(),
+                valid_to: None,
+                values: row,
+                changed: true,
+            }],
+        );
+        true
+    }
+
     /// Changes `subject`'s facts in `table` (of `definition`) from the instant `at`:
     /// in memory, its open row read first if it is not there yet. `set` gives the new
     /// values; a subject without an open row is left alone, as the SQL change leaves it.
