@@ -271,6 +271,37 @@ impl Upsert {
             .map(|(_, n)| *n)
     }
 
+    /// The statement for the rows of `values` (`self.values` each) with anonymous
+    /// placeholders (`?`), and its values in the order the placeholders come; none when
+    /// the statement has a placeholder outside its row. For SQLite: binding a numbered
+    /// placeholder looks its name up through every name of the statement, so a statement
+    /// of n numbered values costs n² string comparisons (84 % of an indicators' rebuild
+    /// on SQLite), where `?` costs none.
+    fn anonymous(&self, values: &[Value]) -> Option<(String, Vec<Value>)> {
+        if self.head.contains('$') || self.tail.contains('$') || self.values == 0 {
+            return None;
+        }
+        let mut text = String::with_capacity(self.head.len() + self.tail.len() + values.len() * 4);
+        let mut ordered = Vec::with_capacity(values.len());
+        text.push_str(&self.head);
+        for (r, row) in values.chunks(self.values).enumerate() {
+            if r > 0 {
+                text.push_str(", ");
+            }
+            for piece in &self.row {
+                match piece {
+                    Piece::Text(t) => text.push_str(t),
+                    Piece::Value(n) => {
+                        text.push('?');
+                        ordered.push(row.get(*n)?.clone());
+                    }
+                }
+            }
+        }
+        text.push_str(&self.tail);
+        Some((text, ordered))
+    }
+
     /// The statement for `rows` rows.
     fn text(&self, rows: usize) -> String {
         let mut text = String::with_capacity(self.head.len() + self.tail.len() + rows * 64);
@@ -777,15 +808,18 @@ impl<'t, 'c> Batch<'t, 'c> {
         let per_statement = (self.limit / width).max(1);
         for chunk in queued.rows.chunks(per_statement * width) {
             let rows = chunk.len() / width;
-            let text: Arc<str> = if rows == 1 {
-                queued.statement.clone()
-            } else {
-                queued.upsert.text(rows).into()
-            };
             // One-row statements are the common ones: prepared once per connection.
             // Multi-row ones vary in length: not kept in the statement cache.
             self.sent += 1;
-            run(self.tx, text, chunk, rows == 1).await?;
+            if rows == 1 {
+                run(self.tx, queued.statement.clone(), chunk, true).await?;
+            } else if let (false, Some((text, ordered))) =
+                (self.is_postgres(), queued.upsert.anonymous(chunk))
+            {
+                run(self.tx, text.into(), &ordered, false).await?;
+            } else {
+                run(self.tx, queued.upsert.text(rows).into(), chunk, false).await?;
+            }
         }
         Ok(())
     }
@@ -845,6 +879,25 @@ mod tests {
             two.text(2),
             "INSERT INTO rm_pairs (a, b, c) VALUES ($2, $1, 'it''s ($9)'), \
              ($4, $3, 'it''s ($9)') ON CONFLICT (a, b) DO NOTHING"
+        );
+        // With anonymous placeholders, the values in the order they come.
+        let (text, ordered) = two
+            .anonymous(&[
+                Value::text("b1"),
+                Value::text("a1"),
+                Value::text("b2"),
+                Value::text("a2"),
+            ])
+            .unwrap();
+        assert_eq!(
+            text,
+            "INSERT INTO rm_pairs (a, b, c) VALUES (?, ?, 'it''s ($9)'), \
+             (?, ?, 'it''s ($9)') ON CONFLICT (a, b) DO NOTHING"
+        );
+        assert_eq!(
+            ordered,
+            ["a1", "b1", "a2", "b2"].map(Value::text).to_vec(),
+            "$2 first"
         );
         assert_eq!(upsert.fold, Some(Fold::Overwrite(vec![1, 2])));
         assert_eq!(two.fold, Some(Fold::KeepFirst));
