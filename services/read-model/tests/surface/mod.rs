@@ -877,8 +877,11 @@ async fn a_page_costs_a_bounded_number_of_queries(db: TestDb) {
     // Without batching: a count and a page per training (12), a history per record (12).
     assert_eq!(sessions, 1, "{ran:#?}");
     // The trainings' histories, then their sessions' (one level deeper): one batch each,
-    // or one for both when the loader gathers them in the same window.
-    assert!((1..=2).contains(&histories), "{ran:#?}");
+    // or one for both when the loader gathers them in the same window. On a loaded
+    // machine the resolvers of one level can straddle the loader's 1 ms window and split
+    // its batch in two (seen in CI: 2 + 4 trainings, then 6 sessions). One query per
+    // record would be 12.
+    assert!((1..=3).contains(&histories), "{ran:#?}");
     app.finish().await;
 }
 
