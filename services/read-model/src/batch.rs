@@ -278,32 +278,33 @@ impl Upsert {
     /// of n numbered values costs n² string comparisons (84 % of an indicators' rebuild
     /// on SQLite), where `?` costs none.
     fn anonymous(&self, values: &[Value]) -> Option<(String, Vec<Value>)> {
-        if self.head.contains('$') || self.tail.contains('$') || self.values == 0 {
+        if self.head.contains('$')
+            || self.tail.contains('$')
+            || self.values == 0
+            || !values.len().is_multiple_of(self.values)
+        {
             return None;
         }
-        let mut text = String::with_capacity(self.head.len() + self.tail.len() + values.len() * 4);
         let mut ordered = Vec::with_capacity(values.len());
-        text.push_str(&self.head);
-        for (r, row) in values.chunks(self.values).enumerate() {
-            if r > 0 {
-                text.push_str(", ");
-            }
-            for piece in &self.row {
-                match piece {
-                    Piece::Text(t) => text.push_str(t),
-                    Piece::Value(n) => {
-                        text.push('?');
-                        ordered.push(row.get(*n)?.clone());
-                    }
-                }
-            }
-        }
-        text.push_str(&self.tail);
+        // Whole rows, and a row's placeholders are below `self.values` (`parse`).
+        let text = self.write(values.len() / self.values, |text, r, n| {
+            text.push('?');
+            ordered.push(values[r * self.values + n].clone());
+        });
         Some((text, ordered))
     }
 
     /// The statement for `rows` rows.
     fn text(&self, rows: usize) -> String {
+        self.write(rows, |text, r, n| {
+            text.push('$');
+            text.push_str(&(r * self.values + n + 1).to_string());
+        })
+    }
+
+    /// The statement for `rows` rows, the placeholder of row `r`'s value `n` written by
+    /// `placeholder(text, r, n)`.
+    fn write(&self, rows: usize, mut placeholder: impl FnMut(&mut String, usize, usize)) -> String {
         let mut text = String::with_capacity(self.head.len() + self.tail.len() + rows * 64);
         text.push_str(&self.head);
         for r in 0..rows {
@@ -313,10 +314,7 @@ impl Upsert {
             for piece in &self.row {
                 match piece {
                     Piece::Text(t) => text.push_str(t),
-                    Piece::Value(n) => {
-                        text.push('$');
-                        text.push_str(&(r * self.values + n + 1).to_string());
-                    }
+                    Piece::Value(n) => placeholder(&mut text, r, *n),
                 }
             }
         }
