@@ -87,9 +87,12 @@ pub static TRAINED_TEAMS: Descriptor = Descriptor {
     indexes: &[
         ("rm_ind_team_trained", "deployment_id"),
         ("rm_ind_teams", "school_year, valid_from"),
-        // The dashboard's lookups: a school's team, a circonscription's.
+        // The dashboard's lookups: a school's team, a circonscription's. The latter leads
+        // with the department, as the lookup does: on the circonscription alone PostgreSQL
+        // hashed every team of the academy for a department's few circonscriptions (27 ms
+        // against 3 ms for one department at 60,000 schools).
         ("rm_ind_teams", "school_uai, school_year"),
-        ("rm_ind_teams", "circonscription, school_year"),
+        ("rm_ind_teams", "department, circonscription, school_year"),
     ],
     categories: &[phare::DEPLOYMENT_CATEGORY],
     kind: Kind::Indicator(Group::TrainedTeams),
