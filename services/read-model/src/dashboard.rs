@@ -861,7 +861,7 @@ impl Dashboard {
     /// 5. Journée nationale « Non au harcèlement » : établissements ayant mené une
     /// action, actions par type, élèves touchés, bilans reçus.
     async fn national_day(&self) -> NationalDayIndicators<'_> {
-        NationalDayIndicators(self, tokio::sync::OnceCell::new())
+        NationalDayIndicators::new(self)
     }
 
     /// 6. Concours « Non au harcèlement » : participations déposées, taux de
@@ -1278,7 +1278,20 @@ const EVERY_KIND: &str =
 const REPORTED: &str = "('submitted', 'validated', 'published')";
 
 /// 5. Journée nationale (définition versionnée).
-pub struct NationalDayIndicators<'a>(&'a Dashboard, tokio::sync::OnceCell<Reported>);
+pub struct NationalDayIndicators<'a>(
+    &'a Dashboard,
+    tokio::sync::OnceCell<Reported>,
+    tokio::sync::OnceCell<Schools>,
+);
+
+/// The schools' shares, read in one statement for the fields that show them.
+#[derive(Debug)]
+struct Schools {
+    /// With an action held and reported.
+    with_action: IndicatorShare,
+    /// With an action reported (held or planned).
+    reported: IndicatorShare,
+}
 
 /// The reported actions' figures, read in one statement for the fields that show them.
 #[derive(Debug, Default)]
@@ -1289,29 +1302,69 @@ struct Reported {
 }
 
 impl NationalDayIndicators<'_> {
-    /// Of the open schools in scope, those named by a national-day action of the year
-    /// meeting `condition` (on the row `a`).
-    async fn schools(&self, condition: &str) -> Result<IndicatorShare, Error> {
-        let actions = self.0.table(&indicators::NATIONAL_DAY, "rm_ind_actions");
-        let (each, uai) = self.0.each_school("a.schools");
-        // An action's schools are a list in its row: only PostgreSQL's GIN index finds a
-        // school's actions, for a narrow scope; the whole set reads the year's actions.
-        self.0
-            .school_share_by(EVERY_KIND, false, |filter, year, at, _| {
-                // A department's share: the actions naming one of its schools only.
-                let narrowed = self
-                    .0
-                    .names_a_school_in_scope(filter, "a.schools")
-                    .map(|c| format!(" AND {c}"))
-                    .unwrap_or_default();
-                format!(
-                    "SELECT DISTINCT {uai} AS uai FROM {actions} a CROSS JOIN {each} \
-                     WHERE a.school_year = {year} AND {} AND a.campaign = 'national_day' \
-                     AND {condition}{narrowed}",
-                    valid("a", at)
-                )
-            })
-            .await
+    fn new(d: &Dashboard) -> NationalDayIndicators<'_> {
+        NationalDayIndicators(
+            d,
+            tokio::sync::OnceCell::new(),
+            tokio::sync::OnceCell::new(),
+        )
+    }
+
+    async fn schools(&self) -> Result<&Schools, Error> {
+        self.2.get_or_try_init(|| self.read_schools()).await
+    }
+
+    /// Of the open schools in scope, those named by a reported national-day action of the
+    /// year (reports received), and those one of whose reported actions was held (schools
+    /// with an action): both from one reading of the actions, where a statement each read
+    /// them twice (for a department, two probes of its schools in the lists' index).
+    async fn read_schools(&self) -> Result<Schools, Error> {
+        let d = self.0;
+        let actions = d.table(&indicators::NATIONAL_DAY, "rm_ind_actions");
+        let (each, uai) = d.each_school("a.schools");
+        let mut filter = Filter::default();
+        let year = filter.bind(d.year.to_string());
+        let at = filter.bind(instant(d.at));
+        let day = filter.bind(d.day.to_string());
+        // A department's share: the actions naming one of its schools only (an action's
+        // schools are a list in its row: only PostgreSQL's GIN index finds them).
+        let narrowed = d
+            .names_a_school_in_scope(&mut filter, "a.schools")
+            .map(|c| format!(" AND {c}"))
+            .unwrap_or_default();
+        let named = format!(
+            "SELECT {uai} AS uai, MAX(CASE WHEN a.held THEN 1 ELSE 0 END) AS held \
+             FROM {actions} a CROSS JOIN {each} \
+             WHERE a.school_year = {year} AND {} AND a.campaign = 'national_day' \
+             AND a.status IN {REPORTED}{narrowed} GROUP BY {uai}",
+            valid("a", &at)
+        );
+        filter.raw(&format!("s.kind IN {EVERY_KIND}"));
+        Dashboard::open(&mut filter, &day);
+        d.school_scope(&mut filter);
+        let sql = format!(
+            "SELECT {DIMENSIONS}, \
+             CAST(SUM(COALESCE(f.held, 0)) AS BIGINT), \
+             CAST(SUM(CASE WHEN f.uai IS NULL THEN 0 ELSE 1 END) AS BIGINT), \
+             CAST(COUNT(*) AS BIGINT) \
+             FROM rm_schools s LEFT JOIN ({named}) f ON f.uai = s.uai{} \
+             GROUP BY {DIMENSIONS}",
+            filter.sql()
+        );
+        type Row = (String, String, String, String, String, i64, i64, i64);
+        let rows = d.shared_rows::<Row>(&sql, &filter.binds).await?;
+        let cells = |count: fn(&Row) -> i64| -> Vec<Cell> {
+            rows.iter()
+                .map(|r| {
+                    let (a, b, c, e, f, _, _, of) = r.clone();
+                    (a, b, c, e, f, count(r), of)
+                })
+                .collect()
+        };
+        Ok(Schools {
+            with_action: share(&cells(|r| r.5)),
+            reported: share(&cells(|r| r.6)),
+        })
     }
 
     /// The reported national-day actions of the year at the instant, one of whose
@@ -1412,14 +1465,13 @@ impl NationalDayIndicators<'_> {
     /// Part des établissements ouverts du périmètre ayant mené au moins une action de la
     /// Journée nationale (tenue, et dont le bilan a été transmis).
     async fn schools_with_action(&self) -> Result<IndicatorShare, Error> {
-        self.schools(&format!("a.held AND a.status IN {REPORTED}"))
-            .await
+        Ok(self.schools().await?.with_action.clone())
     }
 
     /// Bilans reçus sur bilans attendus : établissements ouverts du périmètre ayant
     /// transmis au moins une action (tenue ou prévue), sur tous ceux du périmètre.
     async fn reports(&self) -> Result<IndicatorShare, Error> {
-        self.schools(&format!("a.status IN {REPORTED}")).await
+        Ok(self.schools().await?.reported.clone())
     }
 
     /// Actions transmises de l'année dont un établissement est dans le périmètre.
@@ -1771,9 +1823,11 @@ impl OverdueIndicators<'_> {
     /// établissements ouverts du périmètre sans aucune action transmise (les bilans reçus
     /// du groupe 5, retournés), sur tous ceux du périmètre ; aucun avant l'échéance.
     async fn missing_reports(&self) -> Result<IndicatorShare, Error> {
-        let received = NationalDayIndicators(self.0, tokio::sync::OnceCell::new())
-            .schools(&format!("a.status IN {REPORTED}"))
-            .await?;
+        let received = NationalDayIndicators::new(self.0)
+            .schools()
+            .await?
+            .reported
+            .clone();
         Ok(match self.deadline().await? {
             Some(deadline) if self.0.day > deadline => complement(received),
             _ => none_of(received),

@@ -538,6 +538,43 @@ async fn the_dashboard_counts_national_day_actions(db: TestDb) {
         none["data"]["dashboard"]["nationalDay"]["schoolsWithAction"]["count"], 0,
         "{none}"
     );
+    // An action reported but not held: a report received, not a school with an action.
+    let lycee = app.user("school", Some(LYCEE_31)).await;
+    let planned = created(
+        &lycee,
+        "/api/v1/national-days/2026-2027/actions",
+        json!({"school_uais": [LYCEE_31], "date": "2026-11-05", "types": ["exposition"],
+               "audience_levels": ["2nde"], "pupils_reached": 30, "adults_reached": 2,
+               "partners": [], "description": "Exposition reportée", "held": false}),
+    )
+    .await;
+    ok(
+        &lycee,
+        &format!("/api/v1/actions/{planned}/submit"),
+        Value::Null,
+    )
+    .await;
+    let both = until(&manager, query, |b| {
+        b["data"]["dashboard"]["nationalDay"]["actions"] == 2
+    })
+    .await;
+    let day = &both["data"]["dashboard"]["nationalDay"];
+    assert_eq!(day["reports"], json!({"count": 3, "of": 3}), "{both}");
+    assert_eq!(
+        day["schoolsWithAction"],
+        json!({"count": 2, "of": 3, "byDepartment": [{"key": "31", "count": 1, "of": 2}, {"key": "32", "count": 1, "of": 1}]}),
+        "{both}"
+    );
+    // The same for the department, read through its schools.
+    let garonne = app.user("department_referent", Some("31")).await;
+    let ours = graphql(&garonne, query).await;
+    let ours_day = &ours["data"]["dashboard"]["nationalDay"];
+    assert_eq!(ours_day["reports"], json!({"count": 2, "of": 2}), "{ours}");
+    assert_eq!(
+        ours_day["schoolsWithAction"],
+        json!({"count": 1, "of": 2, "byDepartment": [{"key": "31", "count": 1, "of": 2}]}),
+        "{ours}"
+    );
     app.finish().await;
 }
 
