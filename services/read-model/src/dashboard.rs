@@ -673,41 +673,29 @@ impl Dashboard {
         self.shared_rows::<Cell>(sql, &filter.binds).await
     }
 
-    /// Of the open schools of `kinds` in scope, those `flagged` names (a query of one
-    /// `uai` column, given the placeholders of the year, the instant and the day).
-    async fn school_share(
-        &self,
-        kinds: &str,
-        flagged: impl FnOnce(&str, &str, &str) -> String,
-    ) -> Result<IndicatorShare, Error> {
-        self.school_share_by(kinds, true, |_, year, at, day| flagged(year, at, day))
-            .await
-    }
-
     /// Whether the schools in scope are a department's or a caller's few, not the whole
     /// academy's.
     fn narrow(&self) -> bool {
         self.department.is_some() || !self.seen.all
     }
 
-    /// [`Self::school_share`]; `by_school`: `flagged` finds a school's facts through an
-    /// index on their school (its `uai` column is a school column of its rows). `flagged`
-    /// may bind values of its own in the filter it is given.
-    async fn school_share_by(
+    /// Of the open schools of `kinds` in scope, those `flagged` names (a query of one
+    /// `uai` column, given the placeholders of the year, the instant and the day, whose
+    /// facts an index on their school finds).
+    async fn school_share(
         &self,
         kinds: &str,
-        by_school: bool,
-        flagged: impl FnOnce(&mut Filter, &str, &str, &str) -> String,
+        flagged: impl FnOnce(&str, &str, &str) -> String,
     ) -> Result<IndicatorShare, Error> {
         let mut filter = Filter::default();
         let year = filter.bind(self.year.to_string());
         let at = filter.bind(instant(self.at));
         let day = filter.bind(self.day.to_string());
-        let flagged = flagged(&mut filter, &year, &at, &day);
+        let flagged = flagged(&year, &at, &day);
         filter.raw(&format!("s.kind IN {kinds}"));
         Self::open(&mut filter, &day);
         self.school_scope(&mut filter);
-        let sql = if by_school && self.narrow() {
+        let sql = if self.narrow() {
             // A department's schools, each looked up in the facts by its UAI, rather
             // than every fact of the year read to keep a few.
             format!(
