@@ -996,6 +996,11 @@ mod tests {
             "SELECT id || '|' || COALESCE(CAST(name AS TEXT), '-') || '|' \
              || COALESCE(CAST(size AS TEXT), '-') FROM {table} ORDER BY id"
         ));
+        texts(conn, sql).await
+    }
+
+    /// The one text column of every row `sql` reads.
+    async fn texts(conn: &mut Conn, sql: impl sqlx::SqlSafeStr) -> Vec<String> {
         match conn {
             Conn::Postgres(c) => sqlx::query_scalar(sql).fetch_all(c).await,
             Conn::Sqlite(c) => sqlx::query_scalar(sql).fetch_all(c).await,
@@ -1159,11 +1164,7 @@ mod tests {
              || '|' || status || '|' || CAST(n AS TEXT) || '|' \
              || CASE WHEN done THEN 'done' ELSE 'todo' END FROM rm_facts \
              ORDER BY subject, valid_from";
-        match conn {
-            Conn::Postgres(c) => sqlx::query_scalar(sql).fetch_all(c).await,
-            Conn::Sqlite(c) => sqlx::query_scalar(sql).fetch_all(c).await,
-        }
-        .unwrap()
+        texts(conn, sql).await
     }
 
     const OPEN: &str = "INSERT INTO rm_facts (subject, valid_from, status, n, done) \
@@ -1333,11 +1334,7 @@ mod tests {
         );
         let kinds = "SELECT id || '|' || kind || '|' || COALESCE(CAST(done AS TEXT), 'null') \
              FROM rm_things ORDER BY id";
-        let kinds: Vec<String> = match &mut conn {
-            Conn::Postgres(c) => sqlx::query_scalar(kinds).fetch_all(c).await,
-            Conn::Sqlite(c) => sqlx::query_scalar(kinds).fetch_all(c).await,
-        }
-        .unwrap();
+        let kinds = texts(&mut conn, kinds).await;
         assert_eq!(kinds, ["r1|z|null", "r2|y|null"]);
         db.finish().await;
     }
@@ -1504,11 +1501,7 @@ mod tests {
             ]
         );
         let kinds = "SELECT id || '|' || kind FROM rm_things ORDER BY id";
-        let kinds: Vec<String> = match &mut conn {
-            Conn::Postgres(c) => sqlx::query_scalar(kinds).fetch_all(c).await,
-            Conn::Sqlite(c) => sqlx::query_scalar(kinds).fetch_all(c).await,
-        }
-        .unwrap();
+        let kinds = texts(&mut conn, kinds).await;
         assert_eq!(
             kinds,
             [
@@ -1520,17 +1513,15 @@ mod tests {
                 "there|x"
             ]
         );
-        assert_eq!(rows_of_others(&mut conn).await, ["sum|3"]);
+        assert_eq!(
+            texts(
+                &mut conn,
+                "SELECT id || '|' || CAST(n AS TEXT) FROM rm_others ORDER BY id"
+            )
+            .await,
+            ["sum|3"]
+        );
         db.finish().await;
-    }
-
-    async fn rows_of_others(conn: &mut Conn) -> Vec<String> {
-        let sql = "SELECT id || '|' || CAST(n AS TEXT) FROM rm_others ORDER BY id";
-        match conn {
-            Conn::Postgres(c) => sqlx::query_scalar(sql).fetch_all(c).await,
-            Conn::Sqlite(c) => sqlx::query_scalar(sql).fetch_all(c).await,
-        }
-        .unwrap()
     }
 
     pharos_test_support::on_both_backends!(
