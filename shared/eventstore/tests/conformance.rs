@@ -1506,7 +1506,9 @@ async fn a_batch_cancelled_anywhere_leaves_no_transaction_behind(store: EventSto
         .await
         .unwrap();
     settle(&store).await;
-    let recorder = Recorder::new("orders", &["order"]);
+    // 2 ms inside its transaction: a fast machine still has batches to cancel (a timer
+    // of millisecond grain let it finish every one in time).
+    let recorder = Recorder::new("orders", &["order"]).slow(Duration::from_millis(2));
     let batch = read_everything(&store, 10, &["order"]).await;
     let mut cancelled = 0;
     for step in 0..150u64 {
