@@ -556,26 +556,6 @@ fn valid(t: &str, at: &str) -> String {
 
 impl Dashboard {
     /// `table` of the indicator projection `descriptor`, in its live generation.
-    /// The schools a row's `,uai,uai,` list names, one row each, and the column holding
-    /// the UAI: so that a statement joins each action to its few schools through the
-    /// schools' key, instead of testing every school against every action's list.
-    fn each_school(&self, list: &str) -> (String, &'static str) {
-        if self.snapshot.is_postgres() {
-            (
-                format!("unnest(string_to_array(trim(both ',' from {list}), ',')) AS u(uai)"),
-                "u.uai",
-            )
-        } else {
-            // A table-valued function may read the row before it (no LATERAL in SQLite).
-            (
-                format!(
-                    "json_each('[\"' || replace(trim({list}, ','), ',', '\",\"') || '\"]') AS u"
-                ),
-                "u.value",
-            )
-        }
-    }
-
     fn table(&self, descriptor: &Descriptor, table: &str) -> String {
         let (generation, _) = self
             .live
@@ -613,24 +593,18 @@ impl Dashboard {
         );
     }
 
-    /// On PostgreSQL, for a department's or a caller's few schools: a condition true when
-    /// the `,uai,uai,` list `list` names one of the schools in scope, their UAIs gathered
-    /// once into an array (its binds added to `filter`). The national-day actions' GIN
-    /// index on that expression finds the rows, where probing the schools from each
-    /// row of the year re-split every list once per school.
-    fn names_a_school_in_scope(&self, filter: &mut Filter, list: &str) -> Option<String> {
-        if !self.snapshot.is_postgres() || !self.narrow() {
+    /// For a department's or a caller's few schools: the UAIs of the schools in scope, as
+    /// a subquery (its binds added to `filter`), for a statement to look their facts up
+    /// by school rather than read every fact of the year to keep a few.
+    fn schools_in_scope(&self, filter: &mut Filter) -> Option<String> {
+        if !self.narrow() {
             return None;
         }
         let mut scope = Filter::default();
         scope.binds = std::mem::take(&mut filter.binds);
         self.school_scope(&mut scope);
         filter.binds = std::mem::take(&mut scope.binds);
-        Some(format!(
-            "string_to_array(trim(both ',' from {list}), ',') && \
-             (SELECT array_agg(s.uai) FROM rm_schools s{})",
-            scope.sql()
-        ))
+        Some(format!("(SELECT s.uai FROM rm_schools s{})", scope.sql()))
     }
 
     /// The schools `s` open on the day asked (its placeholder).
@@ -1304,28 +1278,25 @@ impl NationalDayIndicators<'_> {
 
     /// Of the open schools in scope, those named by a reported national-day action of the
     /// year (reports received), and those one of whose reported actions was held (schools
-    /// with an action): both from one reading of the actions, where a statement each read
-    /// them twice (for a department, two probes of its schools in the lists' index).
+    /// with an action): both from one reading of the actions' schools.
     async fn read_schools(&self) -> Result<Schools, Error> {
         let d = self.0;
-        let actions = d.table(&indicators::NATIONAL_DAY, "rm_ind_actions");
-        let (each, uai) = d.each_school("a.schools");
+        let named = d.table(&indicators::NATIONAL_DAY, "rm_ind_action_schools");
         let mut filter = Filter::default();
         let year = filter.bind(d.year.to_string());
         let at = filter.bind(instant(d.at));
         let day = filter.bind(d.day.to_string());
-        // A department's share: the actions naming one of its schools only (an action's
-        // schools are a list in its row: only PostgreSQL's GIN index finds them).
+        // A department's share: its schools' rows only, found by school in the index.
         let narrowed = d
-            .names_a_school_in_scope(&mut filter, "a.schools")
-            .map(|c| format!(" AND {c}"))
+            .schools_in_scope(&mut filter)
+            .map(|schools| format!(" AND c.school_uai IN {schools}"))
             .unwrap_or_default();
-        let named = format!(
-            "SELECT {uai} AS uai, MAX(CASE WHEN a.held THEN 1 ELSE 0 END) AS held \
-             FROM {actions} a CROSS JOIN {each} \
-             WHERE a.school_year = {year} AND {} AND a.campaign = 'national_day' \
-             AND a.status IN {REPORTED}{narrowed} GROUP BY {uai}",
-            valid("a", &at)
+        let reported = format!(
+            "SELECT c.school_uai AS uai, MAX(CASE WHEN c.held THEN 1 ELSE 0 END) AS held \
+             FROM {named} c WHERE c.school_year = {year} AND {} \
+             AND c.campaign = 'national_day' AND c.status IN {REPORTED}{narrowed} \
+             GROUP BY c.school_uai",
+            valid("c", &at)
         );
         filter.raw(&format!("s.kind IN {EVERY_KIND}"));
         Dashboard::open(&mut filter, &day);
@@ -1335,7 +1306,7 @@ impl NationalDayIndicators<'_> {
              CAST(SUM(COALESCE(f.held, 0)) AS BIGINT), \
              CAST(SUM(CASE WHEN f.uai IS NULL THEN 0 ELSE 1 END) AS BIGINT), \
              CAST(COUNT(*) AS BIGINT) \
-             FROM rm_schools s LEFT JOIN ({named}) f ON f.uai = s.uai{} \
+             FROM rm_schools s LEFT JOIN ({reported}) f ON f.uai = s.uai{} \
              GROUP BY {DIMENSIONS}",
             filter.sql()
         );
@@ -1356,43 +1327,45 @@ impl NationalDayIndicators<'_> {
     }
 
     /// The reported national-day actions of the year at the instant, one of whose
-    /// schools is in scope: the `FROM … WHERE` of a statement on them (`a`), its filter.
+    /// schools is in scope, each once: the `FROM …` of a statement on their types and
+    /// pupils (`a`), its filter.
     fn reported(&self) -> (String, Filter) {
         let d = self.0;
         let actions = d.table(&indicators::NATIONAL_DAY, "rm_ind_actions");
+        let named = d.table(&indicators::NATIONAL_DAY, "rm_ind_action_schools");
         let mut filter = Filter::default();
         let year = filter.bind(d.year.to_string());
         let at = filter.bind(instant(d.at));
-        let in_scope = if let Some(narrowed) = d.names_a_school_in_scope(&mut filter, "a.schools") {
-            narrowed
+        if let Some(schools) = d.schools_in_scope(&mut filter) {
+            // A department's: its schools' rows, an action naming two of them once.
+            let sql = format!(
+                "FROM (SELECT DISTINCT c.subject, c.types, c.pupils_reached FROM {named} c \
+                 WHERE c.school_uai IN {schools} AND c.school_year = {year} AND {} \
+                 AND c.campaign = 'national_day' AND c.status IN {REPORTED}) a",
+                valid("c", &at),
+            );
+            return (sql, filter);
+        }
+        let mut scope = Filter::default();
+        // The schools' scope, its placeholders numbered after the year's and the instant's.
+        scope.binds = std::mem::take(&mut filter.binds);
+        d.school_scope(&mut scope);
+        let in_scope = if scope.is_empty() {
+            // Every school of the directory is in scope, and an action names only
+            // schools of the directory (the national-day target checks them).
+            String::new()
         } else {
-            let mut scope = Filter::default();
-            // The schools' scope, its placeholders numbered after the year's and the
-            // instant's.
-            scope.binds = std::mem::take(&mut filter.binds);
-            d.school_scope(&mut scope);
-            let condition = if scope.is_empty() {
-                // Every school of the directory is in scope, and an action names only
-                // schools of the directory (the national-day target checks them).
-                "1 = 1".to_owned()
-            } else if d.snapshot.is_postgres() {
-                // The schools' key probed with the action's list: PostgreSQL, guessing ten
-                // elements to an unnested list, would hash-join every school per action.
-                scope.raw("s.uai = ANY(string_to_array(trim(both ',' from a.schools), ','))");
-                format!("EXISTS (SELECT 1 FROM rm_schools s{})", scope.sql())
-            } else {
-                let (each, uai) = d.each_school("a.schools");
-                format!(
-                    "EXISTS (SELECT 1 FROM {each} JOIN rm_schools s ON s.uai = {uai}{})",
-                    scope.sql()
-                )
-            };
-            filter.binds = scope.binds;
-            condition
+            // The action's period's schools, by its key.
+            scope.raw("c.subject = a.subject AND c.valid_from = a.valid_from");
+            format!(
+                " AND EXISTS (SELECT 1 FROM {named} c JOIN rm_schools s ON s.uai = c.school_uai{})",
+                scope.sql()
+            )
         };
+        filter.binds = scope.binds;
         let sql = format!(
             "FROM {actions} a WHERE a.school_year = {year} AND {} \
-             AND a.campaign = 'national_day' AND a.status IN {REPORTED} AND {in_scope}",
+             AND a.campaign = 'national_day' AND a.status IN {REPORTED}{in_scope}",
             valid("a", &at),
         );
         (sql, filter)

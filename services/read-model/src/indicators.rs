@@ -208,28 +208,40 @@ pub static TRAININGS: Descriptor = Descriptor {
 
 /// Group 5, national day: v1: the actions of the national-day campaign, their schools
 /// (`,uai,` joined, so that SQL finds a school in them), types, pupils reached, whether
-/// held, and their status (a report is received once submitted).
+/// held, and their status (a report is received once submitted). v2: the same figures,
+/// each action's period also one row per school it names (`rm_ind_action_schools`), so
+/// that a department's schools find their actions through an index of their own.
 pub static NATIONAL_DAY: Descriptor = Descriptor {
     name: "indicator-national-day",
-    definition: 1,
-    tables: &[(
-        "rm_ind_actions",
-        fact!(
-            "school_year TEXT NOT NULL, campaign TEXT NOT NULL, schools TEXT NOT NULL, \
-             types TEXT NOT NULL, pupils_reached BIGINT NOT NULL, held BOOLEAN NOT NULL, \
-             status TEXT NOT NULL"
-        ),
-    )],
-    indexes: &[
-        ("rm_ind_actions", "school_year, valid_from"),
-        // A department's actions: those whose list overlaps its schools' UAIs (the
-        // dashboard's `&&`, the same expression). Without `fastupdate`: rows written go
-        // into the index at once, where the pending list a rebuild left behind was read
-        // whole by every lookup (313 ms instead of 3.6 ms at 86,000 rows).
+    definition: 2,
+    tables: &[
         (
             "rm_ind_actions",
-            "USING gin ((string_to_array(trim(both ',' from schools), ','))) \
-             WITH (fastupdate = off)",
+            fact!(
+                "school_year TEXT NOT NULL, campaign TEXT NOT NULL, schools TEXT NOT NULL, \
+                 types TEXT NOT NULL, pupils_reached BIGINT NOT NULL, held BOOLEAN NOT NULL, \
+                 status TEXT NOT NULL"
+            ),
+        ),
+        // Derived from `rm_ind_actions` in the batch that changes it (`action_schools`):
+        // each period of an action (`subject`, `valid_from`), once per school it names.
+        (
+            "rm_ind_action_schools",
+            "subject TEXT NOT NULL, valid_from TEXT NOT NULL, school_uai TEXT NOT NULL, \
+             valid_to TEXT, school_year TEXT NOT NULL, campaign TEXT NOT NULL, \
+             types TEXT NOT NULL, pupils_reached BIGINT NOT NULL, held BOOLEAN NOT NULL, \
+             status TEXT NOT NULL, PRIMARY KEY (subject, valid_from, school_uai)",
+        ),
+    ],
+    indexes: &[
+        ("rm_ind_actions", "school_year, valid_from"),
+        // A school's actions, with every column the dashboard reads of them: found in
+        // the index alone (a department's few hundred schools read a few index pages
+        // each, where the actions' own rows lie scattered over the whole table).
+        (
+            "rm_ind_action_schools",
+            "school_uai, school_year, valid_from, valid_to, campaign, status, held, \
+             pupils_reached, types",
         ),
     ],
     categories: &[national_day::ACTION_CATEGORY],
@@ -433,6 +445,9 @@ impl Projection for Indicators {
             }
         }
         batch.flush().await?;
+        if self.group == Group::NationalDay {
+            action_schools(&mut batch, events).await?;
+        }
         tracing::trace!(
             projection = self.descriptor.name,
             events = events.len(),
@@ -1413,6 +1428,48 @@ async fn national_day_action(
     };
     on.change(b, "rm_ind_actions", "status = $2", vec![V::text(status)])
         .await
+}
+
+/// `rm_ind_action_schools` derived anew for the actions `events` touched, from their
+/// periods as the batch left them (written: after its flush).
+async fn action_schools(
+    b: &mut Batch<'_, '_>,
+    events: &[RecordedEvent],
+) -> Result<(), ProjectionError> {
+    let mut subjects: Vec<&str> = events.iter().map(stream_key).collect();
+    subjects.sort_unstable();
+    subjects.dedup();
+    // One bind for the list: the subjects (UUIDs) as a JSON array, read by each backend.
+    let list = V::text(serde_json::to_string(&subjects).map_err(|e| e.to_string())?);
+    let (chosen, each, uai) = if b.is_postgres() {
+        (
+            "subject IN (SELECT jsonb_array_elements_text(CAST($1 AS jsonb)))",
+            "CROSS JOIN unnest(string_to_array(trim(both ',' from a.schools), ',')) AS u(uai)",
+            "u.uai",
+        )
+    } else {
+        (
+            "subject IN (SELECT value FROM json_each($1))",
+            "CROSS JOIN json_each('[\"' || replace(trim(a.schools, ','), ',', '\",\"') || '\"]') AS u",
+            "u.value",
+        )
+    };
+    b.execute(
+        &format!("DELETE FROM rm_ind_action_schools WHERE {chosen}"),
+        vec![list.clone()],
+    )
+    .await?;
+    b.execute(
+        &format!(
+            "INSERT INTO rm_ind_action_schools (subject, valid_from, school_uai, valid_to, \
+             school_year, campaign, types, pupils_reached, held, status) \
+             SELECT a.subject, a.valid_from, {uai}, a.valid_to, a.school_year, a.campaign, \
+             a.types, a.pupils_reached, a.held, a.status FROM rm_ind_actions a {each} \
+             WHERE a.{chosen} AND {uai} <> ''"
+        ),
+        vec![list],
+    )
+    .await
 }
 
 async fn contest_edition(

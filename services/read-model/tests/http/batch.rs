@@ -480,6 +480,8 @@ async fn batched_writes_build_the_tables_events_one_by_one_build(db: TestDb) {
             "rm_ind_steps",
             "rm_ind_sessions",
             "rm_ind_attendees",
+            "rm_ind_actions",
+            "rm_ind_action_schools",
         ];
         for (table, _) in &one_by_one {
             assert!(

@@ -460,7 +460,7 @@ async fn the_dashboard_counts_national_day_actions(db: TestDb) {
     })
     .await;
     let day = &seen["data"]["dashboard"]["nationalDay"];
-    assert_eq!(day["definitionVersion"], 1, "{seen}");
+    assert_eq!(day["definitionVersion"], 2, "{seen}");
     assert_eq!(day["pupilsReached"], 120, "{seen}");
     assert_eq!(day["reports"]["count"], 2, "{seen}");
     assert_eq!(
@@ -574,6 +574,32 @@ async fn the_dashboard_counts_national_day_actions(db: TestDb) {
         ours_day["schoolsWithAction"],
         json!({"count": 1, "of": 2, "byDepartment": [{"key": "31", "count": 1, "of": 2}]}),
         "{ours}"
+    );
+    // The whole academy filtered by its schools' sector: the actions one of whose
+    // schools is of it (every school here is public).
+    let of_sector = |sector: &str| {
+        query.replace(
+            "schoolYear: \"2026-2027\"",
+            &format!("schoolYear: \"2026-2027\", sector: \"{sector}\""),
+        )
+    };
+    let public = graphql(&manager, &of_sector("public")).await;
+    let public_day = &public["data"]["dashboard"]["nationalDay"];
+    assert_eq!(public_day["actions"], 2, "{public}");
+    assert_eq!(public_day["pupilsReached"], 150, "{public}");
+    assert_eq!(
+        public_day["reports"],
+        json!({"count": 3, "of": 3}),
+        "{public}"
+    );
+    let private = graphql(&manager, &of_sector("prive_sous_contrat")).await;
+    let private_day = &private["data"]["dashboard"]["nationalDay"];
+    assert_eq!(private_day["actions"], 0, "{private}");
+    assert_eq!(private_day["pupilsReached"], 0, "{private}");
+    assert_eq!(
+        private_day["reports"],
+        json!({"count": 0, "of": 0}),
+        "{private}"
     );
     app.finish().await;
 }
