@@ -203,10 +203,11 @@ async fn writer_loop(
         group.push(first);
         drain(&mut jobs, &mut group);
         // Callers answered by the previous group come back within microseconds: when
-        // several are at work, give them that long to join this group's fsync.
+        // several are at work, give them that long to join this group's fsync, and no
+        // longer once as many as last time are here.
         if previous_group > 1 {
             let deadline = Instant::now() + LINGER;
-            while group.len() < MAX_GROUP && Instant::now() < deadline {
+            while group.len() < previous_group && Instant::now() < deadline {
                 tokio::task::yield_now().await;
                 drain(&mut jobs, &mut group);
             }
