@@ -100,10 +100,10 @@ columns = [
     ("replay/floor sqlite", "", "eventstore", "sqlite",
      lambda d: get(d, "replay_memory") / get(d, "read_floor")
      if get(d, "replay_memory") and get(d, "read_floor") else None),
-    ("registrations ratio pg", "", "registrations", "postgres", "ratio"),
-    ("registrations ratio sqlite", "", "registrations", "sqlite", "ratio"),
-    ("sealed_ratio_8 pg", "", "eventstore", "postgres", "sealed_ratio_8"),
-    ("sealed_ratio_8 sqlite", "", "eventstore", "sqlite", "sealed_ratio_8"),
+    ("registrations ratio pg", ">= 0.5", "registrations", "postgres", "ratio"),
+    ("registrations ratio sqlite", ">= 0.5", "registrations", "sqlite", "ratio"),
+    ("sealed_ratio_8 pg", ">= 0.8", "eventstore", "postgres", "sealed_ratio_8"),
+    ("sealed_ratio_8 sqlite", ">= 0.8", "eventstore", "sqlite", "sealed_ratio_8"),
 ]
 
 def show(value):
