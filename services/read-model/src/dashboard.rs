@@ -168,8 +168,9 @@ impl DashboardQuery {
             .acquire_owned()
             .await
             .map_err(internal)?;
-        let narrow = department.is_some() || !seen.all;
-        let snapshot = Snapshot::begin(&db, slot, narrow).await.map_err(internal)?;
+        let snapshot = Snapshot::begin(&db, slot, narrow(department.as_ref(), &seen))
+            .await
+            .map_err(internal)?;
         let found: Vec<(String, i64, i64)> = snapshot
             .rows(
                 "SELECT projection, live, definition FROM rm_generations",
@@ -347,6 +348,12 @@ impl Snapshot {
             Tx::Sqlite(tx) => fetch!(tx),
         }
     }
+}
+
+/// Whether the schools in scope are a department's or a caller's few, not the whole
+/// academy's.
+fn narrow(department: Option<&String>, seen: &Visibility) -> bool {
+    department.is_some() || !seen.all
 }
 
 fn internal(e: impl std::fmt::Display) -> Error {
@@ -662,10 +669,8 @@ impl Dashboard {
         self.shared_rows::<Cell>(sql, &filter.binds).await
     }
 
-    /// Whether the schools in scope are a department's or a caller's few, not the whole
-    /// academy's.
     fn narrow(&self) -> bool {
-        self.department.is_some() || !self.seen.all
+        narrow(self.department.as_ref(), &self.seen)
     }
 
     /// Of the open schools of `kinds` in scope, those `flagged` names (a query of one

@@ -583,24 +583,16 @@ async fn the_dashboard_counts_national_day_actions(db: TestDb) {
             &format!("schoolYear: \"2026-2027\", sector: \"{sector}\""),
         )
     };
-    let public = graphql(&manager, &of_sector("public")).await;
-    let public_day = &public["data"]["dashboard"]["nationalDay"];
-    assert_eq!(public_day["actions"], 2, "{public}");
-    assert_eq!(public_day["pupilsReached"], 150, "{public}");
-    assert_eq!(
-        public_day["reports"],
-        json!({"count": 3, "of": 3}),
-        "{public}"
-    );
-    let private = graphql(&manager, &of_sector("prive_sous_contrat")).await;
-    let private_day = &private["data"]["dashboard"]["nationalDay"];
-    assert_eq!(private_day["actions"], 0, "{private}");
-    assert_eq!(private_day["pupilsReached"], 0, "{private}");
-    assert_eq!(
-        private_day["reports"],
-        json!({"count": 0, "of": 0}),
-        "{private}"
-    );
+    for (sector, actions, pupils, reports) in [
+        ("public", 2, 150, json!({"count": 3, "of": 3})),
+        ("prive_sous_contrat", 0, 0, json!({"count": 0, "of": 0})),
+    ] {
+        let seen = graphql(&manager, &of_sector(sector)).await;
+        let day = &seen["data"]["dashboard"]["nationalDay"];
+        assert_eq!(day["actions"], actions, "{sector}: {seen}");
+        assert_eq!(day["pupilsReached"], pupils, "{sector}: {seen}");
+        assert_eq!(day["reports"], reports, "{sector}: {seen}");
+    }
     app.finish().await;
 }
 
