@@ -387,7 +387,7 @@ impl Cohort {
         year: SchoolYear,
         now: DateTime<Utc>,
     ) -> Result<CohortTraining, Rejection> {
-        let today = now.date_naive();
+        let today = pharos_domain::today_in_france(now);
         match training {
             TrainingInput::Session { session_id, facts } => {
                 let Some(facts) = facts else {
@@ -556,7 +556,7 @@ impl Decider for Cohort {
         state: &CohortState,
         now: DateTime<Utc>,
     ) -> Result<Vec<CohortEvent>, Rejection> {
-        let today = now.date_naive();
+        let today = pharos_domain::today_in_france(now);
         if let CohortCommand::Create {
             school,
             school_year,

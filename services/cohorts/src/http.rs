@@ -827,7 +827,7 @@ pub async fn set_names(
     let now = state.clock.now();
     Cohort::decide(&CohortCommand::SetNames(unsealed), &cohort, now)?;
     let year = cohort.identity.as_ref().map_or_else(
-        || SchoolYear::containing(now.date_naive()),
+        || SchoolYear::containing(pharos_domain::today_in_france(now)),
         |i| i.school_year,
     );
     // One person per pupil and list, held until the end of the cohort's school year

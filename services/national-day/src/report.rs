@@ -101,7 +101,10 @@ pub async fn reports(
     Path(school_year): Path<String>,
     Query(filter): Query<ReportFilter>,
 ) -> Result<impl IntoResponse, Problem> {
-    let year = school_year_in_path(&school_year, state.clock.now().date_naive())?;
+    let year = school_year_in_path(
+        &school_year,
+        pharos_domain::today_in_france(state.clock.now()),
+    )?;
     let department =
         input::trimmed(filter.department.as_deref())
             .map(|text| {

@@ -73,7 +73,7 @@ impl Decider for Partner {
         state: &PartnerState,
         now: DateTime<Utc>,
     ) -> Result<Vec<PartnerEvent>, Rejection> {
-        let today = now.date_naive();
+        let today = pharos_domain::today_in_france(now);
         match (command, &state.record) {
             (
                 PartnerCommand::Register {

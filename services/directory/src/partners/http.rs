@@ -335,7 +335,7 @@ pub async fn register(
     actor: Actor,
     Json(input): Json<PartnerInput>,
 ) -> Result<impl IntoResponse, Problem> {
-    let today = directory.target.clock.now().date_naive();
+    let today = pharos_domain::today_in_france(directory.target.clock.now());
     let verified_on = input.last_verified_on.unwrap_or(today);
     // Scope first: contact people are registered in the vault only for allowed actors.
     let department =
@@ -500,7 +500,7 @@ pub async fn verify(
     let now = directory.target.clock.now();
     let on = body
         .and_then(|Json(b)| b.verified_on)
-        .unwrap_or(now.date_naive());
+        .unwrap_or(pharos_domain::today_in_france(now));
     let done = execute::<Partner, Problem>(
         &directory.target.app.store,
         &stream(id)?,
@@ -786,7 +786,7 @@ pub async fn list(
         .map(str::to_owned)
         .collect();
     let archived = filter.archived.unwrap_or(false);
-    let today = directory.target.clock.now().date_naive();
+    let today = pharos_domain::today_in_france(directory.target.clock.now());
     let mut partners: std::collections::BTreeMap<Uuid, PartnerState> = Default::default();
     let store = &directory.target.app.store;
     let categories = [CATEGORY.to_owned()];
@@ -867,7 +867,7 @@ pub async fn get(
     Path(id): Path<Uuid>,
 ) -> Result<impl IntoResponse, Problem> {
     let (partner, version) = load::<Partner>(&directory.target.app.store, &stream(id)?).await?;
-    let today = directory.target.clock.now().date_naive();
+    let today = pharos_domain::today_in_france(directory.target.clock.now());
     let Some(view) = summary(id, &partner, today) else {
         return Err(Problem::not_found());
     };

@@ -10,6 +10,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use pharos_decider::{Decider, Rejection};
+use pharos_domain::today_in_france;
 use pharos_events::national_day::{
     ActionDetails, ActionEvent, ActionPartner, ActionSchool, ActionType, AudienceLevel, Campaign,
 };
@@ -180,13 +181,6 @@ fn dedup<T: PartialEq + Clone>(items: &[T]) -> Vec<T> {
         }
     }
     out
-}
-
-/// The date in metropolitan France at `now` (Europe/Paris, summer time included): an
-/// action held this morning in Toulouse is not « in the future » for a UTC clock still
-/// on the day before.
-pub fn today_in_france(now: DateTime<Utc>) -> NaiveDate {
-    now.with_timezone(&chrono_tz::Europe::Paris).date_naive()
 }
 
 /// The details a draft gives, or the first rule it breaks.
@@ -460,24 +454,6 @@ impl Decider for Action {
 mod tests {
     use super::*;
 
-    #[test]
-    fn today_in_france_follows_paris_time_winter_and_summer() {
-        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
-        // 23:30 UTC is already the next day in Paris, in winter (UTC+1) and in summer.
-        assert_eq!(
-            today_in_france(at("2026-11-05T23:30:00Z")).to_string(),
-            "2026-11-06"
-        );
-        assert_eq!(
-            today_in_france(at("2026-06-10T22:30:00Z")).to_string(),
-            "2026-06-11"
-        );
-        // 22:30 UTC in winter is still the same day in Paris.
-        assert_eq!(
-            today_in_france(at("2026-11-05T22:30:00Z")).to_string(),
-            "2026-11-05"
-        );
-    }
     use crate::day::Overrides;
     use pharos_decider::given;
     use pharos_events::{DepartmentCode, Uai};

@@ -297,7 +297,7 @@ pub async fn create(
     Json(body): Json<NewAction>,
 ) -> Result<Response, Problem> {
     let now = state.clock.now();
-    let year = school_year_in_path(&school_year, now.date_naive())?;
+    let year = school_year_in_path(&school_year, pharos_domain::today_in_france(now))?;
     let date = input::date("date", &body.date)?;
     let campaign = match input::trimmed(body.campaign.as_deref()) {
         Some(text) => input::choice("invalid-campaign", "campaign", &text, CAMPAIGNS)?,

@@ -112,7 +112,7 @@ pub async fn get(
     // the shipped return days, the refusal names the file to extend.
     let year = input::school_year(&school_year)?;
     if year.start_year() < crate::FIRST_YEAR {
-        check_school_year(year, state.clock.now().date_naive())?;
+        check_school_year(year, pharos_domain::today_in_france(state.clock.now()))?;
     }
     let (edition, version) = edition(&state.app.store, year).await?;
     Ok(axum::Json(NationalDayView::of(edition, version)))
@@ -165,7 +165,10 @@ pub async fn set(
     Json(body): Json<NationalDayInput>,
 ) -> Result<impl IntoResponse, Problem> {
     actor.may(Action::SetNationalDay, Subject::Academy)?;
-    let year = school_year_in_path(&school_year, state.clock.now().date_naive())?;
+    let year = school_year_in_path(
+        &school_year,
+        pharos_domain::today_in_france(state.clock.now()),
+    )?;
     let date = |field: &'static str, value: &Option<String>| {
         input::trimmed(value.as_deref())
             .map(|text| input::date(field, &text))

@@ -513,7 +513,7 @@ impl Decider for Deployment {
         state: &DeploymentState,
         now: DateTime<Utc>,
     ) -> Result<Vec<DeploymentEvent>, Rejection> {
-        let today = now.date_naive();
+        let today = pharos_domain::today_in_france(now);
         if let DeploymentCommand::Create {
             owner,
             school_year,

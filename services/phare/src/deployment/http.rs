@@ -416,7 +416,7 @@ pub async fn list(
         }
         (None, None) => None,
     };
-    let today = state.clock.now().date_naive();
+    let today = pharos_domain::today_in_france(state.clock.now());
     // Found first (by owner and year), then each item of the page read from its stream.
     let mut found: Vec<(Uuid, DeploymentOwner, SchoolYear)> = Vec::new();
     let by_owner = owner.is_some();
@@ -1573,7 +1573,7 @@ pub async fn get(
         })
         .collect();
     let coordinator = deployment.coordinator.as_ref().map(|_| next_person());
-    let today = state.clock.now().date_naive();
+    let today = pharos_domain::today_in_france(state.clock.now());
     let judged = compliance_of(&state, owner, school_year, &deployment, today).await?;
     let warnings = judged
         .ecole

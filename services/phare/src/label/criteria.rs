@@ -72,7 +72,7 @@ impl Decider for LabelCriteria {
             school_year,
             checklists,
         } = command;
-        check_school_year(*school_year, now.date_naive())?;
+        check_school_year(*school_year, pharos_domain::today_in_france(now))?;
         check(checklists)?;
         let mut ordered = checklists.clone();
         ordered.sort_by_key(|c| c.level);

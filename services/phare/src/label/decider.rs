@@ -480,7 +480,7 @@ fn draft(
             ),
         ));
     }
-    check_school_year(application.school_year, now.date_naive())?;
+    check_school_year(application.school_year, pharos_domain::today_in_france(now))?;
     if let Some(missing) = LabelLevel::ALL
         .into_iter()
         .filter(|l| *l <= application.target_level)

@@ -493,7 +493,7 @@ pub async fn list(
                 })
             })
             .transpose()?;
-    let today = state.clock.now().date_naive();
+    let today = pharos_domain::today_in_france(state.clock.now());
     let mut items = Vec::new();
     let circonscription = input::trimmed(filter.circonscription.as_deref());
     if circonscription.is_some()
@@ -1099,7 +1099,7 @@ async fn deployment_facts(
     if deployment.owner.is_none() {
         return Ok(None);
     }
-    let day = state.clock.now().date_naive().min(year.last_day());
+    let day = pharos_domain::today_in_france(state.clock.now()).min(year.last_day());
     let judged = compliance_of(state, &owner, year, &deployment, day).await?;
     Ok(Some(YearFacts {
         id,
