@@ -12,11 +12,11 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, NaiveTime};
 use pharos_access::{Action, Actor, IfMatch, Scope, Subject, TargetState};
-use pharos_decider::{Decider, Executed, Rejection, execute, execute_with, load, sentence};
+use pharos_decider::{Decider, Executed, Rejection, execute_attached, load, sentence};
 use pharos_events::cohort::{CATEGORY, ClassLevel, CohortEvent, CohortKind, PupilName, Referent};
 use pharos_events::phare::SchoolYear;
 use pharos_events::{DepartmentCode, Role, Uai};
-use pharos_eventstore::{StoreError, StreamId};
+use pharos_eventstore::{Companions, StoreError, StreamId};
 use pharos_privacy::{PersonId, Sealed};
 use pharos_web::{Created, Json, Path, Problem, Query, Versioned};
 use serde::{Deserialize, Serialize};
@@ -179,7 +179,7 @@ pub async fn create(
         referent,
         counts: counts.clone(),
     };
-    // Decided once before the referent is registered in the vault.
+    // Decided once before the vault is asked.
     let (current, _) = load::<Cohort>(&state.app.store, &stream).await?;
     let unsealed = Referent {
         display_name: not_sealed_yet(),
@@ -188,28 +188,29 @@ pub async fn create(
     if let Err(rejection) = Cohort::decide(&command(unsealed), &current, now) {
         return Err(refused(rejection, id));
     }
-    let referent = body.referent.seal(&state.vault).await?;
+    let (referent, mut companions) = body.referent.seal(&state.vault).await?;
     let person = referent.email.person;
-    // The referent is held from the cohort's school year (from now, when later), before
-    // the append: a process killed in between leaves a hold with a deadline (the data is
-    // purged in time), never a recorded cohort whose referent nothing holds (kept forever).
-    state
-        .vault
-        .hold(
-            person,
-            &format!("{CATEGORY}-{id}"),
-            "cohort_referent",
-            Some(now.max(start_of(school_year))),
-        )
-        .await
-        .map_err(Problem::from)?;
-    let done = match execute::<Cohort, Failed>(
+    // The referent is held from the cohort's school year (from now, when later), in the
+    // cohort's commit: no recorded cohort whose referent nothing holds (kept forever).
+    companions.push(
+        state
+            .vault
+            .hold_in_commit(
+                person,
+                &format!("{CATEGORY}-{id}"),
+                "cohort_referent",
+                Some(now.max(start_of(school_year))),
+            )
+            .map_err(Problem::from)?,
+    );
+    let command = command(referent);
+    let done = match execute_attached::<Cohort, Failed>(
         &state.app.store,
         &stream,
-        &command(referent),
         now,
         None,
         &actor.metadata(NAME),
+        |_| Ok((Cow::Borrowed(&command), companions.clone())),
     )
     .await
     {
@@ -446,7 +447,23 @@ async fn run(
     if_match: IfMatch,
     replaced: &mut Vec<PersonId>,
 ) -> Result<Executed<CohortEvent>, Problem> {
-    let done = execute_with::<Cohort, Problem>(
+    let none = Vec::new();
+    run_attached(state, index, actor, id, command, &none, if_match, replaced).await
+}
+
+/// [`run`], with `companions` stored in the command's commit.
+#[allow(clippy::too_many_arguments)]
+async fn run_attached(
+    state: &TargetState,
+    index: &Index,
+    actor: &Actor,
+    id: Uuid,
+    command: CohortCommand,
+    companions: &Companions,
+    if_match: IfMatch,
+    replaced: &mut Vec<PersonId>,
+) -> Result<Executed<CohortEvent>, Problem> {
+    let done = execute_attached::<Cohort, Problem>(
         &state.app.store,
         &stream(id)?,
         state.clock.now(),
@@ -457,7 +474,7 @@ async fn run(
             actor.may(Action::ManageCohorts, subject(identity))?;
             replaced.clear();
             replaced.extend(cohort.pupils.iter().map(|p| p.first_name.person));
-            Ok(Cow::Borrowed(&command))
+            Ok((Cow::Borrowed(&command), companions.clone()))
         },
     )
     .await?;
@@ -830,18 +847,21 @@ pub async fn set_names(
         || SchoolYear::containing(pharos_domain::today_in_france(now)),
         |i| i.school_year,
     );
-    // One person per pupil and list, held until the end of the cohort's school year
-    // before anything is recorded: a list refused now still goes then.
+    // One person per pupil and list, held until the end of the cohort's school year,
+    // stored in the list's commit.
     let subject = format!("{CATEGORY}-{id}");
     let mut sealed = Vec::with_capacity(pupils.len());
+    let mut companions = Vec::with_capacity(2 * pupils.len());
     for pupil in pupils {
         let key = format!("eleve-{}@ambassadeurs.invalid", Uuid::now_v7());
         let vault = &state.vault;
-        let person = vault.person(&key).await.map_err(Problem::from)?;
-        vault
-            .hold(person, &subject, "pupil_name", Some(start_of(year)))
-            .await
-            .map_err(Problem::from)?;
+        let (person, new) = vault.person_in_commit(&key).await.map_err(Problem::from)?;
+        companions.extend(new);
+        companions.push(
+            vault
+                .hold_in_commit(person, &subject, "pupil_name", Some(start_of(year)))
+                .map_err(Problem::from)?,
+        );
         let initial = pupil.initial.to_string();
         let mut fields = vault
             .seal_all(&[
@@ -863,7 +883,17 @@ pub async fn set_names(
     }
     let mut replaced = Vec::new();
     let command = CohortCommand::SetNames(sealed);
-    let done = run(&state, &index, &actor, id, command, if_match, &mut replaced).await?;
+    let done = run_attached(
+        &state,
+        &index,
+        &actor,
+        id,
+        command,
+        &companions,
+        if_match,
+        &mut replaced,
+    )
+    .await?;
     erase_pupils(
         &state,
         &actor,

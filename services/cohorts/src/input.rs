@@ -8,6 +8,7 @@ use pharos_decider::{Rejection, sentence};
 use pharos_events::cohort::{ClassLevel, CohortKind, Referent};
 use pharos_events::phare::SchoolYear;
 use pharos_events::{Email, Uai};
+use pharos_eventstore::Companions;
 use pharos_privacy::Vault;
 use pharos_web::Problem;
 use serde::Deserialize;
@@ -124,12 +125,14 @@ impl ReferentInput {
         Ok((name, email))
     }
 
-    /// The referent's name and address sealed with their key (created on first sight):
-    /// call only once the request is known to be accepted, so refused requests leave no
-    /// key.
-    pub async fn seal(&self, vault: &Vault) -> Result<Referent, Problem> {
+    /// The referent's name and address sealed with their key; if they are new, with the
+    /// companion that stores the key in the commit of the append naming them.
+    pub async fn seal(&self, vault: &Vault) -> Result<(Referent, Companions), Problem> {
         let (name, email) = self.check()?;
-        let person = vault.person(email.as_str()).await.map_err(Problem::from)?;
+        let (person, new) = vault
+            .person_in_commit(email.as_str())
+            .await
+            .map_err(Problem::from)?;
         let sealed = vault
             .seal_all(&[(person, name.as_str()), (person, email.as_str())])
             .await
@@ -138,10 +141,13 @@ impl ReferentInput {
         let (Some(display_name), Some(email)) = (sealed.next(), sealed.next()) else {
             return Err(Problem::internal());
         };
-        Ok(Referent {
-            display_name,
-            email,
-        })
+        Ok((
+            Referent {
+                display_name,
+                email,
+            },
+            new,
+        ))
     }
 }
 

@@ -4,6 +4,7 @@
 use pharos_decider::{Rejection, sentence};
 use pharos_events::phare::{LabelLevel, SchoolYear, StaffPerson};
 use pharos_events::{Email, Uai};
+use pharos_eventstore::Companions;
 use pharos_privacy::Vault;
 use pharos_web::Problem;
 use serde::Deserialize;
@@ -117,11 +118,14 @@ impl PersonInput {
         Ok((name.to_owned(), email))
     }
 
-    /// The person's name and address sealed with their key (created on first sight):
-    /// call only once the actor is known to be allowed, so refused requests leave no key.
-    pub async fn seal(&self, vault: &Vault) -> Result<StaffPerson, Problem> {
+    /// The person's name and address sealed with their key; if they are new, with the
+    /// companion that stores the key in the commit of the append naming them.
+    pub async fn seal(&self, vault: &Vault) -> Result<(StaffPerson, Companions), Problem> {
         let (name, email) = self.check()?;
-        let person = vault.person(email.as_str()).await.map_err(Problem::from)?;
+        let (person, new) = vault
+            .person_in_commit(email.as_str())
+            .await
+            .map_err(Problem::from)?;
         let sealed = vault
             .seal_all(&[(person, name.as_str()), (person, email.as_str())])
             .await
@@ -130,10 +134,13 @@ impl PersonInput {
         let (Some(display_name), Some(email)) = (sealed.next(), sealed.next()) else {
             return Err(Problem::internal());
         };
-        Ok(StaffPerson {
-            display_name,
-            email,
-        })
+        Ok((
+            StaffPerson {
+                display_name,
+                email,
+            },
+            new,
+        ))
     }
 }
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use pharos::Pharos;
 use pharos::config::{KeySource, RawConfig};
-use pharos_decider::{Decider, SystemClock, execute, execute_with, load};
+use pharos_decider::{Decider, SystemClock, execute_attached, load};
 use pharos_events::training::{Registrant, RegistrationMode, SessionEvent};
 use pharos_eventstore::Metadata;
 use pharos_privacy::MasterKey;
@@ -265,8 +265,10 @@ struct Step {
     count: usize,
 }
 
-/// The steps, in the order the registration handler runs them.
-const STEPS: [&str; 8] = [
+/// The steps, in the order the registration handler runs them. The vault's writes (a
+/// new person's key, the registration's hold) are in the commits of the claim and of
+/// the session's append.
+const STEPS: [&str; 7] = [
     "token_check",
     "vault_person",
     "key_read_and_seal",
@@ -274,7 +276,6 @@ const STEPS: [&str; 8] = [
     "decide",
     "schedule_claim",
     "session_append",
-    "vault_hold",
 ];
 
 /// Each step's share of a registration's response time through HTTP, its mean time
@@ -368,9 +369,9 @@ async fn register_timed(
     token: &str,
     id: Uuid,
     n: usize,
-) -> Result<[Option<Duration>; 8], Problem> {
+) -> Result<[Option<Duration>; 7], Problem> {
     let mut laps = Laps {
-        times: [None; 8],
+        times: [None; 7],
         since: Instant::now(),
     };
     let store = &state.app.store;
@@ -394,7 +395,7 @@ async fn register_timed(
     laps.lap(0);
     let email = format!("mesure.{n}@ac-toulouse.fr");
     let name = format!("Mesure {n}");
-    let person = state.vault.person(&email).await?;
+    let (person, mut new_person) = state.vault.person_in_commit(&email).await?;
     laps.lap(1);
     let mut sealed = state
         .vault
@@ -433,42 +434,41 @@ async fn register_timed(
             starts_at: plan.schedule.starts_at,
             ends_at: plan.schedule.ends_at,
         };
-        execute_with::<PersonSchedule, Problem>(
+        let claim = ScheduleCommand::Claim {
+            session_id: id,
+            span,
+            vacated: vec![],
+        };
+        execute_attached::<PersonSchedule, Problem>(
             store,
             &pharos_trainings::schedule::stream(person)?,
             now,
             None,
             &metadata,
-            |_| {
-                Ok(Cow::Owned(ScheduleCommand::Claim {
-                    session_id: id,
-                    span,
-                    vacated: vec![],
-                }))
-            },
+            |_| Ok((Cow::Borrowed(&claim), new_person.clone())),
         )
         .await?;
+        new_person.clear();
         laps.lap(5);
     }
-    execute::<Session, Problem>(store, &stream, &command, now, None, &metadata).await?;
-    laps.lap(6);
     let starts_at = plan.schedule.starts_at.with_timezone(&chrono::Utc).max(now);
-    state
-        .vault
-        .hold(
-            person,
-            &format!("training_session-{id}"),
-            "session_registrant",
-            Some(starts_at),
-        )
-        .await?;
-    laps.lap(7);
+    new_person.push(state.vault.hold_in_commit(
+        person,
+        &format!("training_session-{id}"),
+        "session_registrant",
+        Some(starts_at),
+    )?);
+    execute_attached::<Session, Problem>(store, &stream, now, None, &metadata, |_| {
+        Ok((Cow::Borrowed(&command), new_person.clone()))
+    })
+    .await?;
+    laps.lap(6);
     Ok(laps.times)
 }
 
 /// Each step's time, from the end of the step before.
 struct Laps {
-    times: [Option<Duration>; 8],
+    times: [Option<Duration>; 7],
     since: Instant,
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use pharos_eventstore::{
-    AppendResult, EventStore, ExpectedVersion, Metadata, StoreError, StreamId,
+    AppendResult, Companions, EventStore, ExpectedVersion, Metadata, StoreError, StreamId,
 };
 
 use crate::Rejection;
@@ -110,6 +110,27 @@ where
     D: Decider,
     E: From<Rejection> + From<StoreError>,
 {
+    execute_attached::<D, E>(store, stream, now, if_match, metadata, |state| {
+        Ok((command_for(state)?, Vec::new()))
+    })
+    .await
+}
+
+/// Like [`execute_with`], the command coming with the companions its events need in
+/// the same commit (a new person's key, a retention hold: `pharos-privacy`). They are
+/// stored only if the events are.
+pub async fn execute_attached<'c, D, E>(
+    store: &EventStore,
+    stream: &StreamId,
+    now: DateTime<Utc>,
+    if_match: Option<i64>,
+    metadata: &Metadata,
+    mut command_for: impl FnMut(&D::State) -> Result<(Cow<'c, D::Command>, Companions), E>,
+) -> Result<Executed<D::Event>, E>
+where
+    D: Decider,
+    E: From<Rejection> + From<StoreError>,
+{
     let lock = stream_lock(stream);
     let _turn = lock.lock().await;
     let mut attempt = 0;
@@ -124,7 +145,7 @@ where
             }
             .into());
         }
-        let command = command_for(&state)?;
+        let (command, companions) = command_for(&state)?;
         let events = D::decide(&command, &state, now)?;
         if events.is_empty() {
             return Ok(Executed {
@@ -139,7 +160,10 @@ where
             ExpectedVersion::Exact(version)
         };
         let batch = events.iter().map(pharos_events::encode).collect();
-        match store.append(stream, expected, batch, metadata).await {
+        match store
+            .append_with(stream, expected, batch, metadata, &companions)
+            .await
+        {
             Ok(result) => {
                 return Ok(Executed {
                     version: result.version,

@@ -12,7 +12,7 @@ pub mod testing;
 
 use chrono::{DateTime, Utc};
 
-pub use command::{Decider, Executed, execute, execute_with, load};
+pub use command::{Decider, Executed, execute, execute_attached, execute_with, load};
 pub use rejection::{Rejection, RejectionKind, sentence};
 pub use testing::given;
 

@@ -55,6 +55,10 @@ pub enum StoreError {
     Corrupt { position: i64, reason: String },
     #[error("the checkpoint of {name} moved while its batch was applied (another runner?)")]
     CheckpointMoved { name: String },
+    /// A companion of the append ([`crate::Companion`]) refused its write: nothing of the
+    /// append was stored. `reason` is said to the user, in French.
+    #[error("{reason}")]
+    CompanionRefused { reason: String },
     #[error("the store's writer has stopped")]
     Closed,
     #[error("projection {name} failed: {source}")]

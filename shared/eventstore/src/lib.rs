@@ -11,6 +11,7 @@
 //!
 //! The backend is chosen once, from the URL scheme, in [`EventStore::connect`].
 
+mod companion;
 mod error;
 mod lease;
 mod postgres;
@@ -27,6 +28,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+pub use companion::{Companion, CompanionWrite, Companions};
 pub use error::{Outage, StoreError};
 pub use lease::Lease;
 pub use projection::{Projection, ProjectionError, ProjectionTx};
@@ -242,7 +244,6 @@ impl EventStore {
     /// Appends `events` to `stream` atomically if `expected` holds; stores `metadata`
     /// with each event. Re-appending events whose ids are already stored in this
     /// stream returns the original result and writes nothing.
-    #[tracing::instrument(level = "debug", skip_all, fields(stream = %stream, events = events.len()))]
     pub async fn append(
         &self,
         stream: &StreamId,
@@ -250,7 +251,23 @@ impl EventStore {
         events: Vec<NewEvent>,
         metadata: &Metadata,
     ) -> Result<AppendResult, StoreError> {
-        let batch = PreparedBatch::new(events, metadata)?;
+        self.append_with(stream, expected, events, metadata, &[])
+            .await
+    }
+
+    /// Like [`append`](Self::append), with `companions` written in the same commit:
+    /// events and companions all stored, or nothing (a refused append writes none).
+    #[tracing::instrument(level = "debug", skip_all, fields(stream = %stream, events = events.len(), companions = companions.len()))]
+    pub async fn append_with(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+        metadata: &Metadata,
+        companions: &[Arc<dyn Companion>],
+    ) -> Result<AppendResult, StoreError> {
+        let mut batch = PreparedBatch::new(events, metadata)?;
+        batch.companions = companions.to_vec();
         let started = Instant::now();
         let result = match &self.inner.backend {
             Backend::Postgres(b) => b.append(stream, expected, batch).await,
@@ -442,6 +459,8 @@ pub(crate) struct PreparedBatch {
     pub schema_versions: Vec<i32>,
     pub data: Vec<String>,
     pub metadata: String,
+    /// Written in the append's commit, before the events.
+    pub companions: Companions,
 }
 
 impl PreparedBatch {
@@ -458,6 +477,7 @@ impl PreparedBatch {
                 position: 0,
                 reason: e.to_string(),
             })?,
+            companions: Vec::new(),
         };
         for event in events {
             if event.schema_version < 1 {

@@ -9,14 +9,14 @@ use std::time::Duration;
 use futures::TryStreamExt;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions, PgRow};
 use sqlx::types::Json;
-use sqlx::{PgPool, Row};
+use sqlx::{PgConnection, PgPool, Row};
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::{
-    AppendResult, ExpectedVersion, GlobalPosition, Metadata, PreparedBatch, RecordedEvent,
-    StoreError, StoreOptions, StreamId,
+    AppendResult, ExpectedVersion, GlobalPosition, Metadata, PreparedBatch, ProjectionTx,
+    RecordedEvent, StoreError, StoreOptions, StreamId,
 };
 
 pub(crate) const NOTIFY_CHANNEL: &str = "pharos_events";
@@ -142,11 +142,43 @@ impl PgBackend {
         unreachable!("the retry loop returns")
     }
 
-    /// One statement, autocommitted: `None` when the stream does not meet `expected`.
-    /// The common cases (one event, no stream or an exact version) are a plain INSERT:
-    /// the unique index on (stream, version) does the concurrency check.
+    /// The append's statement, autocommitted, or in one transaction after its companions:
+    /// `None` when the stream does not meet `expected` (and nothing was written).
     async fn insert(
         &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        batch: &PreparedBatch,
+    ) -> Result<Option<AppendResult>, StoreError> {
+        let result = if batch.companions.is_empty() {
+            let mut conn = self.pool.acquire().await?;
+            self.insert_on(&mut conn, stream, expected, batch).await?
+        } else {
+            // Dropped on any error before the commit: rolled back, companions included.
+            let mut tx = self.pool.begin().await?;
+            for companion in &batch.companions {
+                companion.write(ProjectionTx::Postgres(&mut tx)).await?;
+            }
+            let result = self.insert_on(&mut tx, stream, expected, batch).await?;
+            if result.is_some() {
+                tx.commit().await?;
+            } else {
+                tx.rollback().await?;
+            }
+            result
+        };
+        if let Some(result) = &result {
+            self.known_versions.saw(stream.as_str(), result.version);
+        }
+        Ok(result)
+    }
+
+    /// One statement on `conn`. The common cases (one event, no stream or an exact
+    /// version) are a plain INSERT: the unique index on (stream, version) does the
+    /// concurrency check.
+    async fn insert_on(
+        &self,
+        conn: &mut PgConnection,
         stream: &StreamId,
         expected: ExpectedVersion,
         batch: &PreparedBatch,
@@ -194,7 +226,7 @@ impl PgBackend {
                     .bind(&batch.data[0])
                     .bind(&batch.metadata)
                     .bind(n)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&mut *conn)
                     .await?
                     .map(|(commit_id, position): (i64, i64)| vec![(commit_id, position, n + 1)])
                     .unwrap_or_default()
@@ -209,14 +241,11 @@ impl PgBackend {
                     .bind(&batch.schema_versions)
                     .bind(&batch.data)
                     .bind(&batch.metadata)
-                    .fetch_all(&self.pool)
+                    .fetch_all(&mut *conn)
                     .await?
             }
         };
         let last = rows.iter().max_by_key(|r| r.2);
-        if let Some(&(_, _, version)) = last {
-            self.known_versions.saw(stream.as_str(), version);
-        }
         Ok(last.map(|&(commit_id, position, version)| AppendResult {
             version,
             position: GlobalPosition {

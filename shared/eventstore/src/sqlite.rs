@@ -17,8 +17,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::{
-    AppendResult, ExpectedVersion, GlobalPosition, Metadata, PreparedBatch, RecordedEvent,
-    SqliteSync, StoreError, StoreOptions, StreamId,
+    AppendResult, ExpectedVersion, GlobalPosition, Metadata, PreparedBatch, ProjectionTx,
+    RecordedEvent, SqliteSync, StoreError, StoreOptions, StreamId,
 };
 
 /// Most appends one group commit takes.
@@ -289,7 +289,7 @@ async fn append_group(
     }
     let plan = plan_group(&versions.versions, group);
     if !plan.accepted.is_empty() {
-        match insert_planned(conn, &plan).await {
+        match insert_planned(conn, &plan, group).await {
             Ok(positions) => {
                 for (index, stream, version) in &plan.accepted {
                     let result = positions
@@ -310,8 +310,10 @@ async fn append_group(
                     results[*index] = Some(result);
                 }
             }
-            // The statement was undone as a whole (SQLite aborts the statement).
+            // The statement was undone as a whole (SQLite aborts the statement), or the
+            // transaction with it: the careful path tells which job was refused.
             Err(e) if is_any_unique_violation(&e) => versions.forget(group),
+            Err(StoreError::CompanionRefused { .. }) => {}
             Err(e) => {
                 tracing::error!(error = %e, "append failed; nothing of it was written");
                 for (index, _, _) in &plan.accepted {
@@ -440,9 +442,39 @@ fn plan_group(known: &HashMap<String, i64>, group: &[Job]) -> GroupPlan {
     }
 }
 
-/// Inserts the planned rows in order, in one autocommitted statement; returns each row's
-/// position by (stream, version).
+/// Inserts the planned rows in order, in one autocommitted statement, or in one
+/// transaction after the accepted jobs' companions; returns each row's position by
+/// (stream, version).
 async fn insert_planned(
+    conn: &mut SqliteConnection,
+    plan: &GroupPlan,
+    group: &[Job],
+) -> Result<HashMap<(String, i64), i64>, StoreError> {
+    let companions: Vec<_> = plan
+        .accepted
+        .iter()
+        .flat_map(|(index, _, _)| &group[*index].batch.companions)
+        .collect();
+    if companions.is_empty() {
+        return insert_rows(conn, plan).await;
+    }
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+    let written = async {
+        for companion in companions {
+            companion.write(ProjectionTx::Sqlite(conn)).await?;
+        }
+        let positions = insert_rows(conn, plan).await?;
+        sqlx::query("COMMIT").execute(&mut *conn).await?;
+        Ok(positions)
+    }
+    .await;
+    if written.is_err() {
+        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+    }
+    written
+}
+
+async fn insert_rows(
     conn: &mut SqliteConnection,
     plan: &GroupPlan,
 ) -> Result<HashMap<(String, i64), i64>, StoreError> {
@@ -463,16 +495,26 @@ async fn insert_planned(
         .collect())
 }
 
-/// One job with every check, in its own savepoint when it has several events.
+/// One job with every check, in its own savepoint when it has several events or
+/// companions (written once its events are, unless it was a retry).
 async fn append_checked(
     conn: &mut SqliteConnection,
     job: &Job,
 ) -> Result<Result<AppendResult, StoreError>, StoreError> {
-    let savepoint = job.batch.len() > 1;
+    let companions = &job.batch.companions;
+    let savepoint = job.batch.len() > 1 || !companions.is_empty();
     if savepoint {
         sqlx::query("SAVEPOINT job").execute(&mut *conn).await?;
     }
-    let result = append_one(conn, job).await;
+    let mut result = append_one(conn, job).await;
+    if matches!(&result, Ok(appended) if appended.appended) {
+        for companion in companions {
+            if let Err(e) = companion.write(ProjectionTx::Sqlite(conn)).await {
+                result = Err(e);
+                break;
+            }
+        }
+    }
     match &result {
         Err(StoreError::Database(_) | StoreError::Outage { .. }) => {
             return Err(result.err().unwrap_or(StoreError::Closed));

@@ -10,9 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pharos_eventstore::{
-    AppendResult, Db, EventStore, ExpectedVersion, GlobalPosition, MAX_EVENT_DATA_BYTES, Metadata,
-    NewEvent, Projection, ProjectionError, ProjectionTx, RecordedEvent, StoreError, StoreOptions,
-    StreamId, Subscription, Upcasters, on_db, on_tx,
+    AppendResult, Companion, CompanionWrite, Db, EventStore, ExpectedVersion, GlobalPosition,
+    MAX_EVENT_DATA_BYTES, Metadata, NewEvent, Projection, ProjectionError, ProjectionTx,
+    RecordedEvent, StoreError, StoreOptions, StreamId, Subscription, Upcasters, on_db, on_tx,
 };
 use serde_json::{Value, json};
 use sqlx::postgres::PgPoolOptions;
@@ -83,6 +83,7 @@ conformance! {
         identical_appends_sent_at_once_are_stored_once,
         a_batch_refused_midway_writes_nothing,
         a_refused_batch_leaves_concurrent_appends_intact,
+        companions_are_stored_with_their_append_or_not_at_all,
         a_subscriber_never_skips_an_event_that_commits_late_with_a_lower_position,
         a_subscriber_gets_its_categories_history_then_live_events,
         a_projection_killed_mid_run_resumes_from_its_checkpoint,
@@ -916,6 +917,140 @@ async fn a_refused_batch_leaves_concurrent_appends_intact(store: EventStore, _db
     }
     let all = read_everything(&store, 1000, &[]).await;
     assert_eq!(all.len(), expected_total);
+    assert_once_in_order(&all);
+}
+
+/// A row of the test's own table, written with an append; `refuse` refuses it after
+/// writing, so that the refusal must undo the write too.
+#[derive(Debug)]
+struct Row {
+    tag: String,
+    refuse: bool,
+}
+
+const ROW: &str = "INSERT INTO companion_rows (tag) VALUES ($1) ON CONFLICT (tag) DO NOTHING";
+
+impl Row {
+    fn outcome(&self) -> Result<(), StoreError> {
+        if self.refuse {
+            return Err(StoreError::CompanionRefused {
+                reason: format!("{} refusé", self.tag),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Companion for Row {
+    fn write<'c>(&'c self, mut tx: ProjectionTx<'c>) -> CompanionWrite<'c> {
+        Box::pin(async move {
+            on_tx!(&mut tx, |c| sqlx::query(ROW).bind(&self.tag).execute(c))?;
+            self.outcome()
+        })
+    }
+}
+
+/// Appends sent at once (one SQLite group), each with two companion rows: the rows are
+/// stored exactly for the appends stored; an append refused by the log (version, event
+/// id) or by a companion leaves neither events nor rows, and its neighbours whole; a
+/// retry answered with the original result adds nothing. The second round has no
+/// refusal from the log, so that a companion's refusal is the only one in its group.
+async fn companions_are_stored_with_their_append_or_not_at_all(store: EventStore, _db: &TestDb) {
+    const TASKS: usize = 32;
+    on_db!(&store.db(), |pool| sqlx::query(
+        "CREATE TABLE companion_rows (tag TEXT PRIMARY KEY)"
+    )
+    .execute(pool)
+    .await
+    .map(|_| ()))
+    .unwrap();
+    let taken = NewEvent::new("thing_happened", json!({}));
+    store
+        .append(&stream("order"), NoStream, vec![taken.clone()], &meta())
+        .await
+        .unwrap();
+    let mut stored_rows = Vec::new();
+    for round in 0..2 {
+        // 0: refused on its version, 1: on an event id, 2: by a companion, 3: stored.
+        let case = move |i: usize| if round == 0 { i % 4 } else { 2 + i % 2 };
+        let barrier = Arc::new(Barrier::new(TASKS));
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|i| {
+                let (store, taken, barrier) = (store.clone(), taken.event_id, barrier.clone());
+                tokio::spawn(async move {
+                    let s = stream("order");
+                    let mut batch = events(1 + i % 3);
+                    let expected = match case(i) {
+                        0 => Exact(3),
+                        1 => {
+                            batch[0].event_id = taken;
+                            NoStream
+                        }
+                        _ => NoStream,
+                    };
+                    let rows: Vec<Arc<dyn Companion>> = (0..2)
+                        .map(|n| {
+                            Arc::new(Row {
+                                tag: format!("{round}-{i}-{n}"),
+                                refuse: case(i) == 2 && n == 1,
+                            }) as Arc<dyn Companion>
+                        })
+                        .collect();
+                    barrier.wait().await;
+                    let result = store
+                        .append_with(&s, expected, batch.clone(), &meta(), &rows)
+                        .await;
+                    if case(i) == 3 {
+                        let again = store
+                            .append_with(&s, expected, batch.clone(), &meta(), &rows)
+                            .await
+                            .unwrap();
+                        assert!(!again.appended, "a retry is answered, not stored");
+                    }
+                    (i, s, batch, result)
+                })
+            })
+            .collect();
+        for task in tasks {
+            let (i, s, batch, result) = task.await.unwrap();
+            match case(i) {
+                0 => assert_wrong_version(result, Exact(3), 0),
+                1 => assert_conflict(result, &[taken.event_id]),
+                2 => assert!(
+                    matches!(&result, Err(StoreError::CompanionRefused { reason })
+                        if *reason == format!("{round}-{i}-1 refusé")),
+                    "{result:?}"
+                ),
+                _ => {
+                    assert!(result.unwrap().appended);
+                    stored_rows.extend([format!("{round}-{i}-0"), format!("{round}-{i}-1")]);
+                }
+            }
+            let stored = store.read_stream(&s, 1).await.unwrap();
+            if case(i) == 3 {
+                assert_eq!(ids(&stored), new_ids(&batch));
+            } else {
+                assert!(
+                    stored.is_empty(),
+                    "a refused append left {} events",
+                    stored.len()
+                );
+            }
+        }
+    }
+    let mut rows: Vec<String> = on_db!(&store.db(), |pool| sqlx::query_scalar(
+        "SELECT tag FROM companion_rows"
+    )
+    .fetch_all(pool)
+    .await)
+    .unwrap();
+    rows.sort();
+    stored_rows.sort();
+    assert_eq!(
+        rows, stored_rows,
+        "companion rows of exactly the stored appends"
+    );
+    let all = read_everything(&store, 1000, &[]).await;
     assert_once_in_order(&all);
 }
 

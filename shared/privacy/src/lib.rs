@@ -11,12 +11,13 @@
 //! an erasure holds at once in the process that erased, and in every other process
 //! within that bound.
 
+mod in_commit;
 mod master;
 mod retention;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -26,8 +27,8 @@ use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use pharos_eventstore::{
-    AppendResult, Db, EventStore, ExpectedVersion, GlobalPosition, Metadata, NewEvent, StoreError,
-    StreamId, on_db,
+    AppendResult, Companion, Companions, Db, EventStore, ExpectedVersion, GlobalPosition, Metadata,
+    NewEvent, ProjectionTx, StoreError, StreamId, on_db,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -261,67 +262,62 @@ impl Vault {
 
     /// The person known by this e-mail, registered with a fresh data key if new.
     pub async fn person(&self, email: &str) -> Result<PersonId, PrivacyError> {
-        if let Some(person) = self.find_person(email).await? {
+        let (person, new) = self.person_in_commit(email).await?;
+        let Some(new) = new.first() else {
             return Ok(person);
+        };
+        match self.write_alone(new.as_ref()).await {
+            Ok(()) => Ok(person),
+            // Another request registered this e-mail meanwhile: keep theirs.
+            Err(StoreError::CompanionRefused { .. }) => self
+                .find_person(email)
+                .await?
+                .ok_or(PrivacyError::NoKey(person)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The person known by this e-mail; if new, their id and the companion that stores
+    /// their key and e-mail index in the commit of the first append naming them
+    /// ([`EventStore::append_with`]), so that a refused command leaves no key behind.
+    /// The new key seals at once. The companion refuses, undoing the append, if another
+    /// request registered the e-mail meanwhile: the command is to be tried again.
+    pub async fn person_in_commit(
+        &self,
+        email: &str,
+    ) -> Result<(PersonId, Companions), PrivacyError> {
+        if let Some(person) = self.find_person(email).await? {
+            return Ok((person, Vec::new()));
         }
         let person = PersonId(Uuid::now_v7());
         let data_key = Zeroizing::new(XChaCha20Poly1305::generate_key(&mut OsRng).to_vec());
-        let wrapped = seal_bytes(self.master.key(), &data_key, person.0.as_bytes());
-        let mac = self.email_mac(email);
-        // Key and index in one commit: a losing race leaves nothing behind to shred.
-        let indexed = match &self.db {
-            // One statement: the key is inserted only with the index row.
-            Db::Postgres(pool) => sqlx::query(
-                "WITH indexed AS (INSERT INTO person_index (email_mac, person_id) \
-                   VALUES ($1, $2) ON CONFLICT (email_mac) DO NOTHING RETURNING person_id) \
-                 INSERT INTO person_keys (person_id, wrapped_key, created_at) \
-                 SELECT person_id, $3, $4 FROM indexed",
-            )
-            .bind(&mac)
-            .bind(person.0)
-            .bind(&wrapped)
-            .bind(Utc::now())
-            .execute(pool)
-            .await?
-            .rows_affected(),
+        let new = in_commit::NewPerson {
+            person,
+            mac: self.email_mac(email),
+            wrapped: seal_bytes(self.master.key(), &data_key, person.0.as_bytes()),
+            created_at: Utc::now(),
+        };
+        // Its fields are sealed next: with this key, without reading it back. Should
+        // the key never be stored, nothing was sealed with it either.
+        self.key_cache().keep(person.0, data_key, Instant::now());
+        Ok((person, vec![Arc::new(new)]))
+    }
+
+    /// `companion` in a commit of its own.
+    async fn write_alone(&self, companion: &dyn Companion) -> Result<(), StoreError> {
+        match &self.db {
+            // Each companion's statements are atomic on their own here.
+            Db::Postgres(pool) => {
+                let mut conn = pool.acquire().await?;
+                companion.write(ProjectionTx::Postgres(&mut conn)).await
+            }
             Db::Sqlite(pool) => {
                 let mut tx = pool.begin().await?;
-                sqlx::query(
-                    "INSERT INTO person_keys (person_id, wrapped_key, created_at) \
-                     VALUES ($1, $2, $3)",
-                )
-                .bind(person.0)
-                .bind(&wrapped)
-                .bind(Utc::now())
-                .execute(&mut *tx)
-                .await?;
-                let indexed = sqlx::query(
-                    "INSERT INTO person_index (email_mac, person_id) VALUES ($1, $2) \
-                     ON CONFLICT (email_mac) DO NOTHING",
-                )
-                .bind(&mac)
-                .bind(person.0)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if indexed == 1 {
-                    tx.commit().await?;
-                } else {
-                    tx.rollback().await?;
-                }
-                indexed
+                companion.write(ProjectionTx::Sqlite(&mut tx)).await?;
+                tx.commit().await?;
+                Ok(())
             }
-        };
-        if indexed == 1 {
-            // Its fields are sealed next: with this key, without reading it back.
-            let created = Instant::now();
-            self.key_cache().keep(person.0, data_key, created);
-            return Ok(person);
         }
-        // Another request registered this e-mail meanwhile: keep theirs.
-        self.find_person(email)
-            .await?
-            .ok_or(PrivacyError::NoKey(person))
     }
 
     /// Seals `plaintext` as a field of `person`.
@@ -478,6 +474,19 @@ impl Vault {
         purpose: &str,
         reference: Option<DateTime<Utc>>,
     ) -> Result<(), PrivacyError> {
+        let hold = self.hold_in_commit(person, subject, purpose, reference)?;
+        Ok(self.write_alone(hold.as_ref()).await?)
+    }
+
+    /// [`hold`](Self::hold) as the companion of an append: stored in the commit of the
+    /// event that makes `subject` need the data ([`EventStore::append_with`]).
+    pub fn hold_in_commit(
+        &self,
+        person: PersonId,
+        subject: &str,
+        purpose: &str,
+        reference: Option<DateTime<Utc>>,
+    ) -> Result<Arc<dyn Companion>, PrivacyError> {
         let retain_until = match reference {
             Some(date) => self.rules.retain_until(purpose, date)?,
             None => {
@@ -486,19 +495,12 @@ impl Vault {
                 None
             }
         };
-        on_db!(&self.db, |pool| sqlx::query(
-            "INSERT INTO person_holds (person_id, subject, purpose, retain_until) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (person_id, subject) \
-             DO UPDATE SET purpose = excluded.purpose, retain_until = excluded.retain_until"
-        )
-        .bind(person.0)
-        .bind(subject)
-        .bind(purpose)
-        .bind(retain_until)
-        .execute(pool)
-        .await
-        .map(|_| ()))?;
-        Ok(())
+        Ok(Arc::new(in_commit::Holding {
+            person,
+            subject: subject.to_owned(),
+            purpose: purpose.to_owned(),
+            retain_until,
+        }))
     }
 
     /// Why `person`'s data is held, by subject.

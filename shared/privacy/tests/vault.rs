@@ -284,6 +284,136 @@ async fn concurrent_registrations_of_one_email_make_one_person(db: TestDb) {
     finish(db, store).await;
 }
 
+/// A new person and their hold go with the append that names them: a refused append
+/// leaves no key, no index row and no hold; of two appends registering one new e-mail at
+/// once, one is refused and the e-mail names one person, whose key is stored.
+async fn a_new_person_and_their_hold_are_stored_with_the_append_or_not_at_all(db: TestDb) {
+    let store = store(&db).await;
+    let key = MasterKey::generate();
+    let vault = Vault::open(&store, key.clone()).await.unwrap();
+    let count = async |table: &str| -> i64 {
+        let sql = format!("SELECT count(*) FROM {table}");
+        pharos_eventstore::on_db!(&store.db(), |pool| sqlx::query_scalar(sqlx::AssertSqlSafe(
+            sql.clone()
+        ))
+        .fetch_one(pool)
+        .await
+        .unwrap())
+    };
+    let event = |person: &pharos_privacy::PersonId| {
+        NewEvent::new("person_registered", json!({ "person": person }))
+    };
+    let companions = |new: Vec<_>, person| {
+        let mut all: pharos_eventstore::Companions = new;
+        all.push(
+            vault
+                .hold_in_commit(
+                    person,
+                    "training_session-1",
+                    "session_registrant",
+                    Some(Utc::now()),
+                )
+                .unwrap(),
+        );
+        all
+    };
+
+    // Refused by the log (the stream exists already): nothing of the person is stored.
+    let taken = StreamId::new("registration", "taken").unwrap();
+    store
+        .append(
+            &taken,
+            ExpectedVersion::NoStream,
+            vec![NewEvent::new("opened", json!({}))],
+            &pole_manager(),
+        )
+        .await
+        .unwrap();
+    let (person, new) = vault
+        .person_in_commit("nouvelle@ac-toulouse.fr")
+        .await
+        .unwrap();
+    assert_eq!(new.len(), 1, "a new e-mail comes with its key to store");
+    let refused = store
+        .append_with(
+            &taken,
+            ExpectedVersion::NoStream,
+            vec![event(&person)],
+            &pole_manager(),
+            &companions(new, person),
+        )
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(pharos_eventstore::StoreError::WrongExpectedVersion { .. })
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(
+        vault.find_person("nouvelle@ac-toulouse.fr").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        (count("person_keys").await, count("person_holds").await),
+        (0, 0)
+    );
+
+    // Two registrations of one new e-mail at once: one stored, the other refused whole.
+    let (first, first_new) = vault.person_in_commit("meme@ac-toulouse.fr").await.unwrap();
+    let (second, second_new) = vault.person_in_commit("meme@ac-toulouse.fr").await.unwrap();
+    assert_ne!(first, second);
+    let append = |n: &str, person, new| {
+        let stream = StreamId::new("registration", n).unwrap();
+        let companions = companions(new, person);
+        let store = store.clone();
+        async move {
+            let done = store
+                .append_with(
+                    &stream,
+                    ExpectedVersion::NoStream,
+                    vec![event(&person)],
+                    &pole_manager(),
+                    &companions,
+                )
+                .await;
+            (done, store.read_stream(&stream, 1).await.unwrap().len())
+        }
+    };
+    let ((a, a_events), (b, b_events)) = tokio::join!(
+        append("a", first, first_new),
+        append("b", second, second_new)
+    );
+    let (winner, events) = match (&a, &b) {
+        (Ok(_), Err(pharos_eventstore::StoreError::CompanionRefused { reason })) => {
+            assert!(reason.contains("réessayez"), "{reason}");
+            (first, (a_events, b_events))
+        }
+        (Err(pharos_eventstore::StoreError::CompanionRefused { .. }), Ok(_)) => {
+            (second, (b_events, a_events))
+        }
+        other => panic!("one stored, one refused: {other:?}"),
+    };
+    assert_eq!(events, (1, 0), "the refused registration wrote no event");
+    assert_eq!(
+        vault.find_person("meme@ac-toulouse.fr").await.unwrap(),
+        Some(winner)
+    );
+    assert_eq!(vault.holds(winner).await.unwrap().len(), 1);
+    assert_eq!(
+        (count("person_keys").await, count("person_holds").await),
+        (1, 1)
+    );
+    // The key sealed with before the commit is the stored one: another process reads it.
+    let sealed = vault.seal(winner, "Camille Martin").await.unwrap();
+    let elsewhere = Vault::open(&store, key).await.unwrap();
+    assert_eq!(
+        elsewhere.unseal(&sealed).await.unwrap(),
+        Personal::Known("Camille Martin".to_owned())
+    );
+    finish(db, store).await;
+}
+
 #[test]
 fn the_master_key_file_is_created_once_private_and_read_back() {
     let dir = std::env::temp_dir().join(format!("pharos-key-{}", uuid::Uuid::now_v7().simple()));
@@ -573,6 +703,7 @@ pharos_test_support::on_both_backends!(
     erasure_leaves_the_log_whole_and_the_person_unreadable,
     a_wrong_master_key_is_refused_and_never_decrypts,
     concurrent_registrations_of_one_email_make_one_person,
+    a_new_person_and_their_hold_are_stored_with_the_append_or_not_at_all,
     retention_purges_erase_people_past_their_deadline_and_say_why,
     a_person_is_purged_only_when_every_hold_has_run_out,
     export_returns_everything_held_then_nothing_after_erasure,

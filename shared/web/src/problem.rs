@@ -252,6 +252,12 @@ impl From<StoreError> for Problem {
                 "Identifiant invalide",
                 format!("L'identifiant « {stream_id} » n'est pas valide."),
             ),
+            StoreError::CompanionRefused { reason } => Self::new(
+                StatusCode::CONFLICT,
+                "concurrent-change",
+                "Modification concurrente",
+                reason,
+            ),
             StoreError::Closed => {
                 Self::unavailable("Le service s'arrête ; réessayez dans un instant.")
             }

@@ -12,12 +12,12 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use pharos_access::{Action, Actor, IfMatch, Subject, TargetState};
-use pharos_decider::{Rejection, execute, execute_with, load};
+use pharos_decider::{Rejection, execute, execute_attached, execute_with, load};
 use pharos_events::contest::{
     Attestations, AwardKind, ClassLevel, EntryDetails, EntryFile, FileType, Group, Medium,
 };
 use pharos_events::{DepartmentCode, Role, Uai};
-use pharos_eventstore::StreamId;
+use pharos_eventstore::{Companion, Companions, StreamId};
 use pharos_web::{Created, Json, Path, Problem, Query, Versioned};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -144,7 +144,7 @@ pub async fn create(
         group: body.group.clone().into(),
         project_sheet: body.project_sheet.trim().to_owned(),
     };
-    // The rules first, so that a refused entry registers nobody in the vault.
+    // The rules first, before the vault is asked.
     let probe = EntryCommand::Create {
         contest_id,
         edition: Box::new(edition.clone()),
@@ -172,26 +172,27 @@ pub async fn create(
     else {
         return Err(Problem::internal());
     };
-    let responsible = body.responsible.seal(&state.vault).await?;
+    let (responsible, mut companions) = body.responsible.seal(&state.vault).await?;
     let id = Uuid::now_v7();
     let stream = entry_stream(id)?;
-    let done = execute::<Entry, Problem>(
+    companions.push(responsible_hold(&state, id, &edition, &responsible)?);
+    let command = EntryCommand::Create {
+        contest_id,
+        edition: boxed,
+        school: entry_school,
+        details,
+        responsible,
+        same_group,
+    };
+    let done = execute_attached::<Entry, Problem>(
         &state.app.store,
         &stream,
-        &EntryCommand::Create {
-            contest_id,
-            edition: boxed,
-            school: entry_school,
-            details,
-            responsible: responsible.clone(),
-            same_group,
-        },
         state.clock.now(),
         None,
         &actor.metadata(NAME),
+        |_| Ok((Cow::Borrowed(&command), companions.clone())),
     )
     .await?;
-    hold_responsible(&state, id, &edition, &responsible).await?;
     note(&state, &index, id).await?;
     let mut response = Created {
         id,
@@ -212,23 +213,22 @@ fn placeholder() -> pharos_privacy::Sealed {
 }
 
 /// The responsible adult's data is held for the edition: the `contest_responsible`
-/// retention runs from its school year.
-async fn hold_responsible(
+/// retention runs from its school year. Stored in the commit naming them.
+fn responsible_hold(
     state: &TargetState,
     id: Uuid,
     edition: &EditionState,
     responsible: &pharos_events::contest::Responsible,
-) -> Result<(), Problem> {
+) -> Result<std::sync::Arc<dyn Companion>, Problem> {
     let reference = reference_date(edition, state.clock.now());
     state
         .vault
-        .hold(
+        .hold_in_commit(
             responsible.email.person,
             &format!("contest_entry-{id}"),
             "contest_responsible",
             Some(reference),
         )
-        .await
         .map_err(Problem::from)
 }
 
@@ -322,11 +322,24 @@ async fn run_school(
     if_match: IfMatch,
     command: impl Fn(&EntryState, EditionState) -> Result<EntryCommand, Problem>,
 ) -> Result<Versioned, Problem> {
+    run_school_attached(state, index, actor, id, if_match, &Vec::new(), command).await
+}
+
+/// [`run_school`], with `companions` stored in the command's commit.
+async fn run_school_attached(
+    state: &TargetState,
+    index: &Index,
+    actor: &Actor,
+    id: Uuid,
+    if_match: IfMatch,
+    companions: &Companions,
+    command: impl Fn(&EntryState, EditionState) -> Result<EntryCommand, Problem>,
+) -> Result<Versioned, Problem> {
     let (_, entry, _, reader) = reachable(state, actor, id).await?;
     school_side(reader)?;
     let contest = entry.contest_id.ok_or_else(Problem::not_found)?;
     let (edition, _) = edition(state, contest).await?;
-    let done = execute_with::<Entry, Problem>(
+    let done = execute_attached::<Entry, Problem>(
         &state.app.store,
         &entry_stream(id)?,
         state.clock.now(),
@@ -337,7 +350,8 @@ async fn run_school(
                 return Err(Problem::not_found());
             };
             actor.may(Action::EnterContest, school_subject(uai, department))?;
-            Ok(Cow::Owned(command(entry, edition.clone())?))
+            let command = command(entry, edition.clone())?;
+            Ok((Cow::Owned(command), companions.clone()))
         },
     )
     .await?;
@@ -397,7 +411,8 @@ pub async fn update(
         .await?
         .ok_or_else(|| unknown_school(&school_uai))?
         .kind;
-    let responsible = match &body.responsible {
+    let contest = entry.contest_id.ok_or_else(Problem::not_found)?;
+    let (responsible, companions) = match &body.responsible {
         Some(person) => {
             person.check()?;
             if entry.status != EntryStatus::Draft {
@@ -407,44 +422,50 @@ pub async fn update(
                 )
                 .into());
             }
-            Some(person.seal(&state.vault).await?)
+            let (responsible, mut companions) = person.seal(&state.vault).await?;
+            let (edition, _) = edition(&state, contest).await?;
+            companions.push(responsible_hold(&state, id, &edition, &responsible)?);
+            (Some(responsible), companions)
         }
-        None => None,
+        None => (None, Vec::new()),
     };
-    let contest = entry.contest_id.ok_or_else(Problem::not_found)?;
-    let done = run_school(&state, &index, &actor, id, if_match, |entry, edition| {
-        let current = entry.details.clone().ok_or_else(Problem::not_found)?;
-        let details = EntryDetails {
-            category: body
-                .category
-                .as_deref()
-                .map_or(current.category.clone(), |c| c.trim().to_owned()),
-            special_prizes: body
-                .special_prizes
-                .clone()
-                .unwrap_or(current.special_prizes.clone()),
-            title: body.title.clone().unwrap_or(current.title.clone()),
-            group: body.group.clone().map_or(current.group.clone(), Into::into),
-            project_sheet: body
-                .project_sheet
-                .as_deref()
-                .map_or(current.project_sheet.clone(), |p| p.trim().to_owned()),
-        };
-        let same_group =
-            index.read(|i| i.same_group(contest, &school_uai, &details.group.label, Some(id)));
-        Ok(EntryCommand::Edit {
-            edition: Box::new(edition),
-            school_kind: kind,
-            details,
-            responsible: responsible.clone(),
-            same_group,
-        })
-    })
+    let done = run_school_attached(
+        &state,
+        &index,
+        &actor,
+        id,
+        if_match,
+        &companions,
+        |entry, edition| {
+            let current = entry.details.clone().ok_or_else(Problem::not_found)?;
+            let details = EntryDetails {
+                category: body
+                    .category
+                    .as_deref()
+                    .map_or(current.category.clone(), |c| c.trim().to_owned()),
+                special_prizes: body
+                    .special_prizes
+                    .clone()
+                    .unwrap_or(current.special_prizes.clone()),
+                title: body.title.clone().unwrap_or(current.title.clone()),
+                group: body.group.clone().map_or(current.group.clone(), Into::into),
+                project_sheet: body
+                    .project_sheet
+                    .as_deref()
+                    .map_or(current.project_sheet.clone(), |p| p.trim().to_owned()),
+            };
+            let same_group =
+                index.read(|i| i.same_group(contest, &school_uai, &details.group.label, Some(id)));
+            Ok(EntryCommand::Edit {
+                edition: Box::new(edition),
+                school_kind: kind,
+                details,
+                responsible: responsible.clone(),
+                same_group,
+            })
+        },
+    )
     .await?;
-    if let Some(responsible) = &responsible {
-        let (edition, _) = edition(&state, contest).await?;
-        hold_responsible(&state, id, &edition, responsible).await?;
-    }
     Ok(done)
 }
 

@@ -117,14 +117,23 @@ impl PersonInput {
         Ok((name.to_owned(), email))
     }
 
-    /// Sealed with the person's key (created on first sight): only once the actor is
-    /// known to be allowed, so that refused requests leave no key.
+    /// Sealed with the person's key; if they are new, with the companion that stores
+    /// the key in the commit of the append naming them.
     pub async fn seal(
         &self,
         vault: &pharos_privacy::Vault,
-    ) -> Result<pharos_events::contest::Responsible, Problem> {
+    ) -> Result<
+        (
+            pharos_events::contest::Responsible,
+            pharos_eventstore::Companions,
+        ),
+        Problem,
+    > {
         let (name, email) = self.check()?;
-        let person = vault.person(email.as_str()).await.map_err(Problem::from)?;
+        let (person, new) = vault
+            .person_in_commit(email.as_str())
+            .await
+            .map_err(Problem::from)?;
         let sealed = vault
             .seal_all(&[(person, name.as_str()), (person, email.as_str())])
             .await
@@ -133,9 +142,12 @@ impl PersonInput {
         let (Some(display_name), Some(email)) = (sealed.next(), sealed.next()) else {
             return Err(Problem::internal());
         };
-        Ok(pharos_events::contest::Responsible {
-            display_name,
-            email,
-        })
+        Ok((
+            pharos_events::contest::Responsible {
+                display_name,
+                email,
+            },
+            new,
+        ))
     }
 }

@@ -2,17 +2,19 @@
 //! reading partners. Contact people are sealed in the vault as they come in, and every
 //! contact shown by `GET /api/v1/partners/{id}` is a logged read.
 
+use std::borrow::Cow;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::NaiveDate;
 use pharos_access::{Action, Actor, IfMatch, Subject};
-use pharos_decider::{Decider, Rejection, execute, load};
+use pharos_decider::{Decider, Rejection, execute, execute_attached, load};
 use pharos_events::partner::{
     CATEGORY, ContactPerson, PartnerEvent, PartnerKind, PartnerRecord, PartnerScope,
 };
 use pharos_events::{Academy, DepartmentCode, Email};
-use pharos_eventstore::GlobalPosition;
+use pharos_eventstore::{Companions, GlobalPosition};
 use pharos_privacy::{PersonId, Vault};
 use pharos_web::{Created, Json, Path, Problem, Query, Versioned};
 use serde::{Deserialize, Serialize};
@@ -159,8 +161,13 @@ fn parse_country(text: &str) -> Result<String, String> {
 }
 
 impl PartnerInput {
-    /// The checked record, contact people sealed in the vault (each becomes a person).
-    async fn into_record(self, academy: &Academy, vault: &Vault) -> Result<PartnerRecord, Problem> {
+    /// The checked record, contact people sealed in the vault (each becomes a person),
+    /// with the companions storing the new ones in the commit of the append naming them.
+    async fn into_record(
+        self,
+        academy: &Academy,
+        vault: &Vault,
+    ) -> Result<(PartnerRecord, Companions), Problem> {
         // An entry of a list is named by its index (`contacts[0].email`): a field built
         // at run time, which a `Rejection` cannot carry, so its problem is built here.
         let refused_entry = |field: String, message: String| {
@@ -258,6 +265,9 @@ impl PartnerInput {
             ));
         }
         let mut contacts = Vec::new();
+        let mut new_people = Vec::new();
+        // A person per address, even when it is given twice (case aside).
+        let mut people: std::collections::HashMap<String, PersonId> = Default::default();
         for (i, contact) in self.contacts.into_iter().enumerate() {
             let display_name = contact.display_name.trim().to_owned();
             if display_name.is_empty() {
@@ -275,7 +285,18 @@ impl PartnerInput {
                         .map_err(|m| refused_entry(format!("contacts[{i}].phone"), sentence(&m)))?,
                 ),
             };
-            let person = vault.person(email.as_str()).await.map_err(Problem::from)?;
+            let person = match people.get(&email.as_str().to_lowercase()) {
+                Some(person) => *person,
+                None => {
+                    let (person, new) = vault
+                        .person_in_commit(email.as_str())
+                        .await
+                        .map_err(Problem::from)?;
+                    new_people.extend(new);
+                    people.insert(email.as_str().to_lowercase(), person);
+                    person
+                }
+            };
             let mut fields = vec![(person, display_name.as_str()), (person, email.as_str())];
             if let Some(p) = &phone {
                 fields.push((person, p.as_str()));
@@ -295,7 +316,7 @@ impl PartnerInput {
                 function: trimmed(contact.function.as_deref()),
             });
         }
-        Ok(PartnerRecord {
+        let record = PartnerRecord {
             name,
             kind,
             scope,
@@ -308,7 +329,8 @@ impl PartnerInput {
             hours: trimmed(self.hours.as_deref()),
             description: self.description.trim().to_owned(),
             contacts,
-        })
+        };
+        Ok((record, new_people))
     }
 }
 
@@ -346,25 +368,22 @@ pub async fn register(
             .as_ref()
             .map_or(Subject::Academy, Subject::Department),
     )?;
-    let record = input
+    let (record, mut companions) = input
         .into_record(&directory.target.access.academy, &directory.target.vault)
         .await?;
     actor.may(Action::ManagePartners, subject(&record))?;
     let id = Uuid::now_v7();
-    let people = contact_people(&record);
-    let done = execute::<Partner, Problem>(
-        &directory.target.app.store,
-        &stream(id)?,
-        &PartnerCommand::Register {
-            record,
-            verified_on,
-        },
-        directory.target.clock.now(),
-        None,
-        &actor.metadata(NAME),
-    )
-    .await?;
-    hold_contacts(&directory, id, &people, &[]).await?;
+    companions.extend(contact_holds(
+        &directory,
+        id,
+        &contact_people(&record),
+        &[],
+    )?);
+    let command = PartnerCommand::Register {
+        record,
+        verified_on,
+    };
+    let done = run(&directory, &actor, id, None, &command, &companions).await?;
     if let Some(appended) = &done.appended {
         directory.readable(appended.position).await;
     }
@@ -381,29 +400,47 @@ fn contact_people(record: &PartnerRecord) -> Vec<PersonId> {
 
 /// Partner `id` holds its contacts' data while they are its contacts and it is not
 /// archived; `released` (removed contacts, or all of them at archiving) start their
-/// `partner_contact` retention at `now`.
-async fn hold_contacts(
+/// `partner_contact` retention at `now`. Stored in the commit of the change.
+fn contact_holds(
     directory: &Directory,
     id: Uuid,
     held: &[PersonId],
     released: &[PersonId],
-) -> Result<(), Problem> {
+) -> Result<Companions, Problem> {
     let vault = &directory.target.vault;
     let subject = format!("partner-{id}");
     let now = directory.target.clock.now();
-    for person in released.iter().filter(|p| !held.contains(p)) {
-        vault
-            .hold(*person, &subject, "partner_contact", Some(now))
-            .await
-            .map_err(Problem::from)?;
-    }
-    for person in held {
-        vault
-            .hold(*person, &subject, "partner_contact", None)
-            .await
-            .map_err(Problem::from)?;
-    }
-    Ok(())
+    let released = released
+        .iter()
+        .filter(|p| !held.contains(p))
+        .map(|person| vault.hold_in_commit(*person, &subject, "partner_contact", Some(now)));
+    let held = held
+        .iter()
+        .map(|person| vault.hold_in_commit(*person, &subject, "partner_contact", None));
+    released
+        .chain(held)
+        .collect::<Result<_, _>>()
+        .map_err(Problem::from)
+}
+
+/// Runs `command` on partner `id`, `companions` in its commit.
+async fn run(
+    directory: &Directory,
+    actor: &Actor,
+    id: Uuid,
+    if_match: Option<i64>,
+    command: &PartnerCommand,
+    companions: &Companions,
+) -> Result<pharos_decider::Executed<pharos_events::partner::PartnerEvent>, Problem> {
+    execute_attached::<Partner, Problem>(
+        &directory.target.app.store,
+        &stream(id)?,
+        directory.target.clock.now(),
+        if_match,
+        &actor.metadata(NAME),
+        |_| Ok((Cow::Borrowed(command), companions.clone())),
+    )
+    .await
 }
 
 async fn existing(directory: &Directory, id: Uuid) -> Result<PartnerRecord, Problem> {
@@ -445,20 +482,17 @@ pub async fn update(
             .as_ref()
             .map_or(Subject::Academy, Subject::Department),
     )?;
-    let record = input
+    let (record, mut companions) = input
         .into_record(&directory.target.access.academy, &directory.target.vault)
         .await?;
-    let people = contact_people(&record);
-    let done = execute::<Partner, Problem>(
-        &directory.target.app.store,
-        &stream(id)?,
-        &PartnerCommand::Update(record),
-        directory.target.clock.now(),
-        if_match.0,
-        &actor.metadata(NAME),
-    )
-    .await?;
-    hold_contacts(&directory, id, &people, &contact_people(&current)).await?;
+    companions.extend(contact_holds(
+        &directory,
+        id,
+        &contact_people(&record),
+        &contact_people(&current),
+    )?);
+    let command = PartnerCommand::Update(record);
+    let done = run(&directory, &actor, id, if_match.0, &command, &companions).await?;
     if let Some(appended) = &done.appended {
         directory.readable(appended.position).await;
     }
@@ -550,16 +584,9 @@ pub async fn archive(
     let current = existing(&directory, id).await?;
     actor.may(Action::ManagePartners, subject(&current))?;
     let reason = body.and_then(|Json(b)| trimmed(b.reason.as_deref()));
-    let done = execute::<Partner, Problem>(
-        &directory.target.app.store,
-        &stream(id)?,
-        &PartnerCommand::Archive { reason },
-        directory.target.clock.now(),
-        if_match.0,
-        &actor.metadata(NAME),
-    )
-    .await?;
-    hold_contacts(&directory, id, &[], &contact_people(&current)).await?;
+    let holds = contact_holds(&directory, id, &[], &contact_people(&current))?;
+    let command = PartnerCommand::Archive { reason };
+    let done = run(&directory, &actor, id, if_match.0, &command, &holds).await?;
     if let Some(appended) = &done.appended {
         directory.readable(appended.position).await;
     }
@@ -587,16 +614,9 @@ pub async fn unarchive(
 ) -> Result<impl IntoResponse, Problem> {
     let current = existing(&directory, id).await?;
     actor.may(Action::ManagePartners, subject(&current))?;
-    let done = execute::<Partner, Problem>(
-        &directory.target.app.store,
-        &stream(id)?,
-        &PartnerCommand::Unarchive,
-        directory.target.clock.now(),
-        if_match.0,
-        &actor.metadata(NAME),
-    )
-    .await?;
-    hold_contacts(&directory, id, &contact_people(&current), &[]).await?;
+    let holds = contact_holds(&directory, id, &contact_people(&current), &[])?;
+    let command = PartnerCommand::Unarchive;
+    let done = run(&directory, &actor, id, if_match.0, &command, &holds).await?;
     if let Some(appended) = &done.appended {
         directory.readable(appended.position).await;
     }

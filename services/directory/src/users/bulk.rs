@@ -7,12 +7,13 @@
 //! (`POST /api/v1/password-reset`). `GET /api/v1/users?role=school` lists these accounts,
 //! `has_password: false` until then.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use axum::extract::State;
 use axum::response::IntoResponse;
 use pharos_access::{Action, Actor, Subject};
-use pharos_decider::{Decider, Rejection, execute, load};
+use pharos_decider::{Decider, Rejection, execute_attached, load};
 use pharos_events::school::{CATEGORY as SCHOOL_CATEGORY, SchoolEvent};
 use pharos_events::{Email, Role, Uai};
 use pharos_eventstore::{GlobalPosition, Metadata};
@@ -155,39 +156,49 @@ async fn account_for(
             );
         }
     }
-    let person = vault.person(email.as_str()).await.map_err(Problem::from)?;
-    vault
-        .hold(person, "account", "staff", None)
+    let (person, mut companions) = vault
+        .person_in_commit(email.as_str())
         .await
         .map_err(Problem::from)?;
+    companions.push(
+        vault
+            .hold_in_commit(person, "account", "staff", None)
+            .map_err(Problem::from)?,
+    );
     let sealed = vault
         .seal_all(&[(person, email.as_str()), (person, school_name)])
         .await
         .map_err(Problem::from)?;
     let [email_sealed, name_sealed] =
         <[Sealed; 2]>::try_from(sealed).map_err(|_| Problem::internal())?;
-    let done = execute::<Account, Problem>(
+    let command = AccountCommand::Create(Created {
+        email: email_sealed,
+        display_name: name_sealed,
+        role: Role::School,
+        scope: Some(uai.to_string()),
+        // No password: the account waits for a reset link (see the module).
+        password_hash: None,
+    });
+    let done = execute_attached::<Account, Problem>(
         store,
         &stream(person.0)?,
-        &AccountCommand::Create(Created {
-            email: email_sealed,
-            display_name: name_sealed,
-            role: Role::School,
-            scope: Some(uai.to_string()),
-            // No password: the account waits for a reset link (see the module).
-            password_hash: None,
-        }),
         directory.target.clock.now(),
         None,
         metadata,
+        |_| Ok((Cow::Borrowed(&command), companions.clone())),
     )
     .await;
     match done {
         Ok(done) => Ok(done
             .appended
             .map_or(Outcome::Existing, |a| Outcome::Created(a.position))),
-        // Created meanwhile by a concurrent run.
-        Err(p) if p.type_uri.ends_with("/user-exists") => Ok(Outcome::Existing),
+        // Created meanwhile by a concurrent run (the account, or its person first).
+        Err(p)
+            if p.type_uri.ends_with("/user-exists")
+                || p.type_uri.ends_with("/concurrent-change") =>
+        {
+            Ok(Outcome::Existing)
+        }
         Err(p) if p.status().is_server_error() => Err(p),
         Err(p) => Ok(Outcome::Refused(p.detail)),
     }

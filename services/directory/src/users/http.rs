@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use pharos_access::{Action, Actor, IfMatch, Subject};
-use pharos_decider::{Rejection, execute, execute_with, load};
+use pharos_decider::{Rejection, execute, execute_attached, execute_with, load};
 use pharos_events::user::Grant;
 use pharos_events::{Email, Role, Uai};
 use pharos_eventstore::Metadata;
@@ -197,7 +197,10 @@ pub async fn create(
         actor.may(Action::ManageUsers, Subject::Account(role))?;
     }
     let vault = &directory.target.vault;
-    let person = vault.person(email.as_str()).await.map_err(Problem::from)?;
+    let (person, mut companions) = vault
+        .person_in_commit(email.as_str())
+        .await
+        .map_err(Problem::from)?;
     let stream = stream(person.0)?;
     // Checked before hashing: a duplicate should not cost a hash.
     if directory.target.app.store.stream_version(&stream).await? > 0 {
@@ -206,11 +209,13 @@ pub async fn create(
             "Un compte existe déjà pour cette adresse électronique.",
         )));
     }
-    // The account holds its person's data while it is active (see `deactivate`).
-    vault
-        .hold(person, "account", "staff", None)
-        .await
-        .map_err(Problem::from)?;
+    // The account holds its person's data while it is active (see `deactivate`), from
+    // its creation's commit on.
+    companions.push(
+        vault
+            .hold_in_commit(person, "account", "staff", None)
+            .map_err(Problem::from)?,
+    );
     let generated_password = input.password.is_none().then(generate_password);
     let password = input
         .password
@@ -227,19 +232,20 @@ pub async fn create(
         .map_err(Problem::from)?;
     let [email_sealed, name_sealed, hash_sealed] =
         <[Sealed; 3]>::try_from(sealed).map_err(|_| Problem::internal())?;
-    let done = execute::<Account, Problem>(
+    let command = AccountCommand::Create(Created {
+        email: email_sealed,
+        display_name: name_sealed,
+        role,
+        scope,
+        password_hash: Some(hash_sealed),
+    });
+    let done = execute_attached::<Account, Problem>(
         &directory.target.app.store,
         &stream,
-        &AccountCommand::Create(Created {
-            email: email_sealed,
-            display_name: name_sealed,
-            role,
-            scope,
-            password_hash: Some(hash_sealed),
-        }),
         directory.target.clock.now(),
         None,
         metadata,
+        |_| Ok((Cow::Borrowed(&command), companions.clone())),
     )
     .await?;
     if let Some(appended) = done.appended {
@@ -507,21 +513,23 @@ pub async fn deactivate(
         .and_then(|Json(b)| b.reason)
         .filter(|r| !r.trim().is_empty());
     let now = directory.target.clock.now();
-    let done = execute::<Account, Problem>(
+    // From the deactivation on, the account holds the data a year more (by the shipped
+    // rules), stored in its commit.
+    let hold = directory
+        .target
+        .vault
+        .hold_in_commit(PersonId(id), "account", "deactivated_account", Some(now))
+        .map_err(Problem::from)?;
+    let command = AccountCommand::Deactivate { reason };
+    let done = execute_attached::<Account, Problem>(
         &directory.target.app.store,
         &stream(id)?,
-        &AccountCommand::Deactivate { reason },
         now,
         if_match.0,
         &actor.metadata(NAME),
+        |_| Ok((Cow::Borrowed(&command), vec![hold.clone()])),
     )
     .await?;
-    directory
-        .target
-        .vault
-        .hold(PersonId(id), "account", "deactivated_account", Some(now))
-        .await
-        .map_err(Problem::from)?;
     if let Some(appended) = done.appended {
         directory.settle(appended.position).await;
     }

@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, NaiveTime};
 use pharos_access::{Action, Actor, IfMatch, Scope, Subject, TargetState};
-use pharos_decider::{Rejection, execute, execute_with, load, sentence};
+use pharos_decider::{Decider, Rejection, execute_attached, load, sentence};
 use pharos_domain::compliance;
 use pharos_events::cohort::CohortKind;
 use pharos_events::phare::{
@@ -18,7 +18,7 @@ use pharos_events::phare::{
     TeamMember,
 };
 use pharos_events::{Academy, DepartmentCode, Role, Uai};
-use pharos_eventstore::StreamId;
+use pharos_eventstore::{Companions, StreamId};
 use pharos_privacy::{PersonId, Sealed};
 use pharos_web::{Created, Json, Path, Problem, Query, Versioned};
 use serde::{Deserialize, Serialize};
@@ -188,18 +188,22 @@ pub async fn create(
         (previous.owner.is_some() && previous.school_year == Some(school_year.previous()))
             .then(|| CarryOver::of(&previous))
     };
-    let done = match execute::<Deployment, Failed>(
+    let command = DeploymentCommand::Create {
+        owner,
+        school_year,
+        carry_over,
+        school_name,
+    };
+    let done = match execute_attached::<Deployment, Failed>(
         &state.app.store,
         &stream(id)?,
-        &DeploymentCommand::Create {
-            owner,
-            school_year,
-            carry_over,
-            school_name,
-        },
         state.clock.now(),
         None,
         &actor.metadata(NAME),
+        |deployment| {
+            let holds = staff_holds(&state, id, deployment, &command, Vec::new())?;
+            Ok((Cow::Borrowed(&command), holds))
+        },
     )
     .await
     {
@@ -209,7 +213,6 @@ pub async fn create(
         }
         Err(failed) => return Err(failed.into()),
     };
-    hold_staff(&state, id, &done.events).await?;
     // Written through, so that this process lists it at once.
     index.update(|index| {
         for event in &done.events {
@@ -605,9 +608,10 @@ async fn run(
     actor: &Actor,
     id: Uuid,
     command: DeploymentCommand,
+    new_people: Companions,
     if_match: IfMatch,
 ) -> Result<Versioned, Problem> {
-    let done = execute_with::<Deployment, Problem>(
+    let done = execute_attached::<Deployment, Problem>(
         &state.app.store,
         &stream(id)?,
         state.clock.now(),
@@ -616,25 +620,33 @@ async fn run(
         |deployment| {
             let owner = deployment.owner.as_ref().ok_or_else(Problem::not_found)?;
             actor.may(Action::ManageDeployment, subject(owner))?;
-            Ok(Cow::Borrowed(&command))
+            let holds = staff_holds(state, id, deployment, &command, new_people.clone())?;
+            Ok((Cow::Borrowed(&command), holds))
         },
     )
     .await?;
-    hold_staff(state, id, &done.events).await?;
     Ok(Versioned {
         version: done.version,
     })
 }
 
-/// A deployment holds its team members' and coordinator's names and addresses: the
-/// `phare_team_member` retention runs from its school year (from now, when later), and
-/// each deployment naming them again holds them anew (a carried-over team is held by the
-/// new year's).
-async fn hold_staff(
+/// `new_people` and the holds of the team members and coordinator that `command`'s
+/// events name on `deployment`, to store in their commit. A deployment holds its staff's
+/// names and addresses: the `phare_team_member` retention runs from its school year
+/// (from now, when later), and each deployment naming them again holds them anew (a
+/// carried-over team is held by the new year's).
+fn staff_holds(
     state: &TargetState,
     id: Uuid,
-    events: &[DeploymentEvent],
-) -> Result<(), Problem> {
+    deployment: &DeploymentState,
+    command: &DeploymentCommand,
+    mut new_people: Companions,
+) -> Result<Companions, Problem> {
+    let now = state.clock.now();
+    // The events the command is about to be decided into; a refusal is the executor's.
+    let Ok(events) = Deployment::decide(command, deployment, now) else {
+        return Ok(new_people);
+    };
     let people: Vec<PersonId> = events
         .iter()
         .filter_map(|event| match event {
@@ -644,22 +656,26 @@ async fn hold_staff(
         })
         .collect();
     if people.is_empty() {
-        return Ok(());
+        return Ok(new_people);
     }
-    let (deployment, _) = load::<Deployment>(&state.app.store, &stream(id)?).await?;
-    let now = state.clock.now();
-    let reference = deployment.school_year.map_or(now, |year| {
+    let school_year = events
+        .iter()
+        .fold(deployment.school_year, |year, event| match event {
+            DeploymentEvent::DeploymentCreated { school_year, .. } => Some(*school_year),
+            _ => year,
+        });
+    let reference = school_year.map_or(now, |year| {
         now.max(year.first_day().and_time(NaiveTime::MIN).and_utc())
     });
     let subject = format!("phare_deployment-{id}");
     for person in people {
-        state
+        let hold = state
             .vault
-            .hold(person, &subject, "phare_team_member", Some(reference))
-            .await
+            .hold_in_commit(person, &subject, "phare_team_member", Some(reference))
             .map_err(Problem::from)?;
+        new_people.push(hold);
     }
-    Ok(())
+    Ok(new_people)
 }
 
 /// La charte d'engagement signée ; une signature ultérieure (renouvellement, correction)
@@ -695,7 +711,7 @@ pub async fn sign_charter(
     let command = DeploymentCommand::SignCharter {
         signed_on: body.signed_on,
     };
-    run(&state, &actor, id, command, if_match).await
+    run(&state, &actor, id, command, Vec::new(), if_match).await
 }
 
 const FUNCTIONS: &[(&str, TeamFunction)] = &[
@@ -778,9 +794,10 @@ pub async fn add_member(
             (Some(uai), Some(school))
         }
     };
+    let (person, new_people) = body.person.seal(&state.vault).await?;
     let member = TeamMember {
         member_id: Uuid::now_v7(),
-        person: body.person.seal(&state.vault).await?,
+        person,
         function,
         trained: body.trained,
         training_minutes: body.training_minutes,
@@ -790,16 +807,19 @@ pub async fn add_member(
         carried_over: false,
     };
     let member_id = member.member_id;
-    let done = execute::<Deployment, Problem>(
+    let command = DeploymentCommand::AddMember { member, school };
+    let done = execute_attached::<Deployment, Problem>(
         &state.app.store,
         &stream,
-        &DeploymentCommand::AddMember { member, school },
         state.clock.now(),
         if_match.0,
         &actor.metadata(NAME),
+        |deployment| {
+            let holds = staff_holds(&state, id, deployment, &command, new_people.clone())?;
+            Ok((Cow::Borrowed(&command), holds))
+        },
     )
     .await?;
-    hold_staff(&state, id, &done.events).await?;
     Ok(Created {
         id: member_id,
         version: done.version,
@@ -835,7 +855,7 @@ pub async fn remove_member(
     if_match: IfMatch,
 ) -> Result<impl IntoResponse, Problem> {
     let command = DeploymentCommand::RemoveMember { member_id };
-    run(&state, &actor, id, command, if_match).await
+    run(&state, &actor, id, command, Vec::new(), if_match).await
 }
 
 /// Ce qui change d'un membre de l'équipe en cours d'année : chaque champ donné remplace
@@ -899,7 +919,7 @@ pub async fn update_member(
         mpp_trained: body.mpp_trained,
     };
     let command = DeploymentCommand::UpdateMember { member_id, changes };
-    run(&state, &actor, id, command, if_match).await
+    run(&state, &actor, id, command, Vec::new(), if_match).await
 }
 
 /// `POST /api/v1/phare/deployments/{id}/carry-over/confirm`
@@ -927,6 +947,7 @@ pub async fn confirm_carry_over(
         &actor,
         id,
         DeploymentCommand::ConfirmCarryOver,
+        Vec::new(),
         if_match,
     )
     .await
@@ -962,9 +983,9 @@ pub async fn name_coordinator(
     // Authorised before anyone is registered in the vault; checked again on the
     // deployment as it is decided on.
     reachable(&state, &actor, id).await?;
-    let person = body.person.seal(&state.vault).await?;
+    let (person, new_people) = body.person.seal(&state.vault).await?;
     let command = DeploymentCommand::NameCoordinator { person };
-    run(&state, &actor, id, command, if_match).await
+    run(&state, &actor, id, command, new_people, if_match).await
 }
 
 const BODIES: &[(&str, ProtocolBody)] = &[
@@ -1035,7 +1056,7 @@ pub async fn record_protocol(
         },
         school_kind,
     };
-    run(&state, &actor, id, command, if_match).await
+    run(&state, &actor, id, command, Vec::new(), if_match).await
 }
 
 /// Le plan des 10 heures d'apprentissage ; un plan ultérieur le remplace.
@@ -1072,7 +1093,7 @@ pub async fn plan_learning_hours(
         planned: body.planned,
         hours: body.hours,
     });
-    run(&state, &actor, id, command, if_match).await
+    run(&state, &actor, id, command, Vec::new(), if_match).await
 }
 
 /// Un atelier parents : daté à venir, il est programmé, et compte une fois son jour venu.
@@ -1113,7 +1134,7 @@ pub async fn record_parent_workshop(
         held_on: body.held_on,
         participants: body.participants,
     });
-    let Versioned { version } = run(&state, &actor, id, command, if_match).await?;
+    let Versioned { version } = run(&state, &actor, id, command, Vec::new(), if_match).await?;
     Ok(Created {
         id: workshop_id,
         version,

@@ -7,11 +7,12 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::{DateTime, FixedOffset};
 use pharos_access::{Action, Actor, Denied, IfMatch, SchoolRef, Subject};
-use pharos_decider::{Decider, Executed, Rejection, execute, execute_with, load, sentence};
+use pharos_decider::{Decider, Executed, Rejection, execute, execute_attached, load, sentence};
 use pharos_events::training::{
     AttendanceStatus, Registrant, RegistrationMode, Schedule, SessionEvent, Slot, Topic,
 };
 use pharos_events::{DepartmentCode, Email, Role, Uai};
+use pharos_eventstore::Companions;
 use pharos_privacy::{PersonId, Personal};
 use pharos_web::{Json, Path, Problem};
 use serde::{Deserialize, Serialize};
@@ -297,20 +298,29 @@ pub async fn record_past(
     )?;
     let id = Uuid::now_v7();
     let mut registrants = Vec::with_capacity(people.len());
+    // New people and holds, stored in the record's commit.
+    let mut companions = Vec::new();
     for (person, mode, attendance) in people {
-        let registrant = sealed(&trainings, person).await?;
+        let (registrant, new) = sealed(&trainings, &person).await?;
         // The registration's activity is the session's, however late it is recorded.
         let starts_at = plan.schedule.starts_at.with_timezone(&chrono::Utc);
-        hold_registrant(&trainings, registrant.person, id, starts_at).await?;
+        companions.extend(new);
+        companions.push(registrant_hold(
+            &trainings,
+            registrant.person,
+            id,
+            starts_at,
+        )?);
         registrants.push(past(registrant, mode, &attendance));
     }
-    let done = execute::<Session, Problem>(
+    let command = SessionCommand::RecordPast { plan, registrants };
+    let done = execute_attached::<Session, Problem>(
         &trainings.target.app.store,
         &stream(id)?,
-        &SessionCommand::RecordPast { plan, registrants },
         now,
         None,
         &actor.metadata(NAME),
+        |_| Ok((Cow::Borrowed(&command), companions.clone())),
     )
     .await?;
     trainings.note(id, done.version, &done.events);
@@ -383,7 +393,21 @@ async fn run(
     if_match: Option<i64>,
     mut check: impl FnMut(&SessionState, &Plan) -> Result<SessionCommand, Problem>,
 ) -> Result<Executed<SessionEvent>, Problem> {
-    let done = execute_with::<Session, Problem>(
+    run_attached(trainings, actor, id, if_match, |session, plan| {
+        Ok((check(session, plan)?, Vec::new()))
+    })
+    .await
+}
+
+/// [`run`], the command coming with the companions its events need in their commit.
+async fn run_attached(
+    trainings: &Trainings,
+    actor: &Actor,
+    id: Uuid,
+    if_match: Option<i64>,
+    mut check: impl FnMut(&SessionState, &Plan) -> Result<(SessionCommand, Companions), Problem>,
+) -> Result<Executed<SessionEvent>, Problem> {
+    let done = execute_attached::<Session, Problem>(
         &trainings.target.app.store,
         &stream(id)?,
         trainings.target.clock.now(),
@@ -391,7 +415,8 @@ async fn run(
         &actor.metadata(NAME),
         |session| {
             let plan = session.plan.as_ref().ok_or_else(Problem::not_found)?;
-            check(session, plan).map(Cow::Owned)
+            let (command, companions) = check(session, plan)?;
+            Ok((Cow::Owned(command), companions))
         },
     )
     .await?;
@@ -604,7 +629,9 @@ pub async fn reschedule(
         // Each confirmed person's time moves with the session; a place taken elsewhere
         // in the meantime by another process (a narrow race) is logged for the managers.
         for person in moved {
-            if let Err(problem) = claim(&trainings, &actor, person, id, &schedule).await {
+            if let Err(problem) =
+                claim(&trainings, &actor, person, id, &schedule, &Vec::new()).await
+            {
                 tracing::warn!(session = %id, ?problem, "rescheduled without moving a claimed time span");
             }
         }
@@ -1038,8 +1065,12 @@ async fn parsed(
     ))
 }
 
-/// The registrant `person` is, their name and e-mail sealed in the vault.
-async fn sealed(trainings: &Trainings, person: Parsed) -> Result<Registrant, Problem> {
+/// The registrant `person` is, their name and e-mail sealed in the vault; with the
+/// companion storing their key, if they are new, in the first append naming them.
+async fn sealed(
+    trainings: &Trainings,
+    person: &Parsed,
+) -> Result<(Registrant, Companions), Problem> {
     let Parsed {
         email,
         display_name,
@@ -1047,7 +1078,10 @@ async fn sealed(trainings: &Trainings, person: Parsed) -> Result<Registrant, Pro
         school_uai,
     } = person;
     let vault = &trainings.target.vault;
-    let person = vault.person(email.as_str()).await.map_err(Problem::from)?;
+    let (person, new) = vault
+        .person_in_commit(email.as_str())
+        .await
+        .map_err(Problem::from)?;
     let mut sealed = vault
         .seal_all(&[(person, display_name.as_str()), (person, email.as_str())])
         .await
@@ -1056,13 +1090,16 @@ async fn sealed(trainings: &Trainings, person: Parsed) -> Result<Registrant, Pro
     let (Some(display_name), Some(email)) = (sealed.next(), sealed.next()) else {
         return Err(Problem::internal());
     };
-    Ok(Registrant {
-        person,
-        display_name,
-        email,
-        school_uai,
-        function,
-    })
+    Ok((
+        Registrant {
+            person,
+            display_name,
+            email,
+            school_uai: school_uai.clone(),
+            function: function.clone(),
+        },
+        new,
+    ))
 }
 
 /// The schools the actor acts for, by its primary role or its grants.
@@ -1076,41 +1113,42 @@ fn schools_held(actor: &Actor) -> impl Iterator<Item = &Uai> {
 /// Registration at session `id` holds `person`'s name and address until the
 /// `session_registrant` retention runs out from `reference` (two school years on, by the
 /// shipped rules): the directory's purge erases them then, unless something else (an
-/// account, a later session) still holds them.
-async fn hold_registrant(
+/// account, a later session) still holds them. Stored in the registration's commit.
+fn registrant_hold(
     trainings: &Trainings,
     person: PersonId,
     id: Uuid,
     reference: chrono::DateTime<chrono::Utc>,
-) -> Result<(), Problem> {
+) -> Result<std::sync::Arc<dyn pharos_eventstore::Companion>, Problem> {
     trainings
         .target
         .vault
-        .hold(
+        .hold_in_commit(
             person,
             &format!("training_session-{id}"),
             "session_registrant",
             Some(reference),
         )
-        .await
         .map_err(Problem::from)
 }
 
 /// Claims session `id`'s time in `person`'s schedule (`crate::schedule`), refused with
 /// `overlapping-session` when they hold an overlapping place: `true` when this call
-/// appended the claim, `false` when the session was claimed already.
+/// appended the claim, `false` when the session was claimed already. `new_person`: the
+/// companion storing the person's key when this is the first append naming them.
 async fn claim(
     trainings: &Trainings,
     actor: &Actor,
     person: PersonId,
     id: Uuid,
     times: &Schedule,
+    new_person: &Companions,
 ) -> Result<bool, Problem> {
     let span = Span {
         starts_at: times.starts_at,
         ends_at: times.ends_at,
     };
-    let done = execute_with::<PersonSchedule, Problem>(
+    let done = execute_attached::<PersonSchedule, Problem>(
         &trainings.target.app.store,
         &crate::schedule::stream(person)?,
         trainings.target.clock.now(),
@@ -1127,11 +1165,12 @@ async fn claim(
                     .copied()
                     .collect()
             });
-            Ok(Cow::Owned(ScheduleCommand::Claim {
+            let command = ScheduleCommand::Claim {
                 session_id: id,
                 span,
                 vacated,
-            }))
+            };
+            Ok((Cow::Owned(command), new_person.clone()))
         },
     )
     .await?;
@@ -1190,7 +1229,8 @@ async fn claim_promoted(trainings: &Trainings, actor: &Actor, id: Uuid, promoted
     };
     for registration in promoted.iter().filter_map(|r| session.registration(*r)) {
         let person = registration.registrant.person;
-        if let Err(problem) = claim(trainings, actor, person, id, &plan.schedule).await {
+        if let Err(problem) = claim(trainings, actor, person, id, &plan.schedule, &Vec::new()).await
+        {
             tracing::warn!(session = %id, registration = %registration.id, ?problem,
                 "promoted from the waitlist without claiming the time span");
         }
@@ -1222,16 +1262,46 @@ pub async fn register(
     };
     let own = own_schools(&trainings, &actor).await?;
     may_register(&actor, department.as_ref(), school.as_ref(), &own)?;
+    // A new person, registered meanwhile by another request (the same person, to another
+    // session), is tried once more as the person they now are.
+    let mut tried = false;
+    loop {
+        let placed = place(
+            &trainings,
+            &actor,
+            id,
+            &person,
+            input.mode,
+            school.as_ref(),
+            &own,
+        );
+        match placed.await {
+            Err(problem) if !tried && problem.type_uri.ends_with("/concurrent-change") => {
+                tried = true;
+            }
+            placed => return placed,
+        }
+    }
+}
 
+/// Registers `person` at session `id`: their time claimed first for a confirmed place,
+/// then the registration, with their key (if new) and their hold in those commits.
+async fn place(
+    trainings: &Trainings,
+    actor: &Actor,
+    id: Uuid,
+    person: &Parsed,
+    mode: RegistrationMode,
+    school: Option<&SchoolRef>,
+    own: &[SchoolRef],
+) -> Result<(StatusCode, axum::Json<RegistrationCreated>), Problem> {
     let registration_id = Uuid::now_v7();
-    let registrant = sealed(&trainings, person).await?;
+    let (registrant, mut new_person) = sealed(trainings, person).await?;
     let person = registrant.person;
-    // Held from the later of now and the session's start, once the session is read.
-    let mut starts_at = trainings.target.clock.now();
     let register = |overlapping| SessionCommand::Register {
         registration_id,
         registrant: registrant.clone(),
-        mode: input.mode,
+        mode,
         overlapping,
     };
     // A confirmed place needs the person's time first (`crate::schedule`): claimed when
@@ -1242,22 +1312,27 @@ pub async fn register(
     let done = loop {
         rounds += 1;
         if claimed.is_none() {
-            let (session, plan) = existing(&trainings, id).await?;
-            may_register(&actor, plan.department.as_ref(), school.as_ref(), &own)?;
+            let (session, plan) = existing(trainings, id).await?;
+            may_register(actor, plan.department.as_ref(), school, own)?;
             let now = trainings.target.clock.now();
             let predicted = Session::decide(&register(vec![]), &session, now)?;
             if matches!(
                 predicted.first(),
                 Some(SessionEvent::RegistrationConfirmed { .. })
             ) {
-                claimed = Some(claim(&trainings, &actor, person, id, &plan.schedule).await?);
+                let appended =
+                    claim(trainings, actor, person, id, &plan.schedule, &new_person).await?;
+                if appended {
+                    // Stored with the claim.
+                    new_person.clear();
+                }
+                claimed = Some(appended);
             }
         }
         // Set when a place became free after the prediction: claim, then try again.
         let mut unclaimed_place = false;
-        let outcome = run(&trainings, &actor, id, None, |session, plan| {
-            may_register(&actor, plan.department.as_ref(), school.as_ref(), &own)?;
-            starts_at = starts_at.max(plan.schedule.starts_at.with_timezone(&chrono::Utc));
+        let outcome = run_attached(trainings, actor, id, None, |session, plan| {
+            may_register(actor, plan.department.as_ref(), school, own)?;
             if claimed.is_none() && session.confirmed() < plan.capacity as usize {
                 unclaimed_place = true;
                 // Tried again below; after three rounds of places moving, the client is.
@@ -1266,9 +1341,18 @@ pub async fn register(
                 )
                 .with_retry_after(1));
             }
-            Ok(register(trainings.index.read(|index| {
+            let command = register(trainings.index.read(|index| {
                 index.overlapping(person, &plan.schedule, id)
-            })))
+            }));
+            // Held from the later of now and the session's start.
+            let start = plan
+                .schedule
+                .starts_at
+                .with_timezone(&chrono::Utc)
+                .max(trainings.target.clock.now());
+            let mut companions = new_person.clone();
+            companions.push(registrant_hold(trainings, person, id, start)?);
+            Ok((command, companions))
         })
         .await;
         match outcome {
@@ -1276,7 +1360,7 @@ pub async fn register(
             Err(_) if unclaimed_place && rounds < 3 => continue,
             Err(problem) => {
                 if claimed == Some(true) {
-                    release(&trainings, &actor, person, id).await;
+                    release(trainings, actor, person, id).await;
                 }
                 return Err(problem);
             }
@@ -1289,9 +1373,8 @@ pub async fn register(
         )
     {
         // Full meanwhile: waitlisted, the person holds no place to claim time for.
-        release(&trainings, &actor, person, id).await;
+        release(trainings, actor, person, id).await;
     }
-    hold_registrant(&trainings, person, id, starts_at).await?;
     let status = match done.events.first() {
         Some(SessionEvent::RegistrationConfirmed { .. }) => RegistrationStatus::Confirmed,
         _ => RegistrationStatus::Waitlisted,
@@ -1302,9 +1385,7 @@ pub async fn register(
             id: registration_id,
             status,
             version: done.version,
-            warnings: already_trained(&trainings, person, id)
-                .into_iter()
-                .collect(),
+            warnings: already_trained(trainings, person, id).into_iter().collect(),
         }),
     ))
 }
