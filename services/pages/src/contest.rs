@@ -235,9 +235,8 @@ struct Window {
 
 fn window(edition: &Edition, uai: &str, now: DateTime<Utc>) -> Window {
     let (deadline, extended) = edition.deadline_for(uai);
-    let days = (deadline.with_timezone(&Paris).date_naive()
-        - now.with_timezone(&Paris).date_naive())
-    .num_days();
+    let days = (deadline.with_timezone(&Paris).date_naive() - pharos_domain::today_in_france(now))
+        .num_days();
     let remaining = match days {
         ..=0 => "aujourd'hui".to_owned(),
         1 => "dans 1 jour".to_owned(),
@@ -319,7 +318,7 @@ pub async fn list(State(pages): State<Pages>, jar: CookieJar) -> Response {
         Err(page) => return page,
     };
     let now = pages.clock.now();
-    let year = SchoolYear::containing(now.with_timezone(&Paris).date_naive()).to_string();
+    let year = SchoolYear::containing(pharos_domain::today_in_france(now)).to_string();
     let editions: EditionList = match pages
         .api
         .get_as(

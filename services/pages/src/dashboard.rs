@@ -697,7 +697,7 @@ async fn render(pages: &Pages, jar: &CookieJar, filters: Filters, template: &str
     let Some(session) = Session::of(jar) else {
         return crate::session::to_login(&here);
     };
-    let today = pages.clock.now().with_timezone(&Paris).date_naive();
+    let today = pharos_domain::today_in_france(pages.clock.now());
     let departments: Vec<String> = pages
         .academy
         .departments

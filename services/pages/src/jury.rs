@@ -13,7 +13,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use chrono::NaiveDate;
-use chrono_tz::Europe::Paris;
 use futures::future::join_all;
 use minijinja::value::Serde;
 use pharos_events::phare::SchoolYear;
@@ -62,7 +61,7 @@ async fn list(State(pages): State<Pages>, jar: CookieJar) -> Response {
         Ok(found) => found,
         Err(page) => return page,
     };
-    let today = pages.clock.now().with_timezone(&Paris).date_naive();
+    let today = pharos_domain::today_in_france(pages.clock.now());
     let year = SchoolYear::containing(today);
     let editions = match pages
         .api

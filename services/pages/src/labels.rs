@@ -18,7 +18,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use chrono::NaiveDate;
-use chrono_tz::Europe::Paris;
 use minijinja::value::Serde;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
@@ -273,7 +272,7 @@ pub async fn list(
         Err(response) => return response,
     };
     let pole = me.role != "department_referent";
-    let today = pages.clock.now().with_timezone(&Paris).date_naive();
+    let today = pharos_domain::today_in_france(pages.clock.now());
     let departments: Vec<String> = pages
         .academy
         .departments

@@ -16,7 +16,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum_extra::extract::CookieJar;
-use chrono_tz::Europe::Paris;
 use minijinja::value::Serde;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -144,7 +143,7 @@ pub async fn page(
         Ok(who) => who,
         Err(page) => return page,
     };
-    let today = pages.clock.now().with_timezone(&Paris).date_naive();
+    let today = pharos_domain::today_in_france(pages.clock.now());
     let mut errors = FieldErrors::default();
     let (school_year, year_error) = asked_year(&filters.annee, today);
     errors.annee = year_error;

@@ -19,7 +19,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use chrono::NaiveDate;
-use chrono_tz::Europe::Paris;
 use minijinja::value::Serde;
 use pharos_events::phare::SchoolYear;
 use reqwest::Method;
@@ -120,7 +119,7 @@ pub(crate) fn target_uai(me: &Me, asked: &str) -> Option<String> {
 
 /// The current school year, on Paris's calendar.
 pub(crate) fn current_year(pages: &Pages) -> SchoolYear {
-    SchoolYear::containing(pages.clock.now().with_timezone(&Paris).date_naive())
+    SchoolYear::containing(pharos_domain::today_in_france(pages.clock.now()))
 }
 
 /// `base`, with `?uai=` for a referent's view of a school, and the success flag.

@@ -17,7 +17,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use chrono::NaiveDate;
-use chrono_tz::Europe::Paris;
 use minijinja::value::Serde;
 use pharos_events::phare::SchoolYear;
 use reqwest::Method;
@@ -77,7 +76,7 @@ struct Row {
 }
 
 fn today(pages: &Pages) -> NaiveDate {
-    pages.clock.now().with_timezone(&Paris).date_naive()
+    pharos_domain::today_in_france(pages.clock.now())
 }
 
 /// `GET /mes-actions`.
