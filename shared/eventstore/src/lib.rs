@@ -459,7 +459,7 @@ pub(crate) struct PreparedBatch {
     pub schema_versions: Vec<i32>,
     pub data: Vec<String>,
     pub metadata: String,
-    /// Written in the append's commit, before the events.
+    /// Written in the append's commit.
     pub companions: Companions,
 }
 

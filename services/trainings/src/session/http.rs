@@ -254,8 +254,9 @@ pub async fn record_past(
         let (person, _) = parsed(&trainings, &actor, past.person).await?;
         people.push((person, past.mode, past.attendance));
     }
-    // Decided first on stand-ins (one per address, whatever its case), so that a refused
-    // record leaves no one in the vault.
+    // Decided first on stand-ins (one per address, whatever its case): a refused record
+    // asks nothing of the vault, and an address given twice is refused here, before two
+    // new people would be made for it (the second's key could not be stored).
     let now = trainings.target.clock.now();
     let past =
         |registrant: Registrant, mode, attendance: &[PastAttendance]| decider::PastRegistrant {
