@@ -261,12 +261,14 @@ async fn rebuild_counted(
         applied += n;
         progress(applied, total);
     }
-    // Filled in one go, the tables have no planner statistics yet (the autovacuum comes
-    // later): the dashboard's plans need them from its first request.
+    // Filled in one go, the tables have no planner statistics yet, nor a visibility map
+    // (the autovacuum comes later): the dashboard's plans need the statistics from its
+    // first request, and its index-only scans the map (without it, each index entry
+    // found is checked in the table's scattered rows).
     if let pharos_eventstore::Db::Postgres(pool) = &db {
         for (name, _) in projection.tables {
             sqlx::query(sqlx::AssertSqlSafe(format!(
-                "ANALYZE {}",
+                "VACUUM (ANALYZE) {}",
                 building.table(name)
             )))
             .execute(pool)

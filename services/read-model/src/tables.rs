@@ -121,7 +121,7 @@ const TABLES: [(&str, &str); 16] = [
 ];
 
 /// Indexes of one generation: table and columns.
-const INDEXES: [(&str, &str); 13] = [
+const INDEXES: [(&str, &str); 14] = [
     ("rm_schools", "department, name"),
     ("rm_sessions", "training_id, starts_at"),
     ("rm_registrations", "session_id, status"),
@@ -135,6 +135,14 @@ const INDEXES: [(&str, &str); 13] = [
     ("rm_people", "owner"),
     ("rm_accounts", "department, role"),
     ("rm_reminders", "department, updated_at"),
+    // A department's schools with every column a dashboard statement reads of them (its
+    // cells' dimensions, whether open): found in the index alone, where its 600 rows lie
+    // on some 450 pages of the table. Each of a department's dashboard statements starts
+    // from them: one department's labelled share at 60,000 schools, 3.8 ms → 1.9 ms.
+    (
+        "rm_schools",
+        "department, kind, closed_on, uai, sector, priority_education, circonscription",
+    ),
 ];
 
 /// The lists projection: schools, trainings, deployments… as the GraphQL lists read them.

@@ -283,6 +283,47 @@ async fn the_dashboard_counts_in_scope_and_as_of_answers_past_states(db: TestDb)
         1,
         "{narrowed}"
     );
+    // A department's figures (its facts looked up by school, the pHARe steps in one
+    // statement) are the academy's for that department: three écoles, collèges and
+    // lycées in Haute-Garonne, the collège's steps and cohort.
+    let toulouse = graphql(&manager, &dashboard(year, Some("31"), Some(&before))).await;
+    assert!(toulouse["errors"].is_null(), "{toulouse}");
+    for (step, count) in [
+        ("charterInForce", 1),
+        ("protocolPresented", 1),
+        ("learningHoursPlanned", 1),
+        ("parentWorkshopHeld", 0),
+    ] {
+        assert_eq!(
+            (
+                figure(&toulouse, &format!("pharesteps.{step}.count")),
+                figure(&toulouse, &format!("pharesteps.{step}.of"))
+            ),
+            (&json!(count), &json!(3)),
+            "{step}: {toulouse}"
+        );
+    }
+    assert_eq!(
+        figure(&toulouse, "ambassadors.pupils.total"),
+        11,
+        "{toulouse}"
+    );
+    assert_eq!(
+        figure(&toulouse, "ambassadors.pupils.byDepartment"),
+        &json!([{"key": "31", "total": 11}]),
+        "{toulouse}"
+    );
+    assert_eq!(
+        figure(&toulouse, "ambassadors.schools.count"),
+        1,
+        "{toulouse}"
+    );
+    assert_eq!(
+        figure(&toulouse, "trainedTeams.schools.count"),
+        1,
+        "{toulouse}"
+    );
+    assert_eq!(figure(&toulouse, "labels.labelled.of"), 3, "{toulouse}");
     // A school sees its own figures; a trainer none.
     let school = app.user("school", Some(COLLEGE_31)).await;
     let own = graphql(&school, &dashboard(year, None, Some(&before))).await;
