@@ -179,8 +179,8 @@ async fn current(
             Ok(done.live)
         }
         _ => {
-            // The indexes this release adds to tables built by an earlier one (indexes
-            // change no row: no rebuild for them).
+            // The indexes this release adds to tables built by an earlier one, or makes
+            // on other columns (indexes change no row: no rebuild for them).
             tables::create_of(&db, projection, live).await?;
             Ok(live)
         }

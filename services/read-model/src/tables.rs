@@ -345,19 +345,23 @@ pub async fn create(db: &Db, generation: Generation) -> Result<(), sqlx::Error> 
     create_of(db, &LISTS, generation).await
 }
 
-/// Creates a projection's tables of `generation` (those missing).
+/// Creates a projection's tables of `generation` (those missing), and its indexes: those
+/// missing, and those an earlier release made on other columns (dropped and made again:
+/// an index changes no row, so no rebuild is needed for it).
 pub async fn create_of(
     db: &Db,
     projection: &Descriptor,
     generation: Generation,
 ) -> Result<(), sqlx::Error> {
-    let mut statements = Vec::new();
+    let mut tables = Vec::new();
     for (name, columns) in projection.tables {
-        statements.push(format!(
+        tables.push(format!(
             "CREATE TABLE IF NOT EXISTS {} ({columns})",
             generation.table(name)
         ));
     }
+    // (name, columns when a plain list, statement)
+    let mut indexes = Vec::new();
     for (i, (name, columns)) in projection.indexes.iter().enumerate() {
         // An index of PostgreSQL's own kinds (`USING gin (…)`): SQLite goes without it.
         let method = columns.starts_with("USING ");
@@ -373,11 +377,12 @@ pub async fn create_of(
         } else {
             format!("{table}_idx{i}")
         };
-        statements.push(if method {
+        let create = if method {
             format!("CREATE INDEX IF NOT EXISTS {index} ON {table} {columns}")
         } else {
             format!("CREATE INDEX IF NOT EXISTS {index} ON {table} ({columns})")
-        });
+        };
+        indexes.push((index, (!method).then_some(*columns), create));
     }
     match db {
         // Two replicas starting at once on a new database: PostgreSQL's `IF NOT EXISTS`
@@ -388,21 +393,81 @@ pub async fn create_of(
             sqlx::query("SELECT pg_advisory_xact_lock(hashtext('pharos-read-model-ddl'))")
                 .execute(&mut *tx)
                 .await?;
-            for sql in statements {
+            for sql in tables {
                 sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for (index, columns, create) in indexes {
+                let made: Option<String> = sqlx::query_scalar(
+                    "SELECT indexdef FROM pg_indexes \
+                     WHERE schemaname = current_schema() AND indexname = $1",
+                )
+                .bind(&index)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if stale(made.as_deref(), columns) {
+                    tracing::info!(index, "index made on other columns: made again");
+                    sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX {index}")))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query(sqlx::AssertSqlSafe(create))
                     .execute(&mut *tx)
                     .await?;
             }
             tx.commit().await
         }
-        // SQLite runs one write at a time: `IF NOT EXISTS` is enough.
+        // SQLite runs one write at a time: `IF NOT EXISTS` is enough. One connection for
+        // all: another, its schema read before the drop, would refuse the index again as
+        // one that exists.
         Db::Sqlite(pool) => {
-            for sql in statements {
-                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await?;
+            let mut conn = pool.acquire().await?;
+            for sql in tables {
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            for (index, columns, create) in indexes {
+                let made: Option<String> = sqlx::query_scalar(
+                    "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = $1",
+                )
+                .bind(&index)
+                .fetch_optional(&mut *conn)
+                .await?;
+                if stale(made.as_deref(), columns) {
+                    tracing::info!(index, "index made on other columns: made again");
+                    sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX {index}")))
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                sqlx::query(sqlx::AssertSqlSafe(create))
+                    .execute(&mut *conn)
+                    .await?;
             }
             Ok(())
         }
     }
+}
+
+/// Whether an index as the database describes it (`made`: its `CREATE INDEX` statement)
+/// is on other columns than `columns` (a plain list; an index of another kind is kept).
+fn stale(made: Option<&str>, columns: Option<&str>) -> bool {
+    // The list between the statement's first `(` and its last `)`, without spaces or
+    // quotes: PostgreSQL describes `a, b` as `USING btree (a, b)`, SQLite as written.
+    fn list(text: &str) -> String {
+        text.chars()
+            .filter(|c| !c.is_whitespace() && *c != '"')
+            .collect()
+    }
+    let (Some(made), Some(columns)) = (made, columns) else {
+        return false;
+    };
+    let (Some(open), Some(close)) = (made.find('('), made.rfind(')')) else {
+        return false;
+    };
+    made.get(open + 1..close)
+        .is_some_and(|found| list(found) != list(columns))
 }
 
 /// Drops the lists' tables of `generation` and its checkpoint.
@@ -503,5 +568,28 @@ mod tests {
         projections.sort_unstable();
         projections.dedup();
         assert_eq!(projections.len(), all().len());
+    }
+
+    #[test]
+    fn an_index_is_stale_on_other_columns_only() {
+        let columns = Some("session_id, valid_from, person");
+        // As PostgreSQL and SQLite describe the same list.
+        for made in [
+            "CREATE INDEX t_idx ON public.t USING btree (session_id, valid_from, person)",
+            "CREATE INDEX IF NOT EXISTS t_idx ON t (session_id, valid_from, person)",
+            "CREATE INDEX t_idx ON public.t USING btree (\"session_id\", valid_from,person)",
+        ] {
+            assert!(!stale(Some(made), columns), "{made}");
+        }
+        assert!(stale(
+            Some("CREATE INDEX t_idx ON public.t USING btree (session_id, valid_from)"),
+            columns
+        ));
+        // Not made yet, or of another kind: nothing to drop.
+        assert!(!stale(None, columns));
+        assert!(!stale(
+            Some("CREATE INDEX t_idx ON t USING gin (search gin_trgm_ops)"),
+            None
+        ));
     }
 }

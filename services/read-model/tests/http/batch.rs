@@ -496,11 +496,100 @@ async fn batched_writes_build_the_tables_events_one_by_one_build(db: TestDb) {
     db.finish().await;
 }
 
+/// The definition of `index` as the database keeps it (its `CREATE INDEX` statement).
+async fn index_definition(db: &pharos_eventstore::Db, index: &str) -> String {
+    pharos_eventstore::on_db!(db, |pool| {
+        let sql = if matches!(db, pharos_eventstore::Db::Postgres(_)) {
+            "SELECT indexdef FROM pg_indexes WHERE indexname = $1"
+        } else {
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = $1"
+        };
+        sqlx::query_scalar::<_, String>(sql)
+            .bind(index)
+            .fetch_one(pool)
+            .await
+    })
+    .unwrap()
+}
+
+/// An index an earlier release made on other columns is made again on this release's
+/// when the tables are opened (as at startup, on the live generation); one made on the
+/// right columns is left as it is.
+async fn an_index_made_on_other_columns_is_made_again(db: TestDb) {
+    let store = store(&db).await;
+    let sql_db = store.db();
+    let projection = &pharos_read_model::indicators::TRAININGS;
+    let generation = Generation(7);
+    tables::drop_of(&sql_db, projection, generation)
+        .await
+        .unwrap();
+    tables::create_of(&sql_db, projection, generation)
+        .await
+        .unwrap();
+    let table = generation.table("rm_ind_attendees");
+    let index = format!("{table}_idx");
+    let right = index_definition(&sql_db, &index).await;
+    assert!(right.contains("person"), "{right}");
+    // As the release before made it: on a session's attendees by time only.
+    let (drop, create) = (
+        format!("DROP INDEX {index}"),
+        format!("CREATE INDEX {index} ON {table} (session_id, valid_from)"),
+    );
+    pharos_eventstore::on_db!(&sql_db, |pool| async {
+        let mut tx = pool.begin().await?;
+        for sql in [&drop, &create] {
+            sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await
+    }
+    .await)
+    .unwrap();
+    assert!(!index_definition(&sql_db, &index).await.contains("person"));
+    tables::create_of(&sql_db, projection, generation)
+        .await
+        .unwrap();
+    let made = index_definition(&sql_db, &index).await;
+    assert!(
+        made.contains("session_id, valid_from, valid_to, minutes, person"),
+        "{made}"
+    );
+    // Right already: kept (on PostgreSQL, the same object).
+    if let pharos_eventstore::Db::Postgres(pool) = &sql_db {
+        let oid = |pool: sqlx::PgPool, index: String| async move {
+            sqlx::query_scalar::<_, i64>("SELECT oid::bigint FROM pg_class WHERE relname = $1")
+                .bind(index)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        };
+        let before = oid(pool.clone(), index.clone()).await;
+        tables::create_of(&sql_db, projection, generation)
+            .await
+            .unwrap();
+        assert_eq!(oid(pool.clone(), index.clone()).await, before);
+    }
+    tables::drop_of(&sql_db, projection, generation)
+        .await
+        .unwrap();
+    store.close().await;
+    db.finish().await;
+}
+
 mod sqlite {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn batched_writes_build_the_tables_events_one_by_one_build() {
         super::batched_writes_build_the_tables_events_one_by_one_build(super::TestDb::sqlite(
             "pharos-rm-batch",
+        ))
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_index_made_on_other_columns_is_made_again() {
+        super::an_index_made_on_other_columns_is_made_again(super::TestDb::sqlite(
+            "pharos-rm-index",
         ))
         .await;
     }
@@ -511,6 +600,13 @@ mod postgres {
     async fn batched_writes_build_the_tables_events_one_by_one_build() {
         if let Some(db) = super::TestDb::postgres("pharos_rm_batch").await {
             super::batched_writes_build_the_tables_events_one_by_one_build(db).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_index_made_on_other_columns_is_made_again() {
+        if let Some(db) = super::TestDb::postgres("pharos_rm_index").await {
+            super::an_index_made_on_other_columns_is_made_again(db).await;
         }
     }
 }
