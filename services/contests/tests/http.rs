@@ -750,6 +750,20 @@ async fn uploads_are_capped_typed_from_content_and_leave_nothing_behind(db: Test
         before,
     )
     .await;
+    // Its body unread, the connection is not kept for a next request (which would
+    // otherwise go out on a connection the server closes).
+    let refused = school
+        .request(Method::POST, &format!("/api/v1/entries/{entry}/files"))
+        .header("content-type", "image/png")
+        .body(big.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        refused.headers().get("connection").map(|v| v.as_bytes()),
+        Some(&b"close"[..])
+    );
     // Too large, found while streaming.
     let mut bigger = png(2);
     bigger.resize(3 * MAX_FILE, 7);

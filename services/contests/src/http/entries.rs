@@ -561,6 +561,34 @@ pub async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
+    match receive(state, index, files, actor, id, query, headers, body).await {
+        Ok(response) => Ok(response),
+        // A refused upload's body is not read to its end (refused by its length, its
+        // claimed type, or its bytes once past the cap): the connection is closed after
+        // the answer, so that no client sends its next request on a connection whose
+        // unread bytes would be taken for that request.
+        Err(problem) => {
+            let mut response = problem.into_response();
+            response.headers_mut().insert(
+                header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+            Ok(response)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)] // the extractors of one request
+async fn receive(
+    state: TargetState,
+    index: Index,
+    files: Files,
+    actor: Actor,
+    id: Uuid,
+    query: UploadQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
     let (_, entry, _, reader) = reachable(&state, &actor, id).await?;
     school_side(reader)?;
     if entry.status != EntryStatus::Draft {
