@@ -553,6 +553,12 @@ fn share(cells: &[Cell]) -> IndicatorShare {
     }
 }
 
+/// The share of one of the counts of rows that carry several (one statement for several
+/// shares): `cell` keeps a row's dimensions, that count and the denominator.
+fn share_of<R: Clone>(rows: &[R], cell: impl Fn(R) -> Cell) -> IndicatorShare {
+    share(&rows.iter().cloned().map(cell).collect::<Vec<_>>())
+}
+
 fn total(cells: &[Cell]) -> IndicatorTotal {
     let parts = |key: fn(&Cell) -> &str| {
         let mut sums: BTreeMap<&str, i64> = BTreeMap::new();
@@ -1135,28 +1141,19 @@ impl PhareStepsIndicators<'_> {
             i64,
         );
         let rows = d.shared_rows::<Row>(&sql, &filter.binds).await?;
-        let share_of = |count: fn(&Row) -> i64| -> IndicatorShare {
-            let cells: Vec<Cell> = rows
-                .iter()
-                .map(|r| {
-                    (
-                        r.0.clone(),
-                        r.1.clone(),
-                        r.2.clone(),
-                        r.3.clone(),
-                        r.4.clone(),
-                        count(r),
-                        r.9,
-                    )
-                })
-                .collect();
-            share(&cells)
-        };
         Ok(Steps {
-            charter: share_of(|r| r.5),
-            protocol: share_of(|r| r.6),
-            hours: share_of(|r| r.7),
-            workshop: share_of(|r| r.8),
+            charter: share_of(&rows, |(a, b, c, e, f, n, _, _, _, of)| {
+                (a, b, c, e, f, n, of)
+            }),
+            protocol: share_of(&rows, |(a, b, c, e, f, _, n, _, _, of)| {
+                (a, b, c, e, f, n, of)
+            }),
+            hours: share_of(&rows, |(a, b, c, e, f, _, _, n, _, of)| {
+                (a, b, c, e, f, n, of)
+            }),
+            workshop: share_of(&rows, |(a, b, c, e, f, _, _, _, n, of)| {
+                (a, b, c, e, f, n, of)
+            }),
         })
     }
 }
@@ -1426,17 +1423,9 @@ impl NationalDayIndicators<'_> {
         );
         type Row = (String, String, String, String, String, i64, i64, i64);
         let rows = d.shared_rows::<Row>(&sql, &filter.binds).await?;
-        let cells = |count: fn(&Row) -> i64| -> Vec<Cell> {
-            rows.iter()
-                .map(|r| {
-                    let (a, b, c, e, f, _, _, of) = r.clone();
-                    (a, b, c, e, f, count(r), of)
-                })
-                .collect()
-        };
         Ok(Schools {
-            with_action: share(&cells(|r| r.5)),
-            reported: share(&cells(|r| r.6)),
+            with_action: share_of(&rows, |(a, b, c, e, f, n, _, of)| (a, b, c, e, f, n, of)),
+            reported: share_of(&rows, |(a, b, c, e, f, _, n, of)| (a, b, c, e, f, n, of)),
         })
     }
 

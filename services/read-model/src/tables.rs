@@ -384,6 +384,32 @@ pub async fn create_of(
         };
         indexes.push((index, (!method).then_some(*columns), create));
     }
+    // The tables, then each index: dropped first when made on other columns (`catalogue`:
+    // the statement that describes an index by name), then made when missing.
+    macro_rules! apply {
+        ($conn:expr, $catalogue:expr) => {{
+            for sql in tables {
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut *$conn)
+                    .await?;
+            }
+            for (index, columns, create) in indexes {
+                let made: Option<String> = sqlx::query_scalar($catalogue)
+                    .bind(&index)
+                    .fetch_optional(&mut *$conn)
+                    .await?;
+                if stale(made.as_deref(), columns) {
+                    tracing::info!(index, "index made on other columns: made again");
+                    sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX {index}")))
+                        .execute(&mut *$conn)
+                        .await?;
+                }
+                sqlx::query(sqlx::AssertSqlSafe(create))
+                    .execute(&mut *$conn)
+                    .await?;
+            }
+        }};
+    }
     match db {
         // Two replicas starting at once on a new database: PostgreSQL's `IF NOT EXISTS`
         // does not make concurrent creations of one name safe (a duplicate key in its
@@ -393,29 +419,11 @@ pub async fn create_of(
             sqlx::query("SELECT pg_advisory_xact_lock(hashtext('pharos-read-model-ddl'))")
                 .execute(&mut *tx)
                 .await?;
-            for sql in tables {
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            for (index, columns, create) in indexes {
-                let made: Option<String> = sqlx::query_scalar(
-                    "SELECT indexdef FROM pg_indexes \
-                     WHERE schemaname = current_schema() AND indexname = $1",
-                )
-                .bind(&index)
-                .fetch_optional(&mut *tx)
-                .await?;
-                if stale(made.as_deref(), columns) {
-                    tracing::info!(index, "index made on other columns: made again");
-                    sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX {index}")))
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                sqlx::query(sqlx::AssertSqlSafe(create))
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            apply!(
+                tx,
+                "SELECT indexdef FROM pg_indexes \
+                 WHERE schemaname = current_schema() AND indexname = $1"
+            );
             tx.commit().await
         }
         // SQLite runs one write at a time: `IF NOT EXISTS` is enough. One connection for
@@ -423,28 +431,10 @@ pub async fn create_of(
         // one that exists.
         Db::Sqlite(pool) => {
             let mut conn = pool.acquire().await?;
-            for sql in tables {
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .execute(&mut *conn)
-                    .await?;
-            }
-            for (index, columns, create) in indexes {
-                let made: Option<String> = sqlx::query_scalar(
-                    "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = $1",
-                )
-                .bind(&index)
-                .fetch_optional(&mut *conn)
-                .await?;
-                if stale(made.as_deref(), columns) {
-                    tracing::info!(index, "index made on other columns: made again");
-                    sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX {index}")))
-                        .execute(&mut *conn)
-                        .await?;
-                }
-                sqlx::query(sqlx::AssertSqlSafe(create))
-                    .execute(&mut *conn)
-                    .await?;
-            }
+            apply!(
+                conn,
+                "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = $1"
+            );
             Ok(())
         }
     }
