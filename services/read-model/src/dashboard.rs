@@ -559,6 +559,19 @@ fn share_of<R: Clone>(rows: &[R], cell: impl Fn(R) -> Cell) -> IndicatorShare {
     share(&rows.iter().cloned().map(cell).collect::<Vec<_>>())
 }
 
+/// The total of the first (0) or the second (1) of two sums a statement gives by cell
+/// (its numerator and denominator places).
+fn total_of(cells: &[Cell], which: usize) -> IndicatorTotal {
+    let picked: Vec<Cell> = cells
+        .iter()
+        .cloned()
+        .map(|(a, b, c, e, f, first, second)| {
+            (a, b, c, e, f, if which == 0 { first } else { second }, 0)
+        })
+        .collect();
+    total(&picked)
+}
+
 fn total(cells: &[Cell]) -> IndicatorTotal {
     let parts = |key: fn(&Cell) -> &str| {
         let mut sums: BTreeMap<&str, i64> = BTreeMap::new();
@@ -786,10 +799,13 @@ impl Dashboard {
         Ok(share(&self.cells(&sql, &filter).await?))
     }
 
-    /// A sum over fact rows `f` joined to their school `s`, in scope, by cell.
+    /// Sums over fact rows `f` joined to their school `s`, in scope, by cell: the one of
+    /// `sums` at `which`. The others are summed in the same statement, which the request's
+    /// answers compute once for the fields that show them.
     async fn school_total(
         &self,
-        sum: &str,
+        sums: [&str; 2],
+        which: usize,
         from: impl FnOnce(&str, &str) -> (String, String),
     ) -> Result<IndicatorTotal, Error> {
         let mut filter = Filter::default();
@@ -801,12 +817,15 @@ impl Dashboard {
         self.school_scope(&mut filter);
         let sql = format!(
             "SELECT {DIMENSIONS}, \
-             CAST(COALESCE(SUM({sum}), 0) AS BIGINT), CAST(0 AS BIGINT) \
+             CAST(COALESCE(SUM({}), 0) AS BIGINT), CAST(COALESCE(SUM({}), 0) AS BIGINT) \
              FROM {table} f JOIN rm_schools s ON s.uai = f.school_uai{} \
              GROUP BY {DIMENSIONS}",
+            sums[0],
+            sums[1],
             filter.sql()
         );
-        Ok(total(&self.cells(&sql, &filter).await?))
+        let rows = self.cells(&sql, &filter).await?;
+        Ok(total_of(&rows, which))
     }
 }
 
@@ -954,20 +973,21 @@ impl AmbassadorsIndicators<'_> {
 
     /// Élèves ambassadeurs des cohortes déclarées de l'année (tous types de cohortes).
     async fn pupils(&self) -> Result<IndicatorTotal, Error> {
-        self.sum("f.pupils").await
+        self.sum(0).await
     }
 
     /// Parents ambassadeurs des cohortes déclarées de l'année.
     async fn parents(&self) -> Result<IndicatorTotal, Error> {
-        self.sum("f.parents").await
+        self.sum(1).await
     }
 }
 
 impl AmbassadorsIndicators<'_> {
-    async fn sum(&self, column: &str) -> Result<IndicatorTotal, Error> {
+    /// Pupils (0) or parents (1) of the cohorts declared, summed together.
+    async fn sum(&self, which: usize) -> Result<IndicatorTotal, Error> {
         let cohorts = self.0.table(&indicators::AMBASSADORS, "rm_ind_cohorts");
         self.0
-            .school_total(column, |year, at| {
+            .school_total(["f.pupils", "f.parents"], which, |year, at| {
                 (
                     cohorts.clone(),
                     format!(
@@ -1479,43 +1499,40 @@ impl NationalDayIndicators<'_> {
     }
 
     /// How many reported actions, their pupils, and how many of each type (an action of
-    /// several types counts in each), from one reading of the actions.
+    /// several types counts in each), from one reading of the actions: counted by their
+    /// set of types (a few hundred sets at most), each set's types counted here, where a
+    /// pass over the actions per type matched each type's name in every action's.
     async fn read_reported(&self) -> Result<Reported, Error> {
         let (from, filter) = self.reported();
-        let by_type: String = ActionType::ALL
-            .iter()
-            .map(|t| {
-                let t = t.as_str();
-                format!(
-                    " UNION ALL SELECT '{t}', CAST(COUNT(*) AS BIGINT), CAST(0 AS BIGINT) \
-                     FROM r WHERE r.types LIKE '%,{t},%'"
-                )
-            })
-            .collect();
         let sql = format!(
-            "WITH r AS (SELECT a.types AS types, a.pupils_reached AS pupils {from}) \
-             SELECT '', CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(r.pupils), 0) AS BIGINT) \
-             FROM r{by_type}"
+            "SELECT a.types, CAST(COUNT(*) AS BIGINT), \
+             CAST(COALESCE(SUM(a.pupils_reached), 0) AS BIGINT) {from} GROUP BY a.types"
         );
-        let found: BTreeMap<String, (i64, i64)> = self
+        let sets = self
             .0
-            .rows::<(String, i64, i64)>(&sql, &filter.binds)
-            .await?
-            .into_iter()
-            .map(|(key, n, pupils)| (key, (n, pupils)))
-            .collect();
-        let (actions, pupils) = found.get("").copied().unwrap_or_default();
-        Ok(Reported {
-            actions,
-            pupils,
+            .shared_rows::<(String, i64, i64)>(&sql, &filter.binds)
+            .await?;
+        let mut figures = Reported {
             by_type: ActionType::ALL
                 .iter()
                 .map(|t| IndicatorTotalPart {
                     key: t.as_str().to_owned(),
-                    total: found.get(t.as_str()).map_or(0, |(n, _)| *n),
+                    total: 0,
                 })
                 .collect(),
-        })
+            ..Reported::default()
+        };
+        for (types, actions, pupils) in sets.iter() {
+            figures.actions += actions;
+            figures.pupils += pupils;
+            // Stored `,a,b,`: each name between commas, as `LIKE '%,a,%'` found it.
+            for name in types.split(',').filter(|name| !name.is_empty()) {
+                if let Some(part) = figures.by_type.iter_mut().find(|p| p.key == name) {
+                    part.total += actions;
+                }
+            }
+        }
+        Ok(figures)
     }
 }
 
@@ -1574,32 +1591,85 @@ pub struct ContestReasonCount {
     count: i64,
 }
 
+/// The contest's totals by school cell, each a column of one statement.
+#[derive(Clone, Copy)]
+enum ContestTotal {
+    /// Entries submitted (not withdrawn).
+    Entries,
+    /// Entries judged inadmissible.
+    Inadmissible,
+    /// Entries holding the laureate award, once their edition's results are published.
+    Laureates,
+    /// Entries still drafts after the deadline (or their school's extension), while the
+    /// campaign is not closed.
+    Unfinished,
+}
+
 impl Dashboard {
-    /// Sum of `sum` over the contest entries of the year valid at the instant and meeting
-    /// `condition` (on the row `f`, given the instant's placeholder), by school cell.
-    async fn contest_total(
-        &self,
-        sum: &str,
-        condition: impl FnOnce(&str) -> String,
-    ) -> Result<IndicatorTotal, Error> {
+    /// One of the contest's totals over the entries of the year valid at the instant, by
+    /// school cell. The four are counted in one reading of the entries (a department's
+    /// looked up by school): each asks the same statement, which the request's answers
+    /// compute once for all of them (one statement per year, where a statement each
+    /// read the same entries four times).
+    async fn contest_total(&self, which: ContestTotal) -> Result<IndicatorTotal, Error> {
         let entries = self.table(&indicators::CONTEST, "rm_ind_entries");
-        self.school_total(sum, |year, at| {
-            (
-                entries,
-                format!(
-                    "f.school_year = {year} AND {} AND {}",
-                    valid("f", at),
-                    condition(at)
-                ),
+        let editions = self.table(&indicators::CONTEST, "rm_ind_editions");
+        let extensions = self.table(&indicators::CONTEST, "rm_ind_extensions");
+        let mut filter = Filter::default();
+        let year = filter.bind(self.year.to_string());
+        let at = filter.bind(instant(self.at));
+        filter.raw(&format!("f.school_year = {year} AND {}", valid("f", &at)));
+        self.facts_in_scope(&mut filter, "f.school_uai");
+        self.school_scope(&mut filter);
+        let count = |condition: String| {
+            format!("CAST(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END) AS BIGINT)")
+        };
+        let sql = format!(
+            "SELECT {DIMENSIONS}, {}, {}, {}, {} \
+             FROM {entries} f JOIN rm_schools s ON s.uai = f.school_uai{} \
+             GROUP BY {DIMENSIONS}",
+            count(format!("f.status IN {SUBMITTED}")),
+            count("f.status = 'inadmissible'".to_owned()),
+            count(format!(
+                "f.laureate AND EXISTS (SELECT 1 FROM {editions} ed \
+                 WHERE ed.subject = f.contest_id AND {} AND ed.published)",
+                valid("ed", &at)
+            )),
+            count(format!(
+                "f.status = 'draft' AND EXISTS (SELECT 1 FROM {editions} ed \
+                 WHERE ed.subject = f.contest_id AND {} AND NOT ed.closed \
+                 AND ed.submission_deadline < {at} AND NOT EXISTS (SELECT 1 FROM {extensions} x \
+                 WHERE x.edition_id = ed.subject AND x.school_uai = f.school_uai \
+                 AND x.granted_at <= {at} AND x.until >= {at}))",
+                valid("ed", &at)
+            )),
+            filter.sql()
+        );
+        type Row = (String, String, String, String, String, i64, i64, i64, i64);
+        let rows = self.shared_rows::<Row>(&sql, &filter.binds).await?;
+        // A cell counts where one of its entries does (a cell of none is no part).
+        let cells: Vec<Cell> = rows
+            .iter()
+            .cloned()
+            .map(
+                |(a, b, c, e, f, entries, inadmissible, laureates, unfinished)| {
+                    let n = match which {
+                        ContestTotal::Entries => entries,
+                        ContestTotal::Inadmissible => inadmissible,
+                        ContestTotal::Laureates => laureates,
+                        ContestTotal::Unfinished => unfinished,
+                    };
+                    (a, b, c, e, f, n, 0)
+                },
             )
-        })
-        .await
+            .filter(|cell| cell.5 > 0)
+            .collect();
+        Ok(total(&cells))
     }
 
     /// Entries submitted (not withdrawn) of the year.
     async fn contest_entries(&self) -> Result<IndicatorTotal, Error> {
-        self.contest_total("1", |_| format!("f.status IN {SUBMITTED}"))
-            .await
+        self.contest_total(ContestTotal::Entries).await
     }
 
     /// Open schools in scope with at least one entry submitted (not withdrawn).
@@ -1617,21 +1687,12 @@ impl Dashboard {
 
     /// Entries judged inadmissible.
     async fn contest_inadmissible(&self) -> Result<IndicatorTotal, Error> {
-        self.contest_total("1", |_| "f.status = 'inadmissible'".to_owned())
-            .await
+        self.contest_total(ContestTotal::Inadmissible).await
     }
 
     /// Entries holding the laureate award, once their edition's results are published.
     async fn contest_laureates(&self) -> Result<IndicatorTotal, Error> {
-        let editions = self.table(&indicators::CONTEST, "rm_ind_editions");
-        self.contest_total("1", |at| {
-            format!(
-                "f.laureate AND EXISTS (SELECT 1 FROM {editions} ed \
-                 WHERE ed.subject = f.contest_id AND {} AND ed.published)",
-                valid("ed", at)
-            )
-        })
-        .await
+        self.contest_total(ContestTotal::Laureates).await
     }
 }
 
@@ -1943,20 +2004,7 @@ impl OverdueIndicators<'_> {
     /// de dépôt (ou après le délai accordé à leur établissement), tant que la campagne
     /// n'est pas close.
     async fn unfinished_entries(&self) -> Result<IndicatorTotal, Error> {
-        let d = self.0;
-        let editions = d.table(&indicators::CONTEST, "rm_ind_editions");
-        let extensions = d.table(&indicators::CONTEST, "rm_ind_extensions");
-        d.contest_total("1", |at| {
-            format!(
-                "f.status = 'draft' AND EXISTS (SELECT 1 FROM {editions} ed \
-                 WHERE ed.subject = f.contest_id AND {} AND NOT ed.closed \
-                 AND ed.submission_deadline < {at} AND NOT EXISTS (SELECT 1 FROM {extensions} x \
-                 WHERE x.edition_id = ed.subject AND x.school_uai = f.school_uai \
-                 AND x.granted_at <= {at} AND x.until >= {at}))",
-                valid("ed", at)
-            )
-        })
-        .await
+        self.0.contest_total(ContestTotal::Unfinished).await
     }
 }
 

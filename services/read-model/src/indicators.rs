@@ -54,6 +54,13 @@ pub enum Group {
     Trainings,
 }
 
+// COVERING: a department's dashboard looks each of its few hundred schools' facts up by
+// school; the indexes it looks them up in carry every column it reads of them, so that
+// the facts are found in the index alone (PostgreSQL's index-only scans) where the rows
+// lie scattered over the whole table. At 60,000 schools, one department's contest
+// entries took 7.5 ms by school and row against 2.3 ms from the index, its cohorts 5.3
+// against 2.6 ms, its people trained in the MPP 24 against 4.5 ms.
+
 /// The columns every fact table starts with.
 macro_rules! fact {
     ($columns:literal) => {
@@ -87,11 +94,15 @@ pub static TRAINED_TEAMS: Descriptor = Descriptor {
     indexes: &[
         ("rm_ind_team_trained", "deployment_id"),
         ("rm_ind_teams", "school_year, valid_from"),
-        // The dashboard's lookups: a school's team, a circonscription's. The latter leads
-        // with the department, as the lookup does: on the circonscription alone PostgreSQL
-        // hashed every team of the academy for a department's few circonscriptions (27 ms
+        // The dashboard's lookups: a school's team (with every column the dashboard reads
+        // of it: see `COVERING`), a circonscription's. The latter leads with the
+        // department, as the lookup does: on the circonscription alone PostgreSQL hashed
+        // every team of the academy for a department's few circonscriptions (27 ms
         // against 3 ms for one department at 60,000 schools).
-        ("rm_ind_teams", "school_uai, school_year"),
+        (
+            "rm_ind_teams",
+            "school_uai, school_year, valid_from, valid_to, trained, members",
+        ),
         ("rm_ind_teams", "department, circonscription, school_year"),
     ],
     categories: &[phare::DEPLOYMENT_CATEGORY],
@@ -113,7 +124,11 @@ pub static AMBASSADORS: Descriptor = Descriptor {
     )],
     indexes: &[
         ("rm_ind_cohorts", "school_year, valid_from"),
-        ("rm_ind_cohorts", "school_uai, school_year"),
+        // A school's cohorts, covering (`COVERING`).
+        (
+            "rm_ind_cohorts",
+            "school_uai, school_year, valid_from, valid_to, declared, kind, pupils, parents",
+        ),
     ],
     categories: &[cohort::CATEGORY],
     kind: Kind::Indicator(Group::Ambassadors),
@@ -132,7 +147,11 @@ pub static LABELS: Descriptor = Descriptor {
     )],
     indexes: &[
         ("rm_ind_labels", "school_year, valid_from"),
-        ("rm_ind_labels", "school_uai, school_year"),
+        // A school's applications, covering (`COVERING`).
+        (
+            "rm_ind_labels",
+            "school_uai, school_year, valid_from, valid_to, status, awarded_level",
+        ),
     ],
     categories: &[phare::LABEL_CATEGORY],
     kind: Kind::Indicator(Group::Labels),
@@ -153,7 +172,12 @@ pub static PHARE_STEPS: Descriptor = Descriptor {
     )],
     indexes: &[
         ("rm_ind_steps", "school_year, valid_from"),
-        ("rm_ind_steps", "school_uai, school_year"),
+        // A school's deployment, covering (`COVERING`).
+        (
+            "rm_ind_steps",
+            "school_uai, school_year, valid_from, valid_to, charter_signed_on, \
+             charter_ends_on, protocol_presented_on, learning_hours, first_workshop_on",
+        ),
     ],
     categories: &[phare::DEPLOYMENT_CATEGORY],
     kind: Kind::Indicator(Group::PhareSteps),
@@ -293,7 +317,12 @@ pub static CONTEST: Descriptor = Descriptor {
     indexes: &[
         ("rm_ind_editions", "school_year, valid_from"),
         ("rm_ind_entries", "school_year, valid_from"),
-        ("rm_ind_entries", "school_uai, school_year"),
+        // A school's entries, covering (`COVERING`) but for the inadmissibility reason,
+        // free text read of the few inadmissible entries only.
+        (
+            "rm_ind_entries",
+            "school_uai, school_year, valid_from, valid_to, status, laureate, contest_id",
+        ),
     ],
     categories: &[contest::EDITION_CATEGORY, contest::ENTRY_CATEGORY],
     kind: Kind::Indicator(Group::Contest),
