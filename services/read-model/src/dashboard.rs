@@ -666,6 +666,15 @@ impl Dashboard {
         }
     }
 
+    /// [`Self::facts_in_scope`] for a subquery of its own, whose condition is written
+    /// out rather than added to `filter` (which gets its binds): ` AND column IN (…)`,
+    /// or nothing for the whole academy.
+    fn and_in_scope(&self, filter: &mut Filter, column: &str) -> String {
+        self.schools_in_scope(filter)
+            .map(|schools| format!(" AND {column} IN {schools}"))
+            .unwrap_or_default()
+    }
+
     /// The schools `s` open on the day asked (its placeholder).
     fn open(filter: &mut Filter, day: &str) {
         filter.raw(&format!("(s.closed_on IS NULL OR s.closed_on > {day})"));
@@ -1115,10 +1124,7 @@ impl PhareStepsIndicators<'_> {
         let year = filter.bind(d.year.to_string());
         let at = filter.bind(instant(d.at));
         let day = filter.bind(d.day.to_string());
-        let narrowed = d
-            .schools_in_scope(&mut filter)
-            .map(|schools| format!(" AND t.school_uai IN {schools}"))
-            .unwrap_or_default();
+        let narrowed = d.and_in_scope(&mut filter, "t.school_uai");
         let flag = |condition: String| format!("MAX(CASE WHEN {condition} THEN 1 ELSE 0 END)");
         let met = format!(
             "SELECT t.school_uai AS uai, {} AS charter, {} AS protocol, {} AS hours, \
@@ -1418,10 +1424,7 @@ impl NationalDayIndicators<'_> {
         let at = filter.bind(instant(d.at));
         let day = filter.bind(d.day.to_string());
         // A department's share: its schools' rows only, found by school in the index.
-        let narrowed = d
-            .schools_in_scope(&mut filter)
-            .map(|schools| format!(" AND c.school_uai IN {schools}"))
-            .unwrap_or_default();
+        let narrowed = d.and_in_scope(&mut filter, "c.school_uai");
         let reported = format!(
             "SELECT c.school_uai AS uai, MAX(CASE WHEN c.held THEN 1 ELSE 0 END) AS held \
              FROM {named} c WHERE c.school_year = {year} AND {} \
