@@ -3,7 +3,6 @@
 //! with as many callers in the same run and the same database; then the same steps
 //! again without HTTP, each timed, for each step's share of a registration's time.
 
-use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -11,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use pharos::Pharos;
 use pharos::config::{KeySource, RawConfig};
-use pharos_decider::{Decider, SystemClock, execute_attached, load};
+use pharos_decider::{Decider, SystemClock, execute_linked};
 use pharos_events::training::{Registrant, RegistrationMode, SessionEvent};
 use pharos_eventstore::Metadata;
 use pharos_privacy::MasterKey;
@@ -257,7 +256,7 @@ async fn run(pharos: &Pharos, total: usize, callers: usize) -> anyhow::Result<Va
 }
 
 /// One step of a registration: its total time over the timed registrations, and how
-/// many ran it (the schedule claim runs for confirmed places only).
+/// many ran it.
 #[derive(Clone)]
 struct Step {
     name: &'static str,
@@ -265,17 +264,16 @@ struct Step {
     count: usize,
 }
 
-/// The steps, in the order the registration handler runs them. The vault's writes (a
-/// new person's key, the registration's hold) are in the commits of the claim and of
-/// the session's append.
-const STEPS: [&str; 7] = [
+/// The steps, in the order the registration handler runs them. The registration, the
+/// claim of a confirmed place's time and the vault's writes (a new person's key, the
+/// registration's hold) are one commit: the linked append.
+const STEPS: [&str; 6] = [
     "token_check",
     "vault_person",
     "key_read_and_seal",
-    "stream_load",
+    "streams_load",
     "decide",
-    "schedule_claim",
-    "session_append",
+    "linked_append",
 ];
 
 /// Each step's share of a registration's response time through HTTP, its mean time
@@ -369,9 +367,9 @@ async fn register_timed(
     token: &str,
     id: Uuid,
     n: usize,
-) -> Result<[Option<Duration>; 7], Problem> {
+) -> Result<[Option<Duration>; 6], Problem> {
     let mut laps = Laps {
-        times: [None; 7],
+        times: [None; 6],
         since: Instant::now(),
     };
     let store = &state.app.store;
@@ -395,7 +393,7 @@ async fn register_timed(
     laps.lap(0);
     let email = format!("mesure.{n}@ac-toulouse.fr");
     let name = format!("Mesure {n}");
-    let (person, mut new_person) = state.vault.person_in_commit(&email).await?;
+    let (person, new_person) = state.vault.person_in_commit(&email).await?;
     laps.lap(1);
     let mut sealed = state
         .vault
@@ -414,68 +412,67 @@ async fn register_timed(
     };
     laps.lap(2);
     let stream = pharos_trainings::session::stream(id)?;
-    let (session, _) = load::<Session>(store, &stream).await?;
-    let plan = session.plan.clone().ok_or_else(Problem::not_found)?;
-    laps.lap(3);
-    let now = state.clock.now();
-    let command = SessionCommand::Register {
-        registration_id: Uuid::now_v7(),
-        registrant,
-        mode: RegistrationMode::Designated,
-        overlapping: vec![],
-    };
-    let predicted = Session::decide(&command, &session, now)?;
-    laps.lap(4);
-    if matches!(
-        predicted.first(),
-        Some(SessionEvent::RegistrationConfirmed { .. })
-    ) {
-        let span = Span {
-            starts_at: plan.schedule.starts_at,
-            ends_at: plan.schedule.ends_at,
-        };
-        let claim = ScheduleCommand::Claim {
-            session_id: id,
-            span,
-            vacated: vec![],
-        };
-        execute_attached::<PersonSchedule, Problem>(
-            store,
-            &pharos_trainings::schedule::stream(person)?,
-            now,
-            None,
-            &metadata,
-            |_| Ok((Cow::Borrowed(&claim), new_person.clone())),
-        )
-        .await?;
-        new_person.clear();
-        laps.lap(5);
-    }
-    let starts_at = plan.schedule.starts_at.with_timezone(&chrono::Utc).max(now);
-    new_person.push(state.vault.hold_in_commit(
-        person,
-        &format!("training_session-{id}"),
-        "session_registrant",
-        Some(starts_at),
-    )?);
-    execute_attached::<Session, Problem>(store, &stream, now, None, &metadata, |_| {
-        Ok((Cow::Borrowed(&command), new_person.clone()))
-    })
+    let schedule_stream = pharos_trainings::schedule::stream(person)?;
+    let registration_id = Uuid::now_v7();
+    // Run as the handler runs it (both streams' locks, loads, a retry on a lost race:
+    // callers register to the same sessions). A retry's failed append and pause count
+    // in the next attempt's load.
+    execute_linked::<Session, PersonSchedule, Problem>(
+        store,
+        (&stream, &schedule_stream),
+        &metadata,
+        |session, schedule| {
+            laps.lap(3);
+            let plan = session.plan.as_ref().ok_or_else(Problem::not_found)?;
+            let now = state.clock.now();
+            let command = SessionCommand::Register {
+                registration_id,
+                registrant: registrant.clone(),
+                mode: RegistrationMode::Designated,
+                overlapping: vec![],
+            };
+            let events = Session::decide(&command, session, now)?;
+            let claimed = match events.first() {
+                Some(SessionEvent::RegistrationConfirmed { .. }) => {
+                    let claim = ScheduleCommand::Claim {
+                        session_id: id,
+                        span: Span {
+                            starts_at: plan.schedule.starts_at,
+                            ends_at: plan.schedule.ends_at,
+                        },
+                        vacated: vec![],
+                    };
+                    PersonSchedule::decide(&claim, schedule, now)?
+                }
+                _ => Vec::new(),
+            };
+            let starts_at = plan.schedule.starts_at.with_timezone(&chrono::Utc).max(now);
+            let mut companions = new_person.clone();
+            companions.push(state.vault.hold_in_commit(
+                person,
+                &format!("training_session-{id}"),
+                "session_registrant",
+                Some(starts_at),
+            )?);
+            laps.lap(4);
+            Ok((events, claimed, companions))
+        },
+    )
     .await?;
-    laps.lap(6);
+    laps.lap(5);
     Ok(laps.times)
 }
 
-/// Each step's time, from the end of the step before.
+/// Each step's time (summed when a retry runs it again), from the end of the step before.
 struct Laps {
-    times: [Option<Duration>; 7],
+    times: [Option<Duration>; 6],
     since: Instant,
 }
 
 impl Laps {
     fn lap(&mut self, step: usize) {
         let now = Instant::now();
-        self.times[step] = Some(now - self.since);
+        self.times[step] = Some(self.times[step].unwrap_or_default() + (now - self.since));
         self.since = now;
     }
 }

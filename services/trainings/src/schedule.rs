@@ -6,22 +6,23 @@
 //! append to the same stream at the same version, one fails its check, decides again on
 //! the other's claim (`execute` retries) and is refused.
 //!
-//! How a registration uses it (`session::http::register`): when the session has a free
-//! place, the person's time is claimed first, then the registration is appended to the
-//! session; if that is refused or ends waitlisted, the claim is released (compensation).
-//! A withdrawal releases the claim; a promotion from the waitlist claims for the promoted
-//! person (see `session::http::claim_promoted` for an overlap then).
+//! How a registration uses it (`session::http::register`): the session and the person's
+//! schedule are loaded together; when the registration confirms a place, its claim of
+//! the person's time is decided on the schedule, and both go to the store in one linked
+//! append (`EventStore::append_linked`), each stream on the version it was decided on.
+//! Both are stored or neither is: no claim without its place, no place without its
+//! claim, and nothing to compensate after a refusal or a crash. A waitlisted place
+//! claims nothing. A withdrawal releases the claim; a promotion from the waitlist claims
+//! for the promoted person (see `session::http::claim_promoted` for an overlap then).
 //!
-//! Crash windows, and why they are tolerated: a process stopping between the claim and
-//! the registration (or before a compensating release) leaves a claim without a confirmed
-//! place. It errs on the safe side: it can only refuse that person an overlapping
-//! session, never let two overlap. Registering the person again in the same session
-//! reuses the claim (a claim of a session already claimed appends nothing), and a claim
+//! Crash windows left, and why they are tolerated: a withdrawal or a promotion is
+//! appended first and its release or claim after, in a commit of its own. A process
+//! stopping between the two leaves a freed span claimed (it can only refuse that person
+//! an overlapping session, never let two overlap) or a promoted place unclaimed (the
+//! in-memory index's check still sees that place, the schedule does not). Registering
+//! the person again in a session already claimed appends no second claim, and a claim
 //! of a session the index knows cancelled (a final state) blocks nothing. A claim is
 //! never trusted to prove a place: the session stream stays the truth for registrations.
-//! The other way round, a process stopping after a withdrawal or a promotion but before
-//! its release or claim leaves a freed span claimed (safe side again) or a promoted place
-//! unclaimed: the in-memory index's check still sees that place, the schedule does not.
 //!
 //! A reschedule is refused when it would make a confirmed person overlap another of
 //! their sessions (as the index knows), then moves each confirmed person's claim to the

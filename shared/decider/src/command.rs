@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use pharos_eventstore::{
-    AppendResult, Companions, EventStore, ExpectedVersion, Metadata, StoreError, StreamId,
+    AppendResult, Companions, EventStore, ExpectedVersion, Metadata, StoreError, StreamAppend,
+    StreamId,
 };
 
 use crate::Rejection;
@@ -154,11 +155,7 @@ where
                 appended: None,
             });
         }
-        let expected = if version == 0 {
-            ExpectedVersion::NoStream
-        } else {
-            ExpectedVersion::Exact(version)
-        };
+        let expected = expecting(version);
         let batch = events.iter().map(pharos_events::encode).collect();
         match store
             .append_with(stream, expected, batch, metadata, &companions)
@@ -176,6 +173,119 @@ where
             {
                 // Another process wrote meanwhile: decide again on its result, after a
                 // pause that grows and differs between contenders.
+                let jitter = u64::from(Uuid::now_v7().as_bytes()[15] % 8);
+                tokio::time::sleep(Duration::from_millis(attempt as u64 * 2 + jitter)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// The expectation an append decided on a stream at `version` carries.
+fn expecting(version: i64) -> ExpectedVersion {
+    if version == 0 {
+        ExpectedVersion::NoStream
+    } else {
+        ExpectedVersion::Exact(version)
+    }
+}
+
+/// Runs a decision that spans two aggregates (a session and the registered person's
+/// schedule): both streams loaded, `decide` given both states (it returns each stream's
+/// events and the companions), then one linked append ([`EventStore::append_linked`])
+/// on the versions decided on. Both streams' events are stored in one commit, or none
+/// are: a rule between them holds without compensation. A concurrent write to either
+/// decides again, as [`execute_attached`] does. In this process, both streams' locks
+/// are taken in the order of their names, so two such commands never wait on each other
+/// in a cycle.
+pub async fn execute_linked<A, B, E>(
+    store: &EventStore,
+    (first, second): (&StreamId, &StreamId),
+    metadata: &Metadata,
+    mut decide: impl FnMut(
+        &A::State,
+        &B::State,
+    ) -> Result<(Vec<A::Event>, Vec<B::Event>, Companions), E>,
+) -> Result<(Executed<A::Event>, Executed<B::Event>), E>
+where
+    A: Decider,
+    B: Decider,
+    E: From<Rejection> + From<StoreError>,
+{
+    if first == second {
+        return Err(StoreError::InvalidStreamId {
+            stream_id: first.to_string(),
+            reason: "a linked command names two streams",
+        }
+        .into());
+    }
+    let (a, b) = (stream_lock(first), stream_lock(second));
+    let (_a, _b) = if first.as_str() <= second.as_str() {
+        let a = a.lock().await;
+        (a, b.lock().await)
+    } else {
+        let b = b.lock().await;
+        (a.lock().await, b)
+    };
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let ((first_state, first_version), (second_state, second_version)) =
+            tokio::try_join!(load::<A>(store, first), load::<B>(store, second))?;
+        let (first_events, second_events, companions) = decide(&first_state, &second_state)?;
+        let mut parts = Vec::with_capacity(2);
+        if !first_events.is_empty() {
+            parts.push(StreamAppend {
+                stream: first.clone(),
+                expected: expecting(first_version),
+                events: first_events.iter().map(pharos_events::encode).collect(),
+            });
+        }
+        if !second_events.is_empty() {
+            parts.push(StreamAppend {
+                stream: second.clone(),
+                expected: expecting(second_version),
+                events: second_events.iter().map(pharos_events::encode).collect(),
+            });
+        }
+        if parts.is_empty() {
+            return Ok((
+                Executed {
+                    version: first_version,
+                    events: first_events,
+                    appended: None,
+                },
+                Executed {
+                    version: second_version,
+                    events: second_events,
+                    appended: None,
+                },
+            ));
+        }
+        match store.append_linked(parts, metadata, &companions).await {
+            Ok(results) => {
+                let mut results = results.into_iter();
+                let mut done = |version: i64, stored: bool| {
+                    let appended = if stored { results.next() } else { None };
+                    (appended.map_or(version, |r| r.version), appended)
+                };
+                let (version, appended) = done(first_version, !first_events.is_empty());
+                let first = Executed {
+                    version,
+                    events: first_events,
+                    appended,
+                };
+                let (version, appended) = done(second_version, !second_events.is_empty());
+                return Ok((
+                    first,
+                    Executed {
+                        version,
+                        events: second_events,
+                        appended,
+                    },
+                ));
+            }
+            Err(StoreError::WrongExpectedVersion { .. }) if attempt < ATTEMPTS => {
                 let jitter = u64::from(Uuid::now_v7().as_bytes()[15] % 8);
                 tokio::time::sleep(Duration::from_millis(attempt as u64 * 2 + jitter)).await;
             }

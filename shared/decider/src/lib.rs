@@ -1,6 +1,7 @@
 //! Aggregates as pure functions (the decider pattern): [`Decider`] (`decide`, `evolve`),
 //! the [`Rejection`] a decision refuses with, the [`Clock`] time comes from, the command
-//! loop that runs a decision against the event store ([`execute`], [`execute_with`]),
+//! loop that runs a decision against the event store ([`execute`], [`execute_with`],
+//! [`execute_linked`] for a decision spanning two streams),
 //! and [`given`], the given/when/then helper of decider tests.
 //!
 //! No HTTP here: `pharos-web` maps a [`Rejection`] to problem+json in one place, and a
@@ -12,7 +13,9 @@ pub mod testing;
 
 use chrono::{DateTime, Utc};
 
-pub use command::{Decider, Executed, execute, execute_attached, execute_with, load};
+pub use command::{
+    Decider, Executed, execute, execute_attached, execute_linked, execute_with, load,
+};
 pub use rejection::{Rejection, RejectionKind, sentence};
 pub use testing::given;
 

@@ -1,7 +1,8 @@
 //! The Pharos event store: one append-only table on SQLite (embedded mode) or
 //! PostgreSQL (production), with the guarantees listed in its README:
 //!
-//! 1. atomic batch appends with optimistic concurrency ([`ExpectedVersion`]);
+//! 1. atomic batch appends with optimistic concurrency ([`ExpectedVersion`]), to one
+//!    stream or, linked, to several in one commit ([`EventStore::append_linked`]);
 //! 2. idempotent appends by event id;
 //! 3. a global order ([`GlobalPosition`]) readers never see skip;
 //! 4. catch-up-then-live [`Subscription`]s by category;
@@ -257,7 +258,6 @@ impl EventStore {
 
     /// Like [`append`](Self::append), with `companions` written in the same commit:
     /// events and companions all stored, or nothing (a refused append writes none).
-    #[tracing::instrument(level = "debug", skip_all, fields(stream = %stream, events = events.len(), companions = companions.len()))]
     pub async fn append_with(
         &self,
         stream: &StreamId,
@@ -266,18 +266,77 @@ impl EventStore {
         metadata: &Metadata,
         companions: &[Arc<dyn Companion>],
     ) -> Result<AppendResult, StoreError> {
-        let mut batch = PreparedBatch::new(events, metadata)?;
-        batch.companions = companions.to_vec();
+        let part = Part {
+            stream: stream.clone(),
+            expected,
+            batch: PreparedBatch::new(events, metadata)?,
+        };
+        let mut results = self.append_prepared(vec![part], companions).await?;
+        results.pop().ok_or(StoreError::EmptyBatch)
+    }
+
+    /// Appends to several streams in one commit, each part on its own expectation: all
+    /// the parts and `companions` are stored, or nothing is. A rule that spans streams
+    /// (one person's schedule and the session they register for) is then kept by the
+    /// optimistic checks of both, with no compensation to run after a refusal or a crash.
+    /// Re-appending exactly the same parts (the same event ids in the same streams)
+    /// returns the original results and writes nothing; a part that was stored when
+    /// another was not cannot happen, and ids stored elsewhere are a conflict.
+    /// Results come in the order of `parts`.
+    pub async fn append_linked(
+        &self,
+        parts: Vec<StreamAppend>,
+        metadata: &Metadata,
+        companions: &[Arc<dyn Companion>],
+    ) -> Result<Vec<AppendResult>, StoreError> {
+        let mut prepared: Vec<Part> = Vec::with_capacity(parts.len());
+        for part in parts {
+            if prepared.iter().any(|p| p.stream == part.stream) {
+                return Err(StoreError::InvalidStreamId {
+                    stream_id: part.stream.to_string(),
+                    reason: "a linked append names each stream once",
+                });
+            }
+            let batch = PreparedBatch::new(part.events, metadata)?;
+            if let Some(id) = batch
+                .event_ids
+                .iter()
+                .find(|id| prepared.iter().any(|p| p.batch.event_ids.contains(id)))
+            {
+                return Err(StoreError::IdempotencyConflict { event_id: *id });
+            }
+            prepared.push(Part {
+                stream: part.stream,
+                expected: part.expected,
+                batch,
+            });
+        }
+        if prepared.is_empty() {
+            return Err(StoreError::EmptyBatch);
+        }
+        self.append_prepared(prepared, companions).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(stream = %parts[0].stream, parts = parts.len(), companions = companions.len()))]
+    async fn append_prepared(
+        &self,
+        parts: Vec<Part>,
+        companions: &[Arc<dyn Companion>],
+    ) -> Result<Vec<AppendResult>, StoreError> {
+        let append = PreparedAppend {
+            parts,
+            companions: companions.to_vec(),
+        };
         let started = Instant::now();
         let result = match &self.inner.backend {
-            Backend::Postgres(b) => b.append(stream, expected, batch).await,
-            Backend::Sqlite(b) => b.append(stream, expected, batch).await,
+            Backend::Postgres(b) => b.append(append).await,
+            Backend::Sqlite(b) => b.append(append).await,
         };
         let backend = self.backend_name();
         metrics::histogram!("pharos_eventstore_append_seconds", "backend" => backend)
             .record(started.elapsed().as_secs_f64());
         match &result {
-            Ok(r) if r.appended => {
+            Ok(r) if r.iter().any(|r| r.appended) => {
                 metrics::counter!("pharos_eventstore_appends_total", "backend" => backend, "outcome" => "ok").increment(1);
                 if let Backend::Postgres(b) = &self.inner.backend {
                     b.announce();
@@ -459,7 +518,27 @@ pub(crate) struct PreparedBatch {
     pub schema_versions: Vec<i32>,
     pub data: Vec<String>,
     pub metadata: String,
-    /// Written in the append's commit.
+}
+
+/// One stream's share of a linked append ([`EventStore::append_linked`]).
+#[derive(Debug, Clone)]
+pub struct StreamAppend {
+    pub stream: StreamId,
+    pub expected: ExpectedVersion,
+    pub events: Vec<NewEvent>,
+}
+
+/// One stream's events of an append, on their expectation.
+pub(crate) struct Part {
+    pub stream: StreamId,
+    pub expected: ExpectedVersion,
+    pub batch: PreparedBatch,
+}
+
+/// What one commit stores: one stream's events or several streams' (all or none), and
+/// the rows written with them.
+pub(crate) struct PreparedAppend {
+    pub parts: Vec<Part>,
     pub companions: Companions,
 }
 
@@ -477,7 +556,6 @@ impl PreparedBatch {
                 position: 0,
                 reason: e.to_string(),
             })?,
-            companions: Vec::new(),
         };
         for event in events {
             if event.schema_version < 1 {

@@ -1,5 +1,6 @@
-//! PostgreSQL backend: each append is one autocommitted INSERT (one round trip),
-//! reads below the oldest running transaction, LISTEN/NOTIFY as a wake-up hint.
+//! PostgreSQL backend: each append is one autocommitted INSERT (one round trip; one
+//! transaction when it carries companions or links several streams), reads below the
+//! oldest running transaction, LISTEN/NOTIFY as a wake-up hint.
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -15,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::{
-    AppendResult, ExpectedVersion, GlobalPosition, Metadata, PreparedBatch, ProjectionTx,
+    AppendResult, ExpectedVersion, GlobalPosition, Metadata, Part, PreparedAppend, ProjectionTx,
     RecordedEvent, StoreError, StoreOptions, StreamId,
 };
 
@@ -102,20 +103,23 @@ impl PgBackend {
         self.announce.notify_one();
     }
 
-    pub async fn append(
-        &self,
-        stream: &StreamId,
-        expected: ExpectedVersion,
-        batch: PreparedBatch,
-    ) -> Result<AppendResult, StoreError> {
+    pub async fn append(&self, append: PreparedAppend) -> Result<Vec<AppendResult>, StoreError> {
         // A lost race on a version retries for the expectations that do not name one.
-        let retries = match expected {
-            ExpectedVersion::Any | ExpectedVersion::StreamExists => 100,
-            _ => 0,
+        let retries = if append.parts.iter().all(|p| {
+            matches!(
+                p.expected,
+                ExpectedVersion::Any | ExpectedVersion::StreamExists
+            )
+        }) {
+            100
+        } else {
+            0
         };
         for attempt in 0.. {
-            let refused = match self.insert(stream, expected, &batch).await {
-                Ok(Some(result)) => return Ok(result),
+            // Which part the refusal is about.
+            let mut at = 0;
+            let refused = match self.insert(&append, &mut at).await {
+                Ok(Some(results)) => return Ok(results),
                 Ok(None) => Refusal::Expectation,
                 Err(e) if e.constraint() == Some("events_stream_version_key") => Refusal::Version,
                 Err(e) if e.constraint() == Some("events_event_id_key") => Refusal::EventId,
@@ -124,17 +128,18 @@ impl PgBackend {
             // Every refusal may be a retry of an append that committed: answer with its
             // result. The insert ran first and waited for any such append in flight on
             // the unique indexes, so the check below sees it committed.
-            if let Some(original) = self.earlier_append(stream, &batch).await? {
+            if let Some(original) = self.earlier_append(&append.parts).await? {
                 return Ok(original);
             }
+            let part = &append.parts[at.min(append.parts.len() - 1)];
             match refused {
-                Refusal::EventId => return Err(self.idempotency_conflict(&batch).await),
+                Refusal::EventId => return Err(self.idempotency_conflict(&append.parts).await),
                 Refusal::Version if attempt < retries => continue,
                 Refusal::Version | Refusal::Expectation => {
                     return Err(StoreError::WrongExpectedVersion {
-                        stream_id: stream.to_string(),
-                        expected,
-                        actual: self.stream_version(stream.as_str()).await?,
+                        stream_id: part.stream.to_string(),
+                        expected: part.expected,
+                        actual: self.stream_version(part.stream.as_str()).await?,
                     });
                 }
             }
@@ -142,35 +147,45 @@ impl PgBackend {
         unreachable!("the retry loop returns")
     }
 
-    /// The append's statement, autocommitted, or in one transaction after its companions:
-    /// `None` when the stream does not meet `expected` (and nothing was written).
+    /// The append's statement, autocommitted, or in one transaction with its companions
+    /// and its other parts: `None` when a part's stream does not meet its expectation
+    /// (and nothing was written). `at` is left on the part being written when it stops.
     async fn insert(
         &self,
-        stream: &StreamId,
-        expected: ExpectedVersion,
-        batch: &PreparedBatch,
-    ) -> Result<Option<AppendResult>, StoreError> {
-        let result = if batch.companions.is_empty() {
+        append: &PreparedAppend,
+        at: &mut usize,
+    ) -> Result<Option<Vec<AppendResult>>, StoreError> {
+        let mut results = Vec::with_capacity(append.parts.len());
+        if append.companions.is_empty() && append.parts.len() == 1 {
+            let part = &append.parts[0];
             let mut conn = self.pool.acquire().await?;
-            self.insert_on(&mut conn, stream, expected, batch).await?
+            match self.insert_on(&mut conn, part).await? {
+                Some(result) => results.push(result),
+                None => return Ok(None),
+            }
         } else {
             // Dropped on any error before the commit: rolled back, companions included.
             let mut tx = self.pool.begin().await?;
-            for companion in &batch.companions {
+            for companion in &append.companions {
                 companion.write(ProjectionTx::Postgres(&mut tx)).await?;
             }
-            let result = self.insert_on(&mut tx, stream, expected, batch).await?;
-            if result.is_some() {
-                tx.commit().await?;
-            } else {
-                tx.rollback().await?;
+            for (i, part) in append.parts.iter().enumerate() {
+                *at = i;
+                match self.insert_on(&mut tx, part).await? {
+                    Some(result) => results.push(result),
+                    None => {
+                        tx.rollback().await?;
+                        return Ok(None);
+                    }
+                }
             }
-            result
-        };
-        if let Some(result) = &result {
-            self.known_versions.saw(stream.as_str(), result.version);
+            tx.commit().await?;
         }
-        Ok(result)
+        for (part, result) in append.parts.iter().zip(&results) {
+            self.known_versions
+                .saw(part.stream.as_str(), result.version);
+        }
+        Ok(Some(results))
     }
 
     /// One statement on `conn`. The common cases (one event, no stream or an exact
@@ -179,10 +194,9 @@ impl PgBackend {
     async fn insert_on(
         &self,
         conn: &mut PgConnection,
-        stream: &StreamId,
-        expected: ExpectedVersion,
-        batch: &PreparedBatch,
+        part: &Part,
     ) -> Result<Option<AppendResult>, StoreError> {
+        let (stream, expected, batch) = (&part.stream, part.expected, &part.batch);
         // Version $8 + 1 when version $8 is known to exist (or $8 = 0).
         const PLAIN: &str = "INSERT INTO events (stream_id, category, version, event_id, \
              event_type, schema_version, data, metadata) \
@@ -256,47 +270,59 @@ impl PgBackend {
         }))
     }
 
-    /// The result of an earlier append of exactly these events to this stream, if any.
+    /// The results of an earlier append of exactly these parts (each part's events in
+    /// its stream), if there was one.
     async fn earlier_append(
         &self,
-        stream: &StreamId,
-        batch: &PreparedBatch,
-    ) -> Result<Option<AppendResult>, StoreError> {
-        let (found, version, commit_id, position): (i64, Option<i64>, Option<i64>, Option<i64>) =
-            sqlx::query_as(
+        parts: &[Part],
+    ) -> Result<Option<Vec<AppendResult>>, StoreError> {
+        let mut results = Vec::with_capacity(parts.len());
+        for part in parts {
+            let (found, version, commit_id, position): (
+                i64,
+                Option<i64>,
+                Option<i64>,
+                Option<i64>,
+            ) = sqlx::query_as(
                 "SELECT count(*), max(version), max(commit_id), max(position) FROM events \
                  WHERE event_id = ANY($1) AND stream_id = $2",
             )
-            .bind(&batch.event_ids)
-            .bind(stream.as_str())
+            .bind(&part.batch.event_ids)
+            .bind(part.stream.as_str())
             .fetch_one(&self.pool)
             .await?;
-        Ok(match (version, commit_id, position) {
-            (Some(version), Some(commit_id), Some(position)) if found == batch.len() as i64 => {
-                Some(AppendResult {
-                    version,
-                    position: GlobalPosition {
-                        commit_id,
-                        position,
-                    },
-                    appended: false,
-                })
+            match (version, commit_id, position) {
+                (Some(version), Some(commit_id), Some(position))
+                    if found == part.batch.len() as i64 =>
+                {
+                    results.push(AppendResult {
+                        version,
+                        position: GlobalPosition {
+                            commit_id,
+                            position,
+                        },
+                        appended: false,
+                    });
+                }
+                _ => return Ok(None),
             }
-            _ => None,
-        })
+        }
+        Ok(Some(results))
     }
 
-    async fn idempotency_conflict(&self, batch: &PreparedBatch) -> StoreError {
+    async fn idempotency_conflict(&self, parts: &[Part]) -> StoreError {
+        let ids: Vec<uuid::Uuid> = parts
+            .iter()
+            .flat_map(|p| p.batch.event_ids.iter().copied())
+            .collect();
         let found: Result<Option<uuid::Uuid>, _> =
             sqlx::query_scalar("SELECT event_id FROM events WHERE event_id = ANY($1) LIMIT 1")
-                .bind(&batch.event_ids)
+                .bind(&ids)
                 .fetch_optional(&self.pool)
                 .await;
         match found {
             Ok(Some(event_id)) => StoreError::IdempotencyConflict { event_id },
-            Ok(None) => StoreError::IdempotencyConflict {
-                event_id: batch.event_ids[0],
-            },
+            Ok(None) => StoreError::IdempotencyConflict { event_id: ids[0] },
             Err(e) => e.into(),
         }
     }

@@ -17,9 +17,10 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::{
-    AppendResult, ExpectedVersion, GlobalPosition, Metadata, PreparedBatch, ProjectionTx,
-    RecordedEvent, SqliteSync, StoreError, StoreOptions, StreamId,
+    AppendResult, GlobalPosition, Metadata, Part, PreparedAppend, ProjectionTx, RecordedEvent,
+    SqliteSync, StoreError, StoreOptions, StreamId,
 };
+use uuid::Uuid;
 
 /// Most appends one group commit takes.
 const MAX_GROUP: usize = 512;
@@ -32,10 +33,14 @@ pub(crate) struct SqliteBackend {
 }
 
 struct Job {
-    stream: StreamId,
-    expected: ExpectedVersion,
-    batch: PreparedBatch,
-    reply: oneshot::Sender<Result<AppendResult, StoreError>>,
+    append: PreparedAppend,
+    reply: oneshot::Sender<Result<Vec<AppendResult>, StoreError>>,
+}
+
+impl Job {
+    fn streams(&self) -> impl Iterator<Item = &str> {
+        self.append.parts.iter().map(|p| p.stream.as_str())
+    }
 }
 
 impl SqliteBackend {
@@ -78,19 +83,9 @@ impl SqliteBackend {
         self.pool.close().await;
     }
 
-    pub async fn append(
-        &self,
-        stream: &StreamId,
-        expected: ExpectedVersion,
-        batch: PreparedBatch,
-    ) -> Result<AppendResult, StoreError> {
+    pub async fn append(&self, append: PreparedAppend) -> Result<Vec<AppendResult>, StoreError> {
         let (reply, answer) = oneshot::channel();
-        let job = Job {
-            stream: stream.clone(),
-            expected,
-            batch,
-            reply,
-        };
+        let job = Job { append, reply };
         self.writer
             .send(job)
             .await
@@ -214,7 +209,9 @@ async fn writer_loop(
         }
         previous_group = group.len();
         let results = append_group(&mut conn, &mut versions, &group).await;
-        let any_appended = results.iter().any(|r| matches!(r, Ok(a) if a.appended));
+        let any_appended = results
+            .iter()
+            .any(|r| matches!(r, Ok(a) if a.iter().any(|a| a.appended)));
         for (job, result) in group.drain(..).zip(results) {
             let _ = job.reply.send(result);
         }
@@ -241,7 +238,7 @@ impl VersionCache {
              FROM json_each($1) AS s";
         let missing: HashSet<&str> = group
             .iter()
-            .map(|j| j.stream.as_str())
+            .flat_map(Job::streams)
             .filter(|s| !self.versions.contains_key(*s))
             .collect();
         if missing.is_empty() {
@@ -262,9 +259,9 @@ impl VersionCache {
         Ok(())
     }
 
-    fn forget(&mut self, group: &[Job]) {
-        for job in group {
-            self.versions.remove(job.stream.as_str());
+    fn forget<'j>(&mut self, jobs: impl IntoIterator<Item = &'j Job>) {
+        for stream in jobs.into_iter().flat_map(Job::streams) {
+            self.versions.remove(stream);
         }
     }
 }
@@ -281,8 +278,8 @@ async fn append_group(
     conn: &mut SqliteConnection,
     versions: &mut VersionCache,
     group: &[Job],
-) -> Vec<Result<AppendResult, StoreError>> {
-    let mut results: Vec<Option<Result<AppendResult, StoreError>>> =
+) -> Vec<Result<Vec<AppendResult>, StoreError>> {
+    let mut results: Vec<Option<Result<Vec<AppendResult>, StoreError>>> =
         std::iter::repeat_with(|| None).take(group.len()).collect();
     if let Err(e) = versions.load(conn, group).await {
         return fail_all(group.len(), &e);
@@ -291,22 +288,27 @@ async fn append_group(
     if !plan.accepted.is_empty() {
         match insert_planned(conn, &plan, group).await {
             Ok(positions) => {
-                for (index, stream, version) in &plan.accepted {
-                    let result = positions
-                        .get(&(stream.clone(), *version))
-                        .map(|&position| AppendResult {
-                            version: *version,
-                            position: GlobalPosition {
-                                commit_id: 0,
-                                position,
-                            },
-                            appended: true,
+                for (index, parts) in &plan.accepted {
+                    let result = parts
+                        .iter()
+                        .map(|(stream, version)| {
+                            versions.versions.insert(stream.clone(), *version);
+                            positions
+                                .get(&(stream.clone(), *version))
+                                .map(|&position| AppendResult {
+                                    version: *version,
+                                    position: GlobalPosition {
+                                        commit_id: 0,
+                                        position,
+                                    },
+                                    appended: true,
+                                })
+                                .ok_or_else(|| StoreError::Corrupt {
+                                    position: 0,
+                                    reason: format!("no position returned for {stream} v{version}"),
+                                })
                         })
-                        .ok_or_else(|| StoreError::Corrupt {
-                            position: 0,
-                            reason: format!("no position returned for {stream} v{version}"),
-                        });
-                    versions.versions.insert(stream.clone(), *version);
+                        .collect();
                     results[*index] = Some(result);
                 }
             }
@@ -316,7 +318,7 @@ async fn append_group(
             Err(StoreError::CompanionRefused { .. }) => {}
             Err(e) => {
                 tracing::error!(error = %e, "append failed; nothing of it was written");
-                for (index, _, _) in &plan.accepted {
+                for (index, _) in &plan.accepted {
                     results[*index] = Some(Err(nothing_written(&e)));
                 }
             }
@@ -326,9 +328,7 @@ async fn append_group(
     if !careful.is_empty() {
         let jobs: Vec<&Job> = careful.iter().map(|i| &group[*i]).collect();
         let outcome = append_carefully(conn, &jobs).await;
-        for job in &jobs {
-            versions.versions.remove(job.stream.as_str());
-        }
+        versions.forget(jobs.iter().copied());
         match outcome {
             Ok(done) => {
                 for (index, result) in careful.into_iter().zip(done) {
@@ -362,7 +362,7 @@ fn nothing_written(e: &StoreError) -> StoreError {
     }
 }
 
-fn fail_all(n: usize, e: &StoreError) -> Vec<Result<AppendResult, StoreError>> {
+fn fail_all(n: usize, e: &StoreError) -> Vec<Result<Vec<AppendResult>, StoreError>> {
     (0..n).map(|_| Err(nothing_written(e))).collect()
 }
 
@@ -374,7 +374,7 @@ fn is_any_unique_violation(e: &StoreError) -> bool {
 async fn append_carefully(
     conn: &mut SqliteConnection,
     jobs: &[&Job],
-) -> Result<Vec<Result<AppendResult, StoreError>>, StoreError> {
+) -> Result<Vec<Result<Vec<AppendResult>, StoreError>>, StoreError> {
     sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
     let mut results = Vec::with_capacity(jobs.len());
     for job in jobs {
@@ -396,8 +396,9 @@ async fn append_carefully(
 struct GroupPlan {
     /// Rows to insert, as one JSON array.
     rows: String,
-    /// (job index, stream, version of its last event) of each job in `rows`.
-    accepted: Vec<(usize, String, i64)>,
+    /// (job index, (stream, version of its last event) of each part) of each job in
+    /// `rows`.
+    accepted: Vec<(usize, Vec<(String, i64)>)>,
 }
 
 fn plan_group(known: &HashMap<String, i64>, group: &[Job]) -> GroupPlan {
@@ -406,35 +407,45 @@ fn plan_group(known: &HashMap<String, i64>, group: &[Job]) -> GroupPlan {
     let mut rows = Vec::new();
     let mut accepted = Vec::new();
     for (index, job) in group.iter().enumerate() {
-        let stream = job.stream.as_str();
-        let version = current
-            .get(stream)
-            .or_else(|| known.get(stream))
-            .copied()
-            .unwrap_or(0);
+        let parts = &job.append.parts;
+        let version_of = |current: &HashMap<&str, i64>, stream: &str| {
+            current
+                .get(stream)
+                .or_else(|| known.get(stream))
+                .copied()
+                .unwrap_or(0)
+        };
         // Unmet expectations may be retries; ids seen twice are concurrent retries.
-        if !job.expected.is_satisfied_by(version)
-            || job.batch.event_ids.iter().any(|id| ids.contains(id))
-        {
+        if parts.iter().any(|p| {
+            !p.expected
+                .is_satisfied_by(version_of(&current, p.stream.as_str()))
+                || p.batch.event_ids.iter().any(|id| ids.contains(id))
+        }) {
             continue;
         }
-        let batch = &job.batch;
-        for i in 0..batch.len() {
-            ids.insert(batch.event_ids[i]);
-            rows.push(serde_json::json!([
-                stream,
-                job.stream.category(),
-                version + 1 + i as i64,
-                batch.event_ids[i].simple().to_string(),
-                batch.event_types[i],
-                batch.schema_versions[i],
-                batch.data[i],
-                batch.metadata,
-            ]));
+        let mut lasts = Vec::with_capacity(parts.len());
+        for part in parts {
+            let stream = part.stream.as_str();
+            let version = version_of(&current, stream);
+            let batch = &part.batch;
+            for i in 0..batch.len() {
+                ids.insert(batch.event_ids[i]);
+                rows.push(serde_json::json!([
+                    stream,
+                    part.stream.category(),
+                    version + 1 + i as i64,
+                    batch.event_ids[i].simple().to_string(),
+                    batch.event_types[i],
+                    batch.schema_versions[i],
+                    batch.data[i],
+                    batch.metadata,
+                ]));
+            }
+            let last = version + batch.len() as i64;
+            current.insert(stream, last);
+            lasts.push((stream.to_owned(), last));
         }
-        let last = version + batch.len() as i64;
-        current.insert(stream, last);
-        accepted.push((index, stream.to_owned(), last));
+        accepted.push((index, lasts));
     }
     GroupPlan {
         rows: serde_json::Value::Array(rows).to_string(),
@@ -453,7 +464,7 @@ async fn insert_planned(
     let companions: Vec<_> = plan
         .accepted
         .iter()
-        .flat_map(|(index, _, _)| &group[*index].batch.companions)
+        .flat_map(|(index, _)| &group[*index].append.companions)
         .collect();
     if companions.is_empty() {
         return insert_rows(conn, plan).await;
@@ -495,20 +506,40 @@ async fn insert_rows(
         .collect())
 }
 
-/// One job with every check, in its own savepoint when it has several events or
-/// companions (written once its events are, unless it was a retry).
+/// One job with every check, in its own savepoint when it has several events, several
+/// parts or companions (written once its events are, unless it was a retry). A job is a
+/// retry only if every part of it is: an earlier append stored all its parts or none.
 async fn append_checked(
     conn: &mut SqliteConnection,
     job: &Job,
-) -> Result<Result<AppendResult, StoreError>, StoreError> {
-    let companions = &job.batch.companions;
-    let savepoint = job.batch.len() > 1 || !companions.is_empty();
+) -> Result<Result<Vec<AppendResult>, StoreError>, StoreError> {
+    let append = &job.append;
+    let savepoint = append.parts.len() > 1
+        || append.parts.iter().any(|p| p.batch.len() > 1)
+        || !append.companions.is_empty();
     if savepoint {
         sqlx::query("SAVEPOINT job").execute(&mut *conn).await?;
     }
-    let mut result = append_one(conn, job).await;
-    if matches!(&result, Ok(appended) if appended.appended) {
-        for companion in companions {
+    let mut result = async {
+        let mut results = Vec::with_capacity(append.parts.len());
+        for part in &append.parts {
+            results.push(append_one(conn, part).await?);
+        }
+        let appended = results.iter().filter(|r| r.appended).count();
+        if appended != 0 && appended != results.len() {
+            let retried = append
+                .parts
+                .iter()
+                .zip(&results)
+                .find(|(_, r)| !r.appended)
+                .map_or(Uuid::nil(), |(p, _)| p.batch.event_ids[0]);
+            return Err(StoreError::IdempotencyConflict { event_id: retried });
+        }
+        Ok(results)
+    }
+    .await;
+    if matches!(&result, Ok(results) if results.iter().all(|r| r.appended)) {
+        for companion in &append.companions {
             if let Err(e) = companion.write(ProjectionTx::Sqlite(conn)).await {
                 result = Err(e);
                 break;
@@ -536,23 +567,23 @@ fn is_unique_violation(e: &sqlx::Error, columns: &str) -> bool {
         if d.is_unique_violation() && d.message().contains(columns))
 }
 
-async fn append_one(conn: &mut SqliteConnection, job: &Job) -> Result<AppendResult, StoreError> {
+async fn append_one(conn: &mut SqliteConnection, part: &Part) -> Result<AppendResult, StoreError> {
     const STATE: &str = "SELECT coalesce((SELECT max(version) FROM events WHERE stream_id = $1), 0), \
          (SELECT stream_id FROM events WHERE event_id = $2)";
-    let stream = job.stream.as_str();
-    let batch = &job.batch;
+    let stream = part.stream.as_str();
+    let batch = &part.batch;
     let (current, holder): (i64, Option<String>) = sqlx::query_as(STATE)
         .bind(stream)
         .bind(batch.event_ids[0])
         .fetch_one(&mut *conn)
         .await?;
     if holder.is_some() {
-        return earlier_append(conn, job).await;
+        return earlier_append(conn, part).await;
     }
-    if !job.expected.is_satisfied_by(current) {
+    if !part.expected.is_satisfied_by(current) {
         return Err(StoreError::WrongExpectedVersion {
             stream_id: stream.to_owned(),
-            expected: job.expected,
+            expected: part.expected,
             actual: current,
         });
     }
@@ -564,7 +595,7 @@ async fn append_one(conn: &mut SqliteConnection, job: &Job) -> Result<AppendResu
     for i in 0..batch.len() {
         let inserted = sqlx::query_scalar(INSERT)
             .bind(stream)
-            .bind(job.stream.category())
+            .bind(part.stream.category())
             .bind(current + 1 + i as i64)
             .bind(batch.event_ids[i])
             .bind(&batch.event_types[i])
@@ -598,15 +629,15 @@ async fn append_one(conn: &mut SqliteConnection, job: &Job) -> Result<AppendResu
 /// stored in this stream, and a conflict otherwise.
 async fn earlier_append(
     conn: &mut SqliteConnection,
-    job: &Job,
+    part: &Part,
 ) -> Result<AppendResult, StoreError> {
     let mut last: Option<(i64, i64)> = None;
-    for event_id in &job.batch.event_ids {
+    for event_id in &part.batch.event_ids {
         let found: Option<(i64, i64)> = sqlx::query_as(
             "SELECT version, position FROM events WHERE event_id = $1 AND stream_id = $2",
         )
         .bind(event_id)
-        .bind(job.stream.as_str())
+        .bind(part.stream.as_str())
         .fetch_optional(&mut *conn)
         .await?;
         match found {
@@ -614,7 +645,7 @@ async fn earlier_append(
             // Name the id known to be stored: this one may be brand new.
             None => {
                 return Err(StoreError::IdempotencyConflict {
-                    event_id: job.batch.event_ids[0],
+                    event_id: part.batch.event_ids[0],
                 });
             }
         }

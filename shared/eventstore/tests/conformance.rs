@@ -12,7 +12,8 @@ use std::time::Duration;
 use pharos_eventstore::{
     AppendResult, Companion, CompanionWrite, Db, EventStore, ExpectedVersion, GlobalPosition,
     MAX_EVENT_DATA_BYTES, Metadata, NewEvent, Projection, ProjectionError, ProjectionTx,
-    RecordedEvent, StoreError, StoreOptions, StreamId, Subscription, Upcasters, on_db, on_tx,
+    RecordedEvent, StoreError, StoreOptions, StreamAppend, StreamId, Subscription, Upcasters,
+    on_db, on_tx,
 };
 use serde_json::{Value, json};
 use sqlx::postgres::PgPoolOptions;
@@ -84,6 +85,7 @@ conformance! {
         a_batch_refused_midway_writes_nothing,
         a_refused_batch_leaves_concurrent_appends_intact,
         companions_are_stored_with_their_append_or_not_at_all,
+        a_linked_append_stores_every_stream_s_part_or_none,
         a_subscriber_never_skips_an_event_that_commits_late_with_a_lower_position,
         a_subscriber_gets_its_categories_history_then_live_events,
         a_projection_killed_mid_run_resumes_from_its_checkpoint,
@@ -1049,6 +1051,193 @@ async fn companions_are_stored_with_their_append_or_not_at_all(store: EventStore
     assert_eq!(
         rows, stored_rows,
         "companion rows of exactly the stored appends"
+    );
+    let all = read_everything(&store, 1000, &[]).await;
+    assert_once_in_order(&all);
+}
+
+/// Linked appends (one person's schedule and the session each registers them in) race on
+/// a shared stream: each round, exactly one wins the shared stream's next version, and a
+/// loser's own stream stays empty until its retry (decided again on the new version)
+/// lands, both parts in one commit. Appends refused on their own stream's version, on an
+/// event id, or by a companion store nothing of any part; a retry of a stored linked
+/// append is answered with its results.
+async fn a_linked_append_stores_every_stream_s_part_or_none(store: EventStore, _db: &TestDb) {
+    const TASKS: usize = 24;
+    on_db!(&store.db(), |pool| sqlx::query(
+        "CREATE TABLE companion_rows (tag TEXT PRIMARY KEY)"
+    )
+    .execute(pool)
+    .await
+    .map(|_| ()))
+    .unwrap();
+    let taken = NewEvent::new("thing_happened", json!({}));
+    store
+        .append(&stream("order"), NoStream, vec![taken.clone()], &meta())
+        .await
+        .unwrap();
+    let shared = stream("schedule");
+    let barrier = Arc::new(Barrier::new(TASKS));
+    // 0: refused on its own stream's version, 1: on an event id, 2: by a companion,
+    // 3 and 4: stored (after as many rounds as it takes).
+    let case = |i: usize| i % 5;
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|i| {
+            let (store, shared, barrier) = (store.clone(), shared.clone(), barrier.clone());
+            let taken = taken.event_id;
+            tokio::spawn(async move {
+                let own = stream("session");
+                let mut mine = events(1 + i % 2);
+                if case(i) == 1 {
+                    mine[0].event_id = taken;
+                }
+                let own_expected = if case(i) == 0 { Exact(3) } else { NoStream };
+                let rows: Vec<Arc<dyn Companion>> = vec![Arc::new(Row {
+                    tag: format!("linked-{i}"),
+                    refuse: case(i) == 2,
+                })];
+                barrier.wait().await;
+                let mut rounds = 0;
+                loop {
+                    rounds += 1;
+                    let version = store.stream_version(&shared).await.unwrap();
+                    let claim = events(1);
+                    let parts = vec![
+                        StreamAppend {
+                            stream: own.clone(),
+                            expected: own_expected,
+                            events: mine.clone(),
+                        },
+                        StreamAppend {
+                            stream: shared.clone(),
+                            expected: Exact(version),
+                            events: claim.clone(),
+                        },
+                    ];
+                    let result = store.append_linked(parts.clone(), &meta(), &rows).await;
+                    match result {
+                        Err(StoreError::WrongExpectedVersion { ref stream_id, .. })
+                            if *stream_id == shared.to_string() && rounds < 200 =>
+                        {
+                            // Lost the shared stream: nothing of its own part is there.
+                            assert!(
+                                store.read_stream(&own, 1).await.unwrap().is_empty(),
+                                "a refused linked append left its other part"
+                            );
+                            tokio::task::yield_now().await;
+                        }
+                        Ok(results) => {
+                            assert_eq!(
+                                results[1].version,
+                                version + 1,
+                                "stored only on the version it expected"
+                            );
+                            let again = store.append_linked(parts, &meta(), &rows).await.unwrap();
+                            assert_eq!(
+                                again
+                                    .iter()
+                                    .map(|r| (r.version, r.position))
+                                    .collect::<Vec<_>>(),
+                                results
+                                    .iter()
+                                    .map(|r| (r.version, r.position))
+                                    .collect::<Vec<_>>(),
+                                "a retry is answered with the original results"
+                            );
+                            assert!(again.iter().all(|r| !r.appended), "a retry stores nothing");
+                            return (i, own, mine, claim, Ok(results));
+                        }
+                        other => return (i, own, mine, claim, other),
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut claims = Vec::new();
+    for task in tasks {
+        let (i, own, mine, claim, result) = task.await.unwrap();
+        let stored = store.read_stream(&own, 1).await.unwrap();
+        match case(i) {
+            0 => match &result {
+                Err(StoreError::WrongExpectedVersion { stream_id, .. }) => {
+                    assert_eq!(*stream_id, own.to_string(), "the refusal names its stream");
+                }
+                other => panic!("expected WrongExpectedVersion, got {other:?}"),
+            },
+            1 => assert!(
+                matches!(&result, Err(StoreError::IdempotencyConflict { event_id }) if *event_id == taken.event_id),
+                "{result:?}"
+            ),
+            2 => assert!(
+                matches!(&result, Err(StoreError::CompanionRefused { .. })),
+                "{result:?}"
+            ),
+            _ => {
+                let results = result.unwrap();
+                assert_eq!(results.len(), 2);
+                assert_eq!(results[0].version, mine.len() as i64);
+                assert_eq!(ids(&stored), new_ids(&mine));
+                assert_eq!(
+                    stored.last().unwrap().position.commit_id,
+                    results[1].position.commit_id,
+                    "both parts in one commit"
+                );
+                claims.push((claim[0].event_id, results[1].version));
+                continue;
+            }
+        }
+        assert!(
+            stored.is_empty(),
+            "a refused linked append left {} events",
+            stored.len()
+        );
+    }
+    // The shared stream holds the winners' claims, one per version, none of the refused.
+    let schedule = store.read_stream(&shared, 1).await.unwrap();
+    assert_eq!(
+        schedule.iter().map(|e| e.version).collect::<Vec<_>>(),
+        (1..=claims.len() as i64).collect::<Vec<_>>()
+    );
+    claims.sort_by_key(|(_, version)| *version);
+    assert_eq!(
+        ids(&schedule),
+        claims.iter().map(|(id, _)| *id).collect::<Vec<_>>()
+    );
+    let mut rows: Vec<String> = on_db!(&store.db(), |pool| sqlx::query_scalar(
+        "SELECT tag FROM companion_rows"
+    )
+    .fetch_all(pool)
+    .await)
+    .unwrap();
+    rows.sort();
+    let mut expected: Vec<String> = (0..TASKS)
+        .filter(|i| case(*i) >= 3)
+        .map(|i| format!("linked-{i}"))
+        .collect();
+    expected.sort();
+    assert_eq!(
+        rows, expected,
+        "companion rows of exactly the stored appends"
+    );
+    // A stream named twice, or nothing at all, is refused before anything is written.
+    let twice = StreamAppend {
+        stream: shared.clone(),
+        expected: Any,
+        events: events(1),
+    };
+    assert!(matches!(
+        store
+            .append_linked(vec![twice.clone(), twice], &meta(), &[])
+            .await,
+        Err(StoreError::InvalidStreamId { .. })
+    ));
+    assert!(matches!(
+        store.append_linked(vec![], &meta(), &[]).await,
+        Err(StoreError::EmptyBatch)
+    ));
+    assert_eq!(
+        store.stream_version(&shared).await.unwrap(),
+        claims.len() as i64
     );
     let all = read_everything(&store, 1000, &[]).await;
     assert_once_in_order(&all);

@@ -7,7 +7,10 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::{DateTime, FixedOffset};
 use pharos_access::{Action, Actor, Denied, IfMatch, SchoolRef, Subject};
-use pharos_decider::{Decider, Executed, Rejection, execute, execute_attached, load, sentence};
+use pharos_decider::{
+    Decider, Executed, Rejection, execute, execute_attached, execute_linked, execute_with, load,
+    sentence,
+};
 use pharos_events::training::{
     AttendanceStatus, Registrant, RegistrationMode, Schedule, SessionEvent, Slot, Topic,
 };
@@ -19,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::decider::{self, Plan, PlanInput, Session, SessionCommand, SessionState, stream};
-use crate::schedule::{Schedule as PersonSchedule, ScheduleCommand, Span};
+use crate::schedule::{Schedule as PersonSchedule, ScheduleCommand, ScheduleState, Span};
 use crate::training::{self, Training};
 use crate::{NAME, Trainings};
 
@@ -630,9 +633,7 @@ pub async fn reschedule(
         // Each confirmed person's time moves with the session; a place taken elsewhere
         // in the meantime by another process (a narrow race) is logged for the managers.
         for person in moved {
-            if let Err(problem) =
-                claim(&trainings, &actor, person, id, &schedule, &Vec::new()).await
-            {
+            if let Err(problem) = claim(&trainings, &actor, person, id, &schedule).await {
                 tracing::warn!(session = %id, ?problem, "rescheduled without moving a claimed time span");
             }
         }
@@ -1133,49 +1134,53 @@ fn registrant_hold(
         .map_err(Problem::from)
 }
 
-/// Claims session `id`'s time in `person`'s schedule (`crate::schedule`), refused with
-/// `overlapping-session` when they hold an overlapping place: `true` when this call
-/// appended the claim, `false` when the session was claimed already. `new_person`: the
-/// companion storing the person's key when this is the first append naming them.
+/// Claims session `id`'s time in `person`'s schedule (`crate::schedule`) by a commit of
+/// its own (a promotion, a reschedule), refused with `overlapping-session` when they hold
+/// an overlapping place.
 async fn claim(
     trainings: &Trainings,
     actor: &Actor,
     person: PersonId,
     id: Uuid,
     times: &Schedule,
-    new_person: &Companions,
-) -> Result<bool, Problem> {
-    let span = Span {
-        starts_at: times.starts_at,
-        ends_at: times.ends_at,
-    };
-    let done = execute_attached::<PersonSchedule, Problem>(
+) -> Result<(), Problem> {
+    execute_with::<PersonSchedule, Problem>(
         &trainings.target.app.store,
         &crate::schedule::stream(person)?,
         trainings.target.clock.now(),
         None,
         &actor.metadata(NAME),
-        |state| {
-            // Cancelled is final: a claim of a session the index knows cancelled blocks
-            // nothing (one it has not seen cancelled yet blocks, on the safe side).
-            let vacated = trainings.index.read(|index| {
-                state
-                    .claimed
-                    .keys()
-                    .filter(|session| index.cancelled(**session))
-                    .copied()
-                    .collect()
-            });
-            let command = ScheduleCommand::Claim {
-                session_id: id,
-                span,
-                vacated,
-            };
-            Ok((Cow::Owned(command), new_person.clone()))
-        },
+        |state| Ok(Cow::Owned(claim_of(trainings, state, id, times))),
     )
     .await?;
-    Ok(done.appended.is_some())
+    Ok(())
+}
+
+/// The claim of session `id`'s time on a person's schedule as it stands.
+fn claim_of(
+    trainings: &Trainings,
+    state: &ScheduleState,
+    id: Uuid,
+    times: &Schedule,
+) -> ScheduleCommand {
+    // Cancelled is final: a claim of a session the index knows cancelled blocks nothing
+    // (one it has not seen cancelled yet blocks, on the safe side).
+    let vacated = trainings.index.read(|index| {
+        state
+            .claimed
+            .keys()
+            .filter(|session| index.cancelled(**session))
+            .copied()
+            .collect()
+    });
+    ScheduleCommand::Claim {
+        session_id: id,
+        span: Span {
+            starts_at: times.starts_at,
+            ends_at: times.ends_at,
+        },
+        vacated,
+    }
 }
 
 /// Releases session `id`'s time in `person`'s schedule. A failure is only logged: the
@@ -1230,8 +1235,7 @@ async fn claim_promoted(trainings: &Trainings, actor: &Actor, id: Uuid, promoted
     };
     for registration in promoted.iter().filter_map(|r| session.registration(*r)) {
         let person = registration.registrant.person;
-        if let Err(problem) = claim(trainings, actor, person, id, &plan.schedule, &Vec::new()).await
-        {
+        if let Err(problem) = claim(trainings, actor, person, id, &plan.schedule).await {
             tracing::warn!(session = %id, registration = %registration.id, ?problem,
                 "promoted from the waitlist without claiming the time span");
         }
@@ -1285,8 +1289,9 @@ pub async fn register(
     }
 }
 
-/// Registers `person` at session `id`: their time claimed first for a confirmed place,
-/// then the registration, with their key (if new) and their hold in those commits.
+/// Registers `person` at session `id`: the registration and, for a confirmed place, the
+/// claim of their time on their schedule (`crate::schedule`) in one commit, with their
+/// key (if new) and their hold.
 async fn place(
     trainings: &Trainings,
     actor: &Actor,
@@ -1297,84 +1302,44 @@ async fn place(
     own: &[SchoolRef],
 ) -> Result<(StatusCode, axum::Json<RegistrationCreated>), Problem> {
     let registration_id = Uuid::now_v7();
-    let (registrant, mut new_person) = sealed(trainings, person).await?;
+    let (registrant, new_person) = sealed(trainings, person).await?;
     let person = registrant.person;
-    let register = |overlapping| SessionCommand::Register {
-        registration_id,
-        registrant: registrant.clone(),
-        mode,
-        overlapping,
-    };
-    // A confirmed place needs the person's time first (`crate::schedule`): claimed when
-    // the session, as read now, would confirm; `claimed` is `Some(true)` when this
-    // registration appended the claim (and so releases it if it ends otherwise).
-    let mut claimed: Option<bool> = None;
-    let mut rounds = 0;
-    let done = loop {
-        rounds += 1;
-        if claimed.is_none() {
-            let (session, plan) = existing(trainings, id).await?;
+    let (done, _) = execute_linked::<Session, PersonSchedule, Problem>(
+        &trainings.target.app.store,
+        (&stream(id)?, &crate::schedule::stream(person)?),
+        &actor.metadata(NAME),
+        |session, schedule| {
+            let plan = session.plan.as_ref().ok_or_else(Problem::not_found)?;
             may_register(actor, plan.department.as_ref(), school, own)?;
             let now = trainings.target.clock.now();
-            let predicted = Session::decide(&register(vec![]), &session, now)?;
-            if matches!(
-                predicted.first(),
-                Some(SessionEvent::RegistrationConfirmed { .. })
-            ) {
-                let appended =
-                    claim(trainings, actor, person, id, &plan.schedule, &new_person).await?;
-                if appended {
-                    // Stored with the claim.
-                    new_person.clear();
-                }
-                claimed = Some(appended);
-            }
-        }
-        // Set when a place became free after the prediction: claim, then try again.
-        let mut unclaimed_place = false;
-        let outcome = run_attached(trainings, actor, id, None, |session, plan| {
-            may_register(actor, plan.department.as_ref(), school, own)?;
-            if claimed.is_none() && session.confirmed() < plan.capacity as usize {
-                unclaimed_place = true;
-                // Tried again below; after three rounds of places moving, the client is.
-                return Err(Problem::unavailable(
-                    "Les places de cette session changent en ce moment ; réessayez dans un instant.",
-                )
-                .with_retry_after(1));
-            }
-            let command = register(trainings.index.read(|index| {
-                index.overlapping(person, &plan.schedule, id)
-            }));
+            let register = SessionCommand::Register {
+                registration_id,
+                registrant: registrant.clone(),
+                mode,
+                overlapping: trainings
+                    .index
+                    .read(|index| index.overlapping(person, &plan.schedule, id)),
+            };
+            let events = Session::decide(&register, session, now)?;
+            // A confirmed place holds the person's time; a waitlisted one does not.
+            let claimed = match events.first() {
+                Some(SessionEvent::RegistrationConfirmed { .. }) => PersonSchedule::decide(
+                    &claim_of(trainings, schedule, id, &plan.schedule),
+                    schedule,
+                    now,
+                )?,
+                _ => Vec::new(),
+            };
             // Held from the later of now and the session's start.
-            let start = plan
-                .schedule
-                .starts_at
-                .with_timezone(&chrono::Utc)
-                .max(trainings.target.clock.now());
+            let start = plan.schedule.starts_at.with_timezone(&chrono::Utc).max(now);
             let mut companions = new_person.clone();
             companions.push(registrant_hold(trainings, person, id, start)?);
-            Ok((command, companions))
-        })
-        .await;
-        match outcome {
-            Ok(done) => break done,
-            Err(_) if unclaimed_place && rounds < 3 => continue,
-            Err(problem) => {
-                if claimed == Some(true) {
-                    release(trainings, actor, person, id).await;
-                }
-                return Err(problem);
-            }
-        }
-    };
-    if claimed == Some(true)
-        && !matches!(
-            done.events.first(),
-            Some(SessionEvent::RegistrationConfirmed { .. })
-        )
-    {
-        // Full meanwhile: waitlisted, the person holds no place to claim time for.
-        release(trainings, actor, person, id).await;
+            Ok((events, claimed, companions))
+        },
+    )
+    .await?;
+    if done.appended.is_some() {
+        trainings.note(id, done.version, &done.events);
     }
     let status = match done.events.first() {
         Some(SessionEvent::RegistrationConfirmed { .. }) => RegistrationStatus::Confirmed,
