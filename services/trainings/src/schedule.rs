@@ -12,17 +12,19 @@
 //! append (`EventStore::append_linked`), each stream on the version it was decided on.
 //! Both are stored or neither is: no claim without its place, no place without its
 //! claim, and nothing to compensate after a refusal or a crash. A waitlisted place
-//! claims nothing. A withdrawal releases the claim; a promotion from the waitlist claims
-//! for the promoted person (see `session::http::claim_promoted` for an overlap then).
+//! claims nothing. A withdrawal and the release of its claim are one linked append too;
+//! a promotion from the waitlist claims for the promoted person (see
+//! `session::http::claim_promoted` for an overlap then).
 //!
-//! Crash windows left, and why they are tolerated: a withdrawal or a promotion is
-//! appended first and its release or claim after, in a commit of its own. A process
-//! stopping between the two leaves a freed span claimed (it can only refuse that person
-//! an overlapping session, never let two overlap) or a promoted place unclaimed (the
-//! in-memory index's check still sees that place, the schedule does not). Registering
-//! the person again in a session already claimed appends no second claim, and a claim
-//! of a session the index knows cancelled (a final state) blocks nothing. A claim is
-//! never trusted to prove a place: the session stream stays the truth for registrations.
+//! Crash windows left, and why they are tolerated: a promotion (the waitlist moving up
+//! after a withdrawal or a larger capacity) and a reschedule are appended first and
+//! their claims after, in commits of their own, since the people they move are known
+//! only once the session has decided. A process stopping between the two leaves a
+//! promoted place unclaimed (the in-memory index's check still sees that place, the
+//! schedule does not) or a rescheduled span claimed at its old time. Registering the
+//! person again in a session already claimed appends no second claim, and a claim of a
+//! session the index knows cancelled (a final state) blocks nothing. A claim is never
+//! trusted to prove a place: the session stream stays the truth for registrations.
 //!
 //! A reschedule is refused when it would make a confirmed person overlap another of
 //! their sessions (as the index knows), then moves each confirmed person's claim to the

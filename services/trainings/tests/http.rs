@@ -1357,6 +1357,30 @@ async fn the_schedule_follows_withdrawals_promotions_and_cancellations(db: TestD
         "{problem}"
     );
     withdraw(&small, &first).await;
+    // A confirmed place and its claim, then the withdrawal and the release, are each one
+    // commit: one transaction id on PostgreSQL (SQLite's `commit_id` is always 0; the
+    // conformance suite covers its linked appends).
+    let rows: Vec<(String, i64)> = on_db!(app.store.db(), |pool| sqlx::query_as(
+        "SELECT event_type, commit_id FROM events WHERE event_type IN \
+         ('registration_confirmed', 'session_time_claimed', 'registration_withdrawn', \
+          'session_time_released') ORDER BY commit_id, position"
+    )
+    .fetch_all(&pool)
+    .await)
+    .unwrap();
+    let types: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "registration_confirmed",
+            "session_time_claimed",
+            "registration_withdrawn",
+            "session_time_released"
+        ],
+        "{rows:?}"
+    );
+    assert_eq!(rows[0].1, rows[1].1, "one commit: {rows:?}");
+    assert_eq!(rows[2].1, rows[3].1, "one commit: {rows:?}");
     let (status, body) = register(&other, 1).await;
     assert_eq!(
         (status, body["status"].as_str()),

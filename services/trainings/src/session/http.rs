@@ -1183,26 +1183,6 @@ fn claim_of(
     }
 }
 
-/// Releases session `id`'s time in `person`'s schedule. A failure is only logged: the
-/// claim left behind errs on the safe side (see `crate::schedule`).
-async fn release(trainings: &Trainings, actor: &Actor, person: PersonId, id: Uuid) {
-    let released = async {
-        execute::<PersonSchedule, Problem>(
-            &trainings.target.app.store,
-            &crate::schedule::stream(person)?,
-            &ScheduleCommand::Release { session_id: id },
-            trainings.target.clock.now(),
-            None,
-            &actor.metadata(NAME),
-        )
-        .await
-    }
-    .await;
-    if let Err(problem) = released {
-        tracing::warn!(session = %id, ?problem, "release of a claimed time span failed");
-    }
-}
-
 /// The waitlisted registrations of session `id` whose person holds an overlapping
 /// confirmed place elsewhere (as this process's index knows): a promotion skips them.
 fn busy(trainings: &Trainings, id: Uuid, session: &SessionState, plan: &Plan) -> Vec<Uuid> {
@@ -1433,16 +1413,54 @@ pub async fn withdraw(
     };
     let own = own_schools(&trainings, &actor).await?;
     may_register(&actor, plan.department.as_ref(), school.as_ref(), &own)?;
-    let done = run(&trainings, &actor, id, None, |session, plan| {
-        Ok(SessionCommand::Withdraw {
-            registration_id,
-            busy: busy(&trainings, id, session, plan),
-        })
-    })
-    .await?;
-    if let Some(registration) = session.registration(registration_id) {
-        release(&trainings, &actor, registration.registrant.person, id).await;
-    }
+    let withdraw = |session: &SessionState, plan: &Plan| SessionCommand::Withdraw {
+        registration_id,
+        busy: busy(&trainings, id, session, plan),
+    };
+    let done = match session.registration(registration_id) {
+        // The withdrawal and the release of the person's time in one commit: no freed
+        // place stays claimed.
+        Some(registration) => {
+            let (done, _) = execute_linked::<Session, PersonSchedule, Problem>(
+                &trainings.target.app.store,
+                (
+                    &stream(id)?,
+                    &crate::schedule::stream(registration.registrant.person)?,
+                ),
+                &actor.metadata(NAME),
+                |session, schedule| {
+                    let plan = session.plan.as_ref().ok_or_else(Problem::not_found)?;
+                    let now = trainings.target.clock.now();
+                    let events = Session::decide(&withdraw(session, plan), session, now)?;
+                    let released = if events
+                        .iter()
+                        .any(|e| matches!(e, SessionEvent::RegistrationWithdrawn { .. }))
+                    {
+                        PersonSchedule::decide(
+                            &ScheduleCommand::Release { session_id: id },
+                            schedule,
+                            now,
+                        )?
+                    } else {
+                        Vec::new()
+                    };
+                    Ok((events, released, Vec::new()))
+                },
+            )
+            .await?;
+            if done.appended.is_some() {
+                trainings.note(id, done.version, &done.events);
+            }
+            done
+        }
+        // Unknown here: the session's decision says so (404).
+        None => {
+            run(&trainings, &actor, id, None, |session, plan| {
+                Ok(withdraw(session, plan))
+            })
+            .await?
+        }
+    };
     let promoted: Vec<Uuid> = done
         .events
         .iter()
