@@ -171,14 +171,19 @@ where
             Err(StoreError::WrongExpectedVersion { .. })
                 if if_match.is_none() && attempt < ATTEMPTS =>
             {
-                // Another process wrote meanwhile: decide again on its result, after a
-                // pause that grows and differs between contenders.
-                let jitter = u64::from(Uuid::now_v7().as_bytes()[15] % 8);
-                tokio::time::sleep(Duration::from_millis(attempt as u64 * 2 + jitter)).await;
+                // Another process wrote meanwhile: decide again on its result.
+                pause(attempt).await;
             }
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// Before deciding again after a lost race: a pause that grows with the attempts and
+/// differs between contenders.
+async fn pause(attempt: usize) {
+    let jitter = u64::from(Uuid::now_v7().as_bytes()[15] % 8);
+    tokio::time::sleep(Duration::from_millis(attempt as u64 * 2 + jitter)).await;
 }
 
 /// The expectation an append decided on a stream at `version` carries.
@@ -286,8 +291,7 @@ where
                 ));
             }
             Err(StoreError::WrongExpectedVersion { .. }) if attempt < ATTEMPTS => {
-                let jitter = u64::from(Uuid::now_v7().as_bytes()[15] % 8);
-                tokio::time::sleep(Duration::from_millis(attempt as u64 * 2 + jitter)).await;
+                pause(attempt).await;
             }
             Err(e) => return Err(e.into()),
         }

@@ -952,13 +952,9 @@ impl Companion for Row {
     }
 }
 
-/// Appends sent at once (one SQLite group), each with two companion rows: the rows are
-/// stored exactly for the appends stored; an append refused by the log (version, event
-/// id) or by a companion leaves neither events nor rows, and its neighbours whole; a
-/// retry answered with the original result adds nothing. The second round has no
-/// refusal from the log, so that a companion's refusal is the only one in its group.
-async fn companions_are_stored_with_their_append_or_not_at_all(store: EventStore, _db: &TestDb) {
-    const TASKS: usize = 32;
+/// The table the companions of these scenarios write to, and an event stored in a stream
+/// of its own (its id, reused, makes an append conflict).
+async fn companion_table_and_a_taken_id(store: &EventStore) -> NewEvent {
     on_db!(&store.db(), |pool| sqlx::query(
         "CREATE TABLE companion_rows (tag TEXT PRIMARY KEY)"
     )
@@ -971,6 +967,29 @@ async fn companions_are_stored_with_their_append_or_not_at_all(store: EventStore
         .append(&stream("order"), NoStream, vec![taken.clone()], &meta())
         .await
         .unwrap();
+    taken
+}
+
+/// The companion rows stored, sorted.
+async fn companion_tags(store: &EventStore) -> Vec<String> {
+    let mut rows: Vec<String> = on_db!(&store.db(), |pool| sqlx::query_scalar(
+        "SELECT tag FROM companion_rows"
+    )
+    .fetch_all(pool)
+    .await)
+    .unwrap();
+    rows.sort();
+    rows
+}
+
+/// Appends sent at once (one SQLite group), each with two companion rows: the rows are
+/// stored exactly for the appends stored; an append refused by the log (version, event
+/// id) or by a companion leaves neither events nor rows, and its neighbours whole; a
+/// retry answered with the original result adds nothing. The second round has no
+/// refusal from the log, so that a companion's refusal is the only one in its group.
+async fn companions_are_stored_with_their_append_or_not_at_all(store: EventStore, _db: &TestDb) {
+    const TASKS: usize = 32;
+    let taken = companion_table_and_a_taken_id(&store).await;
     let mut stored_rows = Vec::new();
     for round in 0..2 {
         // 0: refused on its version, 1: on an event id, 2: by a companion, 3: stored.
@@ -1040,13 +1059,7 @@ async fn companions_are_stored_with_their_append_or_not_at_all(store: EventStore
             }
         }
     }
-    let mut rows: Vec<String> = on_db!(&store.db(), |pool| sqlx::query_scalar(
-        "SELECT tag FROM companion_rows"
-    )
-    .fetch_all(pool)
-    .await)
-    .unwrap();
-    rows.sort();
+    let rows = companion_tags(&store).await;
     stored_rows.sort();
     assert_eq!(
         rows, stored_rows,
@@ -1064,18 +1077,7 @@ async fn companions_are_stored_with_their_append_or_not_at_all(store: EventStore
 /// append is answered with its results.
 async fn a_linked_append_stores_every_stream_s_part_or_none(store: EventStore, _db: &TestDb) {
     const TASKS: usize = 24;
-    on_db!(&store.db(), |pool| sqlx::query(
-        "CREATE TABLE companion_rows (tag TEXT PRIMARY KEY)"
-    )
-    .execute(pool)
-    .await
-    .map(|_| ()))
-    .unwrap();
-    let taken = NewEvent::new("thing_happened", json!({}));
-    store
-        .append(&stream("order"), NoStream, vec![taken.clone()], &meta())
-        .await
-        .unwrap();
+    let taken = companion_table_and_a_taken_id(&store).await;
     let shared = stream("schedule");
     let barrier = Arc::new(Barrier::new(TASKS));
     // 0: refused on its own stream's version, 1: on an event id, 2: by a companion,
@@ -1203,13 +1205,7 @@ async fn a_linked_append_stores_every_stream_s_part_or_none(store: EventStore, _
         ids(&schedule),
         claims.iter().map(|(id, _)| *id).collect::<Vec<_>>()
     );
-    let mut rows: Vec<String> = on_db!(&store.db(), |pool| sqlx::query_scalar(
-        "SELECT tag FROM companion_rows"
-    )
-    .fetch_all(pool)
-    .await)
-    .unwrap();
-    rows.sort();
+    let rows = companion_tags(&store).await;
     let mut expected: Vec<String> = (0..TASKS)
         .filter(|i| case(*i) >= 3)
         .map(|i| format!("linked-{i}"))
