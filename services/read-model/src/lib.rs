@@ -299,15 +299,18 @@ async fn rebuild_counted(
 
 /// [`rebuild_of`] each of `projections`, `jobs` of them at a time (at least one), each
 /// answered as it ends: its own tables, generation and checkpoint make them independent,
-/// as the live projector runs them side by side. Their statements wait on round trips
-/// more than on either side's CPU, so a few at once keep both the database and this
-/// process busy. Those reading the most events start first, so that the last to end is
-/// not a long one started late. `progress(projection, applied, total)` follows each.
+/// as the live projector runs them side by side. Each runs as a task of its own, so that
+/// the runtime's workers share them: decoding and applying events is CPU work, and in one
+/// task three rebuilds took turns on one core (`pharos` at one core of two while
+/// PostgreSQL idled at half of the other). Those reading the most events start first, so
+/// that the last to end is not a long one started late. `progress(projection, applied,
+/// total)` follows each, called by whoever polls the stream.
 ///
-/// Dropping the stream stops the rebuilds under way between two batches' transactions;
-/// their half-filled generations are started afresh by the next rebuild.
+/// Dropping the stream stops the rebuilds under way (their tasks are aborted: a batch's
+/// transaction under way rolls back); their half-filled generations are started afresh by
+/// the next rebuild.
 pub async fn rebuild_each<'a>(
-    store: &'a EventStore,
+    store: &EventStore,
     mut projections: Vec<&'static Descriptor>,
     jobs: usize,
     keep_previous: bool,
@@ -321,29 +324,68 @@ pub async fn rebuild_each<'a>(
     > + 'a,
     sqlx::Error,
 > {
-    use futures::StreamExt as _;
+    enum Report {
+        Progress(&'static Descriptor, usize, u64),
+        Done(
+            &'static Descriptor,
+            Result<Rebuilt, Box<dyn std::error::Error + Send + Sync>>,
+        ),
+    }
     let mut sizes = std::collections::HashMap::new();
     for projection in &projections {
         sizes.insert(projection.name, count_events(store, projection).await?);
     }
     projections.sort_by_key(|p| std::cmp::Reverse(sizes[p.name]));
-    Ok(futures::stream::iter(projections)
-        .map(move |projection| {
+    let (reports, received) = tokio::sync::mpsc::unbounded_channel();
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
+    let store = store.clone();
+    // One task starts the rebuilds in the order of the list, each as a slot frees.
+    let mut tasks = tokio::task::JoinSet::new();
+    tasks.spawn(async move {
+        let mut rebuilds = tokio::task::JoinSet::new();
+        for projection in projections {
+            let Ok(slot) = slots.clone().acquire_owned().await else {
+                break;
+            };
+            let (store, reports) = (store.clone(), reports.clone());
             let total = sizes[projection.name];
-            async move {
+            rebuilds.spawn(async move {
                 let done = rebuild_counted(
-                    store,
+                    &store,
                     projection,
                     total,
                     Duration::ZERO,
                     keep_previous,
-                    |applied, total| progress(projection, applied, total),
+                    |applied, total| {
+                        let _ = reports.send(Report::Progress(projection, applied, total));
+                    },
                 )
                 .await;
-                (projection, done)
+                drop(slot);
+                let _ = reports.send(Report::Done(projection, done));
+            });
+        }
+        drop(reports);
+        // Aborted with this task when the stream is dropped.
+        while rebuilds.join_next().await.is_some() {}
+    });
+    // The tasks live as long as the stream: dropped, it aborts them.
+    Ok(futures::stream::unfold(
+        (received, tasks),
+        move |(mut received, tasks)| async move {
+            while let Some(report) = received.recv().await {
+                match report {
+                    Report::Progress(projection, applied, total) => {
+                        progress(projection, applied, total);
+                    }
+                    Report::Done(projection, done) => {
+                        return Some(((projection, done), (received, tasks)));
+                    }
+                }
             }
-        })
-        .buffer_unordered(jobs.max(1)))
+            None
+        },
+    ))
 }
 
 /// How many events of the categories `projection` reads the log holds.
