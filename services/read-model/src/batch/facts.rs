@@ -260,6 +260,25 @@ impl Batch<'_, '_> {
         true
     }
 
+    /// Fact `table` (of `definition`) with `subject`'s open row in memory, read there
+    /// first if it is not yet.
+    async fn held(
+        &mut self,
+        table: &'static str,
+        definition: &str,
+        subject: &str,
+    ) -> Result<&mut Table, ProjectionError> {
+        if !self
+            .fact_table(table, definition)
+            .subjects
+            .contains_key(subject)
+        {
+            self.load_facts(table, definition, "subject", subject)
+                .await?;
+        }
+        Ok(self.fact_table(table, definition))
+    }
+
     /// Changes `subject`'s facts in `table` (of `definition`) from the instant `at`:
     /// in memory, its open row read first if it is not there yet. `set` gives the new
     /// values; a subject without an open row is left alone, as the SQL change leaves it.
@@ -271,15 +290,7 @@ impl Batch<'_, '_> {
         at: &str,
         set: impl FnOnce(&mut FactRow<'_>),
     ) -> Result<(), ProjectionError> {
-        if !self
-            .fact_table(table, definition)
-            .subjects
-            .contains_key(subject)
-        {
-            self.load_facts(table, definition, "subject", subject)
-                .await?;
-        }
-        let t = self.fact_table(table, definition);
+        let t = self.held(table, definition, subject).await?;
         let Some(periods) = t.subjects.get_mut(subject) else {
             return Ok(());
         };
@@ -308,6 +319,29 @@ impl Batch<'_, '_> {
             });
         }
         Ok(())
+    }
+
+    /// `column` of `subject`'s open period in fact `table` (of `definition`), from memory,
+    /// read there first if it is not yet: `None` when the subject has no open row. A
+    /// read in SQL would write the table's periods held in memory first, and the next
+    /// change of each would read it back.
+    pub async fn fact_value(
+        &mut self,
+        table: &'static str,
+        definition: &str,
+        subject: &str,
+        column: &str,
+    ) -> Result<Option<Value>, ProjectionError> {
+        let t = self.held(table, definition, subject).await?;
+        let at = t
+            .columns
+            .iter()
+            .position(|(name, _)| name == column)
+            .ok_or_else(|| format!("no fact column {column} in {table}"))?;
+        Ok(t.subjects
+            .get(subject)
+            .and_then(|periods| periods.last())
+            .map(|open| open.values[at].clone()))
     }
 
     /// Before a statement writes `subject`'s rows of `table` itself: its periods in
