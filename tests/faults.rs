@@ -1245,7 +1245,14 @@ async fn fresh_rebuild(store: &Store) -> (BTreeMap<String, Vec<String>>, i64) {
             copy
         }
     };
-    pharos(&["rebuild", "--database-url", &copy.url], &[]).await;
+    let said = pharos(&["rebuild", "--database-url", &copy.url], &[]).await;
+    // Off a terminal too, each projection rebuilt is reported.
+    for projection in ["read-model", "indicator-trainings"] {
+        assert!(
+            said.contains(&format!("« {projection} » (définition")),
+            "{said}"
+        );
+    }
     let rebuilt = Store::connect(&copy.url).await;
     let tables = rebuilt.read_model().await;
     let head = rebuilt.head().await;
@@ -1254,8 +1261,8 @@ async fn fresh_rebuild(store: &Store) -> (BTreeMap<String, Vec<String>>, i64) {
     (tables, head)
 }
 
-/// Runs `pharos <args>` with `env` to its end, successfully.
-async fn pharos(args: &[&str], env: &[(&str, &str)]) {
+/// Runs `pharos <args>` with `env` to its end, successfully: what it printed.
+async fn pharos(args: &[&str], env: &[(&str, &str)]) -> String {
     let mut command = Command::new(binary());
     command
         .args(args)
@@ -1272,6 +1279,7 @@ async fn pharos(args: &[&str], env: &[(&str, &str)]) {
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 // ---------------------------------------------------------------------------------------

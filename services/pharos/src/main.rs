@@ -622,6 +622,15 @@ async fn rebuild(config: &Config, projection: Option<&str>, jobs: usize) -> anyh
                 bar.set_position(applied as u64);
             }
         };
+    // Off a terminal the bars are hidden, and so is what they would print above them:
+    // a rebuild run from a script or a job still reports each projection.
+    let say = |line: String| {
+        if bars.is_hidden() {
+            println!("{line}");
+        } else {
+            let _ = bars.println(line);
+        }
+    };
     let mut replaced = Vec::new();
     let mut failed = None;
     match pharos_read_model::rebuild_each(&store, chosen, jobs, true, &progress).await {
@@ -635,7 +644,7 @@ async fn rebuild(config: &Config, projection: Option<&str>, jobs: usize) -> anyh
                 match done {
                     Ok(done) => {
                         let seconds = done.elapsed.as_secs_f64().max(0.001);
-                        let _ = bars.println(format!(
+                        say(format!(
                             "« {} » (définition {}) reconstruite : {} événements en {:.1} s ({:.0} événements/s) ; les tables de la génération {} sont en service.",
                             projection.name,
                             projection.definition,

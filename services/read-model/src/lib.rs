@@ -31,6 +31,7 @@ pub mod answers;
 pub mod audit;
 pub mod batch;
 pub mod dashboard;
+pub mod each;
 pub mod editions;
 pub mod exports;
 pub mod graphiql;
@@ -304,7 +305,9 @@ async fn rebuild_counted(
 /// task three rebuilds took turns on one core (`pharos` at one core of two while
 /// PostgreSQL idled at half of the other). Those reading the most events start first, so
 /// that the last to end is not a long one started late. `progress(projection, applied,
-/// total)` follows each, called by whoever polls the stream.
+/// total)` follows each, called by whoever polls the stream. A rebuild that panics ends
+/// as an error of its projection ([`each::run_each`]): the caller is told, not left with
+/// a stream that ends one projection short.
 ///
 /// Dropping the stream stops the rebuilds under way (their tasks are aborted: a batch's
 /// transaction under way rolls back); their half-filled generations are started afresh by
@@ -324,67 +327,31 @@ pub async fn rebuild_each<'a>(
     > + 'a,
     sqlx::Error,
 > {
-    enum Report {
-        Progress(&'static Descriptor, usize, u64),
-        Done(
-            &'static Descriptor,
-            Result<Rebuilt, Box<dyn std::error::Error + Send + Sync>>,
-        ),
-    }
     let mut sizes = std::collections::HashMap::new();
     for projection in &projections {
         sizes.insert(projection.name, count_events(store, projection).await?);
     }
     projections.sort_by_key(|p| std::cmp::Reverse(sizes[p.name]));
-    let (reports, received) = tokio::sync::mpsc::unbounded_channel();
-    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
     let store = store.clone();
-    // One task starts the rebuilds in the order of the list, each as a slot frees.
-    let mut tasks = tokio::task::JoinSet::new();
-    tasks.spawn(async move {
-        let mut rebuilds = tokio::task::JoinSet::new();
-        for projection in projections {
-            let Ok(slot) = slots.clone().acquire_owned().await else {
-                break;
-            };
-            let (store, reports) = (store.clone(), reports.clone());
+    Ok(each::run_each(
+        projections,
+        jobs,
+        move |projection, reports| {
+            let store = store.clone();
             let total = sizes[projection.name];
-            rebuilds.spawn(async move {
-                let done = rebuild_counted(
+            async move {
+                rebuild_counted(
                     &store,
                     projection,
                     total,
                     Duration::ZERO,
                     keep_previous,
-                    |applied, total| {
-                        let _ = reports.send(Report::Progress(projection, applied, total));
-                    },
+                    |applied, total| reports.report((applied, total)),
                 )
-                .await;
-                drop(slot);
-                let _ = reports.send(Report::Done(projection, done));
-            });
-        }
-        drop(reports);
-        // Aborted with this task when the stream is dropped.
-        while rebuilds.join_next().await.is_some() {}
-    });
-    // The tasks live as long as the stream: dropped, it aborts them.
-    Ok(futures::stream::unfold(
-        (received, tasks),
-        move |(mut received, tasks)| async move {
-            while let Some(report) = received.recv().await {
-                match report {
-                    Report::Progress(projection, applied, total) => {
-                        progress(projection, applied, total);
-                    }
-                    Report::Done(projection, done) => {
-                        return Some(((projection, done), (received, tasks)));
-                    }
-                }
+                .await
             }
-            None
         },
+        move |projection, (applied, total)| progress(projection, applied, total),
     ))
 }
 
