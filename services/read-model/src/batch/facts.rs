@@ -99,6 +99,14 @@ pub(super) fn columns_of(definition: &str) -> Vec<(String, Type)> {
         .collect()
 }
 
+/// Whether `column` of the table's `definition` may be NULL.
+fn nullable(definition: &str, column: &str) -> bool {
+    split_top(definition).into_iter().any(|part| {
+        let mut words = part.split_whitespace();
+        words.next() == Some(column) && !part.contains("NOT NULL") && !part.contains("PRIMARY KEY")
+    })
+}
+
 /// The columns of a fact table's `definition` after `subject, valid_from, valid_to`.
 fn columns(definition: &str) -> Vec<(String, Type)> {
     columns_of(definition)
@@ -202,9 +210,12 @@ impl Batch<'_, '_> {
     }
 
     /// Opens `subject`'s first period in `table` at `at`, in memory, when memory knows
-    /// the subject has no open row: `columns` name every column after the validity, and
+    /// the subject has no open row: `columns` name columns after the validity, and
     /// `values` are theirs, of the columns' types. Answers whether it did; if not, nothing
     /// changed and the caller writes the row with SQL.
+    ///
+    /// A column `columns` leaves out opens NULL, as the insert leaves it, where the table
+    /// allows NULL (not otherwise: the SQL insert then fails as it should).
     ///
     /// The SQL open is `INSERT … ON CONFLICT (subject, valid_from) DO NOTHING`; a subject
     /// without an open row has no row at all (a period is only ever closed by opening
@@ -219,7 +230,8 @@ impl Batch<'_, '_> {
         values: &[Value],
     ) -> bool {
         let t = self.fact_table(table, definition);
-        if columns.len() != t.columns.len() || values.len() != columns.len() {
+        let known = |column: &&str| t.columns.iter().any(|(name, _)| name == column);
+        if values.len() != columns.len() || !columns.iter().all(known) {
             return false;
         }
         let Some(periods) = t.subjects.get(subject) else {
@@ -229,16 +241,16 @@ impl Batch<'_, '_> {
             return false;
         }
         let mut row = Vec::with_capacity(t.columns.len());
+        let null = super::rows::null;
         for (name, kind) in &t.columns {
-            let Some(value) = columns
-                .iter()
-                .position(|column| column == name)
-                .map(|at| &values[at])
-            else {
-                return false;
+            let value = match columns.iter().position(|column| column == name) {
+                Some(at) => values[at].clone(),
+                // A column the insert leaves out is NULL, where the table allows it.
+                None if nullable(definition, name) => null(*kind),
+                None => return false,
             };
             let typed = matches!(
-                (kind, value),
+                (kind, &value),
                 (Type::Text, Value::Text(_))
                     | (Type::Int, Value::Int(_))
                     | (Type::Bool, Value::Bool(_) | Value::NullableBool(_))
@@ -246,7 +258,7 @@ impl Batch<'_, '_> {
             if !typed {
                 return false;
             }
-            row.push(value.clone());
+            row.push(value);
         }
         t.subjects.insert(
             subject.to_owned(),
@@ -460,6 +472,18 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_column_is_nullable_unless_declared_not_null_or_a_key() {
+        let definition = "subject TEXT NOT NULL, valid_from TEXT NOT NULL, valid_to TEXT, \
+                          school_year TEXT NOT NULL, held BOOLEAN, n BIGINT, \
+                          PRIMARY KEY (subject, valid_from)";
+        let nullable_ones: Vec<&str> = ["subject", "valid_to", "school_year", "held", "n", "x"]
+            .into_iter()
+            .filter(|column| nullable(definition, column))
+            .collect();
+        assert_eq!(nullable_ones, ["valid_to", "held", "n"]);
+    }
 
     #[test]
     fn a_fact_definition_gives_its_columns_after_the_validity() {

@@ -93,7 +93,7 @@ fn as_read(value: &Value) -> Value {
 }
 
 /// A column of `kind`'s NULL, as [`decode_values`] reads it back.
-fn null(kind: Type) -> Value {
+pub(super) fn null(kind: Type) -> Value {
     match kind {
         Type::Text => Value::Text(None),
         Type::Int => Value::Int(None),
