@@ -92,7 +92,8 @@ where
         while let Some(joined) = running.join_next_with_id().await {
             end(joined, &mut of_task);
         }
-        // Dropped here, the channels close: the stream ends after the last outcome.
+        // Dropped here, the last sender closes the channel: the stream ends after the
+        // last outcome.
     });
     // The driver lives as long as the stream: dropped, it aborts the driver, whose
     // `JoinSet` aborts the jobs under way.

@@ -319,12 +319,7 @@ pub async fn rebuild_each<'a>(
     keep_previous: bool,
     progress: &'a (dyn Fn(&'static Descriptor, usize, u64) + Sync),
 ) -> Result<
-    impl futures::Stream<
-        Item = (
-            &'static Descriptor,
-            Result<Rebuilt, Box<dyn std::error::Error + Send + Sync>>,
-        ),
-    > + 'a,
+    impl futures::Stream<Item = (&'static Descriptor, Result<Rebuilt, each::Failure>)> + 'a,
     sqlx::Error,
 > {
     let mut sizes = std::collections::HashMap::new();

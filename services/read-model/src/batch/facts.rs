@@ -38,6 +38,8 @@ struct Table {
     renamed: String,
     /// Its columns after `subject, valid_from, valid_to`.
     columns: Vec<(String, Type)>,
+    /// Whether each of `columns` may be NULL.
+    nullable: Vec<bool>,
     /// The subjects read or changed in this batch: their periods, the open one last;
     /// none when the subject has no open row.
     subjects: HashMap<String, Vec<Period>>,
@@ -118,10 +120,17 @@ fn columns(definition: &str) -> Vec<(String, Type)> {
 impl Batch<'_, '_> {
     fn fact_table(&mut self, table: &'static str, definition: &str) -> &mut Table {
         let rename = &self.rename;
-        self.facts.tables.entry(table).or_insert_with(|| Table {
-            renamed: rename(table),
-            columns: columns(definition),
-            subjects: HashMap::new(),
+        self.facts.tables.entry(table).or_insert_with(|| {
+            let columns = columns(definition);
+            Table {
+                renamed: rename(table),
+                nullable: columns
+                    .iter()
+                    .map(|(name, _)| nullable(definition, name))
+                    .collect(),
+                columns,
+                subjects: HashMap::new(),
+            }
         })
     }
 
@@ -242,11 +251,11 @@ impl Batch<'_, '_> {
         }
         let mut row = Vec::with_capacity(t.columns.len());
         let null = super::rows::null;
-        for (name, kind) in &t.columns {
+        for ((name, kind), nullable) in t.columns.iter().zip(&t.nullable) {
             let value = match columns.iter().position(|column| column == name) {
                 Some(at) => values[at].clone(),
                 // A column the insert leaves out is NULL, where the table allows it.
-                None if nullable(definition, name) => null(*kind),
+                None if *nullable => null(*kind),
                 None => return false,
             };
             let typed = matches!(
