@@ -1353,16 +1353,28 @@ impl TrainingsIndicators<'_> {
         let d = self.0;
         let sessions = d.table(&indicators::TRAININGS, "rm_ind_sessions");
         let attendees = d.table(&indicators::TRAININGS, "rm_ind_attendees");
+        // Tables built with v1 (live while a new release rebuilds them) have no session
+        // year nor cancellation on their attendees: each attendee's session is looked up.
+        let v1 = d.version(&indicators::TRAININGS) < 2;
         d.school_share(
             "('ecole', 'college', 'lycee_gt', 'lycee_pro', 'lycee_poly', 'erea', 'periscolaire')",
             |year, at, _| {
+                if v1 {
+                    return format!(
+                        "SELECT a.school_uai AS uai FROM {attendees} a \
+                         JOIN {sessions} se ON se.subject = a.session_id \
+                         WHERE se.school_year = {year} AND {} AND {} AND a.minutes > 0 \
+                         AND se.status <> 'cancelled' AND a.school_uai IS NOT NULL",
+                        valid("a", at),
+                        valid("se", at)
+                    );
+                }
+                // An attendee's period carries its session's year and cancellation.
                 format!(
                     "SELECT a.school_uai AS uai FROM {attendees} a \
-                     JOIN {sessions} se ON se.subject = a.session_id \
-                     WHERE se.school_year = {year} AND {} AND {} AND a.minutes > 0 \
-                     AND se.status <> 'cancelled' AND a.school_uai IS NOT NULL",
-                    valid("a", at),
-                    valid("se", at)
+                     WHERE a.school_uai IS NOT NULL AND a.school_year = {year} AND {} \
+                     AND a.minutes > 0 AND NOT a.cancelled",
+                    valid("a", at)
                 )
             },
         )

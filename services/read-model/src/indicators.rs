@@ -184,10 +184,13 @@ pub static PHARE_STEPS: Descriptor = Descriptor {
 };
 
 /// Group 7, trainings: v1: a registrant attended when at least one slot is recorded present;
-/// minutes delivered are the minutes credited to the attendees (slot by slot).
+/// minutes delivered are the minutes credited to the attendees (slot by slot). v2: the same
+/// figures; each attendee's period also carries its session's school year and whether the
+/// session is cancelled (a new period when either changes), so that a school's coverage
+/// reads its attendees alone, without looking each one's session up.
 pub static TRAININGS: Descriptor = Descriptor {
     name: "indicator-trainings",
-    definition: 1,
+    definition: 2,
     tables: &[
         (
             "rm_ind_training_topics",
@@ -215,7 +218,7 @@ pub static TRAININGS: Descriptor = Descriptor {
             "rm_ind_attendees",
             fact!(
                 "session_id TEXT NOT NULL, person TEXT NOT NULL, school_uai TEXT, \
-                 minutes BIGINT NOT NULL"
+                 minutes BIGINT NOT NULL, school_year TEXT, cancelled BOOLEAN NOT NULL"
             ),
         ),
     ],
@@ -237,13 +240,20 @@ pub static TRAININGS: Descriptor = Descriptor {
             "department, school_year, valid_from, valid_to, status, topic, subject, \
              registered, attendees, minutes",
         ),
+        // A school's attendees, covering (`COVERING`): its coverage, read from them alone
+        // (v2). One department's at 60,000 schools: 594 lookups in this index, where v1
+        // also looked each attendee's session up (1,403 more).
         (
             "rm_ind_attendees",
-            "school_uai, session_id, valid_from, valid_to, minutes",
+            "school_uai, school_year, valid_from, valid_to, minutes, cancelled",
         ),
-        // A session by its key, covering (`COVERING`): what a school's attendees are
-        // joined to, to know whether it counts (its year, its state). One department's
-        // school coverage: 10.6 → 6.9 ms at 60,000 schools.
+        // The year's attendees, covering: the whole academy's coverage.
+        (
+            "rm_ind_attendees",
+            "school_year, valid_from, valid_to, minutes, cancelled, school_uai",
+        ),
+        // A session by its key, covering (`COVERING`): what the people trained in the
+        // MPP are joined to (its topic, its state).
         (
             "rm_ind_sessions",
             "subject, valid_from, valid_to, school_year, status, topic",
@@ -1366,10 +1376,14 @@ async fn trainings(
         SessionEvent::SessionHeld => "held",
         SessionEvent::AttendanceLocked => "attendance_locked",
         SessionEvent::SessionArchived => "archived",
-        SessionEvent::SessionCancelled { .. } => "cancelled",
+        SessionEvent::SessionCancelled { .. } => {
+            session_change(b, on, |row| row.set("status", V::text("cancelled"))).await?;
+            return attendees_follow(b, on, sessions, "cancelled", &V::Bool(true)).await;
+        }
         SessionEvent::SessionRescheduled { schedule } => {
             let year = SchoolYear::containing(schedule.starts_at.date_naive()).to_string();
-            return session_change(b, on, |row| row.set("school_year", V::text(year))).await;
+            session_change(b, on, |row| row.set("school_year", V::text(&year))).await?;
+            return attendees_follow(b, on, sessions, "school_year", &V::text(year)).await;
         }
         SessionEvent::RegistrationConfirmed {
             registration_id,
@@ -1461,6 +1475,36 @@ async fn trainings(
     session_change(b, on, |row| row.set("status", V::text(status))).await
 }
 
+/// Each attendee of the session `on` is about given the session's new `value` of `column`
+/// (its year, its cancellation), from the session's change on: what a school's coverage
+/// reads of its attendees' sessions.
+async fn attendees_follow(
+    b: &mut Batch<'_, '_>,
+    on: &On,
+    sessions: &mut Sessions,
+    column: &str,
+    value: &V,
+) -> Result<(), ProjectionError> {
+    let mut ids: Vec<String> = registrations(b, sessions, &on.subject)
+        .await?
+        .0
+        .keys()
+        .cloned()
+        .collect();
+    ids.sort_unstable();
+    for id in ids {
+        b.change_fact(
+            "rm_ind_attendees",
+            definition(&TRAININGS, "rm_ind_attendees"),
+            &id,
+            &on.at,
+            |row| row.set(column, value.clone()),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// A registration to the session `on` is about, and its attendee row (no minutes yet).
 /// A registration already recorded (an event applied again) changes nothing.
 async fn register(
@@ -1495,6 +1539,26 @@ async fn register(
         )
         .await?;
     }
+    // The session as it stands: its year and whether it is cancelled, which its
+    // attendees carry (v2).
+    let sessions_definition = definition(&TRAININGS, "rm_ind_sessions");
+    let year = match b
+        .fact_value(
+            "rm_ind_sessions",
+            sessions_definition,
+            &on.subject,
+            "school_year",
+        )
+        .await?
+    {
+        Some(V::Text(year)) => year,
+        _ => None,
+    };
+    let cancelled = matches!(
+        b.fact_value("rm_ind_sessions", sessions_definition, &on.subject, "status")
+            .await?,
+        Some(V::Text(Some(status))) if status == "cancelled"
+    );
     let attendee = On {
         subject: id,
         at: on.at.clone(),
@@ -1504,12 +1568,14 @@ async fn register(
         .open(
             b,
             "rm_ind_attendees",
-            "session_id, person, school_uai, minutes",
+            "session_id, person, school_uai, minutes, school_year, cancelled",
             vec![
                 V::text(&on.subject),
                 V::text(registrant.person.0.to_string()),
                 V::Text(registrant.school_uai.as_ref().map(ToString::to_string)),
                 V::Int(Some(0)),
+                V::Text(year),
+                V::Bool(cancelled),
             ],
         )
         .await?;

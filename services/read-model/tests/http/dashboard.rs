@@ -453,6 +453,139 @@ async fn the_dashboard_counts_trainings(db: TestDb) {
     app.finish().await;
 }
 
+/// A session cancelled after its attendance was recorded no longer covers its
+/// attendees' school: its attendees follow their session (v2 of the trainings' tables),
+/// and `asOf` before the cancellation still answers the school covered.
+async fn a_cancelled_session_no_longer_covers_its_schools(db: TestDb) {
+    let start = Utc::now() + TimeDelta::days(2);
+    let app = TestApp::builder(db)
+        .targets(&["read-model", "trainings"])
+        .start()
+        .await;
+    let manager = app.user("pole_manager", None).await;
+    app.school(COLLEGE_31, "college", "31").await;
+    let year = SchoolYear::containing(start.with_timezone(&chrono_tz::Europe::Paris).date_naive());
+    let training = created(
+        &manager,
+        "/api/v1/trainings",
+        json!({"title": "MPP", "topic": "mpp", "audience": "équipes", "department": "31"}),
+    )
+    .await;
+    let at = |minutes: i64| (start + TimeDelta::minutes(minutes)).to_rfc3339();
+    let session = created(
+        &manager,
+        &format!("/api/v1/trainings/{training}/sessions"),
+        json!({
+            "starts_at": at(0), "ends_at": at(480),
+            "slots": [{"starts_at": at(0), "ends_at": at(180)}, {"starts_at": at(240), "ends_at": at(480)}],
+            "location": "Canopé", "capacity": 5, "planned_minutes": 420
+        }),
+    )
+    .await;
+    ok(
+        &manager,
+        &format!("/api/v1/sessions/{session}/open"),
+        Value::Null,
+    )
+    .await;
+    let registration = created(
+        &manager,
+        &format!("/api/v1/sessions/{session}/registrations"),
+        json!({"person": {"email": "p1@ac-toulouse.fr", "display_name": "P 1",
+                          "school_uai": COLLEGE_31, "function": "CPE"}, "mode": "designated"}),
+    )
+    .await;
+    ok(
+        &manager,
+        &format!("/api/v1/sessions/{session}/close"),
+        Value::Null,
+    )
+    .await;
+    // The first slot held, the second not yet: the session can still be cancelled.
+    app.set_now(start + TimeDelta::minutes(200));
+    ok(
+        &manager,
+        &format!("/api/v1/sessions/{session}/attendance"),
+        json!({"registration_id": registration, "slot_index": 0, "status": "present"}),
+    )
+    .await;
+    let query = |as_of: Option<&str>| {
+        let as_of = as_of.map_or(String::new(), |a| format!(", asOf: \"{a}\""));
+        format!(
+            "{{ dashboard(schoolYear: \"{year}\"{as_of}) {{ trainings {{ definitionVersion \
+             mppTrained schoolCoverage {{ count of }} }} }} }}"
+        )
+    };
+    let seen = until(&manager, &query(None), |b| {
+        b["data"]["dashboard"]["trainings"]["schoolCoverage"]["count"] == 1
+    })
+    .await;
+    assert_eq!(
+        seen["data"]["dashboard"]["trainings"]["definitionVersion"],
+        indicators::TRAININGS.definition,
+        "{seen}"
+    );
+    assert_eq!(indicators::TRAININGS.definition, 2);
+    let between = Utc::now().to_rfc3339();
+    ok(
+        &manager,
+        &format!("/api/v1/sessions/{session}/cancel"),
+        json!({"reason": "Formateur absent"}),
+    )
+    .await;
+    let seen = until(&manager, &query(None), |b| {
+        b["data"]["dashboard"]["trainings"]["schoolCoverage"]["count"] == 0
+    })
+    .await;
+    let trainings = &seen["data"]["dashboard"]["trainings"];
+    assert_eq!(trainings["schoolCoverage"]["of"], 1, "{seen}");
+    assert_eq!(trainings["mppTrained"], 0, "{seen}");
+    let past = graphql(&manager, &query(Some(&between))).await;
+    let trainings = &past["data"]["dashboard"]["trainings"];
+    assert_eq!(trainings["schoolCoverage"]["count"], 1, "{past}");
+    assert_eq!(trainings["mppTrained"], 1, "{past}");
+
+    // Rebuilt from the log (one batch), the tables equal those built event by event.
+    let db_ = app.store.db();
+    let live = caught_up(&app, &indicators::TRAININGS).await;
+    let built = tables::checksums_of(&db_, &indicators::TRAININGS, live)
+        .await
+        .unwrap();
+    let done = pharos_read_model::rebuild_of(
+        &app.store,
+        &indicators::TRAININGS,
+        Duration::ZERO,
+        true,
+        |_, _| {},
+    )
+    .await
+    .unwrap();
+    let rebuilt = tables::checksums_of(&db_, &indicators::TRAININGS, done.live)
+        .await
+        .unwrap();
+    assert_eq!(built, rebuilt);
+
+    // Tables live with v1 (while a release rebuilds them) are read the v1 way, each
+    // attendee's session looked up: the same figures, said to be v1's.
+    let updated = pharos_eventstore::on_db!(&db_, |pool| {
+        sqlx::query("UPDATE rm_generations SET definition = 1 WHERE projection = $1")
+            .bind(indicators::TRAININGS.name)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+    })
+    .unwrap();
+    assert_eq!(updated, 1);
+    for (as_of, covered) in [(None, 0), (Some(between.as_str()), 1)] {
+        let v1 = graphql(&manager, &query(as_of)).await;
+        let trainings = &v1["data"]["dashboard"]["trainings"];
+        assert_eq!(trainings["definitionVersion"], 1, "{v1}");
+        assert_eq!(trainings["schoolCoverage"]["count"], covered, "{v1}");
+        assert_eq!(trainings["schoolCoverage"]["of"], 1, "{v1}");
+    }
+    app.finish().await;
+}
+
 /// National-day actions: schools with an action, reports received, actions by type,
 /// pupils reached; a draft is no report; an action of two departments counts in both.
 async fn the_dashboard_counts_national_day_actions(db: TestDb) {
@@ -1801,6 +1934,7 @@ pharos_test_support::on_both_backends!(
     "pharos-read-model-dashboard";
     the_dashboard_counts_in_scope_and_as_of_answers_past_states,
     the_dashboard_counts_trainings,
+    a_cancelled_session_no_longer_covers_its_schools,
     the_dashboard_counts_national_day_actions,
     a_changed_definition_rebuilds_its_indicator_only,
     the_dashboard_counts_the_contest_and_what_is_overdue,
