@@ -1395,6 +1395,19 @@ pub struct NationalDayIndicators<'a>(
     tokio::sync::OnceCell<Schools>,
 );
 
+/// A row of [`NationalDayIndicators::narrow_reading`]: its tag, five texts, three counts.
+type Tagged = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+);
+
 /// The schools' shares, read in one statement for the fields that show them.
 #[derive(Debug)]
 struct Schools {
@@ -1429,7 +1442,30 @@ impl NationalDayIndicators<'_> {
     /// year (reports received), and those one of whose reported actions was held (schools
     /// with an action): both from one reading of the actions' schools.
     async fn read_schools(&self) -> Result<Schools, Error> {
+        type Row = (String, String, String, String, String, i64, i64, i64);
         let d = self.0;
+        if let Some(rows) = self.narrow_reading().await? {
+            let cells: Vec<Row> = rows
+                .iter()
+                .filter(|row| row.0 == "cell")
+                .map(|(_, a, b, c, e, f, held, reported, of)| {
+                    (
+                        a.clone(),
+                        b.clone(),
+                        c.clone(),
+                        e.clone(),
+                        f.clone(),
+                        *held,
+                        *reported,
+                        *of,
+                    )
+                })
+                .collect();
+            return Ok(Schools {
+                with_action: share_of(&cells, |(a, b, c, e, f, n, _, of)| (a, b, c, e, f, n, of)),
+                reported: share_of(&cells, |(a, b, c, e, f, _, n, of)| (a, b, c, e, f, n, of)),
+            });
+        }
         let named = d.table(&indicators::NATIONAL_DAY, "rm_ind_action_schools");
         let mut filter = Filter::default();
         let year = filter.bind(d.year.to_string());
@@ -1456,7 +1492,6 @@ impl NationalDayIndicators<'_> {
              GROUP BY {DIMENSIONS}",
             filter.sql()
         );
-        type Row = (String, String, String, String, String, i64, i64, i64);
         let rows = d.shared_rows::<Row>(&sql, &filter.binds).await?;
         Ok(Schools {
             with_action: share_of(&rows, |(a, b, c, e, f, n, _, of)| (a, b, c, e, f, n, of)),
@@ -1464,9 +1499,56 @@ impl NationalDayIndicators<'_> {
         })
     }
 
+    /// For a department's or a caller's few schools, from one reading of their schools'
+    /// rows of the reported actions (`c`), in one statement: the schools' shares by cell
+    /// (rows tagged `cell`: dimensions, with a held action, with a report, schools) and
+    /// the actions by set of types, an action naming two of the schools once (rows
+    /// tagged `types`: the set, actions, pupils reached). Two statements read the same
+    /// rows twice: one department's national day at 60,000 schools, 5.0 + 2.5 ms.
+    async fn narrow_reading(&self) -> Result<Option<std::sync::Arc<Vec<Tagged>>>, Error> {
+        let d = self.0;
+        if !d.narrow() {
+            return Ok(None);
+        }
+        let named = d.table(&indicators::NATIONAL_DAY, "rm_ind_action_schools");
+        let mut filter = Filter::default();
+        let year = filter.bind(d.year.to_string());
+        let at = filter.bind(instant(d.at));
+        let day = filter.bind(d.day.to_string());
+        let narrowed = d.and_in_scope(&mut filter, "c.school_uai");
+        let named_rows = format!(
+            "SELECT c.school_uai, c.subject, c.types, c.pupils_reached, c.held FROM {named} c \
+             WHERE c.school_year = {year} AND {} AND c.campaign = 'national_day' \
+             AND c.status IN {REPORTED}{narrowed}",
+            valid("c", &at)
+        );
+        filter.raw(&format!("s.kind IN {EVERY_KIND}"));
+        Dashboard::open(&mut filter, &day);
+        d.school_scope(&mut filter);
+        let sql = format!(
+            "WITH c AS ({named_rows}) \
+             SELECT 'cell', {DIMENSIONS}, \
+             CAST(SUM(COALESCE(f.held, 0)) AS BIGINT), \
+             CAST(SUM(CASE WHEN f.uai IS NULL THEN 0 ELSE 1 END) AS BIGINT), \
+             CAST(COUNT(*) AS BIGINT) \
+             FROM rm_schools s LEFT JOIN (SELECT c.school_uai AS uai, \
+             MAX(CASE WHEN c.held THEN 1 ELSE 0 END) AS held FROM c GROUP BY c.school_uai) f \
+             ON f.uai = s.uai{} \
+             GROUP BY {DIMENSIONS} \
+             UNION ALL \
+             SELECT 'types', a.types, '', '', '', '', CAST(COUNT(*) AS BIGINT), \
+             CAST(COALESCE(SUM(a.pupils_reached), 0) AS BIGINT), CAST(0 AS BIGINT) \
+             FROM (SELECT DISTINCT c.subject, c.types, c.pupils_reached FROM c) a \
+             GROUP BY a.types",
+            filter.sql()
+        );
+        Ok(Some(d.shared_rows::<Tagged>(&sql, &filter.binds).await?))
+    }
+
     /// The reported national-day actions of the year at the instant, one of whose
-    /// schools is in scope, each once: the `FROM …` of a statement on their types and
-    /// pupils (`a`), its filter.
+    /// schools is in scope, each once, for the whole academy (a department's are read
+    /// with its schools' shares, [`Self::narrow_reading`]): the `FROM …` of a statement
+    /// on their types and pupils (`a`), its filter.
     fn reported(&self) -> (String, Filter) {
         let d = self.0;
         let actions = d.table(&indicators::NATIONAL_DAY, "rm_ind_actions");
@@ -1474,16 +1556,6 @@ impl NationalDayIndicators<'_> {
         let mut filter = Filter::default();
         let year = filter.bind(d.year.to_string());
         let at = filter.bind(instant(d.at));
-        if let Some(schools) = d.schools_in_scope(&mut filter) {
-            // A department's: its schools' rows, an action naming two of them once.
-            let sql = format!(
-                "FROM (SELECT DISTINCT c.subject, c.types, c.pupils_reached FROM {named} c \
-                 WHERE c.school_uai IN {schools} AND c.school_year = {year} AND {} \
-                 AND c.campaign = 'national_day' AND c.status IN {REPORTED}) a",
-                valid("c", &at),
-            );
-            return (sql, filter);
-        }
         let mut scope = Filter::default();
         // The schools' scope, its placeholders numbered after the year's and the instant's.
         scope.binds = std::mem::take(&mut filter.binds);
@@ -1518,15 +1590,23 @@ impl NationalDayIndicators<'_> {
     /// set of types (a few hundred sets at most), each set's types counted here, where a
     /// pass over the actions per type matched each type's name in every action's.
     async fn read_reported(&self) -> Result<Reported, Error> {
-        let (from, filter) = self.reported();
-        let sql = format!(
-            "SELECT a.types, CAST(COUNT(*) AS BIGINT), \
-             CAST(COALESCE(SUM(a.pupils_reached), 0) AS BIGINT) {from} GROUP BY a.types"
-        );
-        let sets = self
-            .0
-            .shared_rows::<(String, i64, i64)>(&sql, &filter.binds)
-            .await?;
+        let sets: Vec<(String, i64, i64)> = if let Some(rows) = self.narrow_reading().await? {
+            rows.iter()
+                .filter(|row| row.0 == "types")
+                .map(|row| (row.1.clone(), row.6, row.7))
+                .collect()
+        } else {
+            let (from, filter) = self.reported();
+            let sql = format!(
+                "SELECT a.types, CAST(COUNT(*) AS BIGINT), \
+                 CAST(COALESCE(SUM(a.pupils_reached), 0) AS BIGINT) {from} GROUP BY a.types"
+            );
+            self.0
+                .shared_rows::<(String, i64, i64)>(&sql, &filter.binds)
+                .await?
+                .as_ref()
+                .clone()
+        };
         let mut figures = Reported {
             by_type: ActionType::ALL
                 .iter()
