@@ -692,7 +692,10 @@ async fn the_dashboard_counts_national_day_actions(db: TestDb) {
         "{theirs}"
     );
     assert_eq!(theirs_day["pupilsReached"], 120, "{theirs}");
-    assert_eq!(theirs_day["actionsByType"], day["actionsByType"], "{theirs}");
+    assert_eq!(
+        theirs_day["actionsByType"], day["actionsByType"],
+        "{theirs}"
+    );
     // A school sees the action through its own school, and nothing of the other one.
     let school_32 = app.user("school", Some(COLLEGE_32)).await;
     let its = graphql(&school_32, query).await;
