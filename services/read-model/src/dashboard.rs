@@ -1442,28 +1442,16 @@ impl NationalDayIndicators<'_> {
     /// year (reports received), and those one of whose reported actions was held (schools
     /// with an action): both from one reading of the actions' schools.
     async fn read_schools(&self) -> Result<Schools, Error> {
-        type Row = (String, String, String, String, String, i64, i64, i64);
         let d = self.0;
         if let Some(rows) = self.narrow_reading().await? {
-            let cells: Vec<Row> = rows
-                .iter()
-                .filter(|row| row.0 == "cell")
-                .map(|(_, a, b, c, e, f, held, reported, of)| {
-                    (
-                        a.clone(),
-                        b.clone(),
-                        c.clone(),
-                        e.clone(),
-                        f.clone(),
-                        *held,
-                        *reported,
-                        *of,
-                    )
-                })
-                .collect();
+            let cells: Vec<Tagged> = rows.iter().filter(|row| row.0 == "cell").cloned().collect();
             return Ok(Schools {
-                with_action: share_of(&cells, |(a, b, c, e, f, n, _, of)| (a, b, c, e, f, n, of)),
-                reported: share_of(&cells, |(a, b, c, e, f, _, n, of)| (a, b, c, e, f, n, of)),
+                with_action: share_of(&cells, |(_, a, b, c, e, f, n, _, of)| {
+                    (a, b, c, e, f, n, of)
+                }),
+                reported: share_of(&cells, |(_, a, b, c, e, f, _, n, of)| {
+                    (a, b, c, e, f, n, of)
+                }),
             });
         }
         let named = d.table(&indicators::NATIONAL_DAY, "rm_ind_action_schools");
@@ -1492,6 +1480,7 @@ impl NationalDayIndicators<'_> {
              GROUP BY {DIMENSIONS}",
             filter.sql()
         );
+        type Row = (String, String, String, String, String, i64, i64, i64);
         let rows = d.shared_rows::<Row>(&sql, &filter.binds).await?;
         Ok(Schools {
             with_action: share_of(&rows, |(a, b, c, e, f, n, _, of)| (a, b, c, e, f, n, of)),

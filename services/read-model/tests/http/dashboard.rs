@@ -337,6 +337,27 @@ async fn the_dashboard_counts_in_scope_and_as_of_answers_past_states(db: TestDb)
     app.finish().await;
 }
 
+/// A training on the MPP, of the Haute-Garonne: its id.
+async fn mpp_training(manager: &Client) -> String {
+    created(
+        manager,
+        "/api/v1/trainings",
+        json!({"title": "MPP", "topic": "mpp", "audience": "équipes", "department": "31"}),
+    )
+    .await
+}
+
+/// Person `n` of `school`, registered to `session` by the pole: the registration's id.
+async fn registered(manager: &Client, session: &str, n: usize, school: &str) -> String {
+    created(
+        manager,
+        &format!("/api/v1/sessions/{session}/registrations"),
+        json!({"person": {"email": format!("p{n}@ac-toulouse.fr"), "display_name": format!("P {n}"),
+                          "school_uai": school, "function": "CPE"}, "mode": "designated"}),
+    )
+    .await
+}
+
 /// Sessions planned, held and cancelled, minutes delivered, attendance, MPP trained and
 /// school coverage, from the trainings' commands.
 async fn the_dashboard_counts_trainings(db: TestDb) {
@@ -349,12 +370,7 @@ async fn the_dashboard_counts_trainings(db: TestDb) {
     app.school(COLLEGE_31, "college", "31").await;
     app.school(LYCEE_31, "lycee_gt", "31").await;
     let year = SchoolYear::containing(start.with_timezone(&chrono_tz::Europe::Paris).date_naive());
-    let training = created(
-        &manager,
-        "/api/v1/trainings",
-        json!({"title": "MPP", "topic": "mpp", "audience": "équipes", "department": "31"}),
-    )
-    .await;
+    let training = mpp_training(&manager).await;
     let at = |minutes: i64| (start + TimeDelta::minutes(minutes)).to_rfc3339();
     let session_body = json!({
         "starts_at": at(0), "ends_at": at(480),
@@ -379,15 +395,7 @@ async fn the_dashboard_counts_trainings(db: TestDb) {
     .await;
     let mut registrations = Vec::new();
     for (n, school) in [(1, COLLEGE_31), (2, COLLEGE_31), (3, LYCEE_31)] {
-        registrations.push(
-            created(
-                &manager,
-                &format!("/api/v1/sessions/{held}/registrations"),
-                json!({"person": {"email": format!("p{n}@ac-toulouse.fr"), "display_name": format!("P {n}"),
-                                  "school_uai": school, "function": "CPE"}, "mode": "designated"}),
-            )
-            .await,
-        );
+        registrations.push(registered(&manager, &held, n, school).await);
     }
     ok(
         &manager,
@@ -465,12 +473,7 @@ async fn a_cancelled_session_no_longer_covers_its_schools(db: TestDb) {
     let manager = app.user("pole_manager", None).await;
     app.school(COLLEGE_31, "college", "31").await;
     let year = SchoolYear::containing(start.with_timezone(&chrono_tz::Europe::Paris).date_naive());
-    let training = created(
-        &manager,
-        "/api/v1/trainings",
-        json!({"title": "MPP", "topic": "mpp", "audience": "équipes", "department": "31"}),
-    )
-    .await;
+    let training = mpp_training(&manager).await;
     let at = |minutes: i64| (start + TimeDelta::minutes(minutes)).to_rfc3339();
     let session = created(
         &manager,
@@ -488,13 +491,7 @@ async fn a_cancelled_session_no_longer_covers_its_schools(db: TestDb) {
         Value::Null,
     )
     .await;
-    let registration = created(
-        &manager,
-        &format!("/api/v1/sessions/{session}/registrations"),
-        json!({"person": {"email": "p1@ac-toulouse.fr", "display_name": "P 1",
-                          "school_uai": COLLEGE_31, "function": "CPE"}, "mode": "designated"}),
-    )
-    .await;
+    let registration = registered(&manager, &session, 1, COLLEGE_31).await;
     ok(
         &manager,
         &format!("/api/v1/sessions/{session}/close"),
@@ -1511,12 +1508,7 @@ async fn the_dashboard_counts_reminders_pending(db: TestDb) {
         .start()
         .await;
     let manager = app.user("pole_manager", None).await;
-    let training = created(
-        &manager,
-        "/api/v1/trainings",
-        json!({"title": "MPP", "topic": "mpp", "audience": "équipes", "department": "31"}),
-    )
-    .await;
+    let training = mpp_training(&manager).await;
     let session = created(
         &manager,
         &format!("/api/v1/trainings/{training}/sessions"),
