@@ -19,7 +19,7 @@ use crate::targets::TARGETS;
 pub const DEFAULT_CONFIG_FILE: &str = "pharos.toml";
 
 /// The settings `PHAROS_<KEY>` may set.
-const KEYS: [&str; 26] = [
+const KEYS: [&str; 27] = [
     "database_url",
     "addr",
     "targets",
@@ -27,6 +27,7 @@ const KEYS: [&str; 26] = [
     "max_connections",
     "body_limit_bytes",
     "request_timeout_seconds",
+    "dashboards_at_once",
     "log_format",
     "master_key",
     "master_key_file",
@@ -63,6 +64,9 @@ pub struct RawConfig {
     pub max_connections: u32,
     pub body_limit_bytes: usize,
     pub request_timeout_seconds: u64,
+    /// How many dashboards are computed at once (the others wait their turn); unset:
+    /// twice this machine's cores.
+    pub dashboards_at_once: Option<u32>,
     /// `text` or `json`.
     pub log_format: String,
     /// The personal-data vault's master key, 64 hexadecimal characters. Prefer
@@ -126,6 +130,7 @@ impl Default for RawConfig {
             max_connections: 10,
             body_limit_bytes: 2 * 1024 * 1024,
             request_timeout_seconds: 30,
+            dashboards_at_once: None,
             log_format: "text".into(),
             master_key: None,
             master_key_file: None,
@@ -293,6 +298,13 @@ impl RawConfig {
                 self.body_limit_bytes
             ));
         }
+        if let Some(n) = self.dashboards_at_once
+            && !(1..=1000).contains(&n)
+        {
+            errors.push(format!(
+                "dashboards_at_once : {n} est hors de l'intervalle 1 à 1000"
+            ));
+        }
         if !(1..=3600).contains(&self.request_timeout_seconds) {
             errors.push(format!(
                 "request_timeout_seconds : {} est hors de l'intervalle 1 à 3600",
@@ -435,6 +447,7 @@ impl RawConfig {
                     request_timeout: Duration::from_secs(self.request_timeout_seconds),
                     secure_cookies: self.secure_cookies,
                     trust_forwarded_for: self.trust_forwarded_for,
+                    dashboards_at_once: self.dashboards_at_once.map(|n| n as usize),
                 },
                 json_logs,
                 token_ttl: chrono::Duration::minutes(self.token_ttl_minutes),
@@ -624,10 +637,12 @@ mod tests {
             targets: "trainings,billing".into(),
             sqlite_synchronous: "off".into(),
             max_connections: 0,
+            dashboards_at_once: Some(0),
             ..RawConfig::default()
         };
         let errors = raw.check().unwrap_err();
-        assert_eq!(errors.len(), 5, "{errors:?}");
+        assert_eq!(errors.len(), 6, "{errors:?}");
+        assert!(errors.iter().any(|e| e.starts_with("dashboards_at_once :")));
         assert!(errors.iter().any(|e| e.starts_with("addr :")));
         assert!(errors.iter().any(|e| e.contains("billing")));
         assert!(errors.iter().any(|e| e.starts_with("database_url :")));

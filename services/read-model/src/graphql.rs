@@ -38,6 +38,7 @@ pub fn schema(state: TargetState) -> ReadSchema {
     )
     .data(crate::dashboard::SnapshotSlots::for_db(
         &state.app.store.db(),
+        state.app.settings.dashboards_at_once,
     ))
     .data(std::sync::Arc::new(crate::answers::AnswerCache::default()))
     .data(state)

@@ -46,6 +46,8 @@ pub struct HttpSettings {
     pub secure_cookies: bool,
     /// Behind a reverse proxy: take the client's address from `X-Forwarded-For`.
     pub trust_forwarded_for: bool,
+    /// How many dashboards are computed at once; `None`: twice this machine's cores.
+    pub dashboards_at_once: Option<usize>,
 }
 
 impl Default for HttpSettings {
@@ -56,6 +58,7 @@ impl Default for HttpSettings {
             request_timeout: Duration::from_secs(30),
             secure_cookies: false,
             trust_forwarded_for: false,
+            dashboards_at_once: None,
         }
     }
 }
