@@ -1837,6 +1837,14 @@ async fn serve_and_query(
         .check()
         .map_err(|errors| anyhow::anyhow!("{}", errors.join(" ; ")))?;
     config.master_key = KeySource::Value(key);
+    let at_once = pharos_read_model::dashboard::dashboards_at_once(
+        config.max_connections as usize,
+        config.http.dashboards_at_once,
+    );
+    eprintln!(
+        "dashboards computed at once: {at_once} (dashboards_at_once), pool of {} connections",
+        config.max_connections
+    );
     let started = Instant::now();
     let pharos = pharos::assemble(&config, Arc::new(SystemClock))
         .await
@@ -1847,7 +1855,10 @@ async fn serve_and_query(
     );
     let result = query(&pharos, listener, base, clients, generated).await;
     pharos.stop().await;
-    result
+    result.map(|mut served| {
+        served["dashboards_at_once"] = at_once.into();
+        served
+    })
 }
 
 async fn query(

@@ -289,11 +289,18 @@ impl SnapshotSlots {
         let size = match db {
             Db::Postgres(pool) => pool.options().get_max_connections(),
             Db::Sqlite(pool) => pool.options().get_max_connections(),
-        } as usize;
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        let slots = at_once.unwrap_or(2 * cores).min(size / 2).max(1);
-        Self(std::sync::Arc::new(tokio::sync::Semaphore::new(slots)))
+        };
+        Self(std::sync::Arc::new(tokio::sync::Semaphore::new(
+            dashboards_at_once(size as usize, at_once),
+        )))
     }
+}
+
+/// How many dashboards a pool of `pool_size` connections computes at once, given the
+/// `dashboards_at_once` setting ([`SnapshotSlots`]).
+pub fn dashboards_at_once(pool_size: usize, setting: Option<usize>) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    setting.unwrap_or(2 * cores).min(pool_size / 2).max(1)
 }
 
 enum Tx {
