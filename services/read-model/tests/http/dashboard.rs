@@ -347,6 +347,25 @@ async fn mpp_training(manager: &Client) -> String {
     .await
 }
 
+/// A session (`session`: its fields) of a new [`mpp_training`], opened to registrations:
+/// its id.
+async fn open_mpp_session(manager: &Client, session: Value) -> String {
+    let training = mpp_training(manager).await;
+    let session = created(
+        manager,
+        &format!("/api/v1/trainings/{training}/sessions"),
+        session,
+    )
+    .await;
+    ok(
+        manager,
+        &format!("/api/v1/sessions/{session}/open"),
+        Value::Null,
+    )
+    .await;
+    session
+}
+
 /// Person `n` of `school`, registered to `session` by the pole: the registration's id.
 async fn registered(manager: &Client, session: &str, n: usize, school: &str) -> String {
     created(
@@ -473,22 +492,14 @@ async fn a_cancelled_session_no_longer_covers_its_schools(db: TestDb) {
     let manager = app.user("pole_manager", None).await;
     app.school(COLLEGE_31, "college", "31").await;
     let year = SchoolYear::containing(start.with_timezone(&chrono_tz::Europe::Paris).date_naive());
-    let training = mpp_training(&manager).await;
     let at = |minutes: i64| (start + TimeDelta::minutes(minutes)).to_rfc3339();
-    let session = created(
+    let session = open_mpp_session(
         &manager,
-        &format!("/api/v1/trainings/{training}/sessions"),
         json!({
             "starts_at": at(0), "ends_at": at(480),
             "slots": [{"starts_at": at(0), "ends_at": at(180)}, {"starts_at": at(240), "ends_at": at(480)}],
             "location": "Canopé", "capacity": 5, "planned_minutes": 420
         }),
-    )
-    .await;
-    ok(
-        &manager,
-        &format!("/api/v1/sessions/{session}/open"),
-        Value::Null,
     )
     .await;
     let registration = registered(&manager, &session, 1, COLLEGE_31).await;
@@ -1508,21 +1519,13 @@ async fn the_dashboard_counts_reminders_pending(db: TestDb) {
         .start()
         .await;
     let manager = app.user("pole_manager", None).await;
-    let training = mpp_training(&manager).await;
-    let session = created(
+    let session = open_mpp_session(
         &manager,
-        &format!("/api/v1/trainings/{training}/sessions"),
         json!({
             "starts_at": "2026-03-10T09:00:00+01:00", "ends_at": "2026-03-10T17:00:00+01:00",
             "slots": [{"starts_at": "2026-03-10T09:00:00+01:00", "ends_at": "2026-03-10T17:00:00+01:00"}],
             "location": "Canopé", "capacity": 30, "planned_minutes": 420
         }),
-    )
-    .await;
-    ok(
-        &manager,
-        &format!("/api/v1/sessions/{session}/open"),
-        Value::Null,
     )
     .await;
     for n in 0..2 {
