@@ -1707,35 +1707,38 @@ enum ContestTotal {
     Unfinished,
 }
 
+/// A row of [`Dashboard::contest_narrow`]: its tag, five texts, six counts.
+type ContestRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+);
+
 impl Dashboard {
-    /// One of the contest's totals over the entries of the year valid at the instant, by
-    /// school cell. The four are counted in one reading of the entries (a department's
-    /// looked up by school): each asks the same statement, which the request's answers
-    /// compute once for all of them (one statement per year, where a statement each
-    /// read the same entries four times).
-    async fn contest_total(&self, which: ContestTotal) -> Result<IndicatorTotal, Error> {
-        let entries = self.table(&indicators::CONTEST, "rm_ind_entries");
+    /// The four counts of an entry of `f` (in this order: submitted, inadmissible,
+    /// laureate, unfinished), as `SUM` columns, given the instant's placeholder.
+    fn contest_counts(&self, at: &str) -> [String; 4] {
         let editions = self.table(&indicators::CONTEST, "rm_ind_editions");
         let extensions = self.table(&indicators::CONTEST, "rm_ind_extensions");
-        let mut filter = Filter::default();
-        let year = filter.bind(self.year.to_string());
-        let at = filter.bind(instant(self.at));
-        filter.raw(&format!("f.school_year = {year} AND {}", valid("f", &at)));
-        self.facts_in_scope(&mut filter, "f.school_uai");
-        self.school_scope(&mut filter);
         let count = |condition: String| {
             format!("CAST(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END) AS BIGINT)")
         };
-        let sql = format!(
-            "SELECT {DIMENSIONS}, {}, {}, {}, {} \
-             FROM {entries} f JOIN rm_schools s ON s.uai = f.school_uai{} \
-             GROUP BY {DIMENSIONS}",
+        [
             count(format!("f.status IN {SUBMITTED}")),
             count("f.status = 'inadmissible'".to_owned()),
             count(format!(
                 "f.laureate AND EXISTS (SELECT 1 FROM {editions} ed \
                  WHERE ed.subject = f.contest_id AND {} AND ed.published)",
-                valid("ed", &at)
+                valid("ed", at)
             )),
             count(format!(
                 "f.status = 'draft' AND EXISTS (SELECT 1 FROM {editions} ed \
@@ -1743,25 +1746,121 @@ impl Dashboard {
                  AND ed.submission_deadline < {at} AND NOT EXISTS (SELECT 1 FROM {extensions} x \
                  WHERE x.edition_id = ed.subject AND x.school_uai = f.school_uai \
                  AND x.granted_at <= {at} AND x.until >= {at}))",
-                valid("ed", &at)
+                valid("ed", at)
             )),
+        ]
+    }
+
+    /// For a department's or a caller's few schools, from one reading of their schools'
+    /// entries of the year valid at the instant, in one statement: by school cell (rows
+    /// tagged `cell`: dimensions, then the entries submitted, inadmissible, laureate and
+    /// unfinished, the open schools with an entry submitted, the open schools), and the
+    /// inadmissible entries by reason (rows tagged `reason`: the reason, its count).
+    /// Three statements read the same entries three times (totals, participation,
+    /// reasons): one department's at 60,000 schools, 2.0 + 0.8 + 2.1 ms.
+    async fn contest_narrow(&self) -> Result<Option<std::sync::Arc<Vec<ContestRow>>>, Error> {
+        if !self.narrow() {
+            return Ok(None);
+        }
+        let entries = self.table(&indicators::CONTEST, "rm_ind_entries");
+        let mut filter = Filter::default();
+        let year = filter.bind(self.year.to_string());
+        let at = filter.bind(instant(self.at));
+        let day = filter.bind(self.day.to_string());
+        let narrowed = self.and_in_scope(&mut filter, "f.school_uai");
+        let [submitted, inadmissible, laureate, unfinished] = self.contest_counts(&at);
+        let by_school = format!(
+            "SELECT f.school_uai AS uai, {submitted} AS submitted, \
+             {inadmissible} AS inadmissible, {laureate} AS laureate, \
+             {unfinished} AS unfinished \
+             FROM c f GROUP BY f.school_uai"
+        );
+        self.school_scope(&mut filter);
+        // Participation counts the open schools of every kind; the totals, every school's
+        // entries.
+        let counted =
+            format!("s.kind IN {EVERY_KIND} AND (s.closed_on IS NULL OR s.closed_on > {day})");
+        let sql = format!(
+            "WITH c AS (SELECT f.school_uai, f.contest_id, f.status, f.laureate, f.reason \
+             FROM {entries} f WHERE f.school_year = {year} AND {}{narrowed}) \
+             SELECT 'cell', {DIMENSIONS}, \
+             CAST(COALESCE(SUM(g.submitted), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(g.inadmissible), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(g.laureate), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(g.unfinished), 0) AS BIGINT), \
+             CAST(SUM(CASE WHEN {counted} AND g.submitted > 0 THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN {counted} THEN 1 ELSE 0 END) AS BIGINT) \
+             FROM rm_schools s LEFT JOIN ({by_school}) g ON g.uai = s.uai{} \
+             GROUP BY {DIMENSIONS} \
+             UNION ALL \
+             SELECT 'reason', COALESCE(c.reason, ''), '', '', '', '', CAST(COUNT(*) AS BIGINT), \
+             CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), \
+             CAST(0 AS BIGINT) \
+             FROM c WHERE c.status = 'inadmissible' GROUP BY COALESCE(c.reason, '')",
+            valid("f", &at),
+            filter.sql()
+        );
+        Ok(Some(
+            self.shared_rows::<ContestRow>(&sql, &filter.binds).await?,
+        ))
+    }
+
+    /// One of the contest's totals over the entries of the year valid at the instant, by
+    /// school cell. The four are counted in one reading of the entries (a department's
+    /// with its participation and reasons, [`Self::contest_narrow`]): each asks the same
+    /// statement, which the request's answers compute once for all of them (one
+    /// statement per year, where a statement each read the same entries four times).
+    async fn contest_total(&self, which: ContestTotal) -> Result<IndicatorTotal, Error> {
+        let pick = |entries, inadmissible, laureates, unfinished| match which {
+            ContestTotal::Entries => entries,
+            ContestTotal::Inadmissible => inadmissible,
+            ContestTotal::Laureates => laureates,
+            ContestTotal::Unfinished => unfinished,
+        };
+        // A cell counts where one of its entries does (a cell of none is no part).
+        if let Some(rows) = self.contest_narrow().await? {
+            let cells: Vec<Cell> = rows
+                .iter()
+                .filter(|row| row.0 == "cell")
+                .map(
+                    |(_, a, b, c, e, f, entries, inadmissible, laureates, unfinished, _, _)| {
+                        let n = pick(*entries, *inadmissible, *laureates, *unfinished);
+                        (a.clone(), b.clone(), c.clone(), e.clone(), f.clone(), n, 0)
+                    },
+                )
+                .filter(|cell| cell.5 > 0)
+                .collect();
+            return Ok(total(&cells));
+        }
+        let entries = self.table(&indicators::CONTEST, "rm_ind_entries");
+        let mut filter = Filter::default();
+        let year = filter.bind(self.year.to_string());
+        let at = filter.bind(instant(self.at));
+        filter.raw(&format!("f.school_year = {year} AND {}", valid("f", &at)));
+        self.school_scope(&mut filter);
+        let [submitted, inadmissible, laureate, unfinished] = self.contest_counts(&at);
+        let sql = format!(
+            "SELECT {DIMENSIONS}, {submitted}, {inadmissible}, {laureate}, {unfinished} \
+             FROM {entries} f JOIN rm_schools s ON s.uai = f.school_uai{} \
+             GROUP BY {DIMENSIONS}",
             filter.sql()
         );
         type Row = (String, String, String, String, String, i64, i64, i64, i64);
         let rows = self.shared_rows::<Row>(&sql, &filter.binds).await?;
-        // A cell counts where one of its entries does (a cell of none is no part).
         let cells: Vec<Cell> = rows
             .iter()
             .cloned()
             .map(
                 |(a, b, c, e, f, entries, inadmissible, laureates, unfinished)| {
-                    let n = match which {
-                        ContestTotal::Entries => entries,
-                        ContestTotal::Inadmissible => inadmissible,
-                        ContestTotal::Laureates => laureates,
-                        ContestTotal::Unfinished => unfinished,
-                    };
-                    (a, b, c, e, f, n, 0)
+                    (
+                        a,
+                        b,
+                        c,
+                        e,
+                        f,
+                        pick(entries, inadmissible, laureates, unfinished),
+                        0,
+                    )
                 },
             )
             .filter(|cell| cell.5 > 0)
@@ -1776,6 +1875,25 @@ impl Dashboard {
 
     /// Open schools in scope with at least one entry submitted (not withdrawn).
     async fn contest_participation(&self) -> Result<IndicatorShare, Error> {
+        if let Some(rows) = self.contest_narrow().await? {
+            // A cell of no open school is no part, as where the open schools are read.
+            let cells: Vec<Cell> = rows
+                .iter()
+                .filter(|row| row.0 == "cell" && row.11 > 0)
+                .map(|(_, a, b, c, e, f, _, _, _, _, n, of)| {
+                    (
+                        a.clone(),
+                        b.clone(),
+                        c.clone(),
+                        e.clone(),
+                        f.clone(),
+                        *n,
+                        *of,
+                    )
+                })
+                .collect();
+            return Ok(share(&cells));
+        }
         let entries = self.table(&indicators::CONTEST, "rm_ind_entries");
         self.school_share(EVERY_KIND, |year, at, _| {
             format!(
@@ -1834,23 +1952,33 @@ impl ContestIndicators<'_> {
             )));
         }
         let d = self.0;
-        let entries = d.table(&indicators::CONTEST, "rm_ind_entries");
-        let mut filter = Filter::default();
-        let year = filter.bind(d.year.to_string());
-        let at = filter.bind(instant(d.at));
-        filter.raw(&format!(
-            "f.school_year = {year} AND {} AND f.status = 'inadmissible'",
-            valid("f", &at)
-        ));
-        d.facts_in_scope(&mut filter, "f.school_uai");
-        d.school_scope(&mut filter);
-        let sql = format!(
-            "SELECT COALESCE(f.reason, ''), CAST(COUNT(*) AS BIGINT) \
-             FROM {entries} f JOIN rm_schools s ON s.uai = f.school_uai{} \
-             GROUP BY COALESCE(f.reason, '') ORDER BY 2 DESC, 1 LIMIT {first}",
-            filter.sql()
-        );
-        let found: Vec<(String, i64)> = d.rows(&sql, &filter.binds).await?;
+        let mut found: Vec<(String, i64)> = if let Some(rows) = d.contest_narrow().await? {
+            rows.iter()
+                .filter(|row| row.0 == "reason")
+                .map(|row| (row.1.clone(), row.6))
+                .collect()
+        } else {
+            let entries = d.table(&indicators::CONTEST, "rm_ind_entries");
+            let mut filter = Filter::default();
+            let year = filter.bind(d.year.to_string());
+            let at = filter.bind(instant(d.at));
+            filter.raw(&format!(
+                "f.school_year = {year} AND {} AND f.status = 'inadmissible'",
+                valid("f", &at)
+            ));
+            d.school_scope(&mut filter);
+            let sql = format!(
+                "SELECT COALESCE(f.reason, ''), CAST(COUNT(*) AS BIGINT) \
+                 FROM {entries} f JOIN rm_schools s ON s.uai = f.school_uai{} \
+                 GROUP BY COALESCE(f.reason, '')",
+                filter.sql()
+            );
+            d.rows(&sql, &filter.binds).await?
+        };
+        // Most frequent first; equal counts in the reasons' byte order, whatever the
+        // database's collation (the same order for a department as for the academy).
+        found.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        found.truncate(usize::try_from(first).unwrap_or(0));
         Ok(found
             .into_iter()
             .map(|(reason, count)| ContestReasonCount { reason, count })

@@ -3,6 +3,7 @@
 //! after a change answers both states; a changed definition rebuilds its indicator's
 //! tables only; rebuilt indicator tables equal those built as events came.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use chrono::{TimeDelta, Utc};
@@ -1055,11 +1056,19 @@ async fn submitted(
 }
 
 fn contest_query(year: &str, as_of: Option<&str>) -> String {
+    contest_query_in(year, as_of, None)
+}
+
+/// [`contest_query`] for one department (`Some`): a department's figures are read by
+/// their own statements (one reading of its schools' entries).
+fn contest_query_in(year: &str, as_of: Option<&str>, department: Option<&str>) -> String {
     let as_of = as_of.map_or(String::new(), |a| format!(", asOf: \"{a}\""));
+    let department = department.map_or(String::new(), |d| format!(", department: \"{d}\""));
     format!(
-        "{{ dashboard(schoolYear: \"{year}\"{as_of}) {{ contest {{ definitionVersion \
+        "{{ dashboard(schoolYear: \"{year}\"{as_of}{department}) {{ contest {{ definitionVersion \
          entries {{ total byDepartment {{ key total }} }} \
-         participation {{ value count of byKind {{ key count of }} }} \
+         participation {{ value count of byKind {{ key count of }} \
+                         byDepartment {{ key count of }} }} \
          inadmissible {{ total }} inadmissibleReasons {{ reason count }} \
          laureates {{ total byDepartment {{ key total }} }} \
          trend {{ schoolYear asOf entries entriesChange participation {{ count of }} \
@@ -1068,6 +1077,87 @@ fn contest_query(year: &str, as_of: Option<&str>) -> String {
                     undeclaredTeams {{ count of }} undeclaredCirconscriptionTeams {{ count of }} \
                     unfinishedEntries {{ total byDepartment {{ key total }} }} }} }} }}"
     )
+}
+
+/// A department's own contest figures (its own reading of its schools' entries) are what
+/// `whole`, the academy's at `as_of`, gives for it; Haute-Garonne's and the Gers's add up
+/// to the academy's reasons and trend.
+async fn same_by_department(manager: &Client, whole: &Value, as_of: Option<&str>) {
+    let mut reasons: BTreeMap<String, i64> = BTreeMap::new();
+    let mut trend = (0, 0, 0, 0);
+    for department in ["31", "32"] {
+        let own = graphql(
+            manager,
+            &contest_query_in("2026-2027", as_of, Some(department)),
+        )
+        .await;
+        let part = |path: &str, value: &str| {
+            figure(whole, path)
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["key"] == department)
+                .map_or(0, |p| p[value].as_i64().unwrap())
+        };
+        for (total, by) in [
+            ("contest.entries.total", "contest.entries.byDepartment"),
+            ("contest.laureates.total", "contest.laureates.byDepartment"),
+            (
+                "overdue.unfinishedEntries.total",
+                "overdue.unfinishedEntries.byDepartment",
+            ),
+        ] {
+            assert_eq!(
+                figure(&own, total),
+                part(by, "total"),
+                "{department} {total}: {own}"
+            );
+        }
+        let participation = figure(&own, "contest.participation");
+        for value in ["count", "of"] {
+            assert_eq!(
+                participation[value],
+                part("contest.participation.byDepartment", value),
+                "{department}: {own}"
+            );
+        }
+        for reason in figure(&own, "contest.inadmissibleReasons")
+            .as_array()
+            .unwrap()
+        {
+            *reasons
+                .entry(reason["reason"].as_str().unwrap().to_owned())
+                .or_default() += reason["count"].as_i64().unwrap();
+        }
+        let count = |path: &str| figure(&own, path).as_i64().unwrap();
+        trend.0 += count("contest.trend.entries");
+        trend.1 += count("contest.trend.participation.count");
+        trend.2 += count("contest.trend.inadmissible");
+        trend.3 += count("contest.trend.laureates");
+    }
+    let academy: BTreeMap<String, i64> = figure(whole, "contest.inadmissibleReasons")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["reason"].as_str().unwrap().to_owned(),
+                r["count"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(reasons, academy, "{whole}");
+    let count = |path: &str| figure(whole, path).as_i64().unwrap();
+    assert_eq!(
+        trend,
+        (
+            count("contest.trend.entries"),
+            count("contest.trend.participation.count"),
+            count("contest.trend.inadmissible"),
+            count("contest.trend.laureates"),
+        ),
+        "{whole}"
+    );
 }
 
 /// The contest's figures from its commands: entries submitted (a withdrawn one does not
@@ -1380,6 +1470,11 @@ async fn the_dashboard_counts_the_contest_and_what_is_overdue(db: TestDb) {
         "{next}"
     );
     assert_eq!(figure(&next, "contest.trend.laureatesChange"), 1, "{next}");
+    // Each department's own dashboard (its own reading of its schools' entries) gives
+    // what the academy's gives for it, now (a laureate, no draft overdue) and then (the
+    // draft overdue).
+    same_by_department(&manager, &seen, None).await;
+    same_by_department(&manager, &next, Some(&later)).await;
     // Overdue then: the lycée's draft past the deadline; every school without a
     // national-day report past its deadline; collèges and lycées without a team of 5.
     assert_eq!(
