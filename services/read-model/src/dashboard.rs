@@ -986,6 +986,25 @@ impl AmbassadorsIndicators<'_> {
     /// l'année comptent au moins 10 ambassadeurs.
     async fn schools(&self) -> Result<IndicatorShare, Error> {
         let d = self.0;
+        if let Some(rows) = self.narrow_reading().await? {
+            // A cell of no open collège or lycée is no part, as where they are read.
+            let cells: Vec<Cell> = rows
+                .iter()
+                .filter(|row| row.8 > 0)
+                .map(|(a, b, c, e, f, _, _, n, of, _)| {
+                    (
+                        a.clone(),
+                        b.clone(),
+                        c.clone(),
+                        e.clone(),
+                        f.clone(),
+                        *n,
+                        *of,
+                    )
+                })
+                .collect();
+            return Ok(share(&cells));
+        }
         let cohorts = d.table(&indicators::AMBASSADORS, "rm_ind_cohorts");
         d.school_share(SECONDARY, |year, at, _| {
             format!(
@@ -1009,9 +1028,78 @@ impl AmbassadorsIndicators<'_> {
     }
 }
 
+/// A row of [`AmbassadorsIndicators::narrow_reading`]: a cell's dimensions, then its
+/// pupils and parents, its open collèges and lycées with 10 pupil ambassadors, those
+/// schools, its schools with a cohort declared.
+type CohortRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+);
+
 impl AmbassadorsIndicators<'_> {
+    /// For a department's or a caller's few schools, from one reading of their schools'
+    /// cohorts declared in the year at the instant, in one statement by school cell: the
+    /// share of schools and the pupils' and parents' totals, where two statements read
+    /// the same cohorts twice.
+    async fn narrow_reading(&self) -> Result<Option<std::sync::Arc<Vec<CohortRow>>>, Error> {
+        let d = self.0;
+        if !d.narrow() {
+            return Ok(None);
+        }
+        let cohorts = d.table(&indicators::AMBASSADORS, "rm_ind_cohorts");
+        let mut filter = Filter::default();
+        let year = filter.bind(d.year.to_string());
+        let at = filter.bind(instant(d.at));
+        let day = filter.bind(d.day.to_string());
+        let narrowed = d.and_in_scope(&mut filter, "c.school_uai");
+        d.school_scope(&mut filter);
+        // The share counts the open collèges and lycées; the totals, every school's cohorts.
+        let counted =
+            format!("s.kind IN {SECONDARY} AND (s.closed_on IS NULL OR s.closed_on > {day})");
+        let sql = format!(
+            "SELECT {DIMENSIONS}, \
+             CAST(COALESCE(SUM(g.pupils), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(g.parents), 0) AS BIGINT), \
+             CAST(SUM(CASE WHEN {counted} AND g.ambassadors >= {AMBASSADORS_REQUIRED} \
+             THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN {counted} THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(COUNT(g.uai) AS BIGINT) \
+             FROM rm_schools s LEFT JOIN (SELECT c.school_uai AS uai, SUM(c.pupils) AS pupils, \
+             SUM(c.parents) AS parents, \
+             SUM(CASE WHEN c.kind IN ('eleves_college', 'eleves_lycee') THEN c.pupils ELSE 0 END) \
+             AS ambassadors \
+             FROM {cohorts} c WHERE c.school_year = {year} AND {} AND c.declared{narrowed} \
+             GROUP BY c.school_uai) g ON g.uai = s.uai{} \
+             GROUP BY {DIMENSIONS}",
+            valid("c", &at),
+            filter.sql()
+        );
+        Ok(Some(d.shared_rows::<CohortRow>(&sql, &filter.binds).await?))
+    }
+
     /// Pupils (0) or parents (1) of the cohorts declared, summed together.
     async fn sum(&self, which: usize) -> Result<IndicatorTotal, Error> {
+        if let Some(rows) = self.narrow_reading().await? {
+            // The cells of the schools with a cohort declared, as where the cohorts are
+            // joined to their schools.
+            let cells: Vec<Cell> = rows
+                .iter()
+                .filter(|row| row.9 > 0)
+                .map(|(a, b, c, e, f, pupils, parents, _, _, _)| {
+                    let n = if which == 0 { *pupils } else { *parents };
+                    (a.clone(), b.clone(), c.clone(), e.clone(), f.clone(), n, 0)
+                })
+                .collect();
+            return Ok(total(&cells));
+        }
         let cohorts = self.0.table(&indicators::AMBASSADORS, "rm_ind_cohorts");
         self.0
             .school_total(["f.pupils", "f.parents"], which, |year, at| {
@@ -1078,6 +1166,25 @@ impl LabelsIndicators<'_> {
     /// Part des écoles, collèges et lycées ouverts ayant obtenu un label (tout niveau)
     /// pour l'année.
     async fn labelled(&self) -> Result<IndicatorShare, Error> {
+        if let Some(rows) = self.0.labels_narrow().await? {
+            // A cell of no open school is no part, as where the open schools are read.
+            let cells: Vec<Cell> = rows
+                .iter()
+                .filter(|row| row.0 == "cell" && row.7 > 0)
+                .map(|(_, a, b, c, e, f, n, of, _)| {
+                    (
+                        a.clone(),
+                        b.clone(),
+                        c.clone(),
+                        e.clone(),
+                        f.clone(),
+                        *n,
+                        *of,
+                    )
+                })
+                .collect();
+            return Ok(share(&cells));
+        }
         let labels = self.0.table(&indicators::LABELS, "rm_ind_labels");
         self.0
             .school_share(PHARE, |year, at, _| {
@@ -1094,6 +1201,13 @@ impl LabelsIndicators<'_> {
 impl LabelsIndicators<'_> {
     /// Labels awarded in `d`'s year, by level, at its instant.
     async fn awarded(d: &Dashboard) -> Result<BTreeMap<String, i64>, Error> {
+        if let Some(rows) = d.labels_narrow().await? {
+            return Ok(rows
+                .iter()
+                .filter(|row| row.0 == "level")
+                .map(|row| (row.1.clone(), row.6))
+                .collect());
+        }
         let labels = d.table(&indicators::LABELS, "rm_ind_labels");
         let mut filter = Filter::default();
         let year = filter.bind(d.year.to_string());
@@ -1112,6 +1226,46 @@ impl LabelsIndicators<'_> {
         );
         let found: Vec<(String, i64)> = d.rows(&sql, &filter.binds).await?;
         Ok(found.into_iter().collect())
+    }
+}
+
+impl Dashboard {
+    /// For a department's or a caller's few schools, from one reading of their schools'
+    /// labels awarded in the year at the instant, in one statement: by school cell (rows
+    /// tagged `cell`: dimensions, the open écoles, collèges and lycées with a label, those
+    /// schools) and the labels by level (rows tagged `level`: the level, its count). Two
+    /// statements read the same labels twice (the share, the levels).
+    async fn labels_narrow(&self) -> Result<Option<std::sync::Arc<Vec<Tagged>>>, Error> {
+        if !self.narrow() {
+            return Ok(None);
+        }
+        let labels = self.table(&indicators::LABELS, "rm_ind_labels");
+        let mut filter = Filter::default();
+        let year = filter.bind(self.year.to_string());
+        let at = filter.bind(instant(self.at));
+        let day = filter.bind(self.day.to_string());
+        let narrowed = self.and_in_scope(&mut filter, "l.school_uai");
+        self.school_scope(&mut filter);
+        // The share counts the open schools pHARe applies to; the levels, every school's
+        // labels.
+        let counted = format!("s.kind IN {PHARE} AND (s.closed_on IS NULL OR s.closed_on > {day})");
+        let sql = format!(
+            "WITH c AS (SELECT l.school_uai, l.awarded_level FROM {labels} l \
+             WHERE l.school_year = {year} AND {} AND l.status = 'awarded'{narrowed}) \
+             SELECT 'cell', {DIMENSIONS}, \
+             CAST(SUM(CASE WHEN {counted} AND g.uai IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN {counted} THEN 1 ELSE 0 END) AS BIGINT), CAST(0 AS BIGINT) \
+             FROM rm_schools s LEFT JOIN (SELECT DISTINCT c.school_uai AS uai FROM c) g \
+             ON g.uai = s.uai{} \
+             GROUP BY {DIMENSIONS} \
+             UNION ALL \
+             SELECT 'level', COALESCE(c.awarded_level, ''), '', '', '', '', \
+             CAST(COUNT(*) AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT) \
+             FROM c GROUP BY COALESCE(c.awarded_level, '')",
+            valid("l", &at),
+            filter.sql()
+        );
+        Ok(Some(self.shared_rows::<Tagged>(&sql, &filter.binds).await?))
     }
 }
 

@@ -315,9 +315,23 @@ async fn the_dashboard_counts_in_scope_and_as_of_answers_past_states(db: TestDb)
         "{toulouse}"
     );
     assert_eq!(
-        figure(&toulouse, "ambassadors.schools.count"),
-        1,
+        figure(&toulouse, "ambassadors.schools"),
+        &json!({"count": 1, "of": 2}),
         "{toulouse}"
+    );
+    assert_eq!(
+        figure(&toulouse, "ambassadors.parents.total"),
+        0,
+        "{toulouse}"
+    );
+    // The Gers: one collège, no cohort (no part for its department).
+    let gers = graphql(&manager, &dashboard(year, Some("32"), Some(&before))).await;
+    assert_eq!(
+        figure(&gers, "ambassadors"),
+        &json!({"definitionVersion": indicators::AMBASSADORS.definition,
+                "schools": {"count": 0, "of": 1}, "pupils": {"total": 0, "byDepartment": []},
+                "parents": {"total": 0}}),
+        "{gers}"
     );
     assert_eq!(
         figure(&toulouse, "trainedTeams.schools.count"),
@@ -1965,6 +1979,47 @@ async fn every_trend_reads_the_previous_year_a_year_before(db: TestDb) {
         &figure(&then, "labels.byLevel")[0],
         &json!({"level": "engagement", "count": 0, "previousYear": 1, "change": -1}),
         "{then}"
+    );
+    // One department's labels (its own reading of its schools' labels, both years) are
+    // the academy's for it; another department has none.
+    let narrowed = |department: &str| {
+        format!(
+            "{{ dashboard(schoolYear: \"{year}\", department: \"{department}\", asOf: \"{later}\") \
+             {{ labels {{ byLevel {{ level count previousYear change }} }} }} }}"
+        )
+    };
+    let toulouse = graphql(&manager, &narrowed("31")).await;
+    assert_eq!(
+        figure(&toulouse, "labels.byLevel"),
+        figure(&then, "labels.byLevel"),
+        "{toulouse}"
+    );
+    let gers = graphql(&manager, &narrowed("32")).await;
+    assert_eq!(
+        &figure(&gers, "labels.byLevel")[0],
+        &json!({"level": "engagement", "count": 0, "previousYear": 0, "change": 0}),
+        "{gers}"
+    );
+    let labelled = |department: Option<&str>| {
+        let department = department.map_or(String::new(), |d| format!(", department: \"{d}\""));
+        format!(
+            "{{ dashboard(schoolYear: \"{}\"{department}) {{ labels {{ byLevel {{ level count }} \
+             labelled {{ count of byDepartment {{ key count of }} }} }} }} }}",
+            year.previous()
+        )
+    };
+    let academy = graphql(&manager, &labelled(None)).await;
+    let toulouse = graphql(&manager, &labelled(Some("31"))).await;
+    assert_eq!(figure(&toulouse, "labels.labelled.count"), 1, "{toulouse}");
+    assert_eq!(
+        figure(&toulouse, "labels.labelled.byDepartment"),
+        figure(&academy, "labels.labelled.byDepartment"),
+        "{toulouse}"
+    );
+    assert_eq!(
+        figure(&toulouse, "labels.byLevel"),
+        figure(&academy, "labels.byLevel"),
+        "{toulouse}"
     );
     assert_eq!(
         figure(&then, "contest.trend.schoolYear"),
