@@ -952,6 +952,11 @@ impl TrainedTeamsIndicators<'_> {
     /// moins 5 membres formés.
     async fn schools(&self) -> Result<IndicatorShare, Error> {
         let d = self.0;
+        if let Some(rows) = d.teams_narrow().await? {
+            return Ok(share_of(&rows, |(a, b, c, e, f, n, _, of)| {
+                (a, b, c, e, f, n, of)
+            }));
+        }
         let teams = d.table(&indicators::TRAINED_TEAMS, "rm_ind_teams");
         d.school_share(SECONDARY, |year, at, _| {
             format!(
@@ -969,6 +974,52 @@ impl TrainedTeamsIndicators<'_> {
         self.0
             .circonscription_share(&format!("t.trained >= {TRAINED_MEMBERS_REQUIRED}"))
             .await
+    }
+}
+
+/// A row of [`Dashboard::teams_narrow`]: a cell's dimensions, then its open collèges and
+/// lycées whose team has 5 trained members, those whose team has 5 members, those schools.
+type TeamRow = (String, String, String, String, String, i64, i64, i64);
+
+impl Dashboard {
+    /// For a department's or a caller's few schools, from one reading of their schools'
+    /// teams of the year at the instant, in one statement by school cell: the schools
+    /// with 5 trained members (group 1) and with 5 members (group 8's undeclared teams,
+    /// their complement), where two statements read the same teams twice.
+    async fn teams_narrow(&self) -> Result<Option<std::sync::Arc<Vec<TeamRow>>>, Error> {
+        if !self.narrow() {
+            return Ok(None);
+        }
+        let teams = self.table(&indicators::TRAINED_TEAMS, "rm_ind_teams");
+        let mut filter = Filter::default();
+        let year = filter.bind(self.year.to_string());
+        let at = filter.bind(instant(self.at));
+        let day = filter.bind(self.day.to_string());
+        let narrowed = self.and_in_scope(&mut filter, "t.school_uai");
+        let flag = |condition: String| format!("MAX(CASE WHEN {condition} THEN 1 ELSE 0 END)");
+        let met = format!(
+            "SELECT t.school_uai AS uai, {} AS trained, {} AS declared \
+             FROM {teams} t WHERE t.school_year = {year} AND {} \
+             AND t.school_uai IS NOT NULL{narrowed} GROUP BY t.school_uai",
+            flag(format!("t.trained >= {TRAINED_MEMBERS_REQUIRED}")),
+            flag(format!("t.members >= {TEAM_MEMBERS_REQUIRED}")),
+            valid("t", &at)
+        );
+        filter.raw(&format!("s.kind IN {SECONDARY}"));
+        Self::open(&mut filter, &day);
+        self.school_scope(&mut filter);
+        let sql = format!(
+            "SELECT {DIMENSIONS}, \
+             CAST(SUM(COALESCE(f.trained, 0)) AS BIGINT), \
+             CAST(SUM(COALESCE(f.declared, 0)) AS BIGINT), \
+             CAST(COUNT(*) AS BIGINT) \
+             FROM rm_schools s LEFT JOIN ({met}) f ON f.uai = s.uai{} \
+             GROUP BY {DIMENSIONS}",
+            filter.sql()
+        );
+        Ok(Some(
+            self.shared_rows::<TeamRow>(&sql, &filter.binds).await?,
+        ))
     }
 }
 
@@ -2351,6 +2402,11 @@ impl OverdueIndicators<'_> {
     /// déploiement pHARe de l'année, ou dont l'équipe compte moins de 5 membres.
     async fn undeclared_teams(&self) -> Result<IndicatorShare, Error> {
         let d = self.0;
+        if let Some(rows) = d.teams_narrow().await? {
+            return Ok(complement(share_of(&rows, |(a, b, c, e, f, _, n, of)| {
+                (a, b, c, e, f, n, of)
+            })));
+        }
         let teams = d.table(&indicators::TRAINED_TEAMS, "rm_ind_teams");
         let declared = d
             .school_share(SECONDARY, |year, at, _| {

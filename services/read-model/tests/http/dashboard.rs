@@ -1079,7 +1079,9 @@ fn contest_query_in(year: &str, as_of: Option<&str>, department: Option<&str>) -
     let as_of = as_of.map_or(String::new(), |a| format!(", asOf: \"{a}\""));
     let department = department.map_or(String::new(), |d| format!(", department: \"{d}\""));
     format!(
-        "{{ dashboard(schoolYear: \"{year}\"{as_of}{department}) {{ contest {{ definitionVersion \
+        "{{ dashboard(schoolYear: \"{year}\"{as_of}{department}) {{ \
+         trainedTeams {{ schools {{ count of byDepartment {{ key count of }} }} }} \
+         contest {{ definitionVersion \
          entries {{ total byDepartment {{ key total }} }} \
          participation {{ value count of byKind {{ key count of }} \
                          byDepartment {{ key count of }} }} \
@@ -1088,7 +1090,8 @@ fn contest_query_in(year: &str, as_of: Option<&str>, department: Option<&str>) -
          trend {{ schoolYear asOf entries entriesChange participation {{ count of }} \
                  inadmissible laureates laureatesChange }} }} \
          overdue {{ reportDeadline missingReports {{ count of byDepartment {{ key count of }} }} \
-                    undeclaredTeams {{ count of }} undeclaredCirconscriptionTeams {{ count of }} \
+                    undeclaredTeams {{ count of byDepartment {{ key count of }} }} \
+                    undeclaredCirconscriptionTeams {{ count of }} \
                     unfinishedEntries {{ total byDepartment {{ key total }} }} }} }} }}"
     )
 }
@@ -1127,13 +1130,18 @@ async fn same_by_department(manager: &Client, whole: &Value, as_of: Option<&str>
                 "{department} {total}: {own}"
             );
         }
-        let participation = figure(&own, "contest.participation");
-        for value in ["count", "of"] {
-            assert_eq!(
-                participation[value],
-                part("contest.participation.byDepartment", value),
-                "{department}: {own}"
-            );
+        for share in [
+            "contest.participation",
+            "trainedTeams.schools",
+            "overdue.undeclaredTeams",
+        ] {
+            for value in ["count", "of"] {
+                assert_eq!(
+                    figure(&own, share)[value],
+                    part(&format!("{share}.byDepartment"), value),
+                    "{department} {share}: {own}"
+                );
+            }
         }
         for reason in figure(&own, "contest.inadmissibleReasons")
             .as_array()
@@ -1338,10 +1346,17 @@ async fn the_dashboard_counts_the_contest_and_what_is_overdue(db: TestDb) {
     )
     .await;
     draft(&lycee, &contest, LYCEE_31, "lycee_affiche", "1re B", "1re").await;
-    // A team of five for the collège, of four for the Gers' one; none for the lycée.
+    // A team of five trained for the collège; of five for the Gers' one, four of them
+    // trained (declared, not trained); none for the lycée.
     let year = SchoolYear::parse("2026-2027").unwrap();
     team(&manager, year, json!({"school_uai": COLLEGE_31}), 5).await;
-    team(&manager, year, json!({"school_uai": COLLEGE_32}), 4).await;
+    let (gers_team, _) = team(&manager, year, json!({"school_uai": COLLEGE_32}), 4).await;
+    created(
+        &manager,
+        &format!("/api/v1/phare/deployments/{gers_team}/team-members"),
+        member(4, false),
+    )
+    .await;
     ok(
         &gers,
         &format!("/api/v1/entries/{withdrawn}/withdraw"),
@@ -1473,7 +1488,7 @@ async fn the_dashboard_counts_the_contest_and_what_is_overdue(db: TestDb) {
     let later = (Utc::now() + TimeDelta::days(366)).to_rfc3339();
     // (The teams' projector commits on its own: waited for.)
     let next = until(&manager, &contest_query("2026-2027", Some(&later)), |b| {
-        figure(b, "overdue.undeclaredTeams.count") == 2
+        figure(b, "overdue.undeclaredTeams.count") == 1
     })
     .await;
     assert_eq!(figure(&next, "contest.trend.entries"), 1, "{next}");
@@ -1506,7 +1521,8 @@ async fn the_dashboard_counts_the_contest_and_what_is_overdue(db: TestDb) {
     );
     assert_eq!(
         figure(&next, "overdue.undeclaredTeams"),
-        &json!({"count": 2, "of": 3}),
+        &json!({"count": 1, "of": 3, "byDepartment": [
+            {"key": "31", "count": 1, "of": 2}, {"key": "32", "count": 0, "of": 1}]}),
         "{next}"
     );
     assert_eq!(
