@@ -386,6 +386,17 @@ fn internal(e: impl std::fmt::Display) -> Error {
     Error::new("Le modèle de lecture ne répond pas ; réessayez dans un instant.")
 }
 
+/// What a reading of facts binds first: the placeholders of the year, the instant and the
+/// day, and, for a department's or a caller's few schools, the condition keeping the facts
+/// of their schools (` AND column IN (…)`; nothing for the academy).
+struct Reading {
+    filter: Filter,
+    year: String,
+    at: String,
+    day: String,
+    narrowed: String,
+}
+
 /// A row a dashboard statement answers: read from either backend, kept in the
 /// [`AnswerCache`] across requests.
 trait AnswerRow:
@@ -577,6 +588,19 @@ fn share_of<R: Clone>(rows: &[R], cell: impl Fn(R) -> Cell) -> IndicatorShare {
     share(&rows.iter().cloned().map(cell).collect::<Vec<_>>())
 }
 
+/// [`share_of`] over the rows that `cell` keeps, and of those only the cells counting a
+/// school: a statement reading a department's schools of every kind and state gives a cell
+/// of none where the schools counted alone are read, and such a cell is no part.
+fn counted_share_of<R: Clone>(rows: &[R], cell: impl Fn(R) -> Option<Cell>) -> IndicatorShare {
+    let cells: Vec<Cell> = rows
+        .iter()
+        .cloned()
+        .filter_map(cell)
+        .filter(|cell| cell.6 > 0)
+        .collect();
+    share(&cells)
+}
+
 /// The total of the first (0) or the second (1) of two sums a statement gives by cell
 /// (its numerator and denominator places).
 fn total_of(cells: &[Cell], which: usize) -> IndicatorTotal {
@@ -691,6 +715,22 @@ impl Dashboard {
         self.schools_in_scope(filter)
             .map(|schools| format!(" AND {column} IN {schools}"))
             .unwrap_or_default()
+    }
+
+    /// What a reading of facts binds first ([`Reading`]), its facts' school in `column`.
+    fn reading(&self, column: &str) -> Reading {
+        let mut filter = Filter::default();
+        let year = filter.bind(self.year.to_string());
+        let at = filter.bind(instant(self.at));
+        let day = filter.bind(self.day.to_string());
+        let narrowed = self.and_in_scope(&mut filter, column);
+        Reading {
+            filter,
+            year,
+            at,
+            day,
+            narrowed,
+        }
     }
 
     /// The schools `s` open on the day asked (its placeholder).
@@ -991,11 +1031,13 @@ impl Dashboard {
             return Ok(None);
         }
         let teams = self.table(&indicators::TRAINED_TEAMS, "rm_ind_teams");
-        let mut filter = Filter::default();
-        let year = filter.bind(self.year.to_string());
-        let at = filter.bind(instant(self.at));
-        let day = filter.bind(self.day.to_string());
-        let narrowed = self.and_in_scope(&mut filter, "t.school_uai");
+        let Reading {
+            mut filter,
+            year,
+            at,
+            day,
+            narrowed,
+        } = self.reading("t.school_uai");
         let flag = |condition: String| format!("MAX(CASE WHEN {condition} THEN 1 ELSE 0 END)");
         let met = format!(
             "SELECT t.school_uai AS uai, {} AS trained, {} AS declared \
@@ -1038,23 +1080,10 @@ impl AmbassadorsIndicators<'_> {
     async fn schools(&self) -> Result<IndicatorShare, Error> {
         let d = self.0;
         if let Some(rows) = self.narrow_reading().await? {
-            // A cell of no open collège or lycée is no part, as where they are read.
-            let cells: Vec<Cell> = rows
-                .iter()
-                .filter(|row| row.8 > 0)
-                .map(|(a, b, c, e, f, _, _, n, of, _)| {
-                    (
-                        a.clone(),
-                        b.clone(),
-                        c.clone(),
-                        e.clone(),
-                        f.clone(),
-                        *n,
-                        *of,
-                    )
-                })
-                .collect();
-            return Ok(share(&cells));
+            return Ok(counted_share_of(
+                &rows,
+                |(a, b, c, e, f, _, _, n, of, _)| Some((a, b, c, e, f, n, of)),
+            ));
         }
         let cohorts = d.table(&indicators::AMBASSADORS, "rm_ind_cohorts");
         d.school_share(SECONDARY, |year, at, _| {
@@ -1106,11 +1135,13 @@ impl AmbassadorsIndicators<'_> {
             return Ok(None);
         }
         let cohorts = d.table(&indicators::AMBASSADORS, "rm_ind_cohorts");
-        let mut filter = Filter::default();
-        let year = filter.bind(d.year.to_string());
-        let at = filter.bind(instant(d.at));
-        let day = filter.bind(d.day.to_string());
-        let narrowed = d.and_in_scope(&mut filter, "c.school_uai");
+        let Reading {
+            mut filter,
+            year,
+            at,
+            day,
+            narrowed,
+        } = d.reading("c.school_uai");
         d.school_scope(&mut filter);
         // The share counts the open collèges and lycées; the totals, every school's cohorts.
         let counted =
@@ -1218,23 +1249,9 @@ impl LabelsIndicators<'_> {
     /// pour l'année.
     async fn labelled(&self) -> Result<IndicatorShare, Error> {
         if let Some(rows) = self.0.labels_narrow().await? {
-            // A cell of no open school is no part, as where the open schools are read.
-            let cells: Vec<Cell> = rows
-                .iter()
-                .filter(|row| row.0 == "cell" && row.7 > 0)
-                .map(|(_, a, b, c, e, f, n, of, _)| {
-                    (
-                        a.clone(),
-                        b.clone(),
-                        c.clone(),
-                        e.clone(),
-                        f.clone(),
-                        *n,
-                        *of,
-                    )
-                })
-                .collect();
-            return Ok(share(&cells));
+            return Ok(counted_share_of(&rows, |(tag, a, b, c, e, f, n, of, _)| {
+                (tag == "cell").then_some((a, b, c, e, f, n, of))
+            }));
         }
         let labels = self.0.table(&indicators::LABELS, "rm_ind_labels");
         self.0
@@ -1291,11 +1308,13 @@ impl Dashboard {
             return Ok(None);
         }
         let labels = self.table(&indicators::LABELS, "rm_ind_labels");
-        let mut filter = Filter::default();
-        let year = filter.bind(self.year.to_string());
-        let at = filter.bind(instant(self.at));
-        let day = filter.bind(self.day.to_string());
-        let narrowed = self.and_in_scope(&mut filter, "l.school_uai");
+        let Reading {
+            mut filter,
+            year,
+            at,
+            day,
+            narrowed,
+        } = self.reading("l.school_uai");
         self.school_scope(&mut filter);
         // The share counts the open schools pHARe applies to; the levels, every school's
         // labels.
@@ -1343,11 +1362,13 @@ impl PhareStepsIndicators<'_> {
     async fn read_steps(&self) -> Result<Steps, Error> {
         let d = self.0;
         let steps = d.table(&indicators::PHARE_STEPS, "rm_ind_steps");
-        let mut filter = Filter::default();
-        let year = filter.bind(d.year.to_string());
-        let at = filter.bind(instant(d.at));
-        let day = filter.bind(d.day.to_string());
-        let narrowed = d.and_in_scope(&mut filter, "t.school_uai");
+        let Reading {
+            mut filter,
+            year,
+            at,
+            day,
+            narrowed,
+        } = d.reading("t.school_uai");
         let flag = |condition: String| format!("MAX(CASE WHEN {condition} THEN 1 ELSE 0 END)");
         let met = format!(
             "SELECT t.school_uai AS uai, {} AS charter, {} AS protocol, {} AS hours, \
@@ -1681,12 +1702,14 @@ impl NationalDayIndicators<'_> {
             });
         }
         let named = d.table(&indicators::NATIONAL_DAY, "rm_ind_action_schools");
-        let mut filter = Filter::default();
-        let year = filter.bind(d.year.to_string());
-        let at = filter.bind(instant(d.at));
-        let day = filter.bind(d.day.to_string());
         // A department's share: its schools' rows only, found by school in the index.
-        let narrowed = d.and_in_scope(&mut filter, "c.school_uai");
+        let Reading {
+            mut filter,
+            year,
+            at,
+            day,
+            narrowed,
+        } = d.reading("c.school_uai");
         let reported = format!(
             "SELECT c.school_uai AS uai, MAX(CASE WHEN c.held THEN 1 ELSE 0 END) AS held \
              FROM {named} c WHERE c.school_year = {year} AND {} \
@@ -1726,11 +1749,13 @@ impl NationalDayIndicators<'_> {
             return Ok(None);
         }
         let named = d.table(&indicators::NATIONAL_DAY, "rm_ind_action_schools");
-        let mut filter = Filter::default();
-        let year = filter.bind(d.year.to_string());
-        let at = filter.bind(instant(d.at));
-        let day = filter.bind(d.day.to_string());
-        let narrowed = d.and_in_scope(&mut filter, "c.school_uai");
+        let Reading {
+            mut filter,
+            year,
+            at,
+            day,
+            narrowed,
+        } = d.reading("c.school_uai");
         let named_rows = format!(
             "SELECT c.school_uai, c.subject, c.types, c.pupils_reached, c.held FROM {named} c \
              WHERE c.school_year = {year} AND {} AND c.campaign = 'national_day' \
@@ -1971,11 +1996,13 @@ impl Dashboard {
             return Ok(None);
         }
         let entries = self.table(&indicators::CONTEST, "rm_ind_entries");
-        let mut filter = Filter::default();
-        let year = filter.bind(self.year.to_string());
-        let at = filter.bind(instant(self.at));
-        let day = filter.bind(self.day.to_string());
-        let narrowed = self.and_in_scope(&mut filter, "f.school_uai");
+        let Reading {
+            mut filter,
+            year,
+            at,
+            day,
+            narrowed,
+        } = self.reading("f.school_uai");
         let [submitted, inadmissible, laureate, unfinished] = self.contest_counts(&at);
         let by_school = format!(
             "SELECT f.school_uai AS uai, {submitted} AS submitted, \
@@ -2084,23 +2111,12 @@ impl Dashboard {
     /// Open schools in scope with at least one entry submitted (not withdrawn).
     async fn contest_participation(&self) -> Result<IndicatorShare, Error> {
         if let Some(rows) = self.contest_narrow().await? {
-            // A cell of no open school is no part, as where the open schools are read.
-            let cells: Vec<Cell> = rows
-                .iter()
-                .filter(|row| row.0 == "cell" && row.11 > 0)
-                .map(|(_, a, b, c, e, f, _, _, _, _, n, of)| {
-                    (
-                        a.clone(),
-                        b.clone(),
-                        c.clone(),
-                        e.clone(),
-                        f.clone(),
-                        *n,
-                        *of,
-                    )
-                })
-                .collect();
-            return Ok(share(&cells));
+            return Ok(counted_share_of(
+                &rows,
+                |(tag, a, b, c, e, f, _, _, _, _, n, of)| {
+                    (tag == "cell").then_some((a, b, c, e, f, n, of))
+                },
+            ));
         }
         let entries = self.table(&indicators::CONTEST, "rm_ind_entries");
         self.school_share(EVERY_KIND, |year, at, _| {
