@@ -2001,6 +2001,7 @@ async fn query(
     // comes and only what the check needs is kept: the process's peak memory is the
     // server's, not that of answers the clients would hold.
     let departments: Vec<String> = DEPARTMENTS.iter().map(|d| (*d).to_owned()).collect();
+    let cpu_before = cpu_seconds();
     let (by_department, answers) = {
         let (client, year, departments) = (client.clone(), year.clone(), departments.clone());
         concurrently(clients, clients * DEPARTMENT_ROUNDS, move |n| {
@@ -2027,11 +2028,22 @@ async fn query(
             );
         }
     }
+    // Where a dashboard's work is done: this process (server and clients) and PostgreSQL
+    // on this machine, per request, over the requests above.
+    let cpu_after = cpu_seconds();
+    let per_request = |seconds: f64| seconds * 1000.0 / by_department.0.len().max(1) as f64;
+    let department_cpu = (
+        per_request(cpu_after.0 - cpu_before.0),
+        per_request(cpu_after.1 - cpu_before.1),
+    );
     eprintln!(
-        "dashboard, one department, computed (an instant per request; {clients} clients, {} requests): p50 {:.1} ms, p99 {:.1} ms",
+        "dashboard, one department, computed (an instant per request; {clients} clients, {} requests): p50 {:.1} ms, p99 {:.1} ms; \
+         CPU per request: this process {:.1} ms, PostgreSQL on this machine {:.1} ms",
         by_department.0.len(),
         by_department.quantile(0.5),
-        by_department.quantile(0.99)
+        by_department.quantile(0.99),
+        department_cpu.0,
+        department_cpu.1,
     );
     // The whole set's answers are compared with the first as they come.
     let first = Arc::new(first);
@@ -2138,6 +2150,10 @@ async fn query(
     Ok(json!({
         "dashboard_first_whole_ms": first_ms.round(),
         "dashboard_department": by_department.figures(),
+        "dashboard_department_cpu_ms": {
+            "pharos": (department_cpu.0 * 10.0).round() / 10.0,
+            "postgres_local": (department_cpu.1 * 10.0).round() / 10.0,
+        },
         "dashboard_whole_computed": computed.figures(),
         "dashboard_whole_reused": whole.figures(),
         "schools_search": search.figures(),

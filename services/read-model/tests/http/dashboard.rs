@@ -393,7 +393,9 @@ async fn registered(manager: &Client, session: &str, n: usize, school: &str) -> 
 }
 
 /// Sessions planned, held and cancelled, minutes delivered, attendance, MPP trained and
-/// school coverage, from the trainings' commands.
+/// school coverage, from the trainings' commands. A Gers collège numbered among
+/// Haute-Garonne's schools (as one moved from there would be) counts in the Gers alone,
+/// on the academy's dashboard and on each department's (whose span of UAIs it widens).
 async fn the_dashboard_counts_trainings(db: TestDb) {
     let start = Utc::now() + TimeDelta::days(2);
     let app = TestApp::builder(db)
@@ -403,6 +405,12 @@ async fn the_dashboard_counts_trainings(db: TestDb) {
     let manager = app.user("pole_manager", None).await;
     app.school(COLLEGE_31, "college", "31").await;
     app.school(LYCEE_31, "lycee_gt", "31").await;
+    // Between Haute-Garonne's UAIs, in the Gers.
+    let gers_among_31 = super::surface::uai(31, 50);
+    app.school(&gers_among_31, "college", "32").await;
+    app.school(COLLEGE_32, "college", "32").await;
+    app.school(&super::surface::uai(31, 90), "ecole", "31")
+        .await;
     let year = SchoolYear::containing(start.with_timezone(&chrono_tz::Europe::Paris).date_naive());
     let training = mpp_training(&manager).await;
     let at = |minutes: i64| (start + TimeDelta::minutes(minutes)).to_rfc3339();
@@ -428,7 +436,12 @@ async fn the_dashboard_counts_trainings(db: TestDb) {
     )
     .await;
     let mut registrations = Vec::new();
-    for (n, school) in [(1, COLLEGE_31), (2, COLLEGE_31), (3, LYCEE_31)] {
+    for (n, school) in [
+        (1, COLLEGE_31),
+        (2, COLLEGE_31),
+        (3, LYCEE_31),
+        (4, gers_among_31.as_str()),
+    ] {
         registrations.push(registered(&manager, &held, n, school).await);
     }
     ok(
@@ -442,6 +455,7 @@ async fn the_dashboard_counts_trainings(db: TestDb) {
         (&registrations[0], "present"),
         (&registrations[1], "present"),
         (&registrations[2], "absent"),
+        (&registrations[3], "present"),
     ] {
         ok(
             &manager,
@@ -461,26 +475,57 @@ async fn the_dashboard_counts_trainings(db: TestDb) {
     let query = format!(
         "{{ dashboard(schoolYear: \"{year}\") {{ trainings {{ definitionVersion sessionsPlanned sessionsHeld \
          sessionsCancelled minutesDelivered hoursDelivered attendanceRate {{ value count of }} mppTrained \
-         schoolCoverage {{ count of byKind {{ key count of }} }} }} }} }}"
+         schoolCoverage {{ count of byKind {{ key count of }} byDepartment {{ key count of }} }} }} }} }}"
     );
     let seen = until(&manager, &query, |b| {
         b["data"]["dashboard"]["trainings"]["sessionsHeld"] == 1
-            && b["data"]["dashboard"]["trainings"]["mppTrained"] == 2
+            && b["data"]["dashboard"]["trainings"]["mppTrained"] == 3
     })
     .await;
     let trainings = &seen["data"]["dashboard"]["trainings"];
     assert_eq!(trainings["sessionsPlanned"], 1, "{seen}");
     assert_eq!(trainings["sessionsCancelled"], 1, "{seen}");
-    assert_eq!(trainings["minutesDelivered"], 360, "{seen}");
-    assert_eq!(trainings["hoursDelivered"], 6.0, "{seen}");
-    assert_eq!(trainings["attendanceRate"]["count"], 2, "{seen}");
-    assert_eq!(trainings["attendanceRate"]["of"], 3, "{seen}");
-    assert_eq!(trainings["mppTrained"], 2, "{seen}");
+    assert_eq!(trainings["minutesDelivered"], 540, "{seen}");
+    assert_eq!(trainings["hoursDelivered"], 9.0, "{seen}");
+    assert_eq!(trainings["attendanceRate"]["count"], 3, "{seen}");
+    assert_eq!(trainings["attendanceRate"]["of"], 4, "{seen}");
+    assert_eq!(trainings["mppTrained"], 3, "{seen}");
     assert_eq!(
         trainings["schoolCoverage"]["byKind"],
-        json!([{"key": "college", "count": 1, "of": 1}, {"key": "lycee_gt", "count": 0, "of": 1}]),
+        json!([
+            {"key": "college", "count": 2, "of": 3},
+            {"key": "ecole", "count": 0, "of": 1},
+            {"key": "lycee_gt", "count": 0, "of": 1}
+        ]),
         "{seen}"
     );
+    let by_department = json!([
+        {"key": "31", "count": 1, "of": 3},
+        {"key": "32", "count": 1, "of": 2}
+    ]);
+    assert_eq!(
+        trainings["schoolCoverage"]["byDepartment"], by_department,
+        "{seen}"
+    );
+    // Each department's own dashboard reads its schools' attendees alone: Haute-Garonne's
+    // not the Gers collège among its UAIs, the Gers' that one far from its others.
+    for part in by_department.as_array().unwrap() {
+        let department = part["key"].as_str().unwrap();
+        let own = graphql(
+            &manager,
+            &query.replace(
+                "dashboard(schoolYear:",
+                &format!("dashboard(department: \"{department}\", schoolYear:"),
+            ),
+        )
+        .await;
+        let coverage = &own["data"]["dashboard"]["trainings"]["schoolCoverage"];
+        assert_eq!(
+            (&coverage["count"], &coverage["of"]),
+            (&part["count"], &part["of"]),
+            "{department}: {own}"
+        );
+    }
     // Another department's referent sees none of it.
     let gers = app.user("department_referent", Some("32")).await;
     let theirs = graphql(&gers, &query).await;
@@ -793,6 +838,63 @@ async fn the_dashboard_counts_national_day_actions(db: TestDb) {
         assert_eq!(day["actions"], actions, "{sector}: {seen}");
         assert_eq!(day["pupilsReached"], pupils, "{sector}: {seen}");
         assert_eq!(day["reports"], reports, "{sector}: {seen}");
+    }
+    // A Gers collège numbered among Haute-Garonne's schools (as one moved from there
+    // would be): its action is the Gers', not Haute-Garonne's, whose facts a department's
+    // dashboard reads in the span of its schools' UAIs.
+    let gers_among_31 = super::surface::uai(31, 50);
+    app.school(&gers_among_31, "college", "32").await;
+    let apart = app.user("school", Some(&gers_among_31)).await;
+    let theatre = created(
+        &apart,
+        "/api/v1/national-days/2026-2027/actions",
+        json!({"school_uais": [gers_among_31], "date": "2026-11-05", "types": ["theatre_forum"],
+               "audience_levels": ["4e"], "pupils_reached": 7, "adults_reached": 1,
+               "partners": [], "description": "Théâtre-forum", "held": true}),
+    )
+    .await;
+    ok(
+        &apart,
+        &format!("/api/v1/actions/{theatre}/submit"),
+        Value::Null,
+    )
+    .await;
+    until(&manager, query, |b| {
+        b["data"]["dashboard"]["nationalDay"]["actions"] == 3
+    })
+    .await;
+    let in_department = |department: &str| {
+        query.replace(
+            "schoolYear: \"2026-2027\"",
+            &format!("schoolYear: \"2026-2027\", department: \"{department}\""),
+        )
+    };
+    for (department, actions, pupils, theatre_forum, with_action) in [
+        ("31", 2, 150, 0, json!({"count": 1, "of": 2})),
+        ("32", 2, 127, 1, json!({"count": 2, "of": 2})),
+    ] {
+        let seen = graphql(&manager, &in_department(department)).await;
+        let day = &seen["data"]["dashboard"]["nationalDay"];
+        assert_eq!(day["actions"], actions, "{department}: {seen}");
+        assert_eq!(day["pupilsReached"], pupils, "{department}: {seen}");
+        assert_eq!(
+            day["actionsByType"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["key"] == "theatre_forum")
+                .map_or(0, |t| t["total"].as_i64().unwrap()),
+            theatre_forum,
+            "{department}: {seen}"
+        );
+        assert_eq!(
+            (
+                &day["schoolsWithAction"]["count"],
+                &day["schoolsWithAction"]["of"]
+            ),
+            (&with_action["count"], &with_action["of"]),
+            "{department}: {seen}"
+        );
     }
     app.finish().await;
 }
