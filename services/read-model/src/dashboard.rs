@@ -234,9 +234,9 @@ impl DashboardQuery {
             store: state.app.store.clone(),
             answers,
             state: tables_state,
-            uai_span: None,
+            uai_range: None,
         };
-        dashboard.uai_span = dashboard.uai_span().await?;
+        dashboard.uai_range = dashboard.uai_range().await?;
         Ok(dashboard)
     }
 }
@@ -449,20 +449,20 @@ pub struct Dashboard {
     answers: std::sync::Arc<AnswerCache>,
     /// The state of the projections this request's snapshot reads.
     state: State,
-    /// For a department's or a caller's few schools: the least and greatest UAI among
-    /// them ([`Self::facts_in_scope`]); `None` for the academy, or when none is in scope.
-    uai_span: Option<UaiSpan>,
+    /// For a department's or a caller's few schools: the range of UAIs their facts are
+    /// read in ([`Self::facts_in_scope`]); `None` for the academy, or when none is in scope.
+    uai_range: Option<UaiRange>,
 }
 
-/// The least and greatest UAI of the schools in scope ([`Dashboard::facts_in_scope`]).
-#[derive(Debug, Clone)]
-struct UaiSpan {
-    least: String,
-    greatest: String,
+/// A range of UAIs holding every school in scope ([`Dashboard::facts_in_scope`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct UaiRange {
+    from: String,
+    to: UaiBound,
 }
 
-/// The upper end of a span of UAIs.
-#[derive(Debug, PartialEq, Eq)]
+/// The upper end of a range of UAIs.
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum UaiBound {
     /// Every UAI below it.
     Before(String),
@@ -470,27 +470,40 @@ enum UaiBound {
     UpTo(String),
 }
 
-impl UaiSpan {
-    /// The span widened to whole department codes (the UAI's first three digits): from
-    /// the least one's code to the code after the greatest one's. PostgreSQL estimates
-    /// the rows of such a range from its statistics (some 800 facts for a department's
-    /// 594 schools), where it took the exact span of 594 UAIs, whose digits it spreads
-    /// over letters too, for a handful — and looked up the school of each of the 1,700
-    /// facts found, one by one. The span as it is when a code is not three digits (or
-    /// is 999, which has no next).
-    fn widened(&self) -> (String, UaiBound) {
+impl UaiRange {
+    /// From the `least` to the `greatest` UAI in scope, widened to whole department codes
+    /// (the UAI's first three digits): from the least one's code to the code after the
+    /// greatest one's. PostgreSQL estimates the rows of such a range from its statistics
+    /// (some 800 facts for a department's 594 schools), where it took the exact span of
+    /// 594 UAIs, whose digits it spreads over letters too, for a handful — and looked up
+    /// the school of each of the 1,700 facts found, one by one. The exact span when a
+    /// code is not three digits (or is 999, which has no next).
+    fn spanning(least: String, greatest: String) -> Self {
         let code = |uai: &str| {
             uai.get(..3)
                 .filter(|code| code.bytes().all(|b| b.is_ascii_digit()))
                 .and_then(|code| code.parse::<u16>().ok())
         };
-        match (code(&self.least), code(&self.greatest)) {
-            (Some(first), Some(last)) if last < 999 => (
-                format!("{first:03}"),
-                UaiBound::Before(format!("{:03}", last + 1)),
-            ),
-            _ => (self.least.clone(), UaiBound::UpTo(self.greatest.clone())),
+        match (code(&least), code(&greatest)) {
+            (Some(first), Some(last)) if last < 999 => Self {
+                from: format!("{first:03}"),
+                to: UaiBound::Before(format!("{:03}", last + 1)),
+            },
+            _ => Self {
+                from: least,
+                to: UaiBound::UpTo(greatest),
+            },
         }
+    }
+
+    /// `column` in the range, its bounds bound in `filter`.
+    fn condition(&self, filter: &mut Filter, column: &str) -> String {
+        let from = filter.bind(self.from.clone());
+        let to = match &self.to {
+            UaiBound::Before(to) => format!("< {}", filter.bind(to.clone())),
+            UaiBound::UpTo(to) => format!("<= {}", filter.bind(to.clone())),
+        };
+        format!("{column} >= {from} AND {column} {to}")
     }
 }
 
@@ -750,12 +763,12 @@ impl Dashboard {
     /// 9 ms → 2.2 ms at 60,000 schools). The join to `s` still filters: this only lets
     /// the planner start from the department's schools.
     ///
-    /// And within the span of their UAIs ([`Self::uai_span`], [`UaiSpan::widened`]): a UAI
+    /// And within the range of their UAIs ([`Self::uai_range`], [`UaiRange::spanning`]): a UAI
     /// begins with its department's code, so a department's schools are neighbours in a
     /// UAI-ordered index, and PostgreSQL may read their facts in one range of it where
     /// each school took a lookup of its own (some 600 per statement for a department at
     /// 60,000 schools); it still looks them up where its estimates say that is cheaper.
-    /// The span is only a bound: a school whose UAI lies apart (one moved from another
+    /// The range is only a bound: a school whose UAI lies apart (one moved from another
     /// department) widens it and is still read; the `IN` keeps the schools in scope alone.
     fn facts_in_scope(&self, filter: &mut Filter, column: &str) {
         if let Some(condition) = self.in_scope(filter, column) {
@@ -775,23 +788,19 @@ impl Dashboard {
     /// The condition of [`Self::facts_in_scope`], its binds added to `filter`.
     fn in_scope(&self, filter: &mut Filter, column: &str) -> Option<String> {
         let schools = self.schools_in_scope(filter)?;
-        Some(match self.uai_span.as_ref().map(UaiSpan::widened) {
-            Some((from, UaiBound::Before(to))) => {
-                let (from, to) = (filter.bind(from), filter.bind(to));
-                format!("{column} >= {from} AND {column} < {to} AND {column} IN {schools}")
-            }
-            Some((from, UaiBound::UpTo(to))) => {
-                let (from, to) = (filter.bind(from), filter.bind(to));
-                format!("{column} BETWEEN {from} AND {to} AND {column} IN {schools}")
-            }
+        Some(match &self.uai_range {
+            Some(range) => format!(
+                "{} AND {column} IN {schools}",
+                range.condition(filter, column)
+            ),
             None => format!("{column} IN {schools}"),
         })
     }
 
-    /// The least and greatest UAI of the schools in scope, for a department or a caller's
-    /// few schools (read in the request's snapshot); `None` for the academy, or when no
-    /// school is in scope.
-    async fn uai_span(&self) -> Result<Option<UaiSpan>, Error> {
+    /// The range of the UAIs of the schools in scope ([`UaiRange::spanning`]), for a
+    /// department or a caller's few schools (read in the request's snapshot); `None` for
+    /// the academy, or when no school is in scope.
+    async fn uai_range(&self) -> Result<Option<UaiRange>, Error> {
         if !self.narrow() {
             return Ok(None);
         }
@@ -813,7 +822,7 @@ impl Dashboard {
             .into_iter()
             .next()
             .and_then(|(least, greatest)| least.zip(greatest))
-            .map(|(least, greatest)| UaiSpan { least, greatest }))
+            .map(|(least, greatest)| UaiRange::spanning(least, greatest)))
     }
 
     /// What a reading of facts binds first ([`Reading`]), its facts' school in `column`.
@@ -892,20 +901,16 @@ impl Dashboard {
         filter.raw(&format!("s.kind IN {kinds}"));
         Self::open(&mut filter, &day);
         self.school_scope(&mut filter);
-        let sql = if let Some((from, to)) = self.uai_span.as_ref().map(UaiSpan::widened) {
-            // A department's schools' facts, read in the span of their UAIs (see
+        let sql = if let Some(range) = &self.uai_range {
+            // A department's schools' facts, read in the range of their UAIs (see
             // `facts_in_scope`) rather than every fact of the year read to keep a few.
-            let from = filter.bind(from);
-            let to = match to {
-                UaiBound::Before(to) => format!("< {}", filter.bind(to)),
-                UaiBound::UpTo(to) => format!("<= {}", filter.bind(to)),
-            };
+            let within = range.condition(&mut filter, "x.uai");
             format!(
                 "SELECT {DIMENSIONS}, \
                  CAST(SUM(CASE WHEN f.uai IS NULL THEN 0 ELSE 1 END) AS BIGINT), \
                  CAST(COUNT(*) AS BIGINT) \
                  FROM rm_schools s LEFT JOIN (SELECT DISTINCT uai FROM ({flagged}) x \
-                 WHERE x.uai >= {from} AND x.uai {to}) f \
+                 WHERE {within}) f \
                  ON f.uai = s.uai{} \
                  GROUP BY {DIMENSIONS}",
                 filter.sql()
@@ -954,7 +959,7 @@ impl Dashboard {
             store: self.store.clone(),
             answers: self.answers.clone(),
             state: self.state.clone(),
-            uai_span: self.uai_span.clone(),
+            uai_range: self.uai_range.clone(),
         }
     }
 
@@ -2589,47 +2594,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_span_of_uais_widens_to_whole_department_codes() {
-        let span = |least: &str, greatest: &str| {
-            UaiSpan {
-                least: least.to_owned(),
-                greatest: greatest.to_owned(),
-            }
-            .widened()
+    fn a_range_of_uais_widens_to_whole_department_codes() {
+        let range =
+            |least: &str, greatest: &str| UaiRange::spanning(least.to_owned(), greatest.to_owned());
+        let codes = |from: &str, to: &str| UaiRange {
+            from: from.to_owned(),
+            to: UaiBound::Before(to.to_owned()),
         };
-        let before = |to: &str| UaiBound::Before(to.to_owned());
         // One department; one whose schools lie apart; the codes' carry.
-        assert_eq!(
-            span("0310000G", "0310593B"),
-            ("031".to_owned(), before("032"))
-        );
-        assert_eq!(
-            span("0310050A", "0320001C"),
-            ("031".to_owned(), before("033"))
-        );
-        assert_eq!(
-            span("0090001A", "0099999Z"),
-            ("009".to_owned(), before("010"))
-        );
-        assert_eq!(
-            span("9710001A", "9760002B"),
-            ("971".to_owned(), before("977"))
-        );
-        // No next code, or not a code: the span as it is.
-        assert_eq!(
-            span("0310001H", "9990001A"),
-            ("0310001H".to_owned(), UaiBound::UpTo("9990001A".to_owned()))
-        );
-        assert_eq!(
-            span("02A0001A", "0310001H"),
-            ("02A0001A".to_owned(), UaiBound::UpTo("0310001H".to_owned()))
-        );
-        // Every UAI of the span stays in the widened one.
-        for uai in ["0310000G", "0310593B", "0319999Z"] {
-            let (from, to) = span("0310000G", "0310593B");
-            assert!(from.as_str() <= uai);
-            assert!(matches!(to, UaiBound::Before(to) if uai < to.as_str()));
+        assert_eq!(range("0310000G", "0310593B"), codes("031", "032"));
+        assert_eq!(range("0310050A", "0320001C"), codes("031", "033"));
+        assert_eq!(range("0090001A", "0099999Z"), codes("009", "010"));
+        assert_eq!(range("9710001A", "9760002B"), codes("971", "977"));
+        // No next code, or not a code: the exact span.
+        for (least, greatest) in [("0310001H", "9990001A"), ("02A0001A", "0310001H")] {
+            assert_eq!(
+                range(least, greatest),
+                UaiRange {
+                    from: least.to_owned(),
+                    to: UaiBound::UpTo(greatest.to_owned()),
+                }
+            );
         }
+        // Every UAI of the span stays in the widened range.
+        let widened = range("0310000G", "0310593B");
+        for uai in ["0310000G", "0310593B", "0319999Z"] {
+            assert!(widened.from.as_str() <= uai);
+            assert!(matches!(&widened.to, UaiBound::Before(to) if uai < to.as_str()));
+        }
+        // Its condition, as a statement binds it.
+        let mut filter = Filter::default();
+        assert_eq!(
+            widened.condition(&mut filter, "f.school_uai"),
+            "f.school_uai >= $1 AND f.school_uai < $2"
+        );
+        assert_eq!(filter.binds, ["031", "032"]);
     }
 
     fn utc(text: &str) -> DateTime<Utc> {
