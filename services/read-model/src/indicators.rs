@@ -105,6 +105,8 @@ pub static TRAINED_TEAMS: Descriptor = Descriptor {
         ),
         ("rm_ind_teams", "department, circonscription, school_year"),
     ],
+    // A deployment's team members, read to count its trained ones.
+    applying: &[("rm_ind_team_trained", "deployment_id")],
     categories: &[phare::DEPLOYMENT_CATEGORY],
     kind: Kind::Indicator(Group::TrainedTeams),
 };
@@ -130,6 +132,7 @@ pub static AMBASSADORS: Descriptor = Descriptor {
             "school_uai, school_year, valid_from, valid_to, declared, kind, pupils, parents",
         ),
     ],
+    applying: &[],
     categories: &[cohort::CATEGORY],
     kind: Kind::Indicator(Group::Ambassadors),
 };
@@ -153,6 +156,7 @@ pub static LABELS: Descriptor = Descriptor {
             "school_uai, school_year, valid_from, valid_to, status, awarded_level",
         ),
     ],
+    applying: &[],
     categories: &[phare::LABEL_CATEGORY],
     kind: Kind::Indicator(Group::Labels),
 };
@@ -179,6 +183,7 @@ pub static PHARE_STEPS: Descriptor = Descriptor {
              charter_ends_on, protocol_presented_on, learning_hours, first_workshop_on",
         ),
     ],
+    applying: &[],
     categories: &[phare::DEPLOYMENT_CATEGORY],
     kind: Kind::Indicator(Group::PhareSteps),
 };
@@ -259,6 +264,14 @@ pub static TRAININGS: Descriptor = Descriptor {
             "subject, valid_from, valid_to, school_year, status, topic",
         ),
     ],
+    // A batch's sessions' registrations and open attendees, read before its events.
+    applying: &[
+        ("rm_ind_registrations", "session_id"),
+        (
+            "rm_ind_attendees",
+            "session_id, valid_from, valid_to, minutes, person",
+        ),
+    ],
     categories: &[training::TRAINING_CATEGORY, training::SESSION_CATEGORY],
     kind: Kind::Indicator(Group::Trainings),
 };
@@ -302,6 +315,7 @@ pub static NATIONAL_DAY: Descriptor = Descriptor {
              pupils_reached, types, subject",
         ),
     ],
+    applying: &[],
     categories: &[national_day::ACTION_CATEGORY],
     kind: Kind::Indicator(Group::NationalDay),
 };
@@ -350,6 +364,7 @@ pub static CONTEST: Descriptor = Descriptor {
             "school_uai, school_year, valid_from, valid_to, status, laureate, contest_id, reason",
         ),
     ],
+    applying: &[],
     categories: &[contest::EDITION_CATEGORY, contest::ENTRY_CATEGORY],
     kind: Kind::Indicator(Group::Contest),
 };
@@ -375,6 +390,7 @@ pub static REMINDERS: Descriptor = Descriptor {
         ("rm_ind_reminders", "school_uai"),
         ("rm_ind_reminders", "session_id"),
     ],
+    applying: &[],
     categories: &[reminder::CATEGORY],
     kind: Kind::Indicator(Group::Reminders),
 };

@@ -55,7 +55,7 @@ use pharos_kit::{OpenApiRouter, Started, Target, routes};
 use pharos_web::{Json, Problem};
 use std::time::Duration;
 
-use pharos_eventstore::{EventStore, on_db};
+use pharos_eventstore::{EventStore, Projection as _, on_db};
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
@@ -243,7 +243,7 @@ async fn rebuild_counted(
     };
     // A rebuild that stopped half-way left its tables: start them afresh.
     tables::drop_of(&db, projection, building).await?;
-    tables::create_of(&db, projection, building).await?;
+    tables::start_filling(&db, projection, building).await?;
     on_db!(&db, |pool| sqlx::query(
         "UPDATE rm_generations SET building = $2 WHERE projection = $1"
     )
@@ -254,28 +254,21 @@ async fn rebuild_counted(
     .map(|_| ()))?;
     let runner = projection.projection(building);
     let mut applied = 0;
-    loop {
-        let n = store.project_batch(&runner, BATCH * 10).await?;
-        if n == 0 {
-            break;
+    // The next page is read (by PostgreSQL, then decoded) while this one is applied: one
+    // after the other, each waited for the other, and the lists' rebuild, the longest,
+    // kept one core busy of two.
+    let mut from = store.checkpoint(runner.name()).await?;
+    let mut pages = store.read_ahead(from, BATCH * 10, runner.categories().to_vec());
+    while let Some(page) = pages.recv().await {
+        let page = page?;
+        store.apply_batch(&runner, from, &page).await?;
+        if let Some(last) = page.last() {
+            from = last.position;
         }
-        applied += n;
+        applied += page.len();
         progress(applied, total);
     }
-    // Filled in one go, the tables have no planner statistics yet, nor a visibility map
-    // (the autovacuum comes later): the dashboard's plans need the statistics from its
-    // first request, and its index-only scans the map (without it, each index entry
-    // found is checked in the table's scattered rows).
-    if let pharos_eventstore::Db::Postgres(pool) = &db {
-        for (name, _) in projection.tables {
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "VACUUM (ANALYZE) {}",
-                building.table(name)
-            )))
-            .execute(pool)
-            .await?;
-        }
-    }
+    tables::finish_filling(&db, projection, building).await?;
     on_db!(&db, |pool| sqlx::query(
         "UPDATE rm_generations SET live = $2, definition = $3, building = NULL \
          WHERE projection = $1"

@@ -151,6 +151,8 @@ pub static LISTS: Descriptor = Descriptor {
     definition: DEFINITION,
     tables: &TABLES,
     indexes: &INDEXES,
+    // An edition's entries, restood when it is published or closed.
+    applying: &[("rm_entries", "contest_id, department")],
     categories: &crate::projector::CATEGORIES,
     kind: Kind::Lists,
 };
@@ -174,6 +176,10 @@ pub struct Descriptor {
     pub definition: i64,
     pub tables: &'static [(&'static str, &'static str)],
     pub indexes: &'static [(&'static str, &'static str)],
+    /// Those of `indexes` the projection's own statements read through as they apply
+    /// events (a fact's rows by a column other than its subject, say): a rebuild makes
+    /// them with its tables, and the others once it has filled them ([`start_filling`]).
+    pub applying: &'static [(&'static str, &'static str)],
     pub categories: &'static [&'static str],
     pub kind: Kind,
 }
@@ -353,10 +359,76 @@ pub async fn create_of(
     projection: &Descriptor,
     generation: Generation,
 ) -> Result<(), sqlx::Error> {
+    make(db, projection, generation, false).await
+}
+
+/// Creates a projection's tables of `generation` for a rebuild to fill: with only the
+/// indexes its statements read through as they apply events (`applying`), the others
+/// made by [`finish_filling`] in one pass over the filled tables, where kept up to date
+/// they cost an insertion in each at every row written (and the rebuild's rows are
+/// mostly written more than once: a fact's period opened, then closed). On PostgreSQL
+/// the tables are `UNLOGGED` until then: their rows go to no write-ahead log. A crash
+/// empties such tables, which costs nothing: a rebuild that stopped half-way starts
+/// its tables afresh whatever they hold, and none is live before [`finish_filling`].
+pub async fn start_filling(
+    db: &Db,
+    projection: &Descriptor,
+    generation: Generation,
+) -> Result<(), sqlx::Error> {
+    make(db, projection, generation, true).await
+}
+
+/// What [`start_filling`] left out, once a rebuild has filled the tables: logged again
+/// (PostgreSQL writes each table to its log once, as a copy), the other indexes made,
+/// then the planner's statistics and the visibility map made (filled in one go, the
+/// tables have neither yet, nor would the autovacuum make them before the dashboard's
+/// first requests, whose plans need the statistics and whose index-only scans need the
+/// map: without it each index entry found is checked in the table's scattered rows).
+pub async fn finish_filling(
+    db: &Db,
+    projection: &Descriptor,
+    generation: Generation,
+) -> Result<(), sqlx::Error> {
+    if let Db::Postgres(pool) = db {
+        for (name, _) in projection.tables {
+            let table = generation.table(name);
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "ALTER TABLE {table} SET LOGGED"
+            )))
+            .execute(pool)
+            .await?;
+        }
+    }
+    create_of(db, projection, generation).await?;
+    if let Db::Postgres(pool) = db {
+        for (name, _) in projection.tables {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "VACUUM (ANALYZE) {}",
+                generation.table(name)
+            )))
+            .execute(pool)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// [`create_of`], or [`start_filling`] when `filling`.
+async fn make(
+    db: &Db,
+    projection: &Descriptor,
+    generation: Generation,
+    filling: bool,
+) -> Result<(), sqlx::Error> {
+    let unlogged = if filling && matches!(db, Db::Postgres(_)) {
+        "UNLOGGED "
+    } else {
+        ""
+    };
     let mut tables = Vec::new();
     for (name, columns) in projection.tables {
         tables.push(format!(
-            "CREATE TABLE IF NOT EXISTS {} ({columns})",
+            "CREATE {unlogged}TABLE IF NOT EXISTS {} ({columns})",
             generation.table(name)
         ));
     }
@@ -366,6 +438,9 @@ pub async fn create_of(
         // An index of PostgreSQL's own kinds (`USING gin (…)`): SQLite goes without it.
         let method = columns.starts_with("USING ");
         if method && !matches!(db, Db::Postgres(_)) {
+            continue;
+        }
+        if filling && !projection.applying.contains(&(*name, *columns)) {
             continue;
         }
         let table = generation.table(name);
@@ -539,6 +614,53 @@ pub async fn checksums_of(
     Ok(sums)
 }
 
+/// How each of a projection's tables of `generation` is kept, as lines to compare: on
+/// PostgreSQL whether it is logged, and each of its indexes as the database describes it
+/// (the generation's suffix taken out). A rebuilt generation has those of one made live.
+pub async fn layout_of(
+    db: &Db,
+    projection: &Descriptor,
+    generation: Generation,
+) -> Result<Vec<String>, sqlx::Error> {
+    let mut lines = Vec::new();
+    for (name, _) in projection.tables {
+        let table = generation.table(name);
+        let (persistence, indexes): (Option<String>, Vec<String>) = match db {
+            Db::Postgres(pool) => (
+                sqlx::query_scalar(
+                    "SELECT CAST(relpersistence AS TEXT) FROM pg_class \
+                     WHERE oid = to_regclass($1)",
+                )
+                .bind(&table)
+                .fetch_optional(pool)
+                .await?,
+                sqlx::query_scalar(
+                    "SELECT indexdef FROM pg_indexes \
+                     WHERE schemaname = current_schema() AND tablename = $1 ORDER BY indexname",
+                )
+                .bind(&table)
+                .fetch_all(pool)
+                .await?,
+            ),
+            Db::Sqlite(pool) => (
+                None,
+                sqlx::query_scalar(
+                    "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 \
+                     AND sql IS NOT NULL ORDER BY name",
+                )
+                .bind(&table)
+                .fetch_all(pool)
+                .await?,
+            ),
+        };
+        if let Some(persistence) = persistence {
+            lines.push(format!("{name}: relpersistence {persistence}"));
+        }
+        lines.extend(indexes.iter().map(|made| made.replace(&table, name)));
+    }
+    Ok(lines)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -558,6 +680,19 @@ mod tests {
         projections.sort_unstable();
         projections.dedup();
         assert_eq!(projections.len(), all().len());
+    }
+
+    #[test]
+    fn the_indexes_a_rebuild_makes_first_are_indexes_of_its_projection() {
+        for projection in all() {
+            for index in projection.applying {
+                assert!(
+                    projection.indexes.contains(index),
+                    "{}: {index:?} is not among its indexes: never made",
+                    projection.name
+                );
+            }
+        }
     }
 
     #[test]

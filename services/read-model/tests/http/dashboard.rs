@@ -1005,6 +1005,7 @@ async fn a_changed_definition_rebuilds_its_indicator_only(db: TestDb) {
             .await
             .unwrap();
         assert_eq!(built, rebuilt, "{}", projection.name);
+        same_layout(&db_, projection, live, done.live).await;
     }
     let teams = tables::checksums_of(
         &db_,
@@ -1722,7 +1723,41 @@ async fn rebuilt_equals_built(
         .await
         .unwrap();
     assert_eq!(built, rebuilt, "{}", projection.name);
+    same_layout(&db, projection, live, done.live).await;
     built
+}
+
+/// The tables a rebuild made live are kept as those made live by a start: logged (a
+/// rebuild fills them unlogged), with every index (a rebuild makes most once filled).
+async fn same_layout(
+    db: &pharos_eventstore::Db,
+    projection: &'static Descriptor,
+    built: tables::Generation,
+    rebuilt: tables::Generation,
+) {
+    let built = tables::layout_of(db, projection, built).await.unwrap();
+    let rebuilt = tables::layout_of(db, projection, rebuilt).await.unwrap();
+    assert_eq!(built, rebuilt, "{}", projection.name);
+    let indexes = projection
+        .indexes
+        .iter()
+        .filter(|(_, columns)| {
+            !columns.starts_with("USING ") || matches!(db, pharos_eventstore::Db::Postgres(_))
+        })
+        .count();
+    assert!(
+        rebuilt.iter().filter(|line| line.contains("_idx")).count() >= indexes,
+        "{}: {rebuilt:#?}",
+        projection.name
+    );
+    if matches!(db, pharos_eventstore::Db::Postgres(_)) {
+        for (name, _) in projection.tables {
+            assert!(
+                rebuilt.contains(&format!("{name}: relpersistence p")),
+                "{name}: {rebuilt:#?}"
+            );
+        }
+    }
 }
 
 /// Reminders the target could not deliver (its mail server is down: a temporary failure,
