@@ -389,28 +389,22 @@ pub async fn finish_filling(
     projection: &Descriptor,
     generation: Generation,
 ) -> Result<(), sqlx::Error> {
-    if let Db::Postgres(pool) = db {
+    let Db::Postgres(pool) = db else {
+        return create_of(db, projection, generation).await;
+    };
+    // Each statement of `command` on each table, in turn.
+    let each_table = async |command: &str| {
         for (name, _) in projection.tables {
             let table = generation.table(name);
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "ALTER TABLE {table} SET LOGGED"
-            )))
-            .execute(pool)
-            .await?;
+            sqlx::query(sqlx::AssertSqlSafe(command.replace("{table}", &table)))
+                .execute(pool)
+                .await?;
         }
-    }
+        Ok::<_, sqlx::Error>(())
+    };
+    each_table("ALTER TABLE {table} SET LOGGED").await?;
     create_of(db, projection, generation).await?;
-    if let Db::Postgres(pool) = db {
-        for (name, _) in projection.tables {
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "VACUUM (ANALYZE) {}",
-                generation.table(name)
-            )))
-            .execute(pool)
-            .await?;
-        }
-    }
-    Ok(())
+    each_table("VACUUM (ANALYZE) {table}").await
 }
 
 /// [`create_of`], or [`start_filling`] when `filling`.

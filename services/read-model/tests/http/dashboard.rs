@@ -392,6 +392,18 @@ async fn registered(manager: &Client, session: &str, n: usize, school: &str) -> 
     .await
 }
 
+/// An action of the 2026-2027 national day declared by `school` as `body` says, then
+/// submitted.
+async fn submitted_action(school: &Client, body: Value) {
+    let action = created(school, "/api/v1/national-days/2026-2027/actions", body).await;
+    ok(
+        school,
+        &format!("/api/v1/actions/{action}/submit"),
+        Value::Null,
+    )
+    .await;
+}
+
 /// Sessions planned, held and cancelled, minutes delivered, attendance, MPP trained and
 /// school coverage, from the trainings' commands. A Gers collège numbered among
 /// Haute-Garonne's schools (as one moved from there would be) counts in the Gers alone,
@@ -786,18 +798,11 @@ async fn the_dashboard_counts_national_day_actions(db: TestDb) {
     );
     // An action reported but not held: a report received, not a school with an action.
     let lycee = app.user("school", Some(LYCEE_31)).await;
-    let planned = created(
+    submitted_action(
         &lycee,
-        "/api/v1/national-days/2026-2027/actions",
         json!({"school_uais": [LYCEE_31], "date": "2026-11-05", "types": ["exposition"],
                "audience_levels": ["2nde"], "pupils_reached": 30, "adults_reached": 2,
                "partners": [], "description": "Exposition reportée", "held": false}),
-    )
-    .await;
-    ok(
-        &lycee,
-        &format!("/api/v1/actions/{planned}/submit"),
-        Value::Null,
     )
     .await;
     let both = until(&manager, query, |b| {
@@ -845,18 +850,11 @@ async fn the_dashboard_counts_national_day_actions(db: TestDb) {
     let gers_among_31 = super::surface::uai(31, 50);
     app.school(&gers_among_31, "college", "32").await;
     let apart = app.user("school", Some(&gers_among_31)).await;
-    let theatre = created(
+    submitted_action(
         &apart,
-        "/api/v1/national-days/2026-2027/actions",
         json!({"school_uais": [gers_among_31], "date": "2026-11-05", "types": ["theatre_forum"],
                "audience_levels": ["4e"], "pupils_reached": 7, "adults_reached": 1,
                "partners": [], "description": "Théâtre-forum", "held": true}),
-    )
-    .await;
-    ok(
-        &apart,
-        &format!("/api/v1/actions/{theatre}/submit"),
-        Value::Null,
     )
     .await;
     until(&manager, query, |b| {
