@@ -303,28 +303,35 @@ impl EventStore {
     /// Pages of up to `batch` events after `after`, read by a task that stays one page
     /// ahead of the consumer, until a read comes back empty or fails (the error is the
     /// last item). Dropping the receiver stops the task.
+    ///
+    /// Two pages at most are held: the consumer's, and the next one, read into the
+    /// channel's one place once the consumer has taken the page before. A task that read
+    /// on while a page waited held four (two waiting, one read, one applied): a rebuild of
+    /// three projections at 10,000 events a page peaked at 379 MiB, against 243 MiB with
+    /// two, at the same speed (`bench read-model --schools 6000 --events 1000000`).
     pub fn read_ahead(
         &self,
         mut after: GlobalPosition,
         batch: usize,
         categories: Vec<String>,
     ) -> mpsc::Receiver<Result<Vec<RecordedEvent>, StoreError>> {
-        let (pages, next) = mpsc::channel(2);
+        let (pages, next) = mpsc::channel(1);
         let store = self.clone();
         self.spawn(async move {
             loop {
+                let Ok(place) = pages.reserve().await else {
+                    return;
+                };
                 match store.read_all(after, batch, &categories).await {
                     Ok(events) => {
                         let Some(last) = events.last().map(|e| e.position) else {
                             return;
                         };
-                        if pages.send(Ok(events)).await.is_err() {
-                            return;
-                        }
+                        place.send(Ok(events));
                         after = last;
                     }
                     Err(e) => {
-                        let _ = pages.send(Err(e)).await;
+                        place.send(Err(e));
                         return;
                     }
                 }
