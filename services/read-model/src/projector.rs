@@ -82,21 +82,31 @@ impl Projection for ReadModel {
         let mut batch = Batch::begin(tx, move |statement| crate::tables::rename(g, statement))
             .await?
             .with_rows(crate::tables::LISTS.tables);
-        // The rows of the batch's streams, read in one statement per table: most events
-        // then change a row in memory, and a stream created in the batch costs no read.
+        let decoded: Vec<_> = events.iter().map(Decoded::of).collect();
+        // The rows of the batch's streams, and the registrations and team members its
+        // events name, read in one statement per table: most events then change a row in
+        // memory, and a row created in the batch costs no read. A registration promoted
+        // or withdrawn, a member updated, each read its row alone (the rows queued for
+        // its table sent first): at a million events, 11,000 reads and 7,000 more
+        // statements.
         let mut keys: HashMap<&'static str, Vec<String>> = HashMap::new();
-        for event in events {
+        for (event, decoded) in events.iter().zip(&decoded) {
             if let Some(table) = table_of(&event.category) {
                 keys.entry(table)
                     .or_default()
                     .push(stream_key(event).to_owned());
             }
+            if let Some((table, key)) = decoded.as_ref().and_then(Decoded::row) {
+                keys.entry(table).or_default().push(key);
+            }
         }
         for (table, keys) in keys {
             batch.preload(table, keys).await?;
         }
-        for event in events {
-            apply(&mut batch, event).await?;
+        for (event, decoded) in events.iter().zip(decoded) {
+            if let Some(decoded) = decoded {
+                apply(&mut batch, event, decoded).await?;
+            }
         }
         batch.flush().await?;
         tracing::trace!(
@@ -168,76 +178,106 @@ fn utc(instant: DateTime<FixedOffset>) -> String {
         .to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-async fn apply(b: &mut Batch<'_, '_>, event: &RecordedEvent) -> Result<(), ProjectionError> {
+/// An event of a category projected, decoded (once: the preload reads its keys, then it
+/// is applied).
+enum Decoded {
+    School(SchoolEvent),
+    Training(TrainingEvent),
+    Session(SessionEvent),
+    Deployment(DeploymentEvent),
+    Label(LabelEvent),
+    Partner(PartnerEvent),
+    Cohort(CohortEvent),
+    Entry(EntryEvent),
+    Edition(ContestEvent),
+    Action(ActionEvent),
+    User(UserEvent),
+    Reminder(ReminderEvent),
+}
+
+impl Decoded {
+    /// `event` decoded, if of a category and type projected.
+    fn of(event: &RecordedEvent) -> Option<Self> {
+        let key = stream_key(event);
+        Some(match event.category.as_str() {
+            c if c == school::CATEGORY => Self::School(decode(event)?),
+            c if c == training::TRAINING_CATEGORY => Self::Training(decode(event)?),
+            c if c == training::SESSION_CATEGORY => Self::Session(decode(event)?),
+            c if c == phare::DEPLOYMENT_CATEGORY => Self::Deployment(decode(event)?),
+            // The same category holds the label criteria of each year
+            // (`phare_label-criteria-<year>`): not an application, not decoded as one.
+            c if c == phare::LABEL_CATEGORY && uuid::Uuid::parse_str(key).is_ok() => {
+                Self::Label(decode(event)?)
+            }
+            c if c == partner::CATEGORY => Self::Partner(decode(event)?),
+            c if c == cohort::CATEGORY => Self::Cohort(decode(event)?),
+            c if c == contest::ENTRY_CATEGORY => Self::Entry(decode(event)?),
+            c if c == contest::EDITION_CATEGORY => Self::Edition(decode(event)?),
+            c if c == national_day::ACTION_CATEGORY => Self::Action(decode(event)?),
+            c if c == user::CATEGORY => Self::User(decode(event)?),
+            // The same category holds the rules (`reminder-rule.<key>`): not reminders.
+            c if c == reminder::CATEGORY && !key.starts_with(RULE_PREFIX) => {
+                Self::Reminder(decode(event)?)
+            }
+            _ => return None,
+        })
+    }
+
+    /// The row of a list table the event writes, other than its stream's own: the
+    /// table, and the row's key.
+    fn row(&self) -> Option<(&'static str, String)> {
+        let (table, id) = match self {
+            Self::Session(
+                SessionEvent::RegistrationConfirmed {
+                    registration_id, ..
+                }
+                | SessionEvent::RegistrationWaitlisted {
+                    registration_id, ..
+                }
+                | SessionEvent::RegistrationPromoted { registration_id }
+                | SessionEvent::RegistrationWithdrawn { registration_id },
+            ) => ("rm_registrations", registration_id),
+            Self::Deployment(DeploymentEvent::TeamMemberAdded(member)) => {
+                ("rm_team_members", &member.member_id)
+            }
+            Self::Deployment(
+                DeploymentEvent::TeamMemberUpdated { member_id, .. }
+                | DeploymentEvent::TeamMemberRemoved { member_id },
+            ) => ("rm_team_members", member_id),
+            _ => return None,
+        };
+        Some((table, id.to_string()))
+    }
+}
+
+async fn apply(
+    b: &mut Batch<'_, '_>,
+    event: &RecordedEvent,
+    decoded: Decoded,
+) -> Result<(), ProjectionError> {
     let key = stream_key(event).to_owned();
-    match event.category.as_str() {
-        c if c == school::CATEGORY => {
-            if let Some(e) = decode::<SchoolEvent>(event) {
-                school_event(b, &key, e).await?;
-            }
+    match decoded {
+        Decoded::School(e) => school_event(b, &key, e).await?,
+        Decoded::Training(e) => training_event(b, &key, e).await?,
+        Decoded::Session(e) => {
+            crate::people::session_event(b, &key, &e).await?;
+            session_event(b, &key, e).await?;
         }
-        c if c == training::TRAINING_CATEGORY => {
-            if let Some(e) = decode::<TrainingEvent>(event) {
-                training_event(b, &key, e).await?;
-            }
+        Decoded::Deployment(e) => {
+            crate::people::deployment_event(b, &key, &e).await?;
+            deployment_event(b, &key, e).await?;
         }
-        c if c == training::SESSION_CATEGORY => {
-            if let Some(e) = decode::<SessionEvent>(event) {
-                crate::people::session_event(b, &key, &e).await?;
-                session_event(b, &key, e).await?;
-            }
+        Decoded::Label(e) => label_event(b, &key, e).await?,
+        Decoded::Partner(e) => partner_event(b, &key, e).await?,
+        Decoded::Cohort(e) => cohort_event(b, &key, e).await?,
+        Decoded::Entry(e) => {
+            crate::people::entry_event(b, &key, &e).await?;
+            entry_event(b, &key, e).await?;
         }
-        c if c == phare::DEPLOYMENT_CATEGORY => {
-            if let Some(e) = decode::<DeploymentEvent>(event) {
-                crate::people::deployment_event(b, &key, &e).await?;
-                deployment_event(b, &key, e).await?;
-            }
-        }
-        // The same category holds the label criteria of each year
-        // (`phare_label-criteria-<year>`): not an application, not decoded as one.
-        c if c == phare::LABEL_CATEGORY && uuid::Uuid::parse_str(&key).is_ok() => {
-            if let Some(e) = decode::<LabelEvent>(event) {
-                label_event(b, &key, e).await?;
-            }
-        }
-        c if c == partner::CATEGORY => {
-            if let Some(e) = decode::<PartnerEvent>(event) {
-                partner_event(b, &key, e).await?;
-            }
-        }
-        c if c == cohort::CATEGORY => {
-            if let Some(e) = decode::<CohortEvent>(event) {
-                cohort_event(b, &key, e).await?;
-            }
-        }
-        c if c == contest::ENTRY_CATEGORY => {
-            if let Some(e) = decode::<EntryEvent>(event) {
-                crate::people::entry_event(b, &key, &e).await?;
-                entry_event(b, &key, e).await?;
-            }
-        }
-        c if c == contest::EDITION_CATEGORY => {
-            if let Some(e) = decode::<ContestEvent>(event) {
-                contest_event(b, &key, e).await?;
-            }
-        }
-        c if c == national_day::ACTION_CATEGORY => {
-            if let Some(e) = decode::<ActionEvent>(event) {
-                action_event(b, &key, e).await?;
-            }
-        }
-        c if c == user::CATEGORY => {
-            if let Some(e) = decode::<UserEvent>(event) {
-                crate::people::user_event(b, &key, &e).await?;
-            }
-        }
-        // The same category holds the rules (`reminder-rule.<key>`): not reminders.
-        c if c == reminder::CATEGORY && !key.starts_with(RULE_PREFIX) => {
-            if let Some(e) = decode::<ReminderEvent>(event) {
-                crate::reminders::reminder_event(b, &key, event, e).await?;
-            }
-        }
-        _ => {}
+        Decoded::Edition(e) => contest_event(b, &key, e).await?,
+        Decoded::Action(e) => action_event(b, &key, e).await?,
+        Decoded::User(e) => crate::people::user_event(b, &key, &e).await?,
+        Decoded::Reminder(e) => crate::reminders::reminder_event(b, &key, event, e).await?,
     }
     Ok(())
 }
