@@ -67,6 +67,8 @@ const NAME: &str = "read-model";
 const LEASE: &str = "read-model-projector";
 /// Events applied per transaction.
 const BATCH: usize = 1_000;
+/// Events applied per transaction by a rebuild (larger batches, fewer statements).
+const REBUILD_PAGE: usize = 5_000;
 
 /// The read-model target.
 pub const TARGET: Target = Target {
@@ -256,9 +258,11 @@ async fn rebuild_counted(
     let mut applied = 0;
     // The next page is read (by PostgreSQL, then decoded) while this one is applied: one
     // after the other, each waited for the other, and the lists' rebuild, the longest,
-    // kept one core busy of two.
+    // kept one core busy of two. Two pages are held at once, per projection rebuilt:
+    // pages of REBUILD_PAGE events keep that within the memory one page of twice as many
+    // took before.
     let mut from = store.checkpoint(runner.name()).await?;
-    let mut pages = store.read_ahead(from, BATCH * 10, runner.categories().to_vec());
+    let mut pages = store.read_ahead(from, REBUILD_PAGE, runner.categories().to_vec());
     while let Some(page) = pages.recv().await {
         let page = page?;
         store.apply_batch(&runner, from, &page).await?;
