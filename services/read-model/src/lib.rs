@@ -55,7 +55,7 @@ use pharos_kit::{OpenApiRouter, Started, Target, routes};
 use pharos_web::{Json, Problem};
 use std::time::Duration;
 
-use pharos_eventstore::{EventStore, Projection as _, on_db};
+use pharos_eventstore::{EventStore, on_db};
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
@@ -255,23 +255,14 @@ async fn rebuild_counted(
     .await
     .map(|_| ()))?;
     let runner = projection.projection(building);
-    let mut applied = 0;
     // The next page is read (by PostgreSQL, then decoded) while this one is applied: one
     // after the other, each waited for the other, and the lists' rebuild, the longest,
     // kept one core busy of two. Two pages are held at once, per projection rebuilt:
     // pages of REBUILD_PAGE events keep that within the memory one page of twice as many
     // took before.
-    let mut from = store.checkpoint(runner.name()).await?;
-    let mut pages = store.read_ahead(from, REBUILD_PAGE, runner.categories().to_vec());
-    while let Some(page) = pages.recv().await {
-        let page = page?;
-        store.apply_batch(&runner, from, &page).await?;
-        if let Some(last) = page.last() {
-            from = last.position;
-        }
-        applied += page.len();
-        progress(applied, total);
-    }
+    let applied = store
+        .catch_up_counted(&runner, REBUILD_PAGE, |applied| progress(applied, total))
+        .await?;
     tables::finish_filling(&db, projection, building).await?;
     on_db!(&db, |pool| sqlx::query(
         "UPDATE rm_generations SET live = $2, definition = $3, building = NULL \

@@ -274,6 +274,17 @@ impl EventStore {
         projection: &P,
         batch: usize,
     ) -> Result<usize, StoreError> {
+        self.catch_up_counted(projection, batch, |_| {}).await
+    }
+
+    /// [`EventStore::catch_up`], telling `progress` how many events it has applied after
+    /// each batch (a rebuild's progress bar).
+    pub async fn catch_up_counted<P: Projection>(
+        &self,
+        projection: &P,
+        batch: usize,
+        mut progress: impl FnMut(usize),
+    ) -> Result<usize, StoreError> {
         let mut from = self.checkpoint(projection.name()).await?;
         let mut next = self.read_ahead(from, batch, projection.categories().to_vec());
         let mut applied = 0;
@@ -284,6 +295,7 @@ impl EventStore {
                 from = last.position;
             }
             applied += page.len();
+            progress(applied);
         }
         // Up to date: past the other categories' events too, once they are many, or a
         // projection of a rare category would scan every event after its last one at each
