@@ -1722,9 +1722,13 @@ impl TrainingsIndicators<'_> {
         let d = self.0;
         let sessions = d.table(&indicators::TRAININGS, "rm_ind_sessions");
         let attendees = d.table(&indicators::TRAININGS, "rm_ind_attendees");
+        let coverage = d.table(&indicators::TRAININGS, "rm_ind_coverage");
         // Tables built with v1 (live while a new release rebuilds them) have no session
         // year nor cancellation on their attendees: each attendee's session is looked up.
-        let v1 = d.version(&indicators::TRAININGS) < 2;
+        // Those of v2 have no coverage of their own: the attendees are read.
+        let version = d.version(&indicators::TRAININGS);
+        let v1 = version < 2;
+        let v2 = version == 2;
         d.school_share(
             "('ecole', 'college', 'lycee_gt', 'lycee_pro', 'lycee_poly', 'erea', 'periscolaire')",
             |year, at, _| {
@@ -1738,12 +1742,20 @@ impl TrainingsIndicators<'_> {
                         valid("se", at)
                     );
                 }
-                // An attendee's period carries its session's year and cancellation.
+                if v2 {
+                    // An attendee's period carries its session's year and cancellation.
+                    return format!(
+                        "SELECT a.school_uai AS uai FROM {attendees} a \
+                         WHERE a.school_uai IS NOT NULL AND a.school_year = {year} AND {} \
+                         AND a.minutes > 0 AND NOT a.cancelled",
+                        valid("a", at)
+                    );
+                }
+                // A school's coverage of the year, one period of it valid at the instant.
                 format!(
-                    "SELECT a.school_uai AS uai FROM {attendees} a \
-                     WHERE a.school_uai IS NOT NULL AND a.school_year = {year} AND {} \
-                     AND a.minutes > 0 AND NOT a.cancelled",
-                    valid("a", at)
+                    "SELECT c.school_uai AS uai FROM {coverage} c \
+                     WHERE c.school_year = {year} AND {} AND c.covered",
+                    valid("c", at)
                 )
             },
         )

@@ -192,10 +192,15 @@ pub static PHARE_STEPS: Descriptor = Descriptor {
 /// minutes delivered are the minutes credited to the attendees (slot by slot). v2: the same
 /// figures; each attendee's period also carries its session's school year and whether the
 /// session is cancelled (a new period when either changes), so that a school's coverage
-/// reads its attendees alone, without looking each one's session up.
+/// reads its attendees alone, without looking each one's session up. v3: the same
+/// figures; a school's coverage of each year is kept as periods of its own
+/// (`rm_ind_coverage`: covered or not, a new period only when that changes), counted from
+/// its attendees as they change ([`Coverage`]), so that the dashboard reads one row or two
+/// per school where it read every period of every attendee of its department's schools;
+/// the attendees lose their two indexes by school and year, which nothing reads any more.
 pub static TRAININGS: Descriptor = Descriptor {
     name: "indicator-trainings",
-    definition: 2,
+    definition: 3,
     tables: &[
         (
             "rm_ind_training_topics",
@@ -226,6 +231,16 @@ pub static TRAININGS: Descriptor = Descriptor {
                  minutes BIGINT NOT NULL, school_year TEXT, cancelled BOOLEAN NOT NULL"
             ),
         ),
+        // How many of a school's attendees of a year count (`uai year`): current state,
+        // which the coverage's periods follow.
+        (
+            "rm_ind_attendance_counts",
+            "subject TEXT PRIMARY KEY, attendees BIGINT NOT NULL",
+        ),
+        (
+            "rm_ind_coverage",
+            fact!("school_uai TEXT NOT NULL, school_year TEXT NOT NULL, covered BOOLEAN NOT NULL"),
+        ),
     ],
     indexes: &[
         ("rm_ind_registrations", "session_id"),
@@ -245,23 +260,20 @@ pub static TRAININGS: Descriptor = Descriptor {
             "department, school_year, valid_from, valid_to, status, topic, subject, \
              registered, attendees, minutes",
         ),
-        // A school's attendees, covering (`COVERING`): its coverage, read from them alone
-        // (v2). One department's at 60,000 schools: 594 lookups in this index, where v1
-        // also looked each attendee's session up (1,403 more).
-        (
-            "rm_ind_attendees",
-            "school_uai, school_year, valid_from, valid_to, minutes, cancelled",
-        ),
-        // The year's attendees, covering: the whole academy's coverage.
-        (
-            "rm_ind_attendees",
-            "school_year, valid_from, valid_to, minutes, cancelled, school_uai",
-        ),
         // A session by its key, covering (`COVERING`): what the people trained in the
         // MPP are joined to (its topic, its state).
         (
             "rm_ind_sessions",
             "subject, valid_from, valid_to, school_year, status, topic",
+        ),
+        // A school's coverage, covering (`COVERING`); the year's, for the whole academy.
+        (
+            "rm_ind_coverage",
+            "school_uai, school_year, valid_from, valid_to, covered",
+        ),
+        (
+            "rm_ind_coverage",
+            "school_year, valid_from, valid_to, covered, school_uai",
         ),
     ],
     // A batch's sessions' registrations and open attendees, read before its events.
@@ -450,6 +462,7 @@ impl Projection for Indicators {
         let mut batch = Batch::begin(tx, move |statement| tables.rename(g, statement)).await?;
         let b = &mut batch;
         let (mut sessions, mut teams) = (Sessions::new(), Teams::new());
+        let mut coverage = Coverage::default();
         // The open facts of the batch's subjects, one statement per table for them all.
         // Read one by one as their events come, each cost a round trip, and each read
         // wrote first what was queued for its table (the rows opened in SQL), one subject
@@ -541,11 +554,12 @@ impl Projection for Indicators {
                 }
                 Group::Trainings => {
                     if let Some(e) = decode::<SessionEvent>(event) {
-                        trainings(b, &on, e, &mut sessions).await?;
+                        trainings(b, &on, e, &mut sessions, &mut coverage).await?;
                     }
                 }
             }
         }
+        coverage.write(b).await?;
         batch.flush().await?;
         if self.group == Group::NationalDay {
             action_schools(&mut batch, events).await?;
@@ -1225,6 +1239,172 @@ impl Registrations {
 /// The sessions of a batch whose registrations are in memory.
 type Sessions = HashMap<String, Registrations>;
 
+/// A school's coverage of a year changed by a batch's attendees: where a change of an
+/// attendee's facts (its minutes, its session's year or cancellation) makes it count for
+/// a school and year or no longer count, noted in the batch's order and written at its
+/// end ([`Coverage::write`]), when one statement per table reads the counts and periods
+/// of every school and year it names.
+///
+/// An attendee counts for its school and its session's year when it has minutes in a
+/// session not cancelled; `rm_ind_attendance_counts` holds how many count (`uai year`), and
+/// `rm_ind_coverage` the periods of that being above 0, which is what the dashboard reads.
+/// Counted from the attendee's facts before and after each change, not from the event,
+/// so that an event applied again changes nothing.
+#[derive(Default)]
+struct Coverage(Vec<Counted>);
+
+/// One attendee starting (`by` 1) or ceasing (-1) to count for a school and year.
+struct Counted {
+    uai: String,
+    year: String,
+    at: String,
+    by: i64,
+}
+
+const COVERAGE_COUNT: &str = "INSERT INTO rm_ind_attendance_counts (subject, attendees) \
+     VALUES ($1, $2) ON CONFLICT (subject) DO UPDATE SET attendees = excluded.attendees";
+
+impl Coverage {
+    /// Changes attendee `id`'s facts from `at` (`set`), noting what that changes of its
+    /// school's coverage.
+    async fn attendee_change(
+        &mut self,
+        b: &mut Batch<'_, '_>,
+        id: &str,
+        at: &str,
+        set: impl FnOnce(&mut FactRow<'_>),
+    ) -> Result<(), ProjectionError> {
+        let table = "rm_ind_attendees";
+        let before = counts_for(b, id).await?;
+        b.change_fact(table, definition(&TRAININGS, table), id, at, set)
+            .await?;
+        let after = counts_for(b, id).await?;
+        if before != after {
+            for ((uai, year), by) in [(before, -1), (after, 1)]
+                .into_iter()
+                .filter_map(|(key, by)| Some((key?, by)))
+            {
+                self.0.push(Counted {
+                    uai,
+                    year,
+                    at: at.to_owned(),
+                    by,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies the batch's changes in order to the counts and periods of the schools and
+    /// years they name, read in one statement per table.
+    async fn write(self, b: &mut Batch<'_, '_>) -> Result<(), ProjectionError> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        let key = |c: &Counted| format!("{} {}", c.uai, c.year);
+        let mut keys: Vec<String> = self.0.iter().map(key).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let mut counts: HashMap<String, i64> = b
+            .read_all_of::<(String, i64)>(
+                "SELECT subject, attendees FROM rm_ind_attendance_counts WHERE subject = ANY($1)",
+                &keys,
+            )
+            .await?
+            .into_iter()
+            .collect();
+        // The counts as they go, each change with whether it turns its school's coverage
+        // on or off: most of a batch's schools were covered before it and stay so, and
+        // only the periods of those that change are read.
+        let flips: Vec<Option<bool>> = self
+            .0
+            .iter()
+            .map(|counted| {
+                let count = counts.entry(key(counted)).or_default();
+                let was = *count > 0;
+                *count += counted.by;
+                (was != (*count > 0)).then_some(*count > 0)
+            })
+            .collect();
+        let mut flipping: Vec<String> = (self.0.iter().zip(&flips))
+            .filter(|(_, flip)| flip.is_some())
+            .map(|(counted, _)| key(counted))
+            .collect();
+        flipping.sort_unstable();
+        flipping.dedup();
+        let (table, facts) = ("rm_ind_coverage", definition(&TRAININGS, "rm_ind_coverage"));
+        b.load_facts_of(table, facts, "subject", &flipping).await?;
+        for (counted, flip) in self.0.iter().zip(flips) {
+            let Some(covered) = flip else {
+                continue;
+            };
+            let subject = key(counted);
+            if b.fact_value(table, facts, &subject, "covered")
+                .await?
+                .is_some()
+            {
+                b.change_fact(table, facts, &subject, &counted.at, |row| {
+                    row.set("covered", V::Bool(covered));
+                })
+                .await?;
+            } else {
+                let on = On {
+                    tables: &TRAININGS,
+                    subject,
+                    at: counted.at.clone(),
+                };
+                on.open(
+                    b,
+                    table,
+                    "school_uai, school_year, covered",
+                    vec![
+                        V::text(&counted.uai),
+                        V::text(&counted.year),
+                        V::Bool(covered),
+                    ],
+                )
+                .await?;
+            }
+        }
+        for (subject, count) in counts {
+            b.upsert(COVERAGE_COUNT, vec![V::text(subject), V::Int(Some(count))])
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// The school and year attendee `id` counts for (its open period's school and session
+/// year, when it has minutes in a session not cancelled), from the batch's memory.
+async fn counts_for(
+    b: &mut Batch<'_, '_>,
+    id: &str,
+) -> Result<Option<(String, String)>, ProjectionError> {
+    let (table, columns) = (
+        "rm_ind_attendees",
+        definition(&TRAININGS, "rm_ind_attendees"),
+    );
+    let open = b
+        .fact_values(
+            table,
+            columns,
+            id,
+            &["school_uai", "school_year", "minutes", "cancelled"],
+        )
+        .await?;
+    Ok(match open.as_deref() {
+        Some(
+            [
+                V::Text(Some(uai)),
+                V::Text(Some(year)),
+                V::Int(Some(minutes)),
+                V::Bool(false) | V::NullableBool(Some(false)),
+            ],
+        ) if *minutes > 0 => Some((uai.clone(), year.clone())),
+        _ => None,
+    })
+}
+
 const REGISTRATION: &str = "INSERT INTO rm_ind_registrations (id, session_id, status) \
      VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET status = excluded.status";
 
@@ -1347,6 +1527,7 @@ async fn trainings(
     on: &On,
     event: SessionEvent,
     sessions: &mut Sessions,
+    coverage: &mut Coverage,
 ) -> Result<(), ProjectionError> {
     let status = match event {
         SessionEvent::SessionPlanned {
@@ -1397,12 +1578,13 @@ async fn trainings(
         SessionEvent::SessionArchived => "archived",
         SessionEvent::SessionCancelled { .. } => {
             session_change(b, on, |row| row.set("status", V::text("cancelled"))).await?;
-            return attendees_follow(b, on, sessions, "cancelled", &V::Bool(true)).await;
+            return attendees_follow(b, on, sessions, coverage, "cancelled", &V::Bool(true)).await;
         }
         SessionEvent::SessionRescheduled { schedule } => {
             let year = SchoolYear::containing(schedule.starts_at.date_naive()).to_string();
             session_change(b, on, |row| row.set("school_year", V::text(&year))).await?;
-            return attendees_follow(b, on, sessions, "school_year", &V::text(year)).await;
+            return attendees_follow(b, on, sessions, coverage, "school_year", &V::text(year))
+                .await;
         }
         SessionEvent::RegistrationConfirmed {
             registration_id,
@@ -1475,14 +1657,11 @@ async fn trainings(
             if let Some(registration) = known.0.get_mut(&id) {
                 registration.slots.insert(slot, (present, minutes));
                 let attended = registration.minutes();
-                b.change_fact(
-                    "rm_ind_attendees",
-                    definition(&TRAININGS, "rm_ind_attendees"),
-                    &id,
-                    &on.at,
-                    |row| row.set("minutes", V::Int(Some(attended))),
-                )
-                .await?;
+                coverage
+                    .attendee_change(b, &id, &on.at, |row| {
+                        row.set("minutes", V::Int(Some(attended)));
+                    })
+                    .await?;
             }
             return session_figures(b, on, sessions).await;
         }
@@ -1501,6 +1680,7 @@ async fn attendees_follow(
     b: &mut Batch<'_, '_>,
     on: &On,
     sessions: &mut Sessions,
+    coverage: &mut Coverage,
     column: &str,
     value: &V,
 ) -> Result<(), ProjectionError> {
@@ -1512,14 +1692,9 @@ async fn attendees_follow(
         .collect();
     ids.sort_unstable();
     for id in ids {
-        b.change_fact(
-            "rm_ind_attendees",
-            definition(&TRAININGS, "rm_ind_attendees"),
-            &id,
-            &on.at,
-            |row| row.set(column, value.clone()),
-        )
-        .await?;
+        coverage
+            .attendee_change(b, &id, &on.at, |row| row.set(column, value.clone()))
+            .await?;
     }
     Ok(())
 }

@@ -353,16 +353,34 @@ impl Batch<'_, '_> {
         subject: &str,
         column: &str,
     ) -> Result<Option<Value>, ProjectionError> {
+        Ok(self
+            .fact_values(table, definition, subject, &[column])
+            .await?
+            .and_then(|values| values.into_iter().next()))
+    }
+
+    /// [`Batch::fact_value`] of several `columns` at once, in their order.
+    pub async fn fact_values(
+        &mut self,
+        table: &'static str,
+        definition: &str,
+        subject: &str,
+        columns: &[&str],
+    ) -> Result<Option<Vec<Value>>, ProjectionError> {
         let t = self.held(table, definition, subject).await?;
-        let at = t
-            .columns
+        let at = columns
             .iter()
-            .position(|(name, _)| name == column)
-            .ok_or_else(|| format!("no fact column {column} in {table}"))?;
+            .map(|column| {
+                t.columns
+                    .iter()
+                    .position(|(name, _)| name == column)
+                    .ok_or_else(|| format!("no fact column {column} in {table}").into())
+            })
+            .collect::<Result<Vec<usize>, ProjectionError>>()?;
         Ok(t.subjects
             .get(subject)
             .and_then(|periods| periods.last())
-            .map(|open| open.values[at].clone()))
+            .map(|open| at.iter().map(|&n| open.values[n].clone()).collect()))
     }
 
     /// Before a statement writes `subject`'s rows of `table` itself: its periods in

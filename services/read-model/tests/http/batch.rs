@@ -480,6 +480,8 @@ async fn batched_writes_build_the_tables_events_one_by_one_build(db: TestDb) {
             "rm_ind_steps",
             "rm_ind_sessions",
             "rm_ind_attendees",
+            "rm_ind_attendance_counts",
+            "rm_ind_coverage",
             "rm_ind_actions",
             "rm_ind_action_schools",
         ];
@@ -557,6 +559,42 @@ async fn batched_writes_build_the_tables_events_one_by_one_build(db: TestDb) {
     .unwrap();
     assert!(teams > 0);
     assert_eq!(counted, teams, "teams whose counts are their members'");
+    // A school's coverage of a year is its attendees': how many have minutes in a
+    // session of that year not cancelled, covered while that is above 0.
+    let sql = format!(
+        "SELECT COUNT(*), \
+         COALESCE(SUM(CASE WHEN k.attendees = (SELECT COUNT(*) FROM {a} a \
+         WHERE a.valid_to IS NULL AND a.minutes > 0 AND NOT a.cancelled \
+         AND a.school_uai || ' ' || a.school_year = k.subject) \
+         AND (SELECT COUNT(*) FROM {c} c WHERE c.subject = k.subject AND c.valid_to IS NULL \
+         AND c.covered = (k.attendees > 0)) = 1 THEN 1 ELSE 0 END), 0), \
+         CAST(COALESCE(SUM(k.attendees), 0) AS BIGINT), \
+         (SELECT COUNT(*) FROM {a} a WHERE a.valid_to IS NULL AND a.minutes > 0 \
+         AND NOT a.cancelled AND a.school_uai IS NOT NULL AND a.school_year IS NOT NULL) \
+         FROM {k} k",
+        a = built("rm_ind_attendees"),
+        c = built("rm_ind_coverage"),
+        k = built("rm_ind_attendance_counts"),
+    );
+    let (keys, agreeing, counting, attendees): (i64, i64, i64, i64) = pharos_eventstore::on_db!(
+        &tables,
+        |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .fetch_one(pool)
+            .await
+    )
+    .unwrap();
+    assert!(
+        keys > 0 && attendees > 0,
+        "{keys} schools and years, {attendees} attendees"
+    );
+    assert_eq!(
+        agreeing, keys,
+        "schools and years whose coverage is their attendees'"
+    );
+    assert_eq!(
+        counting, attendees,
+        "attendees counted for a school and year"
+    );
     store.close().await;
     db.finish().await;
 }
