@@ -1598,12 +1598,17 @@ impl TrainingsIndicators<'_> {
     /// referent, its school's for a school); academy-wide sessions count only in the
     /// whole academy's dashboard.
     fn session_scope(&self, filter: &mut Filter) {
+        self.department_scope(filter, "se.department");
+    }
+
+    /// [`Self::session_scope`] on the session's department in `column`.
+    fn department_scope(&self, filter: &mut Filter, column: &str) {
         let d = self.0;
         if !d.seen.all {
             let departments = d.seen.planning_departments();
-            filter.any_of(&[("se.department", &departments)]);
+            filter.any_of(&[(column, &departments)]);
         }
-        filter.eq("se.department", d.department.clone());
+        filter.eq(column, d.department.clone());
     }
 
     /// The sessions' figures, read once for all the fields that show them (one
@@ -1695,6 +1700,20 @@ impl TrainingsIndicators<'_> {
     /// session de thème `mpp` non annulée, comptées une fois.
     async fn mpp_trained(&self) -> Result<i64, Error> {
         let d = self.0;
+        if d.version(&indicators::TRAININGS) >= 3 {
+            // Each person's periods of being trained in a department (v3).
+            let trained = d.table(&indicators::TRAININGS, "rm_ind_mpp_trained");
+            let mut filter = Filter::default();
+            let at = filter.bind(instant(d.at));
+            filter.raw(&format!("{} AND m.trained", valid("m", &at)));
+            self.department_scope(&mut filter, "m.department");
+            let sql = format!(
+                "SELECT CAST(COUNT(*) AS BIGINT) FROM (SELECT DISTINCT m.person \
+                 FROM {trained} m{}) p",
+                filter.sql()
+            );
+            return d.count(&sql, &filter.binds).await;
+        }
         let sessions = d.table(&indicators::TRAININGS, "rm_ind_sessions");
         let attendees = d.table(&indicators::TRAININGS, "rm_ind_attendees");
         let mut filter = Filter::default();

@@ -193,11 +193,12 @@ pub static PHARE_STEPS: Descriptor = Descriptor {
 /// figures; each attendee's period also carries its session's school year and whether the
 /// session is cancelled (a new period when either changes), so that a school's coverage
 /// reads its attendees alone, without looking each one's session up. v3: the same
-/// figures; a school's coverage of each year is kept as periods of its own
-/// (`rm_ind_coverage`: covered or not, a new period only when that changes), counted from
-/// its attendees as they change ([`Coverage`]), so that the dashboard reads one row or two
-/// per school where it read every period of every attendee of its department's schools;
-/// the attendees lose their two indexes by school and year, which nothing reads any more.
+/// figures; a school's coverage of each year (`rm_ind_coverage`: covered or not) and each
+/// person trained in the MPP in a department (`rm_ind_mpp_trained`) are kept as periods
+/// of their own, a new period only when that changes, counted from the attendees as they
+/// change ([`Tally`]), so that the dashboard reads one row or two per school or person
+/// where it read every period of every attendee; the attendees lose their two indexes by
+/// school and year, which nothing reads any more.
 pub static TRAININGS: Descriptor = Descriptor {
     name: "indicator-trainings",
     definition: 3,
@@ -231,8 +232,9 @@ pub static TRAININGS: Descriptor = Descriptor {
                  minutes BIGINT NOT NULL, school_year TEXT, cancelled BOOLEAN NOT NULL"
             ),
         ),
-        // How many of a school's attendees of a year count (`uai year`): current state,
-        // which the coverage's periods follow.
+        // How many of a school's attendees of a year count (`uai year`), how many of a
+        // person's attendances of the MPP in a department (`department person`): current
+        // state, which the periods follow ([`Tally`]).
         (
             "rm_ind_attendance_counts",
             "subject TEXT PRIMARY KEY, attendees BIGINT NOT NULL",
@@ -240,6 +242,14 @@ pub static TRAININGS: Descriptor = Descriptor {
         (
             "rm_ind_coverage",
             fact!("school_uai TEXT NOT NULL, school_year TEXT NOT NULL, covered BOOLEAN NOT NULL"),
+        ),
+        (
+            "rm_ind_mpp_attendances",
+            "subject TEXT PRIMARY KEY, attendees BIGINT NOT NULL",
+        ),
+        (
+            "rm_ind_mpp_trained",
+            fact!("department TEXT, person TEXT NOT NULL, trained BOOLEAN NOT NULL"),
         ),
     ],
     indexes: &[
@@ -274,6 +284,11 @@ pub static TRAININGS: Descriptor = Descriptor {
         (
             "rm_ind_coverage",
             "school_year, valid_from, valid_to, covered, school_uai",
+        ),
+        // A department's people trained in the MPP, covering (`COVERING`).
+        (
+            "rm_ind_mpp_trained",
+            "department, valid_from, valid_to, trained, person",
         ),
     ],
     // A batch's sessions' registrations and open attendees, read before its events.
@@ -462,7 +477,7 @@ impl Projection for Indicators {
         let mut batch = Batch::begin(tx, move |statement| tables.rename(g, statement)).await?;
         let b = &mut batch;
         let (mut sessions, mut teams) = (Sessions::new(), Teams::new());
-        let mut coverage = Coverage::default();
+        let mut tallies = Tallies::default();
         // The open facts of the batch's subjects, one statement per table for them all.
         // Read one by one as their events come, each cost a round trip, and each read
         // wrote first what was queued for its table (the rows opened in SQL), one subject
@@ -554,12 +569,12 @@ impl Projection for Indicators {
                 }
                 Group::Trainings => {
                     if let Some(e) = decode::<SessionEvent>(event) {
-                        trainings(b, &on, e, &mut sessions, &mut coverage).await?;
+                        trainings(b, &on, e, &mut sessions, &mut tallies).await?;
                     }
                 }
             }
         }
-        coverage.write(b).await?;
+        tallies.write(b).await?;
         batch.flush().await?;
         if self.group == Group::NationalDay {
             action_schools(&mut batch, events).await?;
@@ -1239,34 +1254,68 @@ impl Registrations {
 /// The sessions of a batch whose registrations are in memory.
 type Sessions = HashMap<String, Registrations>;
 
-/// A school's coverage of a year changed by a batch's attendees: where a change of an
+/// What group 7 counts of its attendees, each kept as periods of its own so that the
+/// dashboard reads one or two rows per school or person where it read every period of
+/// every attendee: an attendee counts when it has minutes in a session not cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tally {
+    /// For its school's coverage of its session's year (`school_uai`, `school_year`).
+    Coverage,
+    /// For its person trained in the MPP in its session's department (`department`,
+    /// `person`; no department for an academy-wide session), when the session's topic is
+    /// the MPP.
+    Mpp,
+}
+
+impl Tally {
+    /// The table of how many attendees count for each key (current state), and the fact
+    /// table of the periods of that being above 0, with its flag column.
+    fn tables(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Self::Coverage => ("rm_ind_attendance_counts", "rm_ind_coverage", "covered"),
+            Self::Mpp => ("rm_ind_mpp_attendances", "rm_ind_mpp_trained", "trained"),
+        }
+    }
+
+    /// The fact table's two key columns.
+    fn columns(self) -> &'static str {
+        match self {
+            Self::Coverage => "school_uai, school_year",
+            Self::Mpp => "department, person",
+        }
+    }
+}
+
+/// Group 7's tallies changed by a batch's attendees ([`Tally`]): where a change of an
 /// attendee's facts (its minutes, its session's year or cancellation) makes it count for
-/// a school and year or no longer count, noted in the batch's order and written at its
-/// end ([`Coverage::write`]), when one statement per table reads the counts and periods
-/// of every school and year it names.
+/// a key or no longer count, noted in the batch's order and written at its end
+/// ([`Tallies::write`]), when one statement per table reads the counts of every key it
+/// names and the periods of those whose flag changes.
 ///
-/// An attendee counts for its school and its session's year when it has minutes in a
-/// session not cancelled; `rm_ind_attendance_counts` holds how many count (`uai year`), and
-/// `rm_ind_coverage` the periods of that being above 0, which is what the dashboard reads.
 /// Counted from the attendee's facts before and after each change, not from the event,
 /// so that an event applied again changes nothing.
 #[derive(Default)]
-struct Coverage(Vec<Counted>);
+struct Tallies(Vec<Counted>);
 
-/// One attendee starting (`by` 1) or ceasing (-1) to count for a school and year.
+/// One attendee starting (`by` 1) or ceasing (-1) to count for a key.
 struct Counted {
-    uai: String,
-    year: String,
+    tally: Tally,
+    /// The values of the tally's two key columns.
+    key: (Option<String>, String),
     at: String,
     by: i64,
 }
 
-const COVERAGE_COUNT: &str = "INSERT INTO rm_ind_attendance_counts (subject, attendees) \
-     VALUES ($1, $2) ON CONFLICT (subject) DO UPDATE SET attendees = excluded.attendees";
+impl Counted {
+    /// The key as the tables hold it (`subject`).
+    fn subject(&self) -> String {
+        format!("{} {}", self.key.0.as_deref().unwrap_or("-"), self.key.1)
+    }
+}
 
-impl Coverage {
-    /// Changes attendee `id`'s facts from `at` (`set`), noting what that changes of its
-    /// school's coverage.
+impl Tallies {
+    /// Changes attendee `id`'s facts from `at` (`set`), noting what that changes of the
+    /// tallies.
     async fn attendee_change(
         &mut self,
         b: &mut Batch<'_, '_>,
@@ -1279,107 +1328,129 @@ impl Coverage {
         b.change_fact(table, definition(&TRAININGS, table), id, at, set)
             .await?;
         let after = counts_for(b, id).await?;
-        if before != after {
-            for ((uai, year), by) in [(before, -1), (after, 1)]
-                .into_iter()
-                .filter_map(|(key, by)| Some((key?, by)))
-            {
-                self.0.push(Counted {
-                    uai,
-                    year,
-                    at: at.to_owned(),
-                    by,
-                });
+        for (tally, before, after) in [
+            (Tally::Coverage, before.0, after.0),
+            (Tally::Mpp, before.1, after.1),
+        ] {
+            if before == after {
+                continue;
+            }
+            for (key, by) in [(before, -1), (after, 1)] {
+                if let Some(key) = key {
+                    self.0.push(Counted {
+                        tally,
+                        key,
+                        at: at.to_owned(),
+                        by,
+                    });
+                }
             }
         }
         Ok(())
     }
 
-    /// Applies the batch's changes in order to the counts and periods of the schools and
-    /// years they name, read in one statement per table.
+    /// Applies the batch's changes in order to the counts and periods of the keys they
+    /// name.
     async fn write(self, b: &mut Batch<'_, '_>) -> Result<(), ProjectionError> {
-        if self.0.is_empty() {
-            return Ok(());
-        }
-        let key = |c: &Counted| format!("{} {}", c.uai, c.year);
-        let mut keys: Vec<String> = self.0.iter().map(key).collect();
-        keys.sort_unstable();
-        keys.dedup();
-        let mut counts: HashMap<String, i64> = b
-            .read_all_of::<(String, i64)>(
-                "SELECT subject, attendees FROM rm_ind_attendance_counts WHERE subject = ANY($1)",
-                &keys,
-            )
-            .await?
-            .into_iter()
-            .collect();
-        // The counts as they go, each change with whether it turns its school's coverage
-        // on or off: most of a batch's schools were covered before it and stay so, and
-        // only the periods of those that change are read.
-        let flips: Vec<Option<bool>> = self
-            .0
-            .iter()
-            .map(|counted| {
-                let count = counts.entry(key(counted)).or_default();
-                let was = *count > 0;
-                *count += counted.by;
-                (was != (*count > 0)).then_some(*count > 0)
-            })
-            .collect();
-        let mut flipping: Vec<String> = (self.0.iter().zip(&flips))
-            .filter(|(_, flip)| flip.is_some())
-            .map(|(counted, _)| key(counted))
-            .collect();
-        flipping.sort_unstable();
-        flipping.dedup();
-        let (table, facts) = ("rm_ind_coverage", definition(&TRAININGS, "rm_ind_coverage"));
-        b.load_facts_of(table, facts, "subject", &flipping).await?;
-        for (counted, flip) in self.0.iter().zip(flips) {
-            let Some(covered) = flip else {
-                continue;
-            };
-            let subject = key(counted);
-            if b.fact_value(table, facts, &subject, "covered")
-                .await?
-                .is_some()
-            {
-                b.change_fact(table, facts, &subject, &counted.at, |row| {
-                    row.set("covered", V::Bool(covered));
-                })
-                .await?;
-            } else {
-                let on = On {
-                    tables: &TRAININGS,
-                    subject,
-                    at: counted.at.clone(),
-                };
-                on.open(
-                    b,
-                    table,
-                    "school_uai, school_year, covered",
-                    vec![
-                        V::text(&counted.uai),
-                        V::text(&counted.year),
-                        V::Bool(covered),
-                    ],
-                )
-                .await?;
+        for tally in [Tally::Coverage, Tally::Mpp] {
+            let changes: Vec<&Counted> = self.0.iter().filter(|c| c.tally == tally).collect();
+            if !changes.is_empty() {
+                write_tally(b, tally, &changes).await?;
             }
-        }
-        for (subject, count) in counts {
-            b.upsert(COVERAGE_COUNT, vec![V::text(subject), V::Int(Some(count))])
-                .await?;
         }
         Ok(())
     }
 }
 
-/// The school and year attendee `id` counts for (its open period's school and session
-/// year, when it has minutes in a session not cancelled), from the batch's memory.
-async fn counts_for(
+/// [`Tallies::write`] for one tally.
+async fn write_tally(
     b: &mut Batch<'_, '_>,
-    id: &str,
-) -> Result<Option<(String, String)>, ProjectionError> {
+    tally: Tally,
+    changes: &[&Counted],
+) -> Result<(), ProjectionError> {
+    let (counts_table, table, flag) = tally.tables();
+    let mut keys: Vec<String> = changes.iter().map(|c| c.subject()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut counts: HashMap<String, i64> = b
+        .read_all_of::<(String, i64)>(
+            &format!("SELECT subject, attendees FROM {counts_table} WHERE subject = ANY($1)"),
+            &keys,
+        )
+        .await?
+        .into_iter()
+        .collect();
+    // The counts as they go, each change with whether it turns its key's flag on or off:
+    // most of a batch's keys were counted before it and stay so, and only the periods of
+    // those that change are read.
+    let flips: Vec<Option<bool>> = changes
+        .iter()
+        .map(|counted| {
+            let count = counts.entry(counted.subject()).or_default();
+            let was = *count > 0;
+            *count += counted.by;
+            (was != (*count > 0)).then_some(*count > 0)
+        })
+        .collect();
+    let mut flipping: Vec<String> = (changes.iter().zip(&flips))
+        .filter(|(_, flip)| flip.is_some())
+        .map(|(counted, _)| counted.subject())
+        .collect();
+    flipping.sort_unstable();
+    flipping.dedup();
+    let facts = definition(&TRAININGS, table);
+    b.load_facts_of(table, facts, "subject", &flipping).await?;
+    for (counted, flip) in changes.iter().zip(flips) {
+        let Some(on) = flip else {
+            continue;
+        };
+        let subject = counted.subject();
+        if b.fact_value(table, facts, &subject, flag).await?.is_some() {
+            b.change_fact(table, facts, &subject, &counted.at, |row| {
+                row.set(flag, V::Bool(on));
+            })
+            .await?;
+        } else {
+            let opening = On {
+                tables: &TRAININGS,
+                subject,
+                at: counted.at.clone(),
+            };
+            opening
+                .open(
+                    b,
+                    table,
+                    &format!("{}, {flag}", tally.columns()),
+                    vec![
+                        V::Text(counted.key.0.clone()),
+                        V::text(&counted.key.1),
+                        V::Bool(on),
+                    ],
+                )
+                .await?;
+        }
+    }
+    let upsert = format!(
+        "INSERT INTO {counts_table} (subject, attendees) VALUES ($1, $2) \
+         ON CONFLICT (subject) DO UPDATE SET attendees = excluded.attendees"
+    );
+    for (subject, count) in counts {
+        b.upsert(&upsert, vec![V::text(subject), V::Int(Some(count))])
+            .await?;
+    }
+    Ok(())
+}
+
+/// The keys attendee `id` counts for (its open period's and its session's, when it has
+/// minutes in a session not cancelled), from the batch's memory: its school's coverage of
+/// its session's year, and (for a session of the MPP) its person in the session's
+/// department.
+type Keys = (
+    Option<(Option<String>, String)>,
+    Option<(Option<String>, String)>,
+);
+
+async fn counts_for(b: &mut Batch<'_, '_>, id: &str) -> Result<Keys, ProjectionError> {
     let (table, columns) = (
         "rm_ind_attendees",
         definition(&TRAININGS, "rm_ind_attendees"),
@@ -1389,20 +1460,48 @@ async fn counts_for(
             table,
             columns,
             id,
-            &["school_uai", "school_year", "minutes", "cancelled"],
+            &[
+                "minutes",
+                "cancelled",
+                "session_id",
+                "person",
+                "school_uai",
+                "school_year",
+            ],
         )
         .await?;
-    Ok(match open.as_deref() {
-        Some(
-            [
-                V::Text(Some(uai)),
-                V::Text(Some(year)),
-                V::Int(Some(minutes)),
-                V::Bool(false) | V::NullableBool(Some(false)),
-            ],
-        ) if *minutes > 0 => Some((uai.clone(), year.clone())),
+    let Some(
+        [
+            V::Int(Some(minutes)),
+            V::Bool(false) | V::NullableBool(Some(false)),
+            V::Text(Some(session)),
+            V::Text(Some(person)),
+            uai,
+            year,
+        ],
+    ) = open.as_deref()
+    else {
+        return Ok((None, None));
+    };
+    if *minutes <= 0 {
+        return Ok((None, None));
+    }
+    let coverage = match (uai, year) {
+        (V::Text(Some(uai)), V::Text(Some(year))) => Some((Some(uai.clone()), year.clone())),
         _ => None,
-    })
+    };
+    let (sessions, columns) = ("rm_ind_sessions", definition(&TRAININGS, "rm_ind_sessions"));
+    let mpp = match b
+        .fact_values(sessions, columns, session, &["topic", "department"])
+        .await?
+        .as_deref()
+    {
+        Some([V::Text(Some(topic)), V::Text(department)]) if topic == "mpp" => {
+            Some((department.clone(), person.clone()))
+        }
+        _ => None,
+    };
+    Ok((coverage, mpp))
 }
 
 const REGISTRATION: &str = "INSERT INTO rm_ind_registrations (id, session_id, status) \
@@ -1527,7 +1626,7 @@ async fn trainings(
     on: &On,
     event: SessionEvent,
     sessions: &mut Sessions,
-    coverage: &mut Coverage,
+    tallies: &mut Tallies,
 ) -> Result<(), ProjectionError> {
     let status = match event {
         SessionEvent::SessionPlanned {
@@ -1578,13 +1677,12 @@ async fn trainings(
         SessionEvent::SessionArchived => "archived",
         SessionEvent::SessionCancelled { .. } => {
             session_change(b, on, |row| row.set("status", V::text("cancelled"))).await?;
-            return attendees_follow(b, on, sessions, coverage, "cancelled", &V::Bool(true)).await;
+            return attendees_follow(b, on, sessions, tallies, "cancelled", &V::Bool(true)).await;
         }
         SessionEvent::SessionRescheduled { schedule } => {
             let year = SchoolYear::containing(schedule.starts_at.date_naive()).to_string();
             session_change(b, on, |row| row.set("school_year", V::text(&year))).await?;
-            return attendees_follow(b, on, sessions, coverage, "school_year", &V::text(year))
-                .await;
+            return attendees_follow(b, on, sessions, tallies, "school_year", &V::text(year)).await;
         }
         SessionEvent::RegistrationConfirmed {
             registration_id,
@@ -1657,7 +1755,7 @@ async fn trainings(
             if let Some(registration) = known.0.get_mut(&id) {
                 registration.slots.insert(slot, (present, minutes));
                 let attended = registration.minutes();
-                coverage
+                tallies
                     .attendee_change(b, &id, &on.at, |row| {
                         row.set("minutes", V::Int(Some(attended)));
                     })
@@ -1674,13 +1772,13 @@ async fn trainings(
 }
 
 /// Each attendee of the session `on` is about given the session's new `value` of `column`
-/// (its year, its cancellation), from the session's change on: what a school's coverage
-/// reads of its attendees' sessions.
+/// (its year, its cancellation), from the session's change on: what the tallies count
+/// ([`Tally`]), and what v2's coverage read of its attendees' sessions.
 async fn attendees_follow(
     b: &mut Batch<'_, '_>,
     on: &On,
     sessions: &mut Sessions,
-    coverage: &mut Coverage,
+    tallies: &mut Tallies,
     column: &str,
     value: &V,
 ) -> Result<(), ProjectionError> {
@@ -1692,7 +1790,7 @@ async fn attendees_follow(
         .collect();
     ids.sort_unstable();
     for id in ids {
-        coverage
+        tallies
             .attendee_change(b, &id, &on.at, |row| row.set(column, value.clone()))
             .await?;
     }

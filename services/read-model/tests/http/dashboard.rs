@@ -666,8 +666,71 @@ async fn a_cancelled_session_no_longer_covers_its_schools(db: TestDb) {
             assert_eq!(trainings["definitionVersion"], definition, "{older}");
             assert_eq!(trainings["schoolCoverage"]["count"], covered, "{older}");
             assert_eq!(trainings["schoolCoverage"]["of"], 1, "{older}");
+            assert_eq!(trainings["mppTrained"], covered, "{older}");
         }
     }
+    app.finish().await;
+}
+
+/// People trained in the MPP are those present at a session of the MPP: an attendee of
+/// another topic's session covers its school but is trained in nothing of the MPP.
+async fn only_a_session_of_the_mpp_trains_in_the_mpp(db: TestDb) {
+    let start = Utc::now() + TimeDelta::days(2);
+    let app = TestApp::builder(db)
+        .targets(&["read-model", "trainings"])
+        .start()
+        .await;
+    let manager = app.user("pole_manager", None).await;
+    app.school(COLLEGE_31, "college", "31").await;
+    let year = SchoolYear::containing(start.with_timezone(&chrono_tz::Europe::Paris).date_naive());
+    let at = |minutes: i64| (start + TimeDelta::minutes(minutes)).to_rfc3339();
+    let training = created(
+        &manager,
+        "/api/v1/trainings",
+        json!({"title": "Ambassadeurs", "topic": "ambassadeurs", "audience": "équipes",
+               "department": "31"}),
+    )
+    .await;
+    let session = created(
+        &manager,
+        &format!("/api/v1/trainings/{training}/sessions"),
+        json!({"starts_at": at(0), "ends_at": at(180),
+               "slots": [{"starts_at": at(0), "ends_at": at(180)}],
+               "location": "Canopé", "capacity": 5, "planned_minutes": 180}),
+    )
+    .await;
+    ok(
+        &manager,
+        &format!("/api/v1/sessions/{session}/open"),
+        Value::Null,
+    )
+    .await;
+    let registration = registered(&manager, &session, 1, COLLEGE_31).await;
+    ok(
+        &manager,
+        &format!("/api/v1/sessions/{session}/close"),
+        Value::Null,
+    )
+    .await;
+    app.set_now(start + TimeDelta::minutes(200));
+    ok(
+        &manager,
+        &format!("/api/v1/sessions/{session}/attendance"),
+        json!({"registration_id": registration, "slot_index": 0, "status": "present"}),
+    )
+    .await;
+    let query = format!(
+        "{{ dashboard(schoolYear: \"{year}\") {{ trainings {{ mppTrained \
+         schoolCoverage {{ count of }} }} }} }}"
+    );
+    let seen = until(&manager, &query, |b| {
+        b["data"]["dashboard"]["trainings"]["schoolCoverage"]["count"] == 1
+    })
+    .await;
+    assert_eq!(
+        seen["data"]["dashboard"]["trainings"]["mppTrained"], 0,
+        "{seen}"
+    );
     app.finish().await;
 }
 
@@ -2252,6 +2315,7 @@ pharos_test_support::on_both_backends!(
     the_dashboard_counts_in_scope_and_as_of_answers_past_states,
     the_dashboard_counts_trainings,
     a_cancelled_session_no_longer_covers_its_schools,
+    only_a_session_of_the_mpp_trains_in_the_mpp,
     the_dashboard_counts_national_day_actions,
     a_changed_definition_rebuilds_its_indicator_only,
     the_dashboard_counts_the_contest_and_what_is_overdue,
