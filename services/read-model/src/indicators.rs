@@ -1441,15 +1441,16 @@ async fn write_tally(
     Ok(())
 }
 
-/// The keys attendee `id` counts for (its open period's and its session's, when it has
-/// minutes in a session not cancelled), from the batch's memory: its school's coverage of
-/// its session's year, and (for a session of the MPP) its person in the session's
-/// department.
+/// What an attendee counts for: its key of [`Tally::Coverage`], its key of [`Tally::Mpp`].
 type Keys = (
     Option<(Option<String>, String)>,
     Option<(Option<String>, String)>,
 );
 
+/// The keys attendee `id` counts for (its open period's and its session's, when it has
+/// minutes in a session not cancelled), from the batch's memory: its school's coverage of
+/// its session's year, and (for a session of the MPP) its person in the session's
+/// department.
 async fn counts_for(b: &mut Batch<'_, '_>, id: &str) -> Result<Keys, ProjectionError> {
     let (table, columns) = (
         "rm_ind_attendees",
