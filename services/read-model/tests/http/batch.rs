@@ -581,25 +581,7 @@ async fn batched_writes_build_the_tables_events_one_by_one_build(db: TestDb) {
         c = built("rm_ind_coverage"),
         k = built("rm_ind_attendance_counts"),
     );
-    let (keys, agreeing, counting, attendees): (i64, i64, i64, i64) = pharos_eventstore::on_db!(
-        &tables,
-        |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-            .fetch_one(pool)
-            .await
-    )
-    .unwrap();
-    assert!(
-        keys > 0 && attendees > 0,
-        "{keys} schools and years, {attendees} attendees"
-    );
-    assert_eq!(
-        agreeing, keys,
-        "schools and years whose coverage is their attendees'"
-    );
-    assert_eq!(
-        counting, attendees,
-        "attendees counted for a school and year"
-    );
+    tally_agrees(&tables, sql, "schools and years", "attendees").await;
     // A person trained in the MPP in a department: how many of its attendances have
     // minutes in a session of the MPP of that department not cancelled, trained while
     // that is above 0.
@@ -620,24 +602,35 @@ async fn batched_writes_build_the_tables_events_one_by_one_build(db: TestDb) {
         m = built("rm_ind_mpp_trained"),
         k = built("rm_ind_mpp_attendances"),
     );
-    let (keys, agreeing, counting, attendees): (i64, i64, i64, i64) = pharos_eventstore::on_db!(
+    tally_agrees(
         &tables,
-        |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-            .fetch_one(pool)
-            .await
+        sql,
+        "people and departments",
+        "attendances of the MPP",
     )
-    .unwrap();
+    .await;
+    store.close().await;
+    db.finish().await;
+}
+
+/// A tally's check. `sql` reads four counts: its keys, the keys whose count and current
+/// period agree with the facts they count, the sum of the counts, and the facts. Every key
+/// must agree and every fact be counted once; `keys_are` and `facts_are` name them.
+async fn tally_agrees(db: &pharos_eventstore::Db, sql: String, keys_are: &str, facts_are: &str) {
+    let (keys, agreeing, counting, facts): (i64, i64, i64, i64) =
+        pharos_eventstore::on_db!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .fetch_one(pool)
+            .await)
+        .unwrap();
     assert!(
-        keys > 0 && attendees > 0,
-        "{keys} people and departments, {attendees} attendances of the MPP"
+        keys > 0 && facts > 0,
+        "{keys} {keys_are}, {facts} {facts_are}"
     );
     assert_eq!(
         agreeing, keys,
-        "people and departments whose MPP training is their attendances'"
+        "{keys_are} whose tally is their {facts_are}'"
     );
-    assert_eq!(counting, attendees, "attendances of the MPP counted");
-    store.close().await;
-    db.finish().await;
+    assert_eq!(counting, facts, "{facts_are} counted");
 }
 
 /// The definition of `index` as the database keeps it (its `CREATE INDEX` statement).

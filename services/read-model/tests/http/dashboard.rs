@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use chrono::{TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use pharos_events::phare::SchoolYear;
 use pharos_read_model::indicators;
 use pharos_read_model::tables::{self, Descriptor};
@@ -392,6 +392,25 @@ async fn registered(manager: &Client, session: &str, n: usize, school: &str) -> 
     .await
 }
 
+/// Person 1 of [`COLLEGE_31`] registered to the open `session`, which is then closed,
+/// and marked present at its first slot once the clock reads `now`.
+async fn present_at_first_slot(app: &TestApp, manager: &Client, session: &str, now: DateTime<Utc>) {
+    let registration = registered(manager, session, 1, COLLEGE_31).await;
+    ok(
+        manager,
+        &format!("/api/v1/sessions/{session}/close"),
+        Value::Null,
+    )
+    .await;
+    app.set_now(now);
+    ok(
+        manager,
+        &format!("/api/v1/sessions/{session}/attendance"),
+        json!({"registration_id": registration, "slot_index": 0, "status": "present"}),
+    )
+    .await;
+}
+
 /// An action of the 2026-2027 national day declared by `school` as `body` says, then
 /// submitted.
 async fn submitted_action(school: &Client, body: Value) {
@@ -575,21 +594,8 @@ async fn a_cancelled_session_no_longer_covers_its_schools(db: TestDb) {
         }),
     )
     .await;
-    let registration = registered(&manager, &session, 1, COLLEGE_31).await;
-    ok(
-        &manager,
-        &format!("/api/v1/sessions/{session}/close"),
-        Value::Null,
-    )
-    .await;
     // The first slot held, the second not yet: the session can still be cancelled.
-    app.set_now(start + TimeDelta::minutes(200));
-    ok(
-        &manager,
-        &format!("/api/v1/sessions/{session}/attendance"),
-        json!({"registration_id": registration, "slot_index": 0, "status": "present"}),
-    )
-    .await;
+    present_at_first_slot(&app, &manager, &session, start + TimeDelta::minutes(200)).await;
     let query = |as_of: Option<&str>| {
         let as_of = as_of.map_or(String::new(), |a| format!(", asOf: \"{a}\""));
         format!(
@@ -705,20 +711,7 @@ async fn only_a_session_of_the_mpp_trains_in_the_mpp(db: TestDb) {
         Value::Null,
     )
     .await;
-    let registration = registered(&manager, &session, 1, COLLEGE_31).await;
-    ok(
-        &manager,
-        &format!("/api/v1/sessions/{session}/close"),
-        Value::Null,
-    )
-    .await;
-    app.set_now(start + TimeDelta::minutes(200));
-    ok(
-        &manager,
-        &format!("/api/v1/sessions/{session}/attendance"),
-        json!({"registration_id": registration, "slot_index": 0, "status": "present"}),
-    )
-    .await;
+    present_at_first_slot(&app, &manager, &session, start + TimeDelta::minutes(200)).await;
     let query = format!(
         "{{ dashboard(schoolYear: \"{year}\") {{ trainings {{ mppTrained \
          schoolCoverage {{ count of }} }} }} }}"
