@@ -63,8 +63,7 @@ pub enum Group {
 // indexed by year first: a department's schools span a range of UAIs, scanned within
 // the year asked, where led by the school the range held every year's facts (with three
 // years, one department's national day read 112 index pages against 58, and the log
-// adds a year each year; on SQLite, at 6,000 schools, one department's dashboard took
-// 1.3 s against 0.36 s); the whole academy's year reads its facts from the same index.
+// adds a year each year); the whole academy's year reads its facts from the same index.
 
 /// The columns every fact table starts with.
 macro_rules! fact {
