@@ -352,6 +352,20 @@ async fn the_dashboard_counts_in_scope_and_as_of_answers_past_states(db: TestDb)
     app.finish().await;
 }
 
+/// The read model and the trainings running, a pole manager, and [`COLLEGE_31`]: the
+/// application, the manager, an instant two days ahead and its school year.
+async fn trainings_with_college_31(db: TestDb) -> (TestApp, Client, DateTime<Utc>, SchoolYear) {
+    let start = Utc::now() + TimeDelta::days(2);
+    let app = TestApp::builder(db)
+        .targets(&["read-model", "trainings"])
+        .start()
+        .await;
+    let manager = app.user("pole_manager", None).await;
+    app.school(COLLEGE_31, "college", "31").await;
+    let year = SchoolYear::containing(start.with_timezone(&chrono_tz::Europe::Paris).date_naive());
+    (app, manager, start, year)
+}
+
 /// A training on the MPP, of the Haute-Garonne: its id.
 async fn mpp_training(manager: &Client) -> String {
     created(
@@ -366,6 +380,11 @@ async fn mpp_training(manager: &Client) -> String {
 /// its id.
 async fn open_mpp_session(manager: &Client, session: Value) -> String {
     let training = mpp_training(manager).await;
+    open_session(manager, &training, session).await
+}
+
+/// A session (`session`: its fields) of `training`, opened to registrations: its id.
+async fn open_session(manager: &Client, training: &str, session: Value) -> String {
     let session = created(
         manager,
         &format!("/api/v1/trainings/{training}/sessions"),
@@ -428,13 +447,7 @@ async fn submitted_action(school: &Client, body: Value) {
 /// Haute-Garonne's schools (as one moved from there would be) counts in the Gers alone,
 /// on the academy's dashboard and on each department's (whose span of UAIs it widens).
 async fn the_dashboard_counts_trainings(db: TestDb) {
-    let start = Utc::now() + TimeDelta::days(2);
-    let app = TestApp::builder(db)
-        .targets(&["read-model", "trainings"])
-        .start()
-        .await;
-    let manager = app.user("pole_manager", None).await;
-    app.school(COLLEGE_31, "college", "31").await;
+    let (app, manager, start, year) = trainings_with_college_31(db).await;
     app.school(LYCEE_31, "lycee_gt", "31").await;
     // Between Haute-Garonne's UAIs, in the Gers.
     let gers_among_31 = super::surface::uai(31, 50);
@@ -442,7 +455,6 @@ async fn the_dashboard_counts_trainings(db: TestDb) {
     app.school(COLLEGE_32, "college", "32").await;
     app.school(&super::surface::uai(31, 90), "ecole", "31")
         .await;
-    let year = SchoolYear::containing(start.with_timezone(&chrono_tz::Europe::Paris).date_naive());
     let training = mpp_training(&manager).await;
     let at = |minutes: i64| (start + TimeDelta::minutes(minutes)).to_rfc3339();
     let session_body = json!({
@@ -576,14 +588,7 @@ async fn the_dashboard_counts_trainings(db: TestDb) {
 /// the school's coverage periods its attendees (v3), and `asOf` before the cancellation
 /// still answers the school covered.
 async fn a_cancelled_session_no_longer_covers_its_schools(db: TestDb) {
-    let start = Utc::now() + TimeDelta::days(2);
-    let app = TestApp::builder(db)
-        .targets(&["read-model", "trainings"])
-        .start()
-        .await;
-    let manager = app.user("pole_manager", None).await;
-    app.school(COLLEGE_31, "college", "31").await;
-    let year = SchoolYear::containing(start.with_timezone(&chrono_tz::Europe::Paris).date_naive());
+    let (app, manager, start, year) = trainings_with_college_31(db).await;
     let at = |minutes: i64| (start + TimeDelta::minutes(minutes)).to_rfc3339();
     let session = open_mpp_session(
         &manager,
@@ -681,14 +686,7 @@ async fn a_cancelled_session_no_longer_covers_its_schools(db: TestDb) {
 /// People trained in the MPP are those present at a session of the MPP: an attendee of
 /// another topic's session covers its school but is trained in nothing of the MPP.
 async fn only_a_session_of_the_mpp_trains_in_the_mpp(db: TestDb) {
-    let start = Utc::now() + TimeDelta::days(2);
-    let app = TestApp::builder(db)
-        .targets(&["read-model", "trainings"])
-        .start()
-        .await;
-    let manager = app.user("pole_manager", None).await;
-    app.school(COLLEGE_31, "college", "31").await;
-    let year = SchoolYear::containing(start.with_timezone(&chrono_tz::Europe::Paris).date_naive());
+    let (app, manager, start, year) = trainings_with_college_31(db).await;
     let at = |minutes: i64| (start + TimeDelta::minutes(minutes)).to_rfc3339();
     let training = created(
         &manager,
@@ -697,18 +695,12 @@ async fn only_a_session_of_the_mpp_trains_in_the_mpp(db: TestDb) {
                "department": "31"}),
     )
     .await;
-    let session = created(
+    let session = open_session(
         &manager,
-        &format!("/api/v1/trainings/{training}/sessions"),
+        &training,
         json!({"starts_at": at(0), "ends_at": at(180),
                "slots": [{"starts_at": at(0), "ends_at": at(180)}],
                "location": "Canopé", "capacity": 5, "planned_minutes": 180}),
-    )
-    .await;
-    ok(
-        &manager,
-        &format!("/api/v1/sessions/{session}/open"),
-        Value::Null,
     )
     .await;
     present_at_first_slot(&app, &manager, &session, start + TimeDelta::minutes(200)).await;
