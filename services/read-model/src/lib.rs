@@ -55,7 +55,7 @@ use pharos_kit::{OpenApiRouter, Started, Target, routes};
 use pharos_web::{Json, Problem};
 use std::time::Duration;
 
-use pharos_eventstore::{EventStore, on_db};
+use pharos_eventstore::{Db, EventStore, on_db};
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
@@ -118,11 +118,33 @@ async fn project(store: EventStore, shutdown: CancellationToken) {
             .map(|projection| follow(&store, projection, held.clone()));
         tokio::select! {
             _ = futures::future::join_all(all) => {}
+            () = keep_statistics(store.db()) => {}
             () = lease.lost() => {
                 tracing::warn!("read-model lease lost; the projector waits to lead again");
             }
         }
         held.cancel();
+    }
+}
+
+/// How often the leader refreshes SQLite's planner statistics while its tables grow.
+const STATISTICS_EVERY: Duration = Duration::from_secs(10 * 60);
+
+/// On SQLite, the planner's statistics of the whole database, now and every
+/// [`STATISTICS_EVERY`] ([`tables::analyze_sqlite`]: SQLite gathers none by itself, and
+/// an installation's tables grow from nothing without a rebuild). Never ends; nothing to
+/// do on PostgreSQL, whose autovacuum analyses the tables.
+async fn keep_statistics(db: Db) {
+    let Db::Sqlite(pool) = db else {
+        return std::future::pending().await;
+    };
+    let mut every = tokio::time::interval(STATISTICS_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if let Err(e) = tables::analyze_sqlite(&pool, &[]).await {
+            tracing::warn!(error = %e, "SQLite statistics not refreshed; next try later");
+        }
     }
 }
 

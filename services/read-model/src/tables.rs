@@ -389,8 +389,17 @@ pub async fn finish_filling(
     projection: &Descriptor,
     generation: Generation,
 ) -> Result<(), sqlx::Error> {
-    let Db::Postgres(pool) = db else {
-        return create_of(db, projection, generation).await;
+    let pool = match db {
+        Db::Postgres(pool) => pool,
+        Db::Sqlite(pool) => {
+            create_of(db, projection, generation).await?;
+            let tables: Vec<String> = projection
+                .tables
+                .iter()
+                .map(|(name, _)| generation.table(name))
+                .collect();
+            return analyze_sqlite(pool, &tables).await;
+        }
     };
     // Each statement of `command` on each table, in turn.
     let each_table = async |command: &str| {
@@ -405,6 +414,38 @@ pub async fn finish_filling(
     each_table("ALTER TABLE {table} SET LOGGED").await?;
     create_of(db, projection, generation).await?;
     each_table("VACUUM (ANALYZE) {table}").await
+}
+
+/// SQLite's planner statistics (`sqlite_stat1`) of `tables`, or of every read-model table
+/// (`rm_…`) when `tables` is empty: not the event store's, whose statements were planned
+/// without them. SQLite gathers none by itself (PostgreSQL's autovacuum does):
+/// without them it scanned a whole materialised list of schools for each school where a
+/// look-up in an index of its own was due (1M-event set, whole academy: the coverage share
+/// 3.2 s, the contest's 2.1 s, the circonscriptions' 1.2 s; each 0.01-0.02 s with them).
+/// `analysis_limit` bounds the rows read per index (approximate statistics): the whole
+/// 1 GB database of that set in 0.15 s.
+pub async fn analyze_sqlite(pool: &sqlx::SqlitePool, tables: &[String]) -> Result<(), sqlx::Error> {
+    let mut connection = pool.acquire().await?;
+    sqlx::query("PRAGMA analysis_limit = 1000")
+        .execute(&mut *connection)
+        .await?;
+    let every: Vec<String>;
+    let tables = if tables.is_empty() {
+        every = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'rm\\_%' ESCAPE '\\'",
+        )
+        .fetch_all(&mut *connection)
+        .await?;
+        &every
+    } else {
+        tables
+    };
+    for table in tables {
+        sqlx::query(sqlx::AssertSqlSafe(format!("ANALYZE {table}")))
+            .execute(&mut *connection)
+            .await?;
+    }
+    Ok(())
 }
 
 /// [`create_of`], or [`start_filling`] when `filling`.

@@ -15,6 +15,7 @@ mod dashboard_exports;
 #[path = "http/people.rs"]
 mod people;
 
+use pharos_eventstore::Db;
 use pharos_test_support::{Client, TestApp, TestDb};
 
 mod surface;
@@ -382,6 +383,27 @@ async fn a_rebuild_equals_the_tables_built_as_events_came(db: TestDb) {
             .any(|(table, _)| table.starts_with("rm_registrations (2 lignes)")),
         "{built:?}"
     );
+    // The rebuilt tables carry the planner's statistics (SQLite gathers none by itself).
+    let schools = done.live.table("rm_schools");
+    let analysed = match &db {
+        Db::Sqlite(pool) => {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM sqlite_stat1 WHERE tbl = $1")
+                .bind(&schools)
+                .fetch_one(pool)
+                .await
+                .unwrap()
+                > 0
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_scalar::<_, f32>("SELECT reltuples FROM pg_class WHERE relname = $1")
+                .bind(&schools)
+                .fetch_one(pool)
+                .await
+                .unwrap()
+                >= 0.0
+        }
+    };
+    assert!(analysed, "{schools} has no statistics");
 
     // The API reads the rebuilt tables.
     let sessions = graphql(
