@@ -130,10 +130,12 @@ async fn project(store: EventStore, shutdown: CancellationToken) {
 /// How often the leader refreshes SQLite's planner statistics while its tables grow.
 const STATISTICS_EVERY: Duration = Duration::from_secs(10 * 60);
 
-/// On SQLite, the planner's statistics of the whole database, now and every
+/// On SQLite, the planner's statistics of every read-model table, now and every
 /// [`STATISTICS_EVERY`] ([`tables::analyze_sqlite`]: SQLite gathers none by itself, and
-/// an installation's tables grow from nothing without a rebuild). Never ends; nothing to
-/// do on PostgreSQL, whose autovacuum analyses the tables.
+/// an installation's tables grow from nothing without a rebuild). An open connection
+/// reads them once renewed by the pool or after a schema change: `ANALYZE` leaves the
+/// schema's version as it is. Never ends; nothing to do on PostgreSQL, whose autovacuum
+/// analyses the tables.
 async fn keep_statistics(db: Db) {
     let Db::Sqlite(pool) = db else {
         return std::future::pending().await;
