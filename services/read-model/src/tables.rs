@@ -429,18 +429,16 @@ pub async fn analyze_sqlite(pool: &sqlx::SqlitePool, tables: &[String]) -> Resul
     sqlx::query("PRAGMA analysis_limit = 1000")
         .execute(&mut *connection)
         .await?;
-    let every: Vec<String>;
-    let tables = if tables.is_empty() {
-        every = sqlx::query_scalar(
+    let tables: Vec<String> = if tables.is_empty() {
+        sqlx::query_scalar(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'rm\\_%' ESCAPE '\\'",
         )
         .fetch_all(&mut *connection)
-        .await?;
-        &every
+        .await?
     } else {
-        tables
+        tables.to_vec()
     };
-    for table in tables {
+    for table in &tables {
         sqlx::query(sqlx::AssertSqlSafe(format!("ANALYZE {table}")))
             .execute(&mut *connection)
             .await?;
