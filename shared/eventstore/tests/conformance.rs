@@ -88,6 +88,7 @@ conformance! {
         a_linked_append_stores_every_stream_s_part_or_none,
         a_subscriber_never_skips_an_event_that_commits_late_with_a_lower_position,
         a_subscriber_gets_its_categories_history_then_live_events,
+        an_idle_subscriber_moves_past_other_categories_never_past_a_late_commit,
         a_projection_killed_mid_run_resumes_from_its_checkpoint,
         a_batch_cancelled_anywhere_leaves_no_transaction_behind,
         an_idle_projection_moves_past_other_categories_never_past_a_late_commit,
@@ -1500,6 +1501,83 @@ async fn a_subscriber_never_skips_an_event_that_commits_late_with_a_lower_positi
         .collect();
     assert_eq!(ids(&resumed), ids(&after_history));
     assert!(from_start.iter().all(|e| e.category != "noise"));
+}
+
+/// A subscriber with nothing to deliver looks past the other categories' events it read,
+/// so that the next wake-up does not read them all again; never past an event of its own
+/// still to commit.
+async fn an_idle_subscriber_moves_past_other_categories_never_past_a_late_commit(
+    store: EventStore,
+    db: &TestDb,
+) {
+    let first = events(1);
+    let mut own = new_ids(&first);
+    store
+        .append(&stream("rare"), NoStream, first, &meta())
+        .await
+        .unwrap();
+    let mut subscription = store.subscribe(START, strings(&["rare"]));
+    let delivered = subscription.next().await.unwrap();
+    let mut got = vec![delivered.event_id];
+    for _ in 0..5 {
+        store
+            .append(&stream("noise"), NoStream, events(3), &meta())
+            .await
+            .unwrap();
+    }
+    let head = store.head().await.unwrap().unwrap();
+    // Waiting for a next event runs the reads; other tests' transactions on the server
+    // may hold the readable line back a while.
+    let deadline = Instant::now() + PATIENCE;
+    while subscription.scanned() != head {
+        assert!(
+            Instant::now() < deadline,
+            "the subscriber looked up to {:?}, not to the head {head:?}",
+            subscription.scanned()
+        );
+        assert!(
+            timeout(Duration::from_millis(50), subscription.next())
+                .await
+                .is_err(),
+            "only noise was appended"
+        );
+    }
+    assert_eq!(subscription.position(), delivered.position);
+
+    if db.is_postgres() {
+        // An event of its own held open, then noise committed after it at higher
+        // positions, which wakes the subscriber.
+        let late = events(1).remove(0);
+        own.push(late.event_id);
+        let (held, held_position) = HeldAppend::begin(&store, db, &stream("rare"), &late).await;
+        for _ in 0..3 {
+            store
+                .append(&stream("noise"), NoStream, events(2), &meta())
+                .await
+                .unwrap();
+        }
+        assert!(
+            timeout(Duration::from_millis(300), subscription.next())
+                .await
+                .is_err()
+        );
+        assert!(
+            subscription.scanned() < held_position,
+            "the subscriber looked up to {:?}, past its event still to commit at {held_position:?}",
+            subscription.scanned()
+        );
+        held.commit().await;
+        got.push(subscription.next().await.unwrap().event_id);
+    }
+
+    let next = events(1);
+    own.extend(new_ids(&next));
+    store
+        .append(&stream("rare"), NoStream, next, &meta())
+        .await
+        .unwrap();
+    got.push(subscription.next().await.unwrap().event_id);
+    assert_eq!(got, own, "each of its events once, in order");
 }
 
 async fn a_subscriber_gets_its_categories_history_then_live_events(
