@@ -32,7 +32,7 @@ use tokio_util::task::TaskTracker;
 pub use companion::{Companion, CompanionWrite, Companions};
 pub use error::{Outage, StoreError};
 pub use lease::Lease;
-pub use projection::{Projection, ProjectionError, ProjectionTx};
+pub use projection::{Lookout, Projection, ProjectionError, ProjectionTx};
 pub use subscription::Subscription;
 pub use types::{
     AppendResult, ExpectedVersion, GlobalPosition, MAX_EVENT_DATA_BYTES, Metadata, NewEvent,

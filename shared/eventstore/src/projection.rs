@@ -60,6 +60,20 @@ pub trait Projection: Send + Sync {
     ) -> impl Future<Output = Result<(), ProjectionError>> + Send;
 }
 
+/// How far past its checkpoint an up-to-date projection has looked: no event of its
+/// categories lies between the checkpoint it had then and the horizon, the readable line
+/// of that moment. Held between catch-ups ([`EventStore::catch_up_looking`]); worth
+/// nothing once the checkpoint has moved.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Lookout(Option<(GlobalPosition, GlobalPosition)>);
+
+impl Lookout {
+    /// Where the last catch-up looked up to, when past the checkpoint it left.
+    pub fn horizon(&self) -> Option<GlobalPosition> {
+        self.0.map(|(_, horizon)| horizon)
+    }
+}
+
 const INIT: &str = "INSERT INTO checkpoints (name, commit_id, position, updated_at) \
      VALUES ($1, 0, 0, $2) ON CONFLICT (name) DO NOTHING";
 /// Compare-and-set: a second runner of the same projection finds the checkpoint moved
@@ -283,31 +297,72 @@ impl EventStore {
         &self,
         projection: &P,
         batch: usize,
+        progress: impl FnMut(usize),
+    ) -> Result<usize, StoreError> {
+        self.catch_up_with(projection, batch, progress, &mut Lookout::default())
+            .await
+    }
+
+    /// [`EventStore::catch_up`] reading from where `lookout` says the last one looked up
+    /// to, past its checkpoint, and keeping there where this one looked up to: what a
+    /// runner that catches up at every wake-up holds ([`EventStore::run_projection`]).
+    pub async fn catch_up_looking<P: Projection>(
+        &self,
+        projection: &P,
+        batch: usize,
+        lookout: &mut Lookout,
+    ) -> Result<usize, StoreError> {
+        self.catch_up_with(projection, batch, |_| {}, lookout).await
+    }
+
+    async fn catch_up_with<P: Projection>(
+        &self,
+        projection: &P,
+        batch: usize,
         mut progress: impl FnMut(usize),
+        lookout: &mut Lookout,
     ) -> Result<usize, StoreError> {
         let mut from = self.checkpoint(projection.name()).await?;
-        let mut next = self.read_ahead(from, batch, projection.categories().to_vec());
+        // Past the other categories' events looked through before, while the checkpoint
+        // stands where it stood then (no runner has applied anything since).
+        let start = match lookout.0.take() {
+            Some((checkpoint, horizon)) if checkpoint == from => horizon,
+            _ => from,
+        };
+        let mut read_to = start;
+        let mut next = self.read_ahead(start, batch, projection.categories().to_vec());
         let mut applied = 0;
         while let Some(page) = next.recv().await {
             let page = page?;
             self.apply_batch(projection, from, &page).await?;
             if let Some(last) = page.last() {
                 from = last.position;
+                read_to = from;
             }
             applied += page.len();
             progress(applied);
         }
-        // Up to date: past the other categories' events too, once they are many, or a
-        // projection of a rare category would scan every event after its last one at each
-        // wake-up, a scan that grows with the log.
+        // Up to date: past the other categories' events up to the readable line, so that
+        // the next catch-up does not read them again. A projection of a rare category
+        // would otherwise scan every event after its last one at each wake-up (each
+        // append of any process), a scan that grows with the log.
         let categories = projection.categories();
-        if !categories.is_empty()
-            && let Some(head) = self.head().await?
-            && head.position - from.position >= self.options().idle_skip
-            && let Some(to) = self.idle_horizon(from, categories).await?
-            && to > from
-        {
-            self.skip_to(projection.name(), from, to).await?;
+        if categories.is_empty() {
+            return Ok(applied);
+        }
+        let horizon = self
+            .idle_horizon(read_to, categories)
+            .await?
+            .filter(|horizon| *horizon > read_to)
+            .unwrap_or(read_to);
+        // The checkpoint itself moves only once they are many: it keys the read model's
+        // reused answers, which a move would make compute again.
+        if horizon.position - from.position >= self.options().idle_skip {
+            self.skip_to(projection.name(), from, horizon).await?;
+            from = horizon;
+        }
+        if horizon > from {
+            lookout.0 = Some((from, horizon));
         }
         Ok(applied)
     }
@@ -362,9 +417,10 @@ impl EventStore {
     ) {
         let mut wakeups = self.wakeups();
         let poll = self.options().poll_interval;
+        let mut lookout = Lookout::default();
         while !shutdown.is_cancelled() {
             wakeups.borrow_and_update();
-            let pause = match self.catch_up(projection, batch).await {
+            let pause = match self.catch_up_looking(projection, batch, &mut lookout).await {
                 Ok(_) => poll,
                 Err(e) => {
                     tracing::warn!(projection = projection.name(), error = %e, "projection batch failed; retrying");

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use pharos_eventstore::{
     AppendResult, Companion, CompanionWrite, Db, EventStore, ExpectedVersion, GlobalPosition,
-    MAX_EVENT_DATA_BYTES, Metadata, NewEvent, Projection, ProjectionError, ProjectionTx,
+    Lookout, MAX_EVENT_DATA_BYTES, Metadata, NewEvent, Projection, ProjectionError, ProjectionTx,
     RecordedEvent, StoreError, StoreOptions, StreamAppend, StreamId, Subscription, Upcasters,
     on_db, on_tx,
 };
@@ -92,6 +92,7 @@ conformance! {
         a_projection_killed_mid_run_resumes_from_its_checkpoint,
         a_batch_cancelled_anywhere_leaves_no_transaction_behind,
         an_idle_projection_moves_past_other_categories_never_past_a_late_commit,
+        a_projection_runner_reads_other_categories_once_never_past_a_late_commit,
         a_failing_projection_batch_applies_nothing_and_succeeds_on_retry,
         two_runners_of_one_projection_never_apply_an_event_twice,
         old_schema_versions_are_upcast_on_read_and_never_rewritten,
@@ -1881,6 +1882,110 @@ async fn an_idle_projection_moves_past_other_categories_never_past_a_late_commit
         own,
         "each order once, in order"
     );
+}
+
+/// A runner that catches up at every wake-up reads the other categories' events once:
+/// the next catch-up starts where the last one looked up to, though the checkpoint stays
+/// on the projection's last event (it moves only every `idle_skip` positions); never
+/// past an event of its own still to commit.
+async fn a_projection_runner_reads_other_categories_once_never_past_a_late_commit(
+    store: EventStore,
+    db: &TestDb,
+) {
+    create_applied_table(&store).await;
+    let rare = Recorder::new("rare", &["rare"]);
+    let mut lookout = Lookout::default();
+    let first = events(1);
+    let mut own = new_ids(&first);
+    let first_position = store
+        .append(&stream("rare"), NoStream, first, &meta())
+        .await
+        .unwrap()
+        .position;
+    for _ in 0..5 {
+        store
+            .append(&stream("noise"), NoStream, events(3), &meta())
+            .await
+            .unwrap();
+    }
+    let head = store.head().await.unwrap().unwrap();
+    // Other tests' transactions on the server may hold the readable line back a while.
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        store
+            .catch_up_looking(&rare, 10, &mut lookout)
+            .await
+            .unwrap();
+        if lookout.horizon() == Some(head) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the runner looked up to {:?}, not to the head {head:?}",
+            lookout.horizon()
+        );
+        sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(store.checkpoint("rare").await.unwrap(), first_position);
+    assert_eq!(applied(&store, "rare").await, own);
+
+    if db.is_postgres() {
+        // An event of its own held open, then noise committed after it at higher
+        // positions.
+        let late = events(1).remove(0);
+        own.push(late.event_id);
+        let (held, held_position) = HeldAppend::begin(&store, db, &stream("rare"), &late).await;
+        for _ in 0..3 {
+            store
+                .append(&stream("noise"), NoStream, events(2), &meta())
+                .await
+                .unwrap();
+        }
+        store
+            .catch_up_looking(&rare, 10, &mut lookout)
+            .await
+            .unwrap();
+        let looked = lookout.horizon().unwrap();
+        assert!(
+            looked < held_position,
+            "the runner looked up to {looked:?}, past its event still to commit at {held_position:?}"
+        );
+        held.commit().await;
+        applied_looking(&store, &rare, &mut lookout, &own).await;
+    }
+
+    let next = events(1);
+    own.extend(new_ids(&next));
+    store
+        .append(&stream("rare"), NoStream, next, &meta())
+        .await
+        .unwrap();
+    applied_looking(&store, &rare, &mut lookout, &own).await;
+}
+
+/// Catches `projection` up from `lookout` until it has applied `own`, each once in order.
+async fn applied_looking(
+    store: &EventStore,
+    projection: &Recorder,
+    lookout: &mut Lookout,
+    own: &[Uuid],
+) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        store
+            .catch_up_looking(projection, 10, lookout)
+            .await
+            .unwrap();
+        let done = applied(store, &projection.name).await;
+        if done == own {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline && own.starts_with(&done),
+            "applied {done:?}, expected {own:?}"
+        );
+        sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// A batch cancelled at any point (its task aborted, a timeout, a shutdown) must not
