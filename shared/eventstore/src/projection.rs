@@ -303,9 +303,10 @@ impl EventStore {
             .await
     }
 
-    /// [`EventStore::catch_up`] reading from where `lookout` says the last one looked up
-    /// to, past its checkpoint, and keeping there where this one looked up to: what a
-    /// runner that catches up at every wake-up holds ([`EventStore::run_projection`]).
+    /// [`EventStore::catch_up`] starting where the previous one looked up to (`lookout`,
+    /// if the checkpoint has not moved since), and leaving in `lookout` where this one
+    /// looked up to: what a runner that catches up at every wake-up holds
+    /// ([`EventStore::run_projection`]).
     pub async fn catch_up_looking<P: Projection>(
         &self,
         projection: &P,
