@@ -1504,6 +1504,29 @@ async fn a_subscriber_never_skips_an_event_that_commits_late_with_a_lower_positi
     assert!(from_start.iter().all(|e| e.category != "noise"));
 }
 
+/// `appends` appends of `each` events to new streams of the `noise` category.
+async fn append_noise(store: &EventStore, appends: usize, each: usize) {
+    for _ in 0..appends {
+        store
+            .append(&stream("noise"), NoStream, events(each), &meta())
+            .await
+            .unwrap();
+    }
+}
+
+/// An event of `category` held open ([`HeldAppend`]), then noise committed after it at
+/// higher positions: its append, its position and its id.
+async fn held_under_noise(
+    store: &EventStore,
+    db: &TestDb,
+    category: &str,
+) -> (HeldAppend, GlobalPosition, Uuid) {
+    let late = events(1).remove(0);
+    let (held, position) = HeldAppend::begin(store, db, &stream(category), &late).await;
+    append_noise(store, 3, 2).await;
+    (held, position, late.event_id)
+}
+
 /// A subscriber with nothing to deliver looks past the other categories' events it read,
 /// so that the next wake-up does not read them all again; never past an event of its own
 /// still to commit.
@@ -1520,12 +1543,7 @@ async fn an_idle_subscriber_moves_past_other_categories_never_past_a_late_commit
     let mut subscription = store.subscribe(START, strings(&["rare"]));
     let delivered = subscription.next().await.unwrap();
     let mut got = vec![delivered.event_id];
-    for _ in 0..5 {
-        store
-            .append(&stream("noise"), NoStream, events(3), &meta())
-            .await
-            .unwrap();
-    }
+    append_noise(&store, 5, 3).await;
     let head = store.head().await.unwrap().unwrap();
     // Waiting for a next event runs the reads; other tests' transactions on the server
     // may hold the readable line back a while.
@@ -1546,17 +1564,9 @@ async fn an_idle_subscriber_moves_past_other_categories_never_past_a_late_commit
     assert_eq!(subscription.position(), delivered.position);
 
     if db.is_postgres() {
-        // An event of its own held open, then noise committed after it at higher
-        // positions, which wakes the subscriber.
-        let late = events(1).remove(0);
-        own.push(late.event_id);
-        let (held, held_position) = HeldAppend::begin(&store, db, &stream("rare"), &late).await;
-        for _ in 0..3 {
-            store
-                .append(&stream("noise"), NoStream, events(2), &meta())
-                .await
-                .unwrap();
-        }
+        // The noise wakes the subscriber.
+        let (held, held_position, late) = held_under_noise(&store, db, "rare").await;
+        own.push(late);
         assert!(
             timeout(Duration::from_millis(300), subscription.next())
                 .await
@@ -1812,12 +1822,7 @@ async fn an_idle_projection_moves_past_other_categories_never_past_a_late_commit
         .append(&stream("order"), NoStream, first, &meta())
         .await
         .unwrap();
-    for _ in 0..5 {
-        store
-            .append(&stream("noise"), NoStream, events(3), &meta())
-            .await
-            .unwrap();
-    }
+    append_noise(&store, 5, 3).await;
     settle(&store).await;
     let orders = Recorder::new("orders", &["order"]);
     let rare = Recorder::new("rare", &["rare"]);
@@ -1841,16 +1846,7 @@ async fn an_idle_projection_moves_past_other_categories_never_past_a_late_commit
     assert_eq!(applied(&store, "orders").await, own);
 
     if db.is_postgres() {
-        // An order held open, then noise committed after it at higher positions.
-        let late = events(1).remove(0);
-        let late_id = late.event_id;
-        let (held, held_position) = HeldAppend::begin(&store, db, &stream("order"), &late).await;
-        for _ in 0..3 {
-            store
-                .append(&stream("noise"), NoStream, events(2), &meta())
-                .await
-                .unwrap();
-        }
+        let (held, held_position, late_id) = held_under_noise(&store, db, "order").await;
         skips.catch_up(&orders, 10).await.unwrap();
         let stands = store.checkpoint("orders").await.unwrap();
         assert!(
@@ -1902,12 +1898,7 @@ async fn a_projection_runner_reads_other_categories_once_never_past_a_late_commi
         .await
         .unwrap()
         .position;
-    for _ in 0..5 {
-        store
-            .append(&stream("noise"), NoStream, events(3), &meta())
-            .await
-            .unwrap();
-    }
+    append_noise(&store, 5, 3).await;
     let head = store.head().await.unwrap().unwrap();
     // Other tests' transactions on the server may hold the readable line back a while.
     let deadline = Instant::now() + PATIENCE;
@@ -1930,17 +1921,8 @@ async fn a_projection_runner_reads_other_categories_once_never_past_a_late_commi
     assert_eq!(applied(&store, "rare").await, own);
 
     if db.is_postgres() {
-        // An event of its own held open, then noise committed after it at higher
-        // positions.
-        let late = events(1).remove(0);
-        own.push(late.event_id);
-        let (held, held_position) = HeldAppend::begin(&store, db, &stream("rare"), &late).await;
-        for _ in 0..3 {
-            store
-                .append(&stream("noise"), NoStream, events(2), &meta())
-                .await
-                .unwrap();
-        }
+        let (held, held_position, late) = held_under_noise(&store, db, "rare").await;
+        own.push(late);
         store
             .catch_up_looking(&rare, 10, &mut lookout)
             .await
