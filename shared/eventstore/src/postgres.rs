@@ -380,19 +380,28 @@ impl PgBackend {
                AND commit_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
                AND category = ANY($4) \
              ORDER BY commit_id, position LIMIT $3";
-        let query = if categories.is_empty() {
-            sqlx::query(ALL)
-        } else {
-            sqlx::query(BY_CATEGORY)
+        // One category: a range scan of `events_category_idx`, already in the global
+        // order. `= ANY` would not keep that order (the planner sorts every match).
+        const ONE_CATEGORY: &str = "SELECT position, commit_id, stream_id, category, version, \
+             event_id, event_type, schema_version, data, metadata, recorded_at FROM events \
+             WHERE category = $4 AND (commit_id, position) > ($1, $2) \
+               AND commit_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+             ORDER BY commit_id, position LIMIT $3";
+        let query = sqlx::query(match categories {
+            [] => ALL,
+            [_] => ONE_CATEGORY,
+            _ => BY_CATEGORY,
+        })
+        .bind(after.commit_id)
+        .bind(after.position)
+        .bind(limit);
+        let query = match categories {
+            [one] => query.bind(one),
+            many => query.bind(many),
         };
         // Each row is decoded as it arrives: the server keeps sending the page meanwhile,
         // where collecting the page first left it idle during the decoding.
-        let mut rows = query
-            .bind(after.commit_id)
-            .bind(after.position)
-            .bind(limit)
-            .bind(categories)
-            .fetch(&self.pool);
+        let mut rows = query.fetch(&self.pool);
         let mut events = Vec::with_capacity(usize::try_from(limit).unwrap_or(0).min(PAGE_CAPACITY));
         while let Some(row) = rows.try_next().await? {
             events.push(decode(&row)?);
