@@ -22,9 +22,11 @@ use crate::process::{ADMIN, MASTER_KEY, PASSWORD, binary};
 /// How long every process (and nginx) has to become ready.
 const READY_WITHIN: Duration = Duration::from_secs(90);
 
-/// `n` consecutive ports of 127.0.0.1 free now, below the kernel's ephemeral range
-/// (32768-60999 by default): under load, other tests' outgoing connections take
-/// ephemeral ports, and a port picked there may be taken before its server binds it.
+/// `n` consecutive ports of 127.0.0.1 free now and claimed by this process until it exits,
+/// below the kernel's ephemeral range (32768-60999 by default): under load, other tests'
+/// outgoing connections take ephemeral ports, and a port picked there may be taken before
+/// its server binds it. The claim (a lock on a file per port) keeps another test process,
+/// or a later call of this one, from picking the same port before its server binds it.
 pub fn free_ports(n: u16) -> u16 {
     use std::hash::BuildHasher;
     let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
@@ -36,12 +38,36 @@ pub fn free_ports(n: u16) -> u16 {
     for attempt in 0_u32..1000 {
         let offset = random.hash_one(attempt) % u64::from(to - from);
         let base = from + u16::try_from(offset).unwrap();
+        let Some(claims) = (base..base + n).map(claim).collect::<Option<Vec<_>>>() else {
+            continue;
+        };
         let free = (base..base + n).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok());
         if free {
+            CLAIMED
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .extend(claims);
             return base;
         }
     }
     panic!("no {n} consecutive free ports below {low}");
+}
+
+/// The locked files of the ports this process has claimed; the locks go with the process.
+static CLAIMED: std::sync::Mutex<Vec<std::fs::File>> = std::sync::Mutex::new(Vec::new());
+
+/// The lock of `port`'s file, when no other claim holds it.
+fn claim(port: u16) -> Option<std::fs::File> {
+    let dir = std::env::temp_dir().join("pharos-test-ports");
+    std::fs::create_dir_all(&dir).ok()?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(port.to_string()))
+        .ok()?;
+    file.try_lock().ok()?;
+    Some(file)
 }
 
 /// One free port (see [`free_ports`]).

@@ -3,14 +3,9 @@
 
 use std::time::Duration;
 
-/// A free local port (for a server started now, or later to end an outage).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+/// A free local port, claimed by this process (for a server started now, or later to end
+/// an outage).
+pub use crate::layout::free_port;
 
 /// A real SMTP server on `port`, accepting once [`Smtp::start`] returns.
 pub struct Smtp {
