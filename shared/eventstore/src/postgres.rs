@@ -381,7 +381,9 @@ impl PgBackend {
                AND category = ANY($4) \
              ORDER BY commit_id, position LIMIT $3";
         // One category: a range scan of `events_category_idx`, already in the global
-        // order. `= ANY` would not keep that order (the planner sorts every match).
+        // order, when the category is rare (`= ANY` would sort every match); a frequent one
+        // keeps the walk. Each execution is planned for its values: with the LIMIT a
+        // parameter, the generic plan assumes a tenth of the table and costs more.
         const ONE_CATEGORY: &str = "SELECT position, commit_id, stream_id, category, version, \
              event_id, event_type, schema_version, data, metadata, recorded_at FROM events \
              WHERE category = $4 AND (commit_id, position) > ($1, $2) \
