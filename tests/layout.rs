@@ -22,11 +22,10 @@ use crate::process::{ADMIN, MASTER_KEY, PASSWORD, binary};
 /// How long every process (and nginx) has to become ready.
 const READY_WITHIN: Duration = Duration::from_secs(90);
 
-/// `n` consecutive ports of 127.0.0.1 free now and claimed by this process until it exits,
-/// below the kernel's ephemeral range (32768-60999 by default): under load, other tests'
-/// outgoing connections take ephemeral ports, and a port picked there may be taken before
-/// its server binds it. The claim (a lock on a file per port) keeps another test process,
-/// or a later call of this one, from picking the same port before its server binds it.
+/// `n` consecutive ports of 127.0.0.1, free now, below the kernel's ephemeral range
+/// (32768-60999 by default), where other tests' outgoing connections would take them.
+/// Each is claimed (a lock on a file per port) until this process exits, so that no other
+/// test process, nor a later call of this one, picks it before its server binds it.
 pub fn free_ports(n: u16) -> u16 {
     use std::hash::BuildHasher;
     let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
