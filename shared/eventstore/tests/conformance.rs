@@ -1537,6 +1537,17 @@ async fn append_noise(store: &EventStore, appends: usize, each: usize) {
     }
 }
 
+/// Appends one event to a new stream of the `rare` category, adding its id to `own`.
+async fn append_rare(store: &EventStore, own: &mut Vec<Uuid>) -> GlobalPosition {
+    let event = events(1);
+    own.extend(new_ids(&event));
+    store
+        .append(&stream("rare"), NoStream, event, &meta())
+        .await
+        .unwrap()
+        .position
+}
+
 /// An event of `category` held open ([`HeldAppend`]), then noise committed after it at
 /// higher positions: its append, its position and its id.
 async fn held_under_noise(
@@ -1557,12 +1568,8 @@ async fn an_idle_subscriber_moves_past_other_categories_never_past_a_late_commit
     store: EventStore,
     db: &TestDb,
 ) {
-    let first = events(1);
-    let mut own = new_ids(&first);
-    store
-        .append(&stream("rare"), NoStream, first, &meta())
-        .await
-        .unwrap();
+    let mut own = Vec::new();
+    append_rare(&store, &mut own).await;
     let mut subscription = store.subscribe(START, strings(&["rare"]));
     let delivered = subscription.next().await.unwrap();
     let mut got = vec![delivered.event_id];
@@ -1604,12 +1611,7 @@ async fn an_idle_subscriber_moves_past_other_categories_never_past_a_late_commit
         got.push(subscription.next().await.unwrap().event_id);
     }
 
-    let next = events(1);
-    own.extend(new_ids(&next));
-    store
-        .append(&stream("rare"), NoStream, next, &meta())
-        .await
-        .unwrap();
+    append_rare(&store, &mut own).await;
     got.push(subscription.next().await.unwrap().event_id);
     assert_eq!(got, own, "each of its events once, in order");
 }
@@ -1914,13 +1916,8 @@ async fn a_projection_runner_reads_other_categories_once_never_past_a_late_commi
     create_applied_table(&store).await;
     let rare = Recorder::new("rare", &["rare"]);
     let mut lookout = Lookout::default();
-    let first = events(1);
-    let mut own = new_ids(&first);
-    let first_position = store
-        .append(&stream("rare"), NoStream, first, &meta())
-        .await
-        .unwrap()
-        .position;
+    let mut own = Vec::new();
+    let first_position = append_rare(&store, &mut own).await;
     append_noise(&store, 5, 3).await;
     let head = store.head().await.unwrap().unwrap();
     // Other tests' transactions on the server may hold the readable line back a while.
@@ -1959,12 +1956,7 @@ async fn a_projection_runner_reads_other_categories_once_never_past_a_late_commi
         applied_looking(&store, &rare, &mut lookout, &own).await;
     }
 
-    let next = events(1);
-    own.extend(new_ids(&next));
-    store
-        .append(&stream("rare"), NoStream, next, &meta())
-        .await
-        .unwrap();
+    append_rare(&store, &mut own).await;
     applied_looking(&store, &rare, &mut lookout, &own).await;
 }
 
