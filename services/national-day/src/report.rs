@@ -9,7 +9,7 @@ use axum::Extension;
 use axum::extract::State;
 use axum::response::IntoResponse;
 use chrono::NaiveDate;
-use pharos_access::{Action as Act, Actor, Subject, TargetState};
+use pharos_access::{Action as Act, Actor, SchoolRef, Subject, TargetState};
 use pharos_decider::{Rejection, sentence};
 use pharos_events::national_day::Campaign;
 use pharos_events::phare::SchoolYear;
@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::day::http::{edition, school_year_in_path};
 use crate::index::Index;
-use crate::{input, places};
+use crate::input;
 
 /// Quel département, et quelle page des établissements sans action.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -131,8 +131,10 @@ pub async fn reports(
         }
     }
     let (edition, _) = edition(&state.app.store, year).await?;
-    let expected: Vec<places::KnownSchool> = places::every_school(&state.app.store)
-        .await?
+    let expected: Vec<SchoolRef> = state
+        .access
+        .reference
+        .schools()
         .into_iter()
         .filter(|s| !s.closed)
         .filter(|s| department.as_ref().is_none_or(|d| &s.department == d))

@@ -1,16 +1,11 @@
 //! Schools and circonscriptions as this target needs them: found in the reference
 //! projection of the `school` category (read through on a miss), checked by pure rules.
 
-use std::collections::BTreeMap;
-
 use pharos_access::{Access, SchoolRef};
 use pharos_decider::Rejection;
-use pharos_events::school::{CATEGORY as SCHOOL_CATEGORY, SchoolEvent};
 use pharos_events::{DepartmentCode, Uai};
-use pharos_eventstore::{EventStore, GlobalPosition, StoreError};
+use pharos_eventstore::StoreError;
 use pharos_web::Problem;
-
-const PAGE: usize = 1000;
 
 /// A school as the rules here need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,21 +130,21 @@ pub fn circonscription(
 }
 
 /// The schools of `department`, for circonscription checks. The projection may lag
-/// behind a school registered a moment ago: when it knows no school of `name`, the
-/// `school` category is read from the store before answering "unknown".
+/// behind a school registered a moment ago: when it knows no school of `name`, it is
+/// brought up to the last school event before answering "unknown".
 pub async fn schools_for_circonscription(
     access: &Access,
-    store: &EventStore,
     name: &str,
     department: &DepartmentCode,
 ) -> Result<Vec<KnownSchool>, StoreError> {
-    let projected: Vec<KnownSchool> = access
-        .reference
-        .schools()
-        .into_iter()
-        .filter(|s| &s.department == department)
-        .map(KnownSchool::from)
-        .collect();
+    let of_department = |schools: Vec<SchoolRef>| -> Vec<KnownSchool> {
+        schools
+            .into_iter()
+            .filter(|s| &s.department == department)
+            .map(KnownSchool::from)
+            .collect()
+    };
+    let projected = of_department(access.reference.schools());
     let found = projected
         .iter()
         .filter_map(|s| s.circonscription.as_deref())
@@ -157,42 +152,7 @@ pub async fn schools_for_circonscription(
     if found {
         return Ok(projected);
     }
-    let mut schools: BTreeMap<Uai, KnownSchool> = BTreeMap::new();
-    let categories = [SCHOOL_CATEGORY.to_owned()];
-    let mut after = GlobalPosition::START;
-    loop {
-        let page = store.read_all(after, PAGE, &categories).await?;
-        let Some(last) = page.last() else { break };
-        after = last.position;
-        for event in &page {
-            match pharos_events::decode::<SchoolEvent>(event) {
-                Some(SchoolEvent::SchoolRegistered(r) | SchoolEvent::SchoolUpdated(r)) => {
-                    let closed = schools.get(&r.uai).is_some_and(|s| s.closed);
-                    schools.insert(
-                        r.uai.clone(),
-                        KnownSchool {
-                            uai: r.uai,
-                            name: r.name,
-                            department: r.department,
-                            circonscription: r.circonscription,
-                            closed,
-                        },
-                    );
-                }
-                Some(SchoolEvent::SchoolClosed { .. }) => {
-                    let uai = &event.stream_id[SCHOOL_CATEGORY.len() + 1..];
-                    if let Some(s) = Uai::parse(uai).ok().and_then(|u| schools.get_mut(&u)) {
-                        s.closed = true;
-                    }
-                }
-                None => {}
-            }
-        }
-    }
-    Ok(schools
-        .into_values()
-        .filter(|s| &s.department == department)
-        .collect())
+    Ok(of_department(access.reference.schools_now().await?))
 }
 
 #[cfg(test)]

@@ -164,6 +164,9 @@ fn school_ref(record: SchoolRecord, closed: bool, version: i64) -> SchoolRef {
     }
 }
 
+/// How long [`Reference::schools_now`] waits for the projection.
+const SCHOOLS_WAIT: Duration = Duration::from_secs(5);
+
 /// The projection, shared by every handler of a process.
 #[derive(Debug)]
 pub struct Reference {
@@ -233,6 +236,24 @@ impl Reference {
     /// Every projected school (for lists and checks over many schools).
     pub fn schools(&self) -> Vec<SchoolRef> {
         self.read(|s| s.schools.values().cloned().collect())
+    }
+
+    /// Every school, once the projection has applied the last school event committed
+    /// before this call: a list that must not miss a school registered a moment ago (a
+    /// report's expected schools) reads this instead of folding the category from the
+    /// store on each request (60,000 schools: about a second). Waits at most
+    /// `SCHOOLS_WAIT`; past it (a transaction left open holds every reader back on
+    /// PostgreSQL) it answers with what is projected, as a fold would have.
+    pub async fn schools_now(&self) -> Result<Vec<SchoolRef>, StoreError> {
+        if let Some(last) = self.store.last_of(school::CATEGORY).await?
+            && !self.projected.wait_for(last, SCHOOLS_WAIT).await
+        {
+            tracing::warn!(
+                ?last,
+                "schools: the projection did not reach the last school event in time"
+            );
+        }
+        Ok(self.schools())
     }
 
     fn read<T>(&self, f: impl FnOnce(&State) -> T) -> T {

@@ -149,6 +149,11 @@ const HEAD_POSTGRES: &str =
 /// SQLite sorted the whole log for it: 1.8 s at a million events, on every catch-up of
 /// the read model's projections and every `settle`.
 const HEAD_SQLITE: &str = "SELECT commit_id, position FROM events ORDER BY position DESC LIMIT 1";
+/// The last event of one category: the end of its range in `events_category_idx`.
+const LAST_OF_POSTGRES: &str = "SELECT commit_id, position FROM events WHERE category = $1 \
+     ORDER BY commit_id DESC, position DESC LIMIT 1";
+const LAST_OF_SQLITE: &str =
+    "SELECT commit_id, position FROM events WHERE category = $1 ORDER BY position DESC LIMIT 1";
 
 // One per store, behind an Arc: the size difference costs nothing.
 #[allow(clippy::large_enum_variant)]
@@ -412,6 +417,30 @@ impl EventStore {
         };
         let found: Option<(i64, i64)> = on_db!(&self.db(), |pool| {
             sqlx::query_as(sql).fetch_optional(pool).await?
+        });
+        Ok(found.map(|(commit_id, position)| GlobalPosition {
+            commit_id,
+            position,
+        }))
+    }
+
+    /// The position of the last event of `category` committed, readable or not yet (see
+    /// [`Self::head`]); `None` when it has none. A follower of the category that has
+    /// applied this position has seen every one of its events committed before the call.
+    pub async fn last_of(&self, category: &str) -> Result<Option<GlobalPosition>, StoreError> {
+        types::check_category(category).map_err(|reason| StoreError::InvalidCategory {
+            category: category.to_owned(),
+            reason,
+        })?;
+        let sql = match &self.inner.backend {
+            Backend::Postgres(_) => LAST_OF_POSTGRES,
+            Backend::Sqlite(_) => LAST_OF_SQLITE,
+        };
+        let found: Option<(i64, i64)> = on_db!(&self.db(), |pool| {
+            sqlx::query_as(sql)
+                .bind(category)
+                .fetch_optional(pool)
+                .await?
         });
         Ok(found.map(|(commit_id, position)| GlobalPosition {
             commit_id,

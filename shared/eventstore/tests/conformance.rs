@@ -2606,6 +2606,35 @@ async fn reads_page_through_every_event_once_in_order(store: EventStore, _db: &T
         read_everything(&store, 9, &["order", "invoice"]).await,
         full
     );
+    // Several categories are merged in the global order whatever their order, an
+    // absent one or a repeated one (each event once).
+    for categories in [
+        &["invoice", "order"][..],
+        &["order", "nothing", "invoice"],
+        &["invoice", "order", "invoice"],
+    ] {
+        for limit in [1, 7, 1000] {
+            assert_eq!(
+                read_everything(&store, limit, categories).await,
+                full,
+                "{categories:?} in pages of {limit}"
+            );
+        }
+    }
+    assert_eq!(
+        ids(&read_everything(&store, 4, &["nothing", "order"]).await),
+        orders
+    );
+    let last_order = full.iter().rev().find(|e| e.category == "order").unwrap();
+    assert_eq!(
+        store.last_of("order").await.unwrap(),
+        Some(last_order.position)
+    );
+    assert_eq!(
+        store.last_of("invoice").await.unwrap(),
+        Some(full[59].position)
+    );
+    assert_eq!(store.last_of("nothing").await.unwrap(), None);
     assert!(
         store
             .read_all(START, 100, &strings(&["nothing"]))

@@ -161,16 +161,11 @@ pub async fn create(
             }
         }
         OwnerChoice::Circonscription { name, department } => {
-            // Scope first: looking a circonscription up may read the whole school
-            // registry, which only an actor of that department should cause.
+            // Scope first: an unknown circonscription makes the lookup wait for the
+            // school projection, which only an actor of that department should cause.
             actor.may(Action::ManageDeployment, Subject::Department(&department))?;
-            let schools = places::schools_for_circonscription(
-                &state.access,
-                &state.app.store,
-                &name,
-                &department,
-            )
-            .await?;
+            let schools =
+                places::schools_for_circonscription(&state.access, &name, &department).await?;
             DeploymentOwner::Circonscription {
                 circonscription: places::circonscription(&name, &department, &schools)?,
                 department,

@@ -521,13 +521,8 @@ pub async fn list(
                 )
             })?;
             actor.may(Action::ApplyForLabel, Subject::Department(department))?;
-            let schools = places::schools_for_circonscription(
-                &state.access,
-                &state.app.store,
-                name,
-                department,
-            )
-            .await?;
+            let schools =
+                places::schools_for_circonscription(&state.access, name, department).await?;
             Some(
                 schools
                     .into_iter()
