@@ -9,7 +9,8 @@ use pharos_eventstore::{EventStore, GlobalPosition, RecordedEvent, StoreError};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-const PAGE: usize = 1000;
+/// Events per page of the catch-up (millions of them at national scale).
+const PAGE: usize = 5000;
 
 /// State `S` built by `apply` from every event of some categories.
 #[derive(Debug)]
@@ -34,9 +35,11 @@ impl<S: Default + Send + Sync + 'static> Projected<S> {
             position: watch::channel(GlobalPosition::START).0,
             apply,
         });
+        // The next page is read while this one is applied.
         let mut after = GlobalPosition::START;
-        loop {
-            let page = store.read_all(after, PAGE, &categories).await?;
+        let mut pages = store.read_ahead(after, PAGE, categories.clone());
+        while let Some(page) = pages.recv().await {
+            let page = page?;
             let Some(last) = page.last() else { break };
             after = last.position;
             projected.apply_all(&page);
