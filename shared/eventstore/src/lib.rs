@@ -394,10 +394,7 @@ impl EventStore {
         categories: &[String],
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         for category in categories {
-            types::check_category(category).map_err(|reason| StoreError::InvalidCategory {
-                category: category.clone(),
-                reason,
-            })?;
+            check_category(category)?;
         }
         let limit = i64::try_from(limit.max(1)).unwrap_or(i64::MAX);
         let events = match &self.inner.backend {
@@ -411,36 +408,37 @@ impl EventStore {
     /// older transaction still open withholds it: [`Self::wait_readable`] waits for it).
     /// `None` on an empty log.
     pub async fn head(&self) -> Result<Option<GlobalPosition>, StoreError> {
-        let sql = match &self.inner.backend {
-            Backend::Postgres(_) => HEAD_POSTGRES,
-            Backend::Sqlite(_) => HEAD_SQLITE,
-        };
-        let found: Option<(i64, i64)> = on_db!(&self.db(), |pool| {
-            sqlx::query_as(sql).fetch_optional(pool).await?
-        });
-        Ok(found.map(|(commit_id, position)| GlobalPosition {
-            commit_id,
-            position,
-        }))
+        self.last_position(HEAD_POSTGRES, HEAD_SQLITE, None).await
     }
 
     /// The position of the last event of `category` committed, readable or not yet (see
     /// [`Self::head`]); `None` when it has none. A follower of the category that has
     /// applied this position has seen every one of its events committed before the call.
     pub async fn last_of(&self, category: &str) -> Result<Option<GlobalPosition>, StoreError> {
-        types::check_category(category).map_err(|reason| StoreError::InvalidCategory {
-            category: category.to_owned(),
-            reason,
-        })?;
+        check_category(category)?;
+        self.last_position(LAST_OF_POSTGRES, LAST_OF_SQLITE, Some(category))
+            .await
+    }
+
+    /// The position the backend's statement finds (`category` bound as `$1` when given).
+    async fn last_position(
+        &self,
+        postgres: &'static str,
+        sqlite: &'static str,
+        category: Option<&str>,
+    ) -> Result<Option<GlobalPosition>, StoreError> {
         let sql = match &self.inner.backend {
-            Backend::Postgres(_) => LAST_OF_POSTGRES,
-            Backend::Sqlite(_) => LAST_OF_SQLITE,
+            Backend::Postgres(_) => postgres,
+            Backend::Sqlite(_) => sqlite,
         };
         let found: Option<(i64, i64)> = on_db!(&self.db(), |pool| {
-            sqlx::query_as(sql)
-                .bind(category)
-                .fetch_optional(pool)
-                .await?
+            let query = sqlx::query_as(sql);
+            match category {
+                Some(category) => query.bind(category),
+                None => query,
+            }
+            .fetch_optional(pool)
+            .await?
         });
         Ok(found.map(|(commit_id, position)| GlobalPosition {
             commit_id,
@@ -632,6 +630,14 @@ impl PreparedBatch {
     pub fn len(&self) -> usize {
         self.event_ids.len()
     }
+}
+
+/// A category name as the log accepts it, or the error naming why not.
+fn check_category(category: &str) -> Result<(), StoreError> {
+    types::check_category(category).map_err(|reason| StoreError::InvalidCategory {
+        category: category.to_owned(),
+        reason,
+    })
 }
 
 #[cfg(test)]

@@ -2635,6 +2635,10 @@ async fn reads_page_through_every_event_once_in_order(store: EventStore, _db: &T
         Some(full[59].position)
     );
     assert_eq!(store.last_of("nothing").await.unwrap(), None);
+    assert!(matches!(
+        store.last_of("Order").await,
+        Err(StoreError::InvalidCategory { .. })
+    ));
     assert!(
         store
             .read_all(START, 100, &strings(&["nothing"]))
