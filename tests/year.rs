@@ -37,8 +37,108 @@ async fn a_school_year_on_the_all_in_one_binary_on_sqlite() {
         std::panic::resume_unwind(failed);
     }
     served.stop();
+    restarts_answer_alike(&db.url, &files).await;
     let _ = std::fs::remove_dir_all(files);
     db.finish().await;
+}
+
+/// After the year, two processes started one after the other on its log answer every
+/// list and record of the API alike: what a target folds in memory, and the order of its
+/// lists, do not depend on the process.
+async fn restarts_answer_alike(db_url: &str, files: &std::path::Path) {
+    let start = || {
+        let mut command = serve_command("all", db_url);
+        command
+            .env("PHAROS_FILES_DIR", files)
+            .env("PHAROS_OUTBOX_DIR", files.join("outbox"))
+            // No reminder run between the two: the answers must not move.
+            .env("PHAROS_REMINDERS_INTERVAL_SECONDS", "0");
+        Served::start(command)
+    };
+    let first = start();
+    let before = answers(&first.base).await;
+    first.stop();
+    let second = start();
+    let after = answers(&second.base).await;
+    second.stop();
+    let differ: Vec<_> = before
+        .iter()
+        .filter(|(path, answer)| after.get(*path) != Some(answer))
+        .map(|(path, answer)| (path, answer, after.get(path)))
+        .collect();
+    assert!(
+        differ.is_empty() && before.len() == after.len(),
+        "answers differ from one process to the next: {differ:#?}"
+    );
+}
+
+/// As the pole's manager, every list of the API for the year and every record they name
+/// (with a contest's entries, jury progress and palmarès, a training's sessions): path →
+/// (status, body).
+async fn answers(base: &str) -> std::collections::BTreeMap<String, (u16, Value)> {
+    let manager = Api::anonymous(base).login(MANAGER, PASSWORD).await;
+    let year = Calendar::today().year;
+    let mut answers = std::collections::BTreeMap::new();
+    let mut paths: Vec<String> = [
+        "/api/v1/actions",
+        "/api/v1/cohorts",
+        "/api/v1/contests",
+        "/api/v1/phare/deployments",
+        "/api/v1/phare/labels",
+        "/api/v1/trainings",
+    ]
+    .iter()
+    .map(|list| format!("{list}?school_year={year}"))
+    .chain(
+        [
+            "/api/v1/reminders",
+            "/api/v1/users",
+            "/api/v1/partners",
+            "/api/v1/me",
+            "/api/v1/reminder-rules",
+        ]
+        .map(str::to_owned),
+    )
+    .chain([
+        format!("/api/v1/national-days/{year}"),
+        format!("/api/v1/national-days/{year}/reports?department=31"),
+    ])
+    .collect();
+    while let Some(path) = paths.pop() {
+        if answers.contains_key(&path) {
+            continue;
+        }
+        let (status, body) = manager.call(Method::GET, &path, None).await;
+        let list = path.split('?').next().unwrap_or_default();
+        for item in body["items"].as_array().into_iter().flatten() {
+            let Some(id) = item["id"].as_str() else {
+                continue;
+            };
+            let records: Vec<String> = match list {
+                "/api/v1/contests" => ["", "/entries", "/jury-progress", "/palmares"]
+                    .iter()
+                    .map(|tail| format!("{list}/{id}{tail}"))
+                    .collect(),
+                "/api/v1/trainings" => {
+                    vec![format!("{list}/{id}"), format!("{list}/{id}/sessions")]
+                }
+                _ if list.ends_with("/entries") => vec![format!("/api/v1/entries/{id}")],
+                _ if list.ends_with("/sessions") => vec![format!("/api/v1/sessions/{id}")],
+                _ => vec![format!("{list}/{id}")],
+            };
+            paths.extend(records);
+        }
+        answers.insert(path, (status.as_u16(), body));
+    }
+    assert!(
+        answers
+            .values()
+            .filter(|(status, _)| *status == 200)
+            .count()
+            > 20,
+        "too few answers to compare: {answers:#?}"
+    );
+    answers
 }
 
 /// Every target as its own process on PostgreSQL, nginx in front: the year through the

@@ -131,10 +131,13 @@ pub async fn reports(
         }
     }
     let (edition, _) = edition(&state.app.store, year).await?;
+    // Every school, a moment-old registration included, in the order of their UAI (the
+    // page of schools without an action is the same from any process).
     let expected: Vec<SchoolRef> = state
         .access
         .reference
-        .schools()
+        .schools_now()
+        .await?
         .into_iter()
         .filter(|s| !s.closed)
         .filter(|s| department.as_ref().is_none_or(|d| &s.department == d))

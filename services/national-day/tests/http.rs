@@ -849,6 +849,20 @@ async fn expected_and_received_reports_per_department(db: TestDb) {
         returned["schools_without_action"].as_array().unwrap().len(),
         1
     );
+    // Page by page, the schools in the order of their UAI, each once.
+    let mut paged = Vec::new();
+    for offset in 0..3 {
+        let page = report(
+            &day.manager,
+            &format!("department=31&limit=1&offset={offset}"),
+        )
+        .await;
+        paged.push(page["schools_without_action"][0]["uai"].to_string());
+    }
+    let mut ordered = paged.clone();
+    ordered.sort();
+    ordered.dedup();
+    assert_eq!(paged, ordered, "pages of one school");
     ok(&day.school, &shared, "submit").await;
     ok(&day.referent, &shared, "validate").await;
     let validated = report(&day.referent, "department=31").await;

@@ -55,7 +55,8 @@ pub struct SchoolRef {
 #[derive(Debug, Default)]
 struct State {
     users: HashMap<Uuid, UserRef>,
-    schools: HashMap<Uai, SchoolRef>,
+    /// In the order of their UAI: lists of schools read from here keep one order.
+    schools: std::collections::BTreeMap<Uai, SchoolRef>,
     erased: std::collections::HashSet<Uuid>,
 }
 
@@ -233,13 +234,14 @@ impl Reference {
         self.read(|s| s.users.values().any(|u| u.holds(role) && u.active()))
     }
 
-    /// Every projected school (for lists and checks over many schools).
+    /// Every projected school (for lists and checks over many schools), in the order of
+    /// their UAI.
     pub fn schools(&self) -> Vec<SchoolRef> {
         self.read(|s| s.schools.values().cloned().collect())
     }
 
-    /// Every school, once the projection has applied the last school event committed
-    /// before this call: a list that must not miss a school registered a moment ago (a
+    /// Every school, in the order of their UAI, once the projection has applied the last
+    /// school event committed before this call: a list that must not miss a school registered a moment ago (a
     /// report's expected schools) reads this instead of folding the category from the
     /// store on each request (60,000 schools: about a second). Waits at most
     /// `SCHOOLS_WAIT`; past it (a transaction left open holds every reader back on
