@@ -200,16 +200,17 @@ impl Engine {
     ) -> Result<Self, StoreError> {
         let facts =
             Projected::start(store, crate::facts::CATEGORIES, Facts::apply, shutdown).await?;
+        // Everything up to where the catch-up ended is applied: a read-through starts
+        // there, where reading from the start read the whole log again (nine million
+        // events, about 30 s at national scale) for nothing.
         let engine = Self {
             store: store.clone(),
             vault,
             tokens,
+            read_through: Arc::new(tokio::sync::Mutex::new(facts.position())),
             facts,
             mailer,
-            read_through: Arc::default(),
         };
-        // Moves the read-through position to the end now (everything read is applied
-        // already, so nothing changes), rather than at the first request.
         engine.catch_up().await?;
         Ok(engine)
     }

@@ -110,6 +110,12 @@ impl<S: Default + Send + Sync + 'static> Projected<S> {
         f(&self.state.read().unwrap_or_else(|p| p.into_inner()))
     }
 
+    /// The position of the last event the subscription applied (events applied through
+    /// [`Self::apply_read`] or [`Self::update`] may be further).
+    pub fn position(&self) -> GlobalPosition {
+        *self.position.borrow()
+    }
+
     /// Waits (at most `timeout`) until `position` is applied: a handler whose append
     /// the next request of this process must see waits for it. False on timeout.
     pub async fn wait_for(&self, position: GlobalPosition, timeout: Duration) -> bool {
