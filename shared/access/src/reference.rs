@@ -241,11 +241,11 @@ impl Reference {
     }
 
     /// Every school, in the order of their UAI, once the projection has applied the last
-    /// school event committed before this call: a list that must not miss a school registered a moment ago (a
-    /// report's expected schools) reads this instead of folding the category from the
-    /// store on each request (60,000 schools: about a second). Waits at most
-    /// `SCHOOLS_WAIT`; past it (a transaction left open holds every reader back on
-    /// PostgreSQL) it answers with what is projected, as a fold would have.
+    /// school event committed before this call: a list that must not miss a school
+    /// registered a moment ago (a report's expected schools) reads this instead of folding
+    /// the category from the store on each request (60,000 schools: about a second).
+    /// Waits at most `SCHOOLS_WAIT`; past it (a transaction left open holds every reader
+    /// back on PostgreSQL) it answers with what is projected, as a fold would have.
     pub async fn schools_now(&self) -> Result<Vec<SchoolRef>, StoreError> {
         if let Some(last) = self.store.last_of(school::CATEGORY).await?
             && !self.projected.wait_for(last, SCHOOLS_WAIT).await
