@@ -72,38 +72,42 @@ pub const TARGET: Target = Target {
     start: |context| {
         Box::pin(async move {
             let app = context.state.app.clone();
-            // The lists by department: caught up before serving, then followed.
-            let index: index::Index = Projected::start(
-                &app.store,
-                &[DEPLOYMENT_CATEGORY, LABEL_CATEGORY],
-                index::PhareIndex::apply,
-                context.shutdown.clone(),
-            )
-            .await?;
-            // What people attended of the pHARe trainings, shown with team members.
-            let evidence: evidence::Evidence = Projected::start(
-                &app.store,
-                &[TRAINING_CATEGORY, SESSION_CATEGORY],
-                evidence::TrainingsAttended::apply,
-                context.shutdown.clone(),
-            )
-            .await?;
-            // Each school's pupil ambassadors, from its declared cohorts.
-            let ambassadors: ambassadors::Ambassadors = Projected::start(
-                &app.store,
-                &[COHORT_CATEGORY],
-                ambassadors::PupilAmbassadors::apply,
-                context.shutdown.clone(),
-            )
-            .await?;
-            // Each school's contest entries, for the label's « participation au concours ».
-            let participation: contest::Participation = Projected::start(
-                &app.store,
-                &[CONTEST_CATEGORY, ENTRY_CATEGORY],
-                contest::ContestParticipation::apply,
-                context.shutdown.clone(),
-            )
-            .await?;
+            // Caught up before serving, side by side (they share nothing), then followed.
+            let (index, evidence, ambassadors, participation): (
+                index::Index,
+                evidence::Evidence,
+                ambassadors::Ambassadors,
+                contest::Participation,
+            ) = tokio::try_join!(
+                // The lists by department.
+                Projected::start(
+                    &app.store,
+                    &[DEPLOYMENT_CATEGORY, LABEL_CATEGORY],
+                    index::PhareIndex::apply,
+                    context.shutdown.clone(),
+                ),
+                // What people attended of the pHARe trainings, shown with team members.
+                Projected::start(
+                    &app.store,
+                    &[TRAINING_CATEGORY, SESSION_CATEGORY],
+                    evidence::TrainingsAttended::apply,
+                    context.shutdown.clone(),
+                ),
+                // Each school's pupil ambassadors, from its declared cohorts.
+                Projected::start(
+                    &app.store,
+                    &[COHORT_CATEGORY],
+                    ambassadors::PupilAmbassadors::apply,
+                    context.shutdown.clone(),
+                ),
+                // Each school's contest entries, for the label's « participation au concours ».
+                Projected::start(
+                    &app.store,
+                    &[CONTEST_CATEGORY, ENTRY_CATEGORY],
+                    contest::ContestParticipation::apply,
+                    context.shutdown.clone(),
+                ),
+            )?;
             let api = api()
                 .layer(axum::Extension(participation))
                 .layer(axum::Extension(index))
