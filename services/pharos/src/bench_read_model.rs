@@ -68,6 +68,13 @@ const PASSWORD: &str = "mot-de-passe-de-mesure";
 /// Dashboard requests per client, for one department at a time and for the whole set.
 const DEPARTMENT_ROUNDS: usize = 8;
 const WHOLE_ROUNDS: usize = 4;
+/// How long the whole set's page is watched ([`DashboardPage::watched`]): past two turns of
+/// the minute its "now" is reused for.
+const WATCH: Duration = Duration::from_secs(150);
+/// A school registered this often while it is watched: the read model changes.
+const CHANGE_EVERY: Duration = Duration::from_secs(30);
+/// A watcher reads the page this long before asking it again.
+const READING: Duration = Duration::from_secs(1);
 /// Pages of one search walked at most.
 const SEARCH_PAGES: usize = 20;
 const SEARCHES: [&str; 6] = [
@@ -1858,6 +1865,11 @@ async fn serve_and_query(
         master_key: Some(key.to_hex().as_str().to_owned()),
         // A slow dashboard is measured, not cut off.
         request_timeout_seconds: 600,
+        // As the server reads it: 0 measures the pages without it.
+        dashboards_kept_warm: std::env::var("PHAROS_DASHBOARDS_KEPT_WARM")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(RawConfig::default().dashboards_kept_warm),
         ..RawConfig::default()
     };
     let mut config = raw
@@ -1869,8 +1881,8 @@ async fn serve_and_query(
         config.http.dashboards_at_once,
     );
     eprintln!(
-        "dashboards computed at once: {at_once} (dashboards_at_once), pool of {} connections",
-        config.max_connections
+        "dashboards computed at once: {at_once} (dashboards_at_once), pool of {} connections; dashboards kept warm: {} (dashboards_kept_warm)",
+        config.max_connections, config.http.dashboards_kept_warm
     );
     let started = Instant::now();
     let pharos = pharos::assemble(&config, Arc::new(SystemClock))
@@ -2171,6 +2183,7 @@ async fn query(
         http: http.clone(),
         base: base.clone(),
         cookie: format!("{SESSION_COOKIE}={}", client.token),
+        token: client.token.clone(),
         year: year.clone(),
     };
     let pages = page.figures(clients).await?;
@@ -2195,6 +2208,8 @@ struct DashboardPage {
     base: String,
     /// The session cookie the pages read (the API's token).
     cookie: String,
+    /// The same token, for the commands that change the read model while it is watched.
+    token: String,
     year: String,
 }
 
@@ -2258,12 +2273,88 @@ impl DashboardPage {
             whole.quantile(0.5),
             whole.quantile(0.99)
         );
+        let watched = self.watched(clients).await?;
         let weight = self.weight().await?;
         Ok(json!({
             "department": by_department.figures(),
             "whole": whole.figures(),
+            "whole_watched": watched,
             "weight": weight,
         }))
+    }
+
+    /// The whole set's page watched as a pole's team watches it: each of `clients` asks
+    /// it, reads it for [`READING`], asks it again, for [`WATCH`], while a school is
+    /// registered every [`CHANGE_EVERY`] (each change a new state of the read model to
+    /// compute) and "now" turns each minute. Server time p50/p99, and the pages over 300 ms.
+    async fn watched(&self, clients: usize) -> anyhow::Result<Value> {
+        let end = Instant::now() + WATCH;
+        let mut tasks = JoinSet::new();
+        for _ in 0..clients {
+            let page = self.clone();
+            tasks.spawn(async move {
+                let mut times = Vec::new();
+                while Instant::now() < end {
+                    let t0 = Instant::now();
+                    page.get(None).await?;
+                    times.push(t0.elapsed());
+                    tokio::time::sleep(READING).await;
+                }
+                anyhow::Ok(times)
+            });
+        }
+        let (mut changes, mut number) = (0, 0);
+        while Instant::now() + CHANGE_EVERY < end {
+            tokio::time::sleep(CHANGE_EVERY).await;
+            // Numbers past the generated schools'; a number an earlier run on the same
+            // database registered answers 409, and the next is tried.
+            loop {
+                let digits = format!("0319{number:03}");
+                number += 1;
+                let uai = format!(
+                    "{digits}{}",
+                    pharos_events::Uai::check_letter(&digits) as char
+                );
+                let response = self
+                    .http
+                    .post(format!("{}/api/v1/schools", self.base))
+                    .bearer_auth(&self.token)
+                    .json(&json!({
+                        "uai": uai, "name": format!("Collège suivi {uai}"), "kind": "college",
+                        "sector": "public", "department": "31", "commune": "Toulouse"
+                    }))
+                    .send()
+                    .await?;
+                match response.status() {
+                    reqwest::StatusCode::CREATED => break,
+                    reqwest::StatusCode::CONFLICT if number < 1000 => continue,
+                    status => bail!("POST /api/v1/schools ({uai}) : {status}"),
+                }
+            }
+            changes += 1;
+        }
+        let mut times = Vec::new();
+        while let Some(done) = tasks.join_next().await {
+            times.extend(done??);
+        }
+        let over = times
+            .iter()
+            .filter(|t| **t > Duration::from_millis(300))
+            .count();
+        let watched = Latencies(times);
+        eprintln!(
+            "dashboard page, whole set, watched ({clients} clients, each reading a page {} s before the next, for {} s; {changes} schools registered, one every {} s): p50 {:.1} ms, p99 {:.1} ms, {over} of {} pages over 300 ms",
+            READING.as_secs(),
+            WATCH.as_secs(),
+            CHANGE_EVERY.as_secs(),
+            watched.quantile(0.5),
+            watched.quantile(0.99),
+            watched.0.len(),
+        );
+        let mut figures = watched.figures();
+        figures["over_300_ms"] = over.into();
+        figures["schools_registered"] = changes.into();
+        Ok(figures)
     }
 
     async fn weight(&self) -> anyhow::Result<Value> {

@@ -19,7 +19,7 @@ use crate::targets::TARGETS;
 pub const DEFAULT_CONFIG_FILE: &str = "pharos.toml";
 
 /// The settings `PHAROS_<KEY>` may set.
-const KEYS: [&str; 27] = [
+const KEYS: [&str; 28] = [
     "database_url",
     "addr",
     "targets",
@@ -28,6 +28,7 @@ const KEYS: [&str; 27] = [
     "body_limit_bytes",
     "request_timeout_seconds",
     "dashboards_at_once",
+    "dashboards_kept_warm",
     "log_format",
     "master_key",
     "master_key_file",
@@ -67,6 +68,9 @@ pub struct RawConfig {
     /// How many dashboards are computed at once (the others wait their turn); unset:
     /// twice this machine's cores.
     pub dashboards_at_once: Option<u32>,
+    /// How many dashboards asked "now" are kept computed ahead of the next request (the
+    /// most recently asked); 0: none.
+    pub dashboards_kept_warm: u32,
     /// `text` or `json`.
     pub log_format: String,
     /// The personal-data vault's master key, 64 hexadecimal characters. Prefer
@@ -131,6 +135,7 @@ impl Default for RawConfig {
             body_limit_bytes: 2 * 1024 * 1024,
             request_timeout_seconds: 30,
             dashboards_at_once: None,
+            dashboards_kept_warm: 8,
             log_format: "text".into(),
             master_key: None,
             master_key_file: None,
@@ -305,6 +310,12 @@ impl RawConfig {
                 "dashboards_at_once : {n} est hors de l'intervalle 1 à 1000"
             ));
         }
+        if self.dashboards_kept_warm > 100 {
+            errors.push(format!(
+                "dashboards_kept_warm : {} est hors de l'intervalle 0 à 100",
+                self.dashboards_kept_warm
+            ));
+        }
         if !(1..=3600).contains(&self.request_timeout_seconds) {
             errors.push(format!(
                 "request_timeout_seconds : {} est hors de l'intervalle 1 à 3600",
@@ -448,6 +459,7 @@ impl RawConfig {
                     secure_cookies: self.secure_cookies,
                     trust_forwarded_for: self.trust_forwarded_for,
                     dashboards_at_once: self.dashboards_at_once.map(|n| n as usize),
+                    dashboards_kept_warm: self.dashboards_kept_warm as usize,
                 },
                 json_logs,
                 token_ttl: chrono::Duration::minutes(self.token_ttl_minutes),
@@ -638,11 +650,17 @@ mod tests {
             sqlite_synchronous: "off".into(),
             max_connections: 0,
             dashboards_at_once: Some(0),
+            dashboards_kept_warm: 101,
             ..RawConfig::default()
         };
         let errors = raw.check().unwrap_err();
-        assert_eq!(errors.len(), 6, "{errors:?}");
+        assert_eq!(errors.len(), 7, "{errors:?}");
         assert!(errors.iter().any(|e| e.starts_with("dashboards_at_once :")));
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.starts_with("dashboards_kept_warm :"))
+        );
         assert!(errors.iter().any(|e| e.starts_with("addr :")));
         assert!(errors.iter().any(|e| e.contains("billing")));
         assert!(errors.iter().any(|e| e.starts_with("database_url :")));

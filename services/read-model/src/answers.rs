@@ -17,6 +17,10 @@
 //! and only what the clock alone changes (a deadline passing, the day turning over)
 //! shows up to [`NOW_REUSE`] late.
 //!
+//! A dashboard kept warm ([`crate::warm`]) is computed at the next "now" before the
+//! current one ages out ([`AnswerCache::now_ahead`]), and requests move to it once it is
+//! computed ([`AnswerCache::adopt_ahead`]).
+//!
 //! Bounded by rows ([`MAX_ROWS`]), least recently used first out: a state no request
 //! asks any more ages out.
 
@@ -54,6 +58,22 @@ impl State {
     }
 }
 
+/// Who asks a statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Asker {
+    Request,
+    Warmer,
+}
+
+impl Asker {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Request => "request",
+            Self::Warmer => "warmer",
+        }
+    }
+}
+
 type Key = (State, TypeId, String, Vec<String>);
 type Rows = (Arc<dyn Any + Send + Sync>, usize);
 
@@ -63,10 +83,16 @@ struct Entry {
     counted: AtomicBool,
 }
 
+/// A "now" taken at a state: the instant, and when it was read.
+type Taken = (State, DateTime<Utc>, std::time::Instant);
+
 struct Inner {
     entries: LruCache<Key, Arc<Entry>>,
     rows: usize,
-    now: Option<(State, DateTime<Utc>, std::time::Instant)>,
+    /// The requests' "now".
+    now: Option<Taken>,
+    /// The next one, while the warmer computes at it.
+    ahead: Option<Taken>,
 }
 
 /// The answers of one process (held by the GraphQL schema).
@@ -78,6 +104,7 @@ impl Default for AnswerCache {
             entries: LruCache::unbounded(),
             rows: 0,
             now: None,
+            ahead: None,
         }))
     }
 }
@@ -102,16 +129,60 @@ impl AnswerCache {
         }
         let at = Utc::now();
         inner.now = Some((state.clone(), at, std::time::Instant::now()));
+        inner.ahead = None;
         at
     }
 
+    /// "Now" for the warmer ([`crate::warm`]) at `state`: the requests' one while it has
+    /// more than [`crate::warm::AHEAD`] to live at this state; past that, the next one,
+    /// read once and not given to requests until [`Self::adopt_ahead`], so that the
+    /// warmer computes at it while requests keep theirs. At another state, as [`Self::now`].
+    pub fn now_ahead(&self, state: &State) -> DateTime<Utc> {
+        let mut inner = self.lock();
+        if let Some((seen, at, taken)) = &inner.now
+            && seen == state
+            && taken.elapsed() < NOW_REUSE
+        {
+            if taken.elapsed() + crate::warm::AHEAD < NOW_REUSE {
+                return *at;
+            }
+            if let Some((ahead_of, at, _)) = &inner.ahead
+                && ahead_of == state
+            {
+                return *at;
+            }
+            let at = Utc::now();
+            inner.ahead = Some((state.clone(), at, std::time::Instant::now()));
+            return at;
+        }
+        drop(inner);
+        self.now(state)
+    }
+
+    /// Gives requests the "now" the warmer computed at ([`Self::now_ahead`]), if theirs is
+    /// still of the same state (else it is no use: a new state has its own).
+    pub fn adopt_ahead(&self) {
+        let mut inner = self.lock();
+        if let Some(ahead) = inner.ahead.take()
+            && inner
+                .now
+                .as_ref()
+                .is_some_and(|(seen, _, _)| *seen == ahead.0)
+        {
+            inner.now = Some(ahead);
+        }
+    }
+
     /// The rows of `sql` with `binds` at `state`: reused if a request at that state
-    /// asked them, else `compute`d once (concurrent askers wait for that one).
+    /// asked them, else `compute`d once (concurrent askers wait for that one). Counted in
+    /// `pharos_dashboard_statements_total`, by answer (computed or reused) and asker
+    /// (`by`: a request, or the warmer of [`crate::warm`]).
     pub async fn rows<R, F, E>(
         &self,
         state: &State,
         sql: &str,
         binds: &[String],
+        by: Asker,
         compute: F,
     ) -> Result<Arc<Vec<R>>, E>
     where
@@ -136,15 +207,24 @@ impl AnswerCache {
                 })
                 .clone()
         };
+        let computed = AtomicBool::new(false);
         let (rows, n) = entry
             .rows
             .get_or_try_init(|| async {
+                computed.store(true, Ordering::Relaxed);
                 let rows = compute.await?;
                 let n = rows.len().max(1);
                 Ok::<Rows, E>((Arc::new(rows) as Arc<dyn Any + Send + Sync>, n))
             })
             .await?
             .clone();
+        let answer = if computed.load(Ordering::Relaxed) {
+            "computed"
+        } else {
+            "reused"
+        };
+        metrics::counter!("pharos_dashboard_statements_total", "answer" => answer, "by" => by.label())
+            .increment(1);
         self.count(&key, &entry, n);
         // The key names `R`'s type: the downcast cannot miss.
         Ok(rows.downcast::<Vec<R>>().unwrap_or_default())
@@ -197,7 +277,7 @@ mod tests {
             let cache = &cache;
             async move {
                 cache
-                    .rows(&s, "SELECT 1", &["a".into()], async {
+                    .rows(&s, "SELECT 1", &["a".into()], Asker::Request, async {
                         computed.fetch_add(1, Ordering::SeqCst);
                         Ok::<_, ()>(vec![(1_i64, "un".to_owned())])
                     })
@@ -222,19 +302,19 @@ mod tests {
         let cache = AnswerCache::default();
         let s = state(1);
         let one: Arc<Vec<(i64,)>> = cache
-            .rows(&s, "SELECT 1", &["a".into()], async {
+            .rows(&s, "SELECT 1", &["a".into()], Asker::Request, async {
                 Ok::<_, ()>(vec![(1,)])
             })
             .await
             .unwrap();
         let other: Arc<Vec<(i64,)>> = cache
-            .rows(&s, "SELECT 1", &["b".into()], async {
+            .rows(&s, "SELECT 1", &["b".into()], Asker::Request, async {
                 Ok::<_, ()>(vec![(2,)])
             })
             .await
             .unwrap();
         let typed: Arc<Vec<(String,)>> = cache
-            .rows(&s, "SELECT 1", &["a".into()], async {
+            .rows(&s, "SELECT 1", &["a".into()], Asker::Request, async {
                 Ok::<_, ()>(vec![("x".to_owned(),)])
             })
             .await
@@ -248,11 +328,14 @@ mod tests {
     async fn a_failure_is_not_kept() {
         let cache = AnswerCache::default();
         let s = state(1);
-        let failed: Result<Arc<Vec<(i64,)>>, &str> =
-            cache.rows(&s, "SELECT 1", &[], async { Err("down") }).await;
+        let failed: Result<Arc<Vec<(i64,)>>, &str> = cache
+            .rows(&s, "SELECT 1", &[], Asker::Request, async { Err("down") })
+            .await;
         assert_eq!(failed.err(), Some("down"));
         let again: Result<Arc<Vec<(i64,)>>, &str> = cache
-            .rows(&s, "SELECT 1", &[], async { Ok(vec![(1,)]) })
+            .rows(&s, "SELECT 1", &[], Asker::Request, async {
+                Ok(vec![(1,)])
+            })
             .await;
         assert_eq!(*again.unwrap(), vec![(1,)]);
     }
@@ -264,7 +347,7 @@ mod tests {
         let big = MAX_ROWS / 3 + 1;
         for n in 0..5 {
             let _: Arc<Vec<i64>> = cache
-                .rows(&s, "SELECT n", &[n.to_string()], async {
+                .rows(&s, "SELECT n", &[n.to_string()], Asker::Request, async {
                     Ok::<_, ()>(vec![0; big])
                 })
                 .await
@@ -274,6 +357,36 @@ mod tests {
         }
         let (rows, statements) = cache.held();
         assert_eq!((rows, statements), (2 * big, 2), "the two most recent stay");
+    }
+
+    #[test]
+    fn the_next_now_is_read_ahead_and_given_to_requests_once_adopted() {
+        let cache = AnswerCache::default();
+        let current = cache.now(&state(1));
+        assert_eq!(
+            cache.now_ahead(&state(1)),
+            current,
+            "a young now is the warmer's too"
+        );
+        // The current now has less than AHEAD to live.
+        let old = std::time::Instant::now()
+            .checked_sub(NOW_REUSE - crate::warm::AHEAD / 2)
+            .unwrap();
+        cache.lock().now = Some((state(1), current, old));
+        std::thread::sleep(Duration::from_millis(2));
+        let next = cache.now_ahead(&state(1));
+        assert!(next > current, "the warmer reads the next now");
+        assert_eq!(cache.now_ahead(&state(1)), next, "once");
+        assert_eq!(cache.now(&state(1)), current, "requests keep theirs");
+        cache.adopt_ahead();
+        assert_eq!(cache.now(&state(1)), next, "until it is adopted");
+        // Read ahead at one state, adopted after another: no use.
+        cache.lock().now = Some((state(1), next, old));
+        let ahead = cache.now_ahead(&state(1));
+        let fresh = cache.now(&state(2));
+        cache.adopt_ahead();
+        assert_eq!(cache.now(&state(2)), fresh);
+        assert_ne!(cache.now(&state(2)), ahead);
     }
 
     #[test]

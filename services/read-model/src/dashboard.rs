@@ -48,7 +48,7 @@ use pharos_eventstore::{Db, EventStore};
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 
-use crate::answers::{AnswerCache, State};
+use crate::answers::{AnswerCache, Asker, State};
 use crate::indicators::{self, instant};
 use crate::scope::Visibility;
 use crate::sql::Filter;
@@ -219,7 +219,23 @@ impl DashboardQuery {
                 .collect::<Vec<_>>(),
         );
         let answers = ctx.data::<std::sync::Arc<AnswerCache>>()?.clone();
-        let at = as_of.unwrap_or_else(|| answers.now(&tables_state));
+        let by = if ctx.data_opt::<crate::warm::Warming>().is_some() {
+            Asker::Warmer
+        } else {
+            Asker::Request
+        };
+        let at = match as_of {
+            Some(at) => at,
+            None => {
+                if let Some(asked) = ctx.data_opt::<crate::warm::NowAsked>() {
+                    asked.mark();
+                }
+                match by {
+                    Asker::Warmer => answers.now_ahead(&tables_state),
+                    Asker::Request => answers.now(&tables_state),
+                }
+            }
+        };
         let mut dashboard = Dashboard {
             year,
             department,
@@ -233,6 +249,7 @@ impl DashboardQuery {
             snapshot: std::sync::Arc::new(snapshot),
             store: state.app.store.clone(),
             answers,
+            by,
             state: tables_state,
             uai_range: None,
         };
@@ -447,6 +464,8 @@ pub struct Dashboard {
     /// the same figures (a trend and its change, group 8's complements of groups 1 and
     /// 5), and by other requests.
     answers: std::sync::Arc<AnswerCache>,
+    /// A request's, or the warmer's ([`crate::warm`]).
+    by: Asker,
     /// The state of the projections this request's snapshot reads.
     state: State,
     /// For a department's or a caller's few schools: the range of UAIs their facts are
@@ -866,7 +885,13 @@ impl Dashboard {
     {
         let sql = crate::tables::rename(self.lists, sql);
         self.answers
-            .rows(&self.state, &sql, binds, self.snapshot.rows(&sql, binds))
+            .rows(
+                &self.state,
+                &sql,
+                binds,
+                self.by,
+                self.snapshot.rows(&sql, binds),
+            )
             .await
             .map_err(internal)
     }
@@ -958,6 +983,7 @@ impl Dashboard {
             snapshot: self.snapshot.clone(),
             store: self.store.clone(),
             answers: self.answers.clone(),
+            by: self.by,
             state: self.state.clone(),
             uai_range: self.uai_range.clone(),
         }

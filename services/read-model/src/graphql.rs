@@ -28,9 +28,12 @@ const DEFAULT_FIRST: i32 = 20;
 
 pub type ReadSchema = Schema<Query, EmptyMutation, crate::subscription::Subscription>;
 
-/// The schema, holding the target's state; each request adds its [`Actor`] and
-/// [`Visibility`].
-pub fn schema(state: TargetState) -> ReadSchema {
+/// The schema, holding the target's state and the dashboards' answers; each request adds
+/// its [`Actor`] and [`Visibility`].
+pub fn schema(
+    state: TargetState,
+    answers: std::sync::Arc<crate::answers::AnswerCache>,
+) -> ReadSchema {
     Schema::build(
         Query::default(),
         EmptyMutation,
@@ -40,7 +43,7 @@ pub fn schema(state: TargetState) -> ReadSchema {
         &state.app.store.db(),
         state.app.settings.dashboards_at_once,
     ))
-    .data(std::sync::Arc::new(crate::answers::AnswerCache::default()))
+    .data(answers)
     .data(state)
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)

@@ -46,6 +46,7 @@ pub mod scope;
 pub mod sql;
 pub mod subscription;
 pub mod tables;
+pub mod warm;
 
 use axum::Extension;
 use axum::extract::State;
@@ -79,17 +80,32 @@ pub const TARGET: Target = Target {
     start: |context| {
         Box::pin(async move {
             let app = context.state.app.clone();
-            let schema = graphql::schema(context.state.clone());
+            let answers = std::sync::Arc::new(answers::AnswerCache::default());
+            let schema = graphql::schema(context.state.clone(), answers.clone());
             let store = app.store.clone();
             tables::live(&store.db()).await?;
-            // Notices of the projector's commits, for subscriptions ([`notice`]).
+            // Notices of the projector's commits, for subscriptions ([`notice`]) and the
+            // dashboards kept warm ([`warm`]).
             let (notices, _) = tokio::sync::broadcast::channel(256);
             let listening =
                 notice::listen(store.clone(), notices.clone(), context.shutdown.clone());
-            let api = api().layer(Extension(schema)).layer(Extension(notices));
+            let kept = std::sync::Arc::new(warm::KeptWarm::new(app.settings.dashboards_kept_warm));
+            let warming = warm::keep_warm(
+                context.state.clone(),
+                schema.clone(),
+                kept.clone(),
+                answers,
+                notices.subscribe(),
+                context.shutdown.clone(),
+            );
+            let api = api()
+                .layer(Extension(schema))
+                .layer(Extension(notices))
+                .layer(Extension(kept));
             Ok(Started::new(NAME, api, context.state, app)
                 .with_worker("read-model-projector", project(store, context.shutdown))
-                .with_worker("read-model-notices", listening))
+                .with_worker("read-model-notices", listening)
+                .with_worker("read-model-warm", warming))
         })
     },
 };
@@ -420,10 +436,21 @@ struct GraphqlRequest {
 async fn query(
     State(state): State<TargetState>,
     Extension(schema): Extension<graphql::ReadSchema>,
+    Extension(kept): Extension<std::sync::Arc<warm::KeptWarm>>,
     actor: Actor,
     Json(request): Json<async_graphql::Request>,
 ) -> Result<Response, Problem> {
-    let response = execute(&state, &schema, actor, request).await?;
+    // What a "now" dashboard asked is kept warm with (the request is consumed).
+    let (query, operation_name, variables) = (
+        request.query.clone(),
+        request.operation_name.clone(),
+        request.variables.clone(),
+    );
+    let now = warm::NowAsked::default();
+    let response = execute(&state, &schema, actor.clone(), request.data(now.clone())).await?;
+    if now.asked() && response.errors.is_empty() {
+        kept.keep(&actor, &query, operation_name.as_deref(), &variables);
+    }
     Ok(axum::Json(response).into_response())
 }
 

@@ -48,6 +48,8 @@ pub struct HttpSettings {
     pub trust_forwarded_for: bool,
     /// How many dashboards are computed at once; `None`: twice this machine's cores.
     pub dashboards_at_once: Option<usize>,
+    /// How many dashboards asked "now" are kept computed ahead of the next request; 0: none.
+    pub dashboards_kept_warm: usize,
 }
 
 impl Default for HttpSettings {
@@ -59,6 +61,7 @@ impl Default for HttpSettings {
             secure_cookies: false,
             trust_forwarded_for: false,
             dashboards_at_once: None,
+            dashboards_kept_warm: 8,
         }
     }
 }

@@ -2295,6 +2295,73 @@ async fn twice_as_many_dashboards_as_connections_all_answer(db: TestDb) {
     app.finish().await;
 }
 
+/// The sum of the samples of `name` whose labels include each of `labels`, as
+/// `/metrics` shows them now.
+async fn metric(app: &TestApp, name: &str, labels: &[&str]) -> f64 {
+    let text = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|line| {
+            line.split(['{', ' ']).next() == Some(name)
+                && labels.iter().all(|label| line.contains(label))
+        })
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// A dashboard asked "now" is kept warm: after a change the process computes it again by
+/// itself, and the next request finds every statement computed, showing the change.
+async fn a_dashboard_asked_now_is_kept_warm(db: TestDb) {
+    let app = TestApp::builder(db)
+        .targets(&["directory", "read-model"])
+        .start()
+        .await;
+    let manager = app.user("pole_manager", None).await;
+    app.school(COLLEGE_31, "college", "31").await;
+    let (_, year) = today();
+    let query = format!(
+        "{{ dashboard(schoolYear: \"{year}\") {{ asOf trainedTeams {{ schools {{ count of }} }} \
+         nationalDay {{ schoolsWithAction {{ count of }} }} }} }}"
+    );
+    let colleges = |body: &Value| figure(body, "trainedTeams.schools.of").as_i64();
+    until(&manager, &query, |body| colleges(body) == Some(1)).await;
+
+    app.school(COLLEGE_32, "college", "32").await;
+    for projection in tables::all() {
+        caught_up(&app, projection).await;
+    }
+    // A pass of the warmer begun after every projection caught up: the one after the next.
+    let passes = metric(&app, "pharos_dashboard_warm_passes_total", &[]).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while metric(&app, "pharos_dashboard_warm_passes_total", &[]).await < passes + 2.0 {
+        assert!(Instant::now() < deadline, "the warmer never ran twice");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let statements = "pharos_dashboard_statements_total";
+    let computed = ["answer=\"computed\"", "by=\"request\""];
+    let before = metric(&app, statements, &computed).await;
+    let body = graphql(&manager, &query).await;
+    assert_eq!(colleges(&body), Some(2), "the change shows: {body}");
+    assert_eq!(
+        metric(&app, statements, &computed).await,
+        before,
+        "the request found every statement computed"
+    );
+    assert!(
+        metric(&app, statements, &["answer=\"computed\"", "by=\"warmer\""]).await > 0.0,
+        "by the warmer"
+    );
+    assert!(metric(&app, statements, &["answer=\"reused\"", "by=\"request\""]).await > 0.0);
+    app.finish().await;
+}
+
 pharos_test_support::on_both_backends!(
     "pharos-read-model-dashboard";
     the_dashboard_counts_in_scope_and_as_of_answers_past_states,
@@ -2309,4 +2376,5 @@ pharos_test_support::on_both_backends!(
     the_dashboard_breaks_down_and_filters_by_sector_and_priority_education,
     every_trend_reads_the_previous_year_a_year_before,
     twice_as_many_dashboards_as_connections_all_answer,
+    a_dashboard_asked_now_is_kept_warm,
 );

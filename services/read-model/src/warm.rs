@@ -1,0 +1,300 @@
+//! Dashboards kept warm: the process asks again, by itself, the dashboards people asked
+//! lately "now" (no `asOf`), when the read model changes and before their "now" ages out,
+//! so that whoever watches them finds their figures computed.
+//!
+//! A dashboard's statement answers are reused while the read model is unchanged and its
+//! "now" is younger than [`NOW_REUSE`] ([`crate::answers`]). Without help, the first
+//! request after a change, or after that minute, computes every statement, and every
+//! request asked meanwhile waits for it: at the national scale of `pharos bench
+//! read-model`, the academy's dashboard is about a second of PostgreSQL work. So:
+//!
+//! - each `POST /graphql` asking `dashboard` without `asOf`, and nothing but `dashboard`
+//!   and `me`, is kept ([`KeptWarm::keep`]) with its caller: the most recently asked, as
+//!   many as the `dashboards_kept_warm` setting says (8; 0 keeps none), each for [`KEEP`]
+//!   after someone last asked it;
+//! - a worker ([`keep_warm`]) asks them again as their callers (their scope read again
+//!   from the reference each time) after each notice of the read model and every [`TICK`]:
+//!   at an unchanged state and "now" every statement is found computed and nothing is
+//!   read again; after a change, it computes what the next request would have;
+//! - when the "now" in use has less than [`AHEAD`] to live, the worker computes at the
+//!   next one ([`AnswerCache::now_ahead`]) while requests keep the current one, then
+//!   hands it over ([`AnswerCache::adopt_ahead`]): the minute turns without a wait.
+//!
+//! Its answers are thrown away: it only fills the cache. It keeps no request reading
+//! anything else (a person's name asked with a dashboard would write the read log on
+//! behalf of someone who did not read it). Its cost is bounded: a pass that took `d` is
+//! followed by a rest of at least [`REST`]` × d`, so however often the read model changes
+//! it takes at most a quarter of one core.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use async_graphql::parser::types::{OperationType, Selection};
+use pharos_access::{Actor, TargetState};
+use tokio::sync::broadcast::{
+    self,
+    error::{RecvError, TryRecvError},
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::answers::AnswerCache;
+#[cfg(doc)]
+use crate::answers::NOW_REUSE;
+use crate::graphql::ReadSchema;
+use crate::notice::Notice;
+
+/// How long a request is kept after someone last asked it.
+pub const KEEP: Duration = Duration::from_secs(10 * 60);
+/// How often the kept requests are asked again without a notice.
+pub const TICK: Duration = Duration::from_secs(5);
+/// How long a "now" still has to live when the next one is computed.
+pub const AHEAD: Duration = Duration::from_secs(20);
+/// The rest after a pass, in multiples of the pass's time.
+pub const REST: u32 = 3;
+/// The root fields a kept request may ask.
+const KEEPABLE: [&str; 3] = ["dashboard", "me", "__typename"];
+
+/// Set by the `dashboard` resolver when it reads "now" (no `asOf`): the request is one to
+/// keep warm.
+#[derive(Clone, Default)]
+pub struct NowAsked(Arc<AtomicBool>);
+
+impl NowAsked {
+    pub fn mark(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    pub fn asked(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// In a request of the warmer's: the `dashboard` resolver reads "now" ahead
+/// ([`AnswerCache::now_ahead`]).
+pub struct Warming;
+
+struct Kept {
+    key: String,
+    actor: Actor,
+    query: String,
+    operation_name: Option<String>,
+    variables: async_graphql::Variables,
+    last: Instant,
+}
+
+/// The requests kept warm, most recently asked first, at most `kept`.
+pub struct KeptWarm {
+    kept: usize,
+    requests: std::sync::Mutex<Vec<Kept>>,
+}
+
+impl KeptWarm {
+    /// Keeping the `kept` most recently asked requests (0: none).
+    pub fn new(kept: usize) -> Self {
+        Self {
+            kept,
+            requests: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Kept>> {
+        self.requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Keeps `request`, which `actor` asked and got an answer without errors, if it asks
+    /// nothing but `dashboard` and `me`.
+    pub fn keep(
+        &self,
+        actor: &Actor,
+        query: &str,
+        operation_name: Option<&str>,
+        variables: &async_graphql::Variables,
+    ) {
+        if self.kept == 0 || !keepable(query) {
+            return;
+        }
+        let key = format!(
+            "{}\n{}\n{}\n{query}",
+            actor.user_id,
+            operation_name.unwrap_or_default(),
+            serde_json::to_string(variables).unwrap_or_default()
+        );
+        let mut kept = self.lock();
+        kept.retain(|k| k.key != key);
+        kept.insert(
+            0,
+            Kept {
+                key,
+                actor: Actor {
+                    request_id: None,
+                    ..actor.clone()
+                },
+                query: query.to_owned(),
+                operation_name: operation_name.map(str::to_owned),
+                variables: variables.clone(),
+                last: Instant::now(),
+            },
+        );
+        kept.truncate(self.kept);
+    }
+
+    /// The requests asked within [`KEEP`] (the others are forgotten), most recent first.
+    fn recent(&self) -> Vec<(Actor, async_graphql::Request)> {
+        let mut kept = self.lock();
+        kept.retain(|k| k.last.elapsed() < KEEP);
+        kept.iter()
+            .map(|k| {
+                let mut request =
+                    async_graphql::Request::new(k.query.clone()).variables(k.variables.clone());
+                request.operation_name.clone_from(&k.operation_name);
+                (k.actor.clone(), request)
+            })
+            .collect()
+    }
+
+    /// How many requests are kept.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Whether `query` is a query whose root fields are all [`KEEPABLE`] (no fragment at the
+/// root, which could hide another field).
+fn keepable(query: &str) -> bool {
+    let Ok(document) = async_graphql::parser::parse_query(query) else {
+        return false;
+    };
+    document.operations.iter().all(|(_, operation)| {
+        operation.node.ty == OperationType::Query
+            && operation
+                .node
+                .selection_set
+                .node
+                .items
+                .iter()
+                .all(|item| match &item.node {
+                    Selection::Field(field) => KEEPABLE.contains(&field.node.name.node.as_str()),
+                    Selection::FragmentSpread(_) | Selection::InlineFragment(_) => false,
+                })
+    })
+}
+
+/// The worker: asks the kept requests again after each notice and every [`TICK`], as
+/// the module says, until `shutdown`.
+pub async fn keep_warm(
+    state: TargetState,
+    schema: ReadSchema,
+    kept: Arc<KeptWarm>,
+    answers: Arc<AnswerCache>,
+    mut notices: broadcast::Receiver<Notice>,
+    shutdown: CancellationToken,
+) {
+    let mut listening = true;
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            received = notices.recv(), if listening => {
+                if matches!(received, Err(RecvError::Closed)) {
+                    listening = false;
+                }
+            }
+            () = tokio::time::sleep(TICK) => {}
+        }
+        // Notices come in bursts (each projection commits on its own): one pass for all
+        // those already arrived, at the state they lead to.
+        while let Ok(_) | Err(TryRecvError::Lagged(_)) = notices.try_recv() {}
+        let requests = kept.recent();
+        if requests.is_empty() {
+            continue;
+        }
+        metrics::gauge!("pharos_dashboards_kept_warm").set(requests.len() as f64);
+        let started = Instant::now();
+        for (actor, request) in requests {
+            match crate::execute(&state, &schema, actor, request.data(Warming)).await {
+                Ok(response) if response.errors.is_empty() => {}
+                Ok(response) => {
+                    tracing::debug!(errors = ?response.errors, "a dashboard kept warm answered errors");
+                }
+                Err(problem) => {
+                    tracing::debug!(?problem, "a dashboard kept warm was not computed");
+                }
+            }
+        }
+        answers.adopt_ahead();
+        metrics::counter!("pharos_dashboard_warm_passes_total").increment(1);
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(started.elapsed() * REST) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(n: u128) -> Actor {
+        Actor {
+            user_id: uuid::Uuid::from_u128(n),
+            role: pharos_events::Role::PoleManager,
+            scope: pharos_access::Scope::Academy,
+            grants: Vec::new(),
+            request_id: Some("requete".into()),
+        }
+    }
+
+    const DASHBOARD: &str = "{ dashboard(schoolYear: \"2026-2027\") { asOf } }";
+
+    #[test]
+    fn the_most_recently_asked_are_kept_once_each() {
+        let kept = KeptWarm::new(2);
+        let none = async_graphql::Variables::default();
+        kept.keep(&actor(1), DASHBOARD, None, &none);
+        kept.keep(&actor(2), DASHBOARD, None, &none);
+        kept.keep(&actor(1), DASHBOARD, None, &none);
+        let recent = kept.recent();
+        assert_eq!(
+            recent
+                .iter()
+                .map(|(a, _)| a.user_id.as_u128())
+                .collect::<Vec<_>>(),
+            vec![1, 2],
+            "the same request is kept once, most recent first"
+        );
+        assert!(recent.iter().all(|(a, _)| a.request_id.is_none()));
+        kept.keep(&actor(3), DASHBOARD, None, &none);
+        assert_eq!(kept.len(), 2, "at most the setting");
+        kept.keep(&actor(3), "{ schools { totalCount } }", None, &none);
+        assert_eq!(kept.len(), 2, "only dashboards");
+        let off = KeptWarm::new(0);
+        off.keep(&actor(1), DASHBOARD, None, &none);
+        assert!(off.is_empty(), "0 keeps none");
+    }
+
+    #[test]
+    fn only_dashboards_and_me_are_kept() {
+        assert!(keepable(
+            "{ dashboard(schoolYear: \"2026-2027\") { schoolYear } }"
+        ));
+        assert!(keepable(
+            "query D($y: String!) { me { id } dashboard(schoolYear: $y) { asOf } }"
+        ));
+        assert!(!keepable(
+            "{ dashboard(schoolYear: \"2026-2027\") { asOf } schools { totalCount } }"
+        ));
+        assert!(!keepable(
+            "{ ... on Query { dashboard(schoolYear: \"x\") { asOf } } }"
+        ));
+        assert!(!keepable(
+            "subscription { dashboardChanged(schoolYear: \"x\") }"
+        ));
+        assert!(!keepable("{ dashboard("));
+    }
+}
