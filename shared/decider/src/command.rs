@@ -13,7 +13,7 @@ use pharos_eventstore::{
     StreamId,
 };
 
-use crate::Rejection;
+use crate::{Rejection, held};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -41,8 +41,9 @@ fn stream_lock(stream: &StreamId) -> Arc<tokio::sync::Mutex<()>> {
 }
 
 /// An aggregate as pure functions.
-pub trait Decider {
-    type State: Default;
+pub trait Decider: 'static {
+    /// Cloned from the state this process holds for a stream ([`crate::held`]).
+    type State: Default + Clone + Send + Sync + 'static;
     type Command: Clone + 'static;
     type Event: Serialize + DeserializeOwned;
 
@@ -135,10 +136,27 @@ where
     let lock = stream_lock(stream);
     let _turn = lock.lock().await;
     let mut attempt = 0;
+    // Whether the state held may be decided on: once per command, then the stream is
+    // read ([`crate::held`]).
+    let mut may_hold = true;
     loop {
-        attempt += 1;
-        let (state, version) = load::<D>(store, stream).await?;
+        let (state, version, from_held) =
+            match may_hold.then(|| held::held::<D>(store, stream)).flatten() {
+                Some((state, version)) => (state, version, true),
+                None => {
+                    let (state, version) = load::<D>(store, stream).await?;
+                    held::hold::<D>(store, stream, state.clone(), version);
+                    (state, version, false)
+                }
+            };
+        may_hold = false;
+        if !from_held {
+            attempt += 1;
+        }
         if let Some(expected) = if_match.filter(|expected| *expected != version) {
+            if from_held {
+                continue;
+            }
             return Err(StoreError::WrongExpectedVersion {
                 stream_id: stream.to_string(),
                 expected: ExpectedVersion::Exact(expected),
@@ -146,8 +164,19 @@ where
             }
             .into());
         }
-        let (command, companions) = command_for(&state)?;
-        let events = D::decide(&command, &state, now)?;
+        // A refusal or a decision to append nothing is answered from the stream as read.
+        let decided = match command_for(&state) {
+            Ok((command, companions)) => D::decide(&command, &state, now)
+                .map(|events| (events, companions))
+                .map_err(E::from),
+            Err(e) => Err(e),
+        };
+        let (events, companions) = match decided {
+            Ok((events, _)) if from_held && events.is_empty() => continue,
+            Err(_) if from_held => continue,
+            Ok(decided) => decided,
+            Err(e) => return Err(e),
+        };
         if events.is_empty() {
             return Ok(Executed {
                 version,
@@ -162,11 +191,16 @@ where
             .await
         {
             Ok(result) => {
+                keep_after::<D>(store, stream, state, &events, &result);
                 return Ok(Executed {
                     version: result.version,
                     events,
                     appended: Some(result),
                 });
+            }
+            Err(StoreError::WrongExpectedVersion { .. }) if from_held => {
+                // The state held was not the stream's: read it and decide again.
+                held::forget::<D>(store, stream);
             }
             Err(StoreError::WrongExpectedVersion { .. })
                 if if_match.is_none() && attempt < ATTEMPTS =>
@@ -174,8 +208,26 @@ where
                 // Another process wrote meanwhile: decide again on its result.
                 pause(attempt).await;
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => {
+                held::forget::<D>(store, stream);
+                return Err(e.into());
+            }
         }
+    }
+}
+
+/// Holds `stream`'s state after an append of `events` on `state`, when they were stored
+/// now (an append found already stored says nothing of the state decided on).
+fn keep_after<D: Decider>(
+    store: &EventStore,
+    stream: &StreamId,
+    state: D::State,
+    events: &[D::Event],
+    result: &AppendResult,
+) {
+    match held::after::<D>(state, events).filter(|_| result.appended) {
+        Some(state) => held::hold::<D>(store, stream, state, result.version),
+        None => held::forget::<D>(store, stream),
     }
 }
 
@@ -233,11 +285,52 @@ where
         (a.lock().await, b)
     };
     let mut attempt = 0;
+    let mut may_hold = true;
     loop {
-        attempt += 1;
+        // Each stream's held state if any; the others read (concurrently when both are).
+        let (first_held, second_held) = if may_hold {
+            (
+                held::held::<A>(store, first),
+                held::held::<B>(store, second),
+            )
+        } else {
+            (None, None)
+        };
+        may_hold = false;
+        let (held_first, held_second) = (first_held.is_some(), second_held.is_some());
+        let from_held = held_first || held_second;
         let ((first_state, first_version), (second_state, second_version)) =
-            tokio::try_join!(load::<A>(store, first), load::<B>(store, second))?;
-        let (first_events, second_events, companions) = decide(&first_state, &second_state)?;
+            match (first_held, second_held) {
+                (Some(a), Some(b)) => (a, b),
+                (Some(a), None) => {
+                    let b = load::<B>(store, second).await?;
+                    held::hold::<B>(store, second, b.0.clone(), b.1);
+                    (a, b)
+                }
+                (None, Some(b)) => {
+                    let a = load::<A>(store, first).await?;
+                    held::hold::<A>(store, first, a.0.clone(), a.1);
+                    (a, b)
+                }
+                (None, None) => {
+                    attempt += 1;
+                    let (a, b) =
+                        tokio::try_join!(load::<A>(store, first), load::<B>(store, second))?;
+                    held::hold::<A>(store, first, a.0.clone(), a.1);
+                    held::hold::<B>(store, second, b.0.clone(), b.1);
+                    (a, b)
+                }
+            };
+        let (first_events, second_events, companions) = match decide(&first_state, &second_state) {
+            // The append checks the version of the streams it writes only: a decision
+            // on a held state is stored only if it writes that state's stream.
+            Ok((a, b, _)) if (held_first && a.is_empty()) || (held_second && b.is_empty()) => {
+                continue;
+            }
+            Err(_) if from_held => continue,
+            Ok(decided) => decided,
+            Err(e) => return Err(e),
+        };
         let mut parts = Vec::with_capacity(2);
         if !first_events.is_empty() {
             parts.push(StreamAppend {
@@ -269,6 +362,17 @@ where
         }
         match store.append_linked(parts, metadata, &companions).await {
             Ok(results) => {
+                let mut stored = results.iter();
+                if !first_events.is_empty()
+                    && let Some(result) = stored.next()
+                {
+                    keep_after::<A>(store, first, first_state, &first_events, result);
+                }
+                if !second_events.is_empty()
+                    && let Some(result) = stored.next()
+                {
+                    keep_after::<B>(store, second, second_state, &second_events, result);
+                }
                 let mut results = results.into_iter();
                 let mut done = |version: i64, stored: bool| {
                     let appended = if stored { results.next() } else { None };
@@ -290,10 +394,19 @@ where
                     },
                 ));
             }
+            Err(StoreError::WrongExpectedVersion { .. }) if from_held => {
+                // A state held was not its stream's: read both and decide again.
+                held::forget::<A>(store, first);
+                held::forget::<B>(store, second);
+            }
             Err(StoreError::WrongExpectedVersion { .. }) if attempt < ATTEMPTS => {
                 pause(attempt).await;
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => {
+                held::forget::<A>(store, first);
+                held::forget::<B>(store, second);
+                return Err(e.into());
+            }
         }
     }
 }

@@ -1,13 +1,16 @@
 //! Aggregates as pure functions (the decider pattern): [`Decider`] (`decide`, `evolve`),
 //! the [`Rejection`] a decision refuses with, the [`Clock`] time comes from, the command
 //! loop that runs a decision against the event store ([`execute`], [`execute_with`],
-//! [`execute_linked`] for a decision spanning two streams),
+//! [`execute_linked`] for a decision spanning two streams) on the state this process
+//! holds for a stream when it has one (`held`: the append's version check catches a stale
+//! one),
 //! and [`given`], the given/when/then helper of decider tests.
 //!
 //! No HTTP here: `pharos-web` maps a [`Rejection`] to problem+json in one place, and a
 //! handler's error type only needs `From<Rejection> + From<StoreError>` to run commands.
 
 mod command;
+pub mod held;
 mod rejection;
 pub mod testing;
 

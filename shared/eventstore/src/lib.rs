@@ -133,6 +133,8 @@ struct Inner {
     /// Every background task of the store and of its users ([`EventStore::spawn`]):
     /// [`EventStore::close`] waits for them before closing the pool.
     tracker: TaskTracker,
+    /// This store's number in the process ([`EventStore::instance`]).
+    instance: u64,
 }
 
 impl Drop for Inner {
@@ -192,6 +194,11 @@ impl EventStore {
                 wakeup,
                 tasks,
                 tracker,
+                instance: {
+                    static OPENED: std::sync::atomic::AtomicU64 =
+                        std::sync::atomic::AtomicU64::new(0);
+                    OPENED.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                },
             }),
         })
     }
@@ -365,6 +372,13 @@ impl EventStore {
     }
 
     /// The stream's events from `from_version` on (1 = from the start), in order.
+    /// This store's number among those opened by this process (its clones share it): what
+    /// tells apart two stores of this process whose streams share names, as a cache of
+    /// their states must (another database's `school-0310001H`).
+    pub fn instance(&self) -> u64 {
+        self.inner.instance
+    }
+
     pub async fn read_stream(
         &self,
         stream: &StreamId,
