@@ -36,6 +36,26 @@ pub fn rule(problem: &Value) -> &str {
         .unwrap_or_default()
 }
 
+/// The sum of the samples of `name` whose labels include each of `labels`, as the
+/// `/metrics` of the server at `base` shows them now.
+pub async fn metric(http: &reqwest::Client, base: &str, name: &str, labels: &[&str]) -> f64 {
+    let text = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|line| {
+            line.split(['{', ' ']).next() == Some(name)
+                && labels.iter().all(|label| line.contains(label))
+        })
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 /// How to start a [`TestApp`].
 pub struct TestAppBuilder {
     db: TestDb,

@@ -562,18 +562,7 @@ async fn two_read_model_replicas_started_at_once_both_serve() {
 
 /// The events this process projected, by its `/metrics`.
 async fn projected(client: &reqwest::Client, base: &str) -> f64 {
-    let text = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .filter(|line| line.starts_with("pharos_projection_events_total"))
-        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
+    pharos_test_support::metric(client, base, "pharos_projection_events_total", &[]).await
 }
 
 async fn checkpoint(pg: &sqlx::PgPool, name: &str) -> i64 {

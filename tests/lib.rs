@@ -12,7 +12,7 @@ pub mod process;
 pub mod seed;
 pub mod smtp;
 
-pub use app::{ADMIN, Client, PASSWORD, TestApp, TestAppBuilder, instant, rule};
+pub use app::{ADMIN, Client, PASSWORD, TestApp, TestAppBuilder, instant, metric, rule};
 pub use db::{Served, TestDb};
 /// The settings a test may change before the application starts.
 pub use pharos::config::RawConfig;

@@ -1,7 +1,7 @@
 //! Commands decided on the state a process holds for a stream, against two processes (two
 //! stores on one database, each with its held states) writing to the same streams: what
 //! one holds goes stale when the other writes, and no command may be stored or answered
-//! from a stale state. On SQLite, and on PostgreSQL when `DATABASE_URL` is set.
+//! from a stale state. On both backends (PostgreSQL with `DATABASE_URL`).
 
 #![allow(clippy::unwrap_used)]
 
@@ -10,6 +10,7 @@ use std::borrow::Cow;
 use chrono::Utc;
 use pharos_decider::{Decider, Rejection, execute, execute_linked, execute_with, held};
 use pharos_eventstore::{EventStore, Metadata, StoreError, StoreOptions, StreamId};
+use pharos_test_support::TestDb;
 use serde::{Deserialize, Serialize};
 
 /// A room of one seat.
@@ -110,17 +111,28 @@ impl From<StoreError> for Failure {
     }
 }
 
-async fn run(store: &EventStore, room: &StreamId, command: Command) -> Result<i64, Failure> {
-    execute::<Room, Failure>(
+/// `command` on `stream` as decider `D`.
+async fn exec<D: Decider<Command = Command, Event = Event>>(
+    store: &EventStore,
+    stream: &StreamId,
+    command: Command,
+) -> Result<pharos_decider::Executed<Event>, Failure> {
+    execute::<D, Failure>(
         store,
-        room,
+        stream,
         &command,
         Utc::now(),
         None,
         &Metadata::default(),
     )
     .await
-    .map(|done| done.version)
+}
+
+/// The room's version after `command`.
+async fn run(store: &EventStore, room: &StreamId, command: Command) -> Result<i64, Failure> {
+    exec::<Room>(store, room, command)
+        .await
+        .map(|done| done.version)
 }
 
 /// What a read of the stream gives.
@@ -128,14 +140,14 @@ async fn read(store: &EventStore, room: &StreamId) -> RoomState {
     pharos_decider::load::<Room>(store, room).await.unwrap().0
 }
 
-async fn two_processes_never_decide_on_a_stale_state(url: &str) {
+async fn two_processes_never_decide_on_a_stale_state(db: TestDb) {
     let options = || StoreOptions {
         max_connections: 4,
         ..StoreOptions::default()
     };
-    let one = EventStore::connect(url, options()).await.unwrap();
+    let one = EventStore::connect(&db.url, options()).await.unwrap();
     one.migrate().await.unwrap();
-    let other = EventStore::connect(url, options()).await.unwrap();
+    let other = EventStore::connect(&db.url, options()).await.unwrap();
     let room = StreamId::new("room", "a").unwrap();
 
     // One takes the seat and holds the room as taken; the other frees it.
@@ -187,16 +199,9 @@ async fn two_processes_never_decide_on_a_stale_state(url: &str) {
             .unwrap(),
         6
     );
-    let done = execute::<Room, Failure>(
-        &one,
-        &room,
-        &Command::Free("un".into()),
-        Utc::now(),
-        None,
-        &Metadata::default(),
-    )
-    .await
-    .unwrap();
+    let done = exec::<Room>(&one, &room, Command::Free("un".into()))
+        .await
+        .unwrap();
     assert_eq!(
         (done.version, done.events.len()),
         (6, 0),
@@ -300,16 +305,9 @@ async fn two_processes_never_decide_on_a_stale_state(url: &str) {
             .unwrap(),
         (4, 4)
     );
-    execute::<Guest, Failure>(
-        &one,
-        &guest,
-        &Command::Take("g".into()),
-        Utc::now(),
-        None,
-        &Metadata::default(),
-    )
-    .await
-    .unwrap();
+    exec::<Guest>(&one, &guest, Command::Take("g".into()))
+        .await
+        .unwrap();
     assert_eq!(
         run(&other, &hall, Command::Take("autre".into()))
             .await
@@ -326,42 +324,10 @@ async fn two_processes_never_decide_on_a_stale_state(url: &str) {
     );
     one.close().await;
     other.close().await;
+    db.finish().await;
 }
 
-#[tokio::test]
-async fn sqlite_two_processes_never_decide_on_a_stale_state() {
-    let path = std::env::temp_dir().join(format!(
-        "pharos-decider-held-{}.db",
-        uuid::Uuid::now_v7().simple()
-    ));
-    two_processes_never_decide_on_a_stale_state(&format!("sqlite://{}", path.display())).await;
-    for suffix in ["", "-wal", "-shm"] {
-        let mut file = path.clone().into_os_string();
-        file.push(suffix);
-        let _ = std::fs::remove_file(file);
-    }
-}
-
-#[tokio::test]
-async fn postgres_two_processes_never_decide_on_a_stale_state() {
-    use sqlx::Connection;
-    let Ok(admin) = std::env::var("DATABASE_URL") else {
-        assert!(std::env::var_os("CI").is_none(), "CI must set DATABASE_URL");
-        eprintln!("DATABASE_URL unset: PostgreSQL variant skipped");
-        return;
-    };
-    let name = format!("pharos_decider_held_{}", uuid::Uuid::now_v7().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let (base, _) = admin.rsplit_once('/').unwrap();
-    two_processes_never_decide_on_a_stale_state(&format!("{base}/{name}")).await;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE {name} WITH (FORCE)"
-    )))
-    .execute(&mut conn)
-    .await
-    .unwrap();
-}
+pharos_test_support::on_both_backends!(
+    "pharos-decider-held";
+    two_processes_never_decide_on_a_stale_state,
+);

@@ -2295,25 +2295,9 @@ async fn twice_as_many_dashboards_as_connections_all_answer(db: TestDb) {
     app.finish().await;
 }
 
-/// The sum of the samples of `name` whose labels include each of `labels`, as
-/// `/metrics` shows them now.
+/// `name`'s samples with `labels` in `app`'s `/metrics`.
 async fn metric(app: &TestApp, name: &str, labels: &[&str]) -> f64 {
-    let text = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .filter(|line| {
-            line.split(['{', ' ']).next() == Some(name)
-                && labels.iter().all(|label| line.contains(label))
-        })
-        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
+    pharos_test_support::metric(&app.http, &app.base, name, labels).await
 }
 
 /// A dashboard asked "now" is kept warm: after a change the process computes it again by
