@@ -211,10 +211,10 @@ pub async fn keep_warm(
         // those already arrived, at the state they lead to.
         while let Ok(_) | Err(TryRecvError::Lagged(_)) = notices.try_recv() {}
         let requests = kept.recent();
+        metrics::gauge!("pharos_dashboards_kept_warm").set(requests.len() as f64);
         if requests.is_empty() {
             continue;
         }
-        metrics::gauge!("pharos_dashboards_kept_warm").set(requests.len() as f64);
         let started = Instant::now();
         for (actor, request) in requests {
             match crate::execute(&state, &schema, actor, request.data(Warming)).await {
