@@ -49,7 +49,7 @@ use utoipa::OpenApi as _;
 const NAME: &str = "cohorts";
 
 /// The `cohorts` target.
-pub const TARGET: Target = Target {
+pub static TARGET: Target = Target {
     name: NAME,
     summary: "Cohortes d'ambassadeurs élèves et parents",
     owns: &[CATEGORY],

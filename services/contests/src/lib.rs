@@ -53,7 +53,7 @@ use utoipa::OpenApi as _;
 const NAME: &str = "contests";
 
 /// The contests target.
-pub const TARGET: Target = Target {
+pub static TARGET: Target = Target {
     name: NAME,
     summary: "Concours « Non au harcèlement » : éditions, productions, jury, palmarès",
     owns: &[EDITION_CATEGORY, ENTRY_CATEGORY],

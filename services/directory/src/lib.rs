@@ -104,7 +104,7 @@ impl FromRef<Directory> for AppState {
 /// The directory target: schools, accounts and login, the orientation directory,
 /// requests on personal data; and, on start, the national help lines, the first
 /// administrator and the hourly retention purge.
-pub const TARGET: Target = Target {
+pub static TARGET: Target = Target {
     name: NAME,
     summary: "Annuaire : établissements, comptes et connexion, annuaire d'orientation, données personnelles",
     owns: &["school", "user", "partner", "person"],

@@ -46,7 +46,7 @@ const NAME: &str = "national-day";
 pub const FIRST_YEAR: i32 = 2015;
 
 /// The national-day target.
-pub const TARGET: Target = Target {
+pub static TARGET: Target = Target {
     name: NAME,
     summary: "Journée nationale « Non au harcèlement » : éditions et actions",
     owns: &[NATIONAL_DAY_CATEGORY, ACTION_CATEGORY],

@@ -65,7 +65,7 @@ use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Pr
 const NAME: &str = "pages";
 
 /// The `pages` target.
-pub const TARGET: Target = Target {
+pub static TARGET: Target = Target {
     name: NAME,
     summary: "Pages web : tableau de bord du pôle et des référents, connexion",
     owns: &[],

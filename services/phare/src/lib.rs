@@ -64,7 +64,7 @@ const NAME: &str = "phare";
 pub const FIRST_PHARE_YEAR: i32 = 2019;
 
 /// The pHARe target.
-pub const TARGET: Target = Target {
+pub static TARGET: Target = Target {
     name: NAME,
     summary: "Déploiement du programme pHARe par établissement ou circonscription, et labels",
     owns: &[DEPLOYMENT_CATEGORY, LABEL_CATEGORY],

@@ -267,7 +267,7 @@ impl RawConfig {
         {
             if name == "all" {
                 targets.extend(TARGETS);
-            } else if let Some(t) = TARGETS.iter().find(|t| t.name == name) {
+            } else if let Some(&t) = TARGETS.iter().find(|t| t.name == name) {
                 targets.push(t);
             } else {
                 errors.push(format!(

@@ -380,7 +380,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Openapi = &cli.command {
         println!(
             "{}",
-            pharos::targets::openapi(pharos::targets::TARGETS).to_pretty_json()?
+            pharos::targets::openapi(pharos::targets::TARGETS.iter().copied()).to_pretty_json()?
         );
         return Ok(());
     }

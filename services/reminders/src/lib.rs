@@ -40,7 +40,7 @@ pub const NAME: &str = "reminders";
 pub const LEASE: &str = "reminders-scheduler";
 
 /// The `reminders` target.
-pub const TARGET: Target = Target {
+pub static TARGET: Target = Target {
     name: NAME,
     summary: "Rappels programmés et envoi des courriels",
     owns: &[pharos_events::reminder::CATEGORY],

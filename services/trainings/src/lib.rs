@@ -85,7 +85,7 @@ impl FromRef<Trainings> for AppState {
 }
 
 /// The trainings target.
-pub const TARGET: Target = Target {
+pub static TARGET: Target = Target {
     name: NAME,
     summary: "Formations, sessions, inscriptions et présences",
     owns: &[TRAINING_CATEGORY, SESSION_CATEGORY, SCHEDULE_CATEGORY],

@@ -7,7 +7,8 @@
 //! `pharos openapi` all derive from it.
 //!
 //! Adding a target: a crate under `services/` whose `lib.rs` declares
-//! `pub const TARGET: Target`, and one line in the table of `services/pharos/src/targets.rs`.
+//! `pub static TARGET: Target` (a static: its closures are compiled in the target's crate, not in
+//! every crate that uses it), and one line in the table of `services/pharos/src/targets.rs`.
 
 use axum::Router;
 use futures::future::BoxFuture;
