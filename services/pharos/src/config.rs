@@ -68,8 +68,8 @@ pub struct RawConfig {
     /// How many dashboards are computed at once (the others wait their turn); unset:
     /// twice this machine's cores.
     pub dashboards_at_once: Option<u32>,
-    /// How many dashboards asked "now" are kept computed ahead of the next request (the
-    /// most recently asked); 0: none.
+    /// How many dashboards asked "now" are kept computed ahead of the next request (past
+    /// that number, the cheapest to compute goes); 0: none.
     pub dashboards_kept_warm: u32,
     /// `text` or `json`.
     pub log_format: String,

@@ -72,7 +72,7 @@ const BATCH: usize = 1_000;
 const REBUILD_PAGE: usize = 5_000;
 
 /// The read-model target.
-pub const TARGET: Target = Target {
+pub static TARGET: Target = Target {
     name: NAME,
     summary: "Projections et API GraphQL des tableaux de bord",
     owns: &[],
@@ -447,9 +447,11 @@ async fn query(
         request.variables.clone(),
     );
     let now = warm::NowAsked::default();
+    let asked = std::time::Instant::now();
     let response = execute(&state, &schema, actor.clone(), request.data(now.clone())).await?;
     if now.asked() && response.errors.is_empty() {
-        kept.keep(&actor, &query, operation_name.as_deref(), &variables);
+        let took = asked.elapsed();
+        kept.keep(&actor, &query, operation_name.as_deref(), &variables, took);
     }
     Ok(axum::Json(response).into_response())
 }

@@ -9,9 +9,12 @@
 //! read-model`, the academy's dashboard is about a second of PostgreSQL work. So:
 //!
 //! - each `POST /graphql` asking `dashboard` without `asOf`, and nothing but `dashboard`
-//!   and `me`, is kept ([`KeptWarm::keep`]) with its caller: the most recently asked, as
-//!   many as the `dashboards_kept_warm` setting says (8; 0 keeps none), each for [`KEEP`]
-//!   after someone last asked it;
+//!   and `me`, is kept ([`KeptWarm::keep`]) with its caller, each for [`KEEP`] after
+//!   someone last asked it, as many as the `dashboards_kept_warm` setting says (8; 0 keeps
+//!   none). Past that, the one cheapest to compute goes (the longest it took to answer,
+//!   asked or kept warm; the least recently asked of equals): twenty referents watching
+//!   their departments' dashboards, tens of milliseconds each, do not push out the
+//!   academy's, a second of work, which is where a wait is felt;
 //! - a worker ([`keep_warm`]) asks them again as their callers (their scope read again
 //!   from the reference each time) after each notice of the read model and every [`TICK`]:
 //!   at an unchanged state and "now" every statement is found computed and nothing is
@@ -81,16 +84,19 @@ struct Kept {
     operation_name: Option<String>,
     variables: async_graphql::Variables,
     last: Instant,
+    /// The longest it took to answer, asked or kept warm: what a cold answer costs.
+    cost: Duration,
 }
 
-/// The requests kept warm, most recently asked first, at most `kept`.
+/// The requests kept warm, most recently asked first, at most `kept`: past that, the
+/// cheapest goes.
 pub struct KeptWarm {
     kept: usize,
     requests: std::sync::Mutex<Vec<Kept>>,
 }
 
 impl KeptWarm {
-    /// Keeping the `kept` most recently asked requests (0: none).
+    /// Keeping at most `kept` requests (0: none).
     pub fn new(kept: usize) -> Self {
         Self {
             kept,
@@ -104,14 +110,15 @@ impl KeptWarm {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Keeps `request`, which `actor` asked and got an answer without errors, if it asks
-    /// nothing but `dashboard` and `me`.
+    /// Keeps `request`, which `actor` asked and got an answer without errors in `took`,
+    /// if it asks nothing but `dashboard` and `me`.
     pub fn keep(
         &self,
         actor: &Actor,
         query: &str,
         operation_name: Option<&str>,
         variables: &async_graphql::Variables,
+        took: Duration,
     ) {
         if self.kept == 0 || !keepable(query) {
             return;
@@ -123,6 +130,10 @@ impl KeptWarm {
             serde_json::to_string(variables).unwrap_or_default()
         );
         let mut kept = self.lock();
+        let cost = kept
+            .iter()
+            .find(|k| k.key == key)
+            .map_or(took, |k| k.cost.max(took));
         kept.retain(|k| k.key != key);
         kept.insert(
             0,
@@ -136,13 +147,34 @@ impl KeptWarm {
                 operation_name: operation_name.map(str::to_owned),
                 variables: variables.clone(),
                 last: Instant::now(),
+                cost,
             },
         );
-        kept.truncate(self.kept);
+        while kept.len() > self.kept {
+            // The cheapest, the least recently asked of equals (the list is most recent
+            // first): `min_by_key` keeps the first of equals, so search from the end.
+            let cheapest = kept.len()
+                - 1
+                - kept
+                    .iter()
+                    .rev()
+                    .enumerate()
+                    .min_by_key(|(_, k)| k.cost)
+                    .map_or(0, |(i, _)| i);
+            kept.remove(cheapest);
+        }
     }
 
-    /// The requests asked within [`KEEP`] (the others are forgotten), most recent first.
-    fn recent(&self) -> Vec<(Actor, async_graphql::Request)> {
+    /// A pass of the worker answered the request kept under `key` in `took`.
+    fn took(&self, key: &str, took: Duration) {
+        if let Some(k) = self.lock().iter_mut().find(|k| k.key == key) {
+            k.cost = k.cost.max(took);
+        }
+    }
+
+    /// The requests asked within [`KEEP`] (the others are forgotten), most recent first,
+    /// each with its key.
+    fn recent(&self) -> Vec<(String, Actor, async_graphql::Request)> {
         let mut kept = self.lock();
         kept.retain(|k| k.last.elapsed() < KEEP);
         kept.iter()
@@ -150,7 +182,7 @@ impl KeptWarm {
                 let mut request =
                     async_graphql::Request::new(k.query.clone()).variables(k.variables.clone());
                 request.operation_name.clone_from(&k.operation_name);
-                (k.actor.clone(), request)
+                (k.key.clone(), k.actor.clone(), request)
             })
             .collect()
     }
@@ -216,9 +248,10 @@ pub async fn keep_warm(
             continue;
         }
         let started = Instant::now();
-        for (actor, request) in requests {
+        for (key, actor, request) in requests {
+            let asked = Instant::now();
             match crate::execute(&state, &schema, actor, request.data(Warming)).await {
-                Ok(response) if response.errors.is_empty() => {}
+                Ok(response) if response.errors.is_empty() => kept.took(&key, asked.elapsed()),
                 Ok(response) => {
                     tracing::debug!(errors = ?response.errors, "a dashboard kept warm answered errors");
                 }
@@ -252,30 +285,69 @@ mod tests {
 
     const DASHBOARD: &str = "{ dashboard(schoolYear: \"2026-2027\") { asOf } }";
 
+    fn users(kept: &KeptWarm) -> Vec<u128> {
+        kept.recent()
+            .iter()
+            .map(|(_, a, _)| a.user_id.as_u128())
+            .collect()
+    }
+
     #[test]
     fn the_most_recently_asked_are_kept_once_each() {
         let kept = KeptWarm::new(2);
         let none = async_graphql::Variables::default();
-        kept.keep(&actor(1), DASHBOARD, None, &none);
-        kept.keep(&actor(2), DASHBOARD, None, &none);
-        kept.keep(&actor(1), DASHBOARD, None, &none);
-        let recent = kept.recent();
+        let ms = Duration::from_millis;
+        kept.keep(&actor(1), DASHBOARD, None, &none, ms(20));
+        kept.keep(&actor(2), DASHBOARD, None, &none, ms(20));
+        kept.keep(&actor(1), DASHBOARD, None, &none, ms(5));
         assert_eq!(
-            recent
-                .iter()
-                .map(|(a, _)| a.user_id.as_u128())
-                .collect::<Vec<_>>(),
+            users(&kept),
             vec![1, 2],
             "the same request is kept once, most recent first"
         );
-        assert!(recent.iter().all(|(a, _)| a.request_id.is_none()));
-        kept.keep(&actor(3), DASHBOARD, None, &none);
-        assert_eq!(kept.len(), 2, "at most the setting");
-        kept.keep(&actor(3), "{ schools { totalCount } }", None, &none);
+        assert!(kept.recent().iter().all(|(_, a, _)| a.request_id.is_none()));
+        kept.keep(&actor(3), DASHBOARD, None, &none, ms(20));
+        assert_eq!(
+            users(&kept),
+            vec![3, 1],
+            "at most the setting: of equal costs, the least recently asked goes"
+        );
+        kept.keep(&actor(3), "{ schools { totalCount } }", None, &none, ms(20));
         assert_eq!(kept.len(), 2, "only dashboards");
         let off = KeptWarm::new(0);
-        off.keep(&actor(1), DASHBOARD, None, &none);
+        off.keep(&actor(1), DASHBOARD, None, &none, ms(20));
         assert!(off.is_empty(), "0 keeps none");
+    }
+
+    #[test]
+    fn the_cheapest_goes_first() {
+        let kept = KeptWarm::new(2);
+        let none = async_graphql::Variables::default();
+        let ms = Duration::from_millis;
+        // The academy's dashboard, then departments' dashboards asked after it.
+        kept.keep(&actor(1), DASHBOARD, None, &none, ms(1_000));
+        kept.keep(&actor(2), DASHBOARD, None, &none, ms(30));
+        kept.keep(&actor(3), DASHBOARD, None, &none, ms(40));
+        assert_eq!(users(&kept), vec![3, 1], "the academy's stays");
+        // Answered from the cache, it costs little: its cold cost is what counts.
+        kept.keep(&actor(1), DASHBOARD, None, &none, ms(2));
+        kept.keep(&actor(4), DASHBOARD, None, &none, ms(50));
+        assert_eq!(users(&kept), vec![4, 1]);
+        // A pass of the worker that took longer raises the cost it is kept by.
+        let key = |n: u128| {
+            kept.recent()
+                .into_iter()
+                .find(|(_, a, _)| a.user_id.as_u128() == n)
+                .map(|(k, _, _)| k)
+                .unwrap()
+        };
+        kept.took(&key(4), ms(2_000));
+        kept.keep(&actor(5), DASHBOARD, None, &none, ms(1_500));
+        assert_eq!(
+            users(&kept),
+            vec![5, 4],
+            "the academy's is now the cheapest"
+        );
     }
 
     #[test]
