@@ -207,6 +207,8 @@ async fn run(pharos: &Pharos, total: usize, callers: usize) -> anyhow::Result<Va
     }
     let elapsed = started.elapsed();
     let registrations_per_s = total as f64 / elapsed.as_secs_f64();
+    // Linked appends PostgreSQL stored in one statement (the others took a transaction).
+    let one_statement = store.appends_in_one_statement();
     let http_latency = Duration::from_micros(waited.load(Ordering::Relaxed) / total as u64);
     let confirmed = confirmed.load(Ordering::Relaxed);
     let expected = (0..sessions.len())
@@ -219,7 +221,7 @@ async fn run(pharos: &Pharos, total: usize, callers: usize) -> anyhow::Result<Va
         bail!("{confirmed} confirmed, expected {expected}");
     }
     println!(
-        "registrations through HTTP ({callers} callers): {registrations_per_s:.0}/s ({confirmed} confirmed, {} waitlisted)",
+        "registrations through HTTP ({callers} callers): {registrations_per_s:.0}/s ({confirmed} confirmed, {} waitlisted; {one_statement} appends in one statement)",
         total - confirmed
     );
     let bare = append(store, callers, total).await?.rate();
@@ -248,6 +250,7 @@ async fn run(pharos: &Pharos, total: usize, callers: usize) -> anyhow::Result<Va
         "registrations_per_s": registrations_per_s.round(),
         "append_same_callers": bare.round(),
         "ratio": (ratio * 1000.0).round() / 1000.0,
+        "appends_in_one_statement": one_statement,
         "registration_ms": mean_ms(http_latency, 1),
         "steps_ms": steps.iter().map(|s| (s.name.to_owned(), json!(mean_ms(s.total, s.count)))).collect::<serde_json::Map<_, _>>(),
         "shares": shares.iter().map(|(step, share)| (step.to_string(), json!((share * 1000.0).round() / 1000.0))).collect::<serde_json::Map<_, _>>(),
@@ -413,6 +416,9 @@ async fn register_timed(
     laps.lap(2);
     let stream = pharos_trainings::session::stream(id)?;
     let schedule_stream = pharos_trainings::schedule::stream(person)?;
+    if !new_person.is_empty() {
+        pharos_trainings::schedule::hold_new(store, &schedule_stream);
+    }
     let registration_id = Uuid::now_v7();
     // Run as the handler runs it (both streams' locks, loads, a retry on a lost race:
     // callers register to the same sessions). A retry's failed append and pause count

@@ -37,13 +37,20 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, FixedOffset, Utc};
 use pharos_decider::{Decider, Rejection};
 use pharos_events::training::{SCHEDULE_CATEGORY, ScheduleEvent};
-use pharos_eventstore::{StoreError, StreamId};
+use pharos_eventstore::{EventStore, StoreError, StreamId};
 use pharos_privacy::PersonId;
 use uuid::Uuid;
 
 /// The schedule stream of `person`.
 pub fn stream(person: PersonId) -> Result<StreamId, StoreError> {
     StreamId::new(SCHEDULE_CATEGORY, person.0)
+}
+
+/// Holds the empty schedule of a person minted for this request (the vault had no key
+/// for their e-mail), so that the registration naming them decides on it without a read:
+/// their schedule's stream cannot exist yet, and the append expecting no stream checks it.
+pub fn hold_new(store: &EventStore, stream: &StreamId) {
+    pharos_decider::held::hold::<Schedule>(store, stream, ScheduleState::default(), 0);
 }
 
 /// A claimed time span.

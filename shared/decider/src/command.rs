@@ -285,18 +285,15 @@ where
         (a.lock().await, b)
     };
     let mut attempt = 0;
-    let mut may_hold = true;
+    // Which streams may be decided on their held state in this pass.
+    let (mut hold_first, mut hold_second) = (true, true);
     loop {
         // Each stream's held state if any; the others read (concurrently when both are).
-        let (first_held, second_held) = if may_hold {
-            (
-                held::held::<A>(store, first),
-                held::held::<B>(store, second),
-            )
-        } else {
-            (None, None)
-        };
-        may_hold = false;
+        let first_held = hold_first.then(|| held::held::<A>(store, first)).flatten();
+        let second_held = hold_second
+            .then(|| held::held::<B>(store, second))
+            .flatten();
+        (hold_first, hold_second) = (false, false);
         let (held_first, held_second) = (first_held.is_some(), second_held.is_some());
         let from_held = held_first || held_second;
         let ((first_state, first_version), (second_state, second_version)) =
@@ -323,8 +320,13 @@ where
             };
         let (first_events, second_events, companions) = match decide(&first_state, &second_state) {
             // The append checks the version of the streams it writes only: a decision
-            // on a held state is stored only if it writes that state's stream.
+            // on a held state is stored only if it writes that state's stream. The held
+            // stream it does not write is read; the one it writes stays held (its append
+            // checks it), so that a person's schedule known empty costs no read when the
+            // decision writes the session only (a waitlisted registration).
             Ok((a, b, _)) if (held_first && a.is_empty()) || (held_second && b.is_empty()) => {
+                hold_first = held_first && !a.is_empty();
+                hold_second = held_second && !b.is_empty();
                 continue;
             }
             Err(_) if from_held => continue,

@@ -6,6 +6,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
+use sqlx::postgres::{PgArguments, Postgres};
+use sqlx::{Arguments, Encode, Type};
 
 use crate::{ProjectionTx, StoreError};
 
@@ -19,6 +21,50 @@ pub trait Companion: Send + Sync + fmt::Debug {
     /// Writes on the append's transaction (the handle projections write through, so
     /// that `on_tx!` serves both backends).
     fn write<'c>(&'c self, tx: ProjectionTx<'c>) -> CompanionWrite<'c>;
+
+    /// PostgreSQL: adds this companion's writes to the append's one statement, so that
+    /// the whole append is one autocommitted round trip instead of a transaction of one
+    /// per write. Each write must do all that [`write`](Self::write) would, or fail: any
+    /// database error sends the append down the transaction path, where `write` runs and
+    /// decides (a refusal, a retry of an earlier append). `false` (the default): the
+    /// append takes a transaction.
+    fn in_statement(&self, _statement: &mut InStatement) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+}
+
+/// The companions' writes of a PostgreSQL append made in one statement: data-modifying
+/// statements, run as `WITH` parts of the events' `INSERT` (PostgreSQL runs each one
+/// exactly once, to completion, in the statement's transaction).
+pub struct InStatement {
+    pub(crate) writes: Vec<String>,
+    pub(crate) arguments: PgArguments,
+}
+
+impl InStatement {
+    pub(crate) fn new(arguments: PgArguments) -> Self {
+        Self {
+            writes: Vec::new(),
+            arguments,
+        }
+    }
+
+    /// Binds `value`: the placeholder (`$9`) a write names it by.
+    pub fn bind<'t, T>(&mut self, value: T) -> Result<String, StoreError>
+    where
+        T: Encode<'t, Postgres> + Type<Postgres>,
+    {
+        self.arguments
+            .add(value)
+            .map_err(|e| StoreError::Database(sqlx::Error::Encode(e)))?;
+        Ok(format!("${}", self.arguments.len()))
+    }
+
+    /// A data-modifying statement (`INSERT …`, no `RETURNING` needed) to run with the
+    /// events.
+    pub fn write(&mut self, statement: String) {
+        self.writes.push(statement);
+    }
 }
 
 /// A companion's write under way.

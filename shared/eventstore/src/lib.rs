@@ -29,7 +29,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use companion::{Companion, CompanionWrite, Companions};
+pub use companion::{Companion, CompanionWrite, Companions, InStatement};
 pub use error::{Outage, StoreError};
 pub use lease::Lease;
 pub use projection::{Lookout, Projection, ProjectionError, ProjectionTx};
@@ -389,6 +389,16 @@ impl EventStore {
             Backend::Sqlite(b) => b.read_stream(stream, from_version).await?,
         };
         self.upcast_all(events)
+    }
+
+    /// How many appends with companions or several streams' parts PostgreSQL stored in
+    /// one statement since this store was opened (SQLite: 0, its writer commits groups).
+    /// What `pharos bench registrations` reports beside its rate.
+    pub fn appends_in_one_statement(&self) -> u64 {
+        match &self.inner.backend {
+            Backend::Postgres(b) => b.one_statement.load(std::sync::atomic::Ordering::Relaxed),
+            Backend::Sqlite(_) => 0,
+        }
     }
 
     /// The stream's current version; 0 when it does not exist.

@@ -1,20 +1,23 @@
-//! PostgreSQL backend: each append is one autocommitted INSERT (one round trip; one
-//! transaction when it carries companions or links several streams), reads below the
-//! oldest running transaction, LISTEN/NOTIFY as a wake-up hint.
+//! PostgreSQL backend: each append is one autocommitted statement (one round trip), its
+//! companions' writes and its other streams' parts included where they allow it (else
+//! one transaction), reads below the oldest running transaction, LISTEN/NOTIFY as a
+//! wake-up hint.
 
 use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::TryStreamExt;
-use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgListener, PgPoolOptions, PgRow};
 use sqlx::types::Json;
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{Arguments, AssertSqlSafe, PgConnection, PgPool, Row};
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::companion::InStatement;
 use crate::{
     AppendResult, ExpectedVersion, GlobalPosition, Metadata, Part, PreparedAppend, ProjectionTx,
     RecordedEvent, StoreError, StoreOptions, StreamId,
@@ -70,6 +73,8 @@ pub(crate) struct PgBackend {
     pub connect_options: PgConnectOptions,
     /// Asks the notifier task to send one NOTIFY (several requests coalesce).
     announce: Arc<Notify>,
+    /// Appends with companions or several parts stored in one statement.
+    pub one_statement: AtomicU64,
 }
 
 impl PgBackend {
@@ -94,6 +99,7 @@ impl PgBackend {
             connect_options,
             announce,
             known_versions: KnownVersions::default(),
+            one_statement: AtomicU64::new(0),
         })
     }
 
@@ -156,6 +162,9 @@ impl PgBackend {
         at: &mut usize,
     ) -> Result<Option<Vec<AppendResult>>, StoreError> {
         let mut results = Vec::with_capacity(append.parts.len());
+        if let Some(stored) = self.in_one_statement(append).await? {
+            return Ok(Some(stored));
+        }
         if append.companions.is_empty() && append.parts.len() == 1 {
             let part = &append.parts[0];
             let mut conn = self.pool.acquire().await?;
@@ -185,6 +194,95 @@ impl PgBackend {
             self.known_versions
                 .saw(part.stream.as_str(), result.version);
         }
+        Ok(Some(results))
+    }
+
+    /// An append with companions or several parts as one autocommitted statement: the
+    /// companions' writes ([`InStatement`]) and every part's events in one `INSERT`. Only
+    /// where no part needs its stream's state probed (each expects an exact version known
+    /// to exist, or no stream), so that a part refused by the log fails the statement (a
+    /// unique index) instead of leaving the others stored. `None`: not possible, or the
+    /// statement failed and nothing of it was stored; the transaction path then runs and
+    /// decides (who refused, or whether this is the retry of an earlier append).
+    async fn in_one_statement(
+        &self,
+        append: &PreparedAppend,
+    ) -> Result<Option<Vec<AppendResult>>, StoreError> {
+        if append.companions.is_empty() && append.parts.len() == 1 {
+            return Ok(None);
+        }
+        let mut rows = Rows::default();
+        for part in &append.parts {
+            let first = match part.expected {
+                ExpectedVersion::NoStream => 0,
+                ExpectedVersion::Exact(n)
+                    if n <= 0 || self.known_versions.exists(part.stream.as_str(), n) =>
+                {
+                    n.max(0)
+                }
+                _ => return Ok(None),
+            };
+            rows.add(part, first);
+        }
+        let mut arguments = PgArguments::default();
+        rows.bind(&mut arguments)
+            .map_err(|e| StoreError::Database(sqlx::Error::Encode(e)))?;
+        let mut statement = InStatement::new(arguments);
+        for companion in &append.companions {
+            if !companion.in_statement(&mut statement)? {
+                return Ok(None);
+            }
+        }
+        let mut sql = String::new();
+        for (i, write) in statement.writes.iter().enumerate() {
+            sql.push_str(if i == 0 { "WITH " } else { ", " });
+            sql.push_str(&format!("w{i} AS ({write})"));
+        }
+        sql.push_str(
+            " INSERT INTO events (stream_id, category, version, event_id, event_type, \
+               schema_version, data, metadata) \
+             SELECT e.stream_id, e.category, e.version, e.id, e.type, e.schema_version, \
+               e.data::json, e.metadata::json \
+             FROM unnest($1::text[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], \
+               $6::int[], $7::text[], $8::text[]) \
+               WITH ORDINALITY AS e(stream_id, category, version, id, type, schema_version, \
+               data, metadata, ord) \
+             ORDER BY e.ord \
+             RETURNING stream_id, commit_id, position, version",
+        );
+        let stored: Vec<(String, i64, i64, i64)> =
+            match sqlx::query_as_with(AssertSqlSafe(sql), statement.arguments)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(StoreError::from)
+            {
+                Ok(stored) => stored,
+                // Refused: by a unique index (a version taken, an event id stored, a
+                // companion's row already there), or anything else the database said.
+                Err(StoreError::Database(sqlx::Error::Database(_))) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+        let mut results = Vec::with_capacity(append.parts.len());
+        for part in &append.parts {
+            let last = stored
+                .iter()
+                .filter(|row| row.0 == part.stream.as_str())
+                .max_by_key(|row| row.3)
+                .ok_or_else(|| StoreError::Corrupt {
+                    position: 0,
+                    reason: format!("the append's statement returned no row of {}", part.stream),
+                })?;
+            self.known_versions.saw(part.stream.as_str(), last.3);
+            results.push(AppendResult {
+                version: last.3,
+                position: GlobalPosition {
+                    commit_id: last.1,
+                    position: last.2,
+                },
+                appended: true,
+            });
+        }
+        self.one_statement.fetch_add(1, Ordering::Relaxed);
         Ok(Some(results))
     }
 
@@ -409,6 +507,49 @@ impl PgBackend {
             events.push(decode(&row)?);
         }
         Ok(events)
+    }
+}
+
+/// The events of an append made in one statement, as the columns of its `unnest`.
+#[derive(Default)]
+struct Rows<'a> {
+    streams: Vec<&'a str>,
+    categories: Vec<&'a str>,
+    versions: Vec<i64>,
+    ids: Vec<uuid::Uuid>,
+    types: Vec<&'a str>,
+    schema_versions: Vec<i32>,
+    data: Vec<&'a str>,
+    metadata: Vec<&'a str>,
+}
+
+impl<'a> Rows<'a> {
+    /// `part`'s events, numbered from the version after `after`.
+    fn add(&mut self, part: &'a Part, after: i64) {
+        let batch = &part.batch;
+        for i in 0..batch.len() {
+            self.streams.push(part.stream.as_str());
+            self.categories.push(part.stream.category());
+            self.versions.push(after + 1 + i as i64);
+            self.ids.push(batch.event_ids[i]);
+            self.types.push(&batch.event_types[i]);
+            self.schema_versions.push(batch.schema_versions[i]);
+            self.data.push(&batch.data[i]);
+            self.metadata.push(&batch.metadata);
+        }
+    }
+
+    /// Binds the columns as `$1` to `$8`.
+    fn bind(self, arguments: &mut PgArguments) -> Result<(), sqlx::error::BoxDynError> {
+        arguments.add(self.streams)?;
+        arguments.add(self.categories)?;
+        arguments.add(self.versions)?;
+        arguments.add(self.ids)?;
+        arguments.add(self.types)?;
+        arguments.add(self.schema_versions)?;
+        arguments.add(self.data)?;
+        arguments.add(self.metadata)?;
+        Ok(())
     }
 }
 

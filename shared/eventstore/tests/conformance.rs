@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use pharos_eventstore::{
     AppendResult, Companion, CompanionWrite, Db, EventStore, ExpectedVersion, GlobalPosition,
-    Lookout, MAX_EVENT_DATA_BYTES, Metadata, NewEvent, Projection, ProjectionError, ProjectionTx,
-    RecordedEvent, StoreError, StoreOptions, StreamAppend, StreamId, Subscription, Upcasters,
-    on_db, on_tx,
+    InStatement, Lookout, MAX_EVENT_DATA_BYTES, Metadata, NewEvent, Projection, ProjectionError,
+    ProjectionTx, RecordedEvent, StoreError, StoreOptions, StreamAppend, StreamId, Subscription,
+    Upcasters, on_db, on_tx,
 };
 use serde_json::{Value, json};
 use sqlx::postgres::PgPoolOptions;
@@ -952,6 +952,33 @@ impl Companion for Row {
             self.outcome()
         })
     }
+
+    /// A refusal is `write`'s to say: in the one statement, a refusing row goes in twice,
+    /// which fails the statement and sends the append to the transaction path.
+    fn in_statement(&self, statement: &mut InStatement) -> Result<bool, StoreError> {
+        let tag = statement.bind(&self.tag)?;
+        statement.write(if self.refuse {
+            format!("INSERT INTO companion_rows (tag) VALUES ({tag}), ({tag})")
+        } else {
+            format!("INSERT INTO companion_rows (tag) VALUES ({tag}) ON CONFLICT (tag) DO NOTHING")
+        });
+        Ok(true)
+    }
+}
+
+/// On PostgreSQL, the appends stored in one statement are exactly `stored` (SQLite's
+/// writer has no such path).
+fn assert_in_one_statement(store: &EventStore, stored: usize) {
+    let expected = if store.backend_name() == "postgres" {
+        stored as u64
+    } else {
+        0
+    };
+    assert_eq!(
+        store.appends_in_one_statement(),
+        expected,
+        "appends stored in one statement"
+    );
 }
 
 /// The table the companions of these scenarios write to, and an event stored in a stream
@@ -1067,6 +1094,9 @@ async fn companions_are_stored_with_their_append_or_not_at_all(store: EventStore
         rows, stored_rows,
         "companion rows of exactly the stored appends"
     );
+    // Each stored append took one statement; every refusal, and every retry answered with
+    // an earlier append's results, took the transaction path that decides.
+    assert_in_one_statement(&store, stored_rows.len() / 2);
     let all = read_everything(&store, 1000, &[]).await;
     assert_once_in_order(&all);
 }
@@ -1217,6 +1247,8 @@ async fn a_linked_append_stores_every_stream_s_part_or_none(store: EventStore, _
         rows, expected,
         "companion rows of exactly the stored appends"
     );
+    // Parts expecting a version never seen here (case 0) take the transaction path.
+    assert_in_one_statement(&store, claims.len());
     // A stream named twice, or nothing at all, is refused before anything is written.
     let twice = StreamAppend {
         stream: shared.clone(),

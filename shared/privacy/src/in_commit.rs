@@ -5,7 +5,7 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use pharos_eventstore::{Companion, CompanionWrite, ProjectionTx, StoreError, on_tx};
+use pharos_eventstore::{Companion, CompanionWrite, InStatement, ProjectionTx, StoreError, on_tx};
 use uuid::Uuid;
 
 use crate::PersonId;
@@ -100,6 +100,23 @@ impl Companion for NewPerson {
             self.indexed(inserted)
         })
     }
+
+    /// Both rows, with no `ON CONFLICT`: an e-mail already indexed (someone else's, or
+    /// this very person's on a retry) fails the statement, and `write` then decides.
+    fn in_statement(&self, statement: &mut InStatement) -> Result<bool, StoreError> {
+        let mac = statement.bind(&self.mac)?;
+        let person = statement.bind(self.person.0)?;
+        let wrapped = statement.bind(&self.wrapped)?;
+        let created_at = statement.bind(self.created_at)?;
+        statement.write(format!(
+            "INSERT INTO person_index (email_mac, person_id) VALUES ({mac}, {person})"
+        ));
+        statement.write(format!(
+            "INSERT INTO person_keys (person_id, wrapped_key, created_at) \
+             VALUES ({person}, {wrapped}, {created_at})"
+        ));
+        Ok(true)
+    }
 }
 
 /// Why `person`'s data is held, and until when (`None`: while `subject` needs it). A
@@ -127,5 +144,19 @@ impl Companion for Holding {
                 .execute(conn))?;
             Ok(())
         })
+    }
+
+    fn in_statement(&self, statement: &mut InStatement) -> Result<bool, StoreError> {
+        let person = statement.bind(self.person.0)?;
+        let subject = statement.bind(&self.subject)?;
+        let purpose = statement.bind(&self.purpose)?;
+        let retain_until = statement.bind(self.retain_until)?;
+        statement.write(format!(
+            "INSERT INTO person_holds (person_id, subject, purpose, retain_until) \
+             VALUES ({person}, {subject}, {purpose}, {retain_until}) \
+             ON CONFLICT (person_id, subject) \
+             DO UPDATE SET purpose = excluded.purpose, retain_until = excluded.retain_until"
+        ));
+        Ok(true)
     }
 }

@@ -1284,9 +1284,14 @@ async fn place(
     let registration_id = Uuid::now_v7();
     let (registrant, new_person) = sealed(trainings, person).await?;
     let person = registrant.person;
+    let store = &trainings.target.app.store;
+    let schedule_stream = crate::schedule::stream(person)?;
+    if !new_person.is_empty() {
+        crate::schedule::hold_new(store, &schedule_stream);
+    }
     let (done, _) = execute_linked::<Session, PersonSchedule, Problem>(
-        &trainings.target.app.store,
-        (&stream(id)?, &crate::schedule::stream(person)?),
+        store,
+        (&stream(id)?, &schedule_stream),
         &actor.metadata(NAME),
         |session, schedule| {
             let plan = session.plan.as_ref().ok_or_else(Problem::not_found)?;
