@@ -153,14 +153,12 @@ impl KeptWarm {
         while kept.len() > self.kept {
             // The cheapest, the least recently asked of equals (the list is most recent
             // first): `min_by_key` keeps the first of equals, so search from the end.
-            let cheapest = kept.len()
-                - 1
-                - kept
-                    .iter()
-                    .rev()
-                    .enumerate()
-                    .min_by_key(|(_, k)| k.cost)
-                    .map_or(0, |(i, _)| i);
+            let cheapest = kept
+                .iter()
+                .enumerate()
+                .rev()
+                .min_by_key(|(_, k)| k.cost)
+                .map_or(0, |(i, _)| i);
             kept.remove(cheapest);
         }
     }

@@ -161,10 +161,10 @@ impl PgBackend {
         append: &PreparedAppend,
         at: &mut usize,
     ) -> Result<Option<Vec<AppendResult>>, StoreError> {
-        let mut results = Vec::with_capacity(append.parts.len());
         if let Some(stored) = self.in_one_statement(append).await? {
             return Ok(Some(stored));
         }
+        let mut results = Vec::with_capacity(append.parts.len());
         if append.companions.is_empty() && append.parts.len() == 1 {
             let part = &append.parts[0];
             let mut conn = self.pool.acquire().await?;
