@@ -69,7 +69,8 @@ pub struct RawConfig {
     /// twice this machine's cores.
     pub dashboards_at_once: Option<u32>,
     /// How many dashboards asked "now" are kept computed ahead of the next request (past
-    /// that number, the cheapest to compute goes); 0: none.
+    /// that number, the cheapest to compute goes), besides the academy's of the current
+    /// school year; 0: none.
     pub dashboards_kept_warm: u32,
     /// `text` or `json`.
     pub log_format: String,

@@ -23,6 +23,12 @@
 //!   next one ([`AnswerCache::now_ahead`]) while requests keep the current one, then
 //!   hands it over ([`AnswerCache::adopt_ahead`]): the minute turns without a wait.
 //!
+//! - the academy's dashboard of the current school year, every figure of it, as a pole
+//!   manager asks it without a filter ([`Standing`]), is kept besides them from the start,
+//!   whoever asked it or not, and never goes (unless `dashboards_kept_warm` is 0): the
+//!   pole's page is the one whose computation is a wait (a second at national scale), and
+//!   its first visit after a start, or after ten minutes unwatched, would pay it.
+//!
 //! Its answers are thrown away: it only fills the cache. It keeps no request reading
 //! anything else (a person's name asked with a dashboard would write the read log on
 //! behalf of someone who did not read it). Its cost is bounded: a pass that took `d` is
@@ -33,8 +39,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use async_graphql::parser::types::{OperationType, Selection};
-use pharos_access::{Actor, TargetState};
+use async_graphql::parser::types::{BaseType, OperationType, Selection, TypeKind};
+use pharos_access::{Actor, Scope, TargetState};
+use pharos_events::Role;
+use pharos_events::phare::SchoolYear;
 use tokio::sync::broadcast::{
     self,
     error::{RecvError, TryRecvError},
@@ -216,6 +224,111 @@ fn keepable(query: &str) -> bool {
     })
 }
 
+/// The academy's dashboard of the current school year with every figure, as the pole
+/// sees it without a filter: the request kept warm whoever asked it.
+pub struct Standing {
+    query: String,
+    actor: Actor,
+}
+
+impl Standing {
+    const KEY: &'static str = "academy";
+
+    /// From the schema's SDL: every field of `Dashboard` it declares, so that whatever part
+    /// of it a page asks is found computed.
+    pub fn new(sdl: &str) -> Self {
+        let figures = every_field(sdl, "Dashboard").unwrap_or_else(|| "asOf".to_owned());
+        Self {
+            query: format!(
+                "query StandingDashboard($y: String!) {{ dashboard(schoolYear: $y) {figures} }}"
+            ),
+            // No account: it is not a person's request (it reads no name and writes no
+            // read log), only the pole's scope.
+            actor: Actor {
+                user_id: uuid::Uuid::nil(),
+                role: Role::PoleManager,
+                scope: Scope::Academy,
+                grants: Vec::new(),
+                request_id: None,
+            },
+        }
+    }
+
+    /// The request for `year`.
+    fn request(&self, year: SchoolYear) -> (String, Actor, async_graphql::Request) {
+        let variables =
+            async_graphql::Variables::from_json(serde_json::json!({ "y": year.to_string() }));
+        (
+            Self::KEY.to_owned(),
+            self.actor.clone(),
+            async_graphql::Request::new(self.query.clone()).variables(variables),
+        )
+    }
+}
+
+/// A selection of every field of the object type `name` in `sdl`, and of the objects under
+/// it (`{ a b { c } }`), arguments left to their defaults. A field with a required
+/// argument, or whose type is already being selected above it, is left out. `None` when
+/// the SDL does not parse or declares no such object.
+fn every_field(sdl: &str, name: &str) -> Option<String> {
+    let document = async_graphql::parser::parse_schema(sdl).ok()?;
+    let objects: std::collections::HashMap<&str, _> = document
+        .definitions
+        .iter()
+        .filter_map(|definition| match definition {
+            async_graphql::parser::types::TypeSystemDefinition::Type(t) => match &t.node.kind {
+                TypeKind::Object(object) => Some((t.node.name.node.as_str(), object)),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    fn select<'a>(
+        objects: &std::collections::HashMap<&'a str, &'a async_graphql::parser::types::ObjectType>,
+        name: &'a str,
+        above: &mut Vec<&'a str>,
+    ) -> String {
+        let Some(object) = objects.get(name) else {
+            return String::new();
+        };
+        above.push(name);
+        let mut fields = Vec::new();
+        for field in &object.fields {
+            let field = &field.node;
+            let required = field
+                .arguments
+                .iter()
+                .any(|a| !a.node.ty.node.nullable && a.node.default_value.is_none());
+            let mut ty = &field.ty.node;
+            while let BaseType::List(item) = &ty.base {
+                ty = item;
+            }
+            let BaseType::Named(type_name) = &ty.base else {
+                continue;
+            };
+            if required || above.contains(&type_name.as_str()) {
+                continue;
+            }
+            if objects.contains_key(type_name.as_str()) {
+                let under = select(objects, type_name.as_str(), above);
+                if !under.is_empty() {
+                    fields.push(format!("{} {under}", field.name.node));
+                }
+            } else {
+                fields.push(field.name.node.to_string());
+            }
+        }
+        above.pop();
+        if fields.is_empty() {
+            String::new()
+        } else {
+            format!("{{ {} }}", fields.join(" "))
+        }
+    }
+    objects.get(name)?;
+    Some(select(&objects, name, &mut Vec::new())).filter(|s| !s.is_empty())
+}
+
 /// The worker: asks the kept requests again after each notice and every [`TICK`], as
 /// the module says, until `shutdown`.
 pub async fn keep_warm(
@@ -226,6 +339,7 @@ pub async fn keep_warm(
     mut notices: broadcast::Receiver<Notice>,
     shutdown: CancellationToken,
 ) {
+    let standing = (kept.kept > 0).then(|| Standing::new(&schema.sdl()));
     let mut listening = true;
     loop {
         tokio::select! {
@@ -240,7 +354,11 @@ pub async fn keep_warm(
         // Notices come in bursts (each projection commits on its own): one pass for all
         // those already arrived, at the state they lead to.
         while let Ok(_) | Err(TryRecvError::Lagged(_)) = notices.try_recv() {}
-        let requests = kept.recent();
+        let mut requests = kept.recent();
+        if let Some(standing) = &standing {
+            let today = pharos_domain::today_in_france(state.clock.now());
+            requests.insert(0, standing.request(SchoolYear::containing(today)));
+        }
         metrics::gauge!("pharos_dashboards_kept_warm").set(requests.len() as f64);
         if requests.is_empty() {
             continue;
@@ -346,6 +464,46 @@ mod tests {
             vec![5, 4],
             "the academy's is now the cheapest"
         );
+    }
+
+    #[test]
+    fn every_field_selects_objects_under_objects_with_their_defaults() {
+        let sdl = "type Query { a: A }\n\
+                   type A { n: Int b: [B!]! c(first: Int! = 5): [B!]! d(key: String!): B self: A }\n\
+                   type B { m: String a: A }";
+        assert_eq!(
+            every_field(sdl, "A").as_deref(),
+            Some("{ n b { m } c { m } }"),
+            "defaults kept, a required argument or a type above left out"
+        );
+        assert_eq!(every_field(sdl, "Missing"), None);
+        assert_eq!(every_field("type {", "A"), None);
+    }
+
+    #[test]
+    fn the_standing_request_asks_every_group_of_the_dashboard() {
+        let standing = Standing::new(&crate::graphql::sdl());
+        assert!(keepable(&standing.query), "{}", standing.query);
+        for field in [
+            "trainedTeams",
+            "byDepartment",
+            "byCirconscription",
+            "inadmissibleReasons",
+            "trend",
+            "unfinishedEntries",
+            "schoolCoverage",
+        ] {
+            assert!(
+                standing.query.contains(field),
+                "{field}: {}",
+                standing.query
+            );
+        }
+        let (key, actor, _) = standing.request(SchoolYear::containing(
+            chrono::NaiveDate::from_ymd_opt(2026, 12, 6).unwrap(),
+        ));
+        assert_eq!(key, Standing::KEY);
+        assert_eq!(actor.scope, Scope::Academy);
     }
 
     #[test]

@@ -2300,8 +2300,23 @@ async fn metric(app: &TestApp, name: &str, labels: &[&str]) -> f64 {
     pharos_test_support::metric(&app.http, &app.base, name, labels).await
 }
 
+/// Every projection caught up, then a pass of the warmer begun after that: the one after
+/// the next.
+async fn warmed(app: &TestApp) {
+    for projection in tables::all() {
+        caught_up(app, projection).await;
+    }
+    let passes = metric(app, "pharos_dashboard_warm_passes_total", &[]).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while metric(app, "pharos_dashboard_warm_passes_total", &[]).await < passes + 2.0 {
+        assert!(Instant::now() < deadline, "the warmer never ran twice");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// A dashboard asked "now" is kept warm: after a change the process computes it again by
-/// itself, and the next request finds every statement computed, showing the change.
+/// itself, and the next request finds every statement computed, showing the change. (A
+/// department's: the academy's is kept warm whoever asked it, the next test.)
 async fn a_dashboard_asked_now_is_kept_warm(db: TestDb) {
     let app = TestApp::builder(db)
         .targets(&["directory", "read-model"])
@@ -2311,23 +2326,14 @@ async fn a_dashboard_asked_now_is_kept_warm(db: TestDb) {
     app.school(COLLEGE_31, "college", "31").await;
     let (_, year) = today();
     let query = format!(
-        "{{ dashboard(schoolYear: \"{year}\") {{ asOf trainedTeams {{ schools {{ count of }} }} \
-         nationalDay {{ schoolsWithAction {{ count of }} }} }} }}"
+        "{{ dashboard(schoolYear: \"{year}\", department: \"31\") {{ asOf \
+         trainedTeams {{ schools {{ count of }} }} nationalDay {{ schoolsWithAction {{ count of }} }} }} }}"
     );
     let colleges = |body: &Value| figure(body, "trainedTeams.schools.of").as_i64();
     until(&manager, &query, |body| colleges(body) == Some(1)).await;
 
-    app.school(COLLEGE_32, "college", "32").await;
-    for projection in tables::all() {
-        caught_up(&app, projection).await;
-    }
-    // A pass of the warmer begun after every projection caught up: the one after the next.
-    let passes = metric(&app, "pharos_dashboard_warm_passes_total", &[]).await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while metric(&app, "pharos_dashboard_warm_passes_total", &[]).await < passes + 2.0 {
-        assert!(Instant::now() < deadline, "the warmer never ran twice");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    app.school(LYCEE_31, "lycee_gt", "31").await;
+    warmed(&app).await;
     let statements = "pharos_dashboard_statements_total";
     let computed = ["answer=\"computed\"", "by=\"request\""];
     let before = metric(&app, statements, &computed).await;
@@ -2346,6 +2352,81 @@ async fn a_dashboard_asked_now_is_kept_warm(db: TestDb) {
     app.finish().await;
 }
 
+/// The academy's dashboard of the current year is kept warm from the start, though nobody
+/// asked it: the pole's first look, in the shape of its page (every group, breakdowns by
+/// department and kind, the contest's trend), finds every statement computed, at the
+/// read model's last state. Another year, or a department's, is computed when asked.
+async fn the_academy_s_dashboard_is_warm_before_anyone_asks_it(db: TestDb) {
+    let app = TestApp::builder(db)
+        .targets(&["directory", "read-model"])
+        .start()
+        .await;
+    let manager = app.user("pole_manager", None).await;
+    app.school(COLLEGE_31, "college", "31").await;
+    app.school(COLLEGE_32, "college", "32").await;
+    warmed(&app).await;
+    let (_, year) = today();
+    let share =
+        "{ value count of byDepartment { key value count of } byKind { key value count of } }";
+    let total = "{ total byDepartment { key total } }";
+    let page = format!(
+        "query Dashboard($y: String!) {{ me {{ id role }} dashboard(schoolYear: $y) {{ \
+         schoolYear asOf previousAsOf \
+         trainedTeams {{ definitionVersion schools {share} circonscriptions {share} }} \
+         ambassadors {{ schools {share} pupils {total} parents {total} }} \
+         labels {{ labelled {share} byLevel {{ level count previousYear change }} }} \
+         phareSteps {{ charterInForce {share} protocolPresented {share} learningHoursPlanned {share} \
+                      parentWorkshopHeld {share} }} \
+         nationalDay {{ schoolsWithAction {share} reports {share} actions pupilsReached \
+                       actionsByType {{ key total }} }} \
+         contest {{ entries {total} participation {share} inadmissible {{ total }} \
+                   inadmissibleReasons(first: 5) {{ reason count }} laureates {{ total }} \
+                   trend {{ schoolYear entries entriesChange participationChange }} }} \
+         trainings {{ sessionsPlanned sessionsHeld hoursDelivered attendanceRate {{ value count of }} \
+                     mppTrained schoolCoverage {share} }} \
+         overdue {{ reportDeadline missingReports {share} undeclaredTeams {share} \
+                   undeclaredCirconscriptionTeams {share} remindersPending remindersFailed \
+                   unfinishedEntries {{ total }} }} }} }}"
+    );
+    let statements = "pharos_dashboard_statements_total";
+    let computed = ["answer=\"computed\"", "by=\"request\""];
+    let before = metric(&app, statements, &computed).await;
+    assert!(
+        metric(&app, statements, &["answer=\"computed\"", "by=\"warmer\""]).await > 0.0,
+        "the warmer computed it"
+    );
+    let (status, body) = manager
+        .post(
+            "/graphql",
+            json!({ "query": page, "variables": { "y": year.to_string() } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.get("errors").is_none(), "{body}");
+    assert_eq!(
+        body["data"]["dashboard"]["trainedTeams"]["schools"]["of"],
+        json!(2),
+        "both collèges: {body}"
+    );
+    assert_eq!(
+        metric(&app, statements, &computed).await,
+        before,
+        "the pole's first request found every statement computed"
+    );
+    // What nobody asked and is not the academy's current year is computed when asked.
+    let department = format!(
+        "{{ dashboard(schoolYear: \"{year}\", department: \"31\") {{ trainedTeams {{ schools {{ of }} }} }} }}"
+    );
+    let body = graphql(&manager, &department).await;
+    assert_eq!(
+        figure(&body, "trainedTeams.schools.of").as_i64(),
+        Some(1),
+        "{body}"
+    );
+    assert!(metric(&app, statements, &computed).await > before);
+    app.finish().await;
+}
+
 pharos_test_support::on_both_backends!(
     "pharos-read-model-dashboard";
     the_dashboard_counts_in_scope_and_as_of_answers_past_states,
@@ -2361,4 +2442,5 @@ pharos_test_support::on_both_backends!(
     every_trend_reads_the_previous_year_a_year_before,
     twice_as_many_dashboards_as_connections_all_answer,
     a_dashboard_asked_now_is_kept_warm,
+    the_academy_s_dashboard_is_warm_before_anyone_asks_it,
 );
