@@ -119,8 +119,10 @@ pub async fn delete_files(
         hashes.extend(after.deleted_contents.iter().cloned());
         if done.appended.is_some() {
             purged.entries += 1;
-            index.update(|i| i.note(*id, after, version));
         }
+        // Whoever recorded the deletion, this run or an interrupted one: the index may
+        // not have followed that event yet, and would keep the content as still held.
+        index.update(|i| i.note(*id, after, version));
     }
     hashes.sort();
     hashes.dedup();

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use pharos_access::Projected;
 use pharos_contests::files::{DiskStore, FileStore};
 use pharos_contests::index::{Entries, Index};
-use pharos_contests::purge::{ERASURE_FOLLOWER, follow_erasures};
+use pharos_contests::purge::{
+    ERASURE_FOLLOWER, Purged, RESPONSIBLE_ERASED, delete_files, follow_erasures,
+};
 use pharos_decider::SystemClock;
 use pharos_events::contest::{
     ClassLevel, ENTRY_CATEGORY, EntryDetails, EntryEvent, EntryFile, FileType, Group, Responsible,
@@ -229,7 +231,77 @@ async fn an_erasure_made_while_no_follower_ran_is_caught_up_once(db: TestDb) {
     db.finish().await;
 }
 
+/// A run that recorded an entry's `FilesDeleted` and stopped before removing the content,
+/// then a run in a process whose index has not followed that event yet (on PostgreSQL a
+/// reader stops below the oldest transaction still running in the cluster): the content
+/// still goes, since the index is told the entry's state as the run loads it.
+async fn content_a_lagging_index_still_holds_is_removed(db: TestDb) {
+    let store = EventStore::connect(&db.url, StoreOptions::default())
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let dir = std::env::temp_dir().join(format!(
+        "pharos-contests-erasure-{}",
+        Uuid::now_v7().simple()
+    ));
+    let files = Arc::new(DiskStore::open(&dir).unwrap());
+    let (entry, sha) = entry_with_file(
+        &store,
+        &files,
+        PersonId(Uuid::now_v7()),
+        b"\x89PNG affiche en retard",
+    )
+    .await;
+    // An index that caught up, then stopped following the log.
+    let stopped = CancellationToken::new();
+    stopped.cancel();
+    let index: Index = Projected::start(&store, &[ENTRY_CATEGORY], Entries::apply, stopped)
+        .await
+        .unwrap();
+    assert!(index.read(|i| i.holds(&sha)));
+    let file_id = store.read_stream(&entry, 1).await.unwrap()[1].data["file_id"]
+        .as_str()
+        .map(|id| Uuid::parse_str(id).unwrap())
+        .unwrap();
+    store
+        .append(
+            &entry,
+            ExpectedVersion::Exact(2),
+            vec![pharos_events::encode(&EntryEvent::FilesDeleted {
+                file_ids: vec![file_id],
+                purpose: RESPONSIBLE_ERASED.into(),
+            })],
+            &Metadata::default(),
+        )
+        .await
+        .unwrap();
+
+    let purged = delete_files(
+        &store,
+        &index,
+        files.as_ref(),
+        &[Uuid::parse_str(entry.id()).unwrap()],
+        RESPONSIBLE_ERASED,
+        chrono::Utc::now(),
+        &Metadata::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        purged,
+        Purged {
+            entries: 0,
+            files: 1
+        },
+        "nothing recorded again, the content removed"
+    );
+    assert!(files.open(&sha).await.unwrap().is_none());
+    assert!(!index.read(|i| i.holds(&sha)));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 pharos_test_support::on_both_backends!(
     "pharos-contests-erasure";
     an_erasure_made_while_no_follower_ran_is_caught_up_once,
+    content_a_lagging_index_still_holds_is_removed,
 );
