@@ -21,8 +21,7 @@
 //!   read again; after a change, it computes what the next request would have;
 //! - when the "now" in use has less than [`AHEAD`] to live, the worker computes at the
 //!   next one ([`AnswerCache::now_ahead`]) while requests keep the current one, then
-//!   hands it over ([`AnswerCache::adopt_ahead`]): the minute turns without a wait.
-//!
+//!   hands it over ([`AnswerCache::adopt_ahead`]): the minute turns without a wait;
 //! - the academy's dashboard of the current school year, every figure of it, as a pole
 //!   manager asks it without a filter ([`Standing`]), is kept besides them from the start,
 //!   whoever asked it or not, and never goes (unless `dashboards_kept_warm` is 0): the
@@ -35,11 +34,14 @@
 //! followed by a rest of at least [`REST`]` × d`, so however often the read model changes
 //! it takes at most a quarter of one core.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use async_graphql::parser::types::{BaseType, OperationType, Selection, TypeKind};
+use async_graphql::parser::types::{
+    BaseType, ObjectType, OperationType, Selection, TypeKind, TypeSystemDefinition,
+};
 use pharos_access::{Actor, Scope, TargetState};
 use pharos_events::Role;
 use pharos_events::phare::SchoolYear;
@@ -237,7 +239,7 @@ impl Standing {
     /// From the schema's SDL: every field of `Dashboard` it declares, so that whatever part
     /// of it a page asks is found computed.
     pub fn new(sdl: &str) -> Self {
-        let figures = every_field(sdl, "Dashboard").unwrap_or_else(|| "asOf".to_owned());
+        let figures = every_field(sdl, "Dashboard").unwrap_or_else(|| "{ asOf }".to_owned());
         Self {
             query: format!(
                 "query StandingDashboard($y: String!) {{ dashboard(schoolYear: $y) {figures} }}"
@@ -272,11 +274,11 @@ impl Standing {
 /// the SDL does not parse or declares no such object.
 fn every_field(sdl: &str, name: &str) -> Option<String> {
     let document = async_graphql::parser::parse_schema(sdl).ok()?;
-    let objects: std::collections::HashMap<&str, _> = document
+    let objects: HashMap<&str, &ObjectType> = document
         .definitions
         .iter()
         .filter_map(|definition| match definition {
-            async_graphql::parser::types::TypeSystemDefinition::Type(t) => match &t.node.kind {
+            TypeSystemDefinition::Type(t) => match &t.node.kind {
                 TypeKind::Object(object) => Some((t.node.name.node.as_str(), object)),
                 _ => None,
             },
@@ -284,7 +286,7 @@ fn every_field(sdl: &str, name: &str) -> Option<String> {
         })
         .collect();
     fn select<'a>(
-        objects: &std::collections::HashMap<&'a str, &'a async_graphql::parser::types::ObjectType>,
+        objects: &HashMap<&'a str, &'a ObjectType>,
         name: &'a str,
         above: &mut Vec<&'a str>,
     ) -> String {
