@@ -123,6 +123,41 @@ async fn start(
     (shutdown, follower)
 }
 
+/// The store on the test's database, migrated, and a file store in a directory of its own.
+async fn store_and_files(db: &TestDb) -> (EventStore, std::path::PathBuf, Arc<DiskStore>) {
+    let store = EventStore::connect(&db.url, StoreOptions::default())
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let dir = std::env::temp_dir().join(format!(
+        "pharos-contests-erasure-{}",
+        Uuid::now_v7().simple()
+    ));
+    let files = Arc::new(DiskStore::open(&dir).unwrap());
+    (store, dir, files)
+}
+
+/// `FilesDeleted` of the entry's one file, for an erasure, recorded as a run that stopped
+/// before removing the content would have left it (the entry at version 2).
+async fn record_deletion(store: &EventStore, entry: &StreamId) {
+    let file_id = store.read_stream(entry, 1).await.unwrap()[1].data["file_id"]
+        .as_str()
+        .map(|id| Uuid::parse_str(id).unwrap())
+        .unwrap();
+    store
+        .append(
+            entry,
+            ExpectedVersion::Exact(2),
+            vec![pharos_events::encode(&EntryEvent::FilesDeleted {
+                file_ids: vec![file_id],
+                purpose: RESPONSIBLE_ERASED.into(),
+            })],
+            &Metadata::default(),
+        )
+        .await
+        .unwrap();
+}
+
 async fn deletions(store: &EventStore, stream: &StreamId) -> usize {
     store
         .read_stream(stream, 1)
@@ -143,15 +178,7 @@ async fn checkpoint_reaches(store: &EventStore, position: GlobalPosition) {
 }
 
 async fn an_erasure_made_while_no_follower_ran_is_caught_up_once(db: TestDb) {
-    let store = EventStore::connect(&db.url, StoreOptions::default())
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    let dir = std::env::temp_dir().join(format!(
-        "pharos-contests-erasure-{}",
-        Uuid::now_v7().simple()
-    ));
-    let files = Arc::new(DiskStore::open(&dir).unwrap());
+    let (store, dir, files) = store_and_files(&db).await;
     let camille = PersonId(Uuid::now_v7());
     let dominique = PersonId(Uuid::now_v7());
     let (erased_entry, erased_sha) =
@@ -164,22 +191,7 @@ async fn an_erasure_made_while_no_follower_ran_is_caught_up_once(db: TestDb) {
     // recording the deletion of one of Camille's entries, before removing its content and
     // moving its checkpoint.
     let erased_at = erase(&store, camille).await;
-    let file_id = store.read_stream(&interrupted, 1).await.unwrap()[1].data["file_id"]
-        .as_str()
-        .map(|id| Uuid::parse_str(id).unwrap())
-        .unwrap();
-    store
-        .append(
-            &interrupted,
-            ExpectedVersion::Exact(2),
-            vec![pharos_events::encode(&EntryEvent::FilesDeleted {
-                file_ids: vec![file_id],
-                purpose: "person_erased".into(),
-            })],
-            &Metadata::default(),
-        )
-        .await
-        .unwrap();
+    record_deletion(&store, &interrupted).await;
 
     let (shutdown, follower) = start(&store, &files).await;
     checkpoint_reaches(&store, erased_at).await;
@@ -236,15 +248,7 @@ async fn an_erasure_made_while_no_follower_ran_is_caught_up_once(db: TestDb) {
 /// reader stops below the oldest transaction still running in the cluster): the content
 /// still goes, since the index is told the entry's state as the run loads it.
 async fn content_a_lagging_index_still_holds_is_removed(db: TestDb) {
-    let store = EventStore::connect(&db.url, StoreOptions::default())
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    let dir = std::env::temp_dir().join(format!(
-        "pharos-contests-erasure-{}",
-        Uuid::now_v7().simple()
-    ));
-    let files = Arc::new(DiskStore::open(&dir).unwrap());
+    let (store, dir, files) = store_and_files(&db).await;
     let (entry, sha) = entry_with_file(
         &store,
         &files,
@@ -259,22 +263,7 @@ async fn content_a_lagging_index_still_holds_is_removed(db: TestDb) {
         .await
         .unwrap();
     assert!(index.read(|i| i.holds(&sha)));
-    let file_id = store.read_stream(&entry, 1).await.unwrap()[1].data["file_id"]
-        .as_str()
-        .map(|id| Uuid::parse_str(id).unwrap())
-        .unwrap();
-    store
-        .append(
-            &entry,
-            ExpectedVersion::Exact(2),
-            vec![pharos_events::encode(&EntryEvent::FilesDeleted {
-                file_ids: vec![file_id],
-                purpose: RESPONSIBLE_ERASED.into(),
-            })],
-            &Metadata::default(),
-        )
-        .await
-        .unwrap();
+    record_deletion(&store, &entry).await;
 
     let purged = delete_files(
         &store,
@@ -297,7 +286,9 @@ async fn content_a_lagging_index_still_holds_is_removed(db: TestDb) {
     );
     assert!(files.open(&sha).await.unwrap().is_none());
     assert!(!index.read(|i| i.holds(&sha)));
-    std::fs::remove_dir_all(&dir).ok();
+    store.close().await;
+    let _ = std::fs::remove_dir_all(dir);
+    db.finish().await;
 }
 
 pharos_test_support::on_both_backends!(

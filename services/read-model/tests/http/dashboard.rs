@@ -2355,7 +2355,7 @@ async fn a_dashboard_asked_now_is_kept_warm(db: TestDb) {
 /// The academy's dashboard of the current year is kept warm from the start, though nobody
 /// asked it: the pole's first look, in the shape of its page (every group, breakdowns by
 /// department and kind, the contest's trend), finds every statement computed, at the
-/// read model's last state. Another year, or a department's, is computed when asked.
+/// read model's last state. A department's, which nobody asked, is computed when asked.
 async fn the_academy_s_dashboard_is_warm_before_anyone_asks_it(db: TestDb) {
     let app = TestApp::builder(db)
         .targets(&["directory", "read-model"])
