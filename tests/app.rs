@@ -109,7 +109,6 @@ impl TestAppBuilder {
             database_url: self.db.url.clone(),
             master_key: Some(master_key),
             targets: targets.join(","),
-            max_connections: 20,
             token_ttl_minutes: 7 * 24 * 60,
             admin_email: Some(ADMIN.into()),
             admin_password: Some(PASSWORD.into()),
@@ -172,7 +171,11 @@ impl TestApp {
             db,
             targets: Vec::new(),
             now: Utc::now(),
-            raw: RawConfig::default(),
+            // Twice the default: the tests ask many requests at once.
+            raw: RawConfig {
+                max_connections: 20,
+                ..RawConfig::default()
+            },
         }
     }
 

@@ -292,9 +292,12 @@ impl RawConfig {
                 SqliteSync::Full
             }
         };
-        if !(1..=1000).contains(&self.max_connections) {
+        // At least 2: a dashboard keeps one connection for its snapshot while it reads the
+        // log on a second one.
+        if !(2..=1000).contains(&self.max_connections) {
             errors.push(format!(
-                "max_connections : {} est hors de l'intervalle 1 à 1000",
+                "max_connections : {} est hors de l'intervalle 2 à 1000 (un tableau de bord \
+                 tient une connexion et en demande une seconde)",
                 self.max_connections
             ));
         }

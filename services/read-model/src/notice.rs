@@ -141,8 +141,7 @@ async fn listen_postgres(
     sender: &broadcast::Sender<Notice>,
     shutdown: &CancellationToken,
 ) -> Result<(), sqlx::Error> {
-    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
-    listener.listen(CHANNEL).await?;
+    let mut listener = pharos_eventstore::listen(pool, CHANNEL).await?;
     loop {
         let notification = tokio::select! {
             () = shutdown.cancelled() => return Ok(()),

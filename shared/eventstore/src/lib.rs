@@ -32,6 +32,7 @@ use tokio_util::task::TaskTracker;
 pub use companion::{Companion, CompanionWrite, Companions, InStatement};
 pub use error::{Outage, StoreError};
 pub use lease::Lease;
+pub use postgres::listen;
 pub use projection::{Lookout, Projection, ProjectionError, ProjectionTx};
 pub use subscription::Subscription;
 pub use types::{

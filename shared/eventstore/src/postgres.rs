@@ -597,15 +597,30 @@ async fn notifier(pool: PgPool, announce: Arc<Notify>, tasks: CancellationToken)
     }
 }
 
+/// A listener on `channel`, on a connection of its own beside `pool` (same server and
+/// settings; sqlx's [`PgListener::connect`] does the same from a URL), not one of the
+/// pool's. A listener holds its connection for the process's life: taken from the pool,
+/// it would leave requests and projectors one short for good. With 4 connections, the
+/// read model's two listeners left two, which two dashboards' snapshots took, each then
+/// waiting for a second one (a short read beside its snapshot) until the pool's timeout,
+/// every other request of the process with them.
+pub async fn listen(pool: &PgPool, channel: &str) -> Result<PgListener, sqlx::Error> {
+    let own = PgPoolOptions::new()
+        .max_connections(1)
+        .max_lifetime(None)
+        .idle_timeout(None)
+        .connect_lazy_with((*pool.connect_options()).clone());
+    let mut listener = PgListener::connect_with(&own).await?;
+    // Nothing closes its pool but its end: no close event to wait for.
+    listener.ignore_pool_close_event(true);
+    listener.listen(channel).await?;
+    Ok(listener)
+}
+
 /// Turns notifications from any process into local wake-ups.
 async fn listener(pool: PgPool, wakeup: watch::Sender<u64>, tasks: CancellationToken) {
     let mut listener = loop {
-        let attempt = async {
-            let mut l = PgListener::connect_with(&pool).await?;
-            l.listen(NOTIFY_CHANNEL).await?;
-            Ok::<_, sqlx::Error>(l)
-        };
-        match attempt.await {
+        match listen(&pool, NOTIFY_CHANNEL).await {
             Ok(l) => break l,
             Err(e) => {
                 tracing::warn!(error = %e, "LISTEN failed; subscribers fall back to polling");
