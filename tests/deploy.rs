@@ -66,7 +66,7 @@ async fn every_target_answers_through_nginx() {
         return;
     };
     let started = std::time::Instant::now();
-    let layout = Layout::start(&db.url, None).await;
+    let mut layout = Layout::start(&db.url, None).await;
     eprintln!("layout ready in {:?}", started.elapsed());
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -207,7 +207,14 @@ async fn every_target_answers_through_nginx() {
         .send()
         .await
         .unwrap();
-    assert_eq!(dashboard.status(), 200);
+    if dashboard.status() != 200 {
+        let status = dashboard.status();
+        let page = dashboard.text().await.unwrap_or_default();
+        panic!(
+            "the dashboard answered {status}:\n{page}\n{}",
+            layout.logs_of(&["pages", "read-model"])
+        );
+    }
     assert!(
         dashboard
             .headers()

@@ -340,6 +340,20 @@ impl Layout {
             .kill()
     }
 
+    /// What `targets` logged so far, for a failing test's message: each is SIGKILLed (its
+    /// log is complete only once it has exited), so call it just before panicking.
+    pub fn logs_of(&mut self, targets: &[&str]) -> String {
+        targets
+            .iter()
+            .map(
+                |target| match self.processes.get_mut(*target).and_then(Option::take) {
+                    Some(served) => format!("---- {target} ----\n{}", served.kill()),
+                    None => format!("---- {target}: not running ----\n"),
+                },
+            )
+            .collect()
+    }
+
     /// Starts `target` again on its port (after [`Layout::kill`], or SIGTERM-stops it
     /// first) and waits until it answers through nginx.
     pub async fn restart(&mut self, target: &str) {
