@@ -256,13 +256,25 @@ async fn content_a_lagging_index_still_holds_is_removed(db: TestDb) {
         b"\x89PNG affiche en retard",
     )
     .await;
-    // An index that caught up, then stopped following the log.
-    let stopped = CancellationToken::new();
-    stopped.cancel();
-    let index: Index = Projected::start(&store, &[ENTRY_CATEGORY], Entries::apply, stopped)
-        .await
-        .unwrap();
-    assert!(index.read(|i| i.holds(&sha)));
+    // An index that caught up, then stopped following the log. Its catch-up stops below
+    // the oldest transaction running in the cluster (other tests' on PostgreSQL): started
+    // again until it reads the entry's file.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let index: Index = loop {
+        let stopped = CancellationToken::new();
+        stopped.cancel();
+        let index: Index = Projected::start(&store, &[ENTRY_CATEGORY], Entries::apply, stopped)
+            .await
+            .unwrap();
+        if index.read(|i| i.holds(&sha)) {
+            break index;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the index never read the entry's file"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
     record_deletion(&store, &entry).await;
 
     let purged = delete_files(
