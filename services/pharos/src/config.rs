@@ -19,7 +19,7 @@ use crate::targets::TARGETS;
 pub const DEFAULT_CONFIG_FILE: &str = "pharos.toml";
 
 /// The settings `PHAROS_<KEY>` may set.
-const KEYS: [&str; 28] = [
+const KEYS: [&str; 29] = [
     "database_url",
     "addr",
     "targets",
@@ -29,6 +29,7 @@ const KEYS: [&str; 28] = [
     "request_timeout_seconds",
     "dashboards_at_once",
     "dashboards_kept_warm",
+    "dashboards_previous_above_ms",
     "log_format",
     "master_key",
     "master_key_file",
@@ -72,6 +73,10 @@ pub struct RawConfig {
     /// that number, the cheapest to compute goes), besides the academy's of the current
     /// school year; 0: none.
     pub dashboards_kept_warm: u32,
+    /// From what cost of computing the academy's dashboard (ms) a request at a state the
+    /// warmer is still computing is answered at the last one it computed, a few seconds
+    /// older, rather than waiting for it; 0: whatever the cost.
+    pub dashboards_previous_above_ms: u64,
     /// `text` or `json`.
     pub log_format: String,
     /// The personal-data vault's master key, 64 hexadecimal characters. Prefer
@@ -137,6 +142,7 @@ impl Default for RawConfig {
             request_timeout_seconds: 30,
             dashboards_at_once: None,
             dashboards_kept_warm: 8,
+            dashboards_previous_above_ms: 200,
             log_format: "text".into(),
             master_key: None,
             master_key_file: None,
@@ -464,6 +470,7 @@ impl RawConfig {
                     trust_forwarded_for: self.trust_forwarded_for,
                     dashboards_at_once: self.dashboards_at_once.map(|n| n as usize),
                     dashboards_kept_warm: self.dashboards_kept_warm as usize,
+                    dashboards_previous_above_ms: self.dashboards_previous_above_ms,
                 },
                 json_logs,
                 token_ttl: chrono::Duration::minutes(self.token_ttl_minutes),

@@ -21,6 +21,12 @@
 //! current one ages out ([`AnswerCache::now_ahead`]), and requests move to it once it is
 //! computed ([`AnswerCache::adopt_ahead`]).
 //!
+//! While the warmer computes a new state of the academy's dashboard, a request at that
+//! state may be answered at the last state it computed ([`AnswerCache::previous_for`]):
+//! where computing it is a wait (`dashboards_previous_above_ms`, 200 ms: a second or
+//! more at national scale), the figures of a few seconds before are worth more than that
+//! wait, and the warmer then tells the subscribers to read again ([`crate::warm`]).
+//!
 //! Bounded by rows ([`MAX_ROWS`]), least recently used first out: a state no request
 //! asks any more ages out.
 
@@ -37,6 +43,11 @@ use lru::LruCache;
 /// a minute late is nothing to a dashboard, and a request every few seconds no longer
 /// computes the whole dashboard again for an unchanged read model.
 pub const NOW_REUSE: Duration = Duration::from_secs(60);
+
+/// How old the warmer's last pass over the academy's dashboard may be for a request to
+/// be answered at the state it computed: past that, the warmer is failing or stopped,
+/// and requests compute their own state.
+pub const PREVIOUS_AT_MOST: Duration = Duration::from_secs(30);
 
 /// Rows kept, all statements together (a department's dashboard holds a few hundred, the
 /// whole academy's at national scale some tens of thousands).
@@ -86,6 +97,16 @@ struct Entry {
 /// A "now" taken at a state: the instant, and when it was read.
 type Taken = (State, DateTime<Utc>, std::time::Instant);
 
+/// The state and instant the warmer last computed the academy's dashboard at.
+struct Computed {
+    state: State,
+    at: DateTime<Utc>,
+    /// When a pass of the warmer last answered it.
+    confirmed: std::time::Instant,
+    /// What computing it took.
+    cost: Duration,
+}
+
 struct Inner {
     entries: LruCache<Key, Arc<Entry>>,
     rows: usize,
@@ -93,28 +114,118 @@ struct Inner {
     now: Option<Taken>,
     /// The next one, while the warmer computes at it.
     ahead: Option<Taken>,
+    computed: Option<Computed>,
+    /// Whether a request was answered at `computed` since it last changed.
+    answered_previous: bool,
 }
 
 /// The answers of one process (held by the GraphQL schema).
-pub struct AnswerCache(std::sync::Mutex<Inner>);
+pub struct AnswerCache {
+    inner: std::sync::Mutex<Inner>,
+    /// The cost from which a request may be answered at the previous state.
+    previous_above: Duration,
+}
 
 impl Default for AnswerCache {
     fn default() -> Self {
-        Self(std::sync::Mutex::new(Inner {
-            entries: LruCache::unbounded(),
-            rows: 0,
-            now: None,
-            ahead: None,
-        }))
+        Self::new(Duration::from_millis(200))
     }
 }
 
 impl AnswerCache {
+    /// Answering at the previous state where computing the academy's dashboard took
+    /// `previous_above` or more ([`Self::previous_for`]).
+    pub fn new(previous_above: Duration) -> Self {
+        Self {
+            inner: std::sync::Mutex::new(Inner {
+                entries: LruCache::unbounded(),
+                rows: 0,
+                now: None,
+                ahead: None,
+                computed: None,
+                answered_previous: false,
+            }),
+            previous_above,
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         // A panic while holding it leaves plain data: still usable.
-        self.0
+        self.inner
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The warmer computed the academy's dashboard at `state` and `at`, in `took`. True
+    /// when that is another state or instant than before: the next requests are
+    /// answered at it.
+    pub fn computed_at(&self, state: &State, at: DateTime<Utc>, took: Duration) -> bool {
+        let mut inner = self.lock();
+        let confirmed = std::time::Instant::now();
+        if let Some(computed) = inner.computed.as_mut()
+            && computed.state == *state
+            && computed.at == at
+        {
+            computed.confirmed = confirmed;
+            return false;
+        }
+        inner.computed = Some(Computed {
+            state: state.clone(),
+            at,
+            confirmed,
+            cost: took,
+        });
+        true
+    }
+
+    /// For a request asking a dashboard "now" at `state`: the state and instant it is
+    /// answered at instead, the last the warmer computed the academy's dashboard at, when
+    /// `state` is another (a newer one the warmer has yet to compute), computing it took
+    /// `previous_above` or more, the warmer confirmed it within [`PREVIOUS_AT_MOST`], and
+    /// its instant is younger than [`NOW_REUSE`]. Its statements are then read with
+    /// [`Self::cached`], and the request is asked again at its own state if one is missing.
+    pub fn previous_for(&self, state: &State) -> Option<(State, DateTime<Utc>)> {
+        let mut inner = self.lock();
+        let computed = inner.computed.as_ref()?;
+        let young = (Utc::now() - computed.at)
+            .to_std()
+            .is_ok_and(|age| age < NOW_REUSE);
+        if computed.state == *state
+            || computed.cost < self.previous_above
+            || computed.confirmed.elapsed() > PREVIOUS_AT_MOST
+            || !young
+        {
+            return None;
+        }
+        let previous = (computed.state.clone(), computed.at);
+        inner.answered_previous = true;
+        Some(previous)
+    }
+
+    /// Whether a request was answered at the previous state since the last call.
+    pub fn take_answered_previous(&self) -> bool {
+        std::mem::take(&mut self.lock().answered_previous)
+    }
+
+    /// The rows of `sql` with `binds` at `state` if they were computed, without computing
+    /// them. Counted in `pharos_dashboard_statements_total` as `answer="previous"`.
+    pub fn cached<R: Send + Sync + 'static>(
+        &self,
+        state: &State,
+        sql: &str,
+        binds: &[String],
+    ) -> Option<Arc<Vec<R>>> {
+        let key: Key = (
+            state.clone(),
+            TypeId::of::<R>(),
+            sql.to_owned(),
+            binds.to_vec(),
+        );
+        let entry = self.lock().entries.get(&key).cloned()?;
+        let (rows, _) = entry.rows.get()?.clone();
+        metrics::counter!("pharos_dashboard_statements_total", "answer" => "previous", "by" => "request")
+            .increment(1);
+        rows.downcast::<Vec<R>>().ok()
     }
 
     /// "Now" for a request at `state`: the instant an earlier request at the same state
@@ -387,6 +498,66 @@ mod tests {
         cache.adopt_ahead();
         assert_eq!(cache.now(&state(2)), fresh);
         assert_ne!(cache.now(&state(2)), ahead);
+    }
+
+    #[test]
+    fn a_newer_state_is_answered_at_the_previous_one_where_computing_it_is_a_wait() {
+        let cache = AnswerCache::new(Duration::from_millis(100));
+        assert_eq!(cache.previous_for(&state(2)), None, "nothing computed yet");
+        let at = Utc::now();
+        assert!(cache.computed_at(&state(1), at, Duration::from_millis(150)));
+        assert!(
+            !cache.computed_at(&state(1), at, Duration::from_millis(1)),
+            "the same state and instant again"
+        );
+        assert_eq!(cache.previous_for(&state(1)), None, "at its own state");
+        assert!(!cache.take_answered_previous());
+        assert_eq!(cache.previous_for(&state(2)), Some((state(1), at)));
+        assert!(cache.take_answered_previous());
+        assert!(!cache.take_answered_previous(), "told once");
+
+        let cheap = AnswerCache::new(Duration::from_millis(100));
+        cheap.computed_at(&state(1), at, Duration::from_millis(50));
+        assert_eq!(cheap.previous_for(&state(2)), None, "no wait to hide");
+
+        let old = Utc::now() - chrono::TimeDelta::seconds(61);
+        cache.computed_at(&state(3), old, Duration::from_secs(1));
+        assert_eq!(
+            cache.previous_for(&state(4)),
+            None,
+            "an instant past its minute"
+        );
+
+        cache.computed_at(&state(5), Utc::now(), Duration::from_secs(1));
+        assert!(cache.previous_for(&state(6)).is_some());
+        cache.lock().computed.as_mut().unwrap().confirmed = std::time::Instant::now()
+            .checked_sub(PREVIOUS_AT_MOST + Duration::from_secs(1))
+            .unwrap();
+        assert_eq!(cache.previous_for(&state(6)), None, "a warmer that stopped");
+    }
+
+    #[tokio::test]
+    async fn cached_reads_only_what_was_computed() {
+        let cache = AnswerCache::default();
+        let _: Arc<Vec<(i64,)>> = cache
+            .rows(&state(1), "SELECT 1", &[], Asker::Warmer, async {
+                Ok::<_, ()>(vec![(1,)])
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            cache
+                .cached::<(i64,)>(&state(1), "SELECT 1", &[])
+                .as_deref(),
+            Some(&vec![(1,)])
+        );
+        assert!(cache.cached::<(i64,)>(&state(2), "SELECT 1", &[]).is_none());
+        assert!(cache.cached::<(i64,)>(&state(1), "SELECT 2", &[]).is_none());
+        assert!(
+            cache
+                .cached::<(String,)>(&state(1), "SELECT 1", &[])
+                .is_none()
+        );
     }
 
     #[test]

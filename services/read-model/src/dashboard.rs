@@ -224,15 +224,36 @@ impl DashboardQuery {
         } else {
             Asker::Request
         };
-        let at = match as_of {
-            Some(at) => at,
+        let (tables_state, at, previous) = match as_of {
+            Some(at) => (tables_state, at, None),
             None => {
                 if let Some(asked) = ctx.data_opt::<crate::warm::NowAsked>() {
                     asked.mark();
                 }
-                match by {
-                    Asker::Warmer => answers.now_ahead(&tables_state),
-                    Asker::Request => answers.now(&tables_state),
+                match (by, ctx.data_opt::<crate::warm::Warming>()) {
+                    (Asker::Warmer, warming) => {
+                        let at = answers.now_ahead(&tables_state);
+                        if let Some(warming) = warming {
+                            warming.record(&tables_state, at);
+                        }
+                        (tables_state, at, None)
+                    }
+                    (Asker::Request, _) => {
+                        // At the warmer's last state while it computes this one, where
+                        // the request may be asked again ([`crate::answers`]).
+                        let may = ctx.data_opt::<crate::warm::MayAnswerPrevious>();
+                        match may.and_then(|may| {
+                            answers
+                                .previous_for(&tables_state)
+                                .map(|(state, at)| (state, at, may.missed()))
+                        }) {
+                            Some((state, at, missed)) => (state, at, Some(missed)),
+                            None => {
+                                let at = answers.now(&tables_state);
+                                (tables_state, at, None)
+                            }
+                        }
+                    }
                 }
             }
         };
@@ -251,6 +272,7 @@ impl DashboardQuery {
             answers,
             by,
             state: tables_state,
+            previous,
             uai_range: None,
         };
         dashboard.uai_range = dashboard.uai_range().await?;
@@ -466,8 +488,12 @@ pub struct Dashboard {
     answers: std::sync::Arc<AnswerCache>,
     /// A request's, or the warmer's ([`crate::warm`]).
     by: Asker,
-    /// The state of the projections this request's snapshot reads.
+    /// The state of the projections this request's snapshot reads, or the previous one
+    /// the warmer computed ([`Self::previous`]).
     state: State,
+    /// Answered at the previous state: every statement read from the answers computed at
+    /// it, a missing one flagged here (the request is then asked again at its own state).
+    previous: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     /// For a department's or a caller's few schools: the range of UAIs their facts are
     /// read in ([`Self::facts_in_scope`]); `None` for the academy, or when none is in scope.
     uai_range: Option<UaiRange>,
@@ -884,6 +910,15 @@ impl Dashboard {
         R: AnswerRow,
     {
         let sql = crate::tables::rename(self.lists, sql);
+        if let Some(missed) = &self.previous {
+            return self
+                .answers
+                .cached(&self.state, &sql, binds)
+                .ok_or_else(|| {
+                    missed.store(true, std::sync::atomic::Ordering::Relaxed);
+                    Error::new("Réponse de l'état précédent incomplète : la requête est reprise.")
+                });
+        }
         self.answers
             .rows(
                 &self.state,
@@ -985,6 +1020,7 @@ impl Dashboard {
             answers: self.answers.clone(),
             by: self.by,
             state: self.state.clone(),
+            previous: self.previous.clone(),
             uai_range: self.uai_range.clone(),
         }
     }

@@ -26,7 +26,12 @@
 //!   manager asks it without a filter ([`Standing`]), is kept besides them from the start,
 //!   whoever asked it or not, and never goes (unless `dashboards_kept_warm` is 0): the
 //!   pole's page is the one whose computation is a wait (a second at national scale), and
-//!   its first visit after a start, or after ten minutes unwatched, would pay it.
+//!   its first visit after a start, or after ten minutes unwatched, would pay it;
+//! - while it computes a new state of that dashboard, requests at that state are answered
+//!   at the last one it computed ([`AnswerCache::previous_for`], where computing it is a
+//!   wait: `dashboards_previous_above_ms`); once it has computed the new one, it tells the
+//!   subscribers again what the notices since touched, so that a page that read the
+//!   previous state on the change's notice reads again and finds it.
 //!
 //! Its answers are thrown away: it only fills the cache. It keeps no request reading
 //! anything else (a person's name asked with a dashboard would write the read log on
@@ -51,11 +56,12 @@ use tokio::sync::broadcast::{
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::answers::AnswerCache;
 #[cfg(doc)]
 use crate::answers::NOW_REUSE;
+use crate::answers::{AnswerCache, State};
 use crate::graphql::ReadSchema;
 use crate::notice::Notice;
+use chrono::{DateTime, Utc};
 
 /// How long a request is kept after someone last asked it.
 pub const KEEP: Duration = Duration::from_secs(10 * 60);
@@ -84,8 +90,45 @@ impl NowAsked {
 }
 
 /// In a request of the warmer's: the `dashboard` resolver reads "now" ahead
-/// ([`AnswerCache::now_ahead`]).
-pub struct Warming;
+/// ([`AnswerCache::now_ahead`]), and records here the state and instant it computed at.
+#[derive(Clone, Default)]
+pub struct Warming(Arc<std::sync::Mutex<Option<ComputedAt>>>);
+
+/// The state and instant a dashboard was computed at.
+type ComputedAt = (State, DateTime<Utc>);
+
+impl Warming {
+    pub fn record(&self, state: &State, at: DateTime<Utc>) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((state.clone(), at));
+    }
+
+    fn computed_at(&self) -> Option<ComputedAt> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// In a request that may be answered at the warmer's previous state
+/// ([`AnswerCache::previous_for`]): a query of dashboards only (asked again when a
+/// statement is missing, it reads nothing else twice). Set when one was.
+#[derive(Clone, Default)]
+pub struct MayAnswerPrevious(Arc<AtomicBool>);
+
+impl MayAnswerPrevious {
+    /// The flag a dashboard answered at the previous state sets on a missing statement.
+    pub fn missed(&self) -> Arc<AtomicBool> {
+        self.0.clone()
+    }
+
+    pub fn was_missed(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
 
 struct Kept {
     key: String,
@@ -207,7 +250,7 @@ impl KeptWarm {
 
 /// Whether `query` is a query whose root fields are all [`KEEPABLE`] (no fragment at the
 /// root, which could hide another field).
-fn keepable(query: &str) -> bool {
+pub(crate) fn keepable(query: &str) -> bool {
     let Ok(document) = async_graphql::parser::parse_query(query) else {
         return false;
     };
@@ -338,24 +381,43 @@ pub async fn keep_warm(
     schema: ReadSchema,
     kept: Arc<KeptWarm>,
     answers: Arc<AnswerCache>,
-    mut notices: broadcast::Receiver<Notice>,
+    sender: broadcast::Sender<Notice>,
     shutdown: CancellationToken,
 ) {
     let standing = (kept.kept > 0).then(|| Standing::new(&schema.sdl()));
+    let mut notices = sender.subscribe();
     let mut listening = true;
+    // What the notices since the academy's dashboard was last computed at a new state
+    // touched: told again once it is, if a request was answered at the previous one
+    // meanwhile (its subscribers read again, and find the change).
+    let mut pending: Option<Notice> = None;
+    let everything = || Notice {
+        position: 0,
+        scopes: vec![(None, None)],
+    };
+    let heard = |pending: &mut Option<Notice>, notice: Notice| match pending {
+        Some(merged) => merged.merge(notice),
+        None => *pending = Some(notice),
+    };
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,
-            received = notices.recv(), if listening => {
-                if matches!(received, Err(RecvError::Closed)) {
-                    listening = false;
-                }
-            }
+            received = notices.recv(), if listening => match received {
+                Ok(notice) => heard(&mut pending, notice),
+                Err(RecvError::Lagged(_)) => heard(&mut pending, everything()),
+                Err(RecvError::Closed) => listening = false,
+            },
             () = tokio::time::sleep(TICK) => {}
         }
         // Notices come in bursts (each projection commits on its own): one pass for all
         // those already arrived, at the state they lead to.
-        while let Ok(_) | Err(TryRecvError::Lagged(_)) = notices.try_recv() {}
+        loop {
+            match notices.try_recv() {
+                Ok(notice) => heard(&mut pending, notice),
+                Err(TryRecvError::Lagged(_)) => heard(&mut pending, everything()),
+                Err(_) => break,
+            }
+        }
         let mut requests = kept.recent();
         if let Some(standing) = &standing {
             let today = pharos_domain::today_in_france(state.clock.now());
@@ -368,8 +430,24 @@ pub async fn keep_warm(
         let started = Instant::now();
         for (key, actor, request) in requests {
             let asked = Instant::now();
-            match crate::execute(&state, &schema, actor, request.data(Warming)).await {
-                Ok(response) if response.errors.is_empty() => kept.took(&key, asked.elapsed()),
+            let warming = Warming::default();
+            match crate::execute(&state, &schema, actor, request.data(warming.clone())).await {
+                Ok(response) if response.errors.is_empty() => {
+                    let took = asked.elapsed();
+                    kept.took(&key, took);
+                    if key == Standing::KEY
+                        && let Some((computed, at)) = warming.computed_at()
+                        && answers.computed_at(&computed, at, took)
+                    {
+                        let notice = pending.take();
+                        if answers.take_answered_previous()
+                            && let Some(notice) = notice
+                        {
+                            // No subscriber is not an error.
+                            drop(sender.send(notice));
+                        }
+                    }
+                }
                 Ok(response) => {
                     tracing::debug!(errors = ?response.errors, "a dashboard kept warm answered errors");
                 }

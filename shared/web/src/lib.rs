@@ -50,6 +50,9 @@ pub struct HttpSettings {
     pub dashboards_at_once: Option<usize>,
     /// How many dashboards asked "now" are kept computed ahead of the next request; 0: none.
     pub dashboards_kept_warm: usize,
+    /// From what cost of computing the academy's dashboard a request at a state the warmer
+    /// is computing is answered at the one it computed before (ms).
+    pub dashboards_previous_above_ms: u64,
 }
 
 impl Default for HttpSettings {
@@ -62,6 +65,7 @@ impl Default for HttpSettings {
             trust_forwarded_for: false,
             dashboards_at_once: None,
             dashboards_kept_warm: 8,
+            dashboards_previous_above_ms: 200,
         }
     }
 }
