@@ -14,7 +14,7 @@ use pharos_test_support::{Client, TestApp, TestDb};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::surface::{open_socket, receive, send};
+use super::surface::{receive, subscribed};
 use super::{COLLEGE_31, COLLEGE_32, LYCEE_31, graphql, until};
 
 /// An école of Haute-Garonne (circonscription « Toulouse Centre »): 310003 mod 23 = 9 → K.
@@ -1381,18 +1381,10 @@ async fn the_dashboard_counts_the_contest_and_what_is_overdue(db: TestDb) {
 
     // This year's edition: no list reads editions, the contest's indicator alone commits
     // it, and that commit notifies the subscribers of its year.
-    let mut socket = open_socket(&app).await;
-    send(
-        &mut socket,
-        json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {}", manager.token())}}),
-    )
-    .await;
-    let ack = receive(&mut socket, Duration::from_secs(5)).await;
-    assert_eq!(ack.unwrap().unwrap()["type"], "connection_ack");
-    send(
-        &mut socket,
-        json!({"id": "1", "type": "subscribe", "payload": {"query":
-            "subscription { dashboardChanged(schoolYear: \"2026-2027\") { position } }"}}),
+    let mut socket = subscribed(
+        &app,
+        manager.token(),
+        "subscription { dashboardChanged(schoolYear: \"2026-2027\") { position } }",
     )
     .await;
     // The subscription starts asynchronously: a school recorded until one is heard.
@@ -2459,18 +2451,10 @@ async fn a_state_being_computed_is_answered_at_the_previous_one(db: TestDb) {
     };
     assert_eq!(colleges(&graphql(&manager, &query).await), 1);
 
-    let mut socket = open_socket(&app).await;
-    send(
-        &mut socket,
-        json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {}", manager.token())}}),
-    )
-    .await;
-    let ack = receive(&mut socket, Duration::from_secs(5)).await;
-    assert_eq!(ack.unwrap().unwrap()["type"], "connection_ack");
-    send(
-        &mut socket,
-        json!({"id": "1", "type": "subscribe", "payload": {"query":
-            format!("subscription {{ dashboardChanged(schoolYear: \"{year}\") {{ position }} }}")}}),
+    let mut socket = subscribed(
+        &app,
+        manager.token(),
+        &format!("subscription {{ dashboardChanged(schoolYear: \"{year}\") {{ position }} }}"),
     )
     .await;
 

@@ -475,6 +475,25 @@ pub(crate) async fn open_socket(app: &TestApp) -> Socket {
     tokio_tungstenite::connect_async(request).await.unwrap().0
 }
 
+/// A WebSocket authenticated with `token` (its `connection_ack` checked) and subscribed
+/// to `query` as operation `1`.
+pub(crate) async fn subscribed(app: &TestApp, token: &str, query: &str) -> Socket {
+    let mut socket = open_socket(app).await;
+    send(
+        &mut socket,
+        json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}}),
+    )
+    .await;
+    let ack = receive(&mut socket, Duration::from_secs(5)).await;
+    assert_eq!(ack.unwrap().unwrap()["type"], "connection_ack");
+    send(
+        &mut socket,
+        json!({"id": "1", "type": "subscribe", "payload": {"query": query}}),
+    )
+    .await;
+    socket
+}
+
 pub(crate) async fn send(socket: &mut Socket, message: Value) {
     use futures::SinkExt;
     socket
@@ -528,18 +547,10 @@ async fn subscriptions_follow_the_projector(db: TestDb) {
     let referent = app.user("department_referent", Some("31")).await;
     app.school(COLLEGE_31, "college", "31").await;
 
-    let mut socket = open_socket(&app).await;
-    send(
-        &mut socket,
-        json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {}", referent.token())}}),
-    )
-    .await;
-    let ack = receive(&mut socket, Duration::from_secs(5)).await;
-    assert_eq!(ack.unwrap().unwrap()["type"], "connection_ack");
-    send(
-        &mut socket,
-        json!({"id": "1", "type": "subscribe", "payload": {"query":
-            "subscription { dashboardChanged(schoolYear: \"2026-2027\", department: \"31\") { schoolYear department position } }"}}),
+    let mut socket = subscribed(
+        &app,
+        referent.token(),
+        "subscription { dashboardChanged(schoolYear: \"2026-2027\", department: \"31\") { schoolYear department position } }",
     )
     .await;
     // Record schools of the department until a notice at or after the last one arrives
