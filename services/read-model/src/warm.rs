@@ -36,8 +36,12 @@
 //! Its answers are thrown away: it only fills the cache. It keeps no request reading
 //! anything else (a person's name asked with a dashboard would write the read log on
 //! behalf of someone who did not read it). Its cost is bounded: a pass that took `d` is
-//! followed by a rest of at least [`REST`]` × d`, so however often the read model changes
-//! it takes at most a quarter of one core.
+//! followed by a rest of [`REST`]` × d`, at most [`REST_AT_MOST`] ([`rest_after`]), so
+//! however often the read model changes it takes at most a quarter of one core while its
+//! passes take up to 3.3 s (the academy's dashboard alone is some 2.5 s at national scale
+//! on 2 cores). A longer pass is mostly one slowed by other work waiting for the same
+//! cores; resting three times that long would sleep through the minute's turn and past
+//! [`PREVIOUS_AT_MOST`], and leave the requests meanwhile to compute for themselves.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -56,9 +60,9 @@ use tokio::sync::broadcast::{
 };
 use tokio_util::sync::CancellationToken;
 
-#[cfg(doc)]
-use crate::answers::NOW_REUSE;
 use crate::answers::{AnswerCache, State};
+#[cfg(doc)]
+use crate::answers::{NOW_REUSE, PREVIOUS_AT_MOST};
 use crate::graphql::ReadSchema;
 use crate::notice::Notice;
 use chrono::{DateTime, Utc};
@@ -71,6 +75,19 @@ pub const TICK: Duration = Duration::from_secs(5);
 pub const AHEAD: Duration = Duration::from_secs(20);
 /// The rest after a pass, in multiples of the pass's time.
 pub const REST: u32 = 3;
+/// The longest rest after a pass, however long it took: below [`AHEAD`], so that the
+/// next "now" is computed before the one in use ages out, and well below
+/// [`PREVIOUS_AT_MOST`]. At national scale a pass that took 31 s while 16 clients computed
+/// dashboards (its own work some 3 s) rested 93 s: the pages watched meanwhile computed
+/// the academy's dashboard themselves at the minute's turn and after each change, 1.5 to
+/// 2 s each.
+pub const REST_AT_MOST: Duration = Duration::from_secs(10);
+
+/// The rest after a pass that took `pass`: [`REST`] times as long, at most
+/// [`REST_AT_MOST`].
+pub fn rest_after(pass: Duration) -> Duration {
+    (pass * REST).min(REST_AT_MOST)
+}
 /// The root fields a kept request may ask.
 const KEEPABLE: [&str; 3] = ["dashboard", "me", "__typename"];
 
@@ -460,7 +477,7 @@ pub async fn keep_warm(
         metrics::counter!("pharos_dashboard_warm_passes_total").increment(1);
         tokio::select! {
             () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(started.elapsed() * REST) => {}
+            () = tokio::time::sleep(rest_after(started.elapsed())) => {}
         }
     }
 }
@@ -468,6 +485,21 @@ pub async fn keep_warm(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pass_rests_three_times_its_time_at_most_ten_seconds() {
+        let s = Duration::from_secs;
+        assert_eq!(
+            rest_after(Duration::from_millis(20)),
+            Duration::from_millis(60)
+        );
+        assert_eq!(rest_after(s(2)), s(6));
+        assert_eq!(rest_after(s(31)), REST_AT_MOST);
+        // The next "now" is computed before the one in use ages out: a pass starts within
+        // the longest rest and a tick, with time left before the minute turns.
+        assert!(REST_AT_MOST + TICK < AHEAD);
+        assert!(REST_AT_MOST + TICK < crate::answers::PREVIOUS_AT_MOST);
+    }
 
     fn actor(n: u128) -> Actor {
         Actor {
