@@ -75,8 +75,8 @@ pub const TICK: Duration = Duration::from_secs(5);
 pub const AHEAD: Duration = Duration::from_secs(20);
 /// The rest after a pass, in multiples of the pass's time.
 pub const REST: u32 = 3;
-/// The longest rest after a pass, however long it took: below [`AHEAD`], so that the
-/// next "now" is computed before the one in use ages out, and well below
+/// The longest rest after a pass, however long it took: with a [`TICK`], below [`AHEAD`],
+/// so that the next "now" is computed before the one in use ages out, and below
 /// [`PREVIOUS_AT_MOST`]. At national scale a pass that took 31 s while 16 clients computed
 /// dashboards (its own work some 3 s) rested 93 s: the pages watched meanwhile computed
 /// the academy's dashboard themselves at the minute's turn and after each change, 1.5 to
@@ -88,6 +88,7 @@ pub const REST_AT_MOST: Duration = Duration::from_secs(10);
 pub fn rest_after(pass: Duration) -> Duration {
     (pass * REST).min(REST_AT_MOST)
 }
+
 /// The root fields a kept request may ask.
 const KEEPABLE: [&str; 3] = ["dashboard", "me", "__typename"];
 
