@@ -127,8 +127,11 @@ pub struct AnswerCache {
 }
 
 impl Default for AnswerCache {
+    /// With the server's default `dashboards_previous_above_ms`.
     fn default() -> Self {
-        Self::new(Duration::from_millis(200))
+        Self::new(Duration::from_millis(
+            pharos_web::HttpSettings::default().dashboards_previous_above_ms,
+        ))
     }
 }
 
@@ -223,9 +226,10 @@ impl AnswerCache {
         );
         let entry = self.lock().entries.get(&key).cloned()?;
         let (rows, _) = entry.rows.get()?.clone();
+        let rows = rows.downcast::<Vec<R>>().ok()?;
         metrics::counter!("pharos_dashboard_statements_total", "answer" => "previous", "by" => "request")
             .increment(1);
-        rows.downcast::<Vec<R>>().ok()
+        Some(rows)
     }
 
     /// "Now" for a request at `state`: the instant an earlier request at the same state
