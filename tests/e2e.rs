@@ -201,6 +201,48 @@ fn the_import_benchmark_prints_its_passes_as_json() {
     }
 }
 
+#[test]
+fn the_registrations_benchmark_prints_its_ratio_steps_and_cpu_as_json() {
+    let out = Command::new(binary())
+        .args([
+            "bench",
+            "registrations",
+            "--backend",
+            "sqlite",
+            "--registrations",
+            "80",
+            "--callers",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let figures: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(figures["registrations"], 80, "{figures}");
+    assert!(figures["ratio"].as_f64().unwrap() > 0.0, "{figures}");
+    // SQLite runs in this process: all of a registration's CPU is the process's (read in
+    // ticks of 10 ms: the 80 bare appends may take less than one).
+    let registration = &figures["cpu_per_registration"];
+    assert!(
+        registration["process_ms"].as_f64().unwrap() > 0.0,
+        "{figures}"
+    );
+    assert!(
+        registration["cores_busy"].as_f64().unwrap() > 0.0,
+        "{figures}"
+    );
+    assert!(
+        figures["cpu_per_append"]["process_ms"].as_f64().unwrap() >= 0.0,
+        "{figures}"
+    );
+    assert!(
+        figures["shares"]["linked_append"].as_f64().unwrap() > 0.0,
+        "{figures}"
+    );
+}
+
 #[tokio::test]
 async fn trainings_and_read_model_run_as_two_processes_on_one_postgres_database() {
     let Some(db) = TestDb::postgres("pharos_test_support").await else {
@@ -300,7 +342,9 @@ fn bench(backend: &str, database_url: Option<&str>) -> serde_json::Value {
 
 #[test]
 fn the_sqlite_benchmark_prints_every_figure_as_json_on_its_last_line() {
-    bench("sqlite", None);
+    let figures = bench("sqlite", None);
+    // The indexed floor is PostgreSQL's: SQLite's raw floor commits each row alone.
+    assert!(figures["raw_8_indexed"].is_null(), "{figures}");
 }
 
 #[tokio::test]
@@ -318,9 +362,15 @@ async fn the_postgres_benchmark_prints_every_figure_and_leaves_no_database_behin
     };
     let before = count().await;
     let admin_for_bench = admin.clone();
-    tokio::task::spawn_blocking(move || bench("postgres", Some(&admin_for_bench)))
+    let figures = tokio::task::spawn_blocking(move || bench("postgres", Some(&admin_for_bench)))
         .await
         .unwrap();
+    for key in ["raw_8_indexed", "ratio_8_indexed", "indexes_ratio_8"] {
+        let value = figures[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key} missing in {figures}"));
+        assert!(value > 0.0, "{key} = {value}");
+    }
     assert_eq!(count().await, before);
 }
 

@@ -214,10 +214,19 @@ async fn run(store: &EventStore, sizes: Sizes) -> anyhow::Result<Value> {
     println!("append_1: {append_1:.0} events/s");
     // append_8 and its raw floor alternate, twice each, so that neither gets the
     // quieter moment of the machine or the smaller table; each figure is the mean rate.
-    let (mut store_run, mut raw_run) = (Run::default(), Run::default());
+    // On PostgreSQL, a third floor alternates with them: the same INSERTs into a copy of
+    // the log's table, its indexes included (`LIKE events INCLUDING ALL`): what the
+    // store's guarantees cost in the table (a unique event id, a unique stream version, the
+    // category's index), apart from what its code adds to one INSERT.
+    let indexed = matches!(store.db(), Db::Postgres(_));
+    let (mut store_run, mut raw_run, mut indexed_run) =
+        (Run::default(), Run::default(), Run::default());
     for _ in 0..2 {
         store_run += append(store, 8, sizes.events / 2).await?;
-        raw_run += raw_inserts(&store.db(), 8, sizes.events / 2).await?;
+        raw_run += raw_inserts(&store.db(), Floor::Raw, 8, sizes.events / 2).await?;
+        if indexed {
+            indexed_run += raw_inserts(&store.db(), Floor::Indexed, 8, sizes.events / 2).await?;
+        }
     }
     let (append_8, raw_8) = (store_run.rate(), raw_run.rate());
     println!("append_8: {append_8:.0} events/s");
@@ -227,6 +236,15 @@ async fn run(store: &EventStore, sizes: Sizes) -> anyhow::Result<Value> {
     println!(
         "raw_8 (plain INSERTs, no checks): {raw_8:.0} events/s — ratio append_8/raw_8 = {ratio_8:.2}"
     );
+    let raw_8_indexed = indexed.then(|| indexed_run.rate());
+    if let Some(raw_8_indexed) = raw_8_indexed {
+        println!(
+            "raw_8_indexed (the same INSERTs into a copy of the log's table and indexes): {raw_8_indexed:.0} events/s — \
+             ratio append_8/raw_8_indexed = {:.2}, raw_8_indexed/raw_8 = {:.2}",
+            append_8 / raw_8_indexed,
+            raw_8_indexed / raw_8
+        );
+    }
     let (hot_stream, hot_p99) = hot_stream(store, 8, sizes.hot_events).await?;
     println!("hot_stream (8 writers, one stream): {hot_stream:.0} appends/s, p99 {hot_p99:.2} ms");
 
@@ -265,6 +283,9 @@ async fn run(store: &EventStore, sizes: Sizes) -> anyhow::Result<Value> {
         "append_32": append_32.round(),
         "raw_8": raw_8.round(),
         "ratio_8": (ratio_8 * 1000.0).round() / 1000.0,
+        "raw_8_indexed": raw_8_indexed.map(f64::round),
+        "ratio_8_indexed": raw_8_indexed.map(|r| (append_8 / r * 1000.0).round() / 1000.0),
+        "indexes_ratio_8": raw_8_indexed.map(|r| (r / raw_8 * 1000.0).round() / 1000.0),
         "hot_stream": hot_stream.round(),
         "hot_stream_p99_ms": (hot_p99 * 100.0).round() / 100.0,
         "replay_memory": replay_memory.round(),
@@ -303,6 +324,32 @@ fn metadata() -> Metadata {
     }
 }
 
+/// CPU seconds (user + system) spent so far by this process, and by the processes of a
+/// PostgreSQL server on this machine (with the children they reaped): what bounds a
+/// workload, when set against its wall time. Read from `/proc` (Linux; zero elsewhere).
+pub(crate) fn cpu_seconds() -> (f64, f64) {
+    // `utime stime cutime cstime`: fields 14 to 17 of `stat`, in USER_HZ (100 on Linux).
+    fn ticks(stat: &str, children: bool) -> u64 {
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest.split_whitespace().collect())
+            .unwrap_or_default();
+        let wanted = if children { 11..15 } else { 11..13 };
+        wanted
+            .filter_map(|i| fields.get(i).and_then(|f| f.parse::<u64>().ok()))
+            .sum()
+    }
+    let own = std::fs::read_to_string("/proc/self/stat").map_or(0, |s| ticks(&s, false));
+    let mut postgres = 0;
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let path = entry.path();
+        if std::fs::read_to_string(path.join("comm")).is_ok_and(|c| c.trim() == "postgres") {
+            postgres += std::fs::read_to_string(path.join("stat")).map_or(0, |s| ticks(&s, true));
+        }
+    }
+    (own as f64 / 100.0, postgres as f64 / 100.0)
+}
+
 /// Events written and the time they took.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Run {
@@ -313,6 +360,10 @@ pub(crate) struct Run {
 impl Run {
     pub(crate) fn rate(self) -> f64 {
         rate(self.events, self.elapsed)
+    }
+
+    pub(crate) fn elapsed(self) -> Duration {
+        self.elapsed
     }
 }
 
@@ -490,13 +541,38 @@ async fn sealed_replay(
     Ok((plain, rate(unsealed, started.elapsed())))
 }
 
-/// The floor: single-row INSERTs of the same columns into a table without the store's
-/// constraints, each in its own transaction, from `callers` tasks.
-async fn raw_inserts(db: &Db, callers: usize, total: usize) -> anyhow::Result<Run> {
-    const PG: &str = "INSERT INTO bench_raw (stream_id, category, version, event_id, event_type, \
-         schema_version, data, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7::json, $8::json)";
-    const SQLITE: &str = "INSERT INTO bench_raw (stream_id, category, version, event_id, event_type, \
-         schema_version, data, metadata, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+/// The table a floor's INSERTs go into.
+#[derive(Debug, Clone, Copy)]
+enum Floor {
+    /// The log's columns, a primary key and nothing else.
+    Raw,
+    /// PostgreSQL only: a copy of the log's table with its indexes.
+    Indexed,
+}
+
+impl Floor {
+    fn insert(self, db: &Db) -> &'static str {
+        match (self, db) {
+            (Self::Raw, Db::Postgres(_)) => {
+                "INSERT INTO bench_raw (stream_id, category, version, event_id, event_type, \
+                 schema_version, data, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7::json, $8::json)"
+            }
+            (Self::Indexed, Db::Postgres(_)) => {
+                "INSERT INTO bench_raw_indexed (stream_id, category, version, event_id, event_type, \
+                 schema_version, data, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7::json, $8::json)"
+            }
+            (_, Db::Sqlite(_)) => {
+                "INSERT INTO bench_raw (stream_id, category, version, event_id, event_type, \
+                 schema_version, data, metadata, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            }
+        }
+    }
+}
+
+/// The floor: single-row INSERTs of the same columns into `floor`'s table, each in its
+/// own transaction, from `callers` tasks.
+async fn raw_inserts(db: &Db, floor: Floor, callers: usize, total: usize) -> anyhow::Result<Run> {
+    let sql = floor.insert(db);
     let per_caller = total / callers;
     let started = Instant::now();
     let tasks: Vec<_> = (0..callers)
@@ -510,7 +586,7 @@ async fn raw_inserts(db: &Db, callers: usize, total: usize) -> anyhow::Result<Ru
                     let data = e.data.to_string();
                     match &db {
                         Db::Postgres(pool) => {
-                            sqlx::query(PG)
+                            sqlx::query(sql)
                                 .bind(&stream)
                                 .bind("bench")
                                 .bind(v as i64 + 1)
@@ -523,7 +599,7 @@ async fn raw_inserts(db: &Db, callers: usize, total: usize) -> anyhow::Result<Ru
                                 .await?;
                         }
                         Db::Sqlite(pool) => {
-                            sqlx::query(SQLITE)
+                            sqlx::query(sql)
                                 .bind(&stream)
                                 .bind("bench")
                                 .bind(v as i64 + 1)
@@ -819,6 +895,9 @@ async fn create_bench_tables(db: &Db) -> anyhow::Result<()> {
             )
             .execute(pool)
             .await?;
+            sqlx::query("CREATE TABLE bench_raw_indexed (LIKE events INCLUDING ALL)")
+                .execute(pool)
+                .await?;
             sqlx::query(
                 "CREATE TABLE bench_stream_stats (stream_id TEXT PRIMARY KEY, events BIGINT NOT NULL, version BIGINT NOT NULL)",
             )

@@ -49,7 +49,7 @@ use serde_json::{Value, json};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use crate::bench::Scratch;
+use crate::bench::{Scratch, cpu_seconds};
 
 /// The departments of France, as `DepartmentCode` spells them.
 const DEPARTMENTS: [&str; 101] = [
@@ -308,32 +308,6 @@ fn peak_rss_kib() -> u64 {
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         })
         .unwrap_or(0)
-}
-
-/// CPU seconds (user + system) spent so far by this process, and by the processes of a
-/// PostgreSQL server on this machine (with the children they reaped): what bounds a
-/// rebuild, when set against its wall time. Read from `/proc` (Linux; zero elsewhere).
-fn cpu_seconds() -> (f64, f64) {
-    // `utime stime cutime cstime`: fields 14 to 17 of `stat`, in USER_HZ (100 on Linux).
-    fn ticks(stat: &str, children: bool) -> u64 {
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .map(|(_, rest)| rest.split_whitespace().collect())
-            .unwrap_or_default();
-        let wanted = if children { 11..15 } else { 11..13 };
-        wanted
-            .filter_map(|i| fields.get(i).and_then(|f| f.parse::<u64>().ok()))
-            .sum()
-    }
-    let own = std::fs::read_to_string("/proc/self/stat").map_or(0, |s| ticks(&s, false));
-    let mut postgres = 0;
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let path = entry.path();
-        if std::fs::read_to_string(path.join("comm")).is_ok_and(|c| c.trim() == "postgres") {
-            postgres += std::fs::read_to_string(path.join("stat")).map_or(0, |s| ticks(&s, true));
-        }
-    }
-    (own as f64 / 100.0, postgres as f64 / 100.0)
 }
 
 // ---------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ use pharos_web::Problem;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::bench::{Scratch, append};
+use crate::bench::{Scratch, append, cpu_seconds};
 
 const ADMIN: &str = "admin@ac-toulouse.fr";
 const PASSWORD: &str = "mot-de-passe-de-mesure";
@@ -166,6 +166,7 @@ async fn run(pharos: &Pharos, total: usize, callers: usize) -> anyhow::Result<Va
     let confirmed = Arc::new(AtomicUsize::new(0));
     // Sum of the registrations' response times, in microseconds.
     let waited = Arc::new(AtomicU64::new(0));
+    let cpu_before = cpu_seconds();
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..callers {
@@ -206,6 +207,7 @@ async fn run(pharos: &Pharos, total: usize, callers: usize) -> anyhow::Result<Va
         worker.await??;
     }
     let elapsed = started.elapsed();
+    let registrations_cpu = Cpu::since(cpu_before, elapsed, total);
     let registrations_per_s = total as f64 / elapsed.as_secs_f64();
     // Linked appends PostgreSQL stored in one statement (the others took a transaction).
     let one_statement = store.appends_in_one_statement();
@@ -224,10 +226,17 @@ async fn run(pharos: &Pharos, total: usize, callers: usize) -> anyhow::Result<Va
         "registrations through HTTP ({callers} callers): {registrations_per_s:.0}/s ({confirmed} confirmed, {} waitlisted; {one_statement} appends in one statement)",
         total - confirmed
     );
-    let bare = append(store, callers, total).await?.rate();
+    let cpu_before = cpu_seconds();
+    let bare_run = append(store, callers, total).await?;
+    let bare = bare_run.rate();
+    let append_cpu = Cpu::since(cpu_before, bare_run.elapsed(), total);
     let ratio = registrations_per_s / bare;
     println!(
         "bare store append ({callers} callers, same run): {bare:.0} events/s — ratio {ratio:.2}"
+    );
+    println!(
+        "CPU per registration: {registrations_cpu}; per bare append: {append_cpu} \
+         (this process holds the HTTP clients too)"
     );
     let steps = timed_steps(pharos, &manager, &step_sessions, instrumented, callers).await?;
     let shares = shares(&steps, http_latency);
@@ -251,11 +260,58 @@ async fn run(pharos: &Pharos, total: usize, callers: usize) -> anyhow::Result<Va
         "append_same_callers": bare.round(),
         "ratio": (ratio * 1000.0).round() / 1000.0,
         "appends_in_one_statement": one_statement,
+        "cpu_per_registration": registrations_cpu.json(),
+        "cpu_per_append": append_cpu.json(),
         "registration_ms": mean_ms(http_latency, 1),
         "steps_ms": steps.iter().map(|s| (s.name.to_owned(), json!(mean_ms(s.total, s.count)))).collect::<serde_json::Map<_, _>>(),
         "shares": shares.iter().map(|(step, share)| (step.to_string(), json!((share * 1000.0).round() / 1000.0))).collect::<serde_json::Map<_, _>>(),
         "timed_registrations": instrumented,
     }))
+}
+
+/// CPU time per operation of a workload, in this process and in PostgreSQL's processes
+/// on this machine, and how many of the machine's cores the two kept busy: near all of
+/// them, the workload is bound by the CPU it costs, not by waits.
+#[derive(Debug, Clone, Copy)]
+struct Cpu {
+    process_ms: f64,
+    postgres_ms: f64,
+    cores_busy: f64,
+}
+
+impl Cpu {
+    fn since(before: (f64, f64), elapsed: Duration, operations: usize) -> Self {
+        let after = cpu_seconds();
+        let (process, postgres) = (after.0 - before.0, after.1 - before.1);
+        let per = |seconds: f64| seconds * 1000.0 / operations.max(1) as f64;
+        Self {
+            process_ms: per(process),
+            postgres_ms: per(postgres),
+            cores_busy: (process + postgres) / elapsed.as_secs_f64().max(1e-9),
+        }
+    }
+
+    fn json(self) -> Value {
+        let round = |x: f64| (x * 1000.0).round() / 1000.0;
+        json!({
+            "process_ms": round(self.process_ms),
+            "postgres_ms": round(self.postgres_ms),
+            "cores_busy": round(self.cores_busy),
+        })
+    }
+}
+
+impl std::fmt::Display for Cpu {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "this process {:.3} ms, PostgreSQL {:.3} ms ({:.2} of {} cores busy)",
+            self.process_ms,
+            self.postgres_ms,
+            self.cores_busy,
+            std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+        )
+    }
 }
 
 /// One step of a registration: its total time over the timed registrations, and how
