@@ -1782,6 +1782,32 @@ impl Latencies {
     }
 }
 
+/// Where a phase's work was done, per request: this process (server and clients) and
+/// PostgreSQL on this machine, in milliseconds of CPU.
+struct CpuPerRequest {
+    pharos_ms: f64,
+    postgres_ms: f64,
+}
+
+impl CpuPerRequest {
+    /// Since `before` ([`cpu_seconds`]), over `requests`.
+    fn since(before: (f64, f64), requests: usize) -> Self {
+        let after = cpu_seconds();
+        let per_request = |seconds: f64| seconds * 1000.0 / requests.max(1) as f64;
+        Self {
+            pharos_ms: per_request(after.0 - before.0),
+            postgres_ms: per_request(after.1 - before.1),
+        }
+    }
+
+    fn figures(&self) -> Value {
+        json!({
+            "pharos": (self.pharos_ms * 10.0).round() / 10.0,
+            "postgres_local": (self.postgres_ms * 10.0).round() / 10.0,
+        })
+    }
+}
+
 /// `total` requests `call(n)` from `clients` concurrent clients: each answer and its time.
 async fn concurrently<F, Fut>(
     clients: usize,
@@ -2064,20 +2090,15 @@ async fn query(
     }
     // Where a dashboard's work is done: this process (server and clients) and PostgreSQL
     // on this machine, per request, over the requests above.
-    let cpu_after = cpu_seconds();
-    let per_request = |seconds: f64| seconds * 1000.0 / by_department.0.len().max(1) as f64;
-    let department_cpu = (
-        per_request(cpu_after.0 - cpu_before.0),
-        per_request(cpu_after.1 - cpu_before.1),
-    );
+    let department_cpu = CpuPerRequest::since(cpu_before, by_department.0.len());
     eprintln!(
         "dashboard, one department, computed (an instant per request; {clients} clients, {} requests): p50 {:.1} ms, p99 {:.1} ms; \
          CPU per request: this process {:.1} ms, PostgreSQL on this machine {:.1} ms",
         by_department.0.len(),
         by_department.quantile(0.5),
         by_department.quantile(0.99),
-        department_cpu.0,
-        department_cpu.1,
+        department_cpu.pharos_ms,
+        department_cpu.postgres_ms,
     );
     // The whole set's answers are compared with the first as they come.
     let first = Arc::new(first);
@@ -2179,10 +2200,7 @@ async fn query(
         "dashboard_page_first_look_ms": first_look_ms.round(),
         "dashboard_first_whole_ms": first_ms.round(),
         "dashboard_department": by_department.figures(),
-        "dashboard_department_cpu_ms": {
-            "pharos": (department_cpu.0 * 10.0).round() / 10.0,
-            "postgres_local": (department_cpu.1 * 10.0).round() / 10.0,
-        },
+        "dashboard_department_cpu_ms": department_cpu.figures(),
         "dashboard_whole_computed": computed.figures(),
         "dashboard_whole_reused": whole.figures(),
         "schools_search": search.figures(),
@@ -2231,6 +2249,7 @@ impl DashboardPage {
     /// not counted here: which faces a browser fetches depends on the text it renders (the
     /// browser walks measure them).
     async fn figures(&self, clients: usize) -> anyhow::Result<Value> {
+        let cpu_before = cpu_seconds();
         let (by_department, _) = {
             let page = self.clone();
             concurrently(clients, clients * DEPARTMENT_ROUNDS, move |n| {
@@ -2242,12 +2261,17 @@ impl DashboardPage {
             })
             .await?
         };
+        let department_cpu = CpuPerRequest::since(cpu_before, by_department.0.len());
         eprintln!(
-            "dashboard page, one department, now (each department's first page computed; {clients} clients, {} pages): p50 {:.1} ms, p99 {:.1} ms",
+            "dashboard page, one department, now (each department's first page computed; {clients} clients, {} pages): p50 {:.1} ms, p99 {:.1} ms; \
+             CPU per page: this process {:.1} ms, PostgreSQL on this machine {:.1} ms",
             by_department.0.len(),
             by_department.quantile(0.5),
-            by_department.quantile(0.99)
+            by_department.quantile(0.99),
+            department_cpu.pharos_ms,
+            department_cpu.postgres_ms,
         );
+        let cpu_before = cpu_seconds();
         let (whole, _) = {
             let page = self.clone();
             concurrently(clients, clients * WHOLE_ROUNDS, move |_| {
@@ -2256,17 +2280,23 @@ impl DashboardPage {
             })
             .await?
         };
+        let whole_cpu = CpuPerRequest::since(cpu_before, whole.0.len());
         eprintln!(
-            "dashboard page, whole set, now (one computation per read-model state and minute, reused by the others; {clients} clients, {} pages): p50 {:.1} ms, p99 {:.1} ms",
+            "dashboard page, whole set, now (one computation per read-model state and minute, reused by the others; {clients} clients, {} pages): p50 {:.1} ms, p99 {:.1} ms; \
+             CPU per page: this process {:.1} ms, PostgreSQL on this machine {:.1} ms",
             whole.0.len(),
             whole.quantile(0.5),
-            whole.quantile(0.99)
+            whole.quantile(0.99),
+            whole_cpu.pharos_ms,
+            whole_cpu.postgres_ms,
         );
         let watched = self.watched(clients).await?;
         let weight = self.weight().await?;
         Ok(json!({
             "department": by_department.figures(),
+            "department_cpu_ms": department_cpu.figures(),
             "whole": whole.figures(),
+            "whole_cpu_ms": whole_cpu.figures(),
             "whole_watched": watched,
             "weight": weight,
         }))
