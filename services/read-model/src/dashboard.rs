@@ -274,6 +274,7 @@ impl DashboardQuery {
             state: tables_state,
             previous,
             uai_range: None,
+            breakdowns: Breakdowns::asked(ctx.field()),
         };
         dashboard.uai_range = dashboard.uai_range().await?;
         Ok(dashboard)
@@ -497,6 +498,8 @@ pub struct Dashboard {
     /// For a department's or a caller's few schools: the range of UAIs their facts are
     /// read in ([`Self::facts_in_scope`]); `None` for the academy, or when none is in scope.
     uai_range: Option<UaiRange>,
+    /// The breakdowns its query asks for: the others are not summed.
+    breakdowns: Breakdowns,
 }
 
 /// A range of UAIs holding every school in scope ([`Dashboard::facts_in_scope`]).
@@ -679,21 +682,54 @@ fn cell_ref(cell: &Cell) -> CellRef<'_> {
 /// cells each, and five ordered maps of text per share (a comparison of keys per level
 /// of each, and each row copied first) cost 20 ms of this process's CPU per page of the
 /// academy's dashboard, its answers already computed.
+/// The breakdowns a request's query asks for, in [`Cell`]'s order of dimensions:
+/// `byDepartment`, `byCirconscription`, `byKind`, `bySector`, `byPriorityEducation`
+/// anywhere under its `dashboard` field, whatever the alias or fragment they are asked
+/// through. Those not asked are not summed: the academy's circonscriptions alone are over
+/// a thousand parts per share, read by no page but the exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Breakdowns([bool; 5]);
+
+impl Breakdowns {
+    const FIELDS: [&'static str; 5] = [
+        "byDepartment",
+        "byCirconscription",
+        "byKind",
+        "bySector",
+        "byPriorityEducation",
+    ];
+
+    /// Those asked under `field` (the `dashboard` field being resolved).
+    fn asked(field: async_graphql::SelectionField<'_>) -> Self {
+        fn walk(field: async_graphql::SelectionField<'_>, asked: &mut [bool; 5]) {
+            for child in field.selection_set() {
+                if let Some(i) = Breakdowns::FIELDS.iter().position(|f| *f == child.name()) {
+                    asked[i] = true;
+                }
+                walk(child, asked);
+            }
+        }
+        let mut asked = [false; 5];
+        walk(field, &mut asked);
+        Self(asked)
+    }
+}
+
 struct Sums<'a> {
     count: i64,
     of: i64,
     parts: [Vec<(&'a str, i64, i64)>; 5],
 }
 
-fn sums<'a>(cells: impl IntoIterator<Item = CellRef<'a>>) -> Sums<'a> {
+fn sums<'a>(cells: impl IntoIterator<Item = CellRef<'a>>, asked: Breakdowns) -> Sums<'a> {
     type Parts<'a> = HashMap<&'a str, (i64, i64), foldhash::fast::RandomState>;
     let mut maps: [Parts<'a>; 5] = Default::default();
     let (mut count, mut of) = (0, 0);
     for (keys, n, d) in cells {
         count += n;
         of += d;
-        for (map, key) in maps.iter_mut().zip(keys) {
-            if !key.is_empty() {
+        for ((map, key), asked) in maps.iter_mut().zip(keys).zip(asked.0) {
+            if asked && !key.is_empty() {
                 let sum = map.entry(key).or_default();
                 sum.0 += n;
                 sum.1 += d;
@@ -708,12 +744,15 @@ fn sums<'a>(cells: impl IntoIterator<Item = CellRef<'a>>) -> Sums<'a> {
     Sums { count, of, parts }
 }
 
-fn share(cells: &[Cell]) -> IndicatorShare {
-    share_from(cells.iter().map(cell_ref))
+fn share(cells: &[Cell], asked: Breakdowns) -> IndicatorShare {
+    share_from(cells.iter().map(cell_ref), asked)
 }
 
-fn share_from<'a>(cells: impl IntoIterator<Item = CellRef<'a>>) -> IndicatorShare {
-    let Sums { count, of, parts } = sums(cells);
+fn share_from<'a>(
+    cells: impl IntoIterator<Item = CellRef<'a>>,
+    asked: Breakdowns,
+) -> IndicatorShare {
+    let Sums { count, of, parts } = sums(cells, asked);
     let [
         by_department,
         by_circonscription,
@@ -748,8 +787,12 @@ fn share_from<'a>(cells: impl IntoIterator<Item = CellRef<'a>>) -> IndicatorShar
 
 /// The share of one of the counts of rows that carry several (one statement for several
 /// shares): `cell` picks out of a row its dimensions, that count and the denominator.
-fn share_of<'a, R>(rows: &'a [R], cell: impl Fn(&'a R) -> Picked<'a>) -> IndicatorShare {
-    share_from(rows.iter().map(|row| picked(cell(row))))
+fn share_of<'a, R>(
+    rows: &'a [R],
+    asked: Breakdowns,
+    cell: impl Fn(&'a R) -> Picked<'a>,
+) -> IndicatorShare {
+    share_from(rows.iter().map(|row| picked(cell(row))), asked)
 }
 
 /// [`share_of`] over the rows that `cell` keeps, and of those only the cells counting a
@@ -757,27 +800,35 @@ fn share_of<'a, R>(rows: &'a [R], cell: impl Fn(&'a R) -> Picked<'a>) -> Indicat
 /// of none where the schools counted alone are read, and such a cell is no part.
 fn counted_share_of<'a, R>(
     rows: &'a [R],
+    asked: Breakdowns,
     cell: impl Fn(&'a R) -> Option<Picked<'a>>,
 ) -> IndicatorShare {
     share_from(
         rows.iter()
             .filter_map(|row| cell(row).map(picked))
             .filter(|(_, _, of)| *of > 0),
+        asked,
     )
 }
 
 /// The total of the first (0) or the second (1) of two sums a statement gives by cell
 /// (its numerator and denominator places).
-fn total_of(cells: &[Cell], which: usize) -> IndicatorTotal {
-    total_from(cells.iter().map(|cell| {
-        let (keys, first, second) = cell_ref(cell);
-        (keys, if which == 0 { first } else { second }, 0)
-    }))
+fn total_of(cells: &[Cell], which: usize, asked: Breakdowns) -> IndicatorTotal {
+    total_from(
+        cells.iter().map(|cell| {
+            let (keys, first, second) = cell_ref(cell);
+            (keys, if which == 0 { first } else { second }, 0)
+        }),
+        asked,
+    )
 }
 
 /// The cells' numerators summed, in all and by dimension (their denominators unread).
-fn total_from<'a>(cells: impl IntoIterator<Item = CellRef<'a>>) -> IndicatorTotal {
-    let Sums { count, parts, .. } = sums(cells);
+fn total_from<'a>(
+    cells: impl IntoIterator<Item = CellRef<'a>>,
+    asked: Breakdowns,
+) -> IndicatorTotal {
+    let Sums { count, parts, .. } = sums(cells, asked);
     let [
         by_department,
         by_circonscription,
@@ -1055,7 +1106,7 @@ impl Dashboard {
                 filter.sql()
             )
         };
-        Ok(share(&self.cells(&sql, &filter).await?))
+        Ok(share(&self.cells(&sql, &filter).await?, self.breakdowns))
     }
 
     /// The same dashboard for the year before, read at [`a_year_before`] `asOf` (the
@@ -1080,6 +1131,7 @@ impl Dashboard {
             state: self.state.clone(),
             previous: self.previous.clone(),
             uai_range: self.uai_range.clone(),
+            breakdowns: self.breakdowns,
         }
     }
 
@@ -1105,7 +1157,7 @@ impl Dashboard {
             valid("t", &at),
             filter.sql()
         );
-        Ok(share(&self.cells(&sql, &filter).await?))
+        Ok(share(&self.cells(&sql, &filter).await?, self.breakdowns))
     }
 
     /// Sums over fact rows `f` joined to their school `s`, in scope, by cell: the one of
@@ -1134,7 +1186,7 @@ impl Dashboard {
             filter.sql()
         );
         let rows = self.cells(&sql, &filter).await?;
-        Ok(total_of(&rows, which))
+        Ok(total_of(&rows, which, self.breakdowns))
     }
 }
 
@@ -1235,9 +1287,11 @@ impl TrainedTeamsIndicators<'_> {
     async fn schools(&self) -> Result<IndicatorShare, Error> {
         let d = self.0;
         if let Some(rows) = d.teams_narrow().await? {
-            return Ok(share_of(&rows, |(a, b, c, e, f, n, _, of)| {
-                (a, b, c, e, f, n, of)
-            }));
+            return Ok(share_of(
+                &rows,
+                d.breakdowns,
+                |(a, b, c, e, f, n, _, of)| (a, b, c, e, f, n, of),
+            ));
         }
         let teams = d.table(&indicators::TRAINED_TEAMS, "rm_ind_teams");
         d.school_share(SECONDARY, |year, at, _| {
@@ -1324,6 +1378,7 @@ impl AmbassadorsIndicators<'_> {
         if let Some(rows) = self.narrow_reading().await? {
             return Ok(counted_share_of(
                 &rows,
+                d.breakdowns,
                 |(a, b, c, e, f, _, _, n, of, _)| Some((a, b, c, e, f, n, of)),
             ));
         }
@@ -1414,12 +1469,15 @@ impl AmbassadorsIndicators<'_> {
         if let Some(rows) = self.narrow_reading().await? {
             // The cells of the schools with a cohort declared, as where the cohorts are
             // joined to their schools.
-            return Ok(total_from(rows.iter().filter(|row| row.9 > 0).map(
-                |(a, b, c, e, f, pupils, parents, _, _, _)| {
-                    let n = if which == 0 { *pupils } else { *parents };
-                    ([a.as_str(), b, c, e, f], n, 0)
-                },
-            )));
+            return Ok(total_from(
+                rows.iter().filter(|row| row.9 > 0).map(
+                    |(a, b, c, e, f, pupils, parents, _, _, _)| {
+                        let n = if which == 0 { *pupils } else { *parents };
+                        ([a.as_str(), b, c, e, f], n, 0)
+                    },
+                ),
+                self.0.breakdowns,
+            ));
         }
         let cohorts = self.0.table(&indicators::AMBASSADORS, "rm_ind_cohorts");
         self.0
@@ -1488,9 +1546,11 @@ impl LabelsIndicators<'_> {
     /// pour l'année.
     async fn labelled(&self) -> Result<IndicatorShare, Error> {
         if let Some(rows) = self.0.labels_narrow().await? {
-            return Ok(counted_share_of(&rows, |(tag, a, b, c, e, f, n, of, _)| {
-                (tag == "cell").then_some((a, b, c, e, f, n, of))
-            }));
+            return Ok(counted_share_of(
+                &rows,
+                self.0.breakdowns,
+                |(tag, a, b, c, e, f, n, of, _)| (tag == "cell").then_some((a, b, c, e, f, n, of)),
+            ));
         }
         let labels = self.0.table(&indicators::LABELS, "rm_ind_labels");
         self.0
@@ -1651,16 +1711,16 @@ impl PhareStepsIndicators<'_> {
         );
         let rows = d.shared_rows::<Row>(&sql, &filter.binds).await?;
         Ok(Steps {
-            charter: share_of(&rows, |(a, b, c, e, f, n, _, _, _, of)| {
+            charter: share_of(&rows, d.breakdowns, |(a, b, c, e, f, n, _, _, _, of)| {
                 (a, b, c, e, f, n, of)
             }),
-            protocol: share_of(&rows, |(a, b, c, e, f, _, n, _, _, of)| {
+            protocol: share_of(&rows, d.breakdowns, |(a, b, c, e, f, _, n, _, _, of)| {
                 (a, b, c, e, f, n, of)
             }),
-            hours: share_of(&rows, |(a, b, c, e, f, _, _, n, _, of)| {
+            hours: share_of(&rows, d.breakdowns, |(a, b, c, e, f, _, _, n, _, of)| {
                 (a, b, c, e, f, n, of)
             }),
-            workshop: share_of(&rows, |(a, b, c, e, f, _, _, _, n, of)| {
+            workshop: share_of(&rows, d.breakdowns, |(a, b, c, e, f, _, _, _, n, of)| {
                 (a, b, c, e, f, n, of)
             }),
         })
@@ -1963,10 +2023,10 @@ impl NationalDayIndicators<'_> {
         if let Some(rows) = self.narrow_reading().await? {
             let cells: Vec<&Tagged> = rows.iter().filter(|row| row.0 == "cell").collect();
             return Ok(Schools {
-                with_action: share_of(&cells, |(_, a, b, c, e, f, n, _, of)| {
+                with_action: share_of(&cells, d.breakdowns, |(_, a, b, c, e, f, n, _, of)| {
                     (a, b, c, e, f, n, of)
                 }),
-                reported: share_of(&cells, |(_, a, b, c, e, f, _, n, of)| {
+                reported: share_of(&cells, d.breakdowns, |(_, a, b, c, e, f, _, n, of)| {
                     (a, b, c, e, f, n, of)
                 }),
             });
@@ -2002,8 +2062,12 @@ impl NationalDayIndicators<'_> {
         type Row = (String, String, String, String, String, i64, i64, i64);
         let rows = d.shared_rows::<Row>(&sql, &filter.binds).await?;
         Ok(Schools {
-            with_action: share_of(&rows, |(a, b, c, e, f, n, _, of)| (a, b, c, e, f, n, of)),
-            reported: share_of(&rows, |(a, b, c, e, f, _, n, of)| (a, b, c, e, f, n, of)),
+            with_action: share_of(&rows, d.breakdowns, |(a, b, c, e, f, n, _, of)| {
+                (a, b, c, e, f, n, of)
+            }),
+            reported: share_of(&rows, d.breakdowns, |(a, b, c, e, f, _, n, of)| {
+                (a, b, c, e, f, n, of)
+            }),
         })
     }
 
@@ -2334,6 +2398,7 @@ impl Dashboard {
                         },
                     )
                     .filter(|(_, n, _)| *n > 0),
+                self.breakdowns,
             ));
         }
         let entries = self.table(&indicators::CONTEST, "rm_ind_entries");
@@ -2360,6 +2425,7 @@ impl Dashboard {
                     },
                 )
                 .filter(|(_, n, _)| *n > 0),
+            self.breakdowns,
         ))
     }
 
@@ -2373,6 +2439,7 @@ impl Dashboard {
         if let Some(rows) = self.contest_narrow().await? {
             return Ok(counted_share_of(
                 &rows,
+                self.breakdowns,
                 |(tag, a, b, c, e, f, _, _, _, _, n, of)| {
                     (tag == "cell").then_some((a, b, c, e, f, n, of))
                 },
@@ -2679,9 +2746,11 @@ impl OverdueIndicators<'_> {
     async fn undeclared_teams(&self) -> Result<IndicatorShare, Error> {
         let d = self.0;
         if let Some(rows) = d.teams_narrow().await? {
-            return Ok(complement(share_of(&rows, |(a, b, c, e, f, _, n, of)| {
-                (a, b, c, e, f, n, of)
-            })));
+            return Ok(complement(share_of(
+                &rows,
+                d.breakdowns,
+                |(a, b, c, e, f, _, n, of)| (a, b, c, e, f, n, of),
+            )));
         }
         let teams = d.table(&indicators::TRAINED_TEAMS, "rm_ind_teams");
         let declared = d
@@ -2749,7 +2818,8 @@ mod tests {
             cell(["31", "Toulouse Nord", "ecole", "public", ""], 2, 2),
             cell(["31", "Toulouse Sud", "ecole", "public", "none"], 1, 1),
         ];
-        let share = share(&cells);
+        let all = Breakdowns([true; 5]);
+        let share = share(&cells, all);
         assert_eq!((share.count, share.of, share.value), (7, 14, Some(0.5)));
         let parts = |parts: &[IndicatorRatioPart]| {
             parts
@@ -2799,24 +2869,36 @@ mod tests {
         };
         let of = |key: &str, n| (key.to_owned(), n);
         assert_eq!(
-            totals(&total_of(&cells, 0)),
+            totals(&total_of(&cells, 0, all)),
             (7, vec![of("31", 6), of("32", 1)], 3)
         );
         assert_eq!(
-            totals(&total_of(&cells, 1)),
+            totals(&total_of(&cells, 1, all)),
             (14, vec![of("31", 12), of("32", 2)], 3)
         );
 
         // Only the cells counting a school, of the rows kept.
-        let counted = counted_share_of(&cells, |(a, b, c, e, f, n, of)| {
+        let counted = counted_share_of(&cells, all, |(a, b, c, e, f, n, of)| {
             (a != "32").then_some((a, b, c, e, f, n, of))
         });
         assert_eq!((counted.count, counted.of), (6, 12));
         let none = counted_share_of(
             &[cell(["31", "", "college", "public", "rep"], 0, 0)],
+            all,
             |(a, b, c, e, f, n, of)| Some((a, b, c, e, f, n, of)),
         );
         assert!(none.by_department.is_empty() && none.value.is_none());
+
+        // The breakdowns a query does not ask are not summed; the others are the same.
+        let asked = super::share(&cells, Breakdowns([false, false, true, false, true]));
+        assert_eq!((asked.count, asked.of), (share.count, share.of));
+        assert!(asked.by_department.is_empty() && asked.by_circonscription.is_empty());
+        assert!(asked.by_sector.is_empty());
+        assert_eq!(parts(&asked.by_kind), parts(&share.by_kind));
+        assert_eq!(
+            parts(&asked.by_priority_education),
+            parts(&share.by_priority_education)
+        );
     }
 
     #[test]
