@@ -674,14 +674,6 @@ fn cell_ref(cell: &Cell) -> CellRef<'_> {
     ([a, b, c, e, f], *count, *of)
 }
 
-/// The cells' numerators and denominators summed: in all, and for each value of each
-/// dimension (a cell with no value for a dimension, an empty one, counts in none of its
-/// parts), the values in order.
-///
-/// Hashed while summing, then ordered once: the academy's statements give a few thousand
-/// cells each, and five ordered maps of text per share (a comparison of keys per level
-/// of each, and each row copied first) cost 20 ms of this process's CPU per page of the
-/// academy's dashboard, its answers already computed.
 /// The breakdowns a request's query asks for, in [`Cell`]'s order of dimensions:
 /// `byDepartment`, `byCirconscription`, `byKind`, `bySector`, `byPriorityEducation`
 /// anywhere under its `dashboard` field, whatever the alias or fragment they are asked
@@ -715,6 +707,14 @@ impl Breakdowns {
     }
 }
 
+/// The cells' numerators and denominators summed: in all, and for each value of each
+/// dimension (a cell with no value for a dimension, an empty one, counts in none of its
+/// parts), the values in order; only for the breakdowns asked ([`Breakdowns`]).
+///
+/// Hashed while summing, then ordered once: the academy's statements give a few thousand
+/// cells each, and five ordered maps of text per share (a comparison of keys per level
+/// of each, and each row copied first) cost 20 ms of this process's CPU per page of the
+/// academy's dashboard, its answers already computed.
 struct Sums<'a> {
     count: i64,
     of: i64,
