@@ -68,6 +68,8 @@ const PASSWORD: &str = "mot-de-passe-de-mesure";
 /// Dashboard requests per client, for one department at a time and for the whole set.
 const DEPARTMENT_ROUNDS: usize = 8;
 const WHOLE_ROUNDS: usize = 4;
+/// Department pages asked by one client alone (each at a day of its own).
+const ALONE_PAGES: usize = 64;
 /// How long the whole set's page is watched ([`DashboardPage::watched`]): past two turns of
 /// the minute its "now" is reused for.
 const WATCH: Duration = Duration::from_secs(150);
@@ -2224,9 +2226,21 @@ impl DashboardPage {
     /// The page of one department (`Some`) or of the whole set, compressed as a browser
     /// takes it: its bytes on the wire.
     async fn get(&self, department: Option<&str>) -> anyhow::Result<usize> {
+        self.get_on(department, None).await
+    }
+
+    /// [`Self::get`], as of the end of `day` when given (the page's date picker).
+    async fn get_on(
+        &self,
+        department: Option<&str>,
+        day: Option<NaiveDate>,
+    ) -> anyhow::Result<usize> {
         let mut url = format!("{}/tableau-de-bord?annee={}", self.base, self.year);
         if let Some(d) = department {
             url.push_str(&format!("&departement={d}"));
+        }
+        if let Some(day) = day {
+            url.push_str(&format!("&date={day}"));
         }
         let response = self
             .http
@@ -2291,6 +2305,37 @@ impl DashboardPage {
             whole_cpu.postgres_ms,
         );
         let watched = self.watched(clients).await?;
+        // One department's page as one person asks it, nobody else asking anything: its own
+        // server time, where the phases above add the wait for 2 cores shared by 16
+        // clients. Each page at a day of its own (yesterday, the day before…), so that
+        // each is computed, none reused (UTC's today is Paris's or the day before: every
+        // day asked is past in Paris, as the page wants).
+        let today = Utc::now().date_naive();
+        let cpu_before = cpu_seconds();
+        let (alone, _) = {
+            let page = self.clone();
+            concurrently(1, ALONE_PAGES, move |n| {
+                let page = page.clone();
+                let day = today - chrono::Days::new(n as u64 + 1);
+                async move {
+                    let department = DEPARTMENTS[n % DEPARTMENTS.len()];
+                    page.get_on(Some(department), Some(day))
+                        .await
+                        .map(Value::from)
+                }
+            })
+            .await?
+        };
+        let alone_cpu = CpuPerRequest::since(cpu_before, alone.0.len());
+        eprintln!(
+            "dashboard page, one department, alone (each at a day of its own, computed; one client, {} pages): p50 {:.1} ms, p99 {:.1} ms; \
+             CPU per page: this process {:.1} ms, PostgreSQL on this machine {:.1} ms",
+            alone.0.len(),
+            alone.quantile(0.5),
+            alone.quantile(0.99),
+            alone_cpu.pharos_ms,
+            alone_cpu.postgres_ms,
+        );
         let weight = self.weight().await?;
         Ok(json!({
             "department": by_department.figures(),
@@ -2298,6 +2343,8 @@ impl DashboardPage {
             "whole": whole.figures(),
             "whole_cpu_ms": whole_cpu.figures(),
             "whole_watched": watched,
+            "department_alone": alone.figures(),
+            "department_alone_cpu_ms": alone_cpu.figures(),
             "weight": weight,
         }))
     }
