@@ -56,7 +56,11 @@ pub const MAX_ROWS: usize = 400_000;
 /// What the projections read by a dashboard held in one snapshot: each one's live
 /// generation, definition and checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct State(Arc<str>);
+pub struct State {
+    key: Arc<str>,
+    /// The last position of the log taken in by the projections read.
+    position: i64,
+}
 
 impl State {
     /// From `(checkpoint name, definition, commit id, position)` of every projection read.
@@ -65,7 +69,15 @@ impl State {
         for (name, definition, commit, position) in parts {
             text.push_str(&format!("{name}/{definition}@{commit}.{position};"));
         }
-        Self(text.into())
+        Self {
+            key: text.into(),
+            position: parts.iter().map(|part| part.3).max().unwrap_or(0),
+        }
+    }
+
+    /// The last position of the log taken in by the projections read.
+    pub fn position(&self) -> i64 {
+        self.position
     }
 }
 
@@ -124,6 +136,9 @@ pub struct AnswerCache {
     inner: std::sync::Mutex<Inner>,
     /// The cost from which a request may be answered at the previous state.
     previous_above: Duration,
+    /// Told when a request was answered at the previous state: someone waits for the new
+    /// one, and the warmer computes it without resting first ([`Self::wanted`]).
+    wanted: tokio::sync::Notify,
 }
 
 impl Default for AnswerCache {
@@ -149,6 +164,7 @@ impl AnswerCache {
                 answered_previous: false,
             }),
             previous_above,
+            wanted: tokio::sync::Notify::new(),
         }
     }
 
@@ -202,7 +218,16 @@ impl AnswerCache {
         }
         let previous = (computed.state.clone(), computed.at);
         inner.answered_previous = true;
+        drop(inner);
+        self.wanted.notify_one();
         Some(previous)
+    }
+
+    /// Until a request is answered at the previous state ([`Self::previous_for`]), or at
+    /// once if one was since the last call: the reader of that request waits for the new
+    /// state, which is what the warmer computes next.
+    pub async fn wanted(&self) {
+        self.wanted.notified().await;
     }
 
     /// Whether a request was answered at the previous state since the last call.

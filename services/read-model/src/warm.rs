@@ -41,7 +41,9 @@
 //! passes take up to 3.3 s (the academy's dashboard alone is some 2.5 s at national scale
 //! on 2 cores). A longer pass is mostly one slowed by other work waiting for the same
 //! cores; resting three times that long would sleep through the minute's turn and past
-//! [`PREVIOUS_AT_MOST`], and leave the requests meanwhile to compute for themselves.
+//! [`PREVIOUS_AT_MOST`], and leave the requests meanwhile to compute for themselves. A
+//! rest is cut short only when a request was answered at the previous state ([`rest`]):
+//! the pass that follows computes what that request would otherwise have.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -476,16 +478,59 @@ pub async fn keep_warm(
         }
         answers.adopt_ahead();
         metrics::counter!("pharos_dashboard_warm_passes_total").increment(1);
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(rest_after(started.elapsed())) => {}
+        if !rest(started.elapsed(), &answers, &shutdown).await {
+            return;
         }
+    }
+}
+
+/// The rest after a pass that took `pass` ([`rest_after`]), cut short when a request is
+/// answered at the previous state meanwhile ([`AnswerCache::wanted`]): its reader waits
+/// for the new state, which this worker computes next instead of that request, so the
+/// wait costs nothing the request would not have. A page that read the previous state on
+/// a change's notice otherwise waited out the whole rest (up to [`REST_AT_MOST`]) and
+/// the next pass before it was told to read again. False at shutdown.
+async fn rest(pass: Duration, answers: &AnswerCache, shutdown: &CancellationToken) -> bool {
+    tokio::select! {
+        () = shutdown.cancelled() => false,
+        () = tokio::time::sleep(rest_after(pass)) => true,
+        () = answers.wanted() => true,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A rest of [`REST_AT_MOST`] (10 s) ends as soon as a request is answered at the
+    /// previous state, during it or before it; otherwise it lasts.
+    #[tokio::test]
+    async fn a_rest_ends_when_a_request_waits_for_the_new_state() {
+        let state = |position| State::of(&[("lists-g1".into(), 1, 1, position)]);
+        let answers = Arc::new(AnswerCache::new(Duration::ZERO));
+        let shutdown = CancellationToken::new();
+        let long = Duration::from_secs(10);
+        let within =
+            |d| tokio::time::timeout(Duration::from_secs(d), rest(long, &answers, &shutdown));
+        assert!(within(1).await.is_err(), "nobody waits: the rest lasts");
+        answers.computed_at(&state(1), Utc::now(), Duration::from_secs(1));
+        let asker = answers.clone();
+        let ask = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            asker.previous_for(&state(2))
+        });
+        assert_eq!(
+            within(5).await,
+            Ok(true),
+            "answered at the previous state meanwhile"
+        );
+        assert!(ask.await.unwrap().is_some());
+        assert!(answers.previous_for(&state(3)).is_some());
+        assert_eq!(within(5).await, Ok(true), "answered before the rest began");
+        assert!(within(1).await.is_err(), "told once");
+        shutdown.cancel();
+        assert_eq!(within(5).await, Ok(false), "at shutdown");
+    }
 
     #[test]
     fn a_pass_rests_three_times_its_time_at_most_ten_seconds() {
