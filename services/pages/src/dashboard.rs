@@ -189,7 +189,7 @@ query Dashboard($schoolYear: String!, $department: String, $asOf: DateTime,
   me { id role roleLabel scope }
   dashboard(schoolYear: $schoolYear, department: $department, asOf: $asOf,
             sector: $sector, priorityEducation: $priorityEducation) {
-    schoolYear department asOf previousAsOf
+    schoolYear department asOf previousAsOf position
     trainedTeams { definitionVersion schools { ...share } circonscriptions { ...share } }
     ambassadors { definitionVersion schools { ...share } pupils { ...total } parents { ...total } }
     labels { definitionVersion labelled { ...share }
@@ -801,9 +801,12 @@ async fn render(pages: &Pages, jar: &CookieJar, filters: Filters, template: &str
             map_value => dashboard.as_ref().and_then(|d| d["trainedTeams"]["schools"]["value"].as_f64()).map(|v| (v * 1000.0).round() / 10.0),
             exports => export_query(&chosen),
             refresh_url => format!("/tableau-de-bord/indicateurs?{query}"),
+            // What the figures shown took in: a change between this reading and the
+            // subscription is announced as soon as the page subscribes.
             subscription => json!({
                 "schoolYear": chosen.school_year,
                 "department": chosen.department,
+                "after": dashboard.as_ref().and_then(|d| d["position"].as_i64()),
             }).to_string(),
             today => today.format("%Y-%m-%d").to_string(),
             today_label => today.format("%d/%m/%Y").to_string(),

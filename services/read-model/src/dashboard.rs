@@ -178,37 +178,17 @@ impl DashboardQuery {
             )
             .await
             .map_err(internal)?;
-        let lists = found
-            .iter()
-            .find(|(name, _, _)| name == crate::tables::LISTS.name)
-            .map_or(*ctx.data::<Generation>()?, |(_, generation, _)| {
-                Generation(*generation)
-            });
-        let mut live = BTreeMap::new();
-        for descriptor in indicators::DESCRIPTORS {
-            let known = found
-                .iter()
-                .find(|(name, _, _)| name == descriptor.name)
-                .map_or(
-                    (Generation(1), descriptor.definition),
-                    |(_, generation, definition)| (Generation(*generation), *definition),
-                );
-            live.insert(descriptor.name, known);
-        }
+        let current = Live::of(&found, *ctx.data::<Generation>()?);
         // The checkpoints of those generations, in the same snapshot: what the answers
         // of this request's statements depend on.
         let checkpoints: Vec<(String, i64, i64)> = snapshot
             .rows("SELECT name, commit_id, position FROM checkpoints", &[])
             .await
             .map_err(internal)?;
-        let read = std::iter::once((lists.checkpoint(), 0)).chain(
-            indicators::DESCRIPTORS.iter().map(|descriptor| {
-                let (generation, definition) = live[descriptor.name];
-                (descriptor.checkpoint(generation), definition)
-            }),
-        );
         let tables_state = State::of(
-            &read
+            &current
+                .checkpoints()
+                .into_iter()
                 .map(|(name, definition)| {
                     let (commit, position) = checkpoints
                         .iter()
@@ -218,6 +198,7 @@ impl DashboardQuery {
                 })
                 .collect::<Vec<_>>(),
         );
+        let Live { lists, live } = current;
         let answers = ctx.data::<std::sync::Arc<AnswerCache>>()?.clone();
         let by = if ctx.data_opt::<crate::warm::Warming>().is_some() {
             Asker::Warmer
@@ -279,6 +260,73 @@ impl DashboardQuery {
         dashboard.uai_range = dashboard.uai_range().await?;
         Ok(dashboard)
     }
+}
+
+/// The live generations a dashboard reads: the lists' and each indicator group's (with
+/// its definition version), from `rm_generations`' `(projection, live, definition)` rows;
+/// a projection not listed is at its first generation.
+struct Live {
+    lists: Generation,
+    live: BTreeMap<&'static str, (Generation, i64)>,
+}
+
+impl Live {
+    fn of(found: &[(String, i64, i64)], lists: Generation) -> Self {
+        let lists = found
+            .iter()
+            .find(|(name, _, _)| name == crate::tables::LISTS.name)
+            .map_or(lists, |(_, generation, _)| Generation(*generation));
+        let live = indicators::DESCRIPTORS
+            .iter()
+            .map(|descriptor| {
+                let known = found
+                    .iter()
+                    .find(|(name, _, _)| name == descriptor.name)
+                    .map_or(
+                        (Generation(1), descriptor.definition),
+                        |(_, generation, definition)| (Generation(*generation), *definition),
+                    );
+                (descriptor.name, known)
+            })
+            .collect();
+        Self { lists, live }
+    }
+
+    /// The checkpoint of each projection read, with its definition version: what the
+    /// answers of a dashboard's statements depend on.
+    fn checkpoints(&self) -> Vec<(String, i64)> {
+        std::iter::once((self.lists.checkpoint(), 0))
+            .chain(indicators::DESCRIPTORS.iter().map(|descriptor| {
+                let (generation, definition) = self.live[descriptor.name];
+                (descriptor.checkpoint(generation), definition)
+            }))
+            .collect()
+    }
+}
+
+/// `rm_generations`' `(projection, live, definition)` rows and the checkpoints'
+/// `(name, position)`.
+type Read = (Vec<(String, i64, i64)>, Vec<(String, i64)>);
+
+/// The last position of the log that the projections a dashboard reads have taken in,
+/// now: what a dashboard asked at once would read ([`Dashboard`]'s `position`).
+pub(crate) async fn read_position(db: &Db) -> Result<i64, sqlx::Error> {
+    let (found, checkpoints): Read = pharos_eventstore::on_db!(db, |pool| (
+        sqlx::query_as("SELECT projection, live, definition FROM rm_generations")
+            .fetch_all(pool)
+            .await?,
+        sqlx::query_as("SELECT name, position FROM checkpoints")
+            .fetch_all(pool)
+            .await?,
+    ));
+    // The lists not listed yet: at the generation they start at ([`live_of`]).
+    let read = Live::of(&found, Generation(1)).checkpoints();
+    Ok(checkpoints
+        .iter()
+        .filter(|(name, _)| read.iter().any(|(r, _)| r == name))
+        .map(|(_, position)| *position)
+        .max()
+        .unwrap_or(0))
 }
 
 /// The instant the previous school year is read at, for every trend: a year before `at`
@@ -1223,6 +1271,13 @@ impl Dashboard {
     /// Le classement d'éducation prioritaire demandé, s'il y en a un.
     async fn priority_education(&self) -> Option<&str> {
         self.priority.map(PriorityEducation::as_str)
+    }
+
+    /// La position dans le journal du dernier événement que ces indicateurs prennent en
+    /// compte. Passée à `dashboardChanged(after:)`, elle fait annoncer aussitôt ce qui a
+    /// changé depuis cette lecture, avant même l'abonnement.
+    async fn position(&self) -> i64 {
+        self.state.position()
     }
 
     /// L'instant auquel toutes les évolutions sur un an (labels par niveau, concours)

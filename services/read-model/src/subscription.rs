@@ -14,12 +14,13 @@ use axum::Extension;
 use axum::extract::{FromRequestParts, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use pharos_access::{Actor, TargetState};
 use pharos_events::phare::SchoolYear;
 use pharos_web::Problem;
 use tokio::sync::broadcast;
 
+use crate::dashboard::read_position;
 use crate::graphql::ReadSchema;
 use crate::notice::Notice;
 use crate::scope::Visibility;
@@ -47,8 +48,20 @@ impl Subscription {
     async fn dashboard_changed(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "L'année scolaire suivie, par exemple « 2026-2027 ».")]
         school_year: String,
+        #[graphql(
+            desc = "Un département (« 31 ») ; tous ceux de l'appelant s'il n'est pas \
+                          donné."
+        )]
         department: Option<String>,
+        #[graphql(
+            desc = "La position du tableau de bord déjà lu (son champ `position`) : si le \
+                    modèle de lecture est allé plus loin depuis, un premier changement est \
+                    annoncé dès l'abonnement (ce qui a changé entre la lecture et \
+                    l'abonnement n'est pas perdu)."
+        )]
+        after: Option<i64>,
     ) -> Result<impl Stream<Item = DashboardChange> + use<>, Error> {
         let year = SchoolYear::parse(&school_year)
             .map_err(|e| Error::new(format!("« schoolYear » : {}.", e.0)))?
@@ -67,42 +80,57 @@ impl Subscription {
             None => Some(mine),
         };
         let receiver = ctx.data::<broadcast::Sender<Notice>>()?.subscribe();
+        // Read after subscribing: a commit in between is both here and in the receiver.
+        let caught_up = match after {
+            Some(after) => {
+                let db = ctx.data::<TargetState>()?.app.store.db();
+                let now = read_position(&db).await.map_err(crate::graphql::internal)?;
+                (now > after).then(|| DashboardChange {
+                    school_year: school_year.clone(),
+                    department: department.clone(),
+                    position: now,
+                })
+            }
+            None => None,
+        };
         let touches = move |notice: &Notice| match &heard {
             None => notice.touches(&year, None),
             Some(departments) => departments
                 .iter()
                 .any(|d| notice.touches(&year, Some(d.as_str()))),
         };
-        Ok(futures::stream::unfold(
-            (receiver, school_year, department),
-            move |(mut receiver, school_year, department)| {
-                let touches = touches.clone();
-                async move {
-                    loop {
-                        let mut position = match receiver.recv().await {
-                            Ok(notice) if touches(&notice) => notice.position,
-                            Ok(_) => continue,
-                            // Notices were missed: something may have changed.
-                            Err(broadcast::error::RecvError::Lagged(_)) => 0,
-                            Err(broadcast::error::RecvError::Closed) => return None,
-                        };
-                        // Those already queued behind it (other projections' commits of
-                        // the same events): one change, at the latest position.
-                        while let Ok(notice) = receiver.try_recv() {
-                            if touches(&notice) {
-                                position = position.max(notice.position);
+        Ok(
+            futures::stream::iter(caught_up).chain(futures::stream::unfold(
+                (receiver, school_year, department),
+                move |(mut receiver, school_year, department)| {
+                    let touches = touches.clone();
+                    async move {
+                        loop {
+                            let mut position = match receiver.recv().await {
+                                Ok(notice) if touches(&notice) => notice.position,
+                                Ok(_) => continue,
+                                // Notices were missed: something may have changed.
+                                Err(broadcast::error::RecvError::Lagged(_)) => 0,
+                                Err(broadcast::error::RecvError::Closed) => return None,
+                            };
+                            // Those already queued behind it (other projections' commits of
+                            // the same events): one change, at the latest position.
+                            while let Ok(notice) = receiver.try_recv() {
+                                if touches(&notice) {
+                                    position = position.max(notice.position);
+                                }
                             }
+                            let change = DashboardChange {
+                                school_year: school_year.clone(),
+                                department: department.clone(),
+                                position,
+                            };
+                            return Some((change, (receiver, school_year, department)));
                         }
-                        let change = DashboardChange {
-                            school_year: school_year.clone(),
-                            department: department.clone(),
-                            position,
-                        };
-                        return Some((change, (receiver, school_year, department)));
                     }
-                }
-            },
-        ))
+                },
+            )),
+        )
     }
 }
 

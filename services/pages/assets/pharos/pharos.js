@@ -7,8 +7,11 @@
 (function () {
   'use strict';
 
-  var QUERY = 'subscription ($schoolYear: String!, $department: String) {' +
-    ' dashboardChanged(schoolYear: $schoolYear, department: $department) { position } }';
+  // `after`: the position of the figures shown, so that a change between their reading
+  // and the subscription is announced at once (and, on a reconnection, one missed
+  // while the connection was down).
+  var QUERY = 'subscription ($schoolYear: String!, $department: String, $after: Int) {' +
+    ' dashboardChanged(schoolYear: $schoolYear, department: $department, after: $after) { position } }';
 
   function say(text) {
     var status = document.getElementById('etat-direct');
@@ -36,6 +39,8 @@
           payload: { query: QUERY, variables: variables }
         }));
       } else if (message.type === 'next') {
+        var change = message.payload && message.payload.data && message.payload.data.dashboardChanged;
+        if (change) { variables.after = change.position; }
         window.htmx.trigger(document.body, 'pharos:changed');
         say('Chiffres mis à jour à ' + time() + '.');
       } else if (message.type === 'ping') {

@@ -955,7 +955,7 @@ async fn the_dashboard_counts_national_day_actions(db: TestDb) {
 
 /// Waits until `projection`'s live generation has applied the last event of its
 /// categories.
-async fn caught_up(app: &TestApp, projection: &Descriptor) -> tables::Generation {
+pub(crate) async fn caught_up(app: &TestApp, projection: &Descriptor) -> tables::Generation {
     let db = app.store.db();
     let categories: Vec<String> = projection
         .categories

@@ -635,6 +635,72 @@ async fn subscriptions_follow_the_projector(db: TestDb) {
     app.finish().await;
 }
 
+/// `dashboardChanged(after:)`, given the `position` of a dashboard read: what the read
+/// model took in between that reading and the subscription is announced as soon as the
+/// subscription starts (a page subscribes after it read its figures; a change in between
+/// was lost); at the position read, nothing is. The warmer is off: it tells subscribers
+/// again on its own ([`pharos_read_model::warm`]).
+async fn a_subscription_after_a_reading_hears_what_changed_since(db: TestDb) {
+    let app = TestApp::builder(db)
+        .targets(&["read-model"])
+        .configure(|c| c.dashboards_kept_warm = 0)
+        .start()
+        .await;
+    let referent = app.user("department_referent", Some("31")).await;
+    app.school(COLLEGE_31, "college", "31").await;
+    let query = "{ dashboard(schoolYear: \"2026-2027\", department: \"31\") { position trainedTeams { schools { of } } } }";
+    let colleges =
+        |body: &Value| body["data"]["dashboard"]["trainedTeams"]["schools"]["of"].as_i64();
+    let position = |body: &Value| body["data"]["dashboard"]["position"].as_i64().unwrap();
+    let read_at = position(&until(&referent, query, |body| colleges(body) == Some(1)).await);
+
+    // Another college, taken in by every projection before the subscriptions below start,
+    // its notices all sent (a witness subscribed before it hears them, until a quiet
+    // second: on SQLite they come from a poll): none of it is left to come.
+    let subscription = |after: Option<i64>| {
+        let after = after.map_or_else(String::new, |after| format!(", after: {after}"));
+        format!(
+            "subscription {{ dashboardChanged(schoolYear: \"2026-2027\", department: \"31\"{after}) {{ position }} }}"
+        )
+    };
+    let mut witness = subscribed(&app, referent.token(), &subscription(None)).await;
+    app.school(&uai(31, 300), "college", "31").await;
+    for projection in std::iter::once(&pharos_read_model::tables::LISTS)
+        .chain(pharos_read_model::indicators::DESCRIPTORS.iter().copied())
+    {
+        super::dashboard::caught_up(&app, projection).await;
+    }
+    let now = until(&referent, query, |body| colleges(body) == Some(2)).await;
+    let now_at = position(&now);
+    assert!(now_at > read_at, "{now}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while receive(&mut witness, Duration::from_secs(1))
+        .await
+        .is_some()
+    {
+        assert!(Instant::now() < deadline, "the notices never stop");
+    }
+
+    let mut current = subscribed(&app, referent.token(), &subscription(Some(now_at))).await;
+    let mut behind = subscribed(&app, referent.token(), &subscription(Some(read_at))).await;
+    let message = receive(&mut behind, Duration::from_secs(10))
+        .await
+        .expect("the change since the reading is announced at once")
+        .unwrap_or_else(|closed| panic!("closed: {closed:?}"));
+    assert_eq!(message["type"], "next", "{message}");
+    assert_eq!(
+        message["payload"]["data"]["dashboardChanged"]["position"], now_at,
+        "{message}"
+    );
+    assert!(
+        receive(&mut current, Duration::from_secs(1))
+            .await
+            .is_none(),
+        "nothing changed since the position read"
+    );
+    app.finish().await;
+}
+
 /// Exports: the list as the caller sees it, filtered like the query, in CSV for French
 /// spreadsheets and in XLSX.
 async fn exports_hold_the_callers_scope(db: TestDb) {
@@ -903,6 +969,7 @@ pharos_test_support::on_both_backends!(
     editions_and_national_days,
     trainings_with_their_sessions,
     subscriptions_follow_the_projector,
+    a_subscription_after_a_reading_hears_what_changed_since,
     exports_hold_the_callers_scope,
     a_page_costs_a_bounded_number_of_queries,
 );
