@@ -77,10 +77,17 @@ try {
         }),
       });
       expect(response.status === 201, `the other session's command answered ${response.status}`);
-      await page.waitForFunction(
-        () => document.querySelector('#equipes .pharos-figure__detail')?.textContent.includes('1 sur 3'),
-        null, { timeout: 15000 },
-      );
+      try {
+        await page.waitForFunction(
+          () => document.querySelector('#equipes .pharos-figure__detail')?.textContent.includes('1 sur 3'),
+          null, { timeout: 15000 },
+        );
+      } catch (err) {
+        // What the page showed: the figure, and whether a notice came at all.
+        const shown = await teams(page).innerText().catch(() => '?');
+        const status = await page.locator('#etat-direct').innerText().catch(() => '?');
+        throw new Error(`${err.message}; the figure reads "${shown}", the live status "${status}"`);
+      }
       expect(await page.evaluate(() => window.pharosMark) === 'unchanged', 'the page reloaded');
       const status = await page.locator('#etat-direct').innerText();
       expect(status.includes('mis à jour'), `the live status reads "${status}"`);
