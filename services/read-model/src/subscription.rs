@@ -50,10 +50,7 @@ impl Subscription {
         ctx: &Context<'_>,
         #[graphql(desc = "L'année scolaire suivie, par exemple « 2026-2027 ».")]
         school_year: String,
-        #[graphql(
-            desc = "Un département (« 31 ») ; tous ceux de l'appelant s'il n'est pas \
-                          donné."
-        )]
+        #[graphql(desc = "Un département (« 31 ») ; tous ceux de l'appelant sinon.")]
         department: Option<String>,
         #[graphql(
             desc = "La position du tableau de bord déjà lu (son champ `position`) : si le \
@@ -99,38 +96,37 @@ impl Subscription {
                 .iter()
                 .any(|d| notice.touches(&year, Some(d.as_str()))),
         };
-        Ok(
-            futures::stream::iter(caught_up).chain(futures::stream::unfold(
-                (receiver, school_year, department),
-                move |(mut receiver, school_year, department)| {
-                    let touches = touches.clone();
-                    async move {
-                        loop {
-                            let mut position = match receiver.recv().await {
-                                Ok(notice) if touches(&notice) => notice.position,
-                                Ok(_) => continue,
-                                // Notices were missed: something may have changed.
-                                Err(broadcast::error::RecvError::Lagged(_)) => 0,
-                                Err(broadcast::error::RecvError::Closed) => return None,
-                            };
-                            // Those already queued behind it (other projections' commits of
-                            // the same events): one change, at the latest position.
-                            while let Ok(notice) = receiver.try_recv() {
-                                if touches(&notice) {
-                                    position = position.max(notice.position);
-                                }
+        let changes = futures::stream::unfold(
+            (receiver, school_year, department),
+            move |(mut receiver, school_year, department)| {
+                let touches = touches.clone();
+                async move {
+                    loop {
+                        let mut position = match receiver.recv().await {
+                            Ok(notice) if touches(&notice) => notice.position,
+                            Ok(_) => continue,
+                            // Notices were missed: something may have changed.
+                            Err(broadcast::error::RecvError::Lagged(_)) => 0,
+                            Err(broadcast::error::RecvError::Closed) => return None,
+                        };
+                        // Those already queued behind it (other projections' commits of
+                        // the same events): one change, at the latest position.
+                        while let Ok(notice) = receiver.try_recv() {
+                            if touches(&notice) {
+                                position = position.max(notice.position);
                             }
-                            let change = DashboardChange {
-                                school_year: school_year.clone(),
-                                department: department.clone(),
-                                position,
-                            };
-                            return Some((change, (receiver, school_year, department)));
                         }
+                        let change = DashboardChange {
+                            school_year: school_year.clone(),
+                            department: department.clone(),
+                            position,
+                        };
+                        return Some((change, (receiver, school_year, department)));
                     }
-                },
-            )),
-        )
+                }
+            },
+        );
+        Ok(futures::stream::iter(caught_up).chain(changes))
     }
 }
 
