@@ -294,6 +294,58 @@ impl Upsert {
         Some((text, ordered))
     }
 
+    /// The statement for any number of rows on PostgreSQL, and its arrays: each value of
+    /// the row bound as one array of every row's, the rows read back with `unnest`
+    /// (`INSERT … SELECT u.v0, … FROM unnest($1::text[], …) AS u(v0, …) ON CONFLICT …`).
+    /// One text for every batch, prepared once per connection: multi-row `VALUES` of
+    /// thousands of placeholders were parsed, bound and planned at each statement,
+    /// their text varying with the rows. None when the statement has a placeholder
+    /// outside its row, or a value is not of the same kind in every row.
+    fn unnest(&self, values: &[Value]) -> Option<(String, Vec<Column>)> {
+        if self.head.contains('$')
+            || self.tail.contains('$')
+            || self.values == 0
+            || !values.len().is_multiple_of(self.values)
+        {
+            return None;
+        }
+        let mut columns: Vec<Column> = values.get(..self.values)?.iter().map(Column::of).collect();
+        for row in values.chunks(self.values) {
+            for (column, value) in columns.iter_mut().zip(row) {
+                column.push(value)?;
+            }
+        }
+        let head = self.head.strip_suffix(" VALUES ")?;
+        let mut text = String::with_capacity(self.head.len() + self.tail.len() + 32 * self.values);
+        text.push_str(head);
+        text.push_str(" SELECT ");
+        let last = self.row.len().checked_sub(1)?;
+        for (i, piece) in self.row.iter().enumerate() {
+            match piece {
+                Piece::Text(t) => {
+                    // The row's own parentheses: a SELECT lists its values bare.
+                    let t = if i == 0 { t.strip_prefix('(')? } else { t };
+                    let t = if i == last { t.strip_suffix(')')? } else { t };
+                    text.push_str(t);
+                }
+                Piece::Value(n) => text.push_str(&format!("u.v{n}")),
+            }
+        }
+        let arrays: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .map(|(n, c)| format!("${}::{}[]", n + 1, c.kind()))
+            .collect();
+        let names: Vec<String> = (0..self.values).map(|n| format!("v{n}")).collect();
+        text.push_str(&format!(
+            " FROM unnest({}) AS u({})",
+            arrays.join(", "),
+            names.join(", ")
+        ));
+        text.push_str(&self.tail);
+        Some((text, columns))
+    }
+
     /// The statement for `rows` rows.
     fn text(&self, rows: usize) -> String {
         self.write(rows, |text, r, n| {
@@ -320,6 +372,46 @@ impl Upsert {
         }
         text.push_str(&self.tail);
         text
+    }
+}
+
+/// One value of a row, every row's, bound as a PostgreSQL array ([`Upsert::unnest`]).
+#[derive(Debug, PartialEq, Eq)]
+enum Column {
+    Text(Vec<Option<String>>),
+    Int(Vec<Option<i64>>),
+    Bool(Vec<Option<bool>>),
+}
+
+impl Column {
+    /// An empty column of `value`'s kind.
+    fn of(value: &Value) -> Self {
+        match value {
+            Value::Text(_) => Self::Text(Vec::new()),
+            Value::Int(_) => Self::Int(Vec::new()),
+            Value::Bool(_) | Value::NullableBool(_) => Self::Bool(Vec::new()),
+        }
+    }
+
+    /// `value` added, if of the column's kind.
+    fn push(&mut self, value: &Value) -> Option<()> {
+        match (self, value) {
+            (Self::Text(c), Value::Text(v)) => c.push(v.clone()),
+            (Self::Int(c), Value::Int(v)) => c.push(*v),
+            (Self::Bool(c), Value::Bool(v)) => c.push(Some(*v)),
+            (Self::Bool(c), Value::NullableBool(v)) => c.push(*v),
+            _ => return None,
+        }
+        Some(())
+    }
+
+    /// The SQL type of its elements.
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Text(_) => "text",
+            Self::Int(_) => "int8",
+            Self::Bool(_) => "bool",
+        }
     }
 }
 
@@ -821,11 +913,24 @@ impl<'t, 'c> Batch<'t, 'c> {
         let per_statement = (self.limit / width).max(1);
         for chunk in queued.rows.chunks(per_statement * width) {
             let rows = chunk.len() / width;
-            // One-row statements are the common ones: prepared once per connection.
-            // Multi-row ones vary in length: not kept in the statement cache.
+            // One-row statements are the common ones: prepared once per connection, as
+            // PostgreSQL's multi-row ones are (one text for any number of rows). SQLite's
+            // vary in length: not kept in the statement cache.
             self.sent += 1;
             if rows == 1 {
                 run(self.tx, queued.statement.clone(), chunk, true).await?;
+            } else if let ProjectionTx::Postgres(c) = &mut *self.tx
+                && let Some((text, columns)) = queued.upsert.unnest(chunk)
+            {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(text));
+                for column in columns {
+                    query = match column {
+                        Column::Text(v) => query.bind(v),
+                        Column::Int(v) => query.bind(v),
+                        Column::Bool(v) => query.bind(v),
+                    };
+                }
+                query.execute(&mut **c).await?;
             } else if let (false, Some((text, ordered))) =
                 (self.is_postgres(), queued.upsert.anonymous(chunk))
             {
@@ -869,6 +974,42 @@ mod tests {
 
     const UPSERT: &str = "INSERT INTO rm_things (id, name, size, kind) VALUES ($1, $2, $3, 'x') \
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, size = excluded.size";
+
+    #[test]
+    fn an_upsert_reads_its_rows_from_arrays_on_postgres() {
+        let upsert = Upsert::parse(UPSERT).unwrap();
+        let rows = [
+            thing("a", "one", 1),
+            vec![Value::text("b"), Value::Text(None), Value::Int(None)],
+        ]
+        .concat();
+        let (text, columns) = upsert.unnest(&rows).unwrap();
+        assert_eq!(
+            text,
+            "INSERT INTO rm_things (id, name, size, kind) SELECT u.v0, u.v1, u.v2, 'x' \
+             FROM unnest($1::text[], $2::text[], $3::int8[]) AS u(v0, v1, v2) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, size = excluded.size"
+        );
+        assert_eq!(
+            columns,
+            [
+                Column::Text(vec![Some("a".into()), Some("b".into())]),
+                Column::Text(vec![Some("one".into()), None]),
+                Column::Int(vec![Some(1), None]),
+            ]
+        );
+        // A value of another kind in a later row: the rows go as `VALUES`.
+        let mixed = [
+            thing("a", "one", 1),
+            vec![Value::text("b"), Value::Int(Some(2)), Value::Int(None)],
+        ]
+        .concat();
+        assert_eq!(upsert.unnest(&mixed), None);
+        let outside = Upsert::parse(
+            "INSERT INTO rm_n (id, n) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET n = rm_n.n + $3",
+        );
+        assert!(outside.is_none_or(|u| u.unnest(&thing("a", "b", 1)).is_none()));
+    }
 
     #[test]
     fn an_upsert_is_taken_apart_and_grows_rows() {
