@@ -3,7 +3,8 @@
 //!
 //! - An upsert (`INSERT INTO t (…) VALUES (…) ON CONFLICT (key) …`, one row) is queued.
 //!   The rows queued for one table by the same statement go out as one multi-row INSERT,
-//!   within the backend's bind-parameter limit. A key the same statement has queued
+//!   within the backend's bind-parameter limit (on PostgreSQL their values bound as
+//!   arrays: [`Upsert::unnest`]). A key the same statement has queued
 //!   already is folded into its row when the conflict action allows (`DO NOTHING`, or
 //!   `DO UPDATE SET c = excluded.c, …`: [`Fold`]). A second statement on that table, or
 //!   a key queued that cannot be folded (PostgreSQL refuses to affect a row twice in one
