@@ -279,11 +279,7 @@ impl Upsert {
     /// of n numbered values costs n² string comparisons (84 % of an indicators' rebuild
     /// on SQLite), where `?` costs none.
     fn anonymous(&self, values: &[Value]) -> Option<(String, Vec<Value>)> {
-        if self.head.contains('$')
-            || self.tail.contains('$')
-            || self.values == 0
-            || !values.len().is_multiple_of(self.values)
-        {
+        if !self.whole_rows(values) {
             return None;
         }
         let mut ordered = Vec::with_capacity(values.len());
@@ -295,27 +291,41 @@ impl Upsert {
         Some((text, ordered))
     }
 
+    /// Whether `values` are whole rows of this statement, and its placeholders all in
+    /// its row: what a statement of other placeholders than `$1`… needs.
+    fn whole_rows(&self, values: &[Value]) -> bool {
+        !self.head.contains('$')
+            && !self.tail.contains('$')
+            && self.values > 0
+            && values.len().is_multiple_of(self.values)
+    }
+
     /// The statement for any number of rows on PostgreSQL, and its arrays: each value of
-    /// the row bound as one array of every row's, the rows read back with `unnest`
-    /// (`INSERT … SELECT u.v0, … FROM unnest($1::text[], …) AS u(v0, …) ON CONFLICT …`).
-    /// One text for every batch, prepared once per connection: multi-row `VALUES` of
-    /// thousands of placeholders were parsed, bound and planned at each statement,
-    /// their text varying with the rows. None when the statement has a placeholder
-    /// outside its row, or a value is not of the same kind in every row.
-    fn unnest(&self, values: &[Value]) -> Option<(String, Vec<Column>)> {
-        if self.head.contains('$')
-            || self.tail.contains('$')
-            || self.values == 0
-            || !values.len().is_multiple_of(self.values)
-        {
-            return None;
+    /// the row bound as one array of every row's (moved there), the rows read back with
+    /// `unnest` (`INSERT … SELECT u.v0, … FROM unnest($1::text[], …) AS u(v0, …) ON
+    /// CONFLICT …`). One text for every batch, prepared once per connection: multi-row
+    /// `VALUES` of thousands of placeholders were parsed, bound and planned at each
+    /// statement, their text varying with the rows. The values back when the statement
+    /// has a placeholder outside its row, or a value is not of the same kind in every row.
+    fn unnest(&self, values: Vec<Value>) -> Result<(String, Vec<Column>), Vec<Value>> {
+        if !self.whole_rows(&values) {
+            return Err(values);
         }
-        let mut columns: Vec<Column> = values.get(..self.values)?.iter().map(Column::of).collect();
-        for row in values.chunks(self.values) {
-            for (column, value) in columns.iter_mut().zip(row) {
-                column.push(value)?;
-            }
+        let mut columns: Vec<Column> = values[..self.values].iter().map(Column::of).collect();
+        let alike = values
+            .chunks(self.values)
+            .all(|row| columns.iter().zip(row).all(|(c, v)| c.holds(v)));
+        let Some(text) = alike.then(|| self.unnest_text(&columns)).flatten() else {
+            return Err(values);
+        };
+        for (i, value) in values.into_iter().enumerate() {
+            columns[i % self.values].push(value);
         }
+        Ok((text, columns))
+    }
+
+    /// [`Upsert::unnest`]'s statement, for arrays of `columns`' kinds.
+    fn unnest_text(&self, columns: &[Column]) -> Option<String> {
         let head = self.head.strip_suffix(" VALUES ")?;
         let mut text = String::with_capacity(self.head.len() + self.tail.len() + 32 * self.values);
         text.push_str(head);
@@ -344,7 +354,7 @@ impl Upsert {
             names.join(", ")
         ));
         text.push_str(&self.tail);
-        Some((text, columns))
+        Some(text)
     }
 
     /// The statement for `rows` rows.
@@ -394,16 +404,25 @@ impl Column {
         }
     }
 
-    /// `value` added, if of the column's kind.
-    fn push(&mut self, value: &Value) -> Option<()> {
+    /// Whether `value` is of the column's kind.
+    fn holds(&self, value: &Value) -> bool {
+        matches!(
+            (self, value),
+            (Self::Text(_), Value::Text(_))
+                | (Self::Int(_), Value::Int(_))
+                | (Self::Bool(_), Value::Bool(_) | Value::NullableBool(_))
+        )
+    }
+
+    /// `value` added: of the column's kind ([`Column::holds`]).
+    fn push(&mut self, value: Value) {
         match (self, value) {
-            (Self::Text(c), Value::Text(v)) => c.push(v.clone()),
-            (Self::Int(c), Value::Int(v)) => c.push(*v),
-            (Self::Bool(c), Value::Bool(v)) => c.push(Some(*v)),
-            (Self::Bool(c), Value::NullableBool(v)) => c.push(*v),
-            _ => return None,
+            (Self::Text(c), Value::Text(v)) => c.push(v),
+            (Self::Int(c), Value::Int(v)) => c.push(v),
+            (Self::Bool(c), Value::Bool(v)) => c.push(Some(v)),
+            (Self::Bool(c), Value::NullableBool(v)) => c.push(v),
+            _ => unreachable!("a value pushed to a column of another kind"),
         }
-        Some(())
     }
 
     /// The SQL type of its elements.
@@ -911,33 +930,44 @@ impl<'t, 'c> Batch<'t, 'c> {
     /// The rows of `queued` as few statements as the parameter limit allows.
     async fn send(&mut self, queued: Queued) -> Result<(), ProjectionError> {
         let width = queued.upsert.values;
-        let per_statement = (self.limit / width).max(1);
-        for chunk in queued.rows.chunks(per_statement * width) {
+        let per_statement = (self.limit / width).max(1) * width;
+        let mut rest = queued.rows;
+        while !rest.is_empty() {
+            let after = rest.split_off(per_statement.min(rest.len()));
+            let chunk = std::mem::replace(&mut rest, after);
             let rows = chunk.len() / width;
             // One-row statements are the common ones: prepared once per connection, as
             // PostgreSQL's multi-row ones are (one text for any number of rows). SQLite's
             // vary in length: not kept in the statement cache.
             self.sent += 1;
             if rows == 1 {
-                run(self.tx, queued.statement.clone(), chunk, true).await?;
-            } else if let ProjectionTx::Postgres(c) = &mut *self.tx
-                && let Some((text, columns)) = queued.upsert.unnest(chunk)
-            {
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(text));
-                for column in columns {
-                    query = match column {
-                        Column::Text(v) => query.bind(v),
-                        Column::Int(v) => query.bind(v),
-                        Column::Bool(v) => query.bind(v),
-                    };
-                }
-                query.execute(&mut **c).await?;
-            } else if let (false, Some((text, ordered))) =
-                (self.is_postgres(), queued.upsert.anonymous(chunk))
+                run(self.tx, queued.statement.clone(), &chunk, true).await?;
+                continue;
+            }
+            let chunk = match &mut *self.tx {
+                ProjectionTx::Postgres(c) => match queued.upsert.unnest(chunk) {
+                    Ok((text, columns)) => {
+                        let mut query = sqlx::query(sqlx::AssertSqlSafe(text));
+                        for column in columns {
+                            query = match column {
+                                Column::Text(v) => query.bind(v),
+                                Column::Int(v) => query.bind(v),
+                                Column::Bool(v) => query.bind(v),
+                            };
+                        }
+                        query.execute(&mut **c).await?;
+                        continue;
+                    }
+                    Err(chunk) => chunk,
+                },
+                ProjectionTx::Sqlite(_) => chunk,
+            };
+            if let (false, Some((text, ordered))) =
+                (self.is_postgres(), queued.upsert.anonymous(&chunk))
             {
                 run(self.tx, text.into(), &ordered, false).await?;
             } else {
-                run(self.tx, queued.upsert.text(rows).into(), chunk, false).await?;
+                run(self.tx, queued.upsert.text(rows).into(), &chunk, false).await?;
             }
         }
         Ok(())
@@ -984,7 +1014,7 @@ mod tests {
             vec![Value::text("b"), Value::Text(None), Value::Int(None)],
         ]
         .concat();
-        let (text, columns) = upsert.unnest(&rows).unwrap();
+        let (text, columns) = upsert.unnest(rows).unwrap();
         assert_eq!(
             text,
             "INSERT INTO rm_things (id, name, size, kind) SELECT u.v0, u.v1, u.v2, 'x' \
@@ -1005,11 +1035,11 @@ mod tests {
             vec![Value::text("b"), Value::Int(Some(2)), Value::Int(None)],
         ]
         .concat();
-        assert_eq!(upsert.unnest(&mixed), None);
+        assert_eq!(upsert.unnest(mixed.clone()), Err(mixed));
         let outside = Upsert::parse(
             "INSERT INTO rm_n (id, n) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET n = rm_n.n + $3",
         );
-        assert!(outside.is_none_or(|u| u.unnest(&thing("a", "b", 1)).is_none()));
+        assert!(outside.is_none_or(|u| u.unnest(thing("a", "b", 1)).is_err()));
     }
 
     #[test]
