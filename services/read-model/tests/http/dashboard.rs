@@ -1651,7 +1651,10 @@ async fn the_dashboard_counts_the_contest_and_what_is_overdue(db: TestDb) {
     // Each department's own dashboard (its own reading of its schools' entries) gives
     // what the academy's gives for it, now (a laureate, no draft overdue) and then (the
     // draft overdue).
-    same_by_department(&manager, &seen, None).await;
+    // `seen` was read before the teams' projector had committed: the academy's figures of
+    // now are read again, every projector caught up (`next` waited for the last).
+    let now = graphql(&manager, &contest_query("2026-2027", None)).await;
+    same_by_department(&manager, &now, None).await;
     same_by_department(&manager, &next, Some(&later)).await;
     // Overdue then: the lycée's draft past the deadline; every school without a
     // national-day report past its deadline; collèges and lycées without a team of 5.
