@@ -428,6 +428,36 @@ async fn a_rebuild_equals_the_tables_built_as_events_came(db: TestDb) {
         |b| b["data"]["session"]["waitlisted"] == 2,
     )
     .await;
+
+    // Every projection rebuilt together: each one's progress counts, as its total, the
+    // events it then applies (the log counted once for all, by category).
+    use futures::StreamExt as _;
+    let totals = std::sync::Mutex::new(std::collections::HashMap::new());
+    let progress = |projection: &'static pharos_read_model::Descriptor, _: usize, total: u64| {
+        totals.lock().unwrap().insert(projection.name, total);
+    };
+    let all = pharos_read_model::tables::all();
+    let rebuilds = pharos_read_model::rebuild_each(&app.store, all.clone(), 2, false, &progress)
+        .await
+        .unwrap();
+    let applied: std::collections::HashMap<&str, usize> = rebuilds
+        .map(|(projection, done)| (projection.name, done.unwrap().events))
+        .collect()
+        .await;
+    assert_eq!(applied.len(), all.len(), "{applied:?}");
+    let totals = totals.into_inner().unwrap();
+    for (name, events) in &applied {
+        if *events > 0 {
+            assert_eq!(
+                totals.get(name).copied(),
+                Some(*events as u64),
+                "{name}: {totals:?} {applied:?}"
+            );
+        }
+    }
+    for name in ["read-model", "indicator-trainings", "indicator-phare-steps"] {
+        assert!(applied[name] > 0, "{name}: {applied:?}");
+    }
     app.finish().await;
 }
 
