@@ -962,8 +962,10 @@ impl<'t, 'c> Batch<'t, 'c> {
                 },
                 ProjectionTx::Sqlite(_) => chunk,
             };
-            if let (false, Some((text, ordered))) =
-                (self.is_postgres(), queued.upsert.anonymous(&chunk))
+            // SQLite's anonymous placeholders; PostgreSQL's rows that `unnest` could not
+            // take go as numbered `VALUES`.
+            if !self.is_postgres()
+                && let Some((text, ordered)) = queued.upsert.anonymous(&chunk)
             {
                 run(self.tx, text.into(), &ordered, false).await?;
             } else {
