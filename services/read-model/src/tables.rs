@@ -190,14 +190,42 @@ impl Descriptor {
         format!("{}-g{}", self.name, generation.0)
     }
 
-    /// `statement` on this projection's tables of `generation` (no table name is a part
-    /// of another's, a test checks it: a plain replacement is exact).
+    /// `statement` on this projection's tables of `generation`: each of its table names
+    /// suffixed, in one pass over the text (no table name is a part of another's, a test
+    /// checks it, so a plain replacement is exact). A replacement per table, one after the
+    /// other, read each statement sixteen times for the lists: 8 % of this process's CPU
+    /// under 16 clients asking departments' dashboards, each some twenty statements.
     pub fn rename(&self, generation: Generation, statement: &str) -> String {
-        let mut text = statement.to_owned();
-        for (name, _) in self.tables {
-            text = text.replace(name, &generation.table(name));
-        }
+        let mut text = String::with_capacity(statement.len() + 64);
+        self.finder()
+            .replace_all_with(statement, &mut text, |_, name, text| {
+                text.push_str(&generation.table(name));
+                true
+            });
         text
+    }
+
+    /// The automaton that finds this projection's table names, made once per projection.
+    fn finder(&self) -> &'static aho_corasick::AhoCorasick {
+        static FINDERS: std::sync::LazyLock<Vec<(&'static str, aho_corasick::AhoCorasick)>> =
+            std::sync::LazyLock::new(|| {
+                all()
+                    .into_iter()
+                    .map(|projection| {
+                        let names = projection.tables.iter().map(|(name, _)| *name);
+                        let finder = aho_corasick::AhoCorasick::builder()
+                            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+                            .build(names)
+                            .expect("a few table names make an automaton");
+                        (projection.name, finder)
+                    })
+                    .collect()
+            });
+        FINDERS
+            .iter()
+            .find(|(name, _)| *name == self.name)
+            .map(|(_, finder)| finder)
+            .expect("every projection is among all()")
     }
 
     /// The projection filling `generation`.
@@ -274,21 +302,11 @@ impl Generation {
     pub fn checkpoint(self) -> String {
         LISTS.checkpoint(self)
     }
-
-    /// Every table of the generation, by its unsuffixed name.
-    pub fn tables() -> impl Iterator<Item = &'static str> {
-        TABLES.iter().map(|(name, _)| *name)
-    }
 }
 
-/// `statement` on the tables of `generation` (no table name is a part of another's, so a
-/// plain replacement is exact).
+/// `statement` on the lists' tables of `generation` ([`Descriptor::rename`]).
 pub fn rename(generation: Generation, statement: &str) -> String {
-    let mut text = statement.to_owned();
-    for table in Generation::tables() {
-        text = text.replace(table, &generation.table(table));
-    }
-    text
+    LISTS.rename(generation, statement)
 }
 
 /// The live generation of the lists and the one being built, if any.
@@ -734,6 +752,45 @@ mod tests {
         projections.sort_unstable();
         projections.dedup();
         assert_eq!(projections.len(), all().len());
+    }
+
+    /// Each projection's rename, in one pass, writes what a replacement per table name
+    /// wrote, one after the other: every name of every projection, side by side, in
+    /// identifiers, already suffixed and at the ends of the text; names of the other
+    /// projections left as they are.
+    #[test]
+    fn a_rename_suffixes_each_of_its_tables_as_one_replacement_per_table_did() {
+        let names: Vec<&str> = all()
+            .iter()
+            .flat_map(|d| d.tables.iter().map(|(name, _)| *name))
+            .collect();
+        let mut statement = String::from(names[0]);
+        for name in &names {
+            statement.push_str(&format!(
+                " SELECT x.a FROM {name} x JOIN {name}_1 y ON {name}.uai = y.uai,{name}({name}) \
+                 {name}{name} rm_ rm_{name};"
+            ));
+        }
+        statement.push_str(names[names.len() - 1]);
+        for projection in all() {
+            for generation in [Generation(1), Generation(2), Generation(17)] {
+                let mut expected = statement.clone();
+                for (name, _) in projection.tables {
+                    expected = expected.replace(name, &generation.table(name));
+                }
+                assert_eq!(
+                    projection.rename(generation, &statement),
+                    expected,
+                    "{} at {generation:?}",
+                    projection.name
+                );
+            }
+            assert_ne!(projection.rename(Generation(2), &statement), statement);
+        }
+        assert_eq!(
+            rename(Generation(3), &statement),
+            LISTS.rename(Generation(3), &statement)
+        );
     }
 
     #[test]
