@@ -518,7 +518,7 @@ pub(crate) async fn execute(
     let people = people::PeopleLoader::for_request(state, &actor, generation);
     let mut response = schema
         .execute(
-            request
+            graphql::parsed(request)
                 .data(people)
                 .data(actor)
                 .data(seen)

@@ -271,7 +271,7 @@ impl KeptWarm {
 /// Whether `query` is a query whose root fields are all [`KEEPABLE`] (no fragment at the
 /// root, which could hide another field).
 pub(crate) fn keepable(query: &str) -> bool {
-    let Ok(document) = async_graphql::parser::parse_query(query) else {
+    let Some(document) = crate::graphql::parse_known(query) else {
         return false;
     };
     document.operations.iter().all(|(_, operation)| {
