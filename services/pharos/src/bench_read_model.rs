@@ -2064,10 +2064,10 @@ async fn query(
     // server's, not that of answers the clients would hold.
     let departments: Vec<String> = DEPARTMENTS.iter().map(|d| (*d).to_owned()).collect();
     // First, one burst of a request per client, all at once, at instants of their own: the
-    // first department's dashboards after the start open the pool's connections and plan
-    // their statements there (some ten such statements per connection, a plan each). It
-    // is reported apart: counted with the rounds after it, those 16 answers of 128 were
-    // the slowest, and the p99 read a server's start, not its steady load.
+    // first departments' dashboards after the start open the pool's connections and plan
+    // their statements there (some fifteen statements, a plan each per connection). It is
+    // reported apart: counted with the rounds after it, those 16 answers of 128 were the
+    // slowest, and the p99 read a server's start, not its steady load.
     let (first_burst, _) = {
         let (client, year, departments) = (client.clone(), year.clone(), departments.clone());
         concurrently(clients, clients, move |n| {

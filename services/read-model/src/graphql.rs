@@ -77,9 +77,10 @@ pub fn french(message: &str) -> Option<String> {
 /// Queries parsed already, by their text: the pages and the bench ask the same few
 /// queries again and again, and parsing each twice (whether it may be kept warm, then the
 /// engine; `pest` parsers) took 9 % of this process's CPU under 16 clients asking
-/// departments' dashboards, where a parsed copy is now cloned once. A parse depends on the text alone, so one cache serves every schema; its
-/// checks (depth, complexity, validation) still run on each request. Bounded in texts
-/// and in each text's length: a caller cannot fill it with large queries.
+/// departments' dashboards, where a parsed copy is now cloned once. A parse depends on
+/// the text alone, so one cache serves every schema; the checks (depth, complexity,
+/// validation) still run on each request. Bounded in texts and in each text's length: a
+/// caller cannot fill it with large queries.
 const PARSED_QUERIES: usize = 128;
 const PARSED_QUERY_TEXT: usize = 4 * 1024;
 
